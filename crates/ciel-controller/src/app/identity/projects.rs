@@ -1,0 +1,317 @@
+use super::caller::{Caller, Scope};
+use super::domains::DEFAULT_DOMAIN_ID;
+use super::input::{self, Body};
+use super::new_id;
+use crate::app::App;
+use crate::db::identity::projects::{self, Project};
+use crate::db::identity::revocations::RevocationEvent;
+use crate::db::identity::{assignments, domains, users};
+use crate::error::{Error, Result};
+
+const MAX_TAGS: usize = 80;
+
+impl App {
+    /// The domain a new user/project/group lands in when the request names none.
+    pub(crate) fn caller_domain(&self, caller: &Caller) -> String {
+        match &caller.grant.scope {
+            Scope::Domain(d) => d.id.clone(),
+            Scope::Project(p) => p.domain.id.clone(),
+            Scope::Unscoped => DEFAULT_DOMAIN_ID.to_string(),
+        }
+    }
+
+    pub async fn create_project(&self, caller: &Caller, mut body: Body) -> Result<Project> {
+        caller.require_admin()?;
+        body.remove("id");
+        let name = input::name(&mut body, "name", 64)?;
+        if input::opt_bool(&mut body, "is_domain")? == Some(true) {
+            return Err(Error::bad_request(
+                "Creating projects acting as domains is not supported; create a domain.",
+            ));
+        }
+        let description =
+            input::opt_str(&mut body, "description", 65535, true)?.unwrap_or_default();
+        let enabled = input::opt_bool(&mut body, "enabled")?.unwrap_or(true);
+        let mut domain_id = input::opt_str(&mut body, "domain_id", 64, true)?;
+        let mut parent_id = input::opt_str(&mut body, "parent_id", 64, true)?;
+        let tags = input::opt_str_list(&mut body, "tags", 255)?.unwrap_or_default();
+        if tags.len() > MAX_TAGS {
+            return Err(Error::bad_request(
+                "Invalid input for field 'tags': too many tags (at most 80).",
+            ));
+        }
+        for t in &tags {
+            input::validate_tag(t)?;
+        }
+        // A parent that is the domain itself means "top level".
+        if let Some(pid) = parent_id.clone() {
+            if domains::get(&self.db, &pid).await?.is_some() {
+                domain_id.get_or_insert(pid.clone());
+                parent_id = None;
+            } else {
+                let parent = projects::get(&self.db, &pid)
+                    .await?
+                    .ok_or_else(|| Error::not_found("project", &pid))?;
+                if domain_id.as_ref().is_some_and(|d| *d != parent.domain_id) {
+                    return Err(Error::bad_request(
+                        "Cannot create project, the parent is in a different domain.",
+                    ));
+                }
+                domain_id = Some(parent.domain_id);
+            }
+        }
+        let domain_id = domain_id.unwrap_or_else(|| self.caller_domain(caller));
+        if domains::get(&self.db, &domain_id).await?.is_none() {
+            return Err(Error::not_found("domain", &domain_id));
+        }
+        let p = Project {
+            id: new_id(),
+            name,
+            domain_id,
+            parent_id,
+            description,
+            enabled,
+            extra: input::merge_extra("{}", body),
+            tags: Some(tags.join("\u{1f}")),
+        };
+        let mut tx = self.db.begin().await?;
+        projects::insert(&mut *tx, &p).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::conflict(format!(
+                "Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {}.",
+                p.name
+            )),
+            other => other,
+        })?;
+        projects::set_tags(&mut tx, &p.id, &tags).await?;
+        tx.commit().await?;
+        self.identity_changed();
+        Ok(p)
+    }
+
+    /// Admins see every project; others only projects they hold a role on.
+    pub async fn get_project(&self, caller: &Caller, id: &str) -> Result<Project> {
+        let p = projects::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("project", id))?;
+        if caller.is_admin() || caller.project_id() == Some(id) {
+            return Ok(p);
+        }
+        if self
+            .effective_roles_on_project(caller.user_id(), &p)
+            .await?
+            .is_empty()
+        {
+            return Err(Error::forbidden());
+        }
+        Ok(p)
+    }
+
+    pub async fn list_projects(&self, caller: &Caller) -> Result<Vec<Project>> {
+        caller.require_admin()?;
+        projects::list(&self.db).await
+    }
+
+    /// Projects a user holds a role on (`/v3/users/{id}/projects`, `/v3/auth/projects`).
+    pub async fn list_user_projects(&self, caller: &Caller, user_id: &str) -> Result<Vec<Project>> {
+        caller.require_self_or_admin(user_id)?;
+        users::get(&self.db, user_id)
+            .await?
+            .ok_or_else(|| Error::not_found("user", user_id))?;
+        let mut out = vec![];
+        for p in projects::list(&self.db).await? {
+            if !self
+                .effective_roles_on_project(user_id, &p)
+                .await?
+                .is_empty()
+            {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn update_project(
+        &self,
+        caller: &Caller,
+        id: &str,
+        mut body: Body,
+    ) -> Result<Project> {
+        caller.require_admin()?;
+        let mut p = projects::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("project", id))?;
+        if body.get("id").is_some_and(|v| v.as_str() != Some(id)) {
+            return Err(Error::bad_request("Cannot change the project ID."));
+        }
+        body.remove("id");
+        if body
+            .get("domain_id")
+            .is_some_and(|v| v.as_str() != Some(p.domain_id.as_str()))
+        {
+            return Err(Error::bad_request("Update of `domain_id` is not allowed."));
+        }
+        body.remove("domain_id");
+        if body.contains_key("is_domain") {
+            return Err(Error::bad_request("Update of `is_domain` is not allowed."));
+        }
+        if body.contains_key("parent_id") {
+            return Err(Error::Forbidden(
+                "Update of `parent_id` is not allowed.".into(),
+            ));
+        }
+        if let Some(n) = input::opt_name(&mut body, "name", 64)? {
+            p.name = n;
+        }
+        if let Some(d) = input::opt_str(&mut body, "description", 65535, true)? {
+            p.description = d;
+        }
+        if let Some(e) = input::opt_bool(&mut body, "enabled")? {
+            p.enabled = e;
+        }
+        let tags = input::opt_str_list(&mut body, "tags", 255)?;
+        p.extra = input::merge_extra(&p.extra, body);
+        let mut tx = self.db.begin().await?;
+        projects::update(&mut *tx, &p).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::conflict(format!("Conflict occurred attempting to store project - Duplicate entry found with name {}.", p.name)),
+            other => other,
+        })?;
+        if let Some(tags) = tags {
+            if tags.len() > MAX_TAGS {
+                return Err(Error::bad_request(
+                    "Invalid input for field 'tags': too many tags (at most 80).",
+                ));
+            }
+            for t in &tags {
+                input::validate_tag(t)?;
+            }
+            projects::set_tags(&mut tx, id, &tags).await?;
+        }
+        tx.commit().await?;
+        if !p.enabled {
+            self.revoke(RevocationEvent {
+                project_id: Some(p.id.clone()),
+                ..Default::default()
+            })
+            .await?;
+        }
+        self.identity_changed();
+        projects::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("project", id))
+    }
+
+    pub async fn delete_project(&self, caller: &Caller, id: &str) -> Result<()> {
+        caller.require_admin()?;
+        projects::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("project", id))?;
+        if !projects::list_children(&self.db, id).await?.is_empty() {
+            return Err(Error::Forbidden(format!(
+                "Cannot delete the project {id} since it is not a leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree."
+            )));
+        }
+        let mut tx = self.db.begin().await?;
+        assignments::delete_for(&mut *tx, id).await?;
+        projects::delete(&mut *tx, id).await?;
+        tx.commit().await?;
+        self.revoke(RevocationEvent {
+            project_id: Some(id.to_string()),
+            ..Default::default()
+        })
+        .await?;
+        self.identity_changed();
+        Ok(())
+    }
+
+    /// Parent chain of a project, nearest first.
+    pub async fn project_parents(&self, p: &Project) -> Result<Vec<Project>> {
+        let mut out = vec![];
+        for id in self.project_ancestors(p).await? {
+            if let Some(pp) = projects::get(&self.db, &id).await? {
+                out.push(pp);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every project below `p`.
+    pub async fn project_subtree(&self, p: &Project) -> Result<Vec<Project>> {
+        let ids = self.subtree_ids(&p.id).await?;
+        Ok(projects::list(&self.db)
+            .await?
+            .into_iter()
+            .filter(|x| x.id != p.id && ids.contains(&x.id))
+            .collect())
+    }
+
+    pub async fn project_tags(&self, caller: &Caller, id: &str) -> Result<Vec<String>> {
+        Ok(self.get_project(caller, id).await?.tag_list())
+    }
+
+    pub async fn set_project_tags(
+        &self,
+        caller: &Caller,
+        id: &str,
+        tags: Vec<String>,
+    ) -> Result<Vec<String>> {
+        caller.require_admin()?;
+        projects::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("project", id))?;
+        if tags.len() > MAX_TAGS {
+            return Err(Error::bad_request(
+                "Invalid input for field 'tags': too many tags (at most 80).",
+            ));
+        }
+        for t in &tags {
+            input::validate_tag(t)?;
+        }
+        let mut tx = self.db.begin().await?;
+        projects::set_tags(&mut tx, id, &tags).await?;
+        tx.commit().await?;
+        self.project_tags(caller, id).await
+    }
+
+    pub async fn add_project_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<()> {
+        caller.require_admin()?;
+        let p = projects::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("project", id))?;
+        input::validate_tag(tag)?;
+        if p.tag_list().len() >= MAX_TAGS && !p.tag_list().iter().any(|t| t == tag) {
+            return Err(Error::bad_request(
+                "Invalid input for field 'tags': too many tags (at most 80).",
+            ));
+        }
+        projects::add_tag(&self.db, id, tag).await
+    }
+
+    pub async fn check_project_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<()> {
+        if self
+            .project_tags(caller, id)
+            .await?
+            .iter()
+            .any(|t| t == tag)
+        {
+            Ok(())
+        } else {
+            Err(Error::not_found("tag", tag))
+        }
+    }
+
+    pub async fn remove_project_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<()> {
+        caller.require_admin()?;
+        projects::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("project", id))?;
+        if projects::remove_tag(&self.db, id, tag).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found("tag", tag))
+        }
+    }
+
+    pub async fn clear_project_tags(&self, caller: &Caller, id: &str) -> Result<()> {
+        self.set_project_tags(caller, id, vec![]).await.map(|_| ())
+    }
+}

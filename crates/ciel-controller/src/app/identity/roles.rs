@@ -1,0 +1,199 @@
+use super::caller::Caller;
+use super::input::{self, Body};
+use super::new_id;
+use crate::app::App;
+use crate::db::identity::domains;
+use crate::db::identity::roles::{self, Role};
+use crate::error::{Error, Result};
+
+/// Roles no other role may imply (Keystone's `prohibited_implied_role`).
+const PROHIBITED_IMPLIED: &[&str] = &["admin"];
+
+impl App {
+    pub async fn create_role(&self, caller: &Caller, mut body: Body) -> Result<Role> {
+        caller.require_admin()?;
+        body.remove("id");
+        let name = input::name(&mut body, "name", 255)?;
+        let domain_id = input::opt_str(&mut body, "domain_id", 64, true)?.unwrap_or_default();
+        if !domain_id.is_empty() && domains::get(&self.db, &domain_id).await?.is_none() {
+            return Err(Error::not_found("domain", &domain_id));
+        }
+        let options = match body.remove("options") {
+            None => "{}".to_string(),
+            Some(v @ serde_json::Value::Object(_)) => v.to_string(),
+            Some(v) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field 'options': {v} is not of type 'object'"
+                )))
+            }
+        };
+        let r = Role {
+            id: new_id(),
+            name,
+            domain_id,
+            description: input::opt_str(&mut body, "description", 255, true)?,
+            options,
+            extra: input::merge_extra("{}", body),
+        };
+        roles::insert(&self.db, &r).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::conflict(format!(
+                "Conflict occurred attempting to store role - Duplicate entry found with name {}.",
+                r.name
+            )),
+            other => other,
+        })?;
+        Ok(r)
+    }
+
+    /// Roles are readable by any authenticated user (clients resolve role names).
+    pub async fn get_role(&self, _caller: &Caller, id: &str) -> Result<Role> {
+        roles::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("role", id))
+    }
+
+    pub async fn list_roles(&self, _caller: &Caller) -> Result<Vec<Role>> {
+        roles::list(&self.db).await
+    }
+
+    pub async fn update_role(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Role> {
+        caller.require_admin()?;
+        let mut r = roles::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("role", id))?;
+        body.remove("id");
+        if body
+            .get("domain_id")
+            .is_some_and(|v| v.as_str().unwrap_or("") != r.domain_id)
+        {
+            return Err(Error::bad_request("Update of `domain_id` is not allowed."));
+        }
+        body.remove("domain_id");
+        if let Some(n) = input::opt_name(&mut body, "name", 255)? {
+            r.name = n;
+        }
+        if body.contains_key("description") {
+            r.description = input::opt_str(&mut body, "description", 255, true)?;
+        }
+        if let Some(o) = body.remove("options") {
+            r.options = o.to_string();
+        }
+        r.extra = input::merge_extra(&r.extra, body);
+        roles::update(&self.db, &r).await?;
+        self.identity_changed();
+        Ok(r)
+    }
+
+    pub async fn delete_role(&self, caller: &Caller, id: &str) -> Result<()> {
+        caller.require_admin()?;
+        roles::delete(&self.db, id).await?;
+        self.identity_changed();
+        Ok(())
+    }
+
+    async fn role_pair(&self, prior: &str, implied: &str) -> Result<(Role, Role)> {
+        let p = roles::get(&self.db, prior)
+            .await?
+            .ok_or_else(|| Error::not_found("role", prior))?;
+        let i = roles::get(&self.db, implied)
+            .await?
+            .ok_or_else(|| Error::not_found("role", implied))?;
+        Ok((p, i))
+    }
+
+    pub async fn create_implied_role(
+        &self,
+        caller: &Caller,
+        prior: &str,
+        implied: &str,
+    ) -> Result<(Role, Role)> {
+        caller.require_admin()?;
+        let (p, i) = self.role_pair(prior, implied).await?;
+        if PROHIBITED_IMPLIED.contains(&i.name.as_str()) || !i.domain_id.is_empty() {
+            return Err(Error::Forbidden(format!(
+                "{} is not permitted to be an implied role",
+                i.name
+            )));
+        }
+        if p.id == i.id {
+            return Err(Error::bad_request("A role cannot imply itself."));
+        }
+        roles::add_implication(&self.db, prior, implied).await?;
+        self.identity_changed();
+        Ok((p, i))
+    }
+
+    pub async fn get_implied_role(
+        &self,
+        caller: &Caller,
+        prior: &str,
+        implied: &str,
+    ) -> Result<(Role, Role)> {
+        caller.require_admin()?;
+        let (p, i) = self.role_pair(prior, implied).await?;
+        let exists = roles::list_implications(&self.db)
+            .await?
+            .iter()
+            .any(|(a, b)| a == prior && b == implied);
+        if !exists {
+            return Err(Error::NotFound {
+                kind: "implied role",
+                id: format!("{prior} implies {implied}"),
+            });
+        }
+        Ok((p, i))
+    }
+
+    pub async fn delete_implied_role(
+        &self,
+        caller: &Caller,
+        prior: &str,
+        implied: &str,
+    ) -> Result<()> {
+        caller.require_admin()?;
+        self.role_pair(prior, implied).await?;
+        if !roles::remove_implication(&self.db, prior, implied).await? {
+            return Err(Error::NotFound {
+                kind: "implied role",
+                id: format!("{prior} implies {implied}"),
+            });
+        }
+        self.identity_changed();
+        Ok(())
+    }
+
+    /// Implication rules, optionally for one prior role: (prior, [implied]).
+    pub async fn list_implied_roles(
+        &self,
+        caller: &Caller,
+        prior: Option<&str>,
+    ) -> Result<Vec<(Role, Vec<Role>)>> {
+        caller.require_admin()?;
+        if let Some(p) = prior {
+            roles::get(&self.db, p)
+                .await?
+                .ok_or_else(|| Error::not_found("role", p))?;
+        }
+        let all = roles::list(&self.db).await?;
+        let find = |id: &str| all.iter().find(|r| r.id == id).cloned();
+        let mut out: Vec<(Role, Vec<Role>)> = vec![];
+        for (a, b) in roles::list_implications(&self.db).await? {
+            if prior.is_some_and(|p| p != a) {
+                continue;
+            }
+            let (Some(pr), Some(im)) = (find(&a), find(&b)) else {
+                continue;
+            };
+            match out.iter_mut().find(|(r, _)| r.id == pr.id) {
+                Some((_, list)) => list.push(im),
+                None => out.push((pr, vec![im])),
+            }
+        }
+        if let (Some(p), true) = (prior, out.is_empty()) {
+            if let Some(r) = find(p) {
+                out.push((r, vec![]));
+            }
+        }
+        Ok(out)
+    }
+}

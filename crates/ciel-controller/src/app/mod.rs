@@ -1,0 +1,48 @@
+//! Domain logic. Every public operation takes the authenticated caller, checks policy,
+//! and runs its database work as one transaction where it writes more than one row.
+
+pub mod identity;
+
+use crate::config::ControllerConfig;
+use crate::db::identity::revocations::RevocationEvent;
+use crate::db::Pool;
+use identity::caller::ScopeCache;
+use identity::tokens::TokenKeys;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+pub struct App {
+    pub db: Pool,
+    pub cfg: Arc<ControllerConfig>,
+    pub tokens: TokenKeys,
+    /// Bumped by every identity write; cached scope information older than it is rebuilt.
+    identity_generation: AtomicU64,
+    pub(crate) scope_cache: ScopeCache,
+    /// Revocation events of the last token lifetime, mirrored from the database.
+    pub(crate) revocations: RwLock<Vec<RevocationEvent>>,
+}
+
+impl App {
+    pub async fn new(db: Pool, cfg: ControllerConfig) -> anyhow::Result<Arc<Self>> {
+        let tokens = TokenKeys::open(&cfg.data_dir.join("token-keys"))?;
+        let app = Arc::new(Self {
+            db,
+            cfg: Arc::new(cfg),
+            tokens,
+            identity_generation: AtomicU64::new(1),
+            scope_cache: ScopeCache::default(),
+            revocations: RwLock::new(vec![]),
+        });
+        app.load_revocations().await?;
+        Ok(app)
+    }
+
+    pub fn identity_generation(&self) -> u64 {
+        self.identity_generation.load(Ordering::Acquire)
+    }
+
+    /// Call after any identity write so cached token scopes are rebuilt.
+    pub fn identity_changed(&self) {
+        self.identity_generation.fetch_add(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,199 @@
+//! Application credentials, EC2-style credentials and policy blobs.
+use crate::db::one_row;
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppCred {
+    pub id: String,
+    pub name: String,
+    pub user_id: String,
+    pub project_id: String,
+    pub secret_hash: String,
+    pub description: Option<String>,
+    pub expires_at: Option<i64>,
+    pub unrestricted: bool,
+    /// JSON array of role ids delegated to the credential.
+    pub roles: String,
+}
+
+const AC_COLS: &str =
+    "id, name, user_id, project_id, secret_hash, description, expires_at, unrestricted, roles";
+
+pub async fn insert_app_cred(e: impl SqliteExecutor<'_>, a: &AppCred) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO application_credentials ({AC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&a.id)
+    .bind(&a.name)
+    .bind(&a.user_id)
+    .bind(&a.project_id)
+    .bind(&a.secret_hash)
+    .bind(&a.description)
+    .bind(a.expires_at)
+    .bind(a.unrestricted)
+    .bind(&a.roles)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_app_cred(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<AppCred>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {AC_COLS} FROM application_credentials WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?)
+}
+
+pub async fn get_app_cred_by_name(
+    e: impl SqliteExecutor<'_>,
+    user_id: &str,
+    name: &str,
+) -> Result<Option<AppCred>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {AC_COLS} FROM application_credentials WHERE user_id = ? AND name = ?"
+    ))
+    .bind(user_id)
+    .bind(name)
+    .fetch_optional(e)
+    .await?)
+}
+
+pub async fn list_app_creds(e: impl SqliteExecutor<'_>, user_id: &str) -> Result<Vec<AppCred>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {AC_COLS} FROM application_credentials WHERE user_id = ? ORDER BY name"
+    ))
+    .bind(user_id)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn delete_app_cred(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM application_credentials WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "application credential", id)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Credential {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub r#type: String,
+    pub blob: String,
+    pub extra: String,
+}
+
+const CR_COLS: &str = "id, user_id, project_id, type, blob, extra";
+
+pub async fn insert_credential(e: impl SqliteExecutor<'_>, c: &Credential) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO credentials ({CR_COLS}) VALUES (?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&c.id)
+    .bind(&c.user_id)
+    .bind(&c.project_id)
+    .bind(&c.r#type)
+    .bind(&c.blob)
+    .bind(&c.extra)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_credential(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Credential>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {CR_COLS} FROM credentials WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
+pub async fn list_credentials(e: impl SqliteExecutor<'_>) -> Result<Vec<Credential>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {CR_COLS} FROM credentials ORDER BY id"))
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn update_credential(e: impl SqliteExecutor<'_>, c: &Credential) -> Result<()> {
+    let r = sqlx::query("UPDATE credentials SET user_id = ?, project_id = ?, type = ?, blob = ?, extra = ? WHERE id = ?")
+        .bind(&c.user_id)
+        .bind(&c.project_id)
+        .bind(&c.r#type)
+        .bind(&c.blob)
+        .bind(&c.extra)
+        .bind(&c.id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "credential", &c.id)
+}
+
+pub async fn delete_credential(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM credentials WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "credential", id)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Policy {
+    pub id: String,
+    pub r#type: String,
+    pub blob: String,
+    pub extra: String,
+}
+
+pub async fn insert_policy(e: impl SqliteExecutor<'_>, p: &Policy) -> Result<()> {
+    sqlx::query("INSERT INTO policies (id, type, blob, extra) VALUES (?, ?, ?, ?)")
+        .bind(&p.id)
+        .bind(&p.r#type)
+        .bind(&p.blob)
+        .bind(&p.extra)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn get_policy(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Policy>> {
+    Ok(
+        sqlx::query_as("SELECT id, type, blob, extra FROM policies WHERE id = ?")
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
+pub async fn list_policies(e: impl SqliteExecutor<'_>) -> Result<Vec<Policy>> {
+    Ok(
+        sqlx::query_as("SELECT id, type, blob, extra FROM policies ORDER BY id")
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn update_policy(e: impl SqliteExecutor<'_>, p: &Policy) -> Result<()> {
+    let r = sqlx::query("UPDATE policies SET type = ?, blob = ?, extra = ? WHERE id = ?")
+        .bind(&p.r#type)
+        .bind(&p.blob)
+        .bind(&p.extra)
+        .bind(&p.id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "policy", &p.id)
+}
+
+pub async fn delete_policy(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM policies WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "policy", id)
+}

@@ -1,0 +1,147 @@
+use crate::db::one_row;
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    /// None for a top-level project (its parent is its domain).
+    pub parent_id: Option<String>,
+    pub description: String,
+    pub enabled: bool,
+    pub extra: String,
+    /// Comma-free list assembled from project_tags by the queries below.
+    #[sqlx(default)]
+    pub tags: Option<String>,
+}
+
+impl Project {
+    pub fn tag_list(&self) -> Vec<String> {
+        match &self.tags {
+            Some(t) if !t.is_empty() => t.split('\u{1f}').map(str::to_owned).collect(),
+            _ => vec![],
+        }
+    }
+}
+
+const SELECT: &str = "SELECT p.id, p.name, p.domain_id, p.parent_id, p.description, p.enabled, p.extra, \
+     (SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM project_tags t WHERE t.project_id = p.id ORDER BY tag)) AS tags \
+     FROM projects p";
+
+pub async fn insert(e: impl SqliteExecutor<'_>, p: &Project) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, extra) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(&p.domain_id)
+    .bind(&p.parent_id)
+    .bind(&p.description)
+    .bind(p.enabled)
+    .bind(&p.extra)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Project>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE p.id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn get_by_name(
+    e: impl SqliteExecutor<'_>,
+    domain_id: &str,
+    name: &str,
+) -> Result<Option<Project>> {
+    Ok(
+        sqlx::query_as(&format!("{SELECT} WHERE p.domain_id = ? AND p.name = ?"))
+            .bind(domain_id)
+            .bind(name)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
+pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Project>> {
+    Ok(sqlx::query_as(&format!("{SELECT} ORDER BY p.name"))
+        .fetch_all(e)
+        .await?)
+}
+
+pub async fn list_children(e: impl SqliteExecutor<'_>, parent_id: &str) -> Result<Vec<Project>> {
+    Ok(
+        sqlx::query_as(&format!("{SELECT} WHERE p.parent_id = ? ORDER BY p.name"))
+            .bind(parent_id)
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn count_in_domain(e: impl SqliteExecutor<'_>, domain_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM projects WHERE domain_id = ?")
+            .bind(domain_id)
+            .fetch_one(e)
+            .await?,
+    )
+}
+
+pub async fn update(e: impl SqliteExecutor<'_>, p: &Project) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE projects SET name = ?, description = ?, enabled = ?, extra = ? WHERE id = ?",
+    )
+    .bind(&p.name)
+    .bind(&p.description)
+    .bind(p.enabled)
+    .bind(&p.extra)
+    .bind(&p.id)
+    .execute(e)
+    .await?;
+    one_row(r.rows_affected(), "project", &p.id)
+}
+
+pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM projects WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "project", id)
+}
+
+pub async fn set_tags(tx: &mut crate::db::Tx<'_>, id: &str, tags: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM project_tags WHERE project_id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for t in tags {
+        sqlx::query("INSERT OR IGNORE INTO project_tags (project_id, tag) VALUES (?, ?)")
+            .bind(id)
+            .bind(t)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn add_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO project_tags (project_id, tag) VALUES (?, ?)")
+        .bind(id)
+        .bind(tag)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM project_tags WHERE project_id = ? AND tag = ?")
+        .bind(id)
+        .bind(tag)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}

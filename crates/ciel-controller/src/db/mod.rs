@@ -1,0 +1,61 @@
+//! Datastore: connection pool, migrations and one module of queries per resource.
+//! Only the `app` layer calls into here.
+
+pub mod identity;
+
+use crate::error::Result;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub type Pool = SqlitePool;
+pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+/// Opens (creating if needed) the embedded SQLite database and applies migrations.
+pub async fn open(data_dir: &Path) -> anyhow::Result<Pool> {
+    let path = data_dir.join("ciel.db");
+    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(opts)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// Opens an in-memory database with the schema applied (unit tests).
+pub async fn open_memory() -> anyhow::Result<Pool> {
+    let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Microseconds since the Unix epoch (token issue times and revocations need sub-second order).
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Result of a write that targets one row: map "no row" to the caller's NotFound.
+pub fn one_row(affected: u64, kind: &'static str, id: &str) -> Result<()> {
+    if affected == 0 {
+        Err(crate::error::Error::not_found(kind, id))
+    } else {
+        Ok(())
+    }
+}

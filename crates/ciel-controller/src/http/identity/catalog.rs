@@ -1,0 +1,214 @@
+//! Regions, services and endpoints.
+
+use super::error::KsResult;
+use super::{base, created, list, no_content, ok, render, Ks, Query};
+use crate::http::Authed;
+use crate::http::{wrapped, AppState};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/regions", get(list_regions).post(create_region))
+        .route(
+            "/regions/{id}",
+            get(get_region)
+                .put(put_region)
+                .patch(update_region)
+                .delete(delete_region),
+        )
+        .route("/services", get(list_services).post(create_service))
+        .route(
+            "/services/{id}",
+            get(get_service)
+                .patch(update_service)
+                .delete(delete_service),
+        )
+        .route("/endpoints", get(list_endpoints).post(create_endpoint))
+        .route(
+            "/endpoints/{id}",
+            get(get_endpoint)
+                .patch(update_endpoint)
+                .delete(delete_endpoint),
+        )
+}
+
+async fn list_regions(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_regions(&c)
+        .await?
+        .iter()
+        .map(|r| render::region(&b, r))
+        .collect();
+    Ok(list(
+        &app,
+        "regions",
+        "regions",
+        items,
+        &q,
+        &["parent_region_id"],
+    ))
+}
+
+async fn create_region(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let r = app
+        .create_region(&c, None, wrapped(&body, "region")?)
+        .await?;
+    Ok(created(json!({"region": render::region(&base(&app), &r)})))
+}
+
+async fn put_region(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let r = app
+        .create_region(&c, Some(id), wrapped(&body, "region")?)
+        .await?;
+    Ok(created(json!({"region": render::region(&base(&app), &r)})))
+}
+
+async fn get_region(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let r = app.get_region(&c, &id).await?;
+    Ok(ok(json!({"region": render::region(&base(&app), &r)})))
+}
+
+async fn update_region(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let r = app
+        .update_region(&c, &id, wrapped(&body, "region")?)
+        .await?;
+    Ok(ok(json!({"region": render::region(&base(&app), &r)})))
+}
+
+async fn delete_region(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_region(&c, &id).await?;
+    Ok(no_content())
+}
+
+async fn list_services(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_services(&c)
+        .await?
+        .iter()
+        .map(|s| render::service(&b, s))
+        .collect();
+    Ok(list(
+        &app,
+        "services",
+        "services",
+        items,
+        &q,
+        &["type", "name"],
+    ))
+}
+
+async fn create_service(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let s = app.create_service(&c, wrapped(&body, "service")?).await?;
+    Ok(created(
+        json!({"service": render::service(&base(&app), &s)}),
+    ))
+}
+
+async fn get_service(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let s = app.get_service(&c, &id).await?;
+    Ok(ok(json!({"service": render::service(&base(&app), &s)})))
+}
+
+async fn update_service(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let s = app
+        .update_service(&c, &id, wrapped(&body, "service")?)
+        .await?;
+    Ok(ok(json!({"service": render::service(&base(&app), &s)})))
+}
+
+async fn delete_service(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_service(&c, &id).await?;
+    Ok(no_content())
+}
+
+async fn list_endpoints(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_endpoints(&c)
+        .await?
+        .iter()
+        .map(|e| render::endpoint(&b, e))
+        .collect();
+    Ok(list(
+        &app,
+        "endpoints",
+        "endpoints",
+        items,
+        &q,
+        &["interface", "service_id", "region_id"],
+    ))
+}
+
+async fn create_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let e = app.create_endpoint(&c, wrapped(&body, "endpoint")?).await?;
+    Ok(created(
+        json!({"endpoint": render::endpoint(&base(&app), &e)}),
+    ))
+}
+
+async fn get_endpoint(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let e = app.get_endpoint(&c, &id).await?;
+    Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
+}
+
+async fn update_endpoint(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let e = app
+        .update_endpoint(&c, &id, wrapped(&body, "endpoint")?)
+        .await?;
+    Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
+}
+
+async fn delete_endpoint(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_endpoint(&c, &id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,120 @@
+//! Keystone v3 at `/identity`.
+
+mod auth;
+mod catalog;
+mod creds;
+pub mod error;
+mod render;
+mod resources;
+mod roles;
+
+use crate::http::{AppState, Authed};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use error::KsError;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The authenticated caller, with failures rendered as Keystone errors.
+pub type Ks = Authed<KsError>;
+pub type Query = axum::extract::Query<HashMap<String, String>>;
+
+pub fn router() -> Router<AppState> {
+    let v3 = Router::new()
+        .route(
+            "/auth/tokens",
+            post(auth::issue)
+                .get(auth::validate)
+                .head(auth::check)
+                .delete(auth::revoke),
+        )
+        .route("/auth/catalog", get(auth::catalog))
+        .route("/auth/projects", get(auth::projects))
+        .route("/auth/domains", get(auth::domains))
+        .route("/auth/system", get(auth::system))
+        .merge(resources::routes())
+        .merge(roles::routes())
+        .merge(catalog::routes())
+        .merge(creds::routes());
+    Router::new()
+        .route("/", get(versions))
+        .route("/v3", get(version))
+        .route("/v3/", get(version))
+        .nest("/v3", v3)
+}
+
+fn version_doc(public_url: &str) -> Value {
+    json!({
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": format!("{public_url}/identity/v3/")}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+    })
+}
+
+async fn versions(axum::extract::State(app): axum::extract::State<AppState>) -> Response {
+    let body = json!({"versions": {"values": [version_doc(&app.cfg.public_url)]}});
+    (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
+}
+
+async fn version(axum::extract::State(app): axum::extract::State<AppState>) -> Response {
+    Json(json!({"version": version_doc(&app.cfg.public_url)})).into_response()
+}
+
+/// Base URL of links in responses.
+pub fn base(app: &AppState) -> String {
+    format!("{}/identity/v3", app.cfg.public_url)
+}
+
+pub fn ok(v: Value) -> Response {
+    (StatusCode::OK, Json(v)).into_response()
+}
+
+pub fn created(v: Value) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A Keystone collection: `{"<key>": [...], "links": {...}}`, filtered by the query
+/// attributes Keystone accepts for that collection.
+pub fn list(
+    app: &AppState,
+    key: &str,
+    path: &str,
+    items: Vec<Value>,
+    q: &HashMap<String, String>,
+    filters: &[&str],
+) -> Response {
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|it| matches_filters(it, q, filters))
+        .collect();
+    ok(
+        json!({ key: items, "links": {"self": format!("{}/{path}", base(app)), "previous": null, "next": null} }),
+    )
+}
+
+fn truthy(s: &str) -> bool {
+    !matches!(
+        s.to_ascii_lowercase().as_str(),
+        "0" | "false" | "no" | "off"
+    )
+}
+
+fn matches_filters(item: &Value, q: &HashMap<String, String>, filters: &[&str]) -> bool {
+    filters.iter().all(|f| match q.get(*f) {
+        None => true,
+        Some(want) => match item.get(*f) {
+            Some(Value::Bool(b)) => *b == truthy(want),
+            Some(Value::String(s)) => s == want,
+            Some(Value::Null) | None => want.is_empty() || want == "null" || want == "None",
+            Some(other) => other.to_string() == *want,
+        },
+    })
+}

@@ -1,0 +1,507 @@
+//! Domains, projects (with tags), users, groups and memberships.
+
+use super::error::KsResult;
+use super::{base, created, list, no_content, ok, render, Ks, Query};
+use crate::error::Error;
+use crate::http::Authed;
+use crate::http::{parse_json, wrapped, AppState};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/domains", get(list_domains).post(create_domain))
+        .route(
+            "/domains/{id}",
+            get(get_domain).patch(update_domain).delete(delete_domain),
+        )
+        .route("/projects", get(list_projects).post(create_project))
+        .route(
+            "/projects/{id}",
+            get(get_project)
+                .patch(update_project)
+                .delete(delete_project),
+        )
+        .route(
+            "/projects/{id}/tags",
+            get(list_tags).put(replace_tags).delete(clear_tags),
+        )
+        .route(
+            "/projects/{id}/tags/{tag}",
+            get(check_tag).put(add_tag).delete(remove_tag),
+        )
+        .route("/users", get(list_users).post(create_user))
+        .route(
+            "/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route("/users/{id}/password", post(change_password))
+        .route("/users/{id}/projects", get(user_projects))
+        .route("/users/{id}/groups", get(user_groups))
+        .route("/groups", get(list_groups).post(create_group))
+        .route(
+            "/groups/{id}",
+            get(get_group).patch(update_group).delete(delete_group),
+        )
+        .route("/groups/{id}/users", get(group_users))
+        .route(
+            "/groups/{id}/users/{uid}",
+            put(add_member).get(check_member).delete(remove_member),
+        )
+}
+
+async fn list_domains(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_domains(&c)
+        .await?
+        .iter()
+        .map(|d| render::domain(&b, d))
+        .collect();
+    Ok(list(
+        &app,
+        "domains",
+        "domains",
+        items,
+        &q,
+        &["name", "enabled"],
+    ))
+}
+
+async fn create_domain(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let d = app.create_domain(&c, wrapped(&body, "domain")?).await?;
+    Ok(created(json!({"domain": render::domain(&base(&app), &d)})))
+}
+
+async fn get_domain(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let d = app.get_domain(&c, &id).await?;
+    Ok(ok(json!({"domain": render::domain(&base(&app), &d)})))
+}
+
+async fn update_domain(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let d = app
+        .update_domain(&c, &id, wrapped(&body, "domain")?)
+        .await?;
+    Ok(ok(json!({"domain": render::domain(&base(&app), &d)})))
+}
+
+async fn delete_domain(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_domain(&c, &id).await?;
+    Ok(no_content())
+}
+
+fn tag_set(q: &Query, key: &str) -> Option<Vec<String>> {
+    q.get(key).map(|v| {
+        v.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+async fn list_projects(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let all_of = tag_set(&q, "tags");
+    let any_of = tag_set(&q, "tags-any");
+    let none_of = tag_set(&q, "not-tags");
+    let not_any = tag_set(&q, "not-tags-any");
+    let items = app
+        .list_projects(&c)
+        .await?
+        .iter()
+        .filter(|p| {
+            let tags = p.tag_list();
+            let has = |t: &String| tags.contains(t);
+            all_of.as_ref().is_none_or(|w| w.iter().all(has))
+                && any_of.as_ref().is_none_or(|w| w.iter().any(has))
+                && none_of.as_ref().is_none_or(|w| !w.iter().all(has))
+                && not_any.as_ref().is_none_or(|w| !w.iter().any(has))
+        })
+        .map(|p| render::project(&b, p))
+        .collect();
+    Ok(list(
+        &app,
+        "projects",
+        "projects",
+        items,
+        &q,
+        &["name", "enabled", "domain_id", "parent_id", "is_domain"],
+    ))
+}
+
+async fn create_project(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let p = app.create_project(&c, wrapped(&body, "project")?).await?;
+    Ok(created(
+        json!({"project": render::project(&base(&app), &p)}),
+    ))
+}
+
+async fn get_project(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
+    let p = app.get_project(&c, &id).await?;
+    let b = base(&app);
+    let mut v = render::project(&b, &p);
+    if q.contains_key("parents_as_list") || q.contains_key("parents_as_ids") {
+        let parents = app.project_parents(&p).await?;
+        v["parents"] = if q.contains_key("parents_as_list") {
+            json!(parents
+                .iter()
+                .map(|x| json!({"project": render::project(&b, x)}))
+                .collect::<Vec<_>>())
+        } else {
+            // Nested {parent: {grandparent: null}} as Keystone renders ids.
+            parents
+                .iter()
+                .rev()
+                .fold(Value::Null, |acc, x| json!({ x.id.clone(): acc }))
+        };
+    }
+    if q.contains_key("subtree_as_list") || q.contains_key("subtree_as_ids") {
+        let sub = app.project_subtree(&p).await?;
+        v["subtree"] = if q.contains_key("subtree_as_list") {
+            json!(sub
+                .iter()
+                .map(|x| json!({"project": render::project(&b, x)}))
+                .collect::<Vec<_>>())
+        } else {
+            fn nest(id: &str, all: &[crate::db::identity::projects::Project]) -> Value {
+                let kids: serde_json::Map<String, Value> = all
+                    .iter()
+                    .filter(|x| x.parent_id.as_deref() == Some(id))
+                    .map(|x| (x.id.clone(), nest(&x.id, all)))
+                    .collect();
+                if kids.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Object(kids)
+                }
+            }
+            nest(&p.id, &sub)
+        };
+    }
+    Ok(ok(json!({ "project": v })))
+}
+
+async fn update_project(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let p = app
+        .update_project(&c, &id, wrapped(&body, "project")?)
+        .await?;
+    Ok(ok(json!({"project": render::project(&base(&app), &p)})))
+}
+
+async fn delete_project(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_project(&c, &id).await?;
+    Ok(no_content())
+}
+
+async fn list_tags(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    Ok(ok(json!({"tags": app.project_tags(&c, &id).await?})))
+}
+
+async fn replace_tags(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let v: Value = parse_json(&body)?;
+    let tags: Vec<String> = serde_json::from_value(v.get("tags").cloned().unwrap_or(Value::Null))
+        .map_err(|_| {
+        Error::bad_request("Invalid input for field 'tags': expected a list of strings")
+    })?;
+    Ok(ok(
+        json!({"tags": app.set_project_tags(&c, &id, tags).await?}),
+    ))
+}
+
+async fn clear_tags(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.clear_project_tags(&c, &id).await?;
+    Ok(no_content())
+}
+
+async fn check_tag(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((id, tag)): Path<(String, String)>,
+) -> KsResult {
+    app.check_project_tag(&c, &id, &tag).await?;
+    Ok(no_content())
+}
+
+async fn add_tag(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((id, tag)): Path<(String, String)>,
+) -> KsResult {
+    app.add_project_tag(&c, &id, &tag).await?;
+    let mut resp = StatusCode::CREATED.into_response();
+    if let Ok(v) = format!("{}/projects/{id}/tags/{tag}", base(&app)).parse() {
+        resp.headers_mut().insert("location", v);
+    }
+    Ok(resp)
+}
+
+async fn remove_tag(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((id, tag)): Path<(String, String)>,
+) -> KsResult {
+    app.remove_project_tag(&c, &id, &tag).await?;
+    Ok(no_content())
+}
+
+async fn list_users(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_users(&c)
+        .await?
+        .iter()
+        .map(|u| render::user(&b, u))
+        .collect();
+    Ok(list(
+        &app,
+        "users",
+        "users",
+        items,
+        &q,
+        &["name", "enabled", "domain_id"],
+    ))
+}
+
+async fn create_user(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let u = app.create_user(&c, wrapped(&body, "user")?).await?;
+    Ok(created(json!({"user": render::user(&base(&app), &u)})))
+}
+
+async fn get_user(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let u = app.get_user(&c, &id).await?;
+    Ok(ok(json!({"user": render::user(&base(&app), &u)})))
+}
+
+async fn update_user(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let u = app.update_user(&c, &id, wrapped(&body, "user")?).await?;
+    Ok(ok(json!({"user": render::user(&base(&app), &u)})))
+}
+
+async fn delete_user(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_user(&c, &id).await?;
+    Ok(no_content())
+}
+
+/// Self-service password change. Keystone needs no token here: the original password is the proof.
+async fn change_password(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let mut u = wrapped(&body, "user")?;
+    let mut take = |k: &str| match u.remove(k) {
+        Some(Value::String(s)) => Ok(s),
+        _ => Err(Error::bad_request(format!(
+            "Invalid input for field '{k}': '{k}' is a required property"
+        ))),
+    };
+    let original = take("original_password")?;
+    let new = take("password")?;
+    app.change_own_password(&id, original, new).await?;
+    Ok(no_content())
+}
+
+async fn user_projects(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_user_projects(&c, &id)
+        .await?
+        .iter()
+        .map(|p| render::project(&b, p))
+        .collect();
+    Ok(list(
+        &app,
+        "projects",
+        &format!("users/{id}/projects"),
+        items,
+        &q,
+        &["name", "enabled", "domain_id"],
+    ))
+}
+
+async fn user_groups(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_user_groups(&c, &id)
+        .await?
+        .iter()
+        .map(|g| render::group(&b, g))
+        .collect();
+    Ok(list(
+        &app,
+        "groups",
+        &format!("users/{id}/groups"),
+        items,
+        &q,
+        &["name", "domain_id"],
+    ))
+}
+
+async fn list_groups(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_groups(&c)
+        .await?
+        .iter()
+        .map(|g| render::group(&b, g))
+        .collect();
+    Ok(list(
+        &app,
+        "groups",
+        "groups",
+        items,
+        &q,
+        &["name", "domain_id"],
+    ))
+}
+
+async fn create_group(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let g = app.create_group(&c, wrapped(&body, "group")?).await?;
+    Ok(created(json!({"group": render::group(&base(&app), &g)})))
+}
+
+async fn get_group(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let g = app.get_group(&c, &id).await?;
+    Ok(ok(json!({"group": render::group(&base(&app), &g)})))
+}
+
+async fn update_group(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let g = app.update_group(&c, &id, wrapped(&body, "group")?).await?;
+    Ok(ok(json!({"group": render::group(&base(&app), &g)})))
+}
+
+async fn delete_group(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_group(&c, &id).await?;
+    Ok(no_content())
+}
+
+async fn group_users(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_group_users(&c, &id)
+        .await?
+        .iter()
+        .map(|u| render::user(&b, u))
+        .collect();
+    Ok(list(
+        &app,
+        "users",
+        &format!("groups/{id}/users"),
+        items,
+        &q,
+        &["name", "enabled", "domain_id"],
+    ))
+}
+
+async fn add_member(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((id, uid)): Path<(String, String)>,
+) -> KsResult {
+    app.add_group_member(&c, &id, &uid).await?;
+    Ok(no_content())
+}
+
+async fn check_member(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((id, uid)): Path<(String, String)>,
+) -> KsResult {
+    app.check_group_member(&c, &id, &uid).await?;
+    Ok(no_content())
+}
+
+async fn remove_member(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((id, uid)): Path<(String, String)>,
+) -> KsResult {
+    app.remove_group_member(&c, &id, &uid).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,293 @@
+//! Roles, implied roles, grants (direct and OS-INHERIT) and `/v3/role_assignments`.
+
+use super::error::KsResult;
+use super::{base, created, list, no_content, ok, render, Ks, Query};
+use crate::app::identity::assignments::{ActorKind, AssignmentFilter, GrantRef, TargetKind};
+use crate::http::Authed;
+use crate::http::{wrapped, AppState};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new()
+        .route("/roles", get(list_roles).post(create_role))
+        .route(
+            "/roles/{id}",
+            get(get_role).patch(update_role).delete(delete_role),
+        )
+        .route("/roles/{id}/implies", get(list_implies))
+        .route(
+            "/roles/{id}/implies/{implied}",
+            get(get_implied)
+                .head(check_implied)
+                .put(create_implied)
+                .delete(delete_implied),
+        )
+        .route("/role_inferences", get(list_inferences))
+        .route("/role_assignments", get(list_assignments));
+    // Grants exist for every (target, actor) pair, direct and inherited.
+    for (target, tcoll) in [
+        (TargetKind::Project, "projects"),
+        (TargetKind::Domain, "domains"),
+    ] {
+        for (actor, acoll) in [(ActorKind::User, "users"), (ActorKind::Group, "groups")] {
+            let direct = format!("/{tcoll}/{{t}}/{acoll}/{{a}}/roles");
+            let inherited = format!("/OS-INHERIT/{tcoll}/{{t}}/{acoll}/{{a}}/roles");
+            for (prefix, inh) in [(direct, false), (inherited, true)] {
+                let suffix = if inh { "/inherited_to_projects" } else { "" };
+                r = r
+                    .route(
+                        &format!("{prefix}{suffix}"),
+                        get(move |s, c, p| list_grants(s, c, p, target, actor, inh)),
+                    )
+                    .route(
+                        &format!("{prefix}/{{r}}{suffix}"),
+                        get(move |s, c, p| check_grant(s, c, p, target, actor, inh))
+                            .head(move |s, c, p| check_grant(s, c, p, target, actor, inh))
+                            .put(move |s, c, p| put_grant(s, c, p, target, actor, inh))
+                            .delete(move |s, c, p| delete_grant(s, c, p, target, actor, inh)),
+                    );
+            }
+        }
+    }
+    r
+}
+
+async fn list_roles(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let b = base(&app);
+    let items = app
+        .list_roles(&c)
+        .await?
+        .iter()
+        .map(|r| render::role(&b, r))
+        .collect();
+    Ok(list(
+        &app,
+        "roles",
+        "roles",
+        items,
+        &q,
+        &["name", "domain_id"],
+    ))
+}
+
+async fn create_role(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let r = app.create_role(&c, wrapped(&body, "role")?).await?;
+    Ok(created(json!({"role": render::role(&base(&app), &r)})))
+}
+
+async fn get_role(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let r = app.get_role(&c, &id).await?;
+    Ok(ok(json!({"role": render::role(&base(&app), &r)})))
+}
+
+async fn update_role(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
+    let r = app.update_role(&c, &id, wrapped(&body, "role")?).await?;
+    Ok(ok(json!({"role": render::role(&base(&app), &r)})))
+}
+
+async fn delete_role(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    app.delete_role(&c, &id).await?;
+    Ok(no_content())
+}
+
+fn inference_body(
+    app: &AppState,
+    prior: &crate::db::identity::roles::Role,
+    implied: &crate::db::identity::roles::Role,
+) -> serde_json::Value {
+    let b = base(app);
+    json!({
+        "role_inference": {"prior_role": render::role_ref(&b, prior), "implies": render::role_ref(&b, implied)},
+        "links": {"self": format!("{b}/roles/{}/implies/{}", prior.id, implied.id)},
+    })
+}
+
+async fn create_implied(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((p, i)): Path<(String, String)>,
+) -> KsResult {
+    let (prior, implied) = app.create_implied_role(&c, &p, &i).await?;
+    Ok(created(inference_body(&app, &prior, &implied)))
+}
+
+async fn get_implied(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((p, i)): Path<(String, String)>,
+) -> KsResult {
+    let (prior, implied) = app.get_implied_role(&c, &p, &i).await?;
+    Ok(ok(inference_body(&app, &prior, &implied)))
+}
+
+async fn check_implied(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((p, i)): Path<(String, String)>,
+) -> KsResult {
+    app.get_implied_role(&c, &p, &i).await?;
+    Ok(no_content())
+}
+
+async fn delete_implied(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((p, i)): Path<(String, String)>,
+) -> KsResult {
+    app.delete_implied_role(&c, &p, &i).await?;
+    Ok(no_content())
+}
+
+async fn list_implies(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(id): Path<String>,
+) -> KsResult {
+    let b = base(&app);
+    let rules = app.list_implied_roles(&c, Some(&id)).await?;
+    let (prior, implied) = rules.into_iter().next().expect("prior role exists");
+    Ok(ok(json!({
+        "role_inference": {
+            "prior_role": render::role_ref(&b, &prior),
+            "implies": implied.iter().map(|r| render::role_ref(&b, r)).collect::<Vec<_>>(),
+        },
+        "links": {"self": format!("{b}/roles/{id}/implies")},
+    })))
+}
+
+async fn list_inferences(State(app): State<AppState>, Authed(c, ..): Ks) -> KsResult {
+    let b = base(&app);
+    let rules = app.list_implied_roles(&c, None).await?;
+    Ok(ok(json!({
+        "role_inferences": rules.iter().map(|(p, i)| json!({
+            "prior_role": render::role_ref(&b, p),
+            "implies": i.iter().map(|r| render::role_ref(&b, r)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "links": {"self": format!("{b}/role_inferences")},
+    })))
+}
+
+fn grant(
+    path: (String, String, String),
+    target: TargetKind,
+    actor: ActorKind,
+    inherited: bool,
+) -> GrantRef {
+    GrantRef {
+        actor,
+        actor_id: path.1,
+        target,
+        target_id: path.0,
+        role_id: path.2,
+        inherited,
+    }
+}
+
+async fn put_grant(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(p): Path<(String, String, String)>,
+    target: TargetKind,
+    actor: ActorKind,
+    inherited: bool,
+) -> KsResult {
+    app.grant_role(&c, grant(p, target, actor, inherited))
+        .await?;
+    Ok(no_content())
+}
+
+async fn check_grant(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(p): Path<(String, String, String)>,
+    target: TargetKind,
+    actor: ActorKind,
+    inherited: bool,
+) -> KsResult {
+    app.check_grant(&c, grant(p, target, actor, inherited))
+        .await?;
+    Ok(no_content())
+}
+
+async fn delete_grant(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path(p): Path<(String, String, String)>,
+    target: TargetKind,
+    actor: ActorKind,
+    inherited: bool,
+) -> KsResult {
+    app.revoke_grant(&c, grant(p, target, actor, inherited))
+        .await?;
+    Ok(no_content())
+}
+
+async fn list_grants(
+    State(app): State<AppState>,
+    Authed(c, ..): Ks,
+    Path((t, a)): Path<(String, String)>,
+    target: TargetKind,
+    actor: ActorKind,
+    inherited: bool,
+) -> KsResult {
+    let role_ids = app
+        .list_grants(&c, grant((t, a, String::new()), target, actor, inherited))
+        .await?;
+    let b = base(&app);
+    let mut items = vec![];
+    for id in role_ids {
+        if let Ok(r) = app.get_role(&c, &id).await {
+            items.push(render::role(&b, &r));
+        }
+    }
+    Ok(ok(
+        json!({"roles": items, "links": {"self": format!("{b}/roles"), "previous": null, "next": null}}),
+    ))
+}
+
+async fn list_assignments(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+    let get = |k: &str| q.get(k).cloned();
+    let f = AssignmentFilter {
+        user_id: get("user.id"),
+        group_id: get("group.id"),
+        role_id: get("role.id"),
+        project_id: get("scope.project.id"),
+        domain_id: get("scope.domain.id"),
+        inherited_only: q.contains_key("scope.OS-INHERIT:inherited_to"),
+        effective: q.contains_key("effective"),
+        include_subtree: q
+            .get("include_subtree")
+            .is_some_and(|v| v != "false" && v != "0"),
+    };
+    let views = app.list_role_assignments(&c, f).await?;
+    let names = if q.contains_key("include_names") {
+        Some(app.assignment_names(&views).await?)
+    } else {
+        None
+    };
+    let b = base(&app);
+    let items: Vec<_> = views
+        .iter()
+        .map(|v| render::assignment(&b, v, names.as_ref()))
+        .collect();
+    Ok(ok(
+        json!({"role_assignments": items, "links": {"self": format!("{b}/role_assignments"), "previous": null, "next": null}}),
+    ))
+}

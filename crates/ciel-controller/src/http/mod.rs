@@ -1,0 +1,93 @@
+//! HTTP entry points: one module per OpenStack service. Handlers parse the request,
+//! authenticate, call one `App` function and render the OpenStack shape; nothing more.
+
+pub mod identity;
+
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::error::Error;
+use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+pub type AppState = Arc<App>;
+
+/// The whole HTTP surface of the controller.
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .nest("/identity", identity::router())
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
+        .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
+        .with_state(app)
+}
+
+async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %uri, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    resp
+}
+
+/// How a service renders the common `Error` (each OpenStack service has its own body).
+pub trait ServiceError: From<Error> + IntoResponse + Send {}
+
+/// The authenticated caller of a request, from `X-Auth-Token`; failures render in the
+/// service's own error style as 401.
+pub struct Authed<E>(pub Caller, PhantomData<E>);
+
+impl<E: ServiceError> FromRequestParts<AppState> for Authed<E> {
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, E> {
+        let unauthorized = || {
+            E::from(Error::Unauthorized(
+                "The request you have made requires authentication.".into(),
+            ))
+        };
+        let token = parts
+            .headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(unauthorized)?;
+        match app.validate_token(token).await {
+            Ok(c) => Ok(Authed(c, PhantomData)),
+            Err(Error::Internal(m)) => Err(E::from(Error::Internal(m))),
+            Err(_) => Err(unauthorized()),
+        }
+    }
+}
+
+/// Parses a JSON request body; malformed JSON is a 400 in the service's style.
+pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
+    serde_json::from_slice(body)
+        .map_err(|e| Error::bad_request(format!("Malformed request body: {e}")))
+}
+
+/// The object under `key` in a request body like `{"project": {...}}`.
+pub fn wrapped(
+    body: &Bytes,
+    key: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let v: serde_json::Value = parse_json(body)?;
+    match v {
+        serde_json::Value::Object(mut m) => match m.remove(key) {
+            Some(serde_json::Value::Object(inner)) => Ok(inner),
+            Some(other) => Err(Error::bad_request(format!(
+                "Invalid input for field '{key}': {other} is not of type 'object'"
+            ))),
+            None => Err(Error::bad_request(format!(
+                "Invalid input for field '{key}': '{key}' is a required property"
+            ))),
+        },
+        _ => Err(Error::bad_request(
+            "Malformed request body: expected a JSON object",
+        )),
+    }
+}

@@ -1,0 +1,64 @@
+//! Ciel controller: the OpenStack APIs (`http`), domain logic (`app`) and datastore (`db`).
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+
+use app::identity::bootstrap::BootstrapOutcome;
+use app::App;
+use config::ControllerConfig;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A controller that has opened its database and bootstrapped, ready to serve.
+pub struct Controller {
+    pub app: Arc<App>,
+    pub bootstrap: BootstrapOutcome,
+    router: axum::Router,
+}
+
+impl Controller {
+    pub async fn start(cfg: ControllerConfig) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&cfg.data_dir)?;
+        let pool = db::open(&cfg.data_dir).await?;
+        let app = App::new(pool, cfg).await?;
+        let bootstrap = app
+            .bootstrap()
+            .await
+            .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
+        let router = http::router(app.clone());
+        Ok(Self {
+            app,
+            bootstrap,
+            router,
+        })
+    }
+
+    /// Serves HTTP on an already bound listener until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = self.app.clone();
+        let keys = tokio::spawn(async move {
+            // Pick up key rotations done by `ciel keys rotate` while running.
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.tokens.reload() {
+                    tracing::warn!(error = %e, "token key reload failed");
+                }
+            }
+        });
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        keys.abort();
+        self.app.db.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! `ciel`: one binary for the whole cloud. `ciel up` runs an all-in-one controller.
+
+mod settings;
+mod up;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "ciel",
+    version,
+    about = "Ciel: a private cloud that speaks the OpenStack APIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the all-in-one cloud (controller + local services) in the foreground.
+    Up(up::UpArgs),
+    /// Manage the token key repository.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Rotate token keys (staged key becomes primary); running controllers pick it up within 30 s.
+    Rotate {
+        #[arg(long, default_value = "/var/lib/ciel")]
+        data_dir: PathBuf,
+        /// Keys kept (primary + secondaries + staged).
+        #[arg(long, default_value_t = 3)]
+        max_active_keys: usize,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Keys {
+            action:
+                KeysAction::Rotate {
+                    data_dir,
+                    max_active_keys,
+                },
+        } => ciel_controller::app::identity::tokens::TokenKeys::rotate(
+            &data_dir.join("token-keys"),
+            max_active_keys,
+        )
+        .map(|_| {
+            println!(
+                "token keys rotated in {}",
+                data_dir.join("token-keys").display()
+            )
+        }),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ciel: error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The TOML config file. Every `ciel up` flag can also be set here; flags win over the file.
+//! Unknown keys are errors that name the key, so typos never pass silently.
+
+use anyhow::Context;
+use ciel_controller::config::IdentityConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub region: Option<String>,
+    pub admin_password: Option<String>,
+    pub log: Option<String>,
+    #[serde(default)]
+    pub identity: Option<IdentityConfig>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid config file {}: {}",
+                path.display(),
+                e.to_string().trim()
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_named_in_the_error() {
+        let err = toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        let err = toml::from_str::<FileConfig>("[identity]\ntoken_expiry = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token_expiry"), "{err}");
+    }
+
+    #[test]
+    fn identity_section_overrides_defaults_only_where_set() {
+        let c: FileConfig = toml::from_str("[identity]\nlockout_failure_attempts = 5\n").unwrap();
+        let id = c.identity.unwrap();
+        assert_eq!(id.lockout_failure_attempts, 5);
+        assert_eq!(id.token_expiration, 3600);
+    }
+
+    #[test]
+    fn wrong_type_is_an_error() {
+        let err = toml::from_str::<FileConfig>("[identity]\nlockout_duration = \"long\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lockout_duration") || err.contains("invalid type"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! `ciel up`: the all-in-one cloud on one host.
+
+use crate::settings::FileConfig;
+use anyhow::Context;
+use ciel_controller::config::{default_public_url, ControllerConfig};
+use ciel_controller::Controller;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Where Ciel keeps its database, keys, images and disks [default: /var/lib/ciel].
+    #[arg(long, env = "CIEL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address of the API endpoint [default: 127.0.0.1:8080].
+    #[arg(long, env = "CIEL_LISTEN")]
+    listen: Option<String>,
+    /// URL clients use to reach the APIs (catalog endpoints) [default: http://<listen>].
+    #[arg(long, env = "CIEL_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Password of the `admin` user; generated on first start when not given.
+    #[arg(long, env = "CIEL_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// TOML config file; flags override it.
+    #[arg(long, env = "CIEL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log filter (tracing env-filter syntax) [default: info].
+    #[arg(long, env = "CIEL_LOG")]
+    log: Option<String>,
+}
+
+pub fn run(args: UpArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let file = match &args.config {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    let filter = args
+        .log
+        .clone()
+        .or(file.log.clone())
+        .unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).context("invalid log filter")?,
+        )
+        .init();
+
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/ciel"));
+    let listen_text = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_text.parse().with_context(|| {
+        format!("invalid listen address '{listen_text}' (expected HOST:PORT, e.g. 127.0.0.1:8080)")
+    })?;
+    let mut cfg = ControllerConfig::new(data_dir, listen);
+    cfg.public_url = args
+        .public_url
+        .or(file.public_url)
+        .unwrap_or_else(|| default_public_url(listen));
+    cfg.public_url = cfg.public_url.trim_end_matches('/').to_string();
+    if let Some(r) = file.region {
+        cfg.region = r;
+    }
+    cfg.admin_password = args.admin_password.or(file.admin_password);
+    if let Some(id) = file.identity {
+        cfg.identity = id;
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let data_dir = cfg.data_dir.clone();
+        let public_url = cfg.public_url.clone();
+        let region = cfg.region.clone();
+        let controller = Controller::start(cfg).await?;
+        if let Some(pw) = &controller.bootstrap.admin_password {
+            write_client_files(&data_dir, &public_url, &region, pw)?;
+            tracing::info!(path = %data_dir.join("clouds.yaml").display(), "wrote clouds.yaml and admin-openrc");
+        } else if !data_dir.join("clouds.yaml").exists() {
+            tracing::warn!("clouds.yaml is missing and the admin password is unknown; pass --admin-password to reset it");
+        }
+        tracing::info!(
+            url = %format!("{public_url}/identity/v3"),
+            ready_ms = started.elapsed().as_millis() as u64,
+            "ciel is ready"
+        );
+        controller.serve(listener, shutdown_signal()).await?;
+        tracing::info!("ciel stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// clouds.yaml (cloud `ciel`) and admin-openrc, readable by the owner only.
+fn write_client_files(
+    dir: &Path,
+    public_url: &str,
+    region: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let auth_url = format!("{public_url}/identity/v3");
+    let yaml_pw = password.replace('\'', "''");
+    let clouds = format!(
+        "clouds:\n  ciel:\n    auth:\n      auth_url: {auth_url}\n      username: admin\n      password: '{yaml_pw}'\n      \
+         project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    \
+         region_name: {region}\n    interface: public\n    identity_api_version: 3\n"
+    );
+    let sh_pw = password.replace('\'', "'\\''");
+    let openrc = format!(
+        "# Source me: . admin-openrc\nexport OS_AUTH_URL={auth_url}\nexport OS_USERNAME=admin\nexport OS_PASSWORD='{sh_pw}'\n\
+         export OS_PROJECT_NAME=admin\nexport OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\n\
+         export OS_REGION_NAME={region}\nexport OS_INTERFACE=public\nexport OS_IDENTITY_API_VERSION=3\n"
+    );
+    for (name, text) in [("clouds.yaml", clouds), ("admin-openrc", openrc)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}

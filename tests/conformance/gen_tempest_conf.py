@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Write a tempest.conf for running Tempest against a Ciel server.
+
+Called by run.sh with the values it discovered from the running server; it can
+also be run by hand. Only the Python standard library is used.
+
+Every option can be given as a command-line argument; the defaults of the
+security-compliance values match Ciel's bootstrap defaults (and run.sh passes
+them explicitly). Options that are not given fall back to environment
+variables where noted (CIEL_IDENTITY_EXTENSIONS).
+
+Example:
+  gen_tempest_conf.py --output etc/tempest.conf \\
+      --identity-uri http://127.0.0.1:5000/identity/v3 --admin-password secret \\
+      --service nova=false --service glance=false
+"""
+
+import argparse
+import configparser
+import os
+import sys
+
+# Services tempest (or a tempest plugin) knows in [service_available].
+# Options of plugins that are not installed are ignored by tempest.
+SERVICES = (
+    "nova", "glance", "neutron", "cinder", "swift", "octavia", "horizon",
+    "heat", "designate", "barbican", "manila", "ironic", "placement",
+    "aodh", "gnocchi", "panko", "ceilometer", "sahara", "trove", "zaqar",
+    "mistral", "murano", "senlin", "watcher", "magnum", "zun", "cyborg",
+)
+
+
+def parse_bool(text):
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError("not a boolean: %r" % text)
+
+
+def service_arg(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(
+            "expected NAME=true|false, got %r" % text)
+    return name.strip(), parse_bool(value)
+
+
+def set_arg(text):
+    key, sep, value = text.partition("=")
+    section, dot, option = key.rpartition(".")
+    if not sep or not dot or not section or not option:
+        raise argparse.ArgumentTypeError(
+            "expected SECTION.OPTION=VALUE, got %r" % text)
+    return section, option, value
+
+
+def oslo_escape(value):
+    # oslo.config substitutes $name / ${name} in values; $$ is a literal $.
+    return str(value).replace("$", "$$")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--output", "-o", required=True,
+                   help="path of the tempest.conf to write ('-' = stdout)")
+    p.add_argument("--workspace",
+                   help="tempest workspace directory (sets lock_path and "
+                        "log_dir below it)")
+    p.add_argument("--identity-uri", required=True,
+                   help="Keystone v3 URL, e.g. http://127.0.0.1:PORT/identity/v3")
+    p.add_argument("--region", default="RegionOne")
+    p.add_argument("--admin-username", default="admin")
+    p.add_argument("--admin-password", required=True)
+    p.add_argument("--admin-project-name", default="admin")
+    p.add_argument("--admin-domain-name", default="Default")
+    # Security compliance: must equal the server's settings.
+    p.add_argument("--lockout-failure-attempts", type=int, default=2)
+    p.add_argument("--lockout-duration", type=int, default=5)
+    p.add_argument("--unique-last-password-count", type=int, default=2)
+    p.add_argument("--minimum-password-age", type=int, default=0)
+    p.add_argument("--identity-extensions",
+                   default=os.environ.get("CIEL_IDENTITY_EXTENSIONS",
+                                          "OS-INHERIT"),
+                   help="value of [identity-feature-enabled] api_extensions "
+                        "(default: $CIEL_IDENTITY_EXTENSIONS or OS-INHERIT)")
+    p.add_argument("--service", type=service_arg, action="append", default=[],
+                   metavar="NAME=BOOL",
+                   help="[service_available] NAME (repeatable); services "
+                        "not given are false")
+    p.add_argument("--image-ref")
+    p.add_argument("--image-ref-alt")
+    p.add_argument("--flavor-ref")
+    p.add_argument("--flavor-ref-alt")
+    p.add_argument("--public-network-id")
+    p.add_argument("--public-network-name")
+    p.add_argument("--run-validation", type=parse_bool, default=False,
+                   help="[validation] run_validation (default false)")
+    p.add_argument("--set", type=set_arg, action="append", default=[],
+                   metavar="SECTION.OPTION=VALUE",
+                   help="extra option, applied last (repeatable)")
+    args = p.parse_args(argv)
+
+    avail = {name: False for name in SERVICES}
+    for name, value in args.service:
+        avail[name] = value
+    nova, glance = avail["nova"], avail["glance"]
+    neutron, cinder = avail["neutron"], avail["cinder"]
+
+    conf = configparser.RawConfigParser()
+    conf.optionxform = str  # keep option names as written
+
+    def put(section, option, value):
+        if value is None:
+            return
+        if section != "DEFAULT" and not conf.has_section(section):
+            conf.add_section(section)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        conf.set(section, option, oslo_escape(value))
+
+    put("DEFAULT", "log_file", "tempest.log")
+    put("DEFAULT", "debug", True)
+    if args.workspace:
+        ws = os.path.abspath(args.workspace)
+        put("DEFAULT", "log_dir", os.path.join(ws, "logs"))
+        put("oslo_concurrency", "lock_path", os.path.join(ws, "tempest_lock"))
+
+    # --- credentials
+    put("auth", "use_dynamic_credentials", True)
+    put("auth", "create_isolated_networks", neutron)
+    put("auth", "admin_username", args.admin_username)
+    put("auth", "admin_password", args.admin_password)
+    put("auth", "admin_project_name", args.admin_project_name)
+    put("auth", "admin_domain_name", args.admin_domain_name)
+    put("auth", "default_credentials_domain_name", args.admin_domain_name)
+
+    # --- identity
+    put("identity", "uri_v3", args.identity_uri)
+    put("identity", "auth_version", "v3")
+    put("identity", "region", args.region)
+    put("identity", "v3_endpoint_type", "public")
+    put("identity", "disable_ssl_certificate_validation", True)
+    put("identity", "user_lockout_failure_attempts",
+        args.lockout_failure_attempts)
+    put("identity", "user_lockout_duration", args.lockout_duration)
+    put("identity", "user_unique_last_password_count",
+        args.unique_last_password_count)
+    put("identity", "user_minimum_password_age", args.minimum_password_age)
+
+    fe = "identity-feature-enabled"
+    put(fe, "api_v2", False)
+    put(fe, "api_v3", True)
+    put(fe, "security_compliance", True)
+    put(fe, "trust", False)
+    put(fe, "access_rules", False)
+    put(fe, "domain_specific_drivers", False)
+    # The tempest option is 'api_extensions' (there is no api_v3_extensions);
+    # it gates e.g. OS-INHERIT and OS-EC2 tests.
+    put(fe, "api_extensions", args.identity_extensions)
+    # Not options of current tempest (removed once the features became
+    # unconditional); kept for older tempest releases, ignored otherwise.
+    put(fe, "application_credentials", True)
+    put(fe, "project_tags", True)
+    put(fe, "external_idp", False)
+
+    # --- which services exist
+    for name in SERVICES:
+        put("service_available", name, avail[name])
+
+    # --- compute
+    if nova:
+        put("compute", "region", args.region)
+        put("compute", "image_ref", args.image_ref)
+        put("compute", "image_ref_alt", args.image_ref_alt)
+        put("compute", "flavor_ref", args.flavor_ref)
+        put("compute", "flavor_ref_alt", args.flavor_ref_alt)
+        put("compute", "max_microversion", "latest")
+    # SSH into guests is not possible in this harness unless asked for.
+    put("validation", "run_validation", args.run_validation)
+
+    # --- image
+    if glance:
+        put("image", "region", args.region)
+
+    # --- network
+    if neutron:
+        put("network", "region", args.region)
+        put("network", "public_network_id", args.public_network_id)
+        put("network", "floating_network_name", args.public_network_name)
+    put("network-feature-enabled", "ipv6_subnet_attributes", True)
+
+    # --- volume
+    put("volume", "catalog_type", "block-storage")
+    if cinder:
+        put("volume", "region", args.region)
+        put("volume", "max_microversion", "latest")
+
+    for section, option, value in args.set:
+        if section != "DEFAULT" and not conf.has_section(section):
+            conf.add_section(section)
+        conf.set(section, option, value)  # verbatim, no $ escaping
+
+    if args.output == "-":
+        conf.write(sys.stdout)
+    else:
+        out_dir = os.path.dirname(os.path.abspath(args.output))
+        os.makedirs(out_dir, exist_ok=True)
+        with open(args.output, "w") as f:
+            f.write("# Generated by tests/conformance/gen_tempest_conf.py\n")
+            conf.write(f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# Tempest conformance harness for Ciel: starts a throw-away Ciel server, writes
+# a tempest.conf for it, runs the selected Tempest tests and summarizes them.
+#
+# Usage: tests/conformance/run.sh [--suite identity|interop|all] [--regex R]...
+# See tests/conformance/README.md for the suites and environment variables.
+set -euo pipefail
+
+# --- Keystone security-compliance settings --------------------------------
+# These must equal what Ciel's bootstrap configures by default: an account is
+# locked after 2 failed logins for 5 seconds, the last 2 passwords may not be
+# reused, and there is no minimum password age. Tempest's
+# security-compliance tests (e.g. test_user_account_lockout,
+# test_password_history_check_self_service_api) depend on the exact values.
+LOCKOUT_FAILURE_ATTEMPTS=2
+LOCKOUT_DURATION=5
+UNIQUE_LAST_PASSWORD_COUNT=2
+MINIMUM_PASSWORD_AGE=0
+
+REGION=RegionOne
+START_TIMEOUT=60          # seconds to wait for Ciel to answer
+STOP_TIMEOUT=10           # seconds to wait after SIGTERM before SIGKILL
+
+# --- helpers ---------------------------------------------------------------
+log() { printf '[conformance] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+usage() {
+    cat <<'EOF'
+Usage: tests/conformance/run.sh [--suite identity|interop|all] [--regex R]...
+
+  --suite identity  the interop-guideline identity tests plus every test
+                    matching ^tempest\.api\.identity\.(v3|admin\.v3)\.  (default)
+  --suite interop   all tests of os-powered-compute-2022.11.txt
+  --suite all       both of the above
+  --regex R         also select tests matching the regex R (repeatable)
+
+Environment: CIEL_TEST_CACHE, CIEL_TEST_OUT, CIEL_TEMPEST_CONCURRENCY,
+CIEL_IDENTITY_EXTENSIONS, CIEL_ADMIN_PASSWORD, CIEL_STRICT, CIEL_KEEP
+(see tests/conformance/README.md).
+EOF
+}
+
+# --- arguments -------------------------------------------------------------
+SUITE=identity
+REGEXES=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --suite) [ $# -ge 2 ] || die "--suite needs a value"; SUITE=$2; shift 2 ;;
+        --suite=*) SUITE=${1#--suite=}; shift ;;
+        --regex) [ $# -ge 2 ] || die "--regex needs a value"; REGEXES+=("$2"); shift 2 ;;
+        --regex=*) REGEXES+=("${1#--regex=}"); shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+case $SUITE in
+    identity|interop|all) ;;
+    *) die "unknown suite '$SUITE' (expected identity, interop or all)" ;;
+esac
+
+# --- locations -------------------------------------------------------------
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd "$SCRIPT_DIR/../.." && pwd -P)
+INTEROP_LIST=$SCRIPT_DIR/os-powered-compute-2022.11.txt
+CIEL_BIN=$REPO/target/release/ciel
+CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
+VENV=$CACHE/venv
+OUT=${CIEL_TEST_OUT:-$REPO/target/test-output}/conformance
+CONCURRENCY=${CIEL_TEMPEST_CONCURRENCY:-2}
+# Exactly the value of CIEL_IDENTITY_EXTENSIONS when set (even if empty).
+IDENTITY_EXTENSIONS=${CIEL_IDENTITY_EXTENSIONS-OS-INHERIT}
+
+[ -f "$INTEROP_LIST" ] || die "interop list not found: $INTEROP_LIST"
+[ -x "$CIEL_BIN" ] || die "$CIEL_BIN not found or not executable; build it first (cargo build --release)"
+command -v curl >/dev/null || die "curl is required"
+command -v python3 >/dev/null || die "python3 is required"
+
+# Do not let the caller's OS_* variables redirect the openstack CLI.
+while read -r v; do unset "$v"; done < <(compgen -e | grep '^OS_' || true)
+
+# --- Python venv with tempest and the openstack CLI ------------------------
+venv_ok() {
+    [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/openstack" ] &&
+        [ -x "$VENV/bin/tempest" ] && [ -x "$VENV/bin/stestr" ] &&
+        [ -x "$VENV/bin/subunit2csv" ] &&
+        "$VENV/bin/python" -c 'import tempest' >/dev/null 2>&1
+}
+if ! venv_ok; then
+    log "installing tempest, python-openstackclient and openstacksdk into $VENV"
+    mkdir -p "$CACHE"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        tempest python-openstackclient openstacksdk
+    venv_ok || die "the venv at $VENV is still incomplete after pip install"
+fi
+PY=$VENV/bin/python
+export PATH="$VENV/bin:$PATH"
+
+# --- temp dirs, cleanup ----------------------------------------------------
+mkdir -p "$OUT"
+rm -f "$OUT"/{tempest.log,results.csv,results.subunit,failing.txt,include.lst,selected.txt,tempest.conf,ciel.log,summary.txt}
+
+CIEL_PID=""
+DATA_DIR=""
+TMP_TEMPEST=""
+# shellcheck disable=SC2317  # invoked through the EXIT trap
+cleanup() {
+    local rc=$?
+    set +e
+    if [ -n "$CIEL_PID" ] && kill -0 "$CIEL_PID" 2>/dev/null; then
+        kill -TERM "$CIEL_PID" 2>/dev/null
+        local i
+        for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+            kill -0 "$CIEL_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$CIEL_PID" 2>/dev/null; then
+            log "ciel (pid $CIEL_PID) ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
+            kill -KILL "$CIEL_PID" 2>/dev/null
+        fi
+        wait "$CIEL_PID" 2>/dev/null
+    fi
+    if [ -n "$DATA_DIR" ] && [ -f "$DATA_DIR/ciel.log" ]; then
+        cp "$DATA_DIR/ciel.log" "$OUT/ciel.log" 2>/dev/null
+    fi
+    if [ "${CIEL_KEEP:-0}" = 1 ]; then
+        log "CIEL_KEEP=1: keeping data dir $DATA_DIR and tempest dir $TMP_TEMPEST"
+    else
+        [ -n "$DATA_DIR" ] && rm -rf "$DATA_DIR"
+        [ -n "$TMP_TEMPEST" ] && rm -rf "$TMP_TEMPEST"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ciel-data.XXXXXX")
+TMP_TEMPEST=$(mktemp -d "${TMPDIR:-/tmp}/ciel-tempest.XXXXXX")
+W=$TMP_TEMPEST/workspace
+
+# --- start Ciel --------------------------------------------------------------
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# The "Ciel-" prefix keeps a random password from starting with '-'.
+ADMIN_PASSWORD=${CIEL_ADMIN_PASSWORD:-Ciel-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')}
+BASE=http://127.0.0.1:$PORT
+IDENTITY_URL=$BASE/identity/v3
+
+log "starting ciel on 127.0.0.1:$PORT (data dir $DATA_DIR)"
+"$CIEL_BIN" up --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" \
+    --admin-password "$ADMIN_PASSWORD" >"$DATA_DIR/ciel.log" 2>&1 &
+CIEL_PID=$!
+
+start_failed() {
+    log "ERROR: $*"
+    log "last lines of $DATA_DIR/ciel.log:"
+    tail -n 40 "$DATA_DIR/ciel.log" >&2 || true
+    exit 1
+}
+CLOUDS_YAML=$DATA_DIR/clouds.yaml
+deadline=$((SECONDS + START_TIMEOUT))
+while :; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$IDENTITY_URL" || true)
+    [ "$code" = 200 ] && [ -f "$CLOUDS_YAML" ] && break
+    kill -0 "$CIEL_PID" 2>/dev/null || start_failed "ciel exited before answering on $IDENTITY_URL"
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        [ "$code" = 200 ] || start_failed "GET $IDENTITY_URL did not return 200 within ${START_TIMEOUT}s (last status: $code)"
+        start_failed "ciel answers but did not write $CLOUDS_YAML within ${START_TIMEOUT}s"
+    fi
+    sleep 0.5
+done
+log "ciel answers on $IDENTITY_URL"
+osc() { OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML OS_CLOUD=ciel openstack "$@"; }
+
+# --- discovery ---------------------------------------------------------------
+TOKEN=$(osc token issue -f value -c id) ||
+    start_failed "'openstack token issue' failed with the admin credentials of $CLOUDS_YAML"
+osc catalog list -f json >"$DATA_DIR/catalog.json" ||
+    start_failed "'openstack catalog list' failed"
+
+# Prints "<type> <public url>" per catalog entry (the endpoint of $REGION if
+# there is one, else the first public endpoint).
+catalog_urls() {
+    "$PY" - "$DATA_DIR/catalog.json" "$REGION" <<'EOF'
+import json, sys
+region = sys.argv[2]
+for svc in json.load(open(sys.argv[1])) or []:
+    eps = [e for e in (svc.get("Endpoints") or []) if e.get("interface") == "public"]
+    pick = [e for e in eps if (e.get("region_id") or e.get("region")) == region] or eps
+    if pick and svc.get("Type"):
+        print(svc["Type"], pick[0]["url"])
+EOF
+}
+CATALOG=$(catalog_urls)
+log "catalog:"
+printf '%s\n' "$CATALOG" | sed 's/^/    /' >&2
+
+# service name in tempest's [service_available] -> catalog type
+SERVICES=(nova glance neutron cinder octavia)
+declare -A SERVICE_TYPE=([nova]=compute [glance]=image [neutron]=network
+                         [cinder]=block-storage [octavia]=load-balancer)
+declare -A AVAILABLE=()
+for svc in "${SERVICES[@]}"; do
+    AVAILABLE[$svc]=false
+    url=$(printf '%s\n' "$CATALOG" | awk -v t="${SERVICE_TYPE[$svc]}" '$1 == t { print $2; exit }')
+    [ -n "$url" ] || continue
+    # The endpoint must answer with its version document (200, or 300 for a
+    # version list); a catalog entry alone is not enough.
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+        -H "X-Auth-Token: $TOKEN" "$url" || true)
+    if [ "$code" = 200 ] || [ "$code" = 300 ]; then
+        AVAILABLE[$svc]=true
+    else
+        log "warning: $svc (${SERVICE_TYPE[$svc]}) is in the catalog but GET $url returned $code; treating it as unavailable"
+    fi
+done
+for svc in "${SERVICES[@]}"; do
+    log "service_available.$svc = ${AVAILABLE[$svc]}"
+done
+
+# json_pick FILE MODE: print up to two ids (one per line) from openstack -f json output
+json_pick() {
+    "$PY" - "$1" "$2" <<'EOF'
+import json, sys
+rows, mode = json.load(open(sys.argv[1])) or [], sys.argv[2]
+if mode == "flavor":   # smallest flavors first
+    rows.sort(key=lambda r: (r.get("RAM") or 0, r.get("VCPUs") or 0, r.get("Disk") or 0))
+ids = list(dict.fromkeys(r["ID"] for r in rows if r.get("ID")))
+if mode == "network":
+    ids = ids[:1]
+    for r in rows:
+        if r.get("ID") == (ids or [None])[0]:
+            print(r["ID"]); print(r.get("Name") or "")
+    sys.exit(0)
+for i in ids[:2]:
+    print(i)
+EOF
+}
+
+IMAGE_REF="" IMAGE_REF_ALT="" FLAVOR_REF="" FLAVOR_REF_ALT=""
+PUBLIC_NETWORK_ID="" PUBLIC_NETWORK_NAME=""
+if [ "${AVAILABLE[glance]}" = true ]; then
+    if osc image list --status active -f json >"$DATA_DIR/images.json"; then
+        mapfile -t ids < <(json_pick "$DATA_DIR/images.json" image)
+        IMAGE_REF=${ids[0]:-}
+        IMAGE_REF_ALT=${ids[1]:-$IMAGE_REF}
+    fi
+    [ -n "$IMAGE_REF" ] || log "warning: glance is available but has no active image"
+    [ -z "$IMAGE_REF" ] || [ "$IMAGE_REF" != "$IMAGE_REF_ALT" ] ||
+        log "warning: only one active image; image_ref_alt = image_ref"
+fi
+if [ "${AVAILABLE[nova]}" = true ]; then
+    if osc flavor list --all -f json >"$DATA_DIR/flavors.json"; then
+        mapfile -t ids < <(json_pick "$DATA_DIR/flavors.json" flavor)
+        FLAVOR_REF=${ids[0]:-}
+        FLAVOR_REF_ALT=${ids[1]:-$FLAVOR_REF}
+    fi
+    [ -n "$FLAVOR_REF" ] || log "warning: nova is available but has no flavor"
+    [ -z "$FLAVOR_REF" ] || [ "$FLAVOR_REF" != "$FLAVOR_REF_ALT" ] ||
+        log "warning: only one flavor; flavor_ref_alt = flavor_ref"
+fi
+if [ "${AVAILABLE[neutron]}" = true ]; then
+    if osc network list --external -f json >"$DATA_DIR/networks.json"; then
+        mapfile -t net < <(json_pick "$DATA_DIR/networks.json" network)
+        PUBLIC_NETWORK_ID=${net[0]:-}
+        PUBLIC_NETWORK_NAME=${net[1]:-}
+    fi
+    [ -n "$PUBLIC_NETWORK_ID" ] || log "warning: neutron is available but has no router:external network"
+fi
+
+# --- tempest workspace and tempest.conf -------------------------------------
+tempest init --workspace-path "$TMP_TEMPEST/workspace.yaml" "$W" >/dev/null ||
+    die "tempest init failed"
+
+GEN_ARGS=(
+    --output "$W/etc/tempest.conf" --workspace "$W"
+    --identity-uri "$IDENTITY_URL" --region "$REGION"
+    --admin-password "$ADMIN_PASSWORD"
+    --lockout-failure-attempts "$LOCKOUT_FAILURE_ATTEMPTS"
+    --lockout-duration "$LOCKOUT_DURATION"
+    --unique-last-password-count "$UNIQUE_LAST_PASSWORD_COUNT"
+    --minimum-password-age "$MINIMUM_PASSWORD_AGE"
+    --identity-extensions "$IDENTITY_EXTENSIONS"
+)
+for svc in "${SERVICES[@]}"; do GEN_ARGS+=(--service "$svc=${AVAILABLE[$svc]}"); done
+[ -z "$IMAGE_REF" ] || GEN_ARGS+=(--image-ref "$IMAGE_REF" --image-ref-alt "$IMAGE_REF_ALT")
+[ -z "$FLAVOR_REF" ] || GEN_ARGS+=(--flavor-ref "$FLAVOR_REF" --flavor-ref-alt "$FLAVOR_REF_ALT")
+[ -z "$PUBLIC_NETWORK_ID" ] || GEN_ARGS+=(--public-network-id "$PUBLIC_NETWORK_ID")
+[ -z "$PUBLIC_NETWORK_NAME" ] || GEN_ARGS+=(--public-network-name "$PUBLIC_NETWORK_NAME")
+"$PY" "$SCRIPT_DIR/gen_tempest_conf.py" "${GEN_ARGS[@]}"
+sed 's/^\(admin_password[[:space:]]*=\).*/\1 <redacted>/' "$W/etc/tempest.conf" >"$OUT/tempest.conf"
+
+# --- test selection ------------------------------------------------------------
+IDENTITY_REGEX='^tempest\.api\.identity\.(v3|admin\.v3)\.'
+# interop_regexes ERE: the interop-list lines whose test id matches ERE, each
+# turned into an exact regex (tempest\.api\...\.test_x\[).
+interop_regexes() {
+    grep -v '^#' "$INTEROP_LIST" | grep . | grep -E "$1" |
+        sed -e 's/\[.*$//' -e 's/\./\\./g' -e 's/$/\\[/'
+}
+case $SUITE in
+    identity) INTEROP_PREFIX=tempest.api.identity. ; INTEROP_ERE='^tempest\.api\.identity\.' ;;
+    interop|all) INTEROP_PREFIX=tempest. ; INTEROP_ERE='^tempest\.' ;;
+esac
+{
+    interop_regexes "$INTEROP_ERE"
+    if [ "$SUITE" != interop ]; then echo "$IDENTITY_REGEX"; fi
+    if [ ${#REGEXES[@]} -gt 0 ]; then printf '%s\n' "${REGEXES[@]}"; fi
+} >"$W/include.lst"
+INTEROP_EXPECTED=$(interop_regexes "$INTEROP_ERE" | wc -l)
+log "suite '$SUITE': $(wc -l <"$W/include.lst") include regexes, $INTEROP_EXPECTED of them from the interop list"
+
+(cd "$W" && tempest run --list-tests --include-list include.lst) >"$W/list.out" 2>"$W/list.err" || {
+    cat "$W/list.err" >&2
+    die "tempest run --list-tests failed"
+}
+grep '^tempest\.' "$W/list.out" >"$W/selected.txt" || true
+SELECTED=$(wc -l <"$W/selected.txt")
+grep -v '^#' "$INTEROP_LIST" | grep . | sed 's/\[.*$//' | sort -u >"$W/interop.ids"
+INTEROP_SELECTED=$(sed 's/\[.*$//' "$W/selected.txt" | sort -u | comm -12 - "$W/interop.ids" | wc -l)
+log "selected $SELECTED tests, $INTEROP_SELECTED of them from the interop list"
+[ "$SELECTED" -gt 0 ] || die "no tests selected"
+[ "$INTEROP_SELECTED" -ge "$INTEROP_EXPECTED" ] ||
+    log "warning: only $INTEROP_SELECTED of $INTEROP_EXPECTED interop tests are known to this tempest"
+cp "$W/include.lst" "$W/selected.txt" "$OUT/"
+
+# --- run -------------------------------------------------------------------------
+log "running tempest (concurrency $CONCURRENCY) in $W"
+TEMPEST_RC=0
+(cd "$W" && tempest run --include-list include.lst --concurrency "$CONCURRENCY") || TEMPEST_RC=$?
+log "tempest run exited with $TEMPEST_RC"
+
+# --- results ---------------------------------------------------------------------
+(cd "$W" && stestr last --subunit >results.subunit) || log "warning: stestr last --subunit failed"
+# subunit2csv exits 1 when the stream contains failures; that is expected.
+subunit2csv <"$W/results.subunit" >"$W/results.csv" || true
+[ -s "$W/results.csv" ] || log "warning: no results could be read from the stestr repository"
+for f in logs/tempest.log results.csv results.subunit; do
+    [ ! -f "$W/$f" ] || cp "$W/$f" "$OUT/"
+done
+
+SUM_ARGS=(--selected "$W/selected.txt" --results "$W/results.csv"
+          --interop "$INTEROP_LIST" --expect-interop "$INTEROP_PREFIX"
+          --failing-out "$OUT/failing.txt")
+[ "${CIEL_STRICT:-0}" != 1 ] || SUM_ARGS+=(--strict)
+RC=0
+"$PY" "$SCRIPT_DIR/summarize.py" "${SUM_ARGS[@]}" | tee "$OUT/summary.txt" || RC=$?
+log "results in $OUT"
+exit "$RC"
