@@ -64,9 +64,7 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
-                return Error::Conflict(
-                    "Conflict occurred attempting to store the resource: duplicate entry.".into(),
-                );
+                return Error::Conflict("Conflict occurred attempting to store the resource: duplicate entry.".into());
             }
             if db.is_foreign_key_violation() {
                 return Error::BadRequest("A referenced resource does not exist.".into());

@@ -30,11 +30,7 @@ impl Controller {
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
         let router = http::router(app.clone());
-        Ok(Self {
-            app,
-            bootstrap,
-            router,
-        })
+        Ok(Self { app, bootstrap, router })
     }
 
     /// Serves HTTP on an already bound listener until `shutdown` completes.

@@ -45,21 +45,12 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Up(args) => up::run(args),
         Command::Keys {
-            action:
-                KeysAction::Rotate {
-                    data_dir,
-                    max_active_keys,
-                },
-        } => ciel_controller::app::identity::tokens::TokenKeys::rotate(
-            &data_dir.join("token-keys"),
-            max_active_keys,
-        )
-        .map(|_| {
-            println!(
-                "token keys rotated in {}",
-                data_dir.join("token-keys").display()
-            )
-        }),
+            action: KeysAction::Rotate {
+                data_dir,
+                max_active_keys,
+            },
+        } => ciel_controller::app::identity::tokens::TokenKeys::rotate(&data_dir.join("token-keys"), max_active_keys)
+            .map(|_| println!("token keys rotated in {}", data_dir.join("token-keys").display())),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -37,28 +37,19 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         Some(p) => FileConfig::load(p)?,
         None => FileConfig::default(),
     };
-    let filter = args
-        .log
-        .clone()
-        .or(file.log.clone())
-        .unwrap_or_else(|| "info".into());
+    let filter = args.log.clone().or(file.log.clone()).unwrap_or_else(|| "info".into());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&filter).context("invalid log filter")?,
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).context("invalid log filter")?)
         .init();
 
     let data_dir = args
         .data_dir
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("/var/lib/ciel"));
-    let listen_text = args
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_text.parse().with_context(|| {
-        format!("invalid listen address '{listen_text}' (expected HOST:PORT, e.g. 127.0.0.1:8080)")
-    })?;
+    let listen_text = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_text
+        .parse()
+        .with_context(|| format!("invalid listen address '{listen_text}' (expected HOST:PORT, e.g. 127.0.0.1:8080)"))?;
     let mut cfg = ControllerConfig::new(data_dir, listen);
     cfg.public_url = args
         .public_url
@@ -73,11 +64,11 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         cfg.identity = id;
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let data_dir = cfg.data_dir.clone();
         let public_url = cfg.public_url.clone();
         let region = cfg.region.clone();
@@ -86,7 +77,9 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             write_client_files(&data_dir, &public_url, &region, pw)?;
             tracing::info!(path = %data_dir.join("clouds.yaml").display(), "wrote clouds.yaml and admin-openrc");
         } else if !data_dir.join("clouds.yaml").exists() {
-            tracing::warn!("clouds.yaml is missing and the admin password is unknown; pass --admin-password to reset it");
+            tracing::warn!(
+                "clouds.yaml is missing and the admin password is unknown; pass --admin-password to reset it"
+            );
         }
         tracing::info!(
             url = %format!("{public_url}/identity/v3"),
@@ -110,12 +103,7 @@ async fn shutdown_signal() {
 }
 
 /// clouds.yaml (cloud `ciel`) and admin-openrc, readable by the owner only.
-fn write_client_files(
-    dir: &Path,
-    public_url: &str,
-    region: &str,
-    password: &str,
-) -> anyhow::Result<()> {
+fn write_client_files(dir: &Path, public_url: &str, region: &str, password: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let auth_url = format!("{public_url}/identity/v3");
     let yaml_pw = password.replace('\'', "''");

@@ -20,6 +20,7 @@ pub type AppState = Arc<App>;
 /// The whole HTTP surface of the controller.
 pub fn router(app: AppState) -> Router {
     Router::new()
+        .route("/identity/", axum::routing::get(identity::versions))
         .nest("/identity", identity::router())
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
         .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
@@ -66,15 +67,11 @@ impl<E: ServiceError> FromRequestParts<AppState> for Authed<E> {
 
 /// Parses a JSON request body; malformed JSON is a 400 in the service's style.
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
-    serde_json::from_slice(body)
-        .map_err(|e| Error::bad_request(format!("Malformed request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("Malformed request body: {e}")))
 }
 
 /// The object under `key` in a request body like `{"project": {...}}`.
-pub fn wrapped(
-    body: &Bytes,
-    key: &str,
-) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+pub fn wrapped(body: &Bytes, key: &str) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
     let v: serde_json::Value = parse_json(body)?;
     match v {
         serde_json::Value::Object(mut m) => match m.remove(key) {
@@ -86,8 +83,6 @@ pub fn wrapped(
                 "Invalid input for field '{key}': '{key}' is a required property"
             ))),
         },
-        _ => Err(Error::bad_request(
-            "Malformed request body: expected a JSON object",
-        )),
+        _ => Err(Error::bad_request("Malformed request body: expected a JSON object")),
     }
 }

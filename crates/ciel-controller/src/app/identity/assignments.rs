@@ -17,10 +17,14 @@ pub enum ActorKind {
 }
 
 /// Where the role applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Target id of system-scoped assignments.
+pub const SYSTEM_TARGET: &str = "system";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TargetKind {
     Project,
     Domain,
+    System,
 }
 
 /// A grant addressed by the URL forms `/{targets}/{t}/{actors}/{a}/roles/{r}`.
@@ -41,6 +45,8 @@ impl GrantRef {
             (ActorKind::Group, TargetKind::Project) => "GroupProject",
             (ActorKind::User, TargetKind::Domain) => "UserDomain",
             (ActorKind::Group, TargetKind::Domain) => "GroupDomain",
+            (ActorKind::User, TargetKind::System) => "UserSystem",
+            (ActorKind::Group, TargetKind::System) => "GroupSystem",
         };
         Assignment {
             kind: kind.into(),
@@ -56,8 +62,8 @@ impl GrantRef {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AssignmentView {
     pub role_id: String,
-    pub actor: (bool, String),  // (is_user, id)
-    pub target: (bool, String), // (is_project, id)
+    pub actor: (bool, String), // (is_user, id)
+    pub target: (TargetKind, String),
     pub inherited: bool,
     /// Set when an effective user assignment comes from a group membership.
     pub via_group: Option<String>,
@@ -75,6 +81,18 @@ pub struct AssignmentFilter {
     pub inherited_only: bool,
     pub effective: bool,
     pub include_subtree: bool,
+    /// Only system-scoped assignments (`scope.system`).
+    pub system: bool,
+}
+
+fn target_kind(a: &Assignment) -> TargetKind {
+    if a.kind.ends_with("Project") {
+        TargetKind::Project
+    } else if a.kind.ends_with("Domain") {
+        TargetKind::Domain
+    } else {
+        TargetKind::System
+    }
 }
 
 /// Names for rendering `include_names`.
@@ -115,6 +133,7 @@ impl App {
                     .await?
                     .ok_or_else(|| Error::not_found("domain", &g.target_id))?;
             }
+            TargetKind::System => {}
         }
         Ok(())
     }
@@ -168,9 +187,7 @@ impl App {
         let all = assignments::list_for_actors(&self.db, std::slice::from_ref(&g.actor_id)).await?;
         Ok(all
             .into_iter()
-            .filter(|a| {
-                a.kind == row.kind && a.target_id == row.target_id && a.inherited == row.inherited
-            })
+            .filter(|a| a.kind == row.kind && a.target_id == row.target_id && a.inherited == row.inherited)
             .map(|a| a.role_id)
             .collect())
     }
@@ -201,39 +218,41 @@ impl App {
         Ok(actors)
     }
 
-    pub(crate) async fn effective_roles_on_project(
-        &self,
-        user_id: &str,
-        project: &Project,
-    ) -> Result<Vec<NamedRef>> {
+    pub(crate) async fn effective_roles_on_project(&self, user_id: &str, project: &Project) -> Result<Vec<NamedRef>> {
         let actors = self.actor_ids(user_id).await?;
         let ancestors = self.project_ancestors(project).await?;
         let rows = assignments::list_for_actors(&self.db, &actors).await?;
         let direct: BTreeSet<String> = rows
             .into_iter()
-            .filter(|a| {
-                if a.target_is_project() {
-                    (!a.inherited && a.target_id == project.id)
-                        || (a.inherited && ancestors.contains(&a.target_id))
-                } else {
-                    a.inherited && a.target_id == project.domain_id
+            .filter(|a| match target_kind(a) {
+                TargetKind::Project => {
+                    (!a.inherited && a.target_id == project.id) || (a.inherited && ancestors.contains(&a.target_id))
                 }
+                TargetKind::Domain => a.inherited && a.target_id == project.domain_id,
+                TargetKind::System => false,
             })
             .map(|a| a.role_id)
             .collect();
         self.expand_roles(direct).await
     }
 
-    pub(crate) async fn effective_roles_on_domain(
-        &self,
-        user_id: &str,
-        domain_id: &str,
-    ) -> Result<Vec<NamedRef>> {
+    pub(crate) async fn effective_roles_on_domain(&self, user_id: &str, domain_id: &str) -> Result<Vec<NamedRef>> {
         let actors = self.actor_ids(user_id).await?;
         let rows = assignments::list_for_actors(&self.db, &actors).await?;
         let direct: BTreeSet<String> = rows
             .into_iter()
-            .filter(|a| !a.target_is_project() && !a.inherited && a.target_id == domain_id)
+            .filter(|a| target_kind(a) == TargetKind::Domain && !a.inherited && a.target_id == domain_id)
+            .map(|a| a.role_id)
+            .collect();
+        self.expand_roles(direct).await
+    }
+
+    pub(crate) async fn effective_roles_on_system(&self, user_id: &str) -> Result<Vec<NamedRef>> {
+        let actors = self.actor_ids(user_id).await?;
+        let rows = assignments::list_for_actors(&self.db, &actors).await?;
+        let direct: BTreeSet<String> = rows
+            .into_iter()
+            .filter(|a| a.kind.ends_with("System"))
             .map(|a| a.role_id)
             .collect();
         self.expand_roles(direct).await
@@ -269,11 +288,7 @@ impl App {
     }
 
     /// `GET /v3/role_assignments`. Non-admins may only list their own assignments.
-    pub async fn list_role_assignments(
-        &self,
-        caller: &Caller,
-        f: AssignmentFilter,
-    ) -> Result<Vec<AssignmentView>> {
+    pub async fn list_role_assignments(&self, caller: &Caller, f: AssignmentFilter) -> Result<Vec<AssignmentView>> {
         if !caller.is_admin() && f.user_id.as_deref() != Some(caller.user_id()) {
             return Err(Error::forbidden());
         }
@@ -288,7 +303,7 @@ impl App {
             .map(|a| AssignmentView {
                 role_id: a.role_id.clone(),
                 actor: (a.actor_is_user(), a.actor_id.clone()),
-                target: (a.target_is_project(), a.target_id.clone()),
+                target: (target_kind(a), a.target_id.clone()),
                 inherited: a.inherited,
                 via_group: None,
                 prior_role: None,
@@ -302,21 +317,17 @@ impl App {
             _ => None,
         };
         views.retain(|v| {
-            f.user_id
-                .as_ref()
-                .is_none_or(|u| v.actor.0 && &v.actor.1 == u)
-                && f.group_id
-                    .as_ref()
-                    .is_none_or(|g| !v.actor.0 && &v.actor.1 == g)
+            f.user_id.as_ref().is_none_or(|u| v.actor.0 && &v.actor.1 == u)
+                && f.group_id.as_ref().is_none_or(|g| !v.actor.0 && &v.actor.1 == g)
                 && f.role_id.as_ref().is_none_or(|r| &v.role_id == r)
                 && f.project_id.as_ref().is_none_or(|p| {
-                    v.target.0
-                        && (&v.target.1 == p
-                            || subtree.as_ref().is_some_and(|s| s.contains(&v.target.1)))
+                    v.target.0 == TargetKind::Project
+                        && (&v.target.1 == p || subtree.as_ref().is_some_and(|s| s.contains(&v.target.1)))
                 })
                 && f.domain_id
                     .as_ref()
-                    .is_none_or(|d| !v.target.0 && &v.target.1 == d)
+                    .is_none_or(|d| v.target.0 == TargetKind::Domain && &v.target.1 == d)
+                && (!f.system || v.target.0 == TargetKind::System)
                 && (!f.inherited_only || v.inherited)
         });
         views.sort();
@@ -357,17 +368,17 @@ impl App {
                     .map(|u| (u, Some(v.actor.1.clone())))
                     .collect()
             };
-            let targets: Vec<(bool, String)> = if !v.inherited {
+            let targets: Vec<(TargetKind, String)> = if !v.inherited {
                 vec![v.target.clone()]
-            } else if v.target.0 {
-                let mut below: Vec<(bool, String)> = vec![];
+            } else if v.target.0 == TargetKind::Project {
+                let mut below: Vec<(TargetKind, String)> = vec![];
                 let mut frontier = vec![v.target.1.clone()];
                 while let Some(parent) = frontier.pop() {
                     for p in all_projects
                         .iter()
                         .filter(|p| p.parent_id.as_deref() == Some(parent.as_str()))
                     {
-                        below.push((true, p.id.clone()));
+                        below.push((TargetKind::Project, p.id.clone()));
                         frontier.push(p.id.clone());
                     }
                 }
@@ -376,7 +387,7 @@ impl App {
                 all_projects
                     .iter()
                     .filter(|p| p.domain_id == v.target.1)
-                    .map(|p| (true, p.id.clone()))
+                    .map(|p| (TargetKind::Project, p.id.clone()))
                     .collect()
             };
             for (user, via) in &members {
@@ -431,7 +442,7 @@ impl App {
                     n.groups.insert(g.id, (g.name, g.domain_id));
                 }
             }
-            if v.target.0 && !n.projects.contains_key(&v.target.1) {
+            if v.target.0 == TargetKind::Project && !n.projects.contains_key(&v.target.1) {
                 if let Some(p) = projects::get(&self.db, &v.target.1).await? {
                     n.projects.insert(p.id, (p.name, p.domain_id));
                 }

@@ -96,69 +96,59 @@ impl App {
         if req.scope.as_ref().is_some_and(|s| s.trust.is_some()) {
             return Err(Error::forbidden());
         }
-        if req.scope.as_ref().is_some_and(|s| s.system.is_some()) {
-            return Err(Error::Unauthorized(
-                "System scope is not supported by this cloud.".into(),
-            ));
-        }
         let now_us = now_micros();
-        let (user, mut token_methods, parent, app_cred_id, forced_project) =
-            match methods[0].as_str() {
-                "password" => {
-                    let p = req.identity.password.as_ref().ok_or_else(|| {
-                        Error::bad_request("Expecting to find password in identity.")
-                    })?;
-                    let user = self.password_auth(&p.user).await?;
-                    (user, vec!["password".to_string()], None, None, None)
+        let (user, mut token_methods, parent, app_cred_id, forced_project) = match methods[0].as_str() {
+            "password" => {
+                let p = req
+                    .identity
+                    .password
+                    .as_ref()
+                    .ok_or_else(|| Error::bad_request("Expecting to find password in identity."))?;
+                let user = self.password_auth(&p.user).await?;
+                (user, vec!["password".to_string()], None, None, None)
+            }
+            "token" => {
+                let t = req
+                    .identity
+                    .token
+                    .as_ref()
+                    .ok_or_else(|| Error::bad_request("Expecting to find token in identity."))?;
+                // Keystone answers 404 for a token that is revoked or invalid.
+                let old = self.validate_token(&t.id).await?;
+                if old.token.app_cred_id.is_some() {
+                    return Err(Error::forbidden());
                 }
-                "token" => {
-                    let t = req.identity.token.as_ref().ok_or_else(|| {
-                        Error::bad_request("Expecting to find token in identity.")
-                    })?;
-                    let old = self
-                        .validate_token(&t.id)
-                        .await
-                        .map_err(|_| unauthorized())?;
-                    if old.token.app_cred_id.is_some() {
-                        return Err(Error::forbidden());
-                    }
-                    let user = users::get(&self.db, old.user_id())
-                        .await?
-                        .ok_or_else(unauthorized)?;
-                    let mut m = vec!["token".to_string()];
-                    m.extend(old.token.methods.iter().filter(|x| *x != "token").cloned());
-                    (user, m, Some(old.token), None, None)
+                let user = users::get(&self.db, old.user_id()).await?.ok_or_else(unauthorized)?;
+                let mut m = vec!["token".to_string()];
+                m.extend(old.token.methods.iter().filter(|x| *x != "token").cloned());
+                (user, m, Some(old.token), None, None)
+            }
+            "application_credential" => {
+                let a = req
+                    .identity
+                    .application_credential
+                    .as_ref()
+                    .ok_or_else(|| Error::bad_request("Expecting to find application_credential in identity."))?;
+                if req.scope.is_some() {
+                    return Err(Error::Unauthorized(
+                        "Application credentials cannot request a scope.".into(),
+                    ));
                 }
-                "application_credential" => {
-                    let a = req
-                        .identity
-                        .application_credential
-                        .as_ref()
-                        .ok_or_else(|| {
-                            Error::bad_request(
-                                "Expecting to find application_credential in identity.",
-                            )
-                        })?;
-                    if req.scope.is_some() {
-                        return Err(Error::Unauthorized(
-                            "Application credentials cannot request a scope.".into(),
-                        ));
-                    }
-                    let (user, ac) = self.app_cred_auth(a).await?;
-                    (
-                        user,
-                        vec!["application_credential".to_string()],
-                        None,
-                        Some(ac.id),
-                        Some(ac.project_id),
-                    )
-                }
-                other => {
-                    return Err(Error::Unauthorized(format!(
-                        "Attempted to authenticate with an unsupported method: {other}"
-                    )))
-                }
-            };
+                let (user, ac) = self.app_cred_auth(a).await?;
+                (
+                    user,
+                    vec!["application_credential".to_string()],
+                    None,
+                    Some(ac.id),
+                    Some(ac.project_id),
+                )
+            }
+            other => {
+                return Err(Error::Unauthorized(format!(
+                    "Attempted to authenticate with an unsupported method: {other}"
+                )))
+            }
+        };
         if !user.enabled {
             return Err(Error::Unauthorized(format!(
                 "The account is disabled for user: {}",
@@ -167,6 +157,11 @@ impl App {
         }
         token_methods.dedup();
 
+        let system = req
+            .scope
+            .as_ref()
+            .is_some_and(|s| s.system.as_ref().is_some_and(|v| v["all"] == true))
+            || (req.scope.is_none() && parent.as_ref().is_some_and(|p| p.system));
         let (project_id, domain_id) = match (&forced_project, &req.scope) {
             (Some(p), _) => (Some(p.clone()), None),
             (None, Some(scope)) => self.resolve_scope(scope).await?,
@@ -191,18 +186,18 @@ impl App {
             project_id,
             domain_id,
             app_cred_id,
+            system,
             issued_at: now_us,
             expires_at,
             audit_ids,
         };
         let grant = self.build_grant(&payload).await.map_err(|e| match e {
-            Error::NotFound { .. } => {
-                Error::Unauthorized(match (&payload.project_id, &payload.domain_id) {
-                    (Some(p), _) => format!("User {} has no access to project {p}", user.id),
-                    (None, Some(d)) => format!("User {} has no access to domain {d}", user.id),
-                    _ => "The request you have made requires authentication.".into(),
-                })
-            }
+            Error::NotFound { .. } => Error::Unauthorized(match (&payload.project_id, &payload.domain_id) {
+                (Some(p), _) => format!("User {} has no access to project {p}", user.id),
+                (None, Some(d)) => format!("User {} has no access to domain {d}", user.id),
+                _ if system => format!("User {} has no access to the system", user.id),
+                _ => "The request you have made requires authentication.".into(),
+            }),
             other => other,
         })?;
         let token = self.tokens.seal(&payload);
@@ -250,8 +245,7 @@ impl App {
         let user = self.find_user(ident).await?.ok_or_else(unauthorized)?;
         let opts: serde_json::Value = serde_json::from_str(&user.options).unwrap_or_default();
         let sc = &self.cfg.identity;
-        let lockout_applies =
-            sc.lockout_failure_attempts > 0 && opts["ignore_lockout_failure_attempts"] != true;
+        let lockout_applies = sc.lockout_failure_attempts > 0 && opts["ignore_lockout_failure_attempts"] != true;
         if lockout_applies && user.failed_auth_count >= sc.lockout_failure_attempts as i64 {
             let locked_until = user.last_failed_auth_at.unwrap_or(0) + sc.lockout_duration;
             if now() < locked_until {
@@ -300,17 +294,13 @@ impl App {
             }
         }
         .ok_or_else(unauthorized)?;
-        if ac.expires_at.is_some_and(|e| e <= now()) {
-            return Err(Error::Unauthorized(
-                "The application credential has expired.".into(),
-            ));
+        if ac.expires_at.is_some_and(|e| e <= now_micros()) {
+            return Err(Error::Unauthorized("The application credential has expired.".into()));
         }
         if !passwords::verify(a.secret.clone(), ac.secret_hash.clone()).await {
             return Err(unauthorized());
         }
-        let user = users::get(&self.db, &ac.user_id)
-            .await?
-            .ok_or_else(unauthorized)?;
+        let user = users::get(&self.db, &ac.user_id).await?.ok_or_else(unauthorized)?;
         Ok((user, ac))
     }
 
@@ -319,9 +309,10 @@ impl App {
             let project = match (&p.id, &p.name) {
                 (Some(id), _) => projects::get(&self.db, id).await?,
                 (None, Some(name)) => {
-                    let d = p.domain.as_ref().ok_or_else(|| {
-                        Error::bad_request("Expecting to find domain in project.")
-                    })?;
+                    let d = p
+                        .domain
+                        .as_ref()
+                        .ok_or_else(|| Error::bad_request("Expecting to find domain in project."))?;
                     match self.domain_id_of(d).await? {
                         Some(did) => projects::get_by_name(&self.db, &did, name).await?,
                         None => None,
@@ -329,26 +320,21 @@ impl App {
                 }
                 _ => return Err(Error::bad_request("Expecting to find project id or name.")),
             };
-            let project = project.ok_or_else(|| {
-                Error::Unauthorized("Could not find the requested project.".into())
-            })?;
+            let project = project.ok_or_else(|| Error::Unauthorized("Could not find the requested project.".into()))?;
             return Ok((Some(project.id), None));
         }
         if let Some(d) = &scope.domain {
-            let id = self.domain_id_of(d).await?.ok_or_else(|| {
-                Error::Unauthorized("Could not find the requested domain.".into())
-            })?;
+            let id = self
+                .domain_id_of(d)
+                .await?
+                .ok_or_else(|| Error::Unauthorized("Could not find the requested domain.".into()))?;
             return Ok((None, Some(id)));
         }
         Ok((None, None))
     }
 
     /// Keystone scopes an unscoped request to the user's default project when the user has a role there.
-    async fn default_project_if_allowed(
-        &self,
-        user: &User,
-        project_id: &str,
-    ) -> Result<Option<String>> {
+    async fn default_project_if_allowed(&self, user: &User, project_id: &str) -> Result<Option<String>> {
         let Some(project) = projects::get(&self.db, project_id).await? else {
             return Ok(None);
         };

@@ -81,6 +81,7 @@ impl App {
                     enabled: true,
                     extra: "{}".into(),
                     tags: None,
+                    is_domain: false,
                 };
                 projects::insert(&mut *tx, &p).await?;
                 p.id
@@ -168,7 +169,8 @@ impl App {
                         id: super::new_id(),
                         r#type: s.r#type.into(),
                         enabled: true,
-                        extra: serde_json::json!({"name": s.name, "description": format!("Ciel {}", s.r#type)}).to_string(),
+                        extra: serde_json::json!({"name": s.name, "description": format!("Ciel {}", s.r#type)})
+                            .to_string(),
                     };
                     catalog::insert_service(&mut *tx, &svc).await?;
                     svc.id

@@ -29,6 +29,7 @@ pub enum Scope {
     Unscoped,
     Project(ProjectRef),
     Domain(NamedRef),
+    System,
 }
 
 #[derive(Debug, Clone)]
@@ -99,7 +100,7 @@ impl Caller {
     }
 }
 
-type ScopeKey = (String, Option<String>, Option<String>, Option<String>);
+type ScopeKey = (String, Option<String>, Option<String>, Option<String>, bool);
 
 #[derive(Default)]
 pub struct ScopeCache {
@@ -115,17 +116,11 @@ impl App {
         self.check_payload(&payload)?;
         let grant = self.grant_for(&payload).await?;
         if let Some(exp) = grant.app_cred_expires_at {
-            if exp <= crate::db::now() {
-                return Err(Error::not_found(
-                    "token",
-                    "the application credential has expired",
-                ));
+            if exp <= crate::db::now_micros() {
+                return Err(Error::not_found("token", "the application credential has expired"));
             }
         }
-        Ok(Caller {
-            token: payload,
-            grant,
-        })
+        Ok(Caller { token: payload, grant })
     }
 
     fn check_payload(&self, p: &TokenPayload) -> Result<()> {
@@ -150,15 +145,10 @@ impl App {
             p.project_id.clone(),
             p.domain_id.clone(),
             p.app_cred_id.clone(),
+            p.system,
         );
         let generation = self.identity_generation();
-        if let Some((g, grant)) = self
-            .scope_cache
-            .entries
-            .lock()
-            .expect("scope cache")
-            .get(&key)
-        {
+        if let Some((g, grant)) = self.scope_cache.entries.lock().expect("scope cache").get(&key) {
             if *g == generation {
                 return Ok(grant.clone());
             }
@@ -234,6 +224,7 @@ impl App {
                     roles,
                 )
             }
+            (None, None) if p.system => (Scope::System, self.effective_roles_on_system(&user.id).await?),
             (None, None) => (Scope::Unscoped, vec![]),
         };
         let mut app_cred = None;

@@ -18,12 +18,7 @@ pub struct CatalogEntry {
 }
 
 impl App {
-    pub async fn create_region(
-        &self,
-        caller: &Caller,
-        id: Option<String>,
-        mut body: Body,
-    ) -> Result<Region> {
+    pub async fn create_region(&self, caller: &Caller, id: Option<String>, mut body: Body) -> Result<Region> {
         caller.require_admin()?;
         let body_id = input::opt_str(&mut body, "id", 255, true)?;
         let id = match (id, body_id) {
@@ -48,15 +43,13 @@ impl App {
             parent_region_id: parent,
             extra: input::merge_extra("{}", body),
         };
-        catalog::insert_region(&self.db, &r)
-            .await
-            .map_err(|e| match e {
-                Error::Conflict(_) => Error::conflict(format!(
-                    "Conflict occurred attempting to store region - Duplicate ID, {}.",
-                    r.id
-                )),
-                other => other,
-            })?;
+        catalog::insert_region(&self.db, &r).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::conflict(format!(
+                "Conflict occurred attempting to store region - Duplicate ID, {}.",
+                r.id
+            )),
+            other => other,
+        })?;
         self.identity_changed();
         Ok(r)
     }
@@ -115,7 +108,9 @@ impl App {
             .into_iter()
             .any(|r| r.parent_region_id.as_deref() == Some(id));
         if children {
-            return Err(Error::Forbidden("Unable to delete region because it or its child regions have associated endpoints.".into()));
+            return Err(Error::Forbidden(
+                "Unable to delete region because it or its child regions have associated endpoints.".into(),
+            ));
         }
         catalog::delete_region(&self.db, id).await?;
         self.identity_changed();
@@ -146,12 +141,7 @@ impl App {
         catalog::list_services(&self.db).await
     }
 
-    pub async fn update_service(
-        &self,
-        caller: &Caller,
-        id: &str,
-        mut body: Body,
-    ) -> Result<Service> {
+    pub async fn update_service(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Service> {
         caller.require_admin()?;
         let mut s = catalog::get_service(&self.db, id)
             .await?
@@ -242,18 +232,22 @@ impl App {
     }
 
     async fn check_endpoint_refs(&self, ep: &Endpoint) -> Result<()> {
-        if catalog::get_service(&self.db, &ep.service_id)
-            .await?
-            .is_none()
-        {
+        if catalog::get_service(&self.db, &ep.service_id).await?.is_none() {
             return Err(Error::bad_request(format!(
                 "Could not find service: {}.",
                 ep.service_id
             )));
         }
         if let Some(r) = &ep.region_id {
+            // Keystone creates a region named by an endpoint on the fly.
             if catalog::get_region(&self.db, r).await?.is_none() {
-                return Err(Error::bad_request(format!("Could not find region: {r}.")));
+                let region = Region {
+                    id: r.clone(),
+                    description: String::new(),
+                    parent_region_id: None,
+                    extra: "{}".into(),
+                };
+                catalog::insert_region(&self.db, &region).await?;
             }
         }
         Ok(())
@@ -269,12 +263,7 @@ impl App {
         catalog::list_endpoints(&self.db).await
     }
 
-    pub async fn update_endpoint(
-        &self,
-        caller: &Caller,
-        id: &str,
-        mut body: Body,
-    ) -> Result<Endpoint> {
+    pub async fn update_endpoint(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Endpoint> {
         caller.require_admin()?;
         let mut ep = catalog::get_endpoint(&self.db, id)
             .await?

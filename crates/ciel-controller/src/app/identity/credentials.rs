@@ -20,25 +20,19 @@ pub struct NewAppCred {
 impl App {
     /// Creates an application credential for the caller's own user on its current project,
     /// delegating some or all of the caller's roles there.
-    pub async fn create_app_cred(
-        &self,
-        caller: &Caller,
-        user_id: &str,
-        mut body: Body,
-    ) -> Result<NewAppCred> {
+    pub async fn create_app_cred(&self, caller: &Caller, user_id: &str, mut body: Body) -> Result<NewAppCred> {
         if caller.user_id() != user_id {
             return Err(Error::forbidden());
         }
-        if caller.token.app_cred_id.is_some()
-            && caller.grant.app_cred.as_ref().is_some_and(|a| a.restricted)
-        {
-            return Err(Error::Forbidden("Using method 'application_credential' is not allowed for managing additional application credentials.".into()));
+        if caller.token.app_cred_id.is_some() && caller.grant.app_cred.as_ref().is_some_and(|a| a.restricted) {
+            return Err(Error::Forbidden(
+                "Using method 'application_credential' is not allowed for managing additional application credentials."
+                    .into(),
+            ));
         }
         let project_id = caller
             .project_id()
-            .ok_or_else(|| {
-                Error::bad_request("Application credentials require a project-scoped token.")
-            })?
+            .ok_or_else(|| Error::bad_request("Application credentials require a project-scoped token."))?
             .to_string();
         let name = input::name(&mut body, "name", 255)?;
         let description = input::opt_str(&mut body, "description", 65535, true)?;
@@ -53,13 +47,9 @@ impl App {
         let expires_at = match body.remove("expires_at") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(parse_time(&s)?),
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field 'expires_at': {v}"
-                )))
-            }
+            Some(v) => return Err(Error::bad_request(format!("Invalid input for field 'expires_at': {v}"))),
         };
-        if expires_at.is_some_and(|e| e <= crate::db::now()) {
+        if expires_at.is_some_and(|e| e <= crate::db::now_micros()) {
             return Err(Error::bad_request(
                 "Invalid input for field 'expires_at': the expiration time is in the past.",
             ));
@@ -146,21 +136,15 @@ impl App {
         let mut out = vec![];
         for id in ids {
             if let Some(r) = roles::get(&self.db, &id).await? {
-                out.push(NamedRef {
-                    id: r.id,
-                    name: r.name,
-                });
+                out.push(NamedRef { id: r.id, name: r.name });
             }
         }
         Ok(out)
     }
 
     pub async fn create_credential(&self, caller: &Caller, mut body: Body) -> Result<Credential> {
-        let user_id = input::opt_str(&mut body, "user_id", 64, false)?.ok_or_else(|| {
-            Error::bad_request(
-                "Invalid input for field 'user_id': 'user_id' is a required property",
-            )
-        })?;
+        let user_id = input::opt_str(&mut body, "user_id", 64, false)?
+            .ok_or_else(|| Error::bad_request("Invalid input for field 'user_id': 'user_id' is a required property"))?;
         caller.require_self_or_admin(&user_id)?;
         let r#type = input::name(&mut body, "type", 255)?;
         let blob = match body.remove("blob") {
@@ -173,6 +157,14 @@ impl App {
             }
         };
         let project_id = input::opt_str(&mut body, "project_id", 64, true)?;
+        if r#type == "ec2" {
+            let parsed: Option<serde_json::Value> = serde_json::from_str(&blob).ok();
+            if !parsed.as_ref().is_some_and(|b| b.get("access").is_some()) {
+                return Err(Error::bad_request(
+                    "Invalid blob in credential: an ec2 credential blob needs an 'access' key.",
+                ));
+            }
+        }
         if r#type == "ec2" && project_id.is_none() {
             return Err(Error::bad_request(
                 "Invalid blob in credential: an ec2 credential needs a project_id.",
@@ -214,12 +206,7 @@ impl App {
             .collect())
     }
 
-    pub async fn update_credential(
-        &self,
-        caller: &Caller,
-        id: &str,
-        mut body: Body,
-    ) -> Result<Credential> {
+    pub async fn update_credential(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Credential> {
         let mut c = self.get_credential(caller, id).await?;
         body.remove("id");
         if let Some(u) = input::opt_str(&mut body, "user_id", 64, false)? {
@@ -304,9 +291,10 @@ impl App {
 }
 
 /// Parses an ISO 8601 timestamp as clients send it (with or without zone / fraction).
+/// Parses an ISO 8601 timestamp as clients send it (with or without zone / fraction), to µs.
 pub fn parse_time(s: &str) -> Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp());
+        return Ok(t.timestamp_micros());
     }
     for fmt in [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -315,7 +303,7 @@ pub fn parse_time(s: &str) -> Result<i64> {
         "%Y-%m-%dT%H:%M:%SZ",
     ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(t.and_utc().timestamp());
+            return Ok(t.and_utc().timestamp_micros());
         }
     }
     Err(Error::bad_request(format!(

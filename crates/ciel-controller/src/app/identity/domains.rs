@@ -44,7 +44,7 @@ impl App {
             || match &caller.grant.scope {
                 Scope::Project(p) => p.domain.id == d.id,
                 Scope::Domain(dd) => dd.id == d.id,
-                Scope::Unscoped => false,
+                Scope::Unscoped | Scope::System => false,
             };
         if !caller.is_admin() && !own {
             return Err(Error::forbidden());
@@ -114,9 +114,7 @@ impl App {
             .await?
             .ok_or_else(|| Error::not_found("domain", id))?;
         if d.id == DEFAULT_DOMAIN_ID {
-            return Err(Error::Forbidden(
-                "The default domain cannot be deleted.".into(),
-            ));
+            return Err(Error::Forbidden("The default domain cannot be deleted.".into()));
         }
         if d.enabled {
             return Err(Error::Forbidden(
@@ -131,40 +129,24 @@ impl App {
             .filter(|p| p.domain_id == id)
             .collect();
         while !in_domain.is_empty() {
-            let parents: std::collections::HashSet<String> = in_domain
-                .iter()
-                .filter_map(|p| p.parent_id.clone())
-                .collect();
-            let (leaves, rest): (Vec<_>, Vec<_>) = in_domain
-                .into_iter()
-                .partition(|p| !parents.contains(&p.id));
+            let parents: std::collections::HashSet<String> =
+                in_domain.iter().filter_map(|p| p.parent_id.clone()).collect();
+            let (leaves, rest): (Vec<_>, Vec<_>) = in_domain.into_iter().partition(|p| !parents.contains(&p.id));
             for p in &leaves {
                 assignments::delete_for(&mut *tx, &p.id).await?;
                 projects::delete(&mut *tx, &p.id).await?;
             }
             in_domain = rest;
         }
-        for u in users::list(&mut *tx)
-            .await?
-            .into_iter()
-            .filter(|u| u.domain_id == id)
-        {
+        for u in users::list(&mut *tx).await?.into_iter().filter(|u| u.domain_id == id) {
             assignments::delete_for(&mut *tx, &u.id).await?;
             users::delete(&mut *tx, &u.id).await?;
         }
-        for g in groups::list(&mut *tx)
-            .await?
-            .into_iter()
-            .filter(|g| g.domain_id == id)
-        {
+        for g in groups::list(&mut *tx).await?.into_iter().filter(|g| g.domain_id == id) {
             assignments::delete_for(&mut *tx, &g.id).await?;
             groups::delete(&mut *tx, &g.id).await?;
         }
-        for r in roles::list(&mut *tx)
-            .await?
-            .into_iter()
-            .filter(|r| r.domain_id == id)
-        {
+        for r in roles::list(&mut *tx).await?.into_iter().filter(|r| r.domain_id == id) {
             roles::delete(&mut *tx, &r.id).await?;
         }
         assignments::delete_for(&mut *tx, id).await?;

@@ -14,8 +14,7 @@ impl App {
         let g = Group {
             id: new_id(),
             name: input::name(&mut body, "name", 64)?,
-            domain_id: input::opt_str(&mut body, "domain_id", 64, true)?
-                .unwrap_or_else(|| self.caller_domain(caller)),
+            domain_id: input::opt_str(&mut body, "domain_id", 64, true)?.unwrap_or_else(|| self.caller_domain(caller)),
             description: input::opt_str(&mut body, "description", 65535, true)?.unwrap_or_default(),
             extra: String::new(),
         };
@@ -95,12 +94,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn add_group_member(
-        &self,
-        caller: &Caller,
-        group_id: &str,
-        user_id: &str,
-    ) -> Result<()> {
+    pub async fn add_group_member(&self, caller: &Caller, group_id: &str, user_id: &str) -> Result<()> {
         caller.require_admin()?;
         self.group_and_user(group_id, user_id).await?;
         groups::add_member(&self.db, group_id, user_id).await?;
@@ -108,12 +102,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn check_group_member(
-        &self,
-        caller: &Caller,
-        group_id: &str,
-        user_id: &str,
-    ) -> Result<()> {
+    pub async fn check_group_member(&self, caller: &Caller, group_id: &str, user_id: &str) -> Result<()> {
         caller.require_admin()?;
         self.group_and_user(group_id, user_id).await?;
         if groups::is_member(&self.db, group_id, user_id).await? {
@@ -126,12 +115,7 @@ impl App {
         }
     }
 
-    pub async fn remove_group_member(
-        &self,
-        caller: &Caller,
-        group_id: &str,
-        user_id: &str,
-    ) -> Result<()> {
+    pub async fn remove_group_member(&self, caller: &Caller, group_id: &str, user_id: &str) -> Result<()> {
         caller.require_admin()?;
         self.group_and_user(group_id, user_id).await?;
         if !groups::remove_member(&self.db, group_id, user_id).await? {

@@ -29,9 +29,7 @@ pub fn opt_str(body: &mut Body, field: &str, max: usize, nullable: bool) -> Resu
 pub fn name(body: &mut Body, field: &str, max: usize) -> Result<String> {
     match opt_str(body, field, max, false)? {
         None => Err(invalid(field, format!("'{field}' is a required property"))),
-        Some(s) if s.trim().is_empty() => {
-            Err(invalid(field, format!("'{s}' does not match '[\\S]+'")))
-        }
+        Some(s) if s.trim().is_empty() => Err(invalid(field, format!("'{s}' does not match '[\\S]+'"))),
         Some(s) => Ok(s),
     }
 }
@@ -39,9 +37,7 @@ pub fn name(body: &mut Body, field: &str, max: usize) -> Result<String> {
 /// An optional name on update: present means non-empty.
 pub fn opt_name(body: &mut Body, field: &str, max: usize) -> Result<Option<String>> {
     match opt_str(body, field, max, false)? {
-        Some(s) if s.trim().is_empty() => {
-            Err(invalid(field, format!("'{s}' does not match '[\\S]+'")))
-        }
+        Some(s) if s.trim().is_empty() => Err(invalid(field, format!("'{s}' does not match '[\\S]+'"))),
         other => Ok(other),
     }
 }

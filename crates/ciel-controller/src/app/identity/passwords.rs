@@ -1,9 +1,7 @@
 //! Password and secret hashing with argon2id, off the async runtime (it is memory-hard on purpose).
 
 use crate::error::{Error, Result};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
 pub async fn hash(secret: String) -> Result<String> {
@@ -20,9 +18,7 @@ pub async fn hash(secret: String) -> Result<String> {
 
 pub async fn verify(secret: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     })
     .await

@@ -16,7 +16,7 @@ impl App {
         match &caller.grant.scope {
             Scope::Domain(d) => d.id.clone(),
             Scope::Project(p) => p.domain.id.clone(),
-            Scope::Unscoped => DEFAULT_DOMAIN_ID.to_string(),
+            Scope::Unscoped | Scope::System => DEFAULT_DOMAIN_ID.to_string(),
         }
     }
 
@@ -25,12 +25,13 @@ impl App {
         body.remove("id");
         let name = input::name(&mut body, "name", 64)?;
         if input::opt_bool(&mut body, "is_domain")? == Some(true) {
-            return Err(Error::bad_request(
-                "Creating projects acting as domains is not supported; create a domain.",
-            ));
+            // A project acting as a domain is a domain.
+            body.insert("name".into(), name.into());
+            body.remove("domain_id");
+            body.remove("parent_id");
+            return Ok(domain_as_project(self.create_domain(caller, body).await?));
         }
-        let description =
-            input::opt_str(&mut body, "description", 65535, true)?.unwrap_or_default();
+        let description = input::opt_str(&mut body, "description", 65535, true)?.unwrap_or_default();
         let enabled = input::opt_bool(&mut body, "enabled")?.unwrap_or(true);
         let mut domain_id = input::opt_str(&mut body, "domain_id", 64, true)?;
         let mut parent_id = input::opt_str(&mut body, "parent_id", 64, true)?;
@@ -62,7 +63,7 @@ impl App {
         }
         let domain_id = domain_id.unwrap_or_else(|| self.caller_domain(caller));
         if domains::get(&self.db, &domain_id).await?.is_none() {
-            return Err(Error::not_found("domain", &domain_id));
+            return Err(Error::bad_request(format!("Could not find domain: {domain_id}.")));
         }
         let p = Project {
             id: new_id(),
@@ -73,6 +74,7 @@ impl App {
             enabled,
             extra: input::merge_extra("{}", body),
             tags: Some(tags.join("\u{1f}")),
+            is_domain: false,
         };
         let mut tx = self.db.begin().await?;
         projects::insert(&mut *tx, &p).await.map_err(|e| match e {
@@ -90,17 +92,16 @@ impl App {
 
     /// Admins see every project; others only projects they hold a role on.
     pub async fn get_project(&self, caller: &Caller, id: &str) -> Result<Project> {
+        if let Some(d) = self.project_domain(caller, id).await? {
+            return Ok(d);
+        }
         let p = projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))?;
         if caller.is_admin() || caller.project_id() == Some(id) {
             return Ok(p);
         }
-        if self
-            .effective_roles_on_project(caller.user_id(), &p)
-            .await?
-            .is_empty()
-        {
+        if self.effective_roles_on_project(caller.user_id(), &p).await?.is_empty() {
             return Err(Error::forbidden());
         }
         Ok(p)
@@ -108,7 +109,20 @@ impl App {
 
     pub async fn list_projects(&self, caller: &Caller) -> Result<Vec<Project>> {
         caller.require_admin()?;
-        projects::list(&self.db).await
+        let mut all = projects::list(&self.db).await?;
+        all.extend(domains::list(&self.db).await?.into_iter().map(domain_as_project));
+        Ok(all)
+    }
+
+    /// The domain with this id seen as a project, when `id` names a domain.
+    async fn project_domain(&self, caller: &Caller, id: &str) -> Result<Option<Project>> {
+        if projects::get(&self.db, id).await?.is_some() {
+            return Ok(None);
+        }
+        match domains::get(&self.db, id).await? {
+            Some(_) => Ok(Some(domain_as_project(self.get_domain(caller, id).await?))),
+            None => Ok(None),
+        }
     }
 
     /// Projects a user holds a role on (`/v3/users/{id}/projects`, `/v3/auth/projects`).
@@ -119,24 +133,21 @@ impl App {
             .ok_or_else(|| Error::not_found("user", user_id))?;
         let mut out = vec![];
         for p in projects::list(&self.db).await? {
-            if !self
-                .effective_roles_on_project(user_id, &p)
-                .await?
-                .is_empty()
-            {
+            if !self.effective_roles_on_project(user_id, &p).await?.is_empty() {
                 out.push(p);
             }
         }
         Ok(out)
     }
 
-    pub async fn update_project(
-        &self,
-        caller: &Caller,
-        id: &str,
-        mut body: Body,
-    ) -> Result<Project> {
+    pub async fn update_project(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Project> {
         caller.require_admin()?;
+        if self.project_domain(caller, id).await?.is_some() {
+            body.remove("is_domain");
+            body.remove("domain_id");
+            body.remove("parent_id");
+            return Ok(domain_as_project(self.update_domain(caller, id, body).await?));
+        }
         let mut p = projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))?;
@@ -155,9 +166,7 @@ impl App {
             return Err(Error::bad_request("Update of `is_domain` is not allowed."));
         }
         if body.contains_key("parent_id") {
-            return Err(Error::Forbidden(
-                "Update of `parent_id` is not allowed.".into(),
-            ));
+            return Err(Error::Forbidden("Update of `parent_id` is not allowed.".into()));
         }
         if let Some(n) = input::opt_name(&mut body, "name", 64)? {
             p.name = n;
@@ -172,7 +181,10 @@ impl App {
         p.extra = input::merge_extra(&p.extra, body);
         let mut tx = self.db.begin().await?;
         projects::update(&mut *tx, &p).await.map_err(|e| match e {
-            Error::Conflict(_) => Error::conflict(format!("Conflict occurred attempting to store project - Duplicate entry found with name {}.", p.name)),
+            Error::Conflict(_) => Error::conflict(format!(
+                "Conflict occurred attempting to store project - Duplicate entry found with name {}.",
+                p.name
+            )),
             other => other,
         })?;
         if let Some(tags) = tags {
@@ -202,6 +214,9 @@ impl App {
 
     pub async fn delete_project(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
+        if self.project_domain(caller, id).await?.is_some() {
+            return self.delete_domain(caller, id).await;
+        }
         projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))?;
@@ -212,6 +227,7 @@ impl App {
         }
         let mut tx = self.db.begin().await?;
         assignments::delete_for(&mut *tx, id).await?;
+        crate::db::identity::credentials::delete_owned_by(&mut tx, id).await?;
         projects::delete(&mut *tx, id).await?;
         tx.commit().await?;
         self.revoke(RevocationEvent {
@@ -248,12 +264,7 @@ impl App {
         Ok(self.get_project(caller, id).await?.tag_list())
     }
 
-    pub async fn set_project_tags(
-        &self,
-        caller: &Caller,
-        id: &str,
-        tags: Vec<String>,
-    ) -> Result<Vec<String>> {
+    pub async fn set_project_tags(&self, caller: &Caller, id: &str, tags: Vec<String>) -> Result<Vec<String>> {
         caller.require_admin()?;
         projects::get(&self.db, id)
             .await?
@@ -287,12 +298,7 @@ impl App {
     }
 
     pub async fn check_project_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<()> {
-        if self
-            .project_tags(caller, id)
-            .await?
-            .iter()
-            .any(|t| t == tag)
-        {
+        if self.project_tags(caller, id).await?.iter().any(|t| t == tag) {
             Ok(())
         } else {
             Err(Error::not_found("tag", tag))
@@ -313,5 +319,20 @@ impl App {
 
     pub async fn clear_project_tags(&self, caller: &Caller, id: &str) -> Result<()> {
         self.set_project_tags(caller, id, vec![]).await.map(|_| ())
+    }
+}
+
+/// Keystone shows domains through the projects API with `is_domain: true`.
+fn domain_as_project(d: crate::db::identity::domains::Domain) -> Project {
+    Project {
+        id: d.id,
+        name: d.name,
+        domain_id: String::new(),
+        parent_id: None,
+        description: d.description,
+        enabled: d.enabled,
+        extra: d.extra,
+        tags: None,
+        is_domain: true,
     }
 }

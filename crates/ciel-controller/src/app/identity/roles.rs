@@ -101,12 +101,7 @@ impl App {
         Ok((p, i))
     }
 
-    pub async fn create_implied_role(
-        &self,
-        caller: &Caller,
-        prior: &str,
-        implied: &str,
-    ) -> Result<(Role, Role)> {
+    pub async fn create_implied_role(&self, caller: &Caller, prior: &str, implied: &str) -> Result<(Role, Role)> {
         caller.require_admin()?;
         let (p, i) = self.role_pair(prior, implied).await?;
         if PROHIBITED_IMPLIED.contains(&i.name.as_str()) || !i.domain_id.is_empty() {
@@ -123,12 +118,7 @@ impl App {
         Ok((p, i))
     }
 
-    pub async fn get_implied_role(
-        &self,
-        caller: &Caller,
-        prior: &str,
-        implied: &str,
-    ) -> Result<(Role, Role)> {
+    pub async fn get_implied_role(&self, caller: &Caller, prior: &str, implied: &str) -> Result<(Role, Role)> {
         caller.require_admin()?;
         let (p, i) = self.role_pair(prior, implied).await?;
         let exists = roles::list_implications(&self.db)
@@ -144,12 +134,7 @@ impl App {
         Ok((p, i))
     }
 
-    pub async fn delete_implied_role(
-        &self,
-        caller: &Caller,
-        prior: &str,
-        implied: &str,
-    ) -> Result<()> {
+    pub async fn delete_implied_role(&self, caller: &Caller, prior: &str, implied: &str) -> Result<()> {
         caller.require_admin()?;
         self.role_pair(prior, implied).await?;
         if !roles::remove_implication(&self.db, prior, implied).await? {
@@ -163,11 +148,7 @@ impl App {
     }
 
     /// Implication rules, optionally for one prior role: (prior, [implied]).
-    pub async fn list_implied_roles(
-        &self,
-        caller: &Caller,
-        prior: Option<&str>,
-    ) -> Result<Vec<(Role, Vec<Role>)>> {
+    pub async fn list_implied_roles(&self, caller: &Caller, prior: Option<&str>) -> Result<Vec<(Role, Vec<Role>)>> {
         caller.require_admin()?;
         if let Some(p) = prior {
             roles::get(&self.db, p)

@@ -28,6 +28,9 @@ pub struct TokenPayload {
     pub domain_id: Option<String>,
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub app_cred_id: Option<String>,
+    /// System scope (`{"system": {"all": true}}`).
+    #[serde(rename = "s", default, skip_serializing_if = "std::ops::Not::not")]
+    pub system: bool,
     /// Issue time in microseconds since the epoch.
     #[serde(rename = "i")]
     pub issued_at: i64,
@@ -68,8 +71,7 @@ impl TokenKeys {
         let highest = idx.iter().copied().max().unwrap_or(0);
         std::fs::rename(dir.join("0"), dir.join((highest + 1).to_string()))?;
         write_key(dir, 0)?;
-        let mut secondaries: Vec<u32> =
-            read_indexes(dir)?.into_iter().filter(|i| *i != 0).collect();
+        let mut secondaries: Vec<u32> = read_indexes(dir)?.into_iter().filter(|i| *i != 0).collect();
         secondaries.sort_unstable();
         while secondaries.len() + 1 > max_active.max(3) {
             let oldest = secondaries.remove(0);
@@ -82,8 +84,7 @@ impl TokenKeys {
     pub fn reload(&self) -> anyhow::Result<()> {
         let fresh = load(&self.dir)?;
         let mut keys = self.keys.write().expect("token keys lock");
-        let same =
-            fresh.len() == keys.len() && fresh.iter().zip(keys.iter()).all(|(a, b)| a.0 == b.0);
+        let same = fresh.len() == keys.len() && fresh.iter().zip(keys.iter()).all(|(a, b)| a.0 == b.0);
         if !same {
             tracing::info!(keys = fresh.len(), "token keys reloaded");
             *keys = fresh;
@@ -135,11 +136,7 @@ pub fn new_audit_id() -> String {
 fn read_indexes(dir: &Path) -> anyhow::Result<Vec<u32>> {
     let mut out = vec![];
     for entry in std::fs::read_dir(dir)? {
-        if let Some(i) = entry?
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        {
+        if let Some(i) = entry?.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) {
             out.push(i);
         }
     }
@@ -153,11 +150,7 @@ fn load(dir: &Path) -> anyhow::Result<Vec<(u32, ChaCha20Poly1305)>> {
     for i in idx {
         let text = std::fs::read_to_string(dir.join(i.to_string()))?;
         let bytes = B64.decode(text.trim())?;
-        anyhow::ensure!(
-            bytes.len() == 32,
-            "token key {i} in {} is not 32 bytes",
-            dir.display()
-        );
+        anyhow::ensure!(bytes.len() == 32, "token key {i} in {} is not 32 bytes", dir.display());
         keys.push((i, ChaCha20Poly1305::new(Key::from_slice(&bytes))));
     }
     anyhow::ensure!(!keys.is_empty(), "no token keys in {}", dir.display());
@@ -190,6 +183,7 @@ mod tests {
             project_id: Some("p1".into()),
             domain_id: None,
             app_cred_id: None,
+            system: false,
             issued_at: 1,
             expires_at: 2,
             audit_ids: vec![new_audit_id()],

@@ -57,8 +57,7 @@ impl App {
         caller.require_admin()?;
         body.remove("id");
         let name = input::name(&mut body, "name", 255)?;
-        let domain_id = input::opt_str(&mut body, "domain_id", 64, true)?
-            .unwrap_or_else(|| self.caller_domain(caller));
+        let domain_id = input::opt_str(&mut body, "domain_id", 64, true)?.unwrap_or_else(|| self.caller_domain(caller));
         if domains::get(&self.db, &domain_id).await?.is_none() {
             return Err(Error::not_found("domain", &domain_id));
         }
@@ -172,6 +171,7 @@ impl App {
             .await?
             .ok_or_else(|| Error::not_found("user", id))?;
         assignments::delete_for(&mut *tx, id).await?;
+        crate::db::identity::credentials::delete_owned_by(&mut tx, id).await?;
         users::delete(&mut *tx, id).await?;
         tx.commit().await?;
         self.revoke(RevocationEvent {
@@ -202,12 +202,7 @@ impl App {
 
     /// Self-service `POST /v3/users/{id}/password`: checks the original password, the minimum
     /// age and the history, then revokes every token of the user.
-    pub async fn change_own_password(
-        &self,
-        user_id: &str,
-        original: String,
-        new: String,
-    ) -> Result<()> {
+    pub async fn change_own_password(&self, user_id: &str, original: String, new: String) -> Result<()> {
         let user = users::get(&self.db, user_id)
             .await?
             .ok_or_else(|| Error::not_found("user", user_id))?;

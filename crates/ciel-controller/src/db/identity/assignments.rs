@@ -16,20 +16,19 @@ impl Assignment {
     pub fn actor_is_user(&self) -> bool {
         self.kind.starts_with("User")
     }
-    pub fn target_is_project(&self) -> bool {
-        self.kind.ends_with("Project")
-    }
 }
 
 pub async fn insert(e: impl SqliteExecutor<'_>, a: &Assignment) -> Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO assignments (kind, actor_id, target_id, role_id, inherited) VALUES (?, ?, ?, ?, ?)")
-        .bind(&a.kind)
-        .bind(&a.actor_id)
-        .bind(&a.target_id)
-        .bind(&a.role_id)
-        .bind(a.inherited)
-        .execute(e)
-        .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO assignments (kind, actor_id, target_id, role_id, inherited) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&a.kind)
+    .bind(&a.actor_id)
+    .bind(&a.target_id)
+    .bind(&a.role_id)
+    .bind(a.inherited)
+    .execute(e)
+    .await?;
     Ok(())
 }
 
@@ -70,15 +69,13 @@ pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Assignment>> {
 }
 
 /// Assignments of the given actors (a user and the groups it belongs to).
-pub async fn list_for_actors(
-    e: impl SqliteExecutor<'_>,
-    actors: &[String],
-) -> Result<Vec<Assignment>> {
+pub async fn list_for_actors(e: impl SqliteExecutor<'_>, actors: &[String]) -> Result<Vec<Assignment>> {
     if actors.is_empty() {
         return Ok(vec![]);
     }
     let marks = vec!["?"; actors.len()].join(",");
-    let sql = format!("SELECT kind, actor_id, target_id, role_id, inherited FROM assignments WHERE actor_id IN ({marks})");
+    let sql =
+        format!("SELECT kind, actor_id, target_id, role_id, inherited FROM assignments WHERE actor_id IN ({marks})");
     let mut q = sqlx::query_as(&sql);
     for a in actors {
         q = q.bind(a);

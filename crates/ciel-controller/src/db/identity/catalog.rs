@@ -32,15 +32,13 @@ pub struct Endpoint {
 }
 
 pub async fn insert_region(e: impl SqliteExecutor<'_>, r: &Region) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO regions (id, description, parent_region_id, extra) VALUES (?, ?, ?, ?)",
-    )
-    .bind(&r.id)
-    .bind(&r.description)
-    .bind(&r.parent_region_id)
-    .bind(&r.extra)
-    .execute(e)
-    .await?;
+    sqlx::query("INSERT INTO regions (id, description, parent_region_id, extra) VALUES (?, ?, ?, ?)")
+        .bind(&r.id)
+        .bind(&r.description)
+        .bind(&r.parent_region_id)
+        .bind(&r.extra)
+        .execute(e)
+        .await?;
     Ok(())
 }
 
@@ -62,15 +60,13 @@ pub async fn list_regions(e: impl SqliteExecutor<'_>) -> Result<Vec<Region>> {
 }
 
 pub async fn update_region(e: impl SqliteExecutor<'_>, r: &Region) -> Result<()> {
-    let res = sqlx::query(
-        "UPDATE regions SET description = ?, parent_region_id = ?, extra = ? WHERE id = ?",
-    )
-    .bind(&r.description)
-    .bind(&r.parent_region_id)
-    .bind(&r.extra)
-    .bind(&r.id)
-    .execute(e)
-    .await?;
+    let res = sqlx::query("UPDATE regions SET description = ?, parent_region_id = ?, extra = ? WHERE id = ?")
+        .bind(&r.description)
+        .bind(&r.parent_region_id)
+        .bind(&r.extra)
+        .bind(&r.id)
+        .execute(e)
+        .await?;
     one_row(res.rows_affected(), "region", &r.id)
 }
 
@@ -148,12 +144,10 @@ pub async fn insert_endpoint(e: impl SqliteExecutor<'_>, ep: &Endpoint) -> Resul
 }
 
 pub async fn get_endpoint(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Endpoint>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {EP_COLS} FROM endpoints WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(e)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("SELECT {EP_COLS} FROM endpoints WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
 }
 
 pub async fn list_endpoints(e: impl SqliteExecutor<'_>) -> Result<Vec<Endpoint>> {

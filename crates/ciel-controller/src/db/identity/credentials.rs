@@ -11,14 +11,14 @@ pub struct AppCred {
     pub project_id: String,
     pub secret_hash: String,
     pub description: Option<String>,
+    /// Microseconds since the epoch.
     pub expires_at: Option<i64>,
     pub unrestricted: bool,
     /// JSON array of role ids delegated to the credential.
     pub roles: String,
 }
 
-const AC_COLS: &str =
-    "id, name, user_id, project_id, secret_hash, description, expires_at, unrestricted, roles";
+const AC_COLS: &str = "id, name, user_id, project_id, secret_hash, description, expires_at, unrestricted, roles";
 
 pub async fn insert_app_cred(e: impl SqliteExecutor<'_>, a: &AppCred) -> Result<()> {
     sqlx::query(&format!(
@@ -39,19 +39,15 @@ pub async fn insert_app_cred(e: impl SqliteExecutor<'_>, a: &AppCred) -> Result<
 }
 
 pub async fn get_app_cred(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<AppCred>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {AC_COLS} FROM application_credentials WHERE id = ?"
-    ))
-    .bind(id)
-    .fetch_optional(e)
-    .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {AC_COLS} FROM application_credentials WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
 }
 
-pub async fn get_app_cred_by_name(
-    e: impl SqliteExecutor<'_>,
-    user_id: &str,
-    name: &str,
-) -> Result<Option<AppCred>> {
+pub async fn get_app_cred_by_name(e: impl SqliteExecutor<'_>, user_id: &str, name: &str) -> Result<Option<AppCred>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {AC_COLS} FROM application_credentials WHERE user_id = ? AND name = ?"
     ))
@@ -123,16 +119,32 @@ pub async fn list_credentials(e: impl SqliteExecutor<'_>) -> Result<Vec<Credenti
 }
 
 pub async fn update_credential(e: impl SqliteExecutor<'_>, c: &Credential) -> Result<()> {
-    let r = sqlx::query("UPDATE credentials SET user_id = ?, project_id = ?, type = ?, blob = ?, extra = ? WHERE id = ?")
-        .bind(&c.user_id)
-        .bind(&c.project_id)
-        .bind(&c.r#type)
-        .bind(&c.blob)
-        .bind(&c.extra)
-        .bind(&c.id)
-        .execute(e)
-        .await?;
+    let r =
+        sqlx::query("UPDATE credentials SET user_id = ?, project_id = ?, type = ?, blob = ?, extra = ? WHERE id = ?")
+            .bind(&c.user_id)
+            .bind(&c.project_id)
+            .bind(&c.r#type)
+            .bind(&c.blob)
+            .bind(&c.extra)
+            .bind(&c.id)
+            .execute(e)
+            .await?;
     one_row(r.rows_affected(), "credential", &c.id)
+}
+
+/// Removes the credentials and application credentials of a deleted user or project.
+pub async fn delete_owned_by(e: &mut crate::db::Tx<'_>, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM credentials WHERE user_id = ? OR project_id = ?")
+        .bind(id)
+        .bind(id)
+        .execute(&mut **e)
+        .await?;
+    sqlx::query("DELETE FROM application_credentials WHERE user_id = ? OR project_id = ?")
+        .bind(id)
+        .bind(id)
+        .execute(&mut **e)
+        .await?;
+    Ok(())
 }
 
 pub async fn delete_credential(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
@@ -172,11 +184,9 @@ pub async fn get_policy(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<P
 }
 
 pub async fn list_policies(e: impl SqliteExecutor<'_>) -> Result<Vec<Policy>> {
-    Ok(
-        sqlx::query_as("SELECT id, type, blob, extra FROM policies ORDER BY id")
-            .fetch_all(e)
-            .await?,
-    )
+    Ok(sqlx::query_as("SELECT id, type, blob, extra FROM policies ORDER BY id")
+        .fetch_all(e)
+        .await?)
 }
 
 pub async fn update_policy(e: impl SqliteExecutor<'_>, p: &Policy) -> Result<()> {

@@ -14,34 +14,28 @@ pub struct Group {
 const COLS: &str = "id, name, domain_id, description, extra";
 
 pub async fn insert(e: impl SqliteExecutor<'_>, g: &Group) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO groups (id, name, domain_id, description, extra) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(&g.id)
-    .bind(&g.name)
-    .bind(&g.domain_id)
-    .bind(&g.description)
-    .bind(&g.extra)
-    .execute(e)
-    .await?;
+    sqlx::query("INSERT INTO groups (id, name, domain_id, description, extra) VALUES (?, ?, ?, ?, ?)")
+        .bind(&g.id)
+        .bind(&g.name)
+        .bind(&g.domain_id)
+        .bind(&g.description)
+        .bind(&g.extra)
+        .execute(e)
+        .await?;
     Ok(())
 }
 
 pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Group>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM groups WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(e)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM groups WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
 }
 
 pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Group>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM groups ORDER BY name"))
-            .fetch_all(e)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM groups ORDER BY name"))
+        .fetch_all(e)
+        .await?)
 }
 
 pub async fn list_for_user(e: impl SqliteExecutor<'_>, user_id: &str) -> Result<Vec<Group>> {
@@ -82,20 +76,15 @@ pub async fn add_member(e: impl SqliteExecutor<'_>, group_id: &str, user_id: &st
 }
 
 pub async fn is_member(e: impl SqliteExecutor<'_>, group_id: &str, user_id: &str) -> Result<bool> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM group_members WHERE group_id = ? AND user_id = ?")
-            .bind(group_id)
-            .bind(user_id)
-            .fetch_one(e)
-            .await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM group_members WHERE group_id = ? AND user_id = ?")
+        .bind(group_id)
+        .bind(user_id)
+        .fetch_one(e)
+        .await?;
     Ok(n > 0)
 }
 
-pub async fn remove_member(
-    e: impl SqliteExecutor<'_>,
-    group_id: &str,
-    user_id: &str,
-) -> Result<bool> {
+pub async fn remove_member(e: impl SqliteExecutor<'_>, group_id: &str, user_id: &str) -> Result<bool> {
     let r = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
         .bind(group_id)
         .bind(user_id)

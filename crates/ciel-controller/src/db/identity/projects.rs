@@ -15,6 +15,9 @@ pub struct Project {
     /// Comma-free list assembled from project_tags by the queries below.
     #[sqlx(default)]
     pub tags: Option<String>,
+    /// A domain seen through the projects API (Keystone's `is_domain` projects).
+    #[sqlx(default)]
+    pub is_domain: bool,
 }
 
 impl Project {
@@ -53,11 +56,7 @@ pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Project>
         .await?)
 }
 
-pub async fn get_by_name(
-    e: impl SqliteExecutor<'_>,
-    domain_id: &str,
-    name: &str,
-) -> Result<Option<Project>> {
+pub async fn get_by_name(e: impl SqliteExecutor<'_>, domain_id: &str, name: &str) -> Result<Option<Project>> {
     Ok(
         sqlx::query_as(&format!("{SELECT} WHERE p.domain_id = ? AND p.name = ?"))
             .bind(domain_id)
@@ -83,25 +82,21 @@ pub async fn list_children(e: impl SqliteExecutor<'_>, parent_id: &str) -> Resul
 }
 
 pub async fn count_in_domain(e: impl SqliteExecutor<'_>, domain_id: &str) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT count(*) FROM projects WHERE domain_id = ?")
-            .bind(domain_id)
-            .fetch_one(e)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT count(*) FROM projects WHERE domain_id = ?")
+        .bind(domain_id)
+        .fetch_one(e)
+        .await?)
 }
 
 pub async fn update(e: impl SqliteExecutor<'_>, p: &Project) -> Result<()> {
-    let r = sqlx::query(
-        "UPDATE projects SET name = ?, description = ?, enabled = ?, extra = ? WHERE id = ?",
-    )
-    .bind(&p.name)
-    .bind(&p.description)
-    .bind(p.enabled)
-    .bind(&p.extra)
-    .bind(&p.id)
-    .execute(e)
-    .await?;
+    let r = sqlx::query("UPDATE projects SET name = ?, description = ?, enabled = ?, extra = ? WHERE id = ?")
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(p.enabled)
+        .bind(&p.extra)
+        .bind(&p.id)
+        .execute(e)
+        .await?;
     one_row(r.rows_affected(), "project", &p.id)
 }
 

@@ -27,10 +27,7 @@ pub async fn insert(e: impl SqliteExecutor<'_>, r: &RevocationEvent, now: i64) -
 }
 
 /// Events still relevant: those younger than the longest token lifetime.
-pub async fn list_since(
-    e: impl SqliteExecutor<'_>,
-    issued_after: i64,
-) -> Result<Vec<RevocationEvent>> {
+pub async fn list_since(e: impl SqliteExecutor<'_>, issued_after: i64) -> Result<Vec<RevocationEvent>> {
     Ok(sqlx::query_as(
         "SELECT user_id, project_id, domain_id, audit_id, issued_before FROM revocation_events WHERE issued_before > ?",
     )

@@ -16,62 +16,50 @@ pub struct Role {
 const COLS: &str = "id, name, domain_id, description, options, extra";
 
 pub async fn insert(e: impl SqliteExecutor<'_>, r: &Role) -> Result<()> {
-    sqlx::query(&format!(
-        "INSERT INTO roles ({COLS}) VALUES (?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(&r.id)
-    .bind(&r.name)
-    .bind(&r.domain_id)
-    .bind(&r.description)
-    .bind(&r.options)
-    .bind(&r.extra)
-    .execute(e)
-    .await?;
+    sqlx::query(&format!("INSERT INTO roles ({COLS}) VALUES (?, ?, ?, ?, ?, ?)"))
+        .bind(&r.id)
+        .bind(&r.name)
+        .bind(&r.domain_id)
+        .bind(&r.description)
+        .bind(&r.options)
+        .bind(&r.extra)
+        .execute(e)
+        .await?;
     Ok(())
 }
 
 pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Role>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM roles WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn get_by_name(e: impl SqliteExecutor<'_>, domain_id: &str, name: &str) -> Result<Option<Role>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM roles WHERE id = ?"))
-            .bind(id)
+        sqlx::query_as(&format!("SELECT {COLS} FROM roles WHERE domain_id = ? AND name = ?"))
+            .bind(domain_id)
+            .bind(name)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn get_by_name(
-    e: impl SqliteExecutor<'_>,
-    domain_id: &str,
-    name: &str,
-) -> Result<Option<Role>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLS} FROM roles WHERE domain_id = ? AND name = ?"
-    ))
-    .bind(domain_id)
-    .bind(name)
-    .fetch_optional(e)
-    .await?)
-}
-
 pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Role>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM roles ORDER BY name"))
-            .fetch_all(e)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM roles ORDER BY name"))
+        .fetch_all(e)
+        .await?)
 }
 
 pub async fn update(e: impl SqliteExecutor<'_>, r: &Role) -> Result<()> {
-    let res = sqlx::query(
-        "UPDATE roles SET name = ?, description = ?, options = ?, extra = ? WHERE id = ?",
-    )
-    .bind(&r.name)
-    .bind(&r.description)
-    .bind(&r.options)
-    .bind(&r.extra)
-    .bind(&r.id)
-    .execute(e)
-    .await?;
+    let res = sqlx::query("UPDATE roles SET name = ?, description = ?, options = ?, extra = ? WHERE id = ?")
+        .bind(&r.name)
+        .bind(&r.description)
+        .bind(&r.options)
+        .bind(&r.extra)
+        .bind(&r.id)
+        .execute(e)
+        .await?;
     one_row(res.rows_affected(), "role", &r.id)
 }
 
@@ -85,34 +73,27 @@ pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
 
 /// (prior_role_id, implied_role_id) pairs.
 pub async fn list_implications(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT prior_role_id, implied_role_id FROM implied_roles ORDER BY prior_role_id",
+    Ok(
+        sqlx::query_as("SELECT prior_role_id, implied_role_id FROM implied_roles ORDER BY prior_role_id")
+            .fetch_all(e)
+            .await?,
     )
-    .fetch_all(e)
-    .await?)
 }
 
 pub async fn add_implication(e: impl SqliteExecutor<'_>, prior: &str, implied: &str) -> Result<()> {
-    sqlx::query(
-        "INSERT OR IGNORE INTO implied_roles (prior_role_id, implied_role_id) VALUES (?, ?)",
-    )
-    .bind(prior)
-    .bind(implied)
-    .execute(e)
-    .await?;
+    sqlx::query("INSERT OR IGNORE INTO implied_roles (prior_role_id, implied_role_id) VALUES (?, ?)")
+        .bind(prior)
+        .bind(implied)
+        .execute(e)
+        .await?;
     Ok(())
 }
 
-pub async fn remove_implication(
-    e: impl SqliteExecutor<'_>,
-    prior: &str,
-    implied: &str,
-) -> Result<bool> {
-    let r =
-        sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = ? AND implied_role_id = ?")
-            .bind(prior)
-            .bind(implied)
-            .execute(e)
-            .await?;
+pub async fn remove_implication(e: impl SqliteExecutor<'_>, prior: &str, implied: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = ? AND implied_role_id = ?")
+        .bind(prior)
+        .bind(implied)
+        .execute(e)
+        .await?;
     Ok(r.rows_affected() > 0)
 }

@@ -19,8 +19,7 @@ pub struct User {
     pub created_at: i64,
 }
 
-const COLS: &str =
-    "id, name, domain_id, enabled, default_project_id, password_hash, password_created_at, \
+const COLS: &str = "id, name, domain_id, enabled, default_project_id, password_hash, password_created_at, \
      password_expires_at, failed_auth_count, last_failed_auth_at, options, extra, created_at";
 
 pub async fn insert(e: impl SqliteExecutor<'_>, u: &User) -> Result<()> {
@@ -46,34 +45,26 @@ pub async fn insert(e: impl SqliteExecutor<'_>, u: &User) -> Result<()> {
 }
 
 pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM users WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn get_by_name(e: impl SqliteExecutor<'_>, domain_id: &str, name: &str) -> Result<Option<User>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM users WHERE id = ?"))
-            .bind(id)
+        sqlx::query_as(&format!("SELECT {COLS} FROM users WHERE domain_id = ? AND name = ?"))
+            .bind(domain_id)
+            .bind(name)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn get_by_name(
-    e: impl SqliteExecutor<'_>,
-    domain_id: &str,
-    name: &str,
-) -> Result<Option<User>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLS} FROM users WHERE domain_id = ? AND name = ?"
-    ))
-    .bind(domain_id)
-    .bind(name)
-    .fetch_optional(e)
-    .await?)
-}
-
 pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<User>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM users ORDER BY name"))
-            .fetch_all(e)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM users ORDER BY name"))
+        .fetch_all(e)
+        .await?)
 }
 
 pub async fn list_in_group(e: impl SqliteExecutor<'_>, group_id: &str) -> Result<Vec<User>> {
@@ -115,10 +106,12 @@ pub async fn record_auth_failure(e: impl SqliteExecutor<'_>, id: &str, at: i64) 
 }
 
 pub async fn reset_auth_failures(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    sqlx::query("UPDATE users SET failed_auth_count = 0, last_failed_auth_at = NULL WHERE id = ? AND failed_auth_count > 0")
-        .bind(id)
-        .execute(e)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET failed_auth_count = 0, last_failed_auth_at = NULL WHERE id = ? AND failed_auth_count > 0",
+    )
+    .bind(id)
+    .execute(e)
+    .await?;
     Ok(())
 }
 
@@ -130,14 +123,12 @@ pub async fn set_password(
     created_at: i64,
     expires_at: Option<i64>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO password_history (user_id, password_hash, created_at) VALUES (?, ?, ?)",
-    )
-    .bind(id)
-    .bind(hash)
-    .bind(created_at)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO password_history (user_id, password_hash, created_at) VALUES (?, ?, ?)")
+        .bind(id)
+        .bind(hash)
+        .bind(created_at)
+        .execute(&mut **tx)
+        .await?;
     let r = sqlx::query(
         "UPDATE users SET password_hash = ?, password_created_at = ?, password_expires_at = ?, failed_auth_count = 0 WHERE id = ?",
     )

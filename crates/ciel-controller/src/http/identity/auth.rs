@@ -28,8 +28,8 @@ pub async fn issue(State(app): State<AppState>, q: Query, body: Bytes) -> KsResu
         .get("auth")
         .cloned()
         .ok_or_else(|| Error::bad_request("Expecting to find auth in request body."))?;
-    let req: AuthRequest = serde_json::from_value(auth)
-        .map_err(|e| Error::bad_request(format!("Invalid input for field 'auth': {e}")))?;
+    let req: AuthRequest =
+        serde_json::from_value(auth).map_err(|e| Error::bad_request(format!("Invalid input for field 'auth': {e}")))?;
     let issued = app.authenticate(req).await?;
     let catalog = if q.contains_key("nocatalog") {
         None
@@ -42,11 +42,7 @@ pub async fn issue(State(app): State<AppState>, q: Query, body: Bytes) -> KsResu
 
 /// The token named by `X-Subject-Token`, which the caller may inspect when it is its own or
 /// the caller is an admin.
-async fn subject(
-    app: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-) -> Result<(String, Caller), KsError> {
+async fn subject(app: &AppState, caller: &Caller, headers: &HeaderMap) -> Result<(String, Caller), KsError> {
     let token = headers
         .get("x-subject-token")
         .and_then(|v| v.to_str().ok())
@@ -62,12 +58,7 @@ async fn subject(
     Ok((token, subject))
 }
 
-pub async fn validate(
-    State(app): State<AppState>,
-    Authed(caller, ..): Ks,
-    q: Query,
-    headers: HeaderMap,
-) -> KsResult {
+pub async fn validate(State(app): State<AppState>, Authed(caller, ..): Ks, q: Query, headers: HeaderMap) -> KsResult {
     let (token, subject) = subject(&app, &caller, &headers).await?;
     let catalog = if q.contains_key("nocatalog") {
         None
@@ -81,11 +72,7 @@ pub async fn validate(
     ))
 }
 
-pub async fn check(
-    State(app): State<AppState>,
-    Authed(caller, ..): Ks,
-    headers: HeaderMap,
-) -> KsResult {
+pub async fn check(State(app): State<AppState>, Authed(caller, ..): Ks, headers: HeaderMap) -> KsResult {
     let (token, _) = subject(&app, &caller, &headers).await?;
     let mut resp = StatusCode::OK.into_response();
     if let Ok(v) = HeaderValue::from_str(&token) {
@@ -94,21 +81,14 @@ pub async fn check(
     Ok(resp)
 }
 
-pub async fn revoke(
-    State(app): State<AppState>,
-    Authed(caller, ..): Ks,
-    headers: HeaderMap,
-) -> KsResult {
+pub async fn revoke(State(app): State<AppState>, Authed(caller, ..): Ks, headers: HeaderMap) -> KsResult {
     let (_, subject) = subject(&app, &caller, &headers).await?;
     app.revoke_token(&subject).await?;
     Ok(no_content())
 }
 
 pub async fn catalog(State(app): State<AppState>, Authed(caller, ..): Ks) -> KsResult {
-    if matches!(
-        caller.grant.scope,
-        crate::app::identity::caller::Scope::Unscoped
-    ) {
+    if matches!(caller.grant.scope, crate::app::identity::caller::Scope::Unscoped) {
         return Err(Error::forbidden().into());
     }
     let entries = app.catalog().await?;

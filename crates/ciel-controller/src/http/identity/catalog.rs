@@ -23,16 +23,12 @@ pub fn routes() -> Router<AppState> {
         .route("/services", get(list_services).post(create_service))
         .route(
             "/services/{id}",
-            get(get_service)
-                .patch(update_service)
-                .delete(delete_service),
+            get(get_service).patch(update_service).delete(delete_service),
         )
         .route("/endpoints", get(list_endpoints).post(create_endpoint))
         .route(
             "/endpoints/{id}",
-            get(get_endpoint)
-                .patch(update_endpoint)
-                .delete(delete_endpoint),
+            get(get_endpoint).patch(update_endpoint).delete(delete_endpoint),
         )
 }
 
@@ -44,40 +40,20 @@ async fn list_regions(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) 
         .iter()
         .map(|r| render::region(&b, r))
         .collect();
-    Ok(list(
-        &app,
-        "regions",
-        "regions",
-        items,
-        &q,
-        &["parent_region_id"],
-    ))
+    Ok(list(&app, "regions", "regions", items, &q, &["parent_region_id"]))
 }
 
 async fn create_region(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let r = app
-        .create_region(&c, None, wrapped(&body, "region")?)
-        .await?;
+    let r = app.create_region(&c, None, wrapped(&body, "region")?).await?;
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
 
-async fn put_region(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> KsResult {
-    let r = app
-        .create_region(&c, Some(id), wrapped(&body, "region")?)
-        .await?;
+async fn put_region(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
+    let r = app.create_region(&c, Some(id), wrapped(&body, "region")?).await?;
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
 
-async fn get_region(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_region(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let r = app.get_region(&c, &id).await?;
     Ok(ok(json!({"region": render::region(&base(&app), &r)})))
 }
@@ -88,17 +64,11 @@ async fn update_region(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let r = app
-        .update_region(&c, &id, wrapped(&body, "region")?)
-        .await?;
+    let r = app.update_region(&c, &id, wrapped(&body, "region")?).await?;
     Ok(ok(json!({"region": render::region(&base(&app), &r)})))
 }
 
-async fn delete_region(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_region(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_region(&c, &id).await?;
     Ok(no_content())
 }
@@ -111,28 +81,15 @@ async fn list_services(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
         .iter()
         .map(|s| render::service(&b, s))
         .collect();
-    Ok(list(
-        &app,
-        "services",
-        "services",
-        items,
-        &q,
-        &["type", "name"],
-    ))
+    Ok(list(&app, "services", "services", items, &q, &["type", "name"]))
 }
 
 async fn create_service(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
     let s = app.create_service(&c, wrapped(&body, "service")?).await?;
-    Ok(created(
-        json!({"service": render::service(&base(&app), &s)}),
-    ))
+    Ok(created(json!({"service": render::service(&base(&app), &s)})))
 }
 
-async fn get_service(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_service(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let s = app.get_service(&c, &id).await?;
     Ok(ok(json!({"service": render::service(&base(&app), &s)})))
 }
@@ -143,17 +100,11 @@ async fn update_service(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let s = app
-        .update_service(&c, &id, wrapped(&body, "service")?)
-        .await?;
+    let s = app.update_service(&c, &id, wrapped(&body, "service")?).await?;
     Ok(ok(json!({"service": render::service(&base(&app), &s)})))
 }
 
-async fn delete_service(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_service(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_service(&c, &id).await?;
     Ok(no_content())
 }
@@ -178,16 +129,10 @@ async fn list_endpoints(State(app): State<AppState>, Authed(c, ..): Ks, q: Query
 
 async fn create_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
     let e = app.create_endpoint(&c, wrapped(&body, "endpoint")?).await?;
-    Ok(created(
-        json!({"endpoint": render::endpoint(&base(&app), &e)}),
-    ))
+    Ok(created(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 
-async fn get_endpoint(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let e = app.get_endpoint(&c, &id).await?;
     Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
@@ -198,17 +143,11 @@ async fn update_endpoint(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let e = app
-        .update_endpoint(&c, &id, wrapped(&body, "endpoint")?)
-        .await?;
+    let e = app.update_endpoint(&c, &id, wrapped(&body, "endpoint")?).await?;
     Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 
-async fn delete_endpoint(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_endpoint(&c, &id).await?;
     Ok(no_content())
 }

@@ -20,15 +20,10 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}/application_credentials/{acid}",
             get(get_app_cred).delete(delete_app_cred),
         )
-        .route(
-            "/credentials",
-            get(list_credentials).post(create_credential),
-        )
+        .route("/credentials", get(list_credentials).post(create_credential))
         .route(
             "/credentials/{id}",
-            get(get_credential)
-                .patch(update_credential)
-                .delete(delete_credential),
+            get(get_credential).patch(update_credential).delete(delete_credential),
         )
         .route("/policies", get(list_policies).post(create_policy))
         .route(
@@ -64,12 +59,7 @@ async fn get_app_cred(
     ))
 }
 
-async fn list_app_creds(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(uid): Path<String>,
-    q: Query,
-) -> KsResult {
+async fn list_app_creds(State(app): State<AppState>, Authed(c, ..): Ks, Path(uid): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let mut items = vec![];
     for a in app.list_app_creds(&c, &uid).await? {
@@ -113,28 +103,14 @@ async fn list_credentials(State(app): State<AppState>, Authed(c, ..): Ks, q: Que
     ))
 }
 
-async fn create_credential(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    body: Bytes,
-) -> KsResult {
-    let x = app
-        .create_credential(&c, wrapped(&body, "credential")?)
-        .await?;
-    Ok(created(
-        json!({"credential": render::credential(&base(&app), &x)}),
-    ))
+async fn create_credential(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+    let x = app.create_credential(&c, wrapped(&body, "credential")?).await?;
+    Ok(created(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
-async fn get_credential(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_credential(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let x = app.get_credential(&c, &id).await?;
-    Ok(ok(
-        json!({"credential": render::credential(&base(&app), &x)}),
-    ))
+    Ok(ok(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
 async fn update_credential(
@@ -143,19 +119,11 @@ async fn update_credential(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let x = app
-        .update_credential(&c, &id, wrapped(&body, "credential")?)
-        .await?;
-    Ok(ok(
-        json!({"credential": render::credential(&base(&app), &x)}),
-    ))
+    let x = app.update_credential(&c, &id, wrapped(&body, "credential")?).await?;
+    Ok(ok(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
-async fn delete_credential(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_credential(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_credential(&c, &id).await?;
     Ok(no_content())
 }
@@ -176,11 +144,7 @@ async fn create_policy(State(app): State<AppState>, Authed(c, ..): Ks, body: Byt
     Ok(created(json!({"policy": render::policy(&base(&app), &x)})))
 }
 
-async fn get_policy(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_policy(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let x = app.get_policy(&c, &id).await?;
     Ok(ok(json!({"policy": render::policy(&base(&app), &x)})))
 }
@@ -191,17 +155,11 @@ async fn update_policy(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let x = app
-        .update_policy(&c, &id, wrapped(&body, "policy")?)
-        .await?;
+    let x = app.update_policy(&c, &id, wrapped(&body, "policy")?).await?;
     Ok(ok(json!({"policy": render::policy(&base(&app), &x)})))
 }
 
-async fn delete_policy(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_policy(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_policy(&c, &id).await?;
     Ok(no_content())
 }

@@ -32,13 +32,10 @@ impl IntoResponse for KsError {
     fn into_response(self) -> Response {
         let code = self.0.status();
         let message = match &self.0 {
-            Error::Internal(_) => {
-                "An unexpected error prevented the server from fulfilling your request.".to_string()
-            }
+            Error::Internal(_) => "An unexpected error prevented the server from fulfilling your request.".to_string(),
             other => other.to_string(),
         };
-        let body =
-            serde_json::json!({"error": {"code": code, "title": title(code), "message": message}});
+        let body = serde_json::json!({"error": {"code": code, "title": title(code), "message": message}});
         let mut resp = (
             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             Json(body),

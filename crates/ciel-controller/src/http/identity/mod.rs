@@ -55,7 +55,7 @@ fn version_doc(public_url: &str) -> Value {
     })
 }
 
-async fn versions(axum::extract::State(app): axum::extract::State<AppState>) -> Response {
+pub async fn versions(axum::extract::State(app): axum::extract::State<AppState>) -> Response {
     let body = json!({"versions": {"values": [version_doc(&app.cfg.public_url)]}});
     (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
 }
@@ -91,20 +91,12 @@ pub fn list(
     q: &HashMap<String, String>,
     filters: &[&str],
 ) -> Response {
-    let items: Vec<Value> = items
-        .into_iter()
-        .filter(|it| matches_filters(it, q, filters))
-        .collect();
-    ok(
-        json!({ key: items, "links": {"self": format!("{}/{path}", base(app)), "previous": null, "next": null} }),
-    )
+    let items: Vec<Value> = items.into_iter().filter(|it| matches_filters(it, q, filters)).collect();
+    ok(json!({ key: items, "links": {"self": format!("{}/{path}", base(app)), "previous": null, "next": null} }))
 }
 
-fn truthy(s: &str) -> bool {
-    !matches!(
-        s.to_ascii_lowercase().as_str(),
-        "0" | "false" | "no" | "off"
-    )
+pub(crate) fn truthy(s: &str) -> bool {
+    !matches!(s.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off")
 }
 
 fn matches_filters(item: &Value, q: &HashMap<String, String>, filters: &[&str]) -> bool {

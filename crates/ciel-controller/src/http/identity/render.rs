@@ -1,6 +1,6 @@
 //! Keystone's JSON shapes for each resource.
 
-use crate::app::identity::assignments::{AssignmentView, Names};
+use crate::app::identity::assignments::{AssignmentView, Names, TargetKind};
 use crate::app::identity::caller::{Caller, NamedRef, Scope};
 use crate::app::identity::catalog::{service_name, CatalogEntry};
 use crate::app::identity::input::extra_object;
@@ -18,6 +18,14 @@ pub fn time_micros(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}
+
+/// `2018-02-27T18:30:59.123456` from microseconds (application credential expiry, as clients sent it).
+pub fn time_micros_naive(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
         .to_string()
 }
 
@@ -60,9 +68,10 @@ pub fn domain(base: &str, d: &Domain) -> Value {
 pub fn project(base: &str, p: &Project) -> Value {
     with_extra(
         obj(json!({
-            "id": p.id, "name": p.name, "domain_id": p.domain_id,
-            "parent_id": p.parent_id.clone().unwrap_or_else(|| p.domain_id.clone()),
-            "description": p.description, "enabled": p.enabled, "is_domain": false,
+            "id": p.id, "name": p.name,
+            "domain_id": if p.is_domain { Value::Null } else { json!(p.domain_id) },
+            "parent_id": p.parent_id.clone().or_else(|| (!p.is_domain).then(|| p.domain_id.clone())),
+            "description": p.description, "enabled": p.enabled, "is_domain": p.is_domain,
             "tags": p.tag_list(), "options": {}, "links": link(base, "projects", &p.id),
         })),
         &p.extra,
@@ -122,9 +131,7 @@ pub fn region(base: &str, r: &Region) -> Value {
 
 pub fn service(base: &str, s: &Service) -> Value {
     with_extra(
-        obj(
-            json!({"id": s.id, "type": s.r#type, "enabled": s.enabled, "links": link(base, "services", &s.id)}),
-        ),
+        obj(json!({"id": s.id, "type": s.r#type, "enabled": s.enabled, "links": link(base, "services", &s.id)})),
         &s.extra,
     )
 }
@@ -143,7 +150,7 @@ pub fn endpoint(base: &str, e: &Endpoint) -> Value {
 pub fn app_cred(base: &str, a: &AppCred, roles: &[NamedRef], secret: Option<&str>) -> Value {
     let mut m = obj(json!({
         "id": a.id, "name": a.name, "description": a.description, "user_id": a.user_id,
-        "project_id": a.project_id, "expires_at": a.expires_at.map(time_secs),
+        "project_id": a.project_id, "expires_at": a.expires_at.map(time_micros_naive),
         "unrestricted": a.unrestricted, "system": Value::Null, "access_rules": [],
         "roles": roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": Value::Null})).collect::<Vec<_>>(),
         "links": json!({"self": format!("{base}/users/{}/application_credentials/{}", a.user_id, a.id)}),
@@ -166,9 +173,7 @@ pub fn credential(base: &str, c: &Credential) -> Value {
 
 pub fn policy(base: &str, p: &Policy) -> Value {
     with_extra(
-        obj(
-            json!({"id": p.id, "type": p.r#type, "blob": p.blob, "links": link(base, "policies", &p.id)}),
-        ),
+        obj(json!({"id": p.id, "type": p.r#type, "blob": p.blob, "links": link(base, "policies", &p.id)})),
         &p.extra,
     )
 }
@@ -206,11 +211,17 @@ pub fn token(c: &Caller, catalog_entries: Option<&[CatalogEntry]>) -> Value {
     }));
     match &g.scope {
         Scope::Project(p) => {
-            t.insert("project".into(), json!({"id": p.id, "name": p.name, "domain": {"id": p.domain.id, "name": p.domain.name}}));
+            t.insert(
+                "project".into(),
+                json!({"id": p.id, "name": p.name, "domain": {"id": p.domain.id, "name": p.domain.name}}),
+            );
             t.insert("is_domain".into(), json!(false));
         }
         Scope::Domain(d) => {
             t.insert("domain".into(), json!({"id": d.id, "name": d.name}));
+        }
+        Scope::System => {
+            t.insert("system".into(), json!({"all": true}));
         }
         Scope::Unscoped => {}
     }
@@ -270,13 +281,14 @@ pub fn assignment(base: &str, v: &AssignmentView, names: Option<&Names>) -> Valu
         }
         None => json!({"id": v.actor.1}),
     };
-    let (target_key, target_coll) = if v.target.0 {
-        ("project", "projects")
-    } else {
-        ("domain", "domains")
+    let (target_key, target_coll) = match v.target.0 {
+        TargetKind::Project => ("project", "projects"),
+        TargetKind::Domain => ("domain", "domains"),
+        TargetKind::System => ("system", "system"),
     };
     let target = match names {
-        Some(n) if v.target.0 => match n.projects.get(&v.target.1) {
+        _ if v.target.0 == TargetKind::System => json!({"all": true}),
+        Some(n) if v.target.0 == TargetKind::Project => match n.projects.get(&v.target.1) {
             Some((name, dom)) => json!({"id": v.target.1, "name": name, "domain": domain_ref(dom)}),
             None => json!({"id": v.target.1}),
         },
@@ -290,6 +302,8 @@ pub fn assignment(base: &str, v: &AssignmentView, names: Option<&Names>) -> Valu
             "{base}/OS-INHERIT/{target_coll}/{}/{actor_coll}/{}/roles/{}/inherited_to_projects",
             v.target.1, v.actor.1, v.role_id
         )
+    } else if v.target.0 == TargetKind::System {
+        format!("{base}/system/{actor_coll}/{}/roles/{}", v.actor.1, v.role_id)
     } else {
         format!(
             "{base}/{target_coll}/{}/{actor_coll}/{}/roles/{}",

@@ -23,9 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/projects", get(list_projects).post(create_project))
         .route(
             "/projects/{id}",
-            get(get_project)
-                .patch(update_project)
-                .delete(delete_project),
+            get(get_project).patch(update_project).delete(delete_project),
         )
         .route(
             "/projects/{id}/tags",
@@ -36,18 +34,12 @@ pub fn routes() -> Router<AppState> {
             get(check_tag).put(add_tag).delete(remove_tag),
         )
         .route("/users", get(list_users).post(create_user))
-        .route(
-            "/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
+        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
         .route("/users/{id}/password", post(change_password))
         .route("/users/{id}/projects", get(user_projects))
         .route("/users/{id}/groups", get(user_groups))
         .route("/groups", get(list_groups).post(create_group))
-        .route(
-            "/groups/{id}",
-            get(get_group).patch(update_group).delete(delete_group),
-        )
+        .route("/groups/{id}", get(get_group).patch(update_group).delete(delete_group))
         .route("/groups/{id}/users", get(group_users))
         .route(
             "/groups/{id}/users/{uid}",
@@ -63,14 +55,7 @@ async fn list_domains(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) 
         .iter()
         .map(|d| render::domain(&b, d))
         .collect();
-    Ok(list(
-        &app,
-        "domains",
-        "domains",
-        items,
-        &q,
-        &["name", "enabled"],
-    ))
+    Ok(list(&app, "domains", "domains", items, &q, &["name", "enabled"]))
 }
 
 async fn create_domain(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
@@ -78,11 +63,7 @@ async fn create_domain(State(app): State<AppState>, Authed(c, ..): Ks, body: Byt
     Ok(created(json!({"domain": render::domain(&base(&app), &d)})))
 }
 
-async fn get_domain(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_domain(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let d = app.get_domain(&c, &id).await?;
     Ok(ok(json!({"domain": render::domain(&base(&app), &d)})))
 }
@@ -93,28 +74,18 @@ async fn update_domain(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let d = app
-        .update_domain(&c, &id, wrapped(&body, "domain")?)
-        .await?;
+    let d = app.update_domain(&c, &id, wrapped(&body, "domain")?).await?;
     Ok(ok(json!({"domain": render::domain(&base(&app), &d)})))
 }
 
-async fn delete_domain(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_domain(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_domain(&c, &id).await?;
     Ok(no_content())
 }
 
 fn tag_set(q: &Query, key: &str) -> Option<Vec<String>> {
-    q.get(key).map(|v| {
-        v.split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
+    q.get(key)
+        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
 }
 
 async fn list_projects(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
@@ -127,6 +98,7 @@ async fn list_projects(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
         .list_projects(&c)
         .await?
         .iter()
+        .filter(|p| p.is_domain == q.get("is_domain").is_some_and(|v| super::truthy(v)))
         .filter(|p| {
             let tags = p.tag_list();
             let has = |t: &String| tags.contains(t);
@@ -149,17 +121,10 @@ async fn list_projects(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
 
 async fn create_project(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
     let p = app.create_project(&c, wrapped(&body, "project")?).await?;
-    Ok(created(
-        json!({"project": render::project(&base(&app), &p)}),
-    ))
+    Ok(created(json!({"project": render::project(&base(&app), &p)})))
 }
 
-async fn get_project(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    q: Query,
-) -> KsResult {
+async fn get_project(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
     let p = app.get_project(&c, &id).await?;
     let b = base(&app);
     let mut v = render::project(&b, &p);
@@ -210,50 +175,27 @@ async fn update_project(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let p = app
-        .update_project(&c, &id, wrapped(&body, "project")?)
-        .await?;
+    let p = app.update_project(&c, &id, wrapped(&body, "project")?).await?;
     Ok(ok(json!({"project": render::project(&base(&app), &p)})))
 }
 
-async fn delete_project(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_project(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_project(&c, &id).await?;
     Ok(no_content())
 }
 
-async fn list_tags(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn list_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     Ok(ok(json!({"tags": app.project_tags(&c, &id).await?})))
 }
 
-async fn replace_tags(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> KsResult {
+async fn replace_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
     let v: Value = parse_json(&body)?;
     let tags: Vec<String> = serde_json::from_value(v.get("tags").cloned().unwrap_or(Value::Null))
-        .map_err(|_| {
-        Error::bad_request("Invalid input for field 'tags': expected a list of strings")
-    })?;
-    Ok(ok(
-        json!({"tags": app.set_project_tags(&c, &id, tags).await?}),
-    ))
+        .map_err(|_| Error::bad_request("Invalid input for field 'tags': expected a list of strings"))?;
+    Ok(ok(json!({"tags": app.set_project_tags(&c, &id, tags).await?})))
 }
 
-async fn clear_tags(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn clear_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.clear_project_tags(&c, &id).await?;
     Ok(no_content())
 }
@@ -267,11 +209,7 @@ async fn check_tag(
     Ok(no_content())
 }
 
-async fn add_tag(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path((id, tag)): Path<(String, String)>,
-) -> KsResult {
+async fn add_tag(State(app): State<AppState>, Authed(c, ..): Ks, Path((id, tag)): Path<(String, String)>) -> KsResult {
     app.add_project_tag(&c, &id, &tag).await?;
     let mut resp = StatusCode::CREATED.into_response();
     if let Ok(v) = format!("{}/projects/{id}/tags/{tag}", base(&app)).parse() {
@@ -291,12 +229,7 @@ async fn remove_tag(
 
 async fn list_users(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
     let b = base(&app);
-    let items = app
-        .list_users(&c)
-        .await?
-        .iter()
-        .map(|u| render::user(&b, u))
-        .collect();
+    let items = app.list_users(&c).await?.iter().map(|u| render::user(&b, u)).collect();
     Ok(list(
         &app,
         "users",
@@ -312,40 +245,23 @@ async fn create_user(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes
     Ok(created(json!({"user": render::user(&base(&app), &u)})))
 }
 
-async fn get_user(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let u = app.get_user(&c, &id).await?;
     Ok(ok(json!({"user": render::user(&base(&app), &u)})))
 }
 
-async fn update_user(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> KsResult {
+async fn update_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
     let u = app.update_user(&c, &id, wrapped(&body, "user")?).await?;
     Ok(ok(json!({"user": render::user(&base(&app), &u)})))
 }
 
-async fn delete_user(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_user(&c, &id).await?;
     Ok(no_content())
 }
 
 /// Self-service password change. Keystone needs no token here: the original password is the proof.
-async fn change_password(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> KsResult {
+async fn change_password(State(app): State<AppState>, Path(id): Path<String>, body: Bytes) -> KsResult {
     let mut u = wrapped(&body, "user")?;
     let mut take = |k: &str| match u.remove(k) {
         Some(Value::String(s)) => Ok(s),
@@ -359,12 +275,7 @@ async fn change_password(
     Ok(no_content())
 }
 
-async fn user_projects(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    q: Query,
-) -> KsResult {
+async fn user_projects(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_user_projects(&c, &id)
@@ -382,12 +293,7 @@ async fn user_projects(
     ))
 }
 
-async fn user_groups(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    q: Query,
-) -> KsResult {
+async fn user_groups(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_user_groups(&c, &id)
@@ -413,14 +319,7 @@ async fn list_groups(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -
         .iter()
         .map(|g| render::group(&b, g))
         .collect();
-    Ok(list(
-        &app,
-        "groups",
-        "groups",
-        items,
-        &q,
-        &["name", "domain_id"],
-    ))
+    Ok(list(&app, "groups", "groups", items, &q, &["name", "domain_id"]))
 }
 
 async fn create_group(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
@@ -428,40 +327,22 @@ async fn create_group(State(app): State<AppState>, Authed(c, ..): Ks, body: Byte
     Ok(created(json!({"group": render::group(&base(&app), &g)})))
 }
 
-async fn get_group(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let g = app.get_group(&c, &id).await?;
     Ok(ok(json!({"group": render::group(&base(&app), &g)})))
 }
 
-async fn update_group(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> KsResult {
+async fn update_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
     let g = app.update_group(&c, &id, wrapped(&body, "group")?).await?;
     Ok(ok(json!({"group": render::group(&base(&app), &g)})))
 }
 
-async fn delete_group(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_group(&c, &id).await?;
     Ok(no_content())
 }
 
-async fn group_users(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    q: Query,
-) -> KsResult {
+async fn group_users(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_group_users(&c, &id)

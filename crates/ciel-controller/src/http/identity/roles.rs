@@ -14,10 +14,7 @@ use serde_json::json;
 pub fn routes() -> Router<AppState> {
     let mut r = Router::new()
         .route("/roles", get(list_roles).post(create_role))
-        .route(
-            "/roles/{id}",
-            get(get_role).patch(update_role).delete(delete_role),
-        )
+        .route("/roles/{id}", get(get_role).patch(update_role).delete(delete_role))
         .route("/roles/{id}/implies", get(list_implies))
         .route(
             "/roles/{id}/implies/{implied}",
@@ -29,10 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/role_inferences", get(list_inferences))
         .route("/role_assignments", get(list_assignments));
     // Grants exist for every (target, actor) pair, direct and inherited.
-    for (target, tcoll) in [
-        (TargetKind::Project, "projects"),
-        (TargetKind::Domain, "domains"),
-    ] {
+    for (target, tcoll) in [(TargetKind::Project, "projects"), (TargetKind::Domain, "domains")] {
         for (actor, acoll) in [(ActorKind::User, "users"), (ActorKind::Group, "groups")] {
             let direct = format!("/{tcoll}/{{t}}/{acoll}/{{a}}/roles");
             let inherited = format!("/OS-INHERIT/{tcoll}/{{t}}/{acoll}/{{a}}/roles");
@@ -53,25 +47,36 @@ pub fn routes() -> Router<AppState> {
             }
         }
     }
+    for (actor, acoll) in [(ActorKind::User, "users"), (ActorKind::Group, "groups")] {
+        let target = TargetKind::System;
+        r = r
+            .route(
+                &format!("/system/{acoll}/{{a}}/roles"),
+                get(move |s, c, p| list_grants(s, c, p, target, actor, false)),
+            )
+            .route(
+                &format!("/system/{acoll}/{{a}}/roles/{{r}}"),
+                get(move |s, c, p| check_grant(s, c, p, target, actor, false))
+                    .head(move |s, c, p| check_grant(s, c, p, target, actor, false))
+                    .put(move |s, c, p| put_grant(s, c, p, target, actor, false))
+                    .delete(move |s, c, p| delete_grant(s, c, p, target, actor, false)),
+            );
+    }
     r
 }
 
 async fn list_roles(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
     let b = base(&app);
+    // Without `domain_id` Keystone lists global roles only.
+    let want_domain = q.get("domain_id").cloned().unwrap_or_default();
     let items = app
         .list_roles(&c)
         .await?
         .iter()
+        .filter(|r| r.domain_id == want_domain)
         .map(|r| render::role(&b, r))
         .collect();
-    Ok(list(
-        &app,
-        "roles",
-        "roles",
-        items,
-        &q,
-        &["name", "domain_id"],
-    ))
+    Ok(list(&app, "roles", "roles", items, &q, &["name", "domain_id"]))
 }
 
 async fn create_role(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
@@ -79,30 +84,17 @@ async fn create_role(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes
     Ok(created(json!({"role": render::role(&base(&app), &r)})))
 }
 
-async fn get_role(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn get_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let r = app.get_role(&c, &id).await?;
     Ok(ok(json!({"role": render::role(&base(&app), &r)})))
 }
 
-async fn update_role(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> KsResult {
+async fn update_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
     let r = app.update_role(&c, &id, wrapped(&body, "role")?).await?;
     Ok(ok(json!({"role": render::role(&base(&app), &r)})))
 }
 
-async fn delete_role(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn delete_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     app.delete_role(&c, &id).await?;
     Ok(no_content())
 }
@@ -128,11 +120,7 @@ async fn create_implied(
     Ok(created(inference_body(&app, &prior, &implied)))
 }
 
-async fn get_implied(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path((p, i)): Path<(String, String)>,
-) -> KsResult {
+async fn get_implied(State(app): State<AppState>, Authed(c, ..): Ks, Path((p, i)): Path<(String, String)>) -> KsResult {
     let (prior, implied) = app.get_implied_role(&c, &p, &i).await?;
     Ok(ok(inference_body(&app, &prior, &implied)))
 }
@@ -155,11 +143,7 @@ async fn delete_implied(
     Ok(no_content())
 }
 
-async fn list_implies(
-    State(app): State<AppState>,
-    Authed(c, ..): Ks,
-    Path(id): Path<String>,
-) -> KsResult {
+async fn list_implies(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
     let b = base(&app);
     let rules = app.list_implied_roles(&c, Some(&id)).await?;
     let (prior, implied) = rules.into_iter().next().expect("prior role exists");
@@ -184,18 +168,21 @@ async fn list_inferences(State(app): State<AppState>, Authed(c, ..): Ks) -> KsRe
     })))
 }
 
-fn grant(
-    path: (String, String, String),
-    target: TargetKind,
-    actor: ActorKind,
-    inherited: bool,
-) -> GrantRef {
+type GrantPath = std::collections::HashMap<String, String>;
+
+/// A grant from the URL's `{t}` (absent for system), `{a}` and `{r}` (absent for lists).
+fn grant(mut path: GrantPath, target: TargetKind, actor: ActorKind, inherited: bool) -> GrantRef {
+    let target_id = if target == TargetKind::System {
+        crate::app::identity::assignments::SYSTEM_TARGET.to_string()
+    } else {
+        path.remove("t").unwrap_or_default()
+    };
     GrantRef {
         actor,
-        actor_id: path.1,
+        actor_id: path.remove("a").unwrap_or_default(),
         target,
-        target_id: path.0,
-        role_id: path.2,
+        target_id,
+        role_id: path.remove("r").unwrap_or_default(),
         inherited,
     }
 }
@@ -203,53 +190,48 @@ fn grant(
 async fn put_grant(
     State(app): State<AppState>,
     Authed(c, ..): Ks,
-    Path(p): Path<(String, String, String)>,
+    Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
     inherited: bool,
 ) -> KsResult {
-    app.grant_role(&c, grant(p, target, actor, inherited))
-        .await?;
+    app.grant_role(&c, grant(p, target, actor, inherited)).await?;
     Ok(no_content())
 }
 
 async fn check_grant(
     State(app): State<AppState>,
     Authed(c, ..): Ks,
-    Path(p): Path<(String, String, String)>,
+    Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
     inherited: bool,
 ) -> KsResult {
-    app.check_grant(&c, grant(p, target, actor, inherited))
-        .await?;
+    app.check_grant(&c, grant(p, target, actor, inherited)).await?;
     Ok(no_content())
 }
 
 async fn delete_grant(
     State(app): State<AppState>,
     Authed(c, ..): Ks,
-    Path(p): Path<(String, String, String)>,
+    Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
     inherited: bool,
 ) -> KsResult {
-    app.revoke_grant(&c, grant(p, target, actor, inherited))
-        .await?;
+    app.revoke_grant(&c, grant(p, target, actor, inherited)).await?;
     Ok(no_content())
 }
 
 async fn list_grants(
     State(app): State<AppState>,
     Authed(c, ..): Ks,
-    Path((t, a)): Path<(String, String)>,
+    Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
     inherited: bool,
 ) -> KsResult {
-    let role_ids = app
-        .list_grants(&c, grant((t, a, String::new()), target, actor, inherited))
-        .await?;
+    let role_ids = app.list_grants(&c, grant(p, target, actor, inherited)).await?;
     let b = base(&app);
     let mut items = vec![];
     for id in role_ids {
@@ -272,9 +254,8 @@ async fn list_assignments(State(app): State<AppState>, Authed(c, ..): Ks, q: Que
         domain_id: get("scope.domain.id"),
         inherited_only: q.contains_key("scope.OS-INHERIT:inherited_to"),
         effective: q.contains_key("effective"),
-        include_subtree: q
-            .get("include_subtree")
-            .is_some_and(|v| v != "false" && v != "0"),
+        system: q.keys().any(|k| k.starts_with("scope.system")),
+        include_subtree: q.get("include_subtree").is_some_and(|v| v != "false" && v != "0"),
     };
     let views = app.list_role_assignments(&c, f).await?;
     let names = if q.contains_key("include_names") {
