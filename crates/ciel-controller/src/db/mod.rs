@@ -27,6 +27,12 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a
+/// transaction that reads before it writes cannot fail with SQLITE_BUSY_SNAPSHOT under concurrency.
+pub async fn begin(pool: &Pool) -> Result<Tx<'static>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 /// Opens an in-memory database with the schema applied (unit tests).
 pub async fn open_memory() -> anyhow::Result<Pool> {
     let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);

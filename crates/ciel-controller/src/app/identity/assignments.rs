@@ -418,6 +418,14 @@ impl App {
                 }
             }
         }
+        // Domain-specific roles never reach tokens; only the roles they imply do.
+        let domain_roles: HashSet<String> = roles::list(&self.db)
+            .await?
+            .into_iter()
+            .filter(|r| !r.domain_id.is_empty())
+            .map(|r| r.id)
+            .collect();
+        out.retain(|v| !domain_roles.contains(&v.role_id));
         Ok(out)
     }
 

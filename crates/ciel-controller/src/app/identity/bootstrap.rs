@@ -36,7 +36,7 @@ pub struct BootstrapOutcome {
 
 impl App {
     pub async fn bootstrap(&self) -> Result<BootstrapOutcome> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin(&self.db).await?;
         if domains::get(&mut *tx, "default").await?.is_none() {
             let d = Domain {
                 id: "default".into(),

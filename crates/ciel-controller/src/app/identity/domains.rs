@@ -121,7 +121,7 @@ impl App {
                 "Cannot delete a domain that is enabled, please disable it first.".into(),
             ));
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin(&self.db).await?;
         // Children before parents: delete deepest projects first.
         let mut in_domain: Vec<_> = projects::list(&mut *tx)
             .await?

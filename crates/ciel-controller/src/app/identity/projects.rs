@@ -76,7 +76,7 @@ impl App {
             tags: Some(tags.join("\u{1f}")),
             is_domain: false,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin(&self.db).await?;
         projects::insert(&mut *tx, &p).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
                 "Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {}.",
@@ -179,7 +179,7 @@ impl App {
         }
         let tags = input::opt_str_list(&mut body, "tags", 255)?;
         p.extra = input::merge_extra(&p.extra, body);
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin(&self.db).await?;
         projects::update(&mut *tx, &p).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
                 "Conflict occurred attempting to store project - Duplicate entry found with name {}.",
@@ -225,7 +225,7 @@ impl App {
                 "Cannot delete the project {id} since it is not a leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree."
             )));
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin(&self.db).await?;
         assignments::delete_for(&mut *tx, id).await?;
         crate::db::identity::credentials::delete_owned_by(&mut tx, id).await?;
         projects::delete(&mut *tx, id).await?;
@@ -277,7 +277,7 @@ impl App {
         for t in &tags {
             input::validate_tag(t)?;
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin(&self.db).await?;
         projects::set_tags(&mut tx, id, &tags).await?;
         tx.commit().await?;
         self.project_tags(caller, id).await

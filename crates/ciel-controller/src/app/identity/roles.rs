@@ -104,7 +104,8 @@ impl App {
     pub async fn create_implied_role(&self, caller: &Caller, prior: &str, implied: &str) -> Result<(Role, Role)> {
         caller.require_admin()?;
         let (p, i) = self.role_pair(prior, implied).await?;
-        if PROHIBITED_IMPLIED.contains(&i.name.as_str()) || !i.domain_id.is_empty() {
+        // A global role may not imply a domain-specific one; domain roles may imply anything.
+        if PROHIBITED_IMPLIED.contains(&i.name.as_str()) || (p.domain_id.is_empty() && !i.domain_id.is_empty()) {
             return Err(Error::Forbidden(format!(
                 "{} is not permitted to be an implied role",
                 i.name
