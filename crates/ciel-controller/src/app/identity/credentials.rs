@@ -159,7 +159,7 @@ impl App {
         let project_id = input::opt_str(&mut body, "project_id", 64, true)?;
         if r#type == "ec2" {
             let parsed: Option<serde_json::Value> = serde_json::from_str(&blob).ok();
-            if !parsed.as_ref().is_some_and(|b| b.get("access").is_some()) {
+            if parsed.as_ref().is_none_or(|b| b.get("access").is_none()) {
                 return Err(Error::bad_request(
                     "Invalid blob in credential: an ec2 credential blob needs an 'access' key.",
                 ));

@@ -194,8 +194,9 @@ mod tests {
     fn seal_open_roundtrip_and_tamper_detection() {
         let dir = std::env::temp_dir().join(format!("ciel-keys-{}", uuid::Uuid::new_v4()));
         let keys = TokenKeys::open(&dir).unwrap();
-        let t = keys.seal(&payload());
-        assert_eq!(keys.open_token(&t).unwrap(), payload());
+        let p = payload();
+        let t = keys.seal(&p);
+        assert_eq!(keys.open_token(&t).unwrap(), p);
         let mut bad = t.clone().into_bytes();
         let n = bad.len() - 5;
         bad[n] = if bad[n] == b'A' { b'B' } else { b'A' };

@@ -106,7 +106,7 @@ fn matches_filters(item: &Value, q: &HashMap<String, String>, filters: &[&str]) 
             Some(Value::Bool(b)) => *b == truthy(want),
             Some(Value::String(s)) => s == want,
             Some(Value::Null) | None => want.is_empty() || want == "null" || want == "None",
-            Some(other) => other.to_string() == *want,
+            Some(other) => *other.to_string() == **want,
         },
     })
 }

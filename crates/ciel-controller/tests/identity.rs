@@ -1,0 +1,268 @@
+//! Identity logic against a real (in-memory) SQLite database and real token keys.
+
+use ciel_controller::app::identity::assignments::{ActorKind, GrantRef, TargetKind};
+use ciel_controller::app::identity::auth::AuthRequest;
+use ciel_controller::app::identity::caller::Caller;
+use ciel_controller::app::App;
+use ciel_controller::config::ControllerConfig;
+use ciel_controller::error::Error;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+async fn app() -> (Arc<App>, tempdir::Dir) {
+    let dir = tempdir::Dir::new();
+    let mut cfg = ControllerConfig::new(dir.0.clone(), "127.0.0.1:0".parse().unwrap());
+    cfg.admin_password = Some("adminpw".into());
+    let pool = ciel_controller::db::open_memory().await.unwrap();
+    let app = App::new(pool, cfg).await.unwrap();
+    app.bootstrap().await.unwrap();
+    (app, dir)
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!("ciel-test-{}", uuid_like()));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            std::fs::remove_dir_all(&self.0).ok();
+        }
+    }
+    fn uuid_like() -> String {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        format!(
+            "{}-{}",
+            std::process::id(),
+            SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+        )
+    }
+}
+
+fn body(v: Value) -> serde_json::Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn password_req(user: &str, pw: &str, project: Option<&str>) -> AuthRequest {
+    let mut req = json!({"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": "default"}, "password": pw}}}});
+    if let Some(p) = project {
+        req["scope"] = json!({"project": {"name": p, "domain": {"id": "default"}}});
+    }
+    serde_json::from_value(req).unwrap()
+}
+
+async fn login(app: &App, user: &str, pw: &str, project: Option<&str>) -> Result<(String, Caller), Error> {
+    let issued = app.authenticate(password_req(user, pw, project)).await?;
+    Ok((issued.token, issued.caller))
+}
+
+/// Creates project `p` and user `u` (password `pw`) holding `role` on it.
+async fn member(app: &App, admin: &Caller, p: &str, u: &str, pw: &str, role: &str) -> (String, String) {
+    let project = app.create_project(admin, body(json!({"name": p}))).await.unwrap();
+    let user = app
+        .create_user(admin, body(json!({"name": u, "password": pw})))
+        .await
+        .unwrap();
+    let role_id = app
+        .list_roles(admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == role)
+        .unwrap()
+        .id;
+    let g = GrantRef {
+        actor: ActorKind::User,
+        actor_id: user.id.clone(),
+        target: TargetKind::Project,
+        target_id: project.id.clone(),
+        role_id,
+        inherited: false,
+    };
+    app.grant_role(admin, g).await.unwrap();
+    (project.id, user.id)
+}
+
+#[tokio::test]
+async fn bootstrap_is_idempotent_and_admin_can_log_in() {
+    let (app, _d) = app().await;
+    let again = app.bootstrap().await.unwrap();
+    assert!(
+        again.admin_password.is_none(),
+        "unchanged password is not reported again"
+    );
+    let (token, caller) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    assert!(caller.is_admin());
+    let names: Vec<_> = caller.grant.roles.iter().map(|r| r.name.as_str()).collect();
+    assert!(
+        names.contains(&"member") && names.contains(&"reader"),
+        "implied roles expanded: {names:?}"
+    );
+    assert_eq!(app.validate_token(&token).await.unwrap().user_id(), caller.user_id());
+}
+
+#[tokio::test]
+async fn wrong_password_then_lockout() {
+    let (app, _d) = app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    member(&app, &admin, "pa", "ua", "pw-a", "member").await;
+    for _ in 0..2 {
+        assert!(matches!(
+            login(&app, "ua", "bad", None).await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
+    let locked = login(&app, "ua", "pw-a", Some("pa")).await;
+    assert!(matches!(locked, Err(Error::Unauthorized(m)) if m.contains("locked")));
+}
+
+#[tokio::test]
+async fn revocation_and_password_change_end_tokens() {
+    let (app, _d) = app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let (_, uid) = member(&app, &admin, "pb", "ub", "pw-1", "member").await;
+    let (t1, c1) = login(&app, "ub", "pw-1", Some("pb")).await.unwrap();
+    app.revoke_token(&c1).await.unwrap();
+    assert!(app.validate_token(&t1).await.is_err(), "revoked token is dead");
+
+    let (t2, _) = login(&app, "ub", "pw-1", Some("pb")).await.unwrap();
+    app.change_own_password(&uid, "pw-1".into(), "pw-2".into())
+        .await
+        .unwrap();
+    assert!(app.validate_token(&t2).await.is_err(), "password change revokes tokens");
+    let reuse = app.change_own_password(&uid, "pw-2".into(), "pw-1".into()).await;
+    assert!(matches!(reuse, Err(Error::BadRequest(_))), "history forbids reuse");
+    assert!(login(&app, "ub", "pw-2", Some("pb")).await.is_ok());
+}
+
+#[tokio::test]
+async fn role_removal_takes_effect_on_existing_tokens() {
+    let (app, _d) = app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let (pid, uid) = member(&app, &admin, "pc", "uc", "pw", "member").await;
+    let (token, _) = login(&app, "uc", "pw", Some("pc")).await.unwrap();
+    let role_id = app
+        .list_roles(&admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "member")
+        .unwrap()
+        .id;
+    let g = GrantRef {
+        actor: ActorKind::User,
+        actor_id: uid,
+        target: TargetKind::Project,
+        target_id: pid,
+        role_id,
+        inherited: false,
+    };
+    app.revoke_grant(&admin, g).await.unwrap();
+    assert!(app.validate_token(&token).await.is_err());
+}
+
+#[tokio::test]
+async fn inherited_group_assignment_reaches_subprojects() {
+    let (app, _d) = app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let parent = app
+        .create_project(&admin, body(json!({"name": "parent"})))
+        .await
+        .unwrap();
+    app.create_project(&admin, body(json!({"name": "child", "parent_id": parent.id})))
+        .await
+        .unwrap();
+    let user = app
+        .create_user(&admin, body(json!({"name": "ud", "password": "pw"})))
+        .await
+        .unwrap();
+    let group = app.create_group(&admin, body(json!({"name": "devs"}))).await.unwrap();
+    app.add_group_member(&admin, &group.id, &user.id).await.unwrap();
+    let reader = app
+        .list_roles(&admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "reader")
+        .unwrap()
+        .id;
+    let g = GrantRef {
+        actor: ActorKind::Group,
+        actor_id: group.id,
+        target: TargetKind::Project,
+        target_id: parent.id,
+        role_id: reader,
+        inherited: true,
+    };
+    app.grant_role(&admin, g).await.unwrap();
+    assert!(
+        login(&app, "ud", "pw", Some("parent")).await.is_err(),
+        "inherited grant skips the target itself"
+    );
+    let (_, c) = login(&app, "ud", "pw", Some("child")).await.unwrap();
+    assert_eq!(
+        c.grant.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        vec!["reader"]
+    );
+}
+
+#[tokio::test]
+async fn members_cannot_see_other_projects_or_administer() {
+    let (app, _d) = app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let (pa, _) = member(&app, &admin, "proj-a", "alice", "pw", "member").await;
+    member(&app, &admin, "proj-b", "bob", "pw", "member").await;
+    let (_, bob) = login(&app, "bob", "pw", Some("proj-b")).await.unwrap();
+    assert!(matches!(app.get_project(&bob, &pa).await, Err(Error::Forbidden(_))));
+    assert!(matches!(app.list_projects(&bob).await, Err(Error::Forbidden(_))));
+    assert!(matches!(
+        app.create_user(&bob, body(json!({"name": "x"}))).await,
+        Err(Error::Forbidden(_))
+    ));
+    let mine = app.list_user_projects(&bob, bob.user_id()).await.unwrap();
+    assert_eq!(mine.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), vec!["proj-b"]);
+}
+
+#[tokio::test]
+async fn application_credential_delegates_only_chosen_roles() {
+    let (app, _d) = app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let (_, uid) = member(&app, &admin, "pe", "ue", "pw", "member").await;
+    let (_, me) = login(&app, "ue", "pw", Some("pe")).await.unwrap();
+    let new = app
+        .create_app_cred(
+            &me,
+            &uid,
+            body(json!({"name": "ci", "secret": "s3", "roles": [{"name": "reader"}]})),
+        )
+        .await
+        .unwrap();
+    let req: AuthRequest = serde_json::from_value(json!({"identity": {"methods": ["application_credential"],
+        "application_credential": {"id": new.cred.id, "secret": "s3"}}}))
+    .unwrap();
+    let issued = app.authenticate(req).await.unwrap();
+    let names: Vec<_> = issued.caller.grant.roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, vec!["reader"]);
+    let bad: AuthRequest = serde_json::from_value(json!({"identity": {"methods": ["application_credential"],
+        "application_credential": {"id": new.cred.id, "secret": "nope"}}}))
+    .unwrap();
+    assert!(matches!(app.authenticate(bad).await, Err(Error::Unauthorized(_))));
+}
+
+#[tokio::test]
+async fn failed_create_leaves_nothing_behind() {
+    let (app, _d) = app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let before = app.list_projects(&admin).await.unwrap().len();
+    let bad_tag = app
+        .create_project(&admin, body(json!({"name": "t", "tags": ["a/b"]})))
+        .await;
+    assert!(matches!(bad_tag, Err(Error::BadRequest(_))));
+    let dup = app.create_project(&admin, body(json!({"name": "admin"}))).await;
+    assert!(matches!(dup, Err(Error::Conflict(_))));
+    assert_eq!(app.list_projects(&admin).await.unwrap().len(), before);
+}
