@@ -7,9 +7,10 @@ use crate::config::ControllerConfig;
 use crate::db::identity::revocations::RevocationEvent;
 use crate::db::Pool;
 use identity::caller::ScopeCache;
+use identity::catalog::CatalogEntry;
 use identity::tokens::TokenKeys;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub struct App {
     pub db: Pool,
@@ -20,6 +21,8 @@ pub struct App {
     pub(crate) scope_cache: ScopeCache,
     /// Revocation events of the last token lifetime, mirrored from the database.
     pub(crate) revocations: RwLock<Vec<RevocationEvent>>,
+    /// The token catalog, rebuilt when the identity generation moves.
+    pub(crate) catalog_cache: Mutex<Option<(u64, Arc<Vec<CatalogEntry>>)>>,
 }
 
 impl App {
@@ -32,6 +35,7 @@ impl App {
             identity_generation: AtomicU64::new(1),
             scope_cache: ScopeCache::default(),
             revocations: RwLock::new(vec![]),
+            catalog_cache: Mutex::new(None),
         });
         app.load_revocations().await?;
         Ok(app)

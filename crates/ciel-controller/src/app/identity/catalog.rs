@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::db::identity::catalog::{self, Endpoint, Region, Service};
 use crate::error::{Error, Result};
 use serde_json::Value;
+use std::sync::Arc;
 
 const INTERFACES: &[&str] = &["public", "internal", "admin"];
 
@@ -285,7 +286,20 @@ impl App {
     }
 
     /// The catalog as tokens carry it: enabled services with their enabled endpoints.
-    pub async fn catalog(&self) -> Result<Vec<CatalogEntry>> {
+    /// Cached until the next identity write.
+    pub async fn catalog(&self) -> Result<Arc<Vec<CatalogEntry>>> {
+        let generation = self.identity_generation();
+        if let Some((g, c)) = self.catalog_cache.lock().expect("catalog cache").as_ref() {
+            if *g == generation {
+                return Ok(c.clone());
+            }
+        }
+        let fresh = Arc::new(self.build_catalog().await?);
+        *self.catalog_cache.lock().expect("catalog cache") = Some((generation, fresh.clone()));
+        Ok(fresh)
+    }
+
+    async fn build_catalog(&self) -> Result<Vec<CatalogEntry>> {
         let services = catalog::list_services(&self.db).await?;
         let endpoints = catalog::list_endpoints(&self.db).await?;
         Ok(services

@@ -36,7 +36,7 @@ pub async fn issue(State(app): State<AppState>, q: Query, body: Bytes) -> KsResu
     } else {
         Some(app.catalog().await?)
     };
-    let body = render::token(&issued.caller, catalog.as_deref());
+    let body = render::token(&issued.caller, catalog.as_deref().map(Vec::as_slice));
     Ok(with_subject(StatusCode::CREATED, &issued.token, body))
 }
 
@@ -68,7 +68,7 @@ pub async fn validate(State(app): State<AppState>, Authed(caller, ..): Ks, q: Qu
     Ok(with_subject(
         StatusCode::OK,
         &token,
-        render::token(&subject, catalog.as_deref()),
+        render::token(&subject, catalog.as_deref().map(Vec::as_slice)),
     ))
 }
 

@@ -1,0 +1,35 @@
+# Shared install helpers for scripts/up and scripts/test (sourced, not run).
+
+# apt-get install the given Debian packages when any is missing (needs root or sudo).
+apt_ensure() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> apt-get install ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_build_deps() {
+    command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }
+    apt_ensure gcc libc6-dev curl ca-certificates
+}
+
+# The Python venv with the OpenStack clients and Tempest, cached outside the work tree.
+ensure_test_venv() {
+    local cache="${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}"
+    mkdir -p "$cache"
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        apt_ensure python3-venv
+    fi
+    if [ ! -x "$cache/venv/bin/openstack" ] || ! "$cache/venv/bin/python" -c 'import tempest' 2>/dev/null; then
+        echo "==> creating $cache/venv (tempest, python-openstackclient, openstacksdk)" >&2
+        python3 -m venv "$cache/venv"
+        "$cache/venv/bin/pip" install -q --upgrade pip
+        "$cache/venv/bin/pip" install -q tempest python-openstackclient openstacksdk
+    fi
+}
