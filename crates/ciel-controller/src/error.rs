@@ -20,6 +20,9 @@ pub enum Error {
     /// Conflicts with existing state, e.g. a duplicate name (409).
     #[error("{0}")]
     Conflict(String),
+    /// The request body is larger than allowed (413).
+    #[error("{0}")]
+    RequestTooLarge(String),
     /// The method is not valid for this resource (405).
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -55,6 +58,7 @@ impl Error {
             Error::NotFound { .. } => 404,
             Error::MethodNotAllowed(_) => 405,
             Error::Conflict(_) => 409,
+            Error::RequestTooLarge(_) => 413,
             Error::Internal(_) => 500,
         }
     }

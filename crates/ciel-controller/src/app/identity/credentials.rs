@@ -57,7 +57,9 @@ impl App {
         let unrestricted = input::opt_bool(&mut body, "unrestricted")?.unwrap_or(false);
         let held = &caller.grant.roles;
         let wanted: Vec<NamedRef> = match body.remove("roles") {
+            // Absent, null or empty: every role the creating token holds (as Keystone).
             None | Some(Value::Null) => held.clone(),
+            Some(Value::Array(items)) if items.is_empty() => held.clone(),
             Some(Value::Array(items)) => {
                 let mut out = vec![];
                 for it in items {
@@ -70,7 +72,7 @@ impl App {
                     match found {
                         Some(r) => out.push(r),
                         None => {
-                            return Err(Error::Forbidden(format!(
+                            return Err(Error::BadRequest(format!(
                                 "Application credential cannot delegate a role the user does not hold: {}",
                                 id.or(name).unwrap_or("?")
                             )))

@@ -24,6 +24,7 @@ fn title(code: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
+        413 => "Request Entity Too Large",
         _ => "Internal Server Error",
     }
 }
