@@ -90,6 +90,7 @@ def main(argv=None):
                    help="[service_available] NAME (repeatable); services "
                         "not given are false")
     p.add_argument("--image-ref")
+    p.add_argument("--image-format-enforcement", default="true")
     p.add_argument("--image-ref-alt")
     p.add_argument("--flavor-ref")
     p.add_argument("--flavor-ref-alt")
@@ -183,6 +184,7 @@ def main(argv=None):
     # --- image
     if glance:
         put("image", "region", args.region)
+        put("image-feature-enabled", "image_format_enforcement", args.image_format_enforcement)
 
     # --- network
     if neutron:

@@ -39,6 +39,58 @@ impl Default for IdentityConfig {
     }
 }
 
+/// Image service limits (Glance's `image_size_cap`, quotas and the upload inspector).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageConfig {
+    /// Largest image upload in bytes.
+    pub max_image_bytes: i64,
+    /// Largest virtual disk size an uploaded image may declare, in bytes.
+    pub max_virtual_size: i64,
+    /// Images a project may own; 0 means unlimited.
+    pub max_images_per_project: i64,
+    /// Bytes of image data a project may store; 0 means unlimited.
+    pub max_bytes_per_project: i64,
+    /// Refuse data whose real format differs from the declared `disk_format` (Glance's format
+    /// enforcement). Backing files, external data files and the size cap are refused regardless.
+    pub require_format_match: bool,
+    /// The `qemu-img` used to inspect uploads.
+    pub qemu_img: String,
+}
+
+impl Default for ImageConfig {
+    fn default() -> Self {
+        const TIB: i64 = 1 << 40;
+        Self {
+            max_image_bytes: TIB,
+            max_virtual_size: 2 * TIB,
+            max_images_per_project: 1000,
+            max_bytes_per_project: 2 * TIB,
+            require_format_match: true,
+            qemu_img: "qemu-img".into(),
+        }
+    }
+}
+
+/// An image file `ciel up` registers at start so a fresh cloud has something to boot.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedImage {
+    pub name: String,
+    pub file: std::path::PathBuf,
+    /// Detected with qemu-img when absent.
+    pub disk_format: Option<String>,
+    #[serde(default = "bare")]
+    pub container_format: String,
+    /// Extra image properties, e.g. `kernel_id`.
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+fn bare() -> String {
+    "bare".into()
+}
+
 /// Everything the controller needs to start.
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
@@ -50,6 +102,8 @@ pub struct ControllerConfig {
     /// Admin password for the first start; generated when absent.
     pub admin_password: Option<String>,
     pub identity: IdentityConfig,
+    pub image: ImageConfig,
+    pub seed_images: Vec<SeedImage>,
 }
 
 impl ControllerConfig {
@@ -62,6 +116,8 @@ impl ControllerConfig {
             region: "RegionOne".into(),
             admin_password: None,
             identity: IdentityConfig::default(),
+            image: ImageConfig::default(),
+            seed_images: vec![],
         }
     }
 }

@@ -29,6 +29,9 @@ impl Controller {
             .bootstrap()
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
+        app.seed_images(&bootstrap.admin_user_id, &bootstrap.admin_project_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("registering images failed: {e}"))?;
         let router = http::router(app.clone());
         Ok(Self { app, bootstrap, router })
     }

@@ -2,7 +2,7 @@
 //! Unknown keys are errors that name the key, so typos never pass silently.
 
 use anyhow::Context;
-use ciel_controller::config::IdentityConfig;
+use ciel_controller::config::{IdentityConfig, ImageConfig};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,11 @@ pub struct FileConfig {
     pub log: Option<String>,
     #[serde(default)]
     pub identity: Option<IdentityConfig>,
+    #[serde(default)]
+    pub image: Option<ImageConfig>,
+    /// Image files registered in the image service at start (public, owned by admin).
+    #[serde(default)]
+    pub images: Vec<ciel_controller::config::SeedImage>,
 }
 
 impl FileConfig {

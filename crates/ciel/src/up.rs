@@ -26,6 +26,10 @@ pub struct UpArgs {
     /// TOML config file; flags override it.
     #[arg(long, env = "CIEL_CONFIG")]
     config: Option<PathBuf>,
+    /// Register an image file at start: NAME=PATH (public; format detected with qemu-img).
+    /// Repeatable; an image with that name that already exists is left alone.
+    #[arg(long = "image", value_name = "NAME=PATH")]
+    images: Vec<String>,
     /// Log filter (tracing env-filter syntax) [default: info].
     #[arg(long, env = "CIEL_LOG")]
     log: Option<String>,
@@ -62,6 +66,22 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     cfg.admin_password = args.admin_password.or(file.admin_password);
     if let Some(id) = file.identity {
         cfg.identity = id;
+    }
+    if let Some(img) = file.image {
+        cfg.image = img;
+    }
+    cfg.seed_images = file.images;
+    for spec in &args.images {
+        let (name, path) = spec
+            .split_once('=')
+            .with_context(|| format!("invalid --image '{spec}': expected NAME=PATH"))?;
+        cfg.seed_images.push(ciel_controller::config::SeedImage {
+            name: name.to_string(),
+            file: PathBuf::from(path),
+            disk_format: None,
+            container_format: "bare".into(),
+            properties: Default::default(),
+        });
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -2,6 +2,7 @@
 //! and runs its database work as one transaction where it writes more than one row.
 
 pub mod identity;
+pub mod image;
 
 use crate::config::ControllerConfig;
 use crate::db::identity::revocations::RevocationEvent;
@@ -16,6 +17,7 @@ pub struct App {
     pub db: Pool,
     pub cfg: Arc<ControllerConfig>,
     pub tokens: TokenKeys,
+    pub(crate) image_store: image::store::FileStore,
     /// Bumped by every identity write; cached scope information older than it is rebuilt.
     identity_generation: AtomicU64,
     pub(crate) scope_cache: ScopeCache,
@@ -28,10 +30,12 @@ pub struct App {
 impl App {
     pub async fn new(db: Pool, cfg: ControllerConfig) -> anyhow::Result<Arc<Self>> {
         let tokens = TokenKeys::open(&cfg.data_dir.join("token-keys"))?;
+        let image_store = image::store::FileStore::open(&cfg.data_dir.join("images"))?;
         let app = Arc::new(Self {
             db,
             cfg: Arc::new(cfg),
             tokens,
+            image_store,
             identity_generation: AtomicU64::new(1),
             scope_cache: ScopeCache::default(),
             revocations: RwLock::new(vec![]),

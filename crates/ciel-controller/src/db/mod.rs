@@ -2,6 +2,7 @@
 //! Only the `app` layer calls into here.
 
 pub mod identity;
+pub mod image;
 
 use crate::error::Result;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -2,6 +2,7 @@
 //! authenticate, call one `App` function and render the OpenStack shape; nothing more.
 
 pub mod identity;
+pub mod image;
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
@@ -22,6 +23,8 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/identity/", axum::routing::get(identity::versions))
         .nest("/identity", identity::router())
+        .route("/image/", axum::routing::get(image::versions))
+        .nest("/image", image::router())
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
         .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
         .with_state(app)

@@ -21,11 +21,18 @@ pub struct ServedService {
 }
 
 /// The services this build serves. Only what really answers is put in the catalog.
-pub const SERVED: &[ServedService] = &[ServedService {
-    r#type: "identity",
-    name: "keystone",
-    path: "/identity/v3",
-}];
+pub const SERVED: &[ServedService] = &[
+    ServedService {
+        r#type: "identity",
+        name: "keystone",
+        path: "/identity/v3",
+    },
+    ServedService {
+        r#type: "image",
+        name: "glance",
+        path: "/image",
+    },
+];
 
 pub struct BootstrapOutcome {
     pub admin_project_id: String,
