@@ -3,6 +3,7 @@
 
 pub mod identity;
 pub mod image;
+pub mod metadefs;
 
 use crate::error::Result;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

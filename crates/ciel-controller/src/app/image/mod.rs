@@ -6,6 +6,7 @@ pub mod images;
 pub mod inspect;
 pub mod list;
 pub mod members;
+pub mod metadefs;
 pub mod seed;
 pub mod store;
 

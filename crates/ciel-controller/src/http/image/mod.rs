@@ -1,6 +1,8 @@
 //! Glance v2 at `/image`.
 
 mod error;
+mod metadefs;
+mod metadefs_schemas;
 mod render;
 mod schemas;
 
@@ -40,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/images/{id}/actions/reactivate", post(reactivate))
         .route("/v2/schemas/{name}", get(schema))
         .route("/v2/info/import", get(import_info))
+        .merge(metadefs::routes())
 }
 
 fn versions_doc(app: &AppState) -> Value {
