@@ -18,46 +18,36 @@ impl Assignment {
     }
 }
 
+/// Binds the five columns that identify an assignment, in table order.
+fn bind_row<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    a: &'q Assignment,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    q.bind(&a.kind)
+        .bind(&a.actor_id)
+        .bind(&a.target_id)
+        .bind(&a.role_id)
+        .bind(a.inherited)
+}
+
 pub async fn insert(e: impl SqliteExecutor<'_>, a: &Assignment) -> Result<()> {
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT OR IGNORE INTO assignments (kind, actor_id, target_id, role_id, inherited) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(&a.kind)
-    .bind(&a.actor_id)
-    .bind(&a.target_id)
-    .bind(&a.role_id)
-    .bind(a.inherited)
-    .execute(e)
-    .await?;
+    );
+    bind_row(q, a).execute(e).await?;
     Ok(())
 }
 
+const MATCH_ROW: &str = "kind = ? AND actor_id = ? AND target_id = ? AND role_id = ? AND inherited = ?";
+
 pub async fn exists(e: impl SqliteExecutor<'_>, a: &Assignment) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM assignments WHERE kind = ? AND actor_id = ? AND target_id = ? AND role_id = ? AND inherited = ?",
-    )
-    .bind(&a.kind)
-    .bind(&a.actor_id)
-    .bind(&a.target_id)
-    .bind(&a.role_id)
-    .bind(a.inherited)
-    .fetch_one(e)
-    .await?;
-    Ok(n > 0)
+    let sql = format!("SELECT 1 FROM assignments WHERE {MATCH_ROW}");
+    Ok(bind_row(sqlx::query(&sql), a).fetch_optional(e).await?.is_some())
 }
 
 pub async fn delete(e: impl SqliteExecutor<'_>, a: &Assignment) -> Result<bool> {
-    let r = sqlx::query(
-        "DELETE FROM assignments WHERE kind = ? AND actor_id = ? AND target_id = ? AND role_id = ? AND inherited = ?",
-    )
-    .bind(&a.kind)
-    .bind(&a.actor_id)
-    .bind(&a.target_id)
-    .bind(&a.role_id)
-    .bind(a.inherited)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected() > 0)
+    let sql = format!("DELETE FROM assignments WHERE {MATCH_ROW}");
+    Ok(bind_row(sqlx::query(&sql), a).execute(e).await?.rows_affected() > 0)
 }
 
 pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Assignment>> {

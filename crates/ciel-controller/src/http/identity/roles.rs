@@ -25,13 +25,21 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/role_inferences", get(list_inferences))
         .route("/role_assignments", get(list_assignments));
-    // Grants exist for every (target, actor) pair, direct and inherited.
-    for (target, tcoll) in [(TargetKind::Project, "projects"), (TargetKind::Domain, "domains")] {
+    // Grants exist for every (target, actor) pair; project and domain grants also have an
+    // inherited (OS-INHERIT) form.
+    let targets = [
+        (TargetKind::Project, "/projects/{t}"),
+        (TargetKind::Domain, "/domains/{t}"),
+        (TargetKind::System, "/system"),
+    ];
+    for (target, tpath) in targets {
         for (actor, acoll) in [(ActorKind::User, "users"), (ActorKind::Group, "groups")] {
-            let direct = format!("/{tcoll}/{{t}}/{acoll}/{{a}}/roles");
-            let inherited = format!("/OS-INHERIT/{tcoll}/{{t}}/{acoll}/{{a}}/roles");
-            for (prefix, inh) in [(direct, false), (inherited, true)] {
-                let suffix = if inh { "/inherited_to_projects" } else { "" };
+            let base = format!("{tpath}/{acoll}/{{a}}/roles");
+            let mut forms = vec![(base.clone(), "", false)];
+            if target != TargetKind::System {
+                forms.push((format!("/OS-INHERIT{base}"), "/inherited_to_projects", true));
+            }
+            for (prefix, suffix, inh) in forms {
                 r = r
                     .route(
                         &format!("{prefix}{suffix}"),
@@ -46,21 +54,6 @@ pub fn routes() -> Router<AppState> {
                     );
             }
         }
-    }
-    for (actor, acoll) in [(ActorKind::User, "users"), (ActorKind::Group, "groups")] {
-        let target = TargetKind::System;
-        r = r
-            .route(
-                &format!("/system/{acoll}/{{a}}/roles"),
-                get(move |s, c, p| list_grants(s, c, p, target, actor, false)),
-            )
-            .route(
-                &format!("/system/{acoll}/{{a}}/roles/{{r}}"),
-                get(move |s, c, p| check_grant(s, c, p, target, actor, false))
-                    .head(move |s, c, p| check_grant(s, c, p, target, actor, false))
-                    .put(move |s, c, p| put_grant(s, c, p, target, actor, false))
-                    .delete(move |s, c, p| delete_grant(s, c, p, target, actor, false)),
-            );
     }
     r
 }
