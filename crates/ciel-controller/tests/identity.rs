@@ -1,64 +1,15 @@
 //! Identity logic against a real (in-memory) SQLite database and real token keys.
 
+mod common;
+
+use common::{app, body, login};
+
 use ciel_controller::app::identity::assignments::{ActorKind, GrantRef, TargetKind};
 use ciel_controller::app::identity::auth::AuthRequest;
 use ciel_controller::app::identity::caller::Caller;
 use ciel_controller::app::App;
-use ciel_controller::config::ControllerConfig;
 use ciel_controller::error::Error;
-use serde_json::{json, Value};
-use std::sync::Arc;
-
-async fn app() -> (Arc<App>, tempdir::Dir) {
-    let dir = tempdir::Dir::new();
-    let mut cfg = ControllerConfig::new(dir.0.clone(), "127.0.0.1:0".parse().unwrap());
-    cfg.admin_password = Some("adminpw".into());
-    let pool = ciel_controller::db::open_memory().await.unwrap();
-    let app = App::new(pool, cfg).await.unwrap();
-    app.bootstrap().await.unwrap();
-    (app, dir)
-}
-
-mod tempdir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Dir {
-        pub fn new() -> Self {
-            let p = std::env::temp_dir().join(format!("ciel-test-{}", uuid_like()));
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            std::fs::remove_dir_all(&self.0).ok();
-        }
-    }
-    fn uuid_like() -> String {
-        use std::time::{SystemTime, UNIX_EPOCH};
-        format!(
-            "{}-{}",
-            std::process::id(),
-            SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
-        )
-    }
-}
-
-fn body(v: Value) -> serde_json::Map<String, Value> {
-    v.as_object().unwrap().clone()
-}
-
-fn password_req(user: &str, pw: &str, project: Option<&str>) -> AuthRequest {
-    let mut req = json!({"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": "default"}, "password": pw}}}});
-    if let Some(p) = project {
-        req["scope"] = json!({"project": {"name": p, "domain": {"id": "default"}}});
-    }
-    serde_json::from_value(req).unwrap()
-}
-
-async fn login(app: &App, user: &str, pw: &str, project: Option<&str>) -> Result<(String, Caller), Error> {
-    let issued = app.authenticate(password_req(user, pw, project)).await?;
-    Ok((issued.token, issued.caller))
-}
+use serde_json::json;
 
 /// Creates project `p` and user `u` (password `pw`) holding `role` on it.
 async fn member(app: &App, admin: &Caller, p: &str, u: &str, pw: &str, role: &str) -> (String, String) {

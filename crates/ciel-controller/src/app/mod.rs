@@ -42,6 +42,11 @@ impl App {
             catalog_cache: Mutex::new(None),
         });
         app.load_revocations().await?;
+        // The store dropped partial upload files when it opened; their rows go back to queued.
+        let reset = crate::db::image::reset_interrupted_uploads(&app.db, crate::db::now()).await?;
+        if reset > 0 {
+            tracing::warn!(images = reset, "uploads interrupted by a restart were reset to queued");
+        }
         Ok(app)
     }
 

@@ -151,6 +151,18 @@ pub async fn transition(e: impl SqliteExecutor<'_>, id: &str, from: &[&str], to:
     Ok(q.execute(e).await?.rows_affected() == 1)
 }
 
+/// Uploads cut off by a crash: back to `queued`, as a failed upload would be. Returns how many.
+pub async fn reset_interrupted_uploads(e: impl SqliteExecutor<'_>, at: i64) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE images SET status = 'queued', size = NULL, virtual_size = NULL, checksum = NULL, \
+         os_hash_algo = NULL, os_hash_value = NULL, updated_at = ? WHERE status = 'saving' AND NOT deleted",
+    )
+    .bind(at)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 pub async fn mark_deleted(e: impl SqliteExecutor<'_>, id: &str, at: i64) -> Result<()> {
     let r = sqlx::query(
         "UPDATE images SET deleted = TRUE, status = 'deleted', updated_at = ? WHERE id = ? AND NOT deleted",
