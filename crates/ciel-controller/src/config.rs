@@ -72,6 +72,27 @@ impl Default for ImageConfig {
     }
 }
 
+/// Network service settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// VXLAN network identifiers handed to tenant networks, inclusive.
+    pub vni_min: i64,
+    pub vni_max: i64,
+    /// MTU of the underlay; VXLAN networks get 50 bytes less.
+    pub underlay_mtu: i64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            vni_min: 1000,
+            vni_max: 65535,
+            underlay_mtu: 1500,
+        }
+    }
+}
+
 /// An image file `ciel up` registers at start so a fresh cloud has something to boot.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +125,7 @@ pub struct ControllerConfig {
     pub identity: IdentityConfig,
     pub image: ImageConfig,
     pub seed_images: Vec<SeedImage>,
+    pub network: NetworkConfig,
 }
 
 impl ControllerConfig {
@@ -118,6 +140,7 @@ impl ControllerConfig {
             identity: IdentityConfig::default(),
             image: ImageConfig::default(),
             seed_images: vec![],
+            network: NetworkConfig::default(),
         }
     }
 }

@@ -20,6 +20,13 @@ pub enum Error {
     /// Conflicts with existing state, e.g. a duplicate name (409).
     #[error("{0}")]
     Conflict(String),
+    /// A failure a service names with its own type, e.g. Neutron's `IpAddressGenerationFailure`.
+    #[error("{message}")]
+    Typed {
+        status: u16,
+        kind: &'static str,
+        message: String,
+    },
     /// The request body is larger than allowed (413).
     #[error("{0}")]
     RequestTooLarge(String),
@@ -59,6 +66,7 @@ impl Error {
             Error::MethodNotAllowed(_) => 405,
             Error::Conflict(_) => 409,
             Error::RequestTooLarge(_) => 413,
+            Error::Typed { status, .. } => *status,
             Error::Internal(_) => 500,
         }
     }

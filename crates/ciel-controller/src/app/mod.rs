@@ -3,6 +3,7 @@
 
 pub mod identity;
 pub mod image;
+pub mod network;
 
 use crate::config::ControllerConfig;
 use crate::db::identity::revocations::RevocationEvent;

@@ -4,6 +4,7 @@
 pub mod identity;
 pub mod image;
 pub mod metadefs;
+pub mod network;
 
 use crate::error::Result;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -1,0 +1,49 @@
+//! Network service (Neutron v2.0) control plane: networks, subnets, ports, IP address
+//! management. What is stored here is the desired state the data plane is programmed from.
+
+pub mod ipam;
+pub mod networks;
+pub mod ports;
+pub mod subnets;
+
+use crate::app::identity::caller::Caller;
+use crate::db::network::Network;
+use crate::error::Error;
+
+/// Neutron's "not found" for a resource kind, also used when the caller may not see it.
+pub fn not_found(kind: &'static str, id: &str) -> Error {
+    Error::NotFound {
+        kind,
+        id: id.to_string(),
+    }
+}
+
+pub fn owns(caller: &Caller, project_id: &str) -> bool {
+    caller.is_admin() || caller.project_id() == Some(project_id)
+}
+
+/// Networks are visible to their project, to everyone when shared or external, and to admins.
+pub fn network_visible(caller: &Caller, n: &Network) -> bool {
+    owns(caller, &n.project_id) || n.shared || n.external
+}
+
+/// Writes need a writer role in the owning project (or admin).
+pub fn may_write(caller: &Caller, project_id: &str) -> bool {
+    caller.is_admin() || (caller.can_write() && caller.project_id() == Some(project_id))
+}
+
+/// The project a request acts for: `project_id`/`tenant_id` from the body when an admin
+/// names one, else the caller's.
+pub fn target_project(caller: &Caller, body: &mut serde_json::Map<String, serde_json::Value>) -> Result<String, Error> {
+    let given = [body.remove("project_id"), body.remove("tenant_id")]
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.as_str().map(str::to_owned));
+    let own = caller.project_id().map(str::to_owned);
+    match (given, own) {
+        (Some(p), own) if own.as_deref() == Some(p.as_str()) || caller.is_admin() => Ok(p),
+        (Some(_), _) => Err(Error::forbidden()),
+        (None, Some(p)) => Ok(p),
+        (None, None) => Err(Error::bad_request("A project-scoped token is required.")),
+    }
+}

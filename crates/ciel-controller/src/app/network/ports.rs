@@ -1,0 +1,352 @@
+use super::ipam;
+use super::subnets::pools_of;
+use super::{may_write, not_found, owns, target_project};
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::{self, Body};
+use crate::app::App;
+use crate::db::network::{self, FixedIp, Port, Subnet};
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use rand::Rng;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+/// A port with its addresses.
+#[derive(Debug, Clone)]
+pub struct PortView {
+    pub port: Port,
+    pub fixed_ips: Vec<FixedIp>,
+}
+
+/// One `fixed_ips` request entry: a subnet, an address, or both.
+struct FixedIpRequest {
+    subnet_id: Option<String>,
+    ip: Option<IpAddr>,
+}
+
+fn random_mac() -> String {
+    let mut r = rand::thread_rng();
+    format!(
+        "fa:16:3e:{:02x}:{:02x}:{:02x}",
+        r.gen::<u8>(),
+        r.gen::<u8>(),
+        r.gen::<u8>()
+    )
+}
+
+fn valid_mac(m: &str) -> bool {
+    let parts: Vec<&str> = m.split(':').collect();
+    parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok()) && {
+        let first = u8::from_str_radix(parts[0], 16).unwrap_or(1);
+        first & 1 == 0 && m != "00:00:00:00:00:00"
+    }
+}
+
+fn exhausted(network_id: &str) -> Error {
+    Error::Typed {
+        status: 409,
+        kind: "IpAddressGenerationFailure",
+        message: format!("No more IP addresses available on network {network_id}."),
+    }
+}
+
+fn parse_fixed_ips(v: Value) -> Result<Vec<FixedIpRequest>> {
+    let Value::Array(items) = v else {
+        return Err(Error::bad_request("Invalid input for fixed_ips: expected a list."));
+    };
+    items
+        .into_iter()
+        .map(|it| {
+            let subnet_id = it.get("subnet_id").and_then(Value::as_str).map(str::to_owned);
+            let ip = match it.get("ip_address").and_then(Value::as_str) {
+                Some(s) => Some(s.parse().map_err(|_| {
+                    Error::bad_request(format!("Invalid input for fixed_ips: '{s}' is not a valid IP address."))
+                })?),
+                None => None,
+            };
+            if subnet_id.is_none() && ip.is_none() {
+                return Err(Error::bad_request(
+                    "Invalid input for fixed_ips: each entry needs subnet_id or ip_address.",
+                ));
+            }
+            Ok(FixedIpRequest { subnet_id, ip })
+        })
+        .collect()
+}
+
+impl App {
+    /// Picks addresses inside the caller's write transaction, so concurrent creations can never
+    /// get the same address, and an exhausted pool leaves nothing behind.
+    async fn allocate(
+        &self,
+        tx: &mut Tx<'_>,
+        port: &Port,
+        subnets: &[Subnet],
+        requests: Option<Vec<FixedIpRequest>>,
+    ) -> Result<Vec<FixedIp>> {
+        let mut out: Vec<FixedIp> = vec![];
+        let fixed = |s: &Subnet, ip: IpAddr| FixedIp {
+            subnet_id: s.id.clone(),
+            ip_address: ip.to_string(),
+            port_id: port.id.clone(),
+            network_id: port.network_id.clone(),
+        };
+        let used_of = |fixed: Vec<FixedIp>| -> HashSet<IpAddr> {
+            fixed.iter().filter_map(|f| f.ip_address.parse().ok()).collect()
+        };
+        match requests {
+            Some(reqs) => {
+                for r in reqs {
+                    let subnet = match (&r.subnet_id, r.ip) {
+                        (Some(id), _) => subnets.iter().find(|s| &s.id == id).ok_or_else(|| {
+                            Error::bad_request(format!("Invalid input for operation: subnet {id} is not on network {}.", port.network_id))
+                        })?,
+                        (None, Some(ip)) => subnets
+                            .iter()
+                            .find(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|c| c.contains(&ip)))
+                            .ok_or_else(|| Error::bad_request(format!("Invalid input for operation: IP address {ip} is not a valid IP for the specified subnet.")))?,
+                        (None, None) => unreachable!("validated"),
+                    };
+                    let cidr: ipnet::IpNet = subnet.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
+                    let used = used_of(network::fixed_ips_of_subnet(&mut **tx, &subnet.id).await?);
+                    let ip = match r.ip {
+                        Some(ip) => {
+                            if !cidr.contains(&ip) || ip == cidr.network() || (ip == cidr.broadcast() && ip.is_ipv4()) {
+                                return Err(Error::bad_request(format!("Invalid input for operation: IP address {ip} is not a valid IP for the specified subnet.")));
+                            }
+                            if used.contains(&ip) || out.iter().any(|f| f.ip_address == ip.to_string()) {
+                                return Err(Error::Typed {
+                                    status: 409,
+                                    kind: "IpAddressAlreadyAllocated",
+                                    message: format!("IP address {ip} already allocated in subnet {}", subnet.id),
+                                });
+                            }
+                            ip
+                        }
+                        None => {
+                            ipam::first_free(&pools_of(subnet), &used).ok_or_else(|| exhausted(&port.network_id))?
+                        }
+                    };
+                    out.push(fixed(subnet, ip));
+                }
+            }
+            None => {
+                // Neutron's default: one IPv4 address from the first subnet with room, plus an
+                // address on every IPv6 subnet (SLAAC from the MAC, else the first free).
+                let v4: Vec<&Subnet> = subnets.iter().filter(|s| s.ip_version == 4).collect();
+                if !v4.is_empty() {
+                    let mut got = false;
+                    for s in v4 {
+                        let used = used_of(network::fixed_ips_of_subnet(&mut **tx, &s.id).await?);
+                        if let Some(ip) = ipam::first_free(&pools_of(s), &used) {
+                            out.push(fixed(s, ip));
+                            got = true;
+                            break;
+                        }
+                    }
+                    if !got {
+                        return Err(exhausted(&port.network_id));
+                    }
+                }
+                for s in subnets.iter().filter(|s| s.ip_version == 6) {
+                    let cidr: ipnet::IpNet = s.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
+                    let slaac = matches!(s.ipv6_address_mode.as_deref(), Some("slaac") | Some("dhcpv6-stateless"));
+                    let ip = if slaac {
+                        ipam::eui64(&cidr, &port.mac_address)?
+                    } else {
+                        let used = used_of(network::fixed_ips_of_subnet(&mut **tx, &s.id).await?);
+                        ipam::first_free(&pools_of(s), &used).ok_or_else(|| exhausted(&port.network_id))?
+                    };
+                    out.push(fixed(s, ip));
+                }
+            }
+        }
+        for f in &out {
+            network::insert_fixed_ip(&mut **tx, f).await.map_err(|e| match e {
+                Error::Conflict(_) => Error::Typed {
+                    status: 409,
+                    kind: "IpAddressAlreadyAllocated",
+                    message: format!(
+                        "IP address {} already allocated in subnet {}",
+                        f.ip_address, f.subnet_id
+                    ),
+                },
+                other => other,
+            })?;
+        }
+        Ok(out)
+    }
+
+    pub async fn create_port(&self, caller: &Caller, mut body: Body) -> Result<PortView> {
+        let project_id = target_project(caller, &mut body)?;
+        let network_id = input::opt_str(&mut body, "network_id", 64, false)?
+            .ok_or_else(|| Error::bad_request("Invalid input for operation: network_id is required."))?;
+        let net = self.get_network(caller, &network_id).await?;
+        if !(may_write(caller, &project_id) && (owns(caller, &net.project_id) || net.shared)) {
+            return Err(Error::forbidden());
+        }
+        let mac = match input::opt_str(&mut body, "mac_address", 17, true)? {
+            Some(m) if !valid_mac(&m.to_ascii_lowercase()) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for mac_address: '{m}' is not a valid MAC address."
+                )))
+            }
+            Some(m) => Some(m.to_ascii_lowercase()),
+            None => None,
+        };
+        let requests = match body.remove("fixed_ips") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(parse_fixed_ips(v)?),
+        };
+        let pairs = match body.remove("allowed_address_pairs") {
+            None | Some(Value::Null) => "[]".to_string(),
+            Some(v @ Value::Array(_)) => v.to_string(),
+            Some(v) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for allowed_address_pairs: {v}"
+                )))
+            }
+        };
+        let now = crate::db::now();
+        let mut port = Port {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
+            network_id: network_id.clone(),
+            project_id,
+            mac_address: mac.clone().unwrap_or_else(random_mac),
+            admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
+            status: "DOWN".into(),
+            device_id: input::opt_str(&mut body, "device_id", 255, true)?.unwrap_or_default(),
+            device_owner: input::opt_str(&mut body, "device_owner", 255, true)?.unwrap_or_default(),
+            port_security_enabled: input::opt_bool(&mut body, "port_security_enabled")?
+                .unwrap_or(net.port_security_enabled),
+            allowed_address_pairs: pairs,
+            binding_host_id: input::opt_str(&mut body, "binding:host_id", 255, true)?.unwrap_or_default(),
+            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            revision_number: 0,
+        };
+        let mut tx = crate::db::begin(&self.db).await?;
+        // A generated MAC that collides is simply drawn again; a requested one is a conflict.
+        let mut attempts = 0;
+        loop {
+            match network::insert_port(&mut *tx, &port).await {
+                Ok(()) => break,
+                Err(Error::Conflict(_)) if mac.is_none() && attempts < 8 => {
+                    attempts += 1;
+                    port.mac_address = random_mac();
+                }
+                Err(Error::Conflict(_)) => {
+                    return Err(Error::Typed {
+                        status: 409,
+                        kind: "MacAddressInUse",
+                        message: format!(
+                            "Unable to complete operation for network {network_id}. The mac address {} is in use.",
+                            port.mac_address
+                        ),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let subnets = network::subnets_of(&mut *tx, &network_id).await?;
+        let fixed_ips = self.allocate(&mut tx, &port, &subnets, requests).await?;
+        tx.commit().await?;
+        Ok(PortView { port, fixed_ips })
+    }
+
+    pub async fn get_port(&self, caller: &Caller, id: &str) -> Result<PortView> {
+        let port = network::get_port(&self.db, id)
+            .await?
+            .ok_or_else(|| not_found("port", id))?;
+        if !owns(caller, &port.project_id) {
+            return Err(not_found("port", id));
+        }
+        let fixed_ips = network::fixed_ips_of_port(&self.db, id).await?;
+        Ok(PortView { port, fixed_ips })
+    }
+
+    pub async fn list_ports(&self, caller: &Caller) -> Result<Vec<PortView>> {
+        let mut ips: std::collections::HashMap<String, Vec<FixedIp>> = std::collections::HashMap::new();
+        for f in network::all_fixed_ips(&self.db).await? {
+            ips.entry(f.port_id.clone()).or_default().push(f);
+        }
+        Ok(network::list_ports(&self.db)
+            .await?
+            .into_iter()
+            .filter(|p| owns(caller, &p.project_id))
+            .map(|p| PortView {
+                fixed_ips: ips.remove(&p.id).unwrap_or_default(),
+                port: p,
+            })
+            .collect())
+    }
+
+    pub async fn update_port(&self, caller: &Caller, id: &str, mut body: Body) -> Result<PortView> {
+        let PortView { mut port, .. } = self.get_port(caller, id).await?;
+        if !may_write(caller, &port.project_id) {
+            return Err(Error::forbidden());
+        }
+        for k in ["network_id", "id", "project_id", "tenant_id", "mac_address"] {
+            if body.remove(k).is_some() && !caller.is_admin() {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for operation: cannot update '{k}'."
+                )));
+            }
+        }
+        if let Some(v) = input::opt_str(&mut body, "name", 255, true)? {
+            port.name = v;
+        }
+        if let Some(v) = input::opt_str(&mut body, "description", 255, true)? {
+            port.description = v;
+        }
+        if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
+            port.admin_state_up = v;
+        }
+        if let Some(v) = input::opt_str(&mut body, "device_id", 255, true)? {
+            port.device_id = v;
+        }
+        if let Some(v) = input::opt_str(&mut body, "device_owner", 255, true)? {
+            port.device_owner = v;
+        }
+        if let Some(v) = input::opt_bool(&mut body, "port_security_enabled")? {
+            port.port_security_enabled = v;
+        }
+        if let Some(v) = input::opt_str(&mut body, "binding:host_id", 255, true)? {
+            port.binding_host_id = v;
+        }
+        if let Some(v) = body.remove("allowed_address_pairs") {
+            port.allowed_address_pairs = match v {
+                Value::Array(_) => v.to_string(),
+                Value::Null => "[]".into(),
+                other => {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for allowed_address_pairs: {other}"
+                    )))
+                }
+            };
+        }
+        port.updated_at = crate::db::now();
+        let requests = body.remove("fixed_ips").map(parse_fixed_ips).transpose()?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        network::update_port(&mut *tx, &port).await?;
+        if let Some(reqs) = requests {
+            // Replace the addresses atomically: free the old ones, allocate the new ones.
+            network::delete_fixed_ips_of_port(&mut *tx, id).await?;
+            let subnets = network::subnets_of(&mut *tx, &port.network_id).await?;
+            self.allocate(&mut tx, &port, &subnets, Some(reqs)).await?;
+        }
+        tx.commit().await?;
+        self.get_port(caller, id).await
+    }
+
+    pub async fn delete_port(&self, caller: &Caller, id: &str) -> Result<()> {
+        let view = self.get_port(caller, id).await?;
+        if !may_write(caller, &view.port.project_id) {
+            return Err(Error::forbidden());
+        }
+        network::delete_port(&self.db, id).await
+    }
+}

@@ -1,0 +1,294 @@
+use super::ipam::{self, Pool};
+use super::{may_write, not_found, target_project};
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::{self, Body};
+use crate::app::App;
+use crate::db::network::{self, Subnet};
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+use std::net::IpAddr;
+
+const IPV6_MODES: &[&str] = &["slaac", "dhcpv6-stateful", "dhcpv6-stateless"];
+
+/// Allocation pools as stored (JSON) and parsed.
+pub fn pools_of(s: &Subnet) -> Vec<Pool> {
+    let raw: Vec<Value> = serde_json::from_str(&s.allocation_pools).unwrap_or_default();
+    raw.iter()
+        .filter_map(|p| {
+            Some(Pool {
+                start: p["start"].as_str()?.parse().ok()?,
+                end: p["end"].as_str()?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+fn parse_pools(v: Value) -> Result<Vec<Pool>> {
+    let bad = || Error::bad_request("Invalid input for allocation_pools: expected a list of {start, end}.");
+    let Value::Array(items) = v else { return Err(bad()) };
+    items
+        .iter()
+        .map(|p| {
+            let start = p["start"].as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            let end = p["end"].as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            Ok(Pool { start, end })
+        })
+        .collect()
+}
+
+fn pools_json(pools: &[Pool]) -> String {
+    Value::Array(
+        pools
+            .iter()
+            .map(|p| json!({"start": p.start.to_string(), "end": p.end.to_string()}))
+            .collect(),
+    )
+    .to_string()
+}
+
+fn list_of_ips(field: &str, v: Value) -> Result<String> {
+    let Value::Array(items) = &v else {
+        return Err(Error::bad_request(format!(
+            "Invalid input for {field}: expected a list."
+        )));
+    };
+    for i in items {
+        if i.as_str().and_then(|s| s.parse::<IpAddr>().ok()).is_none() {
+            return Err(Error::bad_request(format!(
+                "Invalid input for {field}: {i} is not a valid IP address."
+            )));
+        }
+    }
+    Ok(v.to_string())
+}
+
+fn host_routes(v: Value) -> Result<String> {
+    let bad = || Error::bad_request("Invalid input for host_routes: expected a list of {destination, nexthop}.");
+    let Value::Array(items) = &v else { return Err(bad()) };
+    for r in items {
+        r["destination"]
+            .as_str()
+            .and_then(|d| d.parse::<ipnet::IpNet>().ok())
+            .ok_or_else(bad)?;
+        r["nexthop"]
+            .as_str()
+            .and_then(|n| n.parse::<IpAddr>().ok())
+            .ok_or_else(bad)?;
+    }
+    Ok(v.to_string())
+}
+
+impl App {
+    pub async fn create_subnet(&self, caller: &Caller, mut body: Body) -> Result<Subnet> {
+        let project_id = target_project(caller, &mut body)?;
+        let network_id = input::opt_str(&mut body, "network_id", 64, false)?
+            .ok_or_else(|| Error::bad_request("Invalid input for operation: network_id is required."))?;
+        let net = self.get_network(caller, &network_id).await?;
+        if !may_write(caller, &net.project_id) {
+            return Err(Error::forbidden());
+        }
+        let ip_version = match body.remove("ip_version").and_then(|v| v.as_i64()) {
+            Some(4) => 4u8,
+            Some(6) => 6u8,
+            _ => return Err(Error::bad_request("Invalid input for ip_version: must be 4 or 6.")),
+        };
+        let cidr_text = input::opt_str(&mut body, "cidr", 64, false)?.ok_or_else(|| {
+            Error::bad_request("Bad subnets request: a cidr must be specified in the absence of a subnet pool.")
+        })?;
+        let cidr = ipam::parse_cidr(&cidr_text, ip_version)?;
+        let gateway = match body.remove("gateway_ip") {
+            None => Some(ipam::default_gateway(&cidr)),
+            Some(Value::Null) => None,
+            Some(Value::String(g)) => {
+                let ip: IpAddr = g
+                    .parse()
+                    .map_err(|_| Error::bad_request(format!("Invalid input for gateway_ip: '{g}'.")))?;
+                if !cidr.contains(&ip) || ip == cidr.network() {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for operation: gateway {g} is not a valid host in {cidr}."
+                    )));
+                }
+                Some(ip)
+            }
+            Some(v) => return Err(Error::bad_request(format!("Invalid input for gateway_ip: {v}."))),
+        };
+        let pools = match body.remove("allocation_pools") {
+            None | Some(Value::Null) => ipam::default_pools(&cidr, gateway),
+            Some(v) => {
+                let p = parse_pools(v)?;
+                ipam::validate_pools(&cidr, &p, gateway)?;
+                p
+            }
+        };
+        let (ra_mode, addr_mode) = (
+            input::opt_str(&mut body, "ipv6_ra_mode", 32, true)?,
+            input::opt_str(&mut body, "ipv6_address_mode", 32, true)?,
+        );
+        for m in [&ra_mode, &addr_mode].into_iter().flatten() {
+            if ip_version == 4 || !IPV6_MODES.contains(&m.as_str()) {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for operation: IPv6 mode '{m}' is not valid here."
+                )));
+            }
+        }
+        if let (Some(r), Some(a)) = (&ra_mode, &addr_mode) {
+            if r != a {
+                return Err(Error::bad_request(
+                    "Invalid input for operation: ipv6_ra_mode and ipv6_address_mode must match when both are set.",
+                ));
+            }
+        }
+        let now = crate::db::now();
+        let s = Subnet {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
+            network_id: network_id.clone(),
+            project_id,
+            ip_version: ip_version as i64,
+            cidr: cidr.to_string(),
+            gateway_ip: gateway.map(|g| g.to_string()),
+            allocation_pools: pools_json(&pools),
+            dns_nameservers: match body.remove("dns_nameservers") {
+                None | Some(Value::Null) => "[]".into(),
+                Some(v) => list_of_ips("dns_nameservers", v)?,
+            },
+            host_routes: match body.remove("host_routes") {
+                None | Some(Value::Null) => "[]".into(),
+                Some(v) => host_routes(v)?,
+            },
+            enable_dhcp: input::opt_bool(&mut body, "enable_dhcp")?.unwrap_or(true),
+            ipv6_ra_mode: ra_mode,
+            ipv6_address_mode: addr_mode,
+            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            revision_number: 0,
+        };
+        let mut tx = crate::db::begin(&self.db).await?;
+        for other in network::subnets_of(&mut *tx, &network_id).await? {
+            let o: ipnet::IpNet = other.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
+            if o.contains(&cidr.network()) || cidr.contains(&o.network()) {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for operation: Requested subnet with cidr: {cidr} for network: {network_id} overlaps with another subnet."
+                )));
+            }
+        }
+        network::insert_subnet(&mut *tx, &s).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Subnets are visible with their network.
+    pub async fn get_subnet(&self, caller: &Caller, id: &str) -> Result<Subnet> {
+        let s = network::get_subnet(&self.db, id)
+            .await?
+            .ok_or_else(|| not_found("subnet", id))?;
+        self.get_network(caller, &s.network_id)
+            .await
+            .map_err(|_| not_found("subnet", id))?;
+        Ok(s)
+    }
+
+    pub async fn list_subnets(&self, caller: &Caller) -> Result<Vec<Subnet>> {
+        let visible: std::collections::HashSet<String> =
+            self.list_networks(caller).await?.into_iter().map(|n| n.id).collect();
+        Ok(network::list_subnets(&self.db)
+            .await?
+            .into_iter()
+            .filter(|s| visible.contains(&s.network_id))
+            .collect())
+    }
+
+    pub async fn update_subnet(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Subnet> {
+        let mut s = self.get_subnet(caller, id).await?;
+        if !may_write(caller, &s.project_id) {
+            return Err(Error::forbidden());
+        }
+        for k in [
+            "cidr",
+            "ip_version",
+            "network_id",
+            "ipv6_ra_mode",
+            "ipv6_address_mode",
+            "id",
+            "project_id",
+            "tenant_id",
+        ] {
+            if body.remove(k).is_some() {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for operation: cannot update '{k}'."
+                )));
+            }
+        }
+        if let Some(v) = input::opt_str(&mut body, "name", 255, true)? {
+            s.name = v;
+        }
+        if let Some(v) = input::opt_str(&mut body, "description", 255, true)? {
+            s.description = v;
+        }
+        if let Some(v) = input::opt_bool(&mut body, "enable_dhcp")? {
+            s.enable_dhcp = v;
+        }
+        if let Some(v) = body.remove("dns_nameservers") {
+            s.dns_nameservers = list_of_ips("dns_nameservers", v)?;
+        }
+        if let Some(v) = body.remove("host_routes") {
+            s.host_routes = host_routes(v)?;
+        }
+        let cidr: ipnet::IpNet = s.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
+        if let Some(v) = body.remove("gateway_ip") {
+            s.gateway_ip = match v {
+                Value::Null => None,
+                Value::String(g) => {
+                    let ip: IpAddr = g
+                        .parse()
+                        .map_err(|_| Error::bad_request(format!("Invalid input for gateway_ip: '{g}'.")))?;
+                    if !cidr.contains(&ip) || ip == cidr.network() {
+                        return Err(Error::bad_request(format!(
+                            "Invalid input for operation: gateway {g} is not a valid host in {cidr}."
+                        )));
+                    }
+                    Some(g)
+                }
+                other => return Err(Error::bad_request(format!("Invalid input for gateway_ip: {other}."))),
+            };
+        }
+        if let Some(v) = body.remove("allocation_pools") {
+            let p = parse_pools(v)?;
+            ipam::validate_pools(&cidr, &p, s.gateway_ip.as_deref().and_then(|g| g.parse().ok()))?;
+            s.allocation_pools = pools_json(&p);
+        } else if s
+            .gateway_ip
+            .as_deref()
+            .and_then(|g| g.parse().ok())
+            .is_some_and(|g| ipam::in_pools(&pools_of(&s), g))
+        {
+            return Err(Error::Conflict(format!(
+                "Gateway ip {} conflicts with an allocation pool.",
+                s.gateway_ip.clone().unwrap_or_default()
+            )));
+        }
+        s.updated_at = crate::db::now();
+        network::update_subnet(&self.db, &s).await?;
+        self.get_subnet(caller, id).await
+    }
+
+    /// Refused while ports hold addresses on it (Neutron's SubnetInUse).
+    pub async fn delete_subnet(&self, caller: &Caller, id: &str) -> Result<()> {
+        let s = self.get_subnet(caller, id).await?;
+        if !may_write(caller, &s.project_id) {
+            return Err(Error::forbidden());
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        if !network::fixed_ips_of_subnet(&mut *tx, id).await?.is_empty() {
+            return Err(Error::Typed {
+                status: 409,
+                kind: "SubnetInUse",
+                message: format!("Unable to complete operation on subnet {id}: One or more ports have an IP allocation from this subnet."),
+            });
+        }
+        network::delete_subnet(&mut *tx, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

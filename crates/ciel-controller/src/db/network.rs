@@ -1,0 +1,355 @@
+//! Networks, subnets, ports and fixed-IP allocations.
+
+use crate::db::one_row;
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Network {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub admin_state_up: bool,
+    pub shared: bool,
+    pub external: bool,
+    pub mtu: i64,
+    pub network_type: String,
+    pub physical_network: Option<String>,
+    pub segmentation_id: Option<i64>,
+    pub port_security_enabled: bool,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision_number: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Subnet {
+    pub id: String,
+    pub name: String,
+    pub network_id: String,
+    pub project_id: String,
+    pub ip_version: i64,
+    pub cidr: String,
+    pub gateway_ip: Option<String>,
+    pub allocation_pools: String,
+    pub dns_nameservers: String,
+    pub host_routes: String,
+    pub enable_dhcp: bool,
+    pub ipv6_ra_mode: Option<String>,
+    pub ipv6_address_mode: Option<String>,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision_number: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Port {
+    pub id: String,
+    pub name: String,
+    pub network_id: String,
+    pub project_id: String,
+    pub mac_address: String,
+    pub admin_state_up: bool,
+    pub status: String,
+    pub device_id: String,
+    pub device_owner: String,
+    pub port_security_enabled: bool,
+    pub allowed_address_pairs: String,
+    pub binding_host_id: String,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision_number: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FixedIp {
+    pub subnet_id: String,
+    pub ip_address: String,
+    pub port_id: String,
+    pub network_id: String,
+}
+
+const NET_COLS: &str = "id, name, project_id, admin_state_up, shared, external, mtu, network_type, physical_network, \
+     segmentation_id, port_security_enabled, description, created_at, updated_at, revision_number";
+const SUBNET_COLS: &str = "id, name, network_id, project_id, ip_version, cidr, gateway_ip, allocation_pools, \
+     dns_nameservers, host_routes, enable_dhcp, ipv6_ra_mode, ipv6_address_mode, description, created_at, updated_at, \
+     revision_number";
+const PORT_COLS: &str = "id, name, network_id, project_id, mac_address, admin_state_up, status, device_id, device_owner, \
+     port_security_enabled, allowed_address_pairs, binding_host_id, description, created_at, updated_at, revision_number";
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+pub async fn insert_network(e: impl SqliteExecutor<'_>, n: &Network) -> Result<()> {
+    sqlx::query(&format!("INSERT INTO networks ({NET_COLS}) VALUES ({})", marks(15)))
+        .bind(&n.id)
+        .bind(&n.name)
+        .bind(&n.project_id)
+        .bind(n.admin_state_up)
+        .bind(n.shared)
+        .bind(n.external)
+        .bind(n.mtu)
+        .bind(&n.network_type)
+        .bind(&n.physical_network)
+        .bind(n.segmentation_id)
+        .bind(n.port_security_enabled)
+        .bind(&n.description)
+        .bind(n.created_at)
+        .bind(n.updated_at)
+        .bind(n.revision_number)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn get_network(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Network>> {
+    Ok(sqlx::query_as(&format!("SELECT {NET_COLS} FROM networks WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn list_networks(e: impl SqliteExecutor<'_>) -> Result<Vec<Network>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {NET_COLS} FROM networks ORDER BY created_at, id"))
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+/// Segmentation ids already taken for a network type.
+pub async fn used_segments(e: impl SqliteExecutor<'_>, network_type: &str) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT segmentation_id FROM networks WHERE network_type = ? AND segmentation_id IS NOT NULL",
+    )
+    .bind(network_type)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn update_network(e: impl SqliteExecutor<'_>, n: &Network) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE networks SET name = ?, admin_state_up = ?, shared = ?, external = ?, mtu = ?, port_security_enabled = ?, \
+         description = ?, updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
+    )
+    .bind(&n.name)
+    .bind(n.admin_state_up)
+    .bind(n.shared)
+    .bind(n.external)
+    .bind(n.mtu)
+    .bind(n.port_security_enabled)
+    .bind(&n.description)
+    .bind(n.updated_at)
+    .bind(&n.id)
+    .execute(e)
+    .await?;
+    one_row(r.rows_affected(), "network", &n.id)
+}
+
+pub async fn delete_network(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM networks WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "network", id)
+}
+
+pub async fn insert_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()> {
+    sqlx::query(&format!("INSERT INTO subnets ({SUBNET_COLS}) VALUES ({})", marks(17)))
+        .bind(&s.id)
+        .bind(&s.name)
+        .bind(&s.network_id)
+        .bind(&s.project_id)
+        .bind(s.ip_version)
+        .bind(&s.cidr)
+        .bind(&s.gateway_ip)
+        .bind(&s.allocation_pools)
+        .bind(&s.dns_nameservers)
+        .bind(&s.host_routes)
+        .bind(s.enable_dhcp)
+        .bind(&s.ipv6_ra_mode)
+        .bind(&s.ipv6_address_mode)
+        .bind(&s.description)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(s.revision_number)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn get_subnet(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Subnet>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {SUBNET_COLS} FROM subnets WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
+pub async fn list_subnets(e: impl SqliteExecutor<'_>) -> Result<Vec<Subnet>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {SUBNET_COLS} FROM subnets ORDER BY created_at, id"))
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn subnets_of(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<Vec<Subnet>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SUBNET_COLS} FROM subnets WHERE network_id = ? ORDER BY created_at, id"
+    ))
+    .bind(network_id)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn update_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE subnets SET name = ?, gateway_ip = ?, allocation_pools = ?, dns_nameservers = ?, host_routes = ?, \
+         enable_dhcp = ?, description = ?, updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
+    )
+    .bind(&s.name)
+    .bind(&s.gateway_ip)
+    .bind(&s.allocation_pools)
+    .bind(&s.dns_nameservers)
+    .bind(&s.host_routes)
+    .bind(s.enable_dhcp)
+    .bind(&s.description)
+    .bind(s.updated_at)
+    .bind(&s.id)
+    .execute(e)
+    .await?;
+    one_row(r.rows_affected(), "subnet", &s.id)
+}
+
+pub async fn delete_subnet(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM subnets WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "subnet", id)
+}
+
+pub async fn insert_port(e: impl SqliteExecutor<'_>, p: &Port) -> Result<()> {
+    sqlx::query(&format!("INSERT INTO ports ({PORT_COLS}) VALUES ({})", marks(16)))
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.network_id)
+        .bind(&p.project_id)
+        .bind(&p.mac_address)
+        .bind(p.admin_state_up)
+        .bind(&p.status)
+        .bind(&p.device_id)
+        .bind(&p.device_owner)
+        .bind(p.port_security_enabled)
+        .bind(&p.allowed_address_pairs)
+        .bind(&p.binding_host_id)
+        .bind(&p.description)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .bind(p.revision_number)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn get_port(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Port>> {
+    Ok(sqlx::query_as(&format!("SELECT {PORT_COLS} FROM ports WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn list_ports(e: impl SqliteExecutor<'_>) -> Result<Vec<Port>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {PORT_COLS} FROM ports ORDER BY created_at, id"))
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn count_ports_on_network(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM ports WHERE network_id = ?")
+        .bind(network_id)
+        .fetch_one(e)
+        .await?)
+}
+
+pub async fn update_port(e: impl SqliteExecutor<'_>, p: &Port) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE ports SET name = ?, admin_state_up = ?, device_id = ?, device_owner = ?, port_security_enabled = ?, \
+         allowed_address_pairs = ?, binding_host_id = ?, description = ?, updated_at = ?, \
+         revision_number = revision_number + 1 WHERE id = ?",
+    )
+    .bind(&p.name)
+    .bind(p.admin_state_up)
+    .bind(&p.device_id)
+    .bind(&p.device_owner)
+    .bind(p.port_security_enabled)
+    .bind(&p.allowed_address_pairs)
+    .bind(&p.binding_host_id)
+    .bind(&p.description)
+    .bind(p.updated_at)
+    .bind(&p.id)
+    .execute(e)
+    .await?;
+    one_row(r.rows_affected(), "port", &p.id)
+}
+
+pub async fn delete_port(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM ports WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "port", id)
+}
+
+pub async fn insert_fixed_ip(e: impl SqliteExecutor<'_>, f: &FixedIp) -> Result<()> {
+    sqlx::query("INSERT INTO ip_allocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)")
+        .bind(&f.subnet_id)
+        .bind(&f.ip_address)
+        .bind(&f.port_id)
+        .bind(&f.network_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn fixed_ips_of_subnet(e: impl SqliteExecutor<'_>, subnet_id: &str) -> Result<Vec<FixedIp>> {
+    Ok(
+        sqlx::query_as("SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE subnet_id = ?")
+            .bind(subnet_id)
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn all_fixed_ips(e: impl SqliteExecutor<'_>) -> Result<Vec<FixedIp>> {
+    Ok(
+        sqlx::query_as("SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations ORDER BY rowid")
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str) -> Result<Vec<FixedIp>> {
+    Ok(sqlx::query_as(
+        "SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE port_id = ? ORDER BY rowid",
+    )
+    .bind(port_id)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn delete_fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM ip_allocations WHERE port_id = ?")
+        .bind(port_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}

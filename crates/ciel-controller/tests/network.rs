@@ -1,0 +1,253 @@
+//! Network control plane against a real SQLite database (file-backed, so concurrency is real).
+
+mod common;
+
+use ciel_controller::app::identity::assignments::{ActorKind, GrantRef, TargetKind};
+use ciel_controller::app::identity::caller::Caller;
+use ciel_controller::app::App;
+use ciel_controller::config::ControllerConfig;
+use ciel_controller::error::Error;
+use common::{body, login, tempdir};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+async fn file_app(dir: &tempdir::Dir) -> Arc<App> {
+    let mut cfg = ControllerConfig::new(dir.0.clone(), "127.0.0.1:0".parse().unwrap());
+    cfg.admin_password = Some("adminpw".into());
+    let pool = ciel_controller::db::open(&dir.0).await.unwrap();
+    let app = App::new(pool, cfg).await.unwrap();
+    app.bootstrap().await.unwrap();
+    app
+}
+
+/// A member of a fresh project `name`.
+async fn member(app: &App, admin: &Caller, name: &str) -> Caller {
+    let p = app.create_project(admin, body(json!({"name": name}))).await.unwrap();
+    let u = app
+        .create_user(admin, body(json!({"name": format!("{name}-user"), "password": "pw"})))
+        .await
+        .unwrap();
+    let role_id = app
+        .list_roles(admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "member")
+        .unwrap()
+        .id;
+    let g = GrantRef {
+        actor: ActorKind::User,
+        actor_id: u.id,
+        target: TargetKind::Project,
+        target_id: p.id,
+        role_id,
+        inherited: false,
+    };
+    app.grant_role(admin, g).await.unwrap();
+    login(app, &format!("{name}-user"), "pw", Some(name)).await.unwrap().1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_ports_get_distinct_addresses_until_exhaustion() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    assert_eq!(net.mtu, 1450, "VXLAN MTU is underlay - 50");
+    assert!(net.segmentation_id.is_some());
+    let sub = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.0.0.0/24"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sub.gateway_ip.as_deref(), Some("10.0.0.1"));
+
+    let mut tasks = vec![];
+    for _ in 0..100 {
+        let (app, a, nid) = (app.clone(), a.clone(), net.id.clone());
+        tasks.push(tokio::spawn(async move {
+            app.create_port(&a, body(json!({"network_id": nid}))).await
+        }));
+    }
+    let mut addrs = HashSet::new();
+    for t in tasks {
+        let p = t.await.unwrap().unwrap();
+        assert_eq!(p.fixed_ips.len(), 1);
+        assert!(addrs.insert(p.fixed_ips[0].ip_address.clone()), "duplicate address");
+    }
+    assert_eq!(addrs.len(), 100);
+
+    // Fill the rest of the pool (.2-.254 = 253 addresses), then one more must fail cleanly.
+    for _ in 100..253 {
+        app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    }
+    let before = app.list_ports(&a).await.unwrap().len();
+    match app.create_port(&a, body(json!({"network_id": net.id}))).await {
+        Err(Error::Typed {
+            status: 409,
+            kind: "IpAddressGenerationFailure",
+            ..
+        }) => {}
+        other => panic!("expected IpAddressGenerationFailure, got {other:?}"),
+    }
+    assert_eq!(app.list_ports(&a).await.unwrap().len(), before, "no half-created port");
+
+    match app.delete_subnet(&a, &sub.id).await {
+        Err(Error::Typed {
+            status: 409,
+            kind: "SubnetInUse",
+            ..
+        }) => {}
+        other => panic!("expected SubnetInUse, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn requested_addresses_and_validation() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let sub = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "192.168.5.0/24",
+            "allocation_pools": [{"start": "192.168.5.10", "end": "192.168.5.20"}]})),
+        )
+        .await
+        .unwrap();
+    let overlap = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "192.168.5.128/25"})),
+        )
+        .await;
+    assert!(
+        matches!(overlap, Err(Error::BadRequest(_))),
+        "overlapping subnet refused"
+    );
+    let bad = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.1.1.7/24"})),
+        )
+        .await;
+    assert!(matches!(bad, Err(Error::BadRequest(_))), "host bits refused");
+
+    let p = app
+        .create_port(
+            &a,
+            body(json!({"network_id": net.id, "fixed_ips": [{"subnet_id": sub.id, "ip_address": "192.168.5.50"}]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.fixed_ips[0].ip_address, "192.168.5.50");
+    let dup = app
+        .create_port(
+            &a,
+            body(json!({"network_id": net.id, "fixed_ips": [{"ip_address": "192.168.5.50"}]})),
+        )
+        .await;
+    assert!(matches!(
+        dup,
+        Err(Error::Typed {
+            kind: "IpAddressAlreadyAllocated",
+            ..
+        })
+    ));
+    let auto = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    assert_eq!(
+        auto.fixed_ips[0].ip_address, "192.168.5.10",
+        "first address of the pool"
+    );
+
+    let v6 = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 6, "cidr": "2001:db8:1::/64",
+            "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})),
+        )
+        .await
+        .unwrap();
+    let dual = app
+        .create_port(
+            &a,
+            body(json!({"network_id": net.id, "mac_address": "fa:16:3e:00:00:01"})),
+        )
+        .await
+        .unwrap();
+    let got: Vec<&str> = dual.fixed_ips.iter().map(|f| f.ip_address.as_str()).collect();
+    assert_eq!(got, vec!["192.168.5.11", "2001:db8:1:0:f816:3eff:fe00:1"]);
+    assert_eq!(dual.fixed_ips[1].subnet_id, v6.id);
+}
+
+#[tokio::test]
+async fn projects_are_isolated_but_share_shared_and_external_networks() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let b = member(&app, &admin, "pb").await;
+    let private = app.create_network(&a, body(json!({"name": "a-net"}))).await.unwrap();
+    app.create_subnet(
+        &a,
+        body(json!({"network_id": private.id, "ip_version": 4, "cidr": "10.9.0.0/24"})),
+    )
+    .await
+    .unwrap();
+    let port = app
+        .create_port(&a, body(json!({"network_id": private.id})))
+        .await
+        .unwrap();
+    assert!(matches!(
+        app.create_network(&a, body(json!({"name": "x", "shared": true}))).await,
+        Err(Error::Forbidden(_))
+    ));
+    let shared = app
+        .create_network(&admin, body(json!({"name": "shared", "shared": true})))
+        .await
+        .unwrap();
+    let ext = app
+        .create_network(
+            &admin,
+            body(json!({"name": "public", "router:external": true,
+            "provider:network_type": "flat", "provider:physical_network": "external"})),
+        )
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        app.get_network(&b, &private.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        app.get_port(&b, &port.port.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        app.create_port(&b, body(json!({"network_id": private.id}))).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        app.delete_network(&b, &private.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    let seen: HashSet<String> = app.list_networks(&b).await.unwrap().into_iter().map(|n| n.id).collect();
+    assert!(seen.contains(&shared.id) && seen.contains(&ext.id) && !seen.contains(&private.id));
+    assert!(app.list_ports(&b).await.unwrap().is_empty());
+    match app.delete_network(&a, &private.id).await {
+        Err(Error::Typed {
+            status: 409,
+            kind: "NetworkInUse",
+            ..
+        }) => {}
+        other => panic!("expected NetworkInUse, got {other:?}"),
+    }
+    app.delete_port(&a, &port.port.id).await.unwrap();
+    app.delete_network(&a, &private.id).await.unwrap();
+}
