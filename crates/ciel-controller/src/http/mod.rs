@@ -3,6 +3,7 @@
 
 pub mod identity;
 pub mod image;
+pub mod network;
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
@@ -25,6 +26,8 @@ pub fn router(app: AppState) -> Router {
         .nest("/identity", identity::router())
         .route("/image/", axum::routing::get(image::versions))
         .nest("/image", image::router())
+        .route("/network/", axum::routing::get(network::versions))
+        .nest("/network", network::router())
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
         .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
         .with_state(app)

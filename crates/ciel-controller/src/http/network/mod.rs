@@ -1,0 +1,309 @@
+//! Neutron v2.0 at `/network`. Not yet in the catalog: it joins it when routers, security
+//! groups, floating IPs and quotas are served too (issue 4).
+
+mod error;
+mod query;
+mod render;
+
+use crate::error::Error;
+use crate::http::{wrapped, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use error::{NeutronError, NeutronResult};
+use query::ListQuery;
+use serde_json::{json, Value};
+
+type Nt = Authed<NeutronError>;
+
+/// Extensions actually implemented; clients and Tempest decide what to use from this list.
+const EXTENSIONS: &[(&str, &str, &str)] = &[
+    (
+        "project-id",
+        "project_id field enabled",
+        "Extension that indicates that project_id field is enabled.",
+    ),
+    (
+        "net-mtu",
+        "Network MTU",
+        "Provides MTU attribute for a network resource.",
+    ),
+    (
+        "external-net",
+        "Neutron external network",
+        "Adds external network attribute to network resource.",
+    ),
+    (
+        "provider",
+        "Provider Network",
+        "Expose mapping of virtual networks to physical networks",
+    ),
+    ("port-security", "Port Security", "Provides port security"),
+    (
+        "allowed-address-pairs",
+        "Allowed Address Pairs",
+        "Provides allowed address pairs",
+    ),
+    (
+        "binding",
+        "Port Binding",
+        "Expose port bindings of a virtual port to external application",
+    ),
+    (
+        "standard-attr-description",
+        "standard-attr-description",
+        "Extension to add descriptions to standard attributes",
+    ),
+    (
+        "standard-attr-timestamp",
+        "Resource timestamps",
+        "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.",
+    ),
+    (
+        "standard-attr-revisions",
+        "Resource revision numbers",
+        "This extension will display the revision number of neutron resources.",
+    ),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(versions))
+        .route("/v2.0", get(version))
+        .route("/v2.0/", get(version))
+        .route("/v2.0/extensions", get(extensions))
+        .route("/v2.0/extensions/{alias}", get(extension))
+        .route("/v2.0/networks", get(list_networks).post(create_network))
+        .route(
+            "/v2.0/networks/{id}",
+            get(show_network).put(update_network).delete(delete_network),
+        )
+        .route("/v2.0/subnets", get(list_subnets).post(create_subnet))
+        .route(
+            "/v2.0/subnets/{id}",
+            get(show_subnet).put(update_subnet).delete(delete_subnet),
+        )
+        .route("/v2.0/ports", get(list_ports).post(create_port))
+        .route("/v2.0/ports/{id}", get(show_port).put(update_port).delete(delete_port))
+}
+
+fn version_doc(app: &AppState) -> Value {
+    json!({"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": format!("{}/network/v2.0/", app.cfg.public_url)}]})
+}
+
+pub async fn versions(State(app): State<AppState>) -> Response {
+    Json(json!({"versions": [version_doc(&app)]})).into_response()
+}
+
+async fn version(State(app): State<AppState>) -> Response {
+    let base = format!("{}/network/v2.0", app.cfg.public_url);
+    let res = |name: &str, coll: &str| json!({"name": name, "collection": coll, "links": [{"rel": "self", "href": format!("{base}/{coll}")}]});
+    Json(json!({"resources": [res("network", "networks"), res("subnet", "subnets"), res("port", "ports")]}))
+        .into_response()
+}
+
+fn ext_json((alias, name, desc): (&str, &str, &str)) -> Value {
+    json!({"alias": alias, "name": name, "description": desc, "updated": "2024-01-01T00:00:00-00:00", "links": []})
+}
+
+async fn extensions(Authed(..): Nt) -> Response {
+    Json(json!({"extensions": EXTENSIONS.iter().map(|e| ext_json(*e)).collect::<Vec<_>>()})).into_response()
+}
+
+async fn extension(Authed(..): Nt, Path(alias): Path<String>) -> NeutronResult {
+    let e = EXTENSIONS
+        .iter()
+        .find(|e| e.0 == alias)
+        .ok_or_else(|| Error::NotFound {
+            kind: "extension",
+            id: alias.clone(),
+        })?;
+    Ok(Json(json!({"extension": ext_json(*e)})).into_response())
+}
+
+fn url(app: &AppState, coll: &str) -> String {
+    format!("{}/network/v2.0/{coll}", app.cfg.public_url)
+}
+
+fn one(key: &str, q: &ListQuery, v: Value, status: StatusCode) -> Response {
+    (status, Json(json!({ key: q.select(v) }))).into_response()
+}
+
+async fn network_json(
+    app: &AppState,
+    c: &crate::app::identity::caller::Caller,
+    n: &crate::db::network::Network,
+) -> Result<Value, Error> {
+    let subnets = app
+        .list_subnets(c)
+        .await?
+        .into_iter()
+        .filter(|s| s.network_id == n.id)
+        .map(|s| s.id)
+        .collect();
+    Ok(render::network(n, subnets, c.is_admin()))
+}
+
+async fn list_networks(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let subnets = app.list_subnets(&c).await?;
+    let items = app
+        .list_networks(&c)
+        .await?
+        .iter()
+        .map(|n| {
+            let ids = subnets
+                .iter()
+                .filter(|s| s.network_id == n.id)
+                .map(|s| s.id.clone())
+                .collect();
+            render::network(n, ids, c.is_admin())
+        })
+        .collect();
+    Ok(Json(q.collection("networks", &url(&app, "networks"), items)?).into_response())
+}
+
+async fn create_network(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let n = app.create_network(&c, wrapped(&body, "network")?).await?;
+    Ok(one(
+        "network",
+        &ListQuery::parse(None)?,
+        network_json(&app, &c, &n).await?,
+        StatusCode::CREATED,
+    ))
+}
+
+async fn show_network(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let n = app.get_network(&c, &id).await?;
+    Ok(one(
+        "network",
+        &ListQuery::parse(raw.as_deref())?,
+        network_json(&app, &c, &n).await?,
+        StatusCode::OK,
+    ))
+}
+
+async fn update_network(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let n = app.update_network(&c, &id, wrapped(&body, "network")?).await?;
+    Ok(one(
+        "network",
+        &ListQuery::parse(None)?,
+        network_json(&app, &c, &n).await?,
+        StatusCode::OK,
+    ))
+}
+
+async fn delete_network(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    app.delete_network(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_subnets(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let items = app.list_subnets(&c).await?.iter().map(render::subnet).collect();
+    Ok(Json(q.collection("subnets", &url(&app, "subnets"), items)?).into_response())
+}
+
+async fn create_subnet(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let s = app.create_subnet(&c, wrapped(&body, "subnet")?).await?;
+    Ok(one(
+        "subnet",
+        &ListQuery::parse(None)?,
+        render::subnet(&s),
+        StatusCode::CREATED,
+    ))
+}
+
+async fn show_subnet(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let s = app.get_subnet(&c, &id).await?;
+    Ok(one(
+        "subnet",
+        &ListQuery::parse(raw.as_deref())?,
+        render::subnet(&s),
+        StatusCode::OK,
+    ))
+}
+
+async fn update_subnet(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let s = app.update_subnet(&c, &id, wrapped(&body, "subnet")?).await?;
+    Ok(one(
+        "subnet",
+        &ListQuery::parse(None)?,
+        render::subnet(&s),
+        StatusCode::OK,
+    ))
+}
+
+async fn delete_subnet(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    app.delete_subnet(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_ports(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let items = app.list_ports(&c).await?.iter().map(render::port).collect();
+    Ok(Json(q.collection("ports", &url(&app, "ports"), items)?).into_response())
+}
+
+async fn create_port(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let p = app.create_port(&c, wrapped(&body, "port")?).await?;
+    Ok(one(
+        "port",
+        &ListQuery::parse(None)?,
+        render::port(&p),
+        StatusCode::CREATED,
+    ))
+}
+
+async fn show_port(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let p = app.get_port(&c, &id).await?;
+    Ok(one(
+        "port",
+        &ListQuery::parse(raw.as_deref())?,
+        render::port(&p),
+        StatusCode::OK,
+    ))
+}
+
+async fn update_port(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let p = app.update_port(&c, &id, wrapped(&body, "port")?).await?;
+    Ok(one("port", &ListQuery::parse(None)?, render::port(&p), StatusCode::OK))
+}
+
+async fn delete_port(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    app.delete_port(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,62 @@
+//! Neutron's JSON shapes.
+
+use crate::app::network::ports::PortView;
+use crate::db::network::{Network, Subnet};
+use serde_json::{json, Value};
+
+pub fn time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn json_list(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(json!([]))
+}
+
+/// Provider attributes are shown to admins only, as in Neutron's default policy.
+pub fn network(n: &Network, subnets: Vec<String>, admin: bool) -> Value {
+    let mut v = json!({
+        "id": n.id, "name": n.name, "tenant_id": n.project_id, "project_id": n.project_id,
+        "admin_state_up": n.admin_state_up, "status": "ACTIVE", "subnets": subnets, "shared": n.shared,
+        "mtu": n.mtu, "router:external": n.external, "port_security_enabled": n.port_security_enabled,
+        "availability_zone_hints": [], "availability_zones": ["nova"], "ipv4_address_scope": null,
+        "ipv6_address_scope": null, "l2_adjacency": true, "description": n.description, "tags": [],
+        "created_at": time(n.created_at), "updated_at": time(n.updated_at), "revision_number": n.revision_number,
+    });
+    if admin {
+        v["provider:network_type"] = json!(n.network_type);
+        v["provider:physical_network"] = json!(n.physical_network);
+        v["provider:segmentation_id"] = json!(n.segmentation_id);
+    }
+    v
+}
+
+pub fn subnet(s: &Subnet) -> Value {
+    json!({
+        "id": s.id, "name": s.name, "network_id": s.network_id, "tenant_id": s.project_id, "project_id": s.project_id,
+        "ip_version": s.ip_version, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
+        "allocation_pools": json_list(&s.allocation_pools), "dns_nameservers": json_list(&s.dns_nameservers),
+        "host_routes": json_list(&s.host_routes), "enable_dhcp": s.enable_dhcp, "ipv6_ra_mode": s.ipv6_ra_mode,
+        "ipv6_address_mode": s.ipv6_address_mode, "subnetpool_id": null, "service_types": [], "segment_id": null,
+        "description": s.description, "tags": [], "created_at": time(s.created_at), "updated_at": time(s.updated_at),
+        "revision_number": s.revision_number,
+    })
+}
+
+pub fn port(v: &PortView) -> Value {
+    let p = &v.port;
+    json!({
+        "id": p.id, "name": p.name, "network_id": p.network_id, "tenant_id": p.project_id, "project_id": p.project_id,
+        "mac_address": p.mac_address, "admin_state_up": p.admin_state_up, "status": p.status,
+        "device_id": p.device_id, "device_owner": p.device_owner,
+        "fixed_ips": v.fixed_ips.iter().map(|f| json!({"subnet_id": f.subnet_id, "ip_address": f.ip_address})).collect::<Vec<_>>(),
+        "allowed_address_pairs": json_list(&p.allowed_address_pairs), "extra_dhcp_opts": [], "security_groups": [],
+        "port_security_enabled": p.port_security_enabled, "binding:host_id": p.binding_host_id,
+        "binding:vif_type": if p.binding_host_id.is_empty() { "unbound" } else { "tap" },
+        "binding:vif_details": {}, "binding:vnic_type": "normal", "binding:profile": {},
+        "ip_allocation": "immediate", "description": p.description, "tags": [],
+        "created_at": time(p.created_at), "updated_at": time(p.updated_at), "revision_number": p.revision_number,
+    })
+}
