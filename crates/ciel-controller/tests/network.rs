@@ -251,3 +251,119 @@ async fn projects_are_isolated_but_share_shared_and_external_networks() {
     app.delete_port(&a, &port.port.id).await.unwrap();
     app.delete_network(&a, &private.id).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn security_groups_default_rules_duplicates_and_isolation() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let b = member(&app, &admin, "pb").await;
+
+    // Racing first uses create exactly one default group.
+    let mut tasks = vec![];
+    for _ in 0..8 {
+        let (app, a) = (app.clone(), a.clone());
+        tasks.push(tokio::spawn(async move { app.list_security_groups(&a).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let groups = app.list_security_groups(&a).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    let default = &groups[0];
+    assert_eq!(default.group.name, "default");
+    assert_eq!(default.rules.len(), 4, "egress v4/v6 + ingress from self v4/v6");
+    assert!(default
+        .rules
+        .iter()
+        .filter(|r| r.direction == "ingress")
+        .all(|r| r.remote_group_id.as_deref() == Some(default.group.id.as_str())));
+
+    let web = app
+        .create_security_group(&a, body(json!({"name": "web"})))
+        .await
+        .unwrap();
+    let ssh = json!({"security_group_id": web.group.id, "direction": "ingress", "protocol": "tcp",
+        "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"});
+    app.create_security_group_rule(&a, body(ssh.clone())).await.unwrap();
+    assert!(matches!(
+        app.create_security_group_rule(&a, body(ssh)).await,
+        Err(Error::Typed {
+            kind: "SecurityGroupRuleExists",
+            ..
+        })
+    ));
+    let mismatch = json!({"security_group_id": web.group.id, "direction": "ingress", "ethertype": "IPv6", "remote_ip_prefix": "10.0.0.0/8"});
+    assert!(matches!(
+        app.create_security_group_rule(&a, body(mismatch)).await,
+        Err(Error::BadRequest(_))
+    ));
+    let bad_range = json!({"security_group_id": web.group.id, "direction": "ingress", "protocol": "tcp", "port_range_min": 90, "port_range_max": 80});
+    assert!(matches!(
+        app.create_security_group_rule(&a, body(bad_range)).await,
+        Err(Error::Typed {
+            kind: "SecurityGroupInvalidPortRange",
+            ..
+        })
+    ));
+
+    // Ports get the default group unless told otherwise; a group in use cannot go.
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    app.create_subnet(
+        &a,
+        body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.2.0.0/24"})),
+    )
+    .await
+    .unwrap();
+    let p = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    assert_eq!(p.security_groups, vec![default.group.id.clone()]);
+    let p2 = app
+        .create_port(
+            &a,
+            body(json!({"network_id": net.id, "security_groups": [web.group.id]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p2.security_groups, vec![web.group.id.clone()]);
+    assert!(matches!(
+        app.delete_security_group(&a, &web.group.id).await,
+        Err(Error::Typed {
+            kind: "SecurityGroupInUse",
+            ..
+        })
+    ));
+    assert!(matches!(
+        app.delete_security_group(&a, &default.group.id).await,
+        Err(Error::Typed {
+            kind: "SecurityGroupCannotRemoveDefault",
+            ..
+        })
+    ));
+
+    // Project B sees none of it and cannot borrow A's group.
+    assert!(matches!(
+        app.get_security_group(&b, &web.group.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(app
+        .list_security_groups(&b)
+        .await
+        .unwrap()
+        .iter()
+        .all(|g| g.group.project_id != web.group.project_id));
+    let bnet = app.create_network(&b, body(json!({"name": "bn"}))).await.unwrap();
+    app.create_subnet(
+        &b,
+        body(json!({"network_id": bnet.id, "ip_version": 4, "cidr": "10.2.0.0/24"})),
+    )
+    .await
+    .unwrap();
+    let steal = app
+        .create_port(
+            &b,
+            body(json!({"network_id": bnet.id, "security_groups": [web.group.id]})),
+        )
+        .await;
+    assert!(matches!(steal, Err(Error::NotFound { .. })));
+}

@@ -17,6 +17,7 @@ use std::net::IpAddr;
 pub struct PortView {
     pub port: Port,
     pub fixed_ips: Vec<FixedIp>,
+    pub security_groups: Vec<String>,
 }
 
 /// One `fixed_ips` request entry: a subnet, an address, or both.
@@ -199,6 +200,7 @@ impl App {
             None | Some(Value::Null) => None,
             Some(v) => Some(parse_fixed_ips(v)?),
         };
+        let requested_groups = body.remove("security_groups");
         let pairs = match body.remove("allowed_address_pairs") {
             None | Some(Value::Null) => "[]".to_string(),
             Some(v @ Value::Array(_)) => v.to_string(),
@@ -253,8 +255,22 @@ impl App {
         }
         let subnets = network::subnets_of(&mut *tx, &network_id).await?;
         let fixed_ips = self.allocate(&mut tx, &port, &subnets, requests).await?;
+        let security_groups = self
+            .port_groups_for(
+                &mut tx,
+                caller,
+                &port.project_id,
+                requested_groups,
+                port.port_security_enabled,
+            )
+            .await?;
+        crate::db::security_groups::set_port_groups(&mut tx, &port.id, &security_groups).await?;
         tx.commit().await?;
-        Ok(PortView { port, fixed_ips })
+        Ok(PortView {
+            port,
+            fixed_ips,
+            security_groups,
+        })
     }
 
     pub async fn get_port(&self, caller: &Caller, id: &str) -> Result<PortView> {
@@ -265,7 +281,17 @@ impl App {
             return Err(not_found("port", id));
         }
         let fixed_ips = network::fixed_ips_of_port(&self.db, id).await?;
-        Ok(PortView { port, fixed_ips })
+        let security_groups = crate::db::security_groups::port_groups(&self.db)
+            .await?
+            .into_iter()
+            .filter(|(p, _)| p == id)
+            .map(|(_, g)| g)
+            .collect();
+        Ok(PortView {
+            port,
+            fixed_ips,
+            security_groups,
+        })
     }
 
     pub async fn list_ports(&self, caller: &Caller) -> Result<Vec<PortView>> {
@@ -273,19 +299,28 @@ impl App {
         for f in network::all_fixed_ips(&self.db).await? {
             ips.entry(f.port_id.clone()).or_default().push(f);
         }
+        let mut groups: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for (p, g) in crate::db::security_groups::port_groups(&self.db).await? {
+            groups.entry(p).or_default().push(g);
+        }
         Ok(network::list_ports(&self.db)
             .await?
             .into_iter()
             .filter(|p| owns(caller, &p.project_id))
             .map(|p| PortView {
                 fixed_ips: ips.remove(&p.id).unwrap_or_default(),
+                security_groups: groups.remove(&p.id).unwrap_or_default(),
                 port: p,
             })
             .collect())
     }
 
     pub async fn update_port(&self, caller: &Caller, id: &str, mut body: Body) -> Result<PortView> {
-        let PortView { mut port, .. } = self.get_port(caller, id).await?;
+        let PortView {
+            mut port,
+            security_groups: current_groups,
+            ..
+        } = self.get_port(caller, id).await?;
         if !may_write(caller, &port.project_id) {
             return Err(Error::forbidden());
         }
@@ -330,6 +365,7 @@ impl App {
         }
         port.updated_at = crate::db::now();
         let requests = body.remove("fixed_ips").map(parse_fixed_ips).transpose()?;
+        let requested_groups = body.remove("security_groups");
         let mut tx = crate::db::begin(&self.db).await?;
         network::update_port(&mut *tx, &port).await?;
         if let Some(reqs) = requests {
@@ -337,6 +373,24 @@ impl App {
             network::delete_fixed_ips_of_port(&mut *tx, id).await?;
             let subnets = network::subnets_of(&mut *tx, &port.network_id).await?;
             self.allocate(&mut tx, &port, &subnets, Some(reqs)).await?;
+        }
+        let groups = match requested_groups {
+            Some(g) => Some(g),
+            // Turning port security off requires dropping the groups explicitly, as in Neutron.
+            None if !port.port_security_enabled && !current_groups.is_empty() => {
+                return Err(Error::Typed {
+                    status: 409,
+                    kind: "PortSecurityPortHasSecurityGroup",
+                    message: "Port has security group associated. Cannot disable port security or IP address until security group is removed.".into(),
+                })
+            }
+            None => None,
+        };
+        if let Some(g) = groups {
+            let ids = self
+                .port_groups_for(&mut tx, caller, &port.project_id, Some(g), port.port_security_enabled)
+                .await?;
+            crate::db::security_groups::set_port_groups(&mut tx, id, &ids).await?;
         }
         tx.commit().await?;
         self.get_port(caller, id).await

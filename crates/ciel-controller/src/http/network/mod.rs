@@ -42,6 +42,12 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Expose mapping of virtual networks to physical networks",
     ),
     ("port-security", "Port Security", "Provides port security"),
+    ("security-group", "security-group", "The security groups extension."),
+    (
+        "stateful-security-group",
+        "Stateful security group",
+        "Indicates if the security group is stateful or not",
+    ),
     (
         "allowed-address-pairs",
         "Allowed Address Pairs",
@@ -88,6 +94,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.0/ports", get(list_ports).post(create_port))
         .route("/v2.0/ports/{id}", get(show_port).put(update_port).delete(delete_port))
+        .route("/v2.0/security-groups", get(list_groups).post(create_group))
+        .route(
+            "/v2.0/security-groups/{id}",
+            get(show_group).put(update_group).delete(delete_group),
+        )
+        .route("/v2.0/security-group-rules", get(list_rules).post(create_rule))
+        .route("/v2.0/security-group-rules/{id}", get(show_rule).delete(delete_rule))
 }
 
 fn version_doc(app: &AppState) -> Value {
@@ -305,5 +318,106 @@ async fn update_port(
 
 async fn delete_port(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
     app.delete_port(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_groups(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let items = app
+        .list_security_groups(&c)
+        .await?
+        .iter()
+        .map(render::security_group)
+        .collect();
+    Ok(Json(q.collection("security_groups", &url(&app, "security-groups"), items)?).into_response())
+}
+
+async fn create_group(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let g = app.create_security_group(&c, wrapped(&body, "security_group")?).await?;
+    Ok(one(
+        "security_group",
+        &ListQuery::parse(None)?,
+        render::security_group(&g),
+        StatusCode::CREATED,
+    ))
+}
+
+async fn show_group(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let g = app.get_security_group(&c, &id).await?;
+    Ok(one(
+        "security_group",
+        &ListQuery::parse(raw.as_deref())?,
+        render::security_group(&g),
+        StatusCode::OK,
+    ))
+}
+
+async fn update_group(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let g = app
+        .update_security_group(&c, &id, wrapped(&body, "security_group")?)
+        .await?;
+    Ok(one(
+        "security_group",
+        &ListQuery::parse(None)?,
+        render::security_group(&g),
+        StatusCode::OK,
+    ))
+}
+
+async fn delete_group(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    app.delete_security_group(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_rules(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let items = app
+        .list_security_group_rules(&c)
+        .await?
+        .iter()
+        .map(render::rule)
+        .collect();
+    Ok(Json(q.collection("security_group_rules", &url(&app, "security-group-rules"), items)?).into_response())
+}
+
+async fn create_rule(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let r = app
+        .create_security_group_rule(&c, wrapped(&body, "security_group_rule")?)
+        .await?;
+    Ok(one(
+        "security_group_rule",
+        &ListQuery::parse(None)?,
+        render::rule(&r),
+        StatusCode::CREATED,
+    ))
+}
+
+async fn show_rule(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let r = app.get_security_group_rule(&c, &id).await?;
+    Ok(one(
+        "security_group_rule",
+        &ListQuery::parse(raw.as_deref())?,
+        render::rule(&r),
+        StatusCode::OK,
+    ))
+}
+
+async fn delete_rule(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    app.delete_security_group_rule(&c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

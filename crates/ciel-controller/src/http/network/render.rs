@@ -1,7 +1,9 @@
 //! Neutron's JSON shapes.
 
 use crate::app::network::ports::PortView;
+use crate::app::network::security_groups::GroupView;
 use crate::db::network::{Network, Subnet};
+use crate::db::security_groups::Rule;
 use serde_json::{json, Value};
 
 pub fn time(secs: i64) -> String {
@@ -52,11 +54,33 @@ pub fn port(v: &PortView) -> Value {
         "mac_address": p.mac_address, "admin_state_up": p.admin_state_up, "status": p.status,
         "device_id": p.device_id, "device_owner": p.device_owner,
         "fixed_ips": v.fixed_ips.iter().map(|f| json!({"subnet_id": f.subnet_id, "ip_address": f.ip_address})).collect::<Vec<_>>(),
-        "allowed_address_pairs": json_list(&p.allowed_address_pairs), "extra_dhcp_opts": [], "security_groups": [],
+        "allowed_address_pairs": json_list(&p.allowed_address_pairs), "extra_dhcp_opts": [],
+        "security_groups": v.security_groups,
         "port_security_enabled": p.port_security_enabled, "binding:host_id": p.binding_host_id,
         "binding:vif_type": if p.binding_host_id.is_empty() { "unbound" } else { "tap" },
         "binding:vif_details": {}, "binding:vnic_type": "normal", "binding:profile": {},
         "ip_allocation": "immediate", "description": p.description, "tags": [],
         "created_at": time(p.created_at), "updated_at": time(p.updated_at), "revision_number": p.revision_number,
+    })
+}
+
+pub fn rule(r: &Rule) -> Value {
+    json!({
+        "id": r.id, "security_group_id": r.security_group_id, "tenant_id": r.project_id, "project_id": r.project_id,
+        "direction": r.direction, "ethertype": r.ethertype, "protocol": r.protocol,
+        "port_range_min": r.port_range_min, "port_range_max": r.port_range_max,
+        "remote_ip_prefix": r.remote_ip_prefix, "remote_group_id": r.remote_group_id, "remote_address_group_id": null,
+        "normalized_cidr": r.remote_ip_prefix, "belongs_to_default_sg": null, "description": r.description,
+        "created_at": time(r.created_at), "updated_at": time(r.updated_at), "revision_number": r.revision_number,
+    })
+}
+
+pub fn security_group(v: &GroupView) -> Value {
+    let g = &v.group;
+    json!({
+        "id": g.id, "name": g.name, "tenant_id": g.project_id, "project_id": g.project_id,
+        "description": g.description, "stateful": g.stateful, "shared": false, "tags": [],
+        "security_group_rules": v.rules.iter().map(rule).collect::<Vec<_>>(),
+        "created_at": time(g.created_at), "updated_at": time(g.updated_at), "revision_number": g.revision_number,
     })
 }
