@@ -367,3 +367,103 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
         .await;
     assert!(matches!(steal, Err(Error::NotFound { .. })));
 }
+
+#[tokio::test]
+async fn routers_gateway_interfaces_and_in_use_rules() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let public = app
+        .create_network(
+            &admin,
+            body(json!({"name": "public", "router:external": true,
+            "provider:network_type": "flat", "provider:physical_network": "external"})),
+        )
+        .await
+        .unwrap();
+    app.create_subnet(
+        &admin,
+        body(json!({"network_id": public.id, "ip_version": 4, "cidr": "203.0.113.0/24"})),
+    )
+    .await
+    .unwrap();
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let sub = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.3.0.0/24"})),
+        )
+        .await
+        .unwrap();
+
+    let not_external = app
+        .create_router(
+            &a,
+            body(json!({"name": "r0", "external_gateway_info": {"network_id": net.id}})),
+        )
+        .await;
+    assert!(matches!(not_external, Err(Error::BadRequest(_))));
+    let r = app
+        .create_router(
+            &a,
+            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.gateway_ips.len(), 1);
+    assert_eq!(
+        r.gateway_ips[0].ip_address, "203.0.113.2",
+        "first free external address"
+    );
+
+    let iface = app
+        .add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        .await
+        .unwrap();
+    let port = app.get_port(&a, &iface.port_id).await.unwrap();
+    assert_eq!(
+        port.fixed_ips[0].ip_address, "10.3.0.1",
+        "interface holds the subnet gateway"
+    );
+    assert!(matches!(
+        app.add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+            .await,
+        Err(Error::BadRequest(_))
+    ));
+    assert!(matches!(
+        app.delete_subnet(&a, &sub.id).await,
+        Err(Error::Typed {
+            kind: "SubnetInUse",
+            ..
+        })
+    ));
+    assert!(matches!(
+        app.delete_router(&a, &r.router.id).await,
+        Err(Error::Typed {
+            kind: "RouterInUse",
+            ..
+        })
+    ));
+    assert!(matches!(
+        app.delete_port(&a, &iface.port_id).await,
+        Err(Error::Typed {
+            kind: "ServicePortInUse",
+            ..
+        })
+    ));
+
+    app.remove_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        .await
+        .unwrap();
+    app.delete_router(&a, &r.router.id).await.unwrap();
+    assert!(
+        app.list_ports(&admin)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.port.device_id != r.router.id),
+        "gateway port removed"
+    );
+    app.delete_subnet(&a, &sub.id).await.unwrap();
+}

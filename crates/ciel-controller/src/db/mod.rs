@@ -5,6 +5,7 @@ pub mod identity;
 pub mod image;
 pub mod metadefs;
 pub mod network;
+pub mod routers;
 pub mod security_groups;
 
 use crate::error::Result;

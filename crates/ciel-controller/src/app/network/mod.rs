@@ -4,6 +4,7 @@
 pub mod ipam;
 pub mod networks;
 pub mod ports;
+pub mod routers;
 pub mod security_groups;
 pub mod subnets;
 

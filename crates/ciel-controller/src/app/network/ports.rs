@@ -21,12 +21,12 @@ pub struct PortView {
 }
 
 /// One `fixed_ips` request entry: a subnet, an address, or both.
-struct FixedIpRequest {
-    subnet_id: Option<String>,
-    ip: Option<IpAddr>,
+pub(crate) struct FixedIpRequest {
+    pub subnet_id: Option<String>,
+    pub ip: Option<IpAddr>,
 }
 
-fn random_mac() -> String {
+pub(crate) fn random_mac() -> String {
     let mut r = rand::thread_rng();
     format!(
         "fa:16:3e:{:02x}:{:02x}:{:02x}",
@@ -79,7 +79,7 @@ fn parse_fixed_ips(v: Value) -> Result<Vec<FixedIpRequest>> {
 impl App {
     /// Picks addresses inside the caller's write transaction, so concurrent creations can never
     /// get the same address, and an exhausted pool leaves nothing behind.
-    async fn allocate(
+    pub(crate) async fn allocate(
         &self,
         tx: &mut Tx<'_>,
         port: &Port,
@@ -400,6 +400,16 @@ impl App {
         let view = self.get_port(caller, id).await?;
         if !may_write(caller, &view.port.project_id) {
             return Err(Error::forbidden());
+        }
+        if view.port.device_owner.starts_with("network:router_") {
+            return Err(Error::Typed {
+                status: 409,
+                kind: "ServicePortInUse",
+                message: format!(
+                    "Port {id} cannot be deleted directly via the port API: has device owner {}.",
+                    view.port.device_owner
+                ),
+            });
         }
         network::delete_port(&self.db, id).await
     }

@@ -43,6 +43,9 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ),
     ("port-security", "Port Security", "Provides port security"),
     ("security-group", "security-group", "The security groups extension."),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+    ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
     (
         "stateful-security-group",
         "Stateful security group",
@@ -94,6 +97,19 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.0/ports", get(list_ports).post(create_port))
         .route("/v2.0/ports/{id}", get(show_port).put(update_port).delete(delete_port))
+        .route("/v2.0/routers", get(list_routers).post(create_router))
+        .route(
+            "/v2.0/routers/{id}",
+            get(show_router).put(update_router).delete(delete_router),
+        )
+        .route(
+            "/v2.0/routers/{id}/add_router_interface",
+            axum::routing::put(add_interface),
+        )
+        .route(
+            "/v2.0/routers/{id}/remove_router_interface",
+            axum::routing::put(remove_interface),
+        )
         .route("/v2.0/security-groups", get(list_groups).post(create_group))
         .route(
             "/v2.0/security-groups/{id}",
@@ -420,4 +436,82 @@ async fn show_rule(
 async fn delete_rule(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
     app.delete_security_group_rule(&c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_routers(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let items = app.list_routers(&c).await?.iter().map(render::router).collect();
+    Ok(Json(q.collection("routers", &url(&app, "routers"), items)?).into_response())
+}
+
+async fn create_router(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let r = app.create_router(&c, wrapped(&body, "router")?).await?;
+    Ok(one(
+        "router",
+        &ListQuery::parse(None)?,
+        render::router(&r),
+        StatusCode::CREATED,
+    ))
+}
+
+async fn show_router(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let r = app.get_router(&c, &id).await?;
+    Ok(one(
+        "router",
+        &ListQuery::parse(raw.as_deref())?,
+        render::router(&r),
+        StatusCode::OK,
+    ))
+}
+
+async fn update_router(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let r = app.update_router(&c, &id, wrapped(&body, "router")?).await?;
+    Ok(one(
+        "router",
+        &ListQuery::parse(None)?,
+        render::router(&r),
+        StatusCode::OK,
+    ))
+}
+
+async fn delete_router(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    app.delete_router(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn body_object(body: &Bytes) -> Result<serde_json::Map<String, Value>, Error> {
+    match crate::http::parse_json::<Value>(body)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::bad_request("Request body must be a JSON object.")),
+    }
+}
+
+async fn add_interface(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let i = app.add_router_interface(&c, &id, body_object(&body)?).await?;
+    Ok(Json(render::interface(&i)).into_response())
+}
+
+async fn remove_interface(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let i = app.remove_router_interface(&c, &id, body_object(&body)?).await?;
+    Ok(Json(render::interface(&i)).into_response())
 }

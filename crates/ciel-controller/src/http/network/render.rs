@@ -1,6 +1,7 @@
 //! Neutron's JSON shapes.
 
 use crate::app::network::ports::PortView;
+use crate::app::network::routers::{InterfaceInfo, RouterView};
 use crate::app::network::security_groups::GroupView;
 use crate::db::network::{Network, Subnet};
 use crate::db::security_groups::Rule;
@@ -82,5 +83,29 @@ pub fn security_group(v: &GroupView) -> Value {
         "description": g.description, "stateful": g.stateful, "shared": false, "tags": [],
         "security_group_rules": v.rules.iter().map(rule).collect::<Vec<_>>(),
         "created_at": time(g.created_at), "updated_at": time(g.updated_at), "revision_number": g.revision_number,
+    })
+}
+
+pub fn router(v: &RouterView) -> Value {
+    let r = &v.router;
+    let gateway = r.gateway_network_id.as_ref().map(|n| {
+        json!({
+            "network_id": n, "enable_snat": r.enable_snat,
+            "external_fixed_ips": v.gateway_ips.iter().map(|f| json!({"subnet_id": f.subnet_id, "ip_address": f.ip_address})).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "id": r.id, "name": r.name, "tenant_id": r.project_id, "project_id": r.project_id,
+        "admin_state_up": r.admin_state_up, "status": "ACTIVE", "external_gateway_info": gateway,
+        "routes": json_list(&r.routes), "description": r.description, "distributed": false, "ha": false,
+        "availability_zone_hints": [], "availability_zones": ["nova"], "flavor_id": null, "tags": [],
+        "created_at": time(r.created_at), "updated_at": time(r.updated_at), "revision_number": r.revision_number,
+    })
+}
+
+pub fn interface(i: &InterfaceInfo) -> Value {
+    json!({
+        "id": i.router_id, "tenant_id": i.project_id, "project_id": i.project_id, "port_id": i.port_id,
+        "network_id": i.network_id, "subnet_id": i.subnet_ids.first(), "subnet_ids": i.subnet_ids,
     })
 }

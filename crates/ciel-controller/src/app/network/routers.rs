@@ -1,0 +1,364 @@
+//! Routers: an external gateway (a port with an address on an external network) and
+//! interfaces (ports holding a subnet's gateway address), plus extra routes.
+
+use super::ports::{random_mac, FixedIpRequest};
+use super::{may_write, not_found, owns, target_project};
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::{self, Body};
+use crate::app::App;
+use crate::db::network::{self, FixedIp, Port};
+use crate::db::routers::{self, Router};
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use serde_json::Value;
+
+pub const GATEWAY_OWNER: &str = "network:router_gateway";
+pub const INTERFACE_OWNER: &str = "network:router_interface";
+
+/// A router with its gateway addresses.
+#[derive(Debug, Clone)]
+pub struct RouterView {
+    pub router: Router,
+    pub gateway_ips: Vec<FixedIp>,
+}
+
+/// What `add_router_interface` reports.
+#[derive(Debug, Clone)]
+pub struct InterfaceInfo {
+    pub router_id: String,
+    pub project_id: String,
+    pub port_id: String,
+    pub network_id: String,
+    pub subnet_ids: Vec<String>,
+}
+
+fn router_port(router: &Router, network_id: &str, owner: &str, project_id: &str) -> Port {
+    let now = crate::db::now();
+    Port {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: String::new(),
+        network_id: network_id.into(),
+        project_id: project_id.into(),
+        mac_address: random_mac(),
+        admin_state_up: true,
+        status: "DOWN".into(),
+        device_id: router.id.clone(),
+        device_owner: owner.into(),
+        port_security_enabled: false,
+        allowed_address_pairs: "[]".into(),
+        binding_host_id: String::new(),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+        revision_number: 0,
+    }
+}
+
+fn routes_json(v: Value) -> Result<String> {
+    let bad = || Error::bad_request("Invalid input for routes: expected a list of {destination, nexthop}.");
+    let Value::Array(items) = &v else { return Err(bad()) };
+    for r in items {
+        r["destination"]
+            .as_str()
+            .and_then(|d| d.parse::<ipnet::IpNet>().ok())
+            .ok_or_else(bad)?;
+        r["nexthop"]
+            .as_str()
+            .and_then(|n| n.parse::<std::net::IpAddr>().ok())
+            .ok_or_else(bad)?;
+    }
+    Ok(v.to_string())
+}
+
+impl App {
+    /// Sets, replaces or clears the gateway inside the caller's transaction.
+    async fn set_gateway(
+        &self,
+        tx: &mut Tx<'_>,
+        caller: &Caller,
+        router: &mut Router,
+        info: Option<Value>,
+    ) -> Result<()> {
+        for p in routers::router_ports(&mut **tx, &router.id)
+            .await?
+            .into_iter()
+            .filter(|p| p.device_owner == GATEWAY_OWNER)
+        {
+            network::delete_port(&mut **tx, &p.id).await?;
+        }
+        router.gateway_network_id = None;
+        let Some(Value::Object(mut info)) = info else {
+            return Ok(());
+        };
+        let net_id = info
+            .remove("network_id")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .ok_or_else(|| Error::bad_request("Invalid input for external_gateway_info: network_id is required."))?;
+        let net = network::get_network(&mut **tx, &net_id)
+            .await?
+            .ok_or_else(|| not_found("network", &net_id))?;
+        if !net.external {
+            return Err(Error::bad_request(format!(
+                "Bad router request: Network {net_id} is not an external network."
+            )));
+        }
+        if let Some(v) = info.remove("enable_snat") {
+            if !caller.is_admin() {
+                return Err(Error::forbidden());
+            }
+            router.enable_snat = v
+                .as_bool()
+                .ok_or_else(|| Error::bad_request("enable_snat must be a boolean"))?;
+        }
+        let requests = match info.remove("external_fixed_ips") {
+            Some(Value::Array(items)) if !items.is_empty() => {
+                if !caller.is_admin() {
+                    return Err(Error::forbidden());
+                }
+                Some(
+                    items
+                        .iter()
+                        .map(|i| FixedIpRequest {
+                            subnet_id: i["subnet_id"].as_str().map(str::to_owned),
+                            ip: i["ip_address"].as_str().and_then(|s| s.parse().ok()),
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
+        // The gateway port belongs to no project, as in Neutron.
+        let port = router_port(router, &net_id, GATEWAY_OWNER, "");
+        network::insert_port(&mut **tx, &port).await?;
+        let subnets = network::subnets_of(&mut **tx, &net_id).await?;
+        self.allocate(tx, &port, &subnets, requests).await?;
+        router.gateway_network_id = Some(net_id);
+        Ok(())
+    }
+
+    async fn router_view(&self, router: Router) -> Result<RouterView> {
+        let mut gateway_ips = vec![];
+        for p in routers::router_ports(&self.db, &router.id)
+            .await?
+            .into_iter()
+            .filter(|p| p.device_owner == GATEWAY_OWNER)
+        {
+            gateway_ips.extend(network::fixed_ips_of_port(&self.db, &p.id).await?);
+        }
+        Ok(RouterView { router, gateway_ips })
+    }
+
+    pub async fn create_router(&self, caller: &Caller, mut body: Body) -> Result<RouterView> {
+        let project_id = target_project(caller, &mut body)?;
+        if !may_write(caller, &project_id) {
+            return Err(Error::forbidden());
+        }
+        let now = crate::db::now();
+        let mut r = Router {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
+            project_id,
+            admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
+            gateway_network_id: None,
+            enable_snat: true,
+            routes: "[]".into(),
+            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            revision_number: 0,
+        };
+        let gateway = body.remove("external_gateway_info");
+        let mut tx = crate::db::begin(&self.db).await?;
+        routers::insert(&mut *tx, &r).await?;
+        if gateway.as_ref().is_some_and(|g| !g.is_null()) {
+            self.set_gateway(&mut tx, caller, &mut r, gateway).await?;
+            routers::update(&mut *tx, &r).await?;
+        }
+        tx.commit().await?;
+        self.get_router(caller, &r.id).await
+    }
+
+    pub async fn get_router(&self, caller: &Caller, id: &str) -> Result<RouterView> {
+        match routers::get(&self.db, id).await? {
+            Some(r) if owns(caller, &r.project_id) => self.router_view(r).await,
+            _ => Err(not_found("router", id)),
+        }
+    }
+
+    pub async fn list_routers(&self, caller: &Caller) -> Result<Vec<RouterView>> {
+        let mut out = vec![];
+        for r in routers::list(&self.db)
+            .await?
+            .into_iter()
+            .filter(|r| owns(caller, &r.project_id))
+        {
+            out.push(self.router_view(r).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn update_router(&self, caller: &Caller, id: &str, mut body: Body) -> Result<RouterView> {
+        let mut r = self.get_router(caller, id).await?.router;
+        if !may_write(caller, &r.project_id) {
+            return Err(Error::forbidden());
+        }
+        if let Some(v) = input::opt_str(&mut body, "name", 255, true)? {
+            r.name = v;
+        }
+        if let Some(v) = input::opt_str(&mut body, "description", 255, true)? {
+            r.description = v;
+        }
+        if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
+            r.admin_state_up = v;
+        }
+        if let Some(v) = body.remove("routes") {
+            r.routes = if v.is_null() { "[]".into() } else { routes_json(v)? };
+        }
+        r.updated_at = crate::db::now();
+        let mut tx = crate::db::begin(&self.db).await?;
+        if let Some(g) = body.remove("external_gateway_info") {
+            self.set_gateway(&mut tx, caller, &mut r, Some(g)).await?;
+        }
+        routers::update(&mut *tx, &r).await?;
+        tx.commit().await?;
+        self.get_router(caller, id).await
+    }
+
+    /// Refused while interfaces remain (Neutron's RouterInUse); the gateway goes with the router.
+    pub async fn delete_router(&self, caller: &Caller, id: &str) -> Result<()> {
+        let r = self.get_router(caller, id).await?.router;
+        if !may_write(caller, &r.project_id) {
+            return Err(Error::forbidden());
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let ports = routers::router_ports(&mut *tx, id).await?;
+        if ports.iter().any(|p| p.device_owner == INTERFACE_OWNER) {
+            return Err(Error::Typed {
+                status: 409,
+                kind: "RouterInUse",
+                message: format!("Router {id} still has ports"),
+            });
+        }
+        for p in ports {
+            network::delete_port(&mut *tx, &p.id).await?;
+        }
+        routers::delete(&mut *tx, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Attaches a subnet (a new port holding its gateway address) or an existing port.
+    pub async fn add_router_interface(&self, caller: &Caller, id: &str, mut body: Body) -> Result<InterfaceInfo> {
+        let router = self.get_router(caller, id).await?.router;
+        if !may_write(caller, &router.project_id) {
+            return Err(Error::forbidden());
+        }
+        let subnet_id = input::opt_str(&mut body, "subnet_id", 64, true)?;
+        let port_id = input::opt_str(&mut body, "port_id", 64, true)?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let existing: Vec<FixedIp> = {
+            let mut v = vec![];
+            for p in routers::router_ports(&mut *tx, id).await? {
+                v.extend(network::fixed_ips_of_port(&mut *tx, &p.id).await?);
+            }
+            v
+        };
+        let (port, ips) = match (subnet_id, port_id) {
+            (Some(sid), None) => {
+                let subnet = self.get_subnet(caller, &sid).await?;
+                if existing.iter().any(|f| f.subnet_id == sid) {
+                    return Err(Error::bad_request(format!(
+                        "Router already has a port on subnet {sid}."
+                    )));
+                }
+                let gw = subnet.gateway_ip.clone().ok_or_else(|| {
+                    Error::bad_request(format!("Bad router request: Subnet {sid} does not have a gateway IP."))
+                })?;
+                let port = router_port(&router, &subnet.network_id, INTERFACE_OWNER, &subnet.project_id);
+                network::insert_port(&mut *tx, &port).await?;
+                let req = FixedIpRequest {
+                    subnet_id: Some(sid),
+                    ip: gw.parse().ok(),
+                };
+                let ips = self
+                    .allocate(&mut tx, &port, std::slice::from_ref(&subnet), Some(vec![req]))
+                    .await?;
+                (port, ips)
+            }
+            (None, Some(pid)) => {
+                let view = self.get_port(caller, &pid).await?;
+                if !view.port.device_id.is_empty() || !view.port.device_owner.is_empty() {
+                    return Err(Error::Typed {
+                        status: 409,
+                        kind: "PortInUse",
+                        message: format!("Port {pid} is in use."),
+                    });
+                }
+                if view.fixed_ips.is_empty() {
+                    return Err(Error::bad_request(format!(
+                        "Bad router request: Router port must have at least one fixed IP, port {pid} has none."
+                    )));
+                }
+                let mut port = view.port.clone();
+                port.device_id = router.id.clone();
+                port.device_owner = INTERFACE_OWNER.into();
+                port.updated_at = crate::db::now();
+                network::update_port(&mut *tx, &port).await?;
+                (port, view.fixed_ips)
+            }
+            _ => {
+                return Err(Error::bad_request(
+                    "Bad router request: Either subnet_id or port_id must be specified.",
+                ))
+            }
+        };
+        tx.commit().await?;
+        Ok(InterfaceInfo {
+            router_id: router.id,
+            project_id: router.project_id,
+            port_id: port.id,
+            network_id: port.network_id,
+            subnet_ids: ips.iter().map(|f| f.subnet_id.clone()).collect(),
+        })
+    }
+
+    pub async fn remove_router_interface(&self, caller: &Caller, id: &str, mut body: Body) -> Result<InterfaceInfo> {
+        let router = self.get_router(caller, id).await?.router;
+        if !may_write(caller, &router.project_id) {
+            return Err(Error::forbidden());
+        }
+        let subnet_id = input::opt_str(&mut body, "subnet_id", 64, true)?;
+        let port_id = input::opt_str(&mut body, "port_id", 64, true)?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut found = None;
+        for p in routers::router_ports(&mut *tx, id)
+            .await?
+            .into_iter()
+            .filter(|p| p.device_owner == INTERFACE_OWNER)
+        {
+            let ips = network::fixed_ips_of_port(&mut *tx, &p.id).await?;
+            let hit = port_id.as_deref() == Some(p.id.as_str())
+                || subnet_id
+                    .as_ref()
+                    .is_some_and(|s| ips.iter().any(|f| &f.subnet_id == s));
+            if hit {
+                found = Some((p, ips));
+                break;
+            }
+        }
+        let (port, ips) = found.ok_or_else(|| Error::Typed {
+            status: 404,
+            kind: "RouterInterfaceNotFound",
+            message: format!("Router {id} does not have an interface with the given subnet or port."),
+        })?;
+        network::delete_port(&mut *tx, &port.id).await?;
+        tx.commit().await?;
+        Ok(InterfaceInfo {
+            router_id: router.id,
+            project_id: router.project_id,
+            port_id: port.id,
+            network_id: port.network_id,
+            subnet_ids: ips.iter().map(|f| f.subnet_id.clone()).collect(),
+        })
+    }
+}
