@@ -467,3 +467,124 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
     );
     app.delete_subnet(&a, &sub.id).await.unwrap();
 }
+
+#[tokio::test]
+async fn floating_ips_need_a_router_path_and_map_one_to_one() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let b = member(&app, &admin, "pb").await;
+    let public = app
+        .create_network(
+            &admin,
+            body(json!({"name": "public", "router:external": true,
+            "provider:network_type": "flat", "provider:physical_network": "external"})),
+        )
+        .await
+        .unwrap();
+    app.create_subnet(
+        &admin,
+        body(json!({"network_id": public.id, "ip_version": 4, "cidr": "198.51.100.0/28"})),
+    )
+    .await
+    .unwrap();
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let sub = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.4.0.0/24"})),
+        )
+        .await
+        .unwrap();
+    let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+
+    let fip = app
+        .create_floating_ip(&a, body(json!({"floating_network_id": public.id})))
+        .await
+        .unwrap();
+    assert_eq!(fip.floating_ip_address, "198.51.100.2");
+    let no_path = app
+        .update_floating_ip(&a, &fip.id, body(json!({"port_id": vm.port.id})))
+        .await;
+    assert!(matches!(
+        no_path,
+        Err(Error::Typed {
+            kind: "ExternalGatewayForFloatingIPNotFound",
+            ..
+        })
+    ));
+
+    let r = app
+        .create_router(
+            &a,
+            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+        )
+        .await
+        .unwrap();
+    app.add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        .await
+        .unwrap();
+    let bound = app
+        .update_floating_ip(&a, &fip.id, body(json!({"port_id": vm.port.id})))
+        .await
+        .unwrap();
+    assert_eq!(
+        bound.fixed_ip_address.as_deref(),
+        Some(vm.fixed_ips[0].ip_address.as_str())
+    );
+    assert_eq!(bound.router_id.as_deref(), Some(r.router.id.as_str()));
+    let second = app
+        .create_floating_ip(
+            &a,
+            body(json!({"floating_network_id": public.id, "port_id": vm.port.id})),
+        )
+        .await;
+    assert!(
+        matches!(
+            second,
+            Err(Error::Typed {
+                kind: "FloatingIPPortAlreadyAssociated",
+                ..
+            })
+        ),
+        "one floating IP per fixed IP"
+    );
+    let remove = app
+        .remove_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        .await;
+    assert!(matches!(
+        remove,
+        Err(Error::Typed {
+            kind: "RouterInterfaceInUseByFloatingIP",
+            ..
+        })
+    ));
+    assert!(matches!(
+        app.delete_port(&a, &fip.floating_port_id).await,
+        Err(Error::NotFound { .. }) | Err(Error::Typed { .. })
+    ));
+
+    // Another project can neither see nor take it.
+    assert!(matches!(
+        app.get_floating_ip(&b, &fip.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(app.list_floating_ips(&b).await.unwrap().is_empty());
+
+    app.delete_port(&a, &vm.port.id).await.unwrap();
+    let after = app.get_floating_ip(&a, &fip.id).await.unwrap();
+    assert!(
+        after.port_id.is_none() && after.router_id.is_none(),
+        "deleting the port disassociates"
+    );
+    app.delete_floating_ip(&a, &fip.id).await.unwrap();
+    assert!(
+        app.list_ports(&admin)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.port.id != fip.floating_port_id),
+        "its port is gone"
+    );
+}

@@ -401,7 +401,7 @@ impl App {
         if !may_write(caller, &view.port.project_id) {
             return Err(Error::forbidden());
         }
-        if view.port.device_owner.starts_with("network:router_") {
+        if view.port.device_owner.starts_with("network:router_") || view.port.device_owner == "network:floatingip" {
             return Err(Error::Typed {
                 status: 409,
                 kind: "ServicePortInUse",
@@ -411,6 +411,10 @@ impl App {
                 ),
             });
         }
-        network::delete_port(&self.db, id).await
+        let mut tx = crate::db::begin(&self.db).await?;
+        crate::db::floating_ips::disassociate_port(&mut *tx, id, crate::db::now()).await?;
+        network::delete_port(&mut *tx, id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -351,6 +351,22 @@ impl App {
             kind: "RouterInterfaceNotFound",
             message: format!("Router {id} does not have an interface with the given subnet or port."),
         })?;
+        // Floating IPs that reach their port through this interface would lose their path.
+        for f in crate::db::floating_ips::list(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|f| f.router_id.as_deref() == Some(id))
+        {
+            let Some(fp) = &f.port_id else { continue };
+            let behind = network::fixed_ips_of_port(&mut *tx, fp).await?;
+            if behind.iter().any(|b| ips.iter().any(|i| i.subnet_id == b.subnet_id)) {
+                return Err(Error::Typed {
+                    status: 409,
+                    kind: "RouterInterfaceInUseByFloatingIP",
+                    message: format!("Router interface for subnet on router {id} cannot be deleted, as it is required by one or more floating IPs."),
+                });
+            }
+        }
         network::delete_port(&mut *tx, &port.id).await?;
         tx.commit().await?;
         Ok(InterfaceInfo {

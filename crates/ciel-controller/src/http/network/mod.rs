@@ -110,6 +110,11 @@ pub fn router() -> Router<AppState> {
             "/v2.0/routers/{id}/remove_router_interface",
             axum::routing::put(remove_interface),
         )
+        .route("/v2.0/floatingips", get(list_fips).post(create_fip))
+        .route(
+            "/v2.0/floatingips/{id}",
+            get(show_fip).put(update_fip).delete(delete_fip),
+        )
         .route("/v2.0/security-groups", get(list_groups).post(create_group))
         .route(
             "/v2.0/security-groups/{id}",
@@ -514,4 +519,60 @@ async fn remove_interface(
 ) -> NeutronResult {
     let i = app.remove_router_interface(&c, &id, body_object(&body)?).await?;
     Ok(Json(render::interface(&i)).into_response())
+}
+
+async fn list_fips(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let items = app
+        .list_floating_ips(&c)
+        .await?
+        .iter()
+        .map(render::floating_ip)
+        .collect();
+    Ok(Json(q.collection("floatingips", &url(&app, "floatingips"), items)?).into_response())
+}
+
+async fn create_fip(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let f = app.create_floating_ip(&c, wrapped(&body, "floatingip")?).await?;
+    Ok(one(
+        "floatingip",
+        &ListQuery::parse(None)?,
+        render::floating_ip(&f),
+        StatusCode::CREATED,
+    ))
+}
+
+async fn show_fip(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let f = app.get_floating_ip(&c, &id).await?;
+    Ok(one(
+        "floatingip",
+        &ListQuery::parse(raw.as_deref())?,
+        render::floating_ip(&f),
+        StatusCode::OK,
+    ))
+}
+
+async fn update_fip(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let f = app.update_floating_ip(&c, &id, wrapped(&body, "floatingip")?).await?;
+    Ok(one(
+        "floatingip",
+        &ListQuery::parse(None)?,
+        render::floating_ip(&f),
+        StatusCode::OK,
+    ))
+}
+
+async fn delete_fip(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    app.delete_floating_ip(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

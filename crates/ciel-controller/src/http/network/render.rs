@@ -3,6 +3,7 @@
 use crate::app::network::ports::PortView;
 use crate::app::network::routers::{InterfaceInfo, RouterView};
 use crate::app::network::security_groups::GroupView;
+use crate::db::floating_ips::FloatingIp;
 use crate::db::network::{Network, Subnet};
 use crate::db::security_groups::Rule;
 use serde_json::{json, Value};
@@ -107,5 +108,16 @@ pub fn interface(i: &InterfaceInfo) -> Value {
     json!({
         "id": i.router_id, "tenant_id": i.project_id, "project_id": i.project_id, "port_id": i.port_id,
         "network_id": i.network_id, "subnet_id": i.subnet_ids.first(), "subnet_ids": i.subnet_ids,
+    })
+}
+
+pub fn floating_ip(f: &FloatingIp) -> Value {
+    json!({
+        "id": f.id, "tenant_id": f.project_id, "project_id": f.project_id,
+        "floating_network_id": f.floating_network_id, "floating_ip_address": f.floating_ip_address,
+        "port_id": f.port_id, "fixed_ip_address": f.fixed_ip_address, "router_id": f.router_id,
+        "status": "DOWN", "port_details": null, "dns_domain": "",
+        "dns_name": "", "port_forwardings": [], "qos_policy_id": null, "description": f.description, "tags": [],
+        "created_at": time(f.created_at), "updated_at": time(f.updated_at), "revision_number": f.revision_number,
     })
 }

@@ -1,0 +1,223 @@
+//! Floating IPs: allocated from an external network, associated 1:1 with a port's fixed IP
+//! through a router that has a gateway on that network and an interface on the fixed IP's subnet.
+
+use super::ports::{random_mac, FixedIpRequest};
+use super::routers::INTERFACE_OWNER;
+use super::{may_write, not_found, owns, target_project};
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::{self, Body};
+use crate::app::App;
+use crate::db::floating_ips::{self as fips, FloatingIp};
+use crate::db::network::{self, Port};
+use crate::db::routers;
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use serde_json::Value;
+
+pub const FLOATING_OWNER: &str = "network:floatingip";
+
+impl App {
+    /// Resolves (port, fixed IP, router) for an association, or says why it cannot be.
+    async fn association(
+        &self,
+        tx: &mut Tx<'_>,
+        caller: &Caller,
+        fip: &FloatingIp,
+        port_id: &str,
+        fixed_ip: Option<String>,
+    ) -> Result<(String, String)> {
+        let view = self.get_port(caller, port_id).await?;
+        let candidates: Vec<_> = view
+            .fixed_ips
+            .iter()
+            .filter(|f| f.ip_address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_ipv4()))
+            .filter(|f| fixed_ip.as_ref().is_none_or(|want| &f.ip_address == want))
+            .collect();
+        let fixed = match (candidates.as_slice(), &fixed_ip) {
+            ([one], _) => (*one).clone(),
+            ([], Some(ip)) => return Err(Error::bad_request(format!("Port {port_id} does not have fixed ip {ip}."))),
+            ([], None) => return Err(Error::bad_request(format!("Bad floatingip request: Port {port_id} does not have any IPv4 address."))),
+            _ => return Err(Error::bad_request(format!("Port {port_id} has multiple fixed IPv4 addresses. Must provide a specific IPv4 address when assigning a floating IP."))),
+        };
+        for r in routers::list(&mut **tx).await? {
+            if r.gateway_network_id.as_deref() != Some(fip.floating_network_id.as_str())
+                || r.project_id != fip.project_id
+            {
+                continue;
+            }
+            for p in routers::router_ports(&mut **tx, &r.id)
+                .await?
+                .into_iter()
+                .filter(|p| p.device_owner == INTERFACE_OWNER)
+            {
+                if network::fixed_ips_of_port(&mut **tx, &p.id)
+                    .await?
+                    .iter()
+                    .any(|f| f.subnet_id == fixed.subnet_id)
+                {
+                    return Ok((fixed.ip_address, r.id));
+                }
+            }
+        }
+        Err(Error::Typed {
+            status: 404,
+            kind: "ExternalGatewayForFloatingIPNotFound",
+            message: format!(
+                "External network {} is not reachable from subnet {}. Therefore, cannot associate Port {port_id} with a Floating IP.",
+                fip.floating_network_id, fixed.subnet_id
+            ),
+        })
+    }
+
+    pub async fn create_floating_ip(&self, caller: &Caller, mut body: Body) -> Result<FloatingIp> {
+        let project_id = target_project(caller, &mut body)?;
+        if !may_write(caller, &project_id) {
+            return Err(Error::forbidden());
+        }
+        let net_id = input::opt_str(&mut body, "floating_network_id", 64, false)?
+            .ok_or_else(|| Error::bad_request("Invalid input for operation: floating_network_id is required."))?;
+        let net = self.get_network(caller, &net_id).await?;
+        if !net.external {
+            return Err(Error::bad_request(format!(
+                "Bad floatingip request: Network {net_id} is not a valid external network."
+            )));
+        }
+        let wanted_ip = input::opt_str(&mut body, "floating_ip_address", 64, true)?;
+        let subnet_id = input::opt_str(&mut body, "subnet_id", 64, true)?;
+        let port_id = input::opt_str(&mut body, "port_id", 64, true)?;
+        let fixed_ip = input::opt_str(&mut body, "fixed_ip_address", 64, true)?;
+        let now = crate::db::now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let port = Port {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: String::new(),
+            network_id: net_id.clone(),
+            project_id: String::new(),
+            mac_address: random_mac(),
+            admin_state_up: true,
+            status: "N/A".into(),
+            device_id: id.clone(),
+            device_owner: FLOATING_OWNER.into(),
+            port_security_enabled: false,
+            allowed_address_pairs: "[]".into(),
+            binding_host_id: String::new(),
+            description: String::new(),
+            created_at: now,
+            updated_at: now,
+            revision_number: 0,
+        };
+        let mut tx = crate::db::begin(&self.db).await?;
+        network::insert_port(&mut *tx, &port).await?;
+        let subnets = network::subnets_of(&mut *tx, &net_id).await?;
+        let requests = match (&subnet_id, &wanted_ip) {
+            (None, None) => None,
+            (s, ip) => Some(vec![FixedIpRequest {
+                subnet_id: s.clone(),
+                ip: ip.as_ref().and_then(|i| i.parse().ok()),
+            }]),
+        };
+        let ips = self.allocate(&mut tx, &port, &subnets, requests).await?;
+        let address = ips
+            .iter()
+            .find(|f| f.ip_address.parse::<std::net::IpAddr>().is_ok_and(|i| i.is_ipv4()))
+            .map(|f| f.ip_address.clone())
+            .ok_or_else(|| Error::Typed {
+                status: 409,
+                kind: "IpAddressGenerationFailure",
+                message: format!("No more IP addresses available on network {net_id}."),
+            })?;
+        let mut fip = FloatingIp {
+            id,
+            project_id,
+            floating_network_id: net_id,
+            floating_ip_address: address,
+            floating_port_id: port.id.clone(),
+            port_id: None,
+            fixed_ip_address: None,
+            router_id: None,
+            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            revision_number: 0,
+        };
+        if let Some(pid) = port_id {
+            let (fixed, router) = self.association(&mut tx, caller, &fip, &pid, fixed_ip).await?;
+            fip.port_id = Some(pid);
+            fip.fixed_ip_address = Some(fixed);
+            fip.router_id = Some(router);
+        }
+        fips::insert(&mut *tx, &fip).await.map_err(already_associated)?;
+        tx.commit().await?;
+        Ok(fip)
+    }
+
+    pub async fn get_floating_ip(&self, caller: &Caller, id: &str) -> Result<FloatingIp> {
+        match fips::get(&self.db, id).await? {
+            Some(f) if owns(caller, &f.project_id) => Ok(f),
+            _ => Err(not_found("floating ip", id)),
+        }
+    }
+
+    pub async fn list_floating_ips(&self, caller: &Caller) -> Result<Vec<FloatingIp>> {
+        Ok(fips::list(&self.db)
+            .await?
+            .into_iter()
+            .filter(|f| owns(caller, &f.project_id))
+            .collect())
+    }
+
+    /// Associates (`port_id`) or disassociates (`port_id: null`).
+    pub async fn update_floating_ip(&self, caller: &Caller, id: &str, mut body: Body) -> Result<FloatingIp> {
+        let mut fip = self.get_floating_ip(caller, id).await?;
+        if !may_write(caller, &fip.project_id) {
+            return Err(Error::forbidden());
+        }
+        if let Some(d) = input::opt_str(&mut body, "description", 255, true)? {
+            fip.description = d;
+        }
+        let fixed_ip = input::opt_str(&mut body, "fixed_ip_address", 64, true)?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        match body.remove("port_id") {
+            None => {}
+            Some(Value::Null) => {
+                fip.port_id = None;
+                fip.fixed_ip_address = None;
+                fip.router_id = None;
+            }
+            Some(Value::String(pid)) => {
+                let (fixed, router) = self.association(&mut tx, caller, &fip, &pid, fixed_ip).await?;
+                fip.port_id = Some(pid);
+                fip.fixed_ip_address = Some(fixed);
+                fip.router_id = Some(router);
+            }
+            Some(v) => return Err(Error::bad_request(format!("Invalid input for port_id: {v}"))),
+        }
+        fip.updated_at = crate::db::now();
+        fips::update(&mut *tx, &fip).await.map_err(already_associated)?;
+        tx.commit().await?;
+        self.get_floating_ip(caller, id).await
+    }
+
+    pub async fn delete_floating_ip(&self, caller: &Caller, id: &str) -> Result<()> {
+        let fip = self.get_floating_ip(caller, id).await?;
+        if !may_write(caller, &fip.project_id) {
+            return Err(Error::forbidden());
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        fips::delete(&mut *tx, id).await?;
+        network::delete_port(&mut *tx, &fip.floating_port_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn already_associated(e: Error) -> Error {
+    match e {
+        Error::Conflict(_) => Error::Typed {
+            status: 409,
+            kind: "FloatingIPPortAlreadyAssociated",
+            message: "The fixed IP already has a floating IP.".into(),
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,107 @@
+//! Floating IPs.
+
+use crate::db::one_row;
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FloatingIp {
+    pub id: String,
+    pub project_id: String,
+    pub floating_network_id: String,
+    pub floating_ip_address: String,
+    pub floating_port_id: String,
+    pub port_id: Option<String>,
+    pub fixed_ip_address: Option<String>,
+    pub router_id: Option<String>,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision_number: i64,
+}
+
+const COLS: &str = "id, project_id, floating_network_id, floating_ip_address, floating_port_id, port_id, \
+     fixed_ip_address, router_id, description, created_at, updated_at, revision_number";
+
+pub async fn insert(e: impl SqliteExecutor<'_>, f: &FloatingIp) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO floating_ips ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&f.id)
+    .bind(&f.project_id)
+    .bind(&f.floating_network_id)
+    .bind(&f.floating_ip_address)
+    .bind(&f.floating_port_id)
+    .bind(&f.port_id)
+    .bind(&f.fixed_ip_address)
+    .bind(&f.router_id)
+    .bind(&f.description)
+    .bind(f.created_at)
+    .bind(f.updated_at)
+    .bind(f.revision_number)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<FloatingIp>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM floating_ips WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<FloatingIp>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLS} FROM floating_ips ORDER BY created_at, id"))
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn update(e: impl SqliteExecutor<'_>, f: &FloatingIp) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE floating_ips SET port_id = ?, fixed_ip_address = ?, router_id = ?, description = ?, updated_at = ?, \
+         revision_number = revision_number + 1 WHERE id = ?",
+    )
+    .bind(&f.port_id)
+    .bind(&f.fixed_ip_address)
+    .bind(&f.router_id)
+    .bind(&f.description)
+    .bind(f.updated_at)
+    .bind(&f.id)
+    .execute(e)
+    .await?;
+    one_row(r.rows_affected(), "floating ip", &f.id)
+}
+
+pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM floating_ips WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "floating ip", id)
+}
+
+/// A port going away takes its floating IP associations with it.
+pub async fn disassociate_port(e: impl SqliteExecutor<'_>, port_id: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE floating_ips SET port_id = NULL, fixed_ip_address = NULL, router_id = NULL, updated_at = ?, \
+         revision_number = revision_number + 1 WHERE port_id = ?",
+    )
+    .bind(at)
+    .bind(port_id)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Floating IPs that go through a router (it cannot lose their path while they exist).
+pub async fn count_via_router(e: impl SqliteExecutor<'_>, router_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM floating_ips WHERE router_id = ?")
+            .bind(router_id)
+            .fetch_one(e)
+            .await?,
+    )
+}
