@@ -18,23 +18,7 @@ async fn member(app: &App, admin: &Caller, p: &str, u: &str, pw: &str, role: &st
         .create_user(admin, body(json!({"name": u, "password": pw})))
         .await
         .unwrap();
-    let role_id = app
-        .list_roles(admin)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.name == role)
-        .unwrap()
-        .id;
-    let g = GrantRef {
-        actor: ActorKind::User,
-        actor_id: user.id.clone(),
-        target: TargetKind::Project,
-        target_id: project.id.clone(),
-        role_id,
-        inherited: false,
-    };
-    app.grant_role(admin, g).await.unwrap();
+    common::grant_user_project(app, admin, &user.id, &project.id, role).await;
     (project.id, user.id)
 }
 

@@ -2,7 +2,6 @@
 
 mod common;
 
-use ciel_controller::app::identity::assignments::{ActorKind, GrantRef, TargetKind};
 use ciel_controller::app::identity::caller::Caller;
 use ciel_controller::app::App;
 use ciel_controller::config::ControllerConfig;
@@ -21,6 +20,13 @@ async fn file_app(dir: &tempdir::Dir) -> Arc<App> {
     app
 }
 
+/// The flat external network `public` (admin-owned), without subnets.
+async fn external_network(app: &App, admin: &Caller) -> ciel_controller::db::network::Network {
+    let spec = json!({"name": "public", "router:external": true,
+        "provider:network_type": "flat", "provider:physical_network": "external"});
+    app.create_network(admin, body(spec)).await.unwrap()
+}
+
 /// A member of a fresh project `name`.
 async fn member(app: &App, admin: &Caller, name: &str) -> Caller {
     let p = app.create_project(admin, body(json!({"name": name}))).await.unwrap();
@@ -28,23 +34,7 @@ async fn member(app: &App, admin: &Caller, name: &str) -> Caller {
         .create_user(admin, body(json!({"name": format!("{name}-user"), "password": "pw"})))
         .await
         .unwrap();
-    let role_id = app
-        .list_roles(admin)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.name == "member")
-        .unwrap()
-        .id;
-    let g = GrantRef {
-        actor: ActorKind::User,
-        actor_id: u.id,
-        target: TargetKind::Project,
-        target_id: p.id,
-        role_id,
-        inherited: false,
-    };
-    app.grant_role(admin, g).await.unwrap();
+    common::grant_user_project(app, admin, &u.id, &p.id, "member").await;
     login(app, &format!("{name}-user"), "pw", Some(name)).await.unwrap().1
 }
 
@@ -374,14 +364,7 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
     let app = file_app(&dir).await;
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
-    let public = app
-        .create_network(
-            &admin,
-            body(json!({"name": "public", "router:external": true,
-            "provider:network_type": "flat", "provider:physical_network": "external"})),
-        )
-        .await
-        .unwrap();
+    let public = external_network(&app, &admin).await;
     app.create_subnet(
         &admin,
         body(json!({"network_id": public.id, "ip_version": 4, "cidr": "203.0.113.0/24"})),
@@ -475,14 +458,7 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
     let b = member(&app, &admin, "pb").await;
-    let public = app
-        .create_network(
-            &admin,
-            body(json!({"name": "public", "router:external": true,
-            "provider:network_type": "flat", "provider:physical_network": "external"})),
-        )
-        .await
-        .unwrap();
+    let public = external_network(&app, &admin).await;
     app.create_subnet(
         &admin,
         body(json!({"network_id": public.id, "ip_version": 4, "cidr": "198.51.100.0/28"})),

@@ -59,3 +59,25 @@ pub async fn login(app: &App, user: &str, pw: &str, project: Option<&str>) -> Re
     let issued = app.authenticate(password_req(user, pw, project)).await?;
     Ok((issued.token, issued.caller))
 }
+
+/// Grants `role` (by name) to a user on a project, as an admin would.
+pub async fn grant_user_project(app: &App, admin: &Caller, user_id: &str, project_id: &str, role: &str) {
+    use ciel_controller::app::identity::assignments::{ActorKind, GrantRef, TargetKind};
+    let role_id = app
+        .list_roles(admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == role)
+        .unwrap()
+        .id;
+    let g = GrantRef {
+        actor: ActorKind::User,
+        actor_id: user_id.to_string(),
+        target: TargetKind::Project,
+        target_id: project_id.to_string(),
+        role_id,
+        inherited: false,
+    };
+    app.grant_role(admin, g).await.unwrap();
+}

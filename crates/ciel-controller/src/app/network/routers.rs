@@ -22,7 +22,7 @@ pub struct RouterView {
     pub gateway_ips: Vec<FixedIp>,
 }
 
-/// What `add_router_interface` reports.
+/// What `add_router_interface` and `remove_router_interface` report.
 #[derive(Debug, Clone)]
 pub struct InterfaceInfo {
     pub router_id: String,
@@ -30,6 +30,18 @@ pub struct InterfaceInfo {
     pub port_id: String,
     pub network_id: String,
     pub subnet_ids: Vec<String>,
+}
+
+impl InterfaceInfo {
+    fn new(router: Router, port: Port, ips: &[FixedIp]) -> Self {
+        Self {
+            router_id: router.id,
+            project_id: router.project_id,
+            port_id: port.id,
+            network_id: port.network_id,
+            subnet_ids: ips.iter().map(|f| f.subnet_id.clone()).collect(),
+        }
+    }
 }
 
 fn router_port(router: &Router, network_id: &str, owner: &str, project_id: &str) -> Port {
@@ -52,22 +64,6 @@ fn router_port(router: &Router, network_id: &str, owner: &str, project_id: &str)
         updated_at: now,
         revision_number: 0,
     }
-}
-
-fn routes_json(v: Value) -> Result<String> {
-    let bad = || Error::bad_request("Invalid input for routes: expected a list of {destination, nexthop}.");
-    let Value::Array(items) = &v else { return Err(bad()) };
-    for r in items {
-        r["destination"]
-            .as_str()
-            .and_then(|d| d.parse::<ipnet::IpNet>().ok())
-            .ok_or_else(bad)?;
-        r["nexthop"]
-            .as_str()
-            .and_then(|n| n.parse::<std::net::IpAddr>().ok())
-            .ok_or_else(bad)?;
-    }
-    Ok(v.to_string())
 }
 
 impl App {
@@ -212,7 +208,11 @@ impl App {
             r.admin_state_up = v;
         }
         if let Some(v) = body.remove("routes") {
-            r.routes = if v.is_null() { "[]".into() } else { routes_json(v)? };
+            r.routes = if v.is_null() {
+                "[]".into()
+            } else {
+                super::subnets::route_list("routes", v)?
+            };
         }
         r.updated_at = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
@@ -313,13 +313,7 @@ impl App {
             }
         };
         tx.commit().await?;
-        Ok(InterfaceInfo {
-            router_id: router.id,
-            project_id: router.project_id,
-            port_id: port.id,
-            network_id: port.network_id,
-            subnet_ids: ips.iter().map(|f| f.subnet_id.clone()).collect(),
-        })
+        Ok(InterfaceInfo::new(router, port, &ips))
     }
 
     pub async fn remove_router_interface(&self, caller: &Caller, id: &str, mut body: Body) -> Result<InterfaceInfo> {
@@ -369,12 +363,6 @@ impl App {
         }
         network::delete_port(&mut *tx, &port.id).await?;
         tx.commit().await?;
-        Ok(InterfaceInfo {
-            router_id: router.id,
-            project_id: router.project_id,
-            port_id: port.id,
-            network_id: port.network_id,
-            subnet_ids: ips.iter().map(|f| f.subnet_id.clone()).collect(),
-        })
+        Ok(InterfaceInfo::new(router, port, &ips))
     }
 }

@@ -62,8 +62,13 @@ fn list_of_ips(field: &str, v: Value) -> Result<String> {
     Ok(v.to_string())
 }
 
-fn host_routes(v: Value) -> Result<String> {
-    let bad = || Error::bad_request("Invalid input for host_routes: expected a list of {destination, nexthop}.");
+/// Validates a list of `{destination, nexthop}` (subnet host routes, router extra routes).
+pub(super) fn route_list(field: &str, v: Value) -> Result<String> {
+    let bad = || {
+        Error::bad_request(format!(
+            "Invalid input for {field}: expected a list of {{destination, nexthop}}."
+        ))
+    };
     let Value::Array(items) = &v else { return Err(bad()) };
     for r in items {
         r["destination"]
@@ -154,7 +159,7 @@ impl App {
             },
             host_routes: match body.remove("host_routes") {
                 None | Some(Value::Null) => "[]".into(),
-                Some(v) => host_routes(v)?,
+                Some(v) => route_list("host_routes", v)?,
             },
             enable_dhcp: input::opt_bool(&mut body, "enable_dhcp")?.unwrap_or(true),
             ipv6_ra_mode: ra_mode,
@@ -233,7 +238,7 @@ impl App {
             s.dns_nameservers = list_of_ips("dns_nameservers", v)?;
         }
         if let Some(v) = body.remove("host_routes") {
-            s.host_routes = host_routes(v)?;
+            s.host_routes = route_list("host_routes", v)?;
         }
         let cidr: ipnet::IpNet = s.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
         if let Some(v) = body.remove("gateway_ip") {
