@@ -564,3 +564,48 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
         "its port is gone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn network_quotas_hold_under_concurrency() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let pid = a.project_id().unwrap().to_string();
+    let mut limit = serde_json::Map::new();
+    limit.insert("network".into(), json!(3));
+    assert_eq!(
+        app.set_network_quota(&admin, &pid, limit.clone()).await.unwrap()["network"],
+        3
+    );
+    assert!(
+        matches!(app.set_network_quota(&a, &pid, limit).await, Err(Error::Forbidden(_))),
+        "members cannot raise quotas"
+    );
+
+    let mut tasks = vec![];
+    for i in 0..10 {
+        let (app, a) = (app.clone(), a.clone());
+        tasks.push(tokio::spawn(async move {
+            app.create_network(&a, body(json!({"name": format!("n{i}")}))).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::Typed {
+                status: 409,
+                kind: "OverQuota",
+                ..
+            }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 3, "exactly the quota, never more");
+    assert_eq!(app.list_networks(&a).await.unwrap().len(), 3);
+    let details = app.network_quota_details(&a, &pid).await.unwrap();
+    assert_eq!(details["network"], (3, 3));
+    app.reset_network_quota(&admin, &pid).await.unwrap();
+    assert_eq!(app.network_quota(&a, &pid).await.unwrap()["network"], 100);
+}

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod image;
 pub mod metadefs;
 pub mod network;
+pub mod network_quotas;
 pub mod routers;
 pub mod security_groups;
 

@@ -87,6 +87,7 @@ impl App {
         let port_id = input::opt_str(&mut body, "port_id", 64, true)?;
         let fixed_ip = input::opt_str(&mut body, "fixed_ip_address", 64, true)?;
         let now = crate::db::now();
+        let fip_project = project_id.clone();
         let id = uuid::Uuid::new_v4().to_string();
         let port = Port {
             id: uuid::Uuid::new_v4().to_string(),
@@ -107,6 +108,7 @@ impl App {
             revision_number: 0,
         };
         let mut tx = crate::db::begin(&self.db).await?;
+        self.check_network_quota(&mut tx, &fip_project, "floatingip").await?;
         network::insert_port(&mut *tx, &port).await?;
         let subnets = network::subnets_of(&mut *tx, &net_id).await?;
         let requests = match (&subnet_id, &wanted_ip) {

@@ -84,6 +84,7 @@ impl App {
             revision_number: 0,
         };
         let mut tx = crate::db::begin(&self.db).await?;
+        self.check_network_quota(&mut tx, &n.project_id, "network").await?;
         if n.network_type == "vxlan" && n.segmentation_id.is_none() {
             // The write lock is held: the lowest free VNI cannot be taken by anyone else.
             let used: std::collections::HashSet<i64> =

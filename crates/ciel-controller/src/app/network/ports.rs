@@ -231,6 +231,7 @@ impl App {
             revision_number: 0,
         };
         let mut tx = crate::db::begin(&self.db).await?;
+        self.check_network_quota(&mut tx, &port.project_id, "port").await?;
         // A generated MAC that collides is simply drawn again; a requested one is a conflict.
         let mut attempts = 0;
         loop {

@@ -165,6 +165,7 @@ impl App {
         };
         let gateway = body.remove("external_gateway_info");
         let mut tx = crate::db::begin(&self.db).await?;
+        self.check_network_quota(&mut tx, &r.project_id, "router").await?;
         routers::insert(&mut *tx, &r).await?;
         if gateway.as_ref().is_some_and(|g| !g.is_null()) {
             self.set_gateway(&mut tx, caller, &mut r, gateway).await?;

@@ -136,6 +136,7 @@ impl App {
             revision_number: 0,
         };
         let mut tx = crate::db::begin(&self.db).await?;
+        self.check_network_quota(&mut tx, &project_id, "security_group").await?;
         self.default_security_group(&mut tx, &project_id).await?;
         insert_with_default_rules(&mut tx, &g).await?;
         tx.commit().await?;
@@ -330,7 +331,10 @@ impl App {
             description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
             ..rule_row(&g, &direction, &ethertype, remote_group.as_deref(), now)
         };
-        sg::insert_rule(&self.db, &rule).await.map_err(|e| match e {
+        let mut tx = crate::db::begin(&self.db).await?;
+        self.check_network_quota(&mut tx, &rule.project_id, "security_group_rule")
+            .await?;
+        sg::insert_rule(&mut *tx, &rule).await.map_err(|e| match e {
             Error::Conflict(_) => Error::Typed {
                 status: 409,
                 kind: "SecurityGroupRuleExists",
@@ -338,6 +342,7 @@ impl App {
             },
             other => other,
         })?;
+        tx.commit().await?;
         Ok(rule)
     }
 

@@ -170,6 +170,7 @@ impl App {
             revision_number: 0,
         };
         let mut tx = crate::db::begin(&self.db).await?;
+        self.check_network_quota(&mut tx, &s.project_id, "subnet").await?;
         for other in network::subnets_of(&mut *tx, &network_id).await? {
             let o: ipnet::IpNet = other.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
             if o.contains(&cidr.network()) || cidr.contains(&o.network()) {

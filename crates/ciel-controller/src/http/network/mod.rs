@@ -43,6 +43,8 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ),
     ("port-security", "Port Security", "Provides port security"),
     ("security-group", "security-group", "The security groups extension."),
+    ("quotas", "Quota management support", "Expose functions for quotas management per project"),
+    ("quota_details", "Quota details management support", "Expose functions for quotas usage statistics per project"),
     ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
     ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
@@ -110,6 +112,13 @@ pub fn router() -> Router<AppState> {
             "/v2.0/routers/{id}/remove_router_interface",
             axum::routing::put(remove_interface),
         )
+        .route("/v2.0/quotas", get(list_quotas))
+        .route(
+            "/v2.0/quotas/{project}",
+            get(show_quota).put(update_quota).delete(reset_quota),
+        )
+        .route("/v2.0/quotas/{project}/default", get(default_quota))
+        .route("/v2.0/quotas/{project}/details", get(quota_details))
         .route("/v2.0/floatingips", get(list_fips).post(create_fip))
         .route(
             "/v2.0/floatingips/{id}",
@@ -574,5 +583,53 @@ async fn update_fip(
 
 async fn delete_fip(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
     app.delete_floating_ip(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn quota_json(project: &str, q: &std::collections::BTreeMap<String, i64>) -> Value {
+    let mut v = json!(q);
+    v["project_id"] = json!(project);
+    v["tenant_id"] = json!(project);
+    v
+}
+
+async fn list_quotas(State(app): State<AppState>, Authed(c, ..): Nt) -> NeutronResult {
+    let all = app.list_network_quotas(&c).await?;
+    Ok(Json(json!({"quotas": all.iter().map(|(p, q)| quota_json(p, q)).collect::<Vec<_>>()})).into_response())
+}
+
+async fn show_quota(State(app): State<AppState>, Authed(c, ..): Nt, Path(project): Path<String>) -> NeutronResult {
+    let q = app.network_quota(&c, &project).await?;
+    Ok(Json(json!({"quota": q})).into_response())
+}
+
+async fn default_quota(Authed(..): Nt, Path(project): Path<String>) -> NeutronResult {
+    use crate::app::network::quotas::{default_limit, RESOURCES};
+    let q: std::collections::BTreeMap<String, i64> =
+        RESOURCES.iter().map(|r| (r.to_string(), default_limit(r))).collect();
+    Ok(Json(json!({"quota": quota_json(&project, &q)})).into_response())
+}
+
+async fn quota_details(State(app): State<AppState>, Authed(c, ..): Nt, Path(project): Path<String>) -> NeutronResult {
+    let d = app.network_quota_details(&c, &project).await?;
+    let body: serde_json::Map<String, Value> = d
+        .into_iter()
+        .map(|(r, (limit, used))| (r, json!({"limit": limit, "used": used, "reserved": 0})))
+        .collect();
+    Ok(Json(json!({"quota": body})).into_response())
+}
+
+async fn update_quota(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let q = app.set_network_quota(&c, &project, wrapped(&body, "quota")?).await?;
+    Ok(Json(json!({"quota": q})).into_response())
+}
+
+async fn reset_quota(State(app): State<AppState>, Authed(c, ..): Nt, Path(project): Path<String>) -> NeutronResult {
+    app.reset_network_quota(&c, &project).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
