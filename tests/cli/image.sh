@@ -26,28 +26,6 @@ done
 CIEL_TEST_NAME=image-test
 # shellcheck source=tests/cli/lib.sh
 . "$HERE/lib.sh"
-
-# jf JSON EXPR: evaluate python EXPR with d = parsed JSON, print the result
-jf() { $PY -c 'import json,sys; d=json.loads(sys.argv[1]); r=eval(sys.argv[2]); print(r if not isinstance(r,(dict,list)) else json.dumps(r))' "$1" "$2"; }
-
-adm() { OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
-# as_user USER PASSWORD PROJECT CMD...: openstack with OS_* env vars against $AUTH_URL
-as_user() {
-    local u=$1 p=$2 pr=$3; shift 3
-    OS_AUTH_URL=$AUTH_URL OS_USERNAME=$u OS_PASSWORD=$p OS_PROJECT_NAME=$pr \
-        OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3 \
-        "$OPENSTACK" "$@"
-}
-
-# http METHOD URL [curl args...]: sets HTTP_CODE (000 if no answer), HTTP_BODY, HTTP_HEADERS
-HTTP_CODE="" HTTP_BODY="" HTTP_HEADERS=""
-http() {
-    local method=$1 url=$2; shift 2
-    local hf=$TMP/.headers bf=$TMP/.body
-    HTTP_CODE=$(curl -sS -o "$bf" -D "$hf" -w '%{http_code}' -X "$method" "$url" "$@") || HTTP_CODE=000
-    HTTP_BODY=$(cat "$bf" 2>/dev/null || true)
-    HTTP_HEADERS=$(tr -d '\r' <"$hf" 2>/dev/null || true)
-}
 # http_dl FILE METHOD URL [curl args...]: like http, but the body goes to FILE (binary data)
 http_dl() {
     local file=$1 method=$2 url=$3; shift 3
@@ -56,51 +34,6 @@ http_dl() {
     HTTP_BODY="(binary, in $file)"
     HTTP_HEADERS=$(tr -d '\r' <"$hf" 2>/dev/null || true)
 }
-pw_body() { # USER PASSWORD PROJECT
-    printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"name":"Default"},"password":"%s"}}},"scope":{"project":{"name":"%s","domain":{"name":"Default"}}}}}' "$1" "$2" "$3"
-}
-# auth_http IDENTITY_BASE USER PASSWORD PROJECT: POST /v3/auth/tokens, sets HTTP_* and TOKEN
-TOKEN=""
-auth_http() {
-    local base=$1; shift
-    http POST "$base/v3/auth/tokens" -H 'Content-Type: application/json' -d "$(pw_body "$@")"
-    TOKEN=$(sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: *//p' <<<"$HTTP_HEADERS")
-}
-code_is() { eq "$HTTP_CODE" "$1" || { echo "body: $HTTP_BODY"; return 1; }; }
-
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_for_binary() {
-    local i
-    for i in $(seq 120); do [[ -x $CIEL_BIN ]] && return 0; sleep 0.5; done
-    echo "ciel binary $CIEL_BIN missing" >&2; return 1
-}
-STARTED_PID=""
-start_ciel() { # LOGFILE ARGS...
-    local logf=$1; shift
-    wait_for_binary || return 1
-    "$CIEL_BIN" up "$@" >>"$logf" 2>&1 &
-    STARTED_PID=$!
-}
-wait_ready() { # BASE_URL PID
-    local i
-    for i in $(seq 150); do
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "$1/identity/v3" 2>/dev/null) == 200 ]] && return 0
-        kill -0 "$2" 2>/dev/null || { echo "ciel (pid $2) exited before becoming ready"; return 1; }
-        sleep 0.1
-    done
-    echo "not ready after 15 s"; return 1
-}
-STOP_RC=""
-stop_ciel() { # PID
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then STOP_RC=timeout; kill -KILL "$pid"; wait "$pid" 2>/dev/null || true; return 1; fi
-    STOP_RC=0; wait "$pid" || STOP_RC=$?
-}
-
-abort() { echo "${R}ABORT${N}: $*"; exit 1; }
 
 # ------------------------------------------------------- image helpers --
 # img_create_http IMAGE_BASE TOKEN NAME [DISK_FORMAT]: POST /v2/images; sets HTTP_* and IMG (id or "")

@@ -85,3 +85,79 @@ lacks() { ! grep -qF -- "$2" <<<"$1" || { echo "[$2] unexpectedly found in: $1";
 has_status() { grep -qE -- "HTTP $1|Exception: $1:|\b$1: Client Error" <<<"$2" || { echo "no HTTP $1 in: $2"; return 1; }; }
 # debug_resp_after PATTERN TEXT: status of the first "RESP: [NNN]" after the REQ line matching PATTERN in --debug output
 debug_resp_after() { awk -v pat="$1" '$0 ~ /^REQ: curl/ && $0 ~ pat {f=1; next} f && /^RESP: \[/ {match($0, /[0-9][0-9][0-9]/); print substr($0, RSTART, 3); exit}' <<<"$2"; }
+
+
+# jf JSON EXPR: evaluate python EXPR with d = parsed JSON, print the result
+jf() { $PY -c 'import json,sys; d=json.loads(sys.argv[1]); r=eval(sys.argv[2]); print(r if not isinstance(r,(dict,list)) else json.dumps(r))' "$1" "$2"; }
+
+osc() { "$OPENSTACK" "$@"; }
+adm() { OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
+# as_user USER PASSWORD PROJECT CMD...: openstack with OS_* env vars (no OS_CLOUD)
+as_user() {
+    local u=$1 p=$2 pr=$3; shift 3
+    OS_AUTH_URL=$AUTH_URL OS_USERNAME=$u OS_PASSWORD=$p OS_PROJECT_NAME=$pr \
+        OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3 \
+        "$OPENSTACK" "$@"
+}
+
+# http METHOD URL [curl args...]: sets HTTP_CODE (000 if no answer), HTTP_BODY, HTTP_HEADERS
+HTTP_CODE="" HTTP_BODY="" HTTP_HEADERS=""
+http() {
+    local method=$1 url=$2; shift 2
+    local hf=$TMP/.headers bf=$TMP/.body
+    HTTP_CODE=$(curl -sS -o "$bf" -D "$hf" -w '%{http_code}' -X "$method" "$url" "$@") || HTTP_CODE=000
+    HTTP_BODY=$(cat "$bf" 2>/dev/null || true)
+    HTTP_HEADERS=$(tr -d '\r' <"$hf" 2>/dev/null || true)
+}
+pw_body() { # USER PASSWORD [PROJECT]
+    if [[ -n ${3:-} ]]; then
+        printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"name":"Default"},"password":"%s"}}},"scope":{"project":{"name":"%s","domain":{"name":"Default"}}}}}' "$1" "$2" "$3"
+    else
+        printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"name":"Default"},"password":"%s"}}}}}' "$1" "$2"
+    fi
+}
+# auth_http BASE USER PASSWORD [PROJECT]: POST /v3/auth/tokens, sets HTTP_* and TOKEN
+TOKEN=""
+auth_http() {
+    local base=$1; shift
+    http POST "$base/v3/auth/tokens" -H 'Content-Type: application/json' -d "$(pw_body "$@")"
+    TOKEN=$(sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: *//p' <<<"$HTTP_HEADERS")
+}
+code_is() { eq "$HTTP_CODE" "$1" || { echo "body: $HTTP_BODY"; return 1; }; }
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_for_binary() {
+    local i
+    for i in $(seq 120); do [[ -x $CIEL_BIN ]] && return 0; sleep 0.5; done
+    echo "ciel binary $CIEL_BIN missing" >&2; return 1
+}
+# start_ciel LOGFILE ARGS...: `ciel up ARGS` in the background, sets STARTED_PID
+# (waits for the binary, which may briefly be missing while it is being rebuilt)
+STARTED_PID=""
+start_ciel() {
+    local logf=$1; shift
+    wait_for_binary || return 1
+    "$CIEL_BIN" up "$@" >>"$logf" 2>&1 &
+    STARTED_PID=$!
+}
+wait_ready() { # BASE_URL PID: until GET BASE_URL/identity/v3 answers 200 (15 s max)
+    local i
+    for i in $(seq 150); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "$1/identity/v3" 2>/dev/null) == 200 ]] && return 0
+        kill -0 "$2" 2>/dev/null || { echo "ciel (pid $2) exited before becoming ready"; return 1; }
+        sleep 0.1
+    done
+    echo "not ready after 15 s"; return 1
+}
+# stop_ciel PID: SIGTERM, wait up to 10 s; sets STOP_RC (exit status); returns 1 (and SIGKILLs) if still running
+STOP_RC=""
+stop_ciel() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then STOP_RC=timeout; kill -KILL "$pid"; wait "$pid" 2>/dev/null || true; return 1; fi
+    STOP_RC=0; wait "$pid" || STOP_RC=$?
+}
+
+abort() { echo "${R}ABORT${N}: $*"; exit 1; }
