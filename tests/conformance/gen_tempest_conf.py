@@ -96,6 +96,9 @@ def main(argv=None):
     p.add_argument("--flavor-ref-alt")
     p.add_argument("--public-network-id")
     p.add_argument("--public-network-name")
+    p.add_argument("--network-extensions",
+                   help="[network-feature-enabled] api_extensions: the "
+                        "aliases the server lists (comma-separated)")
     p.add_argument("--run-validation", type=parse_bool, default=False,
                    help="[validation] run_validation (default false)")
     p.add_argument("--set", type=set_arg, action="append", default=[],
@@ -191,6 +194,11 @@ def main(argv=None):
         put("network", "region", args.region)
         put("network", "public_network_id", args.public_network_id)
         put("network", "floating_network_name", args.public_network_name)
+        put("network", "project_network_cidr", "10.100.0.0/16")
+        put("network", "project_network_mask_bits", 28)
+        put("network", "project_networks_reachable", False)
+        put("network-feature-enabled", "api_extensions", args.network_extensions)
+        put("network-feature-enabled", "ipv6", True)
     put("network-feature-enabled", "ipv6_subnet_attributes", True)
 
     # --- volume

@@ -2,7 +2,7 @@
 # Tempest conformance harness for Ciel: starts a throw-away Ciel server, writes
 # a tempest.conf for it, runs the selected Tempest tests and summarizes them.
 #
-# Usage: tests/conformance/run.sh [--suite identity,image|interop|all] [--regex R]...
+# Usage: tests/conformance/run.sh [--suite identity,image,network|interop|all] [--regex R]...
 # See tests/conformance/README.md for the suites and environment variables.
 set -euo pipefail
 
@@ -27,10 +27,12 @@ die() { log "ERROR: $*"; exit 1; }
 
 usage() {
     cat <<'EOF'
-Usage: tests/conformance/run.sh [--suite identity,image|interop|all] [--regex R]...
+Usage: tests/conformance/run.sh [--suite identity,image,network|interop|all] [--regex R]...
 
   --suite identity  the interop-guideline identity tests plus every test
                     matching ^tempest\.api\.identity\.(v3|admin\.v3)\.  (default)
+  --suite image     the interop image tests plus ^tempest\.api\.image\.v2\.
+  --suite network   the interop network tests plus ^tempest\.api\.network\.
   --suite interop   all tests of os-powered-compute-2022.11.txt
   --suite all       both of the above
   --regex R         also select tests matching the regex R (repeatable)
@@ -58,8 +60,8 @@ done
 IFS=, read -r -a SUITES <<<"$SUITE"
 for s in "${SUITES[@]}"; do
     case $s in
-        identity|image|interop|all) ;;
-        *) die "unknown suite '$s' (expected identity, image, interop or all)" ;;
+        identity|image|network|interop|all) ;;
+        *) die "unknown suite '$s' (expected identity, image, network, interop or all)" ;;
     esac
 done
 has_suite() { local s; for s in "${SUITES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -281,6 +283,12 @@ if [ "${AVAILABLE[neutron]}" = true ]; then
         PUBLIC_NETWORK_NAME=${net[1]:-}
     fi
     [ -n "$PUBLIC_NETWORK_ID" ] || log "warning: neutron is available but has no router:external network"
+    # Tempest runs the tests of exactly the extensions the server lists.
+    NETWORK_URL=$(printf '%s\n' "$CATALOG" | awk '$1 == "network" { print $2; exit }')
+    NETWORK_EXTENSIONS=$(curl -s --max-time 10 -H "X-Auth-Token: $TOKEN" "${NETWORK_URL%/}/v2.0/extensions" |
+        "$PY" -c 'import json,sys; print(",".join(sorted(e["alias"] for e in json.load(sys.stdin)["extensions"])))') ||
+        start_failed "GET /v2.0/extensions of the network service failed"
+    log "network extensions: $NETWORK_EXTENSIONS"
 fi
 
 # --- tempest workspace and tempest.conf -------------------------------------
@@ -303,6 +311,7 @@ for svc in "${SERVICES[@]}"; do GEN_ARGS+=(--service "$svc=${AVAILABLE[$svc]}");
 [ -z "$FLAVOR_REF" ] || GEN_ARGS+=(--flavor-ref "$FLAVOR_REF" --flavor-ref-alt "$FLAVOR_REF_ALT")
 [ -z "$PUBLIC_NETWORK_ID" ] || GEN_ARGS+=(--public-network-id "$PUBLIC_NETWORK_ID")
 [ -z "$PUBLIC_NETWORK_NAME" ] || GEN_ARGS+=(--public-network-name "$PUBLIC_NETWORK_NAME")
+[ -z "${NETWORK_EXTENSIONS:-}" ] || GEN_ARGS+=(--network-extensions "$NETWORK_EXTENSIONS")
 "$PY" "$SCRIPT_DIR/gen_tempest_conf.py" "${GEN_ARGS[@]}"
 sed 's/^\(admin_password[[:space:]]*=\).*/\1 <redacted>/' "$W/etc/tempest.conf" >"$OUT/tempest.conf"
 
@@ -315,11 +324,13 @@ interop_regexes() {
         sed -e 's/\[.*$//' -e 's/\./\\./g' -e 's/$/\\[/'
 }
 IMAGE_REGEX='^tempest\.api\.image\.v2\.'
+NETWORK_REGEX='^tempest\.api\.network\.'
 INTEROP_PREFIXES=()
 SUITE_REGEXES=()
 if has_suite interop || has_suite all; then INTEROP_PREFIXES+=(tempest.); fi
 if has_suite identity || has_suite all; then INTEROP_PREFIXES+=(tempest.api.identity.); SUITE_REGEXES+=("$IDENTITY_REGEX"); fi
 if has_suite image || has_suite all; then INTEROP_PREFIXES+=(tempest.api.image.); SUITE_REGEXES+=("$IMAGE_REGEX"); fi
+if has_suite network || has_suite all; then INTEROP_PREFIXES+=(tempest.api.network.); SUITE_REGEXES+=("$NETWORK_REGEX"); fi
 INTEROP_ERE="^($(printf '%s|' "${INTEROP_PREFIXES[@]}" | sed -e 's/|$//' -e 's/\./\\./g'))"
 {
     interop_regexes "$INTEROP_ERE"

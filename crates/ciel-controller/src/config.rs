@@ -81,6 +81,38 @@ pub struct NetworkConfig {
     pub vni_max: i64,
     /// MTU of the underlay; VXLAN networks get 50 bytes less.
     pub underlay_mtu: i64,
+    /// The external (provider) network a fresh cloud gets, for router gateways and floating IPs.
+    pub external: ExternalNetworkConfig,
+}
+
+/// The external network `ciel up` creates on first start (and leaves alone afterwards).
+/// The default mirrors DevStack's `public` network so OpenStack habits carry over.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExternalNetworkConfig {
+    /// Set to false for a cloud without an external network.
+    pub enabled: bool,
+    pub name: String,
+    /// `provider:physical_network`; the data plane maps it to a host bridge.
+    pub physical_network: String,
+    pub cidr: String,
+    /// Defaults to the first address of `cidr`.
+    pub gateway_ip: Option<String>,
+    /// Floating-IP and router-gateway range as `FIRST-LAST`; defaults to the whole subnet.
+    pub allocation_pool: Option<String>,
+}
+
+impl Default for ExternalNetworkConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            name: "public".into(),
+            physical_network: "public".into(),
+            cidr: "172.24.4.0/24".into(),
+            gateway_ip: None,
+            allocation_pool: None,
+        }
+    }
 }
 
 impl Default for NetworkConfig {
@@ -89,6 +121,7 @@ impl Default for NetworkConfig {
             vni_min: 1000,
             vni_max: 65535,
             underlay_mtu: 1500,
+            external: ExternalNetworkConfig::default(),
         }
     }
 }

@@ -609,3 +609,139 @@ async fn network_quotas_hold_under_concurrency() {
     app.reset_network_quota(&admin, &pid).await.unwrap();
     assert_eq!(app.network_quota(&a, &pid).await.unwrap()["network"], 100);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn subnet_pools_hand_out_disjoint_blocks_under_concurrency() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let b = member(&app, &admin, "pb").await;
+    // Validation: bounds, mixed versions, sharing by non-admins.
+    let bad = [
+        json!({"name": "x", "prefixes": []}),
+        json!({"name": "x", "prefixes": ["10.0.0.0/8", "2001:db8::/32"]}),
+        json!({"name": "x", "prefixes": ["10.0.0.0/8"], "min_prefixlen": 24, "default_prefixlen": 16}),
+    ];
+    for spec in bad {
+        let e = app.create_subnet_pool(&a, body(spec.clone())).await.unwrap_err();
+        assert_eq!(e.status(), 400, "{spec}: {e}");
+    }
+    let e = app
+        .create_subnet_pool(&a, body(json!({"prefixes": ["10.0.0.0/8"], "shared": true})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 403);
+    let pool = app
+        .create_subnet_pool(
+            &a,
+            body(json!({"name": "p", "prefixes": ["10.20.0.0/24", "10.20.1.0/24"], "default_prefixlen": 28})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pool.prefixes, r#"["10.20.0.0/23"]"#, "adjacent prefixes are merged");
+    assert!(
+        app.get_subnet_pool(&b, &pool.id).await.is_err(),
+        "B cannot see A's pool"
+    );
+
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let mut tasks = vec![];
+    for _ in 0..20 {
+        let (app, a, nid, pid) = (app.clone(), a.clone(), net.id.clone(), pool.id.clone());
+        tasks.push(tokio::spawn(async move {
+            app.create_subnet(&a, body(json!({"network_id": nid, "subnetpool_id": pid})))
+                .await
+                .map(|s| s.cidr)
+        }));
+    }
+    let mut cidrs = vec![];
+    for t in tasks {
+        cidrs.push(t.await.unwrap().unwrap());
+    }
+    let nets: Vec<ipnet::IpNet> = cidrs.iter().map(|c| c.parse().unwrap()).collect();
+    for (i, x) in nets.iter().enumerate() {
+        assert_eq!(x.prefix_len(), 28);
+        assert!("10.20.0.0/23".parse::<ipnet::IpNet>().unwrap().contains(x));
+        for y in &nets[i + 1..] {
+            assert!(
+                !x.contains(&y.network()) && !y.contains(&x.network()),
+                "{x} overlaps {y}"
+            );
+        }
+    }
+    // A requested CIDR must fit the pool and be free.
+    let outside = json!({"network_id": net.id, "subnetpool_id": pool.id, "cidr": "192.168.0.0/28"});
+    assert_eq!(app.create_subnet(&a, body(outside)).await.unwrap_err().status(), 400);
+    let taken = json!({"network_id": net.id, "subnetpool_id": pool.id, "cidr": cidrs[0]});
+    assert_eq!(app.create_subnet(&a, body(taken)).await.unwrap_err().status(), 400);
+    // The /23 holds 32 /28s: 12 more fit, then the pool is exhausted with a 409.
+    let net2 = app.create_network(&a, body(json!({"name": "n2"}))).await.unwrap();
+    for _ in 0..12 {
+        app.create_subnet(&a, body(json!({"network_id": net2.id, "subnetpool_id": pool.id})))
+            .await
+            .unwrap();
+    }
+    let e = app
+        .create_subnet(&a, body(json!({"network_id": net2.id, "subnetpool_id": pool.id})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 409, "{e}");
+    // In use: cannot be deleted; a pool only grows.
+    assert_eq!(app.delete_subnet_pool(&a, &pool.id).await.unwrap_err().status(), 409);
+    let shrink = json!({"prefixes": ["10.20.0.0/24"]});
+    assert_eq!(
+        app.update_subnet_pool(&a, &pool.id, body(shrink))
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+    let grown = app
+        .update_subnet_pool(&a, &pool.id, body(json!({"prefixes": ["10.20.0.0/22"]})))
+        .await
+        .unwrap();
+    assert_eq!(grown.prefixes, r#"["10.20.0.0/22"]"#);
+}
+
+#[tokio::test]
+async fn tags_belong_to_the_owner_and_go_with_the_resource() {
+    use ciel_controller::app::network::tags::TagChange;
+    let (app, _dir) = common::app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let b = member(&app, &admin, "pb").await;
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let tags = app
+        .change_tags(
+            &a,
+            "networks",
+            &net.id,
+            TagChange::Replace(vec!["red".into(), "blue".into()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tags, ["blue", "red"]);
+    app.change_tags(&a, "networks", &net.id, TagChange::Add("green".into()))
+        .await
+        .unwrap();
+    let e = app
+        .change_tags(&b, "networks", &net.id, TagChange::Add("mine".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 404, "B cannot even see A's network");
+    let e = app
+        .change_tags(&a, "networks", &net.id, TagChange::Remove("absent".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 404);
+    assert_eq!(
+        app.resource_tags(&a, "networks", &net.id).await.unwrap(),
+        ["blue", "green", "red"]
+    );
+    app.delete_network(&a, &net.id).await.unwrap();
+    assert!(
+        app.tags_of_kind("networks").await.unwrap().is_empty(),
+        "tags are deleted with the network"
+    );
+}

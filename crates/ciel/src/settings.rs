@@ -2,7 +2,7 @@
 //! Unknown keys are errors that name the key, so typos never pass silently.
 
 use anyhow::Context;
-use ciel_controller::config::{IdentityConfig, ImageConfig};
+use ciel_controller::config::{IdentityConfig, ImageConfig, NetworkConfig};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,8 @@ pub struct FileConfig {
     pub identity: Option<IdentityConfig>,
     #[serde(default)]
     pub image: Option<ImageConfig>,
+    #[serde(default)]
+    pub network: Option<NetworkConfig>,
     /// Image files registered in the image service at start (public, owned by admin).
     #[serde(default)]
     pub images: Vec<ciel_controller::config::SeedImage>,
@@ -55,6 +57,21 @@ mod tests {
         let id = c.identity.unwrap();
         assert_eq!(id.lockout_failure_attempts, 5);
         assert_eq!(id.token_expiration, 3600);
+    }
+
+    #[test]
+    fn external_network_can_be_changed_or_disabled() {
+        let c: FileConfig = toml::from_str("[network.external]\ncidr = \"192.0.2.0/24\"\n").unwrap();
+        let ext = c.network.unwrap().external;
+        assert!(ext.enabled);
+        assert_eq!(ext.cidr, "192.0.2.0/24");
+        assert_eq!(ext.name, "public");
+        let c: FileConfig = toml::from_str("[network.external]\nenabled = false\n").unwrap();
+        assert!(!c.network.unwrap().external.enabled);
+        let err = toml::from_str::<FileConfig>("[network.external]\nrange = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("range"), "{err}");
     }
 
     #[test]

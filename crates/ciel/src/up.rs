@@ -70,6 +70,9 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(img) = file.image {
         cfg.image = img;
     }
+    if let Some(net) = file.network {
+        cfg.network = net;
+    }
     cfg.seed_images = file.images;
     for spec in &args.images {
         let (name, path) = spec

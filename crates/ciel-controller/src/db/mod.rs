@@ -7,8 +7,10 @@ pub mod image;
 pub mod metadefs;
 pub mod network;
 pub mod network_quotas;
+pub mod network_tags;
 pub mod routers;
 pub mod security_groups;
+pub mod subnet_pools;
 
 use crate::error::Result;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

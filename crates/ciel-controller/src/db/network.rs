@@ -42,6 +42,7 @@ pub struct Subnet {
     pub created_at: i64,
     pub updated_at: i64,
     pub revision_number: i64,
+    pub subnetpool_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -76,7 +77,7 @@ const NET_COLS: &str = "id, name, project_id, admin_state_up, shared, external, 
      segmentation_id, port_security_enabled, description, created_at, updated_at, revision_number";
 const SUBNET_COLS: &str = "id, name, network_id, project_id, ip_version, cidr, gateway_ip, allocation_pools, \
      dns_nameservers, host_routes, enable_dhcp, ipv6_ra_mode, ipv6_address_mode, description, created_at, updated_at, \
-     revision_number";
+     revision_number, subnetpool_id";
 const PORT_COLS: &str = "id, name, network_id, project_id, mac_address, admin_state_up, status, device_id, device_owner, \
      port_security_enabled, allowed_address_pairs, binding_host_id, description, created_at, updated_at, revision_number";
 
@@ -159,7 +160,7 @@ pub async fn delete_network(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> 
 }
 
 pub async fn insert_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO subnets ({SUBNET_COLS}) VALUES ({})", marks(17)))
+    sqlx::query(&format!("INSERT INTO subnets ({SUBNET_COLS}) VALUES ({})", marks(18)))
         .bind(&s.id)
         .bind(&s.name)
         .bind(&s.network_id)
@@ -177,6 +178,7 @@ pub async fn insert_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()>
         .bind(s.created_at)
         .bind(s.updated_at)
         .bind(s.revision_number)
+        .bind(&s.subnetpool_id)
         .execute(e)
         .await?;
     Ok(())
@@ -315,6 +317,15 @@ pub async fn insert_fixed_ip(e: impl SqliteExecutor<'_>, f: &FixedIp) -> Result<
         .bind(&f.ip_address)
         .bind(&f.port_id)
         .bind(&f.network_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_fixed_ip(e: impl SqliteExecutor<'_>, subnet_id: &str, ip: &str) -> Result<()> {
+    sqlx::query("DELETE FROM ip_allocations WHERE subnet_id = ? AND ip_address = ?")
+        .bind(subnet_id)
+        .bind(ip)
         .execute(e)
         .await?;
     Ok(())

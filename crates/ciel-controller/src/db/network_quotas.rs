@@ -52,6 +52,7 @@ pub async fn usage(e: impl SqliteExecutor<'_>, project_id: &str, resource: &str)
         "floatingip" => "floating_ips",
         "security_group" => "security_groups",
         "security_group_rule" => "security_group_rules",
+        "subnetpool" => "subnet_pools",
         _ => return Ok(0),
     };
     Ok(

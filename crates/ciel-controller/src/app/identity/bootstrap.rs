@@ -32,6 +32,11 @@ pub const SERVED: &[ServedService] = &[
         name: "glance",
         path: "/image",
     },
+    ServedService {
+        r#type: "network",
+        name: "neutron",
+        path: "/network",
+    },
 ];
 
 pub struct BootstrapOutcome {

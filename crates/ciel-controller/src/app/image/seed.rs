@@ -1,6 +1,5 @@
 //! Images registered from local files when `ciel up` starts, so a fresh cloud can boot something.
 
-use crate::app::identity::tokens::TokenPayload;
 use crate::app::App;
 use crate::config::SeedImage;
 use crate::db::image;
@@ -14,22 +13,7 @@ impl App {
         if self.cfg.seed_images.is_empty() {
             return Ok(());
         }
-        let now = crate::db::now_micros();
-        let payload = TokenPayload {
-            user_id: admin_user_id.into(),
-            methods: vec!["password".into()],
-            project_id: Some(admin_project_id.into()),
-            domain_id: None,
-            app_cred_id: None,
-            system: false,
-            issued_at: now,
-            expires_at: now + 60_000_000,
-            audit_ids: vec![],
-        };
-        let admin = crate::app::identity::caller::Caller {
-            grant: self.grant_for(&payload).await?,
-            token: payload,
-        };
+        let admin = self.internal_caller(admin_user_id, admin_project_id).await?;
         let existing = image::list(&self.db).await?;
         for seed in &self.cfg.seed_images {
             let taken = existing

@@ -8,7 +8,10 @@ pub mod ports;
 pub mod quotas;
 pub mod routers;
 pub mod security_groups;
+pub mod seed;
+pub mod subnet_pools;
 pub mod subnets;
+pub mod tags;
 
 use crate::app::identity::caller::Caller;
 use crate::db::network::Network;

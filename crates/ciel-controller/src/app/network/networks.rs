@@ -184,6 +184,15 @@ impl App {
             return Err(Error::forbidden());
         }
         let mut tx = crate::db::begin(&self.db).await?;
+        // Floating IPs live and die with their external network, as in Neutron.
+        for fip in crate::db::floating_ips::list(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|f| f.floating_network_id == id)
+        {
+            crate::db::floating_ips::delete(&mut *tx, &fip.id).await?;
+            network::delete_port(&mut *tx, &fip.floating_port_id).await?;
+        }
         if network::count_ports_on_network(&mut *tx, id).await? > 0 {
             return Err(Error::Typed {
                 status: 409,

@@ -152,8 +152,7 @@ impl App {
                 }
                 for s in subnets.iter().filter(|s| s.ip_version == 6) {
                     let cidr: ipnet::IpNet = s.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
-                    let slaac = matches!(s.ipv6_address_mode.as_deref(), Some("slaac") | Some("dhcpv6-stateless"));
-                    let ip = if slaac {
+                    let ip = if super::subnets::is_auto_address(s) {
                         ipam::eui64(&cidr, &port.mac_address)?
                     } else {
                         let used = used_of(network::fixed_ips_of_subnet(&mut **tx, &s.id).await?);

@@ -16,6 +16,7 @@ pub const RESOURCES: &[&str] = &[
     "floatingip",
     "security_group",
     "security_group_rule",
+    "subnetpool",
 ];
 
 /// Neutron's defaults (-1 means unlimited).
@@ -70,9 +71,11 @@ impl App {
         &self,
         caller: &Caller,
         project_id: &str,
-        values: serde_json::Map<String, serde_json::Value>,
+        mut values: serde_json::Map<String, serde_json::Value>,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
+        // quota-check-limit: refuse a limit below what the project already uses.
+        let check_limit = crate::app::identity::input::opt_bool(&mut values, "check_limit")?.unwrap_or(false);
         let mut tx = crate::db::begin(&self.db).await?;
         for (k, v) in values {
             if !RESOURCES.contains(&k.as_str()) {
@@ -85,6 +88,14 @@ impl App {
                 .ok_or_else(|| {
                     Error::bad_request(format!("Invalid input for {k}. Reason: '{v}' is not a valid integer."))
                 })?;
+            if check_limit && limit >= 0 {
+                let used = q::usage(&mut *tx, project_id, &k).await?;
+                if used > limit {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for {k}. Reason: quota limit {limit} is below the current usage {used}."
+                    )));
+                }
+            }
             q::set(&mut *tx, project_id, &k, limit).await?;
         }
         tx.commit().await?;

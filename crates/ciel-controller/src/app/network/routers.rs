@@ -53,7 +53,10 @@ fn router_port(router: &Router, network_id: &str, owner: &str, project_id: &str)
         project_id: project_id.into(),
         mac_address: random_mac(),
         admin_state_up: true,
-        status: "DOWN".into(),
+        // Router ports are served by the controller's own router implementation rather than
+        // bound to a hypervisor, so they are up as soon as they exist (Neutron's L3 agent
+        // reports the same); VM ports stay DOWN until their agent reports them.
+        status: "ACTIVE".into(),
         device_id: router.id.clone(),
         device_owner: owner.into(),
         port_security_enabled: false,
@@ -83,7 +86,8 @@ impl App {
             network::delete_port(&mut **tx, &p.id).await?;
         }
         router.gateway_network_id = None;
-        let Some(Value::Object(mut info)) = info else {
+        // `null` and `{}` both mean "no gateway", as in Neutron.
+        let Some(Value::Object(mut info)) = info.filter(|i| i.as_object().is_some_and(|o| !o.is_empty())) else {
             return Ok(());
         };
         let net_id = info
@@ -313,6 +317,23 @@ impl App {
                 ))
             }
         };
+        // One router cannot route between overlapping subnets.
+        for new in &ips {
+            let Some(ns) = network::get_subnet(&mut *tx, &new.subnet_id).await? else {
+                continue;
+            };
+            for old in existing.iter().filter(|f| f.subnet_id != new.subnet_id) {
+                let Some(os) = network::get_subnet(&mut *tx, &old.subnet_id).await? else {
+                    continue;
+                };
+                if cidrs_overlap(&ns.cidr, &os.cidr) {
+                    return Err(Error::bad_request(format!(
+                        "Bad router request: Cidr {} of subnet {} overlaps with cidr {} of subnet {}.",
+                        ns.cidr, ns.id, os.cidr, os.id
+                    )));
+                }
+            }
+        }
         tx.commit().await?;
         Ok(InterfaceInfo::new(router, port, &ips))
     }
@@ -365,5 +386,12 @@ impl App {
         network::delete_port(&mut *tx, &port.id).await?;
         tx.commit().await?;
         Ok(InterfaceInfo::new(router, port, &ips))
+    }
+}
+
+fn cidrs_overlap(a: &str, b: &str) -> bool {
+    match (a.parse::<ipnet::IpNet>(), b.parse::<ipnet::IpNet>()) {
+        (Ok(a), Ok(b)) => a.contains(&b.network()) || b.contains(&a.network()),
+        _ => false,
     }
 }

@@ -177,6 +177,13 @@ impl App {
                     message: "Updating default security group not allowed.".into(),
                 });
             }
+            if !g.is_default && n == "default" {
+                return Err(Error::Typed {
+                    status: 409,
+                    kind: "SecurityGroupDefaultAlreadyExists",
+                    message: "Default security group already exists.".into(),
+                });
+            }
             g.name = n;
         }
         if let Some(d) = input::opt_str(&mut body, "description", 255, true)? {
@@ -262,32 +269,49 @@ impl App {
                 Some(v) => v
                     .as_i64()
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .filter(|n| (0..=65535).contains(n))
                     .map(Some)
                     .ok_or_else(|| Error::bad_request(format!("Invalid value for {k}: {v}"))),
             }
         };
         let min = num("port_range_min", body.remove("port_range_min"))?;
         let max = num("port_range_max", body.remove("port_range_max"))?;
+        let invalid = |kind: &'static str, message: String| Error::Typed {
+            status: 400,
+            kind,
+            message,
+        };
         match protocol.as_deref() {
             _ if min.is_none() && max.is_none() => {}
             Some(p) if PORTED.contains(&p) => {
-                let (lo, hi) = (min.unwrap_or(1), max.unwrap_or(65535));
-                if min.is_none() || max.is_none() || lo > hi || lo == 0 {
-                    return Err(Error::Typed {
-                        status: 400,
-                        kind: "SecurityGroupInvalidPortRange",
-                        message: "For TCP/UDP protocols, port_range_min must be <= port_range_max".into(),
-                    });
+                if let Some(bad) = [min, max].into_iter().flatten().find(|v| !(1..=65535).contains(v)) {
+                    return Err(invalid(
+                        "SecurityGroupInvalidPortValue",
+                        format!("Invalid value for port {bad}"),
+                    ));
+                }
+                if !matches!((min, max), (Some(lo), Some(hi)) if lo <= hi) {
+                    return Err(invalid(
+                        "SecurityGroupInvalidPortRange",
+                        "For TCP/UDP protocols, port_range_min must be <= port_range_max".into(),
+                    ));
                 }
             }
             Some(p) if ICMP.contains(&p) => {
-                if min.is_some_and(|t| t > 255) || max.is_some_and(|c| c > 255) || (min.is_none() && max.is_some()) {
-                    return Err(Error::Typed {
-                        status: 400,
-                        kind: "SecurityGroupInvalidIcmpValue",
-                        message: "Invalid value for ICMP type/code.".into(),
-                    });
+                for (v, field, attr) in [(min, "type", "port-range-min"), (max, "code", "port-range-max")] {
+                    if let Some(v) = v.filter(|v| !(0..=255).contains(v)) {
+                        return Err(invalid(
+                            "SecurityGroupInvalidIcmpValue",
+                            format!("Invalid value for ICMP {field} ({attr}) {v}. It must be 0 to 255."),
+                        ));
+                    }
+                }
+                if let (None, Some(code)) = (min, max) {
+                    return Err(invalid(
+                        "SecurityGroupMissingIcmpType",
+                        format!(
+                            "ICMP code (port-range-max) {code} is provided but ICMP type (port-range-min) is missing."
+                        ),
+                    ));
                 }
             }
             _ => {

@@ -11,6 +11,11 @@ use std::net::IpAddr;
 const IPV6_MODES: &[&str] = &["slaac", "dhcpv6-stateful", "dhcpv6-stateless"];
 
 /// Allocation pools as stored (JSON) and parsed.
+/// IPv6 subnets whose addresses hosts derive themselves rather than being handed one.
+pub fn is_auto_address(s: &Subnet) -> bool {
+    matches!(s.ipv6_address_mode.as_deref(), Some("slaac") | Some("dhcpv6-stateless"))
+}
+
 pub fn pools_of(s: &Subnet) -> Vec<Pool> {
     let raw: Vec<Value> = serde_json::from_str(&s.allocation_pools).unwrap_or_default();
     raw.iter()
@@ -92,15 +97,48 @@ impl App {
         if !may_write(caller, &net.project_id) {
             return Err(Error::forbidden());
         }
-        let ip_version = match body.remove("ip_version").and_then(|v| v.as_i64()) {
-            Some(4) => 4u8,
-            Some(6) => 6u8,
-            _ => return Err(Error::bad_request("Invalid input for ip_version: must be 4 or 6.")),
+        let asked_version = match body.remove("ip_version") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64() {
+                Some(n @ (4 | 6)) => Some(n),
+                _ => return Err(Error::bad_request("Invalid input for ip_version: must be 4 or 6.")),
+            },
         };
-        let cidr_text = input::opt_str(&mut body, "cidr", 64, false)?.ok_or_else(|| {
-            Error::bad_request("Bad subnets request: a cidr must be specified in the absence of a subnet pool.")
-        })?;
-        let cidr = ipam::parse_cidr(&cidr_text, ip_version)?;
+        let pool = self.requested_pool(caller, &mut body, asked_version).await?;
+        let ip_version = match (asked_version, &pool) {
+            (Some(v), Some(p)) if v != p.ip_version => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for operation: ip_version {v} does not match subnet pool {} (IPv{}).",
+                    p.id, p.ip_version
+                )))
+            }
+            (Some(v), _) => v as u8,
+            (None, Some(p)) => p.ip_version as u8,
+            (None, None) => return Err(Error::bad_request("Invalid input for ip_version: must be 4 or 6.")),
+        };
+        let cidr_text = input::opt_str(&mut body, "cidr", 64, true)?;
+        let prefixlen = match body.remove("prefixlen") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .ok_or_else(|| Error::bad_request(format!("Invalid input for prefixlen: {v}")))?,
+            ),
+        };
+        // From here on the subnet's CIDR may come from a pool: decide it under the write lock.
+        let mut tx = crate::db::begin(&self.db).await?;
+        let cidr = match (&pool, cidr_text) {
+            (Some(p), text) => {
+                let requested = text.map(|t| ipam::parse_cidr(&t, ip_version)).transpose()?;
+                super::subnet_pools::allocate(&mut tx, p, requested, prefixlen).await?
+            }
+            (None, Some(t)) => ipam::parse_cidr(&t, ip_version)?,
+            (None, None) => {
+                return Err(Error::bad_request(
+                    "Bad subnets request: a cidr must be specified in the absence of a subnet pool.",
+                ))
+            }
+        };
         let gateway = match body.remove("gateway_ip") {
             None => Some(ipam::default_gateway(&cidr)),
             Some(Value::Null) => None,
@@ -168,8 +206,8 @@ impl App {
             created_at: now,
             updated_at: now,
             revision_number: 0,
+            subnetpool_id: pool.map(|p| p.id),
         };
-        let mut tx = crate::db::begin(&self.db).await?;
         self.check_network_quota(&mut tx, &s.project_id, "subnet").await?;
         for other in network::subnets_of(&mut *tx, &network_id).await? {
             let o: ipnet::IpNet = other.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
@@ -286,6 +324,16 @@ impl App {
             return Err(Error::forbidden());
         }
         let mut tx = crate::db::begin(&self.db).await?;
+        // Addresses a port derived by itself (SLAAC, DHCPv6-stateless) go with the subnet, as in
+        // Neutron; router interfaces and fixed allocations still keep it in use.
+        if is_auto_address(&s) {
+            for f in network::fixed_ips_of_subnet(&mut *tx, id).await? {
+                let owner = network::get_port(&mut *tx, &f.port_id).await?.map(|p| p.device_owner);
+                if owner.as_deref() != Some(super::routers::INTERFACE_OWNER) {
+                    network::delete_fixed_ip(&mut *tx, id, &f.ip_address).await?;
+                }
+            }
+        }
         if !network::fixed_ips_of_subnet(&mut *tx, id).await?.is_empty() {
             return Err(Error::Typed {
                 status: 409,

@@ -50,6 +50,9 @@ impl ListQuery {
         keys.dedup();
         keys.into_iter().all(|k| {
             let wanted = self.all(k);
+            if let Some(m) = tag_filter(k, item, &wanted) {
+                return m;
+            }
             match item.get(k) {
                 None => true, // unknown attributes are ignored, as in Neutron
                 Some(have) => wanted.iter().any(|w| value_eq(have, w)),
@@ -144,8 +147,40 @@ fn value_eq(have: &Value, want: &str) -> bool {
         Value::Number(n) => n.to_string() == want,
         Value::Null => want.is_empty() || want == "None",
         Value::Array(a) => a.iter().any(|x| value_eq(x, want)),
-        Value::Object(_) => false,
+        // `fixed_ips=ip_address=10.0.0.5`, `fixed_ips=subnet_id=…`, `fixed_ips=ip_address_substr=10.0`
+        Value::Object(m) => match want.split_once('=') {
+            Some((k, v)) => match k.strip_suffix("_substr") {
+                Some(k) => m.get(k).and_then(Value::as_str).is_some_and(|s| s.contains(v)),
+                None => m.get(k).is_some_and(|have| value_eq(have, v)),
+            },
+            None => false,
+        },
     }
+}
+
+/// Neutron's tag filters: `tags` (all of), `tags-any`, `not-tags`, `not-tags-any`, each a
+/// comma-separated list (and repeatable).
+fn tag_filter(key: &str, item: &Value, wanted: &[&str]) -> Option<bool> {
+    if !matches!(key, "tags" | "tags-any" | "not-tags" | "not-tags-any") {
+        return None;
+    }
+    let have: Vec<&str> = item["tags"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let wanted: Vec<&str> = wanted
+        .iter()
+        .flat_map(|w| w.split(','))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let all = wanted.iter().all(|t| have.contains(t));
+    let any = wanted.iter().any(|t| have.contains(t));
+    Some(match key {
+        "tags" => all,
+        "tags-any" => any,
+        "not-tags" => !all,
+        _ => !any,
+    })
 }
 
 fn cmp_values(a: &Value, b: &Value) -> Ordering {
@@ -174,5 +209,30 @@ mod tests {
         assert_eq!(body["networks"], json!([{"id": "id4"}, {"id": "id2"}]));
         let next = body["networks_links"][0]["href"].as_str().unwrap();
         assert!(next.contains("marker=id2"), "{next}");
+    }
+
+    #[test]
+    fn fixed_ip_and_tag_filters() {
+        let items = vec![
+            json!({"id": "a", "tags": ["red", "big"], "fixed_ips": [{"subnet_id": "s1", "ip_address": "10.0.0.5"}]}),
+            json!({"id": "b", "tags": ["red"], "fixed_ips": [{"subnet_id": "s2", "ip_address": "10.0.0.15"}]}),
+        ];
+        let ids = |qs: &str| {
+            let q = ListQuery::parse(Some(qs)).unwrap();
+            let body = q.collection("ports", "u", items.clone()).unwrap();
+            body["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("fixed_ips=ip_address%3D10.0.0.5"), ["a"]);
+        assert_eq!(ids("fixed_ips=subnet_id%3Ds2"), ["b"]);
+        assert_eq!(ids("fixed_ips=ip_address_substr%3D10.0.0.1"), ["b"]);
+        assert_eq!(ids("tags=red,big"), ["a"]);
+        assert_eq!(ids("tags-any=big,nothing"), ["a"]);
+        assert_eq!(ids("not-tags=big"), ["b"]);
+        assert_eq!(ids("not-tags-any=red"), Vec::<String>::new());
     }
 }

@@ -6,6 +6,7 @@ use crate::app::network::security_groups::GroupView;
 use crate::db::floating_ips::FloatingIp;
 use crate::db::network::{Network, Subnet};
 use crate::db::security_groups::Rule;
+use crate::db::subnet_pools::SubnetPool;
 use serde_json::{json, Value};
 
 pub fn time(secs: i64) -> String {
@@ -37,13 +38,14 @@ pub fn network(n: &Network, subnets: Vec<String>, admin: bool) -> Value {
     v
 }
 
-pub fn subnet(s: &Subnet) -> Value {
+/// `external` is the network's `router:external` (subnet-external-network extension).
+pub fn subnet(s: &Subnet, external: bool) -> Value {
     json!({
         "id": s.id, "name": s.name, "network_id": s.network_id, "tenant_id": s.project_id, "project_id": s.project_id,
         "ip_version": s.ip_version, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
         "allocation_pools": json_list(&s.allocation_pools), "dns_nameservers": json_list(&s.dns_nameservers),
         "host_routes": json_list(&s.host_routes), "enable_dhcp": s.enable_dhcp, "ipv6_ra_mode": s.ipv6_ra_mode,
-        "ipv6_address_mode": s.ipv6_address_mode, "subnetpool_id": null, "service_types": [], "segment_id": null,
+        "ipv6_address_mode": s.ipv6_address_mode, "subnetpool_id": s.subnetpool_id, "router:external": external, "service_types": [], "segment_id": null,
         "description": s.description, "tags": [], "created_at": time(s.created_at), "updated_at": time(s.updated_at),
         "revision_number": s.revision_number,
     })
@@ -119,5 +121,16 @@ pub fn floating_ip(f: &FloatingIp) -> Value {
         "status": "DOWN", "port_details": null, "dns_domain": "",
         "dns_name": "", "port_forwardings": [], "qos_policy_id": null, "description": f.description, "tags": [],
         "created_at": time(f.created_at), "updated_at": time(f.updated_at), "revision_number": f.revision_number,
+    })
+}
+
+pub fn subnet_pool(p: &SubnetPool) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "tenant_id": p.project_id, "project_id": p.project_id,
+        "ip_version": p.ip_version, "prefixes": json_list(&p.prefixes),
+        "default_prefixlen": p.default_prefixlen, "min_prefixlen": p.min_prefixlen, "max_prefixlen": p.max_prefixlen,
+        "shared": p.shared, "is_default": p.is_default, "default_quota": p.default_quota, "address_scope_id": null,
+        "description": p.description, "tags": [],
+        "created_at": time(p.created_at), "updated_at": time(p.updated_at), "revision_number": p.revision_number,
     })
 }

@@ -1,0 +1,107 @@
+//! Tags on network resources (Neutron's standard-attr-tag): any visible resource's tags can be
+//! read, only its owner (or an admin) changes them.
+
+use super::may_write;
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::db::network_tags;
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+
+/// Resource kinds that carry tags, named by their URL collection.
+pub const TAGGED: &[&str] = &[
+    "networks",
+    "subnets",
+    "ports",
+    "routers",
+    "floatingips",
+    "security-groups",
+    "subnetpools",
+];
+
+const MAX_TAG_LEN: usize = 255;
+
+/// What a tag request does.
+pub enum TagChange {
+    Replace(Vec<String>),
+    Add(String),
+    Remove(String),
+    RemoveAll,
+}
+
+impl App {
+    /// Tags of every resource of a kind, for rendering lists (authorization is the list's).
+    pub async fn tags_of_kind(&self, kind: &str) -> Result<HashMap<String, Vec<String>>> {
+        network_tags::all_of_kind(&self.db, kind).await
+    }
+
+    /// Tags of one resource the caller has already been allowed to see.
+    pub async fn tags_of_resource(&self, id: &str) -> Result<Vec<String>> {
+        network_tags::of(&self.db, id).await
+    }
+
+    /// Tags of a resource the caller can see (404 otherwise).
+    pub async fn resource_tags(&self, caller: &Caller, kind: &str, id: &str) -> Result<Vec<String>> {
+        self.tagged_owner(caller, kind, id).await?;
+        network_tags::of(&self.db, id).await
+    }
+
+    pub async fn change_tags(&self, caller: &Caller, kind: &str, id: &str, change: TagChange) -> Result<Vec<String>> {
+        let owner = self.tagged_owner(caller, kind, id).await?;
+        if !may_write(caller, &owner) {
+            return Err(Error::forbidden());
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        match change {
+            TagChange::Replace(tags) => {
+                tags.iter().try_for_each(|t| valid(t))?;
+                network_tags::remove(&mut *tx, id, None).await?;
+                for t in &tags {
+                    network_tags::add(&mut *tx, kind, id, t).await?;
+                }
+            }
+            TagChange::Add(t) => {
+                valid(&t)?;
+                network_tags::add(&mut *tx, kind, id, &t).await?;
+            }
+            TagChange::Remove(t) => {
+                if !network_tags::remove(&mut *tx, id, Some(&t)).await? {
+                    return Err(Error::Typed {
+                        status: 404,
+                        kind: "TagNotFound",
+                        message: format!("Tag {t} could not be found."),
+                    });
+                }
+            }
+            TagChange::RemoveAll => {
+                network_tags::remove(&mut *tx, id, None).await?;
+            }
+        }
+        let tags = network_tags::of(&mut *tx, id).await?;
+        tx.commit().await?;
+        Ok(tags)
+    }
+
+    /// The owning project of a taggable resource the caller can see.
+    async fn tagged_owner(&self, caller: &Caller, kind: &str, id: &str) -> Result<String> {
+        Ok(match kind {
+            "networks" => self.get_network(caller, id).await?.project_id,
+            "subnets" => self.get_subnet(caller, id).await?.project_id,
+            "ports" => self.get_port(caller, id).await?.port.project_id,
+            "routers" => self.get_router(caller, id).await?.router.project_id,
+            "floatingips" => self.get_floating_ip(caller, id).await?.project_id,
+            "security-groups" => self.get_security_group(caller, id).await?.group.project_id,
+            "subnetpools" => self.get_subnet_pool(caller, id).await?.project_id,
+            _ => return Err(Error::not_found("resource", id)),
+        })
+    }
+}
+
+fn valid(tag: &str) -> Result<()> {
+    if tag.is_empty() || tag.chars().count() > MAX_TAG_LEN {
+        return Err(Error::bad_request(format!(
+            "Invalid input for tags: '{tag}' must be 1 to {MAX_TAG_LEN} characters."
+        )));
+    }
+    Ok(())
+}

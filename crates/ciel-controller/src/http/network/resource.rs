@@ -1,0 +1,252 @@
+//! What every Neutron resource shares, written once: list with filters/fields/sort/paging,
+//! show with `fields=`, create (single or bulk, all-or-nothing), update, delete, and the
+//! standard-attr-tag sub-resource. Each resource only says how to call the app and render.
+
+use super::error::NeutronResult;
+use super::query::ListQuery;
+use super::Nt;
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::Body;
+use crate::app::network::tags::TagChange;
+use crate::error::Error;
+use crate::http::{parse_json, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, MethodRouter};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::future::Future;
+
+type Res<T> = Result<T, Error>;
+
+pub trait Resource: Send + Sync + 'static {
+    /// JSON key of one item, e.g. `security_group`.
+    const SINGULAR: &'static str;
+    /// JSON key of a list, e.g. `security_groups`.
+    const PLURAL: &'static str;
+    /// URL collection, e.g. `security-groups`; also the kind tags are stored under.
+    const PATH: &'static str;
+    const TAGGED: bool = true;
+
+    fn list(app: &AppState, c: &Caller) -> impl Future<Output = Res<Vec<Value>>> + Send;
+    fn show(app: &AppState, c: &Caller, id: &str) -> impl Future<Output = Res<Value>> + Send;
+    fn create(app: &AppState, c: &Caller, body: Body) -> impl Future<Output = Res<Value>> + Send;
+    fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> impl Future<Output = Res<Value>> + Send;
+    fn delete(app: &AppState, c: &Caller, id: &str) -> impl Future<Output = Res<()>> + Send;
+}
+
+/// Adds the collection, item and tag routes of `R`.
+pub fn routes<R: Resource>(router: Router<AppState>) -> Router<AppState> {
+    let coll = format!("/v2.0/{}", R::PATH);
+    let router = router
+        .route(&coll, get(list::<R>).post(create::<R>))
+        .route(&format!("{coll}/{{id}}"), item::<R>());
+    if !R::TAGGED {
+        return router;
+    }
+    router
+        .route(
+            &format!("{coll}/{{id}}/tags"),
+            get(list_tags::<R>).put(replace_tags::<R>).delete(remove_all_tags::<R>),
+        )
+        .route(
+            &format!("{coll}/{{id}}/tags/{{tag}}"),
+            get(check_tag::<R>).put(add_tag::<R>).delete(remove_tag::<R>),
+        )
+}
+
+fn item<R: Resource>() -> MethodRouter<AppState> {
+    get(show::<R>).put(update::<R>).delete(delete::<R>)
+}
+
+fn url<R: Resource>(app: &AppState) -> String {
+    format!("{}/network/v2.0/{}", app.cfg.public_url, R::PATH)
+}
+
+async fn with_tags<R: Resource>(app: &AppState, mut v: Value) -> Res<Value> {
+    if R::TAGGED {
+        if let Some(id) = v["id"].as_str() {
+            let tags = app.tags_of_resource(id).await?;
+            v["tags"] = json!(tags);
+        }
+    }
+    Ok(v)
+}
+
+async fn list<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let mut items = R::list(&app, &c).await?;
+    if R::TAGGED {
+        let tags = app.tags_of_kind(R::PATH).await?;
+        for v in &mut items {
+            let t = v["id"]
+                .as_str()
+                .and_then(|id| tags.get(id))
+                .cloned()
+                .unwrap_or_default();
+            v["tags"] = json!(t);
+        }
+    }
+    Ok(Json(q.collection(R::PLURAL, &url::<R>(&app), items)?).into_response())
+}
+
+async fn show<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
+    let q = ListQuery::parse(raw.as_deref())?;
+    let v = with_tags::<R>(&app, R::show(&app, &c, &id).await?).await?;
+    Ok(Json(json!({ R::SINGULAR: q.select(v) })).into_response())
+}
+
+/// `{"network": {...}}` creates one; `{"networks": [...]}` creates all of them or, if one
+/// fails, none (those already made are deleted again), as Neutron's bulk create does.
+async fn create<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+    let mut doc = match parse_json::<Value>(&body)? {
+        Value::Object(m) => m,
+        _ => return Err(Error::bad_request("Malformed request body: expected a JSON object").into()),
+    };
+    if let Some(list) = doc.remove(R::PLURAL) {
+        let items = list.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+            Error::bad_request(format!(
+                "Invalid input for field '{}': expected a non-empty list",
+                R::PLURAL
+            ))
+        })?;
+        let mut made: Vec<Value> = vec![];
+        for it in items {
+            let result = match it {
+                Value::Object(m) => R::create(&app, &c, m.clone()).await,
+                _ => Err(Error::bad_request(format!(
+                    "Invalid input for field '{}': expected objects",
+                    R::PLURAL
+                ))),
+            };
+            match result {
+                Ok(v) => made.push(v),
+                Err(e) => {
+                    for v in made.iter().rev() {
+                        if let Some(id) = v["id"].as_str() {
+                            if let Err(undo) = R::delete(&app, &c, id).await {
+                                tracing::warn!(resource = R::SINGULAR, %id, error = %undo, "bulk create rollback failed");
+                            }
+                        }
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        return Ok((StatusCode::CREATED, Json(json!({ R::PLURAL: made }))).into_response());
+    }
+    let one = match doc.remove(R::SINGULAR) {
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field '{}': {other} is not of type 'object'",
+                R::SINGULAR
+            ))
+            .into())
+        }
+        None => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field '{0}': '{0}' is a required property",
+                R::SINGULAR
+            ))
+            .into())
+        }
+    };
+    let v = R::create(&app, &c, one).await?;
+    Ok((StatusCode::CREATED, Json(json!({ R::SINGULAR: v }))).into_response())
+}
+
+async fn update<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let v = R::update(&app, &c, &id, crate::http::wrapped(&body, R::SINGULAR)?).await?;
+    let v = with_tags::<R>(&app, v).await?;
+    Ok(Json(json!({ R::SINGULAR: v })).into_response())
+}
+
+async fn delete<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+    R::delete(&app, &c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_tags<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+) -> NeutronResult {
+    let tags = app.resource_tags(&c, R::PATH, &id).await?;
+    Ok(Json(json!({ "tags": tags })).into_response())
+}
+
+async fn replace_tags<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NeutronResult {
+    let doc: Value = parse_json(&body)?;
+    let tags = doc["tags"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .map(|t| t.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(|| Error::bad_request("Invalid input for tags: expected a list of strings."))?;
+    let tags = app.change_tags(&c, R::PATH, &id, TagChange::Replace(tags)).await?;
+    Ok(Json(json!({ "tags": tags })).into_response())
+}
+
+async fn remove_all_tags<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path(id): Path<String>,
+) -> NeutronResult {
+    app.change_tags(&c, R::PATH, &id, TagChange::RemoveAll).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn check_tag<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path((id, tag)): Path<(String, String)>,
+) -> NeutronResult {
+    if app.resource_tags(&c, R::PATH, &id).await?.contains(&tag) {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(Error::Typed {
+            status: 404,
+            kind: "TagNotFound",
+            message: format!("Tag {tag} could not be found."),
+        }
+        .into())
+    }
+}
+
+async fn add_tag<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path((id, tag)): Path<(String, String)>,
+) -> NeutronResult {
+    app.change_tags(&c, R::PATH, &id, TagChange::Add(tag)).await?;
+    Ok(StatusCode::CREATED.into_response())
+}
+
+async fn remove_tag<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): Nt,
+    Path((id, tag)): Path<(String, String)>,
+) -> NeutronResult {
+    app.change_tags(&c, R::PATH, &id, TagChange::Remove(tag)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

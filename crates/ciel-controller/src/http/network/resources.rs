@@ -1,0 +1,223 @@
+//! How each Neutron resource maps onto the app and its JSON (see `resource.rs`).
+
+use super::render;
+use super::resource::Resource;
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::Body;
+use crate::error::Error;
+use crate::http::AppState;
+use serde_json::Value;
+
+type Res<T> = Result<T, Error>;
+
+pub struct Networks;
+pub struct Subnets;
+pub struct Rules;
+
+/// A resource whose five calls map straight onto the app's and whose JSON needs nothing but
+/// the item itself.
+macro_rules! plain_resource {
+    ($ty:ident, $singular:literal, $plural:literal, $path:literal, $render:path,
+     $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident) => {
+        pub struct $ty;
+
+        impl Resource for $ty {
+            const SINGULAR: &'static str = $singular;
+            const PLURAL: &'static str = $plural;
+            const PATH: &'static str = $path;
+
+            async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
+                Ok(app.$list(c).await?.iter().map($render).collect())
+            }
+            async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
+                Ok($render(&app.$get(c, id).await?))
+            }
+            async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
+                Ok($render(&app.$create(c, body).await?))
+            }
+            async fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> Res<Value> {
+                Ok($render(&app.$update(c, id, body).await?))
+            }
+            async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
+                app.$delete(c, id).await
+            }
+        }
+    };
+}
+
+plain_resource!(
+    Ports,
+    "port",
+    "ports",
+    "ports",
+    render::port,
+    list_ports,
+    get_port,
+    create_port,
+    update_port,
+    delete_port
+);
+plain_resource!(
+    SecurityGroups,
+    "security_group",
+    "security_groups",
+    "security-groups",
+    render::security_group,
+    list_security_groups,
+    get_security_group,
+    create_security_group,
+    update_security_group,
+    delete_security_group
+);
+plain_resource!(
+    Routers,
+    "router",
+    "routers",
+    "routers",
+    render::router,
+    list_routers,
+    get_router,
+    create_router,
+    update_router,
+    delete_router
+);
+plain_resource!(
+    FloatingIps,
+    "floatingip",
+    "floatingips",
+    "floatingips",
+    render::floating_ip,
+    list_floating_ips,
+    get_floating_ip,
+    create_floating_ip,
+    update_floating_ip,
+    delete_floating_ip
+);
+plain_resource!(
+    SubnetPools,
+    "subnetpool",
+    "subnetpools",
+    "subnetpools",
+    render::subnet_pool,
+    list_subnet_pools,
+    get_subnet_pool,
+    create_subnet_pool,
+    update_subnet_pool,
+    delete_subnet_pool
+);
+
+async fn network_json(app: &AppState, c: &Caller, n: &crate::db::network::Network) -> Res<Value> {
+    let subnets = app
+        .list_subnets(c)
+        .await?
+        .into_iter()
+        .filter(|s| s.network_id == n.id)
+        .map(|s| s.id)
+        .collect();
+    Ok(render::network(n, subnets, c.is_admin()))
+}
+
+impl Resource for Networks {
+    const SINGULAR: &'static str = "network";
+    const PLURAL: &'static str = "networks";
+    const PATH: &'static str = "networks";
+
+    async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
+        let subnets = app.list_subnets(c).await?;
+        Ok(app
+            .list_networks(c)
+            .await?
+            .iter()
+            .map(|n| {
+                let ids = subnets
+                    .iter()
+                    .filter(|s| s.network_id == n.id)
+                    .map(|s| s.id.clone())
+                    .collect();
+                render::network(n, ids, c.is_admin())
+            })
+            .collect())
+    }
+    async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
+        network_json(app, c, &app.get_network(c, id).await?).await
+    }
+    async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
+        network_json(app, c, &app.create_network(c, body).await?).await
+    }
+    async fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> Res<Value> {
+        network_json(app, c, &app.update_network(c, id, body).await?).await
+    }
+    async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
+        app.delete_network(c, id).await
+    }
+}
+
+async fn subnet_json(app: &AppState, c: &Caller, s: &crate::db::network::Subnet) -> Res<Value> {
+    let external = app.get_network(c, &s.network_id).await.is_ok_and(|n| n.external);
+    Ok(render::subnet(s, external))
+}
+
+impl Resource for Subnets {
+    const SINGULAR: &'static str = "subnet";
+    const PLURAL: &'static str = "subnets";
+    const PATH: &'static str = "subnets";
+
+    async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
+        let external: std::collections::HashSet<String> = app
+            .list_networks(c)
+            .await?
+            .into_iter()
+            .filter(|n| n.external)
+            .map(|n| n.id)
+            .collect();
+        Ok(app
+            .list_subnets(c)
+            .await?
+            .iter()
+            .map(|s| render::subnet(s, external.contains(&s.network_id)))
+            .collect())
+    }
+    async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
+        subnet_json(app, c, &app.get_subnet(c, id).await?).await
+    }
+    async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
+        subnet_json(app, c, &app.create_subnet(c, body).await?).await
+    }
+    async fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> Res<Value> {
+        subnet_json(app, c, &app.update_subnet(c, id, body).await?).await
+    }
+    async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
+        app.delete_subnet(c, id).await
+    }
+}
+
+impl Resource for Rules {
+    const SINGULAR: &'static str = "security_group_rule";
+    const PLURAL: &'static str = "security_group_rules";
+    const PATH: &'static str = "security-group-rules";
+    const TAGGED: bool = false;
+
+    async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
+        Ok(app
+            .list_security_group_rules(c)
+            .await?
+            .iter()
+            .map(render::rule)
+            .collect())
+    }
+    async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
+        Ok(render::rule(&app.get_security_group_rule(c, id).await?))
+    }
+    async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
+        Ok(render::rule(&app.create_security_group_rule(c, body).await?))
+    }
+    /// Rules are immutable in Neutron: replace them instead.
+    async fn update(_: &AppState, _: &Caller, _: &str, _: Body) -> Res<Value> {
+        Err(Error::MethodNotAllowed(
+            "Security group rules cannot be updated.".into(),
+        ))
+    }
+    async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
+        app.delete_security_group_rule(c, id).await
+    }
+}
