@@ -16,7 +16,7 @@ apt_ensure() {
 
 ensure_build_deps() {
     command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }
-    apt_ensure gcc libc6-dev curl ca-certificates qemu-utils
+    apt_ensure gcc libc6-dev curl ca-certificates qemu-utils openssh-client openssl
 }
 
 # The Python venv with the OpenStack clients and Tempest, cached outside the work tree.

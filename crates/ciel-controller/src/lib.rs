@@ -32,6 +32,9 @@ impl Controller {
         app.seed_images(&bootstrap.admin_user_id, &bootstrap.admin_project_id)
             .await
             .map_err(|e| anyhow::anyhow!("registering images failed: {e}"))?;
+        app.seed_default_flavors()
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the default flavors failed: {e}"))?;
         app.seed_external_network(&bootstrap.admin_user_id, &bootstrap.admin_project_id)
             .await
             .map_err(|e| anyhow::anyhow!("creating the external network failed: {e}"))?;

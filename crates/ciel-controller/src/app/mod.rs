@@ -1,6 +1,7 @@
 //! Domain logic. Every public operation takes the authenticated caller, checks policy,
 //! and runs its database work as one transaction where it writes more than one row.
 
+pub mod compute;
 pub mod identity;
 pub mod image;
 pub mod network;

@@ -1,6 +1,7 @@
 //! Datastore: connection pool, migrations and one module of queries per resource.
 //! Only the `app` layer calls into here.
 
+pub mod compute;
 pub mod floating_ips;
 pub mod identity;
 pub mod image;

@@ -1,6 +1,7 @@
 //! HTTP entry points: one module per OpenStack service. Handlers parse the request,
 //! authenticate, call one `App` function and render the OpenStack shape; nothing more.
 
+pub mod compute;
 pub mod identity;
 pub mod image;
 pub mod network;
@@ -26,6 +27,8 @@ pub fn router(app: AppState) -> Router {
         .nest("/identity", identity::router())
         .route("/image/", axum::routing::get(image::versions))
         .nest("/image", image::router())
+        .route("/compute/", axum::routing::get(compute::versions))
+        .nest("/compute", compute::router())
         .route("/network/", axum::routing::get(network::versions))
         .nest("/network", network::router())
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })

@@ -1,0 +1,4 @@
+//! Compute: flavors, key pairs.
+
+pub mod flavors;
+pub mod keypairs;

@@ -1,0 +1,144 @@
+//! `/os-keypairs`.
+
+use super::error::NovaResult;
+use super::microversion::Mv;
+use super::{param, query_pairs, Nv};
+use crate::db::compute::keypairs::Keypair;
+use crate::error::Error;
+use crate::http::{wrapped, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+fn summary(k: &Keypair, mv: Mv) -> Value {
+    let mut v = json!({"name": k.name, "public_key": k.public_key, "fingerprint": k.fingerprint});
+    if mv.at_least(2) {
+        v["type"] = json!(k.r#type);
+    }
+    v
+}
+
+fn full(k: &Keypair, mv: Mv) -> Value {
+    let mut v = summary(k, mv);
+    v["user_id"] = json!(k.user_id);
+    v["id"] = json!(k.id);
+    v["created_at"] = json!(nova_time(k.created_at));
+    v["updated_at"] = Value::Null;
+    v["deleted_at"] = Value::Null;
+    v["deleted"] = json!(false);
+    v
+}
+
+/// Nova's timestamp format (naive UTC with microseconds).
+fn nova_time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S.000000")
+        .to_string()
+}
+
+pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+    let mut b = wrapped(&body, "keypair")?;
+    if !mv.at_least(2) && b.contains_key("type") {
+        return Err(Error::bad_request(
+            "Invalid input for field/attribute keypair. Additional properties are not allowed ('type' was unexpected)",
+        )
+        .into());
+    }
+    if !mv.at_least(10) && b.contains_key("user_id") {
+        return Err(Error::bad_request("Invalid input for field/attribute keypair. Additional properties are not allowed ('user_id' was unexpected)").into());
+    }
+    if b.get("type").is_none() {
+        b.remove("type");
+    }
+    let (k, private) = app.create_keypair(&c, b).await?;
+    let mut v = summary(&k, mv);
+    v["user_id"] = json!(k.user_id);
+    if let Some(p) = private {
+        v["private_key"] = json!(p);
+    }
+    let status = if mv.at_least(2) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(json!({"keypair": v}))).into_response())
+}
+
+pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+    let q = query_pairs(raw.as_deref())?;
+    let user = if mv.at_least(10) {
+        param(&q, "user_id").map(str::to_owned)
+    } else {
+        None
+    };
+    let mut all = app.list_keypairs(&c, user).await?;
+    let mut links = vec![];
+    if mv.at_least(35) {
+        if let Some(m) = param(&q, "marker") {
+            let pos = all
+                .iter()
+                .position(|k| k.name == m)
+                .ok_or_else(|| Error::bad_request(format!("marker [{m}] not found")))?;
+            all.drain(..=pos);
+        }
+        if let Some(l) = param(&q, "limit") {
+            let l: usize = l
+                .parse()
+                .map_err(|_| Error::bad_request(format!("Invalid limit: {l}")))?;
+            if all.len() > l {
+                all.truncate(l);
+                if let Some(last) = all.last() {
+                    links.push(json!({"rel": "next", "href": format!("{}/compute/v2.1/os-keypairs?limit={l}&marker={}", app.cfg.public_url, last.name)}));
+                }
+            }
+        }
+    }
+    let mut body = json!({"keypairs": all.iter().map(|k| json!({"keypair": summary(k, mv)})).collect::<Vec<_>>()});
+    if !links.is_empty() {
+        body["keypairs_links"] = json!(links);
+    }
+    Ok(Json(body).into_response())
+}
+
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
+    let q = query_pairs(raw.as_deref())?;
+    let user = if mv.at_least(10) {
+        param(&q, "user_id").map(str::to_owned)
+    } else {
+        None
+    };
+    let k = app.get_keypair(&c, &name, user).await?;
+    Ok(Json(json!({"keypair": full(&k, mv)})).into_response())
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
+    let q = query_pairs(raw.as_deref())?;
+    let user = if mv.at_least(10) {
+        param(&q, "user_id").map(str::to_owned)
+    } else {
+        None
+    };
+    app.delete_keypair(&c, &name, user).await?;
+    let status = if mv.at_least(2) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(status.into_response())
+}

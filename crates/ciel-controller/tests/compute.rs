@@ -1,0 +1,149 @@
+//! Compute API domain logic: flavors (visibility, access, extra specs) and key pairs.
+
+mod common;
+
+use ciel_controller::app::compute::flavors::Visibility;
+use common::{body, login};
+use serde_json::json;
+
+#[tokio::test]
+async fn flavors_private_access_and_extra_specs() {
+    let (app, _dir) = common::app().await;
+    app.seed_default_flavors().await.unwrap();
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let p = app.create_project(&admin, body(json!({"name": "pa"}))).await.unwrap();
+    let u = app
+        .create_user(&admin, body(json!({"name": "ua", "password": "pw"})))
+        .await
+        .unwrap();
+    common::grant_user_project(&app, &admin, &u.id, &p.id, "member").await;
+    let (_, member) = login(&app, "ua", "pw", Some("pa")).await.unwrap();
+
+    let public = app.list_flavors(&member, Visibility::All).await.unwrap();
+    assert!(public.iter().any(|f| f.name == "m1.nano" && f.ram == 128));
+    let e = app
+        .create_flavor(&member, body(json!({"name": "x", "ram": 1, "vcpus": 1, "disk": 0})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 403, "members cannot create flavors");
+    for bad in [
+        json!({"name": "x", "ram": 0, "vcpus": 1, "disk": 0}),
+        json!({"name": "x", "ram": 64, "vcpus": "many", "disk": 0}),
+        json!({"name": " x", "ram": 64, "vcpus": 1, "disk": 0}),
+        json!({"name": "x", "ram": 64, "vcpus": 1}),
+    ] {
+        assert_eq!(
+            app.create_flavor(&admin, body(bad.clone())).await.unwrap_err().status(),
+            400,
+            "{bad}"
+        );
+    }
+    let dup = json!({"name": "m1.nano", "ram": 64, "vcpus": 1, "disk": 0});
+    assert_eq!(app.create_flavor(&admin, body(dup)).await.unwrap_err().status(), 409);
+
+    let private = app
+        .create_flavor(
+            &admin,
+            body(json!({"name": "secret", "ram": 64, "vcpus": 1, "disk": 0, "os-flavor-access:is_public": false})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.get_flavor(&member, &private.id).await.unwrap_err().status(), 404);
+    let admin_default = app.list_flavors(&admin, Visibility::Public).await.unwrap();
+    assert!(
+        !admin_default.iter().any(|f| f.id == private.id),
+        "is_public defaults to true"
+    );
+    app.change_flavor_access(&admin, &private.id, &p.id, true)
+        .await
+        .unwrap();
+    let again = app
+        .change_flavor_access(&admin, &private.id, &p.id, true)
+        .await
+        .unwrap_err();
+    assert_eq!(again.status(), 409);
+    assert!(app
+        .list_flavors(&member, Visibility::Public)
+        .await
+        .unwrap()
+        .iter()
+        .any(|f| f.id == private.id));
+    let e = app.change_flavor_access(&admin, "1", &p.id, true).await.unwrap_err();
+    assert_eq!(e.status(), 409, "public flavors have no access list");
+
+    let specs = serde_json::Map::from_iter([("hw:cpu_policy".to_string(), json!("shared")), ("n".into(), json!(4))]);
+    let set = app.set_flavor_extra_specs(&admin, &private.id, specs).await.unwrap();
+    assert_eq!(set.get("n").map(String::as_str), Some("4"));
+    let bad = serde_json::Map::from_iter([("bad/key".to_string(), json!("v"))]);
+    assert_eq!(
+        app.set_flavor_extra_specs(&admin, &private.id, bad)
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+    assert_eq!(app.flavor_extra_specs(&member, &private.id).await.unwrap().len(), 2);
+    let e = app
+        .delete_flavor_extra_spec(&admin, &private.id, "absent")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 404);
+    app.delete_flavor(&admin, &private.id).await.unwrap();
+    assert_eq!(app.get_flavor(&admin, &private.id).await.unwrap_err().status(), 404);
+}
+
+#[tokio::test]
+async fn keypairs_are_per_user_validated_and_fingerprinted() {
+    let (app, dir) = common::app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    // A real key and the fingerprint ssh-keygen computes for it.
+    let path = dir.0.join("k");
+    let ok = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-l", "-E", "md5", "-f"])
+        .arg(path.with_extension("pub"))
+        .output()
+        .unwrap();
+    let expected = String::from_utf8(out.stdout).unwrap();
+    let (k, private) = app
+        .create_keypair(&admin, body(json!({"name": "mine", "public_key": public})))
+        .await
+        .unwrap();
+    assert!(private.is_none());
+    assert!(
+        expected.contains(&format!("MD5:{}", k.fingerprint)),
+        "{expected} vs {}",
+        k.fingerprint
+    );
+    let dup = json!({"name": "mine", "public_key": public});
+    assert_eq!(app.create_keypair(&admin, body(dup)).await.unwrap_err().status(), 409);
+    for bad in [
+        json!({"name": "bad#name", "public_key": public}),
+        json!({"name": "", "public_key": public}),
+        json!({"name": "x", "public_key": "ssh-rsa garbage"}),
+        json!({"name": "x", "public_key": public, "type": "pgp"}),
+    ] {
+        assert_eq!(
+            app.create_keypair(&admin, body(bad.clone()))
+                .await
+                .unwrap_err()
+                .status(),
+            400,
+            "{bad}"
+        );
+    }
+    // Generated: the private key comes back once and matches the stored public key.
+    let (g, private) = app.create_keypair(&admin, body(json!({"name": "gen"}))).await.unwrap();
+    let private = private.expect("a generated key returns its private half");
+    assert!(private.contains("PRIVATE KEY"));
+    assert!(g.public_key.starts_with("ssh-rsa "));
+    assert_eq!(app.list_keypairs(&admin, None).await.unwrap().len(), 2);
+    app.delete_keypair(&admin, "gen", None).await.unwrap();
+    assert_eq!(app.delete_keypair(&admin, "gen", None).await.unwrap_err().status(), 404);
+}
