@@ -32,6 +32,8 @@ impl Controller {
         app.seed_images(&bootstrap.admin_user_id, &bootstrap.admin_project_id)
             .await
             .map_err(|e| anyhow::anyhow!("registering images failed: {e}"))?;
+        app::compute::hosts::join_token(&app.cfg.data_dir)
+            .map_err(|e| anyhow::anyhow!("creating the agent join token failed: {e}"))?;
         app.seed_default_flavors()
             .await
             .map_err(|e| anyhow::anyhow!("creating the default flavors failed: {e}"))?;

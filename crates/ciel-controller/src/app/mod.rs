@@ -27,6 +27,9 @@ pub struct App {
     pub(crate) revocations: RwLock<Vec<RevocationEvent>>,
     /// The token catalog, rebuilt when the identity generation moves.
     pub(crate) catalog_cache: Mutex<Option<(u64, Arc<Vec<CatalogEntry>>)>>,
+    /// Ticks after every committed change of any host's desired state; agents' long polls
+    /// wait on it.
+    pub(crate) host_changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl App {
@@ -42,6 +45,7 @@ impl App {
             scope_cache: ScopeCache::default(),
             revocations: RwLock::new(vec![]),
             catalog_cache: Mutex::new(None),
+            host_changes: tokio::sync::watch::channel(0).0,
         });
         app.load_revocations().await?;
         // The store dropped partial upload files when it opened; their rows go back to queued.

@@ -1,6 +1,7 @@
 //! HTTP entry points: one module per OpenStack service. Handlers parse the request,
 //! authenticate, call one `App` function and render the OpenStack shape; nothing more.
 
+pub mod agent;
 pub mod compute;
 pub mod identity;
 pub mod image;
@@ -27,6 +28,7 @@ pub fn router(app: AppState) -> Router {
         .nest("/identity", identity::router())
         .route("/image/", axum::routing::get(image::versions))
         .nest("/image", image::router())
+        .nest("/agent", agent::router())
         .route("/compute/", axum::routing::get(compute::versions))
         .nest("/compute", compute::router())
         .route("/network/", axum::routing::get(network::versions))

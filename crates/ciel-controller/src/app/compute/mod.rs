@@ -1,4 +1,7 @@
-//! Compute service (Nova v2.1) domain logic: flavors and key pairs so far.
+//! Compute service (Nova v2.1) domain logic.
 
 pub mod flavors;
+pub mod hosts;
 pub mod keypairs;
+pub mod scheduler;
+pub mod servers;

@@ -1,4 +1,6 @@
-//! Compute: flavors, key pairs.
+//! Compute: flavors, key pairs, hosts, servers.
 
 pub mod flavors;
+pub mod hosts;
 pub mod keypairs;
+pub mod servers;

@@ -1,10 +1,11 @@
 //! Nova v2.1 at `/compute`: version discovery, microversion negotiation and the compute
-//! resources served so far (flavors, key pairs). Not in the catalog until servers boot.
+//! resources served so far (flavors, key pairs, servers). Not in the catalog until servers boot.
 
 mod error;
 mod flavors;
 mod keypairs;
 pub mod microversion;
+mod servers;
 
 use crate::http::{AppState, Authed};
 use axum::extract::State;
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.1/flavors/{id}/os-flavor-access", get(flavors::access))
         .route("/v2.1/flavors/{id}/action", post(flavors::action))
+        .route("/v2.1/servers", get(servers::list).post(servers::create))
+        .route("/v2.1/servers/detail", get(servers::detail))
+        .route("/v2.1/servers/{id}", get(servers::show).delete(servers::delete))
+        .route("/v2.1/servers/{id}/action", post(servers::action))
+        .route("/v2.1/servers/{id}/ips", get(servers::ips))
         .route("/v2.1/os-keypairs", get(keypairs::list).post(keypairs::create))
         .route("/v2.1/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
         .layer(axum::middleware::from_fn(microversion::negotiate))

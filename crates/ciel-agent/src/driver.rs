@@ -1,0 +1,27 @@
+//! The hypervisor driver: what the reconciler needs from a way of running VMs. Kept small:
+//! list what exists, bring one VM to its spec, remove one.
+
+use ciel_proto::{VmSpec, VmStatus};
+use std::future::Future;
+use std::pin::Pin;
+
+pub struct Capacity {
+    pub vcpus: u32,
+    pub memory_mb: u64,
+    pub disk_gb: u64,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait Hypervisor: Send + Sync {
+    /// `QEMU` or `fake`, shown as the hypervisor type.
+    fn kind(&self) -> &'static str;
+    fn capacity(&self) -> Capacity;
+    /// Ids of the VMs that exist on this host (running or not).
+    fn list(&self) -> BoxFuture<'_, Vec<String>>;
+    /// Creates the VM if missing and moves it to the spec's power state and boot serial;
+    /// idempotent. Failures are reported in the status, not returned.
+    fn ensure<'a>(&'a self, spec: &'a VmSpec) -> BoxFuture<'a, VmStatus>;
+    /// Stops the VM and deletes everything it had on this host.
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
+}

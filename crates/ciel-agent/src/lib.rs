@@ -1,0 +1,139 @@
+//! The hypervisor agent. It registers its host, then loops: wait for a newer desired state
+//! (long poll), persist it (never going back to an older generation), reconcile the driver
+//! towards it, report what it observed. Crashes of either side need no recovery logic: the
+//! next turn of the loop sees the whole picture again.
+
+pub mod driver;
+pub mod fake;
+pub mod ledger;
+
+use anyhow::Context;
+use ciel_proto::{HostConfig, HostReport, RegisterRequest, RegisterResponse};
+use driver::Hypervisor;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct AgentConfig {
+    /// Controller base URL, e.g. `http://127.0.0.1:8080`.
+    pub controller: String,
+    pub join_token: String,
+    pub hostname: String,
+    pub underlay_ip: Option<String>,
+    /// Where the agent keeps its ledger (and, for real drivers, disks and sockets).
+    pub state_dir: PathBuf,
+}
+
+pub struct Agent {
+    cfg: AgentConfig,
+    http: reqwest::Client,
+    driver: Arc<dyn Hypervisor>,
+}
+
+impl Agent {
+    pub fn new(cfg: AgentConfig, driver: Arc<dyn Hypervisor>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&cfg.state_dir)
+            .with_context(|| format!("cannot create {}", cfg.state_dir.display()))?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+        Ok(Self { cfg, http, driver })
+    }
+
+    async fn register(&self) -> anyhow::Result<RegisterResponse> {
+        let cap = self.driver.capacity();
+        let req = RegisterRequest {
+            hostname: self.cfg.hostname.clone(),
+            underlay_ip: self.cfg.underlay_ip.clone(),
+            vcpus: cap.vcpus,
+            memory_mb: cap.memory_mb,
+            disk_gb: cap.disk_gb,
+            hypervisor_type: self.driver.kind().into(),
+        };
+        let resp = self
+            .http
+            .post(format!("{}{}", self.cfg.controller, ciel_proto::REGISTER_PATH))
+            .bearer_auth(&self.cfg.join_token)
+            .json(&req)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(resp.json().await?)
+    }
+
+    /// Runs until the process ends; transient errors are logged and retried.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let ledger = ledger::Ledger::new(self.cfg.state_dir.join("host-config.json"));
+        loop {
+            let reg = match self.register().await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "registration failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            tracing::info!(host_id = %reg.host_id, "registered with the controller");
+            if let Err(e) = self.serve(&reg, &ledger).await {
+                tracing::warn!(error = %e, "lost the controller; registering again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+
+    async fn serve(&self, reg: &RegisterResponse, ledger: &ledger::Ledger) -> anyhow::Result<()> {
+        // Start from what was accepted before a restart: VMs keep running meanwhile.
+        let mut current = ledger.load().unwrap_or_default();
+        let base = format!("{}/agent/v1/hosts/{}", self.cfg.controller, reg.host_id);
+        let mut after = 0;
+        loop {
+            let resp = self
+                .http
+                .get(format!("{base}/config"))
+                .query(&[("after", after)])
+                .bearer_auth(&reg.host_token)
+                .send()
+                .await?;
+            if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+                anyhow::bail!("the controller no longer knows this host");
+            }
+            let cfg: HostConfig = resp.error_for_status()?.json().await?;
+            if cfg.host_id == current.host_id && cfg.generation < current.generation {
+                tracing::warn!(
+                    got = cfg.generation,
+                    have = current.generation,
+                    "ignoring an older host config"
+                );
+            } else {
+                ledger.store(&cfg)?;
+                current = cfg;
+            }
+            after = current.generation;
+            let report = self.reconcile(&current).await;
+            self.http
+                .put(format!("{base}/report"))
+                .bearer_auth(&reg.host_token)
+                .json(&report)
+                .send()
+                .await?
+                .error_for_status()?;
+        }
+    }
+
+    /// Removes VMs that should not exist, then creates or adjusts the ones that should.
+    pub async fn reconcile(&self, cfg: &HostConfig) -> HostReport {
+        for id in self.driver.list().await {
+            if !cfg.vms.iter().any(|v| v.id == id) {
+                if let Err(e) = self.driver.remove(&id).await {
+                    tracing::warn!(vm = %id, error = %e, "removing a VM failed; will retry");
+                }
+            }
+        }
+        let mut vms = vec![];
+        for spec in &cfg.vms {
+            vms.push(self.driver.ensure(spec).await);
+        }
+        HostReport {
+            generation: cfg.generation,
+            vms,
+        }
+    }
+}

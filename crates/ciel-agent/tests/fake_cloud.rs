@@ -1,0 +1,189 @@
+//! A controller and an agent (fake hypervisor) talking over real HTTP on loopback: servers
+//! are scheduled, reach ACTIVE from the agent's reports, follow power actions, and disappear
+//! from the host when deleted.
+
+use ciel_agent::fake::FakeHypervisor;
+use ciel_agent::{Agent, AgentConfig};
+use ciel_controller::app::identity::caller::Caller;
+use ciel_controller::app::App;
+use ciel_controller::config::ControllerConfig;
+use ciel_controller::Controller;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn body(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => panic!("not an object"),
+    }
+}
+
+async fn admin(app: &App) -> Caller {
+    let req = json!({"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": "adminpw"}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}});
+    app.authenticate(serde_json::from_value(req).unwrap())
+        .await
+        .unwrap()
+        .caller
+}
+
+async fn status_of(app: &App, c: &Caller, id: &str) -> (String, Option<String>) {
+    let s = app.get_server(c, id).await.unwrap();
+    (s.vm_state, s.task_state)
+}
+
+async fn wait_for(app: &App, c: &Caller, id: &str, vm_state: &str) {
+    for _ in 0..200 {
+        let (state, task) = status_of(app, c, id).await;
+        if state == vm_state && task.is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "server {id} never reached {vm_state}: {:?}",
+        status_of(app, c, id).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn servers_follow_the_agents_reports() {
+    let dir = std::env::temp_dir().join(format!("ciel-fake-cloud-{}", uuid_like()));
+    let mut cfg = ControllerConfig::new(dir.join("data"), "127.0.0.1:0".parse().unwrap());
+    cfg.admin_password = Some("adminpw".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    cfg.public_url = url.clone();
+    let controller = Controller::start(cfg).await.unwrap();
+    let app = controller.app.clone();
+    tokio::spawn(controller.serve(listener, std::future::pending()));
+
+    let fake = Arc::new(FakeHypervisor::default());
+    let join = std::fs::read_to_string(dir.join("data/agent-join-token")).expect("ciel up writes the join token");
+    let agent = Agent::new(
+        AgentConfig {
+            controller: url,
+            join_token: join,
+            hostname: "hv1".into(),
+            underlay_ip: None,
+            state_dir: dir.join("agent"),
+        },
+        fake.clone(),
+    )
+    .unwrap();
+    tokio::spawn(agent.run());
+
+    let admin = admin(&app).await;
+    // An image to boot and a network to attach to.
+    let img = app
+        .create_image(
+            &admin,
+            body(json!({"name": "img", "disk_format": "raw", "container_format": "bare", "visibility": "public"})),
+        )
+        .await
+        .unwrap();
+    let data = futures_like(vec![0u8; 4096]);
+    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let net = app.create_network(&admin, body(json!({"name": "n"}))).await.unwrap();
+    app.create_subnet(
+        &admin,
+        body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.0.0.0/24"})),
+    )
+    .await
+    .unwrap();
+    // Wait for the host to register.
+    for _ in 0..200 {
+        if !app.list_hosts(&admin).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    let made = app
+        .create_servers(
+            &admin,
+            body(json!({"name": "vm", "imageRef": img.id, "flavorRef": "42", "networks": [{"uuid": net.id}], "min_count": 3, "max_count": 3})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 3);
+    for s in &made {
+        assert_eq!(s.vm_state, "building");
+        wait_for(&app, &admin, &s.id, "active").await;
+    }
+    let ports = app.list_ports(&admin).await.unwrap();
+    assert_eq!(
+        ports.iter().filter(|p| p.port.device_owner == "compute:nova").count(),
+        3
+    );
+
+    let one = &made[0].id;
+    app.server_power_action(&admin, one, "os-stop").await.unwrap();
+    wait_for(&app, &admin, one, "stopped").await;
+    let again = app.server_power_action(&admin, one, "os-stop").await.unwrap_err();
+    assert_eq!(again.status(), 409, "stopping a stopped server conflicts");
+    app.server_power_action(&admin, one, "os-start").await.unwrap();
+    wait_for(&app, &admin, one, "active").await;
+
+    // Quota: 10 instances. 3 exist, so 8 more at once are refused and nothing is created;
+    // concurrent single boots get exactly the 7 that remain.
+    let over = json!({"name": "over", "imageRef": img.id, "flavorRef": "42", "networks": "none", "min_count": 8});
+    assert_eq!(app.create_servers(&admin, body(over)).await.unwrap_err().status(), 403);
+    let mut tasks = vec![];
+    for i in 0..10 {
+        let (app, admin, image) = (app.clone(), admin.clone(), img.id.clone());
+        tasks.push(tokio::spawn(async move {
+            app.create_servers(
+                &admin,
+                body(json!({"name": format!("q{i}"), "imageRef": image, "flavorRef": "42", "networks": "none"})),
+            )
+            .await
+        }));
+    }
+    let mut ok = vec![];
+    for t in tasks {
+        if let Ok(mut v) = t.await.unwrap() {
+            ok.append(&mut v);
+        }
+    }
+    assert_eq!(ok.len(), 7, "exactly the remaining quota is granted");
+    let mut made = made;
+    made.extend(ok);
+    for s in &made {
+        app.delete_server(&admin, &s.id).await.unwrap();
+    }
+    for _ in 0..200 {
+        if fake_is_empty(&fake).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(fake_is_empty(&fake).await, "deleted servers are removed from the host");
+    let ports = app.list_ports(&admin).await.unwrap();
+    assert_eq!(
+        ports.iter().filter(|p| p.port.device_owner == "compute:nova").count(),
+        0
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn fake_is_empty(f: &FakeHypervisor) -> bool {
+    use ciel_agent::driver::Hypervisor;
+    f.list().await.is_empty()
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn futures_like(data: Vec<u8>) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Unpin {
+    futures_util::stream::iter(vec![Ok(bytes::Bytes::from(data))])
+}

@@ -1,0 +1,241 @@
+//! Hypervisor hosts as the controller sees them: registration with the join token, the
+//! generation-numbered desired state each host is given, and the observed state agents report
+//! back, which becomes the servers' API status.
+
+use crate::app::App;
+use crate::db::compute::hosts::{self as db, Host};
+use crate::db::compute::servers::{self, Server};
+use crate::db::{image, network};
+use crate::error::{Error, Result};
+use base64::Engine;
+use ciel_proto::{HostConfig, HostReport, ImageRef, Nic, PowerState, RegisterRequest, VmSpec, VmState};
+use sha2::Digest;
+use std::path::Path;
+use std::time::Duration;
+
+/// A host that has not reported for this long is down and gets no new servers.
+pub const HOST_DOWN_AFTER_SECS: i64 = 60;
+
+fn token_hash(token: &str) -> String {
+    hex(&sha2::Sha256::digest(token.as_bytes()))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn random_secret() -> String {
+    let mut b = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// The secret agents present to join, kept in `DATA_DIR/agent-join-token` (mode 600).
+pub fn join_token(data_dir: &Path) -> Result<String> {
+    let path = data_dir.join("agent-join-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_string());
+    }
+    let t = random_secret();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &t)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(t)
+}
+
+impl App {
+    /// Registers (or re-registers) a host; returns its id and a fresh host token.
+    pub async fn register_host(&self, join: &str, r: RegisterRequest) -> Result<(String, String)> {
+        let expected = join_token(&self.cfg.data_dir)?;
+        if !constant_eq(join.as_bytes(), expected.as_bytes()) {
+            return Err(Error::Unauthorized("invalid join token".into()));
+        }
+        if r.hostname.is_empty() || r.hostname.len() > 255 {
+            return Err(Error::bad_request("hostname must be 1 to 255 characters"));
+        }
+        let token = random_secret();
+        let now = crate::db::now();
+        let h = db::upsert(
+            &self.db,
+            &Host {
+                id: uuid::Uuid::new_v4().to_string(),
+                hostname: r.hostname,
+                underlay_ip: r.underlay_ip,
+                vcpus: r.vcpus as i64,
+                memory_mb: r.memory_mb as i64,
+                disk_gb: r.disk_gb as i64,
+                hypervisor_type: r.hypervisor_type,
+                token_hash: token_hash(&token),
+                enabled: true,
+                generation: 1,
+                applied_generation: 0,
+                last_seen: now,
+                created_at: now,
+            },
+        )
+        .await?;
+        tracing::info!(host = %h.hostname, id = %h.id, vcpus = h.vcpus, memory_mb = h.memory_mb, "host registered");
+        self.hosts_changed();
+        Ok((h.id, token))
+    }
+
+    /// The host a bearer token belongs to.
+    pub async fn authenticate_host(&self, host_id: &str, token: &str) -> Result<Host> {
+        match db::get(&self.db, host_id).await? {
+            Some(h) if constant_eq(h.token_hash.as_bytes(), token_hash(token).as_bytes()) => Ok(h),
+            _ => Err(Error::Unauthorized("unknown host or token".into())),
+        }
+    }
+
+    pub(crate) fn hosts_changed(&self) {
+        self.host_changes.send_modify(|n| *n += 1);
+    }
+
+    /// The host's desired state once its generation is newer than `after`, or the current one
+    /// after `wait` (a long poll: agents learn of changes at once without polling hard).
+    pub async fn host_config(&self, host: &Host, after: u64, wait: Duration) -> Result<HostConfig> {
+        let mut changes = self.host_changes.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let h = db::get(&self.db, &host.id)
+                .await?
+                .ok_or_else(|| Error::not_found("host", &host.id))?;
+            if h.generation as u64 > after {
+                return self.build_host_config(&h).await;
+            }
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                return self.build_host_config(&h).await;
+            }
+        }
+    }
+
+    async fn build_host_config(&self, h: &Host) -> Result<HostConfig> {
+        let mut tx = self.db.begin().await?;
+        let mut vms = vec![];
+        for s in servers::on_host(&mut *tx, &h.id).await? {
+            let img = image::get(&mut *tx, &s.image_id).await?;
+            let image = ImageRef {
+                id: s.image_id.clone(),
+                disk_format: img.as_ref().and_then(|i| i.disk_format.clone()).unwrap_or_default(),
+                checksum: img.as_ref().and_then(|i| i.checksum.clone()).unwrap_or_default(),
+                size: img.as_ref().and_then(|i| i.size).unwrap_or(0) as u64,
+            };
+            let mut nics = vec![];
+            for p in network::list_ports(&mut *tx)
+                .await?
+                .into_iter()
+                .filter(|p| p.device_id == s.id)
+            {
+                let mtu = network::get_network(&mut *tx, &p.network_id)
+                    .await?
+                    .map(|n| n.mtu)
+                    .unwrap_or(1450);
+                nics.push(Nic {
+                    port_id: p.id,
+                    mac: p.mac_address,
+                    network_id: p.network_id,
+                    mtu: mtu as u32,
+                });
+            }
+            vms.push(VmSpec {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                vcpus: s.vcpus as u32,
+                memory_mb: s.memory_mb as u64,
+                root_gb: s.root_gb as u64,
+                image,
+                power: match s.desired_power.as_str() {
+                    "stopped" => PowerState::Stopped,
+                    "paused" => PowerState::Paused,
+                    _ => PowerState::Running,
+                },
+                nics,
+                boot_serial: s.boot_serial as u64,
+            });
+        }
+        Ok(HostConfig {
+            host_id: h.id.clone(),
+            generation: h.generation as u64,
+            vms,
+        })
+    }
+
+    /// Turns what an agent observed into server states (level-triggered: the whole picture
+    /// every time, so a lost report changes nothing).
+    pub async fn host_report(&self, host: &Host, report: HostReport) -> Result<()> {
+        let now = crate::db::now();
+        let mut tx = crate::db::begin(&self.db).await?;
+        db::seen(&mut *tx, &host.id, report.generation as i64, now).await?;
+        for vm in report.vms {
+            let Some(mut s) = servers::get(&mut *tx, &vm.id).await? else {
+                continue;
+            };
+            if s.host_id.as_deref() != Some(host.id.as_str()) {
+                continue;
+            }
+            apply_observation(&mut s, &vm.state, vm.boot_serial as i64, vm.message, now);
+            servers::update_state(&mut *tx, &s).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Nova's (vm_state, task_state, power_state) from an observed VM state.
+fn apply_observation(s: &mut Server, state: &VmState, boot_serial: i64, message: Option<String>, now: i64) {
+    let (vm_state, power) = match state {
+        VmState::Building => return,
+        VmState::Running => ("active", 1),
+        VmState::Paused => ("paused", 3),
+        VmState::Stopped => ("stopped", 4),
+        VmState::Error => ("error", 0),
+    };
+    let settled = match (s.desired_power.as_str(), state) {
+        ("running", VmState::Running) => boot_serial >= s.boot_serial,
+        ("paused", VmState::Paused) | ("stopped", VmState::Stopped) => true,
+        (_, VmState::Error) => true,
+        _ => false,
+    };
+    if !settled {
+        // Still converging: keep the task the user started visible.
+        return;
+    }
+    s.vm_state = vm_state.into();
+    s.power_state = power;
+    s.task_state = None;
+    s.fault = if *state == VmState::Error { message } else { None };
+    if s.launched_at.is_none() && *state == VmState::Running {
+        s.launched_at = Some(now);
+    }
+    s.updated_at = now;
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl App {
+    /// An active image's data for an agent's cache (the agent is trusted with any image its
+    /// host runs; the API checked the user's access when the server was created).
+    pub async fn image_file_for_host(&self, image_id: &str) -> Result<tokio::fs::File> {
+        match image::get(&self.db, image_id).await? {
+            Some(i) if i.status == "active" => tokio::fs::File::open(self.image_store.path_of(image_id))
+                .await
+                .map_err(|e| Error::Internal(format!("image {image_id} data: {e}"))),
+            _ => Err(Error::not_found("image", image_id)),
+        }
+    }
+}
+
+impl App {
+    /// Registered hosts (admin only).
+    pub async fn list_hosts(&self, caller: &crate::app::identity::caller::Caller) -> Result<Vec<Host>> {
+        caller.require_admin()?;
+        db::list(&self.db).await
+    }
+}

@@ -1,0 +1,41 @@
+//! Placement: filters (host enabled and up, enough vCPUs, RAM and disk under the allocation
+//! ratios) then a weigher (most free RAM first, spreading load). Runs inside the transaction
+//! that creates the server, so two concurrent boots never claim the same capacity.
+
+use super::hosts::HOST_DOWN_AFTER_SECS;
+use crate::db::compute::flavors::Flavor;
+use crate::db::compute::hosts;
+use crate::db::Tx;
+use crate::error::Result;
+
+/// OpenStack's default allocation ratios.
+pub const CPU_ALLOCATION_RATIO: f64 = 16.0;
+pub const RAM_ALLOCATION_RATIO: f64 = 1.5;
+pub const DISK_ALLOCATION_RATIO: f64 = 1.0;
+
+/// The id of the best host for `flavor`, or None when no host fits.
+pub async fn pick(tx: &mut Tx<'_>, flavor: &Flavor) -> Result<Option<String>> {
+    let now = crate::db::now();
+    let usage = hosts::usage(&mut **tx).await?;
+    let mut best: Option<(f64, String)> = None;
+    for h in hosts::list(&mut **tx).await? {
+        if !h.enabled || now - h.last_seen > HOST_DOWN_AFTER_SECS {
+            continue;
+        }
+        let (cpu, ram, disk) = usage
+            .iter()
+            .find(|u| u.0 == h.id)
+            .map(|u| (u.1, u.2, u.3))
+            .unwrap_or((0, 0, 0));
+        let free_cpu = h.vcpus as f64 * CPU_ALLOCATION_RATIO - cpu as f64;
+        let free_ram = h.memory_mb as f64 * RAM_ALLOCATION_RATIO - ram as f64;
+        let free_disk = h.disk_gb as f64 * DISK_ALLOCATION_RATIO - disk as f64;
+        if free_cpu < flavor.vcpus as f64 || free_ram < flavor.ram as f64 || free_disk < flavor.disk as f64 {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(r, _)| free_ram > *r) {
+            best = Some((free_ram, h.id));
+        }
+    }
+    Ok(best.map(|b| b.1))
+}

@@ -1,0 +1,322 @@
+//! Servers: creation with scheduling and quota in one transaction, the user's power
+//! requests as desired state, deletion. The agent of the chosen host does the rest and its
+//! reports move the server from BUILD to ACTIVE (or ERROR).
+
+use super::scheduler;
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::{self, Body};
+use crate::app::network::owns;
+use crate::app::App;
+use crate::db::compute::hosts;
+use crate::db::compute::servers::{self as db, Server};
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+
+/// Nova's default per-project limits.
+pub const QUOTA_INSTANCES: i64 = 10;
+pub const QUOTA_CORES: i64 = 20;
+pub const QUOTA_RAM_MB: i64 = 51200;
+
+/// One NIC request of `networks`.
+enum NicRequest {
+    Network(String, Option<String>),
+    Port(String),
+}
+
+fn parse_networks(v: Option<Value>) -> Result<Option<Vec<NicRequest>>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s == "auto" => Ok(None),
+        Some(Value::String(s)) if s == "none" => Ok(Some(vec![])),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|i| {
+                let port = i.get("port").and_then(Value::as_str).map(str::to_owned);
+                let uuid = i.get("uuid").and_then(Value::as_str).map(str::to_owned);
+                let fixed = i.get("fixed_ip").and_then(Value::as_str).map(str::to_owned);
+                match (port, uuid) {
+                    (Some(p), _) => Ok(NicRequest::Port(p)),
+                    (None, Some(n)) => Ok(NicRequest::Network(n, fixed)),
+                    _ => Err(Error::bad_request(
+                        "Invalid input for field/attribute networks: each needs uuid or port.",
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some),
+        Some(v) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute networks. Value: {v}."
+        ))),
+    }
+}
+
+impl App {
+    /// Creates `min_count..=max_count` servers (as many of max as fit); returns them.
+    pub async fn create_servers(&self, caller: &Caller, mut body: Body) -> Result<Vec<Server>> {
+        let project_id = caller
+            .project_id()
+            .ok_or_else(|| Error::bad_request("A project-scoped token is required."))?
+            .to_string();
+        if !caller.can_write() {
+            return Err(Error::forbidden());
+        }
+        let name = input::opt_str(&mut body, "name", 255, false)?
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| Error::bad_request("Invalid input for field/attribute name."))?;
+        let image_id = input::opt_str(&mut body, "imageRef", 255, false)?
+            .ok_or_else(|| Error::bad_request("Invalid input for field/attribute imageRef."))?;
+        let flavor_ref = match body.remove("flavorRef") {
+            Some(Value::String(s)) => s,
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err(Error::bad_request("Invalid input for field/attribute flavorRef.")),
+        };
+        let flavor_id = flavor_ref.rsplit('/').next().unwrap_or_default().to_string();
+        let flavor = self
+            .get_flavor(caller, &flavor_id)
+            .await
+            .map_err(|_| Error::bad_request(format!("Flavor {flavor_ref} could not be found.")))?;
+        let image = self
+            .get_image(caller, image_id.rsplit('/').next().unwrap_or_default())
+            .await
+            .map_err(|_| Error::bad_request(format!("Can not find requested image {image_id}")))?;
+        if image.status != "active" {
+            return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
+        }
+        if flavor.ram < image.min_ram || (flavor.disk > 0 && flavor.disk < image.min_disk) {
+            return Err(Error::bad_request(
+                "Flavor's memory or disk is too small for requested image.",
+            ));
+        }
+        let key_name = input::opt_str(&mut body, "key_name", 255, true)?;
+        if let Some(k) = &key_name {
+            self.get_keypair(caller, k, None)
+                .await
+                .map_err(|_| Error::bad_request(format!("Invalid key_name provided: {k}")))?;
+        }
+        let user_data = input::opt_str(&mut body, "user_data", 65535, true)?;
+        let metadata = match body.remove("metadata") {
+            None | Some(Value::Null) => json!({}),
+            Some(m @ Value::Object(_)) => m,
+            Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.")),
+        };
+        let count = |k: &str, body: &mut Body| -> Result<i64> {
+            match body.remove(k) {
+                None | Some(Value::Null) => Ok(1),
+                Some(v) => v
+                    .as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}."))),
+            }
+        };
+        let min = count("min_count", &mut body)?;
+        let max = count("max_count", &mut body)?.max(min);
+        let nics = parse_networks(body.remove("networks"))?;
+        let az = input::opt_str(&mut body, "availability_zone", 255, true)?.unwrap_or_else(|| "nova".into());
+
+        let now = crate::db::now();
+        let mut tx = crate::db::begin(&self.db).await?;
+        let (used, cores, ram) = db::usage_for_project(&mut *tx, &project_id).await?;
+        let fits_quota = (QUOTA_INSTANCES - used)
+            .min((QUOTA_CORES - cores) / flavor.vcpus.max(1))
+            .min((QUOTA_RAM_MB - ram) / flavor.ram.max(1))
+            .max(0);
+        if fits_quota < min {
+            return Err(Error::Typed {
+                status: 403,
+                kind: "forbidden",
+                message: format!(
+                    "Quota exceeded for instances, cores or ram: Requested {min} (already used {used} of {QUOTA_INSTANCES} instances, {cores} of {QUOTA_CORES} cores, {ram} of {QUOTA_RAM_MB} MiB)"
+                ),
+            });
+        }
+        let wanted = max.min(fits_quota);
+        let mut made = vec![];
+        for i in 0..wanted {
+            let host = scheduler::pick(&mut tx, &flavor).await?;
+            let Some(host) = host else {
+                if (made.len() as i64) < min {
+                    return Err(Error::Typed {
+                        status: 500,
+                        kind: "computeFault",
+                        message: "No valid host was found. There are not enough hosts available.".into(),
+                    });
+                }
+                break;
+            };
+            let s = Server {
+                id: uuid::Uuid::new_v4().to_string(),
+                project_id: project_id.clone(),
+                user_id: caller.user_id().to_string(),
+                name: if wanted > 1 {
+                    format!("{name}-{}", i + 1)
+                } else {
+                    name.clone()
+                },
+                flavor_id: flavor.id.clone(),
+                vcpus: flavor.vcpus,
+                memory_mb: flavor.ram,
+                root_gb: flavor.disk,
+                image_id: image.id.clone(),
+                host_id: Some(host.clone()),
+                key_name: key_name.clone(),
+                user_data: user_data.clone(),
+                metadata: metadata.to_string(),
+                availability_zone: az.clone(),
+                vm_state: "building".into(),
+                task_state: Some("spawning".into()),
+                power_state: 0,
+                desired_power: "running".into(),
+                boot_serial: 0,
+                fault: None,
+                created_at: now,
+                updated_at: now,
+                launched_at: None,
+            };
+            db::insert(&mut *tx, &s).await?;
+            hosts::bump_generation(&mut *tx, &host).await?;
+            made.push(s);
+        }
+        tx.commit().await?;
+        // Ports are the network service's: made through its API, undone if any fails.
+        for s in &made {
+            if let Err(e) = self.attach_nics(caller, s, nics.as_deref()).await {
+                for s in &made {
+                    self.delete_server(caller, &s.id).await.ok();
+                }
+                return Err(e);
+            }
+        }
+        self.hosts_changed();
+        Ok(made)
+    }
+
+    async fn attach_nics(&self, caller: &Caller, s: &Server, nics: Option<&[NicRequest]>) -> Result<()> {
+        let auto;
+        let nics = match nics {
+            Some(n) => n,
+            None => {
+                let candidates: Vec<_> = self
+                    .list_networks(caller)
+                    .await?
+                    .into_iter()
+                    .filter(|n| !n.external && owns(caller, &n.project_id))
+                    .collect();
+                if candidates.len() > 1 {
+                    return Err(Error::Conflict(
+                        "Multiple possible networks found, use a Network ID to be more specific.".into(),
+                    ));
+                }
+                auto = candidates
+                    .into_iter()
+                    .map(|n| NicRequest::Network(n.id, None))
+                    .collect::<Vec<_>>();
+                &auto
+            }
+        };
+        for nic in nics {
+            match nic {
+                NicRequest::Network(net, fixed) => {
+                    let mut port = json!({"network_id": net, "device_id": s.id, "device_owner": "compute:nova"});
+                    if let Some(ip) = fixed {
+                        port["fixed_ips"] = json!([{"ip_address": ip}]);
+                    }
+                    let Value::Object(b) = port else { unreachable!() };
+                    self.create_port(caller, b).await.map_err(|e| match e {
+                        Error::NotFound { .. } => Error::bad_request(format!("Network {net} could not be found.")),
+                        other => other,
+                    })?;
+                }
+                NicRequest::Port(p) => {
+                    let b = json!({"device_id": s.id, "device_owner": "compute:nova"});
+                    let Value::Object(b) = b else { unreachable!() };
+                    self.update_port(caller, p, b).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn get_server(&self, caller: &Caller, id: &str) -> Result<Server> {
+        match db::get(&self.db, id).await? {
+            Some(s) if owns(caller, &s.project_id) => Ok(s),
+            _ => Err(Error::not_found("instance", id)),
+        }
+    }
+
+    pub async fn list_servers(&self, caller: &Caller, all_projects: bool) -> Result<Vec<Server>> {
+        let own = caller.project_id().map(str::to_owned);
+        Ok(db::list(&self.db)
+            .await?
+            .into_iter()
+            .filter(|s| (all_projects && caller.is_admin()) || own.as_deref() == Some(s.project_id.as_str()))
+            .collect())
+    }
+
+    /// Removes the server and its ports now; its host's next desired state no longer has the
+    /// VM, so the agent tears it down (and would after any crash, too).
+    pub async fn delete_server(&self, caller: &Caller, id: &str) -> Result<()> {
+        let s = self.get_server(caller, id).await?;
+        if !crate::app::network::may_write(caller, &s.project_id) {
+            return Err(Error::forbidden());
+        }
+        for p in self
+            .list_ports(caller)
+            .await?
+            .into_iter()
+            .filter(|p| p.port.device_id == s.id)
+        {
+            self.delete_port(caller, &p.port.id).await?;
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        db::delete(&mut *tx, id).await?;
+        if let Some(h) = &s.host_id {
+            hosts::bump_generation(&mut *tx, h).await?;
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+
+    /// Power actions: the wanted power state (and for reboots a new boot serial) becomes the
+    /// desired state; the task state shows the action until the agent reports it done.
+    pub async fn server_power_action(&self, caller: &Caller, id: &str, action: &str) -> Result<()> {
+        let mut s = self.get_server(caller, id).await?;
+        if !crate::app::network::may_write(caller, &s.project_id) {
+            return Err(Error::forbidden());
+        }
+        let conflict = |state: &str| {
+            Error::Conflict(format!(
+                "Cannot '{action}' instance {id} while it is in vm_state {state}"
+            ))
+        };
+        let (want, task) = match (action, s.vm_state.as_str()) {
+            ("os-stop", "active") => ("stopped", "powering-off"),
+            ("os-start", "stopped") => ("running", "powering-on"),
+            ("pause", "active") => ("paused", "pausing"),
+            ("unpause", "paused") => ("running", "unpausing"),
+            ("reboot", "active") | ("reboot", "stopped") => ("running", "rebooting"),
+            (_, state) => return Err(conflict(state)),
+        };
+        if s.task_state.is_some() {
+            return Err(Error::Conflict(format!(
+                "Cannot '{action}' instance {id} while it is in task_state {}",
+                s.task_state.as_deref().unwrap_or_default()
+            )));
+        }
+        s.desired_power = want.into();
+        s.task_state = Some(task.into());
+        if action == "reboot" {
+            s.boot_serial += 1;
+        }
+        s.updated_at = crate::db::now();
+        let mut tx = crate::db::begin(&self.db).await?;
+        db::update_state(&mut *tx, &s).await?;
+        if let Some(h) = &s.host_id {
+            hosts::bump_generation(&mut *tx, h).await?;
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! Hypervisor hosts.
+
+use crate::db::one_row;
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Host {
+    pub id: String,
+    pub hostname: String,
+    pub underlay_ip: Option<String>,
+    pub vcpus: i64,
+    pub memory_mb: i64,
+    pub disk_gb: i64,
+    pub hypervisor_type: String,
+    pub token_hash: String,
+    pub enabled: bool,
+    pub generation: i64,
+    pub applied_generation: i64,
+    pub last_seen: i64,
+    pub created_at: i64,
+}
+
+const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
+     generation, applied_generation, last_seen, created_at";
+
+/// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
+pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (hostname) DO UPDATE SET underlay_ip = excluded.underlay_ip, vcpus = excluded.vcpus, \
+         memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, hypervisor_type = excluded.hypervisor_type, \
+         token_hash = excluded.token_hash, last_seen = excluded.last_seen, generation = hosts.generation + 1 \
+         RETURNING {COLS}"
+    ))
+    .bind(&h.id)
+    .bind(&h.hostname)
+    .bind(&h.underlay_ip)
+    .bind(h.vcpus)
+    .bind(h.memory_mb)
+    .bind(h.disk_gb)
+    .bind(&h.hypervisor_type)
+    .bind(&h.token_hash)
+    .bind(h.enabled)
+    .bind(h.generation)
+    .bind(h.applied_generation)
+    .bind(h.last_seen)
+    .bind(h.created_at)
+    .fetch_one(e)
+    .await?)
+}
+
+pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Host>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM hosts WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Host>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM hosts ORDER BY hostname"))
+        .fetch_all(e)
+        .await?)
+}
+
+/// Marks that the host's desired state changed.
+pub async fn bump_generation(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("UPDATE hosts SET generation = generation + 1 WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "host", id)
+}
+
+pub async fn seen(e: impl SqliteExecutor<'_>, id: &str, applied: i64, at: i64) -> Result<()> {
+    sqlx::query("UPDATE hosts SET applied_generation = max(applied_generation, ?), last_seen = ? WHERE id = ?")
+        .bind(applied)
+        .bind(at)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// vCPUs, MiB of RAM and GiB of disk already claimed by servers on each host.
+pub async fn usage(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT host_id, coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0), coalesce(sum(root_gb), 0) \
+         FROM servers WHERE host_id IS NOT NULL GROUP BY host_id",
+    )
+    .fetch_all(e)
+    .await?)
+}

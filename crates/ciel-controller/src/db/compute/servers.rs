@@ -1,0 +1,132 @@
+//! Servers.
+
+use crate::db::one_row;
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Server {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub flavor_id: String,
+    pub vcpus: i64,
+    pub memory_mb: i64,
+    pub root_gb: i64,
+    pub image_id: String,
+    pub host_id: Option<String>,
+    pub key_name: Option<String>,
+    pub user_data: Option<String>,
+    pub metadata: String,
+    pub availability_zone: String,
+    pub vm_state: String,
+    pub task_state: Option<String>,
+    pub power_state: i64,
+    pub desired_power: String,
+    pub boot_serial: i64,
+    pub fault: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub launched_at: Option<i64>,
+}
+
+const COLS: &str = "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, root_gb, image_id, host_id, key_name, \
+     user_data, metadata, availability_zone, vm_state, task_state, power_state, desired_power, boot_serial, fault, \
+     created_at, updated_at, launched_at";
+
+pub async fn insert(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&s.id)
+    .bind(&s.project_id)
+    .bind(&s.user_id)
+    .bind(&s.name)
+    .bind(&s.flavor_id)
+    .bind(s.vcpus)
+    .bind(s.memory_mb)
+    .bind(s.root_gb)
+    .bind(&s.image_id)
+    .bind(&s.host_id)
+    .bind(&s.key_name)
+    .bind(&s.user_data)
+    .bind(&s.metadata)
+    .bind(&s.availability_zone)
+    .bind(&s.vm_state)
+    .bind(&s.task_state)
+    .bind(s.power_state)
+    .bind(&s.desired_power)
+    .bind(s.boot_serial)
+    .bind(&s.fault)
+    .bind(s.created_at)
+    .bind(s.updated_at)
+    .bind(s.launched_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Server>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Server>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLS} FROM servers ORDER BY created_at DESC, id"))
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<Vec<Server>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE host_id = ? ORDER BY id"))
+            .bind(host_id)
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+/// (instances, vCPUs, MiB of RAM) a project's servers hold.
+pub async fn usage_for_project(e: impl SqliteExecutor<'_>, project_id: &str) -> Result<(i64, i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*), coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0) FROM servers WHERE project_id = ?",
+    )
+    .bind(project_id)
+    .fetch_one(e)
+    .await?)
+}
+
+/// Writes the state fields (what the API and the agent change after creation).
+pub async fn update_state(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE servers SET name = ?, metadata = ?, vm_state = ?, task_state = ?, power_state = ?, desired_power = ?, \
+         boot_serial = ?, fault = ?, updated_at = ?, launched_at = ? WHERE id = ?",
+    )
+    .bind(&s.name)
+    .bind(&s.metadata)
+    .bind(&s.vm_state)
+    .bind(&s.task_state)
+    .bind(s.power_state)
+    .bind(&s.desired_power)
+    .bind(s.boot_serial)
+    .bind(&s.fault)
+    .bind(s.updated_at)
+    .bind(s.launched_at)
+    .bind(&s.id)
+    .execute(e)
+    .await?;
+    one_row(r.rows_affected(), "server", &s.id)
+}
+
+pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM servers WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    one_row(r.rows_affected(), "server", id)
+}

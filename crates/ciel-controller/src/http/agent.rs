@@ -1,0 +1,98 @@
+//! The agent API under `/agent/v1`: hypervisor agents register with the join token, then
+//! long-poll their host's desired state and report what they observe (bearer host token).
+
+use crate::app::App;
+use crate::db::compute::hosts::Host;
+use crate::error::Error;
+use crate::http::{parse_json, AppState};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use ciel_proto::{HostReport, RegisterRequest, RegisterResponse};
+use std::time::Duration;
+
+/// Longest a config request waits for a change before answering with the current state.
+const LONG_POLL: Duration = Duration::from_secs(25);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/hosts", post(register))
+        .route("/v1/hosts/{id}/config", get(config))
+        .route("/v1/hosts/{id}/report", put(report))
+        .route("/v1/hosts/{id}/images/{image}", get(image_file))
+}
+
+struct AgentError(Error);
+
+impl IntoResponse for AgentError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({"error": self.0.to_string()}))).into_response()
+    }
+}
+
+impl From<Error> for AgentError {
+    fn from(e: Error) -> Self {
+        AgentError(e)
+    }
+}
+
+fn bearer(h: &HeaderMap) -> Result<&str, Error> {
+    h.get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| Error::Unauthorized("bearer token required".into()))
+}
+
+async fn host(app: &App, id: &str, h: &HeaderMap) -> Result<Host, Error> {
+    app.authenticate_host(id, bearer(h)?).await
+}
+
+async fn register(State(app): State<AppState>, h: HeaderMap, body: Bytes) -> Result<Response, AgentError> {
+    let req: RegisterRequest = parse_json(&body)?;
+    let (host_id, host_token) = app.register_host(bearer(&h)?, req).await?;
+    Ok(Json(RegisterResponse { host_id, host_token }).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct After {
+    #[serde(default)]
+    after: u64,
+}
+
+async fn config(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<After>,
+    h: HeaderMap,
+) -> Result<Response, AgentError> {
+    let host = host(&app, &id, &h).await?;
+    Ok(Json(app.host_config(&host, q.after, LONG_POLL).await?).into_response())
+}
+
+async fn report(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AgentError> {
+    let host = host(&app, &id, &h).await?;
+    let r: HostReport = parse_json(&body)?;
+    app.host_report(&host, r).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Image data for the host's image cache, streamed from the image store.
+async fn image_file(
+    State(app): State<AppState>,
+    Path((id, image)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Result<Response, AgentError> {
+    host(&app, &id, &h).await?;
+    let file = app.image_file_for_host(&image).await?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
+    Ok((StatusCode::OK, Body::from_stream(stream)).into_response())
+}
