@@ -1,5 +1,7 @@
-//! `ciel`: one binary for the whole cloud. `ciel up` runs an all-in-one controller.
+//! `ciel`: one binary for the whole cloud. `ciel up` runs an all-in-one controller; `ciel agent`
+//! joins a hypervisor host to a controller.
 
+mod agent;
 mod settings;
 mod up;
 
@@ -21,6 +23,8 @@ struct Cli {
 enum Command {
     /// Run the all-in-one cloud (controller + local services) in the foreground.
     Up(up::UpArgs),
+    /// Run a hypervisor agent that joins a controller.
+    Agent(agent::AgentArgs),
     /// Manage the token key repository.
     Keys {
         #[command(subcommand)]
@@ -44,6 +48,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Keys {
             action: KeysAction::Rotate {
                 data_dir,

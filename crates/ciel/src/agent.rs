@@ -1,0 +1,75 @@
+//! `ciel agent`: a hypervisor agent joining a controller.
+
+use anyhow::Context;
+use ciel_agent::{Agent, AgentConfig};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DriverKind {
+    /// Real VMs with QEMU (not available yet in this build).
+    Qemu,
+    /// In-memory VMs for scale benchmarks and tests only; never runs a real VM.
+    Fake,
+}
+
+#[derive(Args)]
+pub struct AgentArgs {
+    /// Controller base URL, e.g. http://10.0.0.1:8080.
+    #[arg(long)]
+    controller: String,
+    /// The join token (DATA_DIR/agent-join-token on the controller).
+    #[arg(long, env = "CIEL_JOIN_TOKEN", hide_env_values = true)]
+    join_token: String,
+    /// Name of this host [default: the system hostname].
+    #[arg(long)]
+    hostname: Option<String>,
+    /// Address other hosts reach this one at for VXLAN.
+    #[arg(long)]
+    underlay_ip: Option<String>,
+    /// Where the agent keeps its state.
+    #[arg(long, default_value = "/var/lib/ciel-agent")]
+    state_dir: PathBuf,
+    /// The hypervisor driver.
+    #[arg(long, value_enum)]
+    driver: DriverKind,
+    /// Log filter, e.g. info or ciel_agent=debug.
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+pub fn run(args: AgentArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid log filter")?)
+        .init();
+    let driver: Arc<dyn ciel_agent::driver::Hypervisor> = match args.driver {
+        DriverKind::Fake => Arc::new(ciel_agent::fake::FakeHypervisor::default()),
+        DriverKind::Qemu => {
+            anyhow::bail!("the QEMU driver is not available in this build yet; only --driver fake runs")
+        }
+    };
+    let hostname = match args.hostname {
+        Some(h) => h,
+        None => std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .context("cannot read /etc/hostname; pass --hostname")?,
+    };
+    let agent = Agent::new(
+        AgentConfig {
+            controller: args.controller.trim_end_matches('/').to_string(),
+            join_token: args.join_token,
+            hostname,
+            underlay_ip: args.underlay_ip,
+            state_dir: args.state_dir,
+        },
+        driver,
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        tokio::select! {
+            r = agent.run() => r,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })
+}
