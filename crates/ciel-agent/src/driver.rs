@@ -17,6 +17,14 @@ pub trait Hypervisor: Send + Sync {
     /// `QEMU` or `fake`, shown as the hypervisor type.
     fn kind(&self) -> &'static str;
     fn capacity(&self) -> Capacity;
+    /// Whether VMs need their images in the host's cache before `ensure`.
+    fn needs_images(&self) -> bool {
+        false
+    }
+    /// The VM's serial console log, where the driver keeps one.
+    fn console_log(&self, _id: &str) -> Option<std::path::PathBuf> {
+        None
+    }
     /// Ids of the VMs that exist on this host (running or not).
     fn list(&self) -> BoxFuture<'_, Vec<String>>;
     /// Creates the VM if missing and moves it to the spec's power state and boot serial;

@@ -3,9 +3,12 @@
 //! towards it, report what it observed. Crashes of either side need no recovery logic: the
 //! next turn of the loop sees the whole picture again.
 
+pub mod cache;
 pub mod driver;
 pub mod fake;
 pub mod ledger;
+pub mod qemu;
+pub mod qmp;
 
 use anyhow::Context;
 use ciel_proto::{HostConfig, HostReport, RegisterRequest, RegisterResponse};
@@ -107,7 +110,7 @@ impl Agent {
                 current = cfg;
             }
             after = current.generation;
-            let report = self.reconcile(&current).await;
+            let report = self.reconcile(&current, Some((&base, &reg.host_token))).await;
             self.http
                 .put(format!("{base}/report"))
                 .bearer_auth(&reg.host_token)
@@ -118,8 +121,10 @@ impl Agent {
         }
     }
 
-    /// Removes VMs that should not exist, then creates or adjusts the ones that should.
-    pub async fn reconcile(&self, cfg: &HostConfig) -> HostReport {
+    /// Removes VMs that should not exist, then creates or adjusts the ones that should
+    /// (fetching their images first when the driver needs them, from `source`: the host's
+    /// agent API base URL and token).
+    pub async fn reconcile(&self, cfg: &HostConfig, source: Option<(&str, &str)>) -> HostReport {
         for id in self.driver.list().await {
             if !cfg.vms.iter().any(|v| v.id == id) {
                 if let Err(e) = self.driver.remove(&id).await {
@@ -129,11 +134,33 @@ impl Agent {
         }
         let mut vms = vec![];
         for spec in &cfg.vms {
+            if let (true, Some((base, token))) = (self.driver.needs_images(), source) {
+                if let Err(e) = self.cache_images(base, token, spec).await {
+                    vms.push(ciel_proto::VmStatus {
+                        id: spec.id.clone(),
+                        state: ciel_proto::VmState::Error,
+                        boot_serial: spec.boot_serial,
+                        message: Some(format!("image unavailable: {e:#}")),
+                    });
+                    continue;
+                }
+            }
             vms.push(self.driver.ensure(spec).await);
         }
         HostReport {
             generation: cfg.generation,
             vms,
         }
+    }
+
+    async fn cache_images(&self, base: &str, token: &str, spec: &ciel_proto::VmSpec) -> anyhow::Result<()> {
+        let dir = cache::images_dir(&self.cfg.state_dir);
+        for img in std::iter::once(&spec.image)
+            .chain(spec.kernel.iter())
+            .chain(spec.ramdisk.iter())
+        {
+            cache::ensure(&self.http, &format!("{base}/images/{}", img.id), token, &dir, img).await?;
+        }
+        Ok(())
     }
 }

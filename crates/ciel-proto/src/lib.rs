@@ -55,6 +55,11 @@ pub struct VmSpec {
     /// Root disk size; 0 means the image's own size.
     pub root_gb: u64,
     pub image: ImageRef,
+    /// Direct kernel boot (the image's `kernel_id`/`ramdisk_id` properties, as in Nova).
+    pub kernel: Option<ImageRef>,
+    pub ramdisk: Option<ImageRef>,
+    /// Kernel command line (the image's `os_command_line`), with `kernel`.
+    pub cmdline: Option<String>,
     pub power: PowerState,
     pub nics: Vec<Nic>,
     /// Bumped by reboot requests: a running VM whose last boot is older is reset.

@@ -8,10 +8,16 @@ use std::sync::Arc;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum DriverKind {
-    /// Real VMs with QEMU (not available yet in this build).
+    /// Real VMs with QEMU.
     Qemu,
     /// In-memory VMs for scale benchmarks and tests only; never runs a real VM.
     Fake,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum VirtTypeArg {
+    Kvm,
+    Qemu,
 }
 
 #[derive(Args)]
@@ -32,8 +38,11 @@ pub struct AgentArgs {
     #[arg(long, default_value = "/var/lib/ciel-agent")]
     state_dir: PathBuf,
     /// The hypervisor driver.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "qemu")]
     driver: DriverKind,
+    /// QEMU acceleration: kvm, or qemu (TCG, for hosts where KVM is unusable).
+    #[arg(long, value_enum, default_value = "kvm")]
+    virt_type: VirtTypeArg,
     /// Log filter, e.g. info or ciel_agent=debug.
     #[arg(long, default_value = "info")]
     log: String,
@@ -46,7 +55,11 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     let driver: Arc<dyn ciel_agent::driver::Hypervisor> = match args.driver {
         DriverKind::Fake => Arc::new(ciel_agent::fake::FakeHypervisor::default()),
         DriverKind::Qemu => {
-            anyhow::bail!("the QEMU driver is not available in this build yet; only --driver fake runs")
+            let virt = match args.virt_type {
+                VirtTypeArg::Kvm => ciel_agent::qemu::VirtType::Kvm,
+                VirtTypeArg::Qemu => ciel_agent::qemu::VirtType::Qemu,
+            };
+            Arc::new(ciel_agent::qemu::QemuDriver::new(&args.state_dir, virt)?)
         }
     };
     let hostname = match args.hostname {

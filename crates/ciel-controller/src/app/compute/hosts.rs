@@ -119,12 +119,20 @@ impl App {
         let mut vms = vec![];
         for s in servers::on_host(&mut *tx, &h.id).await? {
             let img = image::get(&mut *tx, &s.image_id).await?;
-            let image = ImageRef {
-                id: s.image_id.clone(),
-                disk_format: img.as_ref().and_then(|i| i.disk_format.clone()).unwrap_or_default(),
-                checksum: img.as_ref().and_then(|i| i.checksum.clone()).unwrap_or_default(),
-                size: img.as_ref().and_then(|i| i.size).unwrap_or(0) as u64,
-            };
+            let image = image_ref(&s.image_id, img.as_ref());
+            let props: serde_json::Map<String, serde_json::Value> = img
+                .as_ref()
+                .and_then(|i| serde_json::from_str(&i.properties).ok())
+                .unwrap_or_default();
+            let prop = |k: &str| props.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let mut parts = [None, None];
+            for (slot, key) in parts.iter_mut().zip(["kernel_id", "ramdisk_id"]) {
+                if let Some(id) = prop(key) {
+                    *slot = Some(image_ref(&id, image::get(&mut *tx, &id).await?.as_ref()));
+                }
+            }
+            let [kernel, ramdisk] = parts;
+            let cmdline = prop("os_command_line");
             let mut nics = vec![];
             for p in network::list_ports(&mut *tx)
                 .await?
@@ -149,6 +157,9 @@ impl App {
                 memory_mb: s.memory_mb as u64,
                 root_gb: s.root_gb as u64,
                 image,
+                kernel,
+                ramdisk,
+                cmdline,
                 power: match s.desired_power.as_str() {
                     "stopped" => PowerState::Stopped,
                     "paused" => PowerState::Paused,
@@ -183,6 +194,15 @@ impl App {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+fn image_ref(id: &str, img: Option<&crate::db::image::Image>) -> ImageRef {
+    ImageRef {
+        id: id.to_string(),
+        disk_format: img.and_then(|i| i.disk_format.clone()).unwrap_or_default(),
+        checksum: img.and_then(|i| i.checksum.clone()).unwrap_or_default(),
+        size: img.and_then(|i| i.size).unwrap_or(0) as u64,
     }
 }
 

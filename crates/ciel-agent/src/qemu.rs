@@ -1,0 +1,309 @@
+//! The QEMU hypervisor driver: one `qemu-system-x86_64` process per VM, daemonized so VMs
+//! outlive the agent and are re-adopted from their pid file; a qcow2 overlay over the host's
+//! image cache as the disk; the serial console in a log file; power changes over QMP.
+//!
+//! Per VM: `<state>/vms/<id>/{disk.qcow2, qmp.sock, vnc.sock, console.log, qemu.pid, boot-serial}`.
+
+use crate::driver::{BoxFuture, Capacity, Hypervisor};
+use crate::qmp;
+use anyhow::{bail, Context};
+use ciel_proto::{PowerState, VmSpec, VmState, VmStatus};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `kvm` on real hosts; `qemu` (TCG) where KVM is unusable, e.g. nested test machines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum VirtType {
+    Kvm,
+    Qemu,
+}
+
+pub struct QemuDriver {
+    vms_dir: PathBuf,
+    images_dir: PathBuf,
+    virt_type: VirtType,
+    qemu: String,
+    qemu_img: String,
+}
+
+impl QemuDriver {
+    pub fn new(state_dir: &Path, virt_type: VirtType) -> anyhow::Result<Self> {
+        if virt_type == VirtType::Kvm && std::fs::metadata("/dev/kvm").is_err() {
+            bail!("virt_type kvm needs /dev/kvm; use virt_type qemu (TCG) on hosts without usable KVM");
+        }
+        let vms_dir = state_dir.join("vms");
+        std::fs::create_dir_all(&vms_dir)?;
+        Ok(Self {
+            vms_dir,
+            images_dir: crate::cache::images_dir(state_dir),
+            virt_type,
+            qemu: "qemu-system-x86_64".into(),
+            qemu_img: "qemu-img".into(),
+        })
+    }
+
+    fn dir(&self, id: &str) -> PathBuf {
+        self.vms_dir.join(id)
+    }
+
+    /// The pid of the VM's QEMU if it is running (checked against /proc, so a stale pid file
+    /// from before a host reboot does not count).
+    fn pid(&self, id: &str) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.dir(id).join("qemu.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        String::from_utf8_lossy(&cmdline).contains(id).then_some(pid)
+    }
+
+    async fn prepare_disk(&self, spec: &VmSpec) -> anyhow::Result<PathBuf> {
+        let disk = self.dir(&spec.id).join("disk.qcow2");
+        if disk.exists() {
+            return Ok(disk);
+        }
+        let base = self.images_dir.join(&spec.image.id);
+        let fmt = if spec.image.disk_format == "qcow2" {
+            "qcow2"
+        } else {
+            "raw"
+        };
+        let virtual_size = virtual_size(&self.qemu_img, &base).await?;
+        let wanted = spec.root_gb * 1024 * 1024 * 1024;
+        let mut cmd = tokio::process::Command::new(&self.qemu_img);
+        cmd.args(["create", "-q", "-f", "qcow2", "-F", fmt, "-b"])
+            .arg(&base)
+            .arg(&disk);
+        if wanted > virtual_size {
+            cmd.arg(wanted.to_string());
+        }
+        let out = cmd.output().await.context("cannot run qemu-img")?;
+        if !out.status.success() {
+            bail!(
+                "qemu-img create failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(disk)
+    }
+
+    async fn start(&self, spec: &VmSpec, paused: bool) -> anyhow::Result<()> {
+        let dir = self.dir(&spec.id);
+        let disk = self.prepare_disk(spec).await?;
+        let mut cmd = tokio::process::Command::new(&self.qemu);
+        cmd.arg("-name")
+            .arg(format!("guest={},debug-threads=off", spec.id))
+            .arg("-uuid")
+            .arg(&spec.id)
+            .args(["-nodefaults", "-no-user-config", "-display", "none"])
+            .args(["-accel", if self.virt_type == VirtType::Kvm { "kvm" } else { "tcg" }])
+            .args([
+                "-m",
+                &spec.memory_mb.to_string(),
+                "-smp",
+                &spec.vcpus.max(1).to_string(),
+            ])
+            .arg("-chardev")
+            .arg(format!(
+                "file,id=console,path={},append=on",
+                dir.join("console.log").display()
+            ))
+            .args(["-serial", "chardev:console"])
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display()))
+            .arg("-vnc")
+            .arg(format!("unix:{}", dir.join("vnc.sock").display()))
+            .arg("-drive")
+            .arg(format!("file={},if=virtio,format=qcow2", disk.display()))
+            .args(["-nic", "none"])
+            .arg("-pidfile")
+            .arg(dir.join("qemu.pid"))
+            .arg("-daemonize");
+        if let Some(k) = &spec.kernel {
+            cmd.arg("-kernel").arg(self.images_dir.join(&k.id));
+            if let Some(r) = &spec.ramdisk {
+                cmd.arg("-initrd").arg(self.images_dir.join(&r.id));
+            }
+            let line = spec
+                .cmdline
+                .clone()
+                .unwrap_or_else(|| "console=ttyS0 root=/dev/vda".into());
+            cmd.arg("-append").arg(line);
+        }
+        if paused {
+            cmd.arg("-S");
+        }
+        let out = cmd.output().await.context("cannot run qemu-system-x86_64")?;
+        if !out.status.success() {
+            bail!("qemu failed to start: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
+        tracing::info!(vm = %spec.id, name = %spec.name, "VM started");
+        Ok(())
+    }
+
+    async fn qmp(&self, id: &str, cmd: &str, args: Option<Value>) -> anyhow::Result<Value> {
+        qmp::execute(&self.dir(id).join("qmp.sock"), cmd, args).await
+    }
+
+    /// Asks QEMU to quit; kills it if it does not go.
+    async fn stop_process(&self, id: &str) -> anyhow::Result<()> {
+        let Some(pid) = self.pid(id) else { return Ok(()) };
+        if let Err(e) = self.qmp(id, "quit", None).await {
+            tracing::warn!(vm = %id, error = %e, "QMP quit failed; killing");
+        }
+        for _ in 0..50 {
+            if self.pid(id).is_none() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+        Ok(())
+    }
+
+    async fn converge(&self, spec: &VmSpec) -> anyhow::Result<VmState> {
+        std::fs::create_dir_all(self.dir(&spec.id))?;
+        let running = self.pid(&spec.id).is_some();
+        match (running, spec.power) {
+            (false, PowerState::Stopped) => {
+                self.prepare_disk(spec).await?;
+                Ok(VmState::Stopped)
+            }
+            (false, p) => {
+                self.start(spec, p == PowerState::Paused).await?;
+                Ok(if p == PowerState::Paused {
+                    VmState::Paused
+                } else {
+                    VmState::Running
+                })
+            }
+            (true, PowerState::Stopped) => {
+                self.stop_process(&spec.id).await?;
+                Ok(VmState::Stopped)
+            }
+            (true, p) => {
+                let status = self.qmp(&spec.id, "query-status", None).await?;
+                let is_running = status["running"].as_bool().unwrap_or(false);
+                if p == PowerState::Paused {
+                    if is_running {
+                        self.qmp(&spec.id, "stop", None).await?;
+                    }
+                    return Ok(VmState::Paused);
+                }
+                if !is_running {
+                    self.qmp(&spec.id, "cont", None).await?;
+                }
+                let booted: u64 = std::fs::read_to_string(self.dir(&spec.id).join("boot-serial"))
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0);
+                if booted < spec.boot_serial {
+                    self.qmp(&spec.id, "system_reset", None).await?;
+                    std::fs::write(self.dir(&spec.id).join("boot-serial"), spec.boot_serial.to_string())?;
+                }
+                Ok(VmState::Running)
+            }
+        }
+    }
+}
+
+async fn virtual_size(qemu_img: &str, path: &Path) -> anyhow::Result<u64> {
+    let out = tokio::process::Command::new(qemu_img)
+        .args(["info", "--output=json", "-U"])
+        .arg(path)
+        .output()
+        .await
+        .context("cannot run qemu-img")?;
+    if !out.status.success() {
+        bail!(
+            "qemu-img info {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    v["virtual-size"].as_u64().context("qemu-img info without virtual-size")
+}
+
+/// This host's CPUs and memory, from /proc.
+fn host_capacity() -> Capacity {
+    let vcpus = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1);
+    let memory_mb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb / 1024)
+        .unwrap_or(1024);
+    Capacity {
+        vcpus,
+        memory_mb,
+        disk_gb: 1000,
+    }
+}
+
+impl Hypervisor for QemuDriver {
+    fn kind(&self) -> &'static str {
+        "QEMU"
+    }
+
+    fn capacity(&self) -> Capacity {
+        host_capacity()
+    }
+
+    fn needs_images(&self) -> bool {
+        true
+    }
+
+    fn list(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            std::fs::read_dir(&self.vms_dir)
+                .map(|d| d.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    fn ensure<'a>(&'a self, spec: &'a VmSpec) -> BoxFuture<'a, VmStatus> {
+        Box::pin(async move {
+            let (state, message) = match self.converge(spec).await {
+                Ok(s) => (s, None),
+                Err(e) => {
+                    tracing::warn!(vm = %spec.id, error = %e, "VM did not converge");
+                    (VmState::Error, Some(format!("{e:#}")))
+                }
+            };
+            VmStatus {
+                id: spec.id.clone(),
+                state,
+                boot_serial: spec.boot_serial,
+                message,
+            }
+        })
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.stop_process(id).await?;
+            let dir = self.dir(id);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+            }
+            tracing::info!(vm = %id, "VM removed");
+            Ok(())
+        })
+    }
+
+    fn console_log(&self, id: &str) -> Option<PathBuf> {
+        Some(self.dir(id).join("console.log"))
+    }
+}

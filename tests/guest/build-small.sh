@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the small test guest from Debian packages: the host's Debian kernel plus a busybox
+# initramfs whose init loads the virtio drivers, prints markers on the serial console
+# (CIEL-GUEST ...) and, when the VM has a NIC, asks DHCP for its address.
+#
+# Usage: tests/guest/build-small.sh [OUT_DIR]   (default ~/.cache/ciel-test/guest)
+# Writes OUT_DIR/vmlinuz, OUT_DIR/initrd.img and OUT_DIR/root.qcow2 (an empty 64 MiB disk, the
+# image servers boot with kernel_id/ramdisk_id pointing at the other two). Rebuilt only when
+# the kernel or this script changes.
+set -euo pipefail
+
+OUT=${1:-${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}/guest}
+KVER=$(ls /lib/modules | sort -V | tail -n 1)
+[[ -n $KVER && -f /boot/vmlinuz-$KVER ]] || { echo "no Debian kernel found (apt-get install linux-image-amd64)" >&2; exit 2; }
+command -v busybox >/dev/null || { echo "busybox is required (apt-get install busybox-static)" >&2; exit 2; }
+STAMP="$KVER $(sha256sum "$0" | cut -c1-16)"
+if [[ -f $OUT/stamp && $(cat "$OUT/stamp") == "$STAMP" ]]; then
+    echo "$OUT is up to date"
+    exit 0
+fi
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+R=$WORK/root
+mkdir -p "$R"/{bin,sbin,etc,proc,sys,dev,tmp,run,mnt,lib/modules,usr/share/udhcpc}
+cp "$(command -v busybox)" "$R/bin/busybox"
+for app in $("$R/bin/busybox" --list); do [[ $app == busybox ]] || ln -sf busybox "$R/bin/$app"; done
+
+# virtio drivers in dependency order (modules.dep lists each module's dependencies)
+MODS=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk)
+for m in "${MODS[@]}"; do
+    f=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "/lib/modules/$KVER/modules.dep" | cut -d: -f1 | head -n 1)
+    [[ -n $f ]] || continue   # built into the kernel
+    src=/lib/modules/$KVER/$f
+    case $src in
+        *.xz) xz -dc "$src" >"$R/lib/modules/$m.ko" ;;
+        *.zst) zstd -qdc "$src" >"$R/lib/modules/$m.ko" ;;
+        *) cp "$src" "$R/lib/modules/$m.ko" ;;
+    esac
+    echo "$m" >>"$R/lib/modules/order"
+done
+
+cat >"$R/usr/share/udhcpc/default.script" <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+    bound|renew)
+        ip addr flush dev "$interface"
+        ip addr add "$ip/${mask:-24}" dev "$interface"
+        [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
+        for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+        echo "CIEL-GUEST dhcp $interface $ip" >/dev/console
+        ;;
+esac
+exit 0
+SCRIPT
+chmod +x "$R/usr/share/udhcpc/default.script"
+
+cat >"$R/init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1
+echo "CIEL-GUEST booting $(uname -r)"
+while read -r m; do insmod "/lib/modules/$m.ko" 2>/dev/null; done </lib/modules/order
+ip link set lo up
+for n in /sys/class/net/eth*; do
+    [ -e "$n" ] || continue
+    i=${n##*/}
+    ip link set "$i" up
+    udhcpc -i "$i" -q -n -t 5 -T 2 -s /usr/share/udhcpc/default.script || echo "CIEL-GUEST dhcp $i failed"
+done
+[ -e /sys/block/vda ] && echo "CIEL-GUEST disk vda $(cat /sys/block/vda/size) sectors"
+echo "CIEL-GUEST ready"
+while true; do sleep 3600; done
+INIT
+chmod +x "$R/init"
+
+mkdir -p "$OUT"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -9) >"$OUT/initrd.img"
+cp "/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+rm -f "$OUT/root.qcow2"
+qemu-img create -q -f qcow2 "$OUT/root.qcow2" 64M
+echo "$STAMP" >"$OUT/stamp"
+echo "built the small guest in $OUT (kernel $KVER)"
