@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Acceptance test of compute on real QEMU: `ciel up` plus a `ciel agent --driver qemu` (TCG),
+# the small test guest registered as kernel + ramdisk + root disk images, and the real
+# `openstack` CLI creating, stopping, starting, pausing, rebooting and deleting servers.
+# The compute service is not in the catalog yet, so the CLI is pointed at it with
+# compute_endpoint_override.
+#
+# Usage: tests/cli/compute.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
+CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
+VENV=$CACHE/venv
+OPENSTACK=$VENV/bin/openstack
+PY=python3
+
+[[ -x $OPENSTACK ]] || { echo "openstack CLI not found at $OPENSTACK" >&2; exit 2; }
+for c in qemu-system-x86_64 qemu-img curl; do
+    command -v "$c" >/dev/null || { echo "$c is required" >&2; exit 2; }
+done
+
+CIEL_TEST_NAME=compute-test
+# shellcheck source=tests/cli/lib.sh
+. "$HERE/lib.sh"
+
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+AUTH_URL=$BASE/identity/v3
+ADMIN_PW="Adm1n-$RANDOM$RANDOM"
+AGENT_DIR=$TMP/agent
+GUEST=$CACHE/guest
+echo "ciel: $CIEL_BIN  port: $PORT  tmp: $TMP"
+
+cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
+# vm_pid ID: the QEMU process of server ID, if running
+vm_pid() { pgrep -f "guest=$1" | head -n 1; }
+console_has() { grep -qa -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null; }
+# wait_until SECONDS CMD...: retries CMD every 0.5 s
+wait_until() {
+    local t=$1; shift
+    local i
+    for i in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
+    return 1
+}
+status_is() { [[ $(cmp_ server show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
+count_markers() { grep -ac -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null || echo 0; }
+
+step "0. the test guest, ciel up and a QEMU agent"
+check "build the small guest (Debian kernel + busybox initramfs)" "$REPO/tests/guest/build-small.sh" "$GUEST"
+start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW"
+CIEL_PID=$STARTED_PID
+wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
+pass "ciel up answers"
+$PY - "$DATA/clouds.yaml" "$TMP/clouds.yaml" "$BASE/compute/v2.1" <<'PYEOF'
+import sys
+src, dst, url = sys.argv[1:4]
+text = open(src).read()
+# add compute_endpoint_override under the cloud's entry (after "region_name" or "auth:")
+lines = text.splitlines()
+out = []
+for l in lines:
+    out.append(l)
+    if l.strip().startswith("region_name:"):
+        indent = l[: len(l) - len(l.lstrip())]
+        out.append(f"{indent}compute_endpoint_override: {url}")
+open(dst, "w").write("\n".join(out) + "\n")
+PYEOF
+assert "clouds.yaml with the compute endpoint" contains "$(cat "$TMP/clouds.yaml")" compute_endpoint_override
+"$CIEL_BIN" agent --controller "$BASE" --join-token "$(cat "$DATA/agent-join-token")" --hostname hv1 \
+    --state-dir "$AGENT_DIR" --driver qemu --virt-type qemu >"$TMP/agent.log" 2>&1 &
+EXTRA_PIDS+=($!)
+check "agent registers" wait_until 20 grep -q "registered with the controller" "$TMP/agent.log"
+
+step "1. images and a network"
+check "image create guest-kernel (aki)" cmp_ image create --file "$GUEST/vmlinuz" --disk-format aki --container-format aki guest-kernel -f json
+    ok && KID=$(jf "$OUT" 'd["id"]')
+check "image create guest-ramdisk (ari)" cmp_ image create --file "$GUEST/initrd.img" --disk-format ari --container-format ari guest-ramdisk -f json
+    ok && RID=$(jf "$OUT" 'd["id"]')
+check "image create guest (qcow2, kernel_id/ramdisk_id)" cmp_ image create --file "$GUEST/root.qcow2" --disk-format qcow2 \
+    --container-format bare --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
+    --property "os_command_line=console=ttyS0 quiet" guest
+check "network create" cmp_ network create vmnet
+check "subnet create" cmp_ subnet create --network vmnet --subnet-range 10.20.0.0/24 vmsub
+check "flavor list has m1.micro" cmp_ flavor show m1.micro
+
+step "2. server create --wait reaches ACTIVE with a running QEMU"
+check "server create --image guest --flavor m1.micro --network vmnet --wait" \
+    cmp_ server create --image guest --flavor m1.micro --network vmnet --wait vm1 -f json
+    ok && VM=$(jf "$OUT" 'd["id"]') && assert "  ACTIVE" eq "$(jf "$OUT" 'd["status"]')" ACTIVE
+VM=${VM:-none}
+assert "a qemu-system-x86_64 process runs for it" test -n "$(vm_pid "$VM")"
+check "the guest boots (console: CIEL-GUEST ready)" wait_until 90 console_has "$VM" "CIEL-GUEST ready"
+assert "its root disk is the flavor's 1 GiB overlay" console_has "$VM" "vda 2097152 sectors"
+check "server list shows it" cmp_ server list -f json
+    ok && assert "  vm1 ACTIVE with its port address" contains "$OUT" "10.20.0."
+check "port list --server vm1" cmp_ port list --server "$VM" -f json
+    ok && assert "  one port" eq "$(jf "$OUT" 'len(d)')" 1
+
+step "3. power actions change the QEMU process"
+check "server stop" cmp_ server stop vm1
+check "  SHUTOFF" wait_until 30 status_is vm1 SHUTOFF
+assert "  no QEMU process" test -z "$(vm_pid "$VM")"
+check "server start" cmp_ server start vm1
+check "  ACTIVE" wait_until 30 status_is vm1 ACTIVE
+assert "  QEMU runs again" test -n "$(vm_pid "$VM")"
+check "server pause" cmp_ server pause vm1
+check "  PAUSED" wait_until 30 status_is vm1 PAUSED
+check "server unpause" cmp_ server unpause vm1
+check "  ACTIVE" wait_until 30 status_is vm1 ACTIVE
+check "  booted twice so far" wait_until 90 bash -c '[ "$(grep -ac "CIEL-GUEST booting" "$1")" -ge 2 ]' _ "$AGENT_DIR/vms/$VM/console.log"
+PID_BEFORE=$(vm_pid "$VM")
+check "server reboot --hard" cmp_ server reboot --hard vm1
+check "  ACTIVE" wait_until 30 status_is vm1 ACTIVE
+check "  the guest boots a third time (system_reset)" wait_until 90 bash -c '[ "$(grep -ac "CIEL-GUEST booting" "$1")" -ge 3 ]' _ "$AGENT_DIR/vms/$VM/console.log"
+assert "  same QEMU process" eq "$(vm_pid "$VM")" "$PID_BEFORE"
+expect_fail "unpause of an active server is refused (409)" cmp_ server unpause vm1
+    assert "  409" has_status 409 "$ERR"
+
+step "4. delete leaves nothing behind"
+check "server delete --wait" cmp_ server delete --wait vm1
+check "  no QEMU process" wait_until 20 bash -c '! pgrep -f "guest=$1" >/dev/null' _ "$VM"
+check "  its directory (disk, sockets, log) is gone" wait_until 20 test ! -e "$AGENT_DIR/vms/$VM"
+check "  its port is gone" cmp_ port list --network vmnet --device-owner compute:nova -f json
+    ok && assert "  none" eq "$(jf "$OUT" 'len(d)')" 0
+
+echo
+echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
+if ((FAILED)); then
+    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
+    exit 1
+fi
