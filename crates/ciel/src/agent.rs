@@ -48,25 +48,51 @@ pub struct AgentArgs {
     log: String,
 }
 
+/// The hypervisor driver named by `driver` (`qemu`/`fake`) and `virt_type` (`kvm`/`qemu`).
+pub fn make_driver(
+    driver: &str,
+    virt_type: &str,
+    state_dir: &std::path::Path,
+) -> anyhow::Result<Arc<dyn ciel_agent::driver::Hypervisor>> {
+    Ok(match driver {
+        "fake" => Arc::new(ciel_agent::fake::FakeHypervisor::default()),
+        "qemu" => {
+            let virt = match virt_type {
+                "kvm" => ciel_agent::qemu::VirtType::Kvm,
+                "qemu" | "tcg" => ciel_agent::qemu::VirtType::Qemu,
+                other => anyhow::bail!("unknown virt_type '{other}' (expected kvm or qemu)"),
+            };
+            std::fs::create_dir_all(state_dir)?;
+            Arc::new(ciel_agent::qemu::QemuDriver::new(state_dir, virt)?)
+        }
+        other => anyhow::bail!("unknown hypervisor driver '{other}' (expected qemu or fake)"),
+    })
+}
+
+pub fn system_hostname() -> anyhow::Result<String> {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .context("cannot read /etc/hostname; set the hostname explicitly")
+}
+
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid log filter")?)
         .init();
-    let driver: Arc<dyn ciel_agent::driver::Hypervisor> = match args.driver {
-        DriverKind::Fake => Arc::new(ciel_agent::fake::FakeHypervisor::default()),
-        DriverKind::Qemu => {
-            let virt = match args.virt_type {
-                VirtTypeArg::Kvm => ciel_agent::qemu::VirtType::Kvm,
-                VirtTypeArg::Qemu => ciel_agent::qemu::VirtType::Qemu,
-            };
-            Arc::new(ciel_agent::qemu::QemuDriver::new(&args.state_dir, virt)?)
-        }
-    };
+    let driver = make_driver(
+        match args.driver {
+            DriverKind::Fake => "fake",
+            DriverKind::Qemu => "qemu",
+        },
+        match args.virt_type {
+            VirtTypeArg::Kvm => "kvm",
+            VirtTypeArg::Qemu => "qemu",
+        },
+        &args.state_dir,
+    )?;
     let hostname = match args.hostname {
         Some(h) => h,
-        None => std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_string())
-            .context("cannot read /etc/hostname; pass --hostname")?,
+        None => system_hostname()?,
     };
     let agent = Agent::new(
         AgentConfig {

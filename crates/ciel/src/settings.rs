@@ -21,9 +21,36 @@ pub struct FileConfig {
     pub image: Option<ImageConfig>,
     #[serde(default)]
     pub network: Option<NetworkConfig>,
+    #[serde(default)]
+    pub compute: ComputeConfig,
     /// Image files registered in the image service at start (public, owned by admin).
     #[serde(default)]
     pub images: Vec<ciel_controller::config::SeedImage>,
+}
+
+/// The hypervisor agent `ciel up` runs inside itself, making this host a compute node.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComputeConfig {
+    /// Run the local agent (false: a controller-only host; agents join with `ciel agent`).
+    pub agent: bool,
+    /// `qemu` (real VMs) or `fake` (benchmarks only; never runs a VM).
+    pub driver: String,
+    /// `kvm`, or `qemu` for TCG where KVM is unusable (nested hosts, CI machines).
+    pub virt_type: String,
+    /// Name this host registers under [default: the system hostname].
+    pub hostname: Option<String>,
+}
+
+impl Default for ComputeConfig {
+    fn default() -> Self {
+        Self {
+            agent: true,
+            driver: "qemu".into(),
+            virt_type: "kvm".into(),
+            hostname: None,
+        }
+    }
 }
 
 impl FileConfig {

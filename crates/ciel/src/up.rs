@@ -96,6 +96,9 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         let public_url = cfg.public_url.clone();
         let region = cfg.region.clone();
         let controller = Controller::start(cfg).await?;
+        if file.compute.agent {
+            start_local_agent(&file.compute, &data_dir, listen)?;
+        }
         if let Some(pw) = &controller.bootstrap.admin_password {
             write_client_files(&data_dir, &public_url, &region, pw)?;
             tracing::info!(path = %data_dir.join("clouds.yaml").display(), "wrote clouds.yaml and admin-openrc");
@@ -113,6 +116,47 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         tracing::info!("ciel stopped");
         Ok(())
     })
+}
+
+/// The hypervisor agent of this host, talking to the controller over loopback like any other.
+fn start_local_agent(
+    compute: &crate::settings::ComputeConfig,
+    data_dir: &Path,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
+    let state_dir = data_dir.join("agent");
+    let driver = crate::agent::make_driver(&compute.driver, &compute.virt_type, &state_dir)
+        .context("starting the local hypervisor agent (set [compute] agent = false for a controller-only host)")?;
+    let hostname = match &compute.hostname {
+        Some(h) => h.clone(),
+        None => crate::agent::system_hostname()?,
+    };
+    let port = listen.port();
+    let host = if listen.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        listen.ip().to_string()
+    };
+    let join_token = std::fs::read_to_string(data_dir.join("agent-join-token"))?
+        .trim()
+        .to_string();
+    let agent = ciel_agent::Agent::new(
+        ciel_agent::AgentConfig {
+            controller: format!("http://{host}:{port}"),
+            join_token,
+            hostname,
+            underlay_ip: None,
+            state_dir,
+        },
+        driver,
+    )?;
+    tracing::info!(driver = %compute.driver, virt_type = %compute.virt_type, "starting the local hypervisor agent");
+    tokio::spawn(async move {
+        if let Err(e) = agent.run().await {
+            tracing::error!(error = %e, "the local agent stopped");
+        }
+    });
+    Ok(())
 }
 
 async fn shutdown_signal() {
