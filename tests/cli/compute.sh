@@ -92,12 +92,45 @@ VM=${VM:-none}
 assert "a qemu-system-x86_64 process runs for it" test -n "$(vm_pid "$VM")"
 check "the guest boots (console: CIEL-GUEST ready)" wait_until 90 console_has "$VM" "CIEL-GUEST ready"
 assert "its root disk is the flavor's 1 GiB overlay" console_has "$VM" "vda 2097152 sectors"
+check "console log show vm1 (os-getConsoleOutput through the agent)" cmp_ console log show vm1
+    ok && assert "  shows the guest booting" contains "$OUT" "CIEL-GUEST ready"
+check "console log show --lines 1" cmp_ console log show --lines 1 vm1
+    ok && assert "  exactly one line" eq "$(printf '%s\n' "$OUT" | grep -c .)" 1
 check "server list shows it" cmp_ server list -f json
     ok && assert "  vm1 ACTIVE with its port address" contains "$OUT" "10.20.0."
 check "port list --server vm1" cmp_ port list --server "$VM" -f json
     ok && assert "  one port" eq "$(jf "$OUT" 'len(d)')" 1
 
-step "3. power actions change the QEMU process"
+step "3. another project cannot see, act on or read the console of it"
+check "project create other" cmp_ project create "other-$RANDOM" -f json
+    ok && OTHER=$(jf "$OUT" 'd["name"]')
+check "user create" cmp_ user create --password other-pw "ou-$OTHER"
+check "role add member" cmp_ role add --user "ou-$OTHER" --project "$OTHER" member
+cat >>"$TMP/clouds.yaml" <<YAML
+  other:
+    auth:
+      auth_url: $AUTH_URL
+      username: ou-$OTHER
+      password: other-pw
+      project_name: $OTHER
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+    compute_endpoint_override: $BASE/compute/v2.1
+YAML
+ou() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=other "$OPENSTACK" "$@"; }
+check "other: server list" ou server list -f json
+    ok && assert "  does not show vm1" lacks "$OUT" "$VM"
+expect_fail "other: server show vm1" ou server show "$VM"
+    assert "  not found (the API answers 404)" contains "$ERR" "No Server found"
+expect_fail "other: console log show vm1" ou console log show "$VM"
+    assert "  not found" contains "$ERR" "No Server found"
+expect_fail "other: server stop vm1" ou server stop "$VM"
+expect_fail "other: server delete vm1" ou server delete "$VM"
+check "vm1 is still ACTIVE" status_is vm1 ACTIVE
+
+step "4. power actions change the QEMU process"
 check "server stop" cmp_ server stop vm1
 check "  SHUTOFF" wait_until 30 status_is vm1 SHUTOFF
 assert "  no QEMU process" test -z "$(vm_pid "$VM")"
@@ -117,14 +150,14 @@ assert "  same QEMU process" eq "$(vm_pid "$VM")" "$PID_BEFORE"
 expect_fail "unpause of an active server is refused (409)" cmp_ server unpause vm1
     assert "  409" has_status 409 "$ERR"
 
-step "4. delete leaves nothing behind"
+step "5. delete leaves nothing behind"
 check "server delete --wait" cmp_ server delete --wait vm1
 check "  no QEMU process" wait_until 20 bash -c '! pgrep -f "guest=$1" >/dev/null' _ "$VM"
 check "  its directory (disk, sockets, log) is gone" wait_until 20 test ! -e "$AGENT_DIR/vms/$VM"
 check "  its port is gone" cmp_ port list --network vmnet --device-owner compute:nova -f json
     ok && assert "  none" eq "$(jf "$OUT" 'len(d)')" 0
 
-step "5. VMs outlive a crash of ciel up and are re-adopted"
+step "6. VMs outlive a crash of ciel up and are re-adopted"
 check "server create vm2 --wait" cmp_ server create --image guest --flavor m1.micro --network vmnet --wait vm2 -f json
     ok && VM2=$(jf "$OUT" 'd["id"]')
 VM2=${VM2:-none}

@@ -3,6 +3,7 @@
 //! towards it, report what it observed. Crashes of either side need no recovery logic: the
 //! next turn of the loop sees the whole picture again.
 
+pub mod api;
 pub mod cache;
 pub mod driver;
 pub mod fake;
@@ -25,12 +26,17 @@ pub struct AgentConfig {
     pub underlay_ip: Option<String>,
     /// Where the agent keeps its ledger (and, for real drivers, disks and sockets).
     pub state_dir: PathBuf,
+    /// Address of the agent's API (port 0: any free port).
+    pub listen: std::net::SocketAddr,
+    /// URL the controller uses for the agent's API [default: from `listen` and `underlay_ip`].
+    pub advertise_url: Option<String>,
 }
 
 pub struct Agent {
     cfg: AgentConfig,
     http: reqwest::Client,
     driver: Arc<dyn Hypervisor>,
+    secret: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl Agent {
@@ -38,10 +44,15 @@ impl Agent {
         std::fs::create_dir_all(&cfg.state_dir)
             .with_context(|| format!("cannot create {}", cfg.state_dir.display()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
-        Ok(Self { cfg, http, driver })
+        Ok(Self {
+            cfg,
+            http,
+            driver,
+            secret: Arc::default(),
+        })
     }
 
-    async fn register(&self) -> anyhow::Result<RegisterResponse> {
+    async fn register(&self, agent_url: &str) -> anyhow::Result<RegisterResponse> {
         let cap = self.driver.capacity();
         let req = RegisterRequest {
             hostname: self.cfg.hostname.clone(),
@@ -50,6 +61,7 @@ impl Agent {
             memory_mb: cap.memory_mb,
             disk_gb: cap.disk_gb,
             hypervisor_type: self.driver.kind().into(),
+            agent_url: Some(agent_url.to_string()),
         };
         let resp = self
             .http
@@ -65,8 +77,29 @@ impl Agent {
     /// Runs until the process ends; transient errors are logged and retried.
     pub async fn run(self) -> anyhow::Result<()> {
         let ledger = ledger::Ledger::new(self.cfg.state_dir.join("host-config.json"));
+        let listener = tokio::net::TcpListener::bind(self.cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", self.cfg.listen))?;
+        let bound = listener.local_addr()?;
+        let agent_url = self.cfg.advertise_url.clone().unwrap_or_else(|| {
+            let host = match (&self.cfg.underlay_ip, bound.ip().is_unspecified()) {
+                (Some(ip), true) => ip.clone(),
+                (None, true) => "127.0.0.1".into(),
+                _ => bound.ip().to_string(),
+            };
+            format!("http://{host}:{}", bound.port())
+        });
+        let api = api::router(api::ApiState {
+            driver: self.driver.clone(),
+            secret: self.secret.clone(),
+        });
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, api).await {
+                tracing::error!(error = %e, "the agent API stopped");
+            }
+        });
         loop {
-            let reg = match self.register().await {
+            let reg = match self.register(&agent_url).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(error = %e, "registration failed; retrying");
@@ -74,7 +107,10 @@ impl Agent {
                     continue;
                 }
             };
-            tracing::info!(host_id = %reg.host_id, "registered with the controller");
+            tracing::info!(host_id = %reg.host_id, %agent_url, "registered with the controller");
+            if let Ok(mut s) = self.secret.write() {
+                *s = Some(reg.agent_secret.clone());
+            }
             if let Err(e) = self.serve(&reg, &ledger).await {
                 tracing::warn!(error = %e, "lost the controller; registering again");
                 tokio::time::sleep(Duration::from_secs(1)).await;

@@ -68,6 +68,8 @@ async fn servers_follow_the_agents_reports() {
             hostname: "hv1".into(),
             underlay_ip: None,
             state_dir: dir.join("agent"),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            advertise_url: None,
         },
         fake.clone(),
     )

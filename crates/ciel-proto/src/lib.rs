@@ -20,6 +20,8 @@ pub struct RegisterRequest {
     pub disk_gb: u64,
     /// `QEMU` (kvm or tcg) or `fake`.
     pub hypervisor_type: String,
+    /// Base URL of the agent's own API (console logs), reachable from the controller.
+    pub agent_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -27,6 +29,8 @@ pub struct RegisterResponse {
     pub host_id: String,
     /// Bearer secret for this host's later calls.
     pub host_token: String,
+    /// Bearer secret the controller presents when it calls the agent's API.
+    pub agent_secret: String,
 }
 
 /// Desired state of one host.

@@ -34,6 +34,12 @@ pub struct AgentArgs {
     /// Address other hosts reach this one at for VXLAN.
     #[arg(long)]
     underlay_ip: Option<String>,
+    /// Address of the agent's own API (console logs), which the controller calls.
+    #[arg(long, default_value = "0.0.0.0:8779")]
+    listen: std::net::SocketAddr,
+    /// URL the controller reaches the agent's API at [default: from --listen / --underlay-ip].
+    #[arg(long)]
+    advertise_url: Option<String>,
     /// Where the agent keeps its state.
     #[arg(long, default_value = "/var/lib/ciel-agent")]
     state_dir: PathBuf,
@@ -101,6 +107,8 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             hostname,
             underlay_ip: args.underlay_ip,
             state_dir: args.state_dir,
+            listen: args.listen,
+            advertise_url: args.advertise_url,
         },
         driver,
     )?;

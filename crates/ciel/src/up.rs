@@ -147,6 +147,9 @@ fn start_local_agent(
             hostname,
             underlay_ip: None,
             state_dir,
+            // Same host as the controller: loopback, any free port.
+            listen: "127.0.0.1:0".parse()?,
+            advertise_url: None,
         },
         driver,
     )?;

@@ -53,8 +53,13 @@ async fn host(app: &App, id: &str, h: &HeaderMap) -> Result<Host, Error> {
 
 async fn register(State(app): State<AppState>, h: HeaderMap, body: Bytes) -> Result<Response, AgentError> {
     let req: RegisterRequest = parse_json(&body)?;
-    let (host_id, host_token) = app.register_host(bearer(&h)?, req).await?;
-    Ok(Json(RegisterResponse { host_id, host_token }).into_response())
+    let (host_id, host_token, agent_secret) = app.register_host(bearer(&h)?, req).await?;
+    Ok(Json(RegisterResponse {
+        host_id,
+        host_token,
+        agent_secret,
+    })
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -50,7 +50,8 @@ pub fn join_token(data_dir: &Path) -> Result<String> {
 
 impl App {
     /// Registers (or re-registers) a host; returns its id and a fresh host token.
-    pub async fn register_host(&self, join: &str, r: RegisterRequest) -> Result<(String, String)> {
+    /// Returns (host id, host token, agent secret).
+    pub async fn register_host(&self, join: &str, r: RegisterRequest) -> Result<(String, String, String)> {
         let expected = join_token(&self.cfg.data_dir)?;
         if !constant_eq(join.as_bytes(), expected.as_bytes()) {
             return Err(Error::Unauthorized("invalid join token".into()));
@@ -59,6 +60,7 @@ impl App {
             return Err(Error::bad_request("hostname must be 1 to 255 characters"));
         }
         let token = random_secret();
+        let agent_secret = random_secret();
         let now = crate::db::now();
         let h = db::upsert(
             &self.db,
@@ -76,12 +78,14 @@ impl App {
                 applied_generation: 0,
                 last_seen: now,
                 created_at: now,
+                agent_url: r.agent_url,
+                agent_secret: agent_secret.clone(),
             },
         )
         .await?;
         tracing::info!(host = %h.hostname, id = %h.id, vcpus = h.vcpus, memory_mb = h.memory_mb, "host registered");
         self.hosts_changed();
-        Ok((h.id, token))
+        Ok((h.id, token, agent_secret))
     }
 
     /// The host a bearer token belongs to.

@@ -320,3 +320,40 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// The server's serial console (its last `length` lines, all when None), read from the
+    /// agent of its host.
+    pub async fn server_console_output(&self, caller: &Caller, id: &str, length: Option<i64>) -> Result<String> {
+        let s = self.get_server(caller, id).await?;
+        if s.vm_state == "building" {
+            return Err(Error::Conflict(format!(
+                "Cannot 'get_console_output' instance {id} while it is in vm_state building"
+            )));
+        }
+        let host = match &s.host_id {
+            Some(h) => hosts::get(&self.db, h).await?,
+            None => None,
+        };
+        let Some((url, secret)) = host.and_then(|h| h.agent_url.map(|u| (u, h.agent_secret))) else {
+            return Err(Error::Conflict(format!(
+                "The console of instance {id} is not available."
+            )));
+        };
+        let mut req = reqwest::Client::new()
+            .get(format!("{url}/v1/vms/{id}/console"))
+            .bearer_auth(secret)
+            .timeout(std::time::Duration::from_secs(10));
+        if let Some(n) = length {
+            req = req.query(&[("length", n)]);
+        }
+        let resp = req
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| Error::Conflict(format!("The console of instance {id} is not available: {e}")))?;
+        resp.text()
+            .await
+            .map_err(|e| Error::Internal(format!("reading the console of {id}: {e}")))
+    }
+}

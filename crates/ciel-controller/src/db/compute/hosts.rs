@@ -19,18 +19,21 @@ pub struct Host {
     pub applied_generation: i64,
     pub last_seen: i64,
     pub created_at: i64,
+    pub agent_url: Option<String>,
+    pub agent_secret: String,
 }
 
 const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
-     generation, applied_generation, last_seen, created_at";
+     generation, applied_generation, last_seen, created_at, agent_url, agent_secret";
 
 /// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
 pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
     Ok(sqlx::query_as(&format!(
-        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (hostname) DO UPDATE SET underlay_ip = excluded.underlay_ip, vcpus = excluded.vcpus, \
          memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, hypervisor_type = excluded.hypervisor_type, \
-         token_hash = excluded.token_hash, last_seen = excluded.last_seen, generation = hosts.generation + 1 \
+         token_hash = excluded.token_hash, last_seen = excluded.last_seen, agent_url = excluded.agent_url, \
+         agent_secret = excluded.agent_secret, generation = hosts.generation + 1 \
          RETURNING {COLS}"
     ))
     .bind(&h.id)
@@ -46,6 +49,8 @@ pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
     .bind(h.applied_generation)
     .bind(h.last_seen)
     .bind(h.created_at)
+    .bind(&h.agent_url)
+    .bind(&h.agent_secret)
     .fetch_one(e)
     .await?)
 }

@@ -190,7 +190,8 @@ pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<
     Ok(Json(json!({"addresses": addresses(&app, &c, &s).await?})).into_response())
 }
 
-/// `POST /servers/{id}/action` with one of `os-stop`, `os-start`, `reboot`, `pause`, `unpause`.
+/// `POST /servers/{id}/action`: `os-stop`, `os-start`, `reboot`, `pause`, `unpause`,
+/// `os-getConsoleOutput`.
 pub async fn action(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
     let doc: Map<String, Value> = match parse_json::<Value>(&body)? {
         Value::Object(m) if m.len() == 1 => m,
@@ -201,6 +202,21 @@ pub async fn action(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Pa
         "os-stop" | "os-start" | "reboot" | "pause" | "unpause" => {
             app.server_power_action(&c, &id, &action).await?;
             Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-getConsoleOutput" => {
+            let length = match doc["os-getConsoleOutput"].get("length") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_i64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                        .filter(|n| *n >= -1)
+                        .ok_or_else(|| {
+                            Error::bad_request(format!("Invalid input for field/attribute length. Value: {v}."))
+                        })?,
+                ),
+            };
+            let output = app.server_console_output(&c, &id, length.filter(|n| *n >= 0)).await?;
+            Ok(Json(json!({ "output": output })).into_response())
         }
         other => Err(Error::bad_request(format!("There is no such action: {other}")).into()),
     }

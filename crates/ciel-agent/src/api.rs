@@ -1,0 +1,93 @@
+//! The agent's own small API, called by the controller (with the agent secret it handed out
+//! at registration): the serial console log of a VM.
+
+use crate::driver::Hypervisor;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::{Arc, RwLock};
+
+/// At most this much of the end of a console log is read.
+const MAX_CONSOLE_BYTES: u64 = 1 << 20;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub driver: Arc<dyn Hypervisor>,
+    /// Set once the controller has accepted the registration.
+    pub secret: Arc<RwLock<Option<String>>>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/vms/{id}/console", get(console))
+        .with_state(state)
+}
+
+#[derive(serde::Deserialize)]
+struct Length {
+    length: Option<i64>,
+}
+
+fn authorized(state: &ApiState, h: &HeaderMap) -> bool {
+    let given = h
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let expected = state.secret.read().ok().and_then(|s| s.clone());
+    matches!((given, expected), (Some(g), Some(e)) if g.len() == e.len() && g.bytes().zip(e.bytes()).all(|(a, b)| a == b))
+}
+
+async fn console(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<Length>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&state, &h) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if id.contains('/') || id.contains("..") {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let Some(path) = state.driver.console_log(&id) else {
+        return (StatusCode::OK, String::new()).into_response();
+    };
+    match tail(&path, q.length) {
+        Ok(text) => (StatusCode::OK, text).into_response(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (StatusCode::OK, String::new()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// The last `lines` lines (all when None or negative) of the file's last MiB.
+fn tail(path: &std::path::Path, lines: Option<i64>) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(MAX_CONSOLE_BYTES)))?;
+    let mut buf = vec![];
+    f.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).replace('\r', "");
+    Ok(match lines {
+        Some(n) if n >= 0 => {
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(n as usize)..].join("\n")
+        }
+        _ => text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let p = std::env::temp_dir().join(format!("ciel-console-{}", std::process::id()));
+        std::fs::write(&p, "a\r\nb\nc\nd\n").unwrap();
+        assert_eq!(super::tail(&p, Some(2)).unwrap(), "c\nd");
+        assert_eq!(super::tail(&p, None).unwrap(), "a\nb\nc\nd\n");
+        assert_eq!(super::tail(&p, Some(0)).unwrap(), "");
+        std::fs::remove_file(&p).unwrap();
+    }
+}
