@@ -92,6 +92,15 @@ VM=${VM:-none}
 assert "a qemu-system-x86_64 process runs for it" test -n "$(vm_pid "$VM")"
 check "the guest boots (console: CIEL-GUEST ready)" wait_until 90 console_has "$VM" "CIEL-GUEST ready"
 assert "its root disk is the flavor's 1 GiB overlay" console_has "$VM" "vda 2097152 sectors"
+check "hypervisor list" cmp_ hypervisor list -f json
+    ok && assert "  hv1 is up, QEMU" eq "$(jf "$OUT" '[(h["Hypervisor Hostname"], h["State"], h["Hypervisor Type"]) for h in d]')" '[["hv1", "up", "QEMU"]]'
+check "compute service list" cmp_ compute service list -f json
+    ok && assert "  nova-compute on hv1 up" contains "$OUT" '"Host": "hv1"'
+check "availability zone list --compute" cmp_ availability zone list --compute -f json
+    ok && assert "  nova available" contains "$OUT" '"Zone Name": "nova"'
+check "limits show --absolute" cmp_ limits show --absolute -f json
+    ok && assert "  one instance, 1 core and 192 MiB used" eq \
+        "$(jf "$OUT" '[r["Value"] for r in d if r["Name"] in ("total_cores_used","total_instances_used","total_ram_used")]')" '[1, 1, 192]'
 check "console log show vm1 (os-getConsoleOutput through the agent)" cmp_ console log show vm1
     ok && assert "  shows the guest booting" contains "$OUT" "CIEL-GUEST ready"
 check "console log show --lines 1" cmp_ console log show --lines 1 vm1

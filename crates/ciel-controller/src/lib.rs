@@ -62,7 +62,14 @@ impl Controller {
             }
         });
         axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown({
+                // Long polls of agents end at once, so graceful shutdown does not wait for them.
+                let app = self.app.clone();
+                async move {
+                    shutdown.await;
+                    app.begin_shutdown();
+                }
+            })
             .await?;
         keys.abort();
         self.app.db.close().await;

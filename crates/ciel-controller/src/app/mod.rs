@@ -30,6 +30,8 @@ pub struct App {
     /// Ticks after every committed change of any host's desired state; agents' long polls
     /// wait on it.
     pub(crate) host_changes: tokio::sync::watch::Sender<u64>,
+    /// Set when the server stops accepting requests; pending long polls answer at once.
+    pub(crate) shutting_down: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -46,6 +48,7 @@ impl App {
             revocations: RwLock::new(vec![]),
             catalog_cache: Mutex::new(None),
             host_changes: tokio::sync::watch::channel(0).0,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         });
         app.load_revocations().await?;
         // The store dropped partial upload files when it opened; their rows go back to queued.
@@ -54,6 +57,12 @@ impl App {
             tracing::warn!(images = reset, "uploads interrupted by a restart were reset to queued");
         }
         Ok(app)
+    }
+
+    /// Ends pending agent long polls (they get the current state) for a prompt shutdown.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        self.host_changes.send_modify(|n| *n += 1);
     }
 
     pub fn identity_generation(&self) -> u64 {

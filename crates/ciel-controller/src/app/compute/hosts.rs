@@ -109,7 +109,7 @@ impl App {
             let h = db::get(&self.db, &host.id)
                 .await?
                 .ok_or_else(|| Error::not_found("host", &host.id))?;
-            if h.generation as u64 > after {
+            if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
                 return self.build_host_config(&h).await;
             }
             if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
@@ -261,5 +261,47 @@ impl App {
     pub async fn list_hosts(&self, caller: &crate::app::identity::caller::Caller) -> Result<Vec<Host>> {
         caller.require_admin()?;
         db::list(&self.db).await
+    }
+}
+
+/// A host as the compute API shows it: capacity, what servers claim, and whether it is up.
+pub struct HostView {
+    pub host: Host,
+    pub up: bool,
+    pub vcpus_used: i64,
+    pub memory_mb_used: i64,
+    pub disk_gb_used: i64,
+    pub running_vms: i64,
+}
+
+impl App {
+    pub async fn host_views(&self, caller: &crate::app::identity::caller::Caller) -> Result<Vec<HostView>> {
+        caller.require_admin()?;
+        let now = crate::db::now();
+        let usage = db::usage(&self.db).await?;
+        let servers = servers::list(&self.db).await?;
+        Ok(db::list(&self.db)
+            .await?
+            .into_iter()
+            .map(|h| {
+                let (c, m, d) = usage
+                    .iter()
+                    .find(|u| u.0 == h.id)
+                    .map(|u| (u.1, u.2, u.3))
+                    .unwrap_or((0, 0, 0));
+                let running = servers
+                    .iter()
+                    .filter(|s| s.host_id.as_deref() == Some(h.id.as_str()))
+                    .count() as i64;
+                HostView {
+                    up: now - h.last_seen <= HOST_DOWN_AFTER_SECS,
+                    host: h,
+                    vcpus_used: c,
+                    memory_mb_used: m,
+                    disk_gb_used: d,
+                    running_vms: running,
+                }
+            })
+            .collect())
     }
 }

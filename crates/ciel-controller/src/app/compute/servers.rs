@@ -357,3 +357,24 @@ impl App {
             .map_err(|e| Error::Internal(format!("reading the console of {id}: {e}")))
     }
 }
+
+/// A project's compute limits and what it uses of them.
+pub struct ComputeUsage {
+    pub instances: i64,
+    pub cores: i64,
+    pub ram_mb: i64,
+}
+
+impl App {
+    pub async fn compute_usage(&self, caller: &Caller) -> Result<ComputeUsage> {
+        let (instances, cores, ram_mb) = match caller.project_id() {
+            Some(p) => db::usage_for_project(&self.db, p).await?,
+            None => (0, 0, 0),
+        };
+        Ok(ComputeUsage {
+            instances,
+            cores,
+            ram_mb,
+        })
+    }
+}

@@ -3,6 +3,7 @@
 
 mod error;
 mod flavors;
+mod hosts;
 mod keypairs;
 pub mod microversion;
 mod servers;
@@ -46,6 +47,16 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/servers/{id}", get(servers::show).delete(servers::delete))
         .route("/v2.1/servers/{id}/action", post(servers::action))
         .route("/v2.1/servers/{id}/ips", get(servers::ips))
+        .route("/v2.1/os-hypervisors", get(hosts::hypervisors))
+        .route("/v2.1/os-hypervisors/detail", get(hosts::hypervisors_detail))
+        .route("/v2.1/os-hypervisors/{id}", get(hosts::hypervisor_show))
+        .route("/v2.1/os-services", get(hosts::services))
+        .route("/v2.1/os-availability-zone", get(hosts::availability_zones))
+        .route(
+            "/v2.1/os-availability-zone/detail",
+            get(hosts::availability_zones_detail),
+        )
+        .route("/v2.1/limits", get(hosts::limits))
         .route("/v2.1/os-keypairs", get(keypairs::list).post(keypairs::create))
         .route("/v2.1/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
         .layer(axum::middleware::from_fn(microversion::negotiate))
