@@ -19,11 +19,17 @@ ensure_build_deps() {
     apt_ensure gcc libc6-dev curl ca-certificates qemu-utils openssh-client openssl
 }
 
-# QEMU and what the test guests are built from (Debian's kernel and busybox).
-ensure_vm_deps() {
-    apt_ensure qemu-system-x86 busybox-static linux-image-amd64 cpio
+# QEMU for the hypervisor agent `ciel up` runs.
+ensure_qemu() {
+    apt_ensure qemu-system-x86
     # Debian's QEMU may replace a newer qemu-utils it conflicts with: keep qemu-img.
     command -v qemu-img >/dev/null || apt_ensure qemu-utils
+}
+
+# QEMU and what the test guests are built from (Debian's kernel and busybox).
+ensure_vm_deps() {
+    ensure_qemu
+    apt_ensure busybox-static linux-image-amd64 cpio
 }
 
 # The Python venv with the OpenStack clients and Tempest, cached outside the work tree.
