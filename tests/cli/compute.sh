@@ -101,6 +101,14 @@ check "availability zone list --compute" cmp_ availability zone list --compute -
 check "limits show --absolute" cmp_ limits show --absolute -f json
     ok && assert "  one instance, 1 core and 192 MiB used" eq \
         "$(jf "$OUT" '[r["Value"] for r in d if r["Name"] in ("total_cores_used","total_instances_used","total_ram_used")]')" '[1, 1, 192]'
+check "quota set --instances 3 admin (os-quota-sets)" cmp_ quota set --instances 3 admin
+check "limits show --absolute reflects it" cmp_ limits show --absolute -f json
+    ok && assert "  max_total_instances 3" eq "$(jf "$OUT" '[r["Value"] for r in d if r["Name"] == "max_total_instances"]')" '[3]'
+expect_fail "server create --min 3 --max 3 beyond the quota is refused" \
+    cmp_ server create --image guest --flavor m1.micro --network vmnet --min 3 --max 3 over
+    assert "  403" has_status 403 "$ERR"
+check "  and created nothing" cmp_ server list -f json
+    ok && assert "  still one server" eq "$(jf "$OUT" 'len(d)')" 1
 check "console log show vm1 (os-getConsoleOutput through the agent)" cmp_ console log show vm1
     ok && assert "  shows the guest booting" contains "$OUT" "CIEL-GUEST ready"
 check "console log show --lines 1" cmp_ console log show --lines 1 vm1

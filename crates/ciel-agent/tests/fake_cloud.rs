@@ -128,8 +128,15 @@ async fn servers_follow_the_agents_reports() {
     app.server_power_action(&admin, one, "os-start").await.unwrap();
     wait_for(&app, &admin, one, "active").await;
 
-    // Quota: 10 instances. 3 exist, so 8 more at once are refused and nothing is created;
-    // concurrent single boots get exactly the 7 that remain.
+    // Quota: the admin sets the project's instances to 6. 3 exist, so 8 more at once are
+    // refused and nothing is created; 10 concurrent single boots get exactly the 3 that remain.
+    let project = admin.project_id().unwrap().to_string();
+    let q = app
+        .set_compute_quota(&admin, &project, body(json!({"instances": 6})))
+        .await
+        .unwrap();
+    assert_eq!(q["instances"], 6);
+    assert_eq!(q["cores"], 20, "other limits keep their defaults");
     let over = json!({"name": "over", "imageRef": img.id, "flavorRef": "42", "networks": "none", "min_count": 8});
     assert_eq!(app.create_servers(&admin, body(over)).await.unwrap_err().status(), 403);
     let mut tasks = vec![];
@@ -149,7 +156,8 @@ async fn servers_follow_the_agents_reports() {
             ok.append(&mut v);
         }
     }
-    assert_eq!(ok.len(), 7, "exactly the remaining quota is granted");
+    assert_eq!(ok.len(), 3, "exactly the remaining quota is granted");
+    assert_eq!(app.compute_usage(&admin).await.unwrap().instances, 6);
     let mut made = made;
     made.extend(ok);
     for s in &made {

@@ -3,5 +3,6 @@
 pub mod flavors;
 pub mod hosts;
 pub mod keypairs;
+pub mod quotas;
 pub mod scheduler;
 pub mod servers;

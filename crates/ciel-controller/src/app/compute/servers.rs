@@ -12,11 +12,6 @@ use crate::db::compute::servers::{self as db, Server};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
-/// Nova's default per-project limits.
-pub const QUOTA_INSTANCES: i64 = 10;
-pub const QUOTA_CORES: i64 = 20;
-pub const QUOTA_RAM_MB: i64 = 51200;
-
 /// One NIC request of `networks`.
 enum NicRequest {
     Network(String, Option<String>),
@@ -117,16 +112,20 @@ impl App {
         let now = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
         let (used, cores, ram) = db::usage_for_project(&mut *tx, &project_id).await?;
-        let fits_quota = (QUOTA_INSTANCES - used)
-            .min((QUOTA_CORES - cores) / flavor.vcpus.max(1))
-            .min((QUOTA_RAM_MB - ram) / flavor.ram.max(1))
-            .max(0);
+        let limits = super::quotas::limits_in(&mut tx, &project_id).await?;
+        let room = |resource: &str, used: i64, per: i64| match limits.get(resource).copied().unwrap_or(-1) {
+            l if l < 0 => i64::MAX,
+            l => (l - used).max(0) / per.max(1),
+        };
+        let fits_quota = room("instances", used, 1)
+            .min(room("cores", cores, flavor.vcpus))
+            .min(room("ram", ram, flavor.ram));
         if fits_quota < min {
             return Err(Error::Typed {
                 status: 403,
                 kind: "forbidden",
                 message: format!(
-                    "Quota exceeded for instances, cores or ram: Requested {min} (already used {used} of {QUOTA_INSTANCES} instances, {cores} of {QUOTA_CORES} cores, {ram} of {QUOTA_RAM_MB} MiB)"
+                    "Quota exceeded for instances, cores or ram: Requested {min}, but already used {used} instances, {cores} cores and {ram} MiB of RAM"
                 ),
             });
         }
@@ -367,10 +366,22 @@ pub struct ComputeUsage {
 
 impl App {
     pub async fn compute_usage(&self, caller: &Caller) -> Result<ComputeUsage> {
-        let (instances, cores, ram_mb) = match caller.project_id() {
-            Some(p) => db::usage_for_project(&self.db, p).await?,
-            None => (0, 0, 0),
-        };
+        match caller.project_id() {
+            Some(p) => self.compute_usage_of(caller, p).await,
+            None => Ok(ComputeUsage {
+                instances: 0,
+                cores: 0,
+                ram_mb: 0,
+            }),
+        }
+    }
+
+    /// What `project_id`'s servers use (admins: any project; others: their own).
+    pub async fn compute_usage_of(&self, caller: &Caller, project_id: &str) -> Result<ComputeUsage> {
+        if !caller.is_admin() && caller.project_id() != Some(project_id) {
+            return Err(Error::forbidden());
+        }
+        let (instances, cores, ram_mb) = db::usage_for_project(&self.db, project_id).await?;
         Ok(ComputeUsage {
             instances,
             cores,

@@ -3,4 +3,5 @@
 pub mod flavors;
 pub mod hosts;
 pub mod keypairs;
+pub mod quotas;
 pub mod servers;

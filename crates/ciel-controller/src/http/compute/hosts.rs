@@ -4,8 +4,6 @@ use super::error::NovaResult;
 use super::microversion::Mv;
 use super::Nv;
 use crate::app::compute::hosts::HostView;
-use crate::app::compute::keypairs::MAX_KEYPAIRS_PER_USER;
-use crate::app::compute::servers::{QUOTA_CORES, QUOTA_INSTANCES, QUOTA_RAM_MB};
 use crate::error::Error;
 use crate::http::{AppState, Authed};
 use axum::extract::{Path, State};
@@ -111,10 +109,19 @@ pub async fn availability_zones_detail(State(app): State<AppState>, Authed(c, ..
 
 pub async fn limits(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
     let u = app.compute_usage(&c).await?;
+    let q = match c.project_id() {
+        Some(p) => app.compute_quota(&c, p).await?,
+        None => Default::default(),
+    };
+    let lim = |k: &str| {
+        q.get(k)
+            .copied()
+            .unwrap_or_else(|| crate::app::compute::quotas::default_limit(k))
+    };
     let mut absolute = json!({
-        "maxTotalInstances": QUOTA_INSTANCES, "maxTotalCores": QUOTA_CORES, "maxTotalRAMSize": QUOTA_RAM_MB,
-        "maxServerMeta": 128, "maxImageMeta": 128, "maxTotalKeypairs": MAX_KEYPAIRS_PER_USER,
-        "maxServerGroups": 10, "maxServerGroupMembers": 10,
+        "maxTotalInstances": lim("instances"), "maxTotalCores": lim("cores"), "maxTotalRAMSize": lim("ram"),
+        "maxServerMeta": lim("metadata_items"), "maxImageMeta": 128, "maxTotalKeypairs": lim("key_pairs"),
+        "maxServerGroups": lim("server_groups"), "maxServerGroupMembers": lim("server_group_members"),
         "totalInstancesUsed": u.instances, "totalCoresUsed": u.cores, "totalRAMUsed": u.ram_mb,
         "totalServerGroupsUsed": 0,
     });
@@ -126,8 +133,8 @@ pub async fn limits(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> N
         absolute["totalFloatingIpsUsed"] = json!(0);
     }
     if !mv.at_least(57) {
-        absolute["maxPersonality"] = json!(5);
-        absolute["maxPersonalitySize"] = json!(10240);
+        absolute["maxPersonality"] = json!(lim("injected_files"));
+        absolute["maxPersonalitySize"] = json!(lim("injected_file_content_bytes"));
     }
     Ok(Json(json!({"limits": {"rate": [], "absolute": absolute}})).into_response())
 }

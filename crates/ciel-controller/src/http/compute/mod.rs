@@ -6,6 +6,7 @@ mod flavors;
 mod hosts;
 mod keypairs;
 pub mod microversion;
+mod quotas;
 mod servers;
 
 use crate::http::{AppState, Authed};
@@ -57,6 +58,12 @@ pub fn router() -> Router<AppState> {
             get(hosts::availability_zones_detail),
         )
         .route("/v2.1/limits", get(hosts::limits))
+        .route(
+            "/v2.1/os-quota-sets/{project}",
+            get(quotas::show).put(quotas::update).delete(quotas::reset),
+        )
+        .route("/v2.1/os-quota-sets/{project}/defaults", get(quotas::defaults))
+        .route("/v2.1/os-quota-sets/{project}/detail", get(quotas::detail))
         .route("/v2.1/os-keypairs", get(keypairs::list).post(keypairs::create))
         .route("/v2.1/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
         .layer(axum::middleware::from_fn(microversion::negotiate))

@@ -1,0 +1,86 @@
+//! Compute quotas (`os-quota-sets`): Nova's defaults, per-project overrides set by admins,
+//! enforced inside the transactions that consume them.
+
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::db::compute::quotas as db;
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Nova's default limits (-1: unlimited).
+pub const DEFAULTS: &[(&str, i64)] = &[
+    ("instances", 10),
+    ("cores", 20),
+    ("ram", 51200),
+    ("key_pairs", 100),
+    ("metadata_items", 128),
+    ("server_groups", 10),
+    ("server_group_members", 10),
+    ("injected_files", 5),
+    ("injected_file_content_bytes", 10240),
+    ("injected_file_path_bytes", 255),
+];
+
+pub fn default_limit(resource: &str) -> i64 {
+    DEFAULTS
+        .iter()
+        .find(|(r, _)| *r == resource)
+        .map(|(_, l)| *l)
+        .unwrap_or(-1)
+}
+
+/// A project's effective limits: the defaults with its overrides applied.
+pub async fn limits_in(tx: &mut Tx<'_>, project_id: &str) -> Result<BTreeMap<String, i64>> {
+    let mut out: BTreeMap<String, i64> = DEFAULTS.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+    for (r, l) in db::overrides(&mut **tx, project_id).await? {
+        out.insert(r, l);
+    }
+    Ok(out)
+}
+
+impl App {
+    /// Admins see any project's quota, members their own.
+    pub async fn compute_quota(&self, caller: &Caller, project_id: &str) -> Result<BTreeMap<String, i64>> {
+        if !caller.is_admin() && caller.project_id() != Some(project_id) {
+            return Err(Error::forbidden());
+        }
+        let mut tx = self.db.begin().await?;
+        limits_in(&mut tx, project_id).await
+    }
+
+    pub async fn set_compute_quota(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        values: serde_json::Map<String, Value>,
+    ) -> Result<BTreeMap<String, i64>> {
+        caller.require_admin()?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        for (k, v) in values {
+            if k == "force" {
+                continue;
+            }
+            if !DEFAULTS.iter().any(|(r, _)| *r == k) {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute quota_set. Additional properties are not allowed ('{k}' was unexpected)"
+                )));
+            }
+            let limit = v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .filter(|l| *l >= -1)
+                .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}. Value: {v}.")))?;
+            db::set(&mut *tx, project_id, &k, limit).await?;
+        }
+        let out = limits_in(&mut tx, project_id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn reset_compute_quota(&self, caller: &Caller, project_id: &str) -> Result<()> {
+        caller.require_admin()?;
+        db::reset(&self.db, project_id).await
+    }
+}

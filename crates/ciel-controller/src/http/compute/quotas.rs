@@ -1,0 +1,87 @@
+//! `/os-quota-sets/{project}`: show, defaults, detail (with usage), update, reset.
+
+use super::error::NovaResult;
+use super::microversion::Mv;
+use super::Nv;
+use crate::app::compute::quotas::DEFAULTS;
+use crate::http::{wrapped, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The quota set as the microversion shows it (network quotas gone in 2.36, injected files
+/// in 2.57).
+fn shape(q: &BTreeMap<String, i64>, mv: Mv, id: Option<&str>) -> Value {
+    let mut out = Map::new();
+    for (k, v) in q {
+        if mv.at_least(57) && k.starts_with("injected_file") {
+            continue;
+        }
+        out.insert(k.clone(), json!(v));
+    }
+    if !mv.at_least(36) {
+        for (k, v) in [
+            ("floating_ips", 10),
+            ("fixed_ips", -1),
+            ("security_groups", 10),
+            ("security_group_rules", 20),
+        ] {
+            out.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(id) = id {
+        out.insert("id".into(), json!(id));
+    }
+    Value::Object(out)
+}
+
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
+    let q = app.compute_quota(&c, &project).await?;
+    Ok(Json(json!({"quota_set": shape(&q, mv, Some(&project))})).into_response())
+}
+
+pub async fn defaults(Authed(..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
+    let q: BTreeMap<String, i64> = DEFAULTS.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    Ok(Json(json!({"quota_set": shape(&q, mv, Some(&project))})).into_response())
+}
+
+pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
+    let q = app.compute_quota(&c, &project).await?;
+    let used = app.compute_usage_of(&c, &project).await?;
+    let mut out = Map::new();
+    if let Value::Object(m) = shape(&q, mv, None) {
+        for (k, limit) in m {
+            let in_use = match k.as_str() {
+                "instances" => used.instances,
+                "cores" => used.cores,
+                "ram" => used.ram_mb,
+                _ => 0,
+            };
+            out.insert(k, json!({"limit": limit, "in_use": in_use, "reserved": 0}));
+        }
+    }
+    out.insert("id".into(), json!(project));
+    Ok(Json(json!({ "quota_set": out })).into_response())
+}
+
+pub async fn update(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> NovaResult {
+    let q = app
+        .set_compute_quota(&c, &project, wrapped(&body, "quota_set")?)
+        .await?;
+    Ok(Json(json!({"quota_set": shape(&q, mv, None)})).into_response())
+}
+
+pub async fn reset(State(app): State<AppState>, Authed(c, ..): Nv, Path(project): Path<String>) -> NovaResult {
+    app.reset_compute_quota(&c, &project).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
