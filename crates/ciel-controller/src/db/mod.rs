@@ -9,6 +9,7 @@ pub mod metadefs;
 pub mod network;
 pub mod network_quotas;
 pub mod network_tags;
+pub mod quota_overrides;
 pub mod routers;
 pub mod security_groups;
 pub mod subnet_pools;

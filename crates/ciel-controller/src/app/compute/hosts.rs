@@ -121,6 +121,13 @@ impl App {
     async fn build_host_config(&self, h: &Host) -> Result<HostConfig> {
         let mut tx = self.db.begin().await?;
         let mut vms = vec![];
+        // Every port and network once, not once per server.
+        let ports = network::list_ports(&mut *tx).await?;
+        let mtus: std::collections::HashMap<String, i64> = network::list_networks(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|n| (n.id, n.mtu))
+            .collect();
         for s in servers::on_host(&mut *tx, &h.id).await? {
             let img = image::get(&mut *tx, &s.image_id).await?;
             let image = image_ref(&s.image_id, img.as_ref());
@@ -138,20 +145,12 @@ impl App {
             let [kernel, ramdisk] = parts;
             let cmdline = prop("os_command_line");
             let mut nics = vec![];
-            for p in network::list_ports(&mut *tx)
-                .await?
-                .into_iter()
-                .filter(|p| p.device_id == s.id)
-            {
-                let mtu = network::get_network(&mut *tx, &p.network_id)
-                    .await?
-                    .map(|n| n.mtu)
-                    .unwrap_or(1450);
+            for p in ports.iter().filter(|p| p.device_id == s.id) {
                 nics.push(Nic {
-                    port_id: p.id,
-                    mac: p.mac_address,
-                    network_id: p.network_id,
-                    mtu: mtu as u32,
+                    port_id: p.id.clone(),
+                    mac: p.mac_address.clone(),
+                    network_id: p.network_id.clone(),
+                    mtu: mtus.get(&p.network_id).copied().unwrap_or(1450) as u32,
                 });
             }
             vms.push(VmSpec {

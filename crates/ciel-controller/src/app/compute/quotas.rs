@@ -3,7 +3,7 @@
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::compute::quotas as db;
+use crate::db::quota_overrides::{self as db, Service};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::Value;
@@ -34,7 +34,7 @@ pub fn default_limit(resource: &str) -> i64 {
 /// A project's effective limits: the defaults with its overrides applied.
 pub async fn limits_in(tx: &mut Tx<'_>, project_id: &str) -> Result<BTreeMap<String, i64>> {
     let mut out: BTreeMap<String, i64> = DEFAULTS.iter().map(|(r, l)| (r.to_string(), *l)).collect();
-    for (r, l) in db::overrides(&mut **tx, project_id).await? {
+    for (r, l) in db::overrides(&mut **tx, Service::Compute, project_id).await? {
         out.insert(r, l);
     }
     Ok(out)
@@ -72,7 +72,7 @@ impl App {
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 .filter(|l| *l >= -1)
                 .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}. Value: {v}.")))?;
-            db::set(&mut *tx, project_id, &k, limit).await?;
+            db::set(&mut *tx, Service::Compute, project_id, &k, limit).await?;
         }
         let out = limits_in(&mut tx, project_id).await?;
         tx.commit().await?;
@@ -81,6 +81,6 @@ impl App {
 
     pub async fn reset_compute_quota(&self, caller: &Caller, project_id: &str) -> Result<()> {
         caller.require_admin()?;
-        db::reset(&self.db, project_id).await
+        db::reset(&self.db, Service::Compute, project_id).await
     }
 }

@@ -4,6 +4,7 @@
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::network_quotas as q;
+use crate::db::quota_overrides as ov;
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ impl App {
             return Err(Error::forbidden());
         }
         let mut out: BTreeMap<String, i64> = RESOURCES.iter().map(|r| (r.to_string(), default_limit(r))).collect();
-        for (r, l) in q::overrides(&self.db, project_id).await? {
+        for (r, l) in ov::overrides(&self.db, ov::Service::Network, project_id).await? {
             out.insert(r, l);
         }
         Ok(out)
@@ -96,7 +97,7 @@ impl App {
                     )));
                 }
             }
-            q::set(&mut *tx, project_id, &k, limit).await?;
+            ov::set(&mut *tx, ov::Service::Network, project_id, &k, limit).await?;
         }
         tx.commit().await?;
         self.network_quota(caller, project_id).await
@@ -104,12 +105,12 @@ impl App {
 
     pub async fn reset_network_quota(&self, caller: &Caller, project_id: &str) -> Result<()> {
         caller.require_admin()?;
-        q::reset(&self.db, project_id).await
+        ov::reset(&self.db, ov::Service::Network, project_id).await
     }
 
     /// Called inside the creating transaction: refuses when the project is at its limit.
     pub(crate) async fn check_network_quota(&self, tx: &mut Tx<'_>, project_id: &str, resource: &str) -> Result<()> {
-        let limit = q::overrides(&mut **tx, project_id)
+        let limit = ov::overrides(&mut **tx, ov::Service::Network, project_id)
             .await?
             .into_iter()
             .find(|(r, _)| r == resource)

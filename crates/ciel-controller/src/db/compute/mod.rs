@@ -3,5 +3,4 @@
 pub mod flavors;
 pub mod hosts;
 pub mod keypairs;
-pub mod quotas;
 pub mod servers;

@@ -2,7 +2,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::Nv;
+use super::{time_micro as time, Nv};
 use crate::app::compute::hosts::HostView;
 use crate::error::Error;
 use crate::http::{AppState, Authed};
@@ -10,13 +10,6 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
-
-fn time(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S.000000")
-        .to_string()
-}
 
 fn hypervisor(v: &HostView, detail: bool) -> Value {
     let h = &v.host;

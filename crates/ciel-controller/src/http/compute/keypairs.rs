@@ -2,7 +2,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::{param, query_pairs, Nv};
+use super::{param, query_pairs, time_micro, Nv};
 use crate::db::compute::keypairs::Keypair;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
@@ -25,19 +25,20 @@ fn full(k: &Keypair, mv: Mv) -> Value {
     let mut v = summary(k, mv);
     v["user_id"] = json!(k.user_id);
     v["id"] = json!(k.id);
-    v["created_at"] = json!(nova_time(k.created_at));
+    v["created_at"] = json!(time_micro(k.created_at));
     v["updated_at"] = Value::Null;
     v["deleted_at"] = Value::Null;
     v["deleted"] = json!(false);
     v
 }
 
-/// Nova's timestamp format (naive UTC with microseconds).
-fn nova_time(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S.000000")
-        .to_string()
+/// `?user_id=` (2.10+, admins naming another user's key pairs).
+fn user_param(q: &[(String, String)], mv: Mv) -> Option<String> {
+    if mv.at_least(10) {
+        param(q, "user_id").map(str::to_owned)
+    } else {
+        None
+    }
 }
 
 pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
@@ -70,11 +71,7 @@ pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body
 
 pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
     let q = query_pairs(raw.as_deref())?;
-    let user = if mv.at_least(10) {
-        param(&q, "user_id").map(str::to_owned)
-    } else {
-        None
-    };
+    let user = user_param(&q, mv);
     let mut all = app.list_keypairs(&c, user).await?;
     let mut links = vec![];
     if mv.at_least(35) {
@@ -112,11 +109,7 @@ pub async fn show(
     RawQuery(raw): RawQuery,
 ) -> NovaResult {
     let q = query_pairs(raw.as_deref())?;
-    let user = if mv.at_least(10) {
-        param(&q, "user_id").map(str::to_owned)
-    } else {
-        None
-    };
+    let user = user_param(&q, mv);
     let k = app.get_keypair(&c, &name, user).await?;
     Ok(Json(json!({"keypair": full(&k, mv)})).into_response())
 }
@@ -129,11 +122,7 @@ pub async fn delete(
     RawQuery(raw): RawQuery,
 ) -> NovaResult {
     let q = query_pairs(raw.as_deref())?;
-    let user = if mv.at_least(10) {
-        param(&q, "user_id").map(str::to_owned)
-    } else {
-        None
-    };
+    let user = user_param(&q, mv);
     app.delete_keypair(&c, &name, user).await?;
     let status = if mv.at_least(2) {
         StatusCode::NO_CONTENT

@@ -97,6 +97,22 @@ fn links(app: &AppState, path: &str) -> Value {
     ])
 }
 
+/// Nova's timestamp with a `Z` (server `created`/`updated`).
+fn time_z(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Nova's naive UTC timestamp with microseconds (key pairs, services, launched_at).
+fn time_micro(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S.000000")
+        .to_string()
+}
+
 /// Query parameters as (key, value) pairs.
 fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, crate::error::Error> {
     serde_urlencoded::from_str(raw.unwrap_or(""))

@@ -2,7 +2,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::{links, param, query_pairs, Nv};
+use super::{links, param, query_pairs, time_micro, time_z as time, Nv};
 use crate::app::identity::caller::Caller;
 use crate::db::compute::servers::Server;
 use crate::error::Error;
@@ -13,13 +13,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Map, Value};
-
-fn time(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
 
 /// Nova's API status from the state pair.
 pub fn status(s: &Server) -> &'static str {
@@ -94,7 +87,7 @@ async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) -> Result<V
         "OS-DCF:diskConfig": "MANUAL", "progress": 0,
         "OS-EXT-AZ:availability_zone": s.availability_zone,
         "config_drive": "", "key_name": s.key_name,
-        "OS-SRV-USG:launched_at": s.launched_at.map(|t| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S.000000").to_string()),
+        "OS-SRV-USG:launched_at": s.launched_at.map(time_micro),
         "OS-SRV-USG:terminated_at": null,
         "OS-EXT-STS:task_state": s.task_state, "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
         "os-extended-volumes:volumes_attached": [],

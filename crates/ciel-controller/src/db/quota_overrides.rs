@@ -1,0 +1,53 @@
+//! Per-project quota overrides, one table per service with the same shape
+//! (project_id, resource, hard_limit); absent rows mean the service's default.
+
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Service {
+    Network,
+    Compute,
+}
+
+impl Service {
+    /// Fixed table names, never taken from input.
+    fn table(self) -> &'static str {
+        match self {
+            Service::Network => "network_quotas",
+            Service::Compute => "compute_quotas",
+        }
+    }
+}
+
+pub async fn overrides(e: impl SqliteExecutor<'_>, s: Service, project_id: &str) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT resource, hard_limit FROM {} WHERE project_id = ?",
+        s.table()
+    ))
+    .bind(project_id)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn set(e: impl SqliteExecutor<'_>, s: Service, project_id: &str, resource: &str, limit: i64) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO {} (project_id, resource, hard_limit) VALUES (?, ?, ?) \
+         ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
+        s.table()
+    ))
+    .bind(project_id)
+    .bind(resource)
+    .bind(limit)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn reset(e: impl SqliteExecutor<'_>, s: Service, project_id: &str) -> Result<()> {
+    sqlx::query(&format!("DELETE FROM {} WHERE project_id = ?", s.table()))
+        .bind(project_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
