@@ -26,9 +26,16 @@ ensure_qemu() {
     command -v qemu-img >/dev/null || apt_ensure qemu-utils
 }
 
-# QEMU and what the test guests are built from (Debian's kernel and busybox).
-ensure_vm_deps() {
+# What a hypervisor host runs: QEMU, iproute2 for bridges/taps/namespaces, dnsmasq for DHCP,
+# genisoimage for config drives.
+ensure_hypervisor_deps() {
     ensure_qemu
+    apt_ensure dnsmasq-base genisoimage iproute2
+}
+
+# The hypervisor's tools and what the test guests are built from (Debian's kernel and busybox).
+ensure_vm_deps() {
+    ensure_hypervisor_deps
     apt_ensure busybox-static linux-image-amd64 cpio
 }
 

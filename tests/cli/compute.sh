@@ -30,7 +30,7 @@ BASE=http://127.0.0.1:$PORT
 AUTH_URL=$BASE/identity/v3
 ADMIN_PW="Adm1n-$RANDOM$RANDOM"
 AGENT_DIR=$DATA/agent
-GUEST=$CACHE/guest
+GUEST=${CIEL_GUEST_DIR:-$CACHE/guest}
 echo "ciel: $CIEL_BIN  port: $PORT  tmp: $TMP"
 
 cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the small test guest from Debian packages: the host's Debian kernel plus a busybox
 # initramfs whose init loads the virtio drivers, prints markers on the serial console
-# (CIEL-GUEST ...) and, when the VM has a NIC, asks DHCP for its address.
+# (CIEL-GUEST ...), asks DHCP for its address on each NIC, reads its hostname and key from the
+# config drive (a `config-2` ISO) or else the metadata service, and runs a user-data script.
 #
 # Usage: tests/guest/build-small.sh [OUT_DIR]   (default ~/.cache/ciel-test/guest)
 # Writes OUT_DIR/vmlinuz, OUT_DIR/initrd.img and OUT_DIR/root.qcow2 (an empty 64 MiB disk, the
@@ -27,7 +28,7 @@ cp "$(command -v busybox)" "$R/bin/busybox"
 for app in $("$R/bin/busybox" --list); do [[ $app == busybox ]] || ln -sf busybox "$R/bin/$app"; done
 
 # virtio drivers in dependency order (modules.dep lists each module's dependencies)
-MODS=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk)
+MODS=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk cdrom isofs)
 for m in "${MODS[@]}"; do
     f=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "/lib/modules/$KVER/modules.dep" | cut -d: -f1 | head -n 1)
     [[ -n $f ]] || continue   # built into the kernel
@@ -47,7 +48,13 @@ case "$1" in
         ip addr flush dev "$interface"
         ip addr add "$ip/${mask:-24}" dev "$interface"
         [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
-        for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+        if [ -n "$staticroutes" ]; then
+            # option 121 (classless routes: the metadata route and the default one)
+            set -- $staticroutes
+            while [ $# -ge 2 ]; do ip route add "$1" via "$2" dev "$interface"; shift 2; done
+        else
+            for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+        fi
         echo "CIEL-GUEST dhcp $interface $ip" >/dev/console
         ;;
 esac
@@ -68,9 +75,41 @@ for n in /sys/class/net/eth*; do
     [ -e "$n" ] || continue
     i=${n##*/}
     ip link set "$i" up
-    udhcpc -i "$i" -q -n -t 5 -T 2 -s /usr/share/udhcpc/default.script || echo "CIEL-GUEST dhcp $i failed"
+    udhcpc -i "$i" -q -n -t 5 -T 2 -O mtu -O staticroutes -s /usr/share/udhcpc/default.script || echo "CIEL-GUEST dhcp $i failed"
 done
 [ -e /sys/block/vda ] && echo "CIEL-GUEST disk vda $(cat /sys/block/vda/size) sectors"
+# Instance data: the config drive when there is one, else the metadata service.
+MD=http://169.254.169.254
+for d in /dev/vd[b-z]; do
+    [ -e "$d" ] || continue
+    mount -t iso9660 -o ro "$d" /mnt 2>/dev/null || continue
+    if [ -f /mnt/openstack/latest/meta_data.json ]; then
+        name=$(sed -n 's/.*"hostname": *"\([^"]*\)".*/\1/p' /mnt/openstack/latest/meta_data.json)
+        echo "CIEL-GUEST config-drive hostname $name"
+        hostname "$name"
+        [ -f /mnt/openstack/latest/user_data ] && cp /mnt/openstack/latest/user_data /tmp/user-data
+        break
+    fi
+    umount /mnt
+done
+if [ ! -f /tmp/user-data ] && ip route | grep -q 169.254.169.254; then
+    name=$(timeout 10 wget -q -O - "$MD/latest/meta-data/hostname" 2>/dev/null)
+    if [ -n "$name" ]; then
+        echo "CIEL-GUEST metadata hostname $name"
+        hostname "$name"
+        key=$(timeout 10 wget -q -O - "$MD/latest/meta-data/public-keys/0/openssh-key" 2>/dev/null)
+        [ -n "$key" ] && echo "CIEL-GUEST metadata key ${key%% *} ${key##* }"
+        timeout 10 wget -q -O /tmp/user-data "$MD/latest/user-data" 2>/dev/null || rm -f /tmp/user-data
+    else
+        echo "CIEL-GUEST metadata unavailable"
+    fi
+fi
+if [ -f /tmp/user-data ] && head -c 2 /tmp/user-data | grep -q '#!'; then
+    chmod +x /tmp/user-data
+    echo "CIEL-GUEST user-data start"
+    /tmp/user-data
+    echo "CIEL-GUEST user-data done $?"
+fi
 echo "CIEL-GUEST ready"
 while true; do sleep 3600; done
 INIT

@@ -21,6 +21,14 @@ pub trait Hypervisor: Send + Sync {
     fn needs_images(&self) -> bool {
         false
     }
+    /// Whether VMs get real NICs, so the host's network data plane must be wired for them.
+    fn wires_network(&self) -> bool {
+        false
+    }
+    /// Where the VM's config drive image goes, for drivers that attach one.
+    fn config_drive_path(&self, _id: &str) -> Option<std::path::PathBuf> {
+        None
+    }
     /// The VM's serial console log, where the driver keeps one.
     fn console_log(&self, _id: &str) -> Option<std::path::PathBuf> {
         None

@@ -41,6 +41,7 @@ mod tests {
             host_id: "h".into(),
             generation: 7,
             vms: vec![],
+            networks: vec![],
         };
         l.store(&cfg).unwrap();
         assert_eq!(l.load().unwrap(), cfg);

@@ -7,7 +7,9 @@ pub mod api;
 pub mod cache;
 pub mod driver;
 pub mod fake;
+pub mod instance_data;
 pub mod ledger;
+pub mod net;
 pub mod qemu;
 pub mod qmp;
 
@@ -37,6 +39,10 @@ pub struct Agent {
     http: reqwest::Client,
     driver: Arc<dyn Hypervisor>,
     secret: Arc<std::sync::RwLock<Option<String>>>,
+    /// The controller's URL for this host and the host token, once registered.
+    controller: net::ControllerLink,
+    /// The host's network data plane, for drivers whose VMs have real NICs.
+    net: Option<net::NetworkPlane>,
 }
 
 impl Agent {
@@ -44,11 +50,17 @@ impl Agent {
         std::fs::create_dir_all(&cfg.state_dir)
             .with_context(|| format!("cannot create {}", cfg.state_dir.display()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+        let controller = net::ControllerLink::default();
+        let net = driver
+            .wires_network()
+            .then(|| net::NetworkPlane::new(cfg.state_dir.clone(), cfg.underlay_ip.clone(), controller.clone()));
         Ok(Self {
             cfg,
             http,
             driver,
             secret: Arc::default(),
+            controller,
+            net,
         })
     }
 
@@ -122,6 +134,9 @@ impl Agent {
         // Start from what was accepted before a restart: VMs keep running meanwhile.
         let mut current = ledger.load().unwrap_or_default();
         let base = format!("{}/agent/v1/hosts/{}", self.cfg.controller, reg.host_id);
+        if let Ok(mut c) = self.controller.write() {
+            *c = Some((base.clone(), reg.host_token.clone()));
+        }
         let mut after = 0;
         loop {
             let resp = self
@@ -157,9 +172,9 @@ impl Agent {
         }
     }
 
-    /// Removes VMs that should not exist, then creates or adjusts the ones that should
-    /// (fetching their images first when the driver needs them, from `source`: the host's
-    /// agent API base URL and token).
+    /// Removes VMs that should not exist, wires the networks, then creates or adjusts the VMs
+    /// that should (fetching their images and config drives first when the driver needs
+    /// them, from `source`: the host's agent API base URL and token).
     pub async fn reconcile(&self, cfg: &HostConfig, source: Option<(&str, &str)>) -> HostReport {
         for id in self.driver.list().await {
             if !cfg.vms.iter().any(|v| v.id == id) {
@@ -168,15 +183,19 @@ impl Agent {
                 }
             }
         }
+        let ports_up = match &self.net {
+            Some(net) => net.reconcile(cfg).await,
+            None => vec![],
+        };
         let mut vms = vec![];
         for spec in &cfg.vms {
-            if let (true, Some((base, token))) = (self.driver.needs_images(), source) {
-                if let Err(e) = self.cache_images(base, token, spec).await {
+            if let Some((base, token)) = source {
+                if let Err(e) = self.prepare(base, token, spec).await {
                     vms.push(ciel_proto::VmStatus {
                         id: spec.id.clone(),
                         state: ciel_proto::VmState::Error,
                         boot_serial: spec.boot_serial,
-                        message: Some(format!("image unavailable: {e:#}")),
+                        message: Some(format!("{e:#}")),
                     });
                     continue;
                 }
@@ -186,7 +205,29 @@ impl Agent {
         HostReport {
             generation: cfg.generation,
             vms,
+            ports_up,
         }
+    }
+
+    /// What a VM needs on this host before it can start: cached images, its config drive.
+    async fn prepare(&self, base: &str, token: &str, spec: &ciel_proto::VmSpec) -> anyhow::Result<()> {
+        if self.driver.needs_images() {
+            self.cache_images(base, token, spec)
+                .await
+                .context("image unavailable")?;
+        }
+        if let (true, Some(iso)) = (spec.config_drive, self.driver.config_drive_path(&spec.id)) {
+            if !iso.exists() {
+                let md = instance_data::fetch(&self.http, base, token, &[("server_id", spec.id.as_str())]).await?;
+                if let Some(d) = iso.parent() {
+                    std::fs::create_dir_all(d)?;
+                }
+                instance_data::write_config_drive(&md, &iso)
+                    .await
+                    .context("config drive not written")?;
+            }
+        }
+        Ok(())
     }
 
     async fn cache_images(&self, base: &str, token: &str, spec: &ciel_proto::VmSpec) -> anyhow::Result<()> {

@@ -2,7 +2,8 @@
 //! outlive the agent and are re-adopted from their pid file; a qcow2 overlay over the host's
 //! image cache as the disk; the serial console in a log file; power changes over QMP.
 //!
-//! Per VM: `<state>/vms/<id>/{disk.qcow2, qmp.sock, vnc.sock, console.log, qemu.pid, boot-serial}`.
+//! Per VM: `<state>/vms/<id>/{disk.qcow2, config.iso, qmp.sock, vnc.sock, console.log, qemu.pid,
+//! boot-serial}`; its NICs are taps the network plane made.
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp;
@@ -11,6 +12,8 @@ use ciel_proto::{PowerState, VmSpec, VmState, VmStatus};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+const CONFIG_DRIVE: &str = "config.iso";
 
 /// `kvm` on real hosts; `qemu` (TCG) where KVM is unusable, e.g. nested test machines.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,10 +120,18 @@ impl QemuDriver {
             .arg(format!("unix:{}", dir.join("vnc.sock").display()))
             .arg("-drive")
             .arg(format!("file={},if=virtio,format=qcow2", disk.display()))
-            .args(["-nic", "none"])
+            .args(nic_args(spec))
             .arg("-pidfile")
             .arg(dir.join("qemu.pid"))
             .arg("-daemonize");
+        if spec.config_drive {
+            let iso = dir.join(CONFIG_DRIVE);
+            if !iso.exists() {
+                bail!("the config drive of {} is not ready", spec.id);
+            }
+            cmd.arg("-drive")
+                .arg(format!("file={},if=virtio,format=raw,readonly=on", iso.display()));
+        }
         if let Some(k) = &spec.kernel {
             cmd.arg("-kernel").arg(self.images_dir.join(&k.id));
             if let Some(r) = &spec.ramdisk {
@@ -212,6 +223,25 @@ impl QemuDriver {
     }
 }
 
+/// One virtio NIC per port on the port's tap (made and plugged by the network plane), with
+/// the port's MAC and the network's MTU.
+fn nic_args(spec: &VmSpec) -> Vec<String> {
+    let mut args = vec![];
+    for (i, nic) in spec.nics.iter().enumerate() {
+        args.push("-netdev".into());
+        args.push(format!(
+            "tap,id=net{i},ifname={},script=no,downscript=no",
+            crate::net::tap_name(&nic.port_id)
+        ));
+        args.push("-device".into());
+        args.push(format!(
+            "virtio-net-pci,netdev=net{i},mac={},host_mtu={}",
+            nic.mac, nic.mtu
+        ));
+    }
+    args
+}
+
 async fn virtual_size(qemu_img: &str, path: &Path) -> anyhow::Result<u64> {
     let out = tokio::process::Command::new(qemu_img)
         .args(["info", "--output=json", "-U"])
@@ -263,6 +293,14 @@ impl Hypervisor for QemuDriver {
 
     fn needs_images(&self) -> bool {
         true
+    }
+
+    fn wires_network(&self) -> bool {
+        true
+    }
+
+    fn config_drive_path(&self, id: &str) -> Option<PathBuf> {
+        Some(self.dir(id).join(CONFIG_DRIVE))
     }
 
     fn list(&self) -> BoxFuture<'_, Vec<String>> {

@@ -39,6 +39,59 @@ pub struct HostConfig {
     pub host_id: String,
     pub generation: u64,
     pub vms: Vec<VmSpec>,
+    /// The networks this host's VMs have ports on, with what the host serves on them.
+    #[serde(default)]
+    pub networks: Vec<NetworkSpec>,
+}
+
+/// A tenant network as one host wires it: a bridge joined to the network's segment, and the
+/// network's DHCP and metadata service for the host's own ports (every host serves its local
+/// ports with the same DHCP port identity, so no DHCP or metadata traffic crosses hosts).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NetworkSpec {
+    pub id: String,
+    pub segment: Segment,
+    pub mtu: u32,
+    pub dhcp: Option<DhcpSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Segment {
+    /// An overlay network: a VXLAN device with this VNI on the underlay.
+    Vxlan { vni: u32 },
+    /// A provider network on the host bridge of `physical_network`.
+    Flat { physical_network: String },
+}
+
+/// The network's DHCP service as served on this host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DhcpSpec {
+    /// The network's `network:dhcp` port: its MAC and addresses identify the server.
+    pub port_id: String,
+    pub mac: String,
+    pub subnets: Vec<DhcpSubnet>,
+    /// Static leases: only this host's ports.
+    pub hosts: Vec<DhcpHost>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DhcpSubnet {
+    pub id: String,
+    pub cidr: String,
+    /// The DHCP port's address on this subnet.
+    pub server_ip: String,
+    pub gateway_ip: Option<String>,
+    pub dns_nameservers: Vec<String>,
+    /// `(destination CIDR, next hop)` pairs of the subnet's host routes.
+    pub host_routes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DhcpHost {
+    pub mac: String,
+    pub ip: String,
+    pub hostname: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -68,6 +121,9 @@ pub struct VmSpec {
     pub nics: Vec<Nic>,
     /// Bumped by reboot requests: a running VM whose last boot is older is reset.
     pub boot_serial: u64,
+    /// Attach an OpenStack config drive (`config-2`) built from the instance's metadata.
+    #[serde(default)]
+    pub config_drive: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -85,6 +141,8 @@ pub struct Nic {
     pub mac: String,
     pub network_id: String,
     pub mtu: u32,
+    #[serde(default)]
+    pub fixed_ips: Vec<String>,
 }
 
 /// What the agent observed after applying `generation`.
@@ -92,6 +150,9 @@ pub struct Nic {
 pub struct HostReport {
     pub generation: u64,
     pub vms: Vec<VmStatus>,
+    /// Ports whose tap is plugged into its network's bridge.
+    #[serde(default)]
+    pub ports_up: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -113,3 +174,31 @@ pub enum VmState {
     Stopped,
     Error,
 }
+
+/// What an instance may learn about itself: served by the metadata service and written to its
+/// config drive. The agent renders the OpenStack and EC2 layouts from it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InstanceMetadata {
+    pub uuid: String,
+    pub name: String,
+    pub hostname: String,
+    pub project_id: String,
+    pub availability_zone: String,
+    pub launch_index: u32,
+    /// The key pair named at boot: `(name, type, public key)`.
+    pub key: Option<(String, String, String)>,
+    /// User metadata (`metadata` of the server).
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    /// Raw user data (decoded from the API's base64).
+    pub user_data: Option<Vec<u8>>,
+    /// OpenStack `network_data.json`.
+    pub network_data: serde_json::Value,
+    pub fixed_ips: Vec<String>,
+    pub floating_ips: Vec<String>,
+    pub instance_type: String,
+    pub image_id: String,
+    pub created_at: String,
+}
+
+/// Path of the metadata lookup on the controller, under a host's base URL.
+pub const METADATA_PATH: &str = "metadata";

@@ -364,3 +364,21 @@ pub async fn delete_fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str)
         .await?;
     Ok(())
 }
+
+/// Sets a port's operational status and binding host (what the host's agent reported);
+/// no write, and no new revision, when both are already so.
+pub async fn set_port_status(e: impl SqliteExecutor<'_>, id: &str, status: &str, host: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE ports SET status = ?, binding_host_id = ?, updated_at = ?, revision_number = revision_number + 1 \
+         WHERE id = ? AND (status != ? OR binding_host_id != ?)",
+    )
+    .bind(status)
+    .bind(host)
+    .bind(now)
+    .bind(id)
+    .bind(status)
+    .bind(host)
+    .execute(e)
+    .await?;
+    Ok(())
+}

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/hosts/{id}/config", get(config))
         .route("/v1/hosts/{id}/report", put(report))
         .route("/v1/hosts/{id}/images/{image}", get(image_file))
+        .route("/v1/hosts/{id}/metadata", get(metadata))
 }
 
 struct AgentError(Error);
@@ -100,4 +101,28 @@ async fn image_file(
     let file = app.image_file_for_host(&image).await?;
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
     Ok((StatusCode::OK, Body::from_stream(stream)).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct MetadataQuery {
+    server_id: Option<String>,
+    network_id: Option<String>,
+    ip: Option<String>,
+}
+
+/// Instance metadata for the host's metadata service (`network_id` + `ip` of the asking VM)
+/// or config drive (`server_id`).
+async fn metadata(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<MetadataQuery>,
+    h: HeaderMap,
+) -> Result<Response, AgentError> {
+    let host = host(&app, &id, &h).await?;
+    let md = match (q.server_id, q.network_id, q.ip) {
+        (Some(s), _, _) => app.metadata_of_server(&host, &s).await?,
+        (None, Some(n), Some(ip)) => app.metadata_by_address(&host, &n, &ip).await?,
+        _ => return Err(Error::bad_request("server_id, or network_id and ip, are required").into()),
+    };
+    Ok(Json(md).into_response())
 }

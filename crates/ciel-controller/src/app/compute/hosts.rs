@@ -2,6 +2,7 @@
 //! generation-numbered desired state each host is given, and the observed state agents report
 //! back, which becomes the servers' API status.
 
+use super::host_network::{hostname_of, NetworkModel};
 use crate::app::App;
 use crate::db::compute::hosts::{self as db, Host};
 use crate::db::compute::servers::{self, Server};
@@ -121,14 +122,33 @@ impl App {
     async fn build_host_config(&self, h: &Host) -> Result<HostConfig> {
         let mut tx = self.db.begin().await?;
         let mut vms = vec![];
-        // Every port and network once, not once per server.
-        let ports = network::list_ports(&mut *tx).await?;
-        let mtus: std::collections::HashMap<String, i64> = network::list_networks(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|n| (n.id, n.mtu))
-            .collect();
-        for s in servers::on_host(&mut *tx, &h.id).await? {
+        // The network model once, not once per server.
+        let mut fixed_ips: std::collections::HashMap<String, Vec<network::FixedIp>> = Default::default();
+        for f in network::all_fixed_ips(&mut *tx).await? {
+            fixed_ips.entry(f.port_id.clone()).or_default().push(f);
+        }
+        let model = NetworkModel {
+            networks: network::list_networks(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|n| (n.id.clone(), n))
+                .collect(),
+            subnets: network::list_subnets(&mut *tx).await?,
+            ports: network::list_ports(&mut *tx).await?,
+            fixed_ips,
+        };
+        let servers = servers::on_host(&mut *tx, &h.id).await?;
+        // Each network with local ports, and those ports with their servers' hostnames.
+        let mut local: std::collections::BTreeMap<&str, Vec<(&network::Port, String)>> = Default::default();
+        for s in &servers {
+            for p in model.ports.iter().filter(|p| p.device_id == s.id) {
+                local
+                    .entry(p.network_id.as_str())
+                    .or_default()
+                    .push((p, hostname_of(&s.name)));
+            }
+        }
+        for s in &servers {
             let img = image::get(&mut *tx, &s.image_id).await?;
             let image = image_ref(&s.image_id, img.as_ref());
             let props: serde_json::Map<String, serde_json::Value> = img
@@ -144,15 +164,18 @@ impl App {
             }
             let [kernel, ramdisk] = parts;
             let cmdline = prop("os_command_line");
-            let mut nics = vec![];
-            for p in ports.iter().filter(|p| p.device_id == s.id) {
-                nics.push(Nic {
+            let nics = model
+                .ports
+                .iter()
+                .filter(|p| p.device_id == s.id)
+                .map(|p| Nic {
                     port_id: p.id.clone(),
                     mac: p.mac_address.clone(),
                     network_id: p.network_id.clone(),
-                    mtu: mtus.get(&p.network_id).copied().unwrap_or(1450) as u32,
-                });
-            }
+                    mtu: model.networks.get(&p.network_id).map(|n| n.mtu).unwrap_or(1450) as u32,
+                    fixed_ips: model.ips_of(&p.id),
+                })
+                .collect();
             vms.push(VmSpec {
                 id: s.id.clone(),
                 name: s.name.clone(),
@@ -170,12 +193,15 @@ impl App {
                 },
                 nics,
                 boot_serial: s.boot_serial as u64,
+                config_drive: s.config_drive,
             });
         }
+        let networks = local.iter().filter_map(|(net, ports)| model.spec(net, ports)).collect();
         Ok(HostConfig {
             host_id: h.id.clone(),
             generation: h.generation as u64,
             vms,
+            networks,
         })
     }
 
@@ -194,6 +220,24 @@ impl App {
             }
             apply_observation(&mut s, &vm.state, vm.boot_serial as i64, vm.message, now);
             servers::update_state(&mut *tx, &s).await?;
+        }
+        // Ports of this host's VMs are ACTIVE while the agent has them plugged, DOWN otherwise.
+        let on_host: std::collections::HashSet<String> = servers::on_host(&mut *tx, &host.id)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        for p in network::list_ports(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|p| on_host.contains(&p.device_id))
+        {
+            let status = if report.ports_up.contains(&p.id) {
+                "ACTIVE"
+            } else {
+                "DOWN"
+            };
+            network::set_port_status(&mut *tx, &p.id, status, &host.hostname, now).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -89,6 +89,22 @@ impl App {
                 .map_err(|_| Error::bad_request(format!("Invalid key_name provided: {k}")))?;
         }
         let user_data = input::opt_str(&mut body, "user_data", 65535, true)?;
+        if let Some(u) = &user_data {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(u.trim())
+                .map_err(|_| Error::bad_request("User data needs to be valid base 64."))?;
+        }
+        let config_drive = match body.remove("config_drive") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => b,
+            Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"),
+            Some(v) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute config_drive. Value: {v}."
+                )))
+            }
+        };
         let metadata = match body.remove("metadata") {
             None | Some(Value::Null) => json!({}),
             Some(m @ Value::Object(_)) => m,
@@ -171,6 +187,8 @@ impl App {
                 created_at: now,
                 updated_at: now,
                 launched_at: None,
+                config_drive,
+                launch_index: i,
             };
             db::insert(&mut *tx, &s).await?;
             hosts::bump_generation(&mut *tx, &host).await?;
@@ -233,6 +251,19 @@ impl App {
                 }
             }
         }
+        // The networks' DHCP service answers from its own port, made with the first VM port.
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut networks: Vec<String> = crate::db::network::list_ports(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|p| p.device_id == s.id)
+            .map(|p| p.network_id)
+            .collect();
+        networks.dedup();
+        for n in networks {
+            self.ensure_dhcp_port(&mut tx, &n).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

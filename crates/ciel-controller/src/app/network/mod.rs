@@ -1,6 +1,7 @@
 //! Network service (Neutron v2.0) control plane: networks, subnets, ports, IP address
 //! management. What is stored here is the desired state the data plane is programmed from.
 
+pub mod dhcp;
 pub mod floating_ips;
 pub mod ipam;
 pub mod networks;

@@ -193,6 +193,7 @@ impl App {
             crate::db::floating_ips::delete(&mut *tx, &fip.id).await?;
             network::delete_port(&mut *tx, &fip.floating_port_id).await?;
         }
+        App::remove_dhcp_ports(&mut tx, id).await?;
         if network::count_ports_on_network(&mut *tx, id).await? > 0 {
             return Err(Error::Typed {
                 status: 409,

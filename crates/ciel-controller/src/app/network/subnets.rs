@@ -334,6 +334,7 @@ impl App {
                 }
             }
         }
+        App::release_dhcp_address(&mut tx, id).await?;
         if !network::fixed_ips_of_subnet(&mut *tx, id).await?.is_empty() {
             return Err(Error::Typed {
                 status: 409,

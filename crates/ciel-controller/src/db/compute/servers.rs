@@ -29,15 +29,17 @@ pub struct Server {
     pub created_at: i64,
     pub updated_at: i64,
     pub launched_at: Option<i64>,
+    pub config_drive: bool,
+    pub launch_index: i64,
 }
 
 const COLS: &str = "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, root_gb, image_id, host_id, key_name, \
      user_data, metadata, availability_zone, vm_state, task_state, power_state, desired_power, boot_serial, fault, \
-     created_at, updated_at, launched_at";
+     created_at, updated_at, launched_at, config_drive, launch_index";
 
 pub async fn insert(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&s.id)
     .bind(&s.project_id)
@@ -62,6 +64,8 @@ pub async fn insert(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
     .bind(s.created_at)
     .bind(s.updated_at)
     .bind(s.launched_at)
+    .bind(s.config_drive)
+    .bind(s.launch_index)
     .execute(e)
     .await?;
     Ok(())

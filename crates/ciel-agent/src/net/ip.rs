@@ -1,0 +1,112 @@
+//! Thin async wrappers over iproute2's `ip` (links, addresses, namespaces), reading its JSON
+//! output. iproute2 is the tool every Linux host has for this; its errors name the problem.
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use tokio::process::Command;
+
+/// Runs `ip ARGS`; fails with its stderr.
+pub async fn ip(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .await
+        .context("cannot run ip (iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "ip {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Link {
+    pub ifname: String,
+    #[serde(default)]
+    pub master: Option<String>,
+    #[serde(default)]
+    pub mtu: u32,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+impl Link {
+    pub fn is_up(&self) -> bool {
+        self.flags.iter().any(|f| f == "UP")
+    }
+}
+
+/// Links of the current namespace, or of `netns`.
+pub async fn links(netns: Option<&str>) -> anyhow::Result<Vec<Link>> {
+    let out = match netns {
+        Some(ns) => ip(&["-n", ns, "-j", "link", "show"]).await?,
+        None => ip(&["-j", "link", "show"]).await?,
+    };
+    parse_json_list(&out)
+}
+
+#[derive(Debug, Deserialize)]
+struct AddrInfo {
+    #[serde(default)]
+    addr_info: Vec<Addr>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Addr {
+    local: String,
+    prefixlen: u8,
+    #[serde(default)]
+    scope: String,
+}
+
+/// Global and host-scoped addresses of `dev` in `netns`, as `ip/prefix`.
+pub async fn addresses(netns: &str, dev: &str) -> anyhow::Result<Vec<String>> {
+    let out = ip(&["-n", netns, "-j", "addr", "show", "dev", dev]).await?;
+    let infos: Vec<AddrInfo> = parse_json_list(&out)?;
+    Ok(infos
+        .into_iter()
+        .flat_map(|i| i.addr_info)
+        .filter(|a| a.scope != "link")
+        .map(|a| format!("{}/{}", a.local, a.prefixlen))
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+struct Netns {
+    name: String,
+}
+
+/// Names of the named network namespaces (`ip netns`).
+pub async fn namespaces() -> anyhow::Result<Vec<String>> {
+    let out = ip(&["-j", "netns", "list"]).await?;
+    Ok(parse_json_list::<Netns>(&out)?.into_iter().map(|n| n.name).collect())
+}
+
+/// `ip -j` prints nothing at all for an empty list.
+fn parse_json_list<T: serde::de::DeserializeOwned>(out: &str) -> anyhow::Result<Vec<T>> {
+    if out.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    serde_json::from_str(out).context("unexpected output of ip -j")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_links_and_empty_output() {
+        let l: Vec<Link> = parse_json_list(
+            r#"[{"ifindex":5,"ifname":"ctp1234","flags":["BROADCAST","UP"],"mtu":1450,"master":"cbr-v7","address":"aa:bb:cc:dd:ee:ff"}]"#,
+        )
+        .unwrap();
+        assert_eq!(l[0].master.as_deref(), Some("cbr-v7"));
+        assert!(l[0].is_up());
+        assert!(parse_json_list::<Link>("\n").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,306 @@
+//! The host's network data plane for its VMs, reconciled from the [`HostConfig`] like VMs are:
+//! per network a Linux bridge joined to the network's segment (a VXLAN device for overlay
+//! networks), a tap per VM port plugged into it, and a DHCP namespace holding the network's
+//! DHCP port, where dnsmasq leases each local port its fixed IP and the metadata service
+//! listens on 169.254.169.254.
+//!
+//! Every device Ciel owns carries one of its name prefixes, so a reconcile can tell what is
+//! stale: what exists with a prefix but is not desired is removed; what is desired and
+//! already right is left alone (running VMs keep their taps across agent restarts).
+
+pub mod dhcp;
+pub mod ip;
+pub mod metadata;
+
+use anyhow::Context;
+use ciel_proto::{HostConfig, NetworkSpec, Segment};
+use ip::{ip, Link};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const BRIDGE: &str = "cbr-";
+const VXLAN: &str = "cvx-";
+const DHCP_VETH: &str = "cdh-";
+const DHCP_VETH_NS: &str = "cdn-";
+const TAP: &str = "ctp";
+const NETNS: &str = "ciel-dhcp-";
+/// The VXLAN port IANA assigned.
+pub const VXLAN_PORT: &str = "4789";
+
+/// The tap device of a VM port (15 characters at most, as Linux wants).
+pub fn tap_name(port_id: &str) -> String {
+    let hex: String = port_id.chars().filter(|c| *c != '-').take(11).collect();
+    format!("{TAP}{hex}")
+}
+
+/// Short key of a network for its device names: the VNI for overlays.
+fn key(n: &NetworkSpec) -> String {
+    match &n.segment {
+        Segment::Vxlan { vni } => format!("v{vni}"),
+        Segment::Flat { .. } => format!("f{}", n.id.chars().filter(|c| *c != '-').take(8).collect::<String>()),
+    }
+}
+
+pub fn bridge_name(n: &NetworkSpec) -> String {
+    format!("{BRIDGE}{}", key(n))
+}
+
+fn netns_name(network_id: &str) -> String {
+    format!("{NETNS}{network_id}")
+}
+
+/// How the agent reaches the controller for instance metadata.
+pub type ControllerLink = Arc<std::sync::RwLock<Option<(String, String)>>>;
+
+pub struct NetworkPlane {
+    state_dir: PathBuf,
+    underlay_ip: Option<String>,
+    controller: ControllerLink,
+    /// Metadata listeners by network id.
+    metadata: tokio::sync::Mutex<HashMap<String, tokio::task::AbortHandle>>,
+}
+
+impl NetworkPlane {
+    pub fn new(state_dir: PathBuf, underlay_ip: Option<String>, controller: ControllerLink) -> Self {
+        Self {
+            state_dir,
+            underlay_ip,
+            controller,
+            metadata: Default::default(),
+        }
+    }
+
+    /// Brings the host's networks to `cfg`; returns the ports whose tap is plugged in.
+    /// Errors of one network are logged and leave the others unaffected.
+    pub async fn reconcile(&self, cfg: &HostConfig) -> Vec<String> {
+        let mut up = vec![];
+        let existing = match ip::links(None).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list links; network not reconciled");
+                return up;
+            }
+        };
+        let by_name: HashMap<&str, &Link> = existing.iter().map(|l| (l.ifname.as_str(), l)).collect();
+        let mut wanted: HashSet<String> = HashSet::new();
+        for n in &cfg.networks {
+            let bridge = bridge_name(n);
+            wanted.insert(bridge.clone());
+            if let Err(e) = self.ensure_segment(n, &by_name).await {
+                tracing::warn!(network = %n.id, error = %format!("{e:#}"), "network bridge not ready");
+                continue;
+            }
+            match &n.segment {
+                Segment::Vxlan { vni } => {
+                    wanted.insert(format!("{VXLAN}{vni}"));
+                }
+                Segment::Flat { .. } => {}
+            }
+            if n.dhcp.is_some() {
+                wanted.insert(format!("{DHCP_VETH}{}", key(n)));
+                if let Err(e) = self.ensure_dhcp(n, &by_name).await {
+                    tracing::warn!(network = %n.id, error = %format!("{e:#}"), "DHCP service not ready");
+                }
+            }
+            for nic in cfg
+                .vms
+                .iter()
+                .flat_map(|v| &v.nics)
+                .filter(|nic| nic.network_id == n.id)
+            {
+                let tap = tap_name(&nic.port_id);
+                wanted.insert(tap.clone());
+                match ensure_port(&tap, &bridge, n.mtu, by_name.get(tap.as_str()).copied(), true).await {
+                    Ok(()) => up.push(nic.port_id.clone()),
+                    Err(e) => tracing::warn!(port = %nic.port_id, error = %format!("{e:#}"), "tap not plugged"),
+                }
+            }
+        }
+        self.remove_stale(cfg, &existing, &wanted).await;
+        up
+    }
+
+    /// The bridge and, for overlays, its VXLAN device (MAC learning off: remote ports are
+    /// programmed explicitly from desired state, never learnt from flooded traffic).
+    async fn ensure_segment(&self, n: &NetworkSpec, links: &HashMap<&str, &Link>) -> anyhow::Result<()> {
+        let bridge = bridge_name(n);
+        let mtu = n.mtu.to_string();
+        if !links.contains_key(bridge.as_str()) {
+            ip(&["link", "add", &bridge, "type", "bridge"]).await?;
+            tracing::info!(network = %n.id, %bridge, "bridge created");
+        }
+        if links.get(bridge.as_str()).is_none_or(|l| !l.is_up() || l.mtu != n.mtu) {
+            ip(&["link", "set", &bridge, "mtu", &mtu, "up"]).await?;
+        }
+        if let Segment::Vxlan { vni } = &n.segment {
+            let dev = format!("{VXLAN}{vni}");
+            if !links.contains_key(dev.as_str()) {
+                let id = vni.to_string();
+                let mut args = vec![
+                    "link",
+                    "add",
+                    &dev,
+                    "type",
+                    "vxlan",
+                    "id",
+                    &id,
+                    "dstport",
+                    VXLAN_PORT,
+                    "nolearning",
+                ];
+                if let Some(local) = &self.underlay_ip {
+                    args.extend(["local", local.as_str()]);
+                }
+                ip(&args).await?;
+            }
+            let l = links.get(dev.as_str());
+            if l.is_none_or(|l| l.master.as_deref() != Some(bridge.as_str()) || !l.is_up() || l.mtu != n.mtu) {
+                ip(&["link", "set", &dev, "master", &bridge, "mtu", &mtu, "up"]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The DHCP namespace with the DHCP port's veth, dnsmasq and the metadata listener.
+    async fn ensure_dhcp(&self, n: &NetworkSpec, links: &HashMap<&str, &Link>) -> anyhow::Result<()> {
+        let Some(spec) = &n.dhcp else { return Ok(()) };
+        let ns = netns_name(&n.id);
+        let k = key(n);
+        let (outer, inner) = (format!("{DHCP_VETH}{k}"), format!("{DHCP_VETH_NS}{k}"));
+        if !ip::namespaces().await?.contains(&ns) {
+            ip(&["netns", "add", &ns]).await?;
+        }
+        if !links.contains_key(outer.as_str()) {
+            // A half-made pair from an interrupted run would block the new one.
+            ip(&["-n", &ns, "link", "del", &inner]).await.ok();
+            ip(&[
+                "link", "add", &outer, "type", "veth", "peer", "name", &inner, "netns", &ns,
+            ])
+            .await?;
+        }
+        let fresh = ip::links(None).await?;
+        let link = fresh.iter().find(|l| l.ifname == outer);
+        ensure_port(&outer, &bridge_name(n), n.mtu, link, false).await?;
+        let inside = ip::links(Some(&ns)).await?;
+        let dev = inside
+            .iter()
+            .find(|l| l.ifname == inner)
+            .with_context(|| format!("{inner} missing in {ns}"))?;
+        if dev.address.as_deref() != Some(spec.mac.as_str()) || dev.mtu != n.mtu || !dev.is_up() {
+            ip(&[
+                "-n",
+                &ns,
+                "link",
+                "set",
+                &inner,
+                "address",
+                &spec.mac,
+                "mtu",
+                &n.mtu.to_string(),
+                "up",
+            ])
+            .await?;
+        }
+        if inside.iter().any(|l| l.ifname == "lo" && !l.is_up()) {
+            ip(&["-n", &ns, "link", "set", "lo", "up"]).await?;
+        }
+        let mut want: Vec<String> = spec
+            .subnets
+            .iter()
+            .filter_map(|s| {
+                let prefix = s.cidr.parse::<ipnet::IpNet>().ok()?.prefix_len();
+                Some(format!("{}/{prefix}", s.server_ip))
+            })
+            .collect();
+        want.push(format!("{}/32", metadata::ADDRESS));
+        let have = ip::addresses(&ns, &inner).await?;
+        for a in have.iter().filter(|a| !want.contains(a)) {
+            ip(&["-n", &ns, "addr", "del", a, "dev", &inner]).await?;
+        }
+        for a in want.iter().filter(|a| !have.contains(a)) {
+            ip(&["-n", &ns, "addr", "add", a, "dev", &inner]).await?;
+        }
+        dhcp::ensure(&self.dhcp_dir(&n.id), &ns, &inner, n.mtu, spec).await?;
+        let mut listeners = self.metadata.lock().await;
+        if listeners.get(&n.id).is_none_or(|h| h.is_finished()) {
+            let handle = metadata::serve(&ns, n.id.clone(), self.controller.clone()).await?;
+            listeners.insert(n.id.clone(), handle);
+        }
+        Ok(())
+    }
+
+    fn dhcp_dir(&self, network_id: &str) -> PathBuf {
+        self.state_dir.join("dhcp").join(network_id)
+    }
+
+    /// Removes Ciel's devices, namespaces and DHCP servers that `cfg` no longer has.
+    async fn remove_stale(&self, cfg: &HostConfig, existing: &[Link], wanted: &HashSet<String>) {
+        for l in existing {
+            let ours = [BRIDGE, VXLAN, DHCP_VETH, TAP].iter().any(|p| l.ifname.starts_with(p));
+            if ours && !wanted.contains(&l.ifname) {
+                match ip(&["link", "del", &l.ifname]).await {
+                    Ok(_) => tracing::info!(device = %l.ifname, "stale device removed"),
+                    Err(e) => tracing::warn!(device = %l.ifname, error = %e, "cannot remove a stale device"),
+                }
+            }
+        }
+        let with_dhcp: HashSet<String> = cfg
+            .networks
+            .iter()
+            .filter(|n| n.dhcp.is_some())
+            .map(|n| n.id.clone())
+            .collect();
+        let mut listeners = self.metadata.lock().await;
+        listeners.retain(|id, h| {
+            let keep = with_dhcp.contains(id);
+            if !keep {
+                h.abort();
+            }
+            keep
+        });
+        drop(listeners);
+        let namespaces = ip::namespaces().await.unwrap_or_default();
+        for ns in namespaces.iter().filter(|n| n.starts_with(NETNS)) {
+            let id = &ns[NETNS.len()..];
+            if with_dhcp.contains(id) {
+                continue;
+            }
+            dhcp::stop(&self.dhcp_dir(id)).await;
+            std::fs::remove_dir_all(self.dhcp_dir(id)).ok();
+            match ip(&["netns", "del", ns]).await {
+                Ok(_) => tracing::info!(netns = %ns, "stale DHCP namespace removed"),
+                Err(e) => tracing::warn!(netns = %ns, error = %e, "cannot remove a stale namespace"),
+            }
+        }
+    }
+}
+
+/// A tap or veth end plugged into `bridge` with the network's MTU, up; creates a missing tap.
+async fn ensure_port(dev: &str, bridge: &str, mtu: u32, link: Option<&Link>, tap: bool) -> anyhow::Result<()> {
+    if link.is_none() && tap {
+        ip(&["tuntap", "add", "dev", dev, "mode", "tap"]).await?;
+    }
+    if link.is_none_or(|l| l.master.as_deref() != Some(bridge) || l.mtu != mtu || !l.is_up()) {
+        ip(&["link", "set", dev, "master", bridge, "mtu", &mtu.to_string(), "up"]).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_fit_linux_limits() {
+        assert_eq!(tap_name("3f2a1b4c-5d6e-4f00-8a9b-0c1d2e3f4a5b"), "ctp3f2a1b4c5d6");
+        let n = NetworkSpec {
+            id: "x".into(),
+            segment: Segment::Vxlan { vni: 16_777_215 },
+            mtu: 1450,
+            dhcp: None,
+        };
+        assert!(bridge_name(&n).len() <= 15);
+        assert!(format!("{DHCP_VETH_NS}{}", key(&n)).len() <= 15);
+    }
+}

@@ -1,0 +1,116 @@
+//! The network part of a host's desired state: for each network its VMs have ports on, the
+//! segment to join and the DHCP service for the host's own ports.
+
+use crate::app::network::dhcp::{self, DHCP_OWNER};
+use crate::db::network::{FixedIp, Network, Port, Subnet};
+use ciel_proto::{DhcpHost, DhcpSpec, DhcpSubnet, NetworkSpec, Segment};
+use std::collections::HashMap;
+
+/// Everything of the network model the host config needs, read once.
+pub struct NetworkModel {
+    pub networks: HashMap<String, Network>,
+    pub subnets: Vec<Subnet>,
+    pub ports: Vec<Port>,
+    pub fixed_ips: HashMap<String, Vec<FixedIp>>,
+}
+
+/// The DNS label Nova derives from a server name: lowercase letters, digits and dashes.
+pub fn hostname_of(name: &str) -> String {
+    let mut h: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    h = h.trim_matches('-').to_string();
+    h.truncate(63);
+    if h.is_empty() {
+        "server".into()
+    } else {
+        h
+    }
+}
+
+fn json_list(s: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+impl NetworkModel {
+    pub fn ips_of(&self, port_id: &str) -> Vec<String> {
+        self.fixed_ips
+            .get(port_id)
+            .map(|v| v.iter().map(|f| f.ip_address.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The spec of `network_id` for a host whose local VM ports are `local` (with hostnames).
+    pub fn spec(&self, network_id: &str, local: &[(&Port, String)]) -> Option<NetworkSpec> {
+        let net = self.networks.get(network_id)?;
+        let segment = match (net.network_type.as_str(), net.segmentation_id) {
+            ("vxlan", Some(vni)) => Segment::Vxlan { vni: vni as u32 },
+            _ => Segment::Flat {
+                physical_network: net.physical_network.clone().unwrap_or_else(|| "local".into()),
+            },
+        };
+        let dhcp = self
+            .ports
+            .iter()
+            .find(|p| p.network_id == network_id && p.device_owner == DHCP_OWNER)
+            .map(|port| {
+                let server_ips = self.fixed_ips.get(&port.id).cloned().unwrap_or_default();
+                let subnets = self
+                    .subnets
+                    .iter()
+                    .filter(|s| s.network_id == network_id && dhcp::serves(s))
+                    .filter_map(|s| {
+                        let server_ip = server_ips.iter().find(|f| f.subnet_id == s.id)?.ip_address.clone();
+                        Some(DhcpSubnet {
+                            id: s.id.clone(),
+                            cidr: s.cidr.clone(),
+                            server_ip,
+                            gateway_ip: s.gateway_ip.clone(),
+                            dns_nameservers: json_list(&s.dns_nameservers)
+                                .iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect(),
+                            host_routes: json_list(&s.host_routes)
+                                .iter()
+                                .filter_map(|r| {
+                                    Some((
+                                        r.get("destination")?.as_str()?.to_owned(),
+                                        r.get("nexthop")?.as_str()?.to_owned(),
+                                    ))
+                                })
+                                .collect(),
+                        })
+                    })
+                    .collect::<Vec<_>>();
+                let hosts = local
+                    .iter()
+                    .flat_map(|(p, name)| {
+                        self.fixed_ips
+                            .get(&p.id)
+                            .into_iter()
+                            .flatten()
+                            .filter(|f| subnets.iter().any(|s| s.id == f.subnet_id))
+                            .map(|f| DhcpHost {
+                                mac: p.mac_address.clone(),
+                                ip: f.ip_address.clone(),
+                                hostname: name.clone(),
+                            })
+                    })
+                    .collect();
+                DhcpSpec {
+                    port_id: port.id.clone(),
+                    mac: port.mac_address.clone(),
+                    subnets,
+                    hosts,
+                }
+            });
+        Some(NetworkSpec {
+            id: network_id.to_string(),
+            segment,
+            mtu: net.mtu as u32,
+            dhcp,
+        })
+    }
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Acceptance test of VM networking on one host, with real QEMU guests (TCG) and the real
+# `openstack` CLI: the bridge, VXLAN device and taps the agent wires, DHCP (dnsmasq in the
+# network's namespace) giving each guest its port's fixed IP, the metadata service at
+# 169.254.169.254 answering each guest with its own hostname, key and user data, the config
+# drive, two guests pinging each other, ports going ACTIVE, and deletion leaving no device,
+# namespace or DHCP server behind. Proven from the guests' serial consoles.
+#
+# Usage: tests/cli/vm_network.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
+CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
+VENV=$CACHE/venv
+OPENSTACK=$VENV/bin/openstack
+PY=python3
+
+[[ -x $OPENSTACK ]] || { echo "openstack CLI not found at $OPENSTACK" >&2; exit 2; }
+for c in qemu-system-x86_64 qemu-img curl dnsmasq genisoimage ip; do
+    command -v "$c" >/dev/null || { echo "$c is required" >&2; exit 2; }
+done
+
+CIEL_TEST_NAME=vm-network-test
+# shellcheck source=tests/cli/lib.sh
+. "$HERE/lib.sh"
+
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+ADMIN_PW="Adm1n-$RANDOM$RANDOM"
+AGENT_DIR=$DATA/agent
+GUEST=${CIEL_GUEST_DIR:-$CACHE/guest}
+echo "ciel: $CIEL_BIN  port: $PORT  tmp: $TMP"
+
+cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
+console_has() { grep -qa -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null; }
+console_line() { grep -a -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null | head -n 1 | tr -d '\r'; }
+wait_until() {
+    local t=$1; shift
+    local i
+    for i in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
+    return 1
+}
+# Ciel's devices and namespaces on this host (its name prefixes).
+ciel_links() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(cbr-|cvx-|cdh-|ctp)' | sort || true; }
+ciel_netns() { ip netns list | awk '{print $1}' | grep '^ciel-dhcp-' | sort || true; }
+port_status() { cmp_ port show "$1" -f value -c status; }
+
+# Devices of an earlier, interrupted run would be taken over (and removed) by this agent.
+[[ -z $(ciel_links) && -z $(ciel_netns) ]] ||
+    { echo "this host already has Ciel network devices (another agent runs here?):" >&2; ciel_links >&2; ciel_netns >&2; exit 2; }
+
+step "0. the test guest, ciel up (local agent, TCG)"
+check "build the small guest (Debian kernel + busybox initramfs)" "$REPO/tests/guest/build-small.sh" "$GUEST"
+printf '[compute]\nvirt_type = "qemu"\nhostname = "hv1"\n' >"$TMP/ciel.toml"
+start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
+CIEL_PID=$STARTED_PID
+wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
+pass "ciel up answers"
+# The compute endpoint, whether or not the catalog already lists it.
+sed "s|^\(\s*\)region_name:.*|&\n\1compute_endpoint_override: $BASE/compute/v2.1|" "$DATA/clouds.yaml" >"$TMP/clouds.yaml"
+check "the local agent registers" wait_until 20 grep -q "registered with the controller" "$LOG"
+
+step "1. images, a key pair, a network"
+check "image create guest-kernel (aki)" cmp_ image create --file "$GUEST/vmlinuz" --disk-format aki --container-format aki guest-kernel -f json
+    ok && KID=$(jf "$OUT" 'd["id"]')
+check "image create guest-ramdisk (ari)" cmp_ image create --file "$GUEST/initrd.img" --disk-format ari --container-format ari guest-ramdisk -f json
+    ok && RID=$(jf "$OUT" 'd["id"]')
+check "image create guest" cmp_ image create --file "$GUEST/root.qcow2" --disk-format qcow2 \
+    --container-format bare --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
+    --property "os_command_line=console=ttyS0 quiet" guest
+ssh-keygen -q -t ed25519 -N '' -C "vmnet-test-key" -f "$TMP/key"
+check "keypair create --public-key" cmp_ keypair create --public-key "$TMP/key.pub" k1
+check "network create" cmp_ network create net1 -f json
+    ok && NET=$(jf "$OUT" 'd["id"]') && VNI=$(jf "$OUT" 'd["provider:segmentation_id"]')
+check "subnet create 10.30.0.0/24" cmp_ subnet create --network net1 --subnet-range 10.30.0.0/24 sub1
+
+step "2. a server gets its address by DHCP and its identity from the metadata service"
+printf '#!/bin/sh\necho "CIEL-GUEST says hello from user-data"\n' >"$TMP/ud1"
+check "server create vm-one --key-name k1 --user-data --wait" \
+    cmp_ server create --image guest --flavor m1.micro --network net1 --key-name k1 --user-data "$TMP/ud1" --wait vm-one -f json
+    ok && VM1=$(jf "$OUT" 'd["id"]')
+VM1=${VM1:-none}
+check "  its port" cmp_ port list --server "$VM1" -f json
+    ok && P1=$(jf "$OUT" 'd[0]["ID"]') && IP1=$(jf "$OUT" 'd[0]["Fixed IP Addresses"][0]["ip_address"]')
+P1=${P1:-none} IP1=${IP1:-none}
+assert "  the network's bridge cbr-v$VNI exists" ip link show "cbr-v$VNI"
+assert "  its VXLAN device cvx-$VNI (VNI $VNI, learning off) is in the bridge" \
+    bash -c "ip -d link show cvx-$VNI | grep -q 'vxlan id $VNI' && ip -d link show cvx-$VNI | grep -q nolearning && ip link show cvx-$VNI | grep -q 'master cbr-v$VNI'"
+TAP1=ctp$(echo "$P1" | tr -d - | cut -c1-11)
+assert "  the port's tap $TAP1 is in the bridge" bash -c "ip link show $TAP1 | grep -q 'master cbr-v$VNI'"
+assert "  the DHCP namespace exists" bash -c "ip netns list | grep -q ciel-dhcp-$NET"
+assert "  dnsmasq serves in it" pgrep -f "dnsmasq.*$NET"
+check "  the port becomes ACTIVE" wait_until 30 bash -c "[ \"\$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK port show $P1 -f value -c status)\" = ACTIVE ]"
+check "  the network has a DHCP port (network:dhcp)" cmp_ port list --network net1 --device-owner network:dhcp -f json
+    ok && assert "  exactly one" eq "$(jf "$OUT" 'len(d)')" 1
+check "  the guest gets its fixed IP $IP1 by DHCP" wait_until 120 console_has "$VM1" "CIEL-GUEST dhcp eth0 $IP1"
+check "  the guest reads its hostname from the metadata service" wait_until 60 console_has "$VM1" "CIEL-GUEST metadata hostname vm-one"
+assert "  and its key" console_has "$VM1" "CIEL-GUEST metadata key ssh-ed25519 vmnet-test-key"
+check "  and runs its user data" wait_until 30 console_has "$VM1" "CIEL-GUEST says hello from user-data"
+check "console log show vm-one shows the same" cmp_ console log show vm-one
+    ok && assert "  hostname line" contains "$OUT" "metadata hostname vm-one"
+
+step "3. a second server pings the first (same network, same host)"
+printf '#!/bin/sh\nif ping -c 3 -W 3 %s >/dev/null; then echo "CIEL-GUEST ping %s ok"; else echo "CIEL-GUEST ping %s failed"; fi\n' "$IP1" "$IP1" "$IP1" >"$TMP/ud2"
+check "server create vm-two --config-drive True --user-data (ping vm-one) --wait" \
+    cmp_ server create --image guest --flavor m1.micro --network net1 --key-name k1 --config-drive True --user-data "$TMP/ud2" --wait vm-two -f json
+    ok && VM2=$(jf "$OUT" 'd["id"]')
+VM2=${VM2:-none}
+check "  the guest reads its hostname from the config drive" wait_until 120 console_has "$VM2" "CIEL-GUEST config-drive hostname vm-two"
+check "  vm-two pings vm-one at $IP1" wait_until 60 console_has "$VM2" "CIEL-GUEST ping $IP1 ok"
+assert "  the config drive is an ISO labelled config-2" bash -c "blkid -o value -s LABEL $AGENT_DIR/vms/$VM2/config.iso | grep -qx config-2"
+
+step "4. the metadata service answers each instance with its own data only"
+NS=ciel-dhcp-$NET
+check "  from vm-one's address: vm-one" ip netns exec "$NS" true
+# A client inside the namespace, using vm-one's address, sees vm-one; an unknown address sees nothing.
+ip -n "$NS" addr add "$IP1/32" dev lo 2>/dev/null || true
+check "  GET /latest/meta-data/hostname from $IP1" ip netns exec "$NS" curl -s --fail --interface "$IP1" http://169.254.169.254/latest/meta-data/hostname
+    ok && assert "  is vm-one" eq "$OUT" vm-one
+check "  GET /openstack/latest/meta_data.json from $IP1" ip netns exec "$NS" curl -s --fail --interface "$IP1" http://169.254.169.254/openstack/latest/meta_data.json
+    ok && assert "  uuid of vm-one" eq "$(jf "$OUT" 'd["uuid"]')" "$VM1"
+ip -n "$NS" addr del "$IP1/32" dev lo 2>/dev/null || true
+ip -n "$NS" addr add 10.30.0.250/32 dev lo 2>/dev/null || true
+expect_fail "  an address no instance has gets 404" ip netns exec "$NS" curl -s --fail --interface 10.30.0.250 http://169.254.169.254/latest/meta-data/hostname
+ip -n "$NS" addr del 10.30.0.250/32 dev lo 2>/dev/null || true
+
+step "5. an agent restart changes nothing that is right"
+BEFORE=$(ciel_links; ciel_netns; pgrep -f "dnsmasq.*$NET")
+kill -KILL "$CIEL_PID"; wait "$CIEL_PID" 2>/dev/null || true
+start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
+CIEL_PID=$STARTED_PID
+check "ciel up restarts (kill -9 before)" wait_ready "$BASE" "$CIEL_PID"
+check "  the agent reconciles again" wait_until 30 bash -c "[ \$(grep -c 'registered with the controller' $LOG) -ge 2 ]"
+sleep 2
+assert "  same devices, namespace and dnsmasq process" eq "$(ciel_links; ciel_netns; pgrep -f "dnsmasq.*$NET")" "$BEFORE"
+
+step "6. deleting the servers removes taps; deleting the network removes the rest"
+check "server delete --wait vm-one vm-two" cmp_ server delete --wait vm-one vm-two
+check "  no tap left" wait_until 20 bash -c "! ip -o link show | grep -q ctp"
+check "  bridge, VXLAN device, DHCP namespace and dnsmasq gone" wait_until 20 bash -c \
+    "[ -z \"\$(ip -o link show | grep -E 'cbr-|cvx-|cdh-')\" ] && ! ip netns list | grep -q ciel-dhcp- && ! pgrep -f '^dnsmasq.*$NET' >/dev/null"
+check "subnet delete (the DHCP port does not keep it in use)" cmp_ subnet delete sub1
+check "network delete" cmp_ network delete net1
+
+echo
+echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
+if ((FAILED)); then
+    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
+    exit 1
+fi
