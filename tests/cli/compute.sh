@@ -22,6 +22,7 @@ for c in qemu-system-x86_64 qemu-img curl; do
 done
 
 CIEL_TEST_NAME=compute-test
+HOST_CLEANUP=1
 # shellcheck source=tests/cli/lib.sh
 . "$HERE/lib.sh"
 

@@ -22,7 +22,22 @@ cleanup() {
             kill -KILL "$pid" 2>/dev/null || true
         fi
     done
+    [[ ${HOST_CLEANUP:-0} == 1 ]] && host_cleanup
     if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+}
+# What a test's hypervisor agent leaves on the host by design (VMs and their network outlive
+# the agent) is removed when the test ends, passed or not: QEMU and dnsmasq processes of
+# this test's state, Ciel's devices and DHCP namespaces (tests using them run one at a time).
+host_cleanup() {
+    pkill -KILL -f "qemu-system-x86_64.*$TMP" 2>/dev/null || true
+    pkill -KILL -f "^dnsmasq.*$TMP" 2>/dev/null || true
+    local l ns
+    for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(cbr-|cvx-|cdh-|ctp)'); do
+        ip link del "$l" 2>/dev/null || true
+    done
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^ciel-dhcp-'); do
+        ip netns del "$ns" 2>/dev/null || true
+    done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

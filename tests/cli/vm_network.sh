@@ -23,6 +23,7 @@ for c in qemu-system-x86_64 qemu-img curl dnsmasq genisoimage ip; do
 done
 
 CIEL_TEST_NAME=vm-network-test
+HOST_CLEANUP=1
 # shellcheck source=tests/cli/lib.sh
 . "$HERE/lib.sh"
 

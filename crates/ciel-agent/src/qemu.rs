@@ -100,6 +100,15 @@ impl QemuDriver {
             .arg(format!("guest={},debug-threads=off", spec.id))
             .arg("-uuid")
             .arg(&spec.id)
+            // What libvirt tells guests on Nova hosts: cloud-init's ds-identify recognizes an
+            // OpenStack instance (and so looks for its metadata service) by this product name.
+            .arg("-smbios")
+            .arg(format!(
+                "type=1,manufacturer=OpenStack Foundation,product=OpenStack Nova,version={},serial={},uuid={},family=Virtual Machine",
+                env!("CARGO_PKG_VERSION"),
+                spec.id,
+                spec.id
+            ))
             .args(["-nodefaults", "-no-user-config", "-display", "none"])
             .args(["-accel", if self.virt_type == VirtType::Kvm { "kvm" } else { "tcg" }])
             .args([
