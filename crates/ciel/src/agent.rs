@@ -49,6 +49,10 @@ pub struct AgentArgs {
     /// QEMU acceleration: kvm, or qemu (TCG, for hosts where KVM is unusable).
     #[arg(long, value_enum, default_value = "kvm")]
     virt_type: VirtTypeArg,
+    /// Scale benchmarks only, with `--driver fake`: run this many simulated hosts in this one
+    /// process, named HOSTNAME-0001 and up, each with its own state directory and agent API.
+    #[arg(long, default_value_t = 1, hide = true)]
+    simulate_hosts: u32,
     /// Log filter, e.g. info or ciel_agent=debug.
     #[arg(long, default_value = "info")]
     log: String,
@@ -100,22 +104,42 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         Some(h) => h,
         None => system_hostname()?,
     };
-    let agent = Agent::new(
-        AgentConfig {
-            controller: args.controller.trim_end_matches('/').to_string(),
-            join_token: args.join_token,
-            hostname,
-            underlay_ip: args.underlay_ip,
-            state_dir: args.state_dir,
-            listen: args.listen,
-            advertise_url: args.advertise_url,
-        },
-        driver,
-    )?;
+    if args.simulate_hosts > 1 && !matches!(args.driver, DriverKind::Fake) {
+        anyhow::bail!("--simulate-hosts needs --driver fake");
+    }
+    let mut agents = vec![];
+    for i in 0..args.simulate_hosts {
+        let (hostname, state_dir, driver) = if args.simulate_hosts > 1 {
+            let dir = args.state_dir.join(format!("host-{:04}", i + 1));
+            (
+                format!("{hostname}-{:04}", i + 1),
+                dir.clone(),
+                make_driver("fake", "qemu", &dir)?,
+            )
+        } else {
+            (hostname.clone(), args.state_dir.clone(), driver.clone())
+        };
+        agents.push(Agent::new(
+            AgentConfig {
+                controller: args.controller.trim_end_matches('/').to_string(),
+                join_token: args.join_token.clone(),
+                hostname,
+                underlay_ip: args.underlay_ip.clone(),
+                state_dir,
+                listen: args.listen,
+                advertise_url: args.advertise_url.clone(),
+            },
+            driver,
+        )?);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        let mut all = tokio::task::JoinSet::new();
+        for a in agents {
+            all.spawn(a.run());
+        }
         tokio::select! {
-            r = agent.run() => r,
+            Some(r) = all.join_next() => r?,
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })
