@@ -127,7 +127,33 @@ ip -n "$NS" addr add 10.30.0.250/32 dev lo 2>/dev/null || true
 expect_fail "  an address no instance has gets 404" ip netns exec "$NS" curl -s --fail --interface 10.30.0.250 http://169.254.169.254/latest/meta-data/hostname
 ip -n "$NS" addr del 10.30.0.250/32 dev lo 2>/dev/null || true
 
-step "5. an agent restart changes nothing that is right"
+step "5. interfaces hot-plug into a running server (os-interface)"
+tap_of() { echo "ctp$(echo "$1" | tr -d - | cut -c1-11)"; }
+check "network create net2 + subnet" cmp_ network create net2 -f json
+    ok && VNI2=$(jf "$OUT" 'd["provider:segmentation_id"]')
+check "subnet create 10.31.0.0/24" cmp_ subnet create --network net2 --subnet-range 10.31.0.0/24 sub2
+check "server add network vm-one net2" cmp_ server add network vm-one net2
+check "  vm-one has two ports" cmp_ port list --server "$VM1" -f json
+    ok && assert "  two" eq "$(jf "$OUT" 'len(d)')" 2
+P2=$(cmp_ port list --server "$VM1" --network net2 -f value -c ID)
+check "  the new port's tap is in net2's bridge and QEMU holds it (carrier up)" wait_until 30 bash -c \
+    "ip link show $(tap_of "$P2") | grep -q 'master cbr-v$VNI2' && ip link show $(tap_of "$P2") | grep -q LOWER_UP"
+check "  the port becomes ACTIVE" wait_until 30 bash -c "[ \"\$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK port show $P2 -f value -c status)\" = ACTIVE ]"
+check "server remove network vm-one net2" cmp_ server remove network vm-one net2
+check "  the port Nova created is deleted" wait_until 20 bash -c "! OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK port show $P2 >/dev/null 2>&1"
+check "  its tap is gone" wait_until 20 bash -c "! ip link show $(tap_of "$P2") >/dev/null 2>&1"
+check "port create own-port on net2 (the user's)" cmp_ port create --network net2 own-port -f json
+    ok && P3=$(jf "$OUT" 'd["id"]')
+check "server add port vm-one own-port" cmp_ server add port vm-one own-port
+check "  QEMU holds its tap" wait_until 30 bash -c "ip link show $(tap_of "$P3") 2>/dev/null | grep -q LOWER_UP"
+check "server remove port vm-one own-port" cmp_ server remove port vm-one own-port
+check "  the user's port is kept, unbound" wait_until 20 bash -c "[ -z \"\$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK port show $P3 -f value -c device_id)\" ]"
+check "port delete own-port" cmp_ port delete own-port
+check "  no ports left on net2 but its DHCP port; subnet and network delete" bash -c \
+    "OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK subnet delete sub2 && OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK network delete net2"
+check "  net2's bridge is gone" wait_until 20 bash -c "! ip link show cbr-v$VNI2 >/dev/null 2>&1"
+
+step "6. an agent restart changes nothing that is right"
 BEFORE=$(ciel_links; ciel_netns; pgrep -f "dnsmasq.*$NET")
 kill -KILL "$CIEL_PID"; wait "$CIEL_PID" 2>/dev/null || true
 start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
@@ -137,7 +163,7 @@ check "  the agent reconciles again" wait_until 30 bash -c "[ \$(grep -c 'regist
 sleep 2
 assert "  same devices, namespace and dnsmasq process" eq "$(ciel_links; ciel_netns; pgrep -f "dnsmasq.*$NET")" "$BEFORE"
 
-step "6. deleting the servers removes taps; deleting the network removes the rest"
+step "7. deleting the servers removes taps; deleting the network removes the rest"
 check "server delete --wait vm-one vm-two" cmp_ server delete --wait vm-one vm-two
 check "  no tap left" wait_until 20 bash -c "! ip -o link show | grep -q ctp"
 check "  bridge, VXLAN device, DHCP namespace and dnsmasq gone" wait_until 20 bash -c \

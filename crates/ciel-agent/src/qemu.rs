@@ -160,6 +160,7 @@ impl QemuDriver {
             bail!("qemu failed to start: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
         std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
+        write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
         tracing::info!(vm = %spec.id, name = %spec.name, "VM started");
         Ok(())
     }
@@ -183,6 +184,49 @@ impl QemuDriver {
         let _ = std::process::Command::new("kill")
             .args(["-9", &pid.to_string()])
             .status();
+        Ok(())
+    }
+
+    /// Hot-plugs the ports the spec gained and unplugs the ones it lost (`os-interface`).
+    async fn sync_nics(&self, spec: &VmSpec) -> anyhow::Result<()> {
+        let dir = self.dir(&spec.id);
+        let mut attached = read_nics(&dir);
+        let missing: Vec<_> = spec.nics.iter().filter(|n| !attached.contains(&n.port_id)).collect();
+        for nic in missing {
+            let (netdev, device) = nic_ids(&nic.port_id);
+            let tap = crate::net::tap_name(&nic.port_id);
+            let backend =
+                serde_json::json!({"type": "tap", "id": netdev, "ifname": tap, "script": "no", "downscript": "no"});
+            self.qmp(&spec.id, "netdev_add", Some(backend)).await?;
+            let dev = serde_json::json!({"driver": "virtio-net-pci", "id": device, "netdev": netdev,
+                "mac": nic.mac, "host_mtu": nic.mtu});
+            self.qmp(&spec.id, "device_add", Some(dev)).await?;
+            attached.push(nic.port_id.clone());
+            write_nics(&dir, attached.clone())?;
+            tracing::info!(vm = %spec.id, port = %nic.port_id, "NIC hot-plugged");
+        }
+        for port in attached
+            .clone()
+            .iter()
+            .filter(|p| !spec.nics.iter().any(|n| &&n.port_id == p))
+        {
+            let (netdev, device) = nic_ids(port);
+            if let Err(e) = self
+                .qmp(&spec.id, "device_del", Some(serde_json::json!({"id": device})))
+                .await
+            {
+                tracing::debug!(vm = %spec.id, error = %e, "device_del");
+            }
+            if let Err(e) = self
+                .qmp(&spec.id, "netdev_del", Some(serde_json::json!({"id": netdev})))
+                .await
+            {
+                tracing::debug!(vm = %spec.id, error = %e, "netdev_del");
+            }
+            attached.retain(|p| p != port);
+            write_nics(&dir, attached.clone())?;
+            tracing::info!(vm = %spec.id, %port, "NIC unplugged");
+        }
         Ok(())
     }
 
@@ -218,6 +262,7 @@ impl QemuDriver {
                 if !is_running {
                     self.qmp(&spec.id, "cont", None).await?;
                 }
+                self.sync_nics(spec).await?;
                 let booted: u64 = std::fs::read_to_string(self.dir(&spec.id).join("boot-serial"))
                     .ok()
                     .and_then(|s| s.trim().parse().ok())
@@ -232,19 +277,39 @@ impl QemuDriver {
     }
 }
 
+/// The ports the running QEMU has NICs for (`nics` in the VM directory).
+fn read_nics(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("nics"))
+        .map(|s| s.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn write_nics(dir: &Path, ports: Vec<String>) -> anyhow::Result<()> {
+    std::fs::write(dir.join("nics"), ports.join("\n"))?;
+    Ok(())
+}
+
+/// QEMU ids of a port's backend and device, stable across restarts so the NIC can be
+/// unplugged later.
+fn nic_ids(port_id: &str) -> (String, String) {
+    let hex: String = port_id.chars().filter(|c| *c != '-').take(11).collect();
+    (format!("net{hex}"), format!("nic{hex}"))
+}
+
 /// One virtio NIC per port on the port's tap (made and plugged by the network plane), with
 /// the port's MAC and the network's MTU.
 fn nic_args(spec: &VmSpec) -> Vec<String> {
     let mut args = vec![];
-    for (i, nic) in spec.nics.iter().enumerate() {
+    for nic in &spec.nics {
+        let (netdev, device) = nic_ids(&nic.port_id);
         args.push("-netdev".into());
         args.push(format!(
-            "tap,id=net{i},ifname={},script=no,downscript=no",
+            "tap,id={netdev},ifname={},script=no,downscript=no",
             crate::net::tap_name(&nic.port_id)
         ));
         args.push("-device".into());
         args.push(format!(
-            "virtio-net-pci,netdev=net{i},mac={},host_mtu={}",
+            "virtio-net-pci,id={device},netdev={netdev},mac={},host_mtu={}",
             nic.mac, nic.mtu
         ));
     }

@@ -3,6 +3,7 @@
 pub mod flavors;
 pub mod host_network;
 pub mod hosts;
+pub mod interfaces;
 pub mod keypairs;
 pub mod metadata;
 pub mod quotas;

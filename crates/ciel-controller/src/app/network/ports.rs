@@ -265,6 +265,7 @@ impl App {
             )
             .await?;
         crate::db::security_groups::set_port_groups(&mut tx, &port.id, &security_groups).await?;
+        self.network_ports_changed(&mut tx, &port.network_id).await?;
         tx.commit().await?;
         Ok(PortView {
             port,
@@ -367,6 +368,8 @@ impl App {
         let requests = body.remove("fixed_ips").map(parse_fixed_ips).transpose()?;
         let requested_groups = body.remove("security_groups");
         let mut tx = crate::db::begin(&self.db).await?;
+        // Hosts with VMs on the network, before (the old device's) and after the change.
+        self.network_ports_changed(&mut tx, &port.network_id).await?;
         network::update_port(&mut *tx, &port).await?;
         if let Some(reqs) = requests {
             // Replace the addresses atomically: free the old ones, allocate the new ones.
@@ -392,6 +395,7 @@ impl App {
                 .await?;
             crate::db::security_groups::set_port_groups(&mut tx, id, &ids).await?;
         }
+        self.network_ports_changed(&mut tx, &port.network_id).await?;
         tx.commit().await?;
         self.get_port(caller, id).await
     }
@@ -413,8 +417,21 @@ impl App {
         }
         let mut tx = crate::db::begin(&self.db).await?;
         crate::db::floating_ips::disassociate_port(&mut *tx, id, crate::db::now()).await?;
+        // The hosts of the port's network learn of it while the port still exists.
+        self.network_ports_changed(&mut tx, &view.port.network_id).await?;
         network::delete_port(&mut *tx, id).await?;
         tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl App {
+    /// Marks the desired state of the hosts with VMs on `network_id` as changed (in `tx`) and
+    /// wakes their agents once it commits.
+    pub(crate) async fn network_ports_changed(&self, tx: &mut Tx<'_>, network_id: &str) -> Result<()> {
+        if crate::db::compute::hosts::bump_hosts_on_network(&mut **tx, network_id).await? > 0 {
+            self.hosts_changed();
+        }
         Ok(())
     }
 }

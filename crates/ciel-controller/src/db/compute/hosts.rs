@@ -96,3 +96,17 @@ pub async fn usage(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64, i64, 
     .fetch_all(e)
     .await?)
 }
+
+/// Bumps every host that runs a VM with a port on `network_id` (a change to the network's
+/// ports or subnets changes their desired state: leases, NICs, and later the overlay's
+/// forwarding entries). Returns how many hosts changed.
+pub async fn bump_hosts_on_network(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE hosts SET generation = generation + 1 WHERE id IN \
+         (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id WHERE p.network_id = ?)",
+    )
+    .bind(network_id)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected())
+}

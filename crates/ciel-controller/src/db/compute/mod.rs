@@ -1,5 +1,6 @@
 //! Compute: flavors, key pairs, hosts, servers.
 
+pub mod created_ports;
 pub mod flavors;
 pub mod hosts;
 pub mod keypairs;

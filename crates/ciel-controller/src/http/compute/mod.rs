@@ -4,6 +4,7 @@
 mod error;
 mod flavors;
 mod hosts;
+mod interfaces;
 mod keypairs;
 pub mod microversion;
 mod quotas;
@@ -48,6 +49,14 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/servers/{id}", get(servers::show).delete(servers::delete))
         .route("/v2.1/servers/{id}/action", post(servers::action))
         .route("/v2.1/servers/{id}/ips", get(servers::ips))
+        .route(
+            "/v2.1/servers/{id}/os-interface",
+            get(interfaces::list).post(interfaces::attach),
+        )
+        .route(
+            "/v2.1/servers/{id}/os-interface/{port}",
+            get(interfaces::show).delete(interfaces::detach),
+        )
         .route("/v2.1/os-hypervisors", get(hosts::hypervisors))
         .route("/v2.1/os-hypervisors/detail", get(hosts::hypervisors_detail))
         .route("/v2.1/os-hypervisors/{id}", get(hosts::hypervisor_show))

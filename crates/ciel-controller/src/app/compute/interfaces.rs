@@ -1,0 +1,133 @@
+//! A server's network interfaces (`os-interface`): its ports, hot-plugged and unplugged by the
+//! agent when the host's desired state gains or loses them. Ports Nova made from a network are
+//! deleted on detach; ports the user brought are only unbound, as in Nova.
+
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::Body;
+use crate::app::network::ports::PortView;
+use crate::app::App;
+use crate::db::compute::created_ports;
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+
+/// `device_owner` of the ports Nova-style attachments create.
+pub const COMPUTE_OWNER: &str = "compute:nova";
+
+impl App {
+    async fn server_for_interfaces(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        action: &str,
+    ) -> Result<crate::db::compute::servers::Server> {
+        let s = self.get_server(caller, server_id).await?;
+        if !crate::app::network::may_write(caller, &s.project_id) {
+            return Err(Error::forbidden());
+        }
+        if !matches!(s.vm_state.as_str(), "active" | "stopped" | "paused") {
+            return Err(Error::Conflict(format!(
+                "Cannot '{action}' instance {server_id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        Ok(s)
+    }
+
+    pub async fn list_interfaces(&self, caller: &Caller, server_id: &str) -> Result<Vec<PortView>> {
+        let s = self.get_server(caller, server_id).await?;
+        Ok(self
+            .list_ports(caller)
+            .await?
+            .into_iter()
+            .filter(|p| p.port.device_id == s.id)
+            .collect())
+    }
+
+    pub async fn get_interface(&self, caller: &Caller, server_id: &str, port_id: &str) -> Result<PortView> {
+        self.list_interfaces(caller, server_id)
+            .await?
+            .into_iter()
+            .find(|p| p.port.id == port_id)
+            .ok_or_else(|| Error::not_found("port", port_id))
+    }
+
+    /// Attaches `port_id`, or a new port on `net_id` (with the requested fixed IPs).
+    pub async fn attach_interface(&self, caller: &Caller, server_id: &str, mut req: Body) -> Result<PortView> {
+        let s = self
+            .server_for_interfaces(caller, server_id, "attach_interface")
+            .await?;
+        let port_id = req.remove("port_id").and_then(|v| v.as_str().map(str::to_owned));
+        let net_id = req.remove("net_id").and_then(|v| v.as_str().map(str::to_owned));
+        let port = match (port_id, net_id) {
+            (Some(p), _) => {
+                let view = self
+                    .get_port(caller, &p)
+                    .await
+                    .map_err(|_| Error::not_found("port", &p))?;
+                if !view.port.device_id.is_empty() {
+                    return Err(Error::Conflict(format!("Port {p} is still in use.")));
+                }
+                let Value::Object(b) = json!({"device_id": s.id, "device_owner": COMPUTE_OWNER}) else {
+                    unreachable!()
+                };
+                self.update_port(caller, &p, b).await?
+            }
+            (None, Some(n)) => {
+                let mut body = json!({"network_id": n, "device_id": s.id, "device_owner": COMPUTE_OWNER});
+                if let Some(ips) = req.remove("fixed_ips") {
+                    body["fixed_ips"] = ips;
+                }
+                let Value::Object(b) = body else { unreachable!() };
+                let view = self.create_port(caller, b).await.map_err(|e| match e {
+                    Error::NotFound { .. } => Error::not_found("network", &n),
+                    other => other,
+                })?;
+                self.remember_created_port(&view.port.id, &s.id).await?;
+                view
+            }
+            (None, None) => {
+                return Err(Error::bad_request(
+                    "Invalid input for field/attribute interfaceAttachment: net_id or port_id is required.",
+                ))
+            }
+        };
+        let mut tx = crate::db::begin(&self.db).await?;
+        self.ensure_dhcp_port(&mut tx, &port.port.network_id).await?;
+        if let Some(h) = &s.host_id {
+            crate::db::compute::hosts::bump_generation(&mut *tx, h).await?;
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(port)
+    }
+
+    pub async fn detach_interface(&self, caller: &Caller, server_id: &str, port_id: &str) -> Result<()> {
+        let s = self
+            .server_for_interfaces(caller, server_id, "detach_interface")
+            .await?;
+        self.get_interface(caller, server_id, port_id).await?;
+        self.release_server_port(caller, port_id).await?;
+        if let Some(h) = &s.host_id {
+            crate::db::compute::hosts::bump_generation(&self.db, h).await?;
+        }
+        self.hosts_changed();
+        Ok(())
+    }
+
+    /// Deletes a port Nova created for the server; unbinds one the user brought.
+    pub(crate) async fn release_server_port(&self, caller: &Caller, port_id: &str) -> Result<()> {
+        if created_ports::was_created(&self.db, port_id).await? {
+            self.delete_port(caller, port_id).await?;
+            created_ports::forget(&self.db, port_id).await
+        } else {
+            let Value::Object(b) = json!({"device_id": "", "device_owner": ""}) else {
+                unreachable!()
+            };
+            self.update_port(caller, port_id, b).await.map(|_| ())
+        }
+    }
+
+    pub(crate) async fn remember_created_port(&self, port_id: &str, server_id: &str) -> Result<()> {
+        created_ports::remember(&self.db, port_id, server_id).await
+    }
+}
