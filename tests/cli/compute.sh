@@ -2,8 +2,7 @@
 # Acceptance test of compute on real QEMU: `ciel up` with its embedded hypervisor agent (TCG),
 # the small test guest registered as kernel + ramdisk + root disk images, and the real
 # `openstack` CLI creating, stopping, starting, pausing, rebooting and deleting servers.
-# The compute service is not in the catalog yet, so the CLI is pointed at it with
-# compute_endpoint_override.
+# The CLI finds the compute service through the Keystone catalog.
 #
 # Usage: tests/cli/compute.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
 set -euo pipefail
@@ -55,21 +54,9 @@ start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password
 CIEL_PID=$STARTED_PID
 wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
 pass "ciel up answers"
-$PY - "$DATA/clouds.yaml" "$TMP/clouds.yaml" "$BASE/compute/v2.1" <<'PYEOF'
-import sys
-src, dst, url = sys.argv[1:4]
-text = open(src).read()
-# add compute_endpoint_override under the cloud's entry (after "region_name" or "auth:")
-lines = text.splitlines()
-out = []
-for l in lines:
-    out.append(l)
-    if l.strip().startswith("region_name:"):
-        indent = l[: len(l) - len(l.lstrip())]
-        out.append(f"{indent}compute_endpoint_override: {url}")
-open(dst, "w").write("\n".join(out) + "\n")
-PYEOF
-assert "clouds.yaml with the compute endpoint" contains "$(cat "$TMP/clouds.yaml")" compute_endpoint_override
+cp "$DATA/clouds.yaml" "$TMP/clouds.yaml"
+check "catalog lists compute at /compute/v2.1" cmp_ catalog show compute -f json
+    ok && assert "  public endpoint" contains "$OUT" "$BASE/compute/v2.1"
 check "the local agent registers" wait_until 20 grep -q "registered with the controller" "$LOG"
 
 step "1. images and a network"
@@ -134,7 +121,6 @@ cat >>"$TMP/clouds.yaml" <<YAML
       project_domain_name: Default
     region_name: RegionOne
     identity_api_version: 3
-    compute_endpoint_override: $BASE/compute/v2.1
 YAML
 ou() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=other "$OPENSTACK" "$@"; }
 check "other: server list" ou server list -f json
