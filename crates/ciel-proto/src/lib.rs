@@ -68,6 +68,9 @@ pub struct VmSpec {
     pub nics: Vec<Nic>,
     /// Bumped by reboot requests: a running VM whose last boot is older is reset.
     pub boot_serial: u64,
+    /// Bumped by rebuild requests: a VM whose disk is older gets a fresh one from `image`.
+    #[serde(default)]
+    pub rebuild_serial: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,8 +1,15 @@
 //! Compute service (Nova v2.1) domain logic.
 
+pub mod actions;
 pub mod flavors;
 pub mod hosts;
 pub mod keypairs;
 pub mod quotas;
+pub mod resize;
 pub mod scheduler;
+pub mod security_groups;
+pub mod server_list;
+pub mod server_meta;
 pub mod servers;
+pub mod snapshots;
+pub mod status;

@@ -2,5 +2,7 @@
 
 pub mod flavors;
 pub mod hosts;
+pub mod instance_actions;
 pub mod keypairs;
+pub mod server_tags;
 pub mod servers;

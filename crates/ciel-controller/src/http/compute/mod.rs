@@ -1,5 +1,5 @@
-//! Nova v2.1 at `/compute`: version discovery, microversion negotiation and the compute
-//! resources served so far (flavors, key pairs, servers). Not in the catalog until servers boot.
+//! Nova v2.1 at `/compute` (catalog type `compute`, `/compute/v2.1`): version discovery,
+//! microversion negotiation and the compute resources.
 
 mod error;
 mod flavors;
@@ -7,6 +7,10 @@ mod hosts;
 mod keypairs;
 pub mod microversion;
 mod quotas;
+mod request_id;
+mod security_groups;
+mod server_actions;
+mod server_meta;
 mod servers;
 
 use crate::http::{AppState, Authed};
@@ -45,9 +49,61 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/flavors/{id}/action", post(flavors::action))
         .route("/v2.1/servers", get(servers::list).post(servers::create))
         .route("/v2.1/servers/detail", get(servers::detail))
-        .route("/v2.1/servers/{id}", get(servers::show).delete(servers::delete))
-        .route("/v2.1/servers/{id}/action", post(servers::action))
+        .route(
+            "/v2.1/servers/{id}",
+            get(servers::show).put(servers::update).delete(servers::delete),
+        )
+        .route("/v2.1/servers/{id}/action", post(server_actions::action))
         .route("/v2.1/servers/{id}/ips", get(servers::ips))
+        .route("/v2.1/servers/{id}/ips/{network}", get(servers::ips_by_network))
+        .route(
+            "/v2.1/servers/{id}/metadata",
+            get(server_meta::list)
+                .post(server_meta::merge)
+                .put(server_meta::replace),
+        )
+        .route(
+            "/v2.1/servers/{id}/metadata/{key}",
+            get(server_meta::show_item)
+                .put(server_meta::set_item)
+                .delete(server_meta::delete_item),
+        )
+        .route(
+            "/v2.1/servers/{id}/tags",
+            get(server_meta::tags)
+                .put(server_meta::replace_tags)
+                .delete(server_meta::delete_tags),
+        )
+        .route(
+            "/v2.1/servers/{id}/tags/{tag}",
+            get(server_meta::check_tag)
+                .put(server_meta::add_tag)
+                .delete(server_meta::delete_tag),
+        )
+        .route(
+            "/v2.1/servers/{id}/os-instance-actions",
+            get(server_actions::list_actions),
+        )
+        .route(
+            "/v2.1/servers/{id}/os-instance-actions/{request_id}",
+            get(server_actions::show_action),
+        )
+        .route("/v2.1/servers/{id}/os-security-groups", get(security_groups::of_server))
+        .route(
+            "/v2.1/os-security-groups",
+            get(security_groups::list).post(security_groups::create),
+        )
+        .route(
+            "/v2.1/os-security-groups/{id}",
+            get(security_groups::show)
+                .put(security_groups::update)
+                .delete(security_groups::delete),
+        )
+        .route("/v2.1/os-security-group-rules", post(security_groups::create_rule))
+        .route(
+            "/v2.1/os-security-group-rules/{id}",
+            axum::routing::delete(security_groups::delete_rule),
+        )
         .route("/v2.1/os-hypervisors", get(hosts::hypervisors))
         .route("/v2.1/os-hypervisors/detail", get(hosts::hypervisors_detail))
         .route("/v2.1/os-hypervisors/{id}", get(hosts::hypervisor_show))
@@ -67,6 +123,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/os-keypairs", get(keypairs::list).post(keypairs::create))
         .route("/v2.1/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
         .layer(axum::middleware::from_fn(microversion::negotiate))
+        .layer(axum::middleware::from_fn(request_id::stamp))
 }
 
 fn v21(app: &AppState) -> Value {
