@@ -237,7 +237,10 @@ fn apply_observation(s: &mut Server, state: &VmState, boot_serial: i64, message:
     } && *state != VmState::Error;
     s.vm_state = if resized { "resized" } else { vm_state }.into();
     s.power_state = power;
-    s.task_state = None;
+    // A snapshot upload is the controller's task, not the agent's: it ends it.
+    if s.task_state.as_deref() != Some("image_snapshot") {
+        s.task_state = None;
+    }
     s.fault = if *state == VmState::Error { message } else { None };
     if s.launched_at.is_none() && *state == VmState::Running {
         s.launched_at = Some(now);

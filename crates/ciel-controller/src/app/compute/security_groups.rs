@@ -84,6 +84,7 @@ impl App {
             .remove("parent_group_id")
             .and_then(|v| v.as_str().map(str::to_owned))
             .ok_or_else(|| bad("parent_group_id"))?;
+        check_id(&parent)?;
         self.get_security_group(caller, &parent).await?;
         let port = |v: Option<Value>, f: &str| -> Result<Option<i64>> {
             match v {

@@ -43,14 +43,10 @@ pub fn access_ip(body: &mut Body, field: &str, v6: bool) -> Result<String> {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) if s.is_empty() => Ok(s),
         Some(Value::String(s)) => {
-            let ok = match s.parse::<std::net::IpAddr>() {
-                Ok(a) => a.is_ipv6() == v6,
-                Err(_) => false,
-            };
-            if ok {
-                Ok(s)
-            } else {
-                Err(invalid(field, &Value::String(s)))
+            // Stored in canonical form, as Nova does (`0:0::babe:1.2.3.4` -> `::babe:102:304`).
+            match s.parse::<std::net::IpAddr>() {
+                Ok(a) if a.is_ipv6() == v6 => Ok(a.to_string()),
+                _ => Err(invalid(field, &Value::String(s))),
             }
         }
         Some(v) => Err(invalid(field, &v)),

@@ -6,7 +6,7 @@
 use super::actions::{record, Guard};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::compute::hosts;
+use crate::db::compute::{hosts, servers};
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -60,8 +60,20 @@ impl App {
         body.extend(metadata);
         let image = self.create_image(caller, body).await?;
 
+        // The server shows the snapshot as its task until the upload ends; a second one
+        // meanwhile is refused above.
         let mut tx = crate::db::begin(&self.db).await?;
-        record(&mut tx, caller, &s, "createImage", request_id, crate::db::now()).await?;
+        let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
+        if s.task_state.is_some() {
+            return Err(Error::Conflict(format!(
+                "Cannot 'createImage' instance {id} while it is in task_state {}",
+                s.task_state.as_deref().unwrap_or_default()
+            )));
+        }
+        s.task_state = Some("image_snapshot".into());
+        s.updated_at = crate::db::now();
+        servers::update_state(&mut *tx, &s).await?;
+        record(&mut tx, caller, &s, "createImage", request_id, s.updated_at).await?;
         tx.commit().await?;
 
         let (app, caller, server, image_id) = (self.clone(), caller.clone(), s.id.clone(), image.id.clone());
@@ -70,8 +82,24 @@ impl App {
                 tracing::warn!(server = %server, image = %image_id, error = %e, "snapshot failed; deleting the image");
                 app.delete_image(&caller, &image_id).await.ok();
             }
+            if let Err(e) = app.end_snapshot_task(&server).await {
+                tracing::warn!(server = %server, error = %e, "cannot end the snapshot task");
+            }
         });
         Ok(image.id)
+    }
+
+    async fn end_snapshot_task(&self, server: &str) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        if let Some(mut s) = servers::get(&mut *tx, server).await? {
+            if s.task_state.as_deref() == Some("image_snapshot") {
+                s.task_state = None;
+                s.updated_at = crate::db::now();
+                servers::update_state(&mut *tx, &s).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn upload_snapshot(

@@ -4,6 +4,7 @@
 mod error;
 mod flavors;
 mod hosts;
+mod images;
 mod keypairs;
 pub mod microversion;
 mod quotas;
@@ -27,6 +28,8 @@ type Nv = Authed<NovaError>;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(versions))
+        .route("/v2", get(version_v20))
+        .route("/v2/", get(version_v20))
         .route("/v2.1", get(version))
         .route("/v2.1/", get(version))
         .route("/v2.1/flavors", get(flavors::list).post(flavors::create))
@@ -104,6 +107,9 @@ pub fn router() -> Router<AppState> {
             "/v2.1/os-security-group-rules/{id}",
             axum::routing::delete(security_groups::delete_rule),
         )
+        .route("/v2.1/images", get(images::list))
+        .route("/v2.1/images/detail", get(images::detail))
+        .route("/v2.1/images/{id}", get(images::show).delete(images::delete))
         .route("/v2.1/os-hypervisors", get(hosts::hypervisors))
         .route("/v2.1/os-hypervisors/detail", get(hosts::hypervisors_detail))
         .route("/v2.1/os-hypervisors/{id}", get(hosts::hypervisor_show))
@@ -138,8 +144,25 @@ fn v21(app: &AppState) -> Value {
     })
 }
 
+/// The legacy v2.0 entry Nova still lists first (clients, Tempest among them, expect it).
+fn v20(app: &AppState) -> Value {
+    json!({
+        "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+        "updated": "2011-01-21T11:33:21Z",
+        "links": [{"rel": "self", "href": format!("{}/compute/v2/", app.cfg.public_url)}],
+    })
+}
+
 pub async fn versions(State(app): State<AppState>) -> Response {
-    Json(json!({"versions": [v21(&app)]})).into_response()
+    Json(json!({"versions": [v20(&app), v21(&app)]})).into_response()
+}
+
+/// Only the version document: Ciel serves the API at v2.1 (v2.0 clients work with it).
+async fn version_v20(State(app): State<AppState>) -> Response {
+    let mut v = v20(&app);
+    v["media-types"] =
+        json!([{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2"}]);
+    Json(json!({ "version": v })).into_response()
 }
 
 async fn version(State(app): State<AppState>) -> Response {

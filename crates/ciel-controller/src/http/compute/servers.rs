@@ -77,6 +77,13 @@ pub(super) async fn common_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) 
     if mv.at_least(75) {
         return Ok(v);
     }
+    if let Some(Value::Object(nets)) = v.get_mut("addresses") {
+        for a in nets.values_mut().filter_map(Value::as_array_mut).flatten() {
+            if let Value::Object(a) = a {
+                a.retain(|k, _| k == "addr" || k == "version");
+            }
+        }
+    }
     if let Value::Object(m) = &mut v {
         m.retain(|k, _| {
             !k.starts_with("OS-EXT-")
@@ -125,7 +132,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) 
         "addresses": addresses(app, c, s).await?,
         "accessIPv4": s.access_ipv4, "accessIPv6": s.access_ipv6,
         "links": links(app, &format!("servers/{}", s.id)),
-        "OS-DCF:diskConfig": "MANUAL", "progress": 0,
+        "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": s.availability_zone,
         "config_drive": "", "key_name": s.key_name,
         "OS-SRV-USG:launched_at": s.launched_at.map(time_micro),
@@ -137,6 +144,10 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) 
     if s.vm_state == "error" {
         v["fault"] =
             json!({"code": 500, "message": s.fault.clone().unwrap_or_default(), "created": time(s.updated_at)});
+    }
+    // Nova shows progress only while a server is (or may be) moving.
+    if matches!(status(s), "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE") {
+        v["progress"] = json!(0);
     }
     versioned(app, s, mv, &mut v).await?;
     if c.is_admin() {
