@@ -92,6 +92,9 @@ def main(argv=None):
     p.add_argument("--image-ref")
     p.add_argument("--image-format-enforcement", default="true")
     p.add_argument("--image-ref-alt")
+    p.add_argument("--compute-max-microversion", default="latest",
+                   help="[compute] max_microversion: the newest the server "
+                        "advertises (default latest)")
     p.add_argument("--flavor-ref")
     p.add_argument("--flavor-ref-alt")
     p.add_argument("--public-network-id")
@@ -180,7 +183,7 @@ def main(argv=None):
         put("compute", "image_ref_alt", args.image_ref_alt)
         put("compute", "flavor_ref", args.flavor_ref)
         put("compute", "flavor_ref_alt", args.flavor_ref_alt)
-        put("compute", "max_microversion", "latest")
+        put("compute", "max_microversion", args.compute_max_microversion)
         # No fixed_network_name: servers go on the network Tempest creates for each
         # test project (create_isolated_networks).
         put("compute", "build_timeout", 120)

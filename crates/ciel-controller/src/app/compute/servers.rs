@@ -116,7 +116,13 @@ impl App {
             }
         };
         let min = count("min_count", &mut body)?;
-        let max = count("max_count", &mut body)?.max(min);
+        let max = match body.get("max_count") {
+            Some(v) if !v.is_null() => count("max_count", &mut body)?,
+            _ => min,
+        };
+        if max < min {
+            return Err(Error::bad_request("min_count must be <= max_count"));
+        }
         let nics = parse_networks(body.remove("networks"))?;
         let az = input::opt_str(&mut body, "availability_zone", 255, true)?.unwrap_or_else(|| "nova".into());
 

@@ -84,6 +84,10 @@ pub fn router() -> Router<AppState> {
                 .delete(server_meta::delete_tag),
         )
         .route(
+            "/v2.1/servers/{id}/os-server-password",
+            get(server_meta::password).delete(server_meta::clear_password),
+        )
+        .route(
             "/v2.1/servers/{id}/os-instance-actions",
             get(server_actions::list_actions),
         )

@@ -156,3 +156,15 @@ pub async fn delete_tag(
     app.delete_server_tag(&c, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `os-server-password`: Ciel injects no passwords, so there is never an encrypted one to
+/// show; clearing it is accepted (for the server's owner).
+pub async fn password(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+    app.get_server(&c, &id).await?;
+    Ok(Json(json!({"password": ""})).into_response())
+}
+
+pub async fn clear_password(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+    app.server_metadata(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

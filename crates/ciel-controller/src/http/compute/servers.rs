@@ -145,6 +145,12 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) 
         v["fault"] =
             json!({"code": 500, "message": s.fault.clone().unwrap_or_default(), "created": time(s.updated_at)});
     }
+    // Nova leaves the key out for a server without groups.
+    if v["security_groups"].as_array().is_some_and(|g| g.is_empty()) {
+        if let Value::Object(m) = &mut v {
+            m.remove("security_groups");
+        }
+    }
     // Nova shows progress only while a server is (or may be) moving.
     if matches!(status(s), "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE") {
         v["progress"] = json!(0);
