@@ -175,7 +175,7 @@ async fn servers_follow_the_agents_reports() {
     let mut made = made;
     made.extend(ok);
     for s in &made {
-        app.delete_server(&admin, &s.id).await.unwrap();
+        app.delete_server(&admin, &s.id, "req-test").await.unwrap();
     }
     for _ in 0..200 {
         if fake_is_empty(&fake).await {

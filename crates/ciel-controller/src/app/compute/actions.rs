@@ -165,16 +165,33 @@ impl App {
         self.commit_server_change(tx, caller, &s, action, request_id).await
     }
 
-    /// The actions recorded on a server, newest first.
-    pub async fn instance_actions(&self, caller: &Caller, id: &str) -> Result<Vec<InstanceAction>> {
-        let s = self.get_server(caller, id).await?;
-        db_actions::list(&self.db, &s.id).await
+    /// The actions recorded on a server, newest first; with `deleted_too` (2.21) also those
+    /// of a deleted server of the caller's project (the record outlives the server).
+    pub async fn instance_actions(&self, caller: &Caller, id: &str, deleted_too: bool) -> Result<Vec<InstanceAction>> {
+        match self.get_server(caller, id).await {
+            Ok(s) => db_actions::list(&self.db, &s.id).await,
+            Err(Error::NotFound { .. }) if deleted_too => {
+                let actions = db_actions::list(&self.db, id).await?;
+                match actions.first() {
+                    Some(a) if owns(caller, &a.project_id) && db::get(&self.db, id).await?.is_none() => Ok(actions),
+                    _ => Err(Error::not_found("instance", id)),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    pub async fn instance_action(&self, caller: &Caller, id: &str, request_id: &str) -> Result<InstanceAction> {
-        let s = self.get_server(caller, id).await?;
-        db_actions::get(&self.db, &s.id, request_id)
+    pub async fn instance_action(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request_id: &str,
+        deleted_too: bool,
+    ) -> Result<InstanceAction> {
+        self.instance_actions(caller, id, deleted_too)
             .await?
+            .into_iter()
+            .find(|a| a.request_id == request_id)
             .ok_or_else(|| Error::not_found("action", request_id))
     }
 }

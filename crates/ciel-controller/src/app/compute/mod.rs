@@ -3,6 +3,8 @@
 pub mod actions;
 pub mod flavors;
 pub mod hosts;
+pub mod image_meta;
+pub mod images;
 pub mod keypairs;
 pub mod quotas;
 pub mod resize;

@@ -209,7 +209,7 @@ impl App {
         for s in &made {
             if let Err(e) = self.attach_nics(caller, s, nics.as_deref(), &groups).await {
                 for s in &made {
-                    self.delete_server(caller, &s.id).await.ok();
+                    self.delete_server(caller, &s.id, request_id).await.ok();
                 }
                 return Err(e);
             }
@@ -326,7 +326,7 @@ impl App {
 
     /// Removes the server and its ports now; its host's next desired state no longer has the
     /// VM, so the agent tears it down (and would after any crash, too).
-    pub async fn delete_server(&self, caller: &Caller, id: &str) -> Result<()> {
+    pub async fn delete_server(&self, caller: &Caller, id: &str, request_id: &str) -> Result<()> {
         let s = self.server_for_update(caller, id, super::actions::Guard::Lock).await?;
         for p in self
             .list_ports(caller)
@@ -338,6 +338,7 @@ impl App {
         }
         let mut tx = crate::db::begin(&self.db).await?;
         db::delete(&mut *tx, id).await?;
+        super::actions::record(&mut tx, caller, &s, "delete", request_id, crate::db::now()).await?;
         if let Some(h) = &s.host_id {
             hosts::bump_generation(&mut *tx, h).await?;
         }

@@ -3,7 +3,7 @@
 
 use super::error::NovaResult;
 use super::{links, time_z, Nv};
-use crate::app::image::list::ImageQuery;
+use crate::app::compute::images::{nova_status, ImageFilter};
 use crate::db::image::Image;
 use crate::http::{AppState, Authed};
 use axum::extract::{Path, RawQuery, State};
@@ -12,15 +12,8 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-/// Glance's status in Nova's words (queued and saving are both SAVING there).
 fn status(i: &Image) -> &'static str {
-    match i.status.as_str() {
-        "active" => "ACTIVE",
-        "queued" | "saving" | "importing" | "uploading" => "SAVING",
-        "deleted" | "pending_delete" => "DELETED",
-        "killed" => "ERROR",
-        _ => "UNKNOWN",
-    }
+    nova_status(&i.status)
 }
 
 fn detail_json(app: &AppState, i: &Image) -> Value {
@@ -48,16 +41,40 @@ fn detail_json(app: &AppState, i: &Image) -> Value {
     v
 }
 
+fn filter(raw: Option<&str>) -> Result<ImageFilter, crate::error::Error> {
+    let q = super::query_pairs(raw)?;
+    let get = |k: &str| super::param(&q, k).map(str::to_owned);
+    let num = |k: &str| -> Result<Option<i64>, crate::error::Error> {
+        get(k)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| crate::error::Error::bad_request(format!("Invalid {k}: {v}")))
+            })
+            .transpose()
+    };
+    Ok(ImageFilter {
+        name: get("name"),
+        status: get("status"),
+        server: get("server"),
+        image_type: get("type"),
+        changes_since: get("changes-since")
+            .map(|t| crate::app::compute::server_list::parse_time("changes-since", &t))
+            .transpose()?,
+        min_disk: num("minDisk")?,
+        min_ram: num("minRam")?,
+        limit: num("limit")?.map(|n| n.max(0) as usize),
+        marker: get("marker"),
+    })
+}
+
 async fn listing(
     app: AppState,
     c: crate::app::identity::caller::Caller,
     raw: Option<String>,
     detail: bool,
 ) -> NovaResult {
-    let params = super::query_pairs(raw.as_deref())?;
-    let page = app.list_images(&c, &ImageQuery { params }).await?;
-    let items: Vec<Value> = page
-        .images
+    let images = app.nova_list_images(&c, &filter(raw.as_deref())?).await?;
+    let items: Vec<Value> = images
         .iter()
         .map(|i| {
             if detail {
@@ -85,5 +102,78 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path
 
 pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
     app.delete_image(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The object under `key` of a request body.
+fn object(body: &axum::body::Bytes, key: &str) -> Result<Map<String, Value>, crate::error::Error> {
+    match crate::http::parse_json::<Value>(body)? {
+        Value::Object(mut m) => match m.remove(key) {
+            Some(Value::Object(o)) => Ok(o),
+            _ => Err(crate::error::Error::bad_request(format!(
+                "Malformed request body: '{key}' must be an object"
+            ))),
+        },
+        _ => Err(crate::error::Error::bad_request("Malformed request body")),
+    }
+}
+
+pub async fn metadata(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+    Ok(Json(json!({"metadata": app.image_metadata(&c, &id).await?})).into_response())
+}
+
+pub async fn merge_metadata(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NovaResult {
+    let given = object(&body, "metadata")?;
+    Ok(Json(json!({"metadata": app.set_image_metadata(&c, &id, given, false).await?})).into_response())
+}
+
+pub async fn replace_metadata(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NovaResult {
+    let given = object(&body, "metadata")?;
+    app.set_image_metadata(&c, &id, given.clone(), true).await?;
+    Ok(Json(json!({ "metadata": given })).into_response())
+}
+
+pub async fn metadata_item(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    Path((id, key)): Path<(String, String)>,
+) -> NovaResult {
+    let m = app.image_metadata(&c, &id).await?;
+    match m.get(&key) {
+        Some(v) => Ok(Json(json!({"meta": { key: v }})).into_response()),
+        None => Err(crate::error::Error::not_found("metadata item", key).into()),
+    }
+}
+
+pub async fn set_metadata_item(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    Path((id, key)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> NovaResult {
+    let meta = object(&body, "meta")?;
+    if meta.len() != 1 || !meta.contains_key(&key) {
+        return Err(crate::error::Error::bad_request("Request body and URI mismatch").into());
+    }
+    app.set_image_metadata(&c, &id, meta.clone(), false).await?;
+    Ok(Json(json!({ "meta": meta })).into_response())
+}
+
+pub async fn delete_metadata_item(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    Path((id, key)): Path<(String, String)>,
+) -> NovaResult {
+    app.delete_image_metadata(&c, &id, &key).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -143,7 +143,7 @@ pub async fn list_actions(
     mv: Mv,
     Path(id): Path<String>,
 ) -> NovaResult {
-    let actions = app.instance_actions(&c, &id).await?;
+    let actions = app.instance_actions(&c, &id, mv.at_least(21)).await?;
     let items: Vec<Value> = actions
         .iter()
         .map(|a| {
@@ -163,7 +163,7 @@ pub async fn show_action(
     mv: Mv,
     Path((id, request_id)): Path<(String, String)>,
 ) -> NovaResult {
-    let a = app.instance_action(&c, &id, &request_id).await?;
+    let a = app.instance_action(&c, &id, &request_id, mv.at_least(21)).await?;
     let mut v = action_json(&a);
     if mv.at_least(58) {
         v["updated_at"] = json!(time_micro(a.updated_at));

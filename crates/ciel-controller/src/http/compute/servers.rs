@@ -343,8 +343,13 @@ pub async fn update(
     Ok(Json(json!({"server": common_json(&app, &c, &s, mv).await?})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
-    app.delete_server(&c, &id).await?;
+pub async fn delete(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    RequestId(rid): RequestId,
+    Path(id): Path<String>,
+) -> NovaResult {
+    app.delete_server(&c, &id, &rid).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
