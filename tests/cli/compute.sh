@@ -153,6 +153,33 @@ assert "  same QEMU process" eq "$(vm_pid "$VM")" "$PID_BEFORE"
 expect_fail "unpause of an active server is refused (409)" cmp_ server unpause vm1
     assert "  409" has_status 409 "$ERR"
 
+step "4b. resize, rebuild and snapshot reach the hypervisor"
+vm_args() { tr '\0' ' ' <"/proc/$(vm_pid "$1")/cmdline" 2>/dev/null; }
+check "server resize --flavor m1.nano --wait" cmp_ server resize --flavor m1.nano --wait vm1
+check "  VERIFY_RESIZE" wait_until 30 status_is vm1 VERIFY_RESIZE
+assert "  QEMU restarted with the new flavor's 128 MiB" contains "$(vm_args "$VM")" "-m 128 "
+check "server resize revert" cmp_ server resize revert vm1
+check "  ACTIVE" wait_until 30 status_is vm1 ACTIVE
+assert "  QEMU back at 192 MiB" contains "$(vm_args "$VM")" "-m 192 "
+check "server resize --flavor m1.nano --wait, then confirm" cmp_ server resize --flavor m1.nano --wait vm1
+check "server resize confirm" cmp_ server resize confirm vm1
+check "  ACTIVE" wait_until 30 status_is vm1 ACTIVE
+assert "  still 128 MiB" contains "$(vm_args "$VM")" "-m 128 "
+check "image create guest-alt (same disk)" cmp_ image create --file "$GUEST/root.qcow2" --disk-format qcow2 \
+    --container-format bare --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
+    --property "os_command_line=console=ttyS0 quiet" guest-alt -f json
+    ok && ALT=$(jf "$OUT" 'd["id"]')
+BOOTS=$(count_markers "$VM" "CIEL-GUEST booting")
+check "server rebuild --image guest-alt --wait" cmp_ server rebuild --image guest-alt --wait vm1
+check "  ACTIVE on guest-alt" cmp_ server show vm1 -f json
+    ok && assert "  image is guest-alt" contains "$OUT" "${ALT:-none}"
+check "  the guest boots again from the new disk" wait_until 90 bash -c '[ "$(grep -ac "CIEL-GUEST booting" "$1")" -gt "$2" ]' _ "$AGENT_DIR/vms/$VM/console.log" "$BOOTS"
+check "server image create --wait (snapshot through the agent)" cmp_ server image create --name vm1-snap --wait vm1 -f json
+    ok && SNAP=$(jf "$OUT" 'd["id"]')
+check "  the snapshot is an active qcow2 image" cmp_ image show "${SNAP:-none}" -f json
+    ok && assert "  active" eq "$(jf "$OUT" 'd["status"]')" active
+check "  vm1 ACTIVE again" wait_until 30 status_is vm1 ACTIVE
+
 step "5. delete leaves nothing behind"
 check "server delete --wait" cmp_ server delete --wait vm1
 check "  no QEMU process" wait_until 20 bash -c '! pgrep -f "guest=$1" >/dev/null' _ "$VM"
