@@ -129,6 +129,8 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/os-hypervisors", get(hosts::hypervisors))
         .route("/v2.1/os-hypervisors/detail", get(hosts::hypervisors_detail))
         .route("/v2.1/os-hypervisors/{id}", get(hosts::hypervisor_show))
+        .route("/v2.1/os-hypervisors/statistics", get(hosts::hypervisor_statistics))
+        .route("/v2.1/os-hypervisors/{id}/{what}", get(hosts::hypervisor_search))
         .route("/v2.1/os-services", get(hosts::services))
         .route("/v2.1/os-availability-zone", get(hosts::availability_zones))
         .route(
