@@ -10,6 +10,7 @@ pub mod quotas;
 pub mod resize;
 pub mod scheduler;
 pub mod security_groups;
+pub mod server_groups;
 pub mod server_list;
 pub mod server_meta;
 pub mod servers;

@@ -7,8 +7,8 @@ use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::network::owns;
 use crate::app::App;
-use crate::db::compute::hosts;
 use crate::db::compute::servers::{self as db, Server};
+use crate::db::compute::{hosts, server_groups};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
@@ -105,6 +105,13 @@ impl App {
         let access_ipv6 = super::server_meta::access_ip(&mut body, "accessIPv6", true)?;
         let description = super::server_meta::description(&mut body)?;
         let groups = self.requested_groups(caller, body.remove("security_groups")).await?;
+        let group_hint = match body
+            .remove("os:scheduler_hints")
+            .or_else(|| body.remove("OS-SCH-HNT:scheduler_hints"))
+        {
+            Some(Value::Object(h)) => h.get("group").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        };
         let count = |k: &str, body: &mut Body| -> Result<i64> {
             match body.remove(k) {
                 None | Some(Value::Null) => Ok(1),
@@ -148,8 +155,12 @@ impl App {
         }
         let wanted = max.min(fits_quota);
         let mut made = vec![];
+        let mut placement = match &group_hint {
+            Some(g) => Some(super::server_groups::placement(&mut tx, caller, g).await?),
+            None => None,
+        };
         for i in 0..wanted {
-            let host = scheduler::pick(&mut tx, &flavor).await?;
+            let host = scheduler::pick(&mut tx, &flavor, placement.as_ref()).await?;
             let Some(host) = host else {
                 if (made.len() as i64) < min {
                     return Err(Error::Typed {
@@ -201,6 +212,10 @@ impl App {
             };
             db::insert(&mut *tx, &s).await?;
             super::actions::record(&mut tx, caller, &s, "create", request_id, now).await?;
+            if let (Some(g), Some(p)) = (&group_hint, placement.as_mut()) {
+                server_groups::add_member(&mut *tx, g, &s.id).await?;
+                p.member_hosts.push(host.clone());
+            }
             hosts::bump_generation(&mut *tx, &host).await?;
             made.push(s);
         }

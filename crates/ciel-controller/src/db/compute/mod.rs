@@ -4,5 +4,6 @@ pub mod flavors;
 pub mod hosts;
 pub mod instance_actions;
 pub mod keypairs;
+pub mod server_groups;
 pub mod server_tags;
 pub mod servers;

@@ -11,6 +11,7 @@ mod quotas;
 mod request_id;
 mod security_groups;
 mod server_actions;
+mod server_groups;
 mod server_meta;
 mod servers;
 
@@ -144,6 +145,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.1/os-quota-sets/{project}/defaults", get(quotas::defaults))
         .route("/v2.1/os-quota-sets/{project}/detail", get(quotas::detail))
+        .route(
+            "/v2.1/os-server-groups",
+            get(server_groups::list).post(server_groups::create),
+        )
+        .route(
+            "/v2.1/os-server-groups/{id}",
+            get(server_groups::show).delete(server_groups::delete),
+        )
         .route("/v2.1/os-keypairs", get(keypairs::list).post(keypairs::create))
         .route("/v2.1/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
         .layer(axum::middleware::from_fn(microversion::negotiate))

@@ -191,6 +191,14 @@ pub async fn create(
     body: Bytes,
 ) -> NovaResult {
     let mut b = wrapped(&body, "server")?;
+    // Scheduler hints sit beside "server" in the body; the app takes them with the rest.
+    if let Ok(Value::Object(mut top)) = serde_json::from_slice::<Value>(&body) {
+        for k in ["os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"] {
+            if let Some(h) = top.remove(k) {
+                b.insert(k.into(), h);
+            }
+        }
+    }
     // Nova returns the password it set (the given one or a generated one); Ciel's guests get
     // no password injection (change_password is not supported), so it is only echoed.
     let admin_pass = match b.remove("adminPass") {
