@@ -132,6 +132,26 @@ impl App {
         self.commit_server_change(tx, caller, &s, recorded, request_id).await
     }
 
+    /// `os-resetState` (admin): sets the recorded state without touching the VM, as Nova
+    /// does, to get a server out of a stuck state.
+    pub async fn reset_server_state(&self, caller: &Caller, id: &str, state: &str, request_id: &str) -> Result<()> {
+        caller.require_admin()?;
+        if state != "active" && state != "error" {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute state. Value: {state}."
+            )));
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut s = self
+            .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
+            .await?;
+        s.vm_state = state.into();
+        s.task_state = None;
+        s.updated_at = crate::db::now();
+        self.commit_server_change(tx, caller, &s, "resetState", request_id)
+            .await
+    }
+
     /// Locks (owner or admin) or unlocks the server. A lock set by an admin can only be
     /// lifted by an admin.
     pub async fn lock_server(

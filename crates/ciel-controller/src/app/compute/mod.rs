@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod flavors;
+pub mod floating_ips;
 pub mod hosts;
 pub mod image_meta;
 pub mod images;

@@ -46,6 +46,9 @@ pub struct ServerFilter {
     pub changes_since: Option<i64>,
     pub limit: Option<usize>,
     pub marker: Option<String>,
+    /// Admin-only filters (ignored for others, as Nova does).
+    pub project_id: Option<String>,
+    pub host: Option<String>,
 }
 
 fn regex(field: &str, pattern: &str) -> Result<Regex> {
@@ -86,6 +89,14 @@ impl App {
         }
         if let Some(st) = &f.status {
             list.retain(|s| st.iter().any(|w| w == super::status::api_status(s)));
+        }
+        if caller.is_admin() {
+            if let Some(p) = &f.project_id {
+                list.retain(|s| &s.project_id == p);
+            }
+            if let Some(h) = &f.host {
+                list.retain(|s| s.host_id.as_ref() == Some(h));
+            }
         }
         if let Some(fl) = &f.flavor {
             list.retain(|s| &s.flavor_id == fl);

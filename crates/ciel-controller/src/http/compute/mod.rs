@@ -3,6 +3,7 @@
 
 mod error;
 mod flavors;
+mod floating_ips;
 mod hosts;
 mod images;
 mod keypairs;
@@ -145,6 +146,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.1/os-quota-sets/{project}/defaults", get(quotas::defaults))
         .route("/v2.1/os-quota-sets/{project}/detail", get(quotas::detail))
+        .route(
+            "/v2.1/os-floating-ips",
+            get(floating_ips::list).post(floating_ips::create),
+        )
+        .route(
+            "/v2.1/os-floating-ips/{id}",
+            get(floating_ips::show).delete(floating_ips::delete),
+        )
         .route(
             "/v2.1/os-server-groups",
             get(server_groups::list).post(server_groups::create),

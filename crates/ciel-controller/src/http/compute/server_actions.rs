@@ -89,6 +89,22 @@ pub async fn action(
             app.revert_resize(&c, &id, &rid).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
+        "addFloatingIp" => {
+            let address = field(&args, "address").unwrap_or_default();
+            app.nova_associate_floating_ip(&c, &id, address, field(&args, "fixed_address"))
+                .await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "removeFloatingIp" => {
+            let address = field(&args, "address").unwrap_or_default();
+            app.nova_disassociate_floating_ip(&c, &id, address).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-resetState" => {
+            let state = field(&args, "state").unwrap_or_default();
+            app.reset_server_state(&c, &id, state, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
         "addSecurityGroup" | "removeSecurityGroup" => {
             let name = field(&args, "name")
                 .filter(|n| !n.is_empty())

@@ -256,6 +256,8 @@ fn filter(c: &Caller, mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> 
         ip: param(&q, "ip").map(str::to_owned),
         ip6: param(&q, "ip6").map(str::to_owned),
         marker: param(&q, "marker").map(str::to_owned),
+        project_id: param(&q, "project_id").or(param(&q, "tenant_id")).map(str::to_owned),
+        host: param(&q, "host").map(str::to_owned),
         ..Default::default()
     };
     if f.all_projects && !c.is_admin() {
