@@ -140,6 +140,13 @@ impl App {
     }
 }
 
+impl App {
+    /// The groups a server belongs to (at most one).
+    pub async fn groups_of_server(&self, server_id: &str) -> Result<Vec<String>> {
+        db::groups_of(&self.db, server_id).await
+    }
+}
+
 /// The group a create request names in its `group` hint, as a placement constraint.
 pub async fn placement(tx: &mut Tx<'_>, caller: &Caller, group_id: &str) -> Result<Placement> {
     let g = match db::get(&mut **tx, group_id).await? {

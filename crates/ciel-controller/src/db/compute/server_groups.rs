@@ -95,3 +95,12 @@ pub async fn add_member(e: impl SqliteExecutor<'_>, group_id: &str, server_id: &
         .await?;
     Ok(())
 }
+
+pub async fn groups_of(e: impl SqliteExecutor<'_>, server_id: &str) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT group_id FROM server_group_members WHERE server_id = ? ORDER BY group_id")
+            .bind(server_id)
+            .fetch_all(e)
+            .await?,
+    )
+}

@@ -68,7 +68,7 @@ pub async fn action(
                 Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.").into()),
             };
             let s = app.rebuild_server(&c, &id, image, name, metadata, &rid).await?;
-            let mut v = common_json(&app, &c, &s, mv).await?;
+            let mut v = common_json(&app, &c, &s, mv, true).await?;
             v["adminPass"] = json!(field(&args, "adminPass").unwrap_or("rebuilt"));
             Ok((StatusCode::ACCEPTED, Json(json!({ "server": v }))).into_response())
         }

@@ -64,6 +64,13 @@ async fn versioned(app: &AppState, s: &Server, mv: Mv, v: &mut Value) -> Result<
     if mv.at_least(26) {
         v["tags"] = json!(app.tags_of(s).await?);
     }
+    if mv.at_least(63) {
+        // Ciel does not verify image signatures, so no server has trusted certificates.
+        v["trusted_image_certificates"] = Value::Null;
+    }
+    if mv.at_least(71) {
+        v["server_groups"] = json!(app.groups_of_server(&s.id).await?);
+    }
     if mv.at_least(73) {
         v["locked_reason"] = json!(s.locked_reason);
     }
@@ -71,8 +78,8 @@ async fn versioned(app: &AppState, s: &Server, mv: Mv, v: &mut Value) -> Result<
 }
 
 /// The shorter body of update and rebuild responses (before 2.75: without the extension
-/// attributes of `show`).
-pub(super) async fn common_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) -> Result<Value, Error> {
+/// attributes of `show`; a rebuild also shows `key_name` from 2.54 and `user_data` from 2.57).
+pub(super) async fn common_json(app: &AppState, c: &Caller, s: &Server, mv: Mv, rebuild: bool) -> Result<Value, Error> {
     let mut v = detail_json(app, c, s, mv).await?;
     if mv.at_least(75) {
         return Ok(v);
@@ -90,13 +97,15 @@ pub(super) async fn common_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) 
                 && !k.starts_with("OS-SRV-USG")
                 && !matches!(
                     k.as_str(),
-                    "key_name"
-                        | "security_groups"
-                        | "os-extended-volumes:volumes_attached"
-                        | "config_drive"
-                        | "locked_reason"
+                    "key_name" | "security_groups" | "os-extended-volumes:volumes_attached" | "config_drive"
                 )
         });
+    }
+    if rebuild && mv.at_least(54) {
+        v["key_name"] = json!(s.key_name);
+    }
+    if rebuild && mv.at_least(57) {
+        v["user_data"] = json!(s.user_data);
     }
     Ok(v)
 }
@@ -350,7 +359,7 @@ pub async fn update(
         return Err(Error::bad_request("Invalid input for field/attribute server. Additional properties are not allowed ('description' was unexpected)").into());
     }
     let s = app.update_server(&c, &id, b).await?;
-    Ok(Json(json!({"server": common_json(&app, &c, &s, mv).await?})).into_response())
+    Ok(Json(json!({"server": common_json(&app, &c, &s, mv, false).await?})).into_response())
 }
 
 pub async fn delete(
