@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod image_meta;
 pub mod images;
 pub mod keypairs;
+pub mod networks;
 pub mod quotas;
 pub mod resize;
 pub mod scheduler;

@@ -57,10 +57,10 @@ impl App {
         }
         s.rebuild_serial += 1;
         s.boot_serial += 1;
-        // Nova boots a rebuilt server even when it was stopped.
-        s.desired_power = "running".into();
+        // A stopped server stays stopped (its disk is still rebuilt); an errored one boots.
         if s.vm_state == "error" {
             s.vm_state = "active".into();
+            s.desired_power = "running".into();
         }
         s.task_state = Some("rebuilding".into());
         s.updated_at = crate::db::now();
@@ -88,6 +88,22 @@ impl App {
         }
         if flavor.disk > 0 && flavor.disk < s.root_gb {
             return Err(Error::bad_request("Resize error: Unable to resize disk down."));
+        }
+        // The growth must fit the project's quota, as a new server would.
+        let limits = super::quotas::limits_in(&mut tx, &s.project_id).await?;
+        let (_, cores, ram) = crate::db::compute::servers::usage_for_project(&mut *tx, &s.project_id).await?;
+        for (resource, used, delta) in [
+            ("cores", cores, flavor.vcpus - s.vcpus),
+            ("ram", ram, flavor.ram - s.memory_mb),
+        ] {
+            let limit = limits.get(resource).copied().unwrap_or(-1);
+            if delta > 0 && limit >= 0 && used + delta > limit {
+                return Err(Error::Typed {
+                    status: 403,
+                    kind: "forbidden",
+                    message: format!("Quota exceeded for {resource}: Requested {delta}, but already used {used} of {limit} {resource}"),
+                });
+            }
         }
         s.old_flavor_id = Some(std::mem::replace(&mut s.flavor_id, flavor.id.clone()));
         s.old_vcpus = Some(std::mem::replace(&mut s.vcpus, flavor.vcpus));

@@ -8,6 +8,7 @@ mod hosts;
 mod images;
 mod keypairs;
 pub mod microversion;
+mod networks;
 mod quotas;
 mod request_id;
 mod security_groups;
@@ -146,6 +147,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.1/os-quota-sets/{project}/defaults", get(quotas::defaults))
         .route("/v2.1/os-quota-sets/{project}/detail", get(quotas::detail))
+        .route("/v2.1/os-tenant-networks", get(networks::list))
+        .route("/v2.1/os-tenant-networks/{id}", get(networks::show))
+        .route("/v2.1/os-networks", get(networks::list))
+        .route("/v2.1/os-networks/{id}", get(networks::show))
         .route(
             "/v2.1/os-floating-ips",
             get(floating_ips::list).post(floating_ips::create),

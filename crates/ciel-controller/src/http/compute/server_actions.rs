@@ -144,7 +144,24 @@ pub async fn action(
             let output = app.server_console_output(&c, &id, length.filter(|n| *n >= 0)).await?;
             Ok(Json(json!({ "output": output })).into_response())
         }
-        other => Err(Error::bad_request(format!("There is no such action: {other}")).into()),
+        "forceDelete" => {
+            app.delete_server(&c, &id, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "restore" => {
+            // Ciel deletes at once (no soft delete), so there is never anything to restore.
+            let s = app.get_server(&c, &id).await?;
+            Err(Error::Conflict(format!(
+                "Cannot 'restore' instance {} while it is in vm_state {}",
+                s.id, s.vm_state
+            ))
+            .into())
+        }
+        other => {
+            // The server is looked up first: an action on a missing server is a 404.
+            app.get_server(&c, &id).await?;
+            Err(Error::bad_request(format!("There is no such action: {other}")).into())
+        }
     }
 }
 
