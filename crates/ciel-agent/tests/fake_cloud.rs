@@ -139,7 +139,7 @@ async fn servers_follow_the_agents_reports() {
     // refused and nothing is created; 10 concurrent single boots get exactly the 3 that remain.
     let project = admin.project_id().unwrap().to_string();
     let q = app
-        .set_compute_quota(&admin, &project, body(json!({"instances": 6})))
+        .set_compute_quota(&admin, &project, body(json!({"instances": 6})), false)
         .await
         .unwrap();
     assert_eq!(q["instances"], 6);

@@ -18,3 +18,4 @@ pub mod server_meta;
 pub mod servers;
 pub mod snapshots;
 pub mod status;
+pub mod usage;

@@ -32,6 +32,14 @@ pub fn default_limit(resource: &str) -> i64 {
 }
 
 /// A project's effective limits: the defaults with its overrides applied.
+/// The network quotas of the compute API before 2.36, with Nova's defaults.
+pub const LEGACY_NETWORK: &[(&str, i64)] = &[
+    ("floating_ips", 10),
+    ("fixed_ips", -1),
+    ("security_groups", 10),
+    ("security_group_rules", 20),
+];
+
 pub async fn limits_in(tx: &mut Tx<'_>, project_id: &str) -> Result<BTreeMap<String, i64>> {
     let mut out: BTreeMap<String, i64> = DEFAULTS.iter().map(|(r, l)| (r.to_string(), *l)).collect();
     for (r, l) in db::overrides(&mut **tx, Service::Compute, project_id).await? {
@@ -50,11 +58,14 @@ impl App {
         limits_in(&mut tx, project_id).await
     }
 
+    /// Sets per-project limits; `legacy` (before 2.36) also takes the network quotas Nova
+    /// still stored then (recorded and shown, but the network service enforces its own).
     pub async fn set_compute_quota(
         &self,
         caller: &Caller,
         project_id: &str,
         values: serde_json::Map<String, Value>,
+        legacy: bool,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
         let mut tx = crate::db::begin(&self.db).await?;
@@ -62,7 +73,7 @@ impl App {
             if k == "force" {
                 continue;
             }
-            if !DEFAULTS.iter().any(|(r, _)| *r == k) {
+            if !DEFAULTS.iter().any(|(r, _)| *r == k) && !(legacy && LEGACY_NETWORK.iter().any(|(r, _)| *r == k)) {
                 return Err(Error::bad_request(format!(
                     "Invalid input for field/attribute quota_set. Additional properties are not allowed ('{k}' was unexpected)"
                 )));

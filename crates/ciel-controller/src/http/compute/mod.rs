@@ -16,6 +16,7 @@ mod server_actions;
 mod server_groups;
 mod server_meta;
 mod servers;
+mod usage;
 
 use crate::http::{AppState, Authed};
 use axum::extract::State;
@@ -147,6 +148,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.1/os-quota-sets/{project}/defaults", get(quotas::defaults))
         .route("/v2.1/os-quota-sets/{project}/detail", get(quotas::detail))
+        .route("/v2.1/os-simple-tenant-usage", get(usage::list))
+        .route("/v2.1/os-simple-tenant-usage/{project}", get(usage::show))
         .route("/v2.1/os-tenant-networks", get(networks::list))
         .route("/v2.1/os-tenant-networks/{id}", get(networks::show))
         .route("/v2.1/os-networks", get(networks::list))

@@ -3,7 +3,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::Nv;
-use crate::app::compute::quotas::DEFAULTS;
+use crate::app::compute::quotas::{DEFAULTS, LEGACY_NETWORK};
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,19 +18,15 @@ use std::collections::BTreeMap;
 fn shape(q: &BTreeMap<String, i64>, mv: Mv, id: Option<&str>) -> Value {
     let mut out = Map::new();
     for (k, v) in q {
-        if mv.at_least(57) && k.starts_with("injected_file") {
+        let legacy = LEGACY_NETWORK.iter().any(|(r, _)| r == k);
+        if (mv.at_least(57) && k.starts_with("injected_file")) || (legacy && mv.at_least(36)) {
             continue;
         }
         out.insert(k.clone(), json!(v));
     }
     if !mv.at_least(36) {
-        for (k, v) in [
-            ("floating_ips", 10),
-            ("fixed_ips", -1),
-            ("security_groups", 10),
-            ("security_group_rules", 20),
-        ] {
-            out.insert(k.into(), json!(v));
+        for (k, v) in LEGACY_NETWORK {
+            out.entry(k.to_string()).or_insert(json!(v));
         }
     }
     if let Some(id) = id {
@@ -76,7 +72,7 @@ pub async fn update(
     body: Bytes,
 ) -> NovaResult {
     let q = app
-        .set_compute_quota(&c, &project, wrapped(&body, "quota_set")?)
+        .set_compute_quota(&c, &project, wrapped(&body, "quota_set")?, !mv.at_least(36))
         .await?;
     Ok(Json(json!({"quota_set": shape(&q, mv, None)})).into_response())
 }
