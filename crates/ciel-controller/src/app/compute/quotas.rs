@@ -73,7 +73,9 @@ impl App {
             if k == "force" {
                 continue;
             }
-            if !DEFAULTS.iter().any(|(r, _)| *r == k) && !(legacy && LEGACY_NETWORK.iter().any(|(r, _)| *r == k)) {
+            let known =
+                DEFAULTS.iter().any(|(r, _)| *r == k) || (legacy && LEGACY_NETWORK.iter().any(|(r, _)| *r == k));
+            if !known {
                 return Err(Error::bad_request(format!(
                     "Invalid input for field/attribute quota_set. Additional properties are not allowed ('{k}' was unexpected)"
                 )));
