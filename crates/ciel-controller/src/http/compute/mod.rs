@@ -147,6 +147,10 @@ pub fn router() -> Router<AppState> {
             get(quotas::show).put(quotas::update).delete(quotas::reset),
         )
         .route("/v2.1/os-quota-sets/{project}/defaults", get(quotas::defaults))
+        .route(
+            "/v2.1/os-quota-class-sets/{class}",
+            get(quotas::show_class).put(quotas::update_class),
+        )
         .route("/v2.1/os-quota-sets/{project}/detail", get(quotas::detail))
         .route("/v2.1/os-simple-tenant-usage", get(usage::list))
         .route("/v2.1/os-simple-tenant-usage/{project}", get(usage::show))

@@ -7,7 +7,7 @@ use crate::app::network::security_groups::GroupView;
 use crate::db::security_groups::Rule;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -46,11 +46,15 @@ fn group_json(g: &GroupView, all: &[GroupView]) -> Value {
         "tenant_id": g.group.project_id, "rules": rules})
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
+/// The caller's groups; an admin's `all_tenants` lists every project's.
+pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw): RawQuery) -> NovaResult {
+    let q = super::query_pairs(raw.as_deref())?;
+    let every = c.is_admin()
+        && super::param(&q, "all_tenants").is_some_and(|v| !matches!(v.to_lowercase().as_str(), "0" | "false" | "off"));
     let all = app.list_security_groups(&c).await?;
     let own: Vec<Value> = all
         .iter()
-        .filter(|g| c.project_id() == Some(g.group.project_id.as_str()))
+        .filter(|g| every || c.project_id() == Some(g.group.project_id.as_str()))
         .map(|g| group_json(g, &all))
         .collect();
     Ok(Json(json!({ "security_groups": own })).into_response())
