@@ -8,6 +8,7 @@ pub mod image_meta;
 pub mod images;
 pub mod keypairs;
 pub mod networks;
+pub mod os_hosts;
 pub mod quotas;
 pub mod resize;
 pub mod scheduler;

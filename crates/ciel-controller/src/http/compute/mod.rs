@@ -9,6 +9,7 @@ mod images;
 mod keypairs;
 pub mod microversion;
 mod networks;
+mod os_hosts;
 mod quotas;
 mod request_id;
 mod security_groups;
@@ -136,6 +137,9 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/os-hypervisors/statistics", get(hosts::hypervisor_statistics))
         .route("/v2.1/os-hypervisors/{id}/{what}", get(hosts::hypervisor_search))
         .route("/v2.1/os-services", get(hosts::services))
+        .route("/v2.1/os-hosts", get(os_hosts::list))
+        .route("/v2.1/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
+        .route("/v2.1/os-hosts/{name}/{action}", get(os_hosts::power))
         .route("/v2.1/os-availability-zone", get(hosts::availability_zones))
         .route(
             "/v2.1/os-availability-zone/detail",
