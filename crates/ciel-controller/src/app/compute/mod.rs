@@ -1,6 +1,7 @@
 //! Compute service (Nova v2.1) domain logic.
 
 pub mod actions;
+pub mod aggregates;
 pub mod flavors;
 pub mod floating_ips;
 pub mod hosts;

@@ -1,5 +1,6 @@
 //! Compute: flavors, key pairs, hosts, servers.
 
+pub mod aggregates;
 pub mod flavors;
 pub mod hosts;
 pub mod instance_actions;

@@ -1,6 +1,7 @@
 //! Nova v2.1 at `/compute` (catalog type `compute`, `/compute/v2.1`): version discovery,
 //! microversion negotiation and the compute resources.
 
+mod aggregates;
 mod error;
 mod flavors;
 mod floating_ips;
@@ -137,6 +138,12 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/os-hypervisors/statistics", get(hosts::hypervisor_statistics))
         .route("/v2.1/os-hypervisors/{id}/{what}", get(hosts::hypervisor_search))
         .route("/v2.1/os-services", get(hosts::services))
+        .route("/v2.1/os-aggregates", get(aggregates::list).post(aggregates::create))
+        .route(
+            "/v2.1/os-aggregates/{id}",
+            get(aggregates::show).put(aggregates::update).delete(aggregates::delete),
+        )
+        .route("/v2.1/os-aggregates/{id}/action", post(aggregates::action))
         .route("/v2.1/os-hosts", get(os_hosts::list))
         .route("/v2.1/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
         .route("/v2.1/os-hosts/{name}/{action}", get(os_hosts::power))
