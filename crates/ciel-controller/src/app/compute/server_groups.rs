@@ -160,3 +160,27 @@ pub async fn placement(tx: &mut Tx<'_>, caller: &Caller, group_id: &str) -> Resu
         max_per_host: rules.get("max_server_per_host").and_then(Value::as_i64).unwrap_or(1),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Placement;
+
+    fn p(policy: &str, hosts: &[&str], max: i64) -> Placement {
+        Placement {
+            policy: policy.into(),
+            member_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            max_per_host: max,
+        }
+    }
+
+    #[test]
+    fn placement_follows_the_policy() {
+        assert!(p("affinity", &[], 1).allows("a"));
+        assert!(p("affinity", &["a"], 1).allows("a"));
+        assert!(!p("affinity", &["a"], 1).allows("b"));
+        assert!(!p("anti-affinity", &["a"], 1).allows("a"));
+        assert!(p("anti-affinity", &["a"], 2).allows("a"));
+        assert!(p("anti-affinity", &["a"], 1).allows("b"));
+        assert!(p("soft-anti-affinity", &["a", "a"], 1).allows("a"));
+    }
+}

@@ -135,3 +135,15 @@ impl App {
         Ok((list, more))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn changes_since_formats() {
+        assert_eq!(parse_time("t", "2051-01-01T12:34:00Z").unwrap(), 2556189240);
+        assert_eq!(parse_time("t", "2051-01-01T12:34:00").unwrap(), 2556189240);
+        assert_eq!(parse_time("t", "2011/01/01").unwrap_err().status(), 400);
+    }
+}

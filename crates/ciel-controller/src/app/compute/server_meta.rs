@@ -220,3 +220,33 @@ impl App {
         server_tags::list(&self.db, &s.id).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: Value) -> Body {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn access_addresses_are_checked_and_canonical() {
+        let mut b = body(json!({"accessIPv6": "0000:0000:0000:0000:0000:babe:220.12.22.2", "accessIPv4": "::1"}));
+        assert_eq!(access_ip(&mut b, "accessIPv6", true).unwrap(), "::babe:dc0c:1602");
+        assert_eq!(access_ip(&mut b, "accessIPv4", false).unwrap_err().status(), 400);
+        let mut b = body(json!({"accessIPv6": "notvalid"}));
+        assert_eq!(access_ip(&mut b, "accessIPv6", true).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn metadata_limits() {
+        assert!(validate(body(json!({"a": "b"}))).is_ok());
+        assert_eq!(validate(body(json!({"a": "b".repeat(256)}))).unwrap_err().status(), 400);
+        assert_eq!(validate(body(json!({"": "b"}))).unwrap_err().status(), 400);
+        assert_eq!(validate(body(json!({"a": 1}))).unwrap_err().status(), 400);
+    }
+}
