@@ -142,9 +142,12 @@ cleanup() {
     # Guests are daemonized QEMU processes that outlive the agent by design: stop the
     # ones this run started (their pid files are under the data dir).
     if [ -n "$DATA_DIR" ]; then
-        local pidfile
+        local pidfile pid
         for pidfile in "$DATA_DIR"/agent/vms/*/qemu.pid; do
-            [ -f "$pidfile" ] && kill -KILL "$(cat "$pidfile")" 2>/dev/null
+            [ -f "$pidfile" ] || continue
+            pid=$(cat "$pidfile")
+            # Only a QEMU of this run (a stale pid file may name a reused pid).
+            grep -qF "$DATA_DIR" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
         done
     fi
     if [ -n "$DATA_DIR" ] && [ -f "$DATA_DIR/ciel.log" ]; then
