@@ -48,7 +48,6 @@ pub async fn update(
     Path(name): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    app.compute_host(&c, &name).await?;
     let b: Value = parse_json(&body)?;
     let valid = |k: &str| match b.get(k) {
         None => Ok(false),
@@ -60,6 +59,7 @@ pub async fn update(
     if !(valid("status")? | valid("maintenance_mode")?) {
         return Err(Error::bad_request("'status' or 'maintenance_mode' needed for host update").into());
     }
+    app.compute_host(&c, &name).await?;
     Err(not_implemented("enable, disable or put into maintenance").into())
 }
 

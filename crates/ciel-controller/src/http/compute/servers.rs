@@ -82,6 +82,11 @@ async fn versioned(app: &AppState, s: &Server, mv: Mv, v: &mut Value) -> Result<
 pub(super) async fn common_json(app: &AppState, c: &Caller, s: &Server, mv: Mv, rebuild: bool) -> Result<Value, Error> {
     let mut v = detail_json(app, c, s, mv).await?;
     if mv.at_least(75) {
+        // From 2.75 both show the server as `show` does; a rebuild names user_data plainly.
+        if let (Value::Object(m), true) = (&mut v, rebuild) {
+            m.remove("OS-EXT-SRV-ATTR:user_data");
+            m.insert("user_data".into(), json!(s.user_data));
+        }
         return Ok(v);
     }
     if let Some(Value::Object(nets)) = v.get_mut("addresses") {
