@@ -153,16 +153,24 @@ pub async fn hypervisor_search(
     mv: Mv,
     Path((pattern, what)): Path<(String, String)>,
 ) -> NovaResult {
+    let views = app.host_views(&c).await?;
+    if what == "uptime" {
+        views
+            .iter()
+            .find(|v| matches_id(&v.host, &pattern))
+            .ok_or_else(|| Error::not_found("hypervisor", &pattern))?;
+        return Err(Error::Typed {
+            status: 501,
+            kind: "notImplemented",
+            message: "Ciel's agents do not report their host's uptime.".into(),
+        }
+        .into());
+    }
     if what != "search" && what != "servers" {
         return Err(Error::not_found("resource", what).into());
     }
     let mut list = vec![];
-    for v in app
-        .host_views(&c)
-        .await?
-        .iter()
-        .filter(|v| v.host.hostname.contains(&pattern))
-    {
+    for v in views.iter().filter(|v| v.host.hostname.contains(&pattern)) {
         let mut h = hypervisor(v, false, mv);
         if what == "servers" {
             h["servers"] = servers_on(&app, &c, &v.host.id).await?;
