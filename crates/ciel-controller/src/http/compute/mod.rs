@@ -2,6 +2,7 @@
 //! microversion negotiation and the compute resources.
 
 mod aggregates;
+mod audit_log;
 mod error;
 mod flavors;
 mod floating_ips;
@@ -144,6 +145,8 @@ pub fn router() -> Router<AppState> {
             get(aggregates::show).put(aggregates::update).delete(aggregates::delete),
         )
         .route("/v2.1/os-aggregates/{id}/action", post(aggregates::action))
+        .route("/v2.1/os-instance_usage_audit_log", get(audit_log::list))
+        .route("/v2.1/os-instance_usage_audit_log/{before}", get(audit_log::show))
         .route("/v2.1/os-hosts", get(os_hosts::list))
         .route("/v2.1/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
         .route("/v2.1/os-hosts/{name}/{action}", get(os_hosts::power))
