@@ -4,7 +4,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::request_id::RequestId;
-use super::servers::common_json;
+use super::servers::{common_json, Lookups};
 use super::{time_micro, Nv};
 use crate::db::compute::instance_actions::InstanceAction;
 use crate::error::Error;
@@ -68,7 +68,8 @@ pub async fn action(
                 Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.").into()),
             };
             let s = app.rebuild_server(&c, &id, image, name, metadata, &rid).await?;
-            let mut v = common_json(&app, &c, &s, mv, true).await?;
+            let l = Lookups::load(&app, &c).await?;
+            let mut v = common_json(&app, &c, &l, &s, mv, true).await?;
             v["adminPass"] = json!(field(&args, "adminPass").unwrap_or("rebuilt"));
             Ok((StatusCode::ACCEPTED, Json(json!({ "server": v }))).into_response())
         }

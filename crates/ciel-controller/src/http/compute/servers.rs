@@ -6,7 +6,10 @@ use super::request_id::RequestId;
 use super::{links, param, query_pairs, time_micro, time_z as time, Nv};
 use crate::app::compute::server_list::{parse_time, ServerFilter, STATUSES};
 use crate::app::identity::caller::Caller;
+use crate::app::network::ports::PortView;
+use crate::app::network::security_groups::GroupView;
 use crate::db::compute::servers::Server;
+use crate::db::network::Network;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
@@ -21,17 +24,30 @@ pub fn status(s: &Server) -> &'static str {
     crate::app::compute::status::api_status(s)
 }
 
+/// What rendering servers needs from the network service, read once per request (not once
+/// per server of a listing).
+pub(super) struct Lookups {
+    networks: Vec<Network>,
+    ports: Vec<PortView>,
+    groups: Vec<GroupView>,
+}
+
+impl Lookups {
+    pub(super) async fn load(app: &AppState, c: &Caller) -> Result<Self, Error> {
+        Ok(Lookups {
+            networks: app.list_networks(c).await?,
+            ports: app.list_ports(c).await?,
+            groups: app.list_security_groups(c).await?,
+        })
+    }
+}
+
 /// `addresses`: the server's fixed IPs grouped by network name.
-async fn addresses(app: &AppState, c: &Caller, s: &Server) -> Result<Value, Error> {
+fn addresses(l: &Lookups, s: &Server) -> Value {
     let mut out = Map::new();
-    let networks = app.list_networks(c).await?;
-    for p in app
-        .list_ports(c)
-        .await?
-        .into_iter()
-        .filter(|p| p.port.device_id == s.id)
-    {
-        let net = networks
+    for p in l.ports.iter().filter(|p| p.port.device_id == s.id) {
+        let net = l
+            .networks
             .iter()
             .find(|n| n.id == p.port.network_id)
             .map(|n| n.name.clone())
@@ -44,13 +60,23 @@ async fn addresses(app: &AppState, c: &Caller, s: &Server) -> Result<Value, Erro
             }
         }
     }
-    Ok(Value::Object(out))
+    Value::Object(out)
 }
 
 /// The server's security groups, by name, from its ports (each group once).
-async fn security_groups(app: &AppState, c: &Caller, s: &Server) -> Result<Value, Error> {
-    let names = app.server_security_groups(c, &s.id).await?;
-    Ok(names.into_iter().map(|g| json!({"name": g.group.name})).collect())
+fn security_groups(l: &Lookups, s: &Server) -> Value {
+    let mut ids: Vec<&String> = vec![];
+    for p in l.ports.iter().filter(|p| p.port.device_id == s.id) {
+        for g in &p.security_groups {
+            if !ids.contains(&g) {
+                ids.push(g);
+            }
+        }
+    }
+    ids.iter()
+        .filter_map(|id| l.groups.iter().find(|g| &&g.group.id == id))
+        .map(|g| json!({"name": g.group.name}))
+        .collect()
 }
 
 /// Fields that appeared in later microversions.
@@ -79,8 +105,15 @@ async fn versioned(app: &AppState, s: &Server, mv: Mv, v: &mut Value) -> Result<
 
 /// The shorter body of update and rebuild responses (before 2.75: without the extension
 /// attributes of `show`; a rebuild also shows `key_name` from 2.54 and `user_data` from 2.57).
-pub(super) async fn common_json(app: &AppState, c: &Caller, s: &Server, mv: Mv, rebuild: bool) -> Result<Value, Error> {
-    let mut v = detail_json(app, c, s, mv).await?;
+pub(super) async fn common_json(
+    app: &AppState,
+    c: &Caller,
+    l: &Lookups,
+    s: &Server,
+    mv: Mv,
+    rebuild: bool,
+) -> Result<Value, Error> {
+    let mut v = detail_json(app, c, l, s, mv).await?;
     if mv.at_least(75) {
         // From 2.75 both show the server as `show` does; a rebuild names user_data plainly.
         if let (Value::Object(m), true) = (&mut v, rebuild) {
@@ -115,7 +148,7 @@ pub(super) async fn common_json(app: &AppState, c: &Caller, s: &Server, mv: Mv, 
     Ok(v)
 }
 
-pub(super) async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) -> Result<Value, Error> {
+pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Server, mv: Mv) -> Result<Value, Error> {
     let flavor = if mv.at_least(47) {
         let specs = app.flavor_extra_specs(c, &s.flavor_id).await.unwrap_or_default();
         let name = app
@@ -143,7 +176,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) 
         "image": {"id": s.image_id, "links": [{"rel": "bookmark", "href": format!("{}/compute/images/{}", app.cfg.public_url, s.image_id)}]},
         "flavor": flavor,
         "created": time(s.created_at), "updated": time(s.updated_at),
-        "addresses": addresses(app, c, s).await?,
+        "addresses": addresses(l, s),
         "accessIPv4": s.access_ipv4, "accessIPv6": s.access_ipv6,
         "links": links(app, &format!("servers/{}", s.id)),
         "OS-DCF:diskConfig": "MANUAL",
@@ -153,7 +186,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) 
         "OS-SRV-USG:terminated_at": null,
         "OS-EXT-STS:task_state": s.task_state, "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": security_groups(app, c, s).await?,
+        "security_groups": security_groups(l, s),
     });
     if s.vm_state == "error" {
         v["fault"] =
@@ -241,7 +274,7 @@ pub async fn create(
     let first = made
         .first()
         .ok_or_else(|| Error::Internal("no server created".into()))?;
-    let groups = security_groups(&app, &c, first).await?;
+    let groups = security_groups(&Lookups::load(&app, &c).await?, first);
     let location = format!("{}/compute/v2.1/servers/{}", app.cfg.public_url, first.id);
     let v = json!({"server": {"id": first.id, "links": links(&app, &format!("servers/{}", first.id)),
         "OS-DCF:diskConfig": "MANUAL", "security_groups": groups, "adminPass": admin_pass}});
@@ -318,10 +351,15 @@ fn filter(c: &Caller, mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> 
 async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: bool) -> NovaResult {
     let f = filter(c, mv, raw)?;
     let (list, more) = app.list_servers_filtered(c, &f).await?;
+    let lookups = if detail {
+        Some(Lookups::load(app, c).await?)
+    } else {
+        None
+    };
     let mut items = vec![];
     for s in &list {
-        items.push(if detail {
-            detail_json(app, c, s, mv).await?
+        items.push(if let Some(lookups) = &lookups {
+            detail_json(app, c, lookups, s, mv).await?
         } else {
             json!({"id": s.id, "name": s.name, "links": links(app, &format!("servers/{}", s.id))})
         });
@@ -348,7 +386,8 @@ pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQ
 
 pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    Ok(Json(json!({"server": detail_json(&app, &c, &s, mv).await?})).into_response())
+    let l = Lookups::load(&app, &c).await?;
+    Ok(Json(json!({"server": detail_json(&app, &c, &l, &s, mv).await?})).into_response())
 }
 
 pub async fn update(
@@ -364,7 +403,8 @@ pub async fn update(
         return Err(Error::bad_request("Invalid input for field/attribute server. Additional properties are not allowed ('description' was unexpected)").into());
     }
     let s = app.update_server(&c, &id, b).await?;
-    Ok(Json(json!({"server": common_json(&app, &c, &s, mv, false).await?})).into_response())
+    let l = Lookups::load(&app, &c).await?;
+    Ok(Json(json!({"server": common_json(&app, &c, &l, &s, mv, false).await?})).into_response())
 }
 
 pub async fn delete(
@@ -379,7 +419,8 @@ pub async fn delete(
 
 pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    Ok(Json(json!({"addresses": addresses(&app, &c, &s).await?})).into_response())
+    let l = Lookups::load(&app, &c).await?;
+    Ok(Json(json!({"addresses": addresses(&l, &s)})).into_response())
 }
 
 pub async fn ips_by_network(
@@ -388,7 +429,7 @@ pub async fn ips_by_network(
     Path((id, network)): Path<(String, String)>,
 ) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    let all = addresses(&app, &c, &s).await?;
+    let all = addresses(&Lookups::load(&app, &c).await?, &s);
     match all.get(&network) {
         Some(a) => Ok(Json(json!({ network: a })).into_response()),
         None => Err(Error::not_found("network", network).into()),
