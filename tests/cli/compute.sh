@@ -2,8 +2,7 @@
 # Acceptance test of compute on real QEMU: `ciel up` with its embedded hypervisor agent (TCG),
 # the small test guest registered as kernel + ramdisk + root disk images, and the real
 # `openstack` CLI creating, stopping, starting, pausing, rebooting and deleting servers.
-# The compute service is not in the catalog yet, so the CLI is pointed at it with
-# compute_endpoint_override.
+# The CLI finds the compute service through the Keystone catalog.
 #
 # Usage: tests/cli/compute.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
 set -euo pipefail
@@ -56,21 +55,9 @@ start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password
 CIEL_PID=$STARTED_PID
 wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
 pass "ciel up answers"
-$PY - "$DATA/clouds.yaml" "$TMP/clouds.yaml" "$BASE/compute/v2.1" <<'PYEOF'
-import sys
-src, dst, url = sys.argv[1:4]
-text = open(src).read()
-# add compute_endpoint_override under the cloud's entry (after "region_name" or "auth:")
-lines = text.splitlines()
-out = []
-for l in lines:
-    out.append(l)
-    if l.strip().startswith("region_name:"):
-        indent = l[: len(l) - len(l.lstrip())]
-        out.append(f"{indent}compute_endpoint_override: {url}")
-open(dst, "w").write("\n".join(out) + "\n")
-PYEOF
-assert "clouds.yaml with the compute endpoint" contains "$(cat "$TMP/clouds.yaml")" compute_endpoint_override
+cp "$DATA/clouds.yaml" "$TMP/clouds.yaml"
+check "catalog lists compute at /compute/v2.1" cmp_ catalog show compute -f json
+    ok && assert "  public endpoint" contains "$OUT" "$BASE/compute/v2.1"
 check "the local agent registers" wait_until 20 grep -q "registered with the controller" "$LOG"
 
 step "1. images and a network"
@@ -135,7 +122,6 @@ cat >>"$TMP/clouds.yaml" <<YAML
       project_domain_name: Default
     region_name: RegionOne
     identity_api_version: 3
-    compute_endpoint_override: $BASE/compute/v2.1
 YAML
 ou() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=other "$OPENSTACK" "$@"; }
 check "other: server list" ou server list -f json
@@ -167,6 +153,33 @@ check "  the guest boots a third time (system_reset)" wait_until 90 bash -c '[ "
 assert "  same QEMU process" eq "$(vm_pid "$VM")" "$PID_BEFORE"
 expect_fail "unpause of an active server is refused (409)" cmp_ server unpause vm1
     assert "  409" has_status 409 "$ERR"
+
+step "4b. resize, rebuild and snapshot reach the hypervisor"
+vm_args() { tr '\0' ' ' <"/proc/$(vm_pid "$1")/cmdline" 2>/dev/null; }
+check "server resize --flavor m1.nano --wait" cmp_ server resize --flavor m1.nano --wait vm1
+check "  VERIFY_RESIZE" wait_until 30 status_is vm1 VERIFY_RESIZE
+assert "  QEMU restarted with the new flavor's 128 MiB" contains "$(vm_args "$VM")" "-m 128 "
+check "server resize revert" cmp_ server resize revert vm1
+check "  ACTIVE" wait_until 30 status_is vm1 ACTIVE
+assert "  QEMU back at 192 MiB" contains "$(vm_args "$VM")" "-m 192 "
+check "server resize --flavor m1.nano --wait, then confirm" cmp_ server resize --flavor m1.nano --wait vm1
+check "server resize confirm" cmp_ server resize confirm vm1
+check "  ACTIVE" wait_until 30 status_is vm1 ACTIVE
+assert "  still 128 MiB" contains "$(vm_args "$VM")" "-m 128 "
+check "image create guest-alt (same disk)" cmp_ image create --file "$GUEST/root.qcow2" --disk-format qcow2 \
+    --container-format bare --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
+    --property "os_command_line=console=ttyS0 quiet" guest-alt -f json
+    ok && ALT=$(jf "$OUT" 'd["id"]')
+BOOTS=$(count_markers "$VM" "CIEL-GUEST booting")
+check "server rebuild --image guest-alt --wait" cmp_ server rebuild --image guest-alt --wait vm1
+check "  ACTIVE on guest-alt" cmp_ server show vm1 -f json
+    ok && assert "  image is guest-alt" contains "$OUT" "${ALT:-none}"
+check "  the guest boots again from the new disk" wait_until 90 bash -c '[ "$(grep -ac "CIEL-GUEST booting" "$1")" -gt "$2" ]' _ "$AGENT_DIR/vms/$VM/console.log" "$BOOTS"
+check "server image create --wait (snapshot through the agent)" cmp_ server image create --name vm1-snap --wait vm1 -f json
+    ok && SNAP=$(jf "$OUT" 'd["id"]')
+check "  the snapshot is an active qcow2 image" cmp_ image show "${SNAP:-none}" -f json
+    ok && assert "  active" eq "$(jf "$OUT" 'd["status"]')" active
+check "  vm1 ACTIVE again" wait_until 30 status_is vm1 ACTIVE
 
 step "5. delete leaves nothing behind"
 check "server delete --wait" cmp_ server delete --wait vm1

@@ -92,6 +92,9 @@ def main(argv=None):
     p.add_argument("--image-ref")
     p.add_argument("--image-format-enforcement", default="true")
     p.add_argument("--image-ref-alt")
+    p.add_argument("--compute-max-microversion", default="latest",
+                   help="[compute] max_microversion: the newest the server "
+                        "advertises (default latest)")
     p.add_argument("--flavor-ref")
     p.add_argument("--flavor-ref-alt")
     p.add_argument("--public-network-id")
@@ -180,7 +183,43 @@ def main(argv=None):
         put("compute", "image_ref_alt", args.image_ref_alt)
         put("compute", "flavor_ref", args.flavor_ref)
         put("compute", "flavor_ref_alt", args.flavor_ref_alt)
-        put("compute", "max_microversion", "latest")
+        put("compute", "max_microversion", args.compute_max_microversion)
+        # No fixed_network_name: servers go on the network Tempest creates for each
+        # test project (create_isolated_networks).
+        put("compute", "build_timeout", 120)
+        # What Ciel's compute does, honestly: no live migration, no volumes or block
+        # migration, no consoles but the serial log, no password injection.
+        cf = "compute-feature-enabled"
+        put(cf, "console_output", True)
+        put(cf, "resize", True)
+        put(cf, "cold_migration", False)
+        put(cf, "live_migration", False)
+        put(cf, "block_migration_for_live_migration", False)
+        put(cf, "change_password", False)
+        put(cf, "snapshot", True)
+        put(cf, "pause", True)
+        put(cf, "suspend", False)
+        put(cf, "shelve", False)
+        put(cf, "shelve_migrate", False)
+        put(cf, "rescue", False)
+        put(cf, "interface_attach", False)
+        put(cf, "attach_encrypted_volume", False)
+        put(cf, "config_drive", True)
+        put(cf, "metadata_service", True)
+        put(cf, "personality", False)
+        put(cf, "vnc_console", False)
+        put(cf, "spice_console", False)
+        put(cf, "serial_console", False)
+        put(cf, "disk_config", False)
+        put(cf, "volume_multiattach", False)
+        put(cf, "volume_backed_live_migration", False)
+        put(cf, "can_migrate_between_any_hosts", False)
+        put(cf, "stable_rescue", False)
+        put(cf, "hostname_fqdn_sanitization", False)
+        put(cf, "swap_volume", False)
+        put(cf, "unified_limits", False)
+        put(cf, "ide_bus", False)
+        put(cf, "enable_instance_password", True)
     # SSH into guests is not possible in this harness unless asked for.
     put("validation", "run_validation", args.run_validation)
 

@@ -2,7 +2,7 @@
 # Tempest conformance harness for Ciel: starts a throw-away Ciel server, writes
 # a tempest.conf for it, runs the selected Tempest tests and summarizes them.
 #
-# Usage: tests/conformance/run.sh [--suite identity,image,network|interop|all] [--regex R]...
+# Usage: tests/conformance/run.sh [--suite identity,image,network,compute|interop|all] [--regex R]...
 # See tests/conformance/README.md for the suites and environment variables.
 set -euo pipefail
 
@@ -27,15 +27,19 @@ die() { log "ERROR: $*"; exit 1; }
 
 usage() {
     cat <<'EOF'
-Usage: tests/conformance/run.sh [--suite identity,image,network|interop|all] [--regex R]...
+Usage: tests/conformance/run.sh [--suite identity,image,network,compute|interop|all] [--regex R]...
 
   --suite identity  the interop-guideline identity tests plus every test
                     matching ^tempest\.api\.identity\.(v3|admin\.v3)\.  (default)
   --suite image     the interop image tests plus ^tempest\.api\.image\.v2\.
   --suite network   the interop network tests plus ^tempest\.api\.network\.
+  --suite compute   the interop compute tests plus ^tempest\.api\.compute\. (boots the
+                    small test guest under QEMU/TCG; builds it with tests/guest/build-small.sh)
   --suite interop   all tests of os-powered-compute-2022.11.txt
   --suite all       both of the above
   --regex R         also select tests matching the regex R (repeatable)
+  --only R          select only the tests matching R (repeatable), with the set-up of the
+                    suites given (e.g. --suite compute --only 'test_server_tags')
 
 Environment: CIEL_TEST_CACHE, CIEL_TEST_OUT, CIEL_TEMPEST_CONCURRENCY,
 CIEL_IDENTITY_EXTENSIONS, CIEL_ADMIN_PASSWORD, CIEL_STRICT, CIEL_KEEP
@@ -46,31 +50,37 @@ EOF
 # --- arguments -------------------------------------------------------------
 SUITE=identity
 REGEXES=()
+ONLY=()
 while [ $# -gt 0 ]; do
     case $1 in
         --suite) [ $# -ge 2 ] || die "--suite needs a value"; SUITE=$2; shift 2 ;;
         --suite=*) SUITE=${1#--suite=}; shift ;;
         --regex) [ $# -ge 2 ] || die "--regex needs a value"; REGEXES+=("$2"); shift 2 ;;
         --regex=*) REGEXES+=("${1#--regex=}"); shift ;;
+        --only) [ $# -ge 2 ] || die "--only needs a value"; ONLY+=("$2"); shift 2 ;;
+        --only=*) ONLY+=("${1#--only=}"); shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
 done
-# SUITE is a comma-separated list of identity, image, interop, all.
+# SUITE is a comma-separated list of identity, image, network, compute, interop, all.
 IFS=, read -r -a SUITES <<<"$SUITE"
 for s in "${SUITES[@]}"; do
     case $s in
-        identity|image|network|interop|all) ;;
-        *) die "unknown suite '$s' (expected identity, image, network, interop or all)" ;;
+        identity|image|network|compute|interop|all) ;;
+        *) die "unknown suite '$s' (expected identity, image, network, compute, interop or all)" ;;
     esac
 done
 has_suite() { local s; for s in "${SUITES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+# The compute tests boot real guests: they need the test guest images registered.
+WANT_COMPUTE=false
+if has_suite compute || has_suite interop || has_suite all; then WANT_COMPUTE=true; fi
 
 # --- locations -------------------------------------------------------------
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd -P)
 INTEROP_LIST=$SCRIPT_DIR/os-powered-compute-2022.11.txt
-CIEL_BIN=$REPO/target/release/ciel
+CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
 CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
 VENV=$CACHE/venv
 OUT=${CIEL_TEST_OUT:-$REPO/target/test-output}/conformance
@@ -129,6 +139,17 @@ cleanup() {
         fi
         wait "$CIEL_PID" 2>/dev/null
     fi
+    # Guests are daemonized QEMU processes that outlive the agent by design: stop the
+    # ones this run started (their pid files are under the data dir).
+    if [ -n "$DATA_DIR" ]; then
+        local pidfile pid
+        for pidfile in "$DATA_DIR"/agent/vms/*/qemu.pid; do
+            [ -f "$pidfile" ] || continue
+            pid=$(cat "$pidfile")
+            # Only a QEMU of this run (a stale pid file may name a reused pid).
+            grep -qF "$DATA_DIR" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        done
+    fi
     if [ -n "$DATA_DIR" ] && [ -f "$DATA_DIR/ciel.log" ]; then
         cp "$DATA_DIR/ciel.log" "$OUT/ciel.log" 2>/dev/null
     fi
@@ -159,9 +180,15 @@ IDENTITY_URL=$BASE/identity/v3
 # enforces that data matches disk_format. Ciel enforces by default; this run turns only that
 # check off (backing files, data files and size caps stay refused) and tells Tempest so.
 FORMAT_ENFORCEMENT=${CIEL_IMAGE_FORMAT_ENFORCEMENT:-false}
+# The local agent runs guests under TCG: KVM hangs stock guest kernels on nested machines
+# like the CI hosts (see /work/shared/testing.md); a real host would use kvm.
 cat >"$DATA_DIR/ciel.toml" <<TOML
 [image]
 require_format_match = $FORMAT_ENFORCEMENT
+
+[compute]
+virt_type = "qemu"
+hostname = "conformance-hv1"
 TOML
 log "starting ciel on 127.0.0.1:$PORT (data dir $DATA_DIR)"
 "$CIEL_BIN" up --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" --config "$DATA_DIR/ciel.toml" \
@@ -262,11 +289,18 @@ if [ "${AVAILABLE[glance]}" = true ]; then
         IMAGE_REF=${ids[0]:-}
         IMAGE_REF_ALT=${ids[1]:-$IMAGE_REF}
     fi
-    [ -n "$IMAGE_REF" ] || log "warning: glance is available but has no active image"
+    [ -n "$IMAGE_REF" ] || [ "$WANT_COMPUTE" = true ] || log "warning: glance is available but has no active image"
     [ -z "$IMAGE_REF" ] || [ "$IMAGE_REF" != "$IMAGE_REF_ALT" ] ||
         log "warning: only one active image; image_ref_alt = image_ref"
 fi
 if [ "${AVAILABLE[nova]}" = true ]; then
+    # Tempest runs the tests of every microversion up to the one configured: the one the
+    # compute version document advertises.
+    COMPUTE_URL=$(printf '%s\n' "$CATALOG" | awk '$1 == "compute" { print $2; exit }')
+    COMPUTE_MAX=$(curl -s --max-time 10 -H "X-Auth-Token: $TOKEN" "${COMPUTE_URL%/}/" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["version"]["version"])') ||
+        start_failed "GET the compute version document failed"
+    log "compute max microversion: $COMPUTE_MAX"
     if osc flavor list --all -f json >"$DATA_DIR/flavors.json"; then
         mapfile -t ids < <(json_pick "$DATA_DIR/flavors.json" flavor)
         FLAVOR_REF=${ids[0]:-}
@@ -275,6 +309,29 @@ if [ "${AVAILABLE[nova]}" = true ]; then
     [ -n "$FLAVOR_REF" ] || log "warning: nova is available but has no flavor"
     [ -z "$FLAVOR_REF" ] || [ "$FLAVOR_REF" != "$FLAVOR_REF_ALT" ] ||
         log "warning: only one flavor; flavor_ref_alt = flavor_ref"
+fi
+# Compute: the small test guest registered the way users register AMI-style images (kernel
+# aki + ramdisk ari, and a root disk pointing at both), public so that Tempest's per-test
+# projects can boot it; twice, for image_ref and image_ref_alt. Flavors m1.nano and m1.micro.
+if [ "$WANT_COMPUTE" = true ] && [ "${AVAILABLE[nova]}" = true ] && [ "${AVAILABLE[glance]}" = true ]; then
+    GUEST=$CACHE/guest
+    "$REPO/tests/guest/build-small.sh" "$GUEST" >&2 || start_failed "building the test guest failed"
+    image_id() { osc image create --public "$@" -f value -c id; }
+    KID=$(image_id --file "$GUEST/vmlinuz" --disk-format aki --container-format aki cirros-kernel) ||
+        start_failed "registering the guest kernel failed"
+    RID=$(image_id --file "$GUEST/initrd.img" --disk-format ari --container-format ari cirros-ramdisk) ||
+        start_failed "registering the guest ramdisk failed"
+    for name in ciel-guest ciel-guest-alt; do
+        id=$(image_id --file "$GUEST/root.qcow2" --disk-format qcow2 --container-format bare \
+            --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
+            --property "os_command_line=console=ttyS0 quiet" "$name") ||
+            start_failed "registering the guest image $name failed"
+        if [ "$name" = ciel-guest ]; then IMAGE_REF=$id; else IMAGE_REF_ALT=$id; fi
+    done
+    log "test guest images: image_ref $IMAGE_REF, image_ref_alt $IMAGE_REF_ALT"
+    if osc flavor show 42 >/dev/null 2>&1 && osc flavor show 84 >/dev/null 2>&1; then
+        FLAVOR_REF=42 FLAVOR_REF_ALT=84
+    fi
 fi
 if [ "${AVAILABLE[neutron]}" = true ]; then
     if osc network list --external -f json >"$DATA_DIR/networks.json"; then
@@ -309,6 +366,7 @@ GEN_ARGS=(
 for svc in "${SERVICES[@]}"; do GEN_ARGS+=(--service "$svc=${AVAILABLE[$svc]}"); done
 [ -z "$IMAGE_REF" ] || GEN_ARGS+=(--image-ref "$IMAGE_REF" --image-ref-alt "$IMAGE_REF_ALT")
 [ -z "$FLAVOR_REF" ] || GEN_ARGS+=(--flavor-ref "$FLAVOR_REF" --flavor-ref-alt "$FLAVOR_REF_ALT")
+[ -z "${COMPUTE_MAX:-}" ] || GEN_ARGS+=(--compute-max-microversion "$COMPUTE_MAX")
 [ -z "$PUBLIC_NETWORK_ID" ] || GEN_ARGS+=(--public-network-id "$PUBLIC_NETWORK_ID")
 [ -z "$PUBLIC_NETWORK_NAME" ] || GEN_ARGS+=(--public-network-name "$PUBLIC_NETWORK_NAME")
 [ -z "${NETWORK_EXTENSIONS:-}" ] || GEN_ARGS+=(--network-extensions "$NETWORK_EXTENSIONS")
@@ -325,18 +383,21 @@ interop_regexes() {
 }
 IMAGE_REGEX='^tempest\.api\.image\.v2\.'
 NETWORK_REGEX='^tempest\.api\.network\.'
+COMPUTE_REGEX='^tempest\.api\.compute\.'
 INTEROP_PREFIXES=()
 SUITE_REGEXES=()
 if has_suite interop || has_suite all; then INTEROP_PREFIXES+=(tempest.); fi
 if has_suite identity || has_suite all; then INTEROP_PREFIXES+=(tempest.api.identity.); SUITE_REGEXES+=("$IDENTITY_REGEX"); fi
 if has_suite image || has_suite all; then INTEROP_PREFIXES+=(tempest.api.image.); SUITE_REGEXES+=("$IMAGE_REGEX"); fi
 if has_suite network || has_suite all; then INTEROP_PREFIXES+=(tempest.api.network.); SUITE_REGEXES+=("$NETWORK_REGEX"); fi
+if has_suite compute || has_suite all; then INTEROP_PREFIXES+=(tempest.api.compute.); SUITE_REGEXES+=("$COMPUTE_REGEX"); fi
 INTEROP_ERE="^($(printf '%s|' "${INTEROP_PREFIXES[@]}" | sed -e 's/|$//' -e 's/\./\\./g'))"
 {
     interop_regexes "$INTEROP_ERE"
     if [ ${#SUITE_REGEXES[@]} -gt 0 ]; then printf '%s\n' "${SUITE_REGEXES[@]}"; fi
     if [ ${#REGEXES[@]} -gt 0 ]; then printf '%s\n' "${REGEXES[@]}"; fi
 } >"$W/include.lst"
+if [ ${#ONLY[@]} -gt 0 ]; then printf '%s\n' "${ONLY[@]}" >"$W/include.lst"; fi
 INTEROP_EXPECTED=$(interop_regexes "$INTEROP_ERE" | wc -l)
 log "suite '$SUITE': $(wc -l <"$W/include.lst") include regexes, $INTEROP_EXPECTED of them from the interop list"
 

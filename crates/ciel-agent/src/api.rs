@@ -1,11 +1,11 @@
 //! The agent's own small API, called by the controller (with the agent secret it handed out
-//! at registration): the serial console log of a VM.
+//! at registration): the serial console log of a VM, and snapshots of its disk.
 
 use crate::driver::Hypervisor;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, RwLock};
@@ -23,6 +23,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/vms/{id}/console", get(console))
+        .route("/v1/vms/{id}/snapshot", post(snapshot))
         .with_state(state)
 }
 
@@ -60,6 +61,27 @@ async fn console(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (StatusCode::OK, String::new()).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// A qcow2 copy of the VM's disk as the response body; the copy is deleted once sent.
+async fn snapshot(State(state): State<ApiState>, Path(id): Path<String>, h: HeaderMap) -> Response {
+    if !authorized(&state, &h) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if id.contains('/') || id.contains("..") {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let path = match state.driver.snapshot(&id).await {
+        Ok(p) => p,
+        Err(e) => return (StatusCode::CONFLICT, format!("{e:#}")).into_response(),
+    };
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    // Unlinked now, the open file stays readable until the body is sent.
+    let _ = std::fs::remove_file(&path);
+    axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response()
 }
 
 /// The last `lines` lines (all when None or negative) of the file's last MiB.

@@ -38,6 +38,11 @@ pub trait Hypervisor: Send + Sync {
     /// Creates the VM if missing and moves it to the spec's power state and boot serial;
     /// idempotent. Failures are reported in the status, not returned.
     fn ensure<'a>(&'a self, spec: &'a VmSpec) -> BoxFuture<'a, VmStatus>;
+    /// A standalone (flattened) qcow2 copy of the VM's disk, for image snapshots; the caller
+    /// removes the file.
+    fn snapshot<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, anyhow::Result<std::path::PathBuf>> {
+        Box::pin(async { anyhow::bail!("this hypervisor driver cannot snapshot disks") })
+    }
     /// Stops the VM and deletes everything it had on this host.
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
 }

@@ -3,7 +3,7 @@
 //! image cache as the disk; the serial console in a log file; power changes over QMP.
 //!
 //! Per VM: `<state>/vms/<id>/{disk.qcow2, config.iso, qmp.sock, vnc.sock, console.log, qemu.pid,
-//! boot-serial}`; its NICs are taps the network plane made.
+//! boot-serial, rebuild-serial, shape, nics}`; its NICs are taps the network plane made.
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp;
@@ -161,6 +161,7 @@ impl QemuDriver {
         }
         std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
         write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
+        std::fs::write(dir.join("shape"), shape(spec))?;
         tracing::info!(vm = %spec.id, name = %spec.name, "VM started");
         Ok(())
     }
@@ -230,8 +231,37 @@ impl QemuDriver {
         Ok(())
     }
 
+    /// Rebuilds and resizes: a VM whose disk predates the spec's rebuild serial gets a fresh
+    /// disk from the (new) image, and a QEMU running with other vCPUs or memory than the
+    /// spec's is stopped, so that converging starts it again as specified.
+    async fn apply_shape(&self, spec: &VmSpec) -> anyhow::Result<()> {
+        let dir = self.dir(&spec.id);
+        let rebuilt: u64 = std::fs::read_to_string(dir.join("rebuild-serial"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if rebuilt < spec.rebuild_serial {
+            self.stop_process(&spec.id).await?;
+            let disk = dir.join("disk.qcow2");
+            if disk.exists() {
+                std::fs::remove_file(&disk)?;
+            }
+            std::fs::write(dir.join("rebuild-serial"), spec.rebuild_serial.to_string())?;
+            tracing::info!(vm = %spec.id, image = %spec.image.id, "VM disk rebuilt");
+        }
+        if self.pid(&spec.id).is_some() {
+            let running = std::fs::read_to_string(dir.join("shape")).unwrap_or_default();
+            if !running.is_empty() && running.trim() != shape(spec) {
+                tracing::info!(vm = %spec.id, from = %running.trim(), to = %shape(spec), "VM resized: restarting");
+                self.stop_process(&spec.id).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn converge(&self, spec: &VmSpec) -> anyhow::Result<VmState> {
         std::fs::create_dir_all(self.dir(&spec.id))?;
+        self.apply_shape(spec).await?;
         let running = self.pid(&spec.id).is_some();
         match (running, spec.power) {
             (false, PowerState::Stopped) => {
@@ -314,6 +344,11 @@ fn nic_args(spec: &VmSpec) -> Vec<String> {
         ));
     }
     args
+}
+
+/// The resources a QEMU process is started with; a change needs a restart.
+fn shape(spec: &VmSpec) -> String {
+    format!("{} vcpus {} MiB", spec.vcpus.max(1), spec.memory_mb)
 }
 
 async fn virtual_size(qemu_img: &str, path: &Path) -> anyhow::Result<u64> {
@@ -412,6 +447,37 @@ impl Hypervisor for QemuDriver {
             }
             tracing::info!(vm = %id, "VM removed");
             Ok(())
+        })
+    }
+
+    fn snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<PathBuf>> {
+        Box::pin(async move {
+            let disk = self.dir(id).join("disk.qcow2");
+            if !disk.exists() {
+                bail!("VM {id} has no disk on this host");
+            }
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let out = self.dir(id).join(format!("snapshot-{stamp}.qcow2"));
+            // -U reads the disk while the VM runs: crash-consistent, like a power cut.
+            let res = tokio::process::Command::new(&self.qemu_img)
+                .args(["convert", "-U", "-O", "qcow2"])
+                .arg(&disk)
+                .arg(&out)
+                .output()
+                .await
+                .context("cannot run qemu-img")?;
+            if !res.status.success() {
+                let _ = std::fs::remove_file(&out);
+                bail!(
+                    "qemu-img convert failed: {}",
+                    String::from_utf8_lossy(&res.stderr).trim()
+                );
+            }
+            tracing::info!(vm = %id, "disk snapshot taken");
+            Ok(out)
         })
     }
 

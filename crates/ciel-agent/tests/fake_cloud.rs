@@ -104,7 +104,7 @@ async fn servers_follow_the_agents_reports() {
 
     let made = app
         .create_servers(
-            &admin,
+            &admin, "req-test",
             body(json!({"name": "vm", "imageRef": img.id, "flavorRef": "42", "networks": [{"uuid": net.id}], "min_count": 3, "max_count": 3})),
         )
         .await
@@ -121,30 +121,44 @@ async fn servers_follow_the_agents_reports() {
     );
 
     let one = &made[0].id;
-    app.server_power_action(&admin, one, "os-stop").await.unwrap();
+    app.server_power_action(&admin, one, "os-stop", "req-test")
+        .await
+        .unwrap();
     wait_for(&app, &admin, one, "stopped").await;
-    let again = app.server_power_action(&admin, one, "os-stop").await.unwrap_err();
+    let again = app
+        .server_power_action(&admin, one, "os-stop", "req-test")
+        .await
+        .unwrap_err();
     assert_eq!(again.status(), 409, "stopping a stopped server conflicts");
-    app.server_power_action(&admin, one, "os-start").await.unwrap();
+    app.server_power_action(&admin, one, "os-start", "req-test")
+        .await
+        .unwrap();
     wait_for(&app, &admin, one, "active").await;
 
     // Quota: the admin sets the project's instances to 6. 3 exist, so 8 more at once are
     // refused and nothing is created; 10 concurrent single boots get exactly the 3 that remain.
     let project = admin.project_id().unwrap().to_string();
     let q = app
-        .set_compute_quota(&admin, &project, body(json!({"instances": 6})))
+        .set_compute_quota(&admin, &project, body(json!({"instances": 6})), false)
         .await
         .unwrap();
     assert_eq!(q["instances"], 6);
     assert_eq!(q["cores"], 20, "other limits keep their defaults");
     let over = json!({"name": "over", "imageRef": img.id, "flavorRef": "42", "networks": "none", "min_count": 8});
-    assert_eq!(app.create_servers(&admin, body(over)).await.unwrap_err().status(), 403);
+    assert_eq!(
+        app.create_servers(&admin, "req-test", body(over))
+            .await
+            .unwrap_err()
+            .status(),
+        403
+    );
     let mut tasks = vec![];
     for i in 0..10 {
         let (app, admin, image) = (app.clone(), admin.clone(), img.id.clone());
         tasks.push(tokio::spawn(async move {
             app.create_servers(
                 &admin,
+                "req-test",
                 body(json!({"name": format!("q{i}"), "imageRef": image, "flavorRef": "42", "networks": "none"})),
             )
             .await
@@ -161,7 +175,7 @@ async fn servers_follow_the_agents_reports() {
     let mut made = made;
     made.extend(ok);
     for s in &made {
-        app.delete_server(&admin, &s.id).await.unwrap();
+        app.delete_server(&admin, &s.id, "req-test").await.unwrap();
     }
     for _ in 0..200 {
         if fake_is_empty(&fake).await {

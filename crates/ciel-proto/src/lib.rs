@@ -124,6 +124,9 @@ pub struct VmSpec {
     /// Attach an OpenStack config drive (`config-2`) built from the instance's metadata.
     #[serde(default)]
     pub config_drive: bool,
+    /// Bumped by rebuild requests: a VM whose disk is older gets a fresh one from `image`.
+    #[serde(default)]
+    pub rebuild_serial: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

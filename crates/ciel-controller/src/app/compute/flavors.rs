@@ -122,6 +122,8 @@ impl App {
         let id = match body.remove("id") {
             None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
             Some(Value::String(s)) if s == "auto" => uuid::Uuid::new_v4().to_string(),
+            // Nova's schema takes numbers as ids, too (clients like Tempest send them).
+            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
             Some(Value::String(s))
                 if !s.is_empty()
                     && s.len() <= 255

@@ -194,6 +194,7 @@ impl App {
                 nics,
                 boot_serial: s.boot_serial as u64,
                 config_drive: s.config_drive,
+                rebuild_serial: s.rebuild_serial as u64,
             });
         }
         let networks = local.iter().filter_map(|(net, ports)| model.spec(net, ports)).collect();
@@ -272,9 +273,18 @@ fn apply_observation(s: &mut Server, state: &VmState, boot_serial: i64, message:
         // Still converging: keep the task the user started visible.
         return;
     }
-    s.vm_state = vm_state.into();
+    // A resize that converged waits for the user's confirm or revert.
+    let resized = match s.task_state.as_deref() {
+        Some("resize_prep") => true,
+        None => s.vm_state == "resized",
+        _ => false,
+    } && *state != VmState::Error;
+    s.vm_state = if resized { "resized" } else { vm_state }.into();
     s.power_state = power;
-    s.task_state = None;
+    // A snapshot upload is the controller's task, not the agent's: it ends it.
+    if s.task_state.as_deref() != Some("image_snapshot") {
+        s.task_state = None;
+    }
     s.fault = if *state == VmState::Error { message } else { None };
     if s.launched_at.is_none() && *state == VmState::Running {
         s.launched_at = Some(now);

@@ -3,6 +3,7 @@
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
+use crate::db::compute::quota_classes;
 use crate::db::quota_overrides::{self as db, Service};
 use crate::db::Tx;
 use crate::error::{Error, Result};
@@ -31,9 +32,26 @@ pub fn default_limit(resource: &str) -> i64 {
         .unwrap_or(-1)
 }
 
+/// The network quotas of the compute API before 2.36, with Nova's defaults.
+pub const LEGACY_NETWORK: &[(&str, i64)] = &[
+    ("floating_ips", 10),
+    ("fixed_ips", -1),
+    ("security_groups", 10),
+    ("security_group_rules", 20),
+];
+
+/// The default limits: Nova's, with the `default` quota class applied.
+pub async fn class_defaults(tx: &mut Tx<'_>) -> Result<BTreeMap<String, i64>> {
+    let mut out: BTreeMap<String, i64> = DEFAULTS.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+    for (r, l) in quota_classes::limits(&mut **tx, "default").await? {
+        out.insert(r, l);
+    }
+    Ok(out)
+}
+
 /// A project's effective limits: the defaults with its overrides applied.
 pub async fn limits_in(tx: &mut Tx<'_>, project_id: &str) -> Result<BTreeMap<String, i64>> {
-    let mut out: BTreeMap<String, i64> = DEFAULTS.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+    let mut out = class_defaults(tx).await?;
     for (r, l) in db::overrides(&mut **tx, Service::Compute, project_id).await? {
         out.insert(r, l);
     }
@@ -50,11 +68,14 @@ impl App {
         limits_in(&mut tx, project_id).await
     }
 
+    /// Sets per-project limits; `legacy` (before 2.36) also takes the network quotas Nova
+    /// still stored then (recorded and shown, but the network service enforces its own).
     pub async fn set_compute_quota(
         &self,
         caller: &Caller,
         project_id: &str,
         values: serde_json::Map<String, Value>,
+        legacy: bool,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
         let mut tx = crate::db::begin(&self.db).await?;
@@ -62,7 +83,9 @@ impl App {
             if k == "force" {
                 continue;
             }
-            if !DEFAULTS.iter().any(|(r, _)| *r == k) {
+            let known =
+                DEFAULTS.iter().any(|(r, _)| *r == k) || (legacy && LEGACY_NETWORK.iter().any(|(r, _)| *r == k));
+            if !known {
                 return Err(Error::bad_request(format!(
                     "Invalid input for field/attribute quota_set. Additional properties are not allowed ('{k}' was unexpected)"
                 )));
@@ -82,5 +105,55 @@ impl App {
     pub async fn reset_compute_quota(&self, caller: &Caller, project_id: &str) -> Result<()> {
         caller.require_admin()?;
         db::reset(&self.db, Service::Compute, project_id).await
+    }
+}
+
+impl App {
+    /// The limits a project without overrides gets (anyone may see them).
+    pub async fn compute_quota_defaults(&self) -> Result<BTreeMap<String, i64>> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        class_defaults(&mut tx).await
+    }
+
+    /// A quota class's limits (any name shows the defaults; only `default` is applied).
+    pub async fn quota_class(&self, caller: &Caller, class: &str) -> Result<BTreeMap<String, i64>> {
+        caller.require_admin()?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut out = class_defaults(&mut tx).await?;
+        if class != "default" {
+            for (r, l) in quota_classes::limits(&mut *tx, class).await? {
+                out.insert(r, l);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets a quota class's limits (as `set_compute_quota`, for a class).
+    pub async fn set_quota_class(
+        &self,
+        caller: &Caller,
+        class: &str,
+        values: serde_json::Map<String, Value>,
+        legacy: bool,
+    ) -> Result<BTreeMap<String, i64>> {
+        caller.require_admin()?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        for (k, v) in values {
+            let known =
+                DEFAULTS.iter().any(|(r, _)| *r == k) || (legacy && LEGACY_NETWORK.iter().any(|(r, _)| *r == k));
+            if !known {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute quota_class_set. Additional properties are not allowed ('{k}' was unexpected)"
+                )));
+            }
+            let limit = v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .filter(|l| *l >= -1)
+                .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}. Value: {v}.")))?;
+            quota_classes::set(&mut *tx, class, &k, limit).await?;
+        }
+        tx.commit().await?;
+        self.quota_class(caller, class).await
     }
 }

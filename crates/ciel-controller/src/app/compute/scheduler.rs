@@ -3,6 +3,7 @@
 //! that creates the server, so two concurrent boots never claim the same capacity.
 
 use super::hosts::HOST_DOWN_AFTER_SECS;
+use super::server_groups::Placement;
 use crate::db::compute::flavors::Flavor;
 use crate::db::compute::hosts;
 use crate::db::Tx;
@@ -13,13 +14,14 @@ pub const CPU_ALLOCATION_RATIO: f64 = 16.0;
 pub const RAM_ALLOCATION_RATIO: f64 = 1.5;
 pub const DISK_ALLOCATION_RATIO: f64 = 1.0;
 
-/// The id of the best host for `flavor`, or None when no host fits.
-pub async fn pick(tx: &mut Tx<'_>, flavor: &Flavor) -> Result<Option<String>> {
+/// The id of the best host for `flavor` that the server group (if any) allows, or None
+/// when no host fits.
+pub async fn pick(tx: &mut Tx<'_>, flavor: &Flavor, group: Option<&Placement>) -> Result<Option<String>> {
     let now = crate::db::now();
     let usage = hosts::usage(&mut **tx).await?;
     let mut best: Option<(f64, String)> = None;
     for h in hosts::list(&mut **tx).await? {
-        if !h.enabled || now - h.last_seen > HOST_DOWN_AFTER_SECS {
+        if !h.enabled || now - h.last_seen > HOST_DOWN_AFTER_SECS || group.is_some_and(|g| !g.allows(&h.id)) {
             continue;
         }
         let (cpu, ram, disk) = usage

@@ -7,8 +7,8 @@ use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::network::owns;
 use crate::app::App;
-use crate::db::compute::hosts;
 use crate::db::compute::servers::{self as db, Server};
+use crate::db::compute::{hosts, server_groups};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
@@ -19,6 +19,7 @@ enum NicRequest {
 }
 
 fn parse_networks(v: Option<Value>) -> Result<Option<Vec<NicRequest>>> {
+    let bad = |why: &str| Error::bad_request(format!("Bad networks format: {why}"));
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s == "auto" => Ok(None),
@@ -29,12 +30,17 @@ fn parse_networks(v: Option<Value>) -> Result<Option<Vec<NicRequest>>> {
                 let port = i.get("port").and_then(Value::as_str).map(str::to_owned);
                 let uuid = i.get("uuid").and_then(Value::as_str).map(str::to_owned);
                 let fixed = i.get("fixed_ip").and_then(Value::as_str).map(str::to_owned);
+                if let Some(ip) = &fixed {
+                    ip.parse::<std::net::IpAddr>()
+                        .map_err(|_| bad(&format!("Invalid fixed IP address ({ip})")))?;
+                }
+                for id in port.iter().chain(uuid.iter()) {
+                    uuid::Uuid::parse_str(id).map_err(|_| bad("network uuid is not in proper format"))?;
+                }
                 match (port, uuid) {
                     (Some(p), _) => Ok(NicRequest::Port(p)),
                     (None, Some(n)) => Ok(NicRequest::Network(n, fixed)),
-                    _ => Err(Error::bad_request(
-                        "Invalid input for field/attribute networks: each needs uuid or port.",
-                    )),
+                    _ => Err(bad("each entry needs uuid or port")),
                 }
             })
             .collect::<Result<Vec<_>>>()
@@ -46,8 +52,9 @@ fn parse_networks(v: Option<Value>) -> Result<Option<Vec<NicRequest>>> {
 }
 
 impl App {
-    /// Creates `min_count..=max_count` servers (as many of max as fit); returns them.
-    pub async fn create_servers(&self, caller: &Caller, mut body: Body) -> Result<Vec<Server>> {
+    /// Creates `min_count..=max_count` servers (as many of max as fit), recording a `create`
+    /// action under `request_id` for each; returns them.
+    pub async fn create_servers(&self, caller: &Caller, request_id: &str, mut body: Body) -> Result<Vec<Server>> {
         let project_id = caller
             .project_id()
             .ok_or_else(|| Error::bad_request("A project-scoped token is required."))?
@@ -107,8 +114,19 @@ impl App {
         };
         let metadata = match body.remove("metadata") {
             None | Some(Value::Null) => json!({}),
-            Some(m @ Value::Object(_)) => m,
+            Some(Value::Object(m)) => Value::Object(super::server_meta::validate(m)?),
             Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.")),
+        };
+        let access_ipv4 = super::server_meta::access_ip(&mut body, "accessIPv4", false)?;
+        let access_ipv6 = super::server_meta::access_ip(&mut body, "accessIPv6", true)?;
+        let description = super::server_meta::description(&mut body)?;
+        let groups = self.requested_groups(caller, body.remove("security_groups")).await?;
+        let group_hint = match body
+            .remove("os:scheduler_hints")
+            .or_else(|| body.remove("OS-SCH-HNT:scheduler_hints"))
+        {
+            Some(Value::Object(h)) => h.get("group").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
         };
         let count = |k: &str, body: &mut Body| -> Result<i64> {
             match body.remove(k) {
@@ -121,7 +139,13 @@ impl App {
             }
         };
         let min = count("min_count", &mut body)?;
-        let max = count("max_count", &mut body)?.max(min);
+        let max = match body.get("max_count") {
+            Some(v) if !v.is_null() => count("max_count", &mut body)?,
+            _ => min,
+        };
+        if max < min {
+            return Err(Error::bad_request("min_count must be <= max_count"));
+        }
         let nics = parse_networks(body.remove("networks"))?;
         let az = input::opt_str(&mut body, "availability_zone", 255, true)?.unwrap_or_else(|| "nova".into());
 
@@ -147,8 +171,12 @@ impl App {
         }
         let wanted = max.min(fits_quota);
         let mut made = vec![];
+        let mut placement = match &group_hint {
+            Some(g) => Some(super::server_groups::placement(&mut tx, caller, g).await?),
+            None => None,
+        };
         for i in 0..wanted {
-            let host = scheduler::pick(&mut tx, &flavor).await?;
+            let host = scheduler::pick(&mut tx, &flavor, placement.as_ref()).await?;
             let Some(host) = host else {
                 if (made.len() as i64) < min {
                     return Err(Error::Typed {
@@ -189,17 +217,32 @@ impl App {
                 launched_at: None,
                 config_drive,
                 launch_index: i,
+                description: description.clone(),
+                access_ipv4: access_ipv4.clone(),
+                access_ipv6: access_ipv6.clone(),
+                locked_by: None,
+                locked_reason: None,
+                rebuild_serial: 0,
+                old_flavor_id: None,
+                old_vcpus: None,
+                old_memory_mb: None,
+                old_root_gb: None,
             };
             db::insert(&mut *tx, &s).await?;
+            super::actions::record(&mut tx, caller, &s, "create", request_id, now).await?;
+            if let (Some(g), Some(p)) = (&group_hint, placement.as_mut()) {
+                server_groups::add_member(&mut *tx, g, &s.id).await?;
+                p.member_hosts.push(host.clone());
+            }
             hosts::bump_generation(&mut *tx, &host).await?;
             made.push(s);
         }
         tx.commit().await?;
         // Ports are the network service's: made through its API, undone if any fails.
         for s in &made {
-            if let Err(e) = self.attach_nics(caller, s, nics.as_deref()).await {
+            if let Err(e) = self.attach_nics(caller, s, nics.as_deref(), &groups).await {
                 for s in &made {
-                    self.delete_server(caller, &s.id).await.ok();
+                    self.delete_server(caller, &s.id, request_id).await.ok();
                 }
                 return Err(e);
             }
@@ -208,7 +251,13 @@ impl App {
         Ok(made)
     }
 
-    async fn attach_nics(&self, caller: &Caller, s: &Server, nics: Option<&[NicRequest]>) -> Result<()> {
+    async fn attach_nics(
+        &self,
+        caller: &Caller,
+        s: &Server,
+        nics: Option<&[NicRequest]>,
+        groups: &Option<Vec<String>>,
+    ) -> Result<()> {
         let auto;
         let nics = match nics {
             Some(n) => n,
@@ -238,11 +287,15 @@ impl App {
                     if let Some(ip) = fixed {
                         port["fixed_ips"] = json!([{"ip_address": ip}]);
                     }
+                    if let Some(g) = groups {
+                        port["security_groups"] = json!(g);
+                    }
                     let Value::Object(b) = port else { unreachable!() };
-                    self.create_port(caller, b).await.map_err(|e| match e {
+                    let made = self.create_port(caller, b).await.map_err(|e| match e {
                         Error::NotFound { .. } => Error::bad_request(format!("Network {net} could not be found.")),
                         other => other,
                     })?;
+                    self.remember_created_port(&made.port.id, &s.id).await?;
                 }
                 NicRequest::Port(p) => {
                     let b = json!({"device_id": s.id, "device_owner": "compute:nova"});
@@ -267,6 +320,41 @@ impl App {
         Ok(())
     }
 
+    /// `security_groups: [{"name": ...}]` of a create request as group ids (names or ids of
+    /// the caller's groups, as Nova resolves them through Neutron).
+    async fn requested_groups(&self, caller: &Caller, v: Option<Value>) -> Result<Option<Vec<String>>> {
+        let items = match v {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Array(items)) => items,
+            Some(v) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute security_groups. Value: {v}."
+                )))
+            }
+        };
+        let groups = self.list_security_groups(caller).await?;
+        let mut ids = vec![];
+        for i in items {
+            let name = i
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute security_groups."))?;
+            let own = |g: &&crate::app::network::security_groups::GroupView| {
+                caller.project_id() == Some(g.group.project_id.as_str())
+            };
+            let found = groups
+                .iter()
+                .filter(own)
+                .find(|g| g.group.id == name)
+                .or_else(|| groups.iter().filter(own).find(|g| g.group.name == name))
+                .ok_or_else(|| Error::bad_request(format!("Security group {name} not found for project")))?;
+            if !ids.contains(&found.group.id) {
+                ids.push(found.group.id.clone());
+            }
+        }
+        Ok(Some(ids))
+    }
+
     pub async fn get_server(&self, caller: &Caller, id: &str) -> Result<Server> {
         match db::get(&self.db, id).await? {
             Some(s) if owns(caller, &s.project_id) => Ok(s),
@@ -283,65 +371,22 @@ impl App {
             .collect())
     }
 
-    /// Removes the server and its ports now; its host's next desired state no longer has the
-    /// VM, so the agent tears it down (and would after any crash, too).
-    pub async fn delete_server(&self, caller: &Caller, id: &str) -> Result<()> {
-        let s = self.get_server(caller, id).await?;
-        if !crate::app::network::may_write(caller, &s.project_id) {
-            return Err(Error::forbidden());
-        }
+    /// Removes the server now, deleting the ports Nova made for it and unbinding the ones the
+    /// user brought; its host's next desired state no longer has the VM, so the agent tears
+    /// it down (and would after any crash, too).
+    pub async fn delete_server(&self, caller: &Caller, id: &str, request_id: &str) -> Result<()> {
+        let s = self.server_for_update(caller, id, super::actions::Guard::Lock).await?;
         for p in self
             .list_ports(caller)
             .await?
             .into_iter()
             .filter(|p| p.port.device_id == s.id)
         {
-            self.delete_port(caller, &p.port.id).await?;
+            self.release_server_port(caller, &p.port.id).await?;
         }
         let mut tx = crate::db::begin(&self.db).await?;
         db::delete(&mut *tx, id).await?;
-        if let Some(h) = &s.host_id {
-            hosts::bump_generation(&mut *tx, h).await?;
-        }
-        tx.commit().await?;
-        self.hosts_changed();
-        Ok(())
-    }
-
-    /// Power actions: the wanted power state (and for reboots a new boot serial) becomes the
-    /// desired state; the task state shows the action until the agent reports it done.
-    pub async fn server_power_action(&self, caller: &Caller, id: &str, action: &str) -> Result<()> {
-        let mut s = self.get_server(caller, id).await?;
-        if !crate::app::network::may_write(caller, &s.project_id) {
-            return Err(Error::forbidden());
-        }
-        let conflict = |state: &str| {
-            Error::Conflict(format!(
-                "Cannot '{action}' instance {id} while it is in vm_state {state}"
-            ))
-        };
-        let (want, task) = match (action, s.vm_state.as_str()) {
-            ("os-stop", "active") => ("stopped", "powering-off"),
-            ("os-start", "stopped") => ("running", "powering-on"),
-            ("pause", "active") => ("paused", "pausing"),
-            ("unpause", "paused") => ("running", "unpausing"),
-            ("reboot", "active") | ("reboot", "stopped") => ("running", "rebooting"),
-            (_, state) => return Err(conflict(state)),
-        };
-        if s.task_state.is_some() {
-            return Err(Error::Conflict(format!(
-                "Cannot '{action}' instance {id} while it is in task_state {}",
-                s.task_state.as_deref().unwrap_or_default()
-            )));
-        }
-        s.desired_power = want.into();
-        s.task_state = Some(task.into());
-        if action == "reboot" {
-            s.boot_serial += 1;
-        }
-        s.updated_at = crate::db::now();
-        let mut tx = crate::db::begin(&self.db).await?;
-        db::update_state(&mut *tx, &s).await?;
+        super::actions::record(&mut tx, caller, &s, "delete", request_id, crate::db::now()).await?;
         if let Some(h) = &s.host_id {
             hosts::bump_generation(&mut *tx, h).await?;
         }

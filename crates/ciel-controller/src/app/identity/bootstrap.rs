@@ -37,6 +37,11 @@ pub const SERVED: &[ServedService] = &[
         name: "neutron",
         path: "/network",
     },
+    ServedService {
+        r#type: "compute",
+        name: "nova",
+        path: "/compute/v2.1",
+    },
 ];
 
 pub struct BootstrapOutcome {

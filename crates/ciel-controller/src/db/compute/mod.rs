@@ -1,7 +1,12 @@
 //! Compute: flavors, key pairs, hosts, servers.
 
+pub mod aggregates;
 pub mod created_ports;
 pub mod flavors;
 pub mod hosts;
+pub mod instance_actions;
 pub mod keypairs;
+pub mod quota_classes;
+pub mod server_groups;
+pub mod server_tags;
 pub mod servers;

@@ -31,15 +31,27 @@ pub struct Server {
     pub launched_at: Option<i64>,
     pub config_drive: bool,
     pub launch_index: i64,
+    pub description: Option<String>,
+    pub access_ipv4: String,
+    pub access_ipv6: String,
+    pub locked_by: Option<String>,
+    pub locked_reason: Option<String>,
+    pub rebuild_serial: i64,
+    pub old_flavor_id: Option<String>,
+    pub old_vcpus: Option<i64>,
+    pub old_memory_mb: Option<i64>,
+    pub old_root_gb: Option<i64>,
 }
 
 const COLS: &str = "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, root_gb, image_id, host_id, key_name, \
      user_data, metadata, availability_zone, vm_state, task_state, power_state, desired_power, boot_serial, fault, \
-     created_at, updated_at, launched_at, config_drive, launch_index";
+     created_at, updated_at, launched_at, config_drive, launch_index, description, access_ipv4, access_ipv6, \
+     locked_by, locked_reason, rebuild_serial, old_flavor_id, old_vcpus, old_memory_mb, old_root_gb";
 
 pub async fn insert(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+         ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&s.id)
     .bind(&s.project_id)
@@ -66,6 +78,16 @@ pub async fn insert(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
     .bind(s.launched_at)
     .bind(s.config_drive)
     .bind(s.launch_index)
+    .bind(&s.description)
+    .bind(&s.access_ipv4)
+    .bind(&s.access_ipv6)
+    .bind(&s.locked_by)
+    .bind(&s.locked_reason)
+    .bind(s.rebuild_serial)
+    .bind(&s.old_flavor_id)
+    .bind(s.old_vcpus)
+    .bind(s.old_memory_mb)
+    .bind(s.old_root_gb)
     .execute(e)
     .await?;
     Ok(())
@@ -105,11 +127,14 @@ pub async fn usage_for_project(e: impl SqliteExecutor<'_>, project_id: &str) -> 
     .await?)
 }
 
-/// Writes the state fields (what the API and the agent change after creation).
+/// Writes everything that can change after creation (API requests and agent reports).
 pub async fn update_state(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
     let r = sqlx::query(
         "UPDATE servers SET name = ?, metadata = ?, vm_state = ?, task_state = ?, power_state = ?, desired_power = ?, \
-         boot_serial = ?, fault = ?, updated_at = ?, launched_at = ? WHERE id = ?",
+         boot_serial = ?, fault = ?, updated_at = ?, launched_at = ?, description = ?, access_ipv4 = ?, \
+         access_ipv6 = ?, locked_by = ?, locked_reason = ?, rebuild_serial = ?, old_flavor_id = ?, old_vcpus = ?, \
+         old_memory_mb = ?, old_root_gb = ?, flavor_id = ?, vcpus = ?, memory_mb = ?, root_gb = ?, image_id = ? \
+         WHERE id = ?",
     )
     .bind(&s.name)
     .bind(&s.metadata)
@@ -121,6 +146,21 @@ pub async fn update_state(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> 
     .bind(&s.fault)
     .bind(s.updated_at)
     .bind(s.launched_at)
+    .bind(&s.description)
+    .bind(&s.access_ipv4)
+    .bind(&s.access_ipv6)
+    .bind(&s.locked_by)
+    .bind(&s.locked_reason)
+    .bind(s.rebuild_serial)
+    .bind(&s.old_flavor_id)
+    .bind(s.old_vcpus)
+    .bind(s.old_memory_mb)
+    .bind(s.old_root_gb)
+    .bind(&s.flavor_id)
+    .bind(s.vcpus)
+    .bind(s.memory_mb)
+    .bind(s.root_gb)
+    .bind(&s.image_id)
     .bind(&s.id)
     .execute(e)
     .await?;
@@ -128,6 +168,7 @@ pub async fn update_state(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> 
 }
 
 pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    // Tags go with it (ON DELETE CASCADE).
     let r = sqlx::query("DELETE FROM servers WHERE id = ?")
         .bind(id)
         .execute(e)

@@ -236,7 +236,8 @@ pub async fn delete_extra_spec(
     Path((id, key)): Path<(String, String)>,
 ) -> NovaResult {
     app.delete_flavor_extra_spec(&c, &id, &key).await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    // Nova answers 200 here (unlike the 202 of a flavor delete).
+    Ok(StatusCode::OK.into_response())
 }
 
 fn access_body(id: &str, projects: Vec<String>) -> Value {

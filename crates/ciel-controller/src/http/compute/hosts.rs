@@ -4,17 +4,37 @@ use super::error::NovaResult;
 use super::microversion::Mv;
 use super::{time_micro as time, Nv};
 use crate::app::compute::hosts::HostView;
+use crate::app::identity::caller::Caller;
 use crate::error::Error;
 use crate::http::{AppState, Authed};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-fn hypervisor(v: &HostView, detail: bool) -> Value {
+/// Before 2.53 hypervisors and services had integer ids; Ciel's hosts have UUIDs, so the
+/// older microversions see a stable number derived from it.
+fn legacy_id(uuid: &str) -> i64 {
+    let hex: String = uuid.chars().filter(|c| c.is_ascii_hexdigit()).take(7).collect();
+    i64::from_str_radix(&hex, 16).unwrap_or(0)
+}
+
+fn host_id(h: &crate::db::compute::hosts::Host, mv: Mv) -> Value {
+    if mv.at_least(53) {
+        json!(h.id)
+    } else {
+        json!(legacy_id(&h.id))
+    }
+}
+
+fn matches_id(h: &crate::db::compute::hosts::Host, id: &str) -> bool {
+    h.id == id || id.parse::<i64>().is_ok_and(|n| n == legacy_id(&h.id))
+}
+
+fn hypervisor(v: &HostView, detail: bool, mv: Mv) -> Value {
     let h = &v.host;
     let mut out = json!({
-        "id": h.id, "hypervisor_hostname": h.hostname,
+        "id": host_id(h, mv), "hypervisor_hostname": h.hostname,
         "state": if v.up { "up" } else { "down" }, "status": if h.enabled { "enabled" } else { "disabled" },
     });
     if detail {
@@ -32,40 +52,149 @@ fn hypervisor(v: &HostView, detail: bool) -> Value {
         out["disk_available_least"] = json!(h.disk_gb - v.disk_gb_used);
         out["running_vms"] = json!(v.running_vms);
         out["current_workload"] = json!(0);
-        out["cpu_info"] = json!("{}");
-        out["service"] = json!({"host": h.hostname, "id": h.id, "disabled_reason": null});
+        // A JSON text before 2.28, an object from then on; Ciel does not inspect CPUs.
+        out["cpu_info"] = if mv.at_least(28) { json!({}) } else { json!("{}") };
+        out["service"] = json!({"host": h.hostname, "id": host_id(h, mv), "disabled_reason": null});
     }
     out
 }
 
-pub async fn hypervisors(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
-    let list: Vec<Value> = app.host_views(&c).await?.iter().map(|v| hypervisor(v, false)).collect();
+/// From 2.53 the list filters by `hypervisor_hostname_pattern` and embeds servers on
+/// `with_servers`.
+async fn hypervisor_list(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: bool) -> NovaResult {
+    let q = super::query_pairs(raw)?;
+    let pattern = super::param(&q, "hypervisor_hostname_pattern");
+    let with_servers = mv.at_least(53) && super::param(&q, "with_servers").is_some_and(|v| v == "true" || v == "1");
+    let mut list = vec![];
+    for v in app.host_views(c).await? {
+        if pattern.is_some_and(|p| !v.host.hostname.contains(p)) {
+            continue;
+        }
+        let mut h = hypervisor(&v, detail, mv);
+        if with_servers {
+            h["servers"] = servers_on(app, c, &v.host.id).await?;
+        }
+        list.push(h);
+    }
+    if pattern.is_some() && list.is_empty() {
+        return Err(Error::not_found("hypervisor", pattern.unwrap_or_default()).into());
+    }
     Ok(Json(json!({ "hypervisors": list })).into_response())
 }
 
-pub async fn hypervisors_detail(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
-    let list: Vec<Value> = app.host_views(&c).await?.iter().map(|v| hypervisor(v, true)).collect();
-    Ok(Json(json!({ "hypervisors": list })).into_response())
+async fn servers_on(app: &AppState, c: &Caller, host_id: &str) -> Result<Value, Error> {
+    let servers = app.list_servers(c, true).await?;
+    Ok(servers
+        .iter()
+        .filter(|s| s.host_id.as_deref() == Some(host_id))
+        .map(|s| json!({"uuid": s.id, "name": format!("instance-{}", &s.id[..8])}))
+        .collect())
 }
 
-pub async fn hypervisor_show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn hypervisors(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
+    hypervisor_list(&app, &c, mv, raw.as_deref(), false).await
+}
+
+pub async fn hypervisors_detail(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
+    hypervisor_list(&app, &c, mv, raw.as_deref(), true).await
+}
+
+pub async fn hypervisor_show(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     let all = app.host_views(&c).await?;
     let v = all
         .iter()
-        .find(|v| v.host.id == id)
+        .find(|v| matches_id(&v.host, &id))
         .ok_or_else(|| Error::not_found("hypervisor", &id))?;
-    Ok(Json(json!({ "hypervisor": hypervisor(v, true) })).into_response())
+    let mut h = hypervisor(v, true, mv);
+    let q = super::query_pairs(raw.as_deref())?;
+    if mv.at_least(53) && super::param(&q, "with_servers").is_some_and(|v| v == "true" || v == "1") {
+        h["servers"] = servers_on(&app, &c, &v.host.id).await?;
+    }
+    Ok(Json(json!({ "hypervisor": h })).into_response())
+}
+
+/// `/os-hypervisors/statistics` (before 2.88): the sums over all hosts.
+pub async fn hypervisor_statistics(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
+    let all = app.host_views(&c).await?;
+    let sum = |f: &dyn Fn(&HostView) -> i64| all.iter().map(f).sum::<i64>();
+    Ok(Json(json!({"hypervisor_statistics": {
+        "count": all.len(),
+        "vcpus": sum(&|v| v.host.vcpus), "vcpus_used": sum(&|v| v.vcpus_used),
+        "memory_mb": sum(&|v| v.host.memory_mb), "memory_mb_used": sum(&|v| v.memory_mb_used),
+        "free_ram_mb": sum(&|v| v.host.memory_mb - v.memory_mb_used),
+        "local_gb": sum(&|v| v.host.disk_gb), "local_gb_used": sum(&|v| v.disk_gb_used),
+        "free_disk_gb": sum(&|v| v.host.disk_gb - v.disk_gb_used),
+        "disk_available_least": sum(&|v| v.host.disk_gb - v.disk_gb_used),
+        "running_vms": sum(&|v| v.running_vms), "current_workload": 0,
+    }}))
+    .into_response())
+}
+
+/// `/os-hypervisors/{pattern}/search` and `/{pattern}/servers` (before 2.53).
+pub async fn hypervisor_search(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path((pattern, what)): Path<(String, String)>,
+) -> NovaResult {
+    let views = app.host_views(&c).await?;
+    if what == "uptime" {
+        views
+            .iter()
+            .find(|v| matches_id(&v.host, &pattern))
+            .ok_or_else(|| Error::not_found("hypervisor", &pattern))?;
+        return Err(Error::Typed {
+            status: 501,
+            kind: "notImplemented",
+            message: "Ciel's agents do not report their host's uptime.".into(),
+        }
+        .into());
+    }
+    if what != "search" && what != "servers" {
+        return Err(Error::not_found("resource", what).into());
+    }
+    let mut list = vec![];
+    for v in views.iter().filter(|v| v.host.hostname.contains(&pattern)) {
+        let mut h = hypervisor(v, false, mv);
+        if what == "servers" {
+            h["servers"] = servers_on(&app, &c, &v.host.id).await?;
+        }
+        list.push(h);
+    }
+    if list.is_empty() {
+        return Err(Error::not_found("hypervisor", pattern).into());
+    }
+    Ok(Json(json!({ "hypervisors": list })).into_response())
 }
 
 /// Every host runs one `nova-compute`-equivalent service: its agent.
-pub async fn services(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
+pub async fn services(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+    let q = super::query_pairs(raw.as_deref())?;
+    let (host, binary) = (super::param(&q, "host"), super::param(&q, "binary"));
     let list: Vec<Value> = app
         .host_views(&c)
         .await?
         .iter()
+        .filter(|v| host.is_none_or(|h| h == v.host.hostname) && binary.is_none_or(|b| b == "nova-compute"))
         .map(|v| {
             let mut s = json!({
-                "id": v.host.id, "binary": "nova-compute", "host": v.host.hostname, "zone": "nova",
+                "id": host_id(&v.host, mv), "binary": "nova-compute", "host": v.host.hostname, "zone": "nova",
                 "status": if v.host.enabled { "enabled" } else { "disabled" },
                 "state": if v.up { "up" } else { "down" },
                 "updated_at": time(v.host.last_seen), "disabled_reason": null,

@@ -1,14 +1,26 @@
-//! Nova v2.1 at `/compute`: version discovery, microversion negotiation and the compute
-//! resources served so far (flavors, key pairs, servers). Not in the catalog until servers boot.
+//! Nova v2.1 at `/compute` (catalog type `compute`, `/compute/v2.1`): version discovery,
+//! microversion negotiation and the compute resources.
 
+mod aggregates;
+mod audit_log;
 mod error;
 mod flavors;
+mod floating_ips;
 mod hosts;
+mod images;
 mod interfaces;
 mod keypairs;
 pub mod microversion;
+mod networks;
+mod os_hosts;
 mod quotas;
+mod request_id;
+mod security_groups;
+mod server_actions;
+mod server_groups;
+mod server_meta;
 mod servers;
+mod usage;
 
 use crate::http::{AppState, Authed};
 use axum::extract::State;
@@ -24,6 +36,8 @@ type Nv = Authed<NovaError>;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(versions))
+        .route("/v2", get(version_v20))
+        .route("/v2/", get(version_v20))
         .route("/v2.1", get(version))
         .route("/v2.1/", get(version))
         .route("/v2.1/flavors", get(flavors::list).post(flavors::create))
@@ -46,8 +60,11 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/flavors/{id}/action", post(flavors::action))
         .route("/v2.1/servers", get(servers::list).post(servers::create))
         .route("/v2.1/servers/detail", get(servers::detail))
-        .route("/v2.1/servers/{id}", get(servers::show).delete(servers::delete))
-        .route("/v2.1/servers/{id}/action", post(servers::action))
+        .route(
+            "/v2.1/servers/{id}",
+            get(servers::show).put(servers::update).delete(servers::delete),
+        )
+        .route("/v2.1/servers/{id}/action", post(server_actions::action))
         .route("/v2.1/servers/{id}/ips", get(servers::ips))
         .route(
             "/v2.1/servers/{id}/os-interface",
@@ -57,10 +74,91 @@ pub fn router() -> Router<AppState> {
             "/v2.1/servers/{id}/os-interface/{port}",
             get(interfaces::show).delete(interfaces::detach),
         )
+        .route("/v2.1/servers/{id}/ips/{network}", get(servers::ips_by_network))
+        .route(
+            "/v2.1/servers/{id}/metadata",
+            get(server_meta::list)
+                .post(server_meta::merge)
+                .put(server_meta::replace),
+        )
+        .route(
+            "/v2.1/servers/{id}/metadata/{key}",
+            get(server_meta::show_item)
+                .put(server_meta::set_item)
+                .delete(server_meta::delete_item),
+        )
+        .route(
+            "/v2.1/servers/{id}/tags",
+            get(server_meta::tags)
+                .put(server_meta::replace_tags)
+                .delete(server_meta::delete_tags),
+        )
+        .route(
+            "/v2.1/servers/{id}/tags/{tag}",
+            get(server_meta::check_tag)
+                .put(server_meta::add_tag)
+                .delete(server_meta::delete_tag),
+        )
+        .route(
+            "/v2.1/servers/{id}/os-server-password",
+            get(server_meta::password).delete(server_meta::clear_password),
+        )
+        .route(
+            "/v2.1/servers/{id}/os-instance-actions",
+            get(server_actions::list_actions),
+        )
+        .route(
+            "/v2.1/servers/{id}/os-instance-actions/{request_id}",
+            get(server_actions::show_action),
+        )
+        .route("/v2.1/servers/{id}/os-security-groups", get(security_groups::of_server))
+        .route(
+            "/v2.1/os-security-groups",
+            get(security_groups::list).post(security_groups::create),
+        )
+        .route(
+            "/v2.1/os-security-groups/{id}",
+            get(security_groups::show)
+                .put(security_groups::update)
+                .delete(security_groups::delete),
+        )
+        .route("/v2.1/os-security-group-rules", post(security_groups::create_rule))
+        .route(
+            "/v2.1/os-security-group-rules/{id}",
+            axum::routing::delete(security_groups::delete_rule),
+        )
+        .route("/v2.1/images", get(images::list))
+        .route("/v2.1/images/detail", get(images::detail))
+        .route("/v2.1/images/{id}", get(images::show).delete(images::delete))
+        .route(
+            "/v2.1/images/{id}/metadata",
+            get(images::metadata)
+                .post(images::merge_metadata)
+                .put(images::replace_metadata),
+        )
+        .route(
+            "/v2.1/images/{id}/metadata/{key}",
+            get(images::metadata_item)
+                .put(images::set_metadata_item)
+                .delete(images::delete_metadata_item),
+        )
         .route("/v2.1/os-hypervisors", get(hosts::hypervisors))
         .route("/v2.1/os-hypervisors/detail", get(hosts::hypervisors_detail))
         .route("/v2.1/os-hypervisors/{id}", get(hosts::hypervisor_show))
+        .route("/v2.1/os-hypervisors/statistics", get(hosts::hypervisor_statistics))
+        .route("/v2.1/os-hypervisors/{id}/{what}", get(hosts::hypervisor_search))
         .route("/v2.1/os-services", get(hosts::services))
+        .route("/v2.1/os-aggregates", get(aggregates::list).post(aggregates::create))
+        .route(
+            "/v2.1/os-aggregates/{id}",
+            get(aggregates::show).put(aggregates::update).delete(aggregates::delete),
+        )
+        .route("/v2.1/os-aggregates/{id}/action", post(aggregates::action))
+        .route("/v2.1/os-instance_usage_audit_log", get(audit_log::list))
+        .route("/v2.1/os-instance_usage_audit_log/{before}", get(audit_log::show))
+        .route("/v2.1/os-hosts", get(os_hosts::list))
+        .route("/v2.1/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
+        .route("/v2.1/os-hosts/{name}/{action}", get(os_hosts::power))
         .route("/v2.1/os-availability-zone", get(hosts::availability_zones))
         .route(
             "/v2.1/os-availability-zone/detail",
@@ -72,10 +170,37 @@ pub fn router() -> Router<AppState> {
             get(quotas::show).put(quotas::update).delete(quotas::reset),
         )
         .route("/v2.1/os-quota-sets/{project}/defaults", get(quotas::defaults))
+        .route(
+            "/v2.1/os-quota-class-sets/{class}",
+            get(quotas::show_class).put(quotas::update_class),
+        )
         .route("/v2.1/os-quota-sets/{project}/detail", get(quotas::detail))
+        .route("/v2.1/os-simple-tenant-usage", get(usage::list))
+        .route("/v2.1/os-simple-tenant-usage/{project}", get(usage::show))
+        .route("/v2.1/os-tenant-networks", get(networks::list))
+        .route("/v2.1/os-tenant-networks/{id}", get(networks::show))
+        .route("/v2.1/os-networks", get(networks::list))
+        .route("/v2.1/os-networks/{id}", get(networks::show))
+        .route(
+            "/v2.1/os-floating-ips",
+            get(floating_ips::list).post(floating_ips::create),
+        )
+        .route(
+            "/v2.1/os-floating-ips/{id}",
+            get(floating_ips::show).delete(floating_ips::delete),
+        )
+        .route(
+            "/v2.1/os-server-groups",
+            get(server_groups::list).post(server_groups::create),
+        )
+        .route(
+            "/v2.1/os-server-groups/{id}",
+            get(server_groups::show).delete(server_groups::delete),
+        )
         .route("/v2.1/os-keypairs", get(keypairs::list).post(keypairs::create))
         .route("/v2.1/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
         .layer(axum::middleware::from_fn(microversion::negotiate))
+        .layer(axum::middleware::from_fn(request_id::stamp))
 }
 
 fn v21(app: &AppState) -> Value {
@@ -90,8 +215,25 @@ fn v21(app: &AppState) -> Value {
     })
 }
 
+/// The legacy v2.0 entry Nova still lists first (clients, Tempest among them, expect it).
+fn v20(app: &AppState) -> Value {
+    json!({
+        "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+        "updated": "2011-01-21T11:33:21Z",
+        "links": [{"rel": "self", "href": format!("{}/compute/v2/", app.cfg.public_url)}],
+    })
+}
+
 pub async fn versions(State(app): State<AppState>) -> Response {
-    Json(json!({"versions": [v21(&app)]})).into_response()
+    Json(json!({"versions": [v20(&app), v21(&app)]})).into_response()
+}
+
+/// Only the version document: Ciel serves the API at v2.1 (v2.0 clients work with it).
+async fn version_v20(State(app): State<AppState>) -> Response {
+    let mut v = v20(&app);
+    v["media-types"] =
+        json!([{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2"}]);
+    Json(json!({ "version": v })).into_response()
 }
 
 async fn version(State(app): State<AppState>) -> Response {

@@ -3,7 +3,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::Nv;
-use crate::app::compute::quotas::DEFAULTS;
+use crate::app::compute::quotas::LEGACY_NETWORK;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,19 +18,15 @@ use std::collections::BTreeMap;
 fn shape(q: &BTreeMap<String, i64>, mv: Mv, id: Option<&str>) -> Value {
     let mut out = Map::new();
     for (k, v) in q {
-        if mv.at_least(57) && k.starts_with("injected_file") {
+        let legacy = LEGACY_NETWORK.iter().any(|(r, _)| r == k);
+        if (mv.at_least(57) && k.starts_with("injected_file")) || (legacy && mv.at_least(36)) {
             continue;
         }
         out.insert(k.clone(), json!(v));
     }
     if !mv.at_least(36) {
-        for (k, v) in [
-            ("floating_ips", 10),
-            ("fixed_ips", -1),
-            ("security_groups", 10),
-            ("security_group_rules", 20),
-        ] {
-            out.insert(k.into(), json!(v));
+        for (k, v) in LEGACY_NETWORK {
+            out.entry(k.to_string()).or_insert(json!(v));
         }
     }
     if let Some(id) = id {
@@ -44,8 +40,8 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(p
     Ok(Json(json!({"quota_set": shape(&q, mv, Some(&project))})).into_response())
 }
 
-pub async fn defaults(Authed(..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
-    let q: BTreeMap<String, i64> = DEFAULTS.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+pub async fn defaults(State(app): State<AppState>, Authed(..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
+    let q = app.compute_quota_defaults().await?;
     Ok(Json(json!({"quota_set": shape(&q, mv, Some(&project))})).into_response())
 }
 
@@ -76,9 +72,45 @@ pub async fn update(
     body: Bytes,
 ) -> NovaResult {
     let q = app
-        .set_compute_quota(&c, &project, wrapped(&body, "quota_set")?)
+        .set_compute_quota(&c, &project, wrapped(&body, "quota_set")?, !mv.at_least(36))
         .await?;
     Ok(Json(json!({"quota_set": shape(&q, mv, None)})).into_response())
+}
+
+/// Quota classes show the network quotas until 2.50 (not 2.36 as quota sets do).
+fn class_shape(q: &BTreeMap<String, i64>, mv: Mv, id: &str) -> Value {
+    let mut v = shape(q, if mv.at_least(50) { mv } else { Mv(2, 1) }, Some(id));
+    if let (Value::Object(m), true) = (&mut v, mv.at_least(57)) {
+        m.retain(|k, _| !k.starts_with("injected_file"));
+    }
+    v
+}
+
+pub async fn show_class(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(class): Path<String>,
+) -> NovaResult {
+    let q = app.quota_class(&c, &class).await?;
+    Ok(Json(json!({"quota_class_set": class_shape(&q, mv, &class)})).into_response())
+}
+
+pub async fn update_class(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(class): Path<String>,
+    body: Bytes,
+) -> NovaResult {
+    let q = app
+        .set_quota_class(&c, &class, wrapped(&body, "quota_class_set")?, !mv.at_least(50))
+        .await?;
+    let mut v = class_shape(&q, mv, &class);
+    if let Value::Object(m) = &mut v {
+        m.remove("id");
+    }
+    Ok(Json(json!({ "quota_class_set": v })).into_response())
 }
 
 pub async fn reset(State(app): State<AppState>, Authed(c, ..): Nv, Path(project): Path<String>) -> NovaResult {

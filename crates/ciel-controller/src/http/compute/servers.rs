@@ -1,12 +1,17 @@
-//! `/servers`: create, list, show, delete, power actions, addresses.
+//! `/servers`: create, list (with Nova's filters), show, update, delete, addresses.
 
 use super::error::NovaResult;
 use super::microversion::Mv;
+use super::request_id::RequestId;
 use super::{links, param, query_pairs, time_micro, time_z as time, Nv};
+use crate::app::compute::server_list::{parse_time, ServerFilter, STATUSES};
 use crate::app::identity::caller::Caller;
+use crate::app::network::ports::PortView;
+use crate::app::network::security_groups::GroupView;
 use crate::db::compute::servers::Server;
+use crate::db::network::Network;
 use crate::error::Error;
-use crate::http::{parse_json, wrapped, AppState, Authed};
+use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -16,28 +21,33 @@ use serde_json::{json, Map, Value};
 
 /// Nova's API status from the state pair.
 pub fn status(s: &Server) -> &'static str {
-    match (s.vm_state.as_str(), s.task_state.as_deref()) {
-        ("building", _) => "BUILD",
-        ("active", Some("rebooting")) => "REBOOT",
-        ("active", _) => "ACTIVE",
-        ("stopped", _) => "SHUTOFF",
-        ("paused", _) => "PAUSED",
-        ("error", _) => "ERROR",
-        _ => "UNKNOWN",
+    crate::app::compute::status::api_status(s)
+}
+
+/// What rendering servers needs from the network service, read once per request (not once
+/// per server of a listing).
+pub(super) struct Lookups {
+    networks: Vec<Network>,
+    ports: Vec<PortView>,
+    groups: Vec<GroupView>,
+}
+
+impl Lookups {
+    pub(super) async fn load(app: &AppState, c: &Caller) -> Result<Self, Error> {
+        Ok(Lookups {
+            networks: app.list_networks(c).await?,
+            ports: app.list_ports(c).await?,
+            groups: app.list_security_groups(c).await?,
+        })
     }
 }
 
 /// `addresses`: the server's fixed IPs grouped by network name.
-async fn addresses(app: &AppState, c: &Caller, s: &Server) -> Result<Value, Error> {
+fn addresses(l: &Lookups, s: &Server) -> Value {
     let mut out = Map::new();
-    let networks = app.list_networks(c).await?;
-    for p in app
-        .list_ports(c)
-        .await?
-        .into_iter()
-        .filter(|p| p.port.device_id == s.id)
-    {
-        let net = networks
+    for p in l.ports.iter().filter(|p| p.port.device_id == s.id) {
+        let net = l
+            .networks
             .iter()
             .find(|n| n.id == p.port.network_id)
             .map(|n| n.name.clone())
@@ -50,10 +60,95 @@ async fn addresses(app: &AppState, c: &Caller, s: &Server) -> Result<Value, Erro
             }
         }
     }
-    Ok(Value::Object(out))
+    Value::Object(out)
 }
 
-async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) -> Result<Value, Error> {
+/// The server's security groups, by name, from its ports (each group once).
+fn security_groups(l: &Lookups, s: &Server) -> Value {
+    let mut ids: Vec<&String> = vec![];
+    for p in l.ports.iter().filter(|p| p.port.device_id == s.id) {
+        for g in &p.security_groups {
+            if !ids.contains(&g) {
+                ids.push(g);
+            }
+        }
+    }
+    ids.iter()
+        .filter_map(|id| l.groups.iter().find(|g| &&g.group.id == id))
+        .map(|g| json!({"name": g.group.name}))
+        .collect()
+}
+
+/// Fields that appeared in later microversions.
+async fn versioned(app: &AppState, s: &Server, mv: Mv, v: &mut Value) -> Result<(), Error> {
+    if mv.at_least(9) {
+        v["locked"] = json!(s.locked_by.is_some());
+    }
+    if mv.at_least(19) {
+        v["description"] = json!(s.description);
+    }
+    if mv.at_least(26) {
+        v["tags"] = json!(app.tags_of(s).await?);
+    }
+    if mv.at_least(63) {
+        // Ciel does not verify image signatures, so no server has trusted certificates.
+        v["trusted_image_certificates"] = Value::Null;
+    }
+    if mv.at_least(71) {
+        v["server_groups"] = json!(app.groups_of_server(&s.id).await?);
+    }
+    if mv.at_least(73) {
+        v["locked_reason"] = json!(s.locked_reason);
+    }
+    Ok(())
+}
+
+/// The shorter body of update and rebuild responses (before 2.75: without the extension
+/// attributes of `show`; a rebuild also shows `key_name` from 2.54 and `user_data` from 2.57).
+pub(super) async fn common_json(
+    app: &AppState,
+    c: &Caller,
+    l: &Lookups,
+    s: &Server,
+    mv: Mv,
+    rebuild: bool,
+) -> Result<Value, Error> {
+    let mut v = detail_json(app, c, l, s, mv).await?;
+    if mv.at_least(75) {
+        // From 2.75 both show the server as `show` does; a rebuild names user_data plainly.
+        if let (Value::Object(m), true) = (&mut v, rebuild) {
+            m.remove("OS-EXT-SRV-ATTR:user_data");
+            m.insert("user_data".into(), json!(s.user_data));
+        }
+        return Ok(v);
+    }
+    if let Some(Value::Object(nets)) = v.get_mut("addresses") {
+        for a in nets.values_mut().filter_map(Value::as_array_mut).flatten() {
+            if let Value::Object(a) = a {
+                a.retain(|k, _| k == "addr" || k == "version");
+            }
+        }
+    }
+    if let Value::Object(m) = &mut v {
+        m.retain(|k, _| {
+            !k.starts_with("OS-EXT-")
+                && !k.starts_with("OS-SRV-USG")
+                && !matches!(
+                    k.as_str(),
+                    "key_name" | "security_groups" | "os-extended-volumes:volumes_attached" | "config_drive"
+                )
+        });
+    }
+    if rebuild && mv.at_least(54) {
+        v["key_name"] = json!(s.key_name);
+    }
+    if rebuild && mv.at_least(57) {
+        v["user_data"] = json!(s.user_data);
+    }
+    Ok(v)
+}
+
+pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Server, mv: Mv) -> Result<Value, Error> {
     let flavor = if mv.at_least(47) {
         let specs = app.flavor_extra_specs(c, &s.flavor_id).await.unwrap_or_default();
         let name = app
@@ -81,33 +176,44 @@ async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) -> Result<V
         "image": {"id": s.image_id, "links": [{"rel": "bookmark", "href": format!("{}/compute/images/{}", app.cfg.public_url, s.image_id)}]},
         "flavor": flavor,
         "created": time(s.created_at), "updated": time(s.updated_at),
-        "addresses": addresses(app, c, s).await?,
-        "accessIPv4": "", "accessIPv6": "",
+        "addresses": addresses(l, s),
+        "accessIPv4": s.access_ipv4, "accessIPv6": s.access_ipv6,
         "links": links(app, &format!("servers/{}", s.id)),
-        "OS-DCF:diskConfig": "MANUAL", "progress": 0,
+        "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": s.availability_zone,
-        "config_drive": "", "key_name": s.key_name,
+        "config_drive": if s.config_drive { "True" } else { "" }, "key_name": s.key_name,
         "OS-SRV-USG:launched_at": s.launched_at.map(time_micro),
         "OS-SRV-USG:terminated_at": null,
         "OS-EXT-STS:task_state": s.task_state, "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": "default"}],
+        "security_groups": security_groups(l, s),
     });
     if s.vm_state == "error" {
         v["fault"] =
             json!({"code": 500, "message": s.fault.clone().unwrap_or_default(), "created": time(s.updated_at)});
     }
-    if mv.at_least(9) {
-        v["locked"] = json!(false);
+    // Nova leaves the key out for a server without groups.
+    if v["security_groups"].as_array().is_some_and(|g| g.is_empty()) {
+        if let Value::Object(m) = &mut v {
+            m.remove("security_groups");
+        }
     }
-    if mv.at_least(19) {
-        v["description"] = Value::Null;
+    // Nova shows progress only while a server is (or may be) moving.
+    if matches!(status(s), "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE") {
+        v["progress"] = json!(0);
     }
-    if mv.at_least(26) {
-        v["tags"] = json!([]);
-    }
+    versioned(app, s, mv, &mut v).await?;
     if c.is_admin() {
         let host = s.host_id.clone().unwrap_or_default();
+        if mv.at_least(3) {
+            v["OS-EXT-SRV-ATTR:reservation_id"] = json!("");
+            v["OS-EXT-SRV-ATTR:launch_index"] = json!(0);
+            v["OS-EXT-SRV-ATTR:hostname"] = json!(hostname(&s.name));
+            v["OS-EXT-SRV-ATTR:kernel_id"] = json!("");
+            v["OS-EXT-SRV-ATTR:ramdisk_id"] = json!("");
+            v["OS-EXT-SRV-ATTR:root_device_name"] = json!("/dev/vda");
+            v["OS-EXT-SRV-ATTR:user_data"] = json!(s.user_data);
+        }
         v["OS-EXT-SRV-ATTR:host"] = json!(host);
         v["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(host);
         v["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8]));
@@ -115,49 +221,159 @@ async fn detail_json(app: &AppState, c: &Caller, s: &Server, mv: Mv) -> Result<V
     Ok(v)
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
-    let b = wrapped(&body, "server")?;
-    let made = app.create_servers(&c, b).await?;
+/// Nova's hostname from a display name: lower case, letters, digits and dashes.
+fn hostname(name: &str) -> String {
+    let h: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect();
+    h.trim_matches('-').chars().take(63).collect()
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    RequestId(rid): RequestId,
+    body: Bytes,
+) -> NovaResult {
+    let mut b = wrapped(&body, "server")?;
+    // Scheduler hints sit beside "server" in the body; the app takes them with the rest.
+    if let Ok(Value::Object(mut top)) = serde_json::from_slice::<Value>(&body) {
+        for k in ["os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"] {
+            if let Some(h) = top.remove(k) {
+                b.insert(k.into(), h);
+            }
+        }
+    }
+    // Nova returns the password it set (the given one or a generated one); Ciel's guests get
+    // no password injection (change_password is not supported), so it is only echoed.
+    let admin_pass = match b.remove("adminPass") {
+        None | Some(Value::Null) => random_password(),
+        Some(Value::String(p)) => p,
+        Some(v) => {
+            return Err(Error::bad_request(format!("Invalid input for field/attribute adminPass. Value: {v}.")).into())
+        }
+    };
+    let reservation = match b.remove("return_reservation_id") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(x)) => x,
+        Some(Value::String(x)) => matches!(x.to_lowercase().as_str(), "true" | "1" | "yes" | "on"),
+        Some(v) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute return_reservation_id. Value: {v}."
+            ))
+            .into())
+        }
+    };
+    let made = app.create_servers(&c, &rid, b).await?;
+    if reservation {
+        let r = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": r}))).into_response());
+    }
     let first = made
         .first()
         .ok_or_else(|| Error::Internal("no server created".into()))?;
+    let groups = security_groups(&Lookups::load(&app, &c).await?, first);
+    let location = format!("{}/compute/v2.1/servers/{}", app.cfg.public_url, first.id);
     let v = json!({"server": {"id": first.id, "links": links(&app, &format!("servers/{}", first.id)),
-        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}});
-    Ok((StatusCode::ACCEPTED, Json(v)).into_response())
+        "OS-DCF:diskConfig": "MANUAL", "security_groups": groups, "adminPass": admin_pass}});
+    Ok((
+        StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, location)],
+        Json(v),
+    )
+        .into_response())
+}
+
+fn random_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 12)
+}
+
+/// The listing filters of the query string, validated as Nova does.
+fn filter(c: &Caller, mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> {
+    let q = query_pairs(raw)?;
+    let mut f = ServerFilter {
+        all_projects: param(&q, "all_tenants")
+            .is_some_and(|v| !matches!(v.to_lowercase().as_str(), "0" | "false" | "off" | "no")),
+        name: param(&q, "name").map(str::to_owned),
+        flavor: param(&q, "flavor").map(str::to_owned),
+        image: param(&q, "image").map(str::to_owned),
+        ip: param(&q, "ip").map(str::to_owned),
+        ip6: param(&q, "ip6").map(str::to_owned),
+        marker: param(&q, "marker").map(str::to_owned),
+        project_id: param(&q, "project_id").or(param(&q, "tenant_id")).map(str::to_owned),
+        host: param(&q, "host").map(str::to_owned),
+        ..Default::default()
+    };
+    if f.all_projects && !c.is_admin() {
+        return Err(Error::forbidden());
+    }
+    let statuses: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k == "status")
+        .map(|(_, v)| v.to_uppercase())
+        .collect();
+    if !statuses.is_empty() {
+        let known: Vec<String> = statuses
+            .iter()
+            .filter(|s| STATUSES.contains(&s.as_str()))
+            .cloned()
+            .collect();
+        if known.len() < statuses.len() && mv.at_least(38) {
+            return Err(Error::bad_request(format!(
+                "Invalid status value: {}",
+                statuses.join(",")
+            )));
+        }
+        f.status = Some(known);
+    }
+    if let Some(t) = param(&q, "changes-since") {
+        f.changes_since = Some(parse_time("changes-since", t)?);
+    }
+    if let Some(l) = param(&q, "limit") {
+        let n: i64 = l.parse().map_err(|_| {
+            Error::bad_request(format!(
+                "Invalid input for query parameters limit. Value: {l}. '{l}' is not an integer"
+            ))
+        })?;
+        if n < 0 {
+            return Err(Error::bad_request(format!(
+                "Invalid input for query parameters limit. Value: {l}. -1 is less than the minimum of 0"
+            )));
+        }
+        f.limit = Some(n as usize);
+    }
+    Ok(f)
 }
 
 async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: bool) -> NovaResult {
-    let q = query_pairs(raw)?;
-    let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
-    let mut list = app.list_servers(c, all).await?;
-    if let Some(n) = param(&q, "name") {
-        list.retain(|s| s.name.contains(n));
-    }
-    if let Some(st) = param(&q, "status") {
-        list.retain(|s| status(s).eq_ignore_ascii_case(st));
-    }
-    if let Some(m) = param(&q, "marker") {
-        let pos = list
-            .iter()
-            .position(|s| s.id == m)
-            .ok_or_else(|| Error::bad_request(format!("marker [{m}] not found")))?;
-        list.drain(..=pos);
-    }
-    if let Some(l) = param(&q, "limit") {
-        let l: usize = l
-            .parse()
-            .map_err(|_| Error::bad_request(format!("Invalid limit: {l}")))?;
-        list.truncate(l);
-    }
+    let f = filter(c, mv, raw)?;
+    let (list, more) = app.list_servers_filtered(c, &f).await?;
+    let lookups = if detail {
+        Some(Lookups::load(app, c).await?)
+    } else {
+        None
+    };
     let mut items = vec![];
     for s in &list {
-        items.push(if detail {
-            detail_json(app, c, s, mv).await?
+        items.push(if let Some(lookups) = &lookups {
+            detail_json(app, c, lookups, s, mv).await?
         } else {
             json!({"id": s.id, "name": s.name, "links": links(app, &format!("servers/{}", s.id))})
         });
     }
-    Ok(Json(json!({"servers": items})).into_response())
+    let mut body = json!({"servers": items});
+    if let (true, Some(last)) = (more, list.last()) {
+        let path = if detail { "servers/detail" } else { "servers" };
+        let mut q: Vec<(String, String)> = query_pairs(raw)?.into_iter().filter(|(k, _)| k != "marker").collect();
+        q.push(("marker".into(), last.id.clone()));
+        let qs = serde_urlencoded::to_string(&q).unwrap_or_default();
+        body["servers_links"] =
+            json!([{"rel": "next", "href": format!("{}/compute/v2.1/{path}?{qs}", app.cfg.public_url)}]);
+    }
+    Ok(Json(body).into_response())
 }
 
 pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
@@ -170,47 +386,52 @@ pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQ
 
 pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    Ok(Json(json!({"server": detail_json(&app, &c, &s, mv).await?})).into_response())
+    let l = Lookups::load(&app, &c).await?;
+    Ok(Json(json!({"server": detail_json(&app, &c, &l, &s, mv).await?})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
-    app.delete_server(&c, &id).await?;
+pub async fn update(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NovaResult {
+    let mut b = wrapped(&body, "server")?;
+    if b.contains_key("description") && !mv.at_least(19) {
+        b.remove("description");
+        return Err(Error::bad_request("Invalid input for field/attribute server. Additional properties are not allowed ('description' was unexpected)").into());
+    }
+    let s = app.update_server(&c, &id, b).await?;
+    let l = Lookups::load(&app, &c).await?;
+    Ok(Json(json!({"server": common_json(&app, &c, &l, &s, mv, false).await?})).into_response())
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    RequestId(rid): RequestId,
+    Path(id): Path<String>,
+) -> NovaResult {
+    app.delete_server(&c, &id, &rid).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    Ok(Json(json!({"addresses": addresses(&app, &c, &s).await?})).into_response())
+    let l = Lookups::load(&app, &c).await?;
+    Ok(Json(json!({"addresses": addresses(&l, &s)})).into_response())
 }
 
-/// `POST /servers/{id}/action`: `os-stop`, `os-start`, `reboot`, `pause`, `unpause`,
-/// `os-getConsoleOutput`.
-pub async fn action(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
-    let doc: Map<String, Value> = match parse_json::<Value>(&body)? {
-        Value::Object(m) if m.len() == 1 => m,
-        _ => return Err(Error::bad_request("Malformed request body: expected exactly one action").into()),
-    };
-    let action = doc.keys().next().cloned().unwrap_or_default();
-    match action.as_str() {
-        "os-stop" | "os-start" | "reboot" | "pause" | "unpause" => {
-            app.server_power_action(&c, &id, &action).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "os-getConsoleOutput" => {
-            let length = match doc["os-getConsoleOutput"].get("length") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.as_i64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                        .filter(|n| *n >= -1)
-                        .ok_or_else(|| {
-                            Error::bad_request(format!("Invalid input for field/attribute length. Value: {v}."))
-                        })?,
-                ),
-            };
-            let output = app.server_console_output(&c, &id, length.filter(|n| *n >= 0)).await?;
-            Ok(Json(json!({ "output": output })).into_response())
-        }
-        other => Err(Error::bad_request(format!("There is no such action: {other}")).into()),
+pub async fn ips_by_network(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    Path((id, network)): Path<(String, String)>,
+) -> NovaResult {
+    let s = app.get_server(&c, &id).await?;
+    let all = addresses(&Lookups::load(&app, &c).await?, &s);
+    match all.get(&network) {
+        Some(a) => Ok(Json(json!({ network: a })).into_response()),
+        None => Err(Error::not_found("network", network).into()),
     }
 }

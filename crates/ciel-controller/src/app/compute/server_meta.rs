@@ -1,0 +1,252 @@
+//! What users change on a server besides its power: name, access addresses, description
+//! (PUT /servers/{id}), metadata and tags. Nova's limits: metadata keys 1–255 characters,
+//! values up to 255, 128 items; tags up to 60 characters without `/` or `,`, 50 per server.
+
+use super::actions::Guard;
+use crate::app::identity::caller::Caller;
+use crate::app::identity::input::{self, Body};
+use crate::app::App;
+use crate::db::compute::server_tags;
+use crate::db::compute::servers::{self as db, Server};
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+
+const MAX_METADATA_ITEMS: usize = 128;
+const MAX_TAGS: usize = 50;
+
+fn invalid(field: &str, v: &Value) -> Error {
+    Error::bad_request(format!("Invalid input for field/attribute {field}. Value: {v}."))
+}
+
+/// Checks a metadata object: string keys of 1–255 and string values of up to 255 characters.
+pub fn validate(m: Map<String, Value>) -> Result<Map<String, Value>> {
+    if m.len() > MAX_METADATA_ITEMS {
+        return Err(Error::Typed {
+            status: 403,
+            kind: "forbidden",
+            message: "Quota exceeded for metadata_items: Requested more than 128 metadata items".into(),
+        });
+    }
+    for (k, v) in &m {
+        let ok_key = !k.is_empty() && k.chars().count() <= 255;
+        let ok_value = v.as_str().is_some_and(|s| s.chars().count() <= 255);
+        if !ok_key || !ok_value {
+            return Err(invalid("metadata", &Value::Object(m.clone())));
+        }
+    }
+    Ok(m)
+}
+
+/// `accessIPv4`/`accessIPv6`: an address of that family, or empty.
+pub fn access_ip(body: &mut Body, field: &str, v6: bool) -> Result<String> {
+    match body.remove(field) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) if s.is_empty() => Ok(s),
+        Some(Value::String(s)) => {
+            // Stored in canonical form, as Nova does (`0:0::babe:1.2.3.4` -> `::babe:102:304`).
+            match s.parse::<std::net::IpAddr>() {
+                Ok(a) if a.is_ipv6() == v6 => Ok(a.to_string()),
+                _ => Err(invalid(field, &Value::String(s))),
+            }
+        }
+        Some(v) => Err(invalid(field, &v)),
+    }
+}
+
+/// `description` (2.19): up to 255 characters, or null.
+pub fn description(body: &mut Body) -> Result<Option<String>> {
+    input::opt_str(body, "description", 255, true)
+}
+
+/// A server name: a string of 1–255 characters that is not only spaces.
+pub fn name(body: &mut Body) -> Result<Option<String>> {
+    match body.remove("name") {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 255 => Ok(Some(s)),
+        Some(v) => Err(invalid("name", &v)),
+    }
+}
+
+fn check_tag(tag: &str) -> Result<()> {
+    if tag.is_empty() || tag.chars().count() > 60 || tag.contains('/') || tag.contains(',') {
+        return Err(Error::bad_request(format!(
+            "Invalid input for field/attribute tag. Value: {tag}."
+        )));
+    }
+    Ok(())
+}
+
+impl App {
+    /// PUT /servers/{id}: name, access addresses, description.
+    pub async fn update_server(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Server> {
+        let mut s = self.server_for_update(caller, id, Guard::IgnoreLock).await?;
+        if let Some(n) = name(&mut body)? {
+            s.name = n;
+        }
+        if body.contains_key("accessIPv4") {
+            s.access_ipv4 = access_ip(&mut body, "accessIPv4", false)?;
+        }
+        if body.contains_key("accessIPv6") {
+            s.access_ipv6 = access_ip(&mut body, "accessIPv6", true)?;
+        }
+        if body.contains_key("description") {
+            s.description = description(&mut body)?;
+        }
+        if let Some(k) = body.keys().next() {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute server. Additional properties are not allowed ('{k}' was unexpected)"
+            )));
+        }
+        s.updated_at = crate::db::now();
+        db::update_state(&self.db, &s).await?;
+        Ok(s)
+    }
+
+    pub async fn server_metadata(&self, caller: &Caller, id: &str) -> Result<Map<String, Value>> {
+        let s = self.get_server(caller, id).await?;
+        Ok(serde_json::from_str(&s.metadata).unwrap_or_default())
+    }
+
+    /// Sets metadata: `replace` drops the keys not given (PUT), otherwise merges (POST).
+    pub async fn set_server_metadata(
+        &self,
+        caller: &Caller,
+        id: &str,
+        given: Map<String, Value>,
+        replace: bool,
+    ) -> Result<Map<String, Value>> {
+        let given = validate(given)?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
+        let mut m: Map<String, Value> = if replace {
+            Map::new()
+        } else {
+            serde_json::from_str(&s.metadata).unwrap_or_default()
+        };
+        m.extend(given);
+        let m = validate(m)?;
+        s.metadata = Value::Object(m.clone()).to_string();
+        s.updated_at = crate::db::now();
+        db::update_state(&mut *tx, &s).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    pub async fn delete_server_metadata(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
+        let mut m: Map<String, Value> = serde_json::from_str(&s.metadata).unwrap_or_default();
+        if m.remove(key).is_none() {
+            return Err(Error::not_found("metadata item", key));
+        }
+        s.metadata = Value::Object(m).to_string();
+        s.updated_at = crate::db::now();
+        db::update_state(&mut *tx, &s).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn server_tags(&self, caller: &Caller, id: &str) -> Result<Vec<String>> {
+        let s = self.get_server(caller, id).await?;
+        server_tags::list(&self.db, &s.id).await
+    }
+
+    /// PUT /servers/{id}/tags: the tags become exactly `tags`.
+    pub async fn replace_server_tags(&self, caller: &Caller, id: &str, tags: Vec<String>) -> Result<Vec<String>> {
+        if tags.len() > MAX_TAGS {
+            return Err(Error::bad_request("Invalid input: more than 50 tags."));
+        }
+        for t in &tags {
+            check_tag(t)?;
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let s = self
+            .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
+            .await?;
+        server_tags::clear(&mut *tx, &s.id).await?;
+        for t in &tags {
+            server_tags::add(&mut *tx, &s.id, t).await?;
+        }
+        let out = server_tags::list(&mut *tx, &s.id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// PUT /servers/{id}/tags/{tag}; true when the tag is new.
+    pub async fn add_server_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<bool> {
+        check_tag(tag)?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let s = self
+            .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
+            .await?;
+        let existing = server_tags::list(&mut *tx, &s.id).await?;
+        if existing.iter().any(|t| t == tag) {
+            return Ok(false);
+        }
+        if existing.len() >= MAX_TAGS {
+            return Err(Error::bad_request(
+                "The number of tags exceeded the per-server limit 50",
+            ));
+        }
+        server_tags::add(&mut *tx, &s.id, tag).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn delete_server_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let s = self
+            .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
+            .await?;
+        if !server_tags::remove(&mut *tx, &s.id, tag).await? {
+            return Err(Error::not_found("tag", tag));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_server_tags(&self, caller: &Caller, id: &str) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let s = self
+            .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
+            .await?;
+        server_tags::clear(&mut *tx, &s.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Tags of many servers at once (for listings).
+    pub async fn tags_of(&self, s: &Server) -> Result<Vec<String>> {
+        server_tags::list(&self.db, &s.id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: Value) -> Body {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn access_addresses_are_checked_and_canonical() {
+        let mut b = body(json!({"accessIPv6": "0000:0000:0000:0000:0000:babe:220.12.22.2", "accessIPv4": "::1"}));
+        assert_eq!(access_ip(&mut b, "accessIPv6", true).unwrap(), "::babe:dc0c:1602");
+        assert_eq!(access_ip(&mut b, "accessIPv4", false).unwrap_err().status(), 400);
+        let mut b = body(json!({"accessIPv6": "notvalid"}));
+        assert_eq!(access_ip(&mut b, "accessIPv6", true).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn metadata_limits() {
+        assert!(validate(body(json!({"a": "b"}))).is_ok());
+        assert_eq!(validate(body(json!({"a": "b".repeat(256)}))).unwrap_err().status(), 400);
+        assert_eq!(validate(body(json!({"": "b"}))).unwrap_err().status(), 400);
+        assert_eq!(validate(body(json!({"a": 1}))).unwrap_err().status(), 400);
+    }
+}

@@ -1,0 +1,141 @@
+//! createImage: a snapshot of a server's disk as a new image. The image record is made at
+//! once (queued, so the caller gets its id); the server's agent then produces a flattened
+//! qcow2 of the disk, which streams into the image store like any upload and makes the
+//! image active. A failed snapshot deletes the image, as Nova does.
+
+use super::actions::{record, Guard};
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::db::compute::{hosts, servers};
+use crate::error::{Error, Result};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Properties of the source image a snapshot keeps, so that it boots the same way.
+const INHERITED: &[&str] = &["kernel_id", "ramdisk_id", "os_command_line", "os_type", "os_distro"];
+
+impl App {
+    /// Starts a snapshot of server `id` into a new image named `name`; returns the image id.
+    pub async fn snapshot_server(
+        self: &Arc<Self>,
+        caller: &Caller,
+        id: &str,
+        name: &str,
+        metadata: Map<String, Value>,
+        request_id: &str,
+    ) -> Result<String> {
+        let s = self.server_for_update(caller, id, Guard::Lock).await?;
+        if !matches!(s.vm_state.as_str(), "active" | "stopped" | "paused") || s.task_state.is_some() {
+            return Err(Error::Conflict(format!(
+                "Cannot 'createImage' instance {id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        let agent = match &s.host_id {
+            Some(h) => hosts::get(&self.db, h).await?,
+            None => None,
+        }
+        .and_then(|h| h.agent_url.map(|u| (u, h.agent_secret)))
+        .ok_or_else(|| Error::Conflict(format!("The host of instance {id} cannot be reached.")))?;
+        let metadata = super::server_meta::validate(metadata)?;
+
+        let mut body = Map::new();
+        body.insert("name".into(), json!(name));
+        body.insert("disk_format".into(), json!("qcow2"));
+        body.insert("container_format".into(), json!("bare"));
+        if let Ok(src) = self.get_image(caller, &s.image_id).await {
+            body.insert("min_ram".into(), json!(src.min_ram));
+            body.insert("min_disk".into(), json!(src.min_disk.max(s.root_gb)));
+            let props: Map<String, Value> = serde_json::from_str(&src.properties).unwrap_or_default();
+            for k in INHERITED {
+                if let Some(v) = props.get(*k) {
+                    body.insert((*k).into(), v.clone());
+                }
+            }
+        }
+        body.insert("image_type".into(), json!("snapshot"));
+        body.insert("instance_uuid".into(), json!(s.id));
+        body.insert("base_image_ref".into(), json!(s.image_id));
+        body.insert("owner_specified.openstack.object".into(), json!("images/snapshot"));
+        body.extend(metadata);
+        let image = self.create_image(caller, body).await?;
+
+        // The server shows the snapshot as its task until the upload ends; a second one
+        // meanwhile is refused above.
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
+        if s.task_state.is_some() {
+            return Err(Error::Conflict(format!(
+                "Cannot 'createImage' instance {id} while it is in task_state {}",
+                s.task_state.as_deref().unwrap_or_default()
+            )));
+        }
+        s.task_state = Some("image_snapshot".into());
+        s.updated_at = crate::db::now();
+        servers::update_state(&mut *tx, &s).await?;
+        record(&mut tx, caller, &s, "createImage", request_id, s.updated_at).await?;
+        tx.commit().await?;
+
+        let (app, caller, server, image_id) = (self.clone(), caller.clone(), s.id.clone(), image.id.clone());
+        tokio::spawn(async move {
+            if let Err(e) = app.upload_snapshot(&caller, &server, &image_id, agent).await {
+                tracing::warn!(server = %server, image = %image_id, error = %e, "snapshot failed; deleting the image");
+                app.delete_image(&caller, &image_id).await.ok();
+            }
+            if let Err(e) = app.end_snapshot_task(&server).await {
+                tracing::warn!(server = %server, error = %e, "cannot end the snapshot task");
+            }
+        });
+        Ok(image.id)
+    }
+
+    async fn end_snapshot_task(&self, server: &str) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        if let Some(mut s) = servers::get(&mut *tx, server).await? {
+            if s.task_state.as_deref() == Some("image_snapshot") {
+                s.task_state = None;
+                s.updated_at = crate::db::now();
+                servers::update_state(&mut *tx, &s).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn upload_snapshot(
+        &self,
+        caller: &Caller,
+        server: &str,
+        image_id: &str,
+        agent: (String, String),
+    ) -> Result<()> {
+        let (url, secret) = agent;
+        let mut resp = reqwest::Client::new()
+            .post(format!("{url}/v1/vms/{server}/snapshot"))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| Error::Internal(format!("snapshot of {server}: {e}")))?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(4);
+        let pump = async move {
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => {
+                        if tx.send(Ok(c)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tx.send(Err(e.to_string())).await.ok();
+                        break;
+                    }
+                }
+            }
+        };
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+        let (_, uploaded) = tokio::join!(pump, self.upload_image(caller, image_id, Box::pin(stream)));
+        uploaded.map(|_| ())
+    }
+}

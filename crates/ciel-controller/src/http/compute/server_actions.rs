@@ -1,0 +1,219 @@
+//! `POST /servers/{id}/action` and the instance actions it records
+//! (`/servers/{id}/os-instance-actions[/{request_id}]`).
+
+use super::error::NovaResult;
+use super::microversion::Mv;
+use super::request_id::RequestId;
+use super::servers::{common_json, Lookups};
+use super::{time_micro, Nv};
+use crate::db::compute::instance_actions::InstanceAction;
+use crate::error::Error;
+use crate::http::{parse_json, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+fn field<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
+    args.get(key).and_then(Value::as_str)
+}
+
+pub async fn action(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    RequestId(rid): RequestId,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NovaResult {
+    let doc: Map<String, Value> = match parse_json::<Value>(&body)? {
+        Value::Object(m) if m.len() == 1 => m,
+        _ => return Err(Error::bad_request("Malformed request body: expected exactly one action").into()),
+    };
+    let (action, args) = doc.into_iter().next().unwrap_or_default();
+    match action.as_str() {
+        "os-stop" | "os-start" | "reboot" | "pause" | "unpause" => {
+            app.server_power_action(&c, &id, &action, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "lock" => {
+            let reason = field(&args, "locked_reason").map(str::to_owned);
+            if reason.is_some() && !mv.at_least(73) {
+                return Err(Error::bad_request("Invalid input for field/attribute lock.").into());
+            }
+            app.lock_server(&c, &id, true, reason, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "unlock" => {
+            app.lock_server(&c, &id, false, None, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "rebuild" => {
+            let image = field(&args, "imageRef")
+                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute imageRef."))?;
+            let name = match args.get("name") {
+                None => None,
+                Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 255 => Some(n.clone()),
+                Some(v) => {
+                    return Err(
+                        Error::bad_request(format!("Invalid input for field/attribute name. Value: {v}.")).into(),
+                    )
+                }
+            };
+            let metadata = match args.get("metadata") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(m)) => Some(m.clone()),
+                Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.").into()),
+            };
+            let s = app.rebuild_server(&c, &id, image, name, metadata, &rid).await?;
+            let l = Lookups::load(&app, &c).await?;
+            let mut v = common_json(&app, &c, &l, &s, mv, true).await?;
+            v["adminPass"] = json!(field(&args, "adminPass").unwrap_or("rebuilt"));
+            Ok((StatusCode::ACCEPTED, Json(json!({ "server": v }))).into_response())
+        }
+        "resize" => {
+            let flavor = match args.get("flavorRef") {
+                Some(Value::String(f)) => f.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => return Err(Error::bad_request("Invalid input for field/attribute flavorRef.").into()),
+            };
+            app.resize_server(&c, &id, &flavor, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "confirmResize" => {
+            app.confirm_resize(&c, &id, &rid).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        "revertResize" => {
+            app.revert_resize(&c, &id, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "addFloatingIp" => {
+            let address = field(&args, "address").unwrap_or_default();
+            app.nova_associate_floating_ip(&c, &id, address, field(&args, "fixed_address"))
+                .await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "removeFloatingIp" => {
+            let address = field(&args, "address").unwrap_or_default();
+            app.nova_disassociate_floating_ip(&c, &id, address).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-resetState" => {
+            let state = field(&args, "state").unwrap_or_default();
+            app.reset_server_state(&c, &id, state, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "addSecurityGroup" | "removeSecurityGroup" => {
+            let name = field(&args, "name")
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| Error::bad_request("Security group name cannot be empty"))?;
+            app.server_security_group(&c, &id, name, action == "addSecurityGroup")
+                .await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "createImage" => {
+            let name = field(&args, "name")
+                .filter(|n| !n.trim().is_empty())
+                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute name."))?;
+            let metadata = args
+                .get("metadata")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let image_id = app.snapshot_server(&c, &id, name, metadata, &rid).await?;
+            if mv.at_least(45) {
+                return Ok((StatusCode::ACCEPTED, Json(json!({ "image_id": image_id }))).into_response());
+            }
+            let location = format!("{}/image/v2/images/{image_id}", app.cfg.public_url);
+            Ok((StatusCode::ACCEPTED, [(axum::http::header::LOCATION, location)]).into_response())
+        }
+        "os-getConsoleOutput" => {
+            let length = match args.get("length") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_i64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                        .filter(|n| *n >= -1)
+                        .ok_or_else(|| {
+                            Error::bad_request(format!("Invalid input for field/attribute length. Value: {v}."))
+                        })?,
+                ),
+            };
+            let output = app.server_console_output(&c, &id, length.filter(|n| *n >= 0)).await?;
+            Ok(Json(json!({ "output": output })).into_response())
+        }
+        "forceDelete" => {
+            app.delete_server(&c, &id, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "restore" => {
+            // Ciel deletes at once (no soft delete), so there is never anything to restore.
+            let s = app.get_server(&c, &id).await?;
+            Err(Error::Conflict(format!(
+                "Cannot 'restore' instance {} while it is in vm_state {}",
+                s.id, s.vm_state
+            ))
+            .into())
+        }
+        other => {
+            // The server is looked up first: an action on a missing server is a 404.
+            app.get_server(&c, &id).await?;
+            Err(Error::bad_request(format!("There is no such action: {other}")).into())
+        }
+    }
+}
+
+fn action_json(a: &InstanceAction) -> Value {
+    json!({"action": a.action, "request_id": a.request_id, "user_id": a.user_id, "project_id": a.project_id,
+        "start_time": time_micro(a.start_time), "message": a.message, "instance_uuid": a.server_id})
+}
+
+pub async fn list_actions(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
+    let actions = app.instance_actions(&c, &id, mv.at_least(21)).await?;
+    let items: Vec<Value> = actions
+        .iter()
+        .map(|a| {
+            let mut v = action_json(a);
+            if mv.at_least(58) {
+                v["updated_at"] = json!(time_micro(a.updated_at));
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "instanceActions": items })).into_response())
+}
+
+pub async fn show_action(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path((id, request_id)): Path<(String, String)>,
+) -> NovaResult {
+    let a = app.instance_action(&c, &id, &request_id, mv.at_least(21)).await?;
+    let mut v = action_json(&a);
+    if mv.at_least(58) {
+        v["updated_at"] = json!(time_micro(a.updated_at));
+    }
+    // Ciel has no per-step events: one event per action, finished when recorded.
+    let mut event = json!({"event": format!("compute_{}", a.action), "start_time": time_micro(a.start_time),
+        "finish_time": time_micro(a.updated_at), "result": "Success"});
+    if c.is_admin() {
+        event["traceback"] = Value::Null;
+    }
+    if mv.at_least(62) {
+        event["hostId"] = json!("");
+        if c.is_admin() {
+            event["host"] = json!("");
+        }
+    }
+    v["events"] = json!([event]);
+    Ok(Json(json!({ "instanceAction": v })).into_response())
+}

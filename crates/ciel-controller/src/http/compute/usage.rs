@@ -1,0 +1,69 @@
+//! `/os-simple-tenant-usage[/{project}]?start=&end=&detailed=`.
+
+use super::error::NovaResult;
+use super::{param, query_pairs, time_micro, Nv};
+use crate::app::compute::server_list::parse_time;
+use crate::app::compute::usage::ProjectUsage;
+use crate::http::{AppState, Authed};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+fn period(raw: Option<&str>) -> Result<(i64, i64, bool), crate::error::Error> {
+    let q = query_pairs(raw)?;
+    let now = crate::db::now();
+    let start = match param(&q, "start") {
+        Some(t) => parse_time("start", t)?,
+        None => now - now % 86400,
+    };
+    let end = match param(&q, "end") {
+        Some(t) => parse_time("end", t)?,
+        None => now,
+    };
+    let detailed = param(&q, "detailed").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    Ok((start, end, detailed))
+}
+
+fn usage_json(u: &ProjectUsage, start: i64, end: i64, detailed: bool) -> Value {
+    let mut v = json!({
+        "tenant_id": u.project_id, "start": time_micro(start), "stop": time_micro(end),
+        "total_hours": u.total(|_| 1), "total_vcpus_usage": u.total(|s| s.vcpus),
+        "total_memory_mb_usage": u.total(|s| s.memory_mb), "total_local_gb_usage": u.total(|s| s.root_gb),
+    });
+    if detailed {
+        let now = crate::db::now();
+        v["server_usages"] = u
+            .servers
+            .iter()
+            .map(|s| {
+                let sv = &s.server;
+                json!({"instance_id": sv.id, "name": sv.name, "tenant_id": sv.project_id, "flavor": sv.flavor_id,
+                    "hours": s.hours, "vcpus": sv.vcpus, "memory_mb": sv.memory_mb, "local_gb": sv.root_gb,
+                    "started_at": time_micro(sv.created_at), "ended_at": null,
+                    "state": crate::app::compute::status::api_status(sv).to_lowercase(),
+                    "uptime": now - sv.created_at})
+            })
+            .collect();
+    }
+    v
+}
+
+pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw): RawQuery) -> NovaResult {
+    let (start, end, detailed) = period(raw.as_deref())?;
+    let all = app.tenant_usage(&c, None, start, end).await?;
+    let items: Vec<Value> = all.iter().map(|u| usage_json(u, start, end, detailed)).collect();
+    Ok(Json(json!({ "tenant_usages": items })).into_response())
+}
+
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
+    let (start, end, _) = period(raw.as_deref())?;
+    let mut all = app.tenant_usage(&c, Some(&project), start, end).await?;
+    let u = all.remove(0);
+    Ok(Json(json!({"tenant_usage": usage_json(&u, start, end, true)})).into_response())
+}
