@@ -1,5 +1,6 @@
 //! Compute service (Nova v2.1) domain logic.
 
+pub mod consoles;
 pub mod flavors;
 pub mod host_network;
 pub mod hosts;

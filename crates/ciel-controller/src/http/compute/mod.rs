@@ -1,6 +1,7 @@
 //! Nova v2.1 at `/compute`: version discovery, microversion negotiation and the compute
 //! resources served so far (flavors, key pairs, servers). Not in the catalog until servers boot.
 
+mod consoles;
 mod error;
 mod flavors;
 mod hosts;
@@ -49,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/servers/{id}", get(servers::show).delete(servers::delete))
         .route("/v2.1/servers/{id}/action", post(servers::action))
         .route("/v2.1/servers/{id}/ips", get(servers::ips))
+        .route("/v2.1/servers/{id}/remote-consoles", post(consoles::create))
+        .route("/console/vnc", get(consoles::proxy))
         .route(
             "/v2.1/servers/{id}/os-interface",
             get(interfaces::list).post(interfaces::attach),
