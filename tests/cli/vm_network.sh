@@ -127,6 +127,13 @@ ip -n "$NS" addr add 10.30.0.250/32 dev lo 2>/dev/null || true
 expect_fail "  an address no instance has gets 404" ip netns exec "$NS" curl -s --fail --interface 10.30.0.250 http://169.254.169.254/latest/meta-data/hostname
 ip -n "$NS" addr del 10.30.0.250/32 dev lo 2>/dev/null || true
 
+step "4b. the VNC console through the console proxy (websocket)"
+check "console url show --novnc vm-one" cmp_ console url show --novnc vm-one -f json
+    ok && CURL=$(jf "$OUT" 'd["url"]')
+check "  the websocket reaches QEMU's VNC server (RFB greeting)" $PY "$HERE/tools/ws_first_message.py" "${CURL:-none}"
+    ok && assert "  RFB 003.008" contains "$OUT" "RFB 003.008"
+expect_fail "  a made-up token is refused" $PY "$HERE/tools/ws_first_message.py" "$BASE/compute/console/vnc?token=nope"
+
 step "5. interfaces hot-plug into a running server (os-interface)"
 tap_of() { echo "ctp$(echo "$1" | tr -d - | cut -c1-11)"; }
 check "network create net2 + subnet" cmp_ network create net2 -f json

@@ -1,7 +1,9 @@
 //! The agent's own small API, called by the controller (with the agent secret it handed out
-//! at registration): the serial console log of a VM, and snapshots of its disk.
+//! at registration): the serial console log of a VM, snapshots of its disk, and its VNC server
+//! as a websocket.
 
 use crate::driver::Hypervisor;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +26,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/vms/{id}/console", get(console))
         .route("/v1/vms/{id}/snapshot", post(snapshot))
+        .route("/v1/vms/{id}/vnc", get(vnc))
         .with_state(state)
 }
 
@@ -112,4 +115,59 @@ mod tests {
         assert_eq!(super::tail(&p, Some(0)).unwrap(), "");
         std::fs::remove_file(&p).unwrap();
     }
+}
+
+/// The VM's VNC server (its unix socket) as binary websocket messages, both ways.
+async fn vnc(State(state): State<ApiState>, Path(id): Path<String>, h: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !authorized(&state, &h) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let Some(path) = state
+        .driver
+        .vnc_socket(&id)
+        .filter(|_| !id.contains('/') && !id.contains(".."))
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let unix = match tokio::net::UnixStream::connect(&path).await {
+        Ok(u) => u,
+        Err(e) => {
+            return (
+                StatusCode::CONFLICT,
+                format!("the VNC server of {id} is not available: {e}"),
+            )
+                .into_response()
+        }
+    };
+    ws.protocols(["binary"]).on_upgrade(move |socket| async move {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut ws_tx, mut ws_rx) = socket.split();
+        let (mut rd, mut wr) = unix.into_split();
+        let to_vm = async {
+            while let Some(Ok(msg)) = ws_rx.next().await {
+                let data = match msg {
+                    Message::Binary(b) => b.to_vec(),
+                    Message::Text(t) => t.as_bytes().to_vec(),
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                if wr.write_all(&data).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let from_vm = async {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = rd.read(&mut buf).await {
+                if n == 0 || ws_tx.send(Message::Binary(buf[..n].to_vec().into())).await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            _ = to_vm => {}
+            _ = from_vm => {}
+        }
+    })
 }

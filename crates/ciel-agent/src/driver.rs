@@ -29,6 +29,10 @@ pub trait Hypervisor: Send + Sync {
     fn config_drive_path(&self, _id: &str) -> Option<std::path::PathBuf> {
         None
     }
+    /// The unix socket of the VM's VNC server, where the driver has one.
+    fn vnc_socket(&self, _id: &str) -> Option<std::path::PathBuf> {
+        None
+    }
     /// The VM's serial console log, where the driver keeps one.
     fn console_log(&self, _id: &str) -> Option<std::path::PathBuf> {
         None

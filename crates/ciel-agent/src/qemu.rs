@@ -408,6 +408,10 @@ impl Hypervisor for QemuDriver {
         true
     }
 
+    fn vnc_socket(&self, id: &str) -> Option<PathBuf> {
+        Some(self.dir(id).join("vnc.sock"))
+    }
+
     fn config_drive_path(&self, id: &str) -> Option<PathBuf> {
         Some(self.dir(id).join(CONFIG_DRIVE))
     }

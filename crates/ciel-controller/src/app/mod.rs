@@ -32,6 +32,8 @@ pub struct App {
     pub(crate) host_changes: tokio::sync::watch::Sender<u64>,
     /// Set when the server stops accepting requests; pending long polls answer at once.
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
+    /// Remote console tokens: token -> (server id, expiry).
+    pub(crate) console_tokens: Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
 }
 
 impl App {
@@ -49,6 +51,7 @@ impl App {
             catalog_cache: Mutex::new(None),
             host_changes: tokio::sync::watch::channel(0).0,
             shutting_down: std::sync::atomic::AtomicBool::new(false),
+            console_tokens: Mutex::default(),
         });
         app.load_revocations().await?;
         // The store dropped partial upload files when it opened; their rows go back to queued.

@@ -3,6 +3,7 @@
 
 mod aggregates;
 mod audit_log;
+mod consoles;
 mod error;
 mod flavors;
 mod floating_ips;
@@ -66,6 +67,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v2.1/servers/{id}/action", post(server_actions::action))
         .route("/v2.1/servers/{id}/ips", get(servers::ips))
+        .route("/v2.1/servers/{id}/remote-consoles", post(consoles::create))
+        .route("/console/vnc", get(consoles::proxy))
         .route(
             "/v2.1/servers/{id}/os-interface",
             get(interfaces::list).post(interfaces::attach),

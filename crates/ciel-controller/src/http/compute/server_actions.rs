@@ -145,6 +145,14 @@ pub async fn action(
             let output = app.server_console_output(&c, &id, length.filter(|n| *n >= 0)).await?;
             Ok(Json(json!({ "output": output })).into_response())
         }
+        // The pre-2.6 console action; remote-consoles replaced it.
+        "os-getVNCConsole" if !mv.at_least(6) => {
+            let kind = field(&args, "type")
+                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute type."))?
+                .to_owned();
+            let url = app.create_console(&c, &id, "vnc", &kind).await?;
+            Ok(Json(json!({"console": {"type": kind, "url": url}})).into_response())
+        }
         "forceDelete" => {
             app.delete_server(&c, &id, &rid).await?;
             Ok(StatusCode::ACCEPTED.into_response())

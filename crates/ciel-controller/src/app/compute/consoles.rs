@@ -1,0 +1,80 @@
+//! Remote consoles: a short-lived token names one server's VNC console; the console proxy
+//! (a websocket at `/compute/console/vnc?token=…`) trades it for the server's host agent,
+//! which bridges to the VM's VNC socket. Browsers cannot send auth headers on websockets,
+//! so the token itself is the credential: random, single-server, expiring.
+
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::db::compute::hosts;
+use crate::error::{Error, Result};
+use base64::Engine;
+use std::time::{Duration, Instant};
+
+/// How long a console URL can be opened (Nova's default token TTL).
+pub const TOKEN_TTL: Duration = Duration::from_secs(600);
+
+/// Where the proxy connects for a token: the agent's VNC websocket and its secret.
+pub struct ConsoleTarget {
+    pub url: String,
+    pub secret: String,
+}
+
+impl App {
+    /// A console URL for `protocol`/`kind` (only VNC, as noVNC speaks it, is served).
+    pub async fn create_console(&self, caller: &Caller, server_id: &str, protocol: &str, kind: &str) -> Result<String> {
+        if protocol != "vnc" || !matches!(kind, "novnc" | "xvpvnc") {
+            return Err(Error::bad_request(format!(
+                "Unsupported console type {protocol}/{kind}: Ciel serves vnc/novnc."
+            )));
+        }
+        let s = self.get_server(caller, server_id).await?;
+        if s.vm_state != "active" && s.vm_state != "paused" {
+            return Err(Error::Conflict(format!(
+                "Instance {server_id} is not ready (vm_state {}).",
+                s.vm_state
+            )));
+        }
+        let mut raw = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        let now = Instant::now();
+        let mut tokens = self
+            .console_tokens
+            .lock()
+            .map_err(|_| Error::Internal("console tokens".into()))?;
+        tokens.retain(|_, (_, exp)| *exp > now);
+        tokens.insert(token.clone(), (s.id.clone(), now + TOKEN_TTL));
+        Ok(format!("{}/compute/console/vnc?token={token}", self.cfg.public_url))
+    }
+
+    /// The agent endpoint behind a console token, if the token is valid.
+    pub async fn console_target(&self, token: &str) -> Result<ConsoleTarget> {
+        let server_id = {
+            let tokens = self
+                .console_tokens
+                .lock()
+                .map_err(|_| Error::Internal("console tokens".into()))?;
+            match tokens.get(token) {
+                Some((id, exp)) if *exp > Instant::now() => id.clone(),
+                _ => return Err(Error::Unauthorized("invalid or expired console token".into())),
+            }
+        };
+        let s = crate::db::compute::servers::get(&self.db, &server_id)
+            .await?
+            .ok_or_else(|| Error::not_found("instance", &server_id))?;
+        let host = match &s.host_id {
+            Some(h) => hosts::get(&self.db, h).await?,
+            None => None,
+        };
+        let Some((url, secret)) = host.and_then(|h| h.agent_url.map(|u| (u, h.agent_secret))) else {
+            return Err(Error::Conflict(format!(
+                "The console of instance {server_id} is not available."
+            )));
+        };
+        let ws = url.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
+        Ok(ConsoleTarget {
+            url: format!("{ws}/v1/vms/{server_id}/vnc"),
+            secret,
+        })
+    }
+}
