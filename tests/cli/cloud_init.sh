@@ -8,54 +8,16 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
-CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
-VENV=$CACHE/venv
-OPENSTACK=$VENV/bin/openstack
-PY=python3
-
-[[ -x $OPENSTACK ]] || { echo "openstack CLI not found at $OPENSTACK" >&2; exit 2; }
-for c in qemu-system-x86_64 qemu-img curl dnsmasq genisoimage ip; do
-    command -v "$c" >/dev/null || { echo "$c is required" >&2; exit 2; }
-done
-
 CIEL_TEST_NAME=cloud-init-test
-HOST_CLEANUP=1
-# shellcheck source=tests/cli/lib.sh
-. "$HERE/lib.sh"
-
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-ADMIN_PW="Adm1n-$RANDOM$RANDOM"
-AGENT_DIR=$DATA/agent
+# shellcheck source=tests/cli/vm_lib.sh
+. "$HERE/vm_lib.sh"
 DEBIAN=${CIEL_DEBIAN_DIR:-$CACHE/debian}
 BOOT_TIMEOUT=${CIEL_CLOUD_INIT_TIMEOUT:-600}
-echo "ciel: $CIEL_BIN  port: $PORT  tmp: $TMP"
-
-cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
-console_has() { grep -qa -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null; }
-wait_until() {
-    local t=$1; shift
-    local i
-    for i in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
-    return 1
-}
 
 step "0. the Debian cloud-init guest (mmdebstrap), ciel up (local agent, TCG)"
 check "build the Debian guest from Debian packages" "$REPO/tests/guest/build-debian.sh" "$DEBIAN"
-printf '[compute]\nvirt_type = "qemu"\nhostname = "hv1"\n' >"$TMP/ciel.toml"
-start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
-CIEL_PID=$STARTED_PID
-wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
-pass "ciel up answers"
-sed "s|^\(\s*\)region_name:.*|&\n\1compute_endpoint_override: $BASE/compute/v2.1|" "$DATA/clouds.yaml" >"$TMP/clouds.yaml"
-check "image create debian-kernel" cmp_ image create --file "$DEBIAN/vmlinuz" --disk-format aki --container-format aki debian-kernel -f json
-    ok && KID=$(jf "$OUT" 'd["id"]')
-check "image create debian-initrd" cmp_ image create --file "$DEBIAN/initrd.img" --disk-format ari --container-format ari debian-initrd -f json
-    ok && RID=$(jf "$OUT" 'd["id"]')
-check "image create debian (cloud-init)" cmp_ image create --file "$DEBIAN/root.qcow2" --disk-format qcow2 --container-format bare \
-    --property "kernel_id=$KID" --property "ramdisk_id=$RID" --property "os_command_line=console=ttyS0 root=/dev/vda rw" debian
+start_cloud
+register_guest "$DEBIAN" debian "console=ttyS0 root=/dev/vda rw"
 ssh-keygen -q -t ed25519 -N '' -C "ciel-cloud-init-key" -f "$TMP/key"
 check "keypair create" cmp_ keypair create --public-key "$TMP/key.pub" ck
 check "network create" cmp_ network create cinet
@@ -90,9 +52,4 @@ boot_and_check ci-metadata metadata
 step "2. through the config drive"
 boot_and_check ci-configdrive config-disk --config-drive True
 
-echo
-echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
-if ((FAILED)); then
-    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
-    exit 1
-fi
+finish

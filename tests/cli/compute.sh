@@ -204,9 +204,4 @@ assert "  the same QEMU process (re-adopted, not restarted)" eq "$(vm_pid "$VM2"
 check "server delete vm2 --wait" cmp_ server delete --wait vm2
 check "  no QEMU process" wait_until 20 bash -c '! pgrep -f "guest=$1" >/dev/null' _ "$VM2"
 
-echo
-echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
-if ((FAILED)); then
-    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
-    exit 1
-fi
+finish

@@ -141,9 +141,4 @@ check "  q3 has exactly 3 servers" q3 server list -f value -c ID
 # shellcheck disable=SC2046
 check "clean up q3" q3 server delete --wait $(q3 server list -f value -c ID)
 
-echo
-echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
-if ((FAILED)); then
-    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
-    exit 1
-fi
+finish

@@ -301,9 +301,4 @@ assert "  validated token is U's" eq "$(jf "$HTTP_BODY" 'd["token"]["user"]["id"
 check "new tokens are issued after rotation" as_user "$UU" "$PW_U2" "$PA" token issue -f value -c id
 
 # ------------------------------------------------------------------ summary --
-echo
-echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
-if ((FAILED)); then
-    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
-    exit 1
-fi
+finish

@@ -374,9 +374,4 @@ fi
 stop_ciel "$SPID" || true
 
 # ------------------------------------------------------------------ summary --
-echo
-echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
-if ((FAILED)); then
-    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
-    exit 1
-fi
+finish

@@ -176,3 +176,21 @@ stop_ciel() {
 }
 
 abort() { echo "${R}ABORT${N}: $*"; exit 1; }
+
+# The DIAG_LOGS files (besides $LOG) whose warnings and errors a failed run prints.
+DIAG_LOGS=()
+# finish: prints the summary; on failure also the failed checks and the last warnings and
+# errors of Ciel's logs (CI keeps only the output), then exits 1.
+finish() {
+    echo
+    echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
+    ((FAILED)) || return 0
+    local f l
+    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
+    for l in "$LOG" "${DIAG_LOGS[@]}"; do
+        [[ -f $l ]] || continue
+        echo "-- the last warnings and errors in $(basename "$l"):"
+        grep -aE 'WARN|ERROR' "$l" | tail -n 25 | sed 's/^/   /'
+    done
+    exit 1
+}

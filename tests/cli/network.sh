@@ -199,9 +199,4 @@ check "security group delete sgA" ua security group delete sgA
 expect_fail "the default security group cannot be deleted" ua security group delete default
 
 # ------------------------------------------------------------------ summary --
-echo
-echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
-if ((FAILED)); then
-    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
-    exit 1
-fi
+finish

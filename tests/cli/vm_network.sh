@@ -10,39 +10,10 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
-CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
-VENV=$CACHE/venv
-OPENSTACK=$VENV/bin/openstack
-PY=python3
-
-[[ -x $OPENSTACK ]] || { echo "openstack CLI not found at $OPENSTACK" >&2; exit 2; }
-for c in qemu-system-x86_64 qemu-img curl dnsmasq genisoimage ip; do
-    command -v "$c" >/dev/null || { echo "$c is required" >&2; exit 2; }
-done
-
 CIEL_TEST_NAME=vm-network-test
-HOST_CLEANUP=1
-# shellcheck source=tests/cli/lib.sh
-. "$HERE/lib.sh"
+# shellcheck source=tests/cli/vm_lib.sh
+. "$HERE/vm_lib.sh"
 
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-ADMIN_PW="Adm1n-$RANDOM$RANDOM"
-AGENT_DIR=$DATA/agent
-GUEST=${CIEL_GUEST_DIR:-$CACHE/guest}
-echo "ciel: $CIEL_BIN  port: $PORT  tmp: $TMP"
-
-cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
-console_has() { grep -qa -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null; }
-console_line() { grep -a -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null | head -n 1 | tr -d '\r'; }
-wait_until() {
-    local t=$1; shift
-    local i
-    for i in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
-    return 1
-}
 # Ciel's devices and namespaces on this host (its name prefixes).
 ciel_links() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(cbr-|cvx-|cdh-|ctp)' | sort || true; }
 ciel_netns() { ip netns list | awk '{print $1}' | grep '^ciel-dhcp-' | sort || true; }
@@ -54,14 +25,7 @@ port_status() { cmp_ port show "$1" -f value -c status; }
 
 step "0. the test guest, ciel up (local agent, TCG)"
 check "build the small guest (Debian kernel + busybox initramfs)" "$REPO/tests/guest/build-small.sh" "$GUEST"
-printf '[compute]\nvirt_type = "qemu"\nhostname = "hv1"\n' >"$TMP/ciel.toml"
-start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
-CIEL_PID=$STARTED_PID
-wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
-pass "ciel up answers"
-# The compute endpoint, whether or not the catalog already lists it.
-sed "s|^\(\s*\)region_name:.*|&\n\1compute_endpoint_override: $BASE/compute/v2.1|" "$DATA/clouds.yaml" >"$TMP/clouds.yaml"
-check "the local agent registers" wait_until 20 grep -q "registered with the controller" "$LOG"
+start_cloud
 
 step "1. images, a key pair, a network"
 check "image create guest-kernel (aki)" cmp_ image create --file "$GUEST/vmlinuz" --disk-format aki --container-format aki guest-kernel -f json
@@ -178,9 +142,4 @@ check "  bridge, VXLAN device, DHCP namespace and dnsmasq gone" wait_until 20 ba
 check "subnet delete (the DHCP port does not keep it in use)" cmp_ subnet delete sub1
 check "network delete" cmp_ network delete net1
 
-echo
-echo "${B}$PASSED passed, $FAILED failed${N} in $(( $(date +%s) - T0 )) s"
-if ((FAILED)); then
-    for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
-    exit 1
-fi
+finish

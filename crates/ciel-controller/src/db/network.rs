@@ -275,6 +275,42 @@ pub async fn list_ports(e: impl SqliteExecutor<'_>) -> Result<Vec<Port>> {
     )
 }
 
+/// The ports bound to a device (a server, a router, a DHCP service).
+pub async fn ports_of_device(e: impl SqliteExecutor<'_>, device_id: &str) -> Result<Vec<Port>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {PORT_COLS} FROM ports WHERE device_id = ? ORDER BY created_at, id"
+    ))
+    .bind(device_id)
+    .fetch_all(e)
+    .await?)
+}
+
+/// The ports of the servers placed on a host.
+pub async fn ports_on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<Vec<Port>> {
+    let cols = PORT_COLS
+        .split(", ")
+        .map(|c| format!("p.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(sqlx::query_as(&format!(
+        "SELECT {cols} FROM ports p JOIN servers s ON s.id = p.device_id WHERE s.host_id = ? ORDER BY p.id"
+    ))
+    .bind(host_id)
+    .fetch_all(e)
+    .await?)
+}
+
+/// The port holding `ip` on `network_id`, if any.
+pub async fn port_with_address(e: impl SqliteExecutor<'_>, network_id: &str, ip: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT port_id FROM ip_allocations WHERE network_id = ? AND ip_address = ?")
+            .bind(network_id)
+            .bind(ip)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
 pub async fn count_ports_on_network(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM ports WHERE network_id = ?")
         .bind(network_id)

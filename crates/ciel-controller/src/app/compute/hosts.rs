@@ -223,16 +223,7 @@ impl App {
             servers::update_state(&mut *tx, &s).await?;
         }
         // Ports of this host's VMs are ACTIVE while the agent has them plugged, DOWN otherwise.
-        let on_host: std::collections::HashSet<String> = servers::on_host(&mut *tx, &host.id)
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
-        for p in network::list_ports(&mut *tx)
-            .await?
-            .into_iter()
-            .filter(|p| on_host.contains(&p.device_id))
-        {
+        for p in network::ports_on_host(&mut *tx, &host.id).await? {
             let status = if report.ports_up.contains(&p.id) {
                 "ACTIVE"
             } else {

@@ -16,11 +16,8 @@ use serde_json::{json, Value};
 impl App {
     /// The instance that owns `ip` on `network_id`, if it runs on `host`.
     pub async fn metadata_by_address(&self, host: &Host, network_id: &str, ip: &str) -> Result<InstanceMetadata> {
-        let port_id = network::all_fixed_ips(&self.db)
+        let port_id = network::port_with_address(&self.db, network_id, ip)
             .await?
-            .into_iter()
-            .find(|f| f.network_id == network_id && f.ip_address == ip)
-            .map(|f| f.port_id)
             .ok_or_else(|| Error::not_found("instance", ip))?;
         let port = network::get_port(&self.db, &port_id)
             .await?
@@ -48,11 +45,7 @@ impl App {
             .user_data
             .as_deref()
             .and_then(|u| base64::engine::general_purpose::STANDARD.decode(u.trim()).ok());
-        let ports: Vec<_> = network::list_ports(&self.db)
-            .await?
-            .into_iter()
-            .filter(|p| p.device_id == s.id)
-            .collect();
+        let ports = network::ports_of_device(&self.db, &s.id).await?;
         let subnets = network::list_subnets(&self.db).await?;
         let networks = network::list_networks(&self.db).await?;
         let mut fixed_ips = vec![];

@@ -306,12 +306,12 @@ impl App {
         }
         // The networks' DHCP service answers from its own port, made with the first VM port.
         let mut tx = crate::db::begin(&self.db).await?;
-        let mut networks: Vec<String> = crate::db::network::list_ports(&mut *tx)
+        let mut networks: Vec<String> = crate::db::network::ports_of_device(&mut *tx, &s.id)
             .await?
             .into_iter()
-            .filter(|p| p.device_id == s.id)
             .map(|p| p.network_id)
             .collect();
+        networks.sort();
         networks.dedup();
         for n in networks {
             self.ensure_dhcp_port(&mut tx, &n).await?;
@@ -376,13 +376,8 @@ impl App {
     /// it down (and would after any crash, too).
     pub async fn delete_server(&self, caller: &Caller, id: &str, request_id: &str) -> Result<()> {
         let s = self.server_for_update(caller, id, super::actions::Guard::Lock).await?;
-        for p in self
-            .list_ports(caller)
-            .await?
-            .into_iter()
-            .filter(|p| p.port.device_id == s.id)
-        {
-            self.release_server_port(caller, &p.port.id).await?;
+        for p in crate::db::network::ports_of_device(&self.db, &s.id).await? {
+            self.release_server_port(caller, &p.id).await?;
         }
         let mut tx = crate::db::begin(&self.db).await?;
         db::delete(&mut *tx, id).await?;

@@ -3,7 +3,7 @@
 //! the network answers from. Ciel creates it when the first VM port is wired on the network;
 //! it never blocks deleting its subnet or network, and goes with them.
 
-use super::ports::{random_mac, FixedIpRequest};
+use super::ports::{service_port, FixedIpRequest};
 use crate::app::App;
 use crate::db::network::{self, Port};
 use crate::db::Tx;
@@ -38,25 +38,13 @@ impl App {
         let port = match existing {
             Some(p) => p,
             None => {
-                let now = crate::db::now();
-                let p = Port {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    name: String::new(),
-                    network_id: network_id.to_string(),
-                    project_id: net.project_id.clone(),
-                    mac_address: random_mac(),
-                    admin_state_up: true,
-                    status: "ACTIVE".into(),
-                    device_id: format!("dhcp-{network_id}"),
-                    device_owner: DHCP_OWNER.into(),
-                    port_security_enabled: false,
-                    allowed_address_pairs: "[]".into(),
-                    binding_host_id: String::new(),
-                    description: String::new(),
-                    created_at: now,
-                    updated_at: now,
-                    revision_number: 0,
-                };
+                let p = service_port(
+                    network_id,
+                    &net.project_id,
+                    &format!("dhcp-{network_id}"),
+                    DHCP_OWNER,
+                    "ACTIVE",
+                );
                 network::insert_port(&mut **tx, &p).await?;
                 p
             }
@@ -72,6 +60,8 @@ impl App {
             .collect();
         if !missing.is_empty() {
             self.allocate(tx, &port, &subnets, Some(missing)).await?;
+            // The hosts with VMs on the network now have a DHCP service to run.
+            self.network_ports_changed(tx, network_id).await?;
         }
         Ok(Some(port))
     }

@@ -1,14 +1,14 @@
 //! Floating IPs: allocated from an external network, associated 1:1 with a port's fixed IP
 //! through a router that has a gateway on that network and an interface on the fixed IP's subnet.
 
-use super::ports::{random_mac, FixedIpRequest};
+use super::ports::{service_port, FixedIpRequest};
 use super::routers::INTERFACE_OWNER;
 use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
 use crate::db::floating_ips::{self as fips, FloatingIp};
-use crate::db::network::{self, Port};
+use crate::db::network;
 use crate::db::routers;
 use crate::db::Tx;
 use crate::error::{Error, Result};
@@ -89,24 +89,7 @@ impl App {
         let now = crate::db::now();
         let fip_project = project_id.clone();
         let id = uuid::Uuid::new_v4().to_string();
-        let port = Port {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: String::new(),
-            network_id: net_id.clone(),
-            project_id: String::new(),
-            mac_address: random_mac(),
-            admin_state_up: true,
-            status: "N/A".into(),
-            device_id: id.clone(),
-            device_owner: FLOATING_OWNER.into(),
-            port_security_enabled: false,
-            allowed_address_pairs: "[]".into(),
-            binding_host_id: String::new(),
-            description: String::new(),
-            created_at: now,
-            updated_at: now,
-            revision_number: 0,
-        };
+        let port = service_port(&net_id, "", &id, FLOATING_OWNER, "N/A");
         let mut tx = crate::db::begin(&self.db).await?;
         self.check_network_quota(&mut tx, &fip_project, "floatingip").await?;
         network::insert_port(&mut *tx, &port).await?;

@@ -36,6 +36,30 @@ pub(crate) fn random_mac() -> String {
     )
 }
 
+/// A port the cloud itself owns (DHCP server, router interface or gateway, floating IP), with
+/// a fresh MAC and no port security: nothing binds it to a VM.
+pub(crate) fn service_port(network_id: &str, project_id: &str, device_id: &str, owner: &str, status: &str) -> Port {
+    let now = crate::db::now();
+    Port {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: String::new(),
+        network_id: network_id.into(),
+        project_id: project_id.into(),
+        mac_address: random_mac(),
+        admin_state_up: true,
+        status: status.into(),
+        device_id: device_id.into(),
+        device_owner: owner.into(),
+        port_security_enabled: false,
+        allowed_address_pairs: "[]".into(),
+        binding_host_id: String::new(),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+        revision_number: 0,
+    }
+}
+
 fn valid_mac(m: &str) -> bool {
     let parts: Vec<&str> = m.split(':').collect();
     parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok()) && {

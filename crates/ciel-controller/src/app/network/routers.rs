@@ -1,7 +1,7 @@
 //! Routers: an external gateway (a port with an address on an external network) and
 //! interfaces (ports holding a subnet's gateway address), plus extra routes.
 
-use super::ports::{random_mac, FixedIpRequest};
+use super::ports::{service_port, FixedIpRequest};
 use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -44,29 +44,11 @@ impl InterfaceInfo {
     }
 }
 
+/// Router ports are served by Ciel's own router implementation rather than bound to a
+/// hypervisor, so they are up as soon as they exist (Neutron's L3 agent reports the same); VM
+/// ports stay DOWN until their agent reports them.
 fn router_port(router: &Router, network_id: &str, owner: &str, project_id: &str) -> Port {
-    let now = crate::db::now();
-    Port {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: String::new(),
-        network_id: network_id.into(),
-        project_id: project_id.into(),
-        mac_address: random_mac(),
-        admin_state_up: true,
-        // Router ports are served by the controller's own router implementation rather than
-        // bound to a hypervisor, so they are up as soon as they exist (Neutron's L3 agent
-        // reports the same); VM ports stay DOWN until their agent reports them.
-        status: "ACTIVE".into(),
-        device_id: router.id.clone(),
-        device_owner: owner.into(),
-        port_security_enabled: false,
-        allowed_address_pairs: "[]".into(),
-        binding_host_id: String::new(),
-        description: String::new(),
-        created_at: now,
-        updated_at: now,
-        revision_number: 0,
-    }
+    service_port(network_id, project_id, &router.id, owner, "ACTIVE")
 }
 
 impl App {

@@ -1,0 +1,68 @@
+# Helpers of the tests that boot real QEMU guests (sourced by them instead of lib.sh).
+# The caller sets HERE and CIEL_TEST_NAME; this sets REPO, CIEL_BIN, CACHE, the CLI, the
+# controller's port and the agent's state dir, and sources lib.sh.
+
+REPO=$(cd "$HERE/../.." && pwd)
+CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
+CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
+VENV=$CACHE/venv
+OPENSTACK=$VENV/bin/openstack
+PY=python3
+
+[[ -x $OPENSTACK ]] || { echo "openstack CLI not found at $OPENSTACK" >&2; exit 2; }
+for c in qemu-system-x86_64 qemu-img curl dnsmasq genisoimage ip; do
+    command -v "$c" >/dev/null || { echo "$c is required" >&2; exit 2; }
+done
+
+# What the agent leaves on the host by design is removed when the test ends (lib.sh).
+HOST_CLEANUP=1
+# shellcheck source=tests/cli/lib.sh
+. "$HERE/lib.sh"
+
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+ADMIN_PW="Adm1n-$RANDOM$RANDOM"
+AGENT_DIR=$DATA/agent
+GUEST=${CIEL_GUEST_DIR:-$CACHE/guest}
+echo "ciel: $CIEL_BIN  port: $PORT  tmp: $TMP"
+
+# The openstack CLI as the admin of the test's cloud.
+cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
+# console_has ID TEXT: the serial console of server ID shows TEXT
+console_has() { grep -qa -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null; }
+console_line() { grep -a -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null | head -n 1 | tr -d '\r'; }
+# wait_until SECONDS CMD...: retries CMD every 0.5 s
+wait_until() {
+    local t=$1; shift
+    local i
+    for i in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
+    return 1
+}
+status_is() { [[ $(cmp_ server show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
+
+# start_cloud: `ciel up` with its local agent on TCG (KVM hangs stock guests on this kind of
+# nested machine; a real host would use kvm), the admin's clouds.yaml, the agent registered.
+start_cloud() {
+    printf '[compute]\nvirt_type = "qemu"\nhostname = "hv1"\n' >"$TMP/ciel.toml"
+    start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
+    CIEL_PID=$STARTED_PID
+    wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
+    pass "ciel up answers"
+    cp "$DATA/clouds.yaml" "$TMP/clouds.yaml"
+    check "the local agent registers" wait_until 20 grep -q "registered with the controller" "$LOG"
+}
+
+# register_guest DIR NAME [CMDLINE]: the kernel, ramdisk and root disk in DIR as the images
+# NAME-kernel (aki), NAME-ramdisk (ari) and NAME (qcow2 booting that kernel); sets IMAGE_ID.
+IMAGE_ID=""
+register_guest() {
+    local dir=$1 name=$2 cmdline=${3:-} kid="" rid="" props=()
+    check "image create $name-kernel (aki)" cmp_ image create --file "$dir/vmlinuz" --disk-format aki --container-format aki "$name-kernel" -f json
+    ok && kid=$(jf "$OUT" 'd["id"]')
+    check "image create $name-ramdisk (ari)" cmp_ image create --file "$dir/initrd.img" --disk-format ari --container-format ari "$name-ramdisk" -f json
+    ok && rid=$(jf "$OUT" 'd["id"]')
+    [[ -n $cmdline ]] && props=(--property "os_command_line=$cmdline")
+    check "image create $name" cmp_ image create --file "$dir/root.qcow2" --disk-format qcow2 --container-format bare \
+        --property "kernel_id=$kid" --property "ramdisk_id=$rid" "${props[@]}" "$name" -f json
+    ok && IMAGE_ID=$(jf "$OUT" 'd["id"]')
+}
