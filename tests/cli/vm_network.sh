@@ -55,8 +55,8 @@ assert "  its VXLAN device cvx-$VNI (VNI $VNI, learning off) is in the bridge" \
     bash -c "ip -d link show cvx-$VNI | grep -q 'vxlan id $VNI' && ip -d link show cvx-$VNI | grep -q nolearning && ip link show cvx-$VNI | grep -q 'master cbr-v$VNI'"
 TAP1=ctp$(echo "$P1" | tr -d - | cut -c1-11)
 assert "  the port's tap $TAP1 is in the bridge" bash -c "ip link show $TAP1 | grep -q 'master cbr-v$VNI'"
-assert "  the DHCP namespace exists" bash -c "ip netns list | grep -q ciel-dhcp-$NET"
-assert "  dnsmasq serves in it" pgrep -f "dnsmasq.*$NET"
+check "  the DHCP namespace exists" wait_until 20 bash -c "ip netns list | grep -q ciel-dhcp-$NET"
+check "  dnsmasq serves in it" wait_until 20 pgrep -f "dnsmasq.*$NET"
 check "  the port becomes ACTIVE" wait_until 30 bash -c "[ \"\$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK port show $P1 -f value -c status)\" = ACTIVE ]"
 check "  the network has a DHCP port (network:dhcp)" cmp_ port list --network net1 --device-owner network:dhcp -f json
     ok && assert "  exactly one" eq "$(jf "$OUT" 'len(d)')" 1

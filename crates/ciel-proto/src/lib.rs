@@ -53,6 +53,20 @@ pub struct NetworkSpec {
     pub segment: Segment,
     pub mtu: u32,
     pub dhcp: Option<DhcpSpec>,
+    /// The network's ports on other hosts (l2 population): overlay traffic to their MACs is
+    /// sent straight to their host, and ARP for their addresses is answered locally.
+    #[serde(default)]
+    pub remote_ports: Vec<RemotePort>,
+}
+
+/// A port of the network that lives on another host, reached through that host's tunnel
+/// endpoint (VTEP).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RemotePort {
+    pub mac: String,
+    pub ips: Vec<String>,
+    /// The underlay address of the port's host.
+    pub vtep: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -40,6 +40,9 @@ pub struct ComputeConfig {
     pub virt_type: String,
     /// Name this host registers under [default: the system hostname].
     pub hostname: Option<String>,
+    /// This host's address on the underlay, which other hypervisors' VXLAN tunnels reach
+    /// (needed once a second hypervisor joins).
+    pub underlay_ip: Option<String>,
 }
 
 impl Default for ComputeConfig {
@@ -49,6 +52,7 @@ impl Default for ComputeConfig {
             driver: "qemu".into(),
             virt_type: "kvm".into(),
             hostname: None,
+            underlay_ip: None,
         }
     }
 }

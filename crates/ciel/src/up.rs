@@ -145,7 +145,7 @@ fn start_local_agent(
             controller: format!("http://{host}:{port}"),
             join_token,
             hostname,
-            underlay_ip: None,
+            underlay_ip: compute.underlay_ip.clone(),
             state_dir,
             // Same host as the controller: loopback, any free port.
             listen: "127.0.0.1:0".parse()?,

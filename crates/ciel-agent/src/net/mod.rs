@@ -10,6 +10,7 @@
 
 pub mod dhcp;
 pub mod ip;
+pub mod l2pop;
 pub mod metadata;
 
 use anyhow::Context;
@@ -121,8 +122,8 @@ impl NetworkPlane {
         up
     }
 
-    /// The bridge and, for overlays, its VXLAN device (MAC learning off: remote ports are
-    /// programmed explicitly from desired state, never learnt from flooded traffic).
+    /// The bridge and, for overlays, its VXLAN device (MAC learning off, ARP answered from
+    /// its neighbour table: remote ports are programmed from desired state by [`l2pop`]).
     async fn ensure_segment(&self, n: &NetworkSpec, links: &HashMap<&str, &Link>) -> anyhow::Result<()> {
         let bridge = bridge_name(n);
         let mtu = n.mtu.to_string();
@@ -148,6 +149,7 @@ impl NetworkPlane {
                     "dstport",
                     VXLAN_PORT,
                     "nolearning",
+                    "proxy",
                 ];
                 if let Some(local) = &self.underlay_ip {
                     args.extend(["local", local.as_str()]);
@@ -158,6 +160,7 @@ impl NetworkPlane {
             if l.is_none_or(|l| l.master.as_deref() != Some(bridge.as_str()) || !l.is_up() || l.mtu != n.mtu) {
                 ip(&["link", "set", &dev, "master", &bridge, "mtu", &mtu, "up"]).await?;
             }
+            l2pop::sync(&dev, &n.remote_ports).await?;
         }
         Ok(())
     }
@@ -299,6 +302,7 @@ mod tests {
             segment: Segment::Vxlan { vni: 16_777_215 },
             mtu: 1450,
             dhcp: None,
+            remote_ports: vec![],
         };
         assert!(bridge_name(&n).len() <= 15);
         assert!(format!("{DHCP_VETH_NS}{}", key(&n)).len() <= 15);

@@ -1,9 +1,10 @@
 //! The network part of a host's desired state: for each network its VMs have ports on, the
-//! segment to join and the DHCP service for the host's own ports.
+//! segment to join, the DHCP service for the host's own ports and where the network's other
+//! ports live (l2 population).
 
 use crate::app::network::dhcp::{self, DHCP_OWNER};
 use crate::db::network::{FixedIp, Network, Port, Subnet};
-use ciel_proto::{DhcpHost, DhcpSpec, DhcpSubnet, NetworkSpec, Segment};
+use ciel_proto::{DhcpHost, DhcpSpec, DhcpSubnet, NetworkSpec, RemotePort, Segment};
 use std::collections::HashMap;
 
 /// Everything of the network model the host config needs, read once.
@@ -12,6 +13,10 @@ pub struct NetworkModel {
     pub subnets: Vec<Subnet>,
     pub ports: Vec<Port>,
     pub fixed_ips: HashMap<String, Vec<FixedIp>>,
+    /// The host each bound port lives on (VM ports: their server's host).
+    pub port_hosts: HashMap<String, String>,
+    /// Hosts' underlay addresses (VXLAN tunnel endpoints).
+    pub vteps: HashMap<String, String>,
 }
 
 /// The DNS label Nova derives from a server name: lowercase letters, digits and dashes.
@@ -43,7 +48,26 @@ impl NetworkModel {
     }
 
     /// The spec of `network_id` for a host whose local VM ports are `local` (with hostnames).
-    pub fn spec(&self, network_id: &str, local: &[(&Port, String)]) -> Option<NetworkSpec> {
+    /// The network's ports on hosts other than `host_id` that have a tunnel endpoint.
+    fn remote_ports(&self, network_id: &str, host_id: &str) -> Vec<RemotePort> {
+        let mut remote: Vec<RemotePort> = self
+            .ports
+            .iter()
+            .filter(|p| p.network_id == network_id)
+            .filter_map(|p| {
+                let host = self.port_hosts.get(&p.id).filter(|h| h.as_str() != host_id)?;
+                Some(RemotePort {
+                    mac: p.mac_address.clone(),
+                    ips: self.ips_of(&p.id),
+                    vtep: self.vteps.get(host)?.clone(),
+                })
+            })
+            .collect();
+        remote.sort();
+        remote
+    }
+
+    pub fn spec(&self, network_id: &str, host_id: &str, local: &[(&Port, String)]) -> Option<NetworkSpec> {
         let net = self.networks.get(network_id)?;
         let segment = match (net.network_type.as_str(), net.segmentation_id) {
             ("vxlan", Some(vni)) => Segment::Vxlan { vni: vni as u32 },
@@ -111,6 +135,10 @@ impl NetworkModel {
             segment,
             mtu: net.mtu as u32,
             dhcp,
+            remote_ports: match net.network_type.as_str() {
+                "vxlan" => self.remote_ports(network_id, host_id),
+                _ => vec![],
+            },
         })
     }
 }

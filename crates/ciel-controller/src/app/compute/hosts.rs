@@ -127,7 +127,7 @@ impl App {
         for f in network::all_fixed_ips(&mut *tx).await? {
             fixed_ips.entry(f.port_id.clone()).or_default().push(f);
         }
-        let model = NetworkModel {
+        let mut model = NetworkModel {
             networks: network::list_networks(&mut *tx)
                 .await?
                 .into_iter()
@@ -136,7 +136,20 @@ impl App {
             subnets: network::list_subnets(&mut *tx).await?,
             ports: network::list_ports(&mut *tx).await?,
             fixed_ips,
+            port_hosts: Default::default(),
+            vteps: db::list(&mut *tx)
+                .await?
+                .into_iter()
+                .filter_map(|h| Some((h.id, h.underlay_ip?)))
+                .collect(),
         };
+        let placed: std::collections::HashMap<String, String> =
+            servers::placements(&mut *tx).await?.into_iter().collect();
+        model.port_hosts = model
+            .ports
+            .iter()
+            .filter_map(|p| Some((p.id.clone(), placed.get(&p.device_id)?.clone())))
+            .collect();
         let servers = servers::on_host(&mut *tx, &h.id).await?;
         // Each network with local ports, and those ports with their servers' hostnames.
         let mut local: std::collections::BTreeMap<&str, Vec<(&network::Port, String)>> = Default::default();
@@ -197,7 +210,10 @@ impl App {
                 rebuild_serial: s.rebuild_serial as u64,
             });
         }
-        let networks = local.iter().filter_map(|(net, ports)| model.spec(net, ports)).collect();
+        let networks = local
+            .iter()
+            .filter_map(|(net, ports)| model.spec(net, &h.id, ports))
+            .collect();
         Ok(HostConfig {
             host_id: h.id.clone(),
             generation: h.generation as u64,

@@ -1,5 +1,6 @@
-//! Placement: filters (host enabled and up, enough vCPUs, RAM and disk under the allocation
-//! ratios) then a weigher (most free RAM first, spreading load). Runs inside the transaction
+//! Placement: filters (host enabled and up, a forced host, same/different host hints, server
+//! group policy, enough vCPUs, RAM and disk under the allocation ratios) then a weigher (most
+//! free RAM first, spreading load). Runs inside the transaction
 //! that creates the server, so two concurrent boots never claim the same capacity.
 
 use super::hosts::HOST_DOWN_AFTER_SECS;
@@ -14,14 +15,35 @@ pub const CPU_ALLOCATION_RATIO: f64 = 16.0;
 pub const RAM_ALLOCATION_RATIO: f64 = 1.5;
 pub const DISK_ALLOCATION_RATIO: f64 = 1.0;
 
-/// The id of the best host for `flavor` that the server group (if any) allows, or None
-/// when no host fits.
-pub async fn pick(tx: &mut Tx<'_>, flavor: &Flavor, group: Option<&Placement>) -> Result<Option<String>> {
+/// What a request asks of its host besides capacity.
+#[derive(Default)]
+pub struct Constraints {
+    /// The server group's placement, if the request names one.
+    pub group: Option<Placement>,
+    /// `availability_zone: "nova:HOST"` (admins only): this host name and no other.
+    pub forced_host: Option<String>,
+    /// The `same_host` hint: host ids, one of which must be chosen.
+    pub same_host: Option<Vec<String>>,
+    /// The `different_host` hint: host ids that must not be chosen.
+    pub different_host: Vec<String>,
+}
+
+impl Constraints {
+    fn allows(&self, h: &hosts::Host) -> bool {
+        self.group.as_ref().is_none_or(|g| g.allows(&h.id))
+            && self.forced_host.as_ref().is_none_or(|f| *f == h.hostname)
+            && self.same_host.as_ref().is_none_or(|s| s.contains(&h.id))
+            && !self.different_host.contains(&h.id)
+    }
+}
+
+/// The id of the best host for `flavor` within `c`, or None when no host fits.
+pub async fn pick(tx: &mut Tx<'_>, flavor: &Flavor, c: &Constraints) -> Result<Option<String>> {
     let now = crate::db::now();
     let usage = hosts::usage(&mut **tx).await?;
     let mut best: Option<(f64, String)> = None;
     for h in hosts::list(&mut **tx).await? {
-        if !h.enabled || now - h.last_seen > HOST_DOWN_AFTER_SECS || group.is_some_and(|g| !g.allows(&h.id)) {
+        if !h.enabled || now - h.last_seen > HOST_DOWN_AFTER_SECS || !c.allows(&h) {
             continue;
         }
         let (cpu, ram, disk) = usage

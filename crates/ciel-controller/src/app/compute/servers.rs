@@ -121,12 +121,24 @@ impl App {
         let access_ipv6 = super::server_meta::access_ip(&mut body, "accessIPv6", true)?;
         let description = super::server_meta::description(&mut body)?;
         let groups = self.requested_groups(caller, body.remove("security_groups")).await?;
-        let group_hint = match body
+        let hints = match body
             .remove("os:scheduler_hints")
             .or_else(|| body.remove("OS-SCH-HNT:scheduler_hints"))
         {
-            Some(Value::Object(h)) => h.get("group").and_then(Value::as_str).map(str::to_owned),
-            _ => None,
+            Some(Value::Object(h)) => h,
+            _ => Default::default(),
+        };
+        let group_hint = hints.get("group").and_then(Value::as_str).map(str::to_owned);
+        let mut constraints = scheduler::Constraints {
+            same_host: match hints.get("same_host") {
+                Some(v) => Some(self.hosts_of_hinted(caller, v).await?),
+                None => None,
+            },
+            different_host: match hints.get("different_host") {
+                Some(v) => self.hosts_of_hinted(caller, v).await?,
+                None => vec![],
+            },
+            ..Default::default()
         };
         let count = |k: &str, body: &mut Body| -> Result<i64> {
             match body.remove(k) {
@@ -148,6 +160,24 @@ impl App {
         }
         let nics = parse_networks(body.remove("networks"))?;
         let az = input::opt_str(&mut body, "availability_zone", 255, true)?.unwrap_or_else(|| "nova".into());
+        // "ZONE:HOST[:NODE]" pins an admin's server to a host.
+        let (az, forced) = match az.split_once(':') {
+            Some((zone, host)) => {
+                if !caller.is_admin() {
+                    return Err(Error::forbidden());
+                }
+                let host = host.split(':').next().unwrap_or_default();
+                let zone = if zone.is_empty() { "nova" } else { zone };
+                (zone.to_string(), (!host.is_empty()).then(|| host.to_string()))
+            }
+            None => (az, None),
+        };
+        if az != "nova" {
+            return Err(Error::bad_request(format!(
+                "The requested availability zone is not available: {az}"
+            )));
+        }
+        constraints.forced_host = forced;
 
         let now = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
@@ -171,12 +201,11 @@ impl App {
         }
         let wanted = max.min(fits_quota);
         let mut made = vec![];
-        let mut placement = match &group_hint {
-            Some(g) => Some(super::server_groups::placement(&mut tx, caller, g).await?),
-            None => None,
-        };
+        if let Some(g) = &group_hint {
+            constraints.group = Some(super::server_groups::placement(&mut tx, caller, g).await?);
+        }
         for i in 0..wanted {
-            let host = scheduler::pick(&mut tx, &flavor, placement.as_ref()).await?;
+            let host = scheduler::pick(&mut tx, &flavor, &constraints).await?;
             let Some(host) = host else {
                 if (made.len() as i64) < min {
                     return Err(Error::Typed {
@@ -230,7 +259,7 @@ impl App {
             };
             db::insert(&mut *tx, &s).await?;
             super::actions::record(&mut tx, caller, &s, "create", request_id, now).await?;
-            if let (Some(g), Some(p)) = (&group_hint, placement.as_mut()) {
+            if let (Some(g), Some(p)) = (&group_hint, constraints.group.as_mut()) {
                 server_groups::add_member(&mut *tx, g, &s.id).await?;
                 p.member_hosts.push(host.clone());
             }
@@ -280,6 +309,26 @@ impl App {
                 &auto
             }
         };
+        // The networks' DHCP service answers from its own port: made before the VM's ports,
+        // so that the first host config with the VM already has its DHCP service.
+        let mut networks = vec![];
+        for nic in nics {
+            match nic {
+                NicRequest::Network(net, _) => networks.push(net.clone()),
+                NicRequest::Port(p) => {
+                    if let Some(port) = crate::db::network::get_port(&self.db, p).await? {
+                        networks.push(port.network_id);
+                    }
+                }
+            }
+        }
+        networks.sort();
+        networks.dedup();
+        let mut tx = crate::db::begin(&self.db).await?;
+        for n in &networks {
+            self.ensure_dhcp_port(&mut tx, n).await?;
+        }
+        tx.commit().await?;
         for nic in nics {
             match nic {
                 NicRequest::Network(net, fixed) => {
@@ -304,20 +353,28 @@ impl App {
                 }
             }
         }
-        // The networks' DHCP service answers from its own port, made with the first VM port.
-        let mut tx = crate::db::begin(&self.db).await?;
-        let mut networks: Vec<String> = crate::db::network::ports_of_device(&mut *tx, &s.id)
-            .await?
-            .into_iter()
-            .map(|p| p.network_id)
-            .collect();
-        networks.sort();
-        networks.dedup();
-        for n in networks {
-            self.ensure_dhcp_port(&mut tx, &n).await?;
-        }
-        tx.commit().await?;
         Ok(())
+    }
+
+    /// The hosts of the servers a `same_host`/`different_host` hint names (one id or a list;
+    /// the caller's servers only).
+    async fn hosts_of_hinted(&self, caller: &Caller, v: &Value) -> Result<Vec<String>> {
+        let ids: Vec<&str> = match v {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => {
+                return Err(Error::bad_request(
+                    "Invalid input for field/attribute os:scheduler_hints.",
+                ))
+            }
+        };
+        let mut hosts = vec![];
+        for id in ids {
+            if let Some(h) = self.get_server(caller, id).await.ok().and_then(|s| s.host_id) {
+                hosts.push(h);
+            }
+        }
+        Ok(hosts)
     }
 
     /// `security_groups: [{"name": ...}]` of a create request as group ids (names or ids of

@@ -1,0 +1,102 @@
+//! l2 population of an overlay network's VXLAN device from desired state, never from
+//! flooded traffic: each remote port's MAC in the device's FDB pointing at its host's tunnel
+//! endpoint, one all-zero entry per remote host (broadcast and unknown traffic is replicated
+//! to exactly the hosts that have ports on the network), and the remote ports' addresses as
+//! permanent neighbours, so that the device (created with `proxy`) answers ARP locally.
+//! Entries nobody wants any more are removed; entries already right are left alone.
+
+use super::ip::ip;
+use anyhow::Context;
+use ciel_proto::RemotePort;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use tokio::process::Command;
+
+const FLOOD_MAC: &str = "00:00:00:00:00:00";
+
+#[derive(Deserialize)]
+struct FdbEntry {
+    mac: String,
+    #[serde(default)]
+    dst: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Neighbour {
+    dst: String,
+    #[serde(default)]
+    lladdr: Option<String>,
+}
+
+/// Brings the FDB and neighbour table of VXLAN device `dev` to `remote`.
+pub async fn sync(dev: &str, remote: &[RemotePort]) -> anyhow::Result<()> {
+    let mut want_fdb: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut want_neigh: BTreeSet<(String, String)> = BTreeSet::new();
+    for p in remote {
+        want_fdb.insert((FLOOD_MAC.into(), p.vtep.clone()));
+        want_fdb.insert((p.mac.to_lowercase(), p.vtep.clone()));
+        for a in &p.ips {
+            want_neigh.insert((a.clone(), p.mac.to_lowercase()));
+        }
+    }
+    let have_fdb: BTreeSet<(String, String)> = fdb(dev)
+        .await?
+        .into_iter()
+        .filter_map(|e| Some((e.mac.to_lowercase(), e.dst?)))
+        .collect();
+    for (mac, dst) in have_fdb.difference(&want_fdb) {
+        bridge(&["fdb", "del", mac, "dev", dev, "dst", dst]).await?;
+    }
+    for (mac, dst) in want_fdb.difference(&have_fdb) {
+        if mac == FLOOD_MAC {
+            bridge(&["fdb", "append", mac, "dev", dev, "dst", dst]).await?;
+        } else {
+            bridge(&["fdb", "replace", mac, "dev", dev, "dst", dst, "self", "permanent"]).await?;
+        }
+    }
+    let have_neigh: BTreeSet<(String, String)> = neighbours(dev)
+        .await?
+        .into_iter()
+        .filter_map(|n| Some((n.dst, n.lladdr?.to_lowercase())))
+        .collect();
+    for (addr, _) in have_neigh.difference(&want_neigh) {
+        ip(&["neigh", "del", addr, "dev", dev]).await.ok();
+    }
+    for (addr, mac) in want_neigh.difference(&have_neigh) {
+        ip(&["neigh", "replace", addr, "lladdr", mac, "dev", dev, "nud", "permanent"]).await?;
+    }
+    Ok(())
+}
+
+async fn fdb(dev: &str) -> anyhow::Result<Vec<FdbEntry>> {
+    let out = bridge(&["-j", "fdb", "show", "dev", dev]).await?;
+    if out.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    serde_json::from_str(&out).context("unexpected output of bridge -j fdb")
+}
+
+async fn neighbours(dev: &str) -> anyhow::Result<Vec<Neighbour>> {
+    let out = ip(&["-j", "neigh", "show", "dev", dev]).await?;
+    if out.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    serde_json::from_str(&out).context("unexpected output of ip -j neigh")
+}
+
+/// Runs iproute2's `bridge ARGS`; fails with its stderr.
+async fn bridge(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("bridge")
+        .args(args)
+        .output()
+        .await
+        .context("cannot run bridge (iproute2)")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "bridge {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
