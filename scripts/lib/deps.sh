@@ -27,16 +27,16 @@ ensure_qemu() {
 }
 
 # What a hypervisor host runs: QEMU, iproute2 for bridges/taps/namespaces, dnsmasq for DHCP,
-# genisoimage for config drives.
+# genisoimage for config drives, nftables for security groups.
 ensure_hypervisor_deps() {
     ensure_qemu
-    apt_ensure dnsmasq-base genisoimage iproute2
+    apt_ensure dnsmasq-base genisoimage iproute2 nftables
 }
 
 # The hypervisor's tools and what the test guests are built from (Debian's kernel and busybox).
 ensure_vm_deps() {
     ensure_hypervisor_deps
-    apt_ensure busybox-static linux-image-amd64 cpio mmdebstrap e2fsprogs
+    apt_ensure busybox-static linux-image-amd64 cpio mmdebstrap e2fsprogs iputils-ping tcpdump util-linux
 }
 
 # The Python venv with the OpenStack clients and Tempest, cached outside the work tree.

@@ -27,7 +27,7 @@ cleanup() {
 }
 # What a test's hypervisor agent leaves on the host by design (VMs and their network outlive
 # the agent) is removed when the test ends, passed or not: QEMU and dnsmasq processes of
-# this test's state, Ciel's devices and DHCP namespaces (tests using them run one at a time).
+# this test's state, Ciel's devices, DHCP namespaces and nftables tables (tests using them run one at a time).
 host_cleanup() {
     pkill -KILL -f "qemu-system-x86_64.*$TMP" 2>/dev/null || true
     pkill -KILL -f "^dnsmasq.*$TMP" 2>/dev/null || true
@@ -38,6 +38,8 @@ host_cleanup() {
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^ciel-dhcp-'); do
         ip netns del "$ns" 2>/dev/null || true
     done
+    nft delete table inet ciel 2>/dev/null || true
+    nft delete table bridge ciel 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

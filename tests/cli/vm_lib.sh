@@ -20,7 +20,10 @@ HOST_CLEANUP=1
 . "$HERE/lib.sh"
 
 PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
+# The controller's address (a test with several simulated hosts puts it on their underlay).
+LISTEN_IP=${LISTEN_IP:-127.0.0.1}
+BASE=http://$LISTEN_IP:$PORT
+AUTH_URL=$BASE/identity/v3
 ADMIN_PW="Adm1n-$RANDOM$RANDOM"
 AGENT_DIR=$DATA/agent
 GUEST=${CIEL_GUEST_DIR:-$CACHE/guest}
@@ -40,11 +43,14 @@ wait_until() {
 }
 status_is() { [[ $(cmp_ server show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
 
-# start_cloud: `ciel up` with its local agent on TCG (KVM hangs stock guests on this kind of
-# nested machine; a real host would use kvm), the admin's clouds.yaml, the agent registered.
+# start_cloud [COMPUTE SETTINGS...]: `ciel up` with its local agent "hv1" on TCG (KVM hangs
+# stock guests on this kind of nested machine; a real host would use kvm) and any further
+# [compute] settings, the admin's clouds.yaml, the agent registered.
 start_cloud() {
     printf '[compute]\nvirt_type = "qemu"\nhostname = "hv1"\n' >"$TMP/ciel.toml"
-    start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
+    local line
+    for line in "$@"; do printf '%s\n' "$line" >>"$TMP/ciel.toml"; done
+    start_ciel "$LOG" --data-dir "$DATA" --listen "$LISTEN_IP:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
     CIEL_PID=$STARTED_PID
     wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
     pass "ciel up answers"
@@ -53,7 +59,7 @@ start_cloud() {
 }
 
 # register_guest DIR NAME [CMDLINE]: the kernel, ramdisk and root disk in DIR as the images
-# NAME-kernel (aki), NAME-ramdisk (ari) and NAME (qcow2 booting that kernel); sets IMAGE_ID.
+# NAME-kernel (aki), NAME-ramdisk (ari) and NAME (public qcow2 booting that kernel); sets IMAGE_ID.
 IMAGE_ID=""
 register_guest() {
     local dir=$1 name=$2 cmdline=${3:-} kid="" rid="" props=()
@@ -62,7 +68,7 @@ register_guest() {
     check "image create $name-ramdisk (ari)" cmp_ image create --file "$dir/initrd.img" --disk-format ari --container-format ari "$name-ramdisk" -f json
     ok && rid=$(jf "$OUT" 'd["id"]')
     [[ -n $cmdline ]] && props=(--property "os_command_line=$cmdline")
-    check "image create $name" cmp_ image create --file "$dir/root.qcow2" --disk-format qcow2 --container-format bare \
+    check "image create $name" cmp_ image create --file "$dir/root.qcow2" --disk-format qcow2 --container-format bare --public \
         --property "kernel_id=$kid" --property "ramdisk_id=$rid" "${props[@]}" "$name" -f json
     ok && IMAGE_ID=$(jf "$OUT" 'd["id"]')
 }

@@ -119,6 +119,18 @@ def fmt(c, total):
             % (total, c["pass"], c["fail"], c["skip"], c["not run"]))
 
 
+def read_gaps(path):
+    """Test id -> reason, from a known_gaps.txt (comments and blank lines ignored)."""
+    gaps = {}
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            test, _, why = line.partition("#")
+            gaps[test.strip()] = why.strip()
+    return gaps
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--selected", required=True)
@@ -127,6 +139,7 @@ def main(argv=None):
     p.add_argument("--expect-interop", action="append", default=[])
     p.add_argument("--failing-out")
     p.add_argument("--strict", action="store_true")
+    p.add_argument("--known-gaps", help="interop tests whose skip is a documented gap")
     a = p.parse_args(argv)
 
     interop_all = read_interop(a.interop)
@@ -190,7 +203,16 @@ def main(argv=None):
         for t in bad:
             tag = "INTEROP " if t in interop_set else "        "
             print("  %s %-7s %s" % (tag, status[t].upper(), t))
-    int_skipped = sorted(t for t, s in interop_status.items() if s == "skip")
+    gaps = read_gaps(a.known_gaps) if a.known_gaps else {}
+    int_skipped = sorted(t for t, s in interop_status.items()
+                         if s == "skip" and t not in gaps)
+    gap_skipped = sorted(t for t, s in interop_status.items()
+                         if s == "skip" and t in gaps)
+    if gap_skipped:
+        print("Skipped interop tests that are known gaps (%d; known_gaps.txt):"
+              % len(gap_skipped))
+        for t in gap_skipped:
+            print("  KNOWN GAP  %s  # %s" % (t, gaps[t]))
     if int_skipped:
         print("Skipped interop tests (must not be skipped):")
         for t in int_skipped:
@@ -205,7 +227,7 @@ def main(argv=None):
             for t in missing:
                 f.write(t + "  # missing from tempest\n")
 
-    interop_ok = (c_int["fail"] == 0 and c_int["skip"] == 0
+    interop_ok = (c_int["fail"] == 0 and not int_skipped
                   and c_int["not run"] == 0 and not interop_fixture_fail)
     broad_ok = c_all["fail"] == 0 and c_all["not run"] == 0 \
         and not failed_fixtures

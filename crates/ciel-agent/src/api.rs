@@ -104,19 +104,6 @@ fn tail(path: &std::path::Path, lines: Option<i64>) -> std::io::Result<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tail_keeps_the_last_lines() {
-        let p = std::env::temp_dir().join(format!("ciel-console-{}", std::process::id()));
-        std::fs::write(&p, "a\r\nb\nc\nd\n").unwrap();
-        assert_eq!(super::tail(&p, Some(2)).unwrap(), "c\nd");
-        assert_eq!(super::tail(&p, None).unwrap(), "a\nb\nc\nd\n");
-        assert_eq!(super::tail(&p, Some(0)).unwrap(), "");
-        std::fs::remove_file(&p).unwrap();
-    }
-}
-
 /// The VM's VNC server (its unix socket) as binary websocket messages, both ways.
 async fn vnc(State(state): State<ApiState>, Path(id): Path<String>, h: HeaderMap, ws: WebSocketUpgrade) -> Response {
     if !authorized(&state, &h) {
@@ -170,4 +157,17 @@ async fn vnc(State(state): State<ApiState>, Path(id): Path<String>, h: HeaderMap
             _ = from_vm => {}
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let p = std::env::temp_dir().join(format!("ciel-console-{}", std::process::id()));
+        std::fs::write(&p, "a\r\nb\nc\nd\n").unwrap();
+        assert_eq!(super::tail(&p, Some(2)).unwrap(), "c\nd");
+        assert_eq!(super::tail(&p, None).unwrap(), "a\nb\nc\nd\n");
+        assert_eq!(super::tail(&p, Some(0)).unwrap(), "");
+        std::fs::remove_file(&p).unwrap();
+    }
 }

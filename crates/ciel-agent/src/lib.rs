@@ -161,7 +161,14 @@ impl Agent {
                 current = cfg;
             }
             after = current.generation;
+            let started = std::time::Instant::now();
             let report = self.reconcile(&current, Some((&base, &reg.host_token))).await;
+            let took = started.elapsed();
+            if took > Duration::from_secs(2) {
+                tracing::info!(generation = after, ms = took.as_millis() as u64, "slow reconcile");
+            } else {
+                tracing::debug!(generation = after, ms = took.as_millis() as u64, "reconciled");
+            }
             self.http
                 .put(format!("{base}/report"))
                 .bearer_auth(&reg.host_token)

@@ -160,6 +160,36 @@ pub struct Nic {
     pub mtu: u32,
     #[serde(default)]
     pub fixed_ips: Vec<String>,
+    /// The port's security (anti-spoofing and security group rules); None when the port
+    /// has port security disabled, so that anything goes.
+    #[serde(default)]
+    pub firewall: Option<PortFirewall>,
+}
+
+/// What a port may send and receive: its own addresses only, and what its security groups'
+/// rules allow (stateful: replies to allowed traffic always pass).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PortFirewall {
+    /// MACs the VM may send from: the port's own and its allowed address pairs'.
+    pub macs: Vec<String>,
+    /// Addresses or CIDRs the VM may send from: fixed IPs and allowed address pairs.
+    pub ips: Vec<String>,
+    pub rules: Vec<FirewallRule>,
+}
+
+/// One security group rule with its remote group resolved to addresses.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FirewallRule {
+    /// Traffic to the VM (true) or from it.
+    pub ingress: bool,
+    pub ipv6: bool,
+    /// `tcp`, `udp`, `icmp`, `ipv6-icmp`, … or an IP protocol number; None: any.
+    pub protocol: Option<String>,
+    /// Port range (tcp/udp/sctp) or ICMP type (min) and code (max).
+    pub port_min: Option<u32>,
+    pub port_max: Option<u32>,
+    /// The other end's addresses (CIDRs); None: anywhere.
+    pub remote: Option<Vec<String>>,
 }
 
 /// What the agent observed after applying `generation`.

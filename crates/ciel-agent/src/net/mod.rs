@@ -9,6 +9,7 @@
 //! already right is left alone (running VMs keep their taps across agent restarts).
 
 pub mod dhcp;
+pub mod firewall;
 pub mod ip;
 pub mod l2pop;
 pub mod metadata;
@@ -119,6 +120,9 @@ impl NetworkPlane {
             }
         }
         self.remove_stale(cfg, &existing, &wanted).await;
+        if let Err(e) = firewall::reconcile(cfg, &self.state_dir).await {
+            tracing::warn!(error = %format!("{e:#}"), "firewall not applied");
+        }
         up
     }
 
@@ -159,6 +163,9 @@ impl NetworkPlane {
             let l = links.get(dev.as_str());
             if l.is_none_or(|l| l.master.as_deref() != Some(bridge.as_str()) || !l.is_up() || l.mtu != n.mtu) {
                 ip(&["link", "set", &dev, "master", &bridge, "mtu", &mtu, "up"]).await?;
+                // The bridge never learns MACs behind the tunnel either: the DHCP port's MAC,
+                // present on every host, must stay on the local DHCP port.
+                ip(&["link", "set", &dev, "type", "bridge_slave", "learning", "off"]).await?;
             }
             l2pop::sync(&dev, &n.remote_ports).await?;
         }

@@ -106,6 +106,9 @@ impl App {
     pub async fn host_config(&self, host: &Host, after: u64, wait: Duration) -> Result<HostConfig> {
         let mut changes = self.host_changes.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
+        // A change may be announced just before its transaction commits: after an
+        // announcement, look again a few times before waiting for the next one.
+        let mut rechecks: &[u64] = &[];
         loop {
             let h = db::get(&self.db, &host.id)
                 .await?
@@ -113,9 +116,15 @@ impl App {
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
                 return self.build_host_config(&h).await;
             }
+            if let Some((ms, rest)) = rechecks.split_first() {
+                rechecks = rest;
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+                continue;
+            }
             if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
                 return self.build_host_config(&h).await;
             }
+            rechecks = &[0, 20, 100, 400];
         }
     }
 
@@ -150,6 +159,7 @@ impl App {
             .iter()
             .filter_map(|p| Some((p.id.clone(), placed.get(&p.device_id)?.clone())))
             .collect();
+        let firewall = super::host_firewall::FirewallModel::load(&mut tx, &model).await?;
         let servers = servers::on_host(&mut *tx, &h.id).await?;
         // Each network with local ports, and those ports with their servers' hostnames.
         let mut local: std::collections::BTreeMap<&str, Vec<(&network::Port, String)>> = Default::default();
@@ -187,6 +197,7 @@ impl App {
                     network_id: p.network_id.clone(),
                     mtu: model.networks.get(&p.network_id).map(|n| n.mtu).unwrap_or(1450) as u32,
                     fixed_ips: model.ips_of(&p.id),
+                    firewall: firewall.of(p, &model.ips_of(&p.id)),
                 })
                 .collect();
             vms.push(VmSpec {

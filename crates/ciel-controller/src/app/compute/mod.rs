@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod consoles;
 pub mod flavors;
 pub mod floating_ips;
+pub mod host_firewall;
 pub mod host_network;
 pub mod hosts;
 pub mod image_meta;

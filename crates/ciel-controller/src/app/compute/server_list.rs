@@ -95,7 +95,14 @@ impl App {
                 list.retain(|s| &s.project_id == p);
             }
             if let Some(h) = &f.host {
-                list.retain(|s| s.host_id.as_ref() == Some(h));
+                // Users name hosts by their host name (as servers show them); ids work too.
+                let ids: Vec<String> = crate::db::compute::hosts::list(&self.db)
+                    .await?
+                    .into_iter()
+                    .filter(|x| &x.hostname == h || &x.id == h)
+                    .map(|x| x.id)
+                    .collect();
+                list.retain(|s| s.host_id.as_ref().is_some_and(|x| ids.contains(x)));
             }
         }
         if let Some(fl) = &f.flavor {

@@ -453,7 +453,17 @@ impl App {
     /// Marks the desired state of the hosts with VMs on `network_id` as changed (in `tx`) and
     /// wakes their agents once it commits.
     pub(crate) async fn network_ports_changed(&self, tx: &mut Tx<'_>, network_id: &str) -> Result<()> {
-        if crate::db::compute::hosts::bump_hosts_on_network(&mut **tx, network_id).await? > 0 {
+        // A port's addresses and groups are also its peers' remote-group members.
+        let peers = crate::db::compute::hosts::bump_hosts_with_secured_ports(&mut **tx).await?;
+        if crate::db::compute::hosts::bump_hosts_on_network(&mut **tx, network_id).await? + peers > 0 {
+            self.hosts_changed();
+        }
+        Ok(())
+    }
+
+    /// Security group rules changed: the hosts enforcing them get new desired state.
+    pub(crate) async fn security_groups_changed(&self, tx: &mut Tx<'_>) -> Result<()> {
+        if crate::db::compute::hosts::bump_hosts_with_secured_ports(&mut **tx).await? > 0 {
             self.hosts_changed();
         }
         Ok(())

@@ -366,6 +366,7 @@ impl App {
             },
             other => other,
         })?;
+        self.security_groups_changed(&mut tx).await?;
         tx.commit().await?;
         Ok(rule)
     }
@@ -391,7 +392,11 @@ impl App {
         if !may_write(caller, &r.project_id) {
             return Err(Error::forbidden());
         }
-        sg::delete_rule(&self.db, id).await
+        let mut tx = crate::db::begin(&self.db).await?;
+        sg::delete_rule(&mut *tx, id).await?;
+        self.security_groups_changed(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Groups for a new or updated port: the requested ones (which must be the caller's), the

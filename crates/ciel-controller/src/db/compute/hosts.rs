@@ -100,6 +100,19 @@ pub async fn usage(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64, i64, 
 /// Bumps every host that runs a VM with a port on `network_id` (a change to the network's
 /// ports or subnets changes their desired state: leases, NICs, and later the overlay's
 /// forwarding entries). Returns how many hosts changed.
+/// Bumps the hosts that have a VM port in any security group: their firewalls may change
+/// with any rule or membership change. Returns how many.
+pub async fn bump_hosts_with_secured_ports(e: impl SqliteExecutor<'_>) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE hosts SET generation = generation + 1 WHERE id IN \
+         (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
+          JOIN port_security_groups g ON g.port_id = p.id)",
+    )
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 pub async fn bump_hosts_on_network(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<u64> {
     let r = sqlx::query(
         "UPDATE hosts SET generation = generation + 1 WHERE id IN \

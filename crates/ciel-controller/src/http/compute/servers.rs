@@ -30,6 +30,8 @@ pub(super) struct Lookups {
     networks: Vec<Network>,
     ports: Vec<PortView>,
     groups: Vec<GroupView>,
+    /// Host names by host id (admins see where servers run).
+    host_names: std::collections::HashMap<String, String>,
 }
 
 impl Lookups {
@@ -38,6 +40,15 @@ impl Lookups {
             networks: app.list_networks(c).await?,
             ports: app.list_ports(c).await?,
             groups: app.list_security_groups(c).await?,
+            host_names: match c.is_admin() {
+                true => app
+                    .list_hosts(c)
+                    .await?
+                    .into_iter()
+                    .map(|h| (h.id, h.hostname))
+                    .collect(),
+                false => Default::default(),
+            },
         })
     }
 }
@@ -204,7 +215,11 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
     }
     versioned(app, s, mv, &mut v).await?;
     if c.is_admin() {
-        let host = s.host_id.clone().unwrap_or_default();
+        let host = s
+            .host_id
+            .as_ref()
+            .and_then(|h| l.host_names.get(h).cloned())
+            .unwrap_or_default();
         if mv.at_least(3) {
             v["OS-EXT-SRV-ATTR:reservation_id"] = json!("");
             v["OS-EXT-SRV-ATTR:launch_index"] = json!(0);

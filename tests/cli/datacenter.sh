@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The multi-host data plane on a simulated datacenter, with real QEMU guests (TCG) and real
+# packets. The whole test runs in network and mount namespaces of its own:
+#   hv1  this namespace: `ciel up` (controller + its agent), underlay address 192.168.100.1
+#   hv2  a namespace with its own `ciel agent` (and its own /run/netns), 192.168.100.12
+#   ul0  the underlay: a bridge joining both hosts
+# It proves: VM1 on hv1 and VM2 on hv2 in one network ping each other; the overlay is
+# l2-populated from desired state; between the hosts the underlay carries only VXLAN
+# (UDP 4789); a VM of another project with the identical CIDR reaches nothing of project A.
+#
+# Usage: tests/cli/datacenter.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [[ ${CIEL_DC_INNER:-} != 1 ]]; then
+    exec unshare --net --mount --propagation private env CIEL_DC_INNER=1 "$0" "$@"
+fi
+# This datacenter's own namespace registry, invisible to the machine's.
+mkdir -p /run/netns && mount -t tmpfs ciel-dc /run/netns
+ip link set lo up
+command -v tcpdump >/dev/null || { echo "tcpdump is required" >&2; exit 2; }
+
+CIEL_TEST_NAME=datacenter-test
+LISTEN_IP=192.168.100.1
+HV2_IP=192.168.100.12
+HV2_PORT=8779
+# shellcheck source=tests/cli/vm_lib.sh
+. "$HERE/vm_lib.sh"
+HV2_DIR=$TMP/hv2
+HV2_LOG=$TMP/hv2-agent.log
+DIAG_LOGS+=("$HV2_LOG")
+HV2_PID=""
+
+# hv2_do CMD...: CMD inside hv2 (its network and its agent's mount namespace).
+hv2_do() { nsenter -t "$HV2_PID" -m -n "$@"; }
+start_hv2_agent() {
+    ip netns exec hv2 unshare --mount --propagation private \
+        bash -c 'mount -t tmpfs hv2-netns /run/netns && exec "$@"' _ \
+        "$CIEL_BIN" agent --controller "$BASE" --join-token "$(cat "$DATA/agent-join-token")" --hostname hv2 \
+        --underlay-ip "$HV2_IP" --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
+        >>"$HV2_LOG" 2>&1 &
+    HV2_PID=$!
+    EXTRA_PIDS+=("$HV2_PID")
+}
+hv2_console_has() { grep -qa -- "$2" "$HV2_DIR/vms/$1/console.log" 2>/dev/null; }
+
+step "0. the underlay, hv1 (ciel up) and hv2 (ciel agent)"
+check "build the small guest" "$REPO/tests/guest/build-small.sh" "$GUEST"
+ip link add ul0 type bridge && ip link set ul0 up && ip addr add "$LISTEN_IP/24" dev ul0
+ip netns add hv2
+ip link add ul-hv2 type veth peer name eth0 netns hv2
+ip link set ul-hv2 master ul0 up
+ip -n hv2 addr add "$HV2_IP/24" dev eth0 && ip -n hv2 link set eth0 up && ip -n hv2 link set lo up
+check "hv2 reaches hv1 over the underlay" ip netns exec hv2 ping -c 1 -W 2 "$LISTEN_IP"
+tcpdump -i ul0 -nn -U -w "$TMP/underlay.pcap" 2>/dev/null &
+EXTRA_PIDS+=("$!")
+start_cloud "underlay_ip = \"$LISTEN_IP\""
+start_hv2_agent
+check "ciel agent on hv2 joins with the join token" wait_until 30 grep -q "registered with the controller" "$HV2_LOG"
+both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
+check "hypervisor list shows hv1 and hv2" wait_until 20 both_hypervisors
+check "  hv2's host IP is its underlay address" cmp_ hypervisor show hv2 -f json
+    ok && assert "  host_ip $HV2_IP" eq "$(jf "$OUT" 'd["host_ip"]')" "$HV2_IP"
+
+step "1. one network, a VM on each host"
+register_guest "$GUEST" guest "console=ttyS0 quiet"
+check "network create dcnet" cmp_ network create dcnet -f json
+    ok && VNI=$(jf "$OUT" 'd["provider:segmentation_id"]') && NET=$(jf "$OUT" 'd["id"]')
+check "subnet create 10.70.0.0/24" cmp_ subnet create --network dcnet --subnet-range 10.70.0.0/24 dcsub
+IP1=10.70.0.11 IP2=10.70.0.12
+check "port create p1 ($IP1)" cmp_ port create --network dcnet --fixed-ip "ip-address=$IP1" p1
+check "port create p2 ($IP2)" cmp_ port create --network dcnet --fixed-ip "ip-address=$IP2" p2
+# Each guest pings the other until it answers (the other may still be booting).
+# pinger IP [TRIES]: a user-data script pinging IP until it answers (TRIES times, 3 s each).
+pinger() { printf '#!/bin/sh\nfor i in $(seq %s); do if ping -c 1 -W 2 %s >/dev/null; then echo "CIEL-GUEST ping %s ok"; exit 0; fi; sleep 1; done\necho "CIEL-GUEST ping %s failed"\n' "${2:-60}" "$1" "$1" "$1"; }
+pinger "$IP2" >"$TMP/ud1"
+pinger "$IP1" >"$TMP/ud2"
+check "server create vm1 --availability-zone nova:hv1 --wait" cmp_ server create --image guest --flavor m1.micro \
+    --port p1 --availability-zone nova:hv1 --user-data "$TMP/ud1" --wait vm1 -f json
+    ok && VM1=$(jf "$OUT" 'd["id"]')
+check "server create vm2 --availability-zone nova:hv2 --wait" cmp_ server create --image guest --flavor m1.micro \
+    --port p2 --availability-zone nova:hv2 --user-data "$TMP/ud2" --wait vm2 -f json
+    ok && VM2=$(jf "$OUT" 'd["id"]')
+VM1=${VM1:-none} VM2=${VM2:-none}
+check "  vm1 is on hv1" cmp_ server show vm1 -f value -c OS-EXT-SRV-ATTR:host
+    ok && assert "  hv1" eq "$OUT" hv1
+check "  vm2 is on hv2" cmp_ server show vm2 -f value -c OS-EXT-SRV-ATTR:host
+    ok && assert "  hv2" eq "$OUT" hv2
+in_hv2() {
+    local pid; pid=$(pgrep -f "qemu-system-x86_64.*$1" | head -n 1)
+    [[ -n $pid && "$(readlink "/proc/$pid/ns/net")" == "$(readlink "/proc/$HV2_PID/ns/net")" ]] ||
+        { echo "QEMU pid [$pid] net $(readlink "/proc/$pid/ns/net" 2>&1), agent $HV2_PID net $(readlink "/proc/$HV2_PID/ns/net" 2>&1)"; return 1; }
+}
+assert "  vm2's QEMU runs in hv2's network namespace" in_hv2 "$VM2"
+
+step "2. l2 population: each host's VXLAN device knows the other's port"
+MAC1=$(cmp_ port show p1 -f value -c mac_address) MAC2=$(cmp_ port show p2 -f value -c mac_address)
+check "  hv1: vm2's MAC ($MAC2) behind hv2's VTEP, flooding to hv2" wait_until 20 bash -c \
+    "bridge fdb show dev cvx-$VNI | grep -q '$MAC2 dst $HV2_IP' && bridge fdb show dev cvx-$VNI | grep -q '00:00:00:00:00:00 dst $HV2_IP'"
+check "  hv2: vm1's MAC ($MAC1) behind hv1's VTEP" wait_until 20 bash -c \
+    "nsenter -t $HV2_PID -m -n bridge fdb show dev cvx-$VNI | grep -q '$MAC1 dst $LISTEN_IP'"
+check "  hv2 answers ARP for vm1 from its neighbour table" bash -c "nsenter -t $HV2_PID -m -n ip neigh show dev cvx-$VNI | grep -q '$IP1 lladdr $MAC1 PERMANENT'"
+assert "  VXLAN MAC learning is off on both hosts" bash -c \
+    "ip -d link show cvx-$VNI | grep -q nolearning && nsenter -t $HV2_PID -m -n ip -d link show cvx-$VNI | grep -q nolearning"
+
+step "3. vm1 (hv1) and vm2 (hv2) ping each other"
+check "  vm1 gets its address by DHCP on hv1" wait_until 120 console_has "$VM1" "CIEL-GUEST dhcp eth0 $IP1"
+check "  vm2 gets its address by DHCP on hv2" wait_until 120 hv2_console_has "$VM2" "CIEL-GUEST dhcp eth0 $IP2"
+check "  vm2 reads its own hostname from hv2's metadata service" wait_until 60 hv2_console_has "$VM2" "CIEL-GUEST metadata hostname vm2"
+check "  vm1 pings vm2 across hosts" wait_until 120 console_has "$VM1" "CIEL-GUEST ping $IP2 ok"
+check "  vm2 pings vm1 across hosts" wait_until 120 hv2_console_has "$VM2" "CIEL-GUEST ping $IP1 ok"
+
+step "4. between the hosts the underlay carries only VXLAN"
+sleep 1
+# (An ICMP port-unreachable answers a VXLAN packet that arrives before its device exists.)
+HOSTS_FILTER="ip and host $LISTEN_IP and host $HV2_IP and not tcp port $PORT and not tcp port $HV2_PORT and not icmp[icmptype] == icmp-unreach"
+ALL=$(tcpdump -r "$TMP/underlay.pcap" -nn "$HOSTS_FILTER" 2>/dev/null | wc -l)
+VXLAN=$(tcpdump -r "$TMP/underlay.pcap" -nn "$HOSTS_FILTER and udp port 4789" 2>/dev/null | wc -l)
+echo "  host-to-host packets: $ALL, of which VXLAN: $VXLAN (control traffic on ports $PORT/$HV2_PORT excluded)"
+assert "  there is VXLAN traffic between hv1 and hv2" bash -c "[ $VXLAN -gt 0 ]"
+assert "  and nothing else" eq "$ALL" "$VXLAN"
+tcpdump -r "$TMP/underlay.pcap" -nn "$HOSTS_FILTER and not udp port 4789" 2>/dev/null | head -n 5 | sed 's/^/     other: /'
+check "  the tunnelled packets are the guests' ICMP echoes" bash -c \
+    "tcpdump -r $TMP/underlay.pcap -nn 'udp port 4789' 2>/dev/null | grep -q 'ICMP echo request'"
+
+step "5. security groups in nftables: ingress is denied until a rule allows it"
+# The network's DHCP namespace on hv1 sits on the same bridge with an address of the subnet,
+# and is not in the VMs' default group: a stranger on vm1's network.
+from_net() { ip netns exec "ciel-dhcp-$NET" "$@"; }
+pings_vm1() { from_net ping -c 1 -W 1 "$IP1" >/dev/null 2>&1; }
+check "  hv1 has the firewall tables (bridge ciel, inet ciel)" bash -c "nft list table bridge ciel >/dev/null && nft list table inet ciel >/dev/null"
+check "  br_netfilter is on for hv1's bridges" bash -c "[ \"\$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)\" = 1 ]"
+expect_fail "  without a rule, a ping from the network to vm1 fails" pings_vm1
+check "security group rule create --protocol icmp default" cmp_ security group rule create --protocol icmp --ingress default -f json
+    ok && RULE=$(jf "$OUT" 'd["id"]')
+T0_MS=$(date +%s%3N)
+check "  now the ping passes" wait_until 10 pings_vm1
+SG_MS=$(( $(date +%s%3N) - T0_MS ))
+echo "  rule create -> first answered ping: ${SG_MS} ms"
+check "  vm1's established flows: vm1 and vm2 still reach each other (remote group rule)" wait_until 10 bash -c \
+    "grep -qa 'ping $IP2 ok' $AGENT_DIR/vms/$VM1/console.log"
+check "security group rule delete" cmp_ security group rule delete "${RULE:-none}"
+T0_MS=$(date +%s%3N)
+check "  the ping is cut again" wait_until 10 bash -c "! ip netns exec ciel-dhcp-$NET ping -c 1 -W 1 $IP1 >/dev/null 2>&1"
+echo "  rule delete -> first lost ping: $(( $(date +%s%3N) - T0_MS )) ms"
+check "  hv2 enforces too: vm2's ingress chain has no ICMP rule from anywhere" bash -c \
+    "nsenter -t $HV2_PID -m -n nft list table inet ciel | grep -q 'chain ingress_'"
+
+step "6. anti-spoofing: forged source addresses and MACs get nothing through"
+cat >"$TMP/uds" <<EOF
+#!/bin/sh
+if ping -c 2 -W 2 $IP1 >/dev/null; then echo "CIEL-GUEST legit ping ok"; fi
+ip addr add 10.70.0.99/24 dev eth0
+ping -c 3 -W 1 -I 10.70.0.99 $IP1 >/dev/null; echo "CIEL-GUEST forged-ip done"
+ip link set eth0 down; ip link set eth0 address fa:16:3e:de:ad:01; ip link set eth0 up
+ping -c 3 -W 1 $IP1 >/dev/null; echo "CIEL-GUEST forged-mac done"
+EOF
+check "server create spoofer (hv2) --wait" cmp_ server create --image guest --flavor m1.micro --network dcnet \
+    --availability-zone nova:hv2 --user-data "$TMP/uds" --wait spoofer -f json
+    ok && VMS=$(jf "$OUT" 'd["id"]')
+VMS=${VMS:-none}
+check "  with its own address it reaches vm1 on hv1" wait_until 120 hv2_console_has "$VMS" "CIEL-GUEST legit ping ok"
+check "  it sends from a forged IP, then from a forged MAC" wait_until 60 hv2_console_has "$VMS" "CIEL-GUEST forged-mac done"
+sleep 1
+FORGED=$(tcpdump -r "$TMP/underlay.pcap" -nn -e 'udp port 4789' 2>/dev/null | grep -cE '10\.70\.0\.99|fa:16:3e:de:ad:01' || true)
+assert "  no frame with the forged IP or MAC crossed the underlay" eq "$FORGED" 0
+check "server delete spoofer" cmp_ server delete --wait spoofer
+
+step "7. project B, identical CIDR on hv2, reaches nothing of project A"
+UB=dc-user-b PB=dc-proj-b PW_B="Pw-$RANDOM$RANDOM"
+ub() { as_user "$UB" "$PW_B" "$PB" "$@"; }
+check "project create $PB" cmp_ project create "$PB"
+check "user create $UB" cmp_ user create --password "$PW_B" "$UB"
+check "role add member $UB@$PB" cmp_ role add --user "$UB" --project "$PB" member
+check "B: network create bnet" ub network create bnet
+check "B: subnet create 10.70.0.0/24 (A's CIDR)" ub subnet create --network bnet --subnet-range 10.70.0.0/24 bsub
+check "B: port with vm1's address $IP1" ub port create --network bnet --fixed-ip "ip-address=$IP1" pb -f json
+pinger "$IP2" 10 >"$TMP/udb"
+check "B: server create vmb (on hv2, pings $IP2) --wait" ub server create --image "$IMAGE_ID" --flavor m1.micro --port pb \
+    --user-data "$TMP/udb" --wait vmb -f json
+    ok && VMB=$(jf "$OUT" 'd["id"]')
+VMB=${VMB:-none}
+vmb_console_has() { console_has "$1" "$2" || hv2_console_has "$1" "$2"; }
+check "  vmb boots with A's address $IP1 in its own network" wait_until 120 vmb_console_has "$VMB" "CIEL-GUEST dhcp eth0 $IP1"
+check "  vmb cannot reach A's vm2 at $IP2" wait_until 90 vmb_console_has "$VMB" "CIEL-GUEST ping $IP2 failed"
+check "  B's network has another VNI" cmp_ network show bnet -f value -c provider:segmentation_id
+    ok && assert "  not $VNI" bash -c "[ '$OUT' != '$VNI' ]"
+
+step "8. deleting the servers empties the overlay"
+check "server delete vm1 vm2 vmb --wait" cmp_ server delete --wait vm1 vm2 "$VMB"
+check "  no tunnel entries left on hv1" wait_until 30 bash -c "! ip -o link show | grep -q cvx-"
+check "  nor on hv2" wait_until 30 bash -c "! nsenter -t $HV2_PID -m -n ip -o link show | grep -q cvx-"
+
+finish
