@@ -36,7 +36,7 @@ ensure_hypervisor_deps() {
 # The hypervisor's tools and what the test guests are built from (Debian's kernel and busybox).
 ensure_vm_deps() {
     ensure_hypervisor_deps
-    apt_ensure busybox-static linux-image-amd64 cpio mmdebstrap e2fsprogs iputils-ping tcpdump util-linux
+    apt_ensure busybox-static dropbear-bin linux-image-amd64 cpio mmdebstrap e2fsprogs iputils-ping tcpdump util-linux
 }
 
 # The Python venv with the OpenStack clients and Tempest, cached outside the work tree.

@@ -8,66 +8,22 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
-CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
-VENV=$CACHE/venv
-OPENSTACK=$VENV/bin/openstack
-PY=python3
-
-[[ -x $OPENSTACK ]] || { echo "openstack CLI not found at $OPENSTACK" >&2; exit 2; }
-for c in qemu-system-x86_64 qemu-img curl; do
-    command -v "$c" >/dev/null || { echo "$c is required" >&2; exit 2; }
-done
-
 CIEL_TEST_NAME=compute-test
-HOST_CLEANUP=1
-# shellcheck source=tests/cli/lib.sh
-. "$HERE/lib.sh"
+# shellcheck source=tests/cli/vm_lib.sh
+. "$HERE/vm_lib.sh"
 
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-AUTH_URL=$BASE/identity/v3
-ADMIN_PW="Adm1n-$RANDOM$RANDOM"
-AGENT_DIR=$DATA/agent
-GUEST=${CIEL_GUEST_DIR:-$CACHE/guest}
-echo "ciel: $CIEL_BIN  port: $PORT  tmp: $TMP"
-
-cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@"; }
 # vm_pid ID: the QEMU process of server ID, if running
 vm_pid() { pgrep -f "guest=$1" | head -n 1; }
-console_has() { grep -qa -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null; }
-# wait_until SECONDS CMD...: retries CMD every 0.5 s
-wait_until() {
-    local t=$1; shift
-    local i
-    for i in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
-    return 1
-}
-status_is() { [[ $(cmp_ server show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
 count_markers() { grep -ac -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null || echo 0; }
 
 step "0. the test guest, ciel up (local agent, TCG)"
 check "build the small guest (Debian kernel + busybox initramfs)" "$REPO/tests/guest/build-small.sh" "$GUEST"
-# KVM hangs stock guests on this kind of (nested) machine: TCG, as a real host would use kvm.
-printf '[compute]\nvirt_type = "qemu"\nhostname = "hv1"\n' >"$TMP/ciel.toml"
-start_ciel "$LOG" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
-CIEL_PID=$STARTED_PID
-wait_ready "$BASE" "$CIEL_PID" || { cat "$LOG"; abort "ciel did not start"; }
-pass "ciel up answers"
-cp "$DATA/clouds.yaml" "$TMP/clouds.yaml"
+start_cloud
 check "catalog lists compute at /compute/v2.1" cmp_ catalog show compute -f json
     ok && assert "  public endpoint" contains "$OUT" "$BASE/compute/v2.1"
-check "the local agent registers" wait_until 20 grep -q "registered with the controller" "$LOG"
 
 step "1. images and a network"
-check "image create guest-kernel (aki)" cmp_ image create --file "$GUEST/vmlinuz" --disk-format aki --container-format aki guest-kernel -f json
-    ok && KID=$(jf "$OUT" 'd["id"]')
-check "image create guest-ramdisk (ari)" cmp_ image create --file "$GUEST/initrd.img" --disk-format ari --container-format ari guest-ramdisk -f json
-    ok && RID=$(jf "$OUT" 'd["id"]')
-check "image create guest (qcow2, kernel_id/ramdisk_id)" cmp_ image create --file "$GUEST/root.qcow2" --disk-format qcow2 \
-    --container-format bare --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
-    --property "os_command_line=console=ttyS0 quiet" guest
+register_guest "$GUEST" guest "console=ttyS0 quiet"
 check "network create" cmp_ network create vmnet
 check "subnet create" cmp_ subnet create --network vmnet --subnet-range 10.20.0.0/24 vmsub
 check "flavor list has m1.micro" cmp_ flavor show m1.micro

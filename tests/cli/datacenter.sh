@@ -12,12 +12,10 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The datacenter lives in namespaces of its own, with its own namespace registry.
 if [[ ${CIEL_DC_INNER:-} != 1 ]]; then
-    exec unshare --net --mount --propagation private env CIEL_DC_INNER=1 "$0" "$@"
+    exec "$HERE/isolated.sh" env CIEL_DC_INNER=1 "$0" "$@"
 fi
-# This datacenter's own namespace registry, invisible to the machine's.
-mkdir -p /run/netns && mount -t tmpfs ciel-dc /run/netns
-ip link set lo up
 command -v tcpdump >/dev/null || { echo "tcpdump is required" >&2; exit 2; }
 
 CIEL_TEST_NAME=datacenter-test
@@ -54,7 +52,13 @@ ip -n hv2 addr add "$HV2_IP/24" dev eth0 && ip -n hv2 link set eth0 up && ip -n 
 check "hv2 reaches hv1 over the underlay" ip netns exec hv2 ping -c 1 -W 2 "$LISTEN_IP"
 tcpdump -i ul0 -nn -U -w "$TMP/underlay.pcap" 2>/dev/null &
 EXTRA_PIDS+=("$!")
-start_cloud "underlay_ip = \"$LISTEN_IP\""
+# The external LAN: a namespace "ext" (its gateway, 172.24.4.1) cabled to hv1's provider
+# interface ext0; ciel up's external network "public" is 172.24.4.0/24 on physnet "public".
+ip netns add ext
+ip link add ext0 type veth peer name eth0 netns ext
+ip link set ext0 up
+ip -n ext addr add 172.24.4.1/24 dev eth0 && ip -n ext link set eth0 up && ip -n ext link set lo up
+start_cloud "underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }'
 start_hv2_agent
 check "ciel agent on hv2 joins with the join token" wait_until 30 grep -q "registered with the controller" "$HV2_LOG"
 both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
@@ -67,6 +71,8 @@ register_guest "$GUEST" guest "console=ttyS0 quiet"
 check "network create dcnet" cmp_ network create dcnet -f json
     ok && VNI=$(jf "$OUT" 'd["provider:segmentation_id"]') && NET=$(jf "$OUT" 'd["id"]')
 check "subnet create 10.70.0.0/24" cmp_ subnet create --network dcnet --subnet-range 10.70.0.0/24 dcsub
+ssh-keygen -q -t ed25519 -N '' -C dc-key -f "$TMP/key"
+check "keypair create dk" cmp_ keypair create --public-key "$TMP/key.pub" dk
 IP1=10.70.0.11 IP2=10.70.0.12
 check "port create p1 ($IP1)" cmp_ port create --network dcnet --fixed-ip "ip-address=$IP1" p1
 check "port create p2 ($IP2)" cmp_ port create --network dcnet --fixed-ip "ip-address=$IP2" p2
@@ -76,10 +82,10 @@ pinger() { printf '#!/bin/sh\nfor i in $(seq %s); do if ping -c 1 -W 2 %s >/dev/
 pinger "$IP2" >"$TMP/ud1"
 pinger "$IP1" >"$TMP/ud2"
 check "server create vm1 --availability-zone nova:hv1 --wait" cmp_ server create --image guest --flavor m1.micro \
-    --port p1 --availability-zone nova:hv1 --user-data "$TMP/ud1" --wait vm1 -f json
+    --port p1 --availability-zone nova:hv1 --key-name dk --user-data "$TMP/ud1" --wait vm1 -f json
     ok && VM1=$(jf "$OUT" 'd["id"]')
 check "server create vm2 --availability-zone nova:hv2 --wait" cmp_ server create --image guest --flavor m1.micro \
-    --port p2 --availability-zone nova:hv2 --user-data "$TMP/ud2" --wait vm2 -f json
+    --port p2 --availability-zone nova:hv2 --key-name dk --user-data "$TMP/ud2" --wait vm2 -f json
     ok && VM2=$(jf "$OUT" 'd["id"]')
 VM1=${VM1:-none} VM2=${VM2:-none}
 check "  vm1 is on hv1" cmp_ server show vm1 -f value -c OS-EXT-SRV-ATTR:host
@@ -146,7 +152,50 @@ echo "  rule delete -> first lost ping: $(( $(date +%s%3N) - T0_MS )) ms"
 check "  hv2 enforces too: vm2's ingress chain has no ICMP rule from anywhere" bash -c \
     "nsenter -t $HV2_PID -m -n nft list table inet ciel | grep -q 'chain ingress_'"
 
-step "6. anti-spoofing: forged source addresses and MACs get nothing through"
+step "6. a router: floating IPs from the external LAN, SNAT to the outside"
+from_ext() { ip netns exec ext "$@"; }
+check "router create r1" cmp_ router create r1
+check "router set --external-gateway public r1" cmp_ router set --external-gateway public r1
+check "router add subnet r1 dcsub" cmp_ router add subnet r1 dcsub
+check "  r1's external address" cmp_ router show r1 -f json
+    ok && RTR_IP=$(jf "$OUT" 'd["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]')
+RTR_IP=${RTR_IP:-none}
+check "  hv1 (the network node) runs r1 in a namespace" wait_until 20 bash -c "ip netns list | grep -q ciel-r-"
+check "  the external LAN reaches r1's gateway leg at $RTR_IP" wait_until 20 from_ext ping -c 1 -W 1 "$RTR_IP"
+check "floating ip create public" cmp_ floating ip create public -f json
+    ok && FIP=$(jf "$OUT" 'd["floating_ip_address"]')
+FIP=${FIP:-none}
+check "server add floating ip vm2 $FIP (vm2 is on hv2)" cmp_ server add floating ip vm2 "$FIP"
+expect_fail "  without a rule, ping from the external LAN to $FIP fails" from_ext ping -c 2 -W 1 "$FIP"
+check "security group rule create --protocol icmp default" cmp_ security group rule create --protocol icmp --ingress default -f json
+    ok && RULE=$(jf "$OUT" 'd["id"]')
+check "  the external LAN pings vm2 at $FIP" wait_until 15 from_ext ping -c 1 -W 1 "$FIP"
+check "security group rule delete" cmp_ security group rule delete "${RULE:-none}"
+check "  and no longer" wait_until 10 bash -c "! ip netns exec ext ping -c 1 -W 1 $FIP >/dev/null 2>&1"
+ssh_fip() { from_ext ssh -i "$TMP/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+    -o ConnectTimeout=4 -o LogLevel=ERROR "root@$FIP" "$@"; }
+expect_fail "  without a tcp/22 rule, ssh root@$FIP fails" ssh_fip true
+check "security group rule create --protocol tcp --dst-port 22 default" cmp_ security group rule create --protocol tcp \
+    --dst-port 22 --ingress default -f json
+    ok && RULE=$(jf "$OUT" 'd["id"]')
+check "  ssh -i key root@$FIP hostname runs in vm2" wait_until 20 ssh_fip hostname
+    ok && assert "  it answers vm2" eq "$OUT" vm2
+check "security group rule delete (tcp/22)" cmp_ security group rule delete "${RULE:-none}"
+expect_fail "  ssh is cut again" ssh_fip true
+printf '#!/bin/sh\nfor i in $(seq 30); do if ping -c 1 -W 2 172.24.4.1 >/dev/null; then echo "CIEL-GUEST outside ok"; exit 0; fi; sleep 1; done\necho "CIEL-GUEST outside failed"\n' >"$TMP/udo"
+from_ext tcpdump -i eth0 -nn -U -w "$TMP/ext.pcap" icmp 2>/dev/null &
+EXTRA_PIDS+=("$!")
+check "server create outbound (hv2, no floating IP, pings the external LAN) --wait" cmp_ server create --image guest \
+    --flavor m1.micro --network dcnet --availability-zone nova:hv2 --user-data "$TMP/udo" --wait outbound -f json
+    ok && VMO=$(jf "$OUT" 'd["id"]')
+VMO=${VMO:-none}
+check "  it reaches the external LAN" wait_until 120 hv2_console_has "$VMO" "CIEL-GUEST outside ok"
+sleep 1
+check "  the external LAN saw it as r1's address $RTR_IP (SNAT)" bash -c \
+    "tcpdump -r $TMP/ext.pcap -nn 'icmp[icmptype] == icmp-echo' 2>/dev/null | grep -q '$RTR_IP > 172.24.4.1'"
+check "server delete outbound" cmp_ server delete --wait outbound
+
+step "7. anti-spoofing: forged source addresses and MACs get nothing through"
 cat >"$TMP/uds" <<EOF
 #!/bin/sh
 if ping -c 2 -W 2 $IP1 >/dev/null; then echo "CIEL-GUEST legit ping ok"; fi
@@ -166,7 +215,7 @@ FORGED=$(tcpdump -r "$TMP/underlay.pcap" -nn -e 'udp port 4789' 2>/dev/null | gr
 assert "  no frame with the forged IP or MAC crossed the underlay" eq "$FORGED" 0
 check "server delete spoofer" cmp_ server delete --wait spoofer
 
-step "7. project B, identical CIDR on hv2, reaches nothing of project A"
+step "8. project B, identical CIDR on hv2, reaches nothing of project A"
 UB=dc-user-b PB=dc-proj-b PW_B="Pw-$RANDOM$RANDOM"
 ub() { as_user "$UB" "$PW_B" "$PB" "$@"; }
 check "project create $PB" cmp_ project create "$PB"
@@ -186,8 +235,11 @@ check "  vmb cannot reach A's vm2 at $IP2" wait_until 90 vmb_console_has "$VMB" 
 check "  B's network has another VNI" cmp_ network show bnet -f value -c provider:segmentation_id
     ok && assert "  not $VNI" bash -c "[ '$OUT' != '$VNI' ]"
 
-step "8. deleting the servers empties the overlay"
+step "9. deleting the servers empties the overlay"
 check "server delete vm1 vm2 vmb --wait" cmp_ server delete --wait vm1 vm2 "$VMB"
+remove_router() { cmp_ floating ip delete "$FIP" && cmp_ router remove subnet r1 dcsub && cmp_ router delete r1; }
+check "floating ip delete, router remove subnet, router delete" remove_router
+check "  r1's namespace is gone" wait_until 20 bash -c "! ip netns list | grep -q ciel-r-"
 check "  no tunnel entries left on hv1" wait_until 30 bash -c "! ip -o link show | grep -q cvx-"
 check "  nor on hv2" wait_until 30 bash -c "! nsenter -t $HV2_PID -m -n ip -o link show | grep -q cvx-"
 

@@ -59,16 +59,17 @@ start_cloud() {
 }
 
 # register_guest DIR NAME [CMDLINE]: the kernel, ramdisk and root disk in DIR as the images
-# NAME-kernel (aki), NAME-ramdisk (ari) and NAME (public qcow2 booting that kernel); sets IMAGE_ID.
+# NAME-kernel (aki), NAME-ramdisk (ari) and NAME (public qcow2 booting that kernel); sets KID, RID and IMAGE_ID.
 IMAGE_ID=""
 register_guest() {
-    local dir=$1 name=$2 cmdline=${3:-} kid="" rid="" props=()
+    local dir=$1 name=$2 cmdline=${3:-} props=()
+    KID="" RID=""
     check "image create $name-kernel (aki)" cmp_ image create --file "$dir/vmlinuz" --disk-format aki --container-format aki "$name-kernel" -f json
-    ok && kid=$(jf "$OUT" 'd["id"]')
+    ok && KID=$(jf "$OUT" 'd["id"]')
     check "image create $name-ramdisk (ari)" cmp_ image create --file "$dir/initrd.img" --disk-format ari --container-format ari "$name-ramdisk" -f json
-    ok && rid=$(jf "$OUT" 'd["id"]')
+    ok && RID=$(jf "$OUT" 'd["id"]')
     [[ -n $cmdline ]] && props=(--property "os_command_line=$cmdline")
     check "image create $name" cmp_ image create --file "$dir/root.qcow2" --disk-format qcow2 --container-format bare --public \
-        --property "kernel_id=$kid" --property "ramdisk_id=$rid" "${props[@]}" "$name" -f json
+        --property "kernel_id=$KID" --property "ramdisk_id=$RID" "${props[@]}" "$name" -f json
     ok && IMAGE_ID=$(jf "$OUT" 'd["id"]')
 }

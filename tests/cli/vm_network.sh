@@ -28,13 +28,7 @@ check "build the small guest (Debian kernel + busybox initramfs)" "$REPO/tests/g
 start_cloud
 
 step "1. images, a key pair, a network"
-check "image create guest-kernel (aki)" cmp_ image create --file "$GUEST/vmlinuz" --disk-format aki --container-format aki guest-kernel -f json
-    ok && KID=$(jf "$OUT" 'd["id"]')
-check "image create guest-ramdisk (ari)" cmp_ image create --file "$GUEST/initrd.img" --disk-format ari --container-format ari guest-ramdisk -f json
-    ok && RID=$(jf "$OUT" 'd["id"]')
-check "image create guest" cmp_ image create --file "$GUEST/root.qcow2" --disk-format qcow2 \
-    --container-format bare --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
-    --property "os_command_line=console=ttyS0 quiet" guest
+register_guest "$GUEST" guest "console=ttyS0 quiet"
 ssh-keygen -q -t ed25519 -N '' -C "vmnet-test-key" -f "$TMP/key"
 check "keypair create --public-key" cmp_ keypair create --public-key "$TMP/key.pub" k1
 check "network create" cmp_ network create net1 -f json

@@ -220,8 +220,17 @@ def main(argv=None):
         put(cf, "unified_limits", False)
         put(cf, "ide_bus", False)
         put(cf, "enable_instance_password", True)
-    # SSH into guests is not possible in this harness unless asked for.
+    # SSH into guests over floating IPs (the small test guest runs dropbear for root).
     put("validation", "run_validation", args.run_validation)
+    if args.run_validation:
+        put("validation", "connect_method", "floating")
+        put("validation", "auth_method", "keypair")
+        put("validation", "image_ssh_user", "root")
+        put("validation", "image_alt_ssh_user", "root")
+        put("validation", "ip_version_for_ssh", 4)
+        put("validation", "ssh_timeout", 240)
+        put("validation", "connect_timeout", 30)
+        put("validation", "ping_timeout", 180)
 
     # --- image
     if glance:

@@ -41,7 +41,7 @@ Usage: tests/conformance/run.sh [--suite identity,image,network,compute|interop|
   --only R          select only the tests matching R (repeatable), with the set-up of the
                     suites given (e.g. --suite compute --only 'test_server_tags')
 
-Environment: CIEL_TEST_CACHE, CIEL_TEST_OUT, CIEL_TEMPEST_CONCURRENCY,
+Environment: CIEL_TEST_CACHE, CIEL_GUEST_DIR, CIEL_TEST_OUT, CIEL_TEMPEST_CONCURRENCY,
 CIEL_IDENTITY_EXTENSIONS, CIEL_ADMIN_PASSWORD, CIEL_STRICT, CIEL_KEEP
 (see tests/conformance/README.md).
 EOF
@@ -51,6 +51,7 @@ EOF
 SUITE=identity
 REGEXES=()
 ONLY=()
+ARGS=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
         --suite) [ $# -ge 2 ] || die "--suite needs a value"; SUITE=$2; shift 2 ;;
@@ -78,6 +79,21 @@ if has_suite compute || has_suite interop || has_suite all; then WANT_COMPUTE=tr
 
 # --- locations -------------------------------------------------------------
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+
+# Tempest logs into the guests it boots (run_validation) over floating IPs: the run gets
+# network namespaces of its own, where an external LAN is cabled to the local agent's
+# provider interface and this side holds the external gateway address 172.24.4.1.
+VALIDATION=false
+if [ "$WANT_COMPUTE" = true ]; then
+    if [ -z "${CIEL_CONFORMANCE_ISOLATED:-}" ]; then
+        exec env CIEL_CONFORMANCE_ISOLATED=1 "$SCRIPT_DIR/../cli/isolated.sh" "$0" "${ARGS[@]}"
+    fi
+    ip link add ciel-ext type veth peer name ciel-lan
+    ip link set ciel-ext up
+    ip addr add 172.24.4.1/24 dev ciel-lan
+    ip link set ciel-lan up
+    VALIDATION=true
+fi
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd -P)
 INTEROP_LIST=$SCRIPT_DIR/os-powered-compute-2022.11.txt
 CIEL_BIN=${CIEL_BIN:-$REPO/target/release/ciel}
@@ -190,6 +206,7 @@ require_format_match = $FORMAT_ENFORCEMENT
 virt_type = "qemu"
 hostname = "conformance-hv1"
 TOML
+[ "$VALIDATION" = true ] && echo 'provider_interfaces = { public = "ciel-ext" }' >>"$DATA_DIR/ciel.toml"
 log "starting ciel on 127.0.0.1:$PORT (data dir $DATA_DIR)"
 "$CIEL_BIN" up --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" --config "$DATA_DIR/ciel.toml" \
     --admin-password "$ADMIN_PASSWORD" >"$DATA_DIR/ciel.log" 2>&1 &
@@ -314,7 +331,7 @@ fi
 # aki + ramdisk ari, and a root disk pointing at both), public so that Tempest's per-test
 # projects can boot it; twice, for image_ref and image_ref_alt. Flavors m1.nano and m1.micro.
 if [ "$WANT_COMPUTE" = true ] && [ "${AVAILABLE[nova]}" = true ] && [ "${AVAILABLE[glance]}" = true ]; then
-    GUEST=$CACHE/guest
+    GUEST=${CIEL_GUEST_DIR:-$CACHE/guest}
     "$REPO/tests/guest/build-small.sh" "$GUEST" >&2 || start_failed "building the test guest failed"
     image_id() { osc image create --public "$@" -f value -c id; }
     KID=$(image_id --file "$GUEST/vmlinuz" --disk-format aki --container-format aki cirros-kernel) ||
@@ -370,6 +387,7 @@ for svc in "${SERVICES[@]}"; do GEN_ARGS+=(--service "$svc=${AVAILABLE[$svc]}");
 [ -z "$PUBLIC_NETWORK_ID" ] || GEN_ARGS+=(--public-network-id "$PUBLIC_NETWORK_ID")
 [ -z "$PUBLIC_NETWORK_NAME" ] || GEN_ARGS+=(--public-network-name "$PUBLIC_NETWORK_NAME")
 [ -z "${NETWORK_EXTENSIONS:-}" ] || GEN_ARGS+=(--network-extensions "$NETWORK_EXTENSIONS")
+GEN_ARGS+=(--run-validation "$VALIDATION")
 "$PY" "$SCRIPT_DIR/gen_tempest_conf.py" "${GEN_ARGS[@]}"
 sed 's/^\(admin_password[[:space:]]*=\).*/\1 <redacted>/' "$W/etc/tempest.conf" >"$OUT/tempest.conf"
 

@@ -2,7 +2,8 @@
 # Builds the small test guest from Debian packages: the host's Debian kernel plus a busybox
 # initramfs whose init loads the virtio drivers, prints markers on the serial console
 # (CIEL-GUEST ...), asks DHCP for its address on each NIC, reads its hostname and key from the
-# config drive (a `config-2` ISO) or else the metadata service, and runs a user-data script.
+# config drive (a `config-2` ISO) or else the metadata service, runs a user-data script, and
+# serves SSH (Debian's dropbear) to root with that key.
 #
 # Usage: tests/guest/build-small.sh [OUT_DIR]   (default ~/.cache/ciel-test/guest)
 # Writes OUT_DIR/vmlinuz, OUT_DIR/initrd.img and OUT_DIR/root.qcow2 (an empty 64 MiB disk, the
@@ -14,6 +15,7 @@ OUT=${1:-${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}/guest}
 KVER=$(ls /lib/modules | sort -V | tail -n 1)
 [[ -n $KVER && -f /boot/vmlinuz-$KVER ]] || { echo "no Debian kernel found (apt-get install linux-image-amd64)" >&2; exit 2; }
 command -v busybox >/dev/null || { echo "busybox is required (apt-get install busybox-static)" >&2; exit 2; }
+[[ -x /usr/sbin/dropbear ]] || { echo "dropbear is required (apt-get install dropbear-bin)" >&2; exit 2; }
 STAMP="$KVER $(sha256sum "$0" | cut -c1-16)"
 if [[ -f $OUT/stamp && $(cat "$OUT/stamp") == "$STAMP" ]]; then
     echo "$OUT is up to date"
@@ -26,6 +28,17 @@ R=$WORK/root
 mkdir -p "$R"/{bin,sbin,etc,proc,sys,dev,tmp,run,mnt,lib/modules,usr/share/udhcpc}
 cp "$(command -v busybox)" "$R/bin/busybox"
 for app in $("$R/bin/busybox" --list); do [[ $app == busybox ]] || ln -sf busybox "$R/bin/$app"; done
+
+# dropbear with the shared libraries it links, root with busybox's shell (key logins only)
+install -D /usr/sbin/dropbear "$R/usr/sbin/dropbear"
+for lib in $(ldd /usr/sbin/dropbear | grep -oE '/[^ ]+\.so[^ ]*'); do
+    install -D "$lib" "$R$lib"
+done
+mkdir -p "$R/etc/dropbear" "$R/root/.ssh" "$R/dev/pts"
+chmod 700 "$R/root" "$R/root/.ssh"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo 'root:x:0:' >"$R/etc/group"
+echo '/bin/sh' >"$R/etc/shells"
 
 # virtio drivers in dependency order (modules.dep lists each module's dependencies)
 MODS=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk cdrom isofs)
@@ -67,6 +80,7 @@ cat >"$R/init" <<'INIT'
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 exec </dev/console >/dev/console 2>&1
 echo "CIEL-GUEST booting $(uname -r)"
 while read -r m; do insmod "/lib/modules/$m.ko" 2>/dev/null; done </lib/modules/order
@@ -87,6 +101,7 @@ for d in /dev/vd[b-z]; do
         name=$(sed -n 's/.*"hostname": *"\([^"]*\)".*/\1/p' /mnt/openstack/latest/meta_data.json)
         echo "CIEL-GUEST config-drive hostname $name"
         hostname "$name"
+        sed -n 's/.*"public_keys": *{[^}]*"[^"]*": *"\([^"]*\)".*/\1/p' /mnt/openstack/latest/meta_data.json >/root/.ssh/authorized_keys
         [ -f /mnt/openstack/latest/user_data ] && cp /mnt/openstack/latest/user_data /tmp/user-data
         break
     fi
@@ -98,12 +113,14 @@ if [ ! -f /tmp/user-data ] && ip route | grep -q 169.254.169.254; then
         echo "CIEL-GUEST metadata hostname $name"
         hostname "$name"
         key=$(timeout 10 wget -q -O - "$MD/latest/meta-data/public-keys/0/openssh-key" 2>/dev/null)
-        [ -n "$key" ] && echo "CIEL-GUEST metadata key ${key%% *} ${key##* }"
+        [ -n "$key" ] && echo "CIEL-GUEST metadata key ${key%% *} ${key##* }" && echo "$key" >/root/.ssh/authorized_keys
         timeout 10 wget -q -O /tmp/user-data "$MD/latest/user-data" 2>/dev/null || rm -f /tmp/user-data
     else
         echo "CIEL-GUEST metadata unavailable"
     fi
 fi
+chmod 600 /root/.ssh/authorized_keys 2>/dev/null
+/usr/sbin/dropbear -R -E -s -p 22 2>/dev/null && echo "CIEL-GUEST sshd started"
 if [ -f /tmp/user-data ] && head -c 2 /tmp/user-data | grep -q '#!'; then
     chmod +x /tmp/user-data
     echo "CIEL-GUEST user-data start"

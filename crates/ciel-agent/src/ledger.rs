@@ -42,6 +42,7 @@ mod tests {
             generation: 7,
             vms: vec![],
             networks: vec![],
+            routers: vec![],
         };
         l.store(&cfg).unwrap();
         assert_eq!(l.load().unwrap(), cfg);

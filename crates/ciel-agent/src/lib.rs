@@ -26,6 +26,8 @@ pub struct AgentConfig {
     pub join_token: String,
     pub hostname: String,
     pub underlay_ip: Option<String>,
+    /// `(physical network, interface)`: this host's interfaces on provider networks.
+    pub provider_interfaces: Vec<(String, String)>,
     /// Where the agent keeps its ledger (and, for real drivers, disks and sockets).
     pub state_dir: PathBuf,
     /// Address of the agent's API (port 0: any free port).
@@ -51,9 +53,14 @@ impl Agent {
             .with_context(|| format!("cannot create {}", cfg.state_dir.display()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
         let controller = net::ControllerLink::default();
-        let net = driver
-            .wires_network()
-            .then(|| net::NetworkPlane::new(cfg.state_dir.clone(), cfg.underlay_ip.clone(), controller.clone()));
+        let net = driver.wires_network().then(|| {
+            net::NetworkPlane::new(
+                cfg.state_dir.clone(),
+                cfg.underlay_ip.clone(),
+                cfg.provider_interfaces.clone(),
+                controller.clone(),
+            )
+        });
         Ok(Self {
             cfg,
             http,
@@ -74,6 +81,7 @@ impl Agent {
             disk_gb: cap.disk_gb,
             hypervisor_type: self.driver.kind().into(),
             agent_url: Some(agent_url.to_string()),
+            provider_networks: self.cfg.provider_interfaces.iter().map(|(p, _)| p.clone()).collect(),
         };
         let resp = self
             .http

@@ -22,6 +22,10 @@ pub struct RegisterRequest {
     pub hypervisor_type: String,
     /// Base URL of the agent's own API (console logs), reachable from the controller.
     pub agent_url: Option<String>,
+    /// Physical networks this host has an interface on (it can run routers whose external
+    /// network is one of them: a network node).
+    #[serde(default)]
+    pub provider_networks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -39,9 +43,50 @@ pub struct HostConfig {
     pub host_id: String,
     pub generation: u64,
     pub vms: Vec<VmSpec>,
-    /// The networks this host's VMs have ports on, with what the host serves on them.
+    /// The networks this host's VMs and routers have ports on, with what the host serves on them.
     #[serde(default)]
     pub networks: Vec<NetworkSpec>,
+    /// The routers this host runs (a network node's job).
+    #[serde(default)]
+    pub routers: Vec<RouterSpec>,
+}
+
+/// A router as its host runs it: a network namespace with a leg on each attached network,
+/// forwarding between them, and on its external network SNAT and floating IPs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RouterSpec {
+    pub id: String,
+    pub interfaces: Vec<RouterPort>,
+    pub gateway: Option<RouterGateway>,
+    /// Extra routes: `(destination CIDR, next hop)`.
+    pub routes: Vec<(String, String)>,
+}
+
+/// One leg of a router: its port on a network.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RouterPort {
+    pub port_id: String,
+    pub network_id: String,
+    pub mac: String,
+    /// Addresses with their subnet's prefix length, e.g. `10.0.0.1/24`.
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RouterGateway {
+    pub port: RouterPort,
+    /// The external subnet's gateway: the router's default route.
+    pub gateway_ip: Option<String>,
+    /// Source-NAT what leaves through the gateway to the router's external address.
+    pub snat: bool,
+    /// 1:1 NAT between floating and fixed addresses.
+    pub floating_ips: Vec<FloatingNat>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FloatingNat {
+    pub floating_ip: String,
+    pub fixed_ip: String,
 }
 
 /// A tenant network as one host wires it: a bridge joined to the network's segment, and the

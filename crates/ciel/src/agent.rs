@@ -34,6 +34,10 @@ pub struct AgentArgs {
     /// Address other hosts reach this one at for VXLAN.
     #[arg(long)]
     underlay_ip: Option<String>,
+    /// PHYSNET=INTERFACE: this host's interface on a provider (external) network, which its
+    /// routers use for SNAT and floating IPs (repeatable; makes the host a network node).
+    #[arg(long = "provider-interface", value_parser = parse_mapping)]
+    provider_interfaces: Vec<(String, String)>,
     /// Address of the agent's own API (console logs), which the controller calls.
     #[arg(long, default_value = "0.0.0.0:8779")]
     listen: std::net::SocketAddr,
@@ -77,6 +81,13 @@ pub fn make_driver(
         }
         other => anyhow::bail!("unknown hypervisor driver '{other}' (expected qemu or fake)"),
     })
+}
+
+fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
+        _ => Err(format!("expected PHYSNET=INTERFACE, got {s:?}")),
+    }
 }
 
 pub fn system_hostname() -> anyhow::Result<String> {
@@ -125,6 +136,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
                 join_token: args.join_token.clone(),
                 hostname,
                 underlay_ip: args.underlay_ip.clone(),
+                provider_interfaces: args.provider_interfaces.clone(),
                 state_dir,
                 listen: args.listen,
                 advertise_url: args.advertise_url.clone(),

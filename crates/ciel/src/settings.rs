@@ -43,6 +43,9 @@ pub struct ComputeConfig {
     /// This host's address on the underlay, which other hypervisors' VXLAN tunnels reach
     /// (needed once a second hypervisor joins).
     pub underlay_ip: Option<String>,
+    /// Physical network name -> this host's interface on it (e.g. `{ public = "eth1" }`):
+    /// routers run here and reach their external network through it.
+    pub provider_interfaces: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ComputeConfig {
@@ -53,6 +56,7 @@ impl Default for ComputeConfig {
             virt_type: "kvm".into(),
             hostname: None,
             underlay_ip: None,
+            provider_interfaces: Default::default(),
         }
     }
 }

@@ -146,6 +146,7 @@ fn start_local_agent(
             join_token,
             hostname,
             underlay_ip: compute.underlay_ip.clone(),
+            provider_interfaces: compute.provider_interfaces.clone().into_iter().collect(),
             state_dir,
             // Same host as the controller: loopback, any free port.
             listen: "127.0.0.1:0".parse()?,

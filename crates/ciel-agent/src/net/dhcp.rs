@@ -72,8 +72,13 @@ pub async fn ensure(dir: &Path, netns: &str, dev: &str, mtu: u32, spec: &DhcpSpe
         .iter()
         .map(|h| format!("{},{},{}\n", h.mac, h.ip, h.hostname))
         .collect();
+    // dnsmasq keeps the lease of a host entry that is gone until it expires, and would not
+    // give its address to the next port holding it: a removed entry means a restart (which
+    // forgets leases: the lease file is read-only), an added one only a reload.
+    let before = std::fs::read_to_string(&hosts).unwrap_or_default();
+    let removed = before.lines().any(|l| !leases.lines().any(|n| n == l));
     let files_changed = replace_if_changed(&hosts, &leases)? | replace_if_changed(&opts, &options)?;
-    let args_changed = replace_if_changed(&dir.join("args"), &args.join("\n"))?;
+    let args_changed = replace_if_changed(&dir.join("args"), &args.join("\n"))? || removed;
     match running(dir) {
         Some(pid) if !args_changed => {
             if files_changed {

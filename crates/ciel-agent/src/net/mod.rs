@@ -13,6 +13,7 @@ pub mod firewall;
 pub mod ip;
 pub mod l2pop;
 pub mod metadata;
+pub mod router;
 
 use anyhow::Context;
 use ciel_proto::{HostConfig, NetworkSpec, Segment};
@@ -58,16 +59,24 @@ pub type ControllerLink = Arc<std::sync::RwLock<Option<(String, String)>>>;
 pub struct NetworkPlane {
     state_dir: PathBuf,
     underlay_ip: Option<String>,
+    /// `(physical network, interface)` of the provider networks this host is on.
+    provider_interfaces: Vec<(String, String)>,
     controller: ControllerLink,
     /// Metadata listeners by network id.
     metadata: tokio::sync::Mutex<HashMap<String, tokio::task::AbortHandle>>,
 }
 
 impl NetworkPlane {
-    pub fn new(state_dir: PathBuf, underlay_ip: Option<String>, controller: ControllerLink) -> Self {
+    pub fn new(
+        state_dir: PathBuf,
+        underlay_ip: Option<String>,
+        provider_interfaces: Vec<(String, String)>,
+        controller: ControllerLink,
+    ) -> Self {
         Self {
             state_dir,
             underlay_ip,
+            provider_interfaces,
             controller,
             metadata: Default::default(),
         }
@@ -119,6 +128,9 @@ impl NetworkPlane {
                 }
             }
         }
+        // Routers after their networks' bridges; their legs are not stale.
+        let fresh = ip::links(None).await.unwrap_or_default();
+        wanted.extend(router::reconcile(cfg, &fresh, &self.state_dir).await);
         self.remove_stale(cfg, &existing, &wanted).await;
         if let Err(e) = firewall::reconcile(cfg, &self.state_dir).await {
             tracing::warn!(error = %format!("{e:#}"), "firewall not applied");
@@ -168,6 +180,15 @@ impl NetworkPlane {
                 ip(&["link", "set", &dev, "type", "bridge_slave", "learning", "off"]).await?;
             }
             l2pop::sync(&dev, &n.remote_ports).await?;
+        }
+        if let Segment::Flat { physical_network } = &n.segment {
+            // The host's interface on the provider network carries the bridge outside.
+            if let Some((_, iface)) = self.provider_interfaces.iter().find(|(p, _)| p == physical_network) {
+                let l = links.get(iface.as_str());
+                if l.is_none_or(|l| l.master.as_deref() != Some(bridge.as_str()) || !l.is_up()) {
+                    ip(&["link", "set", iface, "master", &bridge, "up"]).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -247,10 +268,14 @@ impl NetworkPlane {
     /// Removes Ciel's devices, namespaces and DHCP servers that `cfg` no longer has.
     async fn remove_stale(&self, cfg: &HostConfig, existing: &[Link], wanted: &HashSet<String>) {
         for l in existing {
-            let ours = [BRIDGE, VXLAN, DHCP_VETH, TAP].iter().any(|p| l.ifname.starts_with(p));
+            let ours = [BRIDGE, VXLAN, DHCP_VETH, TAP, router::LEG, router::GATEWAY_LEG]
+                .iter()
+                .any(|p| l.ifname.starts_with(p));
             if ours && !wanted.contains(&l.ifname) {
                 match ip(&["link", "del", &l.ifname]).await {
                     Ok(_) => tracing::info!(device = %l.ifname, "stale device removed"),
+                    // Gone already (a removed router namespace takes its veth pairs along).
+                    Err(e) if e.to_string().contains("Cannot find device") => {}
                     Err(e) => tracing::warn!(device = %l.ifname, error = %e, "cannot remove a stale device"),
                 }
             }

@@ -81,6 +81,7 @@ impl App {
                 created_at: now,
                 agent_url: r.agent_url,
                 agent_secret: agent_secret.clone(),
+                provider_networks: serde_json::to_string(&r.provider_networks).unwrap_or_else(|_| "[]".into()),
             },
         )
         .await?;
@@ -146,12 +147,21 @@ impl App {
             ports: network::list_ports(&mut *tx).await?,
             fixed_ips,
             port_hosts: Default::default(),
-            vteps: db::list(&mut *tx)
-                .await?
-                .into_iter()
-                .filter_map(|h| Some((h.id, h.underlay_ip?)))
-                .collect(),
+            vteps: Default::default(),
         };
+        let all_hosts = db::list(&mut *tx).await?;
+        model.vteps = all_hosts
+            .iter()
+            .filter_map(|h| Some((h.id.clone(), h.underlay_ip.clone()?)))
+            .collect();
+        let routers: Vec<_> = crate::db::routers::list(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let at = super::host_routers::router_host(&r, &model, &all_hosts);
+                (r, at)
+            })
+            .collect();
         let placed: std::collections::HashMap<String, String> =
             servers::placements(&mut *tx).await?.into_iter().collect();
         model.port_hosts = model
@@ -159,6 +169,9 @@ impl App {
             .iter()
             .filter_map(|p| Some((p.id.clone(), placed.get(&p.device_id)?.clone())))
             .collect();
+        model
+            .port_hosts
+            .extend(super::host_routers::router_port_hosts(&routers, &model));
         let firewall = super::host_firewall::FirewallModel::load(&mut tx, &model).await?;
         let servers = servers::on_host(&mut *tx, &h.id).await?;
         // Each network with local ports, and those ports with their servers' hostnames.
@@ -221,6 +234,21 @@ impl App {
                 rebuild_serial: s.rebuild_serial as u64,
             });
         }
+        // The routers this host runs, and the networks their legs are on.
+        let floating = crate::db::floating_ips::list(&mut *tx).await?;
+        let router_specs: Vec<ciel_proto::RouterSpec> = routers
+            .iter()
+            .filter(|(_, at)| at.as_deref() == Some(h.id.as_str()))
+            .map(|(r, _)| model.router_spec(r, &floating))
+            .collect();
+        let leg_networks: Vec<String> = router_specs
+            .iter()
+            .flat_map(|r| r.interfaces.iter().chain(r.gateway.as_ref().map(|g| &g.port)))
+            .map(|p| p.network_id.clone())
+            .collect();
+        for n in &leg_networks {
+            local.entry(n.as_str()).or_default();
+        }
         let networks = local
             .iter()
             .filter_map(|(net, ports)| model.spec(net, &h.id, ports))
@@ -230,6 +258,7 @@ impl App {
             generation: h.generation as u64,
             vms,
             networks,
+            routers: router_specs,
         })
     }
 

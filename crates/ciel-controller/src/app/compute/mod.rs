@@ -7,6 +7,7 @@ pub mod flavors;
 pub mod floating_ips;
 pub mod host_firewall;
 pub mod host_network;
+pub mod host_routers;
 pub mod hosts;
 pub mod image_meta;
 pub mod images;

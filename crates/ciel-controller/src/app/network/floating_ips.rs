@@ -132,6 +132,7 @@ impl App {
             fip.router_id = Some(router);
         }
         fips::insert(&mut *tx, &fip).await.map_err(already_associated)?;
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         Ok(fip)
     }
@@ -179,6 +180,7 @@ impl App {
         }
         fip.updated_at = crate::db::now();
         fips::update(&mut *tx, &fip).await.map_err(already_associated)?;
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         self.get_floating_ip(caller, id).await
     }
@@ -191,6 +193,7 @@ impl App {
         let mut tx = crate::db::begin(&self.db).await?;
         fips::delete(&mut *tx, id).await?;
         network::delete_port(&mut *tx, &fip.floating_port_id).await?;
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -461,6 +461,15 @@ impl App {
         Ok(())
     }
 
+    /// Routers, their interfaces or floating IPs changed: network nodes and the hosts on the
+    /// routers' networks get new desired state.
+    pub(crate) async fn routing_changed(&self, tx: &mut Tx<'_>) -> Result<()> {
+        if crate::db::compute::hosts::bump_all(&mut **tx).await? > 0 {
+            self.hosts_changed();
+        }
+        Ok(())
+    }
+
     /// Security group rules changed: the hosts enforcing them get new desired state.
     pub(crate) async fn security_groups_changed(&self, tx: &mut Tx<'_>) -> Result<()> {
         if crate::db::compute::hosts::bump_hosts_with_secured_ports(&mut **tx).await? > 0 {

@@ -157,6 +157,7 @@ impl App {
             self.set_gateway(&mut tx, caller, &mut r, gateway).await?;
             routers::update(&mut *tx, &r).await?;
         }
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         self.get_router(caller, &r.id).await
     }
@@ -207,6 +208,7 @@ impl App {
             self.set_gateway(&mut tx, caller, &mut r, Some(g)).await?;
         }
         routers::update(&mut *tx, &r).await?;
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         self.get_router(caller, id).await
     }
@@ -230,6 +232,7 @@ impl App {
             network::delete_port(&mut *tx, &p.id).await?;
         }
         routers::delete(&mut *tx, id).await?;
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -316,6 +319,7 @@ impl App {
                 }
             }
         }
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         Ok(InterfaceInfo::new(router, port, &ips))
     }
@@ -366,6 +370,7 @@ impl App {
             }
         }
         network::delete_port(&mut *tx, &port.id).await?;
+        self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         Ok(InterfaceInfo::new(router, port, &ips))
     }

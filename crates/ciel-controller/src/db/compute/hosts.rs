@@ -21,19 +21,31 @@ pub struct Host {
     pub created_at: i64,
     pub agent_url: Option<String>,
     pub agent_secret: String,
+    /// JSON list of the physical networks the host has an interface on.
+    pub provider_networks: String,
+}
+
+impl Host {
+    pub fn provides(&self, physical_network: &str) -> bool {
+        serde_json::from_str::<Vec<String>>(&self.provider_networks)
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p == physical_network)
+    }
 }
 
 const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
-     generation, applied_generation, last_seen, created_at, agent_url, agent_secret";
+     generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks";
 
 /// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
 pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
     Ok(sqlx::query_as(&format!(
-        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (hostname) DO UPDATE SET underlay_ip = excluded.underlay_ip, vcpus = excluded.vcpus, \
          memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, hypervisor_type = excluded.hypervisor_type, \
          token_hash = excluded.token_hash, last_seen = excluded.last_seen, agent_url = excluded.agent_url, \
-         agent_secret = excluded.agent_secret, generation = hosts.generation + 1 \
+         agent_secret = excluded.agent_secret, provider_networks = excluded.provider_networks, \
+         generation = hosts.generation + 1 \
          RETURNING {COLS}"
     ))
     .bind(&h.id)
@@ -51,6 +63,7 @@ pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
     .bind(h.created_at)
     .bind(&h.agent_url)
     .bind(&h.agent_secret)
+    .bind(&h.provider_networks)
     .fetch_one(e)
     .await?)
 }
@@ -110,6 +123,15 @@ pub async fn bump_hosts_with_secured_ports(e: impl SqliteExecutor<'_>) -> Result
     )
     .execute(e)
     .await?;
+    Ok(r.rows_affected())
+}
+
+/// Bumps every host (routing changes: where routers run and what every host must know
+/// about their ports). Returns how many.
+pub async fn bump_all(e: impl SqliteExecutor<'_>) -> Result<u64> {
+    let r = sqlx::query("UPDATE hosts SET generation = generation + 1")
+        .execute(e)
+        .await?;
     Ok(r.rows_affected())
 }
 
