@@ -136,6 +136,11 @@ check "server image create --wait (snapshot through the agent)" cmp_ server imag
 check "  the snapshot is an active qcow2 image" cmp_ image show "${SNAP:-none}" -f json
     ok && assert "  active" eq "$(jf "$OUT" 'd["status"]')" active
 check "  vm1 ACTIVE again" wait_until 30 status_is vm1 ACTIVE
+check "server create --image vm1-snap --wait (the snapshot is bootable)" cmp_ server create --image vm1-snap \
+    --flavor m1.micro --network vmnet --wait fromsnap -f json
+    ok && SNAPVM=$(jf "$OUT" 'd["id"]')
+check "  it boots" wait_until 90 console_has "${SNAPVM:-none}" "CIEL-GUEST booting"
+check "  server delete fromsnap" cmp_ server delete --wait fromsnap
 
 step "5. delete leaves nothing behind"
 check "server delete --wait" cmp_ server delete --wait vm1

@@ -27,18 +27,25 @@ HV2_PORT=8779
 HV2_DIR=$TMP/hv2
 HV2_LOG=$TMP/hv2-agent.log
 DIAG_LOGS+=("$HV2_LOG")
-HV2_PID=""
+HV2_PID=""   # the host: a process holding hv2's network and mount namespaces
+AGENT2_PID=""
 
-# hv2_do CMD...: CMD inside hv2 (its network and its agent's mount namespace).
-hv2_do() { nsenter -t "$HV2_PID" -m -n "$@"; }
-start_hv2_agent() {
+# hv2 is a host: a network namespace and a mount namespace with its own /run/netns that
+# outlive its agent, as a real host's do.
+start_hv2_host() {
     ip netns exec hv2 unshare --mount --propagation private \
-        bash -c 'mount -t tmpfs hv2-netns /run/netns && exec "$@"' _ \
+        bash -c 'mount -t tmpfs hv2-netns /run/netns && exec sleep infinity' &
+    HV2_PID=$!
+    EXTRA_PIDS+=("$HV2_PID")
+    sleep 0.5
+}
+start_hv2_agent() {
+    nsenter -t "$HV2_PID" -m -n \
         "$CIEL_BIN" agent --controller "$BASE" --join-token "$(cat "$DATA/agent-join-token")" --hostname hv2 \
         --underlay-ip "$HV2_IP" --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
         >>"$HV2_LOG" 2>&1 &
-    HV2_PID=$!
-    EXTRA_PIDS+=("$HV2_PID")
+    AGENT2_PID=$!
+    EXTRA_PIDS+=("$AGENT2_PID")
 }
 hv2_console_has() { grep -qa -- "$2" "$HV2_DIR/vms/$1/console.log" 2>/dev/null; }
 
@@ -59,6 +66,7 @@ ip link add ext0 type veth peer name eth0 netns ext
 ip link set ext0 up
 ip -n ext addr add 172.24.4.1/24 dev eth0 && ip -n ext link set eth0 up && ip -n ext link set lo up
 start_cloud "underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }'
+start_hv2_host
 start_hv2_agent
 check "ciel agent on hv2 joins with the join token" wait_until 30 grep -q "registered with the controller" "$HV2_LOG"
 both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
@@ -215,7 +223,31 @@ FORGED=$(tcpdump -r "$TMP/underlay.pcap" -nn -e 'udp port 4789' 2>/dev/null | gr
 assert "  no frame with the forged IP or MAC crossed the underlay" eq "$FORGED" 0
 check "server delete spoofer" cmp_ server delete --wait spoofer
 
-step "8. project B, identical CIDR on hv2, reaches nothing of project A"
+step "8. kill -9 of hv2's agent: traffic flows on, the restarted agent changes nothing"
+# hv2's data plane as counts: Ciel's devices, tunnel and ARP entries, nftables lines,
+# namespaces, dnsmasq processes.
+hv2_state() {
+    nsenter -t "$HV2_PID" -m -n sh -c 'echo "devices $(ip -o link show | grep -cE "cbr-|cvx-|ctp|cdh-") fdb $(bridge fdb show | grep -c " dst ") neigh $(ip neigh show nud permanent | wc -l) nft $(nft list ruleset | wc -l) netns $(ip netns list | wc -l)"'
+    echo "dnsmasq $(pgrep -c -f "^dnsmasq.*$HV2_DIR" || true)"
+}
+check "security group rule create --protocol icmp default" cmp_ security group rule create --protocol icmp --ingress default -f json
+    ok && RULE=$(jf "$OUT" 'd["id"]')
+check "  the external LAN pings vm2 ($FIP)" wait_until 15 from_ext ping -c 1 -W 1 "$FIP"
+BEFORE=$(hv2_state)
+echo "  hv2 before: $BEFORE" | tr '\n' ' '; echo
+kill -9 "$AGENT2_PID"; wait "$AGENT2_PID" 2>/dev/null || true
+check "  with hv2's agent dead, 20 pings to vm2 all answered" from_ext ping -c 20 -i 0.2 -W 1 "$FIP"
+    ok && assert "  0% loss" contains "$OUT" " 0% packet loss"
+start_hv2_agent
+check "  the restarted agent registers again" wait_until 30 bash -c "[ \$(grep -c 'registered with the controller' $HV2_LOG) -ge 2 ]"
+sleep 3
+AFTER=$(hv2_state)
+echo "  hv2 after:  $AFTER" | tr '\n' ' '; echo
+assert "  the same devices, entries, rules, namespaces and DHCP servers" eq "$AFTER" "$BEFORE"
+check "  and vm2 still answers" from_ext ping -c 3 -W 1 "$FIP"
+check "security group rule delete" cmp_ security group rule delete "${RULE:-none}"
+
+step "9. project B, identical CIDR on hv2, reaches nothing of project A"
 UB=dc-user-b PB=dc-proj-b PW_B="Pw-$RANDOM$RANDOM"
 ub() { as_user "$UB" "$PW_B" "$PB" "$@"; }
 check "project create $PB" cmp_ project create "$PB"
@@ -235,7 +267,7 @@ check "  vmb cannot reach A's vm2 at $IP2" wait_until 90 vmb_console_has "$VMB" 
 check "  B's network has another VNI" cmp_ network show bnet -f value -c provider:segmentation_id
     ok && assert "  not $VNI" bash -c "[ '$OUT' != '$VNI' ]"
 
-step "9. deleting the servers empties the overlay"
+step "10. deleting the servers empties the overlay"
 check "server delete vm1 vm2 vmb --wait" cmp_ server delete --wait vm1 vm2 "$VMB"
 remove_router() { cmp_ floating ip delete "$FIP" && cmp_ router remove subnet r1 dcsub && cmp_ router delete r1; }
 check "floating ip delete, router remove subnet, router delete" remove_router

@@ -134,7 +134,8 @@ def read_gaps(path):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--selected", required=True)
-    p.add_argument("--results", required=True)
+    p.add_argument("--results", required=True, action="append",
+                   help="results CSV; a later one's results replace an earlier one's")
     p.add_argument("--interop", required=True)
     p.add_argument("--expect-interop", action="append", default=[])
     p.add_argument("--failing-out")
@@ -145,7 +146,11 @@ def main(argv=None):
     interop_all = read_interop(a.interop)
     interop_set = set(interop_all)
     selected = read_selected(a.selected)
-    tests, fixtures = read_results(a.results)
+    tests, fixtures = {}, {}
+    for path in a.results:
+        t, f = read_results(path)
+        tests.update(t)
+        fixtures.update(f)
 
     if not selected:
         print("summary: no tests were selected", file=sys.stderr)
