@@ -454,7 +454,7 @@ impl App {
     /// wakes their agents once it commits.
     pub(crate) async fn network_ports_changed(&self, tx: &mut Tx<'_>, network_id: &str) -> Result<()> {
         // A port's addresses and groups are also its peers' remote-group members.
-        let peers = crate::db::compute::hosts::bump_hosts_with_secured_ports(&mut **tx).await?;
+        let peers = crate::db::compute::hosts::bump_remote_group_peers(&mut **tx, network_id).await?;
         if crate::db::compute::hosts::bump_hosts_on_network(&mut **tx, network_id).await? + peers > 0 {
             self.hosts_changed();
         }

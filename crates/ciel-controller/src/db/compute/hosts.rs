@@ -126,6 +126,24 @@ pub async fn bump_hosts_with_secured_ports(e: impl SqliteExecutor<'_>) -> Result
     Ok(r.rows_affected())
 }
 
+/// Bumps the hosts whose ports have rules naming, as remote group, a group with members on
+/// `network_id`: a port change there may change those rules' member addresses.
+pub async fn bump_remote_group_peers(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE hosts SET generation = generation + 1 WHERE id IN \
+         (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
+          JOIN port_security_groups g ON g.port_id = p.id \
+          JOIN security_group_rules r ON r.security_group_id = g.security_group_id \
+          WHERE r.remote_group_id IN \
+          (SELECT g2.security_group_id FROM port_security_groups g2 JOIN ports p2 ON p2.id = g2.port_id \
+           WHERE p2.network_id = ?))",
+    )
+    .bind(network_id)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Bumps every host (routing changes: where routers run and what every host must know
 /// about their ports). Returns how many.
 pub async fn bump_all(e: impl SqliteExecutor<'_>) -> Result<u64> {
