@@ -300,6 +300,15 @@ pub async fn ports_on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<
     .await?)
 }
 
+/// `(port id, host id)` of every port bound to a placed server.
+pub async fn port_hosts(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, s.host_id FROM ports p JOIN servers s ON s.id = p.device_id WHERE s.host_id IS NOT NULL",
+    )
+    .fetch_all(e)
+    .await?)
+}
+
 /// The port holding `ip` on `network_id`, if any.
 pub async fn port_with_address(e: impl SqliteExecutor<'_>, network_id: &str, ip: &str) -> Result<Option<String>> {
     Ok(

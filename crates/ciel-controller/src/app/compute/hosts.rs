@@ -149,26 +149,27 @@ impl App {
             port_hosts: Default::default(),
             vteps: Default::default(),
         };
-        let all_hosts = db::list(&mut *tx).await?;
+        // Other hosts matter only for ports and routers (tunnel endpoints, network nodes).
+        let router_rows = crate::db::routers::list(&mut *tx).await?;
+        let all_hosts = if model.ports.is_empty() && router_rows.is_empty() {
+            vec![]
+        } else {
+            db::list(&mut *tx).await?
+        };
         model.vteps = all_hosts
             .iter()
             .filter_map(|h| Some((h.id.clone(), h.underlay_ip.clone()?)))
             .collect();
-        let routers: Vec<_> = crate::db::routers::list(&mut *tx)
-            .await?
+        let routers: Vec<_> = router_rows
             .into_iter()
             .map(|r| {
                 let at = super::host_routers::router_host(&r, &model, &all_hosts);
                 (r, at)
             })
             .collect();
-        let placed: std::collections::HashMap<String, String> =
-            servers::placements(&mut *tx).await?.into_iter().collect();
-        model.port_hosts = model
-            .ports
-            .iter()
-            .filter_map(|p| Some((p.id.clone(), placed.get(&p.device_id)?.clone())))
-            .collect();
+        // Where VM ports live: a join over ports (not over every server), like the rest of
+        // the model.
+        model.port_hosts = network::port_hosts(&mut *tx).await?.into_iter().collect();
         model
             .port_hosts
             .extend(super::host_routers::router_port_hosts(&routers, &model));

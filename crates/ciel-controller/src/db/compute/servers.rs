@@ -108,15 +108,6 @@ pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Server>> {
     )
 }
 
-/// `(server id, host id)` of every placed server.
-pub async fn placements(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, String)>> {
-    Ok(
-        sqlx::query_as("SELECT id, host_id FROM servers WHERE host_id IS NOT NULL")
-            .fetch_all(e)
-            .await?,
-    )
-}
-
 pub async fn on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<Vec<Server>> {
     Ok(
         sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE host_id = ? ORDER BY id"))
