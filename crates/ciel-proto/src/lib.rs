@@ -62,6 +62,16 @@ pub struct RouterSpec {
     pub routes: Vec<(String, String)>,
 }
 
+impl RouterSpec {
+    /// The router's legs: each interface, then the gateway (flagged `true`).
+    pub fn legs(&self) -> impl Iterator<Item = (&RouterPort, bool)> {
+        self.interfaces
+            .iter()
+            .map(|p| (p, false))
+            .chain(self.gateway.as_ref().map(|g| (&g.port, true)))
+    }
+}
+
 /// One leg of a router: its port on a network.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RouterPort {

@@ -24,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 pub async fn reconcile(cfg: &HostConfig, state_dir: &Path) -> anyhow::Result<()> {
     let script = render(cfg);
     let applied = state_dir.join("firewall.nft");
-    let tables_exist = nft(&["list", "table", "inet", "ciel"], None).await.is_ok();
+    let tables_exist = nft(None, &["list", "table", "inet", "ciel"], None).await.is_ok();
     if !tables_exist && script.is_empty()
         || tables_exist && std::fs::read_to_string(&applied).ok().as_deref() == Some(script.as_str())
     {
@@ -36,7 +36,7 @@ pub async fn reconcile(cfg: &HostConfig, state_dir: &Path) -> anyhow::Result<()>
     let mut tx =
         String::from("table bridge ciel {}\ndelete table bridge ciel\ntable inet ciel {}\ndelete table inet ciel\n");
     tx.push_str(&script);
-    nft(&["-f", "-"], Some(&tx)).await?;
+    nft(None, &["-f", "-"], Some(&tx)).await?;
     std::fs::write(&applied, &script)?;
     tracing::info!(
         ports = cfg
@@ -254,9 +254,18 @@ fn rule(r: &FirewallRule) -> Option<String> {
     Some(m.join(" "))
 }
 
-/// Runs `nft ARGS`, feeding `input` on stdin; fails with its stderr.
-async fn nft(args: &[&str], input: Option<&str>) -> anyhow::Result<String> {
-    let mut child = tokio::process::Command::new("nft")
+/// Runs `nft ARGS` (inside `netns` when given), feeding `input` on stdin; fails with its
+/// stderr.
+pub async fn nft(netns: Option<&str>, args: &[&str], input: Option<&str>) -> anyhow::Result<String> {
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = tokio::process::Command::new("ip");
+            c.args(["netns", "exec", ns, "nft"]);
+            c
+        }
+        None => tokio::process::Command::new("nft"),
+    };
+    let mut child = cmd
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -81,6 +81,24 @@ struct Netns {
     name: String,
 }
 
+/// Gives `dev` in `netns` exactly the addresses of `want` among those `managed` selects:
+/// missing ones are added, other managed ones removed, the rest left alone.
+pub async fn sync_addresses(
+    netns: &str,
+    dev: &str,
+    want: &[String],
+    managed: impl Fn(&str) -> bool,
+) -> anyhow::Result<()> {
+    let have = addresses(netns, dev).await?;
+    for a in have.iter().filter(|a| managed(a) && !want.contains(a)) {
+        ip(&["-n", netns, "addr", "del", a, "dev", dev]).await?;
+    }
+    for a in want.iter().filter(|a| !have.contains(a)) {
+        ip(&["-n", netns, "addr", "add", a, "dev", dev]).await?;
+    }
+    Ok(())
+}
+
 /// Names of the named network namespaces (`ip netns`).
 pub async fn namespaces() -> anyhow::Result<Vec<String>> {
     let out = ip(&["-j", "netns", "list"]).await?;

@@ -245,13 +245,7 @@ impl NetworkPlane {
             })
             .collect();
         want.push(format!("{}/32", metadata::ADDRESS));
-        let have = ip::addresses(&ns, &inner).await?;
-        for a in have.iter().filter(|a| !want.contains(a)) {
-            ip(&["-n", &ns, "addr", "del", a, "dev", &inner]).await?;
-        }
-        for a in want.iter().filter(|a| !have.contains(a)) {
-            ip(&["-n", &ns, "addr", "add", a, "dev", &inner]).await?;
-        }
+        ip::sync_addresses(&ns, &inner, &want, |_| true).await?;
         dhcp::ensure(&self.dhcp_dir(&n.id), &ns, &inner, n.mtu, spec).await?;
         let mut listeners = self.metadata.lock().await;
         if listeners.get(&n.id).is_none_or(|h| h.is_finished()) {

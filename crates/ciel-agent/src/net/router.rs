@@ -34,14 +34,7 @@ fn leg_names(p: &RouterPort, gateway: bool) -> (String, String) {
 pub async fn reconcile(cfg: &HostConfig, links: &[Link], state_dir: &Path) -> HashSet<String> {
     let mut wanted = HashSet::new();
     for r in &cfg.routers {
-        let legs = r
-            .interfaces
-            .iter()
-            .map(|p| (p, false))
-            .chain(r.gateway.as_ref().map(|g| (&g.port, true)));
-        for (p, gw) in legs {
-            wanted.insert(leg_names(p, gw).0);
-        }
+        wanted.extend(r.legs().map(|(p, gw)| leg_names(p, gw).0));
         if let Err(e) = ensure(r, cfg, links, state_dir).await {
             tracing::warn!(router = %r.id, error = %format!("{e:#}"), "router not ready");
         }
@@ -70,12 +63,7 @@ async fn ensure(r: &RouterSpec, cfg: &HostConfig, links: &[Link], state_dir: &Pa
     ip(&["netns", "exec", &ns, "sh", "-c", forward]).await?;
     let inside = ip::links(Some(&ns)).await?;
     let mut wanted_inner = HashSet::new();
-    let legs = r
-        .interfaces
-        .iter()
-        .map(|p| (p, false))
-        .chain(r.gateway.as_ref().map(|g| (&g.port, true)));
-    for (p, gw) in legs {
+    for (p, gw) in r.legs() {
         let Some(net) = cfg.networks.iter().find(|n| n.id == p.network_id) else {
             continue;
         };
@@ -120,14 +108,8 @@ async fn ensure_leg(
     if i.is_none_or(|l| l.address.as_deref() != Some(p.mac.as_str()) || !l.is_up() || l.mtu != net.mtu) {
         ip(&["-n", ns, "link", "set", inner, "address", &p.mac, "mtu", &mtu, "up"]).await?;
     }
-    let have = ip::addresses(ns, inner).await?;
-    for a in have.iter().filter(|a| !p.addresses.contains(a) && !a.ends_with("/32")) {
-        ip(&["-n", ns, "addr", "del", a, "dev", inner]).await?;
-    }
-    for a in p.addresses.iter().filter(|a| !have.contains(a)) {
-        ip(&["-n", ns, "addr", "add", a, "dev", inner]).await?;
-    }
-    Ok(())
+    // The gateway leg's /32s are its floating IPs, kept by `ensure_routes`.
+    ip::sync_addresses(ns, inner, &p.addresses, |a| !a.ends_with("/32")).await
 }
 
 /// The default route via the external gateway, the router's extra routes, and the
@@ -135,14 +117,8 @@ async fn ensure_leg(
 async fn ensure_routes(ns: &str, r: &RouterSpec) -> anyhow::Result<()> {
     if let Some(g) = &r.gateway {
         let (_, qg) = leg_names(&g.port, true);
-        let have = ip::addresses(ns, &qg).await.unwrap_or_default();
         let want: Vec<String> = g.floating_ips.iter().map(|f| format!("{}/32", f.floating_ip)).collect();
-        for a in have.iter().filter(|a| a.ends_with("/32") && !want.contains(a)) {
-            ip(&["-n", ns, "addr", "del", a, "dev", &qg]).await?;
-        }
-        for a in want.iter().filter(|a| !have.contains(a)) {
-            ip(&["-n", ns, "addr", "add", a, "dev", &qg]).await?;
-        }
+        ip::sync_addresses(ns, &qg, &want, |a| a.ends_with("/32")).await?;
         if let Some(gw) = &g.gateway_ip {
             ip(&["-n", ns, "route", "replace", "default", "via", gw, "dev", &qg]).await?;
         }
@@ -184,17 +160,14 @@ async fn ensure_nat(ns: &str, r: &RouterSpec, state_dir: &Path) -> anyhow::Resul
         "  chain post {{ type nat hook postrouting priority 100; policy accept;\n{post}  }}\n}}\n"
     ));
     let applied = state_dir.join(format!("{ns}.nft"));
-    let exists = ip(&["netns", "exec", ns, "nft", "list", "table", "ip", "ciel_nat"])
+    let exists = super::firewall::nft(Some(ns), &["list", "table", "ip", "ciel_nat"], None)
         .await
         .is_ok();
     if exists && std::fs::read_to_string(&applied).ok().as_deref() == Some(script.as_str()) {
         return Ok(());
     }
     let tx = format!("table ip ciel_nat {{}}\ndelete table ip ciel_nat\n{script}");
-    let file = state_dir.join(format!("{ns}.nft.new"));
-    std::fs::write(&file, &tx)?;
-    ip(&["netns", "exec", ns, "nft", "-f", &file.to_string_lossy()]).await?;
-    std::fs::remove_file(&file).ok();
+    super::firewall::nft(Some(ns), &["-f", "-"], Some(&tx)).await?;
     std::fs::write(&applied, &script)?;
     tracing::info!(router = %r.id, "router NAT applied");
     Ok(())

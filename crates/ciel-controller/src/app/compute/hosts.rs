@@ -244,8 +244,8 @@ impl App {
             .collect();
         let leg_networks: Vec<String> = router_specs
             .iter()
-            .flat_map(|r| r.interfaces.iter().chain(r.gateway.as_ref().map(|g| &g.port)))
-            .map(|p| p.network_id.clone())
+            .flat_map(|r| r.legs())
+            .map(|(p, _)| p.network_id.clone())
             .collect();
         for n in &leg_networks {
             local.entry(n.as_str()).or_default();

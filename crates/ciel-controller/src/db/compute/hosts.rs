@@ -116,50 +116,53 @@ pub async fn usage(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64, i64, 
 /// Bumps the hosts that have a VM port in any security group: their firewalls may change
 /// with any rule or membership change. Returns how many.
 pub async fn bump_hosts_with_secured_ports(e: impl SqliteExecutor<'_>) -> Result<u64> {
-    let r = sqlx::query(
-        "UPDATE hosts SET generation = generation + 1 WHERE id IN \
-         (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
-          JOIN port_security_groups g ON g.port_id = p.id)",
+    bump_where(
+        e,
+        "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
+         JOIN port_security_groups g ON g.port_id = p.id)",
+        None,
     )
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected())
+    .await
 }
 
 /// Bumps the hosts whose ports have rules naming, as remote group, a group with members on
 /// `network_id`: a port change there may change those rules' member addresses.
 pub async fn bump_remote_group_peers(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<u64> {
-    let r = sqlx::query(
-        "UPDATE hosts SET generation = generation + 1 WHERE id IN \
-         (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
-          JOIN port_security_groups g ON g.port_id = p.id \
-          JOIN security_group_rules r ON r.security_group_id = g.security_group_id \
-          WHERE r.remote_group_id IN \
-          (SELECT g2.security_group_id FROM port_security_groups g2 JOIN ports p2 ON p2.id = g2.port_id \
-           WHERE p2.network_id = ?))",
+    bump_where(
+        e,
+        "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
+         JOIN port_security_groups g ON g.port_id = p.id \
+         JOIN security_group_rules r ON r.security_group_id = g.security_group_id \
+         WHERE r.remote_group_id IN \
+         (SELECT g2.security_group_id FROM port_security_groups g2 JOIN ports p2 ON p2.id = g2.port_id \
+          WHERE p2.network_id = ?))",
+        Some(network_id),
     )
-    .bind(network_id)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected())
+    .await
 }
 
 /// Bumps every host (routing changes: where routers run and what every host must know
 /// about their ports). Returns how many.
 pub async fn bump_all(e: impl SqliteExecutor<'_>) -> Result<u64> {
-    let r = sqlx::query("UPDATE hosts SET generation = generation + 1")
-        .execute(e)
-        .await?;
-    Ok(r.rows_affected())
+    bump_where(e, "", None).await
 }
 
 pub async fn bump_hosts_on_network(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<u64> {
-    let r = sqlx::query(
-        "UPDATE hosts SET generation = generation + 1 WHERE id IN \
-         (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id WHERE p.network_id = ?)",
+    bump_where(
+        e,
+        "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id WHERE p.network_id = ?)",
+        Some(network_id),
     )
-    .bind(network_id)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected())
+    .await
+}
+
+/// Bumps the generation of the hosts `filter` (a WHERE clause, with at most one `?` for
+/// `arg`) selects; returns how many.
+async fn bump_where(e: impl SqliteExecutor<'_>, filter: &str, arg: Option<&str>) -> Result<u64> {
+    let sql = format!("UPDATE hosts SET generation = generation + 1 {filter}");
+    let mut q = sqlx::query(&sql);
+    if let Some(a) = arg {
+        q = q.bind(a);
+    }
+    Ok(q.execute(e).await?.rows_affected())
 }
