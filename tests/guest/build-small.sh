@@ -40,11 +40,21 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
 echo 'root:x:0:' >"$R/etc/group"
 echo '/bin/sh' >"$R/etc/shells"
 
-# virtio drivers in dependency order (modules.dep lists each module's dependencies)
-MODS=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk cdrom isofs)
-for m in "${MODS[@]}"; do
-    f=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "/lib/modules/$KVER/modules.dep" | cut -d: -f1 | head -n 1)
-    [[ -n $f ]] || continue   # built into the kernel
+# virtio drivers, each after its dependencies (modules.dep lists them; their order changes
+# between kernel releases, so it is resolved here rather than written down)
+MODS=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk cdrom isofs)
+declare -A ADDED=()
+add_module() {
+    local m=$1 line f dep src
+    [[ -n ${ADDED[$m]:-} ]] && return 0
+    ADDED[$m]=1
+    line=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "/lib/modules/$KVER/modules.dep" | head -n 1)
+    [[ -n $line ]] || return 0   # built into the kernel
+    f=${line%%:*}
+    for dep in ${line#*:}; do
+        dep=${dep##*/}
+        add_module "${dep%%.ko*}"
+    done
     src=/lib/modules/$KVER/$f
     case $src in
         *.xz) xz -dc "$src" >"$R/lib/modules/$m.ko" ;;
@@ -52,7 +62,8 @@ for m in "${MODS[@]}"; do
         *) cp "$src" "$R/lib/modules/$m.ko" ;;
     esac
     echo "$m" >>"$R/lib/modules/order"
-done
+}
+for m in "${MODS[@]}"; do add_module "$m"; done
 
 cat >"$R/usr/share/udhcpc/default.script" <<'SCRIPT'
 #!/bin/sh
@@ -62,7 +73,8 @@ case "$1" in
         ip addr add "$ip/${mask:-24}" dev "$interface"
         [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
         if [ -n "$staticroutes" ]; then
-            # option 121 (classless routes: the metadata route and the default one)
+            # option 121 (classless routes: the default one, and on subnets without a
+            # router the metadata route)
             set -- $staticroutes
             while [ $# -ge 2 ]; do ip route add "$1" via "$2" dev "$interface"; shift 2; done
         else
@@ -107,7 +119,8 @@ for d in /dev/vd[b-z]; do
     fi
     umount /mnt
 done
-if [ ! -f /tmp/user-data ] && ip route | grep -q 169.254.169.254; then
+# (Through the DHCP server's route on router-less subnets, else through the default gateway.)
+if [ ! -f /tmp/user-data ] && ip route get 169.254.169.254 >/dev/null 2>&1; then
     name=$(timeout 10 wget -q -O - "$MD/latest/meta-data/hostname" 2>/dev/null)
     if [ -n "$name" ]; then
         echo "CIEL-GUEST metadata hostname $name"
