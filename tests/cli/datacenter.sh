@@ -4,9 +4,12 @@
 #   hv1  this namespace: `ciel up` (controller + its agent), underlay address 192.168.100.1
 #   hv2  a namespace with its own `ciel agent` (and its own /run/netns), 192.168.100.12
 #   ul0  the underlay: a bridge joining both hosts
-# It proves: VM1 on hv1 and VM2 on hv2 in one network ping each other; the overlay is
-# l2-populated from desired state; between the hosts the underlay carries only VXLAN
-# (UDP 4789); a VM of another project with the identical CIDR reaches nothing of project A.
+# It proves: hv2 joins with an admin-made join token; VM1 on hv1 and VM2 on hv2 in one
+# network ping each other; the overlay is l2-populated from desired state; between the hosts
+# the underlay carries only VXLAN (UDP 4789); security groups and anti-spoofing hold; a
+# router gives floating IPs, SNAT and metadata; an agent killed, or a host down for a while,
+# converges when back; a VM of another project with the identical CIDR reaches nothing of
+# project A.
 #
 # Usage: tests/cli/datacenter.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
 set -euo pipefail
@@ -41,8 +44,8 @@ start_hv2_host() {
 }
 start_hv2_agent() {
     nsenter -t "$HV2_PID" -m -n \
-        "$CIEL_BIN" agent --controller "$BASE" --join-token "$(cat "$DATA/agent-join-token")" --hostname hv2 \
-        --underlay-ip "$HV2_IP" --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
+        "$CIEL_BIN" agent --controller "$BASE" --join-token "$JOIN_TOKEN" --hostname hv2 \
+        --underlay-interface eth0 --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
         >>"$HV2_LOG" 2>&1 &
     AGENT2_PID=$!
     EXTRA_PIDS+=("$AGENT2_PID")
@@ -65,13 +68,19 @@ ip netns add ext
 ip link add ext0 type veth peer name eth0 netns ext
 ip link set ext0 up
 ip -n ext addr add 172.24.4.1/24 dev eth0 && ip -n ext link set eth0 up && ip -n ext link set lo up
-start_cloud "underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }'
+start_cloud "underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }' '[scheduler]' 'host_down_after = 10'
 start_hv2_host
+field() { awk -F'|' -v f="$1" '{k=$2; gsub(/ /,"",k)} k==f {v=$3; gsub(/ /,"",v); print v}'; }
+check "ciel join-token create --ttl 1h (admin, on the controller)" "$CIEL_BIN" join-token create --data-dir "$DATA" \
+    --ttl 1h --description hv2
+    ok && JOIN_TOKEN=$(field token <<<"$OUT") JOIN_ID=$(field id <<<"$OUT")
+check "  ciel join-token list shows it active" "$CIEL_BIN" join-token list --data-dir "$DATA"
+    ok && assert "  listed" contains "$OUT" "${JOIN_ID:-none} | active"
 start_hv2_agent
 check "ciel agent on hv2 joins with the join token" wait_until 30 grep -q "registered with the controller" "$HV2_LOG"
 both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
 check "hypervisor list shows hv1 and hv2" wait_until 20 both_hypervisors
-check "  hv2's host IP is its underlay address" cmp_ hypervisor show hv2 -f json
+check "  hv2's host IP is its underlay interface's address" cmp_ hypervisor show hv2 -f json
     ok && assert "  host_ip $HV2_IP" eq "$(jf "$OUT" 'd["host_ip"]')" "$HV2_IP"
 
 step "1. one network, a VM on each host"
@@ -198,6 +207,8 @@ check "server create outbound (hv2, no floating IP, pings the external LAN) --wa
     ok && VMO=$(jf "$OUT" 'd["id"]')
 VMO=${VMO:-none}
 check "  it reaches the external LAN" wait_until 120 hv2_console_has "$VMO" "CIEL-GUEST outside ok"
+check "  dcsub is routed now: hv2's DHCP pushes no metadata route" bash -c "! grep -q 169.254 $HV2_DIR/dhcp/$NET/opts"
+check "  so it read its own metadata through r1 on hv1" hv2_console_has "$VMO" "CIEL-GUEST metadata hostname outbound"
 sleep 1
 check "  the external LAN saw it as r1's address $RTR_IP (SNAT)" bash -c \
     "tcpdump -r $TMP/ext.pcap -nn 'icmp[icmptype] == icmp-echo' 2>/dev/null | grep -q '$RTR_IP > 172.24.4.1'"
@@ -245,6 +256,34 @@ AFTER=$(hv2_state)
 echo "  hv2 after:  $AFTER" | tr '\n' ' '; echo
 assert "  the same devices, entries, rules, namespaces and DHCP servers" eq "$AFTER" "$BEFORE"
 check "  and vm2 still answers" from_ext ping -c 3 -W 1 "$FIP"
+check "security group rule delete" cmp_ security group rule delete "${RULE:-none}"
+
+step "8b. hv2 down for a while, changed meanwhile: back, it converges"
+check "server create leftover (hv2) --wait" cmp_ server create --image guest --flavor m1.micro --network dcnet \
+    --availability-zone nova:hv2 --wait leftover -f json
+    ok && VML=$(jf "$OUT" 'd["id"]')
+VML=${VML:-none}
+LTAP=$(cmp_ port list --server leftover -f value -c ID | tr -d - | cut -c1-11)
+check "  its tap is on hv2" wait_until 20 nsenter -t "$HV2_PID" -m -n ip link show "ctp$LTAP"
+kill -9 "$AGENT2_PID"; wait "$AGENT2_PID" 2>/dev/null || true
+hv2_down() { [[ $(cmp_ hypervisor show hv2 -f value -c state) == down ]]; }
+check "  with its agent gone, hv2 is down (host_down_after = 10 s)" wait_until 40 hv2_down
+expect_fail "  a server asked of nova:hv2 does not land there" cmp_ server create --image guest --flavor m1.micro \
+    --network dcnet --availability-zone nova:hv2 --wait elsewhere
+cmp_ server delete --wait elsewhere >/dev/null 2>&1 || true
+check "server delete leftover (while hv2 is down)" cmp_ server delete leftover
+check "security group rule create --protocol icmp default (while hv2 is down)" cmp_ security group rule create \
+    --protocol icmp --ingress default -f json
+    ok && RULE=$(jf "$OUT" 'd["id"]')
+check "ciel join-token delete (hv2 comes back with its own host credential)" "$CIEL_BIN" join-token delete \
+    --data-dir "$DATA" "${JOIN_ID:-none}"
+start_hv2_agent
+check "  hv2's agent registers again" wait_until 30 bash -c "[ \$(grep -c 'registered with the controller' $HV2_LOG) -ge 3 ]"
+hv2_up() { [[ $(cmp_ hypervisor show hv2 -f value -c state) == up ]]; }
+check "  hv2 is up" wait_until 20 hv2_up
+check "  leftover's QEMU is gone from hv2" wait_until 30 bash -c "! pgrep -f '[q]emu-system-x86_64.*$VML' >/dev/null"
+check "  and its tap" wait_until 10 bash -c "! nsenter -t $HV2_PID -m -n ip link show ctp$LTAP >/dev/null 2>&1"
+check "  the rule made meanwhile holds on hv2: the external LAN pings vm2" wait_until 15 from_ext ping -c 1 -W 1 "$FIP"
 check "security group rule delete" cmp_ security group rule delete "${RULE:-none}"
 
 step "9. project B, identical CIDR on hv2, reaches nothing of project A"

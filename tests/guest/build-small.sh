@@ -121,7 +121,13 @@ for d in /dev/vd[b-z]; do
 done
 # (Through the DHCP server's route on router-less subnets, else through the default gateway.)
 if [ ! -f /tmp/user-data ] && ip route get 169.254.169.254 >/dev/null 2>&1; then
-    name=$(timeout 10 wget -q -O - "$MD/latest/meta-data/hostname" 2>/dev/null)
+    # (Retried as cloud-init does: the first packets of a new VM may meet a neighbour
+    # cache that still holds the previous owner of its address.)
+    for try in 1 2 3 4; do
+        name=$(timeout 10 wget -q -O - "$MD/latest/meta-data/hostname" 2>/dev/null)
+        [ -n "$name" ] && break
+        sleep 2
+    done
     if [ -n "$name" ]; then
         echo "CIEL-GUEST metadata hostname $name"
         hostname "$name"

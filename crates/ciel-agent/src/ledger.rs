@@ -27,6 +27,16 @@ impl Ledger {
     }
 }
 
+/// Writes a secret file readable by its owner only (temp file + rename).
+pub fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, content).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

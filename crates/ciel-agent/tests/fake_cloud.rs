@@ -67,6 +67,7 @@ async fn servers_follow_the_agents_reports() {
             join_token: join,
             hostname: "hv1".into(),
             underlay_ip: None,
+            underlay_interface: None,
             provider_interfaces: vec![],
             state_dir: dir.join("agent"),
             listen: "127.0.0.1:0".parse().unwrap(),

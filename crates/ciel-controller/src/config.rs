@@ -72,6 +72,29 @@ impl Default for ImageConfig {
     }
 }
 
+/// Scheduler settings (`[scheduler]`), as Nova's allocation ratios and service down time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// Virtual CPUs placed per physical CPU.
+    pub cpu_allocation_ratio: f64,
+    pub ram_allocation_ratio: f64,
+    pub disk_allocation_ratio: f64,
+    /// Seconds without a word from a host before it is down (gets no new servers).
+    pub host_down_after: i64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            cpu_allocation_ratio: 16.0,
+            ram_allocation_ratio: 1.5,
+            disk_allocation_ratio: 1.0,
+            host_down_after: 60,
+        }
+    }
+}
+
 /// Network service settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -159,6 +182,7 @@ pub struct ControllerConfig {
     pub image: ImageConfig,
     pub seed_images: Vec<SeedImage>,
     pub network: NetworkConfig,
+    pub scheduler: SchedulerConfig,
 }
 
 impl ControllerConfig {
@@ -174,6 +198,7 @@ impl ControllerConfig {
             image: ImageConfig::default(),
             seed_images: vec![],
             network: NetworkConfig::default(),
+            scheduler: SchedulerConfig::default(),
         }
     }
 }

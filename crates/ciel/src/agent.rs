@@ -25,7 +25,8 @@ pub struct AgentArgs {
     /// Controller base URL, e.g. http://10.0.0.1:8080.
     #[arg(long)]
     controller: String,
-    /// The join token (DATA_DIR/agent-join-token on the controller).
+    /// The join token: from `ciel join-token create` on the controller (or its
+    /// DATA_DIR/agent-join-token). A joined host re-registers with its saved host credential.
     #[arg(long, env = "CIEL_JOIN_TOKEN", hide_env_values = true)]
     join_token: String,
     /// Name of this host [default: the system hostname].
@@ -34,6 +35,10 @@ pub struct AgentArgs {
     /// Address other hosts reach this one at for VXLAN.
     #[arg(long)]
     underlay_ip: Option<String>,
+    /// The interface VXLAN tunnels leave by; its IPv4 address is the underlay IP unless
+    /// --underlay-ip is given.
+    #[arg(long)]
+    underlay_interface: Option<String>,
     /// PHYSNET=INTERFACE: this host's interface on a provider (external) network, which its
     /// routers use for SNAT and floating IPs (repeatable; makes the host a network node).
     #[arg(long = "provider-interface", value_parser = parse_mapping)]
@@ -136,6 +141,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
                 join_token: args.join_token.clone(),
                 hostname,
                 underlay_ip: args.underlay_ip.clone(),
+                underlay_interface: args.underlay_interface.clone(),
                 provider_interfaces: args.provider_interfaces.clone(),
                 state_dir,
                 listen: args.listen,

@@ -2,6 +2,7 @@
 //! joins a hypervisor host to a controller.
 
 mod agent;
+mod join_token;
 mod settings;
 mod up;
 
@@ -25,6 +26,11 @@ enum Command {
     Up(up::UpArgs),
     /// Run a hypervisor agent that joins a controller.
     Agent(agent::AgentArgs),
+    /// Create, list and revoke the tokens new hypervisors join with (run on the controller).
+    JoinToken {
+        #[command(subcommand)]
+        action: join_token::Action,
+    },
     /// Manage the token key repository.
     Keys {
         #[command(subcommand)]
@@ -49,6 +55,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Up(args) => up::run(args),
         Command::Agent(args) => agent::run(args),
+        Command::JoinToken { action } => join_token::run(action),
         Command::Keys {
             action: KeysAction::Rotate {
                 data_dir,

@@ -2,7 +2,7 @@
 //! Unknown keys are errors that name the key, so typos never pass silently.
 
 use anyhow::Context;
-use ciel_controller::config::{IdentityConfig, ImageConfig, NetworkConfig};
+use ciel_controller::config::{IdentityConfig, ImageConfig, NetworkConfig, SchedulerConfig};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub image: Option<ImageConfig>,
     #[serde(default)]
     pub network: Option<NetworkConfig>,
+    #[serde(default)]
+    pub scheduler: Option<SchedulerConfig>,
     #[serde(default)]
     pub compute: ComputeConfig,
     /// Image files registered in the image service at start (public, owned by admin).
@@ -43,6 +45,8 @@ pub struct ComputeConfig {
     /// This host's address on the underlay, which other hypervisors' VXLAN tunnels reach
     /// (needed once a second hypervisor joins).
     pub underlay_ip: Option<String>,
+    /// The interface VXLAN tunnels use (its address is `underlay_ip` when that is unset).
+    pub underlay_interface: Option<String>,
     /// Physical network name -> this host's interface on it (e.g. `{ public = "eth1" }`):
     /// routers run here and reach their external network through it.
     pub provider_interfaces: std::collections::BTreeMap<String, String>,
@@ -56,6 +60,7 @@ impl Default for ComputeConfig {
             virt_type: "kvm".into(),
             hostname: None,
             underlay_ip: None,
+            underlay_interface: None,
             provider_interfaces: Default::default(),
         }
     }

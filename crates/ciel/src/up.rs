@@ -70,6 +70,9 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(img) = file.image {
         cfg.image = img;
     }
+    if let Some(s) = file.scheduler {
+        cfg.scheduler = s;
+    }
     if let Some(net) = file.network {
         cfg.network = net;
     }
@@ -146,6 +149,7 @@ fn start_local_agent(
             join_token,
             hostname,
             underlay_ip: compute.underlay_ip.clone(),
+            underlay_interface: compute.underlay_interface.clone(),
             provider_interfaces: compute.provider_interfaces.clone().into_iter().collect(),
             state_dir,
             // Same host as the controller: loopback, any free port.

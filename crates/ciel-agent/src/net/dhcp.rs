@@ -1,7 +1,7 @@
 //! One dnsmasq per network, inside the network's DHCP namespace: static leases only (each
 //! local port's MAC gets its fixed IP and hostname), the subnet's gateway, DNS servers and
-//! host routes, the MTU, and a route to the metadata address through the DHCP port — so
-//! metadata works on networks with or without a router. DHCP only: `--port=0` turns DNS off.
+//! host routes, the MTU, and on subnets without a router a route to the metadata address
+//! through the DHCP port (routed subnets reach metadata through their router). DHCP only: `--port=0` turns DNS off.
 //!
 //! dnsmasq daemonizes (VMs keep their leases across agent restarts); changed leases or
 //! options reach it with SIGHUP, a changed set of subnets restarts it.
@@ -50,16 +50,21 @@ pub async fn ensure(dir: &Path, netns: &str, dev: &str, mtu: u32, spec: &DhcpSpe
         options.push_str(&format!("tag:{tag},option:domain-name,openstacklocal\n"));
         // Classless routes replace the router option in clients, so the default route is
         // repeated among them.
-        let mut routes = vec![format!("{}/32,{}", metadata::ADDRESS, s.server_ip)];
+        let mut routes = vec![];
+        if !s.routed {
+            routes.push(format!("{}/32,{}", metadata::ADDRESS, s.server_ip));
+        }
         routes.extend(s.host_routes.iter().map(|(d, h)| format!("{d},{h}")));
         if let Some(gw) = &s.gateway_ip {
             options.push_str(&format!("tag:{tag},option:router,{gw}\n"));
             routes.push(format!("0.0.0.0/0,{gw}"));
         }
-        options.push_str(&format!(
-            "tag:{tag},option:classless-static-route,{}\n",
-            routes.join(",")
-        ));
+        if !routes.is_empty() {
+            options.push_str(&format!(
+                "tag:{tag},option:classless-static-route,{}\n",
+                routes.join(",")
+            ));
+        }
         if !s.dns_nameservers.is_empty() {
             options.push_str(&format!(
                 "tag:{tag},option:dns-server,{}\n",

@@ -99,6 +99,36 @@ pub async fn sync_addresses(
     Ok(())
 }
 
+/// The first IPv4 address of `dev` (the underlay address of a host configured by its
+/// interface); synchronous, for start-up.
+pub fn first_ipv4(dev: &str) -> anyhow::Result<String> {
+    #[derive(Deserialize)]
+    struct Iface {
+        #[serde(default)]
+        addr_info: Vec<AddrInfo>,
+    }
+    #[derive(Deserialize)]
+    struct AddrInfo {
+        local: String,
+    }
+    let out = std::process::Command::new("ip")
+        .args(["-j", "-4", "addr", "show", "dev", dev])
+        .output()
+        .context("cannot run ip (iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "underlay interface {dev}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    parse_json_list::<Iface>(&String::from_utf8_lossy(&out.stdout))?
+        .into_iter()
+        .flat_map(|i| i.addr_info)
+        .map(|a| a.local)
+        .next()
+        .with_context(|| format!("underlay interface {dev} has no IPv4 address"))
+}
+
 /// Names of the named network namespaces (`ip netns`).
 pub async fn namespaces() -> anyhow::Result<Vec<String>> {
     let out = ip(&["-j", "netns", "list"]).await?;

@@ -1,6 +1,9 @@
-//! The metadata service at 169.254.169.254, one listener per network inside its DHCP
-//! namespace. The asking VM is known by the network the request arrived on and its source
-//! address; the controller answers only for an instance running on this host. Serves
+//! The metadata service at 169.254.169.254: one listener per network inside its DHCP
+//! namespace, and one per router inside the router's namespace (VMs on routed subnets reach
+//! it through their default gateway, wherever the router runs). The asking VM is known by
+//! the network (or router) the request arrived on and its source address; the controller
+//! answers only for an instance this host may see: its own VMs, or those behind a router it
+//! runs. Serves
 //! OpenStack's `openstack/<version>/…` and EC2's `<version>/meta-data/…` layouts, rendered by
 //! [`crate::instance_data`] like the config drive.
 
@@ -17,25 +20,38 @@ use std::time::Duration;
 
 pub const ADDRESS: &str = "169.254.169.254";
 
+/// Where a listener serves: the asking VM's address is looked up on this network, or on the
+/// networks of this router's interfaces.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    Network(String),
+    Router(String),
+}
+
+impl Scope {
+    fn query_key(&self) -> (&'static str, &str) {
+        match self {
+            Scope::Network(id) => ("network_id", id),
+            Scope::Router(id) => ("router_id", id),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Ctx {
-    network_id: String,
+    scope: Scope,
     controller: ControllerLink,
     http: reqwest::Client,
 }
 
 /// Binds 169.254.169.254:80 inside `netns` and serves there until aborted.
-pub async fn serve(
-    netns: &str,
-    network_id: String,
-    controller: ControllerLink,
-) -> anyhow::Result<tokio::task::AbortHandle> {
+pub async fn serve(netns: &str, scope: Scope, controller: ControllerLink) -> anyhow::Result<tokio::task::AbortHandle> {
     let ns = netns.to_string();
     let std_listener =
         tokio::task::spawn_blocking(move || bind_in_netns(&ns, SocketAddr::from(([169, 254, 169, 254], 80)))).await??;
     let listener = tokio::net::TcpListener::from_std(std_listener)?;
     let ctx = Ctx {
-        network_id: network_id.clone(),
+        scope: scope.clone(),
         controller,
         http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
     };
@@ -43,7 +59,7 @@ pub async fn serve(
     let task = tokio::spawn(async move {
         let svc = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, svc).await {
-            tracing::warn!(network = %network_id, error = %e, "metadata service stopped");
+            tracing::warn!(?scope, error = %e, "metadata service stopped");
         }
     });
     tracing::info!(%netns, "metadata service listening");
@@ -91,7 +107,7 @@ async fn lookup(ctx: &Ctx, ip: &str) -> anyhow::Result<Arc<InstanceMetadata>> {
     let Some((base, token)) = ctx.controller.read().ok().and_then(|c| c.clone()) else {
         anyhow::bail!("not registered with the controller yet");
     };
-    let query = [("network_id", ctx.network_id.as_str()), ("ip", ip)];
+    let query = [ctx.scope.query_key(), ("ip", ip)];
     let md = instance_data::fetch(&ctx.http, &base, &token, &query).await?;
     Ok(Arc::new(md))
 }

@@ -59,10 +59,11 @@ pub type ControllerLink = Arc<std::sync::RwLock<Option<(String, String)>>>;
 pub struct NetworkPlane {
     state_dir: PathBuf,
     underlay_ip: Option<String>,
+    underlay_interface: Option<String>,
     /// `(physical network, interface)` of the provider networks this host is on.
     provider_interfaces: Vec<(String, String)>,
     controller: ControllerLink,
-    /// Metadata listeners by network id.
+    /// Metadata listeners by the namespace they listen in.
     metadata: tokio::sync::Mutex<HashMap<String, tokio::task::AbortHandle>>,
 }
 
@@ -70,12 +71,14 @@ impl NetworkPlane {
     pub fn new(
         state_dir: PathBuf,
         underlay_ip: Option<String>,
+        underlay_interface: Option<String>,
         provider_interfaces: Vec<(String, String)>,
         controller: ControllerLink,
     ) -> Self {
         Self {
             state_dir,
             underlay_ip,
+            underlay_interface,
             provider_interfaces,
             controller,
             metadata: Default::default(),
@@ -131,6 +134,12 @@ impl NetworkPlane {
         // Routers after their networks' bridges; their legs are not stale.
         let fresh = ip::links(None).await.unwrap_or_default();
         wanted.extend(router::reconcile(cfg, &fresh, &self.state_dir).await);
+        for r in cfg.routers.iter().filter(|r| !r.interfaces.is_empty()) {
+            let ns = format!("{}{}", router::NETNS, r.id);
+            if let Err(e) = self.ensure_metadata(&ns, metadata::Scope::Router(r.id.clone())).await {
+                tracing::warn!(router = %r.id, error = %format!("{e:#}"), "router metadata service not ready");
+            }
+        }
         self.remove_stale(cfg, &existing, &wanted).await;
         if let Err(e) = firewall::reconcile(cfg, &self.state_dir).await {
             tracing::warn!(error = %format!("{e:#}"), "firewall not applied");
@@ -169,6 +178,9 @@ impl NetworkPlane {
                 ];
                 if let Some(local) = &self.underlay_ip {
                     args.extend(["local", local.as_str()]);
+                }
+                if let Some(dev) = &self.underlay_interface {
+                    args.extend(["dev", dev.as_str()]);
                 }
                 ip(&args).await?;
             }
@@ -247,10 +259,15 @@ impl NetworkPlane {
         want.push(format!("{}/32", metadata::ADDRESS));
         ip::sync_addresses(&ns, &inner, &want, |_| true).await?;
         dhcp::ensure(&self.dhcp_dir(&n.id), &ns, &inner, n.mtu, spec).await?;
+        self.ensure_metadata(&ns, metadata::Scope::Network(n.id.clone())).await
+    }
+
+    /// A metadata listener in `ns` (which has 169.254.169.254 on one of its devices).
+    async fn ensure_metadata(&self, ns: &str, scope: metadata::Scope) -> anyhow::Result<()> {
         let mut listeners = self.metadata.lock().await;
-        if listeners.get(&n.id).is_none_or(|h| h.is_finished()) {
-            let handle = metadata::serve(&ns, n.id.clone(), self.controller.clone()).await?;
-            listeners.insert(n.id.clone(), handle);
+        if listeners.get(ns).is_none_or(|h| h.is_finished()) {
+            let handle = metadata::serve(ns, scope, self.controller.clone()).await?;
+            listeners.insert(ns.to_string(), handle);
         }
         Ok(())
     }
@@ -281,8 +298,14 @@ impl NetworkPlane {
             .map(|n| n.id.clone())
             .collect();
         let mut listeners = self.metadata.lock().await;
-        listeners.retain(|id, h| {
-            let keep = with_dhcp.contains(id);
+        listeners.retain(|ns, h| {
+            let keep = match ns.strip_prefix(NETNS) {
+                Some(network) => with_dhcp.contains(network),
+                None => cfg
+                    .routers
+                    .iter()
+                    .any(|r| !r.interfaces.is_empty() && ns == &format!("{}{}", router::NETNS, r.id)),
+            };
             if !keep {
                 h.abort();
             }

@@ -79,6 +79,14 @@ async fn ensure(r: &RouterSpec, cfg: &HostConfig, links: &[Link], state_dir: &Pa
             ip(&["-n", &ns, "link", "del", &l.ifname]).await.ok();
         }
     }
+    // The metadata address, answered by the router's own listener: VMs on its subnets
+    // send there through their default gateway.
+    let metadata = if r.interfaces.is_empty() {
+        vec![]
+    } else {
+        vec![format!("{}/32", super::metadata::ADDRESS)]
+    };
+    ip::sync_addresses(&ns, "lo", &metadata, |a| a.ends_with("/32")).await?;
     ensure_routes(&ns, r).await?;
     ensure_nat(&ns, r, state_dir).await
 }

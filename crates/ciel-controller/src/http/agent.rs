@@ -107,11 +107,12 @@ async fn image_file(
 struct MetadataQuery {
     server_id: Option<String>,
     network_id: Option<String>,
+    router_id: Option<String>,
     ip: Option<String>,
 }
 
-/// Instance metadata for the host's metadata service (`network_id` + `ip` of the asking VM)
-/// or config drive (`server_id`).
+/// Instance metadata for the host's metadata service (`network_id` or `router_id`, + `ip`
+/// of the asking VM) or config drive (`server_id`).
 async fn metadata(
     State(app): State<AppState>,
     Path(id): Path<String>,
@@ -119,10 +120,11 @@ async fn metadata(
     h: HeaderMap,
 ) -> Result<Response, AgentError> {
     let host = host(&app, &id, &h).await?;
-    let md = match (q.server_id, q.network_id, q.ip) {
-        (Some(s), _, _) => app.metadata_of_server(&host, &s).await?,
-        (None, Some(n), Some(ip)) => app.metadata_by_address(&host, &n, &ip).await?,
-        _ => return Err(Error::bad_request("server_id, or network_id and ip, are required").into()),
+    let md = match (q.server_id, q.network_id, q.router_id, q.ip) {
+        (Some(s), ..) => app.metadata_of_server(&host, &s).await?,
+        (None, Some(n), _, Some(ip)) => app.metadata_by_address(&host, &n, &ip).await?,
+        (None, None, Some(r), Some(ip)) => app.metadata_by_router(&host, &r, &ip).await?,
+        _ => return Err(Error::bad_request("server_id, or network_id or router_id with ip, are required").into()),
     };
     Ok(Json(md).into_response())
 }

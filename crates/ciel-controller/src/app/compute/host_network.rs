@@ -105,6 +105,7 @@ impl NetworkModel {
                                     ))
                                 })
                                 .collect(),
+                            routed: self.router_holds_gateway(s),
                         })
                     })
                     .collect::<Vec<_>>();

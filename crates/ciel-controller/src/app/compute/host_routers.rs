@@ -7,19 +7,15 @@ use super::host_network::NetworkModel;
 use crate::app::network::routers::{GATEWAY_OWNER, INTERFACE_OWNER};
 use crate::db::compute::hosts::Host;
 use crate::db::floating_ips::FloatingIp;
-use crate::db::network::Port;
+use crate::db::network::{Port, Subnet};
 use crate::db::routers::Router;
 use ciel_proto::{FloatingNat, RouterGateway, RouterPort, RouterSpec};
 use std::collections::HashMap;
 
-/// The id of the host that runs `r`.
-pub fn router_host(r: &Router, model: &NetworkModel, hosts: &[Host]) -> Option<String> {
-    let physical = r
-        .gateway_network_id
-        .as_ref()
-        .and_then(|g| model.networks.get(g))
-        .and_then(|n| n.physical_network.clone());
-    let pick = match &physical {
+/// The id of the host that runs a router whose external network is on `physical` (if it
+/// has a gateway).
+pub fn router_host(physical: Option<&str>, hosts: &[Host]) -> Option<String> {
+    let pick = match physical {
         Some(p) => hosts.iter().find(|h| h.provides(p)),
         None => hosts.iter().find(|h| h.provider_networks != "[]"),
     };
@@ -41,6 +37,22 @@ pub fn router_port_hosts(routers: &[(Router, Option<String>)], model: &NetworkMo
 }
 
 impl NetworkModel {
+    /// The physical network of `r`'s external network.
+    pub fn gateway_physical_network(&self, r: &Router) -> Option<&str> {
+        let net = self.networks.get(r.gateway_network_id.as_ref()?)?;
+        net.physical_network.as_deref()
+    }
+
+    /// Whether a router interface holds subnet `s`'s gateway address.
+    pub fn router_holds_gateway(&self, s: &Subnet) -> bool {
+        let Some(gw) = &s.gateway_ip else { return false };
+        self.ports
+            .iter()
+            .filter(|p| p.device_owner == INTERFACE_OWNER && p.network_id == s.network_id)
+            .flat_map(|p| self.fixed_ips.get(&p.id).into_iter().flatten())
+            .any(|f| f.subnet_id == s.id && &f.ip_address == gw)
+    }
+
     fn router_port(&self, p: &Port) -> RouterPort {
         let addresses = self
             .fixed_ips

@@ -1,7 +1,8 @@
 //! Instance metadata for the metadata service and the config drive. An agent asks for the
-//! instance behind a source address on one of its networks (the metadata service) or for one
-//! of its own VMs (the config drive); either way only a VM that runs on the asking host is
-//! answered, so one hypervisor cannot read another's instances.
+//! instance behind a source address on one of its networks or behind one of its routers (the
+//! metadata service) or for one of its own VMs (the config drive); only a VM that runs on the
+//! asking host, or sits behind a router it runs, is answered, so one hypervisor cannot read
+//! other instances.
 
 use super::host_network::hostname_of;
 use crate::app::App;
@@ -23,6 +24,39 @@ impl App {
             .await?
             .ok_or_else(|| Error::not_found("instance", ip))?;
         self.metadata_of_server(host, &port.device_id).await
+    }
+
+    /// The instance that owns `ip` on one of router `router_id`'s subnets, if `host` runs
+    /// that router (VMs on routed subnets reach metadata through their router).
+    pub async fn metadata_by_router(&self, host: &Host, router_id: &str, ip: &str) -> Result<InstanceMetadata> {
+        let missing = || Error::not_found("instance", ip);
+        let r = crate::db::routers::get(&self.db, router_id)
+            .await?
+            .ok_or_else(missing)?;
+        let physical = match &r.gateway_network_id {
+            Some(g) => network::get_network(&self.db, g)
+                .await?
+                .and_then(|n| n.physical_network),
+            None => None,
+        };
+        let hosts = crate::db::compute::hosts::list(&self.db).await?;
+        if super::host_routers::router_host(physical.as_deref(), &hosts).as_deref() != Some(host.id.as_str()) {
+            return Err(missing());
+        }
+        for leg in network::ports_of_device(&self.db, router_id).await? {
+            if leg.device_owner != crate::app::network::routers::INTERFACE_OWNER {
+                continue;
+            }
+            let Some(port_id) = network::port_with_address(&self.db, &leg.network_id, ip).await? else {
+                continue;
+            };
+            let Some(port) = network::get_port(&self.db, &port_id).await? else {
+                continue;
+            };
+            let s = servers::get(&self.db, &port.device_id).await?.ok_or_else(missing)?;
+            return self.metadata(&s).await;
+        }
+        Err(missing())
     }
 
     /// The metadata of server `id`, if it runs on `host`.

@@ -12,6 +12,7 @@ pub mod hosts;
 pub mod image_meta;
 pub mod images;
 pub mod interfaces;
+pub mod join_tokens;
 pub mod keypairs;
 pub mod metadata;
 pub mod networks;

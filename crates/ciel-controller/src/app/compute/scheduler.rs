@@ -3,17 +3,12 @@
 //! free RAM first, spreading load). Runs inside the transaction
 //! that creates the server, so two concurrent boots never claim the same capacity.
 
-use super::hosts::HOST_DOWN_AFTER_SECS;
 use super::server_groups::Placement;
+use crate::config::SchedulerConfig;
 use crate::db::compute::flavors::Flavor;
 use crate::db::compute::hosts;
 use crate::db::Tx;
 use crate::error::Result;
-
-/// OpenStack's default allocation ratios.
-pub const CPU_ALLOCATION_RATIO: f64 = 16.0;
-pub const RAM_ALLOCATION_RATIO: f64 = 1.5;
-pub const DISK_ALLOCATION_RATIO: f64 = 1.0;
 
 /// What a request asks of its host besides capacity.
 #[derive(Default)]
@@ -38,12 +33,12 @@ impl Constraints {
 }
 
 /// The id of the best host for `flavor` within `c`, or None when no host fits.
-pub async fn pick(tx: &mut Tx<'_>, flavor: &Flavor, c: &Constraints) -> Result<Option<String>> {
+pub async fn pick(tx: &mut Tx<'_>, cfg: &SchedulerConfig, flavor: &Flavor, c: &Constraints) -> Result<Option<String>> {
     let now = crate::db::now();
     let usage = hosts::usage(&mut **tx).await?;
     let mut best: Option<(f64, String)> = None;
     for h in hosts::list(&mut **tx).await? {
-        if !h.enabled || now - h.last_seen > HOST_DOWN_AFTER_SECS || !c.allows(&h) {
+        if !h.enabled || now - h.last_seen > cfg.host_down_after || !c.allows(&h) {
             continue;
         }
         let (cpu, ram, disk) = usage
@@ -51,9 +46,9 @@ pub async fn pick(tx: &mut Tx<'_>, flavor: &Flavor, c: &Constraints) -> Result<O
             .find(|u| u.0 == h.id)
             .map(|u| (u.1, u.2, u.3))
             .unwrap_or((0, 0, 0));
-        let free_cpu = h.vcpus as f64 * CPU_ALLOCATION_RATIO - cpu as f64;
-        let free_ram = h.memory_mb as f64 * RAM_ALLOCATION_RATIO - ram as f64;
-        let free_disk = h.disk_gb as f64 * DISK_ALLOCATION_RATIO - disk as f64;
+        let free_cpu = h.vcpus as f64 * cfg.cpu_allocation_ratio - cpu as f64;
+        let free_ram = h.memory_mb as f64 * cfg.ram_allocation_ratio - ram as f64;
+        let free_disk = h.disk_gb as f64 * cfg.disk_allocation_ratio - disk as f64;
         if free_cpu < flavor.vcpus as f64 || free_ram < flavor.ram as f64 || free_disk < flavor.disk as f64 {
             continue;
         }
