@@ -42,6 +42,8 @@ impl Hypervisor for FakeHypervisor {
                 },
                 boot_serial: spec.boot_serial,
                 message: None,
+                // A pretend VM has whatever volumes it is given.
+                volumes: spec.volumes.iter().map(|v| v.volume_id.clone()).collect(),
             }
         })
     }

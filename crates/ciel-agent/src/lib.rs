@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod net;
 pub mod qemu;
 pub mod qmp;
+pub mod storage;
 
 use anyhow::Context;
 use ciel_proto::{HostConfig, HostReport, RegisterRequest, RegisterResponse};
@@ -19,6 +20,7 @@ use driver::Hypervisor;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use storage::VolumeBackend;
 
 pub struct AgentConfig {
     /// Controller base URL, e.g. `http://127.0.0.1:8080`.
@@ -26,6 +28,9 @@ pub struct AgentConfig {
     pub join_token: String,
     pub hostname: String,
     pub underlay_ip: Option<String>,
+    /// The interface VXLAN tunnels leave by [default: as routed]; also gives `underlay_ip`
+    /// when that is not set.
+    pub underlay_interface: Option<String>,
     /// `(physical network, interface)`: this host's interfaces on provider networks.
     pub provider_interfaces: Vec<(String, String)>,
     /// Where the agent keeps its ledger (and, for real drivers, disks and sockets).
@@ -45,10 +50,15 @@ pub struct Agent {
     controller: net::ControllerLink,
     /// The host's network data plane, for drivers whose VMs have real NICs.
     net: Option<net::NetworkPlane>,
+    /// The volumes stored on this host.
+    storage: storage::FileBackend,
 }
 
 impl Agent {
-    pub fn new(cfg: AgentConfig, driver: Arc<dyn Hypervisor>) -> anyhow::Result<Self> {
+    pub fn new(mut cfg: AgentConfig, driver: Arc<dyn Hypervisor>) -> anyhow::Result<Self> {
+        if let (None, Some(dev)) = (&cfg.underlay_ip, &cfg.underlay_interface) {
+            cfg.underlay_ip = Some(net::ip::first_ipv4(dev)?);
+        }
         std::fs::create_dir_all(&cfg.state_dir)
             .with_context(|| format!("cannot create {}", cfg.state_dir.display()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
@@ -57,11 +67,13 @@ impl Agent {
             net::NetworkPlane::new(
                 cfg.state_dir.clone(),
                 cfg.underlay_ip.clone(),
+                cfg.underlay_interface.clone(),
                 cfg.provider_interfaces.clone(),
                 controller.clone(),
             )
         });
         Ok(Self {
+            storage: storage::FileBackend::new(&cfg.state_dir),
             cfg,
             http,
             driver,
@@ -71,6 +83,8 @@ impl Agent {
         })
     }
 
+    /// Registers with the host credential saved at the first join, else with the join token
+    /// (which may since have expired or been revoked), and saves the credential it gets.
     async fn register(&self, agent_url: &str) -> anyhow::Result<RegisterResponse> {
         let cap = self.driver.capacity();
         let req = RegisterRequest {
@@ -83,15 +97,35 @@ impl Agent {
             agent_url: Some(agent_url.to_string()),
             provider_networks: self.cfg.provider_interfaces.iter().map(|(p, _)| p.clone()).collect(),
         };
-        let resp = self
-            .http
-            .post(format!("{}{}", self.cfg.controller, ciel_proto::REGISTER_PATH))
-            .bearer_auth(&self.cfg.join_token)
-            .json(&req)
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(resp.json().await?)
+        let credential_file = self.cfg.state_dir.join("host-credential");
+        let mut secrets = vec![];
+        if let Ok(c) = std::fs::read_to_string(&credential_file) {
+            secrets.push(c.trim().to_string());
+        }
+        secrets.push(self.cfg.join_token.clone());
+        let mut last = None;
+        for secret in secrets {
+            let resp = self
+                .http
+                .post(format!("{}{}", self.cfg.controller, ciel_proto::REGISTER_PATH))
+                .bearer_auth(&secret)
+                .json(&req)
+                .send()
+                .await?;
+            if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+                last = Some(resp.error_for_status().unwrap_err());
+                continue;
+            }
+            let reg: RegisterResponse = resp.error_for_status()?.json().await?;
+            let credential = format!("host:{}:{}", reg.host_id, reg.host_token);
+            if let Err(e) = ledger::write_private(&credential_file, &credential) {
+                tracing::warn!(error = %e, "cannot save the host credential");
+            }
+            return Ok(reg);
+        }
+        Err(last
+            .map(anyhow::Error::from)
+            .unwrap_or_else(|| anyhow::anyhow!("no join token")))
     }
 
     /// Runs until the process ends; transient errors are logged and retried.
@@ -202,6 +236,7 @@ impl Agent {
             Some(net) => net.reconcile(cfg).await,
             None => vec![],
         };
+        let storage = self.reconcile_storage(cfg, source).await;
         let mut vms = vec![];
         for spec in &cfg.vms {
             if let Some((base, token)) = source {
@@ -211,6 +246,7 @@ impl Agent {
                         state: ciel_proto::VmState::Error,
                         boot_serial: spec.boot_serial,
                         message: Some(format!("{e:#}")),
+                        volumes: vec![],
                     });
                     continue;
                 }
@@ -221,7 +257,44 @@ impl Agent {
             generation: cfg.generation,
             vms,
             ports_up,
+            volumes: storage.volumes,
+            volume_snapshots: storage.snapshots,
+            storage_errors: storage.errors,
         }
+    }
+
+    /// Volumes and snapshots: images that volumes start from are cached first, like a VM's.
+    async fn reconcile_storage(&self, cfg: &HostConfig, source: Option<(&str, &str)>) -> storage::StorageReport {
+        let dir = cache::images_dir(&self.cfg.state_dir);
+        let mut missing = vec![];
+        for v in &cfg.volumes {
+            if let Some(ciel_proto::VolumeSource::Image(img)) = &v.source {
+                if !self.storage.volumes().contains(&v.id) {
+                    if let Some((base, token)) = source {
+                        let url = format!("{base}/images/{}", img.id);
+                        if let Err(e) = cache::ensure(&self.http, &url, token, &dir, img).await {
+                            missing.push((v.id.clone(), format!("image unavailable: {e:#}")));
+                        }
+                    }
+                }
+            }
+        }
+        let attached: Vec<String> = cfg
+            .vms
+            .iter()
+            .flat_map(|vm| vm.volumes.iter().map(|a| a.volume_id.clone()))
+            .collect();
+        let volumes: Vec<_> = cfg
+            .volumes
+            .iter()
+            .filter(|v| !missing.iter().any(|(id, _)| id == &v.id))
+            .cloned()
+            .collect();
+        let image_file = |img: &ciel_proto::ImageRef| Some(dir.join(&img.id)).filter(|p| p.exists());
+        let mut report =
+            storage::reconcile(&self.storage, &volumes, &cfg.volume_snapshots, image_file, &attached).await;
+        report.errors.extend(missing);
+        report
     }
 
     /// What a VM needs on this host before it can start: cached images, its config drive.

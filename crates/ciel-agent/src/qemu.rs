@@ -9,7 +9,7 @@ use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp;
 use anyhow::{bail, Context};
 use ciel_proto::{PowerState, VmSpec, VmState, VmStatus};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ pub struct QemuDriver {
     virt_type: VirtType,
     qemu: String,
     qemu_img: String,
+    /// Where attached volumes' files are.
+    volumes: crate::storage::FileBackend,
 }
 
 impl QemuDriver {
@@ -43,6 +45,7 @@ impl QemuDriver {
             virt_type,
             qemu: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
+            volumes: crate::storage::FileBackend::new(state_dir),
         })
     }
 
@@ -161,6 +164,7 @@ impl QemuDriver {
         }
         std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
         write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
+        write_volumes(&dir, &[])?;
         std::fs::write(dir.join("shape"), shape(spec))?;
         tracing::info!(vm = %spec.id, name = %spec.name, "VM started");
         Ok(())
@@ -231,6 +235,76 @@ impl QemuDriver {
         Ok(())
     }
 
+    /// Hot-plugs the volumes the spec gained (QMP `blockdev-add` + `device_add` of a
+    /// virtio disk whose serial is the volume id), unplugs the ones it lost, and grows
+    /// attached volumes whose size went up (`block_resize`: the guest sees the new size).
+    async fn sync_volumes(&self, spec: &VmSpec) -> anyhow::Result<()> {
+        use crate::storage::VolumeBackend;
+        let dir = self.dir(&spec.id);
+        let mut attached = read_volumes(&dir);
+        for v in &spec.volumes {
+            let (node, device) = volume_ids(&v.volume_id);
+            match attached.iter_mut().find(|(id, _)| id == &v.volume_id) {
+                Some((_, size)) if *size < v.size_gb => {
+                    let bytes = v.size_gb * 1024 * 1024 * 1024;
+                    self.qmp(
+                        &spec.id,
+                        "block_resize",
+                        Some(json!({"node-name": node, "size": bytes})),
+                    )
+                    .await?;
+                    *size = v.size_gb;
+                    write_volumes(&dir, &attached)?;
+                    tracing::info!(vm = %spec.id, volume = %v.volume_id, size_gb = v.size_gb, "attached volume grown");
+                }
+                Some(_) => {}
+                None => {
+                    let path = self.volumes.volume_path(&v.volume_id);
+                    if !path.exists() {
+                        bail!("volume {} is not on this host", v.volume_id);
+                    }
+                    let blockdev = json!({"driver": "qcow2", "node-name": node, "read-only": v.read_only,
+                        "file": {"driver": "file", "filename": path, "read-only": v.read_only}});
+                    self.qmp(&spec.id, "blockdev-add", Some(blockdev)).await?;
+                    let dev = json!({"driver": "virtio-blk-pci", "id": device, "drive": node, "serial": v.volume_id});
+                    if let Err(e) = self.qmp(&spec.id, "device_add", Some(dev)).await {
+                        self.qmp(&spec.id, "blockdev-del", Some(json!({"node-name": node})))
+                            .await
+                            .ok();
+                        return Err(e);
+                    }
+                    attached.push((v.volume_id.clone(), v.size_gb));
+                    write_volumes(&dir, &attached)?;
+                    tracing::info!(vm = %spec.id, volume = %v.volume_id, "volume attached");
+                }
+            }
+        }
+        for (id, _) in attached.clone() {
+            if spec.volumes.iter().any(|v| v.volume_id == id) {
+                continue;
+            }
+            let (node, device) = volume_ids(&id);
+            if let Err(e) = self.qmp(&spec.id, "device_del", Some(json!({"id": device}))).await {
+                tracing::debug!(vm = %spec.id, error = %e, "device_del");
+            }
+            // The guest acknowledges the unplug; the node can go once the device is gone.
+            for _ in 0..50 {
+                if self
+                    .qmp(&spec.id, "blockdev-del", Some(json!({"node-name": node})))
+                    .await
+                    .is_ok()
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            attached.retain(|(v, _)| v != &id);
+            write_volumes(&dir, &attached)?;
+            tracing::info!(vm = %spec.id, volume = %id, "volume detached");
+        }
+        Ok(())
+    }
+
     /// Rebuilds and resizes: a VM whose disk predates the spec's rebuild serial gets a fresh
     /// disk from the (new) image, and a QEMU running with other vCPUs or memory than the
     /// spec's is stopped, so that converging starts it again as specified.
@@ -270,6 +344,7 @@ impl QemuDriver {
             }
             (false, p) => {
                 self.start(spec, p == PowerState::Paused).await?;
+                self.sync_volumes(spec).await?;
                 Ok(if p == PowerState::Paused {
                     VmState::Paused
                 } else {
@@ -283,6 +358,7 @@ impl QemuDriver {
             (true, p) => {
                 let status = self.qmp(&spec.id, "query-status", None).await?;
                 let is_running = status["running"].as_bool().unwrap_or(false);
+                self.sync_volumes(spec).await?;
                 if p == PowerState::Paused {
                     if is_running {
                         self.qmp(&spec.id, "stop", None).await?;
@@ -317,6 +393,33 @@ fn read_nics(dir: &Path) -> Vec<String> {
 fn write_nics(dir: &Path, ports: Vec<String>) -> anyhow::Result<()> {
     std::fs::write(dir.join("nics"), ports.join("\n"))?;
     Ok(())
+}
+
+/// The volumes the running QEMU has as disks, with the size each was attached or grown to
+/// (`volumes` in the VM directory: `id size_gb` lines).
+fn read_volumes(dir: &Path) -> Vec<(String, u64)> {
+    std::fs::read_to_string(dir.join("volumes"))
+        .map(|s| {
+            s.lines()
+                .filter_map(|l| {
+                    let (id, size) = l.split_once(' ')?;
+                    Some((id.to_owned(), size.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn write_volumes(dir: &Path, volumes: &[(String, u64)]) -> anyhow::Result<()> {
+    let lines: Vec<String> = volumes.iter().map(|(id, size)| format!("{id} {size}")).collect();
+    std::fs::write(dir.join("volumes"), lines.join("\n"))?;
+    Ok(())
+}
+
+/// QEMU node name and device id of an attached volume (node names have at most 31 chars).
+fn volume_ids(volume_id: &str) -> (String, String) {
+    let hex: String = volume_id.chars().filter(|c| *c != '-').take(30).collect();
+    (format!("v{hex}"), format!("d{hex}"))
 }
 
 /// QEMU ids of a port's backend and device, stable across restarts so the NIC can be
@@ -433,11 +536,20 @@ impl Hypervisor for QemuDriver {
                     (VmState::Error, Some(format!("{e:#}")))
                 }
             };
+            let volumes = if matches!(state, VmState::Running | VmState::Paused) {
+                read_volumes(&self.dir(&spec.id))
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect()
+            } else {
+                vec![]
+            };
             VmStatus {
                 id: spec.id.clone(),
                 state,
                 boot_serial: spec.boot_serial,
                 message,
+                volumes,
             }
         })
     }

@@ -49,6 +49,50 @@ pub struct HostConfig {
     /// The routers this host runs (a network node's job).
     #[serde(default)]
     pub routers: Vec<RouterSpec>,
+    /// The volumes stored on this host (local backends: a volume lives where its data is).
+    #[serde(default)]
+    pub volumes: Vec<VolumeSpec>,
+    /// Snapshots of those volumes.
+    #[serde(default)]
+    pub volume_snapshots: Vec<SnapshotSpec>,
+}
+
+/// A volume as its host keeps it: created once from `source`, grown to `size_gb`, never shrunk.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeSpec {
+    pub id: String,
+    pub size_gb: u64,
+    /// The storage driver: `file` (a qcow2 file in the agent's state directory).
+    pub backend: String,
+    /// What the volume starts as; None: empty.
+    pub source: Option<VolumeSource>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum VolumeSource {
+    Image(ImageRef),
+    /// Another volume on this host (a clone).
+    Volume(String),
+    /// A snapshot on this host.
+    Snapshot(String),
+}
+
+/// A point-in-time copy of a volume on the same host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotSpec {
+    pub id: String,
+    pub volume_id: String,
+}
+
+/// A volume attached to a VM as a virtio disk whose serial is the volume id (so the guest
+/// finds it under /dev/disk/by-id, as with Nova).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeAttachment {
+    pub volume_id: String,
+    pub read_only: bool,
+    /// The volume's size; a larger one than attached is grown in place.
+    pub size_gb: u64,
 }
 
 /// A router as its host runs it: a network namespace with a leg on each attached network,
@@ -154,6 +198,10 @@ pub struct DhcpSubnet {
     pub dns_nameservers: Vec<String>,
     /// `(destination CIDR, next hop)` pairs of the subnet's host routes.
     pub host_routes: Vec<(String, String)>,
+    /// A router holds the subnet's gateway: VMs reach metadata through it, so DHCP pushes
+    /// no metadata route of its own.
+    #[serde(default)]
+    pub routed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -196,6 +244,9 @@ pub struct VmSpec {
     /// Bumped by rebuild requests: a VM whose disk is older gets a fresh one from `image`.
     #[serde(default)]
     pub rebuild_serial: u64,
+    /// Volumes attached to the VM, hot-plugged while it runs.
+    #[serde(default)]
+    pub volumes: Vec<VolumeAttachment>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -255,6 +306,21 @@ pub struct HostReport {
     /// Ports whose tap is plugged into its network's bridge.
     #[serde(default)]
     pub ports_up: Vec<String>,
+    /// The volumes this host holds, with their current size.
+    #[serde(default)]
+    pub volumes: Vec<VolumeStatus>,
+    /// The snapshots this host holds.
+    #[serde(default)]
+    pub volume_snapshots: Vec<String>,
+    /// Volumes or snapshots that could not be made: (id, why).
+    #[serde(default)]
+    pub storage_errors: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeStatus {
+    pub id: String,
+    pub size_gb: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -265,6 +331,9 @@ pub struct VmStatus {
     pub boot_serial: u64,
     /// Why the VM is in `Error`.
     pub message: Option<String>,
+    /// The volumes the VM has as disks now.
+    #[serde(default)]
+    pub volumes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -5,6 +5,7 @@ pub mod compute;
 pub mod identity;
 pub mod image;
 pub mod network;
+pub mod volume;
 
 use crate::config::ControllerConfig;
 use crate::db::identity::revocations::RevocationEvent;

@@ -13,6 +13,7 @@ pub mod quota_overrides;
 pub mod routers;
 pub mod security_groups;
 pub mod subnet_pools;
+pub mod volumes;
 
 use crate::error::Result;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -8,6 +8,7 @@ use sqlx::SqliteExecutor;
 pub enum Service {
     Network,
     Compute,
+    Volume,
 }
 
 impl Service {
@@ -16,6 +17,7 @@ impl Service {
         match self {
             Service::Network => "network_quotas",
             Service::Compute => "compute_quotas",
+            Service::Volume => "volume_quotas",
         }
     }
 }

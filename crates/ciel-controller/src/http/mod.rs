@@ -6,6 +6,7 @@ pub mod compute;
 pub mod identity;
 pub mod image;
 pub mod network;
+pub mod volume;
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
@@ -33,6 +34,8 @@ pub fn router(app: AppState) -> Router {
         .nest("/compute", compute::router())
         .route("/network/", axum::routing::get(network::versions))
         .nest("/network", network::router())
+        .route("/volume/", axum::routing::get(volume::versions))
+        .nest("/volume", volume::router())
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
         .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
         .with_state(app)

@@ -14,18 +14,15 @@ use sha2::Digest;
 use std::path::Path;
 use std::time::Duration;
 
-/// A host that has not reported for this long is down and gets no new servers.
-pub const HOST_DOWN_AFTER_SECS: i64 = 60;
-
 fn token_hash(token: &str) -> String {
     hex(&sha2::Sha256::digest(token.as_bytes()))
 }
 
-fn hex(b: &[u8]) -> String {
+pub(super) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn random_secret() -> String {
+pub(super) fn random_secret() -> String {
     let mut b = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
@@ -50,17 +47,29 @@ pub fn join_token(data_dir: &Path) -> Result<String> {
 }
 
 impl App {
-    /// Registers (or re-registers) a host; returns its id and a fresh host token.
+    /// Registers (or re-registers) a host. `secret` is the cloud's own agent join token, a
+    /// join token an admin created, or — for a host that joined before — its host
+    /// credential `host:<id>:<token>`, which keeps its token.
     /// Returns (host id, host token, agent secret).
-    pub async fn register_host(&self, join: &str, r: RegisterRequest) -> Result<(String, String, String)> {
-        let expected = join_token(&self.cfg.data_dir)?;
-        if !constant_eq(join.as_bytes(), expected.as_bytes()) {
-            return Err(Error::Unauthorized("invalid join token".into()));
-        }
+    pub async fn register_host(&self, secret: &str, r: RegisterRequest) -> Result<(String, String, String)> {
         if r.hostname.is_empty() || r.hostname.len() > 255 {
             return Err(Error::bad_request("hostname must be 1 to 255 characters"));
         }
-        let token = random_secret();
+        let token = match secret.strip_prefix("host:").and_then(|c| c.split_once(':')) {
+            Some((id, token)) => match self.authenticate_host(id, token).await {
+                Ok(h) if h.hostname == r.hostname => token.to_string(),
+                _ => return Err(Error::Unauthorized("unknown host or token".into())),
+            },
+            None => {
+                let own = join_token(&self.cfg.data_dir)?;
+                if !constant_eq(secret.as_bytes(), own.as_bytes())
+                    && !super::join_tokens::accepts(&self.cfg.data_dir, secret)?
+                {
+                    return Err(Error::Unauthorized("invalid join token".into()));
+                }
+                random_secret()
+            }
+        };
         let agent_secret = random_secret();
         let now = crate::db::now();
         let h = db::upsert(
@@ -104,7 +113,11 @@ impl App {
 
     /// The host's desired state once its generation is newer than `after`, or the current one
     /// after `wait` (a long poll: agents learn of changes at once without polling hard).
+    /// The wait never exceeds a third of `host_down_after`: the report that follows each
+    /// answer is the host's heartbeat, so an idle host must not look down while it waits.
     pub async fn host_config(&self, host: &Host, after: u64, wait: Duration) -> Result<HostConfig> {
+        let heartbeat = Duration::from_secs((self.cfg.scheduler.host_down_after / 3).max(1) as u64);
+        let wait = wait.min(heartbeat);
         let mut changes = self.host_changes.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
         // A change may be announced just before its transaction commits: after an
@@ -163,7 +176,7 @@ impl App {
         let routers: Vec<_> = router_rows
             .into_iter()
             .map(|r| {
-                let at = super::host_routers::router_host(&r, &model, &all_hosts);
+                let at = super::host_routers::router_host(model.gateway_physical_network(&r), &all_hosts);
                 (r, at)
             })
             .collect();
@@ -186,6 +199,7 @@ impl App {
             }
         }
         for s in &servers {
+            let volumes = crate::app::volume::report::server_volumes(&mut tx, s).await?;
             let img = image::get(&mut *tx, &s.image_id).await?;
             let image = image_ref(&s.image_id, img.as_ref());
             let props: serde_json::Map<String, serde_json::Value> = img
@@ -233,6 +247,7 @@ impl App {
                 boot_serial: s.boot_serial as u64,
                 config_drive: s.config_drive,
                 rebuild_serial: s.rebuild_serial as u64,
+                volumes,
             });
         }
         // The routers this host runs, and the networks their legs are on.
@@ -254,12 +269,15 @@ impl App {
             .iter()
             .filter_map(|(net, ports)| model.spec(net, &h.id, ports))
             .collect();
+        let (volumes, volume_snapshots) = crate::app::volume::report::desired(&mut tx, &h.id).await?;
         Ok(HostConfig {
             host_id: h.id.clone(),
             generation: h.generation as u64,
             vms,
             networks,
             routers: router_specs,
+            volumes,
+            volume_snapshots,
         })
     }
 
@@ -269,6 +287,7 @@ impl App {
         let now = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
         db::seen(&mut *tx, &host.id, report.generation as i64, now).await?;
+        crate::app::volume::report::apply(&mut tx, &host.id, &report, now).await?;
         for vm in report.vms {
             let Some(mut s) = servers::get(&mut *tx, &vm.id).await? else {
                 continue;
@@ -340,7 +359,7 @@ fn apply_observation(s: &mut Server, state: &VmState, boot_serial: i64, message:
     s.updated_at = now;
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -395,7 +414,7 @@ impl App {
                     .filter(|s| s.host_id.as_deref() == Some(h.id.as_str()))
                     .count() as i64;
                 HostView {
-                    up: now - h.last_seen <= HOST_DOWN_AFTER_SECS,
+                    up: now - h.last_seen <= self.cfg.scheduler.host_down_after,
                     host: h,
                     vcpus_used: c,
                     memory_mb_used: m,

@@ -205,7 +205,7 @@ impl App {
             constraints.group = Some(super::server_groups::placement(&mut tx, caller, g).await?);
         }
         for i in 0..wanted {
-            let host = scheduler::pick(&mut tx, &flavor, &constraints).await?;
+            let host = scheduler::pick(&mut tx, &self.cfg.scheduler, &flavor, &constraints).await?;
             let Some(host) = host else {
                 if (made.len() as i64) < min {
                     return Err(Error::Typed {
@@ -437,6 +437,7 @@ impl App {
             self.release_server_port(caller, &p.id).await?;
         }
         let mut tx = crate::db::begin(&self.db).await?;
+        App::release_server_volumes(&mut tx, id).await?;
         db::delete(&mut *tx, id).await?;
         super::actions::record(&mut tx, caller, &s, "delete", request_id, crate::db::now()).await?;
         if let Some(h) = &s.host_id {

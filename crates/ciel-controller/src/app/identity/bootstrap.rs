@@ -42,6 +42,8 @@ pub const SERVED: &[ServedService] = &[
         name: "nova",
         path: "/compute/v2.1",
     },
+    // Cinder v3 (`/volume/v3`) joins the catalog, as `block-storage` and `volumev3`, once its
+    // Tempest suite passes (issue 8); until then it is served but not announced.
 ];
 
 pub struct BootstrapOutcome {

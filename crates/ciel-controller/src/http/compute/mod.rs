@@ -4,7 +4,7 @@
 mod aggregates;
 mod audit_log;
 mod consoles;
-mod error;
+pub(crate) mod error;
 mod flavors;
 mod floating_ips;
 mod hosts;
@@ -22,6 +22,7 @@ mod server_groups;
 mod server_meta;
 mod servers;
 mod usage;
+mod volume_attachments;
 
 use crate::http::{AppState, Authed};
 use axum::extract::State;
@@ -78,6 +79,14 @@ pub fn router() -> Router<AppState> {
             get(interfaces::show).delete(interfaces::detach),
         )
         .route("/v2.1/servers/{id}/ips/{network}", get(servers::ips_by_network))
+        .route(
+            "/v2.1/servers/{id}/os-volume_attachments",
+            get(volume_attachments::list).post(volume_attachments::attach),
+        )
+        .route(
+            "/v2.1/servers/{id}/os-volume_attachments/{volume}",
+            get(volume_attachments::show).delete(volume_attachments::detach),
+        )
         .route(
             "/v2.1/servers/{id}/metadata",
             get(server_meta::list)

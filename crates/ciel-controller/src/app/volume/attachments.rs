@@ -1,0 +1,167 @@
+//! Attaching volumes to servers (Nova's `os-volume_attachments`): the volume goes
+//! `attaching` and its attachment is written in one transaction with a bump of the server's
+//! host; the VM's report moves it to `in-use` once the guest has the disk. Detaching is the
+//! mirror image, back to `available`.
+
+use super::visible;
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::db::compute::hosts;
+use crate::db::volumes::{self as db, Attachment};
+use crate::error::{Error, Result};
+
+impl App {
+    pub async fn attach_volume(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<String>,
+    ) -> Result<Attachment> {
+        let s = self.get_server(caller, server_id).await?;
+        if !super::may_write(caller, &s.project_id) {
+            return Err(Error::forbidden());
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = visible(caller, db::get(&mut *tx, volume_id).await?, volume_id)
+            .map_err(|_| Error::not_found("volume", volume_id))?;
+        if !matches!(s.vm_state.as_str(), "active" | "stopped" | "paused" | "shutoff") || s.task_state.is_some() {
+            return Err(Error::Conflict(format!(
+                "Cannot 'attach_volume' instance {server_id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        if v.status != "available" {
+            return Err(Error::bad_request(format!(
+                "Invalid volume: volume {volume_id} status must be 'available'. Currently in '{}'",
+                v.status
+            )));
+        }
+        if v.host_id.is_some() && v.host_id != s.host_id {
+            return Err(Error::bad_request(format!(
+                "Volume {volume_id} is stored on another hypervisor than server {server_id}; \
+                 local volumes attach only to servers on their host."
+            )));
+        }
+        let existing = db::attachments_of_server(&mut *tx, server_id).await?;
+        let device = match device.filter(|d| !d.is_empty()) {
+            Some(d) if !d.starts_with("/dev/") => {
+                return Err(Error::bad_request(format!(
+                    "The supplied device path ({d}) is invalid."
+                )))
+            }
+            Some(d) if existing.iter().any(|a| a.device == d) => {
+                return Err(Error::bad_request(format!("The supplied device path ({d}) is in use.")))
+            }
+            Some(d) => d,
+            None => next_device(&existing, s.config_drive),
+        };
+        let now = crate::db::now();
+        let a = Attachment {
+            id: uuid::Uuid::new_v4().to_string(),
+            volume_id: volume_id.to_string(),
+            server_id: server_id.to_string(),
+            device,
+            status: "attaching".into(),
+            created_at: now,
+        };
+        db::insert_attachment(&mut *tx, &a).await?;
+        v.status = "attaching".into();
+        v.updated_at = Some(now);
+        db::update(&mut *tx, &v).await?;
+        if let Some(h) = &s.host_id {
+            hosts::bump_generation(&mut *tx, h).await?;
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(a)
+    }
+
+    pub async fn detach_volume(&self, caller: &Caller, server_id: &str, volume_id: &str) -> Result<()> {
+        let s = self.get_server(caller, server_id).await?;
+        if !super::may_write(caller, &s.project_id) {
+            return Err(Error::forbidden());
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let a = db::attachment_of(&mut *tx, volume_id)
+            .await?
+            .filter(|a| a.server_id == server_id)
+            .ok_or_else(|| Error::not_found("volume attachment", volume_id))?;
+        if a.status == "detaching" {
+            return Ok(());
+        }
+        if let Some(mut v) = db::get(&mut *tx, volume_id).await? {
+            if v.status != "in-use" && v.status != "attaching" {
+                return Err(Error::bad_request(format!(
+                    "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach. Currently: status: '{}'",
+                    v.status
+                )));
+            }
+            v.status = "detaching".into();
+            v.updated_at = Some(crate::db::now());
+            db::update(&mut *tx, &v).await?;
+        }
+        db::set_attachment_status(&mut *tx, &a.id, "detaching").await?;
+        if let Some(h) = &s.host_id {
+            hosts::bump_generation(&mut *tx, h).await?;
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+
+    pub async fn server_volume_attachments(&self, caller: &Caller, server_id: &str) -> Result<Vec<Attachment>> {
+        self.get_server(caller, server_id).await?;
+        db::attachments_of_server(&self.db, server_id).await
+    }
+
+    /// The attachment of a volume the caller can see.
+    pub async fn volume_attachment(&self, caller: &Caller, volume_id: &str) -> Result<Option<Attachment>> {
+        self.get_volume(caller, volume_id).await?;
+        db::attachment_of(&self.db, volume_id).await
+    }
+
+    /// Detaches every volume of a server being deleted (they become `available`), in the
+    /// server's delete transaction.
+    pub(crate) async fn release_server_volumes(tx: &mut crate::db::Tx<'_>, server_id: &str) -> Result<()> {
+        for a in db::attachments_of_server(&mut **tx, server_id).await? {
+            db::delete_attachment(&mut **tx, &a.id).await?;
+            if let Some(mut v) = db::get(&mut **tx, &a.volume_id).await? {
+                v.status = "available".into();
+                v.updated_at = Some(crate::db::now());
+                db::update(&mut **tx, &v).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The next virtio disk name after the root disk (vda), the config drive and the volumes.
+fn next_device(existing: &[Attachment], config_drive: bool) -> String {
+    let first = if config_drive { 2 } else { 1 };
+    (first..26)
+        .map(|i| format!("/dev/vd{}", (b'a' + i as u8) as char))
+        .find(|d| !existing.iter().any(|a| &a.device == d))
+        .unwrap_or_else(|| "/dev/vdz".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_follow_the_root_disk_and_config_drive() {
+        let a = |d: &str| Attachment {
+            id: "a".into(),
+            volume_id: "v".into(),
+            server_id: "s".into(),
+            device: d.into(),
+            status: "attached".into(),
+            created_at: 0,
+        };
+        assert_eq!(next_device(&[], false), "/dev/vdb");
+        assert_eq!(next_device(&[], true), "/dev/vdc");
+        assert_eq!(next_device(&[a("/dev/vdb")], false), "/dev/vdc");
+        assert_eq!(next_device(&[a("/dev/vdc")], false), "/dev/vdb");
+    }
+}

@@ -1,0 +1,119 @@
+//! Block storage (Cinder v3). A volume lives on one hypervisor host (the `file` backend: a
+//! qcow2 file there); the controller records what should exist and the host's agent makes
+//! it so, reporting back what it holds. Status moves as Cinder's does: `creating` until the
+//! agent reports the volume, `attaching`/`detaching` until the VM reports its disks.
+
+pub mod attachments;
+pub mod report;
+pub mod snapshots;
+pub mod types;
+pub mod volumes;
+
+use crate::app::identity::caller::Caller;
+use crate::db::volumes::Volume;
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The only availability zone (as Nova's default).
+pub const ZONE: &str = "nova";
+
+/// Cinder's default quotas.
+pub const DEFAULT_QUOTAS: &[(&str, i64)] = &[
+    ("volumes", 10),
+    ("snapshots", 10),
+    ("gigabytes", 1000),
+    ("backups", 10),
+    ("backup_gigabytes", 1000),
+    ("groups", 10),
+    ("per_volume_gigabytes", -1),
+];
+
+/// Whether the caller may see a project's volume or snapshot.
+pub fn sees(caller: &Caller, project_id: &str) -> bool {
+    caller.is_admin() || caller.project_id() == Some(project_id)
+}
+
+/// Whether the caller may change it.
+pub fn may_write(caller: &Caller, project_id: &str) -> bool {
+    caller.is_admin() || (caller.can_write() && caller.project_id() == Some(project_id))
+}
+
+pub fn own_project(caller: &Caller) -> Result<String> {
+    caller
+        .project_id()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Forbidden("Block storage needs a project-scoped token.".into()))
+}
+
+/// A metadata body: string keys (1–255 chars) to string values (up to 255 chars).
+pub fn metadata(v: &Value) -> Result<BTreeMap<String, String>> {
+    let Value::Object(m) = v else {
+        return Err(Error::bad_request("Malformed request body: metadata must be an object"));
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        if k.is_empty() || k.len() > 255 {
+            return Err(Error::bad_request(
+                "Metadata property key must be 1 to 255 characters long.",
+            ));
+        }
+        let v = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => return Err(Error::bad_request(format!("Metadata value of {k} is null."))),
+            other => other.to_string(),
+        };
+        if v.len() > 255 {
+            return Err(Error::bad_request(
+                "Metadata property value must be at most 255 characters long.",
+            ));
+        }
+        out.insert(k.clone(), v);
+    }
+    Ok(out)
+}
+
+pub fn parse_map(json: &str) -> BTreeMap<String, String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+pub fn to_json(m: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+}
+
+/// An optional string field of a request body (null allowed), at most 255 characters.
+pub fn opt_text(body: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() <= 255 => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {key}: too long"
+        ))),
+        Some(other) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {key}: {other} is not of type 'string'"
+        ))),
+    }
+}
+
+/// A size in GiB: a positive integer (or a string of one, as Cinder accepts).
+pub fn size_gb(v: &Value) -> Result<i64> {
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(Error::bad_request(format!(
+            "Invalid input received: 'size' parameter must be an integer greater than 0, got {v}."
+        ))),
+    }
+}
+
+/// A volume the caller can see, or 404.
+pub fn visible(caller: &Caller, v: Option<Volume>, id: &str) -> Result<Volume> {
+    match v {
+        Some(v) if sees(caller, &v.project_id) => Ok(v),
+        _ => Err(Error::not_found("volume", id)),
+    }
+}

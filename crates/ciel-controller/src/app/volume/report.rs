@@ -1,0 +1,161 @@
+//! The storage part of a host's desired state, and what its reports change: volumes and
+//! snapshots become available (or error) once the host holds them, deletions end when the
+//! host no longer does, attachments complete when the VM has (or no longer has) the disk.
+
+use crate::db::compute::servers::Server;
+use crate::db::volumes as db;
+use crate::db::Tx;
+use crate::error::Result;
+use ciel_proto::{HostReport, ImageRef, SnapshotSpec, VolumeAttachment, VolumeSource, VolumeSpec};
+
+/// How long an attach may wait for the VM before it is rolled back.
+const ATTACH_TIMEOUT_SECS: i64 = 120;
+
+/// Volumes and snapshots `host` should hold.
+pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Vec<SnapshotSpec>)> {
+    let mut volumes = vec![];
+    for v in db::on_host(&mut **tx, host).await? {
+        if matches!(v.status.as_str(), "deleting" | "error") {
+            continue;
+        }
+        let source = if let Some(s) = &v.snapshot_id {
+            Some(VolumeSource::Snapshot(s.clone()))
+        } else if let Some(s) = &v.source_volid {
+            Some(VolumeSource::Volume(s.clone()))
+        } else if let Some(i) = &v.image_id {
+            let img = crate::db::image::get(&mut **tx, i).await?;
+            Some(VolumeSource::Image(ImageRef {
+                id: i.clone(),
+                disk_format: img.as_ref().and_then(|i| i.disk_format.clone()).unwrap_or_default(),
+                checksum: img.as_ref().and_then(|i| i.checksum.clone()).unwrap_or_default(),
+                size: img.as_ref().and_then(|i| i.size).unwrap_or(0) as u64,
+            }))
+        } else {
+            None
+        };
+        volumes.push(VolumeSpec {
+            id: v.id,
+            size_gb: v.size as u64,
+            backend: "file".into(),
+            source,
+        });
+    }
+    let snapshots = db::snapshots_on_host(&mut **tx, host)
+        .await?
+        .into_iter()
+        .filter(|s| !matches!(s.status.as_str(), "deleting" | "error"))
+        .map(|s| SnapshotSpec {
+            id: s.id,
+            volume_id: s.volume_id,
+        })
+        .collect();
+    Ok((volumes, snapshots))
+}
+
+/// The volumes a server should have as disks: attachments not being detached.
+pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<VolumeAttachment>> {
+    let mut out = vec![];
+    for a in db::attachments_of_server(&mut **tx, &server.id).await? {
+        if a.status == "detaching" {
+            continue;
+        }
+        if let Some(v) = db::get(&mut **tx, &a.volume_id).await? {
+            out.push(VolumeAttachment {
+                volume_id: v.id,
+                read_only: v.read_only,
+                size_gb: v.size as u64,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Applies the storage part of a report from `host` (in the report's transaction).
+pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<()> {
+    let error_of = |id: &str| {
+        report
+            .storage_errors
+            .iter()
+            .find(|(e, _)| e == id)
+            .map(|(_, m)| m.clone())
+    };
+    for mut v in db::on_host(&mut **tx, host).await? {
+        let held = report.volumes.iter().find(|s| s.id == v.id);
+        let before = v.status.clone();
+        match (v.status.as_str(), held) {
+            ("creating", Some(_)) => v.status = "available".into(),
+            ("creating", None) => {
+                if let Some(m) = error_of(&v.id) {
+                    v.status = "error".into();
+                    v.fault = Some(m);
+                }
+            }
+            ("extending", Some(s)) if s.size_gb >= v.size as u64 => {
+                v.status = if db::attachment_of(&mut **tx, &v.id).await?.is_some() {
+                    "in-use"
+                } else {
+                    "available"
+                }
+                .into()
+            }
+            ("extending", _) => {
+                if let Some(m) = error_of(&v.id) {
+                    v.status = "error_extending".into();
+                    v.fault = Some(m);
+                }
+            }
+            ("deleting", None) => {
+                db::delete(&mut **tx, &v.id).await?;
+                continue;
+            }
+            _ => {}
+        }
+        if v.status != before {
+            v.updated_at = Some(now);
+            db::update(&mut **tx, &v).await?;
+        }
+    }
+    for mut s in db::snapshots_on_host(&mut **tx, host).await? {
+        let held = report.volume_snapshots.contains(&s.id);
+        let status = match (s.status.as_str(), held) {
+            ("creating", true) => "available",
+            ("creating", false) if error_of(&s.id).is_some() => "error",
+            ("deleting", false) => {
+                db::delete_snapshot(&mut **tx, &s.id).await?;
+                continue;
+            }
+            _ => continue,
+        };
+        s.status = status.into();
+        s.updated_at = Some(now);
+        db::update_snapshot(&mut **tx, &s).await?;
+    }
+    for vm in &report.vms {
+        let stopped = vm.state == ciel_proto::VmState::Stopped;
+        for a in db::attachments_of_server(&mut **tx, &vm.id).await? {
+            let has = vm.volumes.contains(&a.volume_id);
+            let Some(mut v) = db::get(&mut **tx, &a.volume_id).await? else {
+                continue;
+            };
+            match a.status.as_str() {
+                "attaching" if has || stopped => {
+                    db::set_attachment_status(&mut **tx, &a.id, "attached").await?;
+                    v.status = "in-use".into();
+                }
+                "attaching" if now - a.created_at > ATTACH_TIMEOUT_SECS => {
+                    tracing::warn!(volume = %v.id, server = %vm.id, "attach timed out; rolled back");
+                    db::delete_attachment(&mut **tx, &a.id).await?;
+                    v.status = "available".into();
+                }
+                "detaching" if !has || stopped => {
+                    db::delete_attachment(&mut **tx, &a.id).await?;
+                    v.status = "available".into();
+                }
+                _ => continue,
+            }
+            v.updated_at = Some(now);
+            db::update(&mut **tx, &v).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,512 @@
+//! Volumes: create (empty, from an image, a snapshot or another volume), update, delete,
+//! metadata, extend, bootable/readonly flags, reset-status, quotas.
+
+use super::{metadata, opt_text, own_project, parse_map, sees, size_gb, to_json, visible, ZONE};
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::db::compute::hosts;
+use crate::db::quota_overrides::{self, Service};
+use crate::db::volumes::{self as db, Volume};
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Statuses from which a volume may be deleted (Cinder's list).
+const DELETABLE: &[&str] = &[
+    "available",
+    "error",
+    "error_restoring",
+    "error_extending",
+    "error_managing",
+];
+
+impl App {
+    pub async fn create_volume(&self, caller: &Caller, body: Map<String, Value>) -> Result<Volume> {
+        let project = own_project(caller)?;
+        if !caller.can_write() {
+            return Err(Error::forbidden());
+        }
+        let size = match body.get("size") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(size_gb(v)?),
+        };
+        let snapshot_id = opt_text(&body, "snapshot_id")?;
+        let source_volid = opt_text(&body, "source_volid")?;
+        let image_id = opt_text(&body, "imageRef")?.or(opt_text(&body, "image_id")?);
+        if [&snapshot_id, &source_volid, &image_id]
+            .iter()
+            .filter(|s| s.is_some())
+            .count()
+            > 1
+        {
+            return Err(Error::bad_request(
+                "Invalid input received: only one of snapshot_id, source_volid and imageRef may be given.",
+            ));
+        }
+        let zone = opt_text(&body, "availability_zone")?.unwrap_or_else(|| ZONE.into());
+        if zone != ZONE {
+            return Err(Error::bad_request(format!(
+                "Invalid input received: Availability zone '{zone}' is invalid."
+            )));
+        }
+        let md = match body.get("metadata") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(v) => metadata(v)?,
+        };
+
+        let mut image_meta = BTreeMap::new();
+        let mut min_size = 1;
+        if let Some(id) = &image_id {
+            let img = self.get_image(caller, id).await.map_err(|_| {
+                Error::bad_request(format!(
+                    "Invalid image identifier or unable to access requested image {id}."
+                ))
+            })?;
+            if img.status != "active" {
+                return Err(Error::bad_request(format!("Image {id} is not active.")));
+            }
+            let gib = 1024 * 1024 * 1024;
+            min_size = img.virtual_size.or(img.size).unwrap_or(0).div_euclid(gib) + 1;
+            min_size = min_size.max(img.min_disk);
+            for (k, v) in [
+                ("image_id", Some(img.id.clone())),
+                ("image_name", img.name.clone()),
+                ("disk_format", img.disk_format.clone()),
+                ("container_format", img.container_format.clone()),
+                ("checksum", img.checksum.clone()),
+                ("min_disk", Some(img.min_disk.to_string())),
+                ("min_ram", Some(img.min_ram.to_string())),
+                ("size", img.size.map(|s| s.to_string())),
+            ] {
+                if let Some(v) = v {
+                    image_meta.insert(k.to_string(), v);
+                }
+            }
+            let props: Map<String, Value> = serde_json::from_str(&img.properties).unwrap_or_default();
+            for (k, v) in props {
+                let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                image_meta.insert(k, v);
+            }
+        }
+
+        let now = crate::db::now();
+        let mut tx = crate::db::begin(&self.db).await?;
+        let vtype = match opt_text(&body, "volume_type")? {
+            Some(t) => self
+                .find_volume_type_in(&mut tx, caller, &t)
+                .await
+                .map_err(|_| Error::not_found("volume type", &t))?,
+            None => db::get_type_by_name(&mut *tx, super::types::DEFAULT_TYPE)
+                .await?
+                .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?,
+        };
+        let (host_id, source_size, bootable) = if let Some(sid) = &snapshot_id {
+            let s = db::get_snapshot(&mut *tx, sid)
+                .await?
+                .filter(|s| sees(caller, &s.project_id))
+                .ok_or_else(|| Error::not_found("snapshot", sid))?;
+            if s.status != "available" {
+                return Err(Error::bad_request(format!(
+                    "Invalid snapshot: Originating snapshot status must be one of 'available' values, not {}.",
+                    s.status
+                )));
+            }
+            let src = db::get(&mut *tx, &s.volume_id).await?;
+            (
+                src.as_ref().and_then(|v| v.host_id.clone()),
+                s.size,
+                src.is_some_and(|v| v.bootable),
+            )
+        } else if let Some(vid) = &source_volid {
+            let src = visible(caller, db::get(&mut *tx, vid).await?, vid)?;
+            if !matches!(src.status.as_str(), "available" | "in-use") {
+                return Err(Error::bad_request(format!(
+                    "Invalid volume: Source volume status must be available or in-use, not {}.",
+                    src.status
+                )));
+            }
+            image_meta = parse_map(&src.image_metadata);
+            (src.host_id.clone(), src.size, src.bootable)
+        } else {
+            (self.pick_storage_host(&mut tx).await?, min_size, image_id.is_some())
+        };
+        let size = match size {
+            Some(s) if s < source_size => return Err(Error::bad_request(format!(
+                "Invalid input received: Volume size '{s}'GB cannot be smaller than the source size {source_size}GB."
+            ))),
+            Some(s) => s,
+            None if snapshot_id.is_some() || source_volid.is_some() => source_size,
+            None => {
+                return Err(Error::bad_request(
+                    "Invalid input received: 'size' parameter must be an integer greater than 0, got None.",
+                ))
+            }
+        };
+        self.check_volume_quota(&mut tx, &project, 1, 0, size).await?;
+        let v = Volume {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: project,
+            user_id: caller.user_id().to_string(),
+            name: opt_text(&body, "name")?.or(opt_text(&body, "display_name")?),
+            description: opt_text(&body, "description")?.or(opt_text(&body, "display_description")?),
+            size,
+            status: if host_id.is_some() { "creating" } else { "error" }.into(),
+            availability_zone: zone,
+            volume_type_id: vtype.id,
+            host_id: host_id.clone(),
+            source_volid,
+            snapshot_id,
+            image_id,
+            bootable,
+            read_only: false,
+            metadata: to_json(&md),
+            image_metadata: to_json(&image_meta),
+            fault: host_id
+                .is_none()
+                .then(|| "No valid backend was found: no hypervisor host is up.".into()),
+            created_at: now,
+            updated_at: Some(now),
+        };
+        db::insert(&mut *tx, &v).await?;
+        if let Some(h) = &host_id {
+            hosts::bump_generation(&mut *tx, h).await?;
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(v)
+    }
+
+    /// The up, enabled host with the fewest gigabytes of volumes (local backends).
+    async fn pick_storage_host(&self, tx: &mut Tx<'_>) -> Result<Option<String>> {
+        let now = crate::db::now();
+        let mut best: Option<(i64, String)> = None;
+        for h in hosts::list(&mut **tx).await? {
+            if !h.enabled || now - h.last_seen > self.cfg.scheduler.host_down_after {
+                continue;
+            }
+            let used: i64 = db::on_host(&mut **tx, &h.id).await?.iter().map(|v| v.size).sum();
+            if best.as_ref().is_none_or(|(u, _)| used < *u) {
+                best = Some((used, h.id));
+            }
+        }
+        Ok(best.map(|b| b.1))
+    }
+
+    /// Refuses with 413 when `project` would exceed its volume, snapshot or gigabyte quota.
+    pub(crate) async fn check_volume_quota(
+        &self,
+        tx: &mut Tx<'_>,
+        project: &str,
+        volumes: i64,
+        snapshots: i64,
+        gigabytes: i64,
+    ) -> Result<()> {
+        let limits = volume_limits(tx, project).await?;
+        let (used_v, used_s, used_gb) = db::usage(&mut *tx, project).await?;
+        for (name, used, more) in [
+            ("volumes", used_v, volumes),
+            ("snapshots", used_s, snapshots),
+            ("gigabytes", used_gb, gigabytes),
+        ] {
+            let limit = limits.get(name).copied().unwrap_or(-1);
+            if more > 0 && limit >= 0 && used + more > limit {
+                return Err(Error::Typed {
+                    status: 413,
+                    kind: "overLimit",
+                    message: if name == "gigabytes" {
+                        format!("VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested {more}G, quota is {limit}G and {used}G has been consumed.")
+                    } else {
+                        format!("Maximum number of {name} allowed ({limit}) exceeded")
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn get_volume(&self, caller: &Caller, id: &str) -> Result<Volume> {
+        visible(caller, db::get(&self.db, id).await?, id)
+    }
+
+    pub async fn list_volumes(&self, caller: &Caller, all_projects: bool) -> Result<Vec<Volume>> {
+        if all_projects && caller.is_admin() {
+            db::list(&self.db, None).await
+        } else {
+            db::list(&self.db, Some(&own_project(caller)?)).await
+        }
+    }
+
+    /// A volume the caller may change, read inside `tx`.
+    pub(crate) async fn volume_for_update(&self, tx: &mut Tx<'_>, caller: &Caller, id: &str) -> Result<Volume> {
+        let v = visible(caller, db::get(&mut **tx, id).await?, id)?;
+        if !super::may_write(caller, &v.project_id) {
+            return Err(Error::forbidden());
+        }
+        Ok(v)
+    }
+
+    pub async fn update_volume(&self, caller: &Caller, id: &str, body: Map<String, Value>) -> Result<Volume> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        if body.contains_key("name") || body.contains_key("display_name") {
+            v.name = opt_text(&body, "name")?.or(opt_text(&body, "display_name")?);
+        }
+        if body.contains_key("description") || body.contains_key("display_description") {
+            v.description = opt_text(&body, "description")?.or(opt_text(&body, "display_description")?);
+        }
+        if let Some(m) = body.get("metadata") {
+            v.metadata = to_json(&metadata(m)?);
+        }
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Marks the volume `deleting`; its host removes the file and the report removes the
+    /// row. With `cascade`, its snapshots go too.
+    pub async fn delete_volume(&self, caller: &Caller, id: &str, cascade: bool, force: bool) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        if force && !caller.is_admin() {
+            return Err(Error::forbidden());
+        }
+        let attached = db::attachment_of(&mut *tx, id).await?.is_some();
+        if attached || (!force && !DELETABLE.contains(&v.status.as_str())) {
+            return Err(Error::bad_request(format!(
+                "Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer. (status {})",
+                v.status
+            )));
+        }
+        let snaps = db::snapshots_of(&mut *tx, id).await?;
+        if !snaps.is_empty() && !cascade {
+            return Err(Error::bad_request(
+                "Invalid volume: Volume has snapshots; delete them first or use cascade.",
+            ));
+        }
+        let now = crate::db::now();
+        for mut s in snaps {
+            s.status = "deleting".into();
+            s.updated_at = Some(now);
+            db::update_snapshot(&mut *tx, &s).await?;
+        }
+        match &v.host_id {
+            Some(h) if hosts::get(&mut *tx, h).await?.is_some() => {
+                v.status = "deleting".into();
+                v.updated_at = Some(now);
+                db::update(&mut *tx, &v).await?;
+                hosts::bump_generation(&mut *tx, h).await?;
+            }
+            // Nothing was ever made: the row is all there is.
+            _ => {
+                for s in db::snapshots_of(&mut *tx, id).await? {
+                    db::delete_snapshot(&mut *tx, &s.id).await?;
+                }
+                db::delete(&mut *tx, id).await?;
+            }
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+
+    /// Changes the volume's metadata: `replace` sets it whole, otherwise keys are merged.
+    pub async fn set_volume_metadata(
+        &self,
+        caller: &Caller,
+        id: &str,
+        md: BTreeMap<String, String>,
+        replace: bool,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        let mut cur = if replace {
+            BTreeMap::new()
+        } else {
+            parse_map(&v.metadata)
+        };
+        cur.extend(md);
+        v.metadata = to_json(&cur);
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        tx.commit().await?;
+        Ok(cur)
+    }
+
+    pub async fn delete_volume_metadata(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        let mut cur = parse_map(&v.metadata);
+        if cur.remove(key).is_none() {
+            return Err(Error::not_found("volume metadata", key));
+        }
+        v.metadata = to_json(&cur);
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `os-extend`: grows the volume (also while attached: the agent resizes the disk the
+    /// guest sees). The status is `extending` until the host reports the new size.
+    pub async fn extend_volume(&self, caller: &Caller, id: &str, new_size: &Value) -> Result<()> {
+        let new_size = size_gb(new_size)?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        if !matches!(v.status.as_str(), "available" | "in-use") {
+            return Err(Error::bad_request(format!(
+                "Invalid volume: Volume status must be 'available' or 'in-use' to extend, currently {}.",
+                v.status
+            )));
+        }
+        if new_size <= v.size {
+            return Err(Error::bad_request(format!(
+                "Invalid input received: New size for extend must be greater than current size. (current: {}, extended: {new_size}).",
+                v.size
+            )));
+        }
+        self.check_volume_quota(&mut tx, &v.project_id.clone(), 0, 0, new_size - v.size)
+            .await?;
+        v.size = new_size;
+        v.status = "extending".into();
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        self.bump_volume_hosts(&mut tx, &v).await?;
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+
+    /// The hosts whose desired state names the volume: where it is stored and, when
+    /// attached, where its server runs.
+    pub(crate) async fn bump_volume_hosts(&self, tx: &mut Tx<'_>, v: &Volume) -> Result<()> {
+        if let Some(h) = &v.host_id {
+            hosts::bump_generation(&mut **tx, h).await.ok();
+        }
+        if let Some(a) = db::attachment_of(&mut **tx, &v.id).await? {
+            if let Some(s) = crate::db::compute::servers::get(&mut **tx, &a.server_id).await? {
+                if let Some(h) = s.host_id.filter(|h| Some(h) != v.host_id.as_ref()) {
+                    hosts::bump_generation(&mut **tx, &h).await.ok();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `os-set_bootable` and `os-update_readonly_flag`.
+    pub async fn set_volume_flag(
+        &self,
+        caller: &Caller,
+        id: &str,
+        bootable: Option<bool>,
+        read_only: Option<bool>,
+    ) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        if let Some(b) = bootable {
+            v.bootable = b;
+        }
+        if let Some(r) = read_only {
+            v.read_only = r;
+        }
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `os-reset_status` (admin): sets the status recorded, nothing else.
+    pub async fn reset_volume_status(&self, caller: &Caller, id: &str, status: &str) -> Result<()> {
+        caller.require_admin()?;
+        const VALID: &[&str] = &[
+            "creating",
+            "available",
+            "deleting",
+            "error",
+            "error_deleting",
+            "error_extending",
+            "in-use",
+            "attaching",
+            "detaching",
+            "reserved",
+            "maintenance",
+            "extending",
+            "uploading",
+        ];
+        if !VALID.contains(&status) {
+            return Err(Error::bad_request(format!(
+                "Invalid input received: Must specify a valid status ({status})"
+            )));
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = visible(caller, db::get(&mut *tx, id).await?, id)?;
+        v.status = status.into();
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        self.bump_volume_hosts(&mut tx, &v).await?;
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+
+    /// The project's volume quotas (defaults overridden per project).
+    pub async fn volume_quota(&self, project: &str) -> Result<BTreeMap<String, i64>> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let limits = volume_limits(&mut tx, project).await?;
+        tx.commit().await?;
+        Ok(limits)
+    }
+
+    pub async fn volume_quota_usage(&self, project: &str) -> Result<(i64, i64, i64)> {
+        let mut conn = self.db.acquire().await?;
+        db::usage(&mut conn, project).await
+    }
+
+    pub async fn set_volume_quota(
+        &self,
+        caller: &Caller,
+        project: &str,
+        values: BTreeMap<String, i64>,
+    ) -> Result<BTreeMap<String, i64>> {
+        caller.require_admin()?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        for (k, v) in &values {
+            if !super::DEFAULT_QUOTAS.iter().any(|(n, _)| n == k)
+                && !k.starts_with("volumes_")
+                && !k.starts_with("gigabytes_")
+                && !k.starts_with("snapshots_")
+            {
+                return Err(Error::bad_request(format!("Bad key(s) in quota set: {k}")));
+            }
+            if *v < -1 {
+                return Err(Error::bad_request(format!(
+                    "Quota limit {v} for {k} must be -1 or greater."
+                )));
+            }
+            quota_overrides::set(&mut *tx, Service::Volume, project, k, *v).await?;
+        }
+        let limits = volume_limits(&mut tx, project).await?;
+        tx.commit().await?;
+        Ok(limits)
+    }
+
+    pub async fn reset_volume_quota(&self, caller: &Caller, project: &str) -> Result<()> {
+        caller.require_admin()?;
+        quota_overrides::reset(&self.db, Service::Volume, project).await
+    }
+}
+
+/// Default quotas, per-type quotas of every type, then the project's overrides.
+pub(crate) async fn volume_limits(tx: &mut Tx<'_>, project: &str) -> Result<BTreeMap<String, i64>> {
+    let mut out: BTreeMap<String, i64> = super::DEFAULT_QUOTAS.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    for t in db::list_types(&mut **tx).await? {
+        for r in ["volumes", "gigabytes", "snapshots"] {
+            out.insert(format!("{r}_{}", t.name), -1);
+        }
+    }
+    for (k, v) in quota_overrides::overrides(&mut **tx, Service::Volume, project).await? {
+        out.insert(k, v);
+    }
+    Ok(out)
+}

@@ -1,0 +1,414 @@
+//! Volumes, snapshots, volume types and attachments (block storage).
+
+use crate::error::Result;
+use sqlx::SqliteExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VolumeType {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_public: bool,
+    pub extra_specs: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Volume {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub size: i64,
+    pub status: String,
+    pub availability_zone: String,
+    pub volume_type_id: String,
+    pub host_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub image_id: Option<String>,
+    pub bootable: bool,
+    pub read_only: bool,
+    pub metadata: String,
+    pub image_metadata: String,
+    pub fault: Option<String>,
+    pub created_at: i64,
+    pub updated_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Snapshot {
+    pub id: String,
+    pub volume_id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub size: i64,
+    pub status: String,
+    pub metadata: String,
+    pub created_at: i64,
+    pub updated_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Attachment {
+    pub id: String,
+    pub volume_id: String,
+    pub server_id: String,
+    pub device: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+const TYPE_COLS: &str = "id, name, description, is_public, extra_specs, created_at";
+const VOL_COLS: &str = "id, project_id, user_id, name, description, size, status, availability_zone, \
+     volume_type_id, host_id, source_volid, snapshot_id, image_id, bootable, read_only, metadata, \
+     image_metadata, fault, created_at, updated_at";
+const SNAP_COLS: &str =
+    "id, volume_id, project_id, user_id, name, description, size, status, metadata, created_at, updated_at";
+const ATT_COLS: &str = "id, volume_id, server_id, device, status, created_at";
+
+// ---- volume types
+
+pub async fn list_types(e: impl SqliteExecutor<'_>) -> Result<Vec<VolumeType>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {TYPE_COLS} FROM volume_types ORDER BY created_at, name"
+    ))
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn get_type(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<VolumeType>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {TYPE_COLS} FROM volume_types WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
+pub async fn get_type_by_name(e: impl SqliteExecutor<'_>, name: &str) -> Result<Option<VolumeType>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {TYPE_COLS} FROM volume_types WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
+pub async fn save_type(e: impl SqliteExecutor<'_>, t: &VolumeType) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO volume_types ({TYPE_COLS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+         name = excluded.name, description = excluded.description, is_public = excluded.is_public, \
+         extra_specs = excluded.extra_specs"
+    ))
+    .bind(&t.id)
+    .bind(&t.name)
+    .bind(&t.description)
+    .bind(t.is_public)
+    .bind(&t.extra_specs)
+    .bind(t.created_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_type(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    let r = sqlx::query("DELETE FROM volume_types WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    super::one_row(r.rows_affected(), "volume type", id)
+}
+
+pub async fn type_in_use(e: impl SqliteExecutor<'_>, id: &str) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM volumes WHERE volume_type_id = ?")
+            .bind(id)
+            .fetch_one(e)
+            .await?
+            > 0,
+    )
+}
+
+pub async fn type_access(e: impl SqliteExecutor<'_>, id: &str) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT project_id FROM volume_type_access WHERE type_id = ? ORDER BY project_id")
+            .bind(id)
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+pub async fn add_type_access(e: impl SqliteExecutor<'_>, id: &str, project: &str) -> Result<()> {
+    sqlx::query("INSERT INTO volume_type_access (type_id, project_id) VALUES (?, ?)")
+        .bind(id)
+        .bind(project)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_type_access(e: impl SqliteExecutor<'_>, id: &str, project: &str) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM volume_type_access WHERE type_id = ? AND project_id = ?")
+        .bind(id)
+        .bind(project)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+// ---- volumes
+
+pub async fn insert(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO volumes ({VOL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&v.id)
+    .bind(&v.project_id)
+    .bind(&v.user_id)
+    .bind(&v.name)
+    .bind(&v.description)
+    .bind(v.size)
+    .bind(&v.status)
+    .bind(&v.availability_zone)
+    .bind(&v.volume_type_id)
+    .bind(&v.host_id)
+    .bind(&v.source_volid)
+    .bind(&v.snapshot_id)
+    .bind(&v.image_id)
+    .bind(v.bootable)
+    .bind(v.read_only)
+    .bind(&v.metadata)
+    .bind(&v.image_metadata)
+    .bind(&v.fault)
+    .bind(v.created_at)
+    .bind(v.updated_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Writes every mutable field of a volume back.
+pub async fn update(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE volumes SET name = ?, description = ?, size = ?, status = ?, volume_type_id = ?, host_id = ?, \
+         bootable = ?, read_only = ?, metadata = ?, image_metadata = ?, fault = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&v.name)
+    .bind(&v.description)
+    .bind(v.size)
+    .bind(&v.status)
+    .bind(&v.volume_type_id)
+    .bind(&v.host_id)
+    .bind(v.bootable)
+    .bind(v.read_only)
+    .bind(&v.metadata)
+    .bind(&v.image_metadata)
+    .bind(&v.fault)
+    .bind(v.updated_at)
+    .bind(&v.id)
+    .execute(e)
+    .await?;
+    super::one_row(r.rows_affected(), "volume", &v.id)
+}
+
+pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Volume>> {
+    Ok(sqlx::query_as(&format!("SELECT {VOL_COLS} FROM volumes WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
+}
+
+/// All volumes, or one project's, oldest first.
+pub async fn list(e: impl SqliteExecutor<'_>, project: Option<&str>) -> Result<Vec<Volume>> {
+    let q = match project {
+        Some(_) => format!("SELECT {VOL_COLS} FROM volumes WHERE project_id = ? ORDER BY created_at, id"),
+        None => format!("SELECT {VOL_COLS} FROM volumes ORDER BY created_at, id"),
+    };
+    let mut q = sqlx::query_as(&q);
+    if let Some(p) = project {
+        q = q.bind(p);
+    }
+    Ok(q.fetch_all(e).await?)
+}
+
+pub async fn on_host(e: impl SqliteExecutor<'_>, host: &str) -> Result<Vec<Volume>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {VOL_COLS} FROM volumes WHERE host_id = ? ORDER BY created_at, id"
+    ))
+    .bind(host)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM volumes WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// (volumes, gigabytes) a project uses, snapshots' gigabytes included as Cinder counts them.
+pub async fn usage(e: &mut sqlx::SqliteConnection, project: &str) -> Result<(i64, i64, i64)> {
+    let (n, gb): (i64, i64) =
+        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM volumes WHERE project_id = ?")
+            .bind(project)
+            .fetch_one(&mut *e)
+            .await?;
+    let (sn, sgb): (i64, i64) =
+        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM volume_snapshots WHERE project_id = ?")
+            .bind(project)
+            .fetch_one(&mut *e)
+            .await?;
+    Ok((n, sn, gb + sgb))
+}
+
+// ---- snapshots
+
+pub async fn insert_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO volume_snapshots ({SNAP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&s.id)
+    .bind(&s.volume_id)
+    .bind(&s.project_id)
+    .bind(&s.user_id)
+    .bind(&s.name)
+    .bind(&s.description)
+    .bind(s.size)
+    .bind(&s.status)
+    .bind(&s.metadata)
+    .bind(s.created_at)
+    .bind(s.updated_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE volume_snapshots SET name = ?, description = ?, status = ?, metadata = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&s.name)
+    .bind(&s.description)
+    .bind(&s.status)
+    .bind(&s.metadata)
+    .bind(s.updated_at)
+    .bind(&s.id)
+    .execute(e)
+    .await?;
+    super::one_row(r.rows_affected(), "snapshot", &s.id)
+}
+
+pub async fn get_snapshot(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Snapshot>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {SNAP_COLS} FROM volume_snapshots WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
+pub async fn list_snapshots(e: impl SqliteExecutor<'_>, project: Option<&str>) -> Result<Vec<Snapshot>> {
+    let q = match project {
+        Some(_) => format!("SELECT {SNAP_COLS} FROM volume_snapshots WHERE project_id = ? ORDER BY created_at, id"),
+        None => format!("SELECT {SNAP_COLS} FROM volume_snapshots ORDER BY created_at, id"),
+    };
+    let mut q = sqlx::query_as(&q);
+    if let Some(p) = project {
+        q = q.bind(p);
+    }
+    Ok(q.fetch_all(e).await?)
+}
+
+pub async fn snapshots_of(e: impl SqliteExecutor<'_>, volume: &str) -> Result<Vec<Snapshot>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SNAP_COLS} FROM volume_snapshots WHERE volume_id = ? ORDER BY created_at, id"
+    ))
+    .bind(volume)
+    .fetch_all(e)
+    .await?)
+}
+
+/// Snapshots of the volumes a host stores.
+pub async fn snapshots_on_host(e: impl SqliteExecutor<'_>, host: &str) -> Result<Vec<Snapshot>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SNAP_COLS} FROM volume_snapshots WHERE volume_id IN (SELECT id FROM volumes WHERE host_id = ?) \
+         ORDER BY created_at, id"
+    ))
+    .bind(host)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn delete_snapshot(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM volume_snapshots WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+// ---- attachments
+
+pub async fn insert_attachment(e: impl SqliteExecutor<'_>, a: &Attachment) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO volume_attachments ({ATT_COLS}) VALUES (?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&a.id)
+    .bind(&a.volume_id)
+    .bind(&a.server_id)
+    .bind(&a.device)
+    .bind(&a.status)
+    .bind(a.created_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_attachment_status(e: impl SqliteExecutor<'_>, id: &str, status: &str) -> Result<()> {
+    sqlx::query("UPDATE volume_attachments SET status = ? WHERE id = ?")
+        .bind(status)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn attachment_of(e: impl SqliteExecutor<'_>, volume: &str) -> Result<Option<Attachment>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {ATT_COLS} FROM volume_attachments WHERE volume_id = ?"
+    ))
+    .bind(volume)
+    .fetch_optional(e)
+    .await?)
+}
+
+pub async fn attachments_of_server(e: impl SqliteExecutor<'_>, server: &str) -> Result<Vec<Attachment>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {ATT_COLS} FROM volume_attachments WHERE server_id = ? ORDER BY created_at, device"
+    ))
+    .bind(server)
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn all_attachments(e: impl SqliteExecutor<'_>) -> Result<Vec<Attachment>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {ATT_COLS} FROM volume_attachments ORDER BY created_at"
+    ))
+    .fetch_all(e)
+    .await?)
+}
+
+pub async fn delete_attachment(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM volume_attachments WHERE id = ?")
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,419 @@
+//! Cinder v3 at `/volume` (catalog types `block-storage` and `volumev3`, `/volume/v3`):
+//! version discovery, volumes, snapshots, volume types, quotas, limits, availability zones.
+//! Every resource is served both below `/v3/{project_id}` (the classic URL) and `/v3`
+//! (project from the token, as Cinder 3.67 allows). The API is microversion 3.0.
+
+mod snapshots;
+mod types;
+mod volumes;
+
+use crate::error::Error;
+use crate::http::compute::error::NovaError as CinderError;
+use crate::http::{AppState, Authed};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+type Cv = Authed<CinderError>;
+type CResult<T = Response> = Result<T, CinderError>;
+
+/// The microversion every response is rendered at.
+pub const VERSION: &str = "3.0";
+
+pub fn router() -> Router<AppState> {
+    let api = Router::new()
+        .route("/volumes", get(volumes::list).post(volumes::create))
+        .route("/volumes/detail", get(volumes::detail))
+        .route("/volumes/", get(not_found).put(not_found).delete(not_found))
+        .route(
+            "/volumes/{id}",
+            get(volumes::show).put(volumes::update).delete(volumes::delete),
+        )
+        .route("/volumes/{id}/action", post(volumes::action))
+        .route(
+            "/volumes/{id}/metadata",
+            get(volumes::metadata)
+                .post(volumes::merge_metadata)
+                .put(volumes::replace_metadata),
+        )
+        .route(
+            "/volumes/{id}/metadata/{key}",
+            get(volumes::metadata_item)
+                .put(volumes::put_metadata_item)
+                .delete(volumes::delete_metadata_item),
+        )
+        .route("/snapshots", get(snapshots::list).post(snapshots::create))
+        .route("/snapshots/detail", get(snapshots::detail))
+        .route(
+            "/snapshots/{id}",
+            get(snapshots::show).put(snapshots::update).delete(snapshots::delete),
+        )
+        .route(
+            "/snapshots/{id}/metadata",
+            get(snapshots::metadata)
+                .post(snapshots::merge_metadata)
+                .put(snapshots::replace_metadata),
+        )
+        .route(
+            "/snapshots/{id}/metadata/{key}",
+            get(snapshots::metadata_item)
+                .put(snapshots::put_metadata_item)
+                .delete(snapshots::delete_metadata_item),
+        )
+        .route("/types", get(types::list).post(types::create))
+        .route("/types/default", get(types::show_default))
+        .route("/types/{id}", get(types::show).put(types::update).delete(types::delete))
+        .route("/types/{id}/action", post(types::action))
+        .route("/types/{id}/os-volume-type-access", get(types::access))
+        .route(
+            "/types/{id}/extra_specs",
+            get(types::extra_specs).post(types::set_extra_specs),
+        )
+        .route(
+            "/types/{id}/extra_specs/{key}",
+            get(types::extra_spec)
+                .put(types::put_extra_spec)
+                .delete(types::delete_extra_spec),
+        )
+        .route("/os-availability-zone", get(zones))
+        .route("/extensions", get(extensions))
+        .route("/limits", get(limits))
+        .route(
+            "/os-quota-sets/{project}",
+            get(quota).put(set_quota).delete(reset_quota),
+        )
+        .route("/os-quota-sets/{project}/defaults", get(quota_defaults));
+    Router::new()
+        .route("/", get(versions))
+        .route("/v3", get(version))
+        .route("/v3/", get(version))
+        .nest("/v3", api.clone())
+        .nest("/v3/{project_id}", api)
+        .layer(axum::middleware::from_fn(stamp_version))
+}
+
+/// Every answer names the microversion it was rendered at.
+async fn stamp_version(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert("openstack-api-version", HeaderValue::from_static("volume 3.0"));
+    h.insert("vary", HeaderValue::from_static("OpenStack-API-Version"));
+    resp
+}
+
+async fn not_found() -> CResult {
+    Err(Error::not_found("volume", "").into())
+}
+
+/// Path parameters by name (the same handlers serve URLs with and without a project id).
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    fn get(&self, k: &str) -> &str {
+        self.0.get(k).map(String::as_str).unwrap_or("")
+    }
+}
+
+impl FromRequestParts<AppState> for Params {
+    type Rejection = CinderError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, CinderError> {
+        let axum::extract::Path(m) = axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, s)
+            .await
+            .map_err(|e| CinderError(Error::bad_request(e.to_string())))?;
+        Ok(Params(m))
+    }
+}
+
+/// Base URL of the volume API as the client called it (links and next pages point there).
+pub fn base_url(app: &AppState, headers: &HeaderMap, project: Option<&str>) -> String {
+    let root = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_else(|| app.cfg.public_url.clone());
+    match project {
+        Some(p) if !p.is_empty() => format!("{root}/volume/v3/{p}"),
+        _ => format!("{root}/volume/v3"),
+    }
+}
+
+fn version_doc(app: &AppState, headers: &HeaderMap) -> Value {
+    json!({
+        "id": "v3.0", "status": "CURRENT", "version": VERSION, "min_version": "3.0",
+        "updated": "2016-02-08T12:20:21Z",
+        "links": [
+            {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
+            {"rel": "self", "href": format!("{}/", base_url(app, headers, None))}
+        ],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}]
+    })
+}
+
+pub async fn versions(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    (
+        StatusCode::MULTIPLE_CHOICES,
+        Json(json!({"versions": [version_doc(&app, &headers)]})),
+    )
+        .into_response()
+}
+
+async fn version(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    Json(json!({"versions": [version_doc(&app, &headers)]})).into_response()
+}
+
+async fn zones(Authed(..): Cv) -> CResult {
+    Ok(Json(
+        json!({"availabilityZoneInfo": [{"zoneName": crate::app::volume::ZONE, "zoneState": {"available": true}}]}),
+    )
+    .into_response())
+}
+
+/// The extensions whose behaviour Ciel's volume API has.
+const EXTENSIONS: &[(&str, &str, &str)] = &[
+    (
+        "os-availability-zone",
+        "AvailabilityZones",
+        "Describe Availability Zones.",
+    ),
+    (
+        "os-extended-snapshot-attributes",
+        "ExtendedSnapshotAttributes",
+        "Extended SnapshotAttributes support.",
+    ),
+    ("os-quota-sets", "Quotas", "Quota management support."),
+    (
+        "os-snapshot-actions",
+        "SnapshotActions",
+        "Enable snapshot manager actions.",
+    ),
+    ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
+    ("os-types-manage", "TypesManage", "Types manage support."),
+    (
+        "os-used-limits",
+        "UsedLimits",
+        "Provide data on limited resources that are being used.",
+    ),
+    (
+        "os-vol-image-meta",
+        "VolumeImageMetadata",
+        "Show image metadata associated with the volume.",
+    ),
+    (
+        "os-vol-tenant-attr",
+        "VolumeTenantAttribute",
+        "Expose the internal project_id as an attribute of a volume.",
+    ),
+    (
+        "os-vol-host-attr",
+        "VolumeHostAttribute",
+        "Expose host as an attribute of a volume.",
+    ),
+    ("os-volume-actions", "VolumeActions", "Enable volume actions."),
+    (
+        "os-volume-type-access",
+        "VolumeTypeAccess",
+        "Volume type access support.",
+    ),
+    ("os-admin-actions", "AdminActions", "Enable admin actions."),
+];
+
+async fn extensions(Authed(..): Cv) -> CResult {
+    let list: Vec<Value> = EXTENSIONS
+        .iter()
+        .map(|(alias, name, description)| {
+            json!({"alias": alias, "name": name, "description": description, "links": [],
+                   "updated": "2013-04-18T00:00:00+00:00"})
+        })
+        .collect();
+    Ok(Json(json!({"extensions": list})).into_response())
+}
+
+async fn limits(State(app): State<AppState>, Authed(c, ..): Cv) -> CResult {
+    let project = crate::app::volume::own_project(&c)?;
+    let q = app.volume_quota(&project).await?;
+    let (v, s, gb) = app.volume_quota_usage(&project).await?;
+    let l = |k: &str| q.get(k).copied().unwrap_or(-1);
+    Ok(Json(json!({"limits": {"rate": [], "absolute": {
+        "maxTotalVolumes": l("volumes"), "maxTotalSnapshots": l("snapshots"),
+        "maxTotalVolumeGigabytes": l("gigabytes"), "maxTotalBackups": l("backups"),
+        "maxTotalBackupGigabytes": l("backup_gigabytes"),
+        "totalVolumesUsed": v, "totalSnapshotsUsed": s, "totalGigabytesUsed": gb,
+        "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}}))
+    .into_response())
+}
+
+fn query(raw: Option<&str>) -> Result<Vec<(String, String)>, Error> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| Error::bad_request(format!("Invalid query string: {e}")))
+}
+
+fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+async fn quota(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    p: Params,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> CResult {
+    let project = p.get("project").to_string();
+    if !c.is_admin() && c.project_id() != Some(project.as_str()) {
+        return Err(Error::forbidden().into());
+    }
+    let q = query(raw.as_deref())?;
+    let limits = app.volume_quota(&project).await?;
+    let mut set = serde_json::Map::new();
+    set.insert("id".into(), json!(project));
+    if param(&q, "usage").is_some_and(|u| u.eq_ignore_ascii_case("true")) {
+        let (v, s, gb) = app.volume_quota_usage(&project).await?;
+        for (k, limit) in &limits {
+            let in_use = match k.as_str() {
+                "volumes" => v,
+                "snapshots" => s,
+                "gigabytes" => gb,
+                _ => 0,
+            };
+            set.insert(
+                k.clone(),
+                json!({"limit": limit, "in_use": in_use, "reserved": 0, "allocated": 0}),
+            );
+        }
+    } else {
+        for (k, limit) in limits {
+            set.insert(k, json!(limit));
+        }
+    }
+    Ok(Json(json!({ "quota_set": set })).into_response())
+}
+
+async fn quota_defaults(Authed(..): Cv, p: Params) -> CResult {
+    let mut set = serde_json::Map::new();
+    set.insert("id".into(), json!(p.get("project")));
+    for (k, v) in crate::app::volume::DEFAULT_QUOTAS {
+        set.insert((*k).into(), json!(v));
+    }
+    Ok(Json(json!({ "quota_set": set })).into_response())
+}
+
+async fn set_quota(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: axum::body::Bytes) -> CResult {
+    let b = crate::http::wrapped(&body, "quota_set")?;
+    let mut values = std::collections::BTreeMap::new();
+    for (k, v) in b {
+        if k == "tenant_id" || k == "id" {
+            continue;
+        }
+        let n = v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| Error::bad_request(format!("Quota {k} must be an integer.")))?;
+        values.insert(k, n);
+    }
+    let limits = app.set_volume_quota(&c, p.get("project"), values).await?;
+    Ok(Json(json!({ "quota_set": limits })).into_response())
+}
+
+async fn reset_quota(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    app.reset_volume_quota(&c, p.get("project")).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Cinder's time format: microseconds, no zone.
+pub fn time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S.000000")
+        .to_string()
+}
+
+pub fn time_opt(secs: Option<i64>) -> Value {
+    secs.map(|s| json!(time(s))).unwrap_or(Value::Null)
+}
+
+/// Empty-bodied answers (Tempest requires them empty).
+pub fn empty(status: StatusCode) -> Response {
+    status.into_response()
+}
+
+/// Sorting, marker/offset/limit paging and the `next` link shared by the list calls.
+/// `items` are in the default order (newest first); `key` gives an item's sort value.
+pub fn page<T>(
+    mut items: Vec<T>,
+    q: &[(String, String)],
+    id: impl Fn(&T) -> &str,
+    key: impl Fn(&T, &str) -> Option<String>,
+    next_base: &str,
+) -> Result<(Vec<T>, Option<String>), Error> {
+    let sort = param(q, "sort")
+        .map(str::to_owned)
+        .or_else(|| param(q, "sort_key").map(|k| format!("{k}:{}", param(q, "sort_dir").unwrap_or("desc"))));
+    if let Some(sort) = sort {
+        let mut keys = vec![];
+        for part in sort.split(',') {
+            let (k, dir) = part.split_once(':').unwrap_or((part, "desc"));
+            let k = if k == "display_name" { "name" } else { k };
+            if !matches!(dir, "asc" | "desc") {
+                return Err(Error::bad_request(format!("Invalid sort direction: {dir}")));
+            }
+            keys.push((k.to_string(), dir == "desc"));
+        }
+        items.sort_by(|a, b| {
+            for (k, desc) in &keys {
+                let o = key(a, k).cmp(&key(b, k));
+                let o = if *desc { o.reverse() } else { o };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+    }
+    if let Some(m) = param(q, "marker") {
+        let pos = items
+            .iter()
+            .position(|i| id(i) == m)
+            .ok_or_else(|| Error::bad_request(format!("Invalid marker: {m}")))?;
+        items.drain(..=pos);
+    }
+    if let Some(o) = param(q, "offset") {
+        let o: usize = o
+            .parse()
+            .map_err(|_| Error::bad_request(format!("Invalid offset: {o}")))?;
+        items.drain(..o.min(items.len()));
+    }
+    let mut next = None;
+    if let Some(l) = param(q, "limit") {
+        let l: usize = l
+            .parse()
+            .map_err(|_| Error::bad_request(format!("Invalid limit: {l}")))?;
+        if items.len() > l {
+            items.truncate(l);
+        }
+        if l > 0 && items.len() == l {
+            if let Some(last) = items.last() {
+                let mut pairs: Vec<(String, String)> = q
+                    .iter()
+                    .filter(|(k, _)| k != "marker" && k != "offset")
+                    .cloned()
+                    .collect();
+                pairs.push(("marker".into(), id(last).to_string()));
+                let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+                next = Some(format!("{next_base}?{qs}"));
+            }
+        }
+    }
+    Ok((items, next))
+}
+
+/// A `metadata` filter: Python-literal (`{'k': 'v'}`) or JSON object.
+pub fn metadata_filter(raw: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let json_like = raw.replace('\'', "\"");
+    let v: Value =
+        serde_json::from_str(&json_like).map_err(|_| Error::bad_request(format!("Invalid metadata filter: {raw}")))?;
+    crate::app::volume::metadata(&v)
+}

@@ -1,0 +1,169 @@
+//! `/snapshots`: create, list (filters, sorting, marker/offset/limit), show, update, delete
+//! and metadata.
+
+use super::{base_url, empty, page, param, query, time, time_opt, CResult, Cv, Params};
+use crate::db::volumes::Snapshot;
+use crate::error::Error;
+use crate::http::{parse_json, wrapped, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+fn render(s: &Snapshot, detail: bool) -> Value {
+    let mut v = json!({
+        "id": s.id, "volume_id": s.volume_id, "name": s.name, "description": s.description,
+        "status": s.status, "size": s.size, "metadata": crate::app::volume::parse_map(&s.metadata),
+        "created_at": time(s.created_at), "updated_at": time_opt(s.updated_at),
+    });
+    if detail {
+        let progress = if s.status == "available" { "100%" } else { "0%" };
+        v["os-extended-snapshot-attributes:progress"] = json!(progress);
+        v["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
+    }
+    v
+}
+
+pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, body: Bytes) -> CResult {
+    let b = wrapped(&body, "snapshot")?;
+    if b.get("volume_id").is_none_or(Value::is_null) {
+        return Err(Error::not_found("volume", "None").into());
+    }
+    let s = app.create_snapshot(&c, b).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"snapshot": render(&s, false)}))).into_response())
+}
+
+async fn listing(
+    app: &AppState,
+    c: &crate::app::identity::caller::Caller,
+    h: &HeaderMap,
+    p: &Params,
+    raw: Option<&str>,
+    detail: bool,
+) -> CResult {
+    let q = query(raw)?;
+    let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    let mut snaps = app.list_snapshots(c, all).await?;
+    snaps.reverse();
+    snaps.retain(|s| {
+        param(&q, "name")
+            .or(param(&q, "display_name"))
+            .is_none_or(|n| s.name.as_deref() == Some(n))
+            && param(&q, "status").is_none_or(|st| s.status == st)
+            && param(&q, "volume_id").is_none_or(|v| s.volume_id == v)
+    });
+    let base = base_url(app, h, Some(p.get("project_id")));
+    let path = if detail { "snapshots/detail" } else { "snapshots" };
+    let (snaps, next) = page(
+        snaps,
+        &q,
+        |s| s.id.as_str(),
+        |s, k| match k {
+            "id" => Some(s.id.clone()),
+            "name" => s.name.clone(),
+            "status" => Some(s.status.clone()),
+            "size" => Some(format!("{:020}", s.size)),
+            "created_at" => Some(time(s.created_at)),
+            "updated_at" => s.updated_at.map(time),
+            _ => None,
+        },
+        &format!("{base}/{path}"),
+    )?;
+    let items: Vec<Value> = snaps.iter().map(|s| render(s, detail)).collect();
+    let mut body = json!({ "snapshots": items });
+    if let Some(n) = next {
+        body["snapshots_links"] = json!([{"rel": "next", "href": n}]);
+    }
+    Ok(Json(body).into_response())
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    h: HeaderMap,
+    p: Params,
+    RawQuery(raw): RawQuery,
+) -> CResult {
+    listing(&app, &c, &h, &p, raw.as_deref(), false).await
+}
+
+pub async fn detail(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    h: HeaderMap,
+    p: Params,
+    RawQuery(raw): RawQuery,
+) -> CResult {
+    listing(&app, &c, &h, &p, raw.as_deref(), true).await
+}
+
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let s = app.get_snapshot(&c, p.get("id")).await?;
+    Ok(Json(json!({"snapshot": render(&s, true)})).into_response())
+}
+
+pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let b = wrapped(&body, "snapshot")?;
+    let s = app.update_snapshot(&c, p.get("id"), b).await?;
+    Ok(Json(json!({"snapshot": render(&s, false)})).into_response())
+}
+
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    app.delete_snapshot(&c, p.get("id")).await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+pub async fn metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let s = app.get_snapshot(&c, p.get("id")).await?;
+    Ok(Json(json!({"metadata": crate::app::volume::parse_map(&s.metadata)})).into_response())
+}
+
+async fn set(
+    app: &AppState,
+    c: &crate::app::identity::caller::Caller,
+    id: &str,
+    body: &Bytes,
+    replace: bool,
+) -> CResult {
+    let v: Value = parse_json(body)?;
+    let md = crate::app::volume::metadata(
+        v.get("metadata")
+            .ok_or_else(|| Error::bad_request("Malformed request body: 'metadata' is required"))?,
+    )?;
+    let out = app.set_snapshot_metadata(c, id, md, replace).await?;
+    Ok(Json(json!({ "metadata": out })).into_response())
+}
+
+pub async fn merge_metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    set(&app, &c, p.get("id"), &body, false).await
+}
+
+pub async fn replace_metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    set(&app, &c, p.get("id"), &body, true).await
+}
+
+pub async fn metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let s = app.get_snapshot(&c, p.get("id")).await?;
+    let md = crate::app::volume::parse_map(&s.metadata);
+    let key = p.get("key");
+    let val = md.get(key).ok_or_else(|| Error::not_found("snapshot metadata", key))?;
+    Ok(Json(json!({"meta": {key: val}})).into_response())
+}
+
+pub async fn put_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let v: Value = parse_json(&body)?;
+    let meta = crate::app::volume::metadata(v.get("meta").unwrap_or(&Value::Null))?;
+    let key = p.get("key");
+    if meta.len() != 1 || !meta.contains_key(key) {
+        return Err(Error::bad_request("Request body and URI mismatch").into());
+    }
+    app.set_snapshot_metadata(&c, p.get("id"), meta.clone(), false).await?;
+    Ok(Json(json!({ "meta": meta })).into_response())
+}
+
+pub async fn delete_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    app.delete_snapshot_metadata(&c, p.get("id"), p.get("key")).await?;
+    Ok(empty(StatusCode::OK))
+}

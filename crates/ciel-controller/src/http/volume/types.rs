@@ -1,0 +1,130 @@
+//! `/types`: volume types, their extra specs and project access.
+
+use super::{empty, param, query, CResult, Cv, Params};
+use crate::db::volumes::VolumeType;
+use crate::error::Error;
+use crate::http::{parse_json, wrapped, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+fn render(t: &VolumeType) -> Value {
+    json!({"id": t.id, "name": t.name, "description": t.description, "is_public": t.is_public,
+           "os-volume-type-access:is_public": t.is_public, "qos_specs_id": null,
+           "extra_specs": crate::app::volume::parse_map(&t.extra_specs)})
+}
+
+pub async fn list(State(app): State<AppState>, Authed(c, ..): Cv, RawQuery(raw): RawQuery) -> CResult {
+    let q = query(raw.as_deref())?;
+    let is_public = match param(&q, "is_public").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("none") => None,
+        Some("true") | Some("1") => Some(true),
+        Some(_) => Some(false),
+    };
+    let types = app.list_volume_types(&c, is_public).await?;
+    Ok(Json(json!({"volume_types": types.iter().map(render).collect::<Vec<_>>()})).into_response())
+}
+
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let t = app.get_volume_type(&c, p.get("id")).await?;
+    Ok(Json(json!({"volume_type": render(&t)})).into_response())
+}
+
+pub async fn show_default(State(app): State<AppState>, Authed(..): Cv) -> CResult {
+    let t = app.default_volume_type().await?;
+    Ok(Json(json!({"volume_type": render(&t)})).into_response())
+}
+
+pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, body: Bytes) -> CResult {
+    let b = wrapped(&body, "volume_type")?;
+    let t = app.create_volume_type(&c, b).await?;
+    let mut v = render(&t);
+    v.as_object_mut().map(|o| o.remove("qos_specs_id"));
+    Ok(Json(json!({ "volume_type": v })).into_response())
+}
+
+pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let b = wrapped(&body, "volume_type")?;
+    let t = app.update_volume_type(&c, p.get("id"), b).await?;
+    Ok(Json(
+        json!({"volume_type": {"id": t.id, "name": t.name, "description": t.description,
+        "is_public": t.is_public, "extra_specs": crate::app::volume::parse_map(&t.extra_specs)}}),
+    )
+    .into_response())
+}
+
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    app.delete_volume_type(&c, p.get("id")).await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let v: Value = parse_json(&body)?;
+    let (add, arg) = if let Some(a) = v.get("addProjectAccess") {
+        (true, a)
+    } else if let Some(a) = v.get("removeProjectAccess") {
+        (false, a)
+    } else {
+        return Err(Error::bad_request("Invalid volume type action").into());
+    };
+    let project = arg
+        .get("project")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::bad_request("Access list for a volume type needs a 'project'"))?;
+    app.change_volume_type_access(&c, p.get("id"), project, add).await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+pub async fn access(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let id = p.get("id");
+    let list: Vec<Value> = app
+        .volume_type_access(&c, id)
+        .await?
+        .into_iter()
+        .map(|proj| json!({"volume_type_id": id, "project_id": proj}))
+        .collect();
+    Ok(Json(json!({ "volume_type_access": list })).into_response())
+}
+
+pub async fn extra_specs(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let specs = app.volume_type_extra_specs(&c, p.get("id")).await?;
+    Ok(Json(json!({ "extra_specs": specs })).into_response())
+}
+
+pub async fn set_extra_specs(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let v: Value = parse_json(&body)?;
+    let specs = crate::app::volume::metadata(v.get("extra_specs").unwrap_or(&Value::Null))?;
+    app.change_volume_type_specs(&c, p.get("id"), specs.clone(), None)
+        .await?;
+    Ok(Json(json!({ "extra_specs": specs })).into_response())
+}
+
+pub async fn extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let specs = app.volume_type_extra_specs(&c, p.get("id")).await?;
+    let key = p.get("key");
+    let v = specs
+        .get(key)
+        .ok_or_else(|| Error::not_found("volume type extra spec", key))?;
+    Ok(Json(json!({ key: v })).into_response())
+}
+
+pub async fn put_extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let v: Value = parse_json(&body)?;
+    let spec = crate::app::volume::metadata(&v)?;
+    let key = p.get("key");
+    if spec.len() != 1 || !spec.contains_key(key) {
+        return Err(Error::bad_request("Request body and URI mismatch").into());
+    }
+    app.change_volume_type_specs(&c, p.get("id"), spec.clone(), None)
+        .await?;
+    Ok(Json(json!(spec)).into_response())
+}
+
+pub async fn delete_extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    app.change_volume_type_specs(&c, p.get("id"), Default::default(), Some(p.get("key")))
+        .await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}

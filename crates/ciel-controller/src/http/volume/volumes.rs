@@ -1,0 +1,310 @@
+//! `/volumes`: create, list (filters, sorting, paging), show, update, delete, metadata and
+//! the `action` calls (extend, bootable, readonly, reset-status).
+
+use super::{base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, Cv, Params};
+use crate::db::volumes::{Attachment, Volume};
+use crate::error::Error;
+use crate::http::{parse_json, wrapped, AppState};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// Everything a volume view needs besides the row.
+struct View {
+    type_name: String,
+    attachment: Option<Attachment>,
+    server_host: Option<String>,
+}
+
+fn links(base: &str, id: &str) -> Value {
+    json!([{"rel": "self", "href": format!("{base}/volumes/{id}")},
+           {"rel": "bookmark", "href": format!("{base}/volumes/{id}")}])
+}
+
+/// Cinder's volume at 3.0; `detail` adds the attributes create/update omit.
+fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool) -> Value {
+    let mut md = crate::app::volume::parse_map(&v.metadata);
+    if v.read_only {
+        md.insert("readonly".into(), "True".into());
+    } else if v.updated_at.is_some() && md.contains_key("readonly") {
+        md.insert("readonly".into(), "False".into());
+    }
+    let attachments: Vec<Value> = view
+        .attachment
+        .iter()
+        .filter(|a| a.status != "attaching")
+        .map(|a| {
+            json!({"server_id": a.server_id, "attachment_id": a.id, "attached_at": time(a.created_at),
+                   "host_name": view.server_host, "volume_id": v.id, "device": a.device, "id": v.id})
+        })
+        .collect();
+    let mut out = json!({
+        "id": v.id, "name": v.name, "description": v.description, "status": v.status, "size": v.size,
+        "availability_zone": v.availability_zone, "created_at": time(v.created_at),
+        "updated_at": time_opt(v.updated_at), "attachments": attachments, "links": links(base, &v.id),
+        "metadata": md, "bootable": if v.bootable { "true" } else { "false" }, "encrypted": false,
+        "multiattach": false, "replication_status": null, "consistencygroup_id": null, "user_id": v.user_id,
+        "volume_type": view.type_name, "snapshot_id": v.snapshot_id, "source_volid": v.source_volid,
+        "migration_status": null,
+    });
+    if detail {
+        out["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
+        out["os-vol-mig-status-attr:migstat"] = Value::Null;
+        out["os-vol-mig-status-attr:name_id"] = Value::Null;
+        if admin {
+            out["os-vol-host-attr:host"] = json!(v.host_id.as_ref().map(|h| format!("{h}@file#file")));
+        }
+        let im = crate::app::volume::parse_map(&v.image_metadata);
+        if !im.is_empty() {
+            out["volume_image_metadata"] = json!(im);
+        }
+    }
+    out
+}
+
+async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
+    let type_name = crate::db::volumes::get_type(&app.db, &v.volume_type_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    let attachment = crate::db::volumes::attachment_of(&app.db, &v.id).await?;
+    let server_host = match &attachment {
+        Some(a) => match crate::db::compute::servers::get(&app.db, &a.server_id)
+            .await?
+            .and_then(|s| s.host_id)
+        {
+            Some(h) => crate::db::compute::hosts::get(&app.db, &h).await?.map(|h| h.hostname),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(View {
+        type_name,
+        attachment,
+        server_host,
+    })
+}
+
+pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, h: HeaderMap, p: Params, body: Bytes) -> CResult {
+    let b = wrapped(&body, "volume")?;
+    let v = app.create_volume(&c, b).await?;
+    let base = base_url(&app, &h, Some(p.get("project_id")));
+    let vw = view(&app, &v).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"volume": render(&v, &vw, &base, false, false)})),
+    )
+        .into_response())
+}
+use crate::http::Authed;
+
+async fn listing(
+    app: &AppState,
+    c: &crate::app::identity::caller::Caller,
+    h: &HeaderMap,
+    p: &Params,
+    raw: Option<&str>,
+    detail: bool,
+) -> CResult {
+    let q = query(raw)?;
+    let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    let mut vols = app.list_volumes(c, all).await?;
+    vols.reverse(); // Cinder's default order: newest first.
+    let md = param(&q, "metadata").map(metadata_filter).transpose()?;
+    vols.retain(|v| {
+        param(&q, "name")
+            .or(param(&q, "display_name"))
+            .is_none_or(|n| v.name.as_deref() == Some(n))
+            && param(&q, "status").is_none_or(|s| v.status == s)
+            && param(&q, "availability_zone").is_none_or(|z| v.availability_zone == z)
+            && param(&q, "bootable").is_none_or(|b| v.bootable == matches!(b, "true" | "True" | "1"))
+            && param(&q, "project_id").is_none_or(|pid| v.project_id == pid)
+            && md.as_ref().is_none_or(|m| {
+                let have = crate::app::volume::parse_map(&v.metadata);
+                m.iter().all(|(k, val)| have.get(k) == Some(val))
+            })
+    });
+    let base = base_url(app, h, Some(p.get("project_id")));
+    let path = if detail { "volumes/detail" } else { "volumes" };
+    let (vols, next) = page(
+        vols,
+        &q,
+        |v| v.id.as_str(),
+        |v, k| match k {
+            "id" => Some(v.id.clone()),
+            "name" => v.name.clone(),
+            "status" => Some(v.status.clone()),
+            "size" => Some(format!("{:020}", v.size)),
+            "created_at" => Some(format!("{:020}", v.created_at)),
+            "updated_at" => v.updated_at.map(|t| format!("{t:020}")),
+            _ => None,
+        },
+        &format!("{base}/{path}"),
+    )?;
+    let mut items = vec![];
+    for v in &vols {
+        if detail {
+            let vw = view(app, v).await?;
+            items.push(render(v, &vw, &base, true, c.is_admin()));
+        } else {
+            items.push(json!({"id": v.id, "name": v.name, "links": links(&base, &v.id)}));
+        }
+    }
+    let mut body = json!({ "volumes": items });
+    if let Some(n) = next {
+        body["volumes_links"] = json!([{"rel": "next", "href": n}]);
+    }
+    Ok(Json(body).into_response())
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    h: HeaderMap,
+    p: Params,
+    RawQuery(raw): RawQuery,
+) -> CResult {
+    listing(&app, &c, &h, &p, raw.as_deref(), false).await
+}
+
+pub async fn detail(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    h: HeaderMap,
+    p: Params,
+    RawQuery(raw): RawQuery,
+) -> CResult {
+    listing(&app, &c, &h, &p, raw.as_deref(), true).await
+}
+
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, h: HeaderMap, p: Params) -> CResult {
+    let v = app.get_volume(&c, p.get("id")).await?;
+    let base = base_url(&app, &h, Some(p.get("project_id")));
+    let vw = view(&app, &v).await?;
+    Ok(Json(json!({"volume": render(&v, &vw, &base, true, c.is_admin())})).into_response())
+}
+
+pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, h: HeaderMap, p: Params, body: Bytes) -> CResult {
+    let b = wrapped(&body, "volume")?;
+    let v = app.update_volume(&c, p.get("id"), b).await?;
+    let base = base_url(&app, &h, Some(p.get("project_id")));
+    let vw = view(&app, &v).await?;
+    Ok(Json(json!({"volume": render(&v, &vw, &base, false, false)})).into_response())
+}
+
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, RawQuery(raw): RawQuery) -> CResult {
+    let q = query(raw.as_deref())?;
+    let flag = |k: &str| param(&q, k).is_some_and(|v| matches!(v, "true" | "True" | "1"));
+    app.delete_volume(&c, p.get("id"), flag("cascade"), flag("force"))
+        .await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+fn bool_arg(b: &Map<String, Value>, key: &str) -> Result<bool, Error> {
+    match b.get(key) {
+        Some(Value::Bool(v)) => Ok(*v),
+        Some(Value::String(s)) if matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on") => Ok(true),
+        Some(Value::String(s)) if matches!(s.to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off") => Ok(false),
+        _ => Err(Error::bad_request(format!(
+            "Invalid value for '{key}': must be a boolean."
+        ))),
+    }
+}
+
+pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let v: Value = parse_json(&body)?;
+    let Value::Object(m) = v else {
+        return Err(Error::bad_request("Malformed request body").into());
+    };
+    let Some((name, arg)) = m.into_iter().next() else {
+        return Err(Error::bad_request("Malformed request body: no action").into());
+    };
+    let arg = match arg {
+        Value::Object(o) => o,
+        Value::Null => Map::new(),
+        _ => return Err(Error::bad_request(format!("Invalid {name} body")).into()),
+    };
+    let id = p.get("id");
+    match name.as_str() {
+        "os-extend" => {
+            let size = arg.get("new_size").cloned().unwrap_or(Value::Null);
+            app.extend_volume(&c, id, &size).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-set_bootable" => {
+            app.set_volume_flag(&c, id, Some(bool_arg(&arg, "bootable")?), None)
+                .await?;
+            Ok(empty(StatusCode::OK))
+        }
+        "os-update_readonly_flag" => {
+            app.set_volume_flag(&c, id, None, Some(bool_arg(&arg, "readonly")?))
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-reset_status" => {
+            let status = arg
+                .get("status")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::bad_request("Must specify 'status'"))?;
+            app.reset_volume_status(&c, id, status).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        other => Err(Error::bad_request(format!("There is no such action: {other}")).into()),
+    }
+}
+
+pub async fn metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let v = app.get_volume(&c, p.get("id")).await?;
+    Ok(Json(json!({"metadata": crate::app::volume::parse_map(&v.metadata)})).into_response())
+}
+
+async fn set_metadata(
+    app: &AppState,
+    c: &crate::app::identity::caller::Caller,
+    id: &str,
+    body: &Bytes,
+    replace: bool,
+) -> CResult {
+    let v: Value = parse_json(body)?;
+    let md = v
+        .get("metadata")
+        .ok_or_else(|| Error::bad_request("Malformed request body: 'metadata' is required"))?;
+    let md = crate::app::volume::metadata(md)?;
+    let out = app.set_volume_metadata(c, id, md, replace).await?;
+    Ok(Json(json!({ "metadata": out })).into_response())
+}
+
+pub async fn merge_metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    set_metadata(&app, &c, p.get("id"), &body, false).await
+}
+
+pub async fn replace_metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    set_metadata(&app, &c, p.get("id"), &body, true).await
+}
+
+pub async fn metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    let v = app.get_volume(&c, p.get("id")).await?;
+    let md = crate::app::volume::parse_map(&v.metadata);
+    let key = p.get("key");
+    let val = md.get(key).ok_or_else(|| Error::not_found("volume metadata", key))?;
+    Ok(Json(json!({"meta": {key: val}})).into_response())
+}
+
+pub async fn put_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let v: Value = parse_json(&body)?;
+    let meta = crate::app::volume::metadata(v.get("meta").unwrap_or(&Value::Null))?;
+    let key = p.get("key");
+    if meta.len() != 1 || !meta.contains_key(key) {
+        return Err(Error::bad_request("Request body and URI mismatch").into());
+    }
+    app.set_volume_metadata(&c, p.get("id"), meta.clone(), false).await?;
+    Ok(Json(json!({ "meta": meta })).into_response())
+}
+
+pub async fn delete_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    app.delete_volume_metadata(&c, p.get("id"), p.get("key")).await?;
+    Ok(empty(StatusCode::OK))
+}
