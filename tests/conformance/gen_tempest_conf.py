@@ -102,6 +102,9 @@ def main(argv=None):
     p.add_argument("--network-extensions",
                    help="[network-feature-enabled] api_extensions: the "
                         "aliases the server lists (comma-separated)")
+    p.add_argument("--volume-extensions",
+                   help="[volume-feature-enabled] api_extensions: the aliases the "
+                        "volume service lists (comma-separated)")
     p.add_argument("--run-validation", type=parse_bool, default=False,
                    help="[validation] run_validation (default false)")
     p.add_argument("--set", type=set_arg, action="append", default=[],
@@ -253,7 +256,22 @@ def main(argv=None):
     put("volume", "catalog_type", "block-storage")
     if cinder:
         put("volume", "region", args.region)
-        put("volume", "max_microversion", "latest")
+        # Ciel's volume API is microversion 3.0: Tempest sends no header and reads 3.0 bodies.
+        put("volume", "max_microversion", "3.0")
+        put("volume", "build_interval", 1)
+        put("volume", "build_timeout", 120)
+        put("volume", "volume_size", 1)
+        put("volume", "disk_format", "raw,qcow2")
+        vf = "volume-feature-enabled"
+        put(vf, "backup", False)
+        put(vf, "snapshot", True)
+        put(vf, "clone", True)
+        put(vf, "multi_backend", False)
+        put(vf, "manage_snapshot", False)
+        put(vf, "manage_volume", False)
+        put(vf, "extend_attached_volume", True)
+        put(vf, "api_extensions", args.volume_extensions)
+        put("compute", "volume_device_name", "vdb")
 
     for section, option, value in args.set:
         if section != "DEFAULT" and not conf.has_section(section):

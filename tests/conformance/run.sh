@@ -2,7 +2,7 @@
 # Tempest conformance harness for Ciel: starts a throw-away Ciel server, writes
 # a tempest.conf for it, runs the selected Tempest tests and summarizes them.
 #
-# Usage: tests/conformance/run.sh [--suite identity,image,network,compute|interop|all] [--regex R]...
+# Usage: tests/conformance/run.sh [--suite identity,image,network,compute,volume|interop|all] [--regex R]...
 # See tests/conformance/README.md for the suites and environment variables.
 set -euo pipefail
 
@@ -27,7 +27,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 usage() {
     cat <<'EOF'
-Usage: tests/conformance/run.sh [--suite identity,image,network,compute|interop|all] [--regex R]...
+Usage: tests/conformance/run.sh [--suite identity,image,network,compute,volume|interop|all] [--regex R]...
 
   --suite identity  the interop-guideline identity tests plus every test
                     matching ^tempest\.api\.identity\.(v3|admin\.v3)\.  (default)
@@ -35,6 +35,7 @@ Usage: tests/conformance/run.sh [--suite identity,image,network,compute|interop|
   --suite network   the interop network tests plus ^tempest\.api\.network\.
   --suite compute   the interop compute tests plus ^tempest\.api\.compute\. (boots the
                     small test guest under QEMU/TCG; builds it with tests/guest/build-small.sh)
+  --suite volume    the interop volume tests plus ^tempest\.api\.volume\.
   --suite interop   all tests of os-powered-compute-2022.11.txt
   --suite all       both of the above
   --regex R         also select tests matching the regex R (repeatable)
@@ -68,14 +69,14 @@ done
 IFS=, read -r -a SUITES <<<"$SUITE"
 for s in "${SUITES[@]}"; do
     case $s in
-        identity|image|network|compute|interop|all) ;;
-        *) die "unknown suite '$s' (expected identity, image, network, compute, interop or all)" ;;
+        identity|image|network|compute|volume|interop|all) ;;
+        *) die "unknown suite '$s' (expected identity, image, network, compute, volume, interop or all)" ;;
     esac
 done
 has_suite() { local s; for s in "${SUITES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 # The compute tests boot real guests: they need the test guest images registered.
 WANT_COMPUTE=false
-if has_suite compute || has_suite interop || has_suite all; then WANT_COMPUTE=true; fi
+if has_suite compute || has_suite volume || has_suite interop || has_suite all; then WANT_COMPUTE=true; fi
 
 # --- locations -------------------------------------------------------------
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -365,6 +366,14 @@ if [ "${AVAILABLE[neutron]}" = true ]; then
     log "network extensions: $NETWORK_EXTENSIONS"
 fi
 
+if [ "${AVAILABLE[cinder]}" = true ]; then
+    VOLUME_URL=$(printf '%s\n' "$CATALOG" | awk '$1 == "block-storage" { print $2; exit }')
+    VOLUME_EXTENSIONS=$(curl -s --max-time 10 -H "X-Auth-Token: $TOKEN" "${VOLUME_URL%/}/extensions" |
+        "$PY" -c 'import json,sys; print(",".join(e["alias"] for e in json.load(sys.stdin)["extensions"]))') ||
+        start_failed "GET /extensions of the volume service failed"
+    log "volume extensions: $VOLUME_EXTENSIONS"
+fi
+
 # --- tempest workspace and tempest.conf -------------------------------------
 tempest init --workspace-path "$TMP_TEMPEST/workspace.yaml" "$W" >/dev/null ||
     die "tempest init failed"
@@ -387,6 +396,7 @@ for svc in "${SERVICES[@]}"; do GEN_ARGS+=(--service "$svc=${AVAILABLE[$svc]}");
 [ -z "$PUBLIC_NETWORK_ID" ] || GEN_ARGS+=(--public-network-id "$PUBLIC_NETWORK_ID")
 [ -z "$PUBLIC_NETWORK_NAME" ] || GEN_ARGS+=(--public-network-name "$PUBLIC_NETWORK_NAME")
 [ -z "${NETWORK_EXTENSIONS:-}" ] || GEN_ARGS+=(--network-extensions "$NETWORK_EXTENSIONS")
+[ -z "${VOLUME_EXTENSIONS:-}" ] || GEN_ARGS+=(--volume-extensions "$VOLUME_EXTENSIONS")
 # The main run does not SSH into guests (under TCG that would multiply its time); the interop
 # tests it skipped for that reason run again afterwards with run_validation (see below).
 GEN_ARGS+=(--run-validation false)
@@ -404,6 +414,7 @@ interop_regexes() {
 IMAGE_REGEX='^tempest\.api\.image\.v2\.'
 NETWORK_REGEX='^tempest\.api\.network\.'
 COMPUTE_REGEX='^tempest\.api\.compute\.'
+VOLUME_REGEX='^tempest\.api\.volume\.'
 INTEROP_PREFIXES=()
 SUITE_REGEXES=()
 if has_suite interop || has_suite all; then INTEROP_PREFIXES+=(tempest.); fi
@@ -411,6 +422,7 @@ if has_suite identity || has_suite all; then INTEROP_PREFIXES+=(tempest.api.iden
 if has_suite image || has_suite all; then INTEROP_PREFIXES+=(tempest.api.image.); SUITE_REGEXES+=("$IMAGE_REGEX"); fi
 if has_suite network || has_suite all; then INTEROP_PREFIXES+=(tempest.api.network.); SUITE_REGEXES+=("$NETWORK_REGEX"); fi
 if has_suite compute || has_suite all; then INTEROP_PREFIXES+=(tempest.api.compute.); SUITE_REGEXES+=("$COMPUTE_REGEX"); fi
+if has_suite volume || has_suite all; then INTEROP_PREFIXES+=(tempest.api.volume.); SUITE_REGEXES+=("$VOLUME_REGEX"); fi
 INTEROP_ERE="^($(printf '%s|' "${INTEROP_PREFIXES[@]}" | sed -e 's/|$//' -e 's/\./\\./g'))"
 {
     interop_regexes "$INTEROP_ERE"

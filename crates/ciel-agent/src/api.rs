@@ -20,6 +20,8 @@ pub struct ApiState {
     pub driver: Arc<dyn Hypervisor>,
     /// Set once the controller has accepted the registration.
     pub secret: Arc<RwLock<Option<String>>>,
+    /// Where the host's volumes are (for exports to the image service).
+    pub storage: Arc<crate::storage::FileBackend>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -27,6 +29,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/vms/{id}/console", get(console))
         .route("/v1/vms/{id}/snapshot", post(snapshot))
         .route("/v1/vms/{id}/vnc", get(vnc))
+        .route("/v1/volumes/{id}/export", post(export_volume))
         .with_state(state)
 }
 
@@ -83,6 +86,37 @@ async fn snapshot(State(state): State<ApiState>, Path(id): Path<String>, h: Head
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     // Unlinked now, the open file stays readable until the body is sent.
+    let _ = std::fs::remove_file(&path);
+    axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ExportFormat {
+    format: Option<String>,
+}
+
+/// A copy of a volume in `format` (raw or qcow2) as the response body (volume → image).
+async fn export_volume(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<ExportFormat>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&state, &h) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if id.contains('/') || id.contains("..") {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let format = q.format.unwrap_or_else(|| "raw".into());
+    let path = match state.storage.export(&id, &format).await {
+        Ok(p) => p,
+        Err(e) => return (StatusCode::CONFLICT, format!("{e:#}")).into_response(),
+    };
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
     let _ = std::fs::remove_file(&path);
     axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response()
 }

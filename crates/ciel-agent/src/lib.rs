@@ -51,7 +51,7 @@ pub struct Agent {
     /// The host's network data plane, for drivers whose VMs have real NICs.
     net: Option<net::NetworkPlane>,
     /// The volumes stored on this host.
-    storage: storage::FileBackend,
+    storage: Arc<storage::FileBackend>,
 }
 
 impl Agent {
@@ -73,7 +73,7 @@ impl Agent {
             )
         });
         Ok(Self {
-            storage: storage::FileBackend::new(&cfg.state_dir),
+            storage: Arc::new(storage::FileBackend::new(&cfg.state_dir)),
             cfg,
             http,
             driver,
@@ -146,6 +146,7 @@ impl Agent {
         let api = api::router(api::ApiState {
             driver: self.driver.clone(),
             secret: self.secret.clone(),
+            storage: self.storage.clone(),
         });
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, api).await {
@@ -291,8 +292,14 @@ impl Agent {
             .cloned()
             .collect();
         let image_file = |img: &ciel_proto::ImageRef| Some(dir.join(&img.id)).filter(|p| p.exists());
-        let mut report =
-            storage::reconcile(&self.storage, &volumes, &cfg.volume_snapshots, image_file, &attached).await;
+        let mut report = storage::reconcile(
+            self.storage.as_ref(),
+            &volumes,
+            &cfg.volume_snapshots,
+            image_file,
+            &attached,
+        )
+        .await;
         report.errors.extend(missing);
         report
     }
@@ -320,7 +327,9 @@ impl Agent {
 
     async fn cache_images(&self, base: &str, token: &str, spec: &ciel_proto::VmSpec) -> anyhow::Result<()> {
         let dir = cache::images_dir(&self.cfg.state_dir);
+        // (A VM booted from a volume has no image of its own: only its kernel and ramdisk.)
         for img in std::iter::once(&spec.image)
+            .filter(|i| !i.id.is_empty())
             .chain(spec.kernel.iter())
             .chain(spec.ramdisk.iter())
         {

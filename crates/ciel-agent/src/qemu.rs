@@ -66,6 +66,14 @@ impl QemuDriver {
     }
 
     async fn prepare_disk(&self, spec: &VmSpec) -> anyhow::Result<PathBuf> {
+        if let Some(v) = &spec.root_volume {
+            use crate::storage::VolumeBackend;
+            let path = self.volumes.volume_path(v);
+            if !path.exists() {
+                bail!("the root volume {v} is not on this host (yet)");
+            }
+            return Ok(path);
+        }
         let disk = self.dir(&spec.id).join("disk.qcow2");
         if disk.exists() {
             return Ok(disk);

@@ -43,6 +43,45 @@ impl FileBackend {
         }
     }
 
+    /// A temporary copy of volume `id` in `format` (`raw` or `qcow2`), for an upload to the
+    /// image service; the caller deletes it.
+    pub async fn export(&self, id: &str, format: &str) -> anyhow::Result<PathBuf> {
+        if !matches!(format, "raw" | "qcow2") {
+            bail!("cannot export a volume as {format}");
+        }
+        let src = self.volume_path(id);
+        if !src.exists() {
+            bail!("volume {id} is not on this host");
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let out = self.volumes.join(format!(".{id}.export-{nanos}"));
+        let r = self
+            .qemu_img(&[
+                "convert",
+                "-U",
+                "-O",
+                format,
+                &src.display().to_string(),
+                &out.display().to_string(),
+            ])
+            .await;
+        if let Err(e) = r {
+            std::fs::remove_file(&out).ok();
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    async fn size_bytes(&self, id: &str) -> anyhow::Result<u64> {
+        let path = self.volume_path(id).display().to_string();
+        let out = self.qemu_img(&["info", "-U", "--output=json", &path]).await?;
+        let v: serde_json::Value = serde_json::from_str(&out)?;
+        v["virtual-size"].as_u64().context("no virtual-size")
+    }
+
     fn snapshot_path(&self, id: &str) -> PathBuf {
         self.snapshots.join(format!("{id}.qcow2"))
     }
@@ -125,7 +164,7 @@ impl VolumeBackend for FileBackend {
                 Some(VolumeSource::Volume(src)) => self.copy(&self.volume_path(src), &path).await?,
                 Some(VolumeSource::Snapshot(src)) => self.copy(&self.snapshot_path(src), &path).await?,
             }
-            if self.size_gb(&spec.id).await? < spec.size_gb {
+            if self.size_bytes(&spec.id).await? < spec.size_gb * GIB {
                 self.grow(&spec.id, spec.size_gb).await?;
             }
             tracing::info!(volume = %spec.id, size_gb = spec.size_gb, "volume created");
@@ -133,20 +172,9 @@ impl VolumeBackend for FileBackend {
         })
     }
 
+    /// Whole GiB (volumes are made and grown in whole GiB).
     fn size_gb<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<u64>> {
-        Box::pin(async move {
-            let out = self
-                .qemu_img(&[
-                    "info",
-                    "-U",
-                    "--output=json",
-                    &self.volume_path(id).display().to_string(),
-                ])
-                .await?;
-            let v: serde_json::Value = serde_json::from_str(&out)?;
-            let bytes = v["virtual-size"].as_u64().context("no virtual-size")?;
-            Ok(bytes.div_ceil(GIB))
-        })
+        Box::pin(async move { Ok(self.size_bytes(id).await? / GIB) })
     }
 
     fn grow<'a>(&'a self, id: &'a str, size_gb: u64) -> BoxFuture<'a, anyhow::Result<()>> {

@@ -47,8 +47,17 @@ async fn wait_for(app: &App, c: &Caller, id: &str, vm_state: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn servers_follow_the_agents_reports() {
+/// A controller with one agent (fake hypervisor) on loopback, an image and a network.
+struct Cloud {
+    dir: std::path::PathBuf,
+    app: Arc<App>,
+    admin: Caller,
+    fake: Arc<FakeHypervisor>,
+    image: String,
+    network: String,
+}
+
+async fn start_cloud() -> Cloud {
     let dir = std::env::temp_dir().join(format!("ciel-fake-cloud-{}", uuid_like()));
     let mut cfg = ControllerConfig::new(dir.join("data"), "127.0.0.1:0".parse().unwrap());
     cfg.admin_password = Some("adminpw".into());
@@ -103,11 +112,32 @@ async fn servers_follow_the_agents_reports() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    Cloud {
+        dir,
+        app,
+        admin,
+        fake,
+        image: img.id,
+        network: net.id,
+    }
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn servers_follow_the_agents_reports() {
+    let Cloud {
+        dir,
+        app,
+        admin,
+        fake,
+        image,
+        network,
+    } = start_cloud().await;
+    let img_id = image;
+    let net_id = network;
     let made = app
         .create_servers(
             &admin, "req-test",
-            body(json!({"name": "vm", "imageRef": img.id, "flavorRef": "42", "networks": [{"uuid": net.id}], "min_count": 3, "max_count": 3})),
+            body(json!({"name": "vm", "imageRef": img_id, "flavorRef": "42", "networks": [{"uuid": net_id}], "min_count": 3, "max_count": 3})),
         )
         .await
         .unwrap();
@@ -146,7 +176,7 @@ async fn servers_follow_the_agents_reports() {
         .unwrap();
     assert_eq!(q["instances"], 6);
     assert_eq!(q["cores"], 20, "other limits keep their defaults");
-    let over = json!({"name": "over", "imageRef": img.id, "flavorRef": "42", "networks": "none", "min_count": 8});
+    let over = json!({"name": "over", "imageRef": img_id, "flavorRef": "42", "networks": "none", "min_count": 8});
     assert_eq!(
         app.create_servers(&admin, "req-test", body(over))
             .await
@@ -156,7 +186,7 @@ async fn servers_follow_the_agents_reports() {
     );
     let mut tasks = vec![];
     for i in 0..10 {
-        let (app, admin, image) = (app.clone(), admin.clone(), img.id.clone());
+        let (app, admin, image) = (app.clone(), admin.clone(), img_id.clone());
         tasks.push(tokio::spawn(async move {
             app.create_servers(
                 &admin,
@@ -192,6 +222,128 @@ async fn servers_follow_the_agents_reports() {
         0
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Volumes on the agent's file backend (real qemu-img) with a fake hypervisor: created,
+/// snapshotted, cloned, grown, attached (the pretend VM reports the disk), refused to be
+/// deleted while attached or with snapshots, and gone with their files when deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn volumes_follow_the_agents_reports() {
+    if std::process::Command::new("qemu-img")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("qemu-img not installed; skipping");
+        return;
+    }
+    let cloud = start_cloud().await;
+    let (app, admin) = (&cloud.app, &cloud.admin);
+    let status = |id: String| {
+        let (app, admin) = (app.clone(), admin.clone());
+        async move {
+            app.get_volume(&admin, &id)
+                .await
+                .map(|v| v.status)
+                .unwrap_or_else(|_| "gone".into())
+        }
+    };
+    async fn until<F: std::future::Future<Output = String>>(f: impl Fn() -> F, want: &str) {
+        for _ in 0..400 {
+            if f().await == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("never reached {want}, still {}", f().await);
+    }
+    let v = app
+        .create_volume(admin, body(json!({"size": 1, "name": "v"})))
+        .await
+        .unwrap();
+    assert_eq!(v.status, "creating");
+    until(|| status(v.id.clone()), "available").await;
+    let file = cloud.dir.join(format!("agent/volumes/{}.qcow2", v.id));
+    assert!(file.exists(), "the agent made the volume's file");
+
+    let bad = app.create_volume(admin, body(json!({"size": 0}))).await.unwrap_err();
+    assert_eq!(bad.status(), 400);
+    let missing = app
+        .create_volume(admin, body(json!({"size": 1, "source_volid": "nope"})))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), 404);
+
+    let snap = app
+        .create_snapshot(admin, body(json!({"volume_id": v.id, "name": "s"})))
+        .await
+        .unwrap();
+    until(
+        || {
+            let (app, admin, id) = (app.clone(), admin.clone(), snap.id.clone());
+            async move {
+                app.get_snapshot(&admin, &id)
+                    .await
+                    .map(|s| s.status)
+                    .unwrap_or_default()
+            }
+        },
+        "available",
+    )
+    .await;
+    let copy = app
+        .create_volume(admin, body(json!({"size": 2, "snapshot_id": snap.id})))
+        .await
+        .unwrap();
+    until(|| status(copy.id.clone()), "available").await;
+    let smaller = app
+        .create_volume(admin, body(json!({"size": 1, "source_volid": copy.id})))
+        .await
+        .unwrap_err();
+    assert_eq!(smaller.status(), 400, "a clone is never smaller than its source");
+    assert_eq!(
+        app.delete_volume(admin, &v.id, false, false)
+            .await
+            .unwrap_err()
+            .status(),
+        400,
+        "a volume with snapshots stays"
+    );
+
+    app.extend_volume(admin, &copy.id, &json!(3)).await.unwrap();
+    until(|| status(copy.id.clone()), "available").await;
+    assert_eq!(app.get_volume(admin, &copy.id).await.unwrap().size, 3);
+
+    let server = app
+        .create_servers(
+            admin,
+            "req-test",
+            body(json!({"name": "vm", "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]})),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    wait_for(app, admin, &server.id, "active").await;
+    app.attach_volume(admin, &server.id, &copy.id, None).await.unwrap();
+    until(|| status(copy.id.clone()), "in-use").await;
+    assert_eq!(
+        app.delete_volume(admin, &copy.id, false, false)
+            .await
+            .unwrap_err()
+            .status(),
+        400,
+        "an attached volume stays"
+    );
+    app.detach_volume(admin, &server.id, &copy.id).await.unwrap();
+    until(|| status(copy.id.clone()), "available").await;
+
+    app.delete_volume(admin, &v.id, true, false).await.unwrap();
+    app.delete_volume(admin, &copy.id, false, false).await.unwrap();
+    until(|| status(v.id.clone()), "gone").await;
+    until(|| status(copy.id.clone()), "gone").await;
+    assert!(!file.exists(), "deleting removes the file");
+    app.delete_server(admin, &server.id, "req-test").await.unwrap();
+    std::fs::remove_dir_all(&cloud.dir).ok();
 }
 
 async fn fake_is_empty(f: &FakeHypervisor) -> bool {

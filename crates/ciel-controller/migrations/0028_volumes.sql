@@ -33,7 +33,8 @@ CREATE TABLE volumes (
     snapshot_id       TEXT,
     image_id          TEXT,
     bootable          INTEGER NOT NULL DEFAULT 0,
-    read_only         INTEGER NOT NULL DEFAULT 0,
+    -- NULL until os-update_readonly_flag sets it (then shown as metadata "readonly").
+    read_only         INTEGER,
     -- JSON objects.
     metadata          TEXT NOT NULL DEFAULT '{}',
     image_metadata    TEXT NOT NULL DEFAULT '{}',
@@ -68,6 +69,9 @@ CREATE TABLE volume_attachments (
     device      TEXT NOT NULL,
     -- attaching, attached, detaching
     status      TEXT NOT NULL,
+    -- 0 for the root disk of a server booted from the volume; NULL when hot-plugged.
+    boot_index  INTEGER,
+    delete_on_termination INTEGER NOT NULL DEFAULT 0,
     created_at  BIGINT NOT NULL
 );
 CREATE INDEX volume_attachments_server ON volume_attachments(server_id);

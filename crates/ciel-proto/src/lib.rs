@@ -247,6 +247,9 @@ pub struct VmSpec {
     /// Volumes attached to the VM, hot-plugged while it runs.
     #[serde(default)]
     pub volumes: Vec<VolumeAttachment>,
+    /// The volume the VM boots from (its root disk), instead of an overlay of `image`.
+    #[serde(default)]
+    pub root_volume: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

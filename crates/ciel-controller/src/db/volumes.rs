@@ -29,7 +29,7 @@ pub struct Volume {
     pub snapshot_id: Option<String>,
     pub image_id: Option<String>,
     pub bootable: bool,
-    pub read_only: bool,
+    pub read_only: Option<bool>,
     pub metadata: String,
     pub image_metadata: String,
     pub fault: Option<String>,
@@ -59,6 +59,9 @@ pub struct Attachment {
     pub server_id: String,
     pub device: String,
     pub status: String,
+    /// Some(0): the server's root disk.
+    pub boot_index: Option<i64>,
+    pub delete_on_termination: bool,
     pub created_at: i64,
 }
 
@@ -68,7 +71,7 @@ const VOL_COLS: &str = "id, project_id, user_id, name, description, size, status
      image_metadata, fault, created_at, updated_at";
 const SNAP_COLS: &str =
     "id, volume_id, project_id, user_id, name, description, size, status, metadata, created_at, updated_at";
-const ATT_COLS: &str = "id, volume_id, server_id, device, status, created_at";
+const ATT_COLS: &str = "id, volume_id, server_id, device, status, boot_index, delete_on_termination, created_at";
 
 // ---- volume types
 
@@ -357,13 +360,15 @@ pub async fn delete_snapshot(e: impl SqliteExecutor<'_>, id: &str) -> Result<()>
 
 pub async fn insert_attachment(e: impl SqliteExecutor<'_>, a: &Attachment) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO volume_attachments ({ATT_COLS}) VALUES (?, ?, ?, ?, ?, ?)"
+        "INSERT INTO volume_attachments ({ATT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&a.id)
     .bind(&a.volume_id)
     .bind(&a.server_id)
     .bind(&a.device)
     .bind(&a.status)
+    .bind(a.boot_index)
+    .bind(a.delete_on_termination)
     .bind(a.created_at)
     .execute(e)
     .await?;

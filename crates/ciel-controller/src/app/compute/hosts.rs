@@ -200,12 +200,17 @@ impl App {
         }
         for s in &servers {
             let volumes = crate::app::volume::report::server_volumes(&mut tx, s).await?;
+            let root_volume = crate::app::volume::report::root_volume(&mut tx, &s.id).await?;
             let img = image::get(&mut *tx, &s.image_id).await?;
             let image = image_ref(&s.image_id, img.as_ref());
-            let props: serde_json::Map<String, serde_json::Value> = img
-                .as_ref()
-                .and_then(|i| serde_json::from_str(&i.properties).ok())
-                .unwrap_or_default();
+            // Booted from a volume: the boot properties are those of the volume's image.
+            let props: serde_json::Map<String, serde_json::Value> = match &root_volume {
+                Some(v) => serde_json::from_str(&v.image_metadata).unwrap_or_default(),
+                None => img
+                    .as_ref()
+                    .and_then(|i| serde_json::from_str(&i.properties).ok())
+                    .unwrap_or_default(),
+            };
             let prop = |k: &str| props.get(k).and_then(|v| v.as_str()).map(str::to_owned);
             let mut parts = [None, None];
             for (slot, key) in parts.iter_mut().zip(["kernel_id", "ramdisk_id"]) {
@@ -248,6 +253,7 @@ impl App {
                 config_drive: s.config_drive,
                 rebuild_serial: s.rebuild_serial as u64,
                 volumes,
+                root_volume: root_volume.map(|v| v.id),
             });
         }
         // The routers this host runs, and the networks their legs are on.

@@ -65,8 +65,15 @@ impl App {
         let name = input::opt_str(&mut body, "name", 255, false)?
             .filter(|n| !n.trim().is_empty())
             .ok_or_else(|| Error::bad_request("Invalid input for field/attribute name."))?;
-        let image_id = input::opt_str(&mut body, "imageRef", 255, false)?
-            .ok_or_else(|| Error::bad_request("Invalid input for field/attribute imageRef."))?;
+        let block_devices = crate::app::volume::boot::parse(body.remove("block_device_mapping_v2"))?;
+        let boot_volume = block_devices.iter().find(|b| b.boot_index == Some(0)).cloned();
+        let image_ref = input::opt_str(&mut body, "imageRef", 255, true)?.filter(|i| !i.is_empty());
+        // Booted from a volume, a server has no image of its own (Nova shows "").
+        let image_id = match (&image_ref, &boot_volume) {
+            (_, Some(_)) => None,
+            (Some(i), None) => Some(i.clone()),
+            (None, None) => return Err(Error::bad_request("Invalid input for field/attribute imageRef.")),
+        };
         let flavor_ref = match body.remove("flavorRef") {
             Some(Value::String(s)) => s,
             Some(Value::Number(n)) => n.to_string(),
@@ -77,18 +84,24 @@ impl App {
             .get_flavor(caller, &flavor_id)
             .await
             .map_err(|_| Error::bad_request(format!("Flavor {flavor_ref} could not be found.")))?;
-        let image = self
-            .get_image(caller, image_id.rsplit('/').next().unwrap_or_default())
-            .await
-            .map_err(|_| Error::bad_request(format!("Can not find requested image {image_id}")))?;
-        if image.status != "active" {
-            return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
-        }
-        if flavor.ram < image.min_ram || (flavor.disk > 0 && flavor.disk < image.min_disk) {
-            return Err(Error::bad_request(
-                "Flavor's memory or disk is too small for requested image.",
-            ));
-        }
+        let image = match &image_id {
+            Some(image_id) => {
+                let image = self
+                    .get_image(caller, image_id.rsplit('/').next().unwrap_or_default())
+                    .await
+                    .map_err(|_| Error::bad_request(format!("Can not find requested image {image_id}")))?;
+                if image.status != "active" {
+                    return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
+                }
+                if flavor.ram < image.min_ram || (flavor.disk > 0 && flavor.disk < image.min_disk) {
+                    return Err(Error::bad_request(
+                        "Flavor's memory or disk is too small for requested image.",
+                    ));
+                }
+                Some(image)
+            }
+            None => None,
+        };
         let key_name = input::opt_str(&mut body, "key_name", 255, true)?;
         if let Some(k) = &key_name {
             self.get_keypair(caller, k, None)
@@ -158,6 +171,11 @@ impl App {
         if max < min {
             return Err(Error::bad_request("min_count must be <= max_count"));
         }
+        if max > 1 && block_devices.iter().any(|b| b.source == "volume") {
+            return Err(Error::bad_request(
+                "Block Device Mapping is Invalid: an existing volume cannot be given to several servers.",
+            ));
+        }
         let nics = parse_networks(body.remove("networks"))?;
         let az = input::opt_str(&mut body, "availability_zone", 255, true)?.unwrap_or_else(|| "nova".into());
         // "ZONE:HOST[:NODE]" pins an admin's server to a host.
@@ -204,6 +222,15 @@ impl App {
         if let Some(g) = &group_hint {
             constraints.group = Some(super::server_groups::placement(&mut tx, caller, g).await?);
         }
+        // Local volumes: the server goes where its existing volumes (or snapshots) are.
+        for b in &block_devices {
+            if let Some(h) = self.block_device_host(&mut tx, caller, b).await? {
+                constraints.same_host = Some(match constraints.same_host.take() {
+                    Some(hs) => hs.into_iter().filter(|x| *x == h).collect(),
+                    None => vec![h],
+                });
+            }
+        }
         for i in 0..wanted {
             let host = scheduler::pick(&mut tx, &self.cfg.scheduler, &flavor, &constraints).await?;
             let Some(host) = host else {
@@ -228,8 +255,8 @@ impl App {
                 flavor_id: flavor.id.clone(),
                 vcpus: flavor.vcpus,
                 memory_mb: flavor.ram,
-                root_gb: flavor.disk,
-                image_id: image.id.clone(),
+                root_gb: if boot_volume.is_some() { 0 } else { flavor.disk },
+                image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
                 host_id: Some(host.clone()),
                 key_name: key_name.clone(),
                 user_data: user_data.clone(),
@@ -258,6 +285,15 @@ impl App {
                 old_root_gb: None,
             };
             db::insert(&mut *tx, &s).await?;
+            let mut next_disk = if config_drive { b'c' } else { b'b' };
+            for b in &block_devices {
+                let device = format!("/dev/vd{}", next_disk as char);
+                if b.boot_index != Some(0) {
+                    next_disk += 1;
+                }
+                self.attach_block_device(&mut tx, caller, &s.id, &host, b, device)
+                    .await?;
+            }
             super::actions::record(&mut tx, caller, &s, "create", request_id, now).await?;
             if let (Some(g), Some(p)) = (&group_hint, constraints.group.as_mut()) {
                 server_groups::add_member(&mut *tx, g, &s.id).await?;

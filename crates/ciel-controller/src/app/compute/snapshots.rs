@@ -78,7 +78,9 @@ impl App {
 
         let (app, caller, server, image_id) = (self.clone(), caller.clone(), s.id.clone(), image.id.clone());
         tokio::spawn(async move {
-            if let Err(e) = app.upload_snapshot(&caller, &server, &image_id, agent).await {
+            let (url, secret) = agent;
+            let source = format!("{url}/v1/vms/{server}/snapshot");
+            if let Err(e) = app.upload_from_agent(&caller, &source, &secret, &image_id).await {
                 tracing::warn!(server = %server, image = %image_id, error = %e, "snapshot failed; deleting the image");
                 app.delete_image(&caller, &image_id).await.ok();
             }
@@ -102,21 +104,22 @@ impl App {
         Ok(())
     }
 
-    async fn upload_snapshot(
+    /// Streams what an agent API call (`POST source`) answers into image `image_id`, as an
+    /// upload (server snapshots, volumes uploaded as images).
+    pub(crate) async fn upload_from_agent(
         &self,
         caller: &Caller,
-        server: &str,
+        source: &str,
+        secret: &str,
         image_id: &str,
-        agent: (String, String),
     ) -> Result<()> {
-        let (url, secret) = agent;
         let mut resp = reqwest::Client::new()
-            .post(format!("{url}/v1/vms/{server}/snapshot"))
+            .post(source)
             .bearer_auth(secret)
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| Error::Internal(format!("snapshot of {server}: {e}")))?;
+            .map_err(|e| Error::Internal(format!("{source}: {e}")))?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(4);
         let pump = async move {
             loop {

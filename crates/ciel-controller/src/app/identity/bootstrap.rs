@@ -42,8 +42,17 @@ pub const SERVED: &[ServedService] = &[
         name: "nova",
         path: "/compute/v2.1",
     },
-    // Cinder v3 (`/volume/v3`) joins the catalog, as `block-storage` and `volumev3`, once its
-    // Tempest suite passes (issue 8); until then it is served but not announced.
+    // Cinder v3, under both of its catalog types (clients ask for either).
+    ServedService {
+        r#type: "block-storage",
+        name: "cinder",
+        path: "/volume/v3",
+    },
+    ServedService {
+        r#type: "volumev3",
+        name: "cinderv3",
+        path: "/volume/v3",
+    },
 ];
 
 pub struct BootstrapOutcome {

@@ -63,6 +63,8 @@ impl App {
             server_id: server_id.to_string(),
             device,
             status: "attaching".into(),
+            boot_index: None,
+            delete_on_termination: false,
             created_at: now,
         };
         db::insert_attachment(&mut *tx, &a).await?;
@@ -90,6 +92,11 @@ impl App {
         if a.status == "detaching" {
             return Ok(());
         }
+        if a.boot_index == Some(0) {
+            return Err(Error::bad_request(format!(
+                "Can't detach root device volume {volume_id} of server {server_id}."
+            )));
+        }
         if let Some(mut v) = db::get(&mut *tx, volume_id).await? {
             if v.status != "in-use" && v.status != "attaching" {
                 return Err(Error::bad_request(format!(
@@ -115,21 +122,39 @@ impl App {
         db::attachments_of_server(&self.db, server_id).await
     }
 
+    /// (volume id, delete_on_termination) of the volumes a server has.
+    pub async fn volumes_attached(&self, server_id: &str) -> Result<Vec<(String, bool)>> {
+        Ok(db::attachments_of_server(&self.db, server_id)
+            .await?
+            .into_iter()
+            .map(|a| (a.volume_id, a.delete_on_termination))
+            .collect())
+    }
+
     /// The attachment of a volume the caller can see.
     pub async fn volume_attachment(&self, caller: &Caller, volume_id: &str) -> Result<Option<Attachment>> {
         self.get_volume(caller, volume_id).await?;
         db::attachment_of(&self.db, volume_id).await
     }
 
-    /// Detaches every volume of a server being deleted (they become `available`), in the
-    /// server's delete transaction.
+    /// Detaches every volume of a server being deleted, in the server's delete transaction:
+    /// they become `available`, or are deleted when the server was booted with
+    /// `delete_on_termination`.
     pub(crate) async fn release_server_volumes(tx: &mut crate::db::Tx<'_>, server_id: &str) -> Result<()> {
         for a in db::attachments_of_server(&mut **tx, server_id).await? {
             db::delete_attachment(&mut **tx, &a.id).await?;
             if let Some(mut v) = db::get(&mut **tx, &a.volume_id).await? {
-                v.status = "available".into();
+                v.status = if a.delete_on_termination {
+                    "deleting"
+                } else {
+                    "available"
+                }
+                .into();
                 v.updated_at = Some(crate::db::now());
                 db::update(&mut **tx, &v).await?;
+                if let Some(h) = &v.host_id {
+                    hosts::bump_generation(&mut **tx, h).await.ok();
+                }
             }
         }
         Ok(())
@@ -157,6 +182,8 @@ mod tests {
             server_id: "s".into(),
             device: d.into(),
             status: "attached".into(),
+            boot_index: None,
+            delete_on_termination: false,
             created_at: 0,
         };
         assert_eq!(next_device(&[], false), "/dev/vdb");

@@ -4,9 +4,11 @@
 //! agent reports the volume, `attaching`/`detaching` until the VM reports its disks.
 
 pub mod attachments;
+pub mod boot;
 pub mod report;
 pub mod snapshots;
 pub mod types;
+pub mod upload;
 pub mod volumes;
 
 use crate::app::identity::caller::Caller;

@@ -56,18 +56,28 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Ve
 pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<VolumeAttachment>> {
     let mut out = vec![];
     for a in db::attachments_of_server(&mut **tx, &server.id).await? {
-        if a.status == "detaching" {
+        if a.status == "detaching" || a.boot_index == Some(0) {
             continue;
         }
         if let Some(v) = db::get(&mut **tx, &a.volume_id).await? {
             out.push(VolumeAttachment {
                 volume_id: v.id,
-                read_only: v.read_only,
+                read_only: v.read_only == Some(true),
                 size_gb: v.size as u64,
             });
         }
     }
     Ok(out)
+}
+
+/// The volume a server boots from, if it was booted from one.
+pub async fn root_volume(tx: &mut Tx<'_>, server: &str) -> Result<Option<crate::db::volumes::Volume>> {
+    for a in db::attachments_of_server(&mut **tx, server).await? {
+        if a.boot_index == Some(0) {
+            return db::get(&mut **tx, &a.volume_id).await;
+        }
+    }
+    Ok(None)
 }
 
 /// Applies the storage part of a report from `host` (in the report's transaction).
@@ -79,6 +89,22 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
             .find(|(e, _)| e == id)
             .map(|(_, m)| m.clone())
     };
+    // Snapshots first: a volume row goes only after its snapshots' rows.
+    for mut s in db::snapshots_on_host(&mut **tx, host).await? {
+        let held = report.volume_snapshots.contains(&s.id);
+        let status = match (s.status.as_str(), held) {
+            ("creating", true) => "available",
+            ("creating", false) if error_of(&s.id).is_some() => "error",
+            ("deleting", false) => {
+                db::delete_snapshot(&mut **tx, &s.id).await?;
+                continue;
+            }
+            _ => continue,
+        };
+        s.status = status.into();
+        s.updated_at = Some(now);
+        db::update_snapshot(&mut **tx, &s).await?;
+    }
     for mut v in db::on_host(&mut **tx, host).await? {
         let held = report.volumes.iter().find(|s| s.id == v.id);
         let before = v.status.clone();
@@ -105,7 +131,9 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
                 }
             }
             ("deleting", None) => {
-                db::delete(&mut **tx, &v.id).await?;
+                if db::snapshots_of(&mut **tx, &v.id).await?.is_empty() {
+                    db::delete(&mut **tx, &v.id).await?;
+                }
                 continue;
             }
             _ => {}
@@ -114,21 +142,6 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
             v.updated_at = Some(now);
             db::update(&mut **tx, &v).await?;
         }
-    }
-    for mut s in db::snapshots_on_host(&mut **tx, host).await? {
-        let held = report.volume_snapshots.contains(&s.id);
-        let status = match (s.status.as_str(), held) {
-            ("creating", true) => "available",
-            ("creating", false) if error_of(&s.id).is_some() => "error",
-            ("deleting", false) => {
-                db::delete_snapshot(&mut **tx, &s.id).await?;
-                continue;
-            }
-            _ => continue,
-        };
-        s.status = status.into();
-        s.updated_at = Some(now);
-        db::update_snapshot(&mut **tx, &s).await?;
     }
     for vm in &report.vms {
         let stopped = vm.state == ciel_proto::VmState::Stopped;

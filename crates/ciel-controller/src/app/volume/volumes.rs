@@ -55,40 +55,10 @@ impl App {
             Some(v) => metadata(v)?,
         };
 
-        let mut image_meta = BTreeMap::new();
-        let mut min_size = 1;
-        if let Some(id) = &image_id {
-            let img = self.get_image(caller, id).await.map_err(|_| {
-                Error::bad_request(format!(
-                    "Invalid image identifier or unable to access requested image {id}."
-                ))
-            })?;
-            if img.status != "active" {
-                return Err(Error::bad_request(format!("Image {id} is not active.")));
-            }
-            let gib = 1024 * 1024 * 1024;
-            min_size = img.virtual_size.or(img.size).unwrap_or(0).div_euclid(gib) + 1;
-            min_size = min_size.max(img.min_disk);
-            for (k, v) in [
-                ("image_id", Some(img.id.clone())),
-                ("image_name", img.name.clone()),
-                ("disk_format", img.disk_format.clone()),
-                ("container_format", img.container_format.clone()),
-                ("checksum", img.checksum.clone()),
-                ("min_disk", Some(img.min_disk.to_string())),
-                ("min_ram", Some(img.min_ram.to_string())),
-                ("size", img.size.map(|s| s.to_string())),
-            ] {
-                if let Some(v) = v {
-                    image_meta.insert(k.to_string(), v);
-                }
-            }
-            let props: Map<String, Value> = serde_json::from_str(&img.properties).unwrap_or_default();
-            for (k, v) in props {
-                let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
-                image_meta.insert(k, v);
-            }
-        }
+        let (mut image_meta, min_size) = match &image_id {
+            Some(id) => self.image_for_volume(caller, id).await?,
+            None => (BTreeMap::new(), 1),
+        };
 
         let now = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
@@ -132,9 +102,11 @@ impl App {
             (self.pick_storage_host(&mut tx).await?, min_size, image_id.is_some())
         };
         let size = match size {
-            Some(s) if s < source_size => return Err(Error::bad_request(format!(
+            Some(s) if s < source_size => {
+                return Err(Error::bad_request(format!(
                 "Invalid input received: Volume size '{s}'GB cannot be smaller than the source size {source_size}GB."
-            ))),
+            )))
+            }
             Some(s) => s,
             None if snapshot_id.is_some() || source_volid.is_some() => source_size,
             None => {
@@ -159,7 +131,7 @@ impl App {
             snapshot_id,
             image_id,
             bootable,
-            read_only: false,
+            read_only: None,
             metadata: to_json(&md),
             image_metadata: to_json(&image_meta),
             fault: host_id
@@ -175,6 +147,42 @@ impl App {
         tx.commit().await?;
         self.hosts_changed();
         Ok(v)
+    }
+
+    /// An active image a volume can start from: its properties as the volume's image
+    /// metadata, and the smallest size in GiB that holds it.
+    pub(crate) async fn image_for_volume(&self, caller: &Caller, id: &str) -> Result<(BTreeMap<String, String>, i64)> {
+        let img = self.get_image(caller, id).await.map_err(|_| {
+            Error::bad_request(format!(
+                "Invalid image identifier or unable to access requested image {id}."
+            ))
+        })?;
+        if img.status != "active" {
+            return Err(Error::bad_request(format!("Image {id} is not active.")));
+        }
+        let gib = 1024 * 1024 * 1024;
+        let min_size = (img.virtual_size.or(img.size).unwrap_or(0).div_euclid(gib) + 1).max(img.min_disk);
+        let mut meta = BTreeMap::new();
+        for (k, v) in [
+            ("image_id", Some(img.id.clone())),
+            ("image_name", img.name.clone()),
+            ("disk_format", img.disk_format.clone()),
+            ("container_format", img.container_format.clone()),
+            ("checksum", img.checksum.clone()),
+            ("min_disk", Some(img.min_disk.to_string())),
+            ("min_ram", Some(img.min_ram.to_string())),
+            ("size", img.size.map(|s| s.to_string())),
+        ] {
+            if let Some(v) = v {
+                meta.insert(k.to_string(), v);
+            }
+        }
+        let props: Map<String, Value> = serde_json::from_str(&img.properties).unwrap_or_default();
+        for (k, v) in props {
+            let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            meta.insert(k, v);
+        }
+        Ok((meta, min_size))
     }
 
     /// The up, enabled host with the fewest gigabytes of volumes (local backends).
@@ -407,8 +415,8 @@ impl App {
         if let Some(b) = bootable {
             v.bootable = b;
         }
-        if let Some(r) = read_only {
-            v.read_only = r;
+        if read_only.is_some() {
+            v.read_only = read_only;
         }
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;

@@ -184,7 +184,9 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
         "id": s.id, "name": s.name, "status": status(s), "tenant_id": s.project_id, "user_id": s.user_id,
         "metadata": serde_json::from_str::<Value>(&s.metadata).unwrap_or(json!({})),
         "hostId": host_id,
-        "image": {"id": s.image_id, "links": [{"rel": "bookmark", "href": format!("{}/compute/images/{}", app.cfg.public_url, s.image_id)}]},
+        "image": if s.image_id.is_empty() { json!("") } else {
+            json!({"id": s.image_id, "links": [{"rel": "bookmark", "href": format!("{}/compute/images/{}", app.cfg.public_url, s.image_id)}]})
+        },
         "flavor": flavor,
         "created": time(s.created_at), "updated": time(s.updated_at),
         "addresses": addresses(l, s),
@@ -196,7 +198,9 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
         "OS-SRV-USG:launched_at": s.launched_at.map(time_micro),
         "OS-SRV-USG:terminated_at": null,
         "OS-EXT-STS:task_state": s.task_state, "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": app.volumes_attached(&s.id).await?.iter().map(|(id, del)| {
+            if mv.at_least(3) { json!({"id": id, "delete_on_termination": del}) } else { json!({"id": id}) }
+        }).collect::<Vec<_>>(),
         "security_groups": security_groups(l, s),
     });
     if s.vm_state == "error" {

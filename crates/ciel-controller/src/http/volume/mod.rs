@@ -1,7 +1,8 @@
 //! Cinder v3 at `/volume` (catalog types `block-storage` and `volumev3`, `/volume/v3`):
 //! version discovery, volumes, snapshots, volume types, quotas, limits, availability zones.
 //! Every resource is served both below `/v3/{project_id}` (the classic URL) and `/v3`
-//! (project from the token, as Cinder 3.67 allows). The API is microversion 3.0.
+//! (project from the token, as Cinder 3.67 allows). Microversions 3.0–3.42 are accepted
+//! (`OpenStack-API-Version: volume X.Y`, echoed); bodies carry what those versions add.
 
 mod snapshots;
 mod types;
@@ -22,8 +23,47 @@ use std::collections::HashMap;
 type Cv = Authed<CinderError>;
 type CResult<T = Response> = Result<T, CinderError>;
 
-/// The microversion every response is rendered at.
-pub const VERSION: &str = "3.0";
+/// The highest microversion served (3.42: extending attached volumes).
+pub const VERSION: &str = "3.42";
+const MAX_MINOR: u16 = 42;
+
+/// The negotiated microversion's minor number (3.x).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Vv(pub u16);
+
+impl<S: Send + Sync> FromRequestParts<S> for Vv {
+    type Rejection = CinderError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, CinderError> {
+        Ok(parts.extensions.get::<Vv>().copied().unwrap_or(Vv(0)))
+    }
+}
+
+/// The requested volume microversion: None when absent, Err when malformed or out of range.
+fn requested(headers: &HeaderMap) -> Result<Option<Vv>, String> {
+    let Some(v) = headers.get_all("openstack-api-version").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        v.split(',').find_map(|part| {
+            let mut w = part.split_whitespace();
+            w.next()?
+                .eq_ignore_ascii_case("volume")
+                .then(|| w.next().unwrap_or("").to_string())
+        })
+    }) else {
+        return Ok(None);
+    };
+    if v == "latest" {
+        return Ok(Some(Vv(MAX_MINOR)));
+    }
+    let (major, minor) = v.split_once('.').ok_or_else(|| format!("Invalid API version {v}"))?;
+    let minor: u16 = minor.parse().map_err(|_| format!("Invalid API version {v}"))?;
+    if major != "3" || minor > MAX_MINOR {
+        return Err(format!(
+            "Version {v} is not supported by the API. Minimum is 3.0 and maximum is {VERSION}."
+        ));
+    }
+    Ok(Some(Vv(minor)))
+}
 
 pub fn router() -> Router<AppState> {
     let api = Router::new()
@@ -97,11 +137,24 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(stamp_version))
 }
 
-/// Every answer names the microversion it was rendered at.
-async fn stamp_version(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// Negotiates the microversion; every answer names the one it was rendered at.
+async fn stamp_version(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let v = match requested(req.headers()) {
+        Ok(v) => v.unwrap_or(Vv(0)),
+        Err(msg) => {
+            return (
+                StatusCode::NOT_ACCEPTABLE,
+                Json(json!({"computeFault": {"code": 406, "message": msg}})),
+            )
+                .into_response()
+        }
+    };
+    req.extensions_mut().insert(v);
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert("openstack-api-version", HeaderValue::from_static("volume 3.0"));
+    if let Ok(val) = HeaderValue::from_str(&format!("volume 3.{}", v.0)) {
+        h.insert("openstack-api-version", val);
+    }
     h.insert("vary", HeaderValue::from_static("OpenStack-API-Version"));
     resp
 }

@@ -1,7 +1,7 @@
 //! `/snapshots`: create, list (filters, sorting, marker/offset/limit), show, update, delete
 //! and metadata.
 
-use super::{base_url, empty, page, param, query, time, time_opt, CResult, Cv, Params};
+use super::{base_url, empty, page, param, query, time, time_opt, CResult, Cv, Params, Vv};
 use crate::db::volumes::Snapshot;
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
@@ -12,12 +12,15 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-fn render(s: &Snapshot, detail: bool) -> Value {
+fn render(s: &Snapshot, detail: bool, mv: Vv) -> Value {
     let mut v = json!({
         "id": s.id, "volume_id": s.volume_id, "name": s.name, "description": s.description,
         "status": s.status, "size": s.size, "metadata": crate::app::volume::parse_map(&s.metadata),
         "created_at": time(s.created_at), "updated_at": time_opt(s.updated_at),
     });
+    if mv >= Vv(41) {
+        v["user_id"] = json!(s.user_id);
+    }
     if detail {
         let progress = if s.status == "available" { "100%" } else { "0%" };
         v["os-extended-snapshot-attributes:progress"] = json!(progress);
@@ -26,13 +29,13 @@ fn render(s: &Snapshot, detail: bool) -> Value {
     v
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, body: Bytes) -> CResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, body: Bytes) -> CResult {
     let b = wrapped(&body, "snapshot")?;
     if b.get("volume_id").is_none_or(Value::is_null) {
         return Err(Error::not_found("volume", "None").into());
     }
     let s = app.create_snapshot(&c, b).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"snapshot": render(&s, false)}))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(json!({"snapshot": render(&s, false, mv)}))).into_response())
 }
 
 async fn listing(
@@ -42,6 +45,7 @@ async fn listing(
     p: &Params,
     raw: Option<&str>,
     detail: bool,
+    mv: Vv,
 ) -> CResult {
     let q = query(raw)?;
     let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
@@ -71,7 +75,7 @@ async fn listing(
         },
         &format!("{base}/{path}"),
     )?;
-    let items: Vec<Value> = snaps.iter().map(|s| render(s, detail)).collect();
+    let items: Vec<Value> = snaps.iter().map(|s| render(s, detail, mv)).collect();
     let mut body = json!({ "snapshots": items });
     if let Some(n) = next {
         body["snapshots_links"] = json!([{"rel": "next", "href": n}]);
@@ -82,32 +86,34 @@ async fn listing(
 pub async fn list(
     State(app): State<AppState>,
     Authed(c, ..): Cv,
+    mv: Vv,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
 ) -> CResult {
-    listing(&app, &c, &h, &p, raw.as_deref(), false).await
+    listing(&app, &c, &h, &p, raw.as_deref(), false, mv).await
 }
 
 pub async fn detail(
     State(app): State<AppState>,
     Authed(c, ..): Cv,
+    mv: Vv,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
 ) -> CResult {
-    listing(&app, &c, &h, &p, raw.as_deref(), true).await
+    listing(&app, &c, &h, &p, raw.as_deref(), true, mv).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params) -> CResult {
     let s = app.get_snapshot(&c, p.get("id")).await?;
-    Ok(Json(json!({"snapshot": render(&s, true)})).into_response())
+    Ok(Json(json!({"snapshot": render(&s, true, mv)})).into_response())
 }
 
-pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params, body: Bytes) -> CResult {
     let b = wrapped(&body, "snapshot")?;
     let s = app.update_snapshot(&c, p.get("id"), b).await?;
-    Ok(Json(json!({"snapshot": render(&s, false)})).into_response())
+    Ok(Json(json!({"snapshot": render(&s, false, mv)})).into_response())
 }
 
 pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {

@@ -1,7 +1,7 @@
 //! `/volumes`: create, list (filters, sorting, paging), show, update, delete, metadata and
 //! the `action` calls (extend, bootable, readonly, reset-status).
 
-use super::{base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, Cv, Params};
+use super::{base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, Cv, Params, Vv};
 use crate::db::volumes::{Attachment, Volume};
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState};
@@ -25,12 +25,10 @@ fn links(base: &str, id: &str) -> Value {
 }
 
 /// Cinder's volume at 3.0; `detail` adds the attributes create/update omit.
-fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool) -> Value {
+fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Vv) -> Value {
     let mut md = crate::app::volume::parse_map(&v.metadata);
-    if v.read_only {
-        md.insert("readonly".into(), "True".into());
-    } else if v.updated_at.is_some() && md.contains_key("readonly") {
-        md.insert("readonly".into(), "False".into());
+    if let Some(r) = v.read_only {
+        md.insert("readonly".into(), if r { "True" } else { "False" }.into());
     }
     let attachments: Vec<Value> = view
         .attachment
@@ -50,6 +48,9 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool) -> Val
         "volume_type": view.type_name, "snapshot_id": v.snapshot_id, "source_volid": v.source_volid,
         "migration_status": null,
     });
+    if mv >= Vv(13) {
+        out["group_id"] = Value::Null;
+    }
     if detail {
         out["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
         out["os-vol-mig-status-attr:migstat"] = Value::Null;
@@ -88,14 +89,21 @@ async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
     })
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, h: HeaderMap, p: Params, body: Bytes) -> CResult {
+pub async fn create(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    mv: Vv,
+    h: HeaderMap,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     let b = wrapped(&body, "volume")?;
     let v = app.create_volume(&c, b).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"volume": render(&v, &vw, &base, false, false)})),
+        Json(json!({"volume": render(&v, &vw, &base, false, false, mv)})),
     )
         .into_response())
 }
@@ -108,6 +116,7 @@ async fn listing(
     p: &Params,
     raw: Option<&str>,
     detail: bool,
+    mv: Vv,
 ) -> CResult {
     let q = query(raw)?;
     let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
@@ -148,7 +157,7 @@ async fn listing(
     for v in &vols {
         if detail {
             let vw = view(app, v).await?;
-            items.push(render(v, &vw, &base, true, c.is_admin()));
+            items.push(render(v, &vw, &base, true, c.is_admin(), mv));
         } else {
             items.push(json!({"id": v.id, "name": v.name, "links": links(&base, &v.id)}));
         }
@@ -163,36 +172,45 @@ async fn listing(
 pub async fn list(
     State(app): State<AppState>,
     Authed(c, ..): Cv,
+    mv: Vv,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
 ) -> CResult {
-    listing(&app, &c, &h, &p, raw.as_deref(), false).await
+    listing(&app, &c, &h, &p, raw.as_deref(), false, mv).await
 }
 
 pub async fn detail(
     State(app): State<AppState>,
     Authed(c, ..): Cv,
+    mv: Vv,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
 ) -> CResult {
-    listing(&app, &c, &h, &p, raw.as_deref(), true).await
+    listing(&app, &c, &h, &p, raw.as_deref(), true, mv).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, h: HeaderMap, p: Params) -> CResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, h: HeaderMap, p: Params) -> CResult {
     let v = app.get_volume(&c, p.get("id")).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
-    Ok(Json(json!({"volume": render(&v, &vw, &base, true, c.is_admin())})).into_response())
+    Ok(Json(json!({"volume": render(&v, &vw, &base, true, c.is_admin(), mv)})).into_response())
 }
 
-pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, h: HeaderMap, p: Params, body: Bytes) -> CResult {
+pub async fn update(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    mv: Vv,
+    h: HeaderMap,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     let b = wrapped(&body, "volume")?;
     let v = app.update_volume(&c, p.get("id"), b).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
-    Ok(Json(json!({"volume": render(&v, &vw, &base, false, false)})).into_response())
+    Ok(Json(json!({"volume": render(&v, &vw, &base, false, false, mv)})).into_response())
 }
 
 pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, RawQuery(raw): RawQuery) -> CResult {
@@ -251,6 +269,19 @@ pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, b
                 .ok_or_else(|| Error::bad_request("Must specify 'status'"))?;
             app.reset_volume_status(&c, id, status).await?;
             Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-volume_upload_image" => {
+            let u = app.upload_volume_to_image(&c, id, arg).await?;
+            let v = &u.volume;
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"os-volume_upload_image": {
+                    "id": v.id, "updated_at": time_opt(v.updated_at), "status": v.status,
+                    "display_description": v.description, "size": v.size, "volume_type": null,
+                    "image_id": u.image_id, "container_format": u.container_format,
+                    "disk_format": u.disk_format, "image_name": u.image_name}})),
+            )
+                .into_response())
         }
         other => Err(Error::bad_request(format!("There is no such action: {other}")).into()),
     }
