@@ -50,9 +50,7 @@ mod tests {
         let cfg = HostConfig {
             host_id: "h".into(),
             generation: 7,
-            vms: vec![],
-            networks: vec![],
-            routers: vec![],
+            ..Default::default()
         };
         l.store(&cfg).unwrap();
         assert_eq!(l.load().unwrap(), cfg);
