@@ -132,6 +132,43 @@ impl App {
         Ok(())
     }
 
+    /// Sets the recorded status (admin), nothing else.
+    pub async fn reset_snapshot_status(&self, caller: &Caller, id: &str, status: &str) -> Result<()> {
+        caller.require_admin()?;
+        if !["available", "error", "creating", "deleting", "error_deleting"].contains(&status) {
+            return Err(Error::bad_request(format!(
+                "Invalid input received: Must specify a valid status ({status})"
+            )));
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut s = visible_snapshot(caller, db::get_snapshot(&mut *tx, id).await?, id)?;
+        s.status = status.into();
+        s.updated_at = Some(crate::db::now());
+        db::update_snapshot(&mut *tx, &s).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `os-force_delete` (admin): deletes whatever the status.
+    pub async fn force_delete_snapshot(&self, caller: &Caller, id: &str) -> Result<()> {
+        caller.require_admin()?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut s = visible_snapshot(caller, db::get_snapshot(&mut *tx, id).await?, id)?;
+        let host = db::get(&mut *tx, &s.volume_id).await?.and_then(|v| v.host_id);
+        match host {
+            Some(h) => {
+                s.status = "deleting".into();
+                s.updated_at = Some(crate::db::now());
+                db::update_snapshot(&mut *tx, &s).await?;
+                hosts::bump_generation(&mut *tx, &h).await?;
+            }
+            None => db::delete_snapshot(&mut *tx, id).await?,
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+
     pub async fn set_snapshot_metadata(
         &self,
         caller: &Caller,

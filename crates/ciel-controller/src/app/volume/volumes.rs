@@ -458,6 +458,84 @@ impl App {
         Ok(())
     }
 
+    /// `os-force_delete` (admin): deletes whatever the status, detaching it first.
+    pub async fn force_delete_volume(&self, caller: &Caller, id: &str) -> Result<()> {
+        caller.require_admin()?;
+        self.force_detach_volume(caller, id).await?;
+        self.delete_volume(caller, id, true, true).await
+    }
+
+    /// `os-force_detach` (admin): ends the volume's attachment at once.
+    pub async fn force_detach_volume(&self, caller: &Caller, id: &str) -> Result<()> {
+        caller.require_admin()?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = visible(caller, db::get(&mut *tx, id).await?, id)?;
+        if let Some(a) = db::attachment_of(&mut *tx, id).await? {
+            self.bump_volume_hosts(&mut tx, &v).await?;
+            db::delete_attachment(&mut *tx, &a.id).await?;
+            v.status = "available".into();
+            v.updated_at = Some(crate::db::now());
+            db::update(&mut *tx, &v).await?;
+        } else if matches!(v.status.as_str(), "attaching" | "detaching" | "reserved" | "in-use") {
+            v.status = "available".into();
+            v.updated_at = Some(crate::db::now());
+            db::update(&mut *tx, &v).await?;
+        }
+        tx.commit().await?;
+        self.hosts_changed();
+        Ok(())
+    }
+
+    /// `os-retype`: every type uses the one file backend, so no data moves.
+    pub async fn retype_volume(&self, caller: &Caller, id: &str, new_type: &str) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        if !matches!(v.status.as_str(), "available" | "in-use") {
+            return Err(Error::bad_request(format!(
+                "Invalid volume: Volume status must be available or in-use to retype, currently {}.",
+                v.status
+            )));
+        }
+        let t = self
+            .find_volume_type_in(&mut tx, caller, new_type)
+            .await
+            .map_err(|_| Error::not_found("volume type", new_type))?;
+        if t.id == v.volume_type_id {
+            return Err(Error::bad_request(
+                "Invalid input received: New volume type must be different from the current one.",
+            ));
+        }
+        v.volume_type_id = t.id;
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `os-set_image_metadata` / `os-unset_image_metadata`.
+    pub async fn change_volume_image_metadata(
+        &self,
+        caller: &Caller,
+        id: &str,
+        set: BTreeMap<String, String>,
+        unset: Option<&str>,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        let mut cur = parse_map(&v.image_metadata);
+        cur.extend(set);
+        if let Some(k) = unset {
+            if cur.remove(k).is_none() {
+                return Err(Error::not_found("image metadata key", k));
+            }
+        }
+        v.image_metadata = to_json(&cur);
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        tx.commit().await?;
+        Ok(cur)
+    }
+
     /// The project's volume quotas (defaults overridden per project).
     pub async fn volume_quota(&self, project: &str) -> Result<BTreeMap<String, i64>> {
         let mut tx = crate::db::begin(&self.db).await?;
@@ -505,16 +583,66 @@ impl App {
     }
 }
 
-/// Default quotas, per-type quotas of every type, then the project's overrides.
+/// The pseudo project under which the `default` quota class's values are kept.
+const DEFAULT_CLASS: &str = "quota-class:default";
+
+/// Default quotas (changed by the `default` quota class), per-type quotas of every type,
+/// then the project's overrides.
 pub(crate) async fn volume_limits(tx: &mut Tx<'_>, project: &str) -> Result<BTreeMap<String, i64>> {
+    let mut out = class_defaults(tx).await?;
+    for (k, v) in quota_overrides::overrides(&mut **tx, Service::Volume, project).await? {
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+async fn class_defaults(tx: &mut Tx<'_>) -> Result<BTreeMap<String, i64>> {
     let mut out: BTreeMap<String, i64> = super::DEFAULT_QUOTAS.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     for t in db::list_types(&mut **tx).await? {
         for r in ["volumes", "gigabytes", "snapshots"] {
             out.insert(format!("{r}_{}", t.name), -1);
         }
     }
-    for (k, v) in quota_overrides::overrides(&mut **tx, Service::Volume, project).await? {
+    for (k, v) in quota_overrides::overrides(&mut **tx, Service::Volume, DEFAULT_CLASS).await? {
         out.insert(k, v);
     }
     Ok(out)
+}
+
+impl App {
+    /// The default quotas: those of the `default` quota class (as in Cinder, any other class
+    /// name shows them too).
+    pub async fn volume_quota_defaults(&self) -> Result<BTreeMap<String, i64>> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let out = class_defaults(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Changes the `default` class: the defaults of every project without an override.
+    pub async fn set_volume_quota_class(
+        &self,
+        caller: &Caller,
+        class: &str,
+        values: BTreeMap<String, i64>,
+    ) -> Result<BTreeMap<String, i64>> {
+        caller.require_admin()?;
+        if class != "default" {
+            return Err(Error::bad_request(format!(
+                "Only the 'default' quota class exists, not '{class}'."
+            )));
+        }
+        let mut tx = crate::db::begin(&self.db).await?;
+        for (k, v) in &values {
+            if *v < -1 {
+                return Err(Error::bad_request(format!(
+                    "Quota limit {v} for {k} must be -1 or greater."
+                )));
+            }
+            quota_overrides::set(&mut *tx, Service::Volume, DEFAULT_CLASS, k, *v).await?;
+        }
+        let out = class_defaults(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
 }

@@ -93,6 +93,7 @@ pub fn router() -> Router<AppState> {
             "/snapshots/{id}",
             get(snapshots::show).put(snapshots::update).delete(snapshots::delete),
         )
+        .route("/snapshots/{id}/action", post(snapshots::action))
         .route(
             "/snapshots/{id}/metadata",
             get(snapshots::metadata)
@@ -127,7 +128,8 @@ pub fn router() -> Router<AppState> {
             "/os-quota-sets/{project}",
             get(quota).put(set_quota).delete(reset_quota),
         )
-        .route("/os-quota-sets/{project}/defaults", get(quota_defaults));
+        .route("/os-quota-sets/{project}/defaults", get(quota_defaults))
+        .route("/os-quota-class-sets/{class}", get(quota_class).put(set_quota_class));
     Router::new()
         .route("/", get(versions))
         .route("/v3", get(version))
@@ -345,13 +347,42 @@ async fn quota(
     Ok(Json(json!({ "quota_set": set })).into_response())
 }
 
-async fn quota_defaults(Authed(..): Cv, p: Params) -> CResult {
+async fn quota_defaults(State(app): State<AppState>, Authed(..): Cv, p: Params) -> CResult {
     let mut set = serde_json::Map::new();
     set.insert("id".into(), json!(p.get("project")));
-    for (k, v) in crate::app::volume::DEFAULT_QUOTAS {
-        set.insert((*k).into(), json!(v));
+    for (k, v) in app.volume_quota_defaults().await? {
+        set.insert(k, json!(v));
     }
     Ok(Json(json!({ "quota_set": set })).into_response())
+}
+
+async fn quota_class(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+    c.require_admin()?;
+    let mut set = serde_json::Map::new();
+    set.insert("id".into(), json!(p.get("class")));
+    for (k, v) in app.volume_quota_defaults().await? {
+        set.insert(k, json!(v));
+    }
+    Ok(Json(json!({ "quota_class_set": set })).into_response())
+}
+
+async fn set_quota_class(
+    State(app): State<AppState>,
+    Authed(c, ..): Cv,
+    p: Params,
+    body: axum::body::Bytes,
+) -> CResult {
+    let b = crate::http::wrapped(&body, "quota_class_set")?;
+    let mut values = std::collections::BTreeMap::new();
+    for (k, v) in b {
+        let n = v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| Error::bad_request(format!("Quota {k} must be an integer.")))?;
+        values.insert(k, n);
+    }
+    let out = app.set_volume_quota_class(&c, p.get("class"), values).await?;
+    Ok(Json(json!({ "quota_class_set": out })).into_response())
 }
 
 async fn set_quota(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: axum::body::Bytes) -> CResult {

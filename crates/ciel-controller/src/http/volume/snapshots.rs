@@ -173,3 +173,21 @@ pub async fn delete_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv
     app.delete_snapshot_metadata(&c, p.get("id"), p.get("key")).await?;
     Ok(empty(StatusCode::OK))
 }
+
+/// `os-reset_status` and `os-update_snapshot_status` (admin), `os-force_delete`.
+pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+    let v: Value = parse_json(&body)?;
+    let id = p.get("id");
+    if let Some(a) = v.get("os-reset_status").or_else(|| v.get("os-update_snapshot_status")) {
+        let status = a
+            .get("status")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::bad_request("Must specify 'status'"))?;
+        app.reset_snapshot_status(&c, id, status).await?;
+    } else if v.get("os-force_delete").is_some() {
+        app.force_delete_snapshot(&c, id).await?;
+    } else {
+        return Err(Error::bad_request("There is no such snapshot action").into());
+    }
+    Ok(empty(StatusCode::ACCEPTED))
+}

@@ -270,6 +270,40 @@ pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, b
             app.reset_volume_status(&c, id, status).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "os-force_delete" => {
+            app.force_delete_volume(&c, id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-force_detach" => {
+            app.force_detach_volume(&c, id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-retype" => {
+            let t = arg
+                .get("new_type")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::bad_request("Must specify 'new_type'"))?;
+            app.retype_volume(&c, id, t).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-set_image_metadata" => {
+            let md = crate::app::volume::metadata(arg.get("metadata").unwrap_or(&Value::Null))?;
+            let out = app.change_volume_image_metadata(&c, id, md, None).await?;
+            Ok(Json(json!({ "metadata": out })).into_response())
+        }
+        "os-unset_image_metadata" => {
+            let key = arg
+                .get("key")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::bad_request("Must specify 'key'"))?;
+            app.change_volume_image_metadata(&c, id, Default::default(), Some(key))
+                .await?;
+            Ok(empty(StatusCode::OK))
+        }
+        "os-show_image_metadata" => {
+            let v = app.get_volume(&c, id).await?;
+            Ok(Json(json!({"metadata": crate::app::volume::parse_map(&v.image_metadata)})).into_response())
+        }
         "os-volume_upload_image" => {
             let u = app.upload_volume_to_image(&c, id, arg).await?;
             let v = &u.volume;
