@@ -122,6 +122,58 @@ impl App {
         db::attachments_of_server(&self.db, server_id).await
     }
 
+    /// Cinder's own attach bookkeeping (`os-reserve` … `os-roll_detaching`), as status moves.
+    pub async fn volume_bookkeeping(&self, caller: &Caller, id: &str, action: &str) -> Result<()> {
+        let (from, to) = match action {
+            "os-reserve" => ("available", "attaching"),
+            "os-unreserve" => ("attaching", "available"),
+            "os-begin_detaching" => ("in-use", "detaching"),
+            _ => ("detaching", "in-use"),
+        };
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        if v.status != from {
+            return Err(Error::bad_request(format!(
+                "Invalid volume: Volume status must be {from} to {action}, but current status is: {}.",
+                v.status
+            )));
+        }
+        if action == "os-unreserve" && db::attachment_of(&mut *tx, id).await?.is_some() {
+            return Ok(());
+        }
+        v.status = to.into();
+        v.updated_at = Some(crate::db::now());
+        db::update(&mut *tx, &v).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `os-attach`: Cinder's way to record an attachment; in Ciel it attaches for real (the
+    /// server's host hot-plugs the disk), like Nova's `os-volume_attachments`.
+    pub async fn attach_volume_from_cinder(&self, caller: &Caller, id: &str, server: &str, device: Option<String>) -> Result<()> {
+        let v = self.get_volume(caller, id).await?;
+        if v.status == "attaching" && db::attachment_of(&self.db, id).await?.is_none() {
+            // Reserved first (os-reserve): back to available for the attach to take it.
+            self.volume_bookkeeping(caller, id, "os-unreserve").await?;
+        }
+        self.attach_volume(caller, server, id, device)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                Error::NotFound { kind: "instance", id } => Error::bad_request(format!("Invalid instance {id}")),
+                other => other,
+            })
+    }
+
+    /// `os-detach`: detaches from whatever server has the volume.
+    pub async fn detach_volume_from_cinder(&self, caller: &Caller, id: &str) -> Result<()> {
+        self.get_volume(caller, id).await?;
+        let a = db::attachment_of(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::bad_request(format!("Invalid volume: volume {id} is not attached")))?;
+        self.detach_volume(caller, &a.server_id, id).await
+    }
+
     /// (volume id, delete_on_termination) of the volumes a server has.
     pub async fn volumes_attached(&self, server_id: &str) -> Result<Vec<(String, bool)>> {
         Ok(db::attachments_of_server(&self.db, server_id)

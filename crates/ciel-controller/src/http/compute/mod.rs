@@ -23,6 +23,7 @@ mod server_meta;
 mod servers;
 mod usage;
 mod volume_attachments;
+mod volumes;
 
 use crate::http::{AppState, Authed};
 use axum::extract::State;
@@ -79,6 +80,15 @@ pub fn router() -> Router<AppState> {
             get(interfaces::show).delete(interfaces::detach),
         )
         .route("/v2.1/servers/{id}/ips/{network}", get(servers::ips_by_network))
+        .route("/v2.1/os-volumes", get(volumes::list).post(volumes::create))
+        .route("/v2.1/os-volumes/detail", get(volumes::list))
+        .route("/v2.1/os-volumes/{id}", get(volumes::show).delete(volumes::delete))
+        .route("/v2.1/os-snapshots", get(volumes::list_snapshots).post(volumes::create_snapshot))
+        .route("/v2.1/os-snapshots/detail", get(volumes::list_snapshots))
+        .route(
+            "/v2.1/os-snapshots/{id}",
+            get(volumes::show_snapshot).delete(volumes::delete_snapshot),
+        )
         .route(
             "/v2.1/servers/{id}/os-volume_attachments",
             get(volume_attachments::list).post(volume_attachments::attach),

@@ -424,6 +424,9 @@ pub fn empty(status: StatusCode) -> Response {
     status.into_response()
 }
 
+/// The attributes lists sort by.
+const SORT_KEYS: &[&str] = &["id", "name", "status", "size", "created_at", "updated_at"];
+
 /// Sorting, marker/offset/limit paging and the `next` link shared by the list calls.
 /// `items` are in the default order (newest first); `key` gives an item's sort value.
 pub fn page<T>(
@@ -441,6 +444,9 @@ pub fn page<T>(
         for part in sort.split(',') {
             let (k, dir) = part.split_once(':').unwrap_or((part, "desc"));
             let k = if k == "display_name" { "name" } else { k };
+            if !SORT_KEYS.contains(&k) {
+                return Err(Error::bad_request(format!("Invalid sort key: {k}")));
+            }
             if !matches!(dir, "asc" | "desc") {
                 return Err(Error::bad_request(format!("Invalid sort direction: {dir}")));
             }
@@ -461,7 +467,7 @@ pub fn page<T>(
         let pos = items
             .iter()
             .position(|i| id(i) == m)
-            .ok_or_else(|| Error::bad_request(format!("Invalid marker: {m}")))?;
+            .ok_or_else(|| Error::not_found("marker", m))?;
         items.drain(..=pos);
     }
     if let Some(o) = param(q, "offset") {

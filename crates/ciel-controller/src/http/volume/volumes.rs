@@ -270,6 +270,23 @@ pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, b
             app.reset_volume_status(&c, id, status).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "os-reserve" | "os-unreserve" | "os-begin_detaching" | "os-roll_detaching" => {
+            app.volume_bookkeeping(&c, id, &name).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-attach" => {
+            let server = arg
+                .get("instance_uuid")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::bad_request("Must specify 'instance_uuid'"))?;
+            let device = arg.get("mountpoint").and_then(Value::as_str).map(str::to_owned);
+            app.attach_volume_from_cinder(&c, id, server, device).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-detach" => {
+            app.detach_volume_from_cinder(&c, id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
         "os-force_delete" => {
             app.force_delete_volume(&c, id).await?;
             Ok(empty(StatusCode::ACCEPTED))

@@ -1,0 +1,113 @@
+//! `/os-volumes` and `/os-snapshots`: Nova's proxies onto the block storage service
+//! (deprecated at 2.36, where they answer 404; 2.1 clients and Tempest use them).
+
+use super::error::NovaResult;
+use super::microversion::Mv;
+use super::{time_micro, Nv};
+use crate::db::volumes::{Attachment, Snapshot, Volume};
+use crate::error::Error;
+use crate::http::{wrapped, AppState, Authed};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+fn gone(mv: Mv) -> Result<(), Error> {
+    if mv.at_least(36) {
+        Err(Error::not_found("resource", "os-volumes (removed at 2.36)"))
+    } else {
+        Ok(())
+    }
+}
+
+fn volume_json(v: &Volume, type_name: &str, a: Option<&Attachment>) -> Value {
+    let attachments: Vec<Value> = match a {
+        Some(a) if a.status != "attaching" => {
+            vec![json!({"id": v.id, "volumeId": v.id, "serverId": a.server_id, "device": a.device})]
+        }
+        _ => vec![json!({})],
+    };
+    json!({"id": v.id, "status": v.status, "size": v.size, "availabilityZone": v.availability_zone,
+        "createdAt": time_micro(v.created_at), "displayName": v.name, "displayDescription": v.description,
+        "volumeType": type_name, "snapshotId": v.snapshot_id,
+        "metadata": crate::app::volume::parse_map(&v.metadata), "attachments": attachments})
+}
+
+async fn render(app: &AppState, c: &crate::app::identity::caller::Caller, v: &Volume) -> Result<Value, Error> {
+    let t = app.get_volume_type(c, &v.volume_type_id).await.map(|t| t.name).unwrap_or_default();
+    let a = app.volume_attachment(c, &v.id).await?;
+    Ok(volume_json(v, &t, a.as_ref()))
+}
+
+/// The v2-style create body Nova accepted, in Cinder's terms.
+fn cinder_body(mut b: Map<String, Value>) -> Map<String, Value> {
+    for (old, new) in [("display_name", "name"), ("display_description", "description")] {
+        if let Some(v) = b.remove(old) {
+            b.insert(new.into(), v);
+        }
+    }
+    b
+}
+
+pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+    gone(mv)?;
+    let b = wrapped(&body, "volume")?;
+    if b.get("size").is_none_or(Value::is_null) {
+        return Err(Error::bad_request("Invalid input for field/attribute size.").into());
+    }
+    let v = app.create_volume(&c, cinder_body(b)).await?;
+    Ok(Json(json!({"volume": render(&app, &c, &v).await?})).into_response())
+}
+
+pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
+    gone(mv)?;
+    let mut items = vec![];
+    for v in app.list_volumes(&c, false).await?.iter().rev() {
+        items.push(render(&app, &c, v).await?);
+    }
+    Ok(Json(json!({ "volumes": items })).into_response())
+}
+
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+    gone(mv)?;
+    let v = app.get_volume(&c, &id).await?;
+    Ok(Json(json!({"volume": render(&app, &c, &v).await?})).into_response())
+}
+
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+    gone(mv)?;
+    app.delete_volume(&c, &id, false, false).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+fn snapshot_json(s: &Snapshot) -> Value {
+    json!({"id": s.id, "volumeId": s.volume_id, "status": s.status, "size": s.size,
+        "createdAt": time_micro(s.created_at), "displayName": s.name, "displayDescription": s.description})
+}
+
+pub async fn create_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+    gone(mv)?;
+    let b = wrapped(&body, "snapshot")?;
+    let s = app.create_snapshot(&c, cinder_body(b)).await?;
+    Ok(Json(json!({"snapshot": snapshot_json(&s)})).into_response())
+}
+
+pub async fn list_snapshots(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
+    gone(mv)?;
+    let items: Vec<Value> = app.list_snapshots(&c, false).await?.iter().rev().map(snapshot_json).collect();
+    Ok(Json(json!({ "snapshots": items })).into_response())
+}
+
+pub async fn show_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+    gone(mv)?;
+    let s = app.get_snapshot(&c, &id).await?;
+    Ok(Json(json!({"snapshot": snapshot_json(&s)})).into_response())
+}
+
+pub async fn delete_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+    gone(mv)?;
+    app.delete_snapshot(&c, &id).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
