@@ -150,7 +150,13 @@ impl App {
 
     /// `os-attach`: Cinder's way to record an attachment; in Ciel it attaches for real (the
     /// server's host hot-plugs the disk), like Nova's `os-volume_attachments`.
-    pub async fn attach_volume_from_cinder(&self, caller: &Caller, id: &str, server: &str, device: Option<String>) -> Result<()> {
+    pub async fn attach_volume_from_cinder(
+        &self,
+        caller: &Caller,
+        id: &str,
+        server: &str,
+        device: Option<String>,
+    ) -> Result<()> {
         let v = self.get_volume(caller, id).await?;
         if v.status == "attaching" && db::attachment_of(&self.db, id).await?.is_none() {
             // Reserved first (os-reserve): back to available for the attach to take it.

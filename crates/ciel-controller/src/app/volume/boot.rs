@@ -126,6 +126,9 @@ impl App {
                         v.id, v.status
                     )));
                 }
+                if root && !v.bootable {
+                    return Err(Error::bad_request(format!("Block Device {} is not bootable.", v.id)));
+                }
                 v.status = if root { "in-use" } else { "attaching" }.into();
                 v.updated_at = Some(now);
                 db::update(&mut **tx, &v).await?;

@@ -83,7 +83,10 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/os-volumes", get(volumes::list).post(volumes::create))
         .route("/v2.1/os-volumes/detail", get(volumes::list))
         .route("/v2.1/os-volumes/{id}", get(volumes::show).delete(volumes::delete))
-        .route("/v2.1/os-snapshots", get(volumes::list_snapshots).post(volumes::create_snapshot))
+        .route(
+            "/v2.1/os-snapshots",
+            get(volumes::list_snapshots).post(volumes::create_snapshot),
+        )
         .route("/v2.1/os-snapshots/detail", get(volumes::list_snapshots))
         .route(
             "/v2.1/os-snapshots/{id}",

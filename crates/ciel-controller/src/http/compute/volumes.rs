@@ -8,7 +8,7 @@ use crate::db::volumes::{Attachment, Snapshot, Volume};
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -36,7 +36,11 @@ fn volume_json(v: &Volume, type_name: &str, a: Option<&Attachment>) -> Value {
 }
 
 async fn render(app: &AppState, c: &crate::app::identity::caller::Caller, v: &Volume) -> Result<Value, Error> {
-    let t = app.get_volume_type(c, &v.volume_type_id).await.map(|t| t.name).unwrap_or_default();
+    let t = app
+        .get_volume_type(c, &v.volume_type_id)
+        .await
+        .map(|t| t.name)
+        .unwrap_or_default();
     let a = app.volume_attachment(c, &v.id).await?;
     Ok(volume_json(v, &t, a.as_ref()))
 }
@@ -61,10 +65,24 @@ pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body
     Ok(Json(json!({"volume": render(&app, &c, &v).await?})).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
     gone(mv)?;
+    let q = super::query_pairs(raw.as_deref())?;
+    let number = |k: &str| -> Result<Option<usize>, Error> {
+        super::param(&q, k)
+            .map(|v| v.parse().map_err(|_| Error::bad_request(format!("Invalid {k}: {v}"))))
+            .transpose()
+    };
+    let (offset, limit) = (number("offset")?.unwrap_or(0), number("limit")?);
     let mut items = vec![];
-    for v in app.list_volumes(&c, false).await?.iter().rev() {
+    for v in app
+        .list_volumes(&c, false)
+        .await?
+        .iter()
+        .rev()
+        .skip(offset)
+        .take(limit.unwrap_or(usize::MAX))
+    {
         items.push(render(&app, &c, v).await?);
     }
     Ok(Json(json!({ "volumes": items })).into_response())
@@ -96,17 +114,33 @@ pub async fn create_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv:
 
 pub async fn list_snapshots(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
     gone(mv)?;
-    let items: Vec<Value> = app.list_snapshots(&c, false).await?.iter().rev().map(snapshot_json).collect();
+    let items: Vec<Value> = app
+        .list_snapshots(&c, false)
+        .await?
+        .iter()
+        .rev()
+        .map(snapshot_json)
+        .collect();
     Ok(Json(json!({ "snapshots": items })).into_response())
 }
 
-pub async fn show_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn show_snapshot(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     gone(mv)?;
     let s = app.get_snapshot(&c, &id).await?;
     Ok(Json(json!({"snapshot": snapshot_json(&s)})).into_response())
 }
 
-pub async fn delete_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete_snapshot(
+    State(app): State<AppState>,
+    Authed(c, ..): Nv,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     gone(mv)?;
     app.delete_snapshot(&c, &id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
