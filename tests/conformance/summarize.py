@@ -193,6 +193,14 @@ def main(argv=None):
         print("  failed class fixtures: %d" % len(failed_fixtures))
     print("Interop guideline tests:              "
           + fmt(c_int, len(interop_considered)))
+    # Per service suite (tempest.api.<service>), e.g. the compute and volume suites' counts.
+    by_suite = {}
+    for t, st in status.items():
+        parts = t.split(".")
+        if len(parts) > 2 and parts[0] == "tempest" and parts[1] == "api":
+            by_suite.setdefault(".".join(parts[:3]), []).append(st)
+    for suite in sorted(by_suite):
+        print("Suite results %-22s  %s" % (suite + ":", fmt(counts(by_suite[suite]), len(by_suite[suite]))))
     if missing:
         print("  of these, %d are not known to this tempest (missing):"
               % len(missing))
