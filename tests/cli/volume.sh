@@ -81,6 +81,7 @@ cat >"$TMP/reader" <<'EOF'
 #!/bin/sh
 for i in $(seq 300); do [ -e /sys/block/vdb ] && break; sleep 1; done
 echo "CIEL-GUEST volume read $(dd if=/dev/vdb bs=512 count=1 2>/dev/null | head -n 1)"
+( while [ -e /sys/block/vdb ]; do sleep 1; done; echo "CIEL-GUEST volume vdb gone" ) &
 EOF
 check "server create reader --wait" cmp_ server create --image guest --flavor m1.micro --network vnet \
     --user-data "$TMP/reader" --wait reader -f json
@@ -90,6 +91,18 @@ check "  the guest is up (its user data waits for the disk)" wait_until 120 cons
 check "server add volume reader data" cmp_ server add volume reader data
 check "  in-use" wait_until 30 vol_status data in-use
 check "  the second guest reads what the first wrote" wait_until 60 console_has "$VM2" "CIEL-GUEST volume read $MARK"
+
+step "4b. kill -9 of ciel up and its agent: the volume stays attached"
+QPID=$(pgrep -f "guest=$VM2" | head -n 1)
+kill -KILL "$CIEL_PID"; wait "$CIEL_PID" 2>/dev/null || true
+start_ciel "$LOG" --data-dir "$DATA" --listen "$LISTEN_IP:$PORT" --admin-password "$ADMIN_PW" --config "$TMP/ciel.toml"
+CIEL_PID=$STARTED_PID
+check "ciel up restarts on the same data dir" wait_ready "$BASE" "$CIEL_PID"
+check "  the agent registers again" wait_until 20 bash -c "[ \$(grep -c 'registered with the controller' $LOG) -ge 2 ]"
+sleep 3
+assert "  the reader's QEMU is the same process" eq "$(pgrep -f "guest=$VM2" | head -n 1)" "${QPID:-none}"
+check "  the volume is still in-use" wait_until 10 vol_status data in-use
+assert "  the guest never lost the disk" bash -c "! grep -qa 'CIEL-GUEST volume vdb gone' $AGENT_DIR/vms/$VM2/console.log"
 
 step "5. snapshots, and volumes from a snapshot, a volume and an image"
 check "volume snapshot create --volume data snap (in use: --force)" cmp_ volume snapshot create --force --volume data snap -f json

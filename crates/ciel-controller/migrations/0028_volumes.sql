@@ -56,6 +56,8 @@ CREATE TABLE volume_snapshots (
     size        BIGINT NOT NULL,
     -- creating, available, deleting, error
     status      TEXT NOT NULL,
+    -- As last set by os-update_snapshot_status; NULL: derived from the status.
+    progress    TEXT,
     metadata    TEXT NOT NULL DEFAULT '{}',
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT

@@ -47,6 +47,7 @@ pub struct Snapshot {
     pub description: Option<String>,
     pub size: i64,
     pub status: String,
+    pub progress: Option<String>,
     pub metadata: String,
     pub created_at: i64,
     pub updated_at: Option<i64>,
@@ -70,7 +71,7 @@ const VOL_COLS: &str = "id, project_id, user_id, name, description, size, status
      volume_type_id, host_id, source_volid, snapshot_id, image_id, bootable, read_only, metadata, \
      image_metadata, fault, created_at, updated_at";
 const SNAP_COLS: &str =
-    "id, volume_id, project_id, user_id, name, description, size, status, metadata, created_at, updated_at";
+    "id, volume_id, project_id, user_id, name, description, size, status, progress, metadata, created_at, updated_at";
 const ATT_COLS: &str = "id, volume_id, server_id, device, status, boot_index, delete_on_termination, created_at";
 
 // ---- volume types
@@ -274,7 +275,7 @@ pub async fn usage(e: &mut sqlx::SqliteConnection, project: &str) -> Result<(i64
 
 pub async fn insert_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO volume_snapshots ({SNAP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO volume_snapshots ({SNAP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&s.id)
     .bind(&s.volume_id)
@@ -284,6 +285,7 @@ pub async fn insert_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result
     .bind(&s.description)
     .bind(s.size)
     .bind(&s.status)
+    .bind(&s.progress)
     .bind(&s.metadata)
     .bind(s.created_at)
     .bind(s.updated_at)
@@ -294,11 +296,13 @@ pub async fn insert_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result
 
 pub async fn update_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result<()> {
     let r = sqlx::query(
-        "UPDATE volume_snapshots SET name = ?, description = ?, status = ?, metadata = ?, updated_at = ? WHERE id = ?",
+        "UPDATE volume_snapshots SET name = ?, description = ?, status = ?, progress = ?, metadata = ?, updated_at = ? \
+         WHERE id = ?",
     )
     .bind(&s.name)
     .bind(&s.description)
     .bind(&s.status)
+    .bind(&s.progress)
     .bind(&s.metadata)
     .bind(s.updated_at)
     .bind(&s.id)

@@ -102,6 +102,7 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
             _ => continue,
         };
         s.status = status.into();
+        s.progress = None;
         s.updated_at = Some(now);
         db::update_snapshot(&mut **tx, &s).await?;
     }

@@ -60,6 +60,7 @@ impl App {
             description: opt_text(&body, "description")?.or(opt_text(&body, "display_description")?),
             size: v.size,
             status: "creating".into(),
+            progress: None,
             metadata: to_json(&md),
             created_at: now,
             updated_at: Some(now),
@@ -143,6 +144,31 @@ impl App {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = visible_snapshot(caller, db::get_snapshot(&mut *tx, id).await?, id)?;
         s.status = status.into();
+        s.updated_at = Some(crate::db::now());
+        db::update_snapshot(&mut *tx, &s).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `os-update_snapshot_status`: what Nova reports of a snapshot it takes (the owner may:
+    /// from `creating` to `available` or `error`, with a progress).
+    pub async fn update_snapshot_status(
+        &self,
+        caller: &Caller,
+        id: &str,
+        status: &str,
+        progress: Option<String>,
+    ) -> Result<()> {
+        let mut tx = crate::db::begin(&self.db).await?;
+        let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
+        if s.status != "creating" || !matches!(status, "available" | "error") {
+            return Err(Error::bad_request(format!(
+                "Invalid snapshot: status can only go from creating to available or error, not {} to {status}.",
+                s.status
+            )));
+        }
+        s.status = status.into();
+        s.progress = progress;
         s.updated_at = Some(crate::db::now());
         db::update_snapshot(&mut *tx, &s).await?;
         tx.commit().await?;

@@ -22,7 +22,10 @@ fn render(s: &Snapshot, detail: bool, mv: Vv) -> Value {
         v["user_id"] = json!(s.user_id);
     }
     if detail {
-        let progress = if s.status == "available" { "100%" } else { "0%" };
+        let progress = s
+            .progress
+            .clone()
+            .unwrap_or_else(|| if s.status == "available" { "100%" } else { "0%" }.into());
         v["os-extended-snapshot-attributes:progress"] = json!(progress);
         v["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
     }
@@ -178,12 +181,17 @@ pub async fn delete_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv
 pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
     let v: Value = parse_json(&body)?;
     let id = p.get("id");
-    if let Some(a) = v.get("os-reset_status").or_else(|| v.get("os-update_snapshot_status")) {
-        let status = a
-            .get("status")
+    let status_of = |a: &Value| -> Result<String, Error> {
+        a.get("status")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::bad_request("Must specify 'status'"))?;
-        app.reset_snapshot_status(&c, id, status).await?;
+            .map(str::to_owned)
+            .ok_or_else(|| Error::bad_request("Must specify 'status'"))
+    };
+    if let Some(a) = v.get("os-reset_status") {
+        app.reset_snapshot_status(&c, id, &status_of(a)?).await?;
+    } else if let Some(a) = v.get("os-update_snapshot_status") {
+        let progress = a.get("progress").and_then(Value::as_str).map(str::to_owned);
+        app.update_snapshot_status(&c, id, &status_of(a)?, progress).await?;
     } else if v.get("os-force_delete").is_some() {
         app.force_delete_snapshot(&c, id).await?;
     } else {
