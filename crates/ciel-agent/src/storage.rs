@@ -32,6 +32,10 @@ pub struct FileBackend {
     volumes: PathBuf,
     snapshots: PathBuf,
     qemu_img: String,
+    /// Virtual sizes by file, valid while the file's modification time is unchanged: a
+    /// reconcile looks at every volume, and `qemu-img info` for each would make its cost
+    /// grow with the number of volumes.
+    sizes: std::sync::Mutex<std::collections::HashMap<PathBuf, (std::time::SystemTime, u64)>>,
 }
 
 impl FileBackend {
@@ -40,6 +44,7 @@ impl FileBackend {
             volumes: state_dir.join("volumes"),
             snapshots: state_dir.join("volume-snapshots"),
             qemu_img: std::env::var("CIEL_QEMU_IMG").unwrap_or_else(|_| "qemu-img".into()),
+            sizes: Default::default(),
         }
     }
 
@@ -76,10 +81,22 @@ impl FileBackend {
     }
 
     async fn size_bytes(&self, id: &str) -> anyhow::Result<u64> {
-        let path = self.volume_path(id).display().to_string();
-        let out = self.qemu_img(&["info", "-U", "--output=json", &path]).await?;
+        let path = self.volume_path(id);
+        let mtime = std::fs::metadata(&path)?.modified()?;
+        if let Some((seen, size)) = self.sizes.lock().ok().and_then(|m| m.get(&path).copied()) {
+            if seen == mtime {
+                return Ok(size);
+            }
+        }
+        let out = self
+            .qemu_img(&["info", "-U", "--output=json", &path.display().to_string()])
+            .await?;
         let v: serde_json::Value = serde_json::from_str(&out)?;
-        v["virtual-size"].as_u64().context("no virtual-size")
+        let size = v["virtual-size"].as_u64().context("no virtual-size")?;
+        if let Ok(mut m) = self.sizes.lock() {
+            m.insert(path, (mtime, size));
+        }
+        Ok(size)
     }
 
     fn snapshot_path(&self, id: &str) -> PathBuf {
@@ -198,7 +215,11 @@ impl VolumeBackend for FileBackend {
     }
 
     fn remove_volume(&self, id: &str) -> anyhow::Result<()> {
-        std::fs::remove_file(self.volume_path(id))?;
+        let path = self.volume_path(id);
+        std::fs::remove_file(&path)?;
+        if let Ok(mut m) = self.sizes.lock() {
+            m.remove(&path);
+        }
         tracing::info!(volume = %id, "volume removed");
         Ok(())
     }
