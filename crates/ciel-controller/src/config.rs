@@ -183,6 +183,8 @@ pub struct ControllerConfig {
     pub seed_images: Vec<SeedImage>,
     pub network: NetworkConfig,
     pub scheduler: SchedulerConfig,
+    /// Serve the web dashboard from this directory instead of the files built into the binary.
+    pub dashboard_dir: Option<PathBuf>,
 }
 
 impl ControllerConfig {
@@ -199,6 +201,7 @@ impl ControllerConfig {
             seed_images: vec![],
             network: NetworkConfig::default(),
             scheduler: SchedulerConfig::default(),
+            dashboard_dir: None,
         }
     }
 }

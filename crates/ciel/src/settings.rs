@@ -15,6 +15,8 @@ pub struct FileConfig {
     pub region: Option<String>,
     pub admin_password: Option<String>,
     pub log: Option<String>,
+    /// Serve the web dashboard from this directory instead of the built-in copy.
+    pub dashboard_dir: Option<PathBuf>,
     #[serde(default)]
     pub identity: Option<IdentityConfig>,
     #[serde(default)]

@@ -30,6 +30,10 @@ pub struct UpArgs {
     /// Repeatable; an image with that name that already exists is left alone.
     #[arg(long = "image", value_name = "NAME=PATH")]
     images: Vec<String>,
+    /// Serve the web dashboard from this directory (e.g. `dashboard/dist`) instead of the copy
+    /// built into the binary; for dashboard development.
+    #[arg(long, env = "CIEL_DASHBOARD_DIR")]
+    dashboard_dir: Option<PathBuf>,
     /// Log filter (tracing env-filter syntax) [default: info].
     #[arg(long, env = "CIEL_LOG")]
     log: Option<String>,
@@ -76,6 +80,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(net) = file.network {
         cfg.network = net;
     }
+    cfg.dashboard_dir = args.dashboard_dir.or(file.dashboard_dir);
     cfg.seed_images = file.images;
     for spec in &args.images {
         let (name, path) = spec

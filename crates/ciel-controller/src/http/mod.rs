@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod compute;
+pub mod dashboard;
 pub mod identity;
 pub mod image;
 pub mod network;
@@ -25,6 +26,9 @@ pub type AppState = Arc<App>;
 /// The whole HTTP surface of the controller.
 pub fn router(app: AppState) -> Router {
     Router::new()
+        .route("/", axum::routing::get(dashboard::index))
+        .route("/{file}", axum::routing::get(dashboard::top_file))
+        .route("/assets/{*path}", axum::routing::get(dashboard::asset))
         .route("/identity/", axum::routing::get(identity::versions))
         .nest("/identity", identity::router())
         .route("/image/", axum::routing::get(image::versions))
