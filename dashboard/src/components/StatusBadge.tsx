@@ -1,0 +1,25 @@
+// A coloured badge for the status of a server, image, network, port or host.
+const TONES: Record<string, string> = {
+  active: "green", available: "green", up: "green", enabled: "green", running: "green", "in-use": "blue",
+  build: "blue", building: "blue", queued: "blue", saving: "blue", importing: "blue", uploading: "blue",
+  reboot: "blue", hard_reboot: "blue", resize: "blue", rebuild: "blue", migrating: "blue", creating: "blue",
+  paused: "amber", suspended: "amber", verify_resize: "amber", "pending_delete": "amber", down: "gray",
+  shutoff: "gray", stopped: "gray", deleted: "gray", deactivated: "gray", disabled: "gray", inactive: "gray",
+  error: "red", killed: "red", "error_deleting": "red",
+};
+
+const SPINNING = new Set(["blue"]);
+
+export function statusTone(status: string): string {
+  return TONES[status.toLowerCase()] ?? "gray";
+}
+
+export function StatusBadge({ status, label }: { status: string; label?: string }) {
+  const tone = statusTone(status);
+  return (
+    <span className={`badge badge-${tone}`} data-status={status}>
+      <span className={SPINNING.has(tone) ? "dot dot-pulse" : "dot"} />
+      {label ?? status.replace(/_/g, " ")}
+    </span>
+  );
+}
