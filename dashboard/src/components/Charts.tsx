@@ -28,7 +28,7 @@ export function UsageDonut({
     <div className="donut" data-testid={`usage-${label.toLowerCase().replace(/\s+/g, "-")}`}>
       <svg viewBox="0 0 120 120" width="132" height="132" role="img" aria-label={`${label}: ${used} of ${unlimited ? "unlimited" : limit}`}>
         <circle cx="60" cy="60" r={r} fill="none" stroke="#eef0f6" strokeWidth="13" />
-        <circle
+        {fraction > 0 && <circle
           cx="60"
           cy="60"
           r={r}
@@ -39,7 +39,7 @@ export function UsageDonut({
           strokeDasharray={`${fraction * circumference} ${circumference}`}
           transform="rotate(-90 60 60)"
           style={{ transition: "stroke-dasharray .6s ease" }}
-        />
+        />}
         <text x="60" y="58" textAnchor="middle" className="donut-value">
           {unlimited ? "∞" : `${Math.round(fraction * 100)}%`}
         </text>

@@ -1,5 +1,6 @@
 // A dialog over the page: title, body, footer; Escape or the backdrop closes it.
 import { ReactNode, useEffect } from "react";
+import { createPortal } from "react-dom";
 import { Icon } from "./Icon";
 
 export function Modal({
@@ -24,7 +25,7 @@ export function Modal({
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
-  return (
+  return createPortal(
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className={wide ? "modal modal-wide" : "modal"} role="dialog" aria-modal="true" aria-label={title} data-testid={testId}>
         <header className="modal-header">
@@ -39,6 +40,7 @@ export function Modal({
         <div className="modal-body">{children}</div>
         {footer && <footer className="modal-footer">{footer}</footer>}
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }

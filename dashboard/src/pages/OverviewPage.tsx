@@ -5,7 +5,7 @@ import { volumeLimits } from "../api/volume";
 import { Meter, UsageDonut } from "../components/Charts";
 import { ErrorNote } from "../components/ErrorNote";
 import { Card, formatMiB, Loading, PageHeader } from "../components/Page";
-import { statusTone } from "../components/StatusBadge";
+import { StatusBadge, statusTone } from "../components/StatusBadge";
 import { useResource } from "../hooks/useResource";
 import { useSignedIn } from "../session";
 
@@ -32,35 +32,31 @@ export function OverviewPage() {
   return (
     <>
       <PageHeader title="Overview" subtitle={`Resource usage of project ${session.projectName ?? ""} against its quotas`} />
-      <Card title="Compute" testId="overview-compute">
+      <Card title="Quota usage" testId="overview-quotas">
         <ErrorNote message={compute.error} title="Compute limits could not be read:" />
-        {compute.data ? (
-          <div className="donut-row">
-            <UsageDonut label="Instances" used={compute.data.totalInstancesUsed} limit={compute.data.maxTotalInstances} />
-            <UsageDonut label="vCPUs" used={compute.data.totalCoresUsed} limit={compute.data.maxTotalCores} />
-            <UsageDonut label="RAM" used={compute.data.totalRAMUsed} limit={compute.data.maxTotalRAMSize} format={formatMiB} />
-          </div>
-        ) : (
-          !compute.error && <Loading what="compute limits" />
-        )}
+        <ErrorNote message={volume.error} title="Volume limits could not be read:" />
+        <ErrorNote message={network.error} title="Network quotas could not be read:" />
+        <div className="donut-row">
+          {compute.data && (
+            <>
+              <UsageDonut label="Instances" used={compute.data.totalInstancesUsed} limit={compute.data.maxTotalInstances} />
+              <UsageDonut label="vCPUs" used={compute.data.totalCoresUsed} limit={compute.data.maxTotalCores} />
+              <UsageDonut label="RAM" used={compute.data.totalRAMUsed} limit={compute.data.maxTotalRAMSize} format={formatMiB} />
+            </>
+          )}
+          {volume.data && (
+            <>
+              <UsageDonut label="Volumes" used={volume.data.totalVolumesUsed} limit={volume.data.maxTotalVolumes} />
+              <UsageDonut label="Volume storage" used={volume.data.totalGigabytesUsed} limit={volume.data.maxTotalVolumeGigabytes} unit="GiB" />
+            </>
+          )}
+          {network.data?.floatingip && (
+            <UsageDonut label="Floating IPs" used={network.data.floatingip.used} limit={network.data.floatingip.limit} />
+          )}
+          {!compute.data && !compute.error && <Loading what="quotas" />}
+        </div>
       </Card>
       <div className="grid-2">
-        <Card title="Storage and addresses" testId="overview-storage">
-          <ErrorNote message={volume.error} title="Volume limits could not be read:" />
-          <ErrorNote message={network.error} title="Network quotas could not be read:" />
-          <div className="donut-row">
-            {volume.data && (
-              <>
-                <UsageDonut label="Volumes" used={volume.data.totalVolumesUsed} limit={volume.data.maxTotalVolumes} />
-                <UsageDonut label="Volume storage" used={volume.data.totalGigabytesUsed} limit={volume.data.maxTotalVolumeGigabytes} unit="GiB" />
-              </>
-            )}
-            {network.data?.floatingip && (
-              <UsageDonut label="Floating IPs" used={network.data.floatingip.used} limit={network.data.floatingip.limit} />
-            )}
-            {!volume.data && !volume.error && <Loading what="volume limits" />}
-          </div>
-        </Card>
         <Card title="Instances by status" testId="overview-status">
           {servers.data && servers.data.length === 0 && <p className="muted">No instances yet. <a href="#/instances/launch">Launch one</a>.</p>}
           <div className="bar-chart">
@@ -74,11 +70,25 @@ export function OverviewPage() {
               </div>
             ))}
           </div>
+          {servers.data && servers.data.length > 0 && (
+            <div className="recent">
+              <div className="recent-title">Recently created</div>
+              {servers.data
+                .slice()
+                .sort((a, b) => b.created.localeCompare(a.created))
+                .slice(0, 4)
+                .map((s) => (
+                  <a key={s.id} className="recent-row" href={`#/instances/${s.id}`}>
+                    <span>{s.name}</span>
+                    <StatusBadge status={s.status} />
+                  </a>
+                ))}
+            </div>
+          )}
         </Card>
-      </div>
       <Card title="Network resources" testId="overview-network">
         {network.data ? (
-          <div className="meter-grid">
+          <div className="meter-list">
             {NETWORK_ROWS.filter(([k]) => network.data?.[k]).map(([k, label]) => {
               const q = network.data![k];
               return (
@@ -98,6 +108,7 @@ export function OverviewPage() {
           !network.error && <Loading what="network quotas" />
         )}
       </Card>
+      </div>
     </>
   );
 }

@@ -23,7 +23,8 @@ const PALETTE = ["#0ea5e9", "#6366f1", "#10b981", "#f59e0b", "#ec4899", "#8b5cf6
 const EXTERNAL_COLOR = "#64748b";
 const TONE_COLORS: Record<string, string> = { green: "#10b981", blue: "#3b82f6", amber: "#f59e0b", red: "#ef4444", gray: "#94a3b8" };
 
-const COL_W = 300;
+const COL_W = 420;
+const GAP = 110;
 const BAR_W = 18;
 const LEFT = 40;
 const TOP = 78;
@@ -81,8 +82,8 @@ function Diagram({ d }: { d: Awaited<ReturnType<typeof load>> }) {
   }
 
   const barX = (c: number) => LEFT + c * COL_W;
-  const boxX = (dev: Device) => barX(dev.links.length ? Math.min(...dev.links.map((l) => l.column)) : 0) + BAR_W + 44;
-  const width = Math.max(barX(networks.length - 1) + BAR_W + 44 + BOX_W + 40, 720);
+  const boxX = (dev: Device) => barX(dev.links.length ? Math.min(...dev.links.map((l) => l.column)) : 0) + BAR_W + GAP;
+  const width = Math.max(barX(networks.length - 1) + BAR_W + GAP + BOX_W + 40, 720);
   const height = TOP + Math.max(1, devices.length) * ROW_H + 30;
   const color = (n: net.Network, i: number) => (n["router:external"] ? EXTERNAL_COLOR : PALETTE[i % PALETTE.length]);
   const cidrs = (n: net.Network) => d.subnets.filter((s) => s.network_id === n.id).map((s) => s.cidr).join(", ");
@@ -122,7 +123,7 @@ function Diagram({ d }: { d: Awaited<ReturnType<typeof load>> }) {
                   <g key={`${l.column}-${j}`}>
                     <line x1={x1} y1={ly} x2={x2} y2={ly} stroke={netColor} strokeWidth={2.5} />
                     <circle cx={left ? bx + BAR_W / 2 : bx + BAR_W / 2} cy={ly} r={5.5} fill="#fff" stroke={netColor} strokeWidth={2.5} />
-                    <text x={left ? bx + BAR_W + 8 : bx - 8} y={ly - 6} textAnchor={left ? "start" : "end"} className="topo-ip">{l.ip}</text>
+                    <text x={left ? bx + BAR_W + 10 : bx - 10} y={ly - 7} textAnchor={left ? "start" : "end"} className="topo-ip">{l.ip}</text>
                   </g>
                 );
               })}
