@@ -11,7 +11,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { useResource } from "../hooks/useResource";
 import { navigate } from "../router";
 import { AssociateFloatingIpDialog, SnapshotDialog } from "./InstanceDialogs";
-import { addressesOf, canDo, flavorName, imageName } from "./instanceInfo";
+import { addressesOf, canDo, flavorName, imageName, loadFloatingByServer } from "./instanceInfo";
 import { VncConsole } from "./VncConsole";
 
 const TABS: [string, string][] = [
@@ -24,6 +24,7 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
   const server = useResource(() => getServer(id), [id], 3000);
   const flavors = useResource(listFlavors, []);
   const images = useResource(listImages, []);
+  const floating = useResource(loadFloatingByServer, [], 5000);
   const [dialog, setDialog] = useState<"snapshot" | "fip" | "delete" | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -100,7 +101,7 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
           </Card>
           <Card title="Networking">
             <dl className="details">
-              {addressesOf(s).map((a) => (
+              {addressesOf(s, floating.data).map((a) => (
                 <FragmentRow key={a.addr} label={a.network} value={`${a.addr}${a.floating ? " (floating)" : ""}`} />
               ))}
               <dt>Security groups</dt><dd>{(s.security_groups ?? []).map((g) => g.name).join(", ") || "none"}</dd>
@@ -111,7 +112,7 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
       {tab === "log" && <ConsoleLog serverId={s.id} />}
       {tab === "console" && (can.console ? <Card><VncConsole serverId={s.id} serverName={s.name} /></Card> : <Card><p className="muted">The console is available while the instance is active or paused (it is {s.status.toLowerCase()}).</p></Card>)}
       {dialog === "snapshot" && <SnapshotDialog server={s} onClose={() => setDialog(null)} onDone={setNotice} />}
-      {dialog === "fip" && <AssociateFloatingIpDialog server={s} onClose={() => setDialog(null)} onDone={(m) => { setNotice(m); void server.reload(); }} />}
+      {dialog === "fip" && <AssociateFloatingIpDialog server={s} onClose={() => setDialog(null)} onDone={(m) => { setNotice(m); void server.reload(); void floating.reload(); }} />}
       {dialog === "delete" && (
         <ConfirmDialog
           title={`Delete ${s.name}?`}

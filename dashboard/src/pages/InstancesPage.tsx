@@ -13,7 +13,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { useResource } from "../hooks/useResource";
 import { navigate } from "../router";
 import { AssociateFloatingIpDialog, SnapshotDialog } from "./InstanceDialogs";
-import { addressesOf, canDo, flavorName, imageName } from "./instanceInfo";
+import { addressesOf, canDo, flavorName, imageName, loadFloatingByServer } from "./instanceInfo";
 import { LaunchWizard } from "./LaunchWizard";
 
 const ACTION_WORDS: Record<ServerAction, string> = {
@@ -31,6 +31,7 @@ export function InstancesPage({ launching }: { launching: boolean }) {
   const servers = useResource(listServers, [], 3000);
   const flavors = useResource(listFlavors, []);
   const images = useResource(listImages, []);
+  const floating = useResource(loadFloatingByServer, [], 5000);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [dialog, setDialog] = useState<Dialog>(null);
   const [actionError, setActionError] = useState<string | null>(null);
@@ -132,7 +133,7 @@ export function InstancesPage({ launching }: { launching: boolean }) {
                       {s.fault?.message && <div className="error-text small">{s.fault.message}</div>}
                     </td>
                     <td>
-                      {addressesOf(s).map((a) => (
+                      {addressesOf(s, floating.data).map((a) => (
                         <div key={a.addr} className={a.floating ? "ip ip-floating" : "ip"} title={a.network}>
                           {a.floating && <Icon name="globe" size={13} />} {a.addr}
                         </div>
@@ -177,7 +178,7 @@ export function InstancesPage({ launching }: { launching: boolean }) {
       )}
       {dialog?.kind === "snapshot" && <SnapshotDialog server={dialog.server} onClose={() => setDialog(null)} onDone={setNotice} />}
       {dialog?.kind === "fip" && (
-        <AssociateFloatingIpDialog server={dialog.server} onClose={() => setDialog(null)} onDone={(m) => { setNotice(m); void servers.reload(); }} />
+        <AssociateFloatingIpDialog server={dialog.server} onClose={() => setDialog(null)} onDone={(m) => { setNotice(m); void servers.reload(); void floating.reload(); }} />
       )}
       {dialog?.kind === "delete" && (
         <ConfirmDialog

@@ -1,7 +1,7 @@
 // Sign in with user, password and project (domain Default). After an expiry the hash route is
 // kept, so the user lands back where they were.
 import { FormEvent, useState } from "react";
-import { errorText } from "../api/errors";
+import { ApiError, errorText } from "../api/errors";
 import { ErrorNote } from "../components/ErrorNote";
 import { Field } from "../components/Field";
 import { CielLogo } from "../components/Icon";
@@ -30,7 +30,11 @@ export function LoginPage() {
     try {
       await login(user.trim(), password, project.trim());
     } catch (err) {
-      setError(errorText(err));
+      setError(
+        err instanceof ApiError && err.status === 401
+          ? "Sign-in failed: the user name, password or project is not right."
+          : errorText(err),
+      );
       setBusy(false);
     }
   };

@@ -2,6 +2,7 @@
 // actions its state allows.
 import { Flavor, Server } from "../api/compute";
 import { Image } from "../api/image";
+import { listFloatingIps, listPorts } from "../api/network";
 
 export interface AddressEntry {
   network: string;
@@ -9,10 +10,29 @@ export interface AddressEntry {
   floating: boolean;
 }
 
-export function addressesOf(server: Server): AddressEntry[] {
+/** Floating IPs by server id, from Neutron (floating IP -> port -> device). */
+export type FloatingByServer = Map<string, { addr: string; network: string }[]>;
+
+export async function loadFloatingByServer(): Promise<FloatingByServer> {
+  const [ips, ports] = await Promise.all([listFloatingIps(), listPorts()]);
+  const out: FloatingByServer = new Map();
+  for (const ip of ips) {
+    const port = ports.find((p) => p.id === ip.port_id);
+    if (!port) continue;
+    const list = out.get(port.device_id) ?? [];
+    list.push({ addr: ip.floating_ip_address, network: "floating" });
+    out.set(port.device_id, list);
+  }
+  return out;
+}
+
+/** The server's addresses; floating IPs Nova does not list are added from Neutron's view. */
+export function addressesOf(server: Server, floating?: FloatingByServer): AddressEntry[] {
   const out: AddressEntry[] = [];
   for (const [network, list] of Object.entries(server.addresses ?? {}))
     for (const a of list) out.push({ network, addr: a.addr, floating: a["OS-EXT-IPS:type"] === "floating" });
+  for (const f of floating?.get(server.id) ?? [])
+    if (!out.some((a) => a.addr === f.addr)) out.push({ network: f.network, addr: f.addr, floating: true });
   return out;
 }
 

@@ -1,0 +1,395 @@
+// The dashboard scenario in Chromium (Playwright), against a running `ciel up` (see run.sh).
+// Every step asserts what the page shows and, where the page acted, what the OpenStack API
+// says; the first failing step stops the run with a screenshot and a non-zero exit.
+//   CIEL_URL, CIEL_ADMIN_PASSWORD, CIEL_UPLOAD_FILE, CIEL_SHOTS, CHROMIUM
+import { createRequire } from "node:module";
+import { statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, "../../dashboard/package.json"));
+const { chromium } = require("playwright-core");
+
+const BASE = process.env.CIEL_URL ?? "http://127.0.0.1:8080";
+const PASSWORD = process.env.CIEL_ADMIN_PASSWORD ?? "";
+const UPLOAD = process.env.CIEL_UPLOAD_FILE;
+const SHOTS = process.env.CIEL_SHOTS ?? "target/test-output/browser";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const T0 = Date.now();
+
+// ------------------------------------------------------------------ harness --
+let passed = 0;
+let failed = 0;
+let page;
+const seconds = () => ((Date.now() - T0) / 1000).toFixed(1);
+
+class Failure extends Error {}
+function expect(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+async function step(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`  PASS ${name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++;
+    console.log(`  FAIL ${name}\n       | ${String(e?.message ?? e).split("\n").slice(0, 12).join("\n       | ")}`);
+    const file = path.join(SHOTS, `failure-${name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.png`);
+    await page?.screenshot({ path: file, fullPage: true }).catch(() => {});
+    console.log(`       | screenshot: ${file}`);
+    throw e;
+  }
+}
+
+async function shot(name) {
+  await page.waitForTimeout(400); // let transitions settle
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+// --------------------------------------------------------------------- API --
+let token = null;
+let projectId = null;
+async function api(method, p, body) {
+  const res = await fetch(BASE + p, {
+    method,
+    headers: { "X-Auth-Token": token, "Content-Type": "application/json", Accept: "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+async function apiLogin() {
+  const res = await fetch(`${BASE}/identity/v3/auth/tokens`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ["password"], password: { user: { name: "admin", domain: { name: "Default" }, password: PASSWORD } } },
+        scope: { project: { name: "admin", domain: { name: "Default" } } },
+      },
+    }),
+  });
+  expect(res.status === 201, `API login answered ${res.status}`);
+  token = res.headers.get("x-subject-token");
+  projectId = (await res.json()).token.project.id;
+}
+async function eventually(what, fn, timeoutMs = 30000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last === true) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Failure(`${what} (last seen: ${JSON.stringify(last)})`);
+}
+
+// ----------------------------------------------------------------- helpers --
+const row = (testId, attr, value) => page.locator(`[data-testid="${testId}"][data-${attr}="${value}"]`);
+async function rowAction(menuTestId, item) {
+  await page.getByTestId(menuTestId).click();
+  await page.getByRole("menuitem", { name: item, exact: true }).click();
+}
+async function confirm() {
+  const dialog = page.getByTestId("confirm-dialog");
+  await dialog.locator(".btn-danger").click();
+  await dialog.waitFor({ state: "detached", timeout: 20000 });
+}
+async function go(hash, readySelector) {
+  await page.goto(`${BASE}/#${hash}`);
+  if (readySelector) await page.locator(readySelector).first().waitFor({ timeout: 20000 });
+}
+
+// ---------------------------------------------------------------- scenario --
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
+});
+let exitCode = 0;
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.setDefaultTimeout(15000);
+  await apiLogin();
+
+  await step("the login page refuses a wrong password in plain words", async () => {
+    await page.goto(`${BASE}/`);
+    await page.fill("#login-user", "admin");
+    await page.fill("#login-password", "not-the-password");
+    await page.fill("#login-project", "admin");
+    await page.click("button[type=submit]");
+    const alert = page.getByTestId("login-form").getByRole("alert");
+    await alert.waitFor();
+    const text = await alert.innerText();
+    expect(/not right/.test(text) && !text.includes("{"), `error shown: ${text}`);
+  });
+
+  await step("log in as admin and see the overview charts", async () => {
+    await page.fill("#login-password", PASSWORD);
+    await page.click("button[type=submit]");
+    await page.locator(".sidebar").waitFor();
+    await page.getByTestId("usage-instances").waitFor();
+    await page.getByTestId("usage-floating-ips").waitFor();
+    const detail = await page.getByTestId("usage-instances").innerText();
+    expect(/0 of 10/.test(detail), `instances usage: ${detail}`);
+    expect(await page.getByText("Admin", { exact: true }).isVisible(), "the admin section of the sidebar is shown to an admin");
+    await shot("01-overview");
+  });
+
+  await step("upload an image from the browser with a progress bar", async () => {
+    await go("/images", '[data-testid="images-table"]');
+    await page.getByTestId("upload-image").click();
+    await page.setInputFiles("#image-file", UPLOAD);
+    await page.fill("#image-name", "browser-upload");
+    expect((await page.inputValue("#image-format")) === "raw", "the disk format is guessed from the file name");
+    // Record every value the progress bar takes.
+    await page.evaluate(() => {
+      window.__progress = [];
+      new MutationObserver(() => {
+        const bar = document.querySelector('[data-testid="upload-row"] [role="progressbar"]');
+        const v = bar?.getAttribute("aria-valuenow");
+        if (v !== null && v !== undefined && window.__progress.at(-1) !== v) window.__progress.push(v);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await page.getByTestId("upload-submit").click();
+    const uploadRow = page.getByTestId("upload-row").first();
+    await uploadRow.locator('[role="progressbar"]').waitFor();
+    await page.locator('[data-testid="upload-row"][data-state="done"]').waitFor({ timeout: 60000 });
+    const values = await page.evaluate(() => window.__progress);
+    expect(values.at(-1) === "100", `the progress bar ends at 100% (values: ${values})`);
+    console.log(`       progress bar values: ${values.join(" ")}`);
+    await row("image-row", "name", "browser-upload").and(page.locator('[data-status="active"]')).waitFor({ timeout: 30000 });
+    const imgs = await api("GET", "/image/v2/images?name=browser-upload");
+    const img = imgs.body.images[0];
+    expect(img && img.status === "active" && img.size === statSync(UPLOAD).size, `Glance: ${JSON.stringify(img)}`);
+    await shot("06-images");
+  });
+
+  await step("create a network with a subnet", async () => {
+    await go("/networks", '[data-testid="networks-table"]');
+    await page.getByTestId("create-network").click();
+    await page.fill("#net-name", "web-net");
+    await page.fill("#subnet-cidr", "10.42.0.300/24");
+    await page.getByTestId("network-submit").click();
+    await page.getByText("Each part of the address must be 0–255.").waitFor();
+    await page.fill("#subnet-cidr", "10.42.0.0/24");
+    await page.getByTestId("network-submit").click();
+    await page.getByTestId("network-dialog").waitFor({ state: "detached" });
+    await row("network-row", "name", "web-net").getByText("10.42.0.0/24").waitFor();
+    const subnets = await api("GET", "/network/v2.0/subnets?cidr=10.42.0.0/24");
+    expect(subnets.body.subnets.length === 1, `Neutron subnets: ${JSON.stringify(subnets.body)}`);
+  });
+
+  await step("create a router to public with an interface on the subnet", async () => {
+    await go("/routers");
+    await page.getByTestId("create-router").click();
+    await page.fill("#router-name", "web-router");
+    await page.selectOption("#router-external", { label: "public" });
+    await page.selectOption("#router-subnet", { label: "web-net-subnet (10.42.0.0/24)" });
+    await page.getByTestId("router-submit").click();
+    const r = row("router-row", "name", "web-router");
+    await r.getByText("10.42.0.1").waitFor();
+    await r.getByText(/172\.24\.4\.\d+/).waitFor();
+    const routers = await api("GET", "/network/v2.0/routers?name=web-router");
+    const router = routers.body.routers[0];
+    expect(router?.external_gateway_info?.network_id, `Neutron router: ${JSON.stringify(router)}`);
+    await go("/networks", '[data-testid="networks-table"]');
+    await shot("07-networks");
+  });
+
+  let serverIds = [];
+  await step("launch 3 instances in one go through the wizard and see them ACTIVE", async () => {
+    await go("/instances");
+    await page.getByTestId("launch-instance").click();
+    const wizard = page.getByTestId("launch-wizard");
+    await wizard.locator("#wiz-name").waitFor();
+    await page.fill("#wiz-name", "web");
+    await page.fill("#wiz-count", "0");
+    await page.getByTestId("wizard-launch").click();
+    await wizard.getByText("The count must be a whole number of at least 1.").waitFor();
+    await page.fill("#wiz-count", "3");
+    await wizard.getByRole("button", { name: /Networks/ }).click();
+    await wizard.locator(".choice.selected", { hasText: "web-net" }).waitFor();
+    await wizard.getByRole("button", { name: /Source/ }).click();
+    await wizard.locator(".choice.selected", { hasText: "guest" }).waitFor();
+    await shot("03-launch-wizard");
+    await page.getByTestId("wizard-launch").click();
+    await wizard.waitFor({ state: "detached", timeout: 30000 });
+    for (const name of ["web-1", "web-2", "web-3"]) await row("instance-row", "name", name).waitFor({ timeout: 30000 });
+    for (const name of ["web-1", "web-2", "web-3"])
+      await page.locator(`[data-testid="instance-row"][data-name="${name}"][data-status="ACTIVE"]`).waitFor({ timeout: 150000 });
+    const list = await api("GET", "/compute/v2.1/servers/detail");
+    const web = list.body.servers.filter((s) => s.name.startsWith("web-"));
+    expect(web.length === 3 && web.every((s) => s.status === "ACTIVE"), `Nova: ${web.map((s) => `${s.name}=${s.status}`)}`);
+    expect(web.every((s) => Object.keys(s.addresses).includes("web-net")), "every instance has an address on web-net");
+    serverIds = web.map((s) => s.id);
+    await shot("02-instances");
+  });
+
+  await step("read the console log of web-1", async () => {
+    await go("/instances", '[data-testid="instance-row"]');
+    await rowAction("actions-web-1", "Console log");
+    await page.getByTestId("console-log").waitFor();
+    await page.getByTestId("console-log").getByText(/CIEL-GUEST booting/).waitFor({ timeout: 120000 });
+    await shot("04-console-log");
+  });
+
+  await step("open the VNC console of web-1 (noVNC connected, canvas drawn)", async () => {
+    await page.getByRole("tab", { name: "Console", exact: true }).click();
+    await page.locator('[data-testid="vnc-console"][data-state="connected"]').waitFor({ timeout: 30000 });
+    const canvas = page.locator('[data-testid="vnc-console"] canvas');
+    await canvas.waitFor();
+    const size = await canvas.evaluate((c) => [c.width, c.height]);
+    expect(size[0] > 100 && size[1] > 100, `the VNC canvas has the guest's screen size (${size})`);
+    await page.waitForTimeout(1500);
+    await shot("05-vnc-console");
+  });
+
+  let fip = null;
+  await step("associate a floating IP with web-1", async () => {
+    await go("/instances", '[data-testid="instance-row"]');
+    await rowAction("actions-web-1", "Associate floating IP");
+    const dialog = page.getByTestId("associate-fip-dialog");
+    await dialog.locator("#fip-port option").first().waitFor({ state: "attached" });
+    await dialog.getByRole("button", { name: "Associate", exact: true }).click();
+    await dialog.waitFor({ state: "detached", timeout: 20000 });
+    const ips = await api("GET", "/network/v2.0/floatingips");
+    fip = ips.body.floatingips[0];
+    expect(ips.body.floatingips.length === 1 && fip.port_id, `Neutron floating IPs: ${JSON.stringify(ips.body)}`);
+    const port = (await api("GET", `/network/v2.0/ports/${fip.port_id}`)).body.port;
+    const web1 = (await api("GET", "/compute/v2.1/servers?name=web-1")).body.servers[0];
+    expect(port.device_id === web1.id, `the floating IP's port belongs to web-1 (${port.device_id} vs ${web1.id})`);
+    await row("instance-row", "name", "web-1").locator(".ip-floating", { hasText: fip.floating_ip_address }).waitFor({ timeout: 20000 });
+    await go("/floating-ips", '[data-testid="fips-table"]');
+    await row("fip-row", "address", fip.floating_ip_address).getByText("web-1").waitFor();
+    await shot("10-floating-ips");
+  });
+
+  await step("the topology draws the networks, the router and the 3 instances", async () => {
+    await go("/topology", '[data-testid="topology-network"]');
+    await page.locator('[data-testid="topology-router"][data-name="web-router"]').waitFor();
+    await eventually("3 instances drawn", async () => {
+      const n = await page.locator('[data-testid="topology-instance"]').count();
+      return n === 3 || n;
+    });
+    await shot("08-topology");
+  });
+
+  await step("add an SSH rule to the default security group", async () => {
+    await go("/security-groups", '[data-testid="rules-table"]');
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Add rule" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    await page.locator('[data-testid="rule-row"]', { hasText: "tcp" }).filter({ hasText: "22" }).waitFor();
+    const rules = await api("GET", "/network/v2.0/security-group-rules?protocol=tcp&port_range_min=22");
+    expect(rules.body.security_group_rules.length >= 1, `Neutron rules: ${JSON.stringify(rules.body)}`);
+    await shot("09-security-groups");
+  });
+
+  await step("admin: hypervisors with their load", async () => {
+    await go("/admin/hypervisors", '[data-testid="hypervisor-card"]');
+    const card = page.getByTestId("hypervisor-card").first();
+    await card.getByText("hv1").waitFor();
+    await card.getByText(/3 running instances/).waitFor({ timeout: 20000 });
+    await shot("11-admin-hypervisors");
+  });
+
+  await step("overview counts the 3 instances", async () => {
+    await go("/overview", '[data-testid="usage-instances"]');
+    await page.getByTestId("usage-instances").getByText("3 of 10").waitFor({ timeout: 20000 });
+    await page.getByTestId("usage-floating-ips").getByText("1 of").waitFor({ timeout: 20000 });
+    await shot("01-overview");
+  });
+
+  await step("disassociate and release the floating IP", async () => {
+    await go("/floating-ips", '[data-testid="fips-table"]');
+    const r = row("fip-row", "address", fip.floating_ip_address);
+    await r.getByRole("button", { name: "Disassociate" }).click();
+    await page.locator(`[data-testid="fip-row"][data-address="${fip.floating_ip_address}"][data-port=""]`).waitFor();
+    const after = (await api("GET", `/network/v2.0/floatingips/${fip.id}`)).body.floatingip;
+    expect(after.port_id === null, `Neutron still maps it: ${JSON.stringify(after)}`);
+    await r.getByRole("button", { name: "Release" }).click();
+    await confirm();
+    await page.getByText("No floating IPs").waitFor();
+    const gone = await api("GET", `/network/v2.0/floatingips/${fip.id}`);
+    expect(gone.status === 404, `Neutron still has it: ${gone.status}`);
+  });
+
+  await step("delete the 3 instances at once", async () => {
+    await go("/instances", '[data-testid="instance-row"]');
+    await page.getByLabel("Select all instances").check();
+    await page.getByTestId("delete-selected").click();
+    await confirm();
+    await page.getByText("No instances").waitFor({ timeout: 90000 });
+    await eventually("Nova lists no server", async () => {
+      const l = await api("GET", "/compute/v2.1/servers");
+      return l.body.servers.length === 0 || l.body.servers.map((s) => s.name);
+    }, 60000);
+  });
+
+  await step("delete the router, the network and the image", async () => {
+    await go("/routers", '[data-testid="router-row"]');
+    await rowAction("actions-web-router", "Delete router");
+    await confirm();
+    await page.getByText("No routers").waitFor();
+    await go("/networks", '[data-testid="network-row"]');
+    await eventually("the network can be deleted", async () => {
+      await rowAction("actions-web-net", "Delete network");
+      const dialog = page.getByTestId("confirm-dialog");
+      await dialog.locator(".btn-danger").click();
+      const ok = await dialog.waitFor({ state: "detached", timeout: 5000 }).then(() => true, () => false);
+      if (!ok) await dialog.getByRole("button", { name: "Cancel" }).click();
+      return ok || (await dialog.getByRole("alert").innerText().catch(() => "no error shown"));
+    }, 40000);
+    await row("network-row", "name", "web-net").waitFor({ state: "detached" });
+    await go("/images", '[data-testid="image-row"]');
+    await rowAction("actions-browser-upload", "Delete");
+    await confirm();
+    await row("image-row", "name", "browser-upload").waitFor({ state: "detached" });
+    const nets = await api("GET", "/network/v2.0/networks?name=web-net");
+    const routers = await api("GET", "/network/v2.0/routers?name=web-router");
+    const imgs = await api("GET", "/image/v2/images?name=browser-upload");
+    expect(nets.body.networks.length === 0 && routers.body.routers.length === 0 && imgs.body.images.length === 0, "Neutron and Glance still list them");
+  });
+
+  await step("an expired session goes back to the login page and returns to the same page", async () => {
+    await go("/security-groups", '[data-testid="rules-table"]');
+    const uiToken = await page.evaluate(() => sessionStorage.getItem("ciel.token"));
+    const revoke = await fetch(`${BASE}/identity/v3/auth/tokens`, { method: "DELETE", headers: { "X-Auth-Token": token, "X-Subject-Token": uiToken } });
+    expect(revoke.status === 204, `revoking the page's token answered ${revoke.status}`);
+    await page.getByText("Your session has expired").waitFor({ timeout: 20000 });
+    expect(page.url().endsWith("#/security-groups"), `the address keeps the page: ${page.url()}`);
+    await page.fill("#login-password", PASSWORD);
+    await page.click("button[type=submit]");
+    await page.getByTestId("rules-table").waitFor();
+  });
+
+  await step("sign out revokes the token", async () => {
+    const uiToken = await page.evaluate(() => sessionStorage.getItem("ciel.token"));
+    await page.getByTestId("user-menu").click();
+    await page.getByTestId("sign-out").click();
+    await page.getByText("You have signed out.").waitFor();
+    await eventually("the token is revoked", async () => {
+      const r = await fetch(`${BASE}/identity/v3/auth/tokens`, { headers: { "X-Auth-Token": token, "X-Subject-Token": uiToken } });
+      return r.status === 404 || r.status;
+    }, 10000);
+  });
+
+  await step("no script errors in the page", async () => {
+    expect(pageErrors.length === 0, `page errors: ${pageErrors.join("; ")}`);
+  });
+} catch (e) {
+  exitCode = 1;
+  if (!(e instanceof Failure) && failed === 0) console.log(`  ERROR ${e?.stack ?? e}`);
+} finally {
+  await browser.close().catch(() => {});
+}
+console.log(`browser: ${passed} passed, ${failed} failed in ${seconds()} s`);
+process.exit(exitCode || (failed ? 1 : 0));
