@@ -24,6 +24,7 @@ CIEL_TEST_NAME=browser-test
 
 OUT_DIR=${CIEL_TEST_OUT:-$REPO/target/test-output}/browser
 mkdir -p "$OUT_DIR"
+rm -f "$OUT_DIR"/*.png
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [[ -x $CHROMIUM ]] || abort "chromium is required at $CHROMIUM (scripts/lib/dashboard-deps.sh installs it)"
 [[ -d $REPO/dashboard/node_modules/playwright-core ]] || abort "playwright-core is missing: run scripts/build-dashboard"
