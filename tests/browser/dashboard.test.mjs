@@ -3,7 +3,7 @@
 // says; the first failing step stops the run with a screenshot and a non-zero exit.
 //   CIEL_URL, CIEL_ADMIN_PASSWORD, CIEL_UPLOAD_FILE, CIEL_SHOTS, CHROMIUM
 import { createRequire } from "node:module";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -204,6 +204,49 @@ try {
     await shot("07-networks");
   });
 
+  await step("an API error is shown in plain words next to its cause (overlapping subnet)", async () => {
+    await go("/networks", '[data-testid="network-row"]');
+    await rowAction("actions-web-net", "Add subnet");
+    const dialog = page.getByTestId("network-dialog");
+    await dialog.locator("#subnet-cidr").fill("10.42.0.0/25");
+    await page.getByTestId("network-submit").click();
+    const alert = dialog.getByRole("alert");
+    await alert.waitFor();
+    const text = await alert.innerText();
+    expect(/overlap/i.test(text) && !text.includes("{") && !text.includes("NeutronError"), `error shown: ${text}`);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  await step("create a key pair and download its private key once", async () => {
+    await go("/keypairs");
+    await page.getByRole("button", { name: "Create key pair" }).click();
+    await page.fill("#kp-name", "web-key");
+    const downloading = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Create and download" }).click();
+    const download = await downloading;
+    expect(download.suggestedFilename() === "web-key.pem", `downloaded ${download.suggestedFilename()}`);
+    const pem = readFileSync(await download.path(), "utf8");
+    expect(pem.includes("PRIVATE KEY-----"), "the download is a private key");
+    await page.getByRole("button", { name: "Done" }).click();
+    await row("keypair-row", "name", "web-key").waitFor();
+    const kp = await api("GET", "/compute/v2.1/os-keypairs/web-key");
+    expect(kp.status === 200 && !kp.body.keypair.private_key, `Nova keeps the public key only (${kp.status})`);
+  });
+
+  await step("switch to another project and back (rescoped tokens)", async () => {
+    await go("/instances");
+    await page.getByTestId("project-switcher").click();
+    await page.getByRole("option", { name: "demo" }).click();
+    await page.getByTestId("project-switcher").getByText("demo").waitFor();
+    await page.getByText("No instances").waitFor();
+    const uiToken = await page.evaluate(() => sessionStorage.getItem("ciel.token"));
+    const t = await fetch(`${BASE}/identity/v3/auth/tokens`, { headers: { "X-Auth-Token": token, "X-Subject-Token": uiToken } });
+    expect((await t.json()).token.project.name === "demo", "the page's token is scoped to demo");
+    await page.getByTestId("project-switcher").click();
+    await page.getByRole("option", { name: "admin" }).click();
+    await page.getByTestId("project-switcher").getByText("admin").waitFor();
+  });
+
   let serverIds = [];
   await step("launch 3 instances in one go through the wizard and see them ACTIVE", async () => {
     await go("/instances");
@@ -217,6 +260,8 @@ try {
     await page.fill("#wiz-count", "3");
     await wizard.getByRole("button", { name: /Networks/ }).click();
     await wizard.locator(".choice.selected", { hasText: "web-net" }).waitFor();
+    await wizard.getByRole("button", { name: /Security/ }).click();
+    expect((await page.inputValue("#wiz-key")) === "web-key", "the key pair is chosen by default");
     await wizard.getByRole("button", { name: /Source/ }).click();
     await wizard.locator(".choice.selected", { hasText: "guest" }).waitFor();
     await shot("03-launch-wizard");
@@ -229,6 +274,7 @@ try {
     const web = list.body.servers.filter((s) => s.name.startsWith("web-"));
     expect(web.length === 3 && web.every((s) => s.status === "ACTIVE"), `Nova: ${web.map((s) => `${s.name}=${s.status}`)}`);
     expect(web.every((s) => Object.keys(s.addresses).includes("web-net")), "every instance has an address on web-net");
+    expect(web.every((s) => s.key_name === "web-key"), "every instance has the key pair");
     serverIds = web.map((s) => s.id);
     await shot("02-instances");
   });
@@ -250,6 +296,20 @@ try {
     expect(size[0] > 100 && size[1] > 100, `the VNC canvas has the guest's screen size (${size})`);
     await page.waitForTimeout(1500);
     await shot("05-vnc-console");
+  });
+
+  await step("pause and resume web-2, snapshot web-3", async () => {
+    await go("/instances", '[data-testid="instance-row"]');
+    await rowAction("actions-web-2", "Pause");
+    await page.locator('[data-testid="instance-row"][data-name="web-2"][data-status="PAUSED"]').waitFor({ timeout: 60000 });
+    await rowAction("actions-web-2", "Resume");
+    await page.locator('[data-testid="instance-row"][data-name="web-2"][data-status="ACTIVE"]').waitFor({ timeout: 60000 });
+    await rowAction("actions-web-3", "Create snapshot");
+    await page.fill("#snap-name", "web-3-snap");
+    await page.getByRole("dialog").getByRole("button", { name: "Create snapshot" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    await go("/images", '[data-testid="image-row"]');
+    await page.locator('[data-testid="image-row"][data-name="web-3-snap"][data-status="active"]').waitFor({ timeout: 90000 });
   });
 
   let fip = null;
@@ -279,6 +339,7 @@ try {
       const n = await page.locator('[data-testid="topology-instance"]').count();
       return n === 3 || n;
     });
+    await page.getByTestId("topology-floating-ip").getByText(fip.floating_ip_address).waitFor();
     await shot("08-topology");
   });
 
@@ -334,7 +395,7 @@ try {
     }, 60000);
   });
 
-  await step("delete the router, the network and the image", async () => {
+  await step("delete the router, the network, the images, the key pair and the rule", async () => {
     await go("/routers", '[data-testid="router-row"]');
     await rowAction("actions-web-router", "Delete router");
     await confirm();
@@ -350,13 +411,25 @@ try {
     }, 40000);
     await row("network-row", "name", "web-net").waitFor({ state: "detached" });
     await go("/images", '[data-testid="image-row"]');
-    await rowAction("actions-browser-upload", "Delete");
+    for (const name of ["browser-upload", "web-3-snap"]) {
+      await rowAction(`actions-${name}`, "Delete");
+      await confirm();
+      await row("image-row", "name", name).waitFor({ state: "detached" });
+    }
+    await go("/keypairs", '[data-testid="keypair-row"]');
+    await row("keypair-row", "name", "web-key").getByRole("button", { name: "Delete" }).click();
     await confirm();
-    await row("image-row", "name", "browser-upload").waitFor({ state: "detached" });
+    await page.getByText("No key pairs").waitFor();
+    await go("/security-groups", '[data-testid="rules-table"]');
+    await page.locator('[data-testid="rule-row"]', { hasText: "tcp" }).getByRole("button", { name: "Delete rule" }).click();
+    await page.locator('[data-testid="rule-row"]', { hasText: "tcp" }).waitFor({ state: "detached" });
     const nets = await api("GET", "/network/v2.0/networks?name=web-net");
     const routers = await api("GET", "/network/v2.0/routers?name=web-router");
-    const imgs = await api("GET", "/image/v2/images?name=browser-upload");
-    expect(nets.body.networks.length === 0 && routers.body.routers.length === 0 && imgs.body.images.length === 0, "Neutron and Glance still list them");
+    const imgs = (await api("GET", "/image/v2/images")).body.images.filter((i) => i.name === "browser-upload" || i.name === "web-3-snap");
+    const keys = (await api("GET", "/compute/v2.1/os-keypairs")).body.keypairs;
+    const rules = (await api("GET", "/network/v2.0/security-group-rules?protocol=tcp")).body.security_group_rules;
+    expect(nets.body.networks.length === 0 && routers.body.routers.length === 0, "Neutron still lists the network or router");
+    expect(imgs.length === 0 && keys.length === 0 && rules.length === 0, `left: ${imgs.length} images, ${keys.length} key pairs, ${rules.length} tcp rules`);
   });
 
   await step("an expired session goes back to the login page and returns to the same page", async () => {

@@ -39,6 +39,8 @@ check "the dashboard is served at /" curl -sf "$BASE/"
 
 step "1. the guest image (the CLI registers it; the browser uploads another)"
 register_guest "$GUEST" guest "console=ttyS0 quiet"
+check "project create demo (for the project switcher)" cmp_ project create demo
+check "role add member for admin on demo" cmp_ role add --user admin --project demo member
 # A raw disk of 24 MiB for the browser to upload: large enough for the progress bar to move.
 truncate -s 24M "$TMP/browser-upload.raw"
 
@@ -58,9 +60,12 @@ check "floating ip list is empty" cmp_ floating ip list -f value -c ID
     ok && assert "  no floating IP left" eq "$OUT" ""
 check "image list" cmp_ image list -f value -c Name
     ok && assert "  the uploaded image is gone" lacks "$OUT" "browser-upload"
+    ok && assert "  the snapshot is gone" lacks "$OUT" "web-3-snap"
 check "router list" cmp_ router list -f value -c Name
     ok && assert "  the router is gone" lacks "$OUT" "web-router"
 check "network list" cmp_ network list -f value -c Name
     ok && assert "  the network is gone" lacks "$OUT" "web-net"
+check "keypair list" cmp_ keypair list -f value -c Name
+    ok && assert "  the key pair is gone" lacks "$OUT" "web-key"
 
 finish

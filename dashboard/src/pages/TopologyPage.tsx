@@ -9,14 +9,15 @@ import { useResource } from "../hooks/useResource";
 import { navigate } from "../router";
 
 async function load() {
-  const [networks, subnets, routers, ports, servers] = await Promise.all([
+  const [networks, subnets, routers, ports, servers, floatingIps] = await Promise.all([
     net.listNetworks(),
     net.listSubnets(),
     net.listRouters(),
     net.listPorts(),
     listServers(),
+    net.listFloatingIps(),
   ]);
-  return { networks, subnets, routers, ports, servers };
+  return { networks, subnets, routers, ports, servers, floatingIps };
 }
 
 const PALETTE = ["#0ea5e9", "#6366f1", "#10b981", "#f59e0b", "#ec4899", "#8b5cf6", "#14b8a6", "#ef4444"];
@@ -42,6 +43,7 @@ interface Device {
   name: string;
   status: string;
   links: Link[];
+  floating: string[];
 }
 
 export function TopologyPage() {
@@ -53,6 +55,13 @@ export function TopologyPage() {
       <ErrorNote message={data.error} />
       <Card testId="topology">
         {!d ? (!data.error && <Loading what="the topology" />) : <Diagram d={d} />}
+        <div className="legend">
+          <span><i className="legend-bar" style={{ background: EXTERNAL_COLOR }} /> external network</span>
+          <span><i className="legend-bar" style={{ background: PALETTE[0] }} /> project network</span>
+          <span><i className="legend-box legend-router" /> router</span>
+          <span><i className="legend-box legend-instance" /> instance</span>
+          <span><i className="legend-fip" /> floating IP</span>
+        </div>
       </Card>
     </>
   );
@@ -71,19 +80,21 @@ function Diagram({ d }: { d: Awaited<ReturnType<typeof load>> }) {
     if (gw && column.has(gw.network_id)) links.push({ column: column.get(gw.network_id)!, ip: gw.external_fixed_ips?.[0]?.ip_address ?? "" });
     for (const p of d.ports.filter((p) => p.device_id === r.id && p.device_owner === "network:router_interface"))
       if (column.has(p.network_id)) links.push({ column: column.get(p.network_id)!, ip: p.fixed_ips[0]?.ip_address ?? "" });
-    devices.push({ id: r.id, kind: "router", name: r.name || r.id.slice(0, 8), status: r.status, links });
+    devices.push({ id: r.id, kind: "router", name: r.name || r.id.slice(0, 8), status: r.status, links, floating: [] });
   }
   const servers = d.servers.slice().sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
   for (const s of servers) {
     const links: Link[] = d.ports
       .filter((p) => p.device_id === s.id && column.has(p.network_id))
       .map((p) => ({ column: column.get(p.network_id)!, ip: p.fixed_ips[0]?.ip_address ?? "" }));
-    devices.push({ id: s.id, kind: "instance", name: s.name, status: s.status, links });
+    const portIds = new Set(d.ports.filter((p) => p.device_id === s.id).map((p) => p.id));
+    const floating = d.floatingIps.filter((f) => f.port_id && portIds.has(f.port_id)).map((f) => f.floating_ip_address);
+    devices.push({ id: s.id, kind: "instance", name: s.name, status: s.status, links, floating });
   }
 
   const barX = (c: number) => LEFT + c * COL_W;
   const boxX = (dev: Device) => barX(dev.links.length ? Math.min(...dev.links.map((l) => l.column)) : 0) + BAR_W + GAP;
-  const width = Math.max(barX(networks.length - 1) + BAR_W + GAP + BOX_W + 40, 720);
+  const width = Math.max(barX(networks.length - 1) + BAR_W + GAP + BOX_W + 150, 720);
   const height = TOP + Math.max(1, devices.length) * ROW_H + 30;
   const color = (n: net.Network, i: number) => (n["router:external"] ? EXTERNAL_COLOR : PALETTE[i % PALETTE.length]);
   const cidrs = (n: net.Network) => d.subnets.filter((s) => s.network_id === n.id).map((s) => s.cidr).join(", ");
@@ -146,6 +157,13 @@ function Diagram({ d }: { d: Awaited<ReturnType<typeof load>> }) {
               <text x={x + 50} y={y + 24} className="topo-dev-name">{dev.name.length > 16 ? `${dev.name.slice(0, 15)}…` : dev.name}</text>
               <circle cx={x + 54} cy={y + 38} r={4} fill={toneColor} />
               <text x={x + 63} y={y + 42} className="topo-dev-status">{dev.kind === "router" ? "router" : "instance"} · {dev.status.toLowerCase()}</text>
+              {dev.floating.map((ip, i) => (
+                <g key={ip} transform={`translate(${x + BOX_W + 12}, ${y + 12 + i * 24})`} data-testid="topology-floating-ip">
+                  <rect width={112} height={22} rx={11} fill="#eef2ff" stroke="#c7d2fe" />
+                  <circle cx={12} cy={11} r={4} fill="none" stroke="#4f46e5" strokeWidth={1.6} />
+                  <text x={22} y={15} className="topo-fip">{ip}</text>
+                </g>
+              ))}
             </g>
           );
         })}

@@ -29,7 +29,7 @@ export function HypervisorsPage() {
                 <StatusBadge status={h.status} />
               </div>
               <div className="hv-metrics">
-                <Metric label="vCPUs" used={h.vcpus_used} total={h.vcpus} text={`${h.vcpus_used} of ${h.vcpus}`} />
+                <Metric label="vCPUs" used={h.vcpus_used} total={h.vcpus} text={`${h.vcpus_used} of ${h.vcpus}${h.vcpus_used > h.vcpus ? " (overcommitted)" : ""}`} />
                 <Metric label="Memory" used={h.memory_mb_used} total={h.memory_mb} text={`${formatMiB(h.memory_mb_used)} of ${formatMiB(h.memory_mb)}`} />
                 <Metric label="Local disk" used={h.local_gb_used} total={h.local_gb} text={`${h.local_gb_used} of ${h.local_gb} GiB`} />
               </div>
