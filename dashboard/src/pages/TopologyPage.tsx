@@ -20,7 +20,7 @@ async function load() {
   return { networks, subnets, routers, ports, servers, floatingIps };
 }
 
-const PALETTE = ["#0ea5e9", "#6366f1", "#10b981", "#f59e0b", "#ec4899", "#8b5cf6", "#14b8a6", "#ef4444"];
+const PALETTE = ["#6366f1", "#10b981", "#f59e0b", "#ec4899", "#8b5cf6", "#14b8a6", "#0ea5e9", "#ef4444"];
 const EXTERNAL_COLOR = "#64748b";
 const TONE_COLORS: Record<string, string> = { green: "#10b981", blue: "#3b82f6", amber: "#f59e0b", red: "#ef4444", gray: "#94a3b8" };
 
@@ -96,7 +96,8 @@ function Diagram({ d }: { d: Awaited<ReturnType<typeof load>> }) {
   const boxX = (dev: Device) => barX(dev.links.length ? Math.min(...dev.links.map((l) => l.column)) : 0) + BAR_W + GAP;
   const width = Math.max(barX(networks.length - 1) + BAR_W + GAP + BOX_W + 150, 720);
   const height = TOP + Math.max(1, devices.length) * ROW_H + 30;
-  const color = (n: net.Network, i: number) => (n["router:external"] ? EXTERNAL_COLOR : PALETTE[i % PALETTE.length]);
+  const externalCount = networks.filter((n) => n["router:external"]).length;
+  const color = (n: net.Network, i: number) => (n["router:external"] ? EXTERNAL_COLOR : PALETTE[(i - externalCount) % PALETTE.length]);
   const cidrs = (n: net.Network) => d.subnets.filter((s) => s.network_id === n.id).map((s) => s.cidr).join(", ");
 
   return (
