@@ -129,6 +129,7 @@ try {
     await alert.waitFor();
     const text = await alert.innerText();
     expect(/not right/.test(text) && !text.includes("{"), `error shown: ${text}`);
+    await shot("00-login");
   });
 
   await step("log in as admin and see the overview charts", async () => {
@@ -140,7 +141,6 @@ try {
     const detail = await page.getByTestId("usage-instances").innerText();
     expect(/0 of 10/.test(detail), `instances usage: ${detail}`);
     expect(await page.getByText("Admin", { exact: true }).isVisible(), "the admin section of the sidebar is shown to an admin");
-    await shot("01-overview");
   });
 
   await step("upload an image from the browser with a progress bar", async () => {
@@ -169,6 +169,10 @@ try {
     const imgs = await api("GET", "/image/v2/images?name=browser-upload");
     const img = imgs.body.images[0];
     expect(img && img.status === "active" && img.size === statSync(UPLOAD).size, `Glance: ${JSON.stringify(img)}`);
+    await rowAction("actions-browser-upload", "Make public");
+    await row("image-row", "name", "browser-upload").locator(".chip", { hasText: "public" }).waitFor();
+    const patched = await api("GET", `/image/v2/images/${img.id}`);
+    expect(patched.body.visibility === "public", `Glance visibility: ${patched.body.visibility}`);
     await shot("06-images");
   });
 
@@ -439,6 +443,7 @@ try {
     expect(revoke.status === 204, `revoking the page's token answered ${revoke.status}`);
     await page.getByText("Your session has expired").waitFor({ timeout: 20000 });
     expect(page.url().endsWith("#/security-groups"), `the address keeps the page: ${page.url()}`);
+    await shot("12-session-expired");
     await page.fill("#login-password", PASSWORD);
     await page.click("button[type=submit]");
     await page.getByTestId("rules-table").waitFor();

@@ -22,6 +22,7 @@ export function ActionMenu({ actions, label = "Actions", testId }: { actions: Me
     document.addEventListener("mousedown", onDown);
     return () => document.removeEventListener("mousedown", onDown);
   }, [open]);
+  if (actions.every((a) => a.hidden)) return null;
   return (
     <div className="dropdown" ref={ref}>
       <button type="button" className="btn btn-small" onClick={() => setOpen(!open)} aria-haspopup="menu" aria-expanded={open} data-testid={testId}>
