@@ -17,6 +17,7 @@ import { OverviewPage } from "./pages/OverviewPage";
 import { RoutersPage } from "./pages/RoutersPage";
 import { SecurityGroupsPage } from "./pages/SecurityGroupsPage";
 import { TopologyPage } from "./pages/TopologyPage";
+import { VolumesPage } from "./pages/VolumesPage";
 import { match, useHashPath } from "./router";
 import { useSession } from "./session";
 
@@ -29,6 +30,7 @@ function pageFor(path: string, isAdmin: boolean): ReactNode {
   if ((p = match("/instances/:id/:tab", path))) return <InstanceDetailPage id={p.id} tab={p.tab} />;
   if (match("/images", path)) return <ImagesPage />;
   if (match("/keypairs", path)) return <KeyPairsPage />;
+  if (match("/volumes", path)) return <VolumesPage />;
   if (match("/networks", path)) return <NetworksPage />;
   if (match("/routers", path)) return <RoutersPage />;
   if (match("/topology", path)) return <TopologyPage />;

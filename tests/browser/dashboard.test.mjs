@@ -316,6 +316,28 @@ try {
     await page.locator('[data-testid="image-row"][data-name="web-3-snap"][data-status="active"]').waitFor({ timeout: 90000 });
   });
 
+  await step("create a volume, attach it to web-2, detach and delete it", async () => {
+    await go("/volumes");
+    await page.getByRole("button", { name: "Create volume" }).click();
+    await page.fill("#vol-name", "web-data");
+    await page.getByRole("dialog").getByRole("button", { name: "Create volume" }).click();
+    await page.locator('[data-testid="volume-row"][data-name="web-data"][data-status="available"]').waitFor({ timeout: 60000 });
+    await rowAction("actions-web-data", "Attach to instance");
+    await page.selectOption("#attach-server", { label: "web-2" });
+    await page.getByRole("dialog").getByRole("button", { name: "Attach" }).click();
+    const attached = page.locator('[data-testid="volume-row"][data-name="web-data"][data-status="in-use"]');
+    await attached.getByText("web-2").waitFor({ timeout: 60000 });
+    const vols = (await api("GET", `/volume/v3/${projectId}/volumes/detail`)).body.volumes;
+    const web2 = (await api("GET", "/compute/v2.1/servers?name=web-2")).body.servers[0];
+    expect(vols[0]?.attachments?.[0]?.server_id === web2.id, `Cinder: ${JSON.stringify(vols[0]?.attachments)}`);
+    await shot("13-volumes");
+    await rowAction("actions-web-data", "Detach");
+    await page.locator('[data-testid="volume-row"][data-name="web-data"][data-status="available"]').waitFor({ timeout: 60000 });
+    await rowAction("actions-web-data", "Delete");
+    await confirm();
+    await page.getByText("No volumes").waitFor({ timeout: 60000 });
+  });
+
   let fip = null;
   await step("associate a floating IP with web-1", async () => {
     await go("/instances", '[data-testid="instance-row"]');
@@ -458,6 +480,20 @@ try {
       const r = await fetch(`${BASE}/identity/v3/auth/tokens`, { headers: { "X-Auth-Token": token, "X-Subject-Token": uiToken } });
       return r.status === 404 || r.status;
     }, 10000);
+  });
+
+  await step("a member (not admin) sees no admin views", async () => {
+    await page.fill("#login-user", "alice");
+    await page.fill("#login-password", "alice-pw");
+    await page.fill("#login-project", "demo");
+    await page.click("button[type=submit]");
+    await page.locator(".sidebar").waitFor();
+    expect(!(await page.getByText("Hypervisors").isVisible()), "the admin section is hidden from a member");
+    await go("/admin/hypervisors");
+    await page.getByText("Administrators only").waitFor();
+    await page.getByTestId("user-menu").click();
+    await page.getByTestId("sign-out").click();
+    await page.getByText("You have signed out.").waitFor();
   });
 
   await step("no script errors in the page", async () => {

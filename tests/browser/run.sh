@@ -41,6 +41,8 @@ step "1. the guest image (the CLI registers it; the browser uploads another)"
 register_guest "$GUEST" guest "console=ttyS0 quiet"
 check "project create demo (for the project switcher)" cmp_ project create demo
 check "role add member for admin on demo" cmp_ role add --user admin --project demo member
+check "user create alice (a member of demo, for the non-admin view)" cmp_ user create --password alice-pw alice
+check "role add member for alice on demo" cmp_ role add --user alice --project demo member
 # A raw disk of 24 MiB for the browser to upload: large enough for the progress bar to move.
 truncate -s 24M "$TMP/browser-upload.raw"
 

@@ -138,3 +138,9 @@ export interface Hypervisor {
 }
 export const listHypervisors = () =>
   get<{ hypervisors: Hypervisor[] }>(`${base()}/os-hypervisors/detail`).then((r) => r.hypervisors);
+
+/** Attaches a volume to a server (the guest sees a new virtio disk). */
+export const attachVolume = (serverId: string, volumeId: string) =>
+  post<unknown>(`${base()}/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } });
+export const detachVolume = (serverId: string, volumeId: string) =>
+  del(`${base()}/servers/${serverId}/os-volume_attachments/${volumeId}`);

@@ -17,6 +17,7 @@ const PROJECT_NAV: NavItem[] = [
   { path: "/overview", label: "Overview", icon: "overview" },
   { path: "/instances", label: "Instances", icon: "server" },
   { path: "/images", label: "Images", icon: "image" },
+  { path: "/volumes", label: "Volumes", icon: "volume" },
   { path: "/keypairs", label: "Key pairs", icon: "key" },
 ];
 const NETWORK_NAV: NavItem[] = [

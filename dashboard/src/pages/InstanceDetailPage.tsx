@@ -1,5 +1,5 @@
 // One instance: its details, its console log (os-getConsoleOutput) and its VNC console.
-import { useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { consoleOutput, deleteServer, getServer, listFlavors, serverAction, ServerAction } from "../api/compute";
 import { errorText } from "../api/errors";
 import { listImages } from "../api/image";
@@ -12,7 +12,8 @@ import { useResource } from "../hooks/useResource";
 import { navigate } from "../router";
 import { AssociateFloatingIpDialog, SnapshotDialog } from "./InstanceDialogs";
 import { addressesOf, canDo, flavorName, imageName, loadFloatingByServer } from "./instanceInfo";
-import { VncConsole } from "./VncConsole";
+// noVNC is loaded only when a console is opened.
+const VncConsole = lazy(() => import("./VncConsole").then((m) => ({ default: m.VncConsole })));
 
 const TABS: [string, string][] = [
   ["overview", "Overview"],
@@ -110,7 +111,7 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
         </div>
       )}
       {tab === "log" && <ConsoleLog serverId={s.id} />}
-      {tab === "console" && (can.console ? <Card><VncConsole serverId={s.id} serverName={s.name} /></Card> : <Card><p className="muted">The console is available while the instance is active or paused (it is {s.status.toLowerCase()}).</p></Card>)}
+      {tab === "console" && (can.console ? <Card><Suspense fallback={<Loading what="the console" />}><VncConsole serverId={s.id} serverName={s.name} /></Suspense></Card> : <Card><p className="muted">The console is available while the instance is active or paused (it is {s.status.toLowerCase()}).</p></Card>)}
       {dialog === "snapshot" && <SnapshotDialog server={s} onClose={() => setDialog(null)} onDone={setNotice} />}
       {dialog === "fip" && <AssociateFloatingIpDialog server={s} onClose={() => setDialog(null)} onDone={(m) => { setNotice(m); void server.reload(); void floating.reload(); }} />}
       {dialog === "delete" && (

@@ -53,10 +53,10 @@ export function LoginPage() {
         <p className="muted">Domain: Default</p>
         {notice && <div className="notice">{notice}</div>}
         <Field label="User name" htmlFor="login-user" error={errors.user}>
-          <input id="login-user" name="username" autoComplete="username" value={user} onChange={(e) => setUser(e.target.value)} autoFocus />
+          <input id="login-user" name="username" autoComplete="username" value={user} onChange={(e) => setUser(e.target.value)} autoFocus={!remembered.user} />
         </Field>
         <Field label="Password" htmlFor="login-password" error={errors.password}>
-          <input id="login-password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input id="login-password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} autoFocus={!!remembered.user} />
         </Field>
         <Field label="Project" htmlFor="login-project" error={errors.project}>
           <input id="login-project" name="project" value={project} onChange={(e) => setProject(e.target.value)} />
