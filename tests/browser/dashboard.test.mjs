@@ -16,6 +16,7 @@ const PASSWORD = process.env.CIEL_ADMIN_PASSWORD ?? "";
 const UPLOAD = process.env.CIEL_UPLOAD_FILE;
 const SHOTS = process.env.CIEL_SHOTS ?? "target/test-output/browser";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const PUBLIC_KEY = process.env.CIEL_PUBLIC_KEY ?? "";
 const T0 = Date.now();
 
 // ------------------------------------------------------------------ harness --
@@ -221,7 +222,7 @@ try {
     await dialog.getByRole("button", { name: "Cancel" }).click();
   });
 
-  await step("create a key pair and download its private key once", async () => {
+  await step("create a key pair (private key downloaded once) and import a public key", async () => {
     await go("/keypairs");
     await page.getByRole("button", { name: "Create key pair" }).click();
     await page.fill("#kp-name", "web-key");
@@ -235,6 +236,17 @@ try {
     await row("keypair-row", "name", "web-key").waitFor();
     const kp = await api("GET", "/compute/v2.1/os-keypairs/web-key");
     expect(kp.status === 200 && !kp.body.keypair.private_key, `Nova keeps the public key only (${kp.status})`);
+    // Importing checks the key's shape before sending it.
+    await page.getByRole("button", { name: "Import public key" }).click();
+    await page.fill("#kp-name", "imported");
+    await page.fill("#kp-public", "not a key");
+    await page.getByRole("dialog").getByRole("button", { name: "Import", exact: true }).click();
+    await page.getByText("Paste an OpenSSH public key").waitFor();
+    await page.fill("#kp-public", PUBLIC_KEY);
+    await page.getByRole("dialog").getByRole("button", { name: "Import", exact: true }).click();
+    await row("keypair-row", "name", "imported").waitFor();
+    const imported = await api("GET", "/compute/v2.1/os-keypairs/imported");
+    expect(imported.body.keypair.public_key.trim() === PUBLIC_KEY.trim(), "Nova has the imported public key");
   });
 
   await step("switch to another project and back (rescoped tokens)", async () => {
@@ -265,7 +277,8 @@ try {
     await wizard.getByRole("button", { name: /Networks/ }).click();
     await wizard.locator(".choice.selected", { hasText: "web-net" }).waitFor();
     await wizard.getByRole("button", { name: /Security/ }).click();
-    expect((await page.inputValue("#wiz-key")) === "web-key", "the key pair is chosen by default");
+    expect((await page.inputValue("#wiz-key")) !== "", "a key pair is chosen by default");
+    await page.selectOption("#wiz-key", "web-key");
     await wizard.getByRole("button", { name: /Source/ }).click();
     await wizard.locator(".choice.selected", { hasText: "guest" }).waitFor();
     await shot("03-launch-wizard");
@@ -443,8 +456,10 @@ try {
       await row("image-row", "name", name).waitFor({ state: "detached" });
     }
     await go("/keypairs", '[data-testid="keypair-row"]');
-    await row("keypair-row", "name", "web-key").getByRole("button", { name: "Delete" }).click();
-    await confirm();
+    for (const name of ["web-key", "imported"]) {
+      await row("keypair-row", "name", name).getByRole("button", { name: "Delete" }).click();
+      await confirm();
+    }
     await page.getByText("No key pairs").waitFor();
     await go("/security-groups", '[data-testid="rules-table"]');
     await page.locator('[data-testid="rule-row"]', { hasText: "tcp" }).getByRole("button", { name: "Delete rule" }).click();
