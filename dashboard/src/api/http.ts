@@ -9,6 +9,8 @@ export interface RequestOptions {
   rawBody?: BodyInit;
   /** Do not treat a 401 as an expired session (the login call itself). */
   noAuthRedirect?: boolean;
+  /** Send no token (authentication itself). */
+  anonymous?: boolean;
   signal?: AbortSignal;
 }
 
@@ -41,7 +43,7 @@ export interface RawResponse {
 export async function send(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
   const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
   const token = config.token();
-  if (token && !headers["X-Auth-Token"]) headers["X-Auth-Token"] = token;
+  if (token && !opts.anonymous && !headers["X-Auth-Token"]) headers["X-Auth-Token"] = token;
   let body: BodyInit | undefined = opts.rawBody;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);

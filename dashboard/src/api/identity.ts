@@ -28,7 +28,7 @@ async function issue(auth: unknown): Promise<IssuedToken> {
   const res = await send("POST", `${IDENTITY}/auth/tokens`, {
     body: { auth },
     noAuthRedirect: true,
-    headers: { "X-Auth-Token": "" },
+    anonymous: true,
   });
   const id = res.headers.get("X-Subject-Token");
   if (!id) throw new Error("The cloud issued no token.");

@@ -42,7 +42,6 @@ export function useResource<T>(load: () => Promise<T>, deps: DependencyList, pol
       if (!document.hidden) void reload();
     }, pollMs);
     return () => window.clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, pollMs]);
 
   return { data, error, loading, reload };
