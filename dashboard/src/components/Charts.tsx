@@ -35,7 +35,7 @@ export function UsageDonut({
           fill="none"
           stroke={color}
           strokeWidth="13"
-          strokeLinecap="round"
+          strokeLinecap={fraction > 0.04 ? "round" : "butt"}
           strokeDasharray={`${fraction * circumference} ${circumference}`}
           transform="rotate(-90 60 60)"
           style={{ transition: "stroke-dasharray .6s ease" }}
