@@ -6,6 +6,7 @@
 # serves SSH (Debian's dropbear) to root with that key.
 #
 # Usage: tests/guest/build-small.sh [OUT_DIR]   (default ~/.cache/ciel-test/guest)
+# GUEST_EXTRA_MODULES="m1 m2": more kernel modules to load at boot (with their dependencies).
 # Writes OUT_DIR/vmlinuz, OUT_DIR/initrd.img and OUT_DIR/root.qcow2 (an empty 64 MiB disk, the
 # image servers boot with kernel_id/ramdisk_id pointing at the other two). Rebuilt only when
 # the kernel or this script changes.
@@ -16,7 +17,7 @@ KVER=$(ls /lib/modules | sort -V | tail -n 1)
 [[ -n $KVER && -f /boot/vmlinuz-$KVER ]] || { echo "no Debian kernel found (apt-get install linux-image-amd64)" >&2; exit 2; }
 command -v busybox >/dev/null || { echo "busybox is required (apt-get install busybox-static)" >&2; exit 2; }
 [[ -x /usr/sbin/dropbear ]] || { echo "dropbear is required (apt-get install dropbear-bin)" >&2; exit 2; }
-STAMP="$KVER $(sha256sum "$0" | cut -c1-16)"
+STAMP="$KVER $(sha256sum "$0" | cut -c1-16) ${GUEST_EXTRA_MODULES:-}"
 if [[ -f $OUT/stamp && $(cat "$OUT/stamp") == "$STAMP" ]]; then
     echo "$OUT is up to date"
     exit 0
@@ -63,6 +64,8 @@ add_module() {
     esac
     echo "$m" >>"$R/lib/modules/order"
 }
+# shellcheck disable=SC2206
+MODS+=(${GUEST_EXTRA_MODULES:-})
 for m in "${MODS[@]}"; do add_module "$m"; done
 
 cat >"$R/usr/share/udhcpc/default.script" <<'SCRIPT'

@@ -21,7 +21,7 @@ pub struct ApiState {
     /// Set once the controller has accepted the registration.
     pub secret: Arc<RwLock<Option<String>>>,
     /// Where the host's volumes are (for exports to the image service).
-    pub storage: Arc<crate::storage::FileBackend>,
+    pub storage: Arc<crate::storage::Storage>,
 }
 
 pub fn router(state: ApiState) -> Router {

@@ -20,7 +20,6 @@ use driver::Hypervisor;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use storage::VolumeBackend;
 
 pub struct AgentConfig {
     /// Controller base URL, e.g. `http://127.0.0.1:8080`.
@@ -39,6 +38,8 @@ pub struct AgentConfig {
     pub listen: std::net::SocketAddr,
     /// URL the controller uses for the agent's API [default: from `listen` and `underlay_ip`].
     pub advertise_url: Option<String>,
+    /// The LVM thin pool volumes of the `lvm` backend go to (none: only the `file` backend).
+    pub lvm: Option<storage::LvmConfig>,
 }
 
 pub struct Agent {
@@ -51,7 +52,7 @@ pub struct Agent {
     /// The host's network data plane, for drivers whose VMs have real NICs.
     net: Option<net::NetworkPlane>,
     /// The volumes stored on this host.
-    storage: Arc<storage::FileBackend>,
+    storage: Arc<storage::Storage>,
 }
 
 impl Agent {
@@ -73,7 +74,7 @@ impl Agent {
             )
         });
         Ok(Self {
-            storage: Arc::new(storage::FileBackend::new(&cfg.state_dir)),
+            storage: Arc::new(storage::Storage::new(&cfg.state_dir, cfg.lvm.as_ref())),
             cfg,
             http,
             driver,
@@ -96,6 +97,7 @@ impl Agent {
             hypervisor_type: self.driver.kind().into(),
             agent_url: Some(agent_url.to_string()),
             provider_networks: self.cfg.provider_interfaces.iter().map(|(p, _)| p.clone()).collect(),
+            storage_backends: self.storage.names(),
         };
         let credential_file = self.cfg.state_dir.join("host-credential");
         let mut secrets = vec![];
@@ -292,14 +294,10 @@ impl Agent {
             .cloned()
             .collect();
         let image_file = |img: &ciel_proto::ImageRef| Some(dir.join(&img.id)).filter(|p| p.exists());
-        let mut report = storage::reconcile(
-            self.storage.as_ref(),
-            &volumes,
-            &cfg.volume_snapshots,
-            image_file,
-            &attached,
-        )
-        .await;
+        let mut report = self
+            .storage
+            .reconcile(&volumes, &cfg.volume_snapshots, image_file, &attached)
+            .await;
         report.errors.extend(missing);
         report
     }

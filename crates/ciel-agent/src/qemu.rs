@@ -28,12 +28,12 @@ pub struct QemuDriver {
     virt_type: VirtType,
     qemu: String,
     qemu_img: String,
-    /// Where attached volumes' files are.
-    volumes: crate::storage::FileBackend,
+    /// Where attached volumes are.
+    volumes: crate::storage::Storage,
 }
 
 impl QemuDriver {
-    pub fn new(state_dir: &Path, virt_type: VirtType) -> anyhow::Result<Self> {
+    pub fn new(state_dir: &Path, virt_type: VirtType, lvm: Option<&crate::storage::LvmConfig>) -> anyhow::Result<Self> {
         if virt_type == VirtType::Kvm && std::fs::metadata("/dev/kvm").is_err() {
             bail!("virt_type kvm needs /dev/kvm; use virt_type qemu (TCG) on hosts without usable KVM");
         }
@@ -45,7 +45,7 @@ impl QemuDriver {
             virt_type,
             qemu: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
-            volumes: crate::storage::FileBackend::new(state_dir),
+            volumes: crate::storage::Storage::new(state_dir, lvm),
         })
     }
 
@@ -65,18 +65,18 @@ impl QemuDriver {
         String::from_utf8_lossy(&cmdline).contains(id).then_some(pid)
     }
 
-    async fn prepare_disk(&self, spec: &VmSpec) -> anyhow::Result<PathBuf> {
+    /// The boot disk and its format: the root volume, or a qcow2 overlay of the image.
+    async fn prepare_disk(&self, spec: &VmSpec) -> anyhow::Result<(PathBuf, &'static str)> {
         if let Some(v) = &spec.root_volume {
-            use crate::storage::VolumeBackend;
-            let path = self.volumes.volume_path(v);
-            if !path.exists() {
-                bail!("the root volume {v} is not on this host (yet)");
-            }
-            return Ok(path);
+            let backend = self
+                .volumes
+                .locate(v)
+                .with_context(|| format!("the root volume {v} is not on this host (yet)"))?;
+            return Ok((backend.volume_path(v), backend.format()));
         }
         let disk = self.dir(&spec.id).join("disk.qcow2");
         if disk.exists() {
-            return Ok(disk);
+            return Ok((disk, "qcow2"));
         }
         let base = self.images_dir.join(&spec.image.id);
         let fmt = if spec.image.disk_format == "qcow2" {
@@ -100,12 +100,12 @@ impl QemuDriver {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok(disk)
+        Ok((disk, "qcow2"))
     }
 
     async fn start(&self, spec: &VmSpec, paused: bool) -> anyhow::Result<()> {
         let dir = self.dir(&spec.id);
-        let disk = self.prepare_disk(spec).await?;
+        let (disk, disk_format) = self.prepare_disk(spec).await?;
         let mut cmd = tokio::process::Command::new(&self.qemu);
         cmd.arg("-name")
             .arg(format!("guest={},debug-threads=off", spec.id))
@@ -139,7 +139,7 @@ impl QemuDriver {
             .arg("-vnc")
             .arg(format!("unix:{}", dir.join("vnc.sock").display()))
             .arg("-drive")
-            .arg(format!("file={},if=virtio,format=qcow2", disk.display()))
+            .arg(format!("file={},if=virtio,format={disk_format}", disk.display()))
             .args(nic_args(spec))
             .arg("-pidfile")
             .arg(dir.join("qemu.pid"))
@@ -247,7 +247,6 @@ impl QemuDriver {
     /// virtio disk whose serial is the volume id), unplugs the ones it lost, and grows
     /// attached volumes whose size went up (`block_resize`: the guest sees the new size).
     async fn sync_volumes(&self, spec: &VmSpec) -> anyhow::Result<()> {
-        use crate::storage::VolumeBackend;
         let dir = self.dir(&spec.id);
         let mut attached = read_volumes(&dir);
         for v in &spec.volumes {
@@ -267,12 +266,13 @@ impl QemuDriver {
                 }
                 Some(_) => {}
                 None => {
-                    let path = self.volumes.volume_path(&v.volume_id);
-                    if !path.exists() {
-                        bail!("volume {} is not on this host", v.volume_id);
-                    }
-                    let blockdev = json!({"driver": "qcow2", "node-name": node, "read-only": v.read_only,
-                        "file": {"driver": "file", "filename": path, "read-only": v.read_only}});
+                    let backend = self
+                        .volumes
+                        .locate(&v.volume_id)
+                        .with_context(|| format!("volume {} is not on this host", v.volume_id))?;
+                    let path = backend.volume_path(&v.volume_id);
+                    let blockdev = json!({"driver": backend.format(), "node-name": node, "read-only": v.read_only,
+                        "file": {"driver": backend.protocol(), "filename": path, "read-only": v.read_only}});
                     self.qmp(&spec.id, "blockdev-add", Some(blockdev)).await?;
                     let dev = json!({"driver": "virtio-blk-pci", "id": device, "drive": node, "serial": v.volume_id});
                     if let Err(e) = self.qmp(&spec.id, "device_add", Some(dev)).await {

@@ -81,6 +81,7 @@ async fn start_cloud() -> Cloud {
             state_dir: dir.join("agent"),
             listen: "127.0.0.1:0".parse().unwrap(),
             advertise_url: None,
+            lvm: None,
         },
         fake.clone(),
     )

@@ -26,6 +26,13 @@ pub struct RegisterRequest {
     /// network is one of them: a network node).
     #[serde(default)]
     pub provider_networks: Vec<String>,
+    /// The storage backends this host keeps volumes in (`file`, `lvm`).
+    #[serde(default = "file_backend")]
+    pub storage_backends: Vec<String>,
+}
+
+fn file_backend() -> Vec<String> {
+    vec!["file".into()]
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -62,7 +69,8 @@ pub struct HostConfig {
 pub struct VolumeSpec {
     pub id: String,
     pub size_gb: u64,
-    /// The storage driver: `file` (a qcow2 file in the agent's state directory).
+    /// The storage backend: `file` (a qcow2 file in the agent's state directory) or `lvm`
+    /// (a thin volume in the host's thin pool).
     pub backend: String,
     /// What the volume starts as; None: empty.
     pub source: Option<VolumeSource>,

@@ -1,6 +1,7 @@
 //! `ciel agent`: a hypervisor agent joining a controller.
 
 use anyhow::Context;
+use ciel_agent::storage::LvmConfig;
 use ciel_agent::{Agent, AgentConfig};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -49,6 +50,13 @@ pub struct AgentArgs {
     /// URL the controller reaches the agent's API at [default: from --listen / --underlay-ip].
     #[arg(long)]
     advertise_url: Option<String>,
+    /// Volume group of the LVM thin pool that volumes of the `lvm` backend (volume types
+    /// with `volume_backend_name=lvm`) go to; needs --lvm-thin-pool.
+    #[arg(long, requires = "lvm_thin_pool")]
+    lvm_volume_group: Option<String>,
+    /// Thin pool (in --lvm-volume-group) of the `lvm` backend.
+    #[arg(long, requires = "lvm_volume_group")]
+    lvm_thin_pool: Option<String>,
     /// Where the agent keeps its state.
     #[arg(long, default_value = "/var/lib/ciel-agent")]
     state_dir: PathBuf,
@@ -72,6 +80,7 @@ pub fn make_driver(
     driver: &str,
     virt_type: &str,
     state_dir: &std::path::Path,
+    lvm: Option<&LvmConfig>,
 ) -> anyhow::Result<Arc<dyn ciel_agent::driver::Hypervisor>> {
     Ok(match driver {
         "fake" => Arc::new(ciel_agent::fake::FakeHypervisor::default()),
@@ -82,7 +91,7 @@ pub fn make_driver(
                 other => anyhow::bail!("unknown virt_type '{other}' (expected kvm or qemu)"),
             };
             std::fs::create_dir_all(state_dir)?;
-            Arc::new(ciel_agent::qemu::QemuDriver::new(state_dir, virt)?)
+            Arc::new(ciel_agent::qemu::QemuDriver::new(state_dir, virt, lvm)?)
         }
         other => anyhow::bail!("unknown hypervisor driver '{other}' (expected qemu or fake)"),
     })
@@ -105,6 +114,13 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid log filter")?)
         .init();
+    let lvm = match (&args.lvm_volume_group, &args.lvm_thin_pool) {
+        (Some(vg), Some(pool)) => Some(LvmConfig {
+            volume_group: vg.clone(),
+            thin_pool: pool.clone(),
+        }),
+        _ => None,
+    };
     let driver = make_driver(
         match args.driver {
             DriverKind::Fake => "fake",
@@ -115,6 +131,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             VirtTypeArg::Qemu => "qemu",
         },
         &args.state_dir,
+        lvm.as_ref(),
     )?;
     let hostname = match args.hostname {
         Some(h) => h,
@@ -130,7 +147,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             (
                 format!("{hostname}-{:04}", i + 1),
                 dir.clone(),
-                make_driver("fake", "qemu", &dir)?,
+                make_driver("fake", "qemu", &dir, None)?,
             )
         } else {
             (hostname.clone(), args.state_dir.clone(), driver.clone())
@@ -146,6 +163,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
                 state_dir,
                 listen: args.listen,
                 advertise_url: args.advertise_url.clone(),
+                lvm: lvm.clone(),
             },
             driver,
         )?);

@@ -52,6 +52,8 @@ pub struct ComputeConfig {
     /// Physical network name -> this host's interface on it (e.g. `{ public = "eth1" }`):
     /// routers run here and reach their external network through it.
     pub provider_interfaces: std::collections::BTreeMap<String, String>,
+    /// The `lvm` storage backend: `lvm = { volume_group = "vg0", thin_pool = "pool" }`.
+    pub lvm: Option<ciel_agent::storage::LvmConfig>,
 }
 
 impl Default for ComputeConfig {
@@ -64,6 +66,7 @@ impl Default for ComputeConfig {
             underlay_ip: None,
             underlay_interface: None,
             provider_interfaces: Default::default(),
+            lvm: None,
         }
     }
 }

@@ -133,7 +133,7 @@ fn start_local_agent(
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
     let state_dir = data_dir.join("agent");
-    let driver = crate::agent::make_driver(&compute.driver, &compute.virt_type, &state_dir)
+    let driver = crate::agent::make_driver(&compute.driver, &compute.virt_type, &state_dir, compute.lvm.as_ref())
         .context("starting the local hypervisor agent (set [compute] agent = false for a controller-only host)")?;
     let hostname = match &compute.hostname {
         Some(h) => h.clone(),
@@ -160,6 +160,7 @@ fn start_local_agent(
             // Same host as the controller: loopback, any free port.
             listen: "127.0.0.1:0".parse()?,
             advertise_url: None,
+            lvm: compute.lvm.clone(),
         },
         driver,
     )?;

@@ -35,6 +35,8 @@ pub struct Volume {
     pub fault: Option<String>,
     pub created_at: i64,
     pub updated_at: Option<i64>,
+    /// The storage backend on `host_id` that holds the data (`file`, `lvm`).
+    pub backend: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -69,7 +71,7 @@ pub struct Attachment {
 const TYPE_COLS: &str = "id, name, description, is_public, extra_specs, created_at";
 const VOL_COLS: &str = "id, project_id, user_id, name, description, size, status, availability_zone, \
      volume_type_id, host_id, source_volid, snapshot_id, image_id, bootable, read_only, metadata, \
-     image_metadata, fault, created_at, updated_at";
+     image_metadata, fault, created_at, updated_at, backend";
 const SNAP_COLS: &str =
     "id, volume_id, project_id, user_id, name, description, size, status, progress, metadata, created_at, updated_at";
 const ATT_COLS: &str = "id, volume_id, server_id, device, status, boot_index, delete_on_termination, created_at";
@@ -168,7 +170,7 @@ pub async fn remove_type_access(e: impl SqliteExecutor<'_>, id: &str, project: &
 
 pub async fn insert(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO volumes ({VOL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO volumes ({VOL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&v.id)
     .bind(&v.project_id)
@@ -190,6 +192,7 @@ pub async fn insert(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
     .bind(&v.fault)
     .bind(v.created_at)
     .bind(v.updated_at)
+    .bind(&v.backend)
     .execute(e)
     .await?;
     Ok(())

@@ -91,6 +91,7 @@ impl App {
                 agent_url: r.agent_url,
                 agent_secret: agent_secret.clone(),
                 provider_networks: serde_json::to_string(&r.provider_networks).unwrap_or_else(|_| "[]".into()),
+                storage_backends: serde_json::to_string(&r.storage_backends).unwrap_or_else(|_| "[]".into()),
             },
         )
         .await?;

@@ -135,9 +135,9 @@ impl App {
                 v.id
             }
             source => {
-                let (image_meta, min, snapshot_id, image_id, bootable) = if source == "image" {
+                let (image_meta, min, snapshot_id, image_id, bootable, backend) = if source == "image" {
                     let (meta, min) = self.image_for_volume(caller, &b.uuid).await?;
-                    (meta, min, None, Some(b.uuid.clone()), true)
+                    (meta, min, None, Some(b.uuid.clone()), true, None)
                 } else {
                     let s = db::get_snapshot(&mut **tx, &b.uuid)
                         .await?
@@ -148,7 +148,8 @@ impl App {
                         .as_ref()
                         .map(|v| super::parse_map(&v.image_metadata))
                         .unwrap_or_default();
-                    (meta, s.size, Some(s.id), None, src.is_some_and(|v| v.bootable))
+                    let backend = src.as_ref().map(|v| v.backend.clone());
+                    (meta, s.size, Some(s.id), None, src.is_some_and(|v| v.bootable), backend)
                 };
                 let size = b.size.unwrap_or(min);
                 if size < min {
@@ -160,6 +161,7 @@ impl App {
                 let vtype = db::get_type_by_name(&mut **tx, super::types::DEFAULT_TYPE)
                     .await?
                     .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?;
+                let backend = backend.unwrap_or_else(|| super::types::backend_of(&vtype));
                 let v = Volume {
                     id: uuid::Uuid::new_v4().to_string(),
                     project_id: project.clone(),
@@ -181,6 +183,7 @@ impl App {
                     fault: None,
                     created_at: now,
                     updated_at: Some(now),
+                    backend,
                 };
                 db::insert(&mut **tx, &v).await?;
                 v.id

@@ -36,7 +36,7 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Ve
         volumes.push(VolumeSpec {
             id: v.id,
             size_gb: v.size as u64,
-            backend: "file".into(),
+            backend: v.backend,
             source,
         });
     }
@@ -82,6 +82,9 @@ pub async fn root_volume(tx: &mut Tx<'_>, server: &str) -> Result<Option<crate::
 
 /// Applies the storage part of a report from `host` (in the report's transaction).
 pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<()> {
+    for (id, why) in &report.storage_errors {
+        tracing::warn!(host, volume_or_snapshot = %id, error = %why, "storage error reported");
+    }
     let error_of = |id: &str| {
         report
             .storage_errors

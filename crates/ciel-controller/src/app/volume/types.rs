@@ -12,6 +12,26 @@ use std::collections::BTreeMap;
 
 pub const DEFAULT_TYPE: &str = "__DEFAULT__";
 
+/// The storage backends agents implement (a host offers those it is configured for).
+pub const BACKENDS: &[&str] = &["file", "lvm"];
+
+/// The backend a type's volumes go to: its `volume_backend_name`, or `file`.
+pub fn backend_of(t: &VolumeType) -> String {
+    super::parse_map(&t.extra_specs)
+        .remove("volume_backend_name")
+        .unwrap_or_else(|| "file".into())
+}
+
+fn check_backend(extra: &BTreeMap<String, String>) -> Result<()> {
+    match extra.get("volume_backend_name") {
+        Some(b) if !BACKENDS.contains(&b.as_str()) => Err(Error::bad_request(format!(
+            "Invalid input received: volume_backend_name '{b}' is not a storage backend of Ciel ({}).",
+            BACKENDS.join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn usable(caller: &Caller, t: &VolumeType, access: &[String]) -> bool {
     t.is_public || caller.is_admin() || caller.project_id().is_some_and(|p| access.iter().any(|a| a == p))
 }
@@ -95,13 +115,7 @@ impl App {
             created_at: crate::db::now(),
             name,
         };
-        if let Some(b) = extra.get("volume_backend_name") {
-            if b != "file" {
-                return Err(Error::bad_request(format!(
-                    "Invalid input received: volume_backend_name '{b}' is not a backend of this cloud (file)."
-                )));
-            }
-        }
+        check_backend(&extra)?;
         let mut tx = crate::db::begin(&self.db).await?;
         if db::get_type_by_name(&mut *tx, &t.name).await?.is_some() {
             return Err(Error::conflict(format!("Volume Type {} already exists.", t.name)));
@@ -176,6 +190,7 @@ impl App {
             .ok_or_else(|| Error::not_found("volume type", id))?;
         let mut cur = super::parse_map(&t.extra_specs);
         cur.extend(set);
+        check_backend(&cur)?;
         if let Some(k) = remove {
             if cur.remove(k).is_none() {
                 return Err(Error::not_found("volume type extra spec", k));

@@ -71,7 +71,7 @@ impl App {
                 .await?
                 .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?,
         };
-        let (host_id, source_size, bootable) = if let Some(sid) = &snapshot_id {
+        let (host_id, source_size, bootable, backend) = if let Some(sid) = &snapshot_id {
             let s = db::get_snapshot(&mut *tx, sid)
                 .await?
                 .filter(|s| sees(caller, &s.project_id))
@@ -86,7 +86,8 @@ impl App {
             (
                 src.as_ref().and_then(|v| v.host_id.clone()),
                 s.size,
-                src.is_some_and(|v| v.bootable),
+                src.as_ref().is_some_and(|v| v.bootable),
+                src.map(|v| v.backend).unwrap_or_else(|| "file".into()),
             )
         } else if let Some(vid) = &source_volid {
             let src = visible(caller, db::get(&mut *tx, vid).await?, vid)?;
@@ -97,9 +98,15 @@ impl App {
                 )));
             }
             image_meta = parse_map(&src.image_metadata);
-            (src.host_id.clone(), src.size, src.bootable)
+            (src.host_id.clone(), src.size, src.bootable, src.backend)
         } else {
-            (self.pick_storage_host(&mut tx).await?, min_size, image_id.is_some())
+            let backend = super::types::backend_of(&vtype);
+            (
+                self.pick_storage_host(&mut tx, &backend).await?,
+                min_size,
+                image_id.is_some(),
+                backend,
+            )
         };
         let size = match size {
             Some(s) if s < source_size => {
@@ -134,11 +141,12 @@ impl App {
             read_only: None,
             metadata: to_json(&md),
             image_metadata: to_json(&image_meta),
-            fault: host_id
-                .is_none()
-                .then(|| "No valid backend was found: no hypervisor host is up.".into()),
+            fault: host_id.is_none().then(|| {
+                format!("No valid backend was found: no hypervisor host with the '{backend}' storage backend is up.")
+            }),
             created_at: now,
             updated_at: Some(now),
+            backend,
         };
         db::insert(&mut *tx, &v).await?;
         if let Some(h) = &host_id {
@@ -185,12 +193,13 @@ impl App {
         Ok((meta, min_size))
     }
 
-    /// The up, enabled host with the fewest gigabytes of volumes (local backends).
-    async fn pick_storage_host(&self, tx: &mut Tx<'_>) -> Result<Option<String>> {
+    /// The up, enabled host offering `backend` with the fewest gigabytes of volumes (local
+    /// backends).
+    async fn pick_storage_host(&self, tx: &mut Tx<'_>, backend: &str) -> Result<Option<String>> {
         let now = crate::db::now();
         let mut best: Option<(i64, String)> = None;
         for h in hosts::list(&mut **tx).await? {
-            if !h.enabled || now - h.last_seen > self.cfg.scheduler.host_down_after {
+            if !h.enabled || now - h.last_seen > self.cfg.scheduler.host_down_after || !h.stores(backend) {
                 continue;
             }
             let used: i64 = db::on_host(&mut **tx, &h.id).await?.iter().map(|v| v.size).sum();
@@ -486,7 +495,8 @@ impl App {
         Ok(())
     }
 
-    /// `os-retype`: every type uses the one file backend, so no data moves.
+    /// `os-retype` between types of the same backend (no data moves); a retype that would
+    /// move the data to another backend is refused.
     pub async fn retype_volume(&self, caller: &Caller, id: &str, new_type: &str) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
@@ -504,6 +514,14 @@ impl App {
             return Err(Error::bad_request(
                 "Invalid input received: New volume type must be different from the current one.",
             ));
+        }
+        let backend = super::types::backend_of(&t);
+        if backend != v.backend {
+            return Err(Error::bad_request(format!(
+                "Invalid input received: Retype needs a migration from the '{}' to the '{backend}' storage backend, \
+                 which Ciel does not do.",
+                v.backend
+            )));
         }
         v.volume_type_id = t.id;
         v.updated_at = Some(crate::db::now());

@@ -23,6 +23,8 @@ pub struct Host {
     pub agent_secret: String,
     /// JSON list of the physical networks the host has an interface on.
     pub provider_networks: String,
+    /// JSON list of the storage backends the host keeps volumes in.
+    pub storage_backends: String,
 }
 
 impl Host {
@@ -32,19 +34,27 @@ impl Host {
             .iter()
             .any(|p| p == physical_network)
     }
+
+    pub fn stores(&self, backend: &str) -> bool {
+        serde_json::from_str::<Vec<String>>(&self.storage_backends)
+            .unwrap_or_default()
+            .iter()
+            .any(|b| b == backend)
+    }
 }
 
 const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
-     generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks";
+     generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks, storage_backends";
 
 /// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
 pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
     Ok(sqlx::query_as(&format!(
-        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (hostname) DO UPDATE SET underlay_ip = excluded.underlay_ip, vcpus = excluded.vcpus, \
          memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, hypervisor_type = excluded.hypervisor_type, \
          token_hash = excluded.token_hash, last_seen = excluded.last_seen, agent_url = excluded.agent_url, \
          agent_secret = excluded.agent_secret, provider_networks = excluded.provider_networks, \
+         storage_backends = excluded.storage_backends, \
          generation = hosts.generation + 1 \
          RETURNING {COLS}"
     ))
@@ -64,6 +74,7 @@ pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
     .bind(&h.agent_url)
     .bind(&h.agent_secret)
     .bind(&h.provider_networks)
+    .bind(&h.storage_backends)
     .fetch_one(e)
     .await?)
 }

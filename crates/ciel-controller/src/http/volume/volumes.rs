@@ -56,7 +56,7 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Vv
         out["os-vol-mig-status-attr:migstat"] = Value::Null;
         out["os-vol-mig-status-attr:name_id"] = Value::Null;
         if admin {
-            out["os-vol-host-attr:host"] = json!(v.host_id.as_ref().map(|h| format!("{h}@file#file")));
+            out["os-vol-host-attr:host"] = json!(v.host_id.as_ref().map(|h| format!("{h}@{b}#{b}", b = v.backend)));
         }
         let im = crate::app::volume::parse_map(&v.image_metadata);
         if !im.is_empty() {

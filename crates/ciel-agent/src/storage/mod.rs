@@ -1,0 +1,325 @@
+//! Volumes stored on this host, behind a small driver trait with one implementation per
+//! backend: `file` (qcow2 files in the agent's state directory, always there) and `lvm`
+//! (thin volumes of an LVM thin pool, when configured). A volume type's
+//! `volume_backend_name` picks the backend. Reconciling is level-triggered like the rest of
+//! the agent: what the desired state lists is created or grown, what it no longer lists is
+//! removed. A shared backend (Ceph RBD through QEMU's rbd driver) fits the same trait: its
+//! `volume_path` would be an `rbd:` name and its volumes would not belong to one host.
+
+mod file;
+mod lvm;
+
+pub use file::FileBackend;
+pub use lvm::{LvmBackend, LvmConfig};
+
+use crate::driver::BoxFuture;
+use anyhow::{bail, Context};
+use ciel_proto::{SnapshotSpec, VolumeSource, VolumeSpec, VolumeStatus};
+use std::path::{Path, PathBuf};
+
+pub(crate) const GIB: u64 = 1024 * 1024 * 1024;
+
+/// What a storage backend does for the agent. Paths are what QEMU opens.
+pub trait VolumeBackend: Send + Sync {
+    /// The name volume types select it by (`volume_backend_name`).
+    fn name(&self) -> &'static str;
+    /// The data format of its volumes, as QEMU and qemu-img name it (`qcow2`, `raw`).
+    fn format(&self) -> &'static str;
+    /// QEMU's protocol driver for its volumes: `file` for files, `host_device` for devices.
+    fn protocol(&self) -> &'static str;
+    /// Whether the backend itself grows a volume a VM has open (a device can grow under
+    /// QEMU; a qcow2 file only through QEMU's `block_resize`).
+    fn grows_in_use(&self) -> bool;
+    /// The file or device of a volume (it may not exist yet).
+    fn volume_path(&self, id: &str) -> PathBuf;
+    fn volumes(&self) -> Vec<String>;
+    fn snapshots(&self) -> Vec<String>;
+    /// Creates a volume from its source; `image` is the cached image file for image sources.
+    fn create<'a>(&'a self, spec: &'a VolumeSpec, image: Option<&'a Path>) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn size_gb<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<u64>>;
+    /// Grows a volume to `size_gb` (a detached one, unless `grows_in_use`).
+    fn grow<'a>(&'a self, id: &'a str, size_gb: u64) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn snapshot<'a>(&'a self, spec: &'a SnapshotSpec) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn remove_volume(&self, id: &str) -> anyhow::Result<()>;
+    fn remove_snapshot(&self, id: &str) -> anyhow::Result<()>;
+}
+
+/// The backends of this host, by name.
+pub struct Storage {
+    backends: Vec<Box<dyn VolumeBackend>>,
+    scratch: PathBuf,
+    qemu_img: String,
+}
+
+impl Storage {
+    /// The file backend, and the LVM one when a volume group and thin pool are configured.
+    pub fn new(state_dir: &Path, lvm: Option<&LvmConfig>) -> Self {
+        let mut backends: Vec<Box<dyn VolumeBackend>> = vec![Box::new(FileBackend::new(state_dir))];
+        if let Some(cfg) = lvm {
+            backends.push(Box::new(LvmBackend::new(cfg.clone())));
+        }
+        Self {
+            backends,
+            scratch: state_dir.join("volume-exports"),
+            qemu_img: qemu_img(),
+        }
+    }
+
+    /// The names this host offers, for the controller's scheduler.
+    pub fn names(&self) -> Vec<String> {
+        self.backends.iter().map(|b| b.name().to_string()).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&dyn VolumeBackend> {
+        self.backends.iter().find(|b| b.name() == name).map(|b| b.as_ref())
+    }
+
+    /// The backend that holds volume `id` on this host.
+    pub fn locate(&self, id: &str) -> Option<&dyn VolumeBackend> {
+        self.backends
+            .iter()
+            .find(|b| b.volume_path(id).exists())
+            .map(|b| b.as_ref())
+    }
+
+    /// Every volume on this host, of any backend.
+    pub fn volumes(&self) -> Vec<String> {
+        self.backends.iter().flat_map(|b| b.volumes()).collect()
+    }
+
+    /// A temporary copy of volume `id` in `format` (`raw` or `qcow2`), for an upload to the
+    /// image service; the caller deletes it.
+    pub async fn export(&self, id: &str, format: &str) -> anyhow::Result<PathBuf> {
+        if !matches!(format, "raw" | "qcow2") {
+            bail!("cannot export a volume as {format}");
+        }
+        let backend = self
+            .locate(id)
+            .with_context(|| format!("volume {id} is not on this host"))?;
+        std::fs::create_dir_all(&self.scratch)?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let out = self.scratch.join(format!("{id}.{nanos}.{format}"));
+        let (src, out_s) = (backend.volume_path(id).display().to_string(), out.display().to_string());
+        let r = run(
+            &self.qemu_img,
+            &["convert", "-U", "-f", backend.format(), "-O", format, &src, &out_s],
+        )
+        .await;
+        if let Err(e) = r {
+            std::fs::remove_file(&out).ok();
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// Brings every backend to the desired volumes and snapshots that name it.
+    pub async fn reconcile(
+        &self,
+        volumes: &[VolumeSpec],
+        snapshots: &[SnapshotSpec],
+        image_file: impl Fn(&ciel_proto::ImageRef) -> Option<PathBuf>,
+        attached: &[String],
+    ) -> StorageReport {
+        let mut report = StorageReport::default();
+        for b in &self.backends {
+            let mine: Vec<VolumeSpec> = volumes.iter().filter(|v| v.backend == b.name()).cloned().collect();
+            // A snapshot belongs where its volume is, or where it already is (its volume
+            // may be in error and so not desired, yet the snapshot must stay).
+            let held = b.snapshots();
+            let snaps: Vec<SnapshotSpec> = snapshots
+                .iter()
+                .filter(|s| mine.iter().any(|v| v.id == s.volume_id) || held.contains(&s.id))
+                .cloned()
+                .collect();
+            let r = reconcile_backend(b.as_ref(), &mine, &snaps, &image_file, attached).await;
+            report.volumes.extend(r.volumes);
+            report.snapshots.extend(r.snapshots);
+            report.errors.extend(r.errors);
+        }
+        for v in volumes {
+            if self.get(&v.backend).is_none() {
+                report.errors.push((
+                    v.id.clone(),
+                    format!("this host has no '{}' storage backend", v.backend),
+                ));
+            }
+        }
+        report
+    }
+}
+
+/// `qemu-img`, or `CIEL_QEMU_IMG`.
+pub(crate) fn qemu_img() -> String {
+    std::env::var("CIEL_QEMU_IMG").unwrap_or_else(|_| "qemu-img".into())
+}
+
+/// Runs a storage tool; its stderr is the error when it fails.
+pub(crate) async fn run(program: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .output()
+        .await
+        .with_context(|| format!("cannot run {program}"))?;
+    if !out.status.success() {
+        bail!(
+            "{program} {} failed: {}",
+            args.first().copied().unwrap_or_default(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// What reconciling the host's storage found: ready volumes and snapshots, and failures.
+#[derive(Default)]
+pub struct StorageReport {
+    pub volumes: Vec<VolumeStatus>,
+    pub snapshots: Vec<String>,
+    pub errors: Vec<(String, String)>,
+}
+
+/// Brings the backend to the desired volumes and snapshots. Snapshots are taken before
+/// volumes are removed or created (a new volume may come from a new snapshot); volumes
+/// attached to a running VM are grown by the hypervisor (`attached` lists them), others here.
+pub async fn reconcile_backend(
+    backend: &dyn VolumeBackend,
+    volumes: &[VolumeSpec],
+    snapshots: &[SnapshotSpec],
+    image_file: &impl Fn(&ciel_proto::ImageRef) -> Option<PathBuf>,
+    attached: &[String],
+) -> StorageReport {
+    let mut report = StorageReport::default();
+    for id in backend.snapshots() {
+        if !snapshots.iter().any(|s| s.id == id) {
+            if let Err(e) = backend.remove_snapshot(&id) {
+                tracing::warn!(snapshot = %id, error = %e, "removing a snapshot failed; will retry");
+            }
+        }
+    }
+    let have_snapshots = backend.snapshots();
+    for s in snapshots {
+        if have_snapshots.contains(&s.id) {
+            report.snapshots.push(s.id.clone());
+        } else if backend.volumes().contains(&s.volume_id) {
+            match backend.snapshot(s).await {
+                Ok(()) => report.snapshots.push(s.id.clone()),
+                Err(e) => report.errors.push((s.id.clone(), format!("{e:#}"))),
+            }
+        }
+    }
+    for id in backend.volumes() {
+        if !volumes.iter().any(|v| v.id == id) && !attached.contains(&id) {
+            if let Err(e) = backend.remove_volume(&id) {
+                tracing::warn!(volume = %id, error = %e, "removing a volume failed; will retry");
+            }
+        }
+    }
+    let have = backend.volumes();
+    for v in volumes {
+        if !have.contains(&v.id) {
+            let image = match &v.source {
+                Some(VolumeSource::Image(img)) => image_file(img),
+                _ => None,
+            };
+            if let Err(e) = backend.create(v, image.as_deref()).await {
+                report.errors.push((v.id.clone(), format!("{e:#}")));
+                continue;
+            }
+        }
+        match backend.size_gb(&v.id).await {
+            Ok(size) if size < v.size_gb && (backend.grows_in_use() || !attached.contains(&v.id)) => {
+                match backend.grow(&v.id, v.size_gb).await {
+                    Ok(()) => report.volumes.push(VolumeStatus {
+                        id: v.id.clone(),
+                        size_gb: v.size_gb,
+                    }),
+                    Err(e) => report.errors.push((v.id.clone(), format!("{e:#}"))),
+                }
+            }
+            Ok(size) => report.volumes.push(VolumeStatus {
+                id: v.id.clone(),
+                size_gb: size,
+            }),
+            Err(e) => report.errors.push((v.id.clone(), format!("{e:#}"))),
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: &str, size_gb: u64, source: Option<VolumeSource>) -> VolumeSpec {
+        VolumeSpec {
+            id: id.into(),
+            size_gb,
+            backend: "file".into(),
+            source,
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_grows_snapshots_clones_and_removes() {
+        if std::process::Command::new("qemu-img")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("qemu-img not installed; skipping");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("ciel-storage-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let b = FileBackend::new(&dir);
+        let none = |_: &ciel_proto::ImageRef| None;
+        let r = reconcile_backend(&b, &[spec("a", 1, None)], &[], &none, &[]).await;
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(
+            r.volumes,
+            vec![VolumeStatus {
+                id: "a".into(),
+                size_gb: 1
+            }]
+        );
+
+        let snap = SnapshotSpec {
+            id: "s".into(),
+            volume_id: "a".into(),
+        };
+        let vols = [
+            spec("a", 2, None),
+            spec("b", 3, Some(VolumeSource::Snapshot("s".into()))),
+            spec("c", 1, Some(VolumeSource::Volume("a".into()))),
+        ];
+        let r = reconcile_backend(&b, &vols, std::slice::from_ref(&snap), &none, &[]).await;
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(r.snapshots, vec!["s".to_string()]);
+        let sizes: Vec<_> = r.volumes.iter().map(|v| (v.id.as_str(), v.size_gb)).collect();
+        // The clone of a 2 GiB volume asked as 1 GiB keeps the source's size (never shrinks).
+        assert_eq!(sizes, vec![("a", 2), ("b", 3), ("c", 2)]);
+
+        let r = reconcile_backend(&b, &[spec("b", 3, None)], &[], &none, &["c".to_string()]).await;
+        assert_eq!(r.volumes.len(), 1);
+        let mut left = b.volumes();
+        left.sort();
+        assert_eq!(left, vec!["b".to_string(), "c".to_string()], "attached c is kept");
+        assert!(b.snapshots().is_empty());
+
+        let r = reconcile_backend(
+            &b,
+            &[spec("x", 1, Some(VolumeSource::Volume("nope".into())))],
+            &[],
+            &none,
+            &[],
+        )
+        .await;
+        assert_eq!(r.errors.len(), 1);
+        assert!(!b.volume_path("x").exists());
+        assert!(!b.volume_path("x").with_extension("part").exists());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
