@@ -37,6 +37,8 @@ ensure_hypervisor_deps() {
 ensure_vm_deps() {
     ensure_hypervisor_deps
     apt_ensure busybox-static dropbear-bin linux-image-amd64 cpio mmdebstrap e2fsprogs iputils-ping tcpdump util-linux
+    # LVM tools for the storage-node guest of the LVM backend's test (tests/guest/build-storage.sh)
+    apt_ensure lvm2
 }
 
 # The Python venv with the OpenStack clients and Tempest, cached outside the work tree.
