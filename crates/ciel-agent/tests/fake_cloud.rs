@@ -50,6 +50,8 @@ async fn wait_for(app: &App, c: &Caller, id: &str, vm_state: &str) {
 /// A controller with one agent (fake hypervisor) on loopback, an image and a network.
 struct Cloud {
     dir: std::path::PathBuf,
+    /// The controller's HTTP API.
+    url: String,
     app: Arc<App>,
     admin: Caller,
     fake: Arc<FakeHypervisor>,
@@ -115,6 +117,7 @@ async fn start_cloud() -> Cloud {
     }
     Cloud {
         dir,
+        url: url_of(&app),
         app,
         admin,
         fake,
@@ -128,6 +131,7 @@ async fn servers_follow_the_agents_reports() {
     let Cloud {
         dir,
         app,
+        url: _,
         admin,
         fake,
         image,
@@ -345,6 +349,153 @@ async fn volumes_follow_the_agents_reports() {
     assert!(!file.exists(), "deleting removes the file");
     app.delete_server(admin, &server.id, "req-test").await.unwrap();
     std::fs::remove_dir_all(&cloud.dir).ok();
+}
+
+/// Nova lists a server's floating IPs in `addresses` (show, detail and `/ips`), each right
+/// after the fixed IP it is associated with, with the port's MAC; other servers show none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_addresses_include_associated_floating_ips() {
+    let cloud = start_cloud().await;
+    let (app, admin) = (&cloud.app, &cloud.admin);
+    let boot = |name: &str| {
+        body(json!({"name": name, "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]}))
+    };
+    let vm = app
+        .create_servers(admin, "req-test", boot("vm"))
+        .await
+        .unwrap()
+        .remove(0);
+    let other = app
+        .create_servers(admin, "req-test", boot("other"))
+        .await
+        .unwrap()
+        .remove(0);
+    wait_for(app, admin, &vm.id, "active").await;
+    wait_for(app, admin, &other.id, "active").await;
+    let public = app
+        .list_networks(admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.name == "public")
+        .expect("the seeded external network");
+    let subnet = app
+        .list_subnets(admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.network_id == cloud.network)
+        .unwrap();
+    let r = app
+        .create_router(
+            admin,
+            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+        )
+        .await
+        .unwrap();
+    app.add_router_interface(admin, &r.router.id, body(json!({"subnet_id": subnet.id})))
+        .await
+        .unwrap();
+    let port = app
+        .list_ports(admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.port.device_id == vm.id)
+        .unwrap();
+    let fip = app
+        .create_floating_ip(admin, body(json!({"floating_network_id": public.id})))
+        .await
+        .unwrap();
+
+    let token = token(app).await;
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, b: Option<Value>| {
+        let req = http
+            .request(method, format!("{}{path}", cloud.url))
+            .header("X-Auth-Token", &token);
+        async move {
+            let resp = match b {
+                Some(b) => req.json(&b),
+                None => req,
+            }
+            .send()
+            .await
+            .unwrap();
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let fixed_ip = port.fixed_ips[0].ip_address.clone();
+    let mac = port.port.mac_address.clone();
+    let fixed = json!({"version": 4, "addr": fixed_ip, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac});
+    let show = call(reqwest::Method::GET, format!("/compute/v2.1/servers/{}", vm.id), None).await;
+    assert_eq!(show["server"]["addresses"]["n"], json!([fixed]), "before association");
+
+    call(
+        reqwest::Method::PUT,
+        format!("/network/v2.0/floatingips/{}", fip.id),
+        Some(json!({"floatingip": {"port_id": port.port.id}})),
+    )
+    .await;
+    let floating = json!({"version": 4, "addr": fip.floating_ip_address, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": mac});
+    let want = json!([fixed, floating]);
+    let show = call(reqwest::Method::GET, format!("/compute/v2.1/servers/{}", vm.id), None).await;
+    assert_eq!(show["server"]["addresses"]["n"], want, "show");
+    let ips = call(
+        reqwest::Method::GET,
+        format!("/compute/v2.1/servers/{}/ips", vm.id),
+        None,
+    )
+    .await;
+    assert_eq!(ips["addresses"]["n"], want, "/ips");
+    let by_net = call(
+        reqwest::Method::GET,
+        format!("/compute/v2.1/servers/{}/ips/n", vm.id),
+        None,
+    )
+    .await;
+    assert_eq!(by_net["n"], want, "/ips/n");
+    let detail = call(reqwest::Method::GET, "/compute/v2.1/servers/detail".into(), None).await;
+    let of = |id: &str| {
+        detail["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["addresses"]["n"].clone())
+            .unwrap()
+    };
+    assert_eq!(of(&vm.id), want, "detail");
+    let other_addrs = of(&other.id);
+    assert_eq!(other_addrs.as_array().map(Vec::len), Some(1), "{other_addrs}");
+    assert_eq!(other_addrs[0]["OS-EXT-IPS:type"], "fixed");
+
+    // Disassociated, the floating address is gone again.
+    call(
+        reqwest::Method::PUT,
+        format!("/network/v2.0/floatingips/{}", fip.id),
+        Some(json!({"floatingip": {"port_id": null}})),
+    )
+    .await;
+    let show = call(reqwest::Method::GET, format!("/compute/v2.1/servers/{}", vm.id), None).await;
+    assert_eq!(show["server"]["addresses"]["n"], json!([fixed]), "after disassociation");
+    std::fs::remove_dir_all(&cloud.dir).ok();
+}
+
+/// The controller's base URL, as the agent was told.
+fn url_of(app: &App) -> String {
+    app.cfg.public_url.clone()
+}
+
+/// A token for the admin, for calls over HTTP.
+async fn token(app: &App) -> String {
+    let req = json!({"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": "adminpw"}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}});
+    app.authenticate(serde_json::from_value(req).unwrap())
+        .await
+        .unwrap()
+        .token
 }
 
 async fn fake_is_empty(f: &FakeHypervisor) -> bool {

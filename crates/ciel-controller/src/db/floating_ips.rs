@@ -105,3 +105,20 @@ pub async fn count_via_router(e: impl SqliteExecutor<'_>, router_id: &str) -> Re
             .await?,
     )
 }
+
+/// Floating IPs associated with a port, all of them or only those on ports of one project
+/// (read once to show the servers of a listing with their floating addresses).
+pub async fn associated(e: impl SqliteExecutor<'_>, port_project: Option<&str>) -> Result<Vec<FloatingIp>> {
+    let sql = match port_project {
+        None => format!("SELECT {COLS} FROM floating_ips WHERE port_id IS NOT NULL ORDER BY created_at, id"),
+        Some(_) => format!(
+            "SELECT {COLS} FROM floating_ips WHERE port_id IN (SELECT id FROM ports WHERE project_id = ?) \
+             ORDER BY created_at, id"
+        ),
+    };
+    let mut q = sqlx::query_as(&sql);
+    if let Some(p) = port_project {
+        q = q.bind(p);
+    }
+    Ok(q.fetch_all(e).await?)
+}

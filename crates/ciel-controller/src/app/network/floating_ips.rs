@@ -152,6 +152,28 @@ impl App {
             .collect())
     }
 
+    /// The floating IPs associated with ports the caller can see, by port id (one query
+    /// for all the servers of a listing).
+    pub async fn floating_ips_by_port(
+        &self,
+        caller: &Caller,
+    ) -> Result<std::collections::HashMap<String, Vec<FloatingIp>>> {
+        let project = match caller.is_admin() {
+            true => None,
+            false => match caller.project_id() {
+                Some(p) => Some(p),
+                None => return Ok(Default::default()),
+            },
+        };
+        let mut out: std::collections::HashMap<String, Vec<FloatingIp>> = Default::default();
+        for f in fips::associated(&self.db, project).await? {
+            if let Some(p) = f.port_id.clone() {
+                out.entry(p).or_default().push(f);
+            }
+        }
+        Ok(out)
+    }
+
     /// Associates (`port_id`) or disassociates (`port_id: null`).
     pub async fn update_floating_ip(&self, caller: &Caller, id: &str, mut body: Body) -> Result<FloatingIp> {
         let mut fip = self.get_floating_ip(caller, id).await?;

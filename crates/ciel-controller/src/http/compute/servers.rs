@@ -9,6 +9,7 @@ use crate::app::identity::caller::Caller;
 use crate::app::network::ports::PortView;
 use crate::app::network::security_groups::GroupView;
 use crate::db::compute::servers::Server;
+use crate::db::floating_ips::FloatingIp;
 use crate::db::network::Network;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
@@ -29,6 +30,8 @@ pub fn status(s: &Server) -> &'static str {
 pub(super) struct Lookups {
     networks: Vec<Network>,
     ports: Vec<PortView>,
+    /// Floating IPs associated with those ports, by port id.
+    floating: std::collections::HashMap<String, Vec<FloatingIp>>,
     groups: Vec<GroupView>,
     /// Host names by host id (admins see where servers run).
     host_names: std::collections::HashMap<String, String>,
@@ -39,6 +42,7 @@ impl Lookups {
         Ok(Lookups {
             networks: app.list_networks(c).await?,
             ports: app.list_ports(c).await?,
+            floating: app.floating_ips_by_port(c).await?,
             groups: app.list_security_groups(c).await?,
             host_names: match c.is_admin() {
                 true => app
@@ -53,7 +57,8 @@ impl Lookups {
     }
 }
 
-/// `addresses`: the server's fixed IPs grouped by network name.
+/// `addresses`: the server's fixed IPs grouped by network name, each followed by the floating
+/// IPs associated with it (as Nova's network info cache lists them).
 fn addresses(l: &Lookups, s: &Server) -> Value {
     let mut out = Map::new();
     for p in l.ports.iter().filter(|p| p.port.device_id == s.id) {
@@ -68,6 +73,10 @@ fn addresses(l: &Lookups, s: &Server) -> Value {
             let version = if f.ip_address.contains(':') { 6 } else { 4 };
             if let Some(a) = entry.as_array_mut() {
                 a.push(json!({"version": version, "addr": f.ip_address, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": p.port.mac_address}));
+                let floating = l.floating.get(&p.port.id).into_iter().flatten();
+                for fip in floating.filter(|fip| fip.fixed_ip_address.as_deref() == Some(f.ip_address.as_str())) {
+                    a.push(json!({"version": 4, "addr": fip.floating_ip_address, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": p.port.mac_address}));
+                }
             }
         }
     }
