@@ -103,10 +103,17 @@ impl QemuDriver {
         Ok((disk, "qcow2"))
     }
 
-    async fn start(&self, spec: &VmSpec, paused: bool) -> anyhow::Result<()> {
+    /// QEMU's command line for a VM: the devices, the serial console into `console.log`, QMP,
+    /// and a VGA display behind the VNC socket (what the noVNC console shows, as on Nova hosts).
+    fn launch_args(
+        &self,
+        spec: &VmSpec,
+        disk: &Path,
+        disk_format: &str,
+        paused: bool,
+    ) -> anyhow::Result<Vec<std::ffi::OsString>> {
         let dir = self.dir(&spec.id);
-        let (disk, disk_format) = self.prepare_disk(spec).await?;
-        let mut cmd = tokio::process::Command::new(&self.qemu);
+        let mut cmd = Args::default();
         cmd.arg("-name")
             .arg(format!("guest={},debug-threads=off", spec.id))
             .arg("-uuid")
@@ -152,6 +159,9 @@ impl QemuDriver {
             cmd.arg("-drive")
                 .arg(format!("file={},if=virtio,format=raw,readonly=on", iso.display()));
         }
+        // The display adapter comes after the disks and NICs, so those keep the PCI addresses
+        // guests had before VMs got one.
+        cmd.args(["-device", "VGA,id=video0"]);
         if let Some(k) = &spec.kernel {
             cmd.arg("-kernel").arg(self.images_dir.join(&k.id));
             if let Some(r) = &spec.ramdisk {
@@ -166,6 +176,14 @@ impl QemuDriver {
         if paused {
             cmd.arg("-S");
         }
+        Ok(cmd.0)
+    }
+
+    async fn start(&self, spec: &VmSpec, paused: bool) -> anyhow::Result<()> {
+        let (disk, disk_format) = self.prepare_disk(spec).await?;
+        let dir = self.dir(&spec.id);
+        let mut cmd = tokio::process::Command::new(&self.qemu);
+        cmd.args(self.launch_args(spec, &disk, disk_format, paused)?);
         let out = cmd.output().await.context("cannot run qemu-system-x86_64")?;
         if !out.status.success() {
             bail!("qemu failed to start: {}", String::from_utf8_lossy(&out.stderr).trim());
@@ -437,6 +455,24 @@ fn nic_ids(port_id: &str) -> (String, String) {
     (format!("net{hex}"), format!("nic{hex}"))
 }
 
+/// A command line being built, with `Command`'s `arg`/`args` (so it can be checked in tests).
+#[derive(Default)]
+struct Args(Vec<std::ffi::OsString>);
+
+impl Args {
+    fn arg(&mut self, a: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.0.push(a.as_ref().to_owned());
+        self
+    }
+
+    fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&mut self, items: I) -> &mut Self {
+        for a in items {
+            self.arg(a);
+        }
+        self
+    }
+}
+
 /// One virtio NIC per port on the port's tap (made and plugged by the network plane), with
 /// the port's MAC and the network's MTU.
 fn nic_args(spec: &VmSpec) -> Vec<String> {
@@ -607,5 +643,73 @@ impl Hypervisor for QemuDriver {
 
     fn console_log(&self, id: &str) -> Option<PathBuf> {
         Some(self.dir(id).join("console.log"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ciel_proto::{ImageRef, Nic};
+
+    fn spec() -> VmSpec {
+        VmSpec {
+            id: "0f1e2d3c-0000-4000-8000-000000000002".into(),
+            name: "vm".into(),
+            vcpus: 1,
+            memory_mb: 128,
+            root_gb: 1,
+            image: ImageRef {
+                id: "img".into(),
+                disk_format: "qcow2".into(),
+                checksum: String::new(),
+                size: 0,
+            },
+            kernel: None,
+            ramdisk: None,
+            cmdline: None,
+            power: PowerState::Running,
+            nics: vec![Nic {
+                port_id: "p1".into(),
+                mac: "fa:16:3e:00:00:01".into(),
+                network_id: "n1".into(),
+                mtu: 1450,
+                fixed_ips: vec![],
+                firewall: None,
+            }],
+            boot_serial: 0,
+            config_drive: false,
+            rebuild_serial: 0,
+            volumes: vec![],
+            root_volume: None,
+        }
+    }
+
+    /// The VNC console has a display adapter to show (noVNC says "no graphic display device"
+    /// otherwise), while the serial console still goes to console.log; the adapter comes after
+    /// the disk and NIC so their PCI addresses are those VMs had before.
+    #[test]
+    fn vms_have_a_vga_display_behind_vnc_and_a_serial_console() {
+        let state = std::env::temp_dir().join(format!("ciel-qemu-args-{}", std::process::id()));
+        let driver = QemuDriver::new(&state, VirtType::Qemu, None).unwrap();
+        let s = spec();
+        let args: Vec<String> = driver
+            .launch_args(&s, Path::new("/x/disk.qcow2"), "qcow2", false)
+            .unwrap()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        std::fs::remove_dir_all(&state).ok();
+        let at = |want: &dyn Fn(&str) -> bool| args.iter().position(|a| want(a));
+        let vga = at(&|a| a.starts_with("VGA")).expect("a VGA device");
+        assert_eq!(args[vga - 1], "-device");
+        let vnc = at(&|a| a == "-vnc").expect("a VNC server");
+        assert!(args[vnc + 1].starts_with("unix:") && args[vnc + 1].ends_with("/vnc.sock"));
+        let chardev = at(&|a| a.starts_with("file,id=console,")).expect("the console chardev");
+        assert!(args[chardev].contains("console.log"));
+        assert!(args.windows(2).any(|w| w[0] == "-serial" && w[1] == "chardev:console"));
+        let nic = at(&|a| a.starts_with("virtio-net-pci")).unwrap();
+        let disk = at(&|a| a.starts_with("file=/x/disk.qcow2")).unwrap();
+        assert!(vga > nic && vga > disk, "{args:?}");
+        assert!(!args.iter().any(|a| a == "-vga"), "one display adapter only");
     }
 }
