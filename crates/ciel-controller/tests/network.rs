@@ -745,3 +745,76 @@ async fn tags_belong_to_the_owner_and_go_with_the_resource() {
         "tags are deleted with the network"
     );
 }
+
+/// Neutron takes a `.json` suffix on any path: quota details, a project's quota (the project
+/// id does not swallow the suffix: the override set through it is the one shown without it),
+/// collections and items; an unknown path stays 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_suffix_is_accepted_on_every_path() {
+    let dir = tempdir::Dir::new();
+    let mut cfg = ControllerConfig::new(dir.0.join("data"), "127.0.0.1:0".parse().unwrap());
+    cfg.admin_password = Some("adminpw".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    cfg.public_url = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("{}/network/v2.0", cfg.public_url);
+    let controller = ciel_controller::Controller::start(cfg).await.unwrap();
+    let app = controller.app.clone();
+    tokio::spawn(controller.serve(listener, std::future::pending()));
+    let token = app
+        .authenticate(common::password_req("admin", "adminpw", Some("admin")))
+        .await
+        .unwrap()
+        .token;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let project = admin.project_id().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let req = http.get(format!("{url}{path}")).header("X-Auth-Token", &token);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+
+    let (status, details) = get(format!("/quotas/{project}/details.json")).await;
+    assert_eq!(status, 200, "{details}");
+    assert!(details["quota"]["network"]["used"].is_i64(), "{details}");
+    assert_eq!(details, get(format!("/quotas/{project}/details")).await.1);
+
+    let put = http
+        .put(format!("{url}/quotas/{project}.json"))
+        .header("X-Auth-Token", &token)
+        .json(&json!({"quota": {"network": 7}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 200);
+    let (status, q) = get(format!("/quotas/{project}")).await;
+    assert_eq!((status, &q["quota"]["network"]), (200, &json!(7)), "{q}");
+    assert_eq!(get(format!("/quotas/{project}.json")).await.1, q);
+    assert_eq!(
+        get(format!("/quotas/{project}/details.json")).await.1["quota"]["network"]["limit"],
+        7
+    );
+
+    let (status, nets) = get("/networks.json?name=public".into()).await;
+    assert_eq!(status, 200);
+    let id = nets["networks"][0]["id"].as_str().unwrap().to_string();
+    let (status, one) = get(format!("/networks/{id}.json")).await;
+    assert_eq!((status, one["network"]["name"].as_str()), (200, Some("public")));
+    assert_eq!(get("/bogus.json".into()).await.0, 404);
+    // The version document still answers at the service root, with or without the slash.
+    for root in ["/network", "/network/"] {
+        let base = url.trim_end_matches("/network/v2.0");
+        let v: serde_json::Value = http
+            .get(format!("{base}{root}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["versions"][0]["id"], "v2.0", "{root}");
+    }
+}

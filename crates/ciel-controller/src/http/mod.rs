@@ -36,8 +36,14 @@ pub fn router(app: AppState) -> Router {
         .nest("/agent", agent::router())
         .route("/compute/", axum::routing::get(compute::versions))
         .nest("/compute", compute::router())
-        .route("/network/", axum::routing::get(network::versions))
-        .nest("/network", network::router())
+        // Neutron takes a `.json` format suffix on every path, so it comes off before routing.
+        .nest_service(
+            "/network",
+            tower::Layer::layer(
+                &axum::middleware::map_request(network::without_json_suffix),
+                network::router().with_state(app.clone()),
+            ),
+        )
         .route("/volume/", axum::routing::get(volume::versions))
         .nest("/volume", volume::router())
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })

@@ -121,7 +121,9 @@ pub fn router() -> Router<AppState> {
         .route("/v2.0/quotas/{project}/default", get(default_quota))
         .route("/v2.0/quotas/{project}/details", get(quota_details))
         .route("/v2.0/availability_zones", get(availability_zones))
-        .route("/v2.0/agents", get(agents));
+        .route("/v2.0/agents", get(agents))
+        // Nested as a service, so unknown paths answer here as they do elsewhere.
+        .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") });
     let r = routes::<Networks>(r);
     let r = routes::<Subnets>(r);
     let r = routes::<Ports>(r);
@@ -130,6 +132,27 @@ pub fn router() -> Router<AppState> {
     let r = routes::<Routers>(r);
     let r = routes::<FloatingIps>(r);
     routes::<SubnetPools>(r)
+}
+
+/// Neutron's API accepts a `.json` format suffix on any path (`/v2.0/networks.json`,
+/// `/v2.0/quotas/{project}/details.json`, ...), as the python clients once sent; it is removed
+/// before routing so every route serves both spellings.
+pub async fn without_json_suffix(mut req: axum::extract::Request) -> axum::extract::Request {
+    let uri = req.uri();
+    if let Some(path) = uri.path().strip_suffix(".json").filter(|p| !p.is_empty()) {
+        let rewritten = match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = rewritten.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(u) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = u;
+            }
+        }
+    }
+    req
 }
 
 /// One availability zone, `nova`, as in a default Neutron: every network and router is in it.
