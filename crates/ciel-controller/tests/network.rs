@@ -818,3 +818,103 @@ async fn json_suffix_is_accepted_on_every_path() {
         assert_eq!(v["versions"][0]["id"], "v2.0", "{root}");
     }
 }
+
+/// Neutron's RouterExternalGatewayInUseByFloatingIp: while a floating IP goes through a
+/// router, its gateway can be neither cleared (`{}` or `null`) nor moved to another external
+/// network, and the floating IP keeps its association; the same network again is fine, and
+/// once the floating IP is disassociated the gateway can go.
+#[tokio::test]
+async fn router_gateway_in_use_by_floating_ips_stays() {
+    let dir = tempdir::Dir::new();
+    let app = file_app(&dir).await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let a = member(&app, &admin, "pa").await;
+    let public = external_network(&app, &admin).await;
+    app.create_subnet(
+        &admin,
+        body(json!({"network_id": public.id, "ip_version": 4, "cidr": "198.51.100.0/28"})),
+    )
+    .await
+    .unwrap();
+    let spec = json!({"name": "public2", "router:external": true,
+        "provider:network_type": "flat", "provider:physical_network": "external2"});
+    let public2 = app.create_network(&admin, body(spec)).await.unwrap();
+    app.create_subnet(
+        &admin,
+        body(json!({"network_id": public2.id, "ip_version": 4, "cidr": "192.0.2.0/28"})),
+    )
+    .await
+    .unwrap();
+    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let sub = app
+        .create_subnet(
+            &a,
+            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.5.0.0/24"})),
+        )
+        .await
+        .unwrap();
+    let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    let r = app
+        .create_router(
+            &a,
+            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+        )
+        .await
+        .unwrap();
+    app.add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        .await
+        .unwrap();
+    let fip = app
+        .create_floating_ip(
+            &a,
+            body(json!({"floating_network_id": public.id, "port_id": vm.port.id})),
+        )
+        .await
+        .unwrap();
+
+    for gateway in [json!({}), json!(null), json!({"network_id": public2.id})] {
+        let e = app
+            .update_router(&a, &r.router.id, body(json!({"external_gateway_info": gateway})))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 409, "{gateway}: {e:?}");
+        match &e {
+            Error::Typed { kind, message, .. } => {
+                assert_eq!(*kind, "RouterExternalGatewayInUseByFloatingIp");
+                assert_eq!(
+                    *message,
+                    format!("Gateway cannot be updated for router {}, since a gateway to external network {} is required by one or more floating IPs.", r.router.id, public.id)
+                );
+            }
+            other => panic!("{gateway}: {other:?}"),
+        }
+        let now = app.get_router(&a, &r.router.id).await.unwrap();
+        assert_eq!(now.router.gateway_network_id.as_deref(), Some(public.id.as_str()));
+        assert_eq!(now.gateway_ips.len(), 1, "{gateway}: the gateway port stays");
+        let f = app.get_floating_ip(&a, &fip.id).await.unwrap();
+        assert_eq!(f.port_id.as_deref(), Some(vm.port.id.as_str()), "{gateway}");
+        assert_eq!(f.router_id.as_deref(), Some(r.router.id.as_str()), "{gateway}");
+    }
+
+    // Other updates and the same external network are fine.
+    let same = app
+        .update_router(
+            &a,
+            &r.router.id,
+            body(json!({"name": "r2", "external_gateway_info": {"network_id": public.id}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(same.router.name, "r2");
+    assert_eq!(same.router.gateway_network_id.as_deref(), Some(public.id.as_str()));
+    assert!(app.get_floating_ip(&a, &fip.id).await.unwrap().port_id.is_some());
+
+    app.update_floating_ip(&a, &fip.id, body(json!({"port_id": null})))
+        .await
+        .unwrap();
+    let cleared = app
+        .update_router(&a, &r.router.id, body(json!({"external_gateway_info": {}})))
+        .await
+        .unwrap();
+    assert!(cleared.router.gateway_network_id.is_none() && cleared.gateway_ips.is_empty());
+}

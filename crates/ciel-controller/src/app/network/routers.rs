@@ -60,6 +60,22 @@ impl App {
         router: &mut Router,
         info: Option<Value>,
     ) -> Result<()> {
+        // `null` and `{}` both mean "no gateway", as in Neutron.
+        let mut info = match info {
+            Some(Value::Object(o)) if !o.is_empty() => Some(o),
+            _ => None,
+        };
+        let wanted = match info.as_mut() {
+            None => None,
+            Some(i) => Some(
+                i.remove("network_id")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .ok_or_else(|| {
+                        Error::bad_request("Invalid input for external_gateway_info: network_id is required.")
+                    })?,
+            ),
+        };
+        self.gateway_not_needed(tx, &router.id, wanted.as_deref()).await?;
         for p in routers::router_ports(&mut **tx, &router.id)
             .await?
             .into_iter()
@@ -68,14 +84,9 @@ impl App {
             network::delete_port(&mut **tx, &p.id).await?;
         }
         router.gateway_network_id = None;
-        // `null` and `{}` both mean "no gateway", as in Neutron.
-        let Some(Value::Object(mut info)) = info.filter(|i| i.as_object().is_some_and(|o| !o.is_empty())) else {
+        let (Some(mut info), Some(net_id)) = (info, wanted) else {
             return Ok(());
         };
-        let net_id = info
-            .remove("network_id")
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .ok_or_else(|| Error::bad_request("Invalid input for external_gateway_info: network_id is required."))?;
         let net = network::get_network(&mut **tx, &net_id)
             .await?
             .ok_or_else(|| not_found("network", &net_id))?;
@@ -116,6 +127,29 @@ impl App {
         self.allocate(tx, &port, &subnets, requests).await?;
         router.gateway_network_id = Some(net_id);
         Ok(())
+    }
+
+    /// Neutron's RouterExternalGatewayInUseByFloatingIp: a router's gateway can neither be
+    /// cleared nor moved to another external network while floating IPs go through it (keeping
+    /// the same network, e.g. to change its addresses, is allowed). Read inside the update's
+    /// transaction, so an association cannot slip in between the check and the change.
+    async fn gateway_not_needed(&self, tx: &mut Tx<'_>, router_id: &str, wanted: Option<&str>) -> Result<()> {
+        let current = routers::get(&mut **tx, router_id)
+            .await?
+            .and_then(|r| r.gateway_network_id);
+        let Some(current) = current.filter(|c| Some(c.as_str()) != wanted) else {
+            return Ok(());
+        };
+        if crate::db::floating_ips::count_via_router(&mut **tx, router_id).await? == 0 {
+            return Ok(());
+        }
+        Err(Error::Typed {
+            status: 409,
+            kind: "RouterExternalGatewayInUseByFloatingIp",
+            message: format!(
+                "Gateway cannot be updated for router {router_id}, since a gateway to external network {current} is required by one or more floating IPs."
+            ),
+        })
     }
 
     async fn router_view(&self, router: Router) -> Result<RouterView> {
