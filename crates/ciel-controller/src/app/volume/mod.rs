@@ -5,6 +5,7 @@
 
 pub mod attachments;
 pub mod boot;
+pub mod cinder_attachments;
 pub mod report;
 pub mod snapshots;
 pub mod types;

@@ -1,9 +1,11 @@
 //! Cinder v3 at `/volume` (catalog types `block-storage` and `volumev3`, `/volume/v3`):
-//! version discovery, volumes, snapshots, volume types, quotas, limits, availability zones.
+//! version discovery, volumes, snapshots, volume types, attachments (3.27+), quotas, limits,
+//! availability zones.
 //! Every resource is served both below `/v3/{project_id}` (the classic URL) and `/v3`
 //! (project from the token, as Cinder 3.67 allows). Microversions 3.0–3.42 are accepted
 //! (`OpenStack-API-Version: volume X.Y`, echoed); bodies carry what those versions add.
 
+mod attachments;
 mod snapshots;
 mod types;
 mod volumes;
@@ -121,6 +123,15 @@ pub fn router() -> Router<AppState> {
                 .put(types::put_extra_spec)
                 .delete(types::delete_extra_spec),
         )
+        .route("/attachments", get(attachments::list).post(attachments::create))
+        .route("/attachments/detail", get(attachments::detail))
+        .route(
+            "/attachments/{id}",
+            get(attachments::show)
+                .put(attachments::update)
+                .delete(attachments::delete),
+        )
+        .route("/attachments/{id}/action", post(attachments::action))
         .route("/os-availability-zone", get(zones))
         .route("/extensions", get(extensions))
         .route("/limits", get(limits))
