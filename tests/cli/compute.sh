@@ -63,23 +63,7 @@ check "port list --server vm1" cmp_ port list --server "$VM" -f json
     ok && assert "  one port" eq "$(jf "$OUT" 'len(d)')" 1
 
 step "3. another project cannot see, act on or read the console of it"
-check "project create other" cmp_ project create "other-$RANDOM" -f json
-    ok && OTHER=$(jf "$OUT" 'd["name"]')
-check "user create" cmp_ user create --password other-pw "ou-$OTHER"
-check "role add member" cmp_ role add --user "ou-$OTHER" --project "$OTHER" member
-cat >>"$TMP/clouds.yaml" <<YAML
-  other:
-    auth:
-      auth_url: $AUTH_URL
-      username: ou-$OTHER
-      password: other-pw
-      project_name: $OTHER
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-YAML
-ou() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=other "$OPENSTACK" "$@"; }
+add_other_project
 check "other: server list" ou server list -f json
     ok && assert "  does not show vm1" lacks "$OUT" "$VM"
 expect_fail "other: server show vm1" ou server show "$VM"

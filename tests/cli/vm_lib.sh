@@ -58,6 +58,29 @@ start_cloud() {
     check "the local agent registers" wait_until 20 grep -q "registered with the controller" "$LOG"
 }
 
+# add_other_project: a second project "other-N" with a member user, reachable as cloud
+# `other` of the test's clouds.yaml; `ou` runs the CLI as that user. Sets OTHER.
+OTHER=""
+add_other_project() {
+    check "project create other" cmp_ project create "other-$RANDOM" -f json
+    ok && OTHER=$(jf "$OUT" 'd["name"]')
+    check "user create" cmp_ user create --password other-pw "ou-$OTHER"
+    check "role add member" cmp_ role add --user "ou-$OTHER" --project "$OTHER" member
+    cat >>"$TMP/clouds.yaml" <<YAML
+  other:
+    auth:
+      auth_url: $AUTH_URL
+      username: ou-$OTHER
+      password: other-pw
+      project_name: $OTHER
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+YAML
+}
+ou() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=other "$OPENSTACK" "$@"; }
+
 # register_guest DIR NAME [CMDLINE]: the kernel, ramdisk and root disk in DIR as the images
 # NAME-kernel (aki), NAME-ramdisk (ari) and NAME (public qcow2 booting that kernel); sets KID, RID and IMAGE_ID.
 IMAGE_ID=""

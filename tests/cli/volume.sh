@@ -155,23 +155,7 @@ check "  bootvol is available again" wait_until 30 vol_status bootvol available
 check "volume delete the root volume of bfv1" cmp_ volume delete "$ROOTVOL"
 
 step "7. another project cannot see, attach, snapshot or delete it"
-check "project create other" cmp_ project create "other-$RANDOM" -f json
-    ok && OTHER=$(jf "$OUT" 'd["name"]')
-check "user create" cmp_ user create --password other-pw "ou-$OTHER"
-check "role add member" cmp_ role add --user "ou-$OTHER" --project "$OTHER" member
-cat >>"$TMP/clouds.yaml" <<YAML
-  other:
-    auth:
-      auth_url: $AUTH_URL
-      username: ou-$OTHER
-      password: other-pw
-      project_name: $OTHER
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-YAML
-ou() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=other "$OPENSTACK" "$@"; }
+add_other_project
 check "other: volume list" ou volume list -f json
     ok && assert "  does not show data" lacks "$OUT" "$VOL"
 expect_fail "other: volume show data" ou volume show "$VOL"

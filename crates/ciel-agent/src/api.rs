@@ -81,12 +81,17 @@ async fn snapshot(State(state): State<ApiState>, Path(id): Path<String>, h: Head
         Ok(p) => p,
         Err(e) => return (StatusCode::CONFLICT, format!("{e:#}")).into_response(),
     };
-    let file = match tokio::fs::File::open(&path).await {
+    stream_then_unlink(&path).await
+}
+
+/// A temporary file as the response body: unlinked at once, the open file stays readable
+/// until the body is sent, and nothing is left behind whatever happens to the transfer.
+async fn stream_then_unlink(path: &std::path::Path) -> Response {
+    let file = match tokio::fs::File::open(path).await {
         Ok(f) => f,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    // Unlinked now, the open file stays readable until the body is sent.
-    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path);
     axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response()
 }
 
@@ -113,12 +118,7 @@ async fn export_volume(
         Ok(p) => p,
         Err(e) => return (StatusCode::CONFLICT, format!("{e:#}")).into_response(),
     };
-    let file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    };
-    let _ = std::fs::remove_file(&path);
-    axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response()
+    stream_then_unlink(&path).await
 }
 
 /// The last `lines` lines (all when None or negative) of the file's last MiB.

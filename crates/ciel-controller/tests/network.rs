@@ -28,6 +28,13 @@ async fn external_network(app: &App, admin: &Caller) -> ciel_controller::db::net
 }
 
 /// A member of a fresh project `name`.
+/// An IPv4 subnet `cidr` on network `net`, made by `caller`.
+async fn subnet(app: &App, caller: &Caller, net: &str, cidr: &str) -> ciel_controller::db::network::Subnet {
+    app.create_subnet(caller, body(json!({"network_id": net, "ip_version": 4, "cidr": cidr})))
+        .await
+        .unwrap()
+}
+
 async fn member(app: &App, admin: &Caller, name: &str) -> Caller {
     let p = app.create_project(admin, body(json!({"name": name}))).await.unwrap();
     let u = app
@@ -47,13 +54,7 @@ async fn concurrent_ports_get_distinct_addresses_until_exhaustion() {
     let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
     assert_eq!(net.mtu, 1450, "VXLAN MTU is underlay - 50");
     assert!(net.segmentation_id.is_some());
-    let sub = app
-        .create_subnet(
-            &a,
-            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.0.0.0/24"})),
-        )
-        .await
-        .unwrap();
+    let sub = subnet(&app, &a, &net.id, "10.0.0.0/24").await;
     assert_eq!(sub.gateway_ip.as_deref(), Some("10.0.0.1"));
 
     let mut tasks = vec![];
@@ -184,12 +185,7 @@ async fn projects_are_isolated_but_share_shared_and_external_networks() {
     let a = member(&app, &admin, "pa").await;
     let b = member(&app, &admin, "pb").await;
     let private = app.create_network(&a, body(json!({"name": "a-net"}))).await.unwrap();
-    app.create_subnet(
-        &a,
-        body(json!({"network_id": private.id, "ip_version": 4, "cidr": "10.9.0.0/24"})),
-    )
-    .await
-    .unwrap();
+    subnet(&app, &a, &private.id, "10.9.0.0/24").await;
     let port = app
         .create_port(&a, body(json!({"network_id": private.id})))
         .await
@@ -300,12 +296,7 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
 
     // Ports get the default group unless told otherwise; a group in use cannot go.
     let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
-    app.create_subnet(
-        &a,
-        body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.2.0.0/24"})),
-    )
-    .await
-    .unwrap();
+    subnet(&app, &a, &net.id, "10.2.0.0/24").await;
     let p = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
     assert_eq!(p.security_groups, vec![default.group.id.clone()]);
     let p2 = app
@@ -343,12 +334,7 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
         .iter()
         .all(|g| g.group.project_id != web.group.project_id));
     let bnet = app.create_network(&b, body(json!({"name": "bn"}))).await.unwrap();
-    app.create_subnet(
-        &b,
-        body(json!({"network_id": bnet.id, "ip_version": 4, "cidr": "10.2.0.0/24"})),
-    )
-    .await
-    .unwrap();
+    subnet(&app, &b, &bnet.id, "10.2.0.0/24").await;
     let steal = app
         .create_port(
             &b,
@@ -365,20 +351,9 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
     let public = external_network(&app, &admin).await;
-    app.create_subnet(
-        &admin,
-        body(json!({"network_id": public.id, "ip_version": 4, "cidr": "203.0.113.0/24"})),
-    )
-    .await
-    .unwrap();
+    subnet(&app, &admin, &public.id, "203.0.113.0/24").await;
     let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
-    let sub = app
-        .create_subnet(
-            &a,
-            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.3.0.0/24"})),
-        )
-        .await
-        .unwrap();
+    let sub = subnet(&app, &a, &net.id, "10.3.0.0/24").await;
 
     let not_external = app
         .create_router(
@@ -459,20 +434,9 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
     let a = member(&app, &admin, "pa").await;
     let b = member(&app, &admin, "pb").await;
     let public = external_network(&app, &admin).await;
-    app.create_subnet(
-        &admin,
-        body(json!({"network_id": public.id, "ip_version": 4, "cidr": "198.51.100.0/28"})),
-    )
-    .await
-    .unwrap();
+    subnet(&app, &admin, &public.id, "198.51.100.0/28").await;
     let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
-    let sub = app
-        .create_subnet(
-            &a,
-            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.4.0.0/24"})),
-        )
-        .await
-        .unwrap();
+    let sub = subnet(&app, &a, &net.id, "10.4.0.0/24").await;
     let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
 
     let fip = app
@@ -830,29 +794,13 @@ async fn router_gateway_in_use_by_floating_ips_stays() {
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
     let public = external_network(&app, &admin).await;
-    app.create_subnet(
-        &admin,
-        body(json!({"network_id": public.id, "ip_version": 4, "cidr": "198.51.100.0/28"})),
-    )
-    .await
-    .unwrap();
+    subnet(&app, &admin, &public.id, "198.51.100.0/28").await;
     let spec = json!({"name": "public2", "router:external": true,
         "provider:network_type": "flat", "provider:physical_network": "external2"});
     let public2 = app.create_network(&admin, body(spec)).await.unwrap();
-    app.create_subnet(
-        &admin,
-        body(json!({"network_id": public2.id, "ip_version": 4, "cidr": "192.0.2.0/28"})),
-    )
-    .await
-    .unwrap();
+    subnet(&app, &admin, &public2.id, "192.0.2.0/28").await;
     let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
-    let sub = app
-        .create_subnet(
-            &a,
-            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.5.0.0/24"})),
-        )
-        .await
-        .unwrap();
+    let sub = subnet(&app, &a, &net.id, "10.5.0.0/24").await;
     let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
     let r = app
         .create_router(

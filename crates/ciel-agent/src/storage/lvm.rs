@@ -8,7 +8,7 @@
 
 use super::{VolumeBackend, GIB};
 use crate::driver::BoxFuture;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use ciel_proto::{SnapshotSpec, VolumeSource, VolumeSpec};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -44,20 +44,13 @@ impl LvmBackend {
         format!("{}/{name}", self.cfg.volume_group)
     }
 
+    /// `lvm ARGS` for the synchronous trait calls (listing, removing).
     fn lvm_sync(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = std::process::Command::new(&self.lvm)
             .args(args)
             .env("LVM_SUPPRESS_FD_WARNINGS", "1")
-            .output()
-            .with_context(|| format!("cannot run {}", self.lvm))?;
-        if !out.status.success() {
-            bail!(
-                "lvm {} failed: {}",
-                args[0],
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            .output();
+        super::checked(&self.lvm, args, out)
     }
 
     async fn lvm(&self, args: &[&str]) -> anyhow::Result<String> {
@@ -65,16 +58,8 @@ impl LvmBackend {
             .args(args)
             .env("LVM_SUPPRESS_FD_WARNINGS", "1")
             .output()
-            .await
-            .with_context(|| format!("cannot run {}", self.lvm))?;
-        if !out.status.success() {
-            bail!(
-                "lvm {} failed: {}",
-                args[0],
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            .await;
+        super::checked(&self.lvm, args, out)
     }
 
     /// The group's logical volumes whose names start with `prefix`, by id, with whether each

@@ -158,11 +158,20 @@ pub(crate) fn qemu_img() -> String {
 
 /// Runs a storage tool; its stderr is the error when it fails.
 pub(crate) async fn run(program: &str, args: &[&str]) -> anyhow::Result<String> {
-    let out = tokio::process::Command::new(program)
-        .args(args)
-        .output()
-        .await
-        .with_context(|| format!("cannot run {program}"))?;
+    checked(
+        program,
+        args,
+        tokio::process::Command::new(program).args(args).output().await,
+    )
+}
+
+/// A finished storage tool's stdout, or an error naming the tool and carrying its stderr.
+pub(crate) fn checked(
+    program: &str,
+    args: &[&str],
+    out: std::io::Result<std::process::Output>,
+) -> anyhow::Result<String> {
+    let out = out.with_context(|| format!("cannot run {program}"))?;
     if !out.status.success() {
         bail!(
             "{program} {} failed: {}",

@@ -6,6 +6,7 @@
 pub mod attachments;
 pub mod boot;
 pub mod cinder_attachments;
+pub mod metadata;
 pub mod report;
 pub mod snapshots;
 pub mod types;
@@ -82,6 +83,19 @@ pub fn parse_map(json: &str) -> BTreeMap<String, String> {
 
 pub fn to_json(m: &BTreeMap<String, String>) -> String {
     serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+}
+
+/// A stored metadata map with `md` merged in (`replace`: `md` alone), for volumes and snapshots.
+pub fn merged(json: &str, md: BTreeMap<String, String>, replace: bool) -> BTreeMap<String, String> {
+    let mut cur = if replace { BTreeMap::new() } else { parse_map(json) };
+    cur.extend(md);
+    cur
+}
+
+/// A stored metadata map without `key`, or None when it has no such key.
+pub fn without(json: &str, key: &str) -> Option<BTreeMap<String, String>> {
+    let mut cur = parse_map(json);
+    cur.remove(key).map(|_| cur)
 }
 
 /// An optional string field of a request body (null allowed), at most 255 characters.

@@ -1,7 +1,7 @@
 //! Volume snapshots: taken by the volume's host (a copy of the volume's file), listed,
 //! renamed, with metadata, deleted.
 
-use super::{metadata, opt_text, parse_map, sees, to_json, visible};
+use super::{metadata, opt_text, sees, to_json, visible};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::hosts;
@@ -204,12 +204,7 @@ impl App {
     ) -> Result<BTreeMap<String, String>> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
-        let mut cur = if replace {
-            BTreeMap::new()
-        } else {
-            parse_map(&s.metadata)
-        };
-        cur.extend(md);
+        let cur = super::merged(&s.metadata, md, replace);
         s.metadata = to_json(&cur);
         s.updated_at = Some(crate::db::now());
         db::update_snapshot(&mut *tx, &s).await?;
@@ -220,10 +215,7 @@ impl App {
     pub async fn delete_snapshot_metadata(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
-        let mut cur = parse_map(&s.metadata);
-        if cur.remove(key).is_none() {
-            return Err(Error::not_found("snapshot metadata", key));
-        }
+        let cur = super::without(&s.metadata, key).ok_or_else(|| Error::not_found("snapshot metadata", key))?;
         s.metadata = to_json(&cur);
         s.updated_at = Some(crate::db::now());
         db::update_snapshot(&mut *tx, &s).await?;

@@ -338,12 +338,7 @@ impl App {
     ) -> Result<BTreeMap<String, String>> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
-        let mut cur = if replace {
-            BTreeMap::new()
-        } else {
-            parse_map(&v.metadata)
-        };
-        cur.extend(md);
+        let cur = super::merged(&v.metadata, md, replace);
         v.metadata = to_json(&cur);
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
@@ -354,10 +349,7 @@ impl App {
     pub async fn delete_volume_metadata(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
-        let mut cur = parse_map(&v.metadata);
-        if cur.remove(key).is_none() {
-            return Err(Error::not_found("volume metadata", key));
-        }
+        let cur = super::without(&v.metadata, key).ok_or_else(|| Error::not_found("volume metadata", key))?;
         v.metadata = to_json(&cur);
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;

@@ -6,6 +6,7 @@
 //! (`OpenStack-API-Version: volume X.Y`, echoed); bodies carry what those versions add.
 
 mod attachments;
+mod metadata;
 mod snapshots;
 mod types;
 mod volumes;
@@ -19,6 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use metadata::{OfSnapshot, OfVolume};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -79,15 +81,15 @@ pub fn router() -> Router<AppState> {
         .route("/volumes/{id}/action", post(volumes::action))
         .route(
             "/volumes/{id}/metadata",
-            get(volumes::metadata)
-                .post(volumes::merge_metadata)
-                .put(volumes::replace_metadata),
+            get(metadata::show::<OfVolume>)
+                .post(metadata::merge::<OfVolume>)
+                .put(metadata::replace::<OfVolume>),
         )
         .route(
             "/volumes/{id}/metadata/{key}",
-            get(volumes::metadata_item)
-                .put(volumes::put_metadata_item)
-                .delete(volumes::delete_metadata_item),
+            get(metadata::item::<OfVolume>)
+                .put(metadata::put_item::<OfVolume>)
+                .delete(metadata::delete_item::<OfVolume>),
         )
         .route("/snapshots", get(snapshots::list).post(snapshots::create))
         .route("/snapshots/detail", get(snapshots::detail))
@@ -98,15 +100,15 @@ pub fn router() -> Router<AppState> {
         .route("/snapshots/{id}/action", post(snapshots::action))
         .route(
             "/snapshots/{id}/metadata",
-            get(snapshots::metadata)
-                .post(snapshots::merge_metadata)
-                .put(snapshots::replace_metadata),
+            get(metadata::show::<OfSnapshot>)
+                .post(metadata::merge::<OfSnapshot>)
+                .put(metadata::replace::<OfSnapshot>),
         )
         .route(
             "/snapshots/{id}/metadata/{key}",
-            get(snapshots::metadata_item)
-                .put(snapshots::put_metadata_item)
-                .delete(snapshots::delete_metadata_item),
+            get(metadata::item::<OfSnapshot>)
+                .put(metadata::put_item::<OfSnapshot>)
+                .delete(metadata::delete_item::<OfSnapshot>),
         )
         .route("/types", get(types::list).post(types::create))
         .route("/types/default", get(types::show_default))

@@ -124,59 +124,6 @@ pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -
     Ok(empty(StatusCode::ACCEPTED))
 }
 
-pub async fn metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
-    let s = app.get_snapshot(&c, p.get("id")).await?;
-    Ok(Json(json!({"metadata": crate::app::volume::parse_map(&s.metadata)})).into_response())
-}
-
-async fn set(
-    app: &AppState,
-    c: &crate::app::identity::caller::Caller,
-    id: &str,
-    body: &Bytes,
-    replace: bool,
-) -> CResult {
-    let v: Value = parse_json(body)?;
-    let md = crate::app::volume::metadata(
-        v.get("metadata")
-            .ok_or_else(|| Error::bad_request("Malformed request body: 'metadata' is required"))?,
-    )?;
-    let out = app.set_snapshot_metadata(c, id, md, replace).await?;
-    Ok(Json(json!({ "metadata": out })).into_response())
-}
-
-pub async fn merge_metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
-    set(&app, &c, p.get("id"), &body, false).await
-}
-
-pub async fn replace_metadata(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
-    set(&app, &c, p.get("id"), &body, true).await
-}
-
-pub async fn metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
-    let s = app.get_snapshot(&c, p.get("id")).await?;
-    let md = crate::app::volume::parse_map(&s.metadata);
-    let key = p.get("key");
-    let val = md.get(key).ok_or_else(|| Error::not_found("snapshot metadata", key))?;
-    Ok(Json(json!({"meta": {key: val}})).into_response())
-}
-
-pub async fn put_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
-    let v: Value = parse_json(&body)?;
-    let meta = crate::app::volume::metadata(v.get("meta").unwrap_or(&Value::Null))?;
-    let key = p.get("key");
-    if meta.len() != 1 || !meta.contains_key(key) {
-        return Err(Error::bad_request("Request body and URI mismatch").into());
-    }
-    app.set_snapshot_metadata(&c, p.get("id"), meta.clone(), false).await?;
-    Ok(Json(json!({ "meta": meta })).into_response())
-}
-
-pub async fn delete_metadata_item(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
-    app.delete_snapshot_metadata(&c, p.get("id"), p.get("key")).await?;
-    Ok(empty(StatusCode::OK))
-}
-
 /// `os-reset_status` and `os-update_snapshot_status` (admin), `os-force_delete`.
 pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
     let v: Value = parse_json(&body)?;
