@@ -179,6 +179,12 @@ check "  r1's external address" cmp_ router show r1 -f json
 RTR_IP=${RTR_IP:-none}
 check "  hv1 (the network node) runs r1 in a namespace" wait_until 20 bash -c "ip netns list | grep -q ciel-r-"
 check "  the external LAN reaches r1's gateway leg at $RTR_IP" wait_until 20 from_ext ping -c 1 -W 1 "$RTR_IP"
+R1=$(cmp_ router show r1 -f value -c id)
+MAC1=$(cmp_ port show p1 -f value -c mac_address) MAC2=$(cmp_ port show p2 -f value -c mac_address)
+# router_neigh IP MAC: r1's namespace has a permanent neighbour entry IP -> MAC
+router_neigh() { ip -n "ciel-r-$R1" neigh show "$1" | grep -qi "lladdr $2 .*PERMANENT"; }
+check "  r1 knows vm1 (hv1) at its MAC, as a permanent neighbour" wait_until 20 router_neigh "$IP1" "$MAC1"
+check "  and vm2 (hv2, from l2 population)" wait_until 20 router_neigh "$IP2" "$MAC2"
 check "floating ip create public" cmp_ floating ip create public -f json
     ok && FIP=$(jf "$OUT" 'd["floating_ip_address"]')
 FIP=${FIP:-none}
@@ -212,7 +218,10 @@ check "  so it read its own metadata through r1 on hv1" hv2_console_has "$VMO" "
 sleep 1
 check "  the external LAN saw it as r1's address $RTR_IP (SNAT)" bash -c \
     "tcpdump -r $TMP/ext.pcap -nn 'icmp[icmptype] == icmp-echo' 2>/dev/null | grep -q '$RTR_IP > 172.24.4.1'"
+OUTIP=$(cmp_ server show outbound -f json | jf "$(cat)" 'list(d["addresses"].values())[0][0]' 2>/dev/null || echo none)
+check "  r1 has its address $OUTIP as a permanent neighbour" wait_until 10 bash -c "ip -n ciel-r-$R1 neigh show $OUTIP | grep -q PERMANENT"
 check "server delete outbound" cmp_ server delete --wait outbound
+check "  r1 forgets it: no stale MAC for the next port with that address" wait_until 20 bash -c "! ip -n ciel-r-$R1 neigh show $OUTIP | grep -q PERMANENT"
 
 step "7. anti-spoofing: forged source addresses and MACs get nothing through"
 cat >"$TMP/uds" <<EOF

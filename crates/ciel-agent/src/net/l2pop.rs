@@ -26,6 +26,8 @@ struct Neighbour {
     dst: String,
     #[serde(default)]
     lladdr: Option<String>,
+    #[serde(default)]
+    state: Vec<String>,
 }
 
 /// Brings the FDB and neighbour table of VXLAN device `dev` to `remote`.
@@ -54,16 +56,38 @@ pub async fn sync(dev: &str, remote: &[RemotePort]) -> anyhow::Result<()> {
             bridge(&["fdb", "replace", mac, "dev", dev, "dst", dst, "self", "permanent"]).await?;
         }
     }
-    let have_neigh: BTreeSet<(String, String)> = neighbours(dev)
-        .await?
-        .into_iter()
-        .filter_map(|n| Some((n.dst, n.lladdr?.to_lowercase())))
+    sync_neighbours(None, dev, &want_neigh, false).await
+}
+
+/// Brings the neighbour table of `dev` (in namespace `ns`) to `want` as permanent entries
+/// (address, MAC). Other entries go too, or with `keep_learned` only other permanent ones
+/// (what the device learned by ARP for addresses nobody listed stays).
+pub async fn sync_neighbours(
+    ns: Option<&str>,
+    dev: &str,
+    want: &BTreeSet<(String, String)>,
+    keep_learned: bool,
+) -> anyhow::Result<()> {
+    let ns_args: Vec<&str> = ns.map(|n| vec!["-n", n]).unwrap_or_default();
+    let out = ip(&[ns_args.as_slice(), &["-j", "neigh", "show", "dev", dev]].concat()).await?;
+    let entries: Vec<Neighbour> = if out.trim().is_empty() {
+        vec![]
+    } else {
+        serde_json::from_str(&out).context("unexpected output of ip -j neigh")?
+    };
+    let have: BTreeSet<(String, String)> = entries
+        .iter()
+        .filter(|n| !keep_learned || n.state.iter().any(|s| s == "PERMANENT"))
+        .filter_map(|n| Some((n.dst.clone(), n.lladdr.as_ref()?.to_lowercase())))
         .collect();
-    for (addr, _) in have_neigh.difference(&want_neigh) {
-        ip(&["neigh", "del", addr, "dev", dev]).await.ok();
+    for (addr, _) in have.difference(want) {
+        ip(&[ns_args.as_slice(), &["neigh", "del", addr, "dev", dev]].concat())
+            .await
+            .ok();
     }
-    for (addr, mac) in want_neigh.difference(&have_neigh) {
-        ip(&["neigh", "replace", addr, "lladdr", mac, "dev", dev, "nud", "permanent"]).await?;
+    for (addr, mac) in want.difference(&have) {
+        let replace = ["neigh", "replace", addr, "lladdr", mac, "dev", dev, "nud", "permanent"];
+        ip(&[ns_args.as_slice(), &replace].concat()).await?;
     }
     Ok(())
 }
@@ -74,14 +98,6 @@ async fn fdb(dev: &str) -> anyhow::Result<Vec<FdbEntry>> {
         return Ok(vec![]);
     }
     serde_json::from_str(&out).context("unexpected output of bridge -j fdb")
-}
-
-async fn neighbours(dev: &str) -> anyhow::Result<Vec<Neighbour>> {
-    let out = ip(&["-j", "neigh", "show", "dev", dev]).await?;
-    if out.trim().is_empty() {
-        return Ok(vec![]);
-    }
-    serde_json::from_str(&out).context("unexpected output of ip -j neigh")
 }
 
 /// Runs iproute2's `bridge ARGS`; fails with its stderr.

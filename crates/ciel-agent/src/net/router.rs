@@ -7,7 +7,7 @@
 
 use super::ip::{self, ip, Link};
 use ciel_proto::{HostConfig, NetworkSpec, RouterPort, RouterSpec};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 pub const NETNS: &str = "ciel-r-";
@@ -70,6 +70,9 @@ async fn ensure(r: &RouterSpec, cfg: &HostConfig, links: &[Link], state_dir: &Pa
         let (outer, inner) = leg_names(p, gw);
         wanted_inner.insert(inner.clone());
         ensure_leg(&ns, net, p, &outer, &inner, links, &inside).await?;
+        if !gw {
+            super::l2pop::sync_neighbours(Some(&ns), &inner, &known_ports(cfg, p), true).await?;
+        }
     }
     for l in inside
         .iter()
@@ -118,6 +121,30 @@ async fn ensure_leg(
     }
     // The gateway leg's /32s are its floating IPs, kept by `ensure_routes`.
     ip::sync_addresses(ns, inner, &p.addresses, |a| !a.ends_with("/32")).await
+}
+
+/// The neighbours of an interface leg: every port of its network this host knows (its own
+/// VMs' NICs, and the other hosts' ports from l2 population) as permanent entries. A new VM
+/// that takes a deleted one's address is then reached at its own MAC at once, not after the
+/// router's cached entry for the old MAC goes stale.
+fn known_ports(cfg: &HostConfig, leg: &RouterPort) -> BTreeSet<(String, String)> {
+    let own: Vec<&str> = leg.addresses.iter().map(|a| a.split('/').next().unwrap_or(a)).collect();
+    let local = cfg
+        .vms
+        .iter()
+        .flat_map(|vm| vm.nics.iter())
+        .filter(|n| n.network_id == leg.network_id)
+        .flat_map(|n| n.fixed_ips.iter().map(move |ip| (ip.clone(), n.mac.to_lowercase())));
+    let remote = cfg
+        .networks
+        .iter()
+        .filter(|n| n.id == leg.network_id)
+        .flat_map(|n| n.remote_ports.iter())
+        .flat_map(|p| p.ips.iter().map(move |ip| (ip.clone(), p.mac.to_lowercase())));
+    local
+        .chain(remote)
+        .filter(|(ip, _)| !own.contains(&ip.as_str()))
+        .collect()
 }
 
 /// The default route via the external gateway, the router's extra routes, and the
