@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
             "/v2/images/{id}/members/{member}",
             get(show_member).put(update_member).delete(delete_member),
         )
+        .route("/v2/images/{id}/tasks", get(image_tasks))
         .route("/v2/images/{id}/actions/deactivate", post(deactivate))
         .route("/v2/images/{id}/actions/reactivate", post(reactivate))
         .route("/v2/schemas/{name}", get(schema))
@@ -281,6 +282,13 @@ async fn delete_member(
 async fn deactivate(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
     app.set_image_active(&c, &id, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /v2/images/{id}/tasks` (API 2.12): the image's import tasks. Ciel offers no
+/// import methods (`/v2/info/import` lists none), so an image never has any.
+async fn image_tasks(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
+    app.get_image(&c, &id).await?;
+    Ok(Json(json!({ "tasks": [] })).into_response())
 }
 
 async fn reactivate(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
