@@ -270,9 +270,10 @@ impl Agent {
     async fn reconcile_storage(&self, cfg: &HostConfig, source: Option<(&str, &str)>) -> storage::StorageReport {
         let dir = cache::images_dir(&self.cfg.state_dir);
         let mut missing = vec![];
+        let held = self.storage.volumes();
         for v in &cfg.volumes {
             if let Some(ciel_proto::VolumeSource::Image(img)) = &v.source {
-                if !self.storage.volumes().contains(&v.id) {
+                if !held.contains(&v.id) {
                     if let Some((base, token)) = source {
                         let url = format!("{base}/images/{}", img.id);
                         if let Err(e) = cache::ensure(&self.http, &url, token, &dir, img).await {

@@ -126,15 +126,7 @@ impl Storage {
         let mut report = StorageReport::default();
         for b in &self.backends {
             let mine: Vec<VolumeSpec> = volumes.iter().filter(|v| v.backend == b.name()).cloned().collect();
-            // A snapshot belongs where its volume is, or where it already is (its volume
-            // may be in error and so not desired, yet the snapshot must stay).
-            let held = b.snapshots();
-            let snaps: Vec<SnapshotSpec> = snapshots
-                .iter()
-                .filter(|s| mine.iter().any(|v| v.id == s.volume_id) || held.contains(&s.id))
-                .cloned()
-                .collect();
-            let r = reconcile_backend(b.as_ref(), &mine, &snaps, &image_file, attached).await;
+            let r = reconcile_backend(b.as_ref(), &mine, snapshots, &image_file, attached).await;
             report.volumes.extend(r.volumes);
             report.snapshots.extend(r.snapshots);
             report.errors.extend(r.errors);
@@ -193,6 +185,8 @@ pub struct StorageReport {
 /// Brings the backend to the desired volumes and snapshots. Snapshots are taken before
 /// volumes are removed or created (a new volume may come from a new snapshot); volumes
 /// attached to a running VM are grown by the hypervisor (`attached` lists them), others here.
+/// The backend is listed once (for LVM each listing is a command); what this pass removes
+/// or takes is tracked in those lists.
 pub async fn reconcile_backend(
     backend: &dyn VolumeBackend,
     volumes: &[VolumeSpec],
@@ -201,32 +195,48 @@ pub async fn reconcile_backend(
     attached: &[String],
 ) -> StorageReport {
     let mut report = StorageReport::default();
-    for id in backend.snapshots() {
-        if !snapshots.iter().any(|s| s.id == id) {
-            if let Err(e) = backend.remove_snapshot(&id) {
+    let mut held_snapshots = backend.snapshots();
+    let mut have = backend.volumes();
+    // A snapshot belongs where its volume is desired, or where it already is (its volume
+    // may be in error and so not desired, yet the snapshot must stay).
+    let snapshots: Vec<&SnapshotSpec> = snapshots
+        .iter()
+        .filter(|s| volumes.iter().any(|v| v.id == s.volume_id) || held_snapshots.contains(&s.id))
+        .collect();
+    held_snapshots.retain(|id| {
+        if snapshots.iter().any(|s| &s.id == id) {
+            return true;
+        }
+        match backend.remove_snapshot(id) {
+            Ok(()) => false,
+            Err(e) => {
                 tracing::warn!(snapshot = %id, error = %e, "removing a snapshot failed; will retry");
+                true
             }
         }
-    }
-    let have_snapshots = backend.snapshots();
+    });
     for s in snapshots {
-        if have_snapshots.contains(&s.id) {
+        if held_snapshots.contains(&s.id) {
             report.snapshots.push(s.id.clone());
-        } else if backend.volumes().contains(&s.volume_id) {
+        } else if have.contains(&s.volume_id) {
             match backend.snapshot(s).await {
                 Ok(()) => report.snapshots.push(s.id.clone()),
                 Err(e) => report.errors.push((s.id.clone(), format!("{e:#}"))),
             }
         }
     }
-    for id in backend.volumes() {
-        if !volumes.iter().any(|v| v.id == id) && !attached.contains(&id) {
-            if let Err(e) = backend.remove_volume(&id) {
+    have.retain(|id| {
+        if volumes.iter().any(|v| &v.id == id) || attached.contains(id) {
+            return true;
+        }
+        match backend.remove_volume(id) {
+            Ok(()) => false,
+            Err(e) => {
                 tracing::warn!(volume = %id, error = %e, "removing a volume failed; will retry");
+                true
             }
         }
-    }
-    let have = backend.volumes();
+    });
     for v in volumes {
         if !have.contains(&v.id) {
             let image = match &v.source {
