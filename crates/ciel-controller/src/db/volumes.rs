@@ -391,6 +391,15 @@ pub async fn set_attachment_status(e: impl SqliteExecutor<'_>, id: &str, status:
     Ok(())
 }
 
+pub async fn get_attachment(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Attachment>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {ATT_COLS} FROM volume_attachments WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
+}
+
 pub async fn attachment_of(e: impl SqliteExecutor<'_>, volume: &str) -> Result<Option<Attachment>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {ATT_COLS} FROM volume_attachments WHERE volume_id = ?"

@@ -8,30 +8,31 @@ use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::volumes::{self as db, Attachment, Volume};
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 
 impl App {
     /// The attachments of the volumes the caller sees (every project's with `all_tenants`,
     /// for admins).
     pub async fn cinder_attachments(&self, caller: &Caller, all: bool) -> Result<Vec<(Attachment, Volume)>> {
-        let mut out = vec![];
-        for a in db::all_attachments(&self.db).await? {
-            if let Some(v) = db::get(&self.db, &a.volume_id).await? {
-                let mine = caller.project_id() == Some(v.project_id.as_str());
-                if mine || (all && caller.is_admin()) {
-                    out.push((a, v));
-                }
-            }
-        }
-        Ok(out)
+        let volumes = match (all && caller.is_admin(), caller.project_id()) {
+            (true, _) => db::list(&self.db, None).await?,
+            (false, Some(p)) => db::list(&self.db, Some(p)).await?,
+            (false, None) => vec![],
+        };
+        let by_id: HashMap<&str, &Volume> = volumes.iter().map(|v| (v.id.as_str(), v)).collect();
+        Ok(db::all_attachments(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|a| {
+                let v = (*by_id.get(a.volume_id.as_str())?).clone();
+                Some((a, v))
+            })
+            .collect())
     }
 
     pub async fn cinder_attachment(&self, caller: &Caller, id: &str) -> Result<(Attachment, Volume)> {
         let not_found = || Error::not_found("attachment", id);
-        let a = db::all_attachments(&self.db)
-            .await?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(not_found)?;
+        let a = db::get_attachment(&self.db, id).await?.ok_or_else(not_found)?;
         let v = visible(caller, db::get(&self.db, &a.volume_id).await?, &a.volume_id).map_err(|_| not_found())?;
         Ok((a, v))
     }
