@@ -13,16 +13,12 @@ import sys
 import time
 
 import requests
+from admin_token import admin_token
 
 base, password, image, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 flavor = sys.argv[5] if len(sys.argv) > 5 else "42"
 s = requests.Session()
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"id": "default"}, "password": password}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-r = s.post(f"{base}/identity/v3/auth/tokens", json=auth)
-r.raise_for_status()
-s.headers["X-Auth-Token"] = r.headers["X-Subject-Token"]
+s.headers["X-Auth-Token"], _ = admin_token(base, password)
 api = f"{base}/compute/v2.1"
 
 lat = []

@@ -14,15 +14,11 @@ import sys
 import time
 
 import requests
+from admin_token import admin_token
 
 base, password, image = sys.argv[1], sys.argv[2], sys.argv[3]
 hosts, fill, burst, samples = (int(a) for a in sys.argv[4:8])
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"id": "default"}, "password": password}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-r = requests.post(f"{base}/identity/v3/auth/tokens", json=auth)
-r.raise_for_status()
-token = r.headers["X-Subject-Token"]
+token, project = admin_token(base, password)
 api = f"{base}/compute/v2.1"
 H = {"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.37"}
 local = __import__("threading").local()
@@ -63,8 +59,6 @@ t0 = time.perf_counter()
 while len(session().get(f"{api}/os-hypervisors").json()["hypervisors"]) < hosts:
     time.sleep(0.5)
 print(json.dumps({"hosts_registered": hosts, "s": round(time.perf_counter() - t0, 1)}), flush=True)
-project = requests.get(f"{base}/identity/v3/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}
-                       ).json()["token"]["project"]["id"]
 r = session().put(f"{api}/os-quota-sets/{project}",
                   json={"quota_set": {"instances": -1, "cores": -1, "ram": -1}})
 r.raise_for_status()

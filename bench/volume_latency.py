@@ -14,17 +14,12 @@ import sys
 import time
 
 import requests
+from admin_token import admin_token
 
 base, password, image, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 settle = float(sys.argv[5]) if len(sys.argv) > 5 else 0
 s = requests.Session()
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"id": "default"}, "password": password}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-r = s.post(f"{base}/identity/v3/auth/tokens", json=auth)
-r.raise_for_status()
-s.headers["X-Auth-Token"] = r.headers["X-Subject-Token"]
-project = r.json()["token"]["project"]["id"]
+s.headers["X-Auth-Token"], project = admin_token(base, password)
 vol, nova = f"{base}/volume/v3", f"{base}/compute/v2.1"
 # No quota in the way of the sample size.
 s.put(f"{vol}/os-quota-sets/{project}", json={"quota_set": {"volumes": -1, "gigabytes": -1}}).raise_for_status()
