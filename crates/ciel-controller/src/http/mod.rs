@@ -2,6 +2,7 @@
 //! authenticate, call one `App` function and render the OpenStack shape; nothing more.
 
 pub mod agent;
+pub mod body_rules;
 pub mod compute;
 pub mod dashboard;
 pub mod identity;
@@ -30,22 +31,36 @@ pub fn router(app: AppState) -> Router {
         .route("/{file}", axum::routing::get(dashboard::top_file))
         .route("/assets/{*path}", axum::routing::get(dashboard::asset))
         .route("/identity/", axum::routing::get(identity::versions))
-        .nest("/identity", identity::router())
+        .nest(
+            "/identity",
+            identity::router().layer(axum::middleware::from_fn(body_rules::keystone)),
+        )
         .route("/image/", axum::routing::get(image::versions))
-        .nest("/image", image::router())
+        .nest(
+            "/image",
+            image::router().layer(axum::middleware::from_fn(body_rules::glance)),
+        )
         .nest("/agent", agent::router())
         .route("/compute/", axum::routing::get(compute::versions))
-        .nest("/compute", compute::router())
+        .nest(
+            "/compute",
+            compute::router().layer(axum::middleware::from_fn(body_rules::nova)),
+        )
         // Neutron takes a `.json` format suffix on every path, so it comes off before routing.
         .nest_service(
             "/network",
             tower::Layer::layer(
                 &axum::middleware::map_request(network::without_json_suffix),
-                network::router().with_state(app.clone()),
+                network::router()
+                    .layer(axum::middleware::from_fn(body_rules::neutron))
+                    .with_state(app.clone()),
             ),
         )
         .route("/volume/", axum::routing::get(volume::versions))
-        .nest("/volume", volume::router())
+        .nest(
+            "/volume",
+            volume::router().layer(axum::middleware::from_fn(body_rules::cinder)),
+        )
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
         .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
         .with_state(app)
@@ -89,9 +104,52 @@ impl<E: ServiceError> FromRequestParts<AppState> for Authed<E> {
     }
 }
 
-/// Parses a JSON request body; malformed JSON is a 400 in the service's style.
+/// Parses a JSON request body; malformed JSON is a 400 in the service's style, and so is a
+/// NUL character (`\u0000`) in any string or key: no OpenStack field takes one, and C
+/// programs on the hosts (QEMU, dnsmasq, nft) would cut the text there. serde_json bounds
+/// nesting at 128 levels ("recursion limit exceeded" is a 400 too).
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("Malformed request body: {e}")))
+    let malformed = |e: serde_json::Error| Error::bad_request(format!("Malformed request body: {e}"));
+    // A NUL can only be written `\u0000` in JSON (raw control characters are refused by the
+    // parser), so bodies without that text skip the walk.
+    if body.windows(6).any(|w| w == b"\\u0000") {
+        let v: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+        if let Some(path) = nul_path(&v, String::new()) {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute {path}. NUL characters (\\u0000) are not allowed."
+            )));
+        }
+        return serde_json::from_value(v).map_err(malformed);
+    }
+    serde_json::from_slice(body).map_err(malformed)
+}
+
+/// The dotted path of the first string or key holding a NUL, if any.
+fn nul_path(v: &serde_json::Value, at: String) -> Option<String> {
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) => s
+            .contains('\0')
+            .then_some(if at.is_empty() { "body".into() } else { at }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x, join(&i.to_string()))),
+        serde_json::Value::Object(m) => m.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(join(&k.escape_debug().to_string()))
+            } else {
+                nul_path(x, join(k))
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// The object under `key` in a request body like `{"project": {...}}`.

@@ -1,6 +1,6 @@
 //! Glance v2 at `/image`.
 
-mod error;
+pub(crate) mod error;
 mod metadefs;
 mod metadefs_schemas;
 mod render;
@@ -116,15 +116,20 @@ async fn patch_image(
     headers: HeaderMap,
     body: Bytes,
 ) -> GlanceResult {
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ctype.starts_with("application/openstack-images-v2.1-json-patch")
-        && !ctype.starts_with("application/openstack-images-v2.0-json-patch")
-    {
-        let msg = format!("Unsupported Content-Type '{ctype}': use application/openstack-images-v2.1-json-patch");
-        return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, msg).into_response());
+    // Glance answers any other media type with 415 and the accepted ones in `Accept-Patch`.
+    const PATCH_TYPES: [&str; 2] = [
+        "application/openstack-images-v2.1-json-patch",
+        "application/openstack-images-v2.0-json-patch",
+    ];
+    if !PATCH_TYPES.contains(&media_type(&headers).as_str()) {
+        let mut resp = GlanceError::from(crate::http::body_rules::unsupported_media_type()).into_response();
+        resp.headers_mut().insert(
+            "accept-patch",
+            HeaderValue::from_static(
+                "application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch",
+            ),
+        );
+        return Ok(resp);
     }
     let raw: Vec<Value> = parse_json(&body)?;
     let ops = raw.into_iter().map(PatchOp::parse).collect::<Result<Vec<_>, _>>()?;
@@ -136,8 +141,42 @@ async fn delete_image(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): 
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Streams the request body to the store: never the whole image in memory.
-async fn upload(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>, body: Body) -> GlanceResult {
+/// The media type of a request, lower case without parameters ("" when absent).
+fn media_type(headers: &HeaderMap) -> String {
+    let raw = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    raw.unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Streams the request body to the store: never the whole image in memory. Glance takes
+/// image data as `application/octet-stream` only (415 "Invalid content type ..." otherwise).
+async fn upload(
+    State(app): State<AppState>,
+    Authed(c, ..): Gl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> GlanceResult {
+    let mt = media_type(&headers);
+    if mt != "application/octet-stream" {
+        let shown = if headers.contains_key(header::CONTENT_TYPE) {
+            mt.as_str()
+        } else {
+            "None"
+        };
+        return Err(Error::Typed {
+            status: 415,
+            kind: "HTTPUnsupportedMediaType",
+            message: format!("Invalid content type {shown}"),
+        }
+        .into());
+    }
     app.upload_image(&c, &id, body.into_data_stream()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

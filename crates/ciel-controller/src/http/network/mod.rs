@@ -1,7 +1,7 @@
 //! Neutron v2.0 at `/network`: version discovery, extensions, the resources (through the
 //! shared `resource` handlers) and the few calls that are not plain resources.
 
-mod error;
+pub(crate) mod error;
 mod query;
 mod render;
 mod resource;
