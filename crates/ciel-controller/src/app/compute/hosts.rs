@@ -214,13 +214,16 @@ impl App {
             };
             let prop = |k: &str| props.get(k).and_then(|v| v.as_str()).map(str::to_owned);
             let mut parts = [None, None];
+            // Only what the image API accepts reaches the host, whatever the database holds:
+            // kernel and ramdisk are image UUIDs (they become file names on the host) and the
+            // command line is printable text; anything else is left out of this one VM.
             for (slot, key) in parts.iter_mut().zip(["kernel_id", "ramdisk_id"]) {
-                if let Some(id) = prop(key) {
+                if let Some(id) = prop(key).filter(|id| id.len() == 36 && uuid::Uuid::try_parse(id).is_ok()) {
                     *slot = Some(image_ref(&id, image::get(&mut *tx, &id).await?.as_ref()));
                 }
             }
             let [kernel, ramdisk] = parts;
-            let cmdline = prop("os_command_line");
+            let cmdline = prop("os_command_line").filter(|l| l.len() <= 2048 && !l.chars().any(char::is_control));
             let nics = model
                 .ports
                 .iter()

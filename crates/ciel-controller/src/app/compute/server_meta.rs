@@ -18,7 +18,22 @@ fn invalid(field: &str, v: &Value) -> Error {
     Error::bad_request(format!("Invalid input for field/attribute {field}. Value: {v}."))
 }
 
-/// Checks a metadata object: string keys of 1–255 and string values of up to 255 characters.
+/// A value as shown in an error: at most 64 characters, escaped.
+fn shown(s: &str) -> String {
+    let mut out: String = s.chars().take(64).collect::<String>().escape_debug().to_string();
+    if s.chars().count() > 64 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Nova's metadata key pattern `^[a-zA-Z0-9-_:. ]{1,255}$`.
+fn metadata_key_ok(k: &str) -> bool {
+    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:. ".contains(&b))
+}
+
+/// Checks a metadata object as Nova's `parameter_types.metadata` does: keys of 1–255
+/// characters out of letters, digits and `-_:. `, string values of up to 255 characters.
 pub fn validate(m: Map<String, Value>) -> Result<Map<String, Value>> {
     if m.len() > MAX_METADATA_ITEMS {
         return Err(Error::Typed {
@@ -28,13 +43,73 @@ pub fn validate(m: Map<String, Value>) -> Result<Map<String, Value>> {
         });
     }
     for (k, v) in &m {
-        let ok_key = !k.is_empty() && k.chars().count() <= 255;
-        let ok_value = v.as_str().is_some_and(|s| s.chars().count() <= 255);
-        if !ok_key || !ok_value {
-            return Err(invalid("metadata", &Value::Object(m.clone())));
+        if !metadata_key_ok(k) {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute metadata. Value: {{...}}. Additional properties are not allowed ('{}' was unexpected)",
+                shown(k)
+            )));
+        }
+        match v {
+            Value::String(s) if s.chars().count() <= 255 => {}
+            Value::String(s) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute {}. Value: {}. '{}' is too long",
+                    shown(k),
+                    shown(s),
+                    shown(s)
+                )))
+            }
+            other => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute {}. Value: {}. {} is not of type 'string'",
+                    shown(k),
+                    shown(&other.to_string()),
+                    shown(&other.to_string())
+                )))
+            }
         }
     }
     Ok(m)
+}
+
+/// Nova's printable characters (`parameter_types._is_printable`): no Unicode "other"
+/// (controls, format characters, private use, unassigned) and no separator but spaces.
+/// Rust has no category table, so the format and private-use ranges are listed.
+pub fn printable(c: char) -> bool {
+    let format_or_private = matches!(c,
+        '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E000}'..='\u{F8FF}'
+        | '\u{F0000}'..='\u{10FFFF}' | '\u{FFFE}' | '\u{FFFF}');
+    !c.is_control() && !format_or_private
+}
+
+/// Nova's `name` format (server, rebuild and snapshot names from 2.1 on): 1–255 printable
+/// characters, not starting or ending with whitespace.
+pub fn check_name(field: &str, v: &Value) -> Result<String> {
+    let Value::String(s) = v else {
+        return Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {field}. Value: {}. {} is not of type 'string'",
+            shown(&v.to_string()),
+            shown(&v.to_string())
+        )));
+    };
+    let n = s.chars().count();
+    if n == 0 || n > 255 {
+        let why = if n == 0 { "is too short" } else { "is too long" };
+        return Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {field}. Value: {}. '{}' {why}",
+            shown(s),
+            shown(s)
+        )));
+    }
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| printable(c) && !c.is_whitespace());
+    if !s.chars().all(printable) || !edge_ok(s.chars().next()) || !edge_ok(s.chars().last()) {
+        return Err(Error::bad_request(
+            "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.",
+        ));
+    }
+    Ok(s.clone())
 }
 
 /// `accessIPv4`/`accessIPv6`: an address of that family, or empty.
@@ -53,18 +128,24 @@ pub fn access_ip(body: &mut Body, field: &str, v6: bool) -> Result<String> {
     }
 }
 
-/// `description` (2.19): up to 255 characters, or null.
+/// `description` (2.19): up to 255 printable characters, or null.
 pub fn description(body: &mut Body) -> Result<Option<String>> {
-    input::opt_str(body, "description", 255, true)
+    let d = input::opt_str(body, "description", 255, true)?;
+    if let Some(s) = &d {
+        if !s.chars().all(printable) {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute description. Value: {}. '{}' does not match the description pattern (printable characters)",
+                shown(s),
+                shown(s)
+            )));
+        }
+    }
+    Ok(d)
 }
 
-/// A server name: a string of 1–255 characters that is not only spaces.
+/// A server name (Nova's `name` format); None when absent.
 pub fn name(body: &mut Body) -> Result<Option<String>> {
-    match body.remove("name") {
-        None => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 255 => Ok(Some(s)),
-        Some(v) => Err(invalid("name", &v)),
-    }
+    body.remove("name").map(|v| check_name("name", &v)).transpose()
 }
 
 fn check_tag(tag: &str) -> Result<()> {
@@ -248,5 +329,31 @@ mod tests {
         assert_eq!(validate(body(json!({"a": "b".repeat(256)}))).unwrap_err().status(), 400);
         assert_eq!(validate(body(json!({"": "b"}))).unwrap_err().status(), 400);
         assert_eq!(validate(body(json!({"a": 1}))).unwrap_err().status(), 400);
+        assert_eq!(validate(body(json!({"a/b": "c"}))).unwrap_err().status(), 400);
+        assert!(validate(body(json!({"Key-1_x:y. z": "c"}))).is_ok());
+    }
+
+    #[test]
+    fn names_are_printable_without_edge_whitespace() {
+        for ok in ["vm", "my vm", "ünïcode näme", "a", &"x".repeat(255)] {
+            assert_eq!(check_name("name", &json!(ok)).unwrap(), ok);
+        }
+        for bad in [
+            " vm",
+            "vm ",
+            "\u{a0}vm",
+            "v\tm",
+            "v\nm",
+            "v\u{200b}m",
+            "",
+            &"x".repeat(256),
+        ] {
+            assert_eq!(check_name("name", &json!(bad)).unwrap_err().status(), 400, "{bad:?}");
+        }
+        assert!(check_name("name", &json!(null)).is_err());
+        let mut b = body(json!({"description": "line\nbreak"}));
+        assert!(description(&mut b).is_err());
+        let mut b = body(json!({"description": "fine, text"}));
+        assert_eq!(description(&mut b).unwrap().as_deref(), Some("fine, text"));
     }
 }

@@ -51,6 +51,37 @@ fn parse_networks(v: Option<Value>) -> Result<Option<Vec<NicRequest>>> {
     }
 }
 
+/// The largest `user_data` Nova takes, base64-encoded.
+const MAX_USER_DATA: usize = 65535;
+
+/// `user_data`: base64 text of at most 65535 bytes (Nova's schema: `format: base64`,
+/// `maxLength: 65535`); errors never echo the data.
+fn user_data(v: Option<Value>) -> Result<Option<String>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(u)) => {
+            if u.len() > MAX_USER_DATA {
+                return Err(Error::bad_request(format!(
+                    "User data too large. User data must be no larger than {MAX_USER_DATA} bytes once base64 encoded. Your data is {} bytes",
+                    u.len()
+                )));
+            }
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(u.trim())
+                .map_err(|_| {
+                    Error::bad_request(
+                        "Invalid input for field/attribute user_data. Value: (not shown). It is not a 'base64'",
+                    )
+                })?;
+            Ok(Some(u))
+        }
+        Some(_) => Err(Error::bad_request(
+            "Invalid input for field/attribute user_data. Value: (not shown). It is not of type 'string'",
+        )),
+    }
+}
+
 impl App {
     /// Creates `min_count..=max_count` servers (as many of max as fit), recording a `create`
     /// action under `request_id` for each; returns them.
@@ -62,9 +93,9 @@ impl App {
         if !caller.can_write() {
             return Err(Error::forbidden());
         }
-        let name = input::opt_str(&mut body, "name", 255, false)?
-            .filter(|n| !n.trim().is_empty())
-            .ok_or_else(|| Error::bad_request("Invalid input for field/attribute name."))?;
+        let name = super::server_meta::name(&mut body)?.ok_or_else(|| {
+            Error::bad_request("Invalid input for field/attribute server. Value: {...}. 'name' is a required property")
+        })?;
         let block_devices = crate::app::volume::boot::parse(body.remove("block_device_mapping_v2"))?;
         let boot_volume = block_devices.iter().find(|b| b.boot_index == Some(0)).cloned();
         let image_ref = input::opt_str(&mut body, "imageRef", 255, true)?.filter(|i| !i.is_empty());
@@ -108,13 +139,7 @@ impl App {
                 .await
                 .map_err(|_| Error::bad_request(format!("Invalid key_name provided: {k}")))?;
         }
-        let user_data = input::opt_str(&mut body, "user_data", 65535, true)?;
-        if let Some(u) = &user_data {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .decode(u.trim())
-                .map_err(|_| Error::bad_request("User data needs to be valid base 64."))?;
-        }
+        let user_data = user_data(body.remove("user_data"))?;
         let config_drive = match body.remove("config_drive") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
@@ -552,5 +577,23 @@ impl App {
             cores,
             ram_mb,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_data_is_bounded_base64() {
+        assert_eq!(user_data(Some(json!("aGVsbG8="))).unwrap().as_deref(), Some("aGVsbG8="));
+        assert!(user_data(None).unwrap().is_none());
+        let big = "A".repeat(65536);
+        let e = user_data(Some(json!(big))).unwrap_err();
+        assert!(e.to_string().starts_with("User data too large."), "{e}");
+        assert!(e.to_string().len() < 200, "the data is not echoed");
+        assert!(user_data(Some(json!("A".repeat(65532)))).is_ok());
+        assert_eq!(user_data(Some(json!("not base64!"))).unwrap_err().status(), 400);
+        assert_eq!(user_data(Some(json!(12))).unwrap_err().status(), 400);
     }
 }

@@ -16,6 +16,16 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+/// A request value as shown in an error: JSON, at most 64 characters.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 64 {
+        format!("{}...", s.chars().take(64).collect::<String>())
+    } else {
+        s
+    }
+}
+
 fn field<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
     args.get(key).and_then(Value::as_str)
 }
@@ -34,7 +44,36 @@ pub async fn action(
     };
     let (action, args) = doc.into_iter().next().unwrap_or_default();
     match action.as_str() {
-        "os-stop" | "os-start" | "reboot" | "pause" | "unpause" => {
+        "reboot" => {
+            // Nova's schema: {"reboot": {"type": HARD|Hard|hard|SOFT|Soft|soft}} and nothing else.
+            const TYPES: [&str; 6] = ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"];
+            let bad = |why: String| Error::bad_request(format!("Invalid input for field/attribute {why}"));
+            let Value::Object(a) = &args else {
+                return Err(bad(format!("reboot. Value: {}. It is not of type 'object'", short(&args))).into());
+            };
+            match a.get("type") {
+                None => return Err(bad("reboot. Value: {...}. 'type' is a required property".into()).into()),
+                Some(Value::String(t)) if TYPES.contains(&t.as_str()) => {}
+                Some(t) => {
+                    return Err(bad(format!(
+                        "type. Value: {}. {} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']",
+                        short(t),
+                        short(t)
+                    ))
+                    .into())
+                }
+            }
+            if let Some(k) = a.keys().find(|k| *k != "type") {
+                return Err(bad(format!(
+                    "reboot. Value: {{...}}. Additional properties are not allowed ('{}' was unexpected)",
+                    k.chars().take(64).collect::<String>().escape_debug()
+                ))
+                .into());
+            }
+            app.server_power_action(&c, &id, &action, &rid).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-stop" | "os-start" | "pause" | "unpause" => {
             app.server_power_action(&c, &id, &action, &rid).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
@@ -53,15 +92,10 @@ pub async fn action(
         "rebuild" => {
             let image = field(&args, "imageRef")
                 .ok_or_else(|| Error::bad_request("Invalid input for field/attribute imageRef."))?;
-            let name = match args.get("name") {
-                None => None,
-                Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 255 => Some(n.clone()),
-                Some(v) => {
-                    return Err(
-                        Error::bad_request(format!("Invalid input for field/attribute name. Value: {v}.")).into(),
-                    )
-                }
-            };
+            let name = args
+                .get("name")
+                .map(|v| crate::app::compute::server_meta::check_name("name", v))
+                .transpose()?;
             let metadata = match args.get("metadata") {
                 None | Some(Value::Null) => None,
                 Some(Value::Object(m)) => Some(m.clone()),
@@ -115,15 +149,26 @@ pub async fn action(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         "createImage" => {
-            let name = field(&args, "name")
-                .filter(|n| !n.trim().is_empty())
-                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute name."))?;
-            let metadata = args
-                .get("metadata")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            let image_id = app.snapshot_server(&c, &id, name, metadata, &rid).await?;
+            let name =
+                match args.get("name") {
+                    Some(v) => crate::app::compute::server_meta::check_name("name", v)?,
+                    None => return Err(Error::bad_request(
+                        "Invalid input for field/attribute createImage. Value: {...}. 'name' is a required property",
+                    )
+                    .into()),
+                };
+            let metadata = match args.get("metadata") {
+                None => Map::new(),
+                Some(Value::Object(m)) => m.clone(),
+                Some(v) => {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for field/attribute metadata. Value: {}. It is not of type 'object'",
+                        short(v)
+                    ))
+                    .into())
+                }
+            };
+            let image_id = app.snapshot_server(&c, &id, &name, metadata, &rid).await?;
             if mv.at_least(45) {
                 return Ok((StatusCode::ACCEPTED, Json(json!({ "image_id": image_id }))).into_response());
             }
