@@ -318,6 +318,49 @@ fn one_of(attr: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<
 }
 
 /// Sets (or, with `None`, removes) one attribute, validating as Glance's image schema does.
+/// The longest property value Glance stores (its `image_properties.value` is a TEXT column).
+const MAX_PROPERTY_VALUE: usize = 65535;
+/// `os_command_line` becomes the guest kernel's command line (QEMU `-append`); Linux on x86
+/// takes at most 2048 bytes (COMMAND_LINE_SIZE).
+const MAX_COMMAND_LINE: usize = 2048;
+
+/// Glance's image schema: `kernel_id`/`ramdisk_id` are UUIDs (the host loads those images as
+/// kernel and initrd, so anything else must never reach it); Ciel adds that the kernel
+/// command line is printable text of bounded length, and bounds every value.
+pub(crate) fn check_property(attr: &str, value: &str) -> Result<()> {
+    let schema = |why: String| Error::bad_request(format!("Provided object does not match schema 'image': {why}"));
+    match attr {
+        "kernel_id" | "ramdisk_id" => {
+            let hyphenated = value.len() == 36 && uuid::Uuid::try_parse(value).is_ok();
+            if !hyphenated {
+                return Err(schema(format!(
+                    "'{}' does not match '^([0-9a-fA-F]){{8}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{12}}$'",
+                    value.chars().take(64).collect::<String>().escape_debug()
+                )));
+            }
+        }
+        "os_command_line" => {
+            if value.len() > MAX_COMMAND_LINE {
+                return Err(schema(format!(
+                    "os_command_line is too long: at most {MAX_COMMAND_LINE} bytes"
+                )));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(schema(
+                    "os_command_line must not contain control characters (newlines, tabs, NUL)".into(),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if value.chars().count() > MAX_PROPERTY_VALUE {
+        return Err(schema(format!(
+            "the value of '{attr}' is too long: at most {MAX_PROPERTY_VALUE} characters"
+        )));
+    }
+    Ok(())
+}
+
 fn set_attr(caller: &Caller, img: &mut Image, attr: &str, value: Option<Value>) -> Result<()> {
     let formats_locked = img.status != "queued";
     match attr {
@@ -368,7 +411,12 @@ fn set_attr(caller: &Caller, img: &mut Image, attr: &str, value: Option<Value>) 
                 None => {
                     props.remove(attr);
                 }
+                // Glance's schema makes `kernel_id` and `ramdisk_id` nullable.
+                Some(Value::Null) if matches!(attr, "kernel_id" | "ramdisk_id") => {
+                    props.remove(attr);
+                }
                 Some(Value::String(s)) => {
+                    check_property(attr, &s)?;
                     props.insert(attr.to_string(), Value::String(s));
                 }
                 Some(other) => {

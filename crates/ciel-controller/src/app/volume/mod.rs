@@ -50,27 +50,53 @@ pub fn own_project(caller: &Caller) -> Result<String> {
         .ok_or_else(|| Error::Forbidden("Block storage needs a project-scoped token.".into()))
 }
 
-/// A metadata body: string keys (1–255 chars) to string values (up to 255 chars).
+/// A value as shown in an error: at most 64 characters, escaped.
+fn shown(s: &str) -> String {
+    let mut out = s.chars().take(64).collect::<String>().escape_debug().to_string();
+    if s.chars().count() > 64 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// A metadata body as Cinder's schema (`parameter_types.metadata_allows_null`) takes it:
+/// keys of 1–255 characters out of letters, digits and `-_:. `, string values of up to 255
+/// characters.
 pub fn metadata(v: &Value) -> Result<BTreeMap<String, String>> {
     let Value::Object(m) = v else {
-        return Err(Error::bad_request("Malformed request body: metadata must be an object"));
+        return Err(Error::bad_request(format!(
+            "Invalid input for field/attribute metadata. Value: {}. It is not of type 'object'",
+            shown(&v.to_string())
+        )));
     };
     let mut out = BTreeMap::new();
     for (k, v) in m {
-        if k.is_empty() || k.len() > 255 {
-            return Err(Error::bad_request(
-                "Metadata property key must be 1 to 255 characters long.",
-            ));
+        let key_ok =
+            !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:. ".contains(&b));
+        if !key_ok {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute metadata. Value: {{...}}. Additional properties are not allowed ('{}' was unexpected)",
+                shown(k)
+            )));
         }
         let v = match v {
             Value::String(s) => s.clone(),
-            Value::Null => return Err(Error::bad_request(format!("Metadata value of {k} is null."))),
-            other => other.to_string(),
+            other => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute {}. Value: {}. {} is not of type 'string'",
+                    shown(k),
+                    shown(&other.to_string()),
+                    shown(&other.to_string())
+                )))
+            }
         };
-        if v.len() > 255 {
-            return Err(Error::bad_request(
-                "Metadata property value must be at most 255 characters long.",
-            ));
+        if v.chars().count() > 255 {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute {}. Value: {}. '{}' is too long",
+                shown(k),
+                shown(&v),
+                shown(&v)
+            )));
         }
         out.insert(k.clone(), v);
     }
@@ -102,12 +128,16 @@ pub fn without(json: &str, key: &str) -> Option<BTreeMap<String, String>> {
 pub fn opt_text(body: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() <= 255 => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {key}: too long"
+        Some(Value::String(s)) if s.chars().count() <= 255 => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {key}. Value: {}. '{}' is too long",
+            shown(s),
+            shown(s)
         ))),
         Some(other) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {key}: {other} is not of type 'string'"
+            "Invalid input for field/attribute {key}. Value: {}. {} is not of type 'string'",
+            shown(&other.to_string()),
+            shown(&other.to_string())
         ))),
     }
 }
@@ -120,7 +150,8 @@ pub fn size_gb(v: &Value) -> Result<i64> {
         _ => None,
     };
     match n {
-        Some(n) if n > 0 => Ok(n),
+        // Cinder's `volume_size`: 1 to MAX_INT.
+        Some(n) if n > 0 && n <= i64::from(i32::MAX) => Ok(n),
         _ => Err(Error::bad_request(format!(
             "Invalid input received: 'size' parameter must be an integer greater than 0, got {v}."
         ))),

@@ -530,6 +530,11 @@ impl App {
         set: BTreeMap<String, String>,
         unset: Option<&str>,
     ) -> Result<BTreeMap<String, String>> {
+        // A volume's image metadata boots it (kernel, ramdisk, command line): the image API's
+        // rules for those properties hold here too.
+        for (k, val) in &set {
+            crate::app::image::images::check_property(k, val)?;
+        }
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         let mut cur = parse_map(&v.image_metadata);
