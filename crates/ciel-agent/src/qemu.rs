@@ -138,15 +138,15 @@ impl QemuDriver {
             .arg("-chardev")
             .arg(format!(
                 "file,id=console,path={},append=on",
-                dir.join("console.log").display()
+                opt(dir.join("console.log").display())
             ))
             .args(["-serial", "chardev:console"])
             .arg("-qmp")
-            .arg(format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display()))
+            .arg(format!("unix:{},server=on,wait=off", opt(dir.join("qmp.sock").display())))
             .arg("-vnc")
-            .arg(format!("unix:{}", dir.join("vnc.sock").display()))
+            .arg(format!("unix:{}", opt(dir.join("vnc.sock").display())))
             .arg("-drive")
-            .arg(format!("file={},if=virtio,format={disk_format}", disk.display()))
+            .arg(format!("file={},if=virtio,format={disk_format}", opt(disk.display())))
             .args(nic_args(spec))
             .arg("-pidfile")
             .arg(dir.join("qemu.pid"))
@@ -157,7 +157,7 @@ impl QemuDriver {
                 bail!("the config drive of {} is not ready", spec.id);
             }
             cmd.arg("-drive")
-                .arg(format!("file={},if=virtio,format=raw,readonly=on", iso.display()));
+                .arg(format!("file={},if=virtio,format=raw,readonly=on", opt(iso.display())));
         }
         // The display adapter comes after the disks and NICs, so those keep the PCI addresses
         // guests had before VMs got one.
@@ -455,6 +455,13 @@ fn nic_ids(port_id: &str) -> (String, String) {
     (format!("net{hex}"), format!("nic{hex}"))
 }
 
+/// A value inside a QEMU option string (`key=value,key=value`): QEMU reads `,,` as a
+/// literal comma, so no value (a path, a MAC) can end its option and add another one. A
+/// value that is wrong anyway (a MAC with a comma) then fails QEMU for that VM alone.
+fn opt(v: impl std::fmt::Display) -> String {
+    v.to_string().replace(',', ",,")
+}
+
 /// A command line being built, with `Command`'s `arg`/`args` (so it can be checked in tests).
 #[derive(Default)]
 struct Args(Vec<std::ffi::OsString>);
@@ -487,7 +494,8 @@ fn nic_args(spec: &VmSpec) -> Vec<String> {
         args.push("-device".into());
         args.push(format!(
             "virtio-net-pci,id={device},netdev={netdev},mac={},host_mtu={}",
-            nic.mac, nic.mtu
+            opt(&nic.mac),
+            nic.mtu
         ));
     }
     args
@@ -711,5 +719,33 @@ mod tests {
         let disk = at(&|a| a.starts_with("file=/x/disk.qcow2")).unwrap();
         assert!(vga > nic && vga > disk, "{args:?}");
         assert!(!args.iter().any(|a| a == "-vga"), "one display adapter only");
+    }
+
+    /// Values inside QEMU option strings cannot add options: commas are doubled, and the
+    /// kernel command line is its own argument.
+    #[test]
+    fn option_values_cannot_add_options() {
+        let state = std::env::temp_dir().join(format!("ciel-qemu-commas-{}", std::process::id()));
+        let driver = QemuDriver::new(&state, VirtType::Qemu, None).unwrap();
+        let mut s = spec();
+        s.nics[0].mac = "fa:16:3e:00:00:01,romfile=/etc/shadow".into();
+        s.kernel = Some(s.image.clone());
+        s.cmdline = Some("console=ttyS0,115200 root=/dev/vda".into());
+        let args: Vec<String> = driver
+            .launch_args(&s, Path::new("/x/a,b/disk.qcow2"), "qcow2", false)
+            .unwrap()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        std::fs::remove_dir_all(&state).ok();
+        assert!(
+            args.iter().any(|a| a.starts_with("file=/x/a,,b/disk.qcow2,if=virtio")),
+            "{args:?}"
+        );
+        assert!(args
+            .iter()
+            .any(|a| a.contains("mac=fa:16:3e:00:00:01,,romfile=/etc/shadow,host_mtu")));
+        let append = args.iter().position(|a| a == "-append").unwrap();
+        assert_eq!(args[append + 1], "console=ttyS0,115200 root=/dev/vda");
     }
 }
