@@ -13,6 +13,7 @@ pub mod seed;
 pub mod subnet_pools;
 pub mod subnets;
 pub mod tags;
+pub mod validate;
 
 use crate::app::identity::caller::Caller;
 use crate::db::network::Network;
