@@ -283,7 +283,11 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
     let mismatch = json!({"security_group_id": web.group.id, "direction": "ingress", "ethertype": "IPv6", "remote_ip_prefix": "10.0.0.0/8"});
     assert!(matches!(
         app.create_security_group_rule(&a, body(mismatch)).await,
-        Err(Error::BadRequest(_))
+        Err(Error::Typed {
+            status: 400,
+            kind: "SecurityGroupRuleParameterConflict",
+            ..
+        })
     ));
     let bad_range = json!({"security_group_id": web.group.id, "direction": "ingress", "protocol": "tcp", "port_range_min": 90, "port_range_max": 80});
     assert!(matches!(

@@ -3,6 +3,7 @@
 
 use super::ports::{service_port, FixedIpRequest};
 use super::routers::INTERFACE_OWNER;
+use super::validate;
 use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -76,16 +77,17 @@ impl App {
         }
         let net_id = input::opt_str(&mut body, "floating_network_id", 64, false)?
             .ok_or_else(|| Error::bad_request("Invalid input for operation: floating_network_id is required."))?;
+        let wanted_ip = validate::opt_ip(&mut body, "floating_ip_address")?;
+        let subnet_id = validate::opt_uuid(&mut body, "subnet_id")?;
+        let port_id = validate::opt_uuid(&mut body, "port_id")?;
+        let fixed_ip = validate::opt_ip(&mut body, "fixed_ip_address")?.map(|ip| ip.to_string());
+        let description = validate::opt_description(&mut body)?.unwrap_or_default();
         let net = self.get_network(caller, &net_id).await?;
         if !net.external {
             return Err(Error::bad_request(format!(
                 "Bad floatingip request: Network {net_id} is not a valid external network."
             )));
         }
-        let wanted_ip = input::opt_str(&mut body, "floating_ip_address", 64, true)?;
-        let subnet_id = input::opt_str(&mut body, "subnet_id", 64, true)?;
-        let port_id = input::opt_str(&mut body, "port_id", 64, true)?;
-        let fixed_ip = input::opt_str(&mut body, "fixed_ip_address", 64, true)?;
         let now = crate::db::now();
         let fip_project = project_id.clone();
         let id = uuid::Uuid::new_v4().to_string();
@@ -98,7 +100,7 @@ impl App {
             (None, None) => None,
             (s, ip) => Some(vec![FixedIpRequest {
                 subnet_id: s.clone(),
-                ip: ip.as_ref().and_then(|i| i.parse().ok()),
+                ip: *ip,
             }]),
         };
         let ips = self.allocate(&mut tx, &port, &subnets, requests).await?;
@@ -120,7 +122,7 @@ impl App {
             port_id: None,
             fixed_ip_address: None,
             router_id: None,
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            description,
             created_at: now,
             updated_at: now,
             revision_number: 0,
@@ -180,12 +182,19 @@ impl App {
         if !may_write(caller, &fip.project_id) {
             return Err(Error::forbidden());
         }
-        if let Some(d) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(d) = validate::opt_description(&mut body)? {
             fip.description = d;
         }
-        let fixed_ip = input::opt_str(&mut body, "fixed_ip_address", 64, true)?;
+        let fixed_ip = validate::opt_ip(&mut body, "fixed_ip_address")?.map(|ip| ip.to_string());
+        let port_id = match body.remove("port_id") {
+            None => None,
+            Some(Value::Null) => Some(Value::Null),
+            Some(v) => Some(Value::String(
+                validate::uuid(&v).map_err(|r| validate::invalid("port_id", r))?,
+            )),
+        };
         let mut tx = crate::db::begin(&self.db).await?;
-        match body.remove("port_id") {
+        match port_id {
             None => {}
             Some(Value::Null) => {
                 fip.port_id = None;

@@ -1,3 +1,4 @@
+use super::validate;
 use super::{may_write, network_visible, not_found, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -8,7 +9,27 @@ use serde_json::Value;
 
 const NETWORK_TYPES: &[&str] = &["vxlan", "flat", "vlan"];
 
+/// Neutron's `NetworkMTUSubnetConflict` (409).
+pub(super) fn mtu_subnet_conflict(network_id: &str, min: i64) -> Error {
+    Error::Typed {
+        status: 409,
+        kind: "NetworkMTUSubnetConflict",
+        message: format!("MTU of {network_id} is not valid, subnet requires a minimum of {min}"),
+    }
+}
+
 impl App {
+    /// The largest MTU a network of `network_type` can have: the underlay's, less the VXLAN
+    /// encapsulation (50 bytes) for overlay networks.
+    pub(crate) fn max_mtu(&self, network_type: &str) -> i64 {
+        let underlay = self.cfg.network.underlay_mtu;
+        if network_type == "vxlan" {
+            underlay - 50
+        } else {
+            underlay
+        }
+    }
+
     pub async fn create_network(&self, caller: &Caller, mut body: Body) -> Result<Network> {
         let project_id = target_project(caller, &mut body)?;
         if !may_write(caller, &project_id) {
@@ -37,38 +58,40 @@ impl App {
                 "Invalid input for operation: network_type value '{network_type}' not supported."
             )));
         }
-        let physical_network = input::opt_str(&mut body, "provider:physical_network", 64, true)?;
+        let physical_network = validate::opt_string(&mut body, "provider:physical_network", 64)?;
         let requested_segment = match body.remove("provider:segmentation_id") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_i64()
-                    .ok_or_else(|| Error::bad_request("provider:segmentation_id must be an integer"))?,
-            ),
+            Some(v) => Some(validate::int_value(&v)?),
         };
+        if let Some(id) = requested_segment {
+            let (lo, hi) = match network_type.as_str() {
+                "vlan" => (1, 4094),
+                "vxlan" => (1, (1 << 24) - 1),
+                _ => {
+                    return Err(validate::invalid_input(
+                        "segmentation_id prohibited for flat provider network",
+                    ))
+                }
+            };
+            if !(lo..=hi).contains(&id) {
+                return Err(validate::invalid_input(format!(
+                    "segmentation_id out of range ({lo} through {hi})"
+                )));
+            }
+        }
         if network_type != "vxlan" && physical_network.is_none() {
             return Err(Error::bad_request(format!(
                 "Invalid input for operation: {network_type} networks need provider:physical_network."
             )));
         }
-        let mtu_max = if network_type == "vxlan" {
-            cfg.underlay_mtu - 50
-        } else {
-            cfg.underlay_mtu
-        };
+        let mtu_max = self.max_mtu(&network_type);
         let mtu = match body.remove("mtu") {
             None | Some(Value::Null) => mtu_max,
-            Some(v) => match v.as_i64() {
-                Some(m) if (68..=mtu_max).contains(&m) => m,
-                _ => {
-                    return Err(Error::bad_request(format!(
-                        "Requested MTU is too big, maximum is {mtu_max}."
-                    )))
-                }
-            },
+            Some(v) => validate::mtu(&v, mtu_max, validate::IPV4_MIN_MTU)?,
         };
         let mut n = Network {
             id: uuid::Uuid::new_v4().to_string(),
-            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
+            name: validate::opt_name(&mut body)?.unwrap_or_default(),
             project_id,
             admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
             shared: input::opt_bool(&mut body, "shared")?.unwrap_or(false),
@@ -78,7 +101,7 @@ impl App {
             physical_network,
             segmentation_id: requested_segment,
             port_security_enabled: input::opt_bool(&mut body, "port_security_enabled")?.unwrap_or(true),
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            description: validate::opt_description(&mut body)?.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
@@ -153,11 +176,25 @@ impl App {
         if !caller.is_admin() && (body.contains_key("shared") || body.contains_key("router:external")) {
             return Err(Error::forbidden());
         }
-        if let Some(v) = input::opt_str(&mut body, "name", 255, true)? {
+        if let Some(v) = validate::opt_name(&mut body)? {
             n.name = v;
         }
-        if let Some(v) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(v) = validate::opt_description(&mut body)? {
             n.description = v;
+        }
+        let old_mtu = n.mtu;
+        match body.remove("mtu") {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                n.mtu = validate::mtu(&v, self.max_mtu(&n.network_type), validate::IPV4_MIN_MTU)?;
+                let has_v6 = network::subnets_of(&self.db, &n.id)
+                    .await?
+                    .iter()
+                    .any(|s| s.ip_version == 6);
+                if has_v6 && n.mtu < validate::IPV6_MIN_MTU {
+                    return Err(mtu_subnet_conflict(&n.id, validate::IPV6_MIN_MTU));
+                }
+            }
         }
         if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
             n.admin_state_up = v;
@@ -172,7 +209,13 @@ impl App {
             n.port_security_enabled = v;
         }
         n.updated_at = crate::db::now();
-        network::update_network(&self.db, &n).await?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        network::update_network(&mut *tx, &n).await?;
+        if n.mtu != old_mtu {
+            // Taps, bridges and DHCP of the network's hosts take the new MTU.
+            self.network_ports_changed(&mut tx, &n.id).await?;
+        }
+        tx.commit().await?;
         self.get_network(caller, id).await
     }
 

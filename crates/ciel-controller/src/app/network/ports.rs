@@ -1,5 +1,6 @@
 use super::ipam;
 use super::subnets::pools_of;
+use super::validate::{self, Mac};
 use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -60,14 +61,6 @@ pub(crate) fn service_port(network_id: &str, project_id: &str, device_id: &str, 
     }
 }
 
-fn valid_mac(m: &str) -> bool {
-    let parts: Vec<&str> = m.split(':').collect();
-    parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok()) && {
-        let first = u8::from_str_radix(parts[0], 16).unwrap_or(1);
-        first & 1 == 0 && m != "00:00:00:00:00:00"
-    }
-}
-
 fn exhausted(network_id: &str) -> Error {
     Error::Typed {
         status: 409,
@@ -77,27 +70,27 @@ fn exhausted(network_id: &str) -> Error {
 }
 
 fn parse_fixed_ips(v: Value) -> Result<Vec<FixedIpRequest>> {
-    let Value::Array(items) = v else {
-        return Err(Error::bad_request("Invalid input for fixed_ips: expected a list."));
-    };
-    items
+    Ok(validate::fixed_ips("fixed_ips", v)?
         .into_iter()
-        .map(|it| {
-            let subnet_id = it.get("subnet_id").and_then(Value::as_str).map(str::to_owned);
-            let ip = match it.get("ip_address").and_then(Value::as_str) {
-                Some(s) => Some(s.parse().map_err(|_| {
-                    Error::bad_request(format!("Invalid input for fixed_ips: '{s}' is not a valid IP address."))
-                })?),
-                None => None,
-            };
-            if subnet_id.is_none() && ip.is_none() {
-                return Err(Error::bad_request(
-                    "Invalid input for fixed_ips: each entry needs subnet_id or ip_address.",
-                ));
-            }
-            Ok(FixedIpRequest { subnet_id, ip })
+        .map(|f| FixedIpRequest {
+            subnet_id: f.subnet_id,
+            ip: f.ip_address,
         })
-        .collect()
+        .collect())
+}
+
+/// Neutron's `AddressPairAndPortSecurityRequired` (409).
+fn pairs_need_port_security() -> Error {
+    Error::Typed {
+        status: 409,
+        kind: "AddressPairAndPortSecurityRequired",
+        message: "Port Security must be enabled in order to have allowed address pairs on a port.".into(),
+    }
+}
+
+/// A port's stored MAC, typed (stored MACs were validated when written).
+fn port_mac(p: &Port) -> Result<Mac> {
+    Mac::parse(&p.mac_address).ok_or_else(|| Error::Internal(format!("stored MAC of port {}", p.id)))
 }
 
 impl App {
@@ -210,49 +203,47 @@ impl App {
         if !(may_write(caller, &project_id) && (owns(caller, &net.project_id) || net.shared)) {
             return Err(Error::forbidden());
         }
-        let mac = match input::opt_str(&mut body, "mac_address", 17, true)? {
-            Some(m) if !valid_mac(&m.to_ascii_lowercase()) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for mac_address: '{m}' is not a valid MAC address."
-                )))
-            }
-            Some(m) => Some(m.to_ascii_lowercase()),
-            None => None,
+        let mac = match body.remove("mac_address") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                validate::unicast_mac(&v)
+                    .map_err(|r| validate::invalid("mac_address", r))?
+                    .to_string(),
+            ),
         };
         let requests = match body.remove("fixed_ips") {
             None | Some(Value::Null) => None,
             Some(v) => Some(parse_fixed_ips(v)?),
         };
         let requested_groups = body.remove("security_groups");
-        let pairs = match body.remove("allowed_address_pairs") {
-            None | Some(Value::Null) => "[]".to_string(),
-            Some(v @ Value::Array(_)) => v.to_string(),
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for allowed_address_pairs: {v}"
-                )))
-            }
-        };
+        let pairs = body.remove("allowed_address_pairs").filter(|v| !v.is_null());
         let now = crate::db::now();
         let mut port = Port {
             id: uuid::Uuid::new_v4().to_string(),
-            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
+            name: validate::opt_name(&mut body)?.unwrap_or_default(),
             network_id: network_id.clone(),
             project_id,
             mac_address: mac.clone().unwrap_or_else(random_mac),
             admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
             status: "DOWN".into(),
-            device_id: input::opt_str(&mut body, "device_id", 255, true)?.unwrap_or_default(),
-            device_owner: input::opt_str(&mut body, "device_owner", 255, true)?.unwrap_or_default(),
+            device_id: validate::opt_string(&mut body, "device_id", 255)?.unwrap_or_default(),
+            device_owner: validate::opt_string(&mut body, "device_owner", 255)?.unwrap_or_default(),
             port_security_enabled: input::opt_bool(&mut body, "port_security_enabled")?
                 .unwrap_or(net.port_security_enabled),
-            allowed_address_pairs: pairs,
-            binding_host_id: input::opt_str(&mut body, "binding:host_id", 255, true)?.unwrap_or_default(),
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            allowed_address_pairs: "[]".into(),
+            binding_host_id: validate::opt_string(&mut body, "binding:host_id", 255)?.unwrap_or_default(),
+            description: validate::opt_description(&mut body)?.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
         };
+        if let Some(v) = pairs {
+            let pairs = validate::allowed_address_pairs(v, port_mac(&port)?)?;
+            if !pairs.is_empty() && !port.port_security_enabled {
+                return Err(pairs_need_port_security());
+            }
+            port.allowed_address_pairs = validate::pairs_json(&pairs);
+        }
         let mut tx = crate::db::begin(&self.db).await?;
         self.check_network_quota(&mut tx, &port.project_id, "port").await?;
         // A generated MAC that collides is simply drawn again; a requested one is a conflict.
@@ -262,7 +253,10 @@ impl App {
                 Ok(()) => break,
                 Err(Error::Conflict(_)) if mac.is_none() && attempts < 8 => {
                     attempts += 1;
-                    port.mac_address = random_mac();
+                    let fresh = random_mac();
+                    // Pairs without a MAC of their own took the port's.
+                    port.allowed_address_pairs = port.allowed_address_pairs.replace(&port.mac_address, &fresh);
+                    port.mac_address = fresh;
                 }
                 Err(Error::Conflict(_)) => {
                     return Err(Error::Typed {
@@ -356,37 +350,37 @@ impl App {
                 )));
             }
         }
-        if let Some(v) = input::opt_str(&mut body, "name", 255, true)? {
+        if let Some(v) = validate::opt_name(&mut body)? {
             port.name = v;
         }
-        if let Some(v) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(v) = validate::opt_description(&mut body)? {
             port.description = v;
         }
         if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
             port.admin_state_up = v;
         }
-        if let Some(v) = input::opt_str(&mut body, "device_id", 255, true)? {
+        if let Some(v) = validate::opt_string(&mut body, "device_id", 255)? {
             port.device_id = v;
         }
-        if let Some(v) = input::opt_str(&mut body, "device_owner", 255, true)? {
+        if let Some(v) = validate::opt_string(&mut body, "device_owner", 255)? {
             port.device_owner = v;
         }
         if let Some(v) = input::opt_bool(&mut body, "port_security_enabled")? {
             port.port_security_enabled = v;
         }
-        if let Some(v) = input::opt_str(&mut body, "binding:host_id", 255, true)? {
+        if let Some(v) = validate::opt_string(&mut body, "binding:host_id", 255)? {
             port.binding_host_id = v;
         }
-        if let Some(v) = body.remove("allowed_address_pairs") {
-            port.allowed_address_pairs = match v {
-                Value::Array(_) => v.to_string(),
-                Value::Null => "[]".into(),
-                other => {
-                    return Err(Error::bad_request(format!(
-                        "Invalid input for allowed_address_pairs: {other}"
-                    )))
-                }
-            };
+        match body.remove("allowed_address_pairs") {
+            None => {}
+            Some(Value::Null) => port.allowed_address_pairs = "[]".into(),
+            Some(v) => {
+                let pairs = validate::allowed_address_pairs(v, port_mac(&port)?)?;
+                port.allowed_address_pairs = validate::pairs_json(&pairs);
+            }
+        }
+        if !port.port_security_enabled && port.allowed_address_pairs != "[]" {
+            return Err(pairs_need_port_security());
         }
         port.updated_at = crate::db::now();
         let requests = body.remove("fixed_ips").map(parse_fixed_ips).transpose()?;

@@ -2,6 +2,7 @@
 //! interfaces (ports holding a subnet's gateway address), plus extra routes.
 
 use super::ports::{service_port, FixedIpRequest};
+use super::validate::{self, Route};
 use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -104,21 +105,22 @@ impl App {
                 .ok_or_else(|| Error::bad_request("enable_snat must be a boolean"))?;
         }
         let requests = match info.remove("external_fixed_ips") {
-            Some(Value::Array(items)) if !items.is_empty() => {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) if items.is_empty() => None,
+            Some(v) => {
                 if !caller.is_admin() {
                     return Err(Error::forbidden());
                 }
                 Some(
-                    items
-                        .iter()
-                        .map(|i| FixedIpRequest {
-                            subnet_id: i["subnet_id"].as_str().map(str::to_owned),
-                            ip: i["ip_address"].as_str().and_then(|s| s.parse().ok()),
+                    validate::fixed_ips("external_gateway_info", v)?
+                        .into_iter()
+                        .map(|f| FixedIpRequest {
+                            subnet_id: f.subnet_id,
+                            ip: f.ip_address,
                         })
                         .collect(),
                 )
             }
-            _ => None,
         };
         // The gateway port belongs to no project, as in Neutron.
         let port = router_port(router, &net_id, GATEWAY_OWNER, "");
@@ -172,13 +174,13 @@ impl App {
         let now = crate::db::now();
         let mut r = Router {
             id: uuid::Uuid::new_v4().to_string(),
-            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
+            name: validate::opt_name(&mut body)?.unwrap_or_default(),
             project_id,
             admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
             gateway_network_id: None,
             enable_snat: true,
             routes: "[]".into(),
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            description: validate::opt_description(&mut body)?.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
@@ -220,24 +222,26 @@ impl App {
         if !may_write(caller, &r.project_id) {
             return Err(Error::forbidden());
         }
-        if let Some(v) = input::opt_str(&mut body, "name", 255, true)? {
+        if let Some(v) = validate::opt_name(&mut body)? {
             r.name = v;
         }
-        if let Some(v) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(v) = validate::opt_description(&mut body)? {
             r.description = v;
         }
         if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
             r.admin_state_up = v;
         }
-        if let Some(v) = body.remove("routes") {
-            r.routes = if v.is_null() {
-                "[]".into()
-            } else {
-                super::subnets::route_list("routes", v)?
-            };
-        }
+        let routes = match body.remove("routes") {
+            None => None,
+            Some(Value::Null) => Some(vec![]),
+            Some(v) => Some(validate::routes("routes", v)?),
+        };
         r.updated_at = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
+        if let Some(routes) = routes {
+            Self::check_routes(&mut tx, &r.id, &routes).await?;
+            r.routes = validate::routes_json(&routes);
+        }
         if let Some(g) = body.remove("external_gateway_info") {
             self.set_gateway(&mut tx, caller, &mut r, Some(g)).await?;
         }
@@ -245,6 +249,46 @@ impl App {
         self.routing_changed(&mut tx).await?;
         tx.commit().await?;
         self.get_router(caller, id).await
+    }
+
+    /// Neutron's extraroute rule: every nexthop is on a subnet the router has a port on, and
+    /// is not one of the router's own addresses.
+    async fn check_routes(tx: &mut Tx<'_>, router_id: &str, routes: &[Route]) -> Result<()> {
+        if routes.is_empty() {
+            return Ok(());
+        }
+        let mut cidrs: Vec<ipnet::IpNet> = vec![];
+        let mut own: Vec<std::net::IpAddr> = vec![];
+        for p in routers::router_ports(&mut **tx, router_id).await? {
+            for f in network::fixed_ips_of_port(&mut **tx, &p.id).await? {
+                if let Some(s) = network::get_subnet(&mut **tx, &f.subnet_id).await? {
+                    cidrs.extend(s.cidr.parse::<ipnet::IpNet>().ok());
+                }
+                own.extend(f.ip_address.parse::<std::net::IpAddr>().ok());
+            }
+        }
+        let shown = || {
+            let items: Vec<String> = routes
+                .iter()
+                .map(|r| format!("{{'destination': '{}', 'nexthop': '{}'}}", r.destination, r.nexthop))
+                .collect();
+            format!("[{}]", items.join(", "))
+        };
+        for r in routes {
+            let reason = if !cidrs.iter().any(|c| c.contains(&r.nexthop)) {
+                "the nexthop is not connected with router"
+            } else if own.contains(&r.nexthop) {
+                "the nexthop is used by router"
+            } else {
+                continue;
+            };
+            return Err(Error::Typed {
+                status: 400,
+                kind: "InvalidRoutes",
+                message: format!("Invalid format for routes: {}, {reason}", shown()),
+            });
+        }
+        Ok(())
     }
 
     /// Refused while interfaces remain (Neutron's RouterInUse); the gateway goes with the router.

@@ -1,6 +1,7 @@
 //! Security groups and rules: the per-project `default` group (created on first use), Neutron's
 //! rule validation and duplicate detection, and which groups a port is in.
 
+use super::validate::{self, show};
 use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -17,26 +18,109 @@ pub struct GroupView {
     pub rules: Vec<Rule>,
 }
 
-const PROTOCOLS: &[(&str, i64)] = &[
+/// Neutron's protocol names (`IP_PROTOCOL_MAP`) and their numbers.
+const PROTOCOLS: &[(&str, u8)] = &[
+    ("ah", 51),
+    ("dccp", 33),
+    ("egp", 8),
+    ("esp", 50),
+    ("gre", 47),
+    ("hopopt", 0),
     ("icmp", 1),
     ("igmp", 2),
+    ("ip", 0),
+    ("ipip", 4),
+    ("ipv6-encap", 41),
+    ("ipv6-frag", 44),
+    ("ipv6-icmp", 58),
+    ("icmpv6", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("ipv6-route", 43),
+    ("ospf", 89),
+    ("pgm", 113),
+    ("rsvp", 46),
+    ("sctp", 132),
     ("tcp", 6),
     ("udp", 17),
-    ("gre", 47),
-    ("esp", 50),
-    ("ah", 51),
-    ("icmpv6", 58),
-    ("ipv6-icmp", 58),
-    ("sctp", 132),
-    ("dccp", 33),
-    ("ospf", 89),
-    ("vrrp", 112),
-    ("pgm", 113),
     ("udplite", 136),
+    ("vrrp", 112),
 ];
-/// Protocols whose rules may carry a port range.
-const PORTED: &[&str] = &["tcp", "udp", "sctp", "dccp", "udplite", "6", "17", "132", "33", "136"];
-const ICMP: &[&str] = &["icmp", "icmpv6", "ipv6-icmp", "1", "58"];
+/// Protocols whose rules may carry a port range (`SG_PORT_PROTO_NUMS`).
+const PORTED: &[u8] = &[33, 132, 6, 17, 136];
+const ICMP: &[u8] = &[1, 58];
+/// IPv6-only protocols, refused with ethertype IPv4.
+const IPV6_ONLY: &[u8] = &[41, 43, 44, 58, 59, 60];
+
+/// The number of a stored protocol (a name from `PROTOCOLS` or a number).
+fn protocol_number(p: &str) -> Option<u8> {
+    PROTOCOLS
+        .iter()
+        .find(|(n, _)| *n == p)
+        .map(|(_, num)| *num)
+        .or_else(|| p.parse().ok())
+}
+
+/// `convert_protocol`: `null`, `""` and `any` mean any protocol; a number 0-255 (or its
+/// string) or a known name otherwise, as Neutron stores it.
+fn protocol(v: Option<Value>) -> Result<Option<String>> {
+    let unsupported = |shown: String| {
+        let names: Vec<String> = PROTOCOLS.iter().map(|(n, _)| format!("'{n}'")).collect();
+        Error::Typed {
+            status: 400,
+            kind: "SecurityGroupRuleInvalidProtocol",
+            message: format!(
+                "Security group rule protocol {shown} not supported. Only protocol values (None, 'any', {}) and integer representations [0 to 255] are supported.",
+                names.join(", ")
+            ),
+        }
+    };
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(p)) if p.is_empty() || p.eq_ignore_ascii_case("any") => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64().filter(|n| *n <= 255) {
+            Some(n) => Ok(Some(n.to_string())),
+            None => Err(unsupported(n.to_string())),
+        },
+        Some(Value::String(p)) => {
+            let t = p.trim();
+            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+                return match t.parse::<u16>() {
+                    Ok(n) if n <= 255 => Ok(Some(n.to_string())),
+                    _ => Err(unsupported(p)),
+                };
+            }
+            let lower = p.to_ascii_lowercase();
+            if PROTOCOLS.iter().any(|(n, _)| *n == lower) {
+                Ok(Some(lower))
+            } else {
+                Err(unsupported(p))
+            }
+        }
+        Some(other) => Err(unsupported(show(&other))),
+    }
+}
+
+/// `convert_validate_port_value`: an integer 0-65535 (or its string).
+fn port_value(v: Option<Value>) -> Result<Option<i64>> {
+    let bad = |shown: String| Error::Typed {
+        status: 400,
+        kind: "SecurityGroupInvalidPortValue",
+        message: format!("Invalid value for port {shown}"),
+    };
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64().filter(|p| *p <= 65535) {
+            Some(p) => Ok(Some(p as i64)),
+            None => Err(bad(n.to_string())),
+        },
+        Some(Value::String(s)) => match s.trim().parse::<u32>() {
+            Ok(p) if p <= 65535 && !s.trim().starts_with('+') => Ok(Some(p as i64)),
+            _ => Err(bad(s)),
+        },
+        Some(other) => Err(bad(show(&other))),
+    }
+}
 
 fn rule_row(group: &SecurityGroup, direction: &str, ethertype: &str, remote_group: Option<&str>, now: i64) -> Rule {
     Rule {
@@ -115,8 +199,8 @@ impl App {
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }
-        let name = input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default();
-        if name == "default" {
+        let name = validate::opt_string(&mut body, "name", validate::NAME_MAX)?.unwrap_or_default();
+        if name.eq_ignore_ascii_case("default") {
             return Err(Error::Typed {
                 status: 409,
                 kind: "SecurityGroupDefaultAlreadyExists",
@@ -128,7 +212,7 @@ impl App {
             id: uuid::Uuid::new_v4().to_string(),
             name,
             project_id: project_id.clone(),
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            description: validate::opt_description(&mut body)?.unwrap_or_default(),
             stateful: input::opt_bool(&mut body, "stateful")?.unwrap_or(true),
             is_default: false,
             created_at: now,
@@ -169,7 +253,7 @@ impl App {
         if !may_write(caller, &g.project_id) {
             return Err(Error::forbidden());
         }
-        if let Some(n) = input::opt_str(&mut body, "name", 255, true)? {
+        if let Some(n) = validate::opt_string(&mut body, "name", validate::NAME_MAX)? {
             if g.is_default && n != "default" {
                 return Err(Error::Typed {
                     status: 409,
@@ -177,7 +261,7 @@ impl App {
                     message: "Updating default security group not allowed.".into(),
                 });
             }
-            if !g.is_default && n == "default" {
+            if !g.is_default && n.eq_ignore_ascii_case("default") {
                 return Err(Error::Typed {
                     status: 409,
                     kind: "SecurityGroupDefaultAlreadyExists",
@@ -186,7 +270,7 @@ impl App {
             }
             g.name = n;
         }
-        if let Some(d) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(d) = validate::opt_description(&mut body)? {
             g.description = d;
         }
         if let Some(s) = input::opt_bool(&mut body, "stateful")? {
@@ -229,84 +313,78 @@ impl App {
         if !may_write(caller, &g.project_id) {
             return Err(Error::forbidden());
         }
-        let direction = input::opt_str(&mut body, "direction", 16, false)?.unwrap_or_default();
-        if direction != "ingress" && direction != "egress" {
-            return Err(Error::bad_request(format!(
-                "Invalid input for direction. Reason: '{direction}' is not in ['ingress', 'egress']."
-            )));
-        }
-        let ethertype = input::opt_str(&mut body, "ethertype", 8, true)?.unwrap_or_else(|| "IPv4".into());
-        if ethertype != "IPv4" && ethertype != "IPv6" {
-            return Err(Error::bad_request(format!(
-                "Invalid input for ethertype. Reason: '{ethertype}' is not in ['IPv4', 'IPv6']."
-            )));
-        }
-        let protocol = match body.remove("protocol") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(p)) if p.is_empty() || p == "any" => None,
-            Some(Value::String(p)) => Some(p.to_ascii_lowercase()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(v) => return Err(Error::bad_request(format!("Invalid input for protocol: {v}"))),
-        };
-        if let Some(p) = &protocol {
-            let known = PROTOCOLS.iter().any(|(n, _)| n == p) || p.parse::<u8>().is_ok();
-            if !known {
-                return Err(Error::Typed {
-                    status: 400,
-                    kind: "SecurityGroupRuleInvalidProtocol",
-                    message: format!("Security group rule protocol {p} not supported."),
-                });
-            }
-            if ethertype == "IPv4" && (p == "icmpv6" || p == "ipv6-icmp" || p == "58") {
+        let direction = match body.remove("direction") {
+            Some(Value::String(d)) if d == "ingress" || d == "egress" => d,
+            other => {
+                let shown = other.as_ref().map(show).unwrap_or_else(|| "None".into());
                 return Err(Error::bad_request(format!(
-                    "Protocol {p} is not supported with ethertype IPv4."
+                    "Invalid input for direction. Reason: '{shown}' is not in ['ingress', 'egress']."
                 )));
             }
-        }
-        let num = |k: &str, v: Option<Value>| -> Result<Option<i64>> {
-            match v {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .map(Some)
-                    .ok_or_else(|| Error::bad_request(format!("Invalid value for {k}: {v}"))),
+        };
+        // `convert_ethertype_to_case_insensitive`.
+        let ethertype = match body.remove("ethertype") {
+            None | Some(Value::Null) => "IPv4".to_string(),
+            Some(Value::String(e)) if e.eq_ignore_ascii_case("ipv4") => "IPv4".into(),
+            Some(Value::String(e)) if e.eq_ignore_ascii_case("ipv6") => "IPv6".into(),
+            Some(other) => {
+                return Err(Error::Typed {
+                    status: 400,
+                    kind: "SecurityGroupRuleInvalidEtherType",
+                    message: format!(
+                        "Security group rule for ethertype '{}' not supported. Allowed values are ['IPv4', 'IPv6'].",
+                        show(&other)
+                    ),
+                })
             }
         };
-        let min = num("port_range_min", body.remove("port_range_min"))?;
-        let max = num("port_range_max", body.remove("port_range_max"))?;
-        let invalid = |kind: &'static str, message: String| Error::Typed {
+        let mut protocol = protocol(body.remove("protocol"))?;
+        // Legacy IPv6 ICMP names and number 1 with IPv6 mean ICMPv6, as Neutron canonicalises.
+        if ethertype == "IPv6" {
+            match protocol.as_deref() {
+                Some("icmpv6") | Some("icmp") => protocol = Some("ipv6-icmp".into()),
+                Some("1") => protocol = Some("58".into()),
+                _ => {}
+            }
+        }
+        let number = protocol.as_deref().and_then(protocol_number);
+        let min = port_value(body.remove("port_range_min"))?;
+        let max = port_value(body.remove("port_range_max"))?;
+        let invalid_typed = |kind: &'static str, message: String| Error::Typed {
             status: 400,
             kind,
             message,
         };
-        match protocol.as_deref() {
+        match number {
             _ if min.is_none() && max.is_none() => {}
+            None => {
+                return Err(invalid_typed(
+                    "SecurityGroupProtocolRequiredWithPorts",
+                    "Must also specify protocol if port range is given.".into(),
+                ))
+            }
             Some(p) if PORTED.contains(&p) => {
-                if let Some(bad) = [min, max].into_iter().flatten().find(|v| !(1..=65535).contains(v)) {
-                    return Err(invalid(
-                        "SecurityGroupInvalidPortValue",
-                        format!("Invalid value for port {bad}"),
-                    ));
+                if min == Some(0) || max == Some(0) {
+                    return Err(invalid_typed("SecurityGroupInvalidPortValue", "Invalid value for port 0".into()));
                 }
                 if !matches!((min, max), (Some(lo), Some(hi)) if lo <= hi) {
-                    return Err(invalid(
+                    return Err(invalid_typed(
                         "SecurityGroupInvalidPortRange",
                         "For TCP/UDP protocols, port_range_min must be <= port_range_max".into(),
                     ));
                 }
             }
             Some(p) if ICMP.contains(&p) => {
-                for (v, field, attr) in [(min, "type", "port-range-min"), (max, "code", "port-range-max")] {
+                for (v, field, attr) in [(min, "type", "port_range_min"), (max, "code", "port_range_max")] {
                     if let Some(v) = v.filter(|v| !(0..=255).contains(v)) {
-                        return Err(invalid(
+                        return Err(invalid_typed(
                             "SecurityGroupInvalidIcmpValue",
                             format!("Invalid value for ICMP {field} ({attr}) {v}. It must be 0 to 255."),
                         ));
                     }
                 }
                 if let (None, Some(code)) = (min, max) {
-                    return Err(invalid(
+                    return Err(invalid_typed(
                         "SecurityGroupMissingIcmpType",
                         format!(
                             "ICMP code (port-range-max) {code} is provided but ICMP type (port-range-min) is missing."
@@ -314,34 +392,58 @@ impl App {
                     ));
                 }
             }
-            _ => {
-                return Err(Error::Typed {
-                    status: 400,
-                    kind: "SecurityGroupInvalidPortRange",
-                    message: "Port ranges require a TCP, UDP, SCTP or DCCP protocol.".into(),
-                })
+            Some(p) => {
+                return Err(invalid_typed(
+                    "SecurityGroupInvalidProtocolForPort",
+                    format!(
+                        "Ports cannot be specified for protocol {p}. Ports are only supported for DCCP, SCTP, TCP, UDP, UDPLITE."
+                    ),
+                ))
             }
         }
-        let prefix = match input::opt_str(&mut body, "remote_ip_prefix", 64, true)? {
-            None => None,
-            Some(p) => {
-                let net: ipnet::IpNet = p
-                    .parse()
-                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| Error::bad_request(format!("Invalid input for remote_ip_prefix: '{p}'.")))?;
+        if let (Some(p), true) = (number, ethertype == "IPv4") {
+            if IPV6_ONLY.contains(&p) {
+                return Err(invalid_typed(
+                    "SecurityGroupEthertypeConflictWithProtocol",
+                    format!(
+                        "Invalid ethertype {ethertype} for protocol {}.",
+                        protocol.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        // `convert_ip_prefix_to_cidr`: an address or prefix, stored as the network prefix.
+        let prefix = match body.remove("remote_ip_prefix") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) if p.is_empty() => None,
+            Some(v) => {
+                let net = match &v {
+                    Value::String(p) if p.contains('/') => validate::subnet(&v).ok(),
+                    Value::String(_) => validate::ip_address(&v).ok().map(ipnet::IpNet::from),
+                    _ => None,
+                }
+                .ok_or_else(|| Error::Typed {
+                    status: 400,
+                    kind: "InvalidCIDR",
+                    message: format!("Invalid CIDR {} given as IP prefix.", show(&v)),
+                })?;
                 if (ethertype == "IPv4") != net.addr().is_ipv4() {
-                    return Err(Error::bad_request(format!(
-                        "Conflicting value ethertype {ethertype} for CIDR {p}"
-                    )));
+                    return Err(invalid_typed(
+                        "SecurityGroupRuleParameterConflict",
+                        format!("Conflicting value ethertype {ethertype} for CIDR {}", show(&v)),
+                    ));
                 }
                 Some(net.trunc().to_string())
             }
         };
-        let remote_group = input::opt_str(&mut body, "remote_group_id", 64, true)?;
+        let remote_group = validate::opt_uuid(&mut body, "remote_group_id")?;
         if prefix.is_some() && remote_group.is_some() {
-            return Err(Error::bad_request(
-                "Only remote_ip_prefix or remote_group_id may be provided.",
-            ));
+            return Err(Error::Typed {
+                status: 400,
+                kind: "SecurityGroupMultipleRemoteEntites",
+                message: "Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided."
+                    .into(),
+            });
         }
         if let Some(rg) = &remote_group {
             self.get_security_group(caller, rg).await?;
@@ -352,7 +454,7 @@ impl App {
             port_range_min: min,
             port_range_max: max,
             remote_ip_prefix: prefix,
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            description: validate::opt_description(&mut body)?.unwrap_or_default(),
             ..rule_row(&g, &direction, &ethertype, remote_group.as_deref(), now)
         };
         let mut tx = crate::db::begin(&self.db).await?;

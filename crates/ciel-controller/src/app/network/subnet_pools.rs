@@ -3,6 +3,7 @@
 //! Allocation happens inside the subnet's own transaction, so concurrent creates never get
 //! overlapping blocks.
 
+use super::validate;
 use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -21,12 +22,7 @@ fn parse_prefixes(v: Value) -> Result<Vec<IpNet>> {
     let list = v.as_array().ok_or_else(|| bad("prefixes must be a list of CIDRs."))?;
     let mut out = vec![];
     for p in list {
-        let text = p
-            .as_str()
-            .ok_or_else(|| bad(format!("'{p}' is not a valid IP subnet.")))?;
-        let net: IpNet = text
-            .parse()
-            .map_err(|_| bad(format!("'{text}' is not a valid IP subnet.")))?;
+        let net = validate::subnet(p).map_err(|r| validate::invalid("prefixes", r))?;
         out.push(net.trunc());
     }
     if out.is_empty() {
@@ -100,8 +96,8 @@ impl App {
         let pool = SubnetPool {
             id: uuid::Uuid::new_v4().to_string(),
             project_id,
-            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            name: validate::opt_name(&mut body)?.unwrap_or_default(),
+            description: validate::opt_description(&mut body)?.unwrap_or_default(),
             ip_version,
             prefixes: prefixes_json(&prefixes),
             default_prefixlen: opt_len(&mut body, "default_prefixlen")?.unwrap_or(min),
@@ -144,10 +140,10 @@ impl App {
         if !may_write(caller, &p.project_id) {
             return Err(Error::forbidden());
         }
-        if let Some(n) = input::opt_str(&mut body, "name", 255, true)? {
+        if let Some(n) = validate::opt_name(&mut body)? {
             p.name = n;
         }
-        if let Some(d) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(d) = validate::opt_description(&mut body)? {
             p.description = d;
         }
         if let Some(v) = body.remove("prefixes") {

@@ -1,4 +1,5 @@
 use super::ipam::{self, Pool};
+use super::validate::{self, invalid, show};
 use super::{may_write, not_found, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
@@ -28,14 +29,36 @@ pub fn pools_of(s: &Subnet) -> Vec<Pool> {
         .collect()
 }
 
+/// `validate_ip_pools`: a list of objects with exactly `start` and `end`, both IP addresses.
 fn parse_pools(v: Value) -> Result<Vec<Pool>> {
-    let bad = || Error::bad_request("Invalid input for allocation_pools: expected a list of {start, end}.");
-    let Value::Array(items) = v else { return Err(bad()) };
+    const ATTR: &str = "allocation_pools";
+    let Value::Array(items) = &v else {
+        return Err(invalid(
+            ATTR,
+            format!("Invalid data format for IP pool: '{}'", show(&v)),
+        ));
+    };
     items
         .iter()
         .map(|p| {
-            let start = p["start"].as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-            let end = p["end"].as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            let Value::Object(m) = p else {
+                return Err(invalid(
+                    ATTR,
+                    format!("Invalid input. '{}' must be a dictionary with keys: ['start', 'end']", show(p)),
+                ));
+            };
+            if m.len() != 2 || !m.contains_key("start") || !m.contains_key("end") {
+                let provided: Vec<String> = m.keys().map(|k| format!("'{k}'")).collect();
+                return Err(invalid(
+                    ATTR,
+                    format!(
+                        "Validation of dictionary's keys failed. Expected keys: {{'end', 'start'}} Provided keys: {{{}}}",
+                        provided.join(", ")
+                    ),
+                ));
+            }
+            let start = validate::ip_address(&m["start"]).map_err(|r| invalid(ATTR, r))?;
+            let end = validate::ip_address(&m["end"]).map_err(|r| invalid(ATTR, r))?;
             Ok(Pool { start, end })
         })
         .collect()
@@ -51,41 +74,26 @@ fn pools_json(pools: &[Pool]) -> String {
     .to_string()
 }
 
-fn list_of_ips(field: &str, v: Value) -> Result<String> {
-    let Value::Array(items) = &v else {
-        return Err(Error::bad_request(format!(
-            "Invalid input for {field}: expected a list."
-        )));
-    };
-    for i in items {
-        if i.as_str().and_then(|s| s.parse::<IpAddr>().ok()).is_none() {
-            return Err(Error::bad_request(format!(
-                "Invalid input for {field}: {i} is not a valid IP address."
-            )));
-        }
-    }
-    Ok(v.to_string())
+fn ips_json(ips: &[IpAddr]) -> String {
+    Value::Array(ips.iter().map(|i| json!(i.to_string())).collect()).to_string()
 }
 
-/// Validates a list of `{destination, nexthop}` (subnet host routes, router extra routes).
-pub(super) fn route_list(field: &str, v: Value) -> Result<String> {
-    let bad = || {
-        Error::bad_request(format!(
-            "Invalid input for {field}: expected a list of {{destination, nexthop}}."
-        ))
-    };
-    let Value::Array(items) = &v else { return Err(bad()) };
-    for r in items {
-        r["destination"]
-            .as_str()
-            .and_then(|d| d.parse::<ipnet::IpNet>().ok())
-            .ok_or_else(bad)?;
-        r["nexthop"]
-            .as_str()
-            .and_then(|n| n.parse::<IpAddr>().ok())
-            .ok_or_else(bad)?;
+/// `gateway_ip`: an IP address of the subnet's version, a host of its CIDR.
+fn gateway(v: &Value, cidr: &ipnet::IpNet) -> Result<IpAddr> {
+    let ip = validate::ip_address(v).map_err(|r| invalid("gateway_ip", r))?;
+    if ip.is_ipv4() != cidr.addr().is_ipv4() {
+        let version = if cidr.addr().is_ipv4() { 4 } else { 6 };
+        return Err(validate::invalid_input(format!(
+            "gateway_ip '{}' does not match the ip_version '{version}'",
+            show(v)
+        )));
     }
-    Ok(v.to_string())
+    if !cidr.contains(&ip) || ip == cidr.network() {
+        return Err(Error::bad_request(format!(
+            "Invalid input for operation: gateway {ip} is not a valid host in {cidr}."
+        )));
+    }
+    Ok(ip)
 }
 
 impl App {
@@ -99,9 +107,9 @@ impl App {
         }
         let asked_version = match body.remove("ip_version") {
             None | Some(Value::Null) => None,
-            Some(v) => match v.as_i64() {
+            Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
                 Some(n @ (4 | 6)) => Some(n),
-                _ => return Err(Error::bad_request("Invalid input for ip_version: must be 4 or 6.")),
+                _ => return Err(invalid("ip_version", format!("{} is not in [4, 6]", show(&v)))),
             },
         };
         let pool = self.requested_pool(caller, &mut body, asked_version).await?;
@@ -114,17 +122,22 @@ impl App {
             }
             (Some(v), _) => v as u8,
             (None, Some(p)) => p.ip_version as u8,
-            (None, None) => return Err(Error::bad_request("Invalid input for ip_version: must be 4 or 6.")),
+            (None, None) => return Err(invalid("ip_version", "'None' is not in [4, 6]")),
         };
-        let cidr_text = input::opt_str(&mut body, "cidr", 64, true)?;
+        let cidr_text = match body.remove("cidr") {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                validate::subnet(&v).map_err(|r| invalid("cidr", r))?;
+                Some(show(&v))
+            }
+        };
         let prefixlen = match body.remove("prefixlen") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .ok_or_else(|| Error::bad_request(format!("Invalid input for prefixlen: {v}")))?,
-            ),
+            Some(v) => Some(validate::int_value(&v)?),
         };
+        if ip_version == 6 && net.mtu < validate::IPV6_MIN_MTU {
+            return Err(super::networks::mtu_subnet_conflict(&net.id, validate::IPV6_MIN_MTU));
+        }
         // From here on the subnet's CIDR may come from a pool: decide it under the write lock.
         let mut tx = crate::db::begin(&self.db).await?;
         let cidr = match (&pool, cidr_text) {
@@ -142,18 +155,7 @@ impl App {
         let gateway = match body.remove("gateway_ip") {
             None => Some(ipam::default_gateway(&cidr)),
             Some(Value::Null) => None,
-            Some(Value::String(g)) => {
-                let ip: IpAddr = g
-                    .parse()
-                    .map_err(|_| Error::bad_request(format!("Invalid input for gateway_ip: '{g}'.")))?;
-                if !cidr.contains(&ip) || ip == cidr.network() {
-                    return Err(Error::bad_request(format!(
-                        "Invalid input for operation: gateway {g} is not a valid host in {cidr}."
-                    )));
-                }
-                Some(ip)
-            }
-            Some(v) => return Err(Error::bad_request(format!("Invalid input for gateway_ip: {v}."))),
+            Some(v) => Some(gateway(&v, &cidr)?),
         };
         let pools = match body.remove("allocation_pools") {
             None | Some(Value::Null) => ipam::default_pools(&cidr, gateway),
@@ -184,7 +186,7 @@ impl App {
         let now = crate::db::now();
         let s = Subnet {
             id: uuid::Uuid::new_v4().to_string(),
-            name: input::opt_str(&mut body, "name", 255, true)?.unwrap_or_default(),
+            name: validate::opt_name(&mut body)?.unwrap_or_default(),
             network_id: network_id.clone(),
             project_id,
             ip_version: ip_version as i64,
@@ -193,16 +195,16 @@ impl App {
             allocation_pools: pools_json(&pools),
             dns_nameservers: match body.remove("dns_nameservers") {
                 None | Some(Value::Null) => "[]".into(),
-                Some(v) => list_of_ips("dns_nameservers", v)?,
+                Some(v) => ips_json(&validate::nameservers(v, ip_version, "new subnet")?),
             },
             host_routes: match body.remove("host_routes") {
                 None | Some(Value::Null) => "[]".into(),
-                Some(v) => route_list("host_routes", v)?,
+                Some(v) => validate::routes_json(&validate::host_routes(v, ip_version, "new subnet")?),
             },
             enable_dhcp: input::opt_bool(&mut body, "enable_dhcp")?.unwrap_or(true),
             ipv6_ra_mode: ra_mode,
             ipv6_address_mode: addr_mode,
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
+            description: validate::opt_description(&mut body)?.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
@@ -264,37 +266,31 @@ impl App {
                 )));
             }
         }
-        if let Some(v) = input::opt_str(&mut body, "name", 255, true)? {
+        if let Some(v) = validate::opt_name(&mut body)? {
             s.name = v;
         }
-        if let Some(v) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(v) = validate::opt_description(&mut body)? {
             s.description = v;
         }
         if let Some(v) = input::opt_bool(&mut body, "enable_dhcp")? {
             s.enable_dhcp = v;
         }
-        if let Some(v) = body.remove("dns_nameservers") {
-            s.dns_nameservers = list_of_ips("dns_nameservers", v)?;
+        let version = s.ip_version as u8;
+        match body.remove("dns_nameservers") {
+            None => {}
+            Some(Value::Null) => s.dns_nameservers = "[]".into(),
+            Some(v) => s.dns_nameservers = ips_json(&validate::nameservers(v, version, &s.id)?),
         }
-        if let Some(v) = body.remove("host_routes") {
-            s.host_routes = route_list("host_routes", v)?;
+        match body.remove("host_routes") {
+            None => {}
+            Some(Value::Null) => s.host_routes = "[]".into(),
+            Some(v) => s.host_routes = validate::routes_json(&validate::host_routes(v, version, &s.id)?),
         }
         let cidr: ipnet::IpNet = s.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
         if let Some(v) = body.remove("gateway_ip") {
             s.gateway_ip = match v {
                 Value::Null => None,
-                Value::String(g) => {
-                    let ip: IpAddr = g
-                        .parse()
-                        .map_err(|_| Error::bad_request(format!("Invalid input for gateway_ip: '{g}'.")))?;
-                    if !cidr.contains(&ip) || ip == cidr.network() {
-                        return Err(Error::bad_request(format!(
-                            "Invalid input for operation: gateway {g} is not a valid host in {cidr}."
-                        )));
-                    }
-                    Some(g)
-                }
-                other => return Err(Error::bad_request(format!("Invalid input for gateway_ip: {other}."))),
+                v => Some(gateway(&v, &cidr)?.to_string()),
             };
         }
         if let Some(v) = body.remove("allocation_pools") {

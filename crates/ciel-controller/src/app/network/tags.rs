@@ -98,7 +98,7 @@ impl App {
 }
 
 fn valid(tag: &str) -> Result<()> {
-    if tag.is_empty() || tag.chars().count() > MAX_TAG_LEN {
+    if tag.is_empty() || tag.chars().count() > MAX_TAG_LEN || tag.contains('\0') {
         return Err(Error::bad_request(format!(
             "Invalid input for tags: '{tag}' must be 1 to {MAX_TAG_LEN} characters."
         )));
