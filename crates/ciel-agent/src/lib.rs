@@ -260,6 +260,7 @@ impl Agent {
             generation: cfg.generation,
             vms,
             ports_up,
+            port_errors: vec![],
             volumes: storage.volumes,
             volume_snapshots: storage.snapshots,
             storage_errors: storage.errors,

@@ -483,6 +483,65 @@ async fn server_addresses_include_associated_floating_ips() {
     std::fs::remove_dir_all(&cloud.dir).ok();
 }
 
+/// A port its host reports in `port_errors` (e.g. a firewall that could not be applied: the
+/// port gets no traffic) is in ERROR; once no longer reported it is back to what its tap says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ports_their_host_cannot_set_up_are_in_error() {
+    let cloud = start_cloud().await;
+    let (app, admin) = (&cloud.app, &cloud.admin);
+    let vm = app
+        .create_servers(
+            admin,
+            "req-test",
+            body(json!({"name": "vm", "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]})),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    wait_for(app, admin, &vm.id, "active").await;
+    let port_status = || async {
+        app.list_ports(admin)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.port.device_id == vm.id)
+            .map(|p| (p.port.id.clone(), p.port.status.clone()))
+            .unwrap()
+    };
+    let (port, status) = port_status().await;
+    assert_eq!(status, "DOWN", "the fake hypervisor plugs no tap");
+    // Report as the agent does (generation 0 changes nothing of the host's progress).
+    let credential = std::fs::read_to_string(cloud.dir.join("agent/host-credential")).unwrap();
+    let [_, host, token] = <[&str; 3]>::try_from(credential.trim().splitn(3, ':').collect::<Vec<_>>()).unwrap();
+    let http = reqwest::Client::new();
+    let report = |errors: Vec<(String, String)>| {
+        let r = ciel_proto::HostReport {
+            port_errors: errors,
+            ..Default::default()
+        };
+        http.put(format!("{}/agent/v1/hosts/{host}/report", cloud.url))
+            .bearer_auth(token)
+            .json(&r)
+            .send()
+    };
+    // (The agent's own reports may interleave: try a few times.)
+    let mut seen = String::new();
+    for _ in 0..20 {
+        let resp = report(vec![(port.clone(), "firewall not applied".into())])
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        seen = port_status().await.1;
+        if seen == "ERROR" {
+            break;
+        }
+    }
+    assert_eq!(seen, "ERROR");
+    report(vec![]).await.unwrap().error_for_status().unwrap();
+    assert_eq!(port_status().await.1, "DOWN");
+    std::fs::remove_dir_all(&cloud.dir).ok();
+}
+
 /// The controller's base URL, as the agent was told.
 fn url_of(app: &App) -> String {
     app.cfg.public_url.clone()

@@ -314,9 +314,13 @@ pub struct FirewallRule {
 pub struct HostReport {
     pub generation: u64,
     pub vms: Vec<VmStatus>,
-    /// Ports whose tap is plugged into its network's bridge.
+    /// Ports whose tap is plugged into its network's bridge (and whose firewall is applied).
     #[serde(default)]
     pub ports_up: Vec<String>,
+    /// Ports the host could not set up as wanted, e.g. a firewall whose values do not
+    /// parse (such a port gets no traffic): (port id, why).
+    #[serde(default)]
+    pub port_errors: Vec<(String, String)>,
     /// The volumes this host holds, with their current size.
     #[serde(default)]
     pub volumes: Vec<VolumeStatus>,

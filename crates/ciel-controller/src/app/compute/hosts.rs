@@ -308,9 +308,15 @@ impl App {
             apply_observation(&mut s, &vm.state, vm.boot_serial as i64, vm.message, now);
             servers::update_state(&mut *tx, &s).await?;
         }
-        // Ports of this host's VMs are ACTIVE while the agent has them plugged, DOWN otherwise.
+        // Ports of this host's VMs are ACTIVE while the agent has them plugged, DOWN otherwise,
+        // ERROR when the agent could not set them up (e.g. their firewall: they get no traffic).
         for p in network::ports_on_host(&mut *tx, &host.id).await? {
-            let status = if report.ports_up.contains(&p.id) {
+            let status = if let Some((_, why)) = report.port_errors.iter().find(|(id, _)| id == &p.id) {
+                if p.status != "ERROR" {
+                    tracing::warn!(port = %p.id, host = %host.hostname, error = %why, "port in ERROR on its host");
+                }
+                "ERROR"
+            } else if report.ports_up.contains(&p.id) {
                 "ACTIVE"
             } else {
                 "DOWN"
