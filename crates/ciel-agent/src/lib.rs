@@ -235,9 +235,9 @@ impl Agent {
                 }
             }
         }
-        let ports_up = match &self.net {
+        let net_report = match &self.net {
             Some(net) => net.reconcile(cfg).await,
-            None => vec![],
+            None => Default::default(),
         };
         let storage = self.reconcile_storage(cfg, source).await;
         let mut vms = vec![];
@@ -259,8 +259,8 @@ impl Agent {
         HostReport {
             generation: cfg.generation,
             vms,
-            ports_up,
-            port_errors: vec![],
+            ports_up: net_report.ports_up,
+            port_errors: net_report.port_errors,
             volumes: storage.volumes,
             volume_snapshots: storage.snapshots,
             storage_errors: storage.errors,

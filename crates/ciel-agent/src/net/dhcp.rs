@@ -5,10 +5,17 @@
 //!
 //! dnsmasq daemonizes (VMs keep their leases across agent restarts); changed leases or
 //! options reach it with SIGHUP, a changed set of subnets restarts it.
+//!
+//! Its hosts and options files are written only from parsed values (MACs, addresses, CIDRs)
+//! printed back in canonical form, and hostnames checked against RFC 1123 label characters,
+//! so no value can carry a newline, comma or option of its own: an entry that does not parse
+//! is skipped (that host or route only), with a warning.
 
 use super::metadata;
+use super::values;
 use anyhow::{bail, Context};
-use ciel_proto::DhcpSpec;
+use ciel_proto::{DhcpHost, DhcpSpec, DhcpSubnet};
+use std::net::IpAddr;
 use std::path::Path;
 
 const LEASE: &str = "86400s";
@@ -46,37 +53,9 @@ pub async fn ensure(dir: &Path, netns: &str, dev: &str, mtu: u32, spec: &DhcpSpe
             net.network(),
             net.netmask()
         ));
-        options.push_str(&format!("tag:{tag},option:mtu,{mtu}\n"));
-        options.push_str(&format!("tag:{tag},option:domain-name,openstacklocal\n"));
-        // Classless routes replace the router option in clients, so the default route is
-        // repeated among them.
-        let mut routes = vec![];
-        if !s.routed {
-            routes.push(format!("{}/32,{}", metadata::ADDRESS, s.server_ip));
-        }
-        routes.extend(s.host_routes.iter().map(|(d, h)| format!("{d},{h}")));
-        if let Some(gw) = &s.gateway_ip {
-            options.push_str(&format!("tag:{tag},option:router,{gw}\n"));
-            routes.push(format!("0.0.0.0/0,{gw}"));
-        }
-        if !routes.is_empty() {
-            options.push_str(&format!(
-                "tag:{tag},option:classless-static-route,{}\n",
-                routes.join(",")
-            ));
-        }
-        if !s.dns_nameservers.is_empty() {
-            options.push_str(&format!(
-                "tag:{tag},option:dns-server,{}\n",
-                s.dns_nameservers.join(",")
-            ));
-        }
+        options.push_str(&subnet_options(&tag, mtu, s));
     }
-    let leases: String = spec
-        .hosts
-        .iter()
-        .map(|h| format!("{},{},{}\n", h.mac, h.ip, h.hostname))
-        .collect();
+    let leases: String = spec.hosts.iter().filter_map(host_line).collect();
     // dnsmasq keeps the lease of a host entry that is gone until it expires, and would not
     // give its address to the next port holding it: a removed entry means a restart (which
     // forgets leases: the lease file is read-only), an added one only a reload.
@@ -106,6 +85,93 @@ pub async fn ensure(dir: &Path, netns: &str, dev: &str, mtu: u32, spec: &DhcpSpe
     }
     tracing::info!(%netns, "dnsmasq started");
     Ok(())
+}
+
+/// The options of one subnet (tagged `tag`); values that do not parse are left out.
+fn subnet_options(tag: &str, mtu: u32, s: &DhcpSubnet) -> String {
+    let v4 = |what: &str, a: &str| match values::addr(a) {
+        Ok(IpAddr::V4(a)) => Some(a),
+        Ok(IpAddr::V6(_)) => {
+            tracing::warn!(subnet = %s.id, "{what} {a} is not IPv4; left out of DHCP");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(subnet = %s.id, error = %e, "{what} left out of DHCP");
+            None
+        }
+    };
+    let mut o = String::new();
+    o.push_str(&format!("tag:{tag},option:mtu,{mtu}\n"));
+    o.push_str(&format!("tag:{tag},option:domain-name,openstacklocal\n"));
+    // Classless routes replace the router option in clients, so the default route is
+    // repeated among them.
+    let mut routes: Vec<String> = vec![];
+    if !s.routed {
+        if let Some(server) = v4("DHCP server address", &s.server_ip) {
+            routes.push(format!("{}/32,{server}", metadata::ADDRESS));
+        }
+    }
+    for (dest, hop) in &s.host_routes {
+        let dest = match values::net(dest) {
+            Ok(ipnet::IpNet::V4(d)) => d,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(subnet = %s.id, error = %e, "host route left out of DHCP");
+                continue;
+            }
+        };
+        if let Some(hop) = v4("host route next hop", hop) {
+            routes.push(format!("{dest},{hop}"));
+        }
+    }
+    if let Some(gw) = s.gateway_ip.as_deref().and_then(|g| v4("gateway", g)) {
+        o.push_str(&format!("tag:{tag},option:router,{gw}\n"));
+        routes.push(format!("0.0.0.0/0,{gw}"));
+    }
+    if !routes.is_empty() {
+        o.push_str(&format!(
+            "tag:{tag},option:classless-static-route,{}\n",
+            routes.join(",")
+        ));
+    }
+    let dns: Vec<String> = s
+        .dns_nameservers
+        .iter()
+        .filter_map(|d| v4("DNS server", d))
+        .map(|a| a.to_string())
+        .collect();
+    if !dns.is_empty() {
+        o.push_str(&format!("tag:{tag},option:dns-server,{}\n", dns.join(",")));
+    }
+    o
+}
+
+/// The static lease line of a host (`MAC,IP,hostname`), or None when its MAC or address
+/// does not parse. A hostname that is not an RFC 1123 label gives way to one made of the
+/// address (`host-10-0-0-5`, as Neutron names ports without a DNS name).
+fn host_line(h: &DhcpHost) -> Option<String> {
+    let (mac, ip) = match (values::mac(&h.mac), values::addr(&h.ip)) {
+        (Ok(m), Ok(a)) => (m, a),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "DHCP host entry skipped");
+            return None;
+        }
+    };
+    let first = h.hostname.split('.').next().unwrap_or_default();
+    let name = if values::is_host_label(&h.hostname) {
+        h.hostname.clone()
+    } else if h.hostname.len() <= 253 && h.hostname.split('.').all(values::is_host_label) {
+        first.to_string()
+    } else {
+        if !h.hostname.is_empty() {
+            tracing::warn!(hostname = %h.hostname.escape_debug(), "DHCP hostname replaced: not a valid host name");
+        }
+        format!("host-{}", ip.to_string().replace(['.', ':'], "-"))
+    };
+    Some(match ip {
+        IpAddr::V4(a) => format!("{mac},{a},{name}\n"),
+        IpAddr::V6(a) => format!("{mac},[{a}],{name}\n"),
+    })
 }
 
 /// Stops the dnsmasq of `dir`, if it runs.
@@ -151,4 +217,68 @@ fn replace_if_changed(path: &Path, content: &str) -> anyhow::Result<bool> {
     std::fs::write(&tmp, content)?;
     std::fs::rename(&tmp, path)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(mac: &str, ip: &str, name: &str) -> DhcpHost {
+        DhcpHost {
+            mac: mac.into(),
+            ip: ip.into(),
+            hostname: name.into(),
+        }
+    }
+
+    #[test]
+    fn host_lines_from_parsed_values() {
+        assert_eq!(
+            host_line(&host("FA:16:3E:00:00:01", "10.0.0.5", "vm-1")).unwrap(),
+            "fa:16:3e:00:00:01,10.0.0.5,vm-1\n"
+        );
+        assert_eq!(
+            host_line(&host("fa:16:3e:00:00:01", "10.0.0.5", "vm1.example.org")).unwrap(),
+            "fa:16:3e:00:00:01,10.0.0.5,vm1\n"
+        );
+        for bad in ["vm\ndhcp-option=3,6.6.6.6", "a,b", "", "x y", &"a".repeat(64)] {
+            assert_eq!(
+                host_line(&host("fa:16:3e:00:00:01", "10.0.0.5", bad)).unwrap(),
+                "fa:16:3e:00:00:01,10.0.0.5,host-10-0-0-5\n",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(host_line(&host("fa:16:3e:00:00:01", "10.0.0.5\n", "vm")), None);
+        assert_eq!(host_line(&host("zz", "10.0.0.5", "vm")), None);
+        assert_eq!(host_line(&host("fa:16:3e:00:00:01,x", "10.0.0.5", "vm")), None);
+    }
+
+    #[test]
+    fn options_leave_out_what_does_not_parse() {
+        let s = DhcpSubnet {
+            id: "s".into(),
+            cidr: "10.0.0.0/24".into(),
+            server_ip: "10.0.0.2".into(),
+            gateway_ip: Some("10.0.0.1".into()),
+            dns_nameservers: vec![
+                "8.8.8.8".into(),
+                "1.1.1.1\ndhcp-option=6,6.6.6.6".into(),
+                "2001:db8::1".into(),
+            ],
+            host_routes: vec![
+                ("192.168.0.0/16".into(), "10.0.0.254".into()),
+                ("bad".into(), "10.0.0.254".into()),
+                ("172.16.0.0/12".into(), "10.0.0.254,6.6.6.6".into()),
+            ],
+            routed: false,
+        };
+        assert_eq!(
+            subnet_options("s0", 1450, &s),
+            "tag:s0,option:mtu,1450\n\
+             tag:s0,option:domain-name,openstacklocal\n\
+             tag:s0,option:router,10.0.0.1\n\
+             tag:s0,option:classless-static-route,169.254.169.254/32,10.0.0.2,192.168.0.0/16,10.0.0.254,0.0.0.0/0,10.0.0.1\n\
+             tag:s0,option:dns-server,8.8.8.8\n"
+        );
+    }
 }

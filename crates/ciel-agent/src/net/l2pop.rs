@@ -6,6 +6,7 @@
 //! Entries nobody wants any more are removed; entries already right are left alone.
 
 use super::ip::ip;
+use super::values;
 use anyhow::Context;
 use ciel_proto::RemotePort;
 use serde::Deserialize;
@@ -35,10 +36,23 @@ pub async fn sync(dev: &str, remote: &[RemotePort]) -> anyhow::Result<()> {
     let mut want_fdb: BTreeSet<(String, String)> = BTreeSet::new();
     let mut want_neigh: BTreeSet<(String, String)> = BTreeSet::new();
     for p in remote {
-        want_fdb.insert((FLOOD_MAC.into(), p.vtep.clone()));
-        want_fdb.insert((p.mac.to_lowercase(), p.vtep.clone()));
+        // Parsed before they reach `bridge` and `ip`: a bad entry is skipped, not the network.
+        let (mac, vtep) = match (values::mac(&p.mac), values::addr(&p.vtep)) {
+            (Ok(m), Ok(v)) => (m.to_string(), v.to_string()),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(%dev, error = %e, "remote port skipped");
+                continue;
+            }
+        };
+        want_fdb.insert((FLOOD_MAC.into(), vtep.clone()));
+        want_fdb.insert((mac.clone(), vtep));
         for a in &p.ips {
-            want_neigh.insert((a.clone(), p.mac.to_lowercase()));
+            match values::addr(a) {
+                Ok(a) => {
+                    want_neigh.insert((a.to_string(), mac.clone()));
+                }
+                Err(e) => tracing::warn!(%dev, error = %e, "remote port address skipped"),
+            }
         }
     }
     let have_fdb: BTreeSet<(String, String)> = fdb(dev)

@@ -4,20 +4,25 @@
 //! DHCP port, where dnsmasq leases each local port its fixed IP and the metadata service
 //! listens on 169.254.169.254.
 //!
-//! Every device Ciel owns carries one of its name prefixes, so a reconcile can tell what is
-//! stale: what exists with a prefix but is not desired is removed; what is desired and
-//! already right is left alone (running VMs keep their taps across agent restarts).
+//! Every device and namespace the agent makes is recorded in its ownership ledger
+//! ([`owned`]) before it is made, so a reconcile can tell what is stale: what it recorded but
+//! is no longer desired is removed, and nothing else is, whatever its name (another agent's
+//! or a test's namespaces survive); what is desired and already right is left alone (running
+//! VMs keep their taps across agent restarts).
 
 pub mod dhcp;
 pub mod firewall;
 pub mod ip;
 pub mod l2pop;
 pub mod metadata;
+pub mod owned;
 pub mod router;
+pub mod values;
 
 use anyhow::Context;
 use ciel_proto::{HostConfig, NetworkSpec, Segment};
 use ip::{ip, Link};
+use owned::{Kind, Owned};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +70,16 @@ pub struct NetworkPlane {
     controller: ControllerLink,
     /// Metadata listeners by the namespace they listen in.
     metadata: tokio::sync::Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// What this agent made (and may remove).
+    owned: Owned,
+}
+
+/// What the network plane observed: ports plugged with their firewall applied, and ports
+/// with a problem (`(port id, why)`), which are not up.
+#[derive(Debug, Default)]
+pub struct NetReport {
+    pub ports_up: Vec<String>,
+    pub port_errors: Vec<(String, String)>,
 }
 
 impl NetworkPlane {
@@ -76,6 +91,7 @@ impl NetworkPlane {
         controller: ControllerLink,
     ) -> Self {
         Self {
+            owned: Owned::open(&state_dir),
             state_dir,
             underlay_ip,
             underlay_interface,
@@ -85,15 +101,17 @@ impl NetworkPlane {
         }
     }
 
-    /// Brings the host's networks to `cfg`; returns the ports whose tap is plugged in.
-    /// Errors of one network are logged and leave the others unaffected.
-    pub async fn reconcile(&self, cfg: &HostConfig) -> Vec<String> {
+    /// Brings the host's networks to `cfg`; reports the ports whose tap is plugged in and
+    /// whose firewall is applied, and the ports that have a problem. Errors of one network
+    /// or port are logged and leave the others unaffected.
+    pub async fn reconcile(&self, cfg: &HostConfig) -> NetReport {
         let mut up = vec![];
+        let mut port_errors: Vec<(String, String)> = vec![];
         let existing = match ip::links(None).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list links; network not reconciled");
-                return up;
+                return NetReport::default();
             }
         };
         let by_name: HashMap<&str, &Link> = existing.iter().map(|l| (l.ifname.as_str(), l)).collect();
@@ -101,15 +119,12 @@ impl NetworkPlane {
         for n in &cfg.networks {
             let bridge = bridge_name(n);
             wanted.insert(bridge.clone());
+            if let Segment::Vxlan { vni } = &n.segment {
+                wanted.insert(format!("{VXLAN}{vni}"));
+            }
             if let Err(e) = self.ensure_segment(n, &by_name).await {
                 tracing::warn!(network = %n.id, error = %format!("{e:#}"), "network bridge not ready");
                 continue;
-            }
-            match &n.segment {
-                Segment::Vxlan { vni } => {
-                    wanted.insert(format!("{VXLAN}{vni}"));
-                }
-                Segment::Flat { .. } => {}
             }
             if n.dhcp.is_some() {
                 wanted.insert(format!("{DHCP_VETH}{}", key(n)));
@@ -124,8 +139,19 @@ impl NetworkPlane {
                 .filter(|nic| nic.network_id == n.id)
             {
                 let tap = tap_name(&nic.port_id);
+                if !values::is_ifname(&tap) {
+                    port_errors.push((
+                        nic.port_id.clone(),
+                        format!("port id {:?} gives no device name", nic.port_id),
+                    ));
+                    continue;
+                }
                 wanted.insert(tap.clone());
-                match ensure_port(&tap, &bridge, n.mtu, by_name.get(tap.as_str()).copied(), true).await {
+                let plugged = async {
+                    self.owned.record(Kind::Link, &tap)?;
+                    ensure_port(&tap, &bridge, n.mtu, by_name.get(tap.as_str()).copied(), true).await
+                };
+                match plugged.await {
                     Ok(()) => up.push(nic.port_id.clone()),
                     Err(e) => tracing::warn!(port = %nic.port_id, error = %format!("{e:#}"), "tap not plugged"),
                 }
@@ -133,18 +159,25 @@ impl NetworkPlane {
         }
         // Routers after their networks' bridges; their legs are not stale.
         let fresh = ip::links(None).await.unwrap_or_default();
-        wanted.extend(router::reconcile(cfg, &fresh, &self.state_dir).await);
+        wanted.extend(router::reconcile(cfg, &fresh, &self.state_dir, &self.owned).await);
         for r in cfg.routers.iter().filter(|r| !r.interfaces.is_empty()) {
             let ns = format!("{}{}", router::NETNS, r.id);
             if let Err(e) = self.ensure_metadata(&ns, metadata::Scope::Router(r.id.clone())).await {
                 tracing::warn!(router = %r.id, error = %format!("{e:#}"), "router metadata service not ready");
             }
         }
-        self.remove_stale(cfg, &existing, &wanted).await;
-        if let Err(e) = firewall::reconcile(cfg, &self.state_dir).await {
-            tracing::warn!(error = %format!("{e:#}"), "firewall not applied");
+        self.remove_stale(cfg, &wanted).await;
+        port_errors.extend(firewall::reconcile(cfg, &self.state_dir, &self.owned).await);
+        let mut seen = HashSet::new();
+        port_errors.retain(|(id, _)| seen.insert(id.clone()));
+        for (port, error) in &port_errors {
+            tracing::warn!(%port, %error, "port not up");
         }
-        up
+        up.retain(|p| !seen.contains(p));
+        NetReport {
+            ports_up: up,
+            port_errors,
+        }
     }
 
     /// The bridge and, for overlays, its VXLAN device (MAC learning off, ARP answered from
@@ -152,6 +185,7 @@ impl NetworkPlane {
     async fn ensure_segment(&self, n: &NetworkSpec, links: &HashMap<&str, &Link>) -> anyhow::Result<()> {
         let bridge = bridge_name(n);
         let mtu = n.mtu.to_string();
+        self.owned.record(Kind::Link, &bridge)?;
         if !links.contains_key(bridge.as_str()) {
             ip(&["link", "add", &bridge, "type", "bridge"]).await?;
             tracing::info!(network = %n.id, %bridge, "bridge created");
@@ -161,6 +195,7 @@ impl NetworkPlane {
         }
         if let Segment::Vxlan { vni } = &n.segment {
             let dev = format!("{VXLAN}{vni}");
+            self.owned.record(Kind::Link, &dev)?;
             if !links.contains_key(dev.as_str()) {
                 let id = vni.to_string();
                 let mut args = vec![
@@ -208,12 +243,18 @@ impl NetworkPlane {
     /// The DHCP namespace with the DHCP port's veth, dnsmasq and the metadata listener.
     async fn ensure_dhcp(&self, n: &NetworkSpec, links: &HashMap<&str, &Link>) -> anyhow::Result<()> {
         let Some(spec) = &n.dhcp else { return Ok(()) };
+        if !values::is_id(&n.id) {
+            anyhow::bail!("network id {:?} cannot name a namespace", n.id);
+        }
+        let mac = values::mac(&spec.mac).map_err(anyhow::Error::msg)?.to_string();
         let ns = netns_name(&n.id);
         let k = key(n);
         let (outer, inner) = (format!("{DHCP_VETH}{k}"), format!("{DHCP_VETH_NS}{k}"));
+        self.owned.record(Kind::Namespace, &ns)?;
         if !ip::namespaces().await?.contains(&ns) {
             ip(&["netns", "add", &ns]).await?;
         }
+        self.owned.record(Kind::Link, &outer)?;
         if !links.contains_key(outer.as_str()) {
             // A half-made pair from an interrupted run would block the new one.
             ip(&["-n", &ns, "link", "del", &inner]).await.ok();
@@ -230,7 +271,7 @@ impl NetworkPlane {
             .iter()
             .find(|l| l.ifname == inner)
             .with_context(|| format!("{inner} missing in {ns}"))?;
-        if dev.address.as_deref() != Some(spec.mac.as_str()) || dev.mtu != n.mtu || !dev.is_up() {
+        if dev.address.as_deref() != Some(mac.as_str()) || dev.mtu != n.mtu || !dev.is_up() {
             ip(&[
                 "-n",
                 &ns,
@@ -238,7 +279,7 @@ impl NetworkPlane {
                 "set",
                 &inner,
                 "address",
-                &spec.mac,
+                &mac,
                 "mtu",
                 &n.mtu.to_string(),
                 "up",
@@ -252,8 +293,9 @@ impl NetworkPlane {
             .subnets
             .iter()
             .filter_map(|s| {
-                let prefix = s.cidr.parse::<ipnet::IpNet>().ok()?.prefix_len();
-                Some(format!("{}/{prefix}", s.server_ip))
+                let prefix = values::net(&s.cidr).ok()?.prefix_len();
+                let server = values::addr(&s.server_ip).ok()?;
+                Some(format!("{server}/{prefix}"))
             })
             .collect();
         want.push(format!("{}/32", metadata::ADDRESS));
@@ -276,19 +318,33 @@ impl NetworkPlane {
         self.state_dir.join("dhcp").join(network_id)
     }
 
-    /// Removes Ciel's devices, namespaces and DHCP servers that `cfg` no longer has.
-    async fn remove_stale(&self, cfg: &HostConfig, existing: &[Link], wanted: &HashSet<String>) {
-        for l in existing {
-            let ours = [BRIDGE, VXLAN, DHCP_VETH, TAP, router::LEG, router::GATEWAY_LEG]
-                .iter()
-                .any(|p| l.ifname.starts_with(p));
-            if ours && !wanted.contains(&l.ifname) {
-                match ip(&["link", "del", &l.ifname]).await {
-                    Ok(_) => tracing::info!(device = %l.ifname, "stale device removed"),
-                    // Gone already (a removed router namespace takes its veth pairs along).
-                    Err(e) if e.to_string().contains("Cannot find device") => {}
-                    Err(e) => tracing::warn!(device = %l.ifname, error = %e, "cannot remove a stale device"),
+    /// Removes the devices, namespaces and DHCP servers this agent made that `cfg` no longer
+    /// has. Only recorded names are candidates ([`owned`]); DHCP servers are found by their
+    /// pid files in the state directory.
+    async fn remove_stale(&self, cfg: &HostConfig, wanted: &HashSet<String>) {
+        let present: HashSet<String> = match ip::links(None).await {
+            Ok(l) => l.into_iter().map(|l| l.ifname).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list links; stale devices stay");
+                return;
+            }
+        };
+        for dev in self.owned.list(Kind::Link) {
+            if wanted.contains(&dev) {
+                continue;
+            }
+            if !present.contains(&dev) {
+                self.owned.forget(Kind::Link, &dev);
+                continue;
+            }
+            match ip(&["link", "del", &dev]).await {
+                Ok(_) => {
+                    tracing::info!(device = %dev, "stale device removed");
+                    self.owned.forget(Kind::Link, &dev);
                 }
+                // Gone already (a removed router namespace takes its veth pairs along).
+                Err(e) if e.to_string().contains("Cannot find device") => self.owned.forget(Kind::Link, &dev),
+                Err(e) => tracing::warn!(device = %dev, error = %e, "cannot remove a stale device"),
             }
         }
         let with_dhcp: HashSet<String> = cfg
@@ -312,16 +368,37 @@ impl NetworkPlane {
             keep
         });
         drop(listeners);
-        let namespaces = ip::namespaces().await.unwrap_or_default();
-        for ns in namespaces.iter().filter(|n| n.starts_with(NETNS)) {
-            let id = &ns[NETNS.len()..];
+        // DHCP servers: those whose state directory this agent has.
+        if let Ok(dirs) = std::fs::read_dir(self.state_dir.join("dhcp")) {
+            for d in dirs.flatten() {
+                let id = d.file_name().to_string_lossy().into_owned();
+                if !with_dhcp.contains(&id) {
+                    dhcp::stop(&d.path()).await;
+                    std::fs::remove_dir_all(d.path()).ok();
+                }
+            }
+        }
+        let namespaces: HashSet<String> = match ip::namespaces().await {
+            Ok(n) => n.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list namespaces; stale DHCP namespaces stay");
+                return;
+            }
+        };
+        for ns in self.owned.list(Kind::Namespace) {
+            let Some(id) = ns.strip_prefix(NETNS) else { continue };
             if with_dhcp.contains(id) {
                 continue;
             }
-            dhcp::stop(&self.dhcp_dir(id)).await;
-            std::fs::remove_dir_all(self.dhcp_dir(id)).ok();
-            match ip(&["netns", "del", ns]).await {
-                Ok(_) => tracing::info!(netns = %ns, "stale DHCP namespace removed"),
+            if !namespaces.contains(&ns) {
+                self.owned.forget(Kind::Namespace, &ns);
+                continue;
+            }
+            match ip(&["netns", "del", &ns]).await {
+                Ok(_) => {
+                    tracing::info!(netns = %ns, "stale DHCP namespace removed");
+                    self.owned.forget(Kind::Namespace, &ns);
+                }
                 Err(e) => tracing::warn!(netns = %ns, error = %e, "cannot remove a stale namespace"),
             }
         }
