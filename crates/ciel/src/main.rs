@@ -3,6 +3,7 @@
 
 mod agent;
 mod join_token;
+mod malloc;
 mod settings;
 mod up;
 
@@ -51,6 +52,7 @@ enum KeysAction {
 }
 
 fn main() -> std::process::ExitCode {
+    malloc::bound_retention();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args),
