@@ -438,11 +438,22 @@ async fn security_group_rule_fields() {
             rule(json!({"remote_ip_prefix": "2001:db8::/64"})),
             rule(json!({"ethertype": "IPv6", "remote_ip_prefix": "10.0.0.0/8"})),
             rule(json!({"remote_ip_prefix": 10})),
-            rule(json!({"remote_group_id": "not-a-uuid"})),
+            rule(json!({"remote_group_id": 7})),
             rule(json!({"description": "d\u{0}"})),
         ],
     )
     .await;
+    // A remote group id that is no UUID is a group that does not exist, as in Neutron
+    // (Tempest's test_create_security_group_rule_with_non_existent_remote_groupid).
+    let (status, v) = api
+        .post(
+            "security-group-rules",
+            "security_group_rule",
+            rule(json!({"remote_group_id": "not-a-uuid"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["NeutronError"]["type"], "SecurityGroupNotFound");
     let (_, v) = api
         .post(
             "security-group-rules",

@@ -436,7 +436,21 @@ impl App {
                 Some(net.trunc().to_string())
             }
         };
-        let remote_group = validate::opt_uuid(&mut body, "remote_group_id")?;
+        // Neutron does not check the id's format: any other string is a group that does not
+        // exist (404, as Tempest expects), anything but a string is a 400.
+        let remote_group = match body.remove("remote_group_id") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::String(_)) => match validate::uuid(&v) {
+                Ok(id) => Some(id),
+                Err(_) => return Err(not_found("security group", &show(&v))),
+            },
+            Some(v) => {
+                return Err(validate::invalid(
+                    "remote_group_id",
+                    format!("{} is not a valid UUID", show(&v)),
+                ))
+            }
+        };
         if prefix.is_some() && remote_group.is_some() {
             return Err(Error::Typed {
                 status: 400,
