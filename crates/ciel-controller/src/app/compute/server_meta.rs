@@ -5,6 +5,7 @@
 use super::actions::Guard;
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
+use crate::app::metadata_schema::{check_items, shown};
 use crate::app::App;
 use crate::db::compute::server_tags;
 use crate::db::compute::servers::{self as db, Server};
@@ -18,20 +19,6 @@ fn invalid(field: &str, v: &Value) -> Error {
     Error::bad_request(format!("Invalid input for field/attribute {field}. Value: {v}."))
 }
 
-/// A value as shown in an error: at most 64 characters, escaped.
-fn shown(s: &str) -> String {
-    let mut out: String = s.chars().take(64).collect::<String>().escape_debug().to_string();
-    if s.chars().count() > 64 {
-        out.push_str("...");
-    }
-    out
-}
-
-/// Nova's metadata key pattern `^[a-zA-Z0-9-_:. ]{1,255}$`.
-fn metadata_key_ok(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:. ".contains(&b))
-}
-
 /// Checks a metadata object as Nova's `parameter_types.metadata` does: keys of 1–255
 /// characters out of letters, digits and `-_:. `, string values of up to 255 characters.
 pub fn validate(m: Map<String, Value>) -> Result<Map<String, Value>> {
@@ -42,33 +29,7 @@ pub fn validate(m: Map<String, Value>) -> Result<Map<String, Value>> {
             message: "Quota exceeded for metadata_items: Requested more than 128 metadata items".into(),
         });
     }
-    for (k, v) in &m {
-        if !metadata_key_ok(k) {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute metadata. Value: {{...}}. Additional properties are not allowed ('{}' was unexpected)",
-                shown(k)
-            )));
-        }
-        match v {
-            Value::String(s) if s.chars().count() <= 255 => {}
-            Value::String(s) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute {}. Value: {}. '{}' is too long",
-                    shown(k),
-                    shown(s),
-                    shown(s)
-                )))
-            }
-            other => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute {}. Value: {}. {} is not of type 'string'",
-                    shown(k),
-                    shown(&other.to_string()),
-                    shown(&other.to_string())
-                )))
-            }
-        }
-    }
+    check_items(&m)?;
     Ok(m)
 }
 

@@ -14,6 +14,7 @@ pub mod upload;
 pub mod volumes;
 
 use crate::app::identity::caller::Caller;
+use crate::app::metadata_schema::{check_items, shown};
 use crate::db::volumes::Volume;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -50,15 +51,6 @@ pub fn own_project(caller: &Caller) -> Result<String> {
         .ok_or_else(|| Error::Forbidden("Block storage needs a project-scoped token.".into()))
 }
 
-/// A value as shown in an error: at most 64 characters, escaped.
-fn shown(s: &str) -> String {
-    let mut out = s.chars().take(64).collect::<String>().escape_debug().to_string();
-    if s.chars().count() > 64 {
-        out.push_str("...");
-    }
-    out
-}
-
 /// A metadata body as Cinder's schema (`parameter_types.metadata_allows_null`) takes it:
 /// keys of 1–255 characters out of letters, digits and `-_:. `, string values of up to 255
 /// characters.
@@ -69,38 +61,10 @@ pub fn metadata(v: &Value) -> Result<BTreeMap<String, String>> {
             shown(&v.to_string())
         )));
     };
-    let mut out = BTreeMap::new();
-    for (k, v) in m {
-        let key_ok =
-            !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:. ".contains(&b));
-        if !key_ok {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute metadata. Value: {{...}}. Additional properties are not allowed ('{}' was unexpected)",
-                shown(k)
-            )));
-        }
-        let v = match v {
-            Value::String(s) => s.clone(),
-            other => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute {}. Value: {}. {} is not of type 'string'",
-                    shown(k),
-                    shown(&other.to_string()),
-                    shown(&other.to_string())
-                )))
-            }
-        };
-        if v.chars().count() > 255 {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute {}. Value: {}. '{}' is too long",
-                shown(k),
-                shown(&v),
-                shown(&v)
-            )));
-        }
-        out.insert(k.clone(), v);
-    }
-    Ok(out)
+    check_items(m)?;
+    Ok(m.iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect())
 }
 
 pub fn parse_map(json: &str) -> BTreeMap<String, String> {
