@@ -42,7 +42,7 @@ enum TypeRule {
 
 /// The media type of a `Content-Type` value, lower case without parameters; None when the
 /// header is absent, Some("") when it is empty.
-fn media_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::CONTENT_TYPE)?;
     let s = String::from_utf8_lossy(v.as_bytes());
     Some(s.split(';').next().unwrap_or("").trim().to_ascii_lowercase())

@@ -143,15 +143,7 @@ async fn delete_image(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): 
 
 /// The media type of a request, lower case without parameters ("" when absent).
 fn media_type(headers: &HeaderMap) -> String {
-    let raw = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    raw.unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    crate::http::body_rules::media_type(headers).unwrap_or_default()
 }
 
 /// Streams the request body to the store: never the whole image in memory. Glance takes
