@@ -34,12 +34,15 @@ cmp_() { OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$OPENSTACK" "$@";
 # console_has ID TEXT: the serial console of server ID shows TEXT
 console_has() { grep -qa -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null; }
 console_line() { grep -a -- "$2" "$AGENT_DIR/vms/$1/console.log" 2>/dev/null | head -n 1 | tr -d '\r'; }
-# wait_until SECONDS CMD...: retries CMD every 0.5 s
+# wait_until SECONDS CMD...: retries CMD every 0.5 s until SECONDS of wall time have passed
+# (a deadline, not a count: a CLI call takes seconds itself on a loaded machine).
 wait_until() {
-    local t=$1; shift
-    local i
-    for i in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
-    return 1
+    local deadline=$((SECONDS + $1)); shift
+    while true; do
+        "$@" && return 0
+        ((SECONDS < deadline)) || return 1
+        sleep 0.5
+    done
 }
 status_is() { [[ $(cmp_ server show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
 

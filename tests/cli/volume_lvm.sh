@@ -41,6 +41,12 @@ qemu-system-x86_64 -accel tcg -m 1024 -nodefaults -display none -no-user-config 
 EXTRA_PIDS+=($!)
 check "  the guest makes its thin pool" wait_until 120 grep -qa "CIEL-STORAGE thin pool ready" "$CONSOLE"
 check "  its agent joins the controller" wait_until 60 grep -qa "registered with the controller" "$CONSOLE"
+if ! grep -qa "CIEL-STORAGE thin pool ready" "$CONSOLE" || ! grep -qa "registered with the controller" "$CONSOLE"; then
+    # Nothing after this can pass without the storage node: say why it is missing and stop.
+    echo "-- the storage guest's console (last 40 lines):"; tail -n 40 "$CONSOLE" | tr -d '\r' | sed 's/^/   /'
+    echo "-- its QEMU:"; tail -n 10 "$TMP/storage-qemu.log" | sed 's/^/   /'
+    finish
+fi
 check "hypervisor list" cmp_ hypervisor list -f json
     ok && STORAGE_HOST=$(jf "$OUT" '[h["ID"] for h in d if h["Hypervisor Hostname"] == "storage1"][0]') \
     && HV1=$(jf "$OUT" '[h["ID"] for h in d if h["Hypervisor Hostname"] == "hv1"][0]')
