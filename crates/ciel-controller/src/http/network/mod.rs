@@ -13,14 +13,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use crate::http::routes::{get, put, Routes};
+use axum::Json;
 use error::{NeutronError, NeutronResult};
 use resource::routes;
 use resources::{FloatingIps, Networks, Ports, Routers, Rules, SecurityGroups, SubnetPools, Subnets};
 use serde_json::{json, Value};
 
-type Nt = Authed<NeutronError>;
+type NeutronCaller = Authed<NeutronError>;
 
 /// Extensions actually implemented; clients and Tempest decide what to use from this list.
 const EXTENSIONS: &[(&str, &str, &str)] = &[
@@ -98,32 +98,32 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
 ];
 
-pub fn router() -> Router<AppState> {
-    let r = Router::new()
-        .route("/", get(versions))
-        .route("/v2.0", get(version))
-        .route("/v2.0/", get(version))
-        .route("/v2.0/extensions", get(extensions))
-        .route("/v2.0/extensions/{alias}", get(extension))
+pub fn router() -> Routes<NeutronError> {
+    let r = Routes::new()
+        .route("/", get("network:versions", versions))
+        .route("/v2.0", get("network:version", version))
+        .route("/v2.0/", get("network:version", version))
+        .route("/v2.0/extensions", get("network:extensions:list", extensions))
+        .route("/v2.0/extensions/{alias}", get("network:extensions:show", extension))
         .route(
             "/v2.0/routers/{id}/add_router_interface",
-            axum::routing::put(add_interface),
+            put("network:routers:add_router_interface", add_interface),
         )
         .route(
             "/v2.0/routers/{id}/remove_router_interface",
-            axum::routing::put(remove_interface),
+            put("network:routers:remove_router_interface", remove_interface),
         )
-        .route("/v2.0/quotas", get(list_quotas))
+        .route("/v2.0/quotas", get("network:quotas:list", list_quotas))
         .route(
             "/v2.0/quotas/{project}",
-            get(show_quota).put(update_quota).delete(reset_quota),
+            get("network:quotas:show", show_quota).put("network:quotas:update", update_quota).delete("network:quotas:delete", reset_quota),
         )
-        .route("/v2.0/quotas/{project}/default", get(default_quota))
-        .route("/v2.0/quotas/{project}/details", get(quota_details))
-        .route("/v2.0/availability_zones", get(availability_zones))
-        .route("/v2.0/agents", get(agents))
+        .route("/v2.0/quotas/{project}/default", get("network:quotas:default", default_quota))
+        .route("/v2.0/quotas/{project}/details", get("network:quotas:details", quota_details))
+        .route("/v2.0/availability_zones", get("network:availability_zones:list", availability_zones))
+        .route("/v2.0/agents", get("network:agents:list", agents))
         // Nested as a service, so unknown paths answer here as they do elsewhere.
-        .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") });
+        .map(|r| r.fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") }));
     let r = routes::<Networks>(r);
     let r = routes::<Subnets>(r);
     let r = routes::<Ports>(r);
@@ -156,14 +156,14 @@ pub async fn without_json_suffix(mut req: axum::extract::Request) -> axum::extra
 }
 
 /// One availability zone, `nova`, as in a default Neutron: every network and router is in it.
-async fn availability_zones(Authed(..): Nt) -> Response {
+async fn availability_zones(Authed(..): NeutronCaller) -> Response {
     let zone = |resource: &str| json!({"name": "nova", "resource": resource, "state": "available"});
     Json(json!({"availability_zones": [zone("network"), zone("router")]})).into_response()
 }
 
 /// Neutron agents: Ciel has none of Neutron's (its hypervisor agents program the data plane
 /// and are listed by the compute API), so the list is empty, and never shown to non-admins.
-async fn agents(Authed(..): Nt) -> Response {
+async fn agents(Authed(..): NeutronCaller) -> Response {
     Json(json!({"agents": []})).into_response()
 }
 
@@ -195,11 +195,11 @@ fn ext_json((alias, name, desc): (&str, &str, &str)) -> Value {
     json!({"alias": alias, "name": name, "description": desc, "updated": "2024-01-01T00:00:00-00:00", "links": []})
 }
 
-async fn extensions(Authed(..): Nt) -> Response {
+async fn extensions(Authed(..): NeutronCaller) -> Response {
     Json(json!({"extensions": EXTENSIONS.iter().map(|e| ext_json(*e)).collect::<Vec<_>>()})).into_response()
 }
 
-async fn extension(Authed(..): Nt, Path(alias): Path<String>) -> NeutronResult {
+async fn extension(Authed(..): NeutronCaller, Path(alias): Path<String>) -> NeutronResult {
     let e = EXTENSIONS
         .iter()
         .find(|e| e.0 == alias)
@@ -219,7 +219,7 @@ fn body_object(body: &Bytes) -> Result<serde_json::Map<String, Value>, Error> {
 
 async fn add_interface(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
@@ -229,7 +229,7 @@ async fn add_interface(
 
 async fn remove_interface(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
@@ -244,24 +244,24 @@ fn quota_json(project: &str, q: &std::collections::BTreeMap<String, i64>) -> Val
     v
 }
 
-async fn list_quotas(State(app): State<AppState>, Authed(c, ..): Nt) -> NeutronResult {
+async fn list_quotas(State(app): State<AppState>, Authed(c, ..): NeutronCaller) -> NeutronResult {
     let all = app.list_network_quotas(&c).await?;
     Ok(Json(json!({"quotas": all.iter().map(|(p, q)| quota_json(p, q)).collect::<Vec<_>>()})).into_response())
 }
 
-async fn show_quota(State(app): State<AppState>, Authed(c, ..): Nt, Path(project): Path<String>) -> NeutronResult {
+async fn show_quota(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(project): Path<String>) -> NeutronResult {
     let q = app.network_quota(&c, &project).await?;
     Ok(Json(json!({"quota": q})).into_response())
 }
 
-async fn default_quota(Authed(..): Nt, Path(project): Path<String>) -> NeutronResult {
+async fn default_quota(Authed(..): NeutronCaller, Path(project): Path<String>) -> NeutronResult {
     use crate::app::network::quotas::{default_limit, RESOURCES};
     let q: std::collections::BTreeMap<String, i64> =
         RESOURCES.iter().map(|r| (r.to_string(), default_limit(r))).collect();
     Ok(Json(json!({"quota": quota_json(&project, &q)})).into_response())
 }
 
-async fn quota_details(State(app): State<AppState>, Authed(c, ..): Nt, Path(project): Path<String>) -> NeutronResult {
+async fn quota_details(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(project): Path<String>) -> NeutronResult {
     let d = app.network_quota_details(&c, &project).await?;
     let body: serde_json::Map<String, Value> = d
         .into_iter()
@@ -272,7 +272,7 @@ async fn quota_details(State(app): State<AppState>, Authed(c, ..): Nt, Path(proj
 
 async fn update_quota(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(project): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
@@ -280,7 +280,7 @@ async fn update_quota(
     Ok(Json(json!({"quota": q})).into_response())
 }
 
-async fn reset_quota(State(app): State<AppState>, Authed(c, ..): Nt, Path(project): Path<String>) -> NeutronResult {
+async fn reset_quota(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(project): Path<String>) -> NeutronResult {
     app.reset_network_quota(&c, &project).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,7 +4,7 @@
 
 use super::error::NeutronResult;
 use super::query::ListQuery;
-use super::Nt;
+use super::NeutronCaller;
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::Body;
 use crate::app::network::tags::TagChange;
@@ -14,8 +14,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, MethodRouter};
-use axum::{Json, Router};
+use super::error::NeutronError;
+use crate::http::routes::{get, Routes};
+use axum::Json;
 use serde_json::{json, Value};
 use std::future::Future;
 
@@ -38,27 +39,38 @@ pub trait Resource: Send + Sync + 'static {
 }
 
 /// Adds the collection, item and tag routes of `R`.
-pub fn routes<R: Resource>(router: Router<AppState>) -> Router<AppState> {
+/// Each route's policy action is `network:<collection>:<verb>` (`network:ports:update`); tags
+/// share `network:tags:<verb>`.
+pub fn routes<R: Resource>(router: Routes<NeutronError>) -> Routes<NeutronError> {
     let coll = format!("/v2.0/{}", R::PATH);
+    let action = |verb: &str| format!("network:{}:{verb}", R::PLURAL);
     let router = router
-        .route(&coll, get(list::<R>).post(create::<R>))
-        .route(&format!("{coll}/{{id}}"), item::<R>());
+        .route(
+            &coll,
+            get(action("list"), list::<R>).post(action("create"), create::<R>),
+        )
+        .route(
+            &format!("{coll}/{{id}}"),
+            get(action("show"), show::<R>)
+                .put(action("update"), update::<R>)
+                .delete(action("delete"), delete::<R>),
+        );
     if !R::TAGGED {
         return router;
     }
     router
         .route(
             &format!("{coll}/{{id}}/tags"),
-            get(list_tags::<R>).put(replace_tags::<R>).delete(remove_all_tags::<R>),
+            get("network:tags:list", list_tags::<R>)
+                .put("network:tags:replace", replace_tags::<R>)
+                .delete("network:tags:remove_all", remove_all_tags::<R>),
         )
         .route(
             &format!("{coll}/{{id}}/tags/{{tag}}"),
-            get(check_tag::<R>).put(add_tag::<R>).delete(remove_tag::<R>),
+            get("network:tags:check", check_tag::<R>)
+                .put("network:tags:add", add_tag::<R>)
+                .delete("network:tags:remove", remove_tag::<R>),
         )
-}
-
-fn item<R: Resource>() -> MethodRouter<AppState> {
-    get(show::<R>).put(update::<R>).delete(delete::<R>)
 }
 
 fn url<R: Resource>(app: &AppState) -> String {
@@ -75,7 +87,7 @@ async fn with_tags<R: Resource>(app: &AppState, mut v: Value) -> Res<Value> {
     Ok(v)
 }
 
-async fn list<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, RawQuery(raw): RawQuery) -> NeutronResult {
+async fn list<R: Resource>(State(app): State<AppState>, Authed(c, ..): NeutronCaller, RawQuery(raw): RawQuery) -> NeutronResult {
     let q = ListQuery::parse(raw.as_deref())?;
     let mut items = R::list(&app, &c).await?;
     if R::TAGGED {
@@ -94,7 +106,7 @@ async fn list<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, RawQu
 
 async fn show<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> NeutronResult {
@@ -105,7 +117,7 @@ async fn show<R: Resource>(
 
 /// `{"network": {...}}` creates one; `{"networks": [...]}` creates all of them or, if one
 /// fails, none (those already made are deleted again), as Neutron's bulk create does.
-async fn create<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, body: Bytes) -> NeutronResult {
+async fn create<R: Resource>(State(app): State<AppState>, Authed(c, ..): NeutronCaller, body: Bytes) -> NeutronResult {
     let mut doc = match parse_json::<Value>(&body)? {
         Value::Object(m) => m,
         _ => return Err(Error::bad_request("Malformed request body: expected a JSON object").into()),
@@ -165,7 +177,7 @@ async fn create<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, bod
 
 async fn update<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
@@ -174,14 +186,14 @@ async fn update<R: Resource>(
     Ok(Json(json!({ R::SINGULAR: v })).into_response())
 }
 
-async fn delete<R: Resource>(State(app): State<AppState>, Authed(c, ..): Nt, Path(id): Path<String>) -> NeutronResult {
+async fn delete<R: Resource>(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(id): Path<String>) -> NeutronResult {
     R::delete(&app, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn list_tags<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(id): Path<String>,
 ) -> NeutronResult {
     let tags = app.resource_tags(&c, R::PATH, &id).await?;
@@ -190,7 +202,7 @@ async fn list_tags<R: Resource>(
 
 async fn replace_tags<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
@@ -209,7 +221,7 @@ async fn replace_tags<R: Resource>(
 
 async fn remove_all_tags<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path(id): Path<String>,
 ) -> NeutronResult {
     app.change_tags(&c, R::PATH, &id, TagChange::RemoveAll).await?;
@@ -218,7 +230,7 @@ async fn remove_all_tags<R: Resource>(
 
 async fn check_tag<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult {
     if app.resource_tags(&c, R::PATH, &id).await?.contains(&tag) {
@@ -235,7 +247,7 @@ async fn check_tag<R: Resource>(
 
 async fn add_tag<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult {
     app.change_tags(&c, R::PATH, &id, TagChange::Add(tag)).await?;
@@ -244,7 +256,7 @@ async fn add_tag<R: Resource>(
 
 async fn remove_tag<R: Resource>(
     State(app): State<AppState>,
-    Authed(c, ..): Nt,
+    Authed(c, ..): NeutronCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult {
     app.change_tags(&c, R::PATH, &id, TagChange::Remove(tag)).await?;
