@@ -4,6 +4,8 @@
 //! and sends a [`HostReport`] of what it observed. Nothing is a command; every message can
 //! be repeated or lost without harm, because the next one carries the whole picture.
 
+pub mod ids;
+
 use serde::{Deserialize, Serialize};
 
 /// Paths of the agent API on the controller.
