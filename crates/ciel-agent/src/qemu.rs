@@ -6,11 +6,17 @@
 //! boot-serial, rebuild-serial, shape, nics}`; its NICs are taps the network plane made.
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
-use crate::qmp;
+use crate::qmp::commands::{
+    BlockResize, BlockdevAdd, BlockdevDel, BlockdevFile, Cont, DeviceAdd, DeviceDel, NetdevAdd, NetdevDel, QueryStatus,
+    Quit, Stop, SystemReset,
+};
+use crate::qmp::{self, Qmp};
 use anyhow::{bail, Context};
 use ciel_proto::{PowerState, VmSpec, VmState, VmStatus};
-use serde_json::{json, Value};
+use serde_json::Value;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const CONFIG_DRIVE: &str = "config.iso";
@@ -30,6 +36,8 @@ pub struct QemuDriver {
     qemu_img: String,
     /// Where attached volumes are.
     volumes: crate::storage::Storage,
+    /// One open QMP connection per VM, made on first use and again once closed.
+    monitors: Mutex<HashMap<String, Arc<Qmp>>>,
 }
 
 impl QemuDriver {
@@ -46,6 +54,7 @@ impl QemuDriver {
             qemu: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
             volumes: crate::storage::Storage::new(state_dir, lvm),
+            monitors: Mutex::default(),
         })
     }
 
@@ -182,6 +191,7 @@ impl QemuDriver {
     async fn start(&self, spec: &VmSpec, paused: bool) -> anyhow::Result<()> {
         let (disk, disk_format) = self.prepare_disk(spec).await?;
         let dir = self.dir(&spec.id);
+        self.forget_monitor(&spec.id);
         let mut cmd = tokio::process::Command::new(&self.qemu);
         cmd.args(self.launch_args(spec, &disk, disk_format, paused)?);
         let out = cmd.output().await.context("cannot run qemu-system-x86_64")?;
@@ -196,16 +206,43 @@ impl QemuDriver {
         Ok(())
     }
 
-    async fn qmp(&self, id: &str, cmd: &str, args: Option<Value>) -> anyhow::Result<Value> {
-        qmp::execute(&self.dir(id).join("qmp.sock"), cmd, args).await
+    /// The VM's QMP connection: the open one, or a new one.
+    async fn monitor(&self, id: &str) -> Result<Arc<Qmp>, qmp::QmpError> {
+        let open = self.monitors.lock().ok().and_then(|m| m.get(id).cloned());
+        if let Some(q) = open.filter(|q| !q.is_closed()) {
+            return Ok(q);
+        }
+        let q = Arc::new(Qmp::connect(&self.dir(id).join("qmp.sock")).await?);
+        if let Ok(mut m) = self.monitors.lock() {
+            m.insert(id.to_string(), q.clone());
+        }
+        Ok(q)
+    }
+
+    /// Runs a command on the VM's QEMU.
+    async fn qmp<C: qmp::Command>(&self, id: &str, cmd: C) -> Result<C::Reply, qmp::QmpError> {
+        self.monitor(id).await?.execute(&cmd).await
+    }
+
+    /// Closes the VM's QMP connection (its QEMU is gone or going).
+    fn forget_monitor(&self, id: &str) {
+        if let Ok(mut m) = self.monitors.lock() {
+            m.remove(id);
+        }
     }
 
     /// Asks QEMU to quit; kills it if it does not go.
     async fn stop_process(&self, id: &str) -> anyhow::Result<()> {
-        let Some(pid) = self.pid(id) else { return Ok(()) };
-        if let Err(e) = self.qmp(id, "quit", None).await {
-            tracing::warn!(vm = %id, error = %e, "QMP quit failed; killing");
+        let Some(pid) = self.pid(id) else {
+            self.forget_monitor(id);
+            return Ok(());
+        };
+        match self.qmp(id, Quit {}).await {
+            // QEMU may close the socket before its answer is read: it is quitting either way.
+            Ok(_) | Err(qmp::QmpError::Closed { .. }) => {}
+            Err(e) => tracing::warn!(vm = %id, error = %e, "QMP quit failed; killing"),
         }
+        self.forget_monitor(id);
         for _ in 0..50 {
             if self.pid(id).is_none() {
                 return Ok(());
@@ -226,12 +263,14 @@ impl QemuDriver {
         for nic in missing {
             let (netdev, device) = nic_ids(&nic.port_id);
             let tap = crate::net::tap_name(&nic.port_id);
-            let backend =
-                serde_json::json!({"type": "tap", "id": netdev, "ifname": tap, "script": "no", "downscript": "no"});
-            self.qmp(&spec.id, "netdev_add", Some(backend)).await?;
-            let dev = serde_json::json!({"driver": "virtio-net-pci", "id": device, "netdev": netdev,
-                "mac": nic.mac, "host_mtu": nic.mtu});
-            self.qmp(&spec.id, "device_add", Some(dev)).await?;
+            self.qmp(&spec.id, NetdevAdd::tap(netdev.clone(), tap)).await?;
+            let dev = DeviceAdd::VirtioNet {
+                id: device,
+                netdev,
+                mac: nic.mac.clone(),
+                host_mtu: nic.mtu,
+            };
+            self.qmp(&spec.id, dev).await?;
             attached.push(nic.port_id.clone());
             write_nics(&dir, attached.clone())?;
             tracing::info!(vm = %spec.id, port = %nic.port_id, "NIC hot-plugged");
@@ -242,16 +281,10 @@ impl QemuDriver {
             .filter(|p| !spec.nics.iter().any(|n| &&n.port_id == p))
         {
             let (netdev, device) = nic_ids(port);
-            if let Err(e) = self
-                .qmp(&spec.id, "device_del", Some(serde_json::json!({"id": device})))
-                .await
-            {
+            if let Err(e) = self.qmp(&spec.id, DeviceDel { id: device }).await {
                 tracing::debug!(vm = %spec.id, error = %e, "device_del");
             }
-            if let Err(e) = self
-                .qmp(&spec.id, "netdev_del", Some(serde_json::json!({"id": netdev})))
-                .await
-            {
+            if let Err(e) = self.qmp(&spec.id, NetdevDel { id: netdev }).await {
                 tracing::debug!(vm = %spec.id, error = %e, "netdev_del");
             }
             attached.retain(|p| p != port);
@@ -274,8 +307,10 @@ impl QemuDriver {
                     let bytes = v.size_gb * 1024 * 1024 * 1024;
                     self.qmp(
                         &spec.id,
-                        "block_resize",
-                        Some(json!({"node-name": node, "size": bytes})),
+                        BlockResize {
+                            node_name: node,
+                            size: bytes,
+                        },
                     )
                     .await?;
                     *size = v.size_gb;
@@ -289,15 +324,25 @@ impl QemuDriver {
                         .locate(&v.volume_id)
                         .with_context(|| format!("volume {} is not on this host", v.volume_id))?;
                     let path = backend.volume_path(&v.volume_id);
-                    let blockdev = json!({"driver": backend.format(), "node-name": node, "read-only": v.read_only,
-                        "file": {"driver": backend.protocol(), "filename": path, "read-only": v.read_only}});
-                    self.qmp(&spec.id, "blockdev-add", Some(blockdev)).await?;
-                    let dev = json!({"driver": "virtio-blk-pci", "id": device, "drive": node, "serial": v.volume_id});
-                    if let Err(e) = self.qmp(&spec.id, "device_add", Some(dev)).await {
-                        self.qmp(&spec.id, "blockdev-del", Some(json!({"node-name": node})))
-                            .await
-                            .ok();
-                        return Err(e);
+                    let blockdev = BlockdevAdd {
+                        driver: backend.format().into(),
+                        node_name: node.clone(),
+                        read_only: v.read_only,
+                        file: BlockdevFile {
+                            driver: backend.protocol().into(),
+                            filename: path,
+                            read_only: v.read_only,
+                        },
+                    };
+                    self.qmp(&spec.id, blockdev).await?;
+                    let dev = DeviceAdd::VirtioBlk {
+                        id: device,
+                        drive: node.clone(),
+                        serial: v.volume_id.clone(),
+                    };
+                    if let Err(e) = self.qmp(&spec.id, dev).await {
+                        self.qmp(&spec.id, BlockdevDel { node_name: node }).await.ok();
+                        return Err(e.into());
                     }
                     attached.push((v.volume_id.clone(), v.size_gb));
                     write_volumes(&dir, &attached)?;
@@ -310,19 +355,37 @@ impl QemuDriver {
                 continue;
             }
             let (node, device) = volume_ids(&id);
-            if let Err(e) = self.qmp(&spec.id, "device_del", Some(json!({"id": device}))).await {
+            let mut events = self.monitor(&spec.id).await?.events();
+            if let Err(e) = self.qmp(&spec.id, DeviceDel { id: device.clone() }).await {
                 tracing::debug!(vm = %spec.id, error = %e, "device_del");
             }
-            // The guest acknowledges the unplug; the node can go once the device is gone.
+            // The guest acknowledges the unplug (QEMU then sends DEVICE_DELETED); the node can
+            // go once the device is gone.
             for _ in 0..50 {
                 if self
-                    .qmp(&spec.id, "blockdev-del", Some(json!({"node-name": node})))
+                    .qmp(
+                        &spec.id,
+                        BlockdevDel {
+                            node_name: node.clone(),
+                        },
+                    )
                     .await
                     .is_ok()
                 {
                     break;
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                let deleted = async {
+                    loop {
+                        match events.recv().await {
+                            Ok(qmp::Event::DeviceDeleted { device: Some(d), .. }) if d == device => return,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                return std::future::pending().await
+                            }
+                            _ => {}
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_millis(200), deleted).await;
             }
             attached.retain(|(v, _)| v != &id);
             write_volumes(&dir, &attached)?;
@@ -382,17 +445,16 @@ impl QemuDriver {
                 Ok(VmState::Stopped)
             }
             (true, p) => {
-                let status = self.qmp(&spec.id, "query-status", None).await?;
-                let is_running = status["running"].as_bool().unwrap_or(false);
+                let is_running = self.qmp(&spec.id, QueryStatus {}).await?.running;
                 self.sync_volumes(spec).await?;
                 if p == PowerState::Paused {
                     if is_running {
-                        self.qmp(&spec.id, "stop", None).await?;
+                        self.qmp(&spec.id, Stop {}).await?;
                     }
                     return Ok(VmState::Paused);
                 }
                 if !is_running {
-                    self.qmp(&spec.id, "cont", None).await?;
+                    self.qmp(&spec.id, Cont {}).await?;
                 }
                 self.sync_nics(spec).await?;
                 let booted: u64 = std::fs::read_to_string(self.dir(&spec.id).join("boot-serial"))
@@ -400,7 +462,7 @@ impl QemuDriver {
                     .and_then(|s| s.trim().parse().ok())
                     .unwrap_or(0);
                 if booted < spec.boot_serial {
-                    self.qmp(&spec.id, "system_reset", None).await?;
+                    self.qmp(&spec.id, SystemReset {}).await?;
                     std::fs::write(self.dir(&spec.id).join("boot-serial"), spec.boot_serial.to_string())?;
                 }
                 Ok(VmState::Running)

@@ -1,0 +1,204 @@
+//! The QMP commands the agent sends, each a serde struct with its name and its reply type
+//! (QEMU's QAPI schema, reduced to the fields the agent uses).
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A QMP command: its name on the wire, its arguments (the struct itself, serialized; a
+/// struct without fields sends none) and the type its `return` value deserializes into.
+pub trait Command: Serialize {
+    const NAME: &'static str;
+    type Reply: DeserializeOwned;
+}
+
+/// The `return` of commands that answer `{}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Empty {}
+
+macro_rules! command {
+    ($ty:ident, $name:literal, $reply:ty) => {
+        impl Command for $ty {
+            const NAME: &'static str = $name;
+            type Reply = $reply;
+        }
+    };
+}
+
+/// `qmp_capabilities`: leaves capabilities negotiation mode (sent by the client on connect).
+#[derive(Debug, Clone, Serialize)]
+pub struct Capabilities {}
+command!(Capabilities, "qmp_capabilities", Empty);
+
+/// `query-status`: whether the guest's CPUs run, and the run state.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryStatus {}
+command!(QueryStatus, "query-status", StatusInfo);
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatusInfo {
+    pub running: bool,
+    pub status: RunState,
+}
+
+/// QEMU's `RunState` (the states the agent may meet; any other is `Other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    Running,
+    Paused,
+    Prelaunch,
+    Shutdown,
+    GuestPanicked,
+    InternalError,
+    IoError,
+    Suspended,
+    #[serde(other)]
+    Other,
+}
+
+/// `cont`: resumes the guest's CPUs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cont {}
+command!(Cont, "cont", Empty);
+
+/// `stop`: pauses the guest's CPUs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stop {}
+command!(Stop, "stop", Empty);
+
+/// `system_powerdown`: presses the power button (ACPI).
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemPowerdown {}
+command!(SystemPowerdown, "system_powerdown", Empty);
+
+/// `system_reset`: a hard reset of the guest.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemReset {}
+command!(SystemReset, "system_reset", Empty);
+
+/// `quit`: QEMU exits at once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Quit {}
+command!(Quit, "quit", Empty);
+
+/// `netdev_add` of a tap backend made beforehand (by the network plane).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetdevAdd {
+    #[serde(rename = "type")]
+    pub kind: NetdevKind,
+    pub id: String,
+    pub ifname: String,
+    pub script: String,
+    pub downscript: String,
+}
+command!(NetdevAdd, "netdev_add", Empty);
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetdevKind {
+    Tap,
+}
+
+impl NetdevAdd {
+    /// A tap backend QEMU opens as it is (no up/down scripts).
+    pub fn tap(id: String, ifname: String) -> Self {
+        Self {
+            kind: NetdevKind::Tap,
+            id,
+            ifname,
+            script: "no".into(),
+            downscript: "no".into(),
+        }
+    }
+}
+
+/// `netdev_del`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetdevDel {
+    pub id: String,
+}
+command!(NetdevDel, "netdev_del", Empty);
+
+/// `device_add` of the devices the agent hot-plugs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "driver")]
+pub enum DeviceAdd {
+    /// A NIC on a netdev backend.
+    #[serde(rename = "virtio-net-pci")]
+    VirtioNet {
+        id: String,
+        netdev: String,
+        mac: String,
+        host_mtu: u32,
+    },
+    /// A disk on a block node; the guest sees `serial` (the volume id).
+    #[serde(rename = "virtio-blk-pci")]
+    VirtioBlk { id: String, drive: String, serial: String },
+}
+command!(DeviceAdd, "device_add", Empty);
+
+/// `device_del`: asks the guest to release the device; `DEVICE_DELETED` says when it has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceDel {
+    pub id: String,
+}
+command!(DeviceDel, "device_del", Empty);
+
+/// `blockdev-add` of a volume: a format node over a protocol (file or host device) node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlockdevAdd {
+    pub driver: String,
+    pub node_name: String,
+    pub read_only: bool,
+    pub file: BlockdevFile,
+}
+command!(BlockdevAdd, "blockdev-add", Empty);
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlockdevFile {
+    pub driver: String,
+    pub filename: std::path::PathBuf,
+    pub read_only: bool,
+}
+
+/// `blockdev-del`: fails while a device still uses the node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlockdevDel {
+    pub node_name: String,
+}
+command!(BlockdevDel, "blockdev-del", Empty);
+
+/// `block_resize`: grows a node; the guest sees the new size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlockResize {
+    pub node_name: String,
+    pub size: u64,
+}
+command!(BlockResize, "block_resize", Empty);
+
+/// `query-block`: the block devices and what they hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryBlock {}
+command!(QueryBlock, "query-block", Vec<BlockInfo>);
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BlockInfo {
+    pub device: String,
+    #[serde(default)]
+    pub qdev: Option<String>,
+    #[serde(default)]
+    pub inserted: Option<BlockInserted>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlockInserted {
+    #[serde(default)]
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub file: Option<String>,
+}
