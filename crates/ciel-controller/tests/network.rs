@@ -3,6 +3,7 @@
 mod common;
 
 use ciel_controller::app::identity::caller::Caller;
+use ciel_controller::app::network::params::FromBody;
 use ciel_controller::app::App;
 use ciel_controller::config::ControllerConfig;
 use ciel_controller::error::Error;
@@ -10,6 +11,11 @@ use common::{body, login, tempdir};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
+
+/// A typed network request from its JSON body (which must be valid).
+fn req<T: FromBody>(v: serde_json::Value) -> T {
+    T::from_body(body(v)).unwrap()
+}
 
 async fn file_app(dir: &tempdir::Dir) -> Arc<App> {
     let mut cfg = ControllerConfig::new(dir.0.clone(), "127.0.0.1:0".parse().unwrap());
@@ -24,7 +30,7 @@ async fn file_app(dir: &tempdir::Dir) -> Arc<App> {
 async fn external_network(app: &App, admin: &Caller) -> ciel_controller::db::network::Network {
     let spec = json!({"name": "public", "router:external": true,
         "provider:network_type": "flat", "provider:physical_network": "external"});
-    app.create_network(admin, body(spec)).await.unwrap()
+    app.create_network(admin, req(spec)).await.unwrap()
 }
 
 /// A member of a fresh project `name`.
@@ -51,7 +57,7 @@ async fn concurrent_ports_get_distinct_addresses_until_exhaustion() {
     let app = file_app(&dir).await;
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     assert_eq!(net.mtu, 1450, "VXLAN MTU is underlay - 50");
     assert!(net.segmentation_id.is_some());
     let sub = subnet(&app, &a, &net.id, "10.0.0.0/24").await;
@@ -103,7 +109,7 @@ async fn requested_addresses_and_validation() {
     let app = file_app(&dir).await;
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let sub = app
         .create_subnet(
             &a,
@@ -184,24 +190,24 @@ async fn projects_are_isolated_but_share_shared_and_external_networks() {
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
     let b = member(&app, &admin, "pb").await;
-    let private = app.create_network(&a, body(json!({"name": "a-net"}))).await.unwrap();
+    let private = app.create_network(&a, req(json!({"name": "a-net"}))).await.unwrap();
     subnet(&app, &a, &private.id, "10.9.0.0/24").await;
     let port = app
         .create_port(&a, body(json!({"network_id": private.id})))
         .await
         .unwrap();
     assert!(matches!(
-        app.create_network(&a, body(json!({"name": "x", "shared": true}))).await,
+        app.create_network(&a, req(json!({"name": "x", "shared": true}))).await,
         Err(Error::Forbidden(_))
     ));
     let shared = app
-        .create_network(&admin, body(json!({"name": "shared", "shared": true})))
+        .create_network(&admin, req(json!({"name": "shared", "shared": true})))
         .await
         .unwrap();
     let ext = app
         .create_network(
             &admin,
-            body(json!({"name": "public", "router:external": true,
+            req(json!({"name": "public", "router:external": true,
             "provider:network_type": "flat", "provider:physical_network": "external"})),
         )
         .await
@@ -299,7 +305,7 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
     ));
 
     // Ports get the default group unless told otherwise; a group in use cannot go.
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     subnet(&app, &a, &net.id, "10.2.0.0/24").await;
     let p = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
     assert_eq!(p.security_groups, vec![default.group.id.clone()]);
@@ -337,7 +343,7 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
         .unwrap()
         .iter()
         .all(|g| g.group.project_id != web.group.project_id));
-    let bnet = app.create_network(&b, body(json!({"name": "bn"}))).await.unwrap();
+    let bnet = app.create_network(&b, req(json!({"name": "bn"}))).await.unwrap();
     subnet(&app, &b, &bnet.id, "10.2.0.0/24").await;
     let steal = app
         .create_port(
@@ -356,7 +362,7 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
     let a = member(&app, &admin, "pa").await;
     let public = external_network(&app, &admin).await;
     subnet(&app, &admin, &public.id, "203.0.113.0/24").await;
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let sub = subnet(&app, &a, &net.id, "10.3.0.0/24").await;
 
     let not_external = app
@@ -439,7 +445,7 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
     let b = member(&app, &admin, "pb").await;
     let public = external_network(&app, &admin).await;
     subnet(&app, &admin, &public.id, "198.51.100.0/28").await;
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let sub = subnet(&app, &a, &net.id, "10.4.0.0/24").await;
     let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
 
@@ -555,7 +561,7 @@ async fn network_quotas_hold_under_concurrency() {
     for i in 0..10 {
         let (app, a) = (app.clone(), a.clone());
         tasks.push(tokio::spawn(async move {
-            app.create_network(&a, body(json!({"name": format!("n{i}")}))).await
+            app.create_network(&a, req(json!({"name": format!("n{i}")}))).await
         }));
     }
     let mut ok = 0;
@@ -613,7 +619,7 @@ async fn subnet_pools_hand_out_disjoint_blocks_under_concurrency() {
         "B cannot see A's pool"
     );
 
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let mut tasks = vec![];
     for _ in 0..20 {
         let (app, a, nid, pid) = (app.clone(), a.clone(), net.id.clone(), pool.id.clone());
@@ -644,7 +650,7 @@ async fn subnet_pools_hand_out_disjoint_blocks_under_concurrency() {
     let taken = json!({"network_id": net.id, "subnetpool_id": pool.id, "cidr": cidrs[0]});
     assert_eq!(app.create_subnet(&a, body(taken)).await.unwrap_err().status(), 400);
     // The /23 holds 32 /28s: 12 more fit, then the pool is exhausted with a 409.
-    let net2 = app.create_network(&a, body(json!({"name": "n2"}))).await.unwrap();
+    let net2 = app.create_network(&a, req(json!({"name": "n2"}))).await.unwrap();
     for _ in 0..12 {
         app.create_subnet(&a, body(json!({"network_id": net2.id, "subnetpool_id": pool.id})))
             .await
@@ -679,7 +685,7 @@ async fn tags_belong_to_the_owner_and_go_with_the_resource() {
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
     let b = member(&app, &admin, "pb").await;
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let tags = app
         .change_tags(
             &a,
@@ -801,9 +807,9 @@ async fn router_gateway_in_use_by_floating_ips_stays() {
     subnet(&app, &admin, &public.id, "198.51.100.0/28").await;
     let spec = json!({"name": "public2", "router:external": true,
         "provider:network_type": "flat", "provider:physical_network": "external2"});
-    let public2 = app.create_network(&admin, body(spec)).await.unwrap();
+    let public2 = app.create_network(&admin, req(spec)).await.unwrap();
     subnet(&app, &admin, &public2.id, "192.0.2.0/28").await;
-    let net = app.create_network(&a, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let sub = subnet(&app, &a, &net.id, "10.5.0.0/24").await;
     let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
     let r = app

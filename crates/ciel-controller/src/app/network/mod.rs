@@ -5,6 +5,7 @@ pub mod dhcp;
 pub mod floating_ips;
 pub mod ipam;
 pub mod networks;
+pub mod params;
 pub mod ports;
 pub mod quotas;
 pub mod routers;
@@ -41,18 +42,22 @@ pub fn may_write(caller: &Caller, project_id: &str) -> bool {
     caller.is_admin() || (caller.can_write() && caller.project_id() == Some(project_id))
 }
 
-/// The project a request acts for: `project_id`/`tenant_id` from the body when an admin
-/// names one, else the caller's.
-pub fn target_project(caller: &Caller, body: &mut serde_json::Map<String, serde_json::Value>) -> Result<String, Error> {
-    let given = [body.remove("project_id"), body.remove("tenant_id")]
-        .into_iter()
-        .flatten()
-        .find_map(|v| v.as_str().map(str::to_owned));
+/// The project a request acts for: the one it names (`project_id`/`tenant_id`) when it is the
+/// caller's or the caller is an admin, else the caller's.
+pub fn target_project(caller: &Caller, requested: Option<String>) -> Result<String, Error> {
     let own = caller.project_id().map(str::to_owned);
-    match (given, own) {
+    match (requested, own) {
         (Some(p), own) if own.as_deref() == Some(p.as_str()) || caller.is_admin() => Ok(p),
         (Some(_), _) => Err(Error::forbidden()),
         (None, Some(p)) => Ok(p),
         (None, None) => Err(Error::bad_request("A project-scoped token is required.")),
     }
+}
+
+/// `target_project` for a request still given as a JSON object.
+pub fn target_project_of(
+    caller: &Caller,
+    body: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<String, Error> {
+    target_project(caller, params::requested_project(body))
 }

@@ -1,13 +1,10 @@
+use super::params::{CreateNetwork, NetworkType, UpdateNetwork};
 use super::validate;
 use super::{may_write, network_visible, not_found, target_project};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
 use crate::app::App;
 use crate::db::network::{self, Network};
 use crate::error::{Error, Result};
-use serde_json::Value;
-
-const NETWORK_TYPES: &[&str] = &["vxlan", "flat", "vlan"];
 
 /// Neutron's `NetworkMTUSubnetConflict` (409).
 pub(super) fn mtu_subnet_conflict(network_id: &str, min: i64) -> Error {
@@ -23,95 +20,54 @@ impl App {
     /// encapsulation (50 bytes) for overlay networks.
     pub(crate) fn max_mtu(&self, network_type: &str) -> i64 {
         let underlay = self.cfg.network.underlay_mtu;
-        if network_type == "vxlan" {
+        if network_type == NetworkType::Vxlan.as_str() {
             underlay - 50
         } else {
             underlay
         }
     }
 
-    pub async fn create_network(&self, caller: &Caller, mut body: Body) -> Result<Network> {
-        let project_id = target_project(caller, &mut body)?;
+    pub async fn create_network(&self, caller: &Caller, req: CreateNetwork) -> Result<Network> {
+        let project_id = target_project(caller, req.project_id.clone())?;
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }
-        let admin_only = [
-            "shared",
-            "router:external",
-            "provider:network_type",
-            "provider:physical_network",
-            "provider:segmentation_id",
-        ];
-        if !caller.is_admin()
-            && admin_only
-                .iter()
-                .any(|k| body.get(*k).is_some_and(|v| v != &Value::Bool(false) && !v.is_null()))
-        {
+        if !caller.is_admin() && req.sets_admin_only() {
             return Err(Error::forbidden());
         }
         let now = crate::db::now();
         let cfg = &self.cfg.network;
-        let network_type =
-            input::opt_str(&mut body, "provider:network_type", 32, true)?.unwrap_or_else(|| "vxlan".into());
-        if !NETWORK_TYPES.contains(&network_type.as_str()) {
-            return Err(Error::bad_request(format!(
-                "Invalid input for operation: network_type value '{network_type}' not supported."
-            )));
-        }
-        let physical_network = validate::opt_string(&mut body, "provider:physical_network", 64)?;
-        let requested_segment = match body.remove("provider:segmentation_id") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(validate::int_value(&v)?),
-        };
-        if let Some(id) = requested_segment {
-            let (lo, hi) = match network_type.as_str() {
-                "vlan" => (1, 4094),
-                "vxlan" => (1, (1 << 24) - 1),
-                _ => {
-                    return Err(validate::invalid_input(
-                        "segmentation_id prohibited for flat provider network",
-                    ))
-                }
-            };
-            if !(lo..=hi).contains(&id) {
-                return Err(validate::invalid_input(format!(
-                    "segmentation_id out of range ({lo} through {hi})"
-                )));
-            }
-        }
-        if network_type != "vxlan" && physical_network.is_none() {
-            return Err(Error::bad_request(format!(
-                "Invalid input for operation: {network_type} networks need provider:physical_network."
-            )));
-        }
-        let mtu_max = self.max_mtu(&network_type);
-        let mtu = match body.remove("mtu") {
-            None | Some(Value::Null) => mtu_max,
-            Some(v) => validate::mtu(&v, mtu_max, validate::IPV4_MIN_MTU)?,
+        let network_type = req.network_type.unwrap_or(NetworkType::Vxlan);
+        let mtu_max = self.max_mtu(network_type.as_str());
+        let mtu = match &req.mtu {
+            None => mtu_max,
+            Some(m) => m.within(mtu_max, validate::IPV4_MIN_MTU)?,
         };
         let mut n = Network {
             id: uuid::Uuid::new_v4().to_string(),
-            name: validate::opt_name(&mut body)?.unwrap_or_default(),
+            name: req.name.unwrap_or_default(),
             project_id,
-            admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
-            shared: input::opt_bool(&mut body, "shared")?.unwrap_or(false),
-            external: input::opt_bool(&mut body, "router:external")?.unwrap_or(false),
+            admin_state_up: req.admin_state_up.unwrap_or(true),
+            shared: req.shared.unwrap_or(false),
+            external: req.external.unwrap_or(false),
             mtu,
-            network_type,
-            physical_network,
-            segmentation_id: requested_segment,
-            port_security_enabled: input::opt_bool(&mut body, "port_security_enabled")?.unwrap_or(true),
-            description: validate::opt_description(&mut body)?.unwrap_or_default(),
+            network_type: network_type.as_str().into(),
+            physical_network: req.physical_network,
+            segmentation_id: req.segmentation_id,
+            port_security_enabled: req.port_security_enabled.unwrap_or(true),
+            description: req.description.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
         };
         let mut tx = crate::db::begin(&self.db).await?;
         self.check_network_quota(&mut tx, &n.project_id, "network").await?;
-        if n.network_type == "vxlan" && n.segmentation_id.is_none() {
+        if network_type == NetworkType::Vxlan && n.segmentation_id.is_none() {
             // The write lock is held: the lowest free VNI cannot be taken by anyone else.
-            let used: std::collections::HashSet<i64> =
-                network::used_segments(&mut *tx, "vxlan").await?.into_iter().collect();
+            let used: std::collections::HashSet<i64> = network::used_segments(&mut *tx, NetworkType::Vxlan.as_str())
+                .await?
+                .into_iter()
+                .collect();
             n.segmentation_id =
                 Some(
                     (cfg.vni_min..=cfg.vni_max)
@@ -154,58 +110,41 @@ impl App {
             .collect())
     }
 
-    pub async fn update_network(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Network> {
+    pub async fn update_network(&self, caller: &Caller, id: &str, req: UpdateNetwork) -> Result<Network> {
         let mut n = self.get_network(caller, id).await?;
         if !may_write(caller, &n.project_id) {
             return Err(Error::forbidden());
         }
-        for k in [
-            "provider:network_type",
-            "provider:physical_network",
-            "provider:segmentation_id",
-            "id",
-            "project_id",
-            "tenant_id",
-        ] {
-            if body.remove(k).is_some() {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for operation: cannot update '{k}'."
-                )));
-            }
-        }
-        if !caller.is_admin() && (body.contains_key("shared") || body.contains_key("router:external")) {
+        if !caller.is_admin() && req.sets_admin_only() {
             return Err(Error::forbidden());
         }
-        if let Some(v) = validate::opt_name(&mut body)? {
+        if let Some(v) = req.name {
             n.name = v;
         }
-        if let Some(v) = validate::opt_description(&mut body)? {
+        if let Some(v) = req.description {
             n.description = v;
         }
         let old_mtu = n.mtu;
-        match body.remove("mtu") {
-            None | Some(Value::Null) => {}
-            Some(v) => {
-                n.mtu = validate::mtu(&v, self.max_mtu(&n.network_type), validate::IPV4_MIN_MTU)?;
-                let has_v6 = network::subnets_of(&self.db, &n.id)
-                    .await?
-                    .iter()
-                    .any(|s| s.ip_version == 6);
-                if has_v6 && n.mtu < validate::IPV6_MIN_MTU {
-                    return Err(mtu_subnet_conflict(&n.id, validate::IPV6_MIN_MTU));
-                }
+        if let Some(m) = &req.mtu {
+            n.mtu = m.within(self.max_mtu(&n.network_type), validate::IPV4_MIN_MTU)?;
+            let has_v6 = network::subnets_of(&self.db, &n.id)
+                .await?
+                .iter()
+                .any(|s| s.ip_version == 6);
+            if has_v6 && n.mtu < validate::IPV6_MIN_MTU {
+                return Err(mtu_subnet_conflict(&n.id, validate::IPV6_MIN_MTU));
             }
         }
-        if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
+        if let Some(v) = req.admin_state_up {
             n.admin_state_up = v;
         }
-        if let Some(v) = input::opt_bool(&mut body, "shared")? {
+        if let Some(v) = req.shared {
             n.shared = v;
         }
-        if let Some(v) = input::opt_bool(&mut body, "router:external")? {
+        if let Some(v) = req.external {
             n.external = v;
         }
-        if let Some(v) = input::opt_bool(&mut body, "port_security_enabled")? {
+        if let Some(v) = req.port_security_enabled {
             n.port_security_enabled = v;
         }
         n.updated_at = crate::db::now();

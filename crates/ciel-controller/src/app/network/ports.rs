@@ -1,7 +1,7 @@
 use super::ipam;
 use super::subnets::pools_of;
 use super::validate::{self, Mac};
-use super::{may_write, not_found, owns, target_project};
+use super::{may_write, not_found, owns, target_project_of};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
@@ -196,7 +196,7 @@ impl App {
     }
 
     pub async fn create_port(&self, caller: &Caller, mut body: Body) -> Result<PortView> {
-        let project_id = target_project(caller, &mut body)?;
+        let project_id = target_project_of(caller, &mut body)?;
         let network_id = input::opt_str(&mut body, "network_id", 64, false)?
             .ok_or_else(|| Error::bad_request("Invalid input for operation: network_id is required."))?;
         let net = self.get_network(caller, &network_id).await?;

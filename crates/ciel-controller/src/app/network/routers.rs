@@ -3,7 +3,7 @@
 
 use super::ports::{service_port, FixedIpRequest};
 use super::validate::{self, Route};
-use super::{may_write, not_found, owns, target_project};
+use super::{may_write, not_found, owns, target_project_of};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
@@ -167,7 +167,7 @@ impl App {
     }
 
     pub async fn create_router(&self, caller: &Caller, mut body: Body) -> Result<RouterView> {
-        let project_id = target_project(caller, &mut body)?;
+        let project_id = target_project_of(caller, &mut body)?;
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }

@@ -2,7 +2,7 @@
 //! rule validation and duplicate detection, and which groups a port is in.
 
 use super::validate::{self, show};
-use super::{may_write, not_found, owns, target_project};
+use super::{may_write, not_found, owns, target_project_of};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
@@ -195,7 +195,7 @@ impl App {
     }
 
     pub async fn create_security_group(&self, caller: &Caller, mut body: Body) -> Result<GroupView> {
-        let project_id = target_project(caller, &mut body)?;
+        let project_id = target_project_of(caller, &mut body)?;
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }

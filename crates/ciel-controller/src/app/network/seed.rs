@@ -1,6 +1,7 @@
 //! The external network `ciel up` creates on first start, so a fresh all-in-one can give
 //! routers a gateway and servers floating IPs without any setup.
 
+use crate::app::network::params::{CreateNetwork, NetworkType};
 use crate::app::App;
 use crate::db::network;
 use crate::error::{Error, Result};
@@ -22,12 +23,13 @@ impl App {
         let net = self
             .create_network(
                 &admin,
-                obj(json!({
-                    "name": ext.name,
-                    "router:external": true,
-                    "provider:network_type": "flat",
-                    "provider:physical_network": ext.physical_network,
-                })),
+                CreateNetwork {
+                    name: Some(ext.name.clone()),
+                    external: Some(true),
+                    network_type: Some(NetworkType::Flat),
+                    physical_network: Some(ext.physical_network.clone()),
+                    ..Default::default()
+                },
             )
             .await?;
         let mut subnet = json!({

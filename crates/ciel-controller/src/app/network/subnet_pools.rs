@@ -4,7 +4,7 @@
 //! overlapping blocks.
 
 use super::validate;
-use super::{may_write, not_found, owns, target_project};
+use super::{may_write, not_found, owns, target_project_of};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
@@ -79,7 +79,7 @@ fn check_lengths(p: &SubnetPool) -> Result<()> {
 
 impl App {
     pub async fn create_subnet_pool(&self, caller: &Caller, mut body: Body) -> Result<SubnetPool> {
-        let project_id = target_project(caller, &mut body)?;
+        let project_id = target_project_of(caller, &mut body)?;
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }

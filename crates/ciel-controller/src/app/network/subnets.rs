@@ -1,6 +1,6 @@
 use super::ipam::{self, Pool};
 use super::validate::{self, invalid, show};
-use super::{may_write, not_found, target_project};
+use super::{may_write, not_found, target_project_of};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
@@ -98,7 +98,7 @@ fn gateway(v: &Value, cidr: &ipnet::IpNet) -> Result<IpAddr> {
 
 impl App {
     pub async fn create_subnet(&self, caller: &Caller, mut body: Body) -> Result<Subnet> {
-        let project_id = target_project(caller, &mut body)?;
+        let project_id = target_project_of(caller, &mut body)?;
         let network_id = input::opt_str(&mut body, "network_id", 64, false)?
             .ok_or_else(|| Error::bad_request("Invalid input for operation: network_id is required."))?;
         let net = self.get_network(caller, &network_id).await?;

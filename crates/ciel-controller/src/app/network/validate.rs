@@ -389,26 +389,52 @@ pub fn int_value(v: &Value) -> Result<i64> {
     }
 }
 
-/// A network `mtu`: an integer (`convert_to_int`), non-negative, at most the network type's
-/// maximum (`Requested MTU is too big`) and at least the IPv4 minimum, or the IPv6 minimum
-/// when the network has an IPv6 subnet.
+/// A requested network `mtu` (`convert_to_int`): checked against the network's bounds, which
+/// depend on its type and subnets, by [`MtuRequest::within`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MtuRequest {
+    Value(i64),
+    /// Beyond 64 bits: too big.
+    Huge,
+    /// Below -2^63, as the request wrote it.
+    HugeNegative(String),
+}
+
+/// Parses a requested `mtu` (an integer or its string; "'x' is not an integer" otherwise).
+pub fn mtu_request(v: &Value) -> Result<MtuRequest> {
+    match integer(v) {
+        Int::Value(m) => Ok(MtuRequest::Value(m)),
+        Int::Huge(true) => Ok(MtuRequest::Huge),
+        Int::Huge(false) => Ok(MtuRequest::HugeNegative(show(v))),
+        Int::NotInteger => Err(invalid_input(format!("'{}' is not an integer", show(v)))),
+    }
+}
+
+impl MtuRequest {
+    /// Non-negative, at most the network type's maximum (`Requested MTU is too big`) and at
+    /// least `min` (the IPv4 minimum, or the IPv6 one when the network has an IPv6 subnet).
+    pub fn within(&self, max: i64, min: i64) -> Result<i64> {
+        let m = match self {
+            MtuRequest::Value(m) => *m,
+            MtuRequest::Huge => return Err(invalid_input(format!("Requested MTU is too big, maximum is {max}"))),
+            MtuRequest::HugeNegative(shown) => return Err(invalid("mtu", format!("'{shown}' should be non-negative"))),
+        };
+        if m < 0 {
+            return Err(invalid("mtu", format!("'{m}' should be non-negative")));
+        }
+        if m > max {
+            return Err(invalid_input(format!("Requested MTU is too big, maximum is {max}")));
+        }
+        if m < min {
+            return Err(invalid_input(format!("Requested MTU is too small, minimum is {min}")));
+        }
+        Ok(m)
+    }
+}
+
+/// A network `mtu` checked against its bounds at once (see [`MtuRequest`]).
 pub fn mtu(v: &Value, max: i64, min: i64) -> Result<i64> {
-    let m = match integer(v) {
-        Int::Value(m) => m,
-        Int::Huge(true) => return Err(invalid_input(format!("Requested MTU is too big, maximum is {max}"))),
-        Int::Huge(false) => return Err(invalid("mtu", format!("'{}' should be non-negative", show(v)))),
-        Int::NotInteger => return Err(invalid_input(format!("'{}' is not an integer", show(v)))),
-    };
-    if m < 0 {
-        return Err(invalid("mtu", format!("'{m}' should be non-negative")));
-    }
-    if m > max {
-        return Err(invalid_input(format!("Requested MTU is too big, maximum is {max}")));
-    }
-    if m < min {
-        return Err(invalid_input(format!("Requested MTU is too small, minimum is {min}")));
-    }
-    Ok(m)
+    mtu_request(v)?.within(max, min)
 }
 
 // ---------------------------------------------------------------------------------------

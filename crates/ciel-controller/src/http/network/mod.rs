@@ -8,12 +8,12 @@ mod resource;
 mod resources;
 
 use crate::error::Error;
+use crate::http::routes::{get, put, Routes};
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use crate::http::routes::{get, put, Routes};
 use axum::Json;
 use error::{NeutronError, NeutronResult};
 use resource::routes;
@@ -116,11 +116,22 @@ pub fn router() -> Routes<NeutronError> {
         .route("/v2.0/quotas", get("network:quotas:list", list_quotas))
         .route(
             "/v2.0/quotas/{project}",
-            get("network:quotas:show", show_quota).put("network:quotas:update", update_quota).delete("network:quotas:delete", reset_quota),
+            get("network:quotas:show", show_quota)
+                .put("network:quotas:update", update_quota)
+                .delete("network:quotas:delete", reset_quota),
         )
-        .route("/v2.0/quotas/{project}/default", get("network:quotas:default", default_quota))
-        .route("/v2.0/quotas/{project}/details", get("network:quotas:details", quota_details))
-        .route("/v2.0/availability_zones", get("network:availability_zones:list", availability_zones))
+        .route(
+            "/v2.0/quotas/{project}/default",
+            get("network:quotas:default", default_quota),
+        )
+        .route(
+            "/v2.0/quotas/{project}/details",
+            get("network:quotas:details", quota_details),
+        )
+        .route(
+            "/v2.0/availability_zones",
+            get("network:availability_zones:list", availability_zones),
+        )
         .route("/v2.0/agents", get("network:agents:list", agents))
         // Nested as a service, so unknown paths answer here as they do elsewhere.
         .map(|r| r.fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") }));
@@ -249,7 +260,11 @@ async fn list_quotas(State(app): State<AppState>, Authed(c, ..): NeutronCaller) 
     Ok(Json(json!({"quotas": all.iter().map(|(p, q)| quota_json(p, q)).collect::<Vec<_>>()})).into_response())
 }
 
-async fn show_quota(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(project): Path<String>) -> NeutronResult {
+async fn show_quota(
+    State(app): State<AppState>,
+    Authed(c, ..): NeutronCaller,
+    Path(project): Path<String>,
+) -> NeutronResult {
     let q = app.network_quota(&c, &project).await?;
     Ok(Json(json!({"quota": q})).into_response())
 }
@@ -261,7 +276,11 @@ async fn default_quota(Authed(..): NeutronCaller, Path(project): Path<String>) -
     Ok(Json(json!({"quota": quota_json(&project, &q)})).into_response())
 }
 
-async fn quota_details(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(project): Path<String>) -> NeutronResult {
+async fn quota_details(
+    State(app): State<AppState>,
+    Authed(c, ..): NeutronCaller,
+    Path(project): Path<String>,
+) -> NeutronResult {
     let d = app.network_quota_details(&c, &project).await?;
     let body: serde_json::Map<String, Value> = d
         .into_iter()
@@ -280,7 +299,11 @@ async fn update_quota(
     Ok(Json(json!({"quota": q})).into_response())
 }
 
-async fn reset_quota(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(project): Path<String>) -> NeutronResult {
+async fn reset_quota(
+    State(app): State<AppState>,
+    Authed(c, ..): NeutronCaller,
+    Path(project): Path<String>,
+) -> NeutronResult {
     app.reset_network_quota(&c, &project).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -2,20 +2,20 @@
 //! show with `fields=`, create (single or bulk, all-or-nothing), update, delete, and the
 //! standard-attr-tag sub-resource. Each resource only says how to call the app and render.
 
+use super::error::NeutronError;
 use super::error::NeutronResult;
 use super::query::ListQuery;
 use super::NeutronCaller;
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::Body;
+use crate::app::network::params::FromBody;
 use crate::app::network::tags::TagChange;
 use crate::error::Error;
+use crate::http::routes::{get, Routes};
 use crate::http::{parse_json, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use super::error::NeutronError;
-use crate::http::routes::{get, Routes};
 use axum::Json;
 use serde_json::{json, Value};
 use std::future::Future;
@@ -30,11 +30,14 @@ pub trait Resource: Send + Sync + 'static {
     /// URL collection, e.g. `security-groups`; also the kind tags are stored under.
     const PATH: &'static str;
     const TAGGED: bool = true;
+    /// The typed bodies of create and update.
+    type Create: FromBody + Send;
+    type Update: FromBody + Send;
 
     fn list(app: &AppState, c: &Caller) -> impl Future<Output = Res<Vec<Value>>> + Send;
     fn show(app: &AppState, c: &Caller, id: &str) -> impl Future<Output = Res<Value>> + Send;
-    fn create(app: &AppState, c: &Caller, body: Body) -> impl Future<Output = Res<Value>> + Send;
-    fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> impl Future<Output = Res<Value>> + Send;
+    fn create(app: &AppState, c: &Caller, req: Self::Create) -> impl Future<Output = Res<Value>> + Send;
+    fn update(app: &AppState, c: &Caller, id: &str, req: Self::Update) -> impl Future<Output = Res<Value>> + Send;
     fn delete(app: &AppState, c: &Caller, id: &str) -> impl Future<Output = Res<()>> + Send;
 }
 
@@ -87,7 +90,11 @@ async fn with_tags<R: Resource>(app: &AppState, mut v: Value) -> Res<Value> {
     Ok(v)
 }
 
-async fn list<R: Resource>(State(app): State<AppState>, Authed(c, ..): NeutronCaller, RawQuery(raw): RawQuery) -> NeutronResult {
+async fn list<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): NeutronCaller,
+    RawQuery(raw): RawQuery,
+) -> NeutronResult {
     let q = ListQuery::parse(raw.as_deref())?;
     let mut items = R::list(&app, &c).await?;
     if R::TAGGED {
@@ -132,7 +139,10 @@ async fn create<R: Resource>(State(app): State<AppState>, Authed(c, ..): Neutron
         let mut made: Vec<Value> = vec![];
         for it in items {
             let result = match it {
-                Value::Object(m) => R::create(&app, &c, m.clone()).await,
+                Value::Object(m) => match R::Create::from_body(m.clone()) {
+                    Ok(req) => R::create(&app, &c, req).await,
+                    Err(e) => Err(e),
+                },
                 _ => Err(Error::bad_request(format!(
                     "Invalid input for field '{}': expected objects",
                     R::PLURAL
@@ -171,7 +181,7 @@ async fn create<R: Resource>(State(app): State<AppState>, Authed(c, ..): Neutron
             .into())
         }
     };
-    let v = R::create(&app, &c, one).await?;
+    let v = R::create(&app, &c, R::Create::from_body(one)?).await?;
     Ok((StatusCode::CREATED, Json(json!({ R::SINGULAR: v }))).into_response())
 }
 
@@ -181,12 +191,17 @@ async fn update<R: Resource>(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
-    let v = R::update(&app, &c, &id, crate::http::wrapped(&body, R::SINGULAR)?).await?;
+    let req = R::Update::from_body(crate::http::wrapped(&body, R::SINGULAR)?)?;
+    let v = R::update(&app, &c, &id, req).await?;
     let v = with_tags::<R>(&app, v).await?;
     Ok(Json(json!({ R::SINGULAR: v })).into_response())
 }
 
-async fn delete<R: Resource>(State(app): State<AppState>, Authed(c, ..): NeutronCaller, Path(id): Path<String>) -> NeutronResult {
+async fn delete<R: Resource>(
+    State(app): State<AppState>,
+    Authed(c, ..): NeutronCaller,
+    Path(id): Path<String>,
+) -> NeutronResult {
     R::delete(&app, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,6 +4,7 @@ use super::render;
 use super::resource::Resource;
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::Body;
+use crate::app::network::params::*;
 use crate::error::Error;
 use crate::http::AppState;
 use serde_json::Value;
@@ -17,7 +18,7 @@ pub struct Rules;
 /// A resource whose five calls map straight onto the app's and whose JSON needs nothing but
 /// the item itself.
 macro_rules! plain_resource {
-    ($ty:ident, $singular:literal, $plural:literal, $path:literal, $render:path,
+    ($ty:ident, $singular:literal, $plural:literal, $path:literal, $render:path, $create_ty:ty, $update_ty:ty,
      $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident) => {
         pub struct $ty;
 
@@ -25,6 +26,8 @@ macro_rules! plain_resource {
             const SINGULAR: &'static str = $singular;
             const PLURAL: &'static str = $plural;
             const PATH: &'static str = $path;
+            type Create = $create_ty;
+            type Update = $update_ty;
 
             async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
                 Ok(app.$list(c).await?.iter().map($render).collect())
@@ -32,11 +35,11 @@ macro_rules! plain_resource {
             async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
                 Ok($render(&app.$get(c, id).await?))
             }
-            async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
-                Ok($render(&app.$create(c, body).await?))
+            async fn create(app: &AppState, c: &Caller, req: $create_ty) -> Res<Value> {
+                Ok($render(&app.$create(c, req).await?))
             }
-            async fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> Res<Value> {
-                Ok($render(&app.$update(c, id, body).await?))
+            async fn update(app: &AppState, c: &Caller, id: &str, req: $update_ty) -> Res<Value> {
+                Ok($render(&app.$update(c, id, req).await?))
             }
             async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
                 app.$delete(c, id).await
@@ -51,6 +54,8 @@ plain_resource!(
     "ports",
     "ports",
     render::port,
+    Body,
+    Body,
     list_ports,
     get_port,
     create_port,
@@ -63,6 +68,8 @@ plain_resource!(
     "security_groups",
     "security-groups",
     render::security_group,
+    Body,
+    Body,
     list_security_groups,
     get_security_group,
     create_security_group,
@@ -75,6 +82,8 @@ plain_resource!(
     "routers",
     "routers",
     render::router,
+    Body,
+    Body,
     list_routers,
     get_router,
     create_router,
@@ -87,6 +96,8 @@ plain_resource!(
     "floatingips",
     "floatingips",
     render::floating_ip,
+    Body,
+    Body,
     list_floating_ips,
     get_floating_ip,
     create_floating_ip,
@@ -99,6 +110,8 @@ plain_resource!(
     "subnetpools",
     "subnetpools",
     render::subnet_pool,
+    Body,
+    Body,
     list_subnet_pools,
     get_subnet_pool,
     create_subnet_pool,
@@ -121,6 +134,8 @@ impl Resource for Networks {
     const SINGULAR: &'static str = "network";
     const PLURAL: &'static str = "networks";
     const PATH: &'static str = "networks";
+    type Create = CreateNetwork;
+    type Update = UpdateNetwork;
 
     async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
         let subnets = app.list_subnets(c).await?;
@@ -141,11 +156,11 @@ impl Resource for Networks {
     async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
         network_json(app, c, &app.get_network(c, id).await?).await
     }
-    async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
-        network_json(app, c, &app.create_network(c, body).await?).await
+    async fn create(app: &AppState, c: &Caller, req: CreateNetwork) -> Res<Value> {
+        network_json(app, c, &app.create_network(c, req).await?).await
     }
-    async fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> Res<Value> {
-        network_json(app, c, &app.update_network(c, id, body).await?).await
+    async fn update(app: &AppState, c: &Caller, id: &str, req: UpdateNetwork) -> Res<Value> {
+        network_json(app, c, &app.update_network(c, id, req).await?).await
     }
     async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
         app.delete_network(c, id).await
@@ -161,6 +176,8 @@ impl Resource for Subnets {
     const SINGULAR: &'static str = "subnet";
     const PLURAL: &'static str = "subnets";
     const PATH: &'static str = "subnets";
+    type Create = Body;
+    type Update = Body;
 
     async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
         let external: std::collections::HashSet<String> = app
@@ -180,11 +197,11 @@ impl Resource for Subnets {
     async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
         subnet_json(app, c, &app.get_subnet(c, id).await?).await
     }
-    async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
-        subnet_json(app, c, &app.create_subnet(c, body).await?).await
+    async fn create(app: &AppState, c: &Caller, req: Body) -> Res<Value> {
+        subnet_json(app, c, &app.create_subnet(c, req).await?).await
     }
-    async fn update(app: &AppState, c: &Caller, id: &str, body: Body) -> Res<Value> {
-        subnet_json(app, c, &app.update_subnet(c, id, body).await?).await
+    async fn update(app: &AppState, c: &Caller, id: &str, req: Body) -> Res<Value> {
+        subnet_json(app, c, &app.update_subnet(c, id, req).await?).await
     }
     async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
         app.delete_subnet(c, id).await
@@ -196,6 +213,8 @@ impl Resource for Rules {
     const PLURAL: &'static str = "security_group_rules";
     const PATH: &'static str = "security-group-rules";
     const TAGGED: bool = false;
+    type Create = Body;
+    type Update = Body;
 
     async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
         Ok(app
@@ -208,8 +227,8 @@ impl Resource for Rules {
     async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
         Ok(render::rule(&app.get_security_group_rule(c, id).await?))
     }
-    async fn create(app: &AppState, c: &Caller, body: Body) -> Res<Value> {
-        Ok(render::rule(&app.create_security_group_rule(c, body).await?))
+    async fn create(app: &AppState, c: &Caller, req: Body) -> Res<Value> {
+        Ok(render::rule(&app.create_security_group_rule(c, req).await?))
     }
     /// Rules are immutable in Neutron: replace them instead.
     async fn update(_: &AppState, _: &Caller, _: &str, _: Body) -> Res<Value> {
