@@ -67,7 +67,7 @@ async fn concurrent_ports_get_distinct_addresses_until_exhaustion() {
     for _ in 0..100 {
         let (app, a, nid) = (app.clone(), a.clone(), net.id.clone());
         tasks.push(tokio::spawn(async move {
-            app.create_port(&a, body(json!({"network_id": nid}))).await
+            app.create_port(&a, req(json!({"network_id": nid}))).await
         }));
     }
     let mut addrs = HashSet::new();
@@ -80,10 +80,10 @@ async fn concurrent_ports_get_distinct_addresses_until_exhaustion() {
 
     // Fill the rest of the pool (.2-.254 = 253 addresses), then one more must fail cleanly.
     for _ in 100..253 {
-        app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+        app.create_port(&a, req(json!({"network_id": net.id}))).await.unwrap();
     }
     let before = app.list_ports(&a).await.unwrap().len();
-    match app.create_port(&a, body(json!({"network_id": net.id}))).await {
+    match app.create_port(&a, req(json!({"network_id": net.id}))).await {
         Err(Error::Typed {
             status: 409,
             kind: "IpAddressGenerationFailure",
@@ -139,7 +139,7 @@ async fn requested_addresses_and_validation() {
     let p = app
         .create_port(
             &a,
-            body(json!({"network_id": net.id, "fixed_ips": [{"subnet_id": sub.id, "ip_address": "192.168.5.50"}]})),
+            req(json!({"network_id": net.id, "fixed_ips": [{"subnet_id": sub.id, "ip_address": "192.168.5.50"}]})),
         )
         .await
         .unwrap();
@@ -147,7 +147,7 @@ async fn requested_addresses_and_validation() {
     let dup = app
         .create_port(
             &a,
-            body(json!({"network_id": net.id, "fixed_ips": [{"ip_address": "192.168.5.50"}]})),
+            req(json!({"network_id": net.id, "fixed_ips": [{"ip_address": "192.168.5.50"}]})),
         )
         .await;
     assert!(matches!(
@@ -157,7 +157,7 @@ async fn requested_addresses_and_validation() {
             ..
         })
     ));
-    let auto = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    let auto = app.create_port(&a, req(json!({"network_id": net.id}))).await.unwrap();
     assert_eq!(
         auto.fixed_ips[0].ip_address, "192.168.5.10",
         "first address of the pool"
@@ -174,7 +174,7 @@ async fn requested_addresses_and_validation() {
     let dual = app
         .create_port(
             &a,
-            body(json!({"network_id": net.id, "mac_address": "fa:16:3e:00:00:01"})),
+            req(json!({"network_id": net.id, "mac_address": "fa:16:3e:00:00:01"})),
         )
         .await
         .unwrap();
@@ -193,7 +193,7 @@ async fn projects_are_isolated_but_share_shared_and_external_networks() {
     let private = app.create_network(&a, req(json!({"name": "a-net"}))).await.unwrap();
     subnet(&app, &a, &private.id, "10.9.0.0/24").await;
     let port = app
-        .create_port(&a, body(json!({"network_id": private.id})))
+        .create_port(&a, req(json!({"network_id": private.id})))
         .await
         .unwrap();
     assert!(matches!(
@@ -222,7 +222,7 @@ async fn projects_are_isolated_but_share_shared_and_external_networks() {
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        app.create_port(&b, body(json!({"network_id": private.id}))).await,
+        app.create_port(&b, req(json!({"network_id": private.id}))).await,
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
@@ -307,12 +307,12 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
     // Ports get the default group unless told otherwise; a group in use cannot go.
     let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     subnet(&app, &a, &net.id, "10.2.0.0/24").await;
-    let p = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    let p = app.create_port(&a, req(json!({"network_id": net.id}))).await.unwrap();
     assert_eq!(p.security_groups, vec![default.group.id.clone()]);
     let p2 = app
         .create_port(
             &a,
-            body(json!({"network_id": net.id, "security_groups": [web.group.id]})),
+            req(json!({"network_id": net.id, "security_groups": [web.group.id]})),
         )
         .await
         .unwrap();
@@ -348,7 +348,7 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
     let steal = app
         .create_port(
             &b,
-            body(json!({"network_id": bnet.id, "security_groups": [web.group.id]})),
+            req(json!({"network_id": bnet.id, "security_groups": [web.group.id]})),
         )
         .await;
     assert!(matches!(steal, Err(Error::NotFound { .. })));
@@ -447,7 +447,7 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
     subnet(&app, &admin, &public.id, "198.51.100.0/28").await;
     let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let sub = subnet(&app, &a, &net.id, "10.4.0.0/24").await;
-    let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    let vm = app.create_port(&a, req(json!({"network_id": net.id}))).await.unwrap();
 
     let fip = app
         .create_floating_ip(&a, body(json!({"floating_network_id": public.id})))
@@ -811,7 +811,7 @@ async fn router_gateway_in_use_by_floating_ips_stays() {
     subnet(&app, &admin, &public2.id, "192.0.2.0/28").await;
     let net = app.create_network(&a, req(json!({"name": "n"}))).await.unwrap();
     let sub = subnet(&app, &a, &net.id, "10.5.0.0/24").await;
-    let vm = app.create_port(&a, body(json!({"network_id": net.id}))).await.unwrap();
+    let vm = app.create_port(&a, req(json!({"network_id": net.id}))).await.unwrap();
     let r = app
         .create_router(
             &a,

@@ -45,6 +45,38 @@ pub struct Subnet {
     pub subnetpool_id: Option<String>,
 }
 
+/// A port's operational status as Neutron shows it, stored as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
+pub enum PortStatus {
+    /// Plugged and up on its host (and every router port, served by Ciel's own routers).
+    #[sqlx(rename = "ACTIVE")]
+    #[serde(rename = "ACTIVE")]
+    Active,
+    /// Not (yet) plugged on a host.
+    #[sqlx(rename = "DOWN")]
+    #[serde(rename = "DOWN")]
+    Down,
+    /// Its host could not set it up (e.g. its firewall): it gets no traffic.
+    #[sqlx(rename = "ERROR")]
+    #[serde(rename = "ERROR")]
+    Error,
+    /// Floating IP ports: nothing plugs them.
+    #[sqlx(rename = "N/A")]
+    #[serde(rename = "N/A")]
+    NotApplicable,
+}
+
+impl PortStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortStatus::Active => "ACTIVE",
+            PortStatus::Down => "DOWN",
+            PortStatus::Error => "ERROR",
+            PortStatus::NotApplicable => "N/A",
+        }
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Port {
     pub id: String,
@@ -53,7 +85,7 @@ pub struct Port {
     pub project_id: String,
     pub mac_address: String,
     pub admin_state_up: bool,
-    pub status: String,
+    pub status: PortStatus,
     pub device_id: String,
     pub device_owner: String,
     pub port_security_enabled: bool,
@@ -412,7 +444,13 @@ pub async fn delete_fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str)
 
 /// Sets a port's operational status and binding host (what the host's agent reported);
 /// no write, and no new revision, when both are already so.
-pub async fn set_port_status(e: impl SqliteExecutor<'_>, id: &str, status: &str, host: &str, now: i64) -> Result<()> {
+pub async fn set_port_status(
+    e: impl SqliteExecutor<'_>,
+    id: &str,
+    status: PortStatus,
+    host: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "UPDATE ports SET status = ?, binding_host_id = ?, updated_at = ?, revision_number = revision_number + 1 \
          WHERE id = ? AND (status != ? OR binding_host_id != ?)",

@@ -312,14 +312,14 @@ impl App {
         // ERROR when the agent could not set them up (e.g. their firewall: they get no traffic).
         for p in network::ports_on_host(&mut *tx, &host.id).await? {
             let status = if let Some((_, why)) = report.port_errors.iter().find(|(id, _)| id == &p.id) {
-                if p.status != "ERROR" {
+                if p.status != network::PortStatus::Error {
                     tracing::warn!(port = %p.id, host = %host.hostname, error = %why, "port in ERROR on its host");
                 }
-                "ERROR"
+                network::PortStatus::Error
             } else if report.ports_up.contains(&p.id) {
-                "ACTIVE"
+                network::PortStatus::Active
             } else {
-                "DOWN"
+                network::PortStatus::Down
             };
             network::set_port_status(&mut *tx, &p.id, status, &host.hostname, now).await?;
         }

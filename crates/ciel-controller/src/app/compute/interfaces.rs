@@ -4,14 +4,48 @@
 
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::Body;
+use crate::app::network::params::{CreatePort, FromBody, UpdatePort};
 use crate::app::network::ports::PortView;
+use crate::app::network::validate::{self, FixedIpSpec};
 use crate::app::App;
 use crate::db::compute::created_ports;
 use crate::error::{Error, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// `device_owner` of the ports Nova-style attachments create.
 pub const COMPUTE_OWNER: &str = "compute:nova";
+
+/// `POST /servers/{id}/os-interface`: an existing port, or a new one on a network (with the
+/// fixed IPs wanted, validated as the network service validates a port's).
+#[derive(Debug, Clone)]
+pub enum AttachInterface {
+    Port(String),
+    Network {
+        net_id: String,
+        fixed_ips: Option<Vec<FixedIpSpec>>,
+    },
+}
+
+impl FromBody for AttachInterface {
+    fn from_body(mut body: Body) -> Result<Self> {
+        let text = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_owned));
+        let port_id = text(body.remove("port_id"));
+        let net_id = text(body.remove("net_id"));
+        match (port_id, net_id) {
+            (Some(p), _) => Ok(AttachInterface::Port(p)),
+            (None, Some(net_id)) => Ok(AttachInterface::Network {
+                net_id,
+                fixed_ips: match body.remove("fixed_ips") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(validate::fixed_ips("fixed_ips", v)?),
+                },
+            }),
+            (None, None) => Err(Error::bad_request(
+                "Invalid input for field/attribute interfaceAttachment: net_id or port_id is required.",
+            )),
+        }
+    }
+}
 
 impl App {
     async fn server_for_interfaces(
@@ -52,14 +86,12 @@ impl App {
     }
 
     /// Attaches `port_id`, or a new port on `net_id` (with the requested fixed IPs).
-    pub async fn attach_interface(&self, caller: &Caller, server_id: &str, mut req: Body) -> Result<PortView> {
+    pub async fn attach_interface(&self, caller: &Caller, server_id: &str, req: AttachInterface) -> Result<PortView> {
         let s = self
             .server_for_interfaces(caller, server_id, "attach_interface")
             .await?;
-        let port_id = req.remove("port_id").and_then(|v| v.as_str().map(str::to_owned));
-        let net_id = req.remove("net_id").and_then(|v| v.as_str().map(str::to_owned));
-        let port = match (port_id, net_id) {
-            (Some(p), _) => {
+        let port = match req {
+            AttachInterface::Port(p) => {
                 let view = self
                     .get_port(caller, &p)
                     .await
@@ -67,28 +99,20 @@ impl App {
                 if !view.port.device_id.is_empty() {
                     return Err(Error::Conflict(format!("Port {p} is still in use.")));
                 }
-                let Value::Object(b) = json!({"device_id": s.id, "device_owner": COMPUTE_OWNER}) else {
-                    unreachable!()
-                };
-                self.update_port(caller, &p, b).await?
+                self.update_port(caller, &p, UpdatePort::device(&s.id, COMPUTE_OWNER))
+                    .await?
             }
-            (None, Some(n)) => {
-                let mut body = json!({"network_id": n, "device_id": s.id, "device_owner": COMPUTE_OWNER});
-                if let Some(ips) = req.remove("fixed_ips") {
-                    body["fixed_ips"] = ips;
-                }
-                let Value::Object(b) = body else { unreachable!() };
-                let view = self.create_port(caller, b).await.map_err(|e| match e {
-                    Error::NotFound { .. } => Error::not_found("network", &n),
+            AttachInterface::Network { net_id, fixed_ips } => {
+                let port = CreatePort {
+                    fixed_ips,
+                    ..CreatePort::for_device(&net_id, &s.id, COMPUTE_OWNER)
+                };
+                let view = self.create_port(caller, port).await.map_err(|e| match e {
+                    Error::NotFound { .. } => Error::not_found("network", &net_id),
                     other => other,
                 })?;
                 self.remember_created_port(&view.port.id, &s.id).await?;
                 view
-            }
-            (None, None) => {
-                return Err(Error::bad_request(
-                    "Invalid input for field/attribute interfaceAttachment: net_id or port_id is required.",
-                ))
             }
         };
         let mut tx = crate::db::begin(&self.db).await?;
@@ -120,10 +144,9 @@ impl App {
             self.delete_port(caller, port_id).await?;
             created_ports::forget(&self.db, port_id).await
         } else {
-            let Value::Object(b) = json!({"device_id": "", "device_owner": ""}) else {
-                unreachable!()
-            };
-            self.update_port(caller, port_id, b).await.map(|_| ())
+            self.update_port(caller, port_id, UpdatePort::device("", ""))
+                .await
+                .map(|_| ())
         }
     }
 

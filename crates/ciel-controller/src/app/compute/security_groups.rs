@@ -6,6 +6,7 @@
 use super::actions::Guard;
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::Body;
+use crate::app::network::params::UpdatePort;
 use crate::app::network::security_groups::GroupView;
 use crate::app::App;
 use crate::db::security_groups::Rule;
@@ -197,9 +198,8 @@ impl App {
             } else {
                 continue;
             }
-            let mut b = Body::new();
-            b.insert("security_groups".into(), json!(ids));
-            self.update_port(caller, &p.port.id, b).await?;
+            self.update_port(caller, &p.port.id, UpdatePort::security_groups(ids))
+                .await?;
         }
         Ok(())
     }

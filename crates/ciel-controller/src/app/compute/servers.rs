@@ -401,7 +401,7 @@ impl App {
                         port["security_groups"] = json!(g);
                     }
                     let Value::Object(b) = port else { unreachable!() };
-                    let made = self.create_port(caller, b).await.map_err(|e| match e {
+                    let made = self.create_port(caller, crate::app::network::params::FromBody::from_body(b)?).await.map_err(|e| match e {
                         Error::NotFound { .. } => Error::bad_request(format!("Network {net} could not be found.")),
                         other => other,
                     })?;
@@ -410,7 +410,7 @@ impl App {
                 NicRequest::Port(p) => {
                     let b = json!({"device_id": s.id, "device_owner": "compute:nova"});
                     let Value::Object(b) = b else { unreachable!() };
-                    self.update_port(caller, p, b).await?;
+                    self.update_port(caller, p, crate::app::network::params::FromBody::from_body(b)?).await?;
                 }
             }
         }

@@ -5,7 +5,7 @@
 
 use super::ports::{service_port, FixedIpRequest};
 use crate::app::App;
-use crate::db::network::{self, Port};
+use crate::db::network::{self, Port, PortStatus};
 use crate::db::Tx;
 use crate::error::Result;
 
@@ -43,7 +43,7 @@ impl App {
                     &net.project_id,
                     &format!("dhcp-{network_id}"),
                     DHCP_OWNER,
-                    "ACTIVE",
+                    PortStatus::Active,
                 );
                 network::insert_port(&mut **tx, &p).await?;
                 p

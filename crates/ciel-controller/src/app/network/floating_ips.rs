@@ -9,7 +9,7 @@ use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
 use crate::db::floating_ips::{self as fips, FloatingIp};
-use crate::db::network;
+use crate::db::network::{self, PortStatus};
 use crate::db::routers;
 use crate::db::Tx;
 use crate::error::{Error, Result};
@@ -91,7 +91,7 @@ impl App {
         let now = crate::db::now();
         let fip_project = project_id.clone();
         let id = uuid::Uuid::new_v4().to_string();
-        let port = service_port(&net_id, "", &id, FLOATING_OWNER, "N/A");
+        let port = service_port(&net_id, "", &id, FLOATING_OWNER, PortStatus::NotApplicable);
         let mut tx = crate::db::begin(&self.db).await?;
         self.check_network_quota(&mut tx, &fip_project, "floatingip").await?;
         network::insert_port(&mut *tx, &port).await?;

@@ -1,15 +1,15 @@
 use super::ipam;
+use super::params::{CreatePort, UpdatePort};
 use super::subnets::pools_of;
+use super::validate::FixedIpSpec;
 use super::validate::{self, Mac};
-use super::{may_write, not_found, owns, target_project_of};
+use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
 use crate::app::App;
-use crate::db::network::{self, FixedIp, Port, Subnet};
+use crate::db::network::{self, FixedIp, Port, PortStatus, Subnet};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use rand::Rng;
-use serde_json::Value;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
@@ -39,7 +39,13 @@ pub(crate) fn random_mac() -> String {
 
 /// A port the cloud itself owns (DHCP server, router interface or gateway, floating IP), with
 /// a fresh MAC and no port security: nothing binds it to a VM.
-pub(crate) fn service_port(network_id: &str, project_id: &str, device_id: &str, owner: &str, status: &str) -> Port {
+pub(crate) fn service_port(
+    network_id: &str,
+    project_id: &str,
+    device_id: &str,
+    owner: &str,
+    status: PortStatus,
+) -> Port {
     let now = crate::db::now();
     Port {
         id: uuid::Uuid::new_v4().to_string(),
@@ -48,7 +54,7 @@ pub(crate) fn service_port(network_id: &str, project_id: &str, device_id: &str, 
         project_id: project_id.into(),
         mac_address: random_mac(),
         admin_state_up: true,
-        status: status.into(),
+        status,
         device_id: device_id.into(),
         device_owner: owner.into(),
         port_security_enabled: false,
@@ -69,14 +75,17 @@ fn exhausted(network_id: &str) -> Error {
     }
 }
 
-fn parse_fixed_ips(v: Value) -> Result<Vec<FixedIpRequest>> {
-    Ok(validate::fixed_ips("fixed_ips", v)?
-        .into_iter()
-        .map(|f| FixedIpRequest {
+impl From<FixedIpSpec> for FixedIpRequest {
+    fn from(f: FixedIpSpec) -> Self {
+        FixedIpRequest {
             subnet_id: f.subnet_id,
             ip: f.ip_address,
-        })
-        .collect())
+        }
+    }
+}
+
+fn fixed_ip_requests(specs: Vec<FixedIpSpec>) -> Vec<FixedIpRequest> {
+    specs.into_iter().map(FixedIpRequest::from).collect()
 }
 
 /// Neutron's `AddressPairAndPortSecurityRequired` (409).
@@ -195,55 +204,43 @@ impl App {
         Ok(out)
     }
 
-    pub async fn create_port(&self, caller: &Caller, mut body: Body) -> Result<PortView> {
-        let project_id = target_project_of(caller, &mut body)?;
-        let network_id = input::opt_str(&mut body, "network_id", 64, false)?
-            .ok_or_else(|| Error::bad_request("Invalid input for operation: network_id is required."))?;
+    pub async fn create_port(&self, caller: &Caller, req: CreatePort) -> Result<PortView> {
+        let project_id = target_project(caller, req.project_id)?;
+        let network_id = req.network_id;
         let net = self.get_network(caller, &network_id).await?;
         if !(may_write(caller, &project_id) && (owns(caller, &net.project_id) || net.shared)) {
             return Err(Error::forbidden());
         }
-        let mac = match body.remove("mac_address") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                validate::unicast_mac(&v)
-                    .map_err(|r| validate::invalid("mac_address", r))?
-                    .to_string(),
-            ),
-        };
-        let requests = match body.remove("fixed_ips") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(parse_fixed_ips(v)?),
-        };
-        let requested_groups = body.remove("security_groups");
-        let pairs = body.remove("allowed_address_pairs").filter(|v| !v.is_null());
+        let mac = req.mac_address.map(|m| m.to_string());
+        let requests = req.fixed_ips.map(fixed_ip_requests);
         let now = crate::db::now();
         let mut port = Port {
             id: uuid::Uuid::new_v4().to_string(),
-            name: validate::opt_name(&mut body)?.unwrap_or_default(),
+            name: req.name.unwrap_or_default(),
             network_id: network_id.clone(),
             project_id,
             mac_address: mac.clone().unwrap_or_else(random_mac),
-            admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
-            status: "DOWN".into(),
-            device_id: validate::opt_string(&mut body, "device_id", 255)?.unwrap_or_default(),
-            device_owner: validate::opt_string(&mut body, "device_owner", 255)?.unwrap_or_default(),
-            port_security_enabled: input::opt_bool(&mut body, "port_security_enabled")?
-                .unwrap_or(net.port_security_enabled),
+            admin_state_up: req.admin_state_up.unwrap_or(true),
+            status: PortStatus::Down,
+            device_id: req.device_id.unwrap_or_default(),
+            device_owner: req.device_owner.unwrap_or_default(),
+            port_security_enabled: req.port_security_enabled.unwrap_or(net.port_security_enabled),
             allowed_address_pairs: "[]".into(),
-            binding_host_id: validate::opt_string(&mut body, "binding:host_id", 255)?.unwrap_or_default(),
-            description: validate::opt_description(&mut body)?.unwrap_or_default(),
+            binding_host_id: req.binding_host_id.unwrap_or_default(),
+            description: req.description.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
         };
-        if let Some(v) = pairs {
-            let pairs = validate::allowed_address_pairs(v, port_mac(&port)?)?;
+        if let Some(pairs) = req.allowed_address_pairs {
+            let mac = port_mac(&port)?;
+            let pairs: Vec<_> = pairs.into_iter().map(|p| p.on_port(mac)).collect();
             if !pairs.is_empty() && !port.port_security_enabled {
                 return Err(pairs_need_port_security());
             }
             port.allowed_address_pairs = validate::pairs_json(&pairs);
         }
+        let requested_groups = req.security_groups;
         let mut tx = crate::db::begin(&self.db).await?;
         self.check_network_quota(&mut tx, &port.project_id, "port").await?;
         // A generated MAC that collides is simply drawn again; a requested one is a conflict.
@@ -334,7 +331,7 @@ impl App {
             .collect())
     }
 
-    pub async fn update_port(&self, caller: &Caller, id: &str, mut body: Body) -> Result<PortView> {
+    pub async fn update_port(&self, caller: &Caller, id: &str, req: UpdatePort) -> Result<PortView> {
         let PortView {
             mut port,
             security_groups: current_groups,
@@ -343,39 +340,38 @@ impl App {
         if !may_write(caller, &port.project_id) {
             return Err(Error::forbidden());
         }
-        for k in ["network_id", "id", "project_id", "tenant_id", "mac_address"] {
-            if body.remove(k).is_some() && !caller.is_admin() {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for operation: cannot update '{k}'."
-                )));
-            }
+        if let Some(k) = req.read_only.filter(|_| !caller.is_admin()) {
+            return Err(Error::bad_request(format!(
+                "Invalid input for operation: cannot update '{k}'."
+            )));
         }
-        if let Some(v) = validate::opt_name(&mut body)? {
+        if let Some(v) = req.name {
             port.name = v;
         }
-        if let Some(v) = validate::opt_description(&mut body)? {
+        if let Some(v) = req.description {
             port.description = v;
         }
-        if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
+        if let Some(v) = req.admin_state_up {
             port.admin_state_up = v;
         }
-        if let Some(v) = validate::opt_string(&mut body, "device_id", 255)? {
+        if let Some(v) = req.device_id {
             port.device_id = v;
         }
-        if let Some(v) = validate::opt_string(&mut body, "device_owner", 255)? {
+        if let Some(v) = req.device_owner {
             port.device_owner = v;
         }
-        if let Some(v) = input::opt_bool(&mut body, "port_security_enabled")? {
+        if let Some(v) = req.port_security_enabled {
             port.port_security_enabled = v;
         }
-        if let Some(v) = validate::opt_string(&mut body, "binding:host_id", 255)? {
+        if let Some(v) = req.binding_host_id {
             port.binding_host_id = v;
         }
-        match body.remove("allowed_address_pairs") {
+        match req.allowed_address_pairs {
             None => {}
-            Some(Value::Null) => port.allowed_address_pairs = "[]".into(),
-            Some(v) => {
-                let pairs = validate::allowed_address_pairs(v, port_mac(&port)?)?;
+            Some(None) => port.allowed_address_pairs = "[]".into(),
+            Some(Some(pairs)) => {
+                let mac = port_mac(&port)?;
+                let pairs: Vec<_> = pairs.into_iter().map(|p| p.on_port(mac)).collect();
                 port.allowed_address_pairs = validate::pairs_json(&pairs);
             }
         }
@@ -383,8 +379,8 @@ impl App {
             return Err(pairs_need_port_security());
         }
         port.updated_at = crate::db::now();
-        let requests = body.remove("fixed_ips").map(parse_fixed_ips).transpose()?;
-        let requested_groups = body.remove("security_groups");
+        let requests = req.fixed_ips.map(fixed_ip_requests);
+        let requested_groups = req.security_groups;
         let mut tx = crate::db::begin(&self.db).await?;
         // Hosts with VMs on the network, before (the old device's) and after the change.
         self.network_ports_changed(&mut tx, &port.network_id).await?;
@@ -409,7 +405,7 @@ impl App {
         };
         if let Some(g) = groups {
             let ids = self
-                .port_groups_for(&mut tx, caller, &port.project_id, Some(g), port.port_security_enabled)
+                .port_groups_for(&mut tx, caller, &port.project_id, g, port.port_security_enabled)
                 .await?;
             crate::db::security_groups::set_port_groups(&mut tx, id, &ids).await?;
         }

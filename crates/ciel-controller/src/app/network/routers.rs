@@ -7,7 +7,7 @@ use super::{may_write, not_found, owns, target_project_of};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::App;
-use crate::db::network::{self, FixedIp, Port};
+use crate::db::network::{self, FixedIp, Port, PortStatus};
 use crate::db::routers::{self, Router};
 use crate::db::Tx;
 use crate::error::{Error, Result};
@@ -49,7 +49,7 @@ impl InterfaceInfo {
 /// hypervisor, so they are up as soon as they exist (Neutron's L3 agent reports the same); VM
 /// ports stay DOWN until their agent reports them.
 fn router_port(router: &Router, network_id: &str, owner: &str, project_id: &str) -> Port {
-    service_port(network_id, project_id, &router.id, owner, "ACTIVE")
+    service_port(network_id, project_id, &router.id, owner, PortStatus::Active)
 }
 
 impl App {

@@ -522,26 +522,15 @@ impl App {
         tx: &mut Tx<'_>,
         caller: &Caller,
         project_id: &str,
-        requested: Option<Value>,
+        requested: Option<Vec<String>>,
         port_security: bool,
     ) -> Result<Vec<String>> {
-        let ids: Vec<String> = match requested {
-            Some(Value::Array(items)) => items
-                .into_iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| Error::bad_request("Invalid input for security_groups."))
-                })
-                .collect::<Result<_>>()?,
-            Some(Value::Null) | None => {
-                return if port_security {
-                    Ok(vec![self.default_security_group(tx, project_id).await?.id])
-                } else {
-                    Ok(vec![])
-                }
-            }
-            Some(v) => return Err(Error::bad_request(format!("Invalid input for security_groups: {v}"))),
+        let Some(ids) = requested else {
+            return if port_security {
+                Ok(vec![self.default_security_group(tx, project_id).await?.id])
+            } else {
+                Ok(vec![])
+            };
         };
         if !port_security && !ids.is_empty() {
             return Err(Error::Typed {

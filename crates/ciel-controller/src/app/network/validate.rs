@@ -621,10 +621,34 @@ pub fn pairs_json(pairs: &[AddressPair]) -> String {
     .to_string()
 }
 
+/// One allowed address pair as requested: the MAC may be left to the port's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressPairRequest {
+    pub ip_address: IpOrNet,
+    pub mac_address: Option<Mac>,
+}
+
+impl AddressPairRequest {
+    pub fn on_port(self, port_mac: Mac) -> AddressPair {
+        AddressPair {
+            ip_address: self.ip_address,
+            mac_address: self.mac_address.unwrap_or(port_mac),
+        }
+    }
+}
+
+/// Allowed address pairs with `port_mac` filling in missing MACs (see `address_pair_requests`).
+pub fn allowed_address_pairs(v: Value, port_mac: Mac) -> Result<Vec<AddressPair>> {
+    Ok(address_pair_requests(v)?
+        .into_iter()
+        .map(|p| p.on_port(port_mac))
+        .collect())
+}
+
 /// `_validate_allowed_address_pairs`: a list of at most ten objects with an `ip_address`
 /// (an IP address, or a prefix when it has a `/`, neither multicast) and optionally a unicast
-/// `mac_address`, nothing else, no pair twice. `port_mac` fills in a missing MAC.
-pub fn allowed_address_pairs(v: Value, port_mac: Mac) -> Result<Vec<AddressPair>> {
+/// `mac_address`, nothing else, no pair twice.
+pub fn address_pair_requests(v: Value) -> Result<Vec<AddressPairRequest>> {
     const ATTR: &str = "allowed_address_pairs";
     let Value::Array(items) = v else {
         return Err(Error::bad_request("Allowed address pairs must be a list."));
@@ -707,9 +731,9 @@ pub fn allowed_address_pairs(v: Value, port_mac: Mac) -> Result<Vec<AddressPair>
                 )));
             }
         }
-        out.push(AddressPair {
+        out.push(AddressPairRequest {
             ip_address: ip,
-            mac_address: mac.unwrap_or(port_mac),
+            mac_address: mac,
         });
     }
     Ok(out)

@@ -4,6 +4,8 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::Nv;
+use crate::app::compute::interfaces::AttachInterface;
+use crate::app::network::params::FromBody;
 use crate::app::network::ports::PortView;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
@@ -48,7 +50,7 @@ pub async fn attach(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let req = wrapped(&body, "interfaceAttachment")?;
+    let req = AttachInterface::from_body(wrapped(&body, "interfaceAttachment")?)?;
     let p = app.attach_interface(&c, &id, req).await?;
     Ok(Json(json!({ "interfaceAttachment": attachment(&p, mv) })).into_response())
 }
