@@ -6,6 +6,7 @@ pub mod identity;
 pub mod image;
 pub mod metadata_schema;
 pub mod network;
+pub mod policy;
 pub mod volume;
 
 use crate::config::ControllerConfig;

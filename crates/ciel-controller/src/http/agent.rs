@@ -9,21 +9,21 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use crate::http::routes::{get, post, put, PlainError, Routes};
+use axum::Json;
 use ciel_proto::{HostReport, RegisterRequest, RegisterResponse};
 use std::time::Duration;
 
 /// Longest a config request waits for a change before answering with the current state.
 const LONG_POLL: Duration = Duration::from_secs(25);
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/hosts", post(register))
-        .route("/v1/hosts/{id}/config", get(config))
-        .route("/v1/hosts/{id}/report", put(report))
-        .route("/v1/hosts/{id}/images/{image}", get(image_file))
-        .route("/v1/hosts/{id}/metadata", get(metadata))
+pub fn router() -> Routes<PlainError> {
+    Routes::new()
+        .route("/v1/hosts", post("agent:register", register))
+        .route("/v1/hosts/{id}/config", get("agent:config", config))
+        .route("/v1/hosts/{id}/report", put("agent:report", report))
+        .route("/v1/hosts/{id}/images/{image}", get("agent:image_file", image_file))
+        .route("/v1/hosts/{id}/metadata", get("agent:metadata", metadata))
 }
 
 struct AgentError(Error);

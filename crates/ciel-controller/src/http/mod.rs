@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod identity;
 pub mod image;
 pub mod network;
+pub mod routes;
 pub mod volume;
 
 use crate::app::identity::caller::Caller;
@@ -18,6 +19,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use routes::Routes;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -26,44 +28,62 @@ pub type AppState = Arc<App>;
 
 /// The whole HTTP surface of the controller.
 pub fn router(app: AppState) -> Router {
-    Router::new()
-        .route("/", axum::routing::get(dashboard::index))
-        .route("/{file}", axum::routing::get(dashboard::top_file))
-        .route("/assets/{*path}", axum::routing::get(dashboard::asset))
-        .route("/identity/", axum::routing::get(identity::versions))
-        .nest(
-            "/identity",
-            identity::router().layer(axum::middleware::from_fn(body_rules::keystone)),
-        )
-        .route("/image/", axum::routing::get(image::versions))
-        .nest(
-            "/image",
-            image::router().layer(axum::middleware::from_fn(body_rules::glance)),
-        )
-        .nest("/agent", agent::router())
-        .route("/compute/", axum::routing::get(compute::versions))
-        .nest(
-            "/compute",
-            compute::router().layer(axum::middleware::from_fn(body_rules::nova)),
-        )
-        // Neutron takes a `.json` format suffix on every path, so it comes off before routing.
-        .nest_service(
-            "/network",
-            tower::Layer::layer(
-                &axum::middleware::map_request(network::without_json_suffix),
-                network::router()
-                    .layer(axum::middleware::from_fn(body_rules::neutron))
-                    .with_state(app.clone()),
-            ),
-        )
-        .route("/volume/", axum::routing::get(volume::versions))
-        .nest(
-            "/volume",
-            volume::router().layer(axum::middleware::from_fn(body_rules::cinder)),
-        )
+    let (router, _) = routes(app.clone()).into_parts();
+    router
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
         .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
+        // Route guards (`routes::enforce`) authenticate with it.
+        .layer(axum::Extension(app.clone()))
         .with_state(app)
+}
+
+/// Every (method, path template, policy action) the controller serves: what the every-route
+/// test walks.
+pub fn route_table(app: AppState) -> Vec<routes::RouteInfo> {
+    routes(app).into_parts().1
+}
+
+fn routes(app: AppState) -> Routes<routes::PlainError> {
+    use routes::get;
+    let (network, network_table) = network::router().into_parts();
+    Routes::new()
+        .route("/", get("dashboard:index", dashboard::index))
+        .route("/{file}", get("dashboard:file", dashboard::top_file))
+        .route("/assets/{*path}", get("dashboard:asset", dashboard::asset))
+        .route("/identity/", get("identity:versions", identity::versions))
+        .nest(
+            "/identity",
+            identity::router().map(|r| r.layer(axum::middleware::from_fn(body_rules::keystone))),
+        )
+        .route("/image/", get("image:versions", image::versions))
+        .nest(
+            "/image",
+            image::router().map(|r| r.layer(axum::middleware::from_fn(body_rules::glance))),
+        )
+        .nest("/agent", agent::router())
+        .route("/compute/", get("compute:versions", compute::versions))
+        .nest(
+            "/compute",
+            compute::router().map(|r| r.layer(axum::middleware::from_fn(body_rules::nova))),
+        )
+        // Neutron takes a `.json` format suffix on every path, so it comes off before routing.
+        .record("/network", network_table)
+        .map(|r| {
+            r.nest_service(
+                "/network",
+                tower::Layer::layer(
+                    &axum::middleware::map_request(network::without_json_suffix),
+                    network
+                        .layer(axum::middleware::from_fn(body_rules::neutron))
+                        .with_state(app),
+                ),
+            )
+        })
+        .route("/volume/", get("volume:versions", volume::versions))
+        .nest(
+            "/volume",
+            volume::router().map(|r| r.layer(axum::middleware::from_fn(body_rules::cinder))),
+        )
 }
 
 async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -86,21 +106,14 @@ impl<E: ServiceError> FromRequestParts<AppState> for Authed<E> {
     type Rejection = E;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, E> {
-        let unauthorized = || {
-            E::from(Error::Unauthorized(
-                "The request you have made requires authentication.".into(),
-            ))
-        };
-        let token = parts
-            .headers
-            .get("x-auth-token")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(unauthorized)?;
-        match app.validate_token(token).await {
-            Ok(c) => Ok(Authed(c, PhantomData)),
-            Err(Error::Internal(m)) => Err(E::from(Error::Internal(m))),
-            Err(_) => Err(unauthorized()),
+        // The route's guard has authenticated the caller and checked its roles already.
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(Authed(c.clone(), PhantomData));
         }
+        routes::authenticate(app, &parts.headers)
+            .await
+            .map(|c| Authed(c, PhantomData))
+            .map_err(E::from)
     }
 }
 

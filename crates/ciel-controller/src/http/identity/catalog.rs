@@ -6,29 +6,29 @@ use crate::http::Authed;
 use crate::http::{wrapped, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::Router;
+use crate::http::routes::{get, Routes};
+use super::error::KsError;
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/regions", get(list_regions).post(create_region))
+pub fn routes() -> Routes<KsError> {
+    Routes::new()
+        .route("/regions", get("identity:list_regions", list_regions).post("identity:create_region", create_region))
         .route(
             "/regions/{id}",
-            get(get_region)
-                .put(put_region)
-                .patch(update_region)
-                .delete(delete_region),
+            get("identity:get_region", get_region)
+                .put("identity:create_region", put_region)
+                .patch("identity:update_region", update_region)
+                .delete("identity:delete_region", delete_region),
         )
-        .route("/services", get(list_services).post(create_service))
+        .route("/services", get("identity:list_services", list_services).post("identity:create_service", create_service))
         .route(
             "/services/{id}",
-            get(get_service).patch(update_service).delete(delete_service),
+            get("identity:get_service", get_service).patch("identity:update_service", update_service).delete("identity:delete_service", delete_service),
         )
-        .route("/endpoints", get(list_endpoints).post(create_endpoint))
+        .route("/endpoints", get("identity:list_endpoints", list_endpoints).post("identity:create_endpoint", create_endpoint))
         .route(
             "/endpoints/{id}",
-            get(get_endpoint).patch(update_endpoint).delete(delete_endpoint),
+            get("identity:get_endpoint", get_endpoint).patch("identity:update_endpoint", update_endpoint).delete("identity:delete_endpoint", delete_endpoint),
         )
 }
 

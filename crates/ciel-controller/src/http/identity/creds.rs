@@ -6,29 +6,29 @@ use crate::http::Authed;
 use crate::http::{wrapped, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::Router;
+use crate::http::routes::{get, Routes};
+use super::error::KsError;
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes<KsError> {
+    Routes::new()
         .route(
             "/users/{id}/application_credentials",
-            get(list_app_creds).post(create_app_cred),
+            get("identity:list_application_credentials", list_app_creds).post("identity:create_application_credential", create_app_cred),
         )
         .route(
             "/users/{id}/application_credentials/{acid}",
-            get(get_app_cred).delete(delete_app_cred),
+            get("identity:get_application_credential", get_app_cred).delete("identity:delete_application_credential", delete_app_cred),
         )
-        .route("/credentials", get(list_credentials).post(create_credential))
+        .route("/credentials", get("identity:list_credentials", list_credentials).post("identity:create_credential", create_credential))
         .route(
             "/credentials/{id}",
-            get(get_credential).patch(update_credential).delete(delete_credential),
+            get("identity:get_credential", get_credential).patch("identity:update_credential", update_credential).delete("identity:delete_credential", delete_credential),
         )
-        .route("/policies", get(list_policies).post(create_policy))
+        .route("/policies", get("identity:list_policies", list_policies).post("identity:create_policy", create_policy))
         .route(
             "/policies/{id}",
-            get(get_policy).patch(update_policy).delete(delete_policy),
+            get("identity:get_policy", get_policy).patch("identity:update_policy", update_policy).delete("identity:delete_policy", delete_policy),
         )
 }
 

@@ -11,8 +11,8 @@ mod roles;
 use crate::http::{AppState, Authed};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use crate::http::routes::{get, post, Routes};
+use axum::Json;
 use error::KsError;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -21,27 +21,27 @@ use std::collections::HashMap;
 pub type Ks = Authed<KsError>;
 pub type Query = axum::extract::Query<HashMap<String, String>>;
 
-pub fn router() -> Router<AppState> {
-    let v3 = Router::new()
+pub fn router() -> Routes<KsError> {
+    let v3 = Routes::<KsError>::new()
         .route(
             "/auth/tokens",
-            post(auth::issue)
-                .get(auth::validate)
-                .head(auth::check)
-                .delete(auth::revoke),
+            post("identity:issue_token", auth::issue)
+                .get("identity:validate_token", auth::validate)
+                .head("identity:check_token", auth::check)
+                .delete("identity:revoke_token", auth::revoke),
         )
-        .route("/auth/catalog", get(auth::catalog))
-        .route("/auth/projects", get(auth::projects))
-        .route("/auth/domains", get(auth::domains))
-        .route("/auth/system", get(auth::system))
+        .route("/auth/catalog", get("identity:get_auth_catalog", auth::catalog))
+        .route("/auth/projects", get("identity:get_auth_projects", auth::projects))
+        .route("/auth/domains", get("identity:get_auth_domains", auth::domains))
+        .route("/auth/system", get("identity:get_auth_system", auth::system))
         .merge(resources::routes())
         .merge(roles::routes())
         .merge(catalog::routes())
         .merge(creds::routes());
-    Router::new()
-        .route("/", get(versions))
-        .route("/v3", get(version))
-        .route("/v3/", get(version))
+    Routes::new()
+        .route("/", get("identity:versions", versions))
+        .route("/v3", get("identity:version", version))
+        .route("/v3/", get("identity:version", version))
         .nest("/v3", v3)
 }
 

@@ -9,41 +9,41 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::Router;
+use crate::http::routes::{get, post, put, Routes};
+use super::error::KsError;
 use serde_json::{json, Value};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/domains", get(list_domains).post(create_domain))
+pub fn routes() -> Routes<KsError> {
+    Routes::new()
+        .route("/domains", get("identity:list_domains", list_domains).post("identity:create_domain", create_domain))
         .route(
             "/domains/{id}",
-            get(get_domain).patch(update_domain).delete(delete_domain),
+            get("identity:get_domain", get_domain).patch("identity:update_domain", update_domain).delete("identity:delete_domain", delete_domain),
         )
-        .route("/projects", get(list_projects).post(create_project))
+        .route("/projects", get("identity:list_projects", list_projects).post("identity:create_project", create_project))
         .route(
             "/projects/{id}",
-            get(get_project).patch(update_project).delete(delete_project),
+            get("identity:get_project", get_project).patch("identity:update_project", update_project).delete("identity:delete_project", delete_project),
         )
         .route(
             "/projects/{id}/tags",
-            get(list_tags).put(replace_tags).delete(clear_tags),
+            get("identity:list_project_tags", list_tags).put("identity:update_project_tags", replace_tags).delete("identity:delete_project_tags", clear_tags),
         )
         .route(
             "/projects/{id}/tags/{tag}",
-            get(check_tag).put(add_tag).delete(remove_tag),
+            get("identity:get_project_tag", check_tag).put("identity:create_project_tag", add_tag).delete("identity:delete_project_tag", remove_tag),
         )
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
-        .route("/users/{id}/password", post(change_password))
-        .route("/users/{id}/projects", get(user_projects))
-        .route("/users/{id}/groups", get(user_groups))
-        .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{id}", get(get_group).patch(update_group).delete(delete_group))
-        .route("/groups/{id}/users", get(group_users))
+        .route("/users", get("identity:list_users", list_users).post("identity:create_user", create_user))
+        .route("/users/{id}", get("identity:get_user", get_user).patch("identity:update_user", update_user).delete("identity:delete_user", delete_user))
+        .route("/users/{id}/password", post("identity:change_password", change_password))
+        .route("/users/{id}/projects", get("identity:list_user_projects", user_projects))
+        .route("/users/{id}/groups", get("identity:list_groups_for_user", user_groups))
+        .route("/groups", get("identity:list_groups", list_groups).post("identity:create_group", create_group))
+        .route("/groups/{id}", get("identity:get_group", get_group).patch("identity:update_group", update_group).delete("identity:delete_group", delete_group))
+        .route("/groups/{id}/users", get("identity:list_users_in_group", group_users))
         .route(
             "/groups/{id}/users/{uid}",
-            put(add_member).get(check_member).delete(remove_member),
+            put("identity:add_user_to_group", add_member).get("identity:check_user_in_group", check_member).delete("identity:remove_user_from_group", remove_member),
         )
 }
 

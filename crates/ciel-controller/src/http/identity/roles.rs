@@ -7,24 +7,24 @@ use crate::http::Authed;
 use crate::http::{wrapped, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::Router;
+use crate::http::routes::{get, Routes};
+use super::error::KsError;
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
-    let mut r = Router::new()
-        .route("/roles", get(list_roles).post(create_role))
-        .route("/roles/{id}", get(get_role).patch(update_role).delete(delete_role))
-        .route("/roles/{id}/implies", get(list_implies))
+pub fn routes() -> Routes<KsError> {
+    let mut r = Routes::new()
+        .route("/roles", get("identity:list_roles", list_roles).post("identity:create_role", create_role))
+        .route("/roles/{id}", get("identity:get_role", get_role).patch("identity:update_role", update_role).delete("identity:delete_role", delete_role))
+        .route("/roles/{id}/implies", get("identity:list_implied_roles", list_implies))
         .route(
             "/roles/{id}/implies/{implied}",
-            get(get_implied)
-                .head(check_implied)
-                .put(create_implied)
-                .delete(delete_implied),
+            get("identity:get_implied_role", get_implied)
+                .head("identity:check_implied_role", check_implied)
+                .put("identity:create_implied_role", create_implied)
+                .delete("identity:delete_implied_role", delete_implied),
         )
-        .route("/role_inferences", get(list_inferences))
-        .route("/role_assignments", get(list_assignments));
+        .route("/role_inferences", get("identity:list_role_inference_rules", list_inferences))
+        .route("/role_assignments", get("identity:list_role_assignments", list_assignments));
     // Grants exist for every (target, actor) pair; project and domain grants also have an
     // inherited (OS-INHERIT) form.
     let targets = [
@@ -43,14 +43,14 @@ pub fn routes() -> Router<AppState> {
                 r = r
                     .route(
                         &format!("{prefix}{suffix}"),
-                        get(move |s, c, p| list_grants(s, c, p, target, actor, inh)),
+                        get("identity:list_grants", move |s, c, p| list_grants(s, c, p, target, actor, inh)),
                     )
                     .route(
                         &format!("{prefix}/{{r}}{suffix}"),
-                        get(move |s, c, p| check_grant(s, c, p, target, actor, inh))
-                            .head(move |s, c, p| check_grant(s, c, p, target, actor, inh))
-                            .put(move |s, c, p| put_grant(s, c, p, target, actor, inh))
-                            .delete(move |s, c, p| delete_grant(s, c, p, target, actor, inh)),
+                        get("identity:check_grant", move |s, c, p| check_grant(s, c, p, target, actor, inh))
+                            .head("identity:check_grant", move |s, c, p| check_grant(s, c, p, target, actor, inh))
+                            .put("identity:create_grant", move |s, c, p| put_grant(s, c, p, target, actor, inh))
+                            .delete("identity:revoke_grant", move |s, c, p| delete_grant(s, c, p, target, actor, inh)),
                     );
             }
         }

@@ -14,35 +14,35 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use crate::http::routes::{get, post, put, Routes};
+use axum::Json;
 use error::{GlanceError, GlanceResult};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 type Gl = Authed<GlanceError>;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(versions))
-        .route("/versions", get(versions_ok))
-        .route("/v2/images", get(list_images).post(create_image))
+pub fn router() -> Routes<GlanceError> {
+    Routes::new()
+        .route("/", get("image:versions", versions))
+        .route("/versions", get("image:versions_ok", versions_ok))
+        .route("/v2/images", get("image:list_images", list_images).post("image:create_image", create_image))
         .route(
             "/v2/images/{id}",
-            get(show_image).patch(patch_image).delete(delete_image),
+            get("image:show_image", show_image).patch("image:patch_image", patch_image).delete("image:delete_image", delete_image),
         )
-        .route("/v2/images/{id}/file", put(upload).get(download))
-        .route("/v2/images/{id}/tags/{tag}", put(add_tag).delete(delete_tag))
-        .route("/v2/images/{id}/members", get(list_members).post(add_member))
+        .route("/v2/images/{id}/file", put("image:upload", upload).get("image:download", download))
+        .route("/v2/images/{id}/tags/{tag}", put("image:add_tag", add_tag).delete("image:delete_tag", delete_tag))
+        .route("/v2/images/{id}/members", get("image:list_members", list_members).post("image:add_member", add_member))
         .route(
             "/v2/images/{id}/members/{member}",
-            get(show_member).put(update_member).delete(delete_member),
+            get("image:show_member", show_member).put("image:update_member", update_member).delete("image:delete_member", delete_member),
         )
-        .route("/v2/images/{id}/tasks", get(image_tasks))
-        .route("/v2/images/{id}/actions/deactivate", post(deactivate))
-        .route("/v2/images/{id}/actions/reactivate", post(reactivate))
-        .route("/v2/schemas/{name}", get(schema))
-        .route("/v2/info/import", get(import_info))
+        .route("/v2/images/{id}/tasks", get("image:image_tasks", image_tasks))
+        .route("/v2/images/{id}/actions/deactivate", post("image:deactivate", deactivate))
+        .route("/v2/images/{id}/actions/reactivate", post("image:reactivate", reactivate))
+        .route("/v2/schemas/{name}", get("image:schema", schema))
+        .route("/v2/info/import", get("image:import_info", import_info))
         .merge(metadefs::routes())
 }
 

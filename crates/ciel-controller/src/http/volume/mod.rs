@@ -18,8 +18,8 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use crate::http::routes::{get, post, Routes};
+use axum::Json;
 use metadata::{OfSnapshot, OfVolume};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -69,87 +69,87 @@ fn requested(headers: &HeaderMap) -> Result<Option<Vv>, String> {
     Ok(Some(Vv(minor)))
 }
 
-pub fn router() -> Router<AppState> {
-    let api = Router::new()
-        .route("/volumes", get(volumes::list).post(volumes::create))
-        .route("/volumes/detail", get(volumes::detail))
-        .route("/volumes/", get(not_found).put(not_found).delete(not_found))
+pub fn router() -> Routes<CinderError> {
+    let api = Routes::<CinderError>::new()
+        .route("/volumes", get("volume:volumes:list", volumes::list).post("volume:volumes:create", volumes::create))
+        .route("/volumes/detail", get("volume:volumes:detail", volumes::detail))
+        .route("/volumes/", get("volume:volumes:not_found", not_found).put("volume:volumes:not_found", not_found).delete("volume:volumes:not_found", not_found))
         .route(
             "/volumes/{id}",
-            get(volumes::show).put(volumes::update).delete(volumes::delete),
+            get("volume:volumes:show", volumes::show).put("volume:volumes:update", volumes::update).delete("volume:volumes:delete", volumes::delete),
         )
-        .route("/volumes/{id}/action", post(volumes::action))
+        .route("/volumes/{id}/action", post("volume:volumes:action", volumes::action))
         .route(
             "/volumes/{id}/metadata",
-            get(metadata::show::<OfVolume>)
-                .post(metadata::merge::<OfVolume>)
-                .put(metadata::replace::<OfVolume>),
+            get("volume:volume_metadata:show", metadata::show::<OfVolume>)
+                .post("volume:volume_metadata:merge", metadata::merge::<OfVolume>)
+                .put("volume:volume_metadata:replace", metadata::replace::<OfVolume>),
         )
         .route(
             "/volumes/{id}/metadata/{key}",
-            get(metadata::item::<OfVolume>)
-                .put(metadata::put_item::<OfVolume>)
-                .delete(metadata::delete_item::<OfVolume>),
+            get("volume:volume_metadata:item", metadata::item::<OfVolume>)
+                .put("volume:volume_metadata:put_item", metadata::put_item::<OfVolume>)
+                .delete("volume:volume_metadata:delete_item", metadata::delete_item::<OfVolume>),
         )
-        .route("/snapshots", get(snapshots::list).post(snapshots::create))
-        .route("/snapshots/detail", get(snapshots::detail))
+        .route("/snapshots", get("volume:snapshots:list", snapshots::list).post("volume:snapshots:create", snapshots::create))
+        .route("/snapshots/detail", get("volume:snapshots:detail", snapshots::detail))
         .route(
             "/snapshots/{id}",
-            get(snapshots::show).put(snapshots::update).delete(snapshots::delete),
+            get("volume:snapshots:show", snapshots::show).put("volume:snapshots:update", snapshots::update).delete("volume:snapshots:delete", snapshots::delete),
         )
-        .route("/snapshots/{id}/action", post(snapshots::action))
+        .route("/snapshots/{id}/action", post("volume:snapshots:action", snapshots::action))
         .route(
             "/snapshots/{id}/metadata",
-            get(metadata::show::<OfSnapshot>)
-                .post(metadata::merge::<OfSnapshot>)
-                .put(metadata::replace::<OfSnapshot>),
+            get("volume:snapshot_metadata:show", metadata::show::<OfSnapshot>)
+                .post("volume:snapshot_metadata:merge", metadata::merge::<OfSnapshot>)
+                .put("volume:snapshot_metadata:replace", metadata::replace::<OfSnapshot>),
         )
         .route(
             "/snapshots/{id}/metadata/{key}",
-            get(metadata::item::<OfSnapshot>)
-                .put(metadata::put_item::<OfSnapshot>)
-                .delete(metadata::delete_item::<OfSnapshot>),
+            get("volume:snapshot_metadata:item", metadata::item::<OfSnapshot>)
+                .put("volume:snapshot_metadata:put_item", metadata::put_item::<OfSnapshot>)
+                .delete("volume:snapshot_metadata:delete_item", metadata::delete_item::<OfSnapshot>),
         )
-        .route("/types", get(types::list).post(types::create))
-        .route("/types/default", get(types::show_default))
-        .route("/types/{id}", get(types::show).put(types::update).delete(types::delete))
-        .route("/types/{id}/action", post(types::action))
-        .route("/types/{id}/os-volume-type-access", get(types::access))
+        .route("/types", get("volume:types:list", types::list).post("volume:types:create", types::create))
+        .route("/types/default", get("volume:types:show_default", types::show_default))
+        .route("/types/{id}", get("volume:types:show", types::show).put("volume:types:update", types::update).delete("volume:types:delete", types::delete))
+        .route("/types/{id}/action", post("volume:types:action", types::action))
+        .route("/types/{id}/os-volume-type-access", get("volume:types:access", types::access))
         .route(
             "/types/{id}/extra_specs",
-            get(types::extra_specs).post(types::set_extra_specs),
+            get("volume:types:extra_specs", types::extra_specs).post("volume:types:set_extra_specs", types::set_extra_specs),
         )
         .route(
             "/types/{id}/extra_specs/{key}",
-            get(types::extra_spec)
-                .put(types::put_extra_spec)
-                .delete(types::delete_extra_spec),
+            get("volume:types:extra_spec", types::extra_spec)
+                .put("volume:types:put_extra_spec", types::put_extra_spec)
+                .delete("volume:types:delete_extra_spec", types::delete_extra_spec),
         )
-        .route("/attachments", get(attachments::list).post(attachments::create))
-        .route("/attachments/detail", get(attachments::detail))
+        .route("/attachments", get("volume:attachments:list", attachments::list).post("volume:attachments:create", attachments::create))
+        .route("/attachments/detail", get("volume:attachments:detail", attachments::detail))
         .route(
             "/attachments/{id}",
-            get(attachments::show)
-                .put(attachments::update)
-                .delete(attachments::delete),
+            get("volume:attachments:show", attachments::show)
+                .put("volume:attachments:update", attachments::update)
+                .delete("volume:attachments:delete", attachments::delete),
         )
-        .route("/attachments/{id}/action", post(attachments::action))
-        .route("/os-availability-zone", get(zones))
-        .route("/extensions", get(extensions))
-        .route("/limits", get(limits))
+        .route("/attachments/{id}/action", post("volume:attachments:action", attachments::action))
+        .route("/os-availability-zone", get("volume:availability_zones:list", zones))
+        .route("/extensions", get("volume:extensions:list", extensions))
+        .route("/limits", get("volume:limits:show", limits))
         .route(
             "/os-quota-sets/{project}",
-            get(quota).put(set_quota).delete(reset_quota),
+            get("volume:quotas:show", quota).put("volume:quotas:update", set_quota).delete("volume:quotas:delete", reset_quota),
         )
-        .route("/os-quota-sets/{project}/defaults", get(quota_defaults))
-        .route("/os-quota-class-sets/{class}", get(quota_class).put(set_quota_class));
-    Router::new()
-        .route("/", get(versions))
-        .route("/v3", get(version))
-        .route("/v3/", get(version))
+        .route("/os-quota-sets/{project}/defaults", get("volume:quotas:defaults", quota_defaults))
+        .route("/os-quota-class-sets/{class}", get("volume:quota_classes:show", quota_class).put("volume:quota_classes:update", set_quota_class));
+    Routes::new()
+        .route("/", get("volume:versions", versions))
+        .route("/v3", get("volume:version", version))
+        .route("/v3/", get("volume:version", version))
         .nest("/v3", api.clone())
         .nest("/v3/{project_id}", api)
-        .layer(axum::middleware::from_fn(stamp_version))
+        .map(|r| r.layer(axum::middleware::from_fn(stamp_version)))
 }
 
 /// Negotiates the microversion; every answer names the one it was rendered at.

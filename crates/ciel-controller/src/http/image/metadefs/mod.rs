@@ -14,8 +14,8 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use crate::http::routes::{delete, get, Routes};
+use axum::Json;
 use contents::{
     create_object, create_property, create_tag, create_tags, delete_object, delete_objects, delete_properties,
     delete_property, delete_tag, delete_tags, list_objects, list_properties, list_tags, show_object, show_property,
@@ -29,46 +29,46 @@ use serde_json::{Map, Value};
 
 type Gl = Authed<GlanceError>;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/schemas/metadefs/{name}", get(schema))
-        .route("/v2/metadefs/resource_types", get(list_resource_types))
-        .route("/v2/metadefs/namespaces", get(list_namespaces).post(create_namespace))
+pub fn routes() -> Routes<GlanceError> {
+    Routes::new()
+        .route("/v2/schemas/metadefs/{name}", get("image:metadefs:schema", schema))
+        .route("/v2/metadefs/resource_types", get("image:metadefs:list_resource_types", list_resource_types))
+        .route("/v2/metadefs/namespaces", get("image:metadefs:list_namespaces", list_namespaces).post("image:metadefs:create_namespace", create_namespace))
         .route(
             "/v2/metadefs/namespaces/{ns}",
-            get(show_namespace).put(update_namespace).delete(delete_namespace),
+            get("image:metadefs:show_namespace", show_namespace).put("image:metadefs:update_namespace", update_namespace).delete("image:metadefs:delete_namespace", delete_namespace),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/resource_types",
-            get(list_associations).post(create_association),
+            get("image:metadefs:list_associations", list_associations).post("image:metadefs:create_association", create_association),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/resource_types/{rt}",
-            delete(delete_association),
+            delete("image:metadefs:delete_association", delete_association),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/objects",
-            get(list_objects).post(create_object).delete(delete_objects),
+            get("image:metadefs:list_objects", list_objects).post("image:metadefs:create_object", create_object).delete("image:metadefs:delete_objects", delete_objects),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/objects/{name}",
-            get(show_object).put(update_object).delete(delete_object),
+            get("image:metadefs:show_object", show_object).put("image:metadefs:update_object", update_object).delete("image:metadefs:delete_object", delete_object),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/properties",
-            get(list_properties).post(create_property).delete(delete_properties),
+            get("image:metadefs:list_properties", list_properties).post("image:metadefs:create_property", create_property).delete("image:metadefs:delete_properties", delete_properties),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/properties/{name}",
-            get(show_property).put(update_property).delete(delete_property),
+            get("image:metadefs:show_property", show_property).put("image:metadefs:update_property", update_property).delete("image:metadefs:delete_property", delete_property),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/tags",
-            get(list_tags).post(create_tags).delete(delete_tags),
+            get("image:metadefs:list_tags", list_tags).post("image:metadefs:create_tags", create_tags).delete("image:metadefs:delete_tags", delete_tags),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/tags/{name}",
-            get(show_tag).post(create_tag).put(update_tag).delete(delete_tag),
+            get("image:metadefs:show_tag", show_tag).post("image:metadefs:create_tag", create_tag).put("image:metadefs:update_tag", update_tag).delete("image:metadefs:delete_tag", delete_tag),
         )
 }
 
