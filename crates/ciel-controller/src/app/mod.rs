@@ -4,6 +4,7 @@
 pub mod compute;
 pub mod identity;
 pub mod image;
+pub mod json_input;
 pub mod metadata_schema;
 pub mod network;
 pub mod policy;

@@ -1,15 +1,14 @@
 //! Regions, services, endpoints and the catalog put in tokens.
 
 use super::caller::Caller;
-use super::input::{self, Body};
 use super::new_id;
+use super::params::{EndpointCreate, EndpointUpdate, RegionCreate, RegionUpdate, ServiceCreate, ServiceUpdate};
+use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::catalog::{self, Endpoint, Region, Service};
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::sync::Arc;
-
-const INTERFACES: &[&str] = &["public", "internal", "admin"];
 
 /// One service of the catalog with its enabled endpoints.
 #[derive(Debug, Clone)]
@@ -19,10 +18,10 @@ pub struct CatalogEntry {
 }
 
 impl App {
-    pub async fn create_region(&self, caller: &Caller, id: Option<String>, mut body: Body) -> Result<Region> {
+    /// `POST /v3/regions` (`id` None) or `PUT /v3/regions/{id}`.
+    pub async fn create_region(&self, caller: &Caller, id: Option<String>, new: RegionCreate) -> Result<Region> {
         caller.require_admin()?;
-        let body_id = input::opt_str(&mut body, "id", 255, true)?;
-        let id = match (id, body_id) {
+        let id = match (id, new.id) {
             (Some(a), Some(b)) if a != b => {
                 return Err(Error::bad_request(
                     "Conflicting region IDs specified: the URL and body differ.",
@@ -32,17 +31,16 @@ impl App {
             (None, Some(b)) => b,
             (None, None) => new_id(),
         };
-        let parent = input::opt_str(&mut body, "parent_region_id", 255, true)?;
-        if let Some(p) = &parent {
+        if let Some(p) = &new.parent_region_id {
             catalog::get_region(&self.db, p)
                 .await?
                 .ok_or_else(|| Error::not_found("region", p))?;
         }
         let r = Region {
             id,
-            description: input::opt_str(&mut body, "description", 255, true)?.unwrap_or_default(),
-            parent_region_id: parent,
-            extra: input::merge_extra("{}", body),
+            description: new.description,
+            parent_region_id: new.parent_region_id,
+            extra: input::merge_extra("{}", new.extra),
         };
         catalog::insert_region(&self.db, &r).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
@@ -65,14 +63,12 @@ impl App {
         catalog::list_regions(&self.db).await
     }
 
-    pub async fn update_region(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Region> {
+    pub async fn update_region(&self, caller: &Caller, id: &str, change: RegionUpdate) -> Result<Region> {
         caller.require_admin()?;
         let mut r = catalog::get_region(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("region", id))?;
-        body.remove("id");
-        if body.contains_key("parent_region_id") {
-            let parent = input::opt_str(&mut body, "parent_region_id", 255, true)?;
+        if let Some(parent) = change.parent_region_id {
             if let Some(p) = &parent {
                 if p == id {
                     return Err(Error::bad_request("A region cannot be its own parent."));
@@ -93,10 +89,10 @@ impl App {
             }
             r.parent_region_id = parent;
         }
-        if let Some(d) = input::opt_str(&mut body, "description", 255, true)? {
+        if let Some(d) = change.description {
             r.description = d;
         }
-        r.extra = input::merge_extra(&r.extra, body);
+        r.extra = input::merge_extra(&r.extra, change.extra);
         catalog::update_region(&self.db, &r).await?;
         self.identity_changed();
         Ok(r)
@@ -118,14 +114,13 @@ impl App {
         Ok(())
     }
 
-    pub async fn create_service(&self, caller: &Caller, mut body: Body) -> Result<Service> {
+    pub async fn create_service(&self, caller: &Caller, new: ServiceCreate) -> Result<Service> {
         caller.require_admin()?;
-        body.remove("id");
         let s = Service {
             id: new_id(),
-            r#type: input::name(&mut body, "type", 255)?,
-            enabled: input::opt_bool(&mut body, "enabled")?.unwrap_or(true),
-            extra: input::merge_extra("{}", body),
+            r#type: new.r#type,
+            enabled: new.enabled,
+            extra: input::merge_extra("{}", new.extra),
         };
         catalog::insert_service(&self.db, &s).await?;
         self.identity_changed();
@@ -142,19 +137,18 @@ impl App {
         catalog::list_services(&self.db).await
     }
 
-    pub async fn update_service(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Service> {
+    pub async fn update_service(&self, caller: &Caller, id: &str, change: ServiceUpdate) -> Result<Service> {
         caller.require_admin()?;
         let mut s = catalog::get_service(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("service", id))?;
-        body.remove("id");
-        if let Some(t) = input::opt_name(&mut body, "type", 255)? {
+        if let Some(t) = change.r#type {
             s.r#type = t;
         }
-        if let Some(e) = input::opt_bool(&mut body, "enabled")? {
+        if let Some(e) = change.enabled {
             s.enabled = e;
         }
-        s.extra = input::merge_extra(&s.extra, body);
+        s.extra = input::merge_extra(&s.extra, change.extra);
         catalog::update_service(&self.db, &s).await?;
         self.identity_changed();
         Ok(s)
@@ -167,66 +161,18 @@ impl App {
         Ok(())
     }
 
-    fn endpoint_fields(ep: &mut Endpoint, body: &mut Body, create: bool) -> Result<()> {
-        if let Some(i) = input::opt_str(body, "interface", 10, false)? {
-            if !INTERFACES.contains(&i.as_str()) {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field 'interface': '{i}' is not one of {INTERFACES:?}"
-                )));
-            }
-            ep.interface = i;
-        } else if create {
-            return Err(Error::bad_request(
-                "Invalid input for field 'interface': 'interface' is a required property",
-            ));
-        }
-        if let Some(u) = input::opt_str(body, "url", 225, false)? {
-            if !(u.contains("://") && u.len() > 3) {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field 'url': '{u}' is not a valid URL"
-                )));
-            }
-            ep.url = u;
-        } else if create {
-            return Err(Error::bad_request(
-                "Invalid input for field 'url': 'url' is a required property",
-            ));
-        }
-        if let Some(s) = input::opt_str(body, "service_id", 64, false)? {
-            ep.service_id = s;
-        } else if create {
-            return Err(Error::bad_request(
-                "Invalid input for field 'service_id': 'service_id' is a required property",
-            ));
-        }
-        if let Some(e) = input::opt_bool(body, "enabled")? {
-            ep.enabled = e;
-        }
-        // `region` is the legacy spelling of `region_id`.
-        let legacy = input::opt_str(body, "region", 255, true)?;
-        if body.contains_key("region_id") {
-            ep.region_id = input::opt_str(body, "region_id", 255, true)?;
-        } else if legacy.is_some() {
-            ep.region_id = legacy;
-        }
-        Ok(())
-    }
-
-    pub async fn create_endpoint(&self, caller: &Caller, mut body: Body) -> Result<Endpoint> {
+    pub async fn create_endpoint(&self, caller: &Caller, new: EndpointCreate) -> Result<Endpoint> {
         caller.require_admin()?;
-        body.remove("id");
-        let mut ep = Endpoint {
+        let ep = Endpoint {
             id: new_id(),
-            service_id: String::new(),
-            interface: String::new(),
-            region_id: None,
-            url: String::new(),
-            enabled: true,
-            extra: String::new(),
+            service_id: new.service_id,
+            interface: new.interface,
+            region_id: new.region_id,
+            url: new.url,
+            enabled: new.enabled,
+            extra: input::merge_extra("{}", new.extra),
         };
-        Self::endpoint_fields(&mut ep, &mut body, true)?;
         self.check_endpoint_refs(&ep).await?;
-        ep.extra = input::merge_extra("{}", body);
         catalog::insert_endpoint(&self.db, &ep).await?;
         self.identity_changed();
         Ok(ep)
@@ -264,15 +210,28 @@ impl App {
         catalog::list_endpoints(&self.db).await
     }
 
-    pub async fn update_endpoint(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Endpoint> {
+    pub async fn update_endpoint(&self, caller: &Caller, id: &str, change: EndpointUpdate) -> Result<Endpoint> {
         caller.require_admin()?;
         let mut ep = catalog::get_endpoint(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("endpoint", id))?;
-        body.remove("id");
-        Self::endpoint_fields(&mut ep, &mut body, false)?;
+        if let Some(i) = change.interface {
+            ep.interface = i;
+        }
+        if let Some(u) = change.url {
+            ep.url = u;
+        }
+        if let Some(s) = change.service_id {
+            ep.service_id = s;
+        }
+        if let Some(e) = change.enabled {
+            ep.enabled = e;
+        }
+        if let Some(r) = change.region_id {
+            ep.region_id = r;
+        }
         self.check_endpoint_refs(&ep).await?;
-        ep.extra = input::merge_extra(&ep.extra, body);
+        ep.extra = input::merge_extra(&ep.extra, change.extra);
         catalog::update_endpoint(&self.db, &ep).await?;
         self.identity_changed();
         Ok(ep)

@@ -1,15 +1,15 @@
 //! Application credentials (delegated, secret-based auth), EC2-style credentials, policy blobs.
 
 use super::caller::{Caller, NamedRef};
-use super::input::{self, Body};
+use super::params::{AppCredCreate, CredentialCreate, CredentialUpdate, PolicyCreate, PolicyUpdate, RoleRef};
 use super::{new_id, passwords};
+use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::credentials::{self, AppCred, Credential, Policy};
 use crate::db::identity::{projects, roles, users};
 use crate::error::{Error, Result};
 use base64::Engine;
 use rand::RngCore;
-use serde_json::Value;
 
 /// A newly created application credential: the secret is shown only this once.
 pub struct NewAppCred {
@@ -20,7 +20,7 @@ pub struct NewAppCred {
 impl App {
     /// Creates an application credential for the caller's own user on its current project,
     /// delegating some or all of the caller's roles there.
-    pub async fn create_app_cred(&self, caller: &Caller, user_id: &str, mut body: Body) -> Result<NewAppCred> {
+    pub async fn create_app_cred(&self, caller: &Caller, user_id: &str, new: AppCredCreate) -> Result<NewAppCred> {
         if caller.user_id() != user_id {
             return Err(Error::forbidden());
         }
@@ -34,9 +34,7 @@ impl App {
             .project_id()
             .ok_or_else(|| Error::bad_request("Application credentials require a project-scoped token."))?
             .to_string();
-        let name = input::name(&mut body, "name", 255)?;
-        let description = input::opt_str(&mut body, "description", 65535, true)?;
-        let secret = match input::opt_str(&mut body, "secret", 4096, true)? {
+        let secret = match new.secret {
             Some(s) => s,
             None => {
                 let mut b = [0u8; 48];
@@ -44,59 +42,40 @@ impl App {
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
             }
         };
-        let expires_at = match body.remove("expires_at") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(parse_time(&s)?),
-            Some(v) => return Err(Error::bad_request(format!("Invalid input for field 'expires_at': {v}"))),
-        };
-        if expires_at.is_some_and(|e| e <= crate::db::now_micros()) {
-            return Err(Error::bad_request(
-                "Invalid input for field 'expires_at': the expiration time is in the past.",
-            ));
-        }
-        let unrestricted = input::opt_bool(&mut body, "unrestricted")?.unwrap_or(false);
         let held = &caller.grant.roles;
-        let wanted: Vec<NamedRef> = match body.remove("roles") {
+        let wanted: Vec<NamedRef> = match new.roles {
             // Absent, null or empty: every role the creating token holds (as Keystone).
-            None | Some(Value::Null) => held.clone(),
-            Some(Value::Array(items)) if items.is_empty() => held.clone(),
-            Some(Value::Array(items)) => {
+            None => held.clone(),
+            Some(refs) => {
                 let mut out = vec![];
-                for it in items {
-                    let id = it.get("id").and_then(Value::as_str);
-                    let name = it.get("name").and_then(Value::as_str);
+                for RoleRef { id, name } in refs {
                     let found = held
                         .iter()
-                        .find(|r| Some(r.id.as_str()) == id || Some(r.name.as_str()) == name)
+                        .find(|r| Some(&r.id) == id.as_ref() || Some(&r.name) == name.as_ref())
                         .cloned();
                     match found {
                         Some(r) => out.push(r),
                         None => {
                             return Err(Error::BadRequest(format!(
                                 "Application credential cannot delegate a role the user does not hold: {}",
-                                id.or(name).unwrap_or("?")
+                                id.or(name).as_deref().unwrap_or("?")
                             )))
                         }
                     }
                 }
                 out
             }
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field 'roles': {v} is not of type 'array'"
-                )))
-            }
         };
         let role_ids: Vec<String> = wanted.iter().map(|r| r.id.clone()).collect();
         let cred = AppCred {
             id: new_id(),
-            name,
+            name: new.name,
             user_id: user_id.to_string(),
             project_id,
             secret_hash: passwords::hash(secret.clone()).await?,
-            description,
-            expires_at,
-            unrestricted,
+            description: new.description,
+            expires_at: new.expires_at,
+            unrestricted: new.unrestricted,
             roles: serde_json::to_string(&role_ids).expect("role ids serialize"),
         };
         credentials::insert_app_cred(&self.db, &cred).await.map_err(|e| match e {
@@ -144,47 +123,20 @@ impl App {
         Ok(out)
     }
 
-    pub async fn create_credential(&self, caller: &Caller, mut body: Body) -> Result<Credential> {
-        let user_id = input::opt_str(&mut body, "user_id", 64, false)?
-            .ok_or_else(|| Error::bad_request("Invalid input for field 'user_id': 'user_id' is a required property"))?;
-        caller.require_self_or_admin(&user_id)?;
-        let r#type = input::name(&mut body, "type", 255)?;
-        let blob = match body.remove("blob") {
-            Some(Value::String(s)) => s,
-            Some(v) if !v.is_null() => v.to_string(),
-            _ => {
-                return Err(Error::bad_request(
-                    "Invalid input for field 'blob': 'blob' is a required property",
-                ))
-            }
-        };
-        let project_id = input::opt_str(&mut body, "project_id", 64, true)?;
-        if r#type == "ec2" {
-            let parsed: Option<serde_json::Value> = serde_json::from_str(&blob).ok();
-            if parsed.as_ref().is_none_or(|b| b.get("access").is_none()) {
-                return Err(Error::bad_request(
-                    "Invalid blob in credential: an ec2 credential blob needs an 'access' key.",
-                ));
-            }
-        }
-        if r#type == "ec2" && project_id.is_none() {
-            return Err(Error::bad_request(
-                "Invalid blob in credential: an ec2 credential needs a project_id.",
-            ));
-        }
-        if let Some(p) = &project_id {
+    pub async fn create_credential(&self, caller: &Caller, new: CredentialCreate) -> Result<Credential> {
+        caller.require_self_or_admin(&new.user_id)?;
+        if let Some(p) = &new.project_id {
             projects::get(&self.db, p)
                 .await?
                 .ok_or_else(|| Error::not_found("project", p))?;
         }
-        body.remove("id");
         let c = Credential {
             id: new_id(),
-            user_id,
-            project_id,
-            r#type,
-            blob,
-            extra: input::merge_extra("{}", body),
+            user_id: new.user_id,
+            project_id: new.project_id,
+            r#type: new.r#type,
+            blob: new.blob,
+            extra: input::merge_extra("{}", new.extra),
         };
         credentials::insert_credential(&self.db, &c).await?;
         Ok(c)
@@ -208,24 +160,21 @@ impl App {
             .collect())
     }
 
-    pub async fn update_credential(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Credential> {
+    pub async fn update_credential(&self, caller: &Caller, id: &str, change: CredentialUpdate) -> Result<Credential> {
         let mut c = self.get_credential(caller, id).await?;
-        body.remove("id");
-        if let Some(u) = input::opt_str(&mut body, "user_id", 64, false)? {
+        if let Some(u) = change.user_id {
             c.user_id = u;
         }
-        if body.contains_key("project_id") {
-            c.project_id = input::opt_str(&mut body, "project_id", 64, true)?;
+        if let Some(p) = change.project_id {
+            c.project_id = p;
         }
-        if let Some(t) = input::opt_name(&mut body, "type", 255)? {
+        if let Some(t) = change.r#type {
             c.r#type = t;
         }
-        match body.remove("blob") {
-            Some(Value::String(s)) => c.blob = s,
-            Some(v) if !v.is_null() => c.blob = v.to_string(),
-            _ => {}
+        if let Some(b) = change.blob {
+            c.blob = b;
         }
-        c.extra = input::merge_extra(&c.extra, body);
+        c.extra = input::merge_extra(&c.extra, change.extra);
         credentials::update_credential(&self.db, &c).await?;
         Ok(c)
     }
@@ -235,24 +184,13 @@ impl App {
         credentials::delete_credential(&self.db, id).await
     }
 
-    pub async fn create_policy(&self, caller: &Caller, mut body: Body) -> Result<Policy> {
+    pub async fn create_policy(&self, caller: &Caller, new: PolicyCreate) -> Result<Policy> {
         caller.require_admin()?;
-        body.remove("id");
-        let r#type = input::name(&mut body, "type", 255)?;
-        let blob = match body.remove("blob") {
-            Some(Value::String(s)) => s,
-            Some(v) if !v.is_null() => v.to_string(),
-            _ => {
-                return Err(Error::bad_request(
-                    "Invalid input for field 'blob': 'blob' is a required property",
-                ))
-            }
-        };
         let p = Policy {
             id: new_id(),
-            r#type,
-            blob,
-            extra: input::merge_extra("{}", body),
+            r#type: new.r#type,
+            blob: new.blob,
+            extra: input::merge_extra("{}", new.extra),
         };
         credentials::insert_policy(&self.db, &p).await?;
         Ok(p)
@@ -270,18 +208,15 @@ impl App {
         credentials::list_policies(&self.db).await
     }
 
-    pub async fn update_policy(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Policy> {
+    pub async fn update_policy(&self, caller: &Caller, id: &str, change: PolicyUpdate) -> Result<Policy> {
         let mut p = self.get_policy(caller, id).await?;
-        body.remove("id");
-        if let Some(t) = input::opt_name(&mut body, "type", 255)? {
+        if let Some(t) = change.r#type {
             p.r#type = t;
         }
-        match body.remove("blob") {
-            Some(Value::String(s)) => p.blob = s,
-            Some(v) if !v.is_null() => p.blob = v.to_string(),
-            _ => {}
+        if let Some(b) = change.blob {
+            p.blob = b;
         }
-        p.extra = input::merge_extra(&p.extra, body);
+        p.extra = input::merge_extra(&p.extra, change.extra);
         credentials::update_policy(&self.db, &p).await?;
         Ok(p)
     }
@@ -290,25 +225,4 @@ impl App {
         caller.require_admin()?;
         credentials::delete_policy(&self.db, id).await
     }
-}
-
-/// Parses an ISO 8601 timestamp as clients send it (with or without zone / fraction).
-/// Parses an ISO 8601 timestamp as clients send it (with or without zone / fraction), to µs.
-pub fn parse_time(s: &str) -> Result<i64> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp_micros());
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S%.fZ",
-        "%Y-%m-%dT%H:%M:%SZ",
-    ] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(t.and_utc().timestamp_micros());
-        }
-    }
-    Err(Error::bad_request(format!(
-        "Invalid input for field 'expires_at': '{s}' is not a valid date-time"
-    )))
 }

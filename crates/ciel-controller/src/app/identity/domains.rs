@@ -1,6 +1,7 @@
 use super::caller::{Caller, Scope};
-use super::input::{self, Body};
 use super::new_id;
+use super::params::{DomainCreate, DomainUpdate};
+use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::domains::{self, Domain};
 use crate::db::identity::revocations::RevocationEvent;
@@ -10,20 +11,14 @@ use crate::error::{Error, Result};
 pub const DEFAULT_DOMAIN_ID: &str = "default";
 
 impl App {
-    pub async fn create_domain(&self, caller: &Caller, mut body: Body) -> Result<Domain> {
+    pub async fn create_domain(&self, caller: &Caller, new: DomainCreate) -> Result<Domain> {
         caller.require_admin()?;
-        let explicit_id = input::opt_str(&mut body, "explicit_domain_id", 64, true)?;
-        body.remove("id");
         let d = Domain {
-            id: explicit_id.unwrap_or_else(new_id),
-            name: input::name(&mut body, "name", 64)?,
-            description: input::opt_str(&mut body, "description", 65535, true)?.unwrap_or_default(),
-            enabled: input::opt_bool(&mut body, "enabled")?.unwrap_or(true),
-            extra: String::new(),
-        };
-        let d = Domain {
-            extra: input::merge_extra("{}", body),
-            ..d
+            id: new.explicit_id.unwrap_or_else(new_id),
+            name: new.name,
+            description: new.description,
+            enabled: new.enabled,
+            extra: input::merge_extra("{}", new.extra),
         };
         domains::insert(&self.db, &d).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
@@ -73,28 +68,27 @@ impl App {
         Ok(out)
     }
 
-    pub async fn update_domain(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Domain> {
+    pub async fn update_domain(&self, caller: &Caller, id: &str, change: DomainUpdate) -> Result<Domain> {
         caller.require_admin()?;
         let mut d = domains::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("domain", id))?;
-        if body.get("id").is_some_and(|v| v.as_str() != Some(id)) {
+        if change.id.is_some_and(|given| !given.is(id)) {
             return Err(Error::bad_request("Cannot change the domain ID."));
         }
-        body.remove("id");
-        if let Some(n) = input::opt_name(&mut body, "name", 64)? {
+        if let Some(n) = change.name {
             d.name = n;
         }
-        if let Some(desc) = input::opt_str(&mut body, "description", 65535, true)? {
+        if let Some(desc) = change.description {
             d.description = desc;
         }
-        if let Some(e) = input::opt_bool(&mut body, "enabled")? {
+        if let Some(e) = change.enabled {
             if !e && d.id == DEFAULT_DOMAIN_ID {
                 return Err(Error::forbidden());
             }
             d.enabled = e;
         }
-        d.extra = input::merge_extra(&d.extra, body);
+        d.extra = input::merge_extra(&d.extra, change.extra);
         domains::update(&self.db, &d).await?;
         if !d.enabled {
             self.revoke(RevocationEvent {

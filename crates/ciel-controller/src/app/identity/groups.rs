@@ -1,6 +1,7 @@
 use super::caller::Caller;
-use super::input::{self, Body};
 use super::new_id;
+use super::params::{GroupCreate, GroupUpdate};
+use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::groups::{self, Group};
 use crate::db::identity::users::{self, User};
@@ -8,23 +9,18 @@ use crate::db::identity::{assignments, domains};
 use crate::error::{Error, Result};
 
 impl App {
-    pub async fn create_group(&self, caller: &Caller, mut body: Body) -> Result<Group> {
+    pub async fn create_group(&self, caller: &Caller, new: GroupCreate) -> Result<Group> {
         caller.require_admin()?;
-        body.remove("id");
         let g = Group {
             id: new_id(),
-            name: input::name(&mut body, "name", 64)?,
-            domain_id: input::opt_str(&mut body, "domain_id", 64, true)?.unwrap_or_else(|| self.caller_domain(caller)),
-            description: input::opt_str(&mut body, "description", 65535, true)?.unwrap_or_default(),
-            extra: String::new(),
+            name: new.name,
+            domain_id: new.domain_id.unwrap_or_else(|| self.caller_domain(caller)),
+            description: new.description,
+            extra: input::merge_extra("{}", new.extra),
         };
         if domains::get(&self.db, &g.domain_id).await?.is_none() {
             return Err(Error::not_found("domain", &g.domain_id));
         }
-        let g = Group {
-            extra: input::merge_extra("{}", body),
-            ..g
-        };
         groups::insert(&self.db, &g).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
                 "Conflict occurred attempting to store group - Duplicate entry found with name {}.",
@@ -47,26 +43,21 @@ impl App {
         groups::list(&self.db).await
     }
 
-    pub async fn update_group(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Group> {
+    pub async fn update_group(&self, caller: &Caller, id: &str, change: GroupUpdate) -> Result<Group> {
         caller.require_admin()?;
         let mut g = groups::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("group", id))?;
-        body.remove("id");
-        if body
-            .get("domain_id")
-            .is_some_and(|v| v.as_str() != Some(g.domain_id.as_str()))
-        {
+        if change.domain_id.is_some_and(|given| !given.is(&g.domain_id)) {
             return Err(Error::bad_request("Cannot change Domain ID"));
         }
-        body.remove("domain_id");
-        if let Some(n) = input::opt_name(&mut body, "name", 64)? {
+        if let Some(n) = change.name {
             g.name = n;
         }
-        if let Some(d) = input::opt_str(&mut body, "description", 65535, true)? {
+        if let Some(d) = change.description {
             g.description = d;
         }
-        g.extra = input::merge_extra(&g.extra, body);
+        g.extra = input::merge_extra(&g.extra, change.extra);
         groups::update(&self.db, &g).await?;
         Ok(g)
     }

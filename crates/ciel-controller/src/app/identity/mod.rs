@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod domains;
 pub mod groups;
 pub mod input;
+pub mod params;
 pub mod passwords;
 pub mod projects;
 pub mod roles;

@@ -1,14 +1,13 @@
 use super::caller::{Caller, Scope};
 use super::domains::DEFAULT_DOMAIN_ID;
-use super::input::{self, Body};
 use super::new_id;
+use super::params::{self, ProjectCreate, ProjectTags, ProjectUpdate, MAX_TAGS};
+use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::projects::{self, Project};
 use crate::db::identity::revocations::RevocationEvent;
 use crate::db::identity::{assignments, domains, users};
 use crate::error::{Error, Result};
-
-const MAX_TAGS: usize = 80;
 
 impl App {
     /// The domain a new user/project/group lands in when the request names none.
@@ -20,30 +19,13 @@ impl App {
         }
     }
 
-    pub async fn create_project(&self, caller: &Caller, mut body: Body) -> Result<Project> {
+    pub async fn create_project(&self, caller: &Caller, new: ProjectCreate) -> Result<Project> {
         caller.require_admin()?;
-        body.remove("id");
-        let name = input::name(&mut body, "name", 64)?;
-        if input::opt_bool(&mut body, "is_domain")? == Some(true) {
-            // A project acting as a domain is a domain.
-            body.insert("name".into(), name.into());
-            body.remove("domain_id");
-            body.remove("parent_id");
-            return Ok(domain_as_project(self.create_domain(caller, body).await?));
-        }
-        let description = input::opt_str(&mut body, "description", 65535, true)?.unwrap_or_default();
-        let enabled = input::opt_bool(&mut body, "enabled")?.unwrap_or(true);
-        let mut domain_id = input::opt_str(&mut body, "domain_id", 64, true)?;
-        let mut parent_id = input::opt_str(&mut body, "parent_id", 64, true)?;
-        let tags = input::opt_str_list(&mut body, "tags", 255)?.unwrap_or_default();
-        if tags.len() > MAX_TAGS {
-            return Err(Error::bad_request(
-                "Invalid input for field 'tags': too many tags (at most 80).",
-            ));
-        }
-        for t in &tags {
-            input::validate_tag(t)?;
-        }
+        let new = match new {
+            ProjectCreate::Domain(d) => return Ok(domain_as_project(self.create_domain(caller, d).await?)),
+            ProjectCreate::Project(p) => p,
+        };
+        let (mut domain_id, mut parent_id) = (new.domain_id, new.parent_id);
         // A parent that is the domain itself means "top level".
         if let Some(pid) = parent_id.clone() {
             if domains::get(&self.db, &pid).await?.is_some() {
@@ -65,14 +47,15 @@ impl App {
         if domains::get(&self.db, &domain_id).await?.is_none() {
             return Err(Error::bad_request(format!("Could not find domain: {domain_id}.")));
         }
+        let tags = new.tags;
         let p = Project {
             id: new_id(),
-            name,
+            name: new.name,
             domain_id,
             parent_id,
-            description,
-            enabled,
-            extra: input::merge_extra("{}", body),
+            description: new.description,
+            enabled: new.enabled,
+            extra: input::merge_extra("{}", new.extra),
             tags: Some(tags.join("\u{1f}")),
             is_domain: false,
         };
@@ -140,45 +123,38 @@ impl App {
         Ok(out)
     }
 
-    pub async fn update_project(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Project> {
+    pub async fn update_project(&self, caller: &Caller, id: &str, change: ProjectUpdate) -> Result<Project> {
         caller.require_admin()?;
         if self.project_domain(caller, id).await?.is_some() {
-            body.remove("is_domain");
-            body.remove("domain_id");
-            body.remove("parent_id");
-            return Ok(domain_as_project(self.update_domain(caller, id, body).await?));
+            let change = change.into_domain_update();
+            return Ok(domain_as_project(self.update_domain(caller, id, change).await?));
         }
         let mut p = projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))?;
-        if body.get("id").is_some_and(|v| v.as_str() != Some(id)) {
+        if change.id.is_some_and(|given| !given.is(id)) {
             return Err(Error::bad_request("Cannot change the project ID."));
         }
-        body.remove("id");
-        if body
-            .get("domain_id")
-            .is_some_and(|v| v.as_str() != Some(p.domain_id.as_str()))
-        {
+        if change.domain_id.is_some_and(|given| !given.is(&p.domain_id)) {
             return Err(Error::bad_request("Update of `domain_id` is not allowed."));
         }
-        body.remove("domain_id");
-        if body.contains_key("is_domain") {
+        if change.is_domain_given {
             return Err(Error::bad_request("Update of `is_domain` is not allowed."));
         }
-        if body.contains_key("parent_id") {
+        if change.parent_id_given {
             return Err(Error::Forbidden("Update of `parent_id` is not allowed.".into()));
         }
-        if let Some(n) = input::opt_name(&mut body, "name", 64)? {
+        if let Some(n) = change.name {
             p.name = n;
         }
-        if let Some(d) = input::opt_str(&mut body, "description", 65535, true)? {
+        if let Some(d) = change.description {
             p.description = d;
         }
-        if let Some(e) = input::opt_bool(&mut body, "enabled")? {
+        if let Some(e) = change.enabled {
             p.enabled = e;
         }
-        let tags = input::opt_str_list(&mut body, "tags", 255)?;
-        p.extra = input::merge_extra(&p.extra, body);
+        let tags = change.tags;
+        p.extra = input::merge_extra(&p.extra, change.extra);
         let mut tx = crate::db::begin(&self.db).await?;
         projects::update(&mut *tx, &p).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
@@ -188,14 +164,6 @@ impl App {
             other => other,
         })?;
         if let Some(tags) = tags {
-            if tags.len() > MAX_TAGS {
-                return Err(Error::bad_request(
-                    "Invalid input for field 'tags': too many tags (at most 80).",
-                ));
-            }
-            for t in &tags {
-                input::validate_tag(t)?;
-            }
             projects::set_tags(&mut tx, id, &tags).await?;
         }
         tx.commit().await?;
@@ -264,19 +232,16 @@ impl App {
         Ok(self.get_project(caller, id).await?.tag_list())
     }
 
-    pub async fn set_project_tags(&self, caller: &Caller, id: &str, tags: Vec<String>) -> Result<Vec<String>> {
+    pub async fn set_project_tags(
+        &self,
+        caller: &Caller,
+        id: &str,
+        ProjectTags(tags): ProjectTags,
+    ) -> Result<Vec<String>> {
         caller.require_admin()?;
         projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))?;
-        if tags.len() > MAX_TAGS {
-            return Err(Error::bad_request(
-                "Invalid input for field 'tags': too many tags (at most 80).",
-            ));
-        }
-        for t in &tags {
-            input::validate_tag(t)?;
-        }
         let mut tx = crate::db::begin(&self.db).await?;
         projects::set_tags(&mut tx, id, &tags).await?;
         tx.commit().await?;
@@ -288,7 +253,7 @@ impl App {
         let p = projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))?;
-        input::validate_tag(tag)?;
+        params::validate_tag(tag)?;
         if p.tag_list().len() >= MAX_TAGS && !p.tag_list().iter().any(|t| t == tag) {
             return Err(Error::bad_request(
                 "Invalid input for field 'tags': too many tags (at most 80).",
@@ -318,7 +283,7 @@ impl App {
     }
 
     pub async fn clear_project_tags(&self, caller: &Caller, id: &str) -> Result<()> {
-        self.set_project_tags(caller, id, vec![]).await.map(|_| ())
+        self.set_project_tags(caller, id, ProjectTags(vec![])).await.map(|_| ())
     }
 }
 

@@ -1,39 +1,29 @@
 use super::caller::Caller;
-use super::input::{self, Body};
 use super::new_id;
+use super::params::{RoleCreate, RoleUpdate};
+use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::domains;
 use crate::db::identity::roles::{self, Role};
 use crate::error::{Error, Result};
+use serde_json::Value;
 
 /// Roles no other role may imply (Keystone's `prohibited_implied_role`).
 const PROHIBITED_IMPLIED: &[&str] = &["admin"];
 
 impl App {
-    pub async fn create_role(&self, caller: &Caller, mut body: Body) -> Result<Role> {
+    pub async fn create_role(&self, caller: &Caller, new: RoleCreate) -> Result<Role> {
         caller.require_admin()?;
-        body.remove("id");
-        let name = input::name(&mut body, "name", 255)?;
-        let domain_id = input::opt_str(&mut body, "domain_id", 64, true)?.unwrap_or_default();
-        if !domain_id.is_empty() && domains::get(&self.db, &domain_id).await?.is_none() {
-            return Err(Error::not_found("domain", &domain_id));
+        if !new.domain_id.is_empty() && domains::get(&self.db, &new.domain_id).await?.is_none() {
+            return Err(Error::not_found("domain", &new.domain_id));
         }
-        let options = match body.remove("options") {
-            None => "{}".to_string(),
-            Some(v @ serde_json::Value::Object(_)) => v.to_string(),
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field 'options': {v} is not of type 'object'"
-                )))
-            }
-        };
         let r = Role {
             id: new_id(),
-            name,
-            domain_id,
-            description: input::opt_str(&mut body, "description", 255, true)?,
-            options,
-            extra: input::merge_extra("{}", body),
+            name: new.name,
+            domain_id: new.domain_id,
+            description: new.description,
+            options: Value::Object(new.options).to_string(),
+            extra: input::merge_extra("{}", new.extra),
         };
         roles::insert(&self.db, &r).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
@@ -56,29 +46,27 @@ impl App {
         roles::list(&self.db).await
     }
 
-    pub async fn update_role(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Role> {
+    pub async fn update_role(&self, caller: &Caller, id: &str, change: RoleUpdate) -> Result<Role> {
         caller.require_admin()?;
         let mut r = roles::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("role", id))?;
-        body.remove("id");
-        if body
-            .get("domain_id")
-            .is_some_and(|v| v.as_str().unwrap_or("") != r.domain_id)
+        if change
+            .domain_id
+            .is_some_and(|given| given.as_str_or_empty() != r.domain_id)
         {
             return Err(Error::bad_request("Update of `domain_id` is not allowed."));
         }
-        body.remove("domain_id");
-        if let Some(n) = input::opt_name(&mut body, "name", 255)? {
+        if let Some(n) = change.name {
             r.name = n;
         }
-        if body.contains_key("description") {
-            r.description = input::opt_str(&mut body, "description", 255, true)?;
+        if let Some(d) = change.description {
+            r.description = d;
         }
-        if let Some(o) = body.remove("options") {
+        if let Some(o) = change.options {
             r.options = o.to_string();
         }
-        r.extra = input::merge_extra(&r.extra, body);
+        r.extra = input::merge_extra(&r.extra, change.extra);
         roles::update(&self.db, &r).await?;
         self.identity_changed();
         Ok(r)

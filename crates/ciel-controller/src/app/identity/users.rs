@@ -1,6 +1,7 @@
 use super::caller::Caller;
-use super::input::{self, Body};
+use super::params::{PasswordChange, UserCreate, UserOptions, UserUpdate};
 use super::{new_id, passwords};
+use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::revocations::RevocationEvent;
 use crate::db::identity::users::{self, User};
@@ -9,76 +10,33 @@ use crate::db::now;
 use crate::error::{Error, Result};
 use serde_json::Value;
 
-const USER_OPTIONS: &[&str] = &[
-    "ignore_change_password_upon_first_use",
-    "ignore_password_expiry",
-    "ignore_lockout_failure_attempts",
-    "lock_password",
-    "multi_factor_auth_enabled",
-    "multi_factor_auth_rules",
-    "ignore_user_inactivity",
-];
-
 impl App {
     fn password_expiry(&self, at: i64) -> Option<i64> {
         let days = self.cfg.identity.password_expires_days;
         (days > 0).then_some(at + days * 86_400)
     }
 
-    /// Merges a user `options` object, validating names like Keystone (null removes an option).
-    fn merge_options(existing: &str, given: Option<Value>) -> Result<String> {
-        let mut opts = input::extra_object(existing);
-        match given {
-            None => {}
-            Some(Value::Object(m)) => {
-                for (k, v) in m {
-                    if !USER_OPTIONS.contains(&k.as_str()) {
-                        return Err(Error::bad_request(format!(
-                            "Invalid input for field 'options': unknown option '{k}'"
-                        )));
-                    }
-                    if v.is_null() {
-                        opts.remove(&k);
-                    } else {
-                        opts.insert(k, v);
-                    }
-                }
-            }
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field 'options': {v} is not of type 'object'"
-                )))
-            }
-        }
-        Ok(Value::Object(opts).to_string())
-    }
-
-    pub async fn create_user(&self, caller: &Caller, mut body: Body) -> Result<User> {
+    pub async fn create_user(&self, caller: &Caller, new: UserCreate) -> Result<User> {
         caller.require_admin()?;
-        body.remove("id");
-        let name = input::name(&mut body, "name", 255)?;
-        let domain_id = input::opt_str(&mut body, "domain_id", 64, true)?.unwrap_or_else(|| self.caller_domain(caller));
+        let domain_id = new.domain_id.unwrap_or_else(|| self.caller_domain(caller));
         if domains::get(&self.db, &domain_id).await?.is_none() {
             return Err(Error::not_found("domain", &domain_id));
         }
-        let password = input::opt_str(&mut body, "password", 4096, true)?;
-        let enabled = input::opt_bool(&mut body, "enabled")?.unwrap_or(true);
-        let default_project_id = input::opt_str(&mut body, "default_project_id", 64, true)?;
-        let options = Self::merge_options("{}", body.remove("options"))?;
+        let password = new.password;
         let created = now();
         let mut u = User {
             id: new_id(),
-            name,
+            name: new.name,
             domain_id,
-            enabled,
-            default_project_id,
+            enabled: new.enabled,
+            default_project_id: new.default_project_id,
             password_hash: None,
             password_created_at: None,
             password_expires_at: None,
             failed_auth_count: 0,
             last_failed_auth_at: None,
-            options,
-            extra: input::merge_extra("{}", body),
+            options: UserOptions::merged_over(new.options, "{}"),
+            extra: input::merge_extra("{}", new.extra),
             created_at: created,
         };
         let mut tx = crate::db::begin(&self.db).await?;
@@ -114,34 +72,31 @@ impl App {
         users::list(&self.db).await
     }
 
-    pub async fn update_user(&self, caller: &Caller, id: &str, mut body: Body) -> Result<User> {
+    pub async fn update_user(&self, caller: &Caller, id: &str, change: UserUpdate) -> Result<User> {
         caller.require_admin()?;
         let mut u = users::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("user", id))?;
-        if body.get("id").is_some_and(|v| v.as_str() != Some(id)) {
+        if change.id.is_some_and(|given| !given.is(id)) {
             return Err(Error::bad_request("Cannot change user ID"));
         }
-        body.remove("id");
-        if let Some(d) = input::opt_str(&mut body, "domain_id", 64, true)? {
-            if d != u.domain_id {
-                return Err(Error::bad_request("Cannot change Domain ID"));
-            }
+        if change.domain_id.is_some_and(|d| d != u.domain_id) {
+            return Err(Error::bad_request("Cannot change Domain ID"));
         }
-        if let Some(n) = input::opt_name(&mut body, "name", 255)? {
+        if let Some(n) = change.name {
             u.name = n;
         }
         let was_enabled = u.enabled;
-        if let Some(e) = input::opt_bool(&mut body, "enabled")? {
+        if let Some(e) = change.enabled {
             u.enabled = e;
         }
-        if body.contains_key("default_project_id") {
-            u.default_project_id = input::opt_str(&mut body, "default_project_id", 64, true)?;
+        if let Some(p) = change.default_project_id {
+            u.default_project_id = p;
         }
-        let password = input::opt_str(&mut body, "password", 4096, true)?;
+        let password = change.password;
         let pw_changed = password.is_some();
-        u.options = Self::merge_options(&u.options, body.remove("options"))?;
-        u.extra = input::merge_extra(&u.extra, body);
+        u.options = UserOptions::merged_over(change.options, &u.options);
+        u.extra = input::merge_extra(&u.extra, change.extra);
         let mut tx = crate::db::begin(&self.db).await?;
         users::update(&mut *tx, &u).await?;
         // An admin reset is not subject to the password history (as in Keystone).
@@ -202,7 +157,11 @@ impl App {
 
     /// Self-service `POST /v3/users/{id}/password`: checks the original password, the minimum
     /// age and the history, then revokes every token of the user.
-    pub async fn change_own_password(&self, user_id: &str, original: String, new: String) -> Result<()> {
+    pub async fn change_own_password(&self, user_id: &str, change: PasswordChange) -> Result<()> {
+        let PasswordChange {
+            original_password: original,
+            password: new,
+        } = change;
         let user = users::get(&self.db, user_id)
             .await?
             .ok_or_else(|| Error::not_found("user", user_id))?;

@@ -1,9 +1,9 @@
 //! Regions, services and endpoints.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, render, Ks, Query};
+use super::{base, created, list, no_content, ok, params, render, Ks, Query};
 use crate::http::Authed;
-use crate::http::{wrapped, AppState};
+use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use crate::http::routes::{get, Routes};
@@ -44,12 +44,12 @@ async fn list_regions(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) 
 }
 
 async fn create_region(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let r = app.create_region(&c, None, wrapped(&body, "region")?).await?;
+    let r = app.create_region(&c, None, params(&body, "region")?).await?;
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
 
 async fn put_region(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
-    let r = app.create_region(&c, Some(id), wrapped(&body, "region")?).await?;
+    let r = app.create_region(&c, Some(id), params(&body, "region")?).await?;
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
 
@@ -64,7 +64,7 @@ async fn update_region(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let r = app.update_region(&c, &id, wrapped(&body, "region")?).await?;
+    let r = app.update_region(&c, &id, params(&body, "region")?).await?;
     Ok(ok(json!({"region": render::region(&base(&app), &r)})))
 }
 
@@ -85,7 +85,7 @@ async fn list_services(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
 }
 
 async fn create_service(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let s = app.create_service(&c, wrapped(&body, "service")?).await?;
+    let s = app.create_service(&c, params(&body, "service")?).await?;
     Ok(created(json!({"service": render::service(&base(&app), &s)})))
 }
 
@@ -100,7 +100,7 @@ async fn update_service(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let s = app.update_service(&c, &id, wrapped(&body, "service")?).await?;
+    let s = app.update_service(&c, &id, params(&body, "service")?).await?;
     Ok(ok(json!({"service": render::service(&base(&app), &s)})))
 }
 
@@ -128,7 +128,7 @@ async fn list_endpoints(State(app): State<AppState>, Authed(c, ..): Ks, q: Query
 }
 
 async fn create_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let e = app.create_endpoint(&c, wrapped(&body, "endpoint")?).await?;
+    let e = app.create_endpoint(&c, params(&body, "endpoint")?).await?;
     Ok(created(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 
@@ -143,7 +143,7 @@ async fn update_endpoint(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let e = app.update_endpoint(&c, &id, wrapped(&body, "endpoint")?).await?;
+    let e = app.update_endpoint(&c, &id, params(&body, "endpoint")?).await?;
     Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 

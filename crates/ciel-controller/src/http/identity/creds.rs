@@ -1,9 +1,9 @@
 //! Application credentials, credentials and policies.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, render, Ks, Query};
+use super::{base, created, list, no_content, ok, params, render, Ks, Query};
 use crate::http::Authed;
-use crate::http::{wrapped, AppState};
+use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use crate::http::routes::{get, Routes};
@@ -39,7 +39,7 @@ async fn create_app_cred(
     body: Bytes,
 ) -> KsResult {
     let new = app
-        .create_app_cred(&c, &uid, wrapped(&body, "application_credential")?)
+        .create_app_cred(&c, &uid, params(&body, "application_credential")?)
         .await?;
     let roles = app.app_cred_roles(&new.cred).await?;
     Ok(created(
@@ -104,7 +104,7 @@ async fn list_credentials(State(app): State<AppState>, Authed(c, ..): Ks, q: Que
 }
 
 async fn create_credential(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let x = app.create_credential(&c, wrapped(&body, "credential")?).await?;
+    let x = app.create_credential(&c, params(&body, "credential")?).await?;
     Ok(created(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
@@ -119,7 +119,7 @@ async fn update_credential(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let x = app.update_credential(&c, &id, wrapped(&body, "credential")?).await?;
+    let x = app.update_credential(&c, &id, params(&body, "credential")?).await?;
     Ok(ok(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
@@ -140,7 +140,7 @@ async fn list_policies(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
 }
 
 async fn create_policy(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let x = app.create_policy(&c, wrapped(&body, "policy")?).await?;
+    let x = app.create_policy(&c, params(&body, "policy")?).await?;
     Ok(created(json!({"policy": render::policy(&base(&app), &x)})))
 }
 
@@ -155,7 +155,7 @@ async fn update_policy(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let x = app.update_policy(&c, &id, wrapped(&body, "policy")?).await?;
+    let x = app.update_policy(&c, &id, params(&body, "policy")?).await?;
     Ok(ok(json!({"policy": render::policy(&base(&app), &x)})))
 }
 

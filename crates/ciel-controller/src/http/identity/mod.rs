@@ -110,3 +110,12 @@ fn matches_filters(item: &Value, q: &HashMap<String, String>, filters: &[&str]) 
         },
     })
 }
+
+/// The typed body of a Keystone write: the object under `key` (`{"user": {...}}`), checked by
+/// its params type (`crate::app::identity::params`).
+pub(crate) fn params<T>(body: &axum::body::Bytes, key: &str) -> Result<T, crate::error::Error>
+where
+    T: TryFrom<crate::app::json_input::Body, Error = crate::error::Error>,
+{
+    T::try_from(crate::http::wrapped(body, key)?)
+}

@@ -1,10 +1,10 @@
 //! Domains, projects (with tags), users, groups and memberships.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, render, Ks, Query};
-use crate::error::Error;
+use super::{base, created, list, no_content, ok, params, render, Ks, Query};
+use crate::app::identity::params::ProjectTags;
 use crate::http::Authed;
-use crate::http::{parse_json, wrapped, AppState};
+use crate::http::{parse_json, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -59,7 +59,7 @@ async fn list_domains(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) 
 }
 
 async fn create_domain(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let d = app.create_domain(&c, wrapped(&body, "domain")?).await?;
+    let d = app.create_domain(&c, params(&body, "domain")?).await?;
     Ok(created(json!({"domain": render::domain(&base(&app), &d)})))
 }
 
@@ -74,7 +74,7 @@ async fn update_domain(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let d = app.update_domain(&c, &id, wrapped(&body, "domain")?).await?;
+    let d = app.update_domain(&c, &id, params(&body, "domain")?).await?;
     Ok(ok(json!({"domain": render::domain(&base(&app), &d)})))
 }
 
@@ -120,7 +120,7 @@ async fn list_projects(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
 }
 
 async fn create_project(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let p = app.create_project(&c, wrapped(&body, "project")?).await?;
+    let p = app.create_project(&c, params(&body, "project")?).await?;
     Ok(created(json!({"project": render::project(&base(&app), &p)})))
 }
 
@@ -175,7 +175,7 @@ async fn update_project(
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
-    let p = app.update_project(&c, &id, wrapped(&body, "project")?).await?;
+    let p = app.update_project(&c, &id, params(&body, "project")?).await?;
     Ok(ok(json!({"project": render::project(&base(&app), &p)})))
 }
 
@@ -189,9 +189,7 @@ async fn list_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Pat
 }
 
 async fn replace_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
-    let v: Value = parse_json(&body)?;
-    let tags: Vec<String> = serde_json::from_value(v.get("tags").cloned().unwrap_or(Value::Null))
-        .map_err(|_| Error::bad_request("Invalid input for field 'tags': expected a list of strings"))?;
+    let tags = ProjectTags::try_from(parse_json::<Value>(&body)?)?;
     Ok(ok(json!({"tags": app.set_project_tags(&c, &id, tags).await?})))
 }
 
@@ -241,7 +239,7 @@ async fn list_users(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) ->
 }
 
 async fn create_user(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let u = app.create_user(&c, wrapped(&body, "user")?).await?;
+    let u = app.create_user(&c, params(&body, "user")?).await?;
     Ok(created(json!({"user": render::user(&base(&app), &u)})))
 }
 
@@ -251,7 +249,7 @@ async fn get_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path
 }
 
 async fn update_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
-    let u = app.update_user(&c, &id, wrapped(&body, "user")?).await?;
+    let u = app.update_user(&c, &id, params(&body, "user")?).await?;
     Ok(ok(json!({"user": render::user(&base(&app), &u)})))
 }
 
@@ -262,16 +260,7 @@ async fn delete_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): P
 
 /// Self-service password change. Keystone needs no token here: the original password is the proof.
 async fn change_password(State(app): State<AppState>, Path(id): Path<String>, body: Bytes) -> KsResult {
-    let mut u = wrapped(&body, "user")?;
-    let mut take = |k: &str| match u.remove(k) {
-        Some(Value::String(s)) => Ok(s),
-        _ => Err(Error::bad_request(format!(
-            "Invalid input for field '{k}': '{k}' is a required property"
-        ))),
-    };
-    let original = take("original_password")?;
-    let new = take("password")?;
-    app.change_own_password(&id, original, new).await?;
+    app.change_own_password(&id, params(&body, "user")?).await?;
     Ok(no_content())
 }
 
@@ -323,7 +312,7 @@ async fn list_groups(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -
 }
 
 async fn create_group(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let g = app.create_group(&c, wrapped(&body, "group")?).await?;
+    let g = app.create_group(&c, params(&body, "group")?).await?;
     Ok(created(json!({"group": render::group(&base(&app), &g)})))
 }
 
@@ -333,7 +322,7 @@ async fn get_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Pat
 }
 
 async fn update_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
-    let g = app.update_group(&c, &id, wrapped(&body, "group")?).await?;
+    let g = app.update_group(&c, &id, params(&body, "group")?).await?;
     Ok(ok(json!({"group": render::group(&base(&app), &g)})))
 }
 

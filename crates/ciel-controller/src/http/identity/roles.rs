@@ -1,10 +1,10 @@
 //! Roles, implied roles, grants (direct and OS-INHERIT) and `/v3/role_assignments`.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, render, Ks, Query};
+use super::{base, created, list, no_content, ok, params, render, Ks, Query};
 use crate::app::identity::assignments::{ActorKind, AssignmentFilter, GrantRef, TargetKind};
 use crate::http::Authed;
-use crate::http::{wrapped, AppState};
+use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use crate::http::routes::{get, Routes};
@@ -73,7 +73,7 @@ async fn list_roles(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) ->
 }
 
 async fn create_role(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
-    let r = app.create_role(&c, wrapped(&body, "role")?).await?;
+    let r = app.create_role(&c, params(&body, "role")?).await?;
     Ok(created(json!({"role": render::role(&base(&app), &r)})))
 }
 
@@ -83,7 +83,7 @@ async fn get_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path
 }
 
 async fn update_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
-    let r = app.update_role(&c, &id, wrapped(&body, "role")?).await?;
+    let r = app.update_role(&c, &id, params(&body, "role")?).await?;
     Ok(ok(json!({"role": render::role(&base(&app), &r)})))
 }
 
