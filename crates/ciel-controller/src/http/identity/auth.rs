@@ -1,7 +1,7 @@
 //! `/v3/auth/*`: issue, validate, check and revoke tokens; the caller's catalog, projects, domains.
 
 use super::error::{KsError, KsResult};
-use super::{base, no_content, ok, render, Ks, Query};
+use super::{base, no_content, ok, render, KeystoneCaller, Query};
 use crate::app::identity::auth::AuthRequest;
 use crate::app::identity::caller::Caller;
 use crate::error::Error;
@@ -58,7 +58,7 @@ async fn subject(app: &AppState, caller: &Caller, headers: &HeaderMap) -> Result
     Ok((token, subject))
 }
 
-pub async fn validate(State(app): State<AppState>, Authed(caller, ..): Ks, q: Query, headers: HeaderMap) -> KsResult {
+pub async fn validate(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller, q: Query, headers: HeaderMap) -> KsResult {
     let (token, subject) = subject(&app, &caller, &headers).await?;
     let catalog = if q.contains_key("nocatalog") {
         None
@@ -72,7 +72,7 @@ pub async fn validate(State(app): State<AppState>, Authed(caller, ..): Ks, q: Qu
     ))
 }
 
-pub async fn check(State(app): State<AppState>, Authed(caller, ..): Ks, headers: HeaderMap) -> KsResult {
+pub async fn check(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller, headers: HeaderMap) -> KsResult {
     let (token, _) = subject(&app, &caller, &headers).await?;
     let mut resp = StatusCode::OK.into_response();
     if let Ok(v) = HeaderValue::from_str(&token) {
@@ -81,13 +81,13 @@ pub async fn check(State(app): State<AppState>, Authed(caller, ..): Ks, headers:
     Ok(resp)
 }
 
-pub async fn revoke(State(app): State<AppState>, Authed(caller, ..): Ks, headers: HeaderMap) -> KsResult {
+pub async fn revoke(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller, headers: HeaderMap) -> KsResult {
     let (_, subject) = subject(&app, &caller, &headers).await?;
     app.revoke_token(&subject).await?;
     Ok(no_content())
 }
 
-pub async fn catalog(State(app): State<AppState>, Authed(caller, ..): Ks) -> KsResult {
+pub async fn catalog(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller) -> KsResult {
     if matches!(caller.grant.scope, crate::app::identity::caller::Scope::Unscoped) {
         return Err(Error::forbidden().into());
     }
@@ -97,7 +97,7 @@ pub async fn catalog(State(app): State<AppState>, Authed(caller, ..): Ks) -> KsR
     ))
 }
 
-pub async fn projects(State(app): State<AppState>, Authed(caller, ..): Ks) -> KsResult {
+pub async fn projects(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller) -> KsResult {
     let ps = app.list_user_projects(&caller, caller.user_id()).await?;
     let b = base(&app);
     let items: Vec<Value> = ps
@@ -110,7 +110,7 @@ pub async fn projects(State(app): State<AppState>, Authed(caller, ..): Ks) -> Ks
     ))
 }
 
-pub async fn domains(State(app): State<AppState>, Authed(caller, ..): Ks) -> KsResult {
+pub async fn domains(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller) -> KsResult {
     let ds = app.list_my_domains(&caller).await?;
     let b = base(&app);
     let items: Vec<Value> = ds.iter().map(|d| render::domain(&b, d)).collect();
@@ -119,7 +119,7 @@ pub async fn domains(State(app): State<AppState>, Authed(caller, ..): Ks) -> KsR
     ))
 }
 
-pub async fn system(State(app): State<AppState>, Authed(..): Ks) -> KsResult {
+pub async fn system(State(app): State<AppState>, Authed(..): KeystoneCaller) -> KsResult {
     Ok(ok(
         json!({"system": [], "links": {"self": format!("{}/auth/system", base(&app))}}),
     ))

@@ -1,7 +1,7 @@
 //! Regions, services and endpoints.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, params, render, Ks, Query};
+use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
 use crate::http::Authed;
 use crate::http::AppState;
 use axum::body::Bytes;
@@ -32,7 +32,7 @@ pub fn routes() -> Routes<KsError> {
         )
 }
 
-async fn list_regions(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_regions(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_regions(&c)
@@ -43,24 +43,24 @@ async fn list_regions(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) 
     Ok(list(&app, "regions", "regions", items, &q, &["parent_region_id"]))
 }
 
-async fn create_region(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_region(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let r = app.create_region(&c, None, params(&body, "region")?).await?;
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
 
-async fn put_region(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn put_region(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
     let r = app.create_region(&c, Some(id), params(&body, "region")?).await?;
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
 
-async fn get_region(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_region(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let r = app.get_region(&c, &id).await?;
     Ok(ok(json!({"region": render::region(&base(&app), &r)})))
 }
 
 async fn update_region(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -68,12 +68,12 @@ async fn update_region(
     Ok(ok(json!({"region": render::region(&base(&app), &r)})))
 }
 
-async fn delete_region(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_region(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_region(&c, &id).await?;
     Ok(no_content())
 }
 
-async fn list_services(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_services(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_services(&c)
@@ -84,19 +84,19 @@ async fn list_services(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
     Ok(list(&app, "services", "services", items, &q, &["type", "name"]))
 }
 
-async fn create_service(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_service(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let s = app.create_service(&c, params(&body, "service")?).await?;
     Ok(created(json!({"service": render::service(&base(&app), &s)})))
 }
 
-async fn get_service(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_service(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let s = app.get_service(&c, &id).await?;
     Ok(ok(json!({"service": render::service(&base(&app), &s)})))
 }
 
 async fn update_service(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -104,12 +104,12 @@ async fn update_service(
     Ok(ok(json!({"service": render::service(&base(&app), &s)})))
 }
 
-async fn delete_service(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_service(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_service(&c, &id).await?;
     Ok(no_content())
 }
 
-async fn list_endpoints(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_endpoints(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_endpoints(&c)
@@ -127,19 +127,19 @@ async fn list_endpoints(State(app): State<AppState>, Authed(c, ..): Ks, q: Query
     ))
 }
 
-async fn create_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_endpoint(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let e = app.create_endpoint(&c, params(&body, "endpoint")?).await?;
     Ok(created(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 
-async fn get_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_endpoint(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let e = app.get_endpoint(&c, &id).await?;
     Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 
 async fn update_endpoint(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -147,7 +147,7 @@ async fn update_endpoint(
     Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 
-async fn delete_endpoint(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_endpoint(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_endpoint(&c, &id).await?;
     Ok(no_content())
 }

@@ -1,7 +1,7 @@
 //! Application credentials, credentials and policies.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, params, render, Ks, Query};
+use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
 use crate::http::Authed;
 use crate::http::AppState;
 use axum::body::Bytes;
@@ -34,7 +34,7 @@ pub fn routes() -> Routes<KsError> {
 
 async fn create_app_cred(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(uid): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -49,7 +49,7 @@ async fn create_app_cred(
 
 async fn get_app_cred(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((uid, id)): Path<(String, String)>,
 ) -> KsResult {
     let a = app.get_app_cred(&c, &uid, &id).await?;
@@ -59,7 +59,7 @@ async fn get_app_cred(
     ))
 }
 
-async fn list_app_creds(State(app): State<AppState>, Authed(c, ..): Ks, Path(uid): Path<String>, q: Query) -> KsResult {
+async fn list_app_creds(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(uid): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let mut items = vec![];
     for a in app.list_app_creds(&c, &uid).await? {
@@ -78,14 +78,14 @@ async fn list_app_creds(State(app): State<AppState>, Authed(c, ..): Ks, Path(uid
 
 async fn delete_app_cred(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((uid, id)): Path<(String, String)>,
 ) -> KsResult {
     app.delete_app_cred(&c, &uid, &id).await?;
     Ok(no_content())
 }
 
-async fn list_credentials(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_credentials(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_credentials(&c)
@@ -103,19 +103,19 @@ async fn list_credentials(State(app): State<AppState>, Authed(c, ..): Ks, q: Que
     ))
 }
 
-async fn create_credential(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_credential(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let x = app.create_credential(&c, params(&body, "credential")?).await?;
     Ok(created(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
-async fn get_credential(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_credential(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let x = app.get_credential(&c, &id).await?;
     Ok(ok(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
 async fn update_credential(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -123,12 +123,12 @@ async fn update_credential(
     Ok(ok(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
-async fn delete_credential(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_credential(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_credential(&c, &id).await?;
     Ok(no_content())
 }
 
-async fn list_policies(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_policies(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_policies(&c)
@@ -139,19 +139,19 @@ async fn list_policies(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
     Ok(list(&app, "policies", "policies", items, &q, &["type"]))
 }
 
-async fn create_policy(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_policy(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let x = app.create_policy(&c, params(&body, "policy")?).await?;
     Ok(created(json!({"policy": render::policy(&base(&app), &x)})))
 }
 
-async fn get_policy(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_policy(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let x = app.get_policy(&c, &id).await?;
     Ok(ok(json!({"policy": render::policy(&base(&app), &x)})))
 }
 
 async fn update_policy(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -159,7 +159,7 @@ async fn update_policy(
     Ok(ok(json!({"policy": render::policy(&base(&app), &x)})))
 }
 
-async fn delete_policy(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_policy(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_policy(&c, &id).await?;
     Ok(no_content())
 }

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// The authenticated caller, with failures rendered as Keystone errors.
-pub type Ks = Authed<KsError>;
+pub type KeystoneCaller = Authed<KsError>;
 pub type Query = axum::extract::Query<HashMap<String, String>>;
 
 pub fn router() -> Routes<KsError> {

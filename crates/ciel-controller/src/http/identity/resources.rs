@@ -1,7 +1,7 @@
 //! Domains, projects (with tags), users, groups and memberships.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, params, render, Ks, Query};
+use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
 use crate::app::identity::params::ProjectTags;
 use crate::http::Authed;
 use crate::http::{parse_json, AppState};
@@ -47,7 +47,7 @@ pub fn routes() -> Routes<KsError> {
         )
 }
 
-async fn list_domains(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_domains(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_domains(&c)
@@ -58,19 +58,19 @@ async fn list_domains(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) 
     Ok(list(&app, "domains", "domains", items, &q, &["name", "enabled"]))
 }
 
-async fn create_domain(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_domain(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let d = app.create_domain(&c, params(&body, "domain")?).await?;
     Ok(created(json!({"domain": render::domain(&base(&app), &d)})))
 }
 
-async fn get_domain(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_domain(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let d = app.get_domain(&c, &id).await?;
     Ok(ok(json!({"domain": render::domain(&base(&app), &d)})))
 }
 
 async fn update_domain(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -78,7 +78,7 @@ async fn update_domain(
     Ok(ok(json!({"domain": render::domain(&base(&app), &d)})))
 }
 
-async fn delete_domain(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_domain(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_domain(&c, &id).await?;
     Ok(no_content())
 }
@@ -88,7 +88,7 @@ fn tag_set(q: &Query, key: &str) -> Option<Vec<String>> {
         .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
 }
 
-async fn list_projects(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_projects(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let all_of = tag_set(&q, "tags");
     let any_of = tag_set(&q, "tags-any");
@@ -119,12 +119,12 @@ async fn list_projects(State(app): State<AppState>, Authed(c, ..): Ks, q: Query)
     ))
 }
 
-async fn create_project(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_project(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let p = app.create_project(&c, params(&body, "project")?).await?;
     Ok(created(json!({"project": render::project(&base(&app), &p)})))
 }
 
-async fn get_project(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
+async fn get_project(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
     let p = app.get_project(&c, &id).await?;
     let b = base(&app);
     let mut v = render::project(&b, &p);
@@ -171,7 +171,7 @@ async fn get_project(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): P
 
 async fn update_project(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> KsResult {
@@ -179,35 +179,35 @@ async fn update_project(
     Ok(ok(json!({"project": render::project(&base(&app), &p)})))
 }
 
-async fn delete_project(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_project(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_project(&c, &id).await?;
     Ok(no_content())
 }
 
-async fn list_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn list_tags(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     Ok(ok(json!({"tags": app.project_tags(&c, &id).await?})))
 }
 
-async fn replace_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn replace_tags(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
     let tags = ProjectTags::try_from(parse_json::<Value>(&body)?)?;
     Ok(ok(json!({"tags": app.set_project_tags(&c, &id, tags).await?})))
 }
 
-async fn clear_tags(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn clear_tags(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.clear_project_tags(&c, &id).await?;
     Ok(no_content())
 }
 
 async fn check_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> KsResult {
     app.check_project_tag(&c, &id, &tag).await?;
     Ok(no_content())
 }
 
-async fn add_tag(State(app): State<AppState>, Authed(c, ..): Ks, Path((id, tag)): Path<(String, String)>) -> KsResult {
+async fn add_tag(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path((id, tag)): Path<(String, String)>) -> KsResult {
     app.add_project_tag(&c, &id, &tag).await?;
     let mut resp = StatusCode::CREATED.into_response();
     if let Ok(v) = format!("{}/projects/{id}/tags/{tag}", base(&app)).parse() {
@@ -218,14 +218,14 @@ async fn add_tag(State(app): State<AppState>, Authed(c, ..): Ks, Path((id, tag))
 
 async fn remove_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> KsResult {
     app.remove_project_tag(&c, &id, &tag).await?;
     Ok(no_content())
 }
 
-async fn list_users(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_users(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app.list_users(&c).await?.iter().map(|u| render::user(&b, u)).collect();
     Ok(list(
@@ -238,22 +238,22 @@ async fn list_users(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) ->
     ))
 }
 
-async fn create_user(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_user(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let u = app.create_user(&c, params(&body, "user")?).await?;
     Ok(created(json!({"user": render::user(&base(&app), &u)})))
 }
 
-async fn get_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_user(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let u = app.get_user(&c, &id).await?;
     Ok(ok(json!({"user": render::user(&base(&app), &u)})))
 }
 
-async fn update_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn update_user(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
     let u = app.update_user(&c, &id, params(&body, "user")?).await?;
     Ok(ok(json!({"user": render::user(&base(&app), &u)})))
 }
 
-async fn delete_user(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_user(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_user(&c, &id).await?;
     Ok(no_content())
 }
@@ -264,7 +264,7 @@ async fn change_password(State(app): State<AppState>, Path(id): Path<String>, bo
     Ok(no_content())
 }
 
-async fn user_projects(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
+async fn user_projects(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_user_projects(&c, &id)
@@ -282,7 +282,7 @@ async fn user_projects(State(app): State<AppState>, Authed(c, ..): Ks, Path(id):
     ))
 }
 
-async fn user_groups(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
+async fn user_groups(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_user_groups(&c, &id)
@@ -300,7 +300,7 @@ async fn user_groups(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): P
     ))
 }
 
-async fn list_groups(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_groups(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_groups(&c)
@@ -311,27 +311,27 @@ async fn list_groups(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -
     Ok(list(&app, "groups", "groups", items, &q, &["name", "domain_id"]))
 }
 
-async fn create_group(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_group(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let g = app.create_group(&c, params(&body, "group")?).await?;
     Ok(created(json!({"group": render::group(&base(&app), &g)})))
 }
 
-async fn get_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_group(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let g = app.get_group(&c, &id).await?;
     Ok(ok(json!({"group": render::group(&base(&app), &g)})))
 }
 
-async fn update_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn update_group(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
     let g = app.update_group(&c, &id, params(&body, "group")?).await?;
     Ok(ok(json!({"group": render::group(&base(&app), &g)})))
 }
 
-async fn delete_group(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_group(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_group(&c, &id).await?;
     Ok(no_content())
 }
 
-async fn group_users(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, q: Query) -> KsResult {
+async fn group_users(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
     let b = base(&app);
     let items = app
         .list_group_users(&c, &id)
@@ -351,7 +351,7 @@ async fn group_users(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): P
 
 async fn add_member(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((id, uid)): Path<(String, String)>,
 ) -> KsResult {
     app.add_group_member(&c, &id, &uid).await?;
@@ -360,7 +360,7 @@ async fn add_member(
 
 async fn check_member(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((id, uid)): Path<(String, String)>,
 ) -> KsResult {
     app.check_group_member(&c, &id, &uid).await?;
@@ -369,7 +369,7 @@ async fn check_member(
 
 async fn remove_member(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((id, uid)): Path<(String, String)>,
 ) -> KsResult {
     app.remove_group_member(&c, &id, &uid).await?;

@@ -1,7 +1,7 @@
 //! Roles, implied roles, grants (direct and OS-INHERIT) and `/v3/role_assignments`.
 
 use super::error::KsResult;
-use super::{base, created, list, no_content, ok, params, render, Ks, Query};
+use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
 use crate::app::identity::assignments::{ActorKind, AssignmentFilter, GrantRef, TargetKind};
 use crate::http::Authed;
 use crate::http::AppState;
@@ -58,7 +58,7 @@ pub fn routes() -> Routes<KsError> {
     r
 }
 
-async fn list_roles(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_roles(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let b = base(&app);
     // Without `domain_id` Keystone lists global roles only.
     let want_domain = q.get("domain_id").cloned().unwrap_or_default();
@@ -72,22 +72,22 @@ async fn list_roles(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) ->
     Ok(list(&app, "roles", "roles", items, &q, &["name", "domain_id"]))
 }
 
-async fn create_role(State(app): State<AppState>, Authed(c, ..): Ks, body: Bytes) -> KsResult {
+async fn create_role(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, body: Bytes) -> KsResult {
     let r = app.create_role(&c, params(&body, "role")?).await?;
     Ok(created(json!({"role": render::role(&base(&app), &r)})))
 }
 
-async fn get_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn get_role(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let r = app.get_role(&c, &id).await?;
     Ok(ok(json!({"role": render::role(&base(&app), &r)})))
 }
 
-async fn update_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn update_role(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
     let r = app.update_role(&c, &id, params(&body, "role")?).await?;
     Ok(ok(json!({"role": render::role(&base(&app), &r)})))
 }
 
-async fn delete_role(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn delete_role(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     app.delete_role(&c, &id).await?;
     Ok(no_content())
 }
@@ -106,21 +106,21 @@ fn inference_body(
 
 async fn create_implied(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((p, i)): Path<(String, String)>,
 ) -> KsResult {
     let (prior, implied) = app.create_implied_role(&c, &p, &i).await?;
     Ok(created(inference_body(&app, &prior, &implied)))
 }
 
-async fn get_implied(State(app): State<AppState>, Authed(c, ..): Ks, Path((p, i)): Path<(String, String)>) -> KsResult {
+async fn get_implied(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path((p, i)): Path<(String, String)>) -> KsResult {
     let (prior, implied) = app.get_implied_role(&c, &p, &i).await?;
     Ok(ok(inference_body(&app, &prior, &implied)))
 }
 
 async fn check_implied(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((p, i)): Path<(String, String)>,
 ) -> KsResult {
     app.get_implied_role(&c, &p, &i).await?;
@@ -129,14 +129,14 @@ async fn check_implied(
 
 async fn delete_implied(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path((p, i)): Path<(String, String)>,
 ) -> KsResult {
     app.delete_implied_role(&c, &p, &i).await?;
     Ok(no_content())
 }
 
-async fn list_implies(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): Path<String>) -> KsResult {
+async fn list_implies(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
     let b = base(&app);
     let rules = app.list_implied_roles(&c, Some(&id)).await?;
     let (prior, implied) = rules.into_iter().next().expect("prior role exists");
@@ -149,7 +149,7 @@ async fn list_implies(State(app): State<AppState>, Authed(c, ..): Ks, Path(id): 
     })))
 }
 
-async fn list_inferences(State(app): State<AppState>, Authed(c, ..): Ks) -> KsResult {
+async fn list_inferences(State(app): State<AppState>, Authed(c, ..): KeystoneCaller) -> KsResult {
     let b = base(&app);
     let rules = app.list_implied_roles(&c, None).await?;
     Ok(ok(json!({
@@ -182,7 +182,7 @@ fn grant(mut path: GrantPath, target: TargetKind, actor: ActorKind, inherited: b
 
 async fn put_grant(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
@@ -194,7 +194,7 @@ async fn put_grant(
 
 async fn check_grant(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
@@ -206,7 +206,7 @@ async fn check_grant(
 
 async fn delete_grant(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
@@ -218,7 +218,7 @@ async fn delete_grant(
 
 async fn list_grants(
     State(app): State<AppState>,
-    Authed(c, ..): Ks,
+    Authed(c, ..): KeystoneCaller,
     Path(p): Path<GrantPath>,
     target: TargetKind,
     actor: ActorKind,
@@ -237,7 +237,7 @@ async fn list_grants(
     ))
 }
 
-async fn list_assignments(State(app): State<AppState>, Authed(c, ..): Ks, q: Query) -> KsResult {
+async fn list_assignments(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, q: Query) -> KsResult {
     let get = |k: &str| q.get(k).cloned();
     let f = AssignmentFilter {
         user_id: get("user.id"),
