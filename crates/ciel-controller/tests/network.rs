@@ -3,16 +3,17 @@
 mod common;
 
 use ciel_controller::app::identity::caller::Caller;
-use ciel_controller::app::network::params::FromBody;
+use ciel_controller::app::network::params::{CreateSecurityGroupRule, FromBody};
 use ciel_controller::app::App;
 use ciel_controller::config::ControllerConfig;
 use ciel_controller::error::Error;
-use common::{body, login, tempdir};
+use common::{body, login, params, tempdir};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// A typed network request from its JSON body (which must be valid).
+/// A typed network request from its JSON body (which must be valid: the checks of one
+/// attribute are in its `from_body`).
 fn req<T: FromBody>(v: serde_json::Value) -> T {
     T::from_body(body(v)).unwrap()
 }
@@ -42,9 +43,9 @@ async fn subnet(app: &App, caller: &Caller, net: &str, cidr: &str) -> ciel_contr
 }
 
 async fn member(app: &App, admin: &Caller, name: &str) -> Caller {
-    let p = app.create_project(admin, body(json!({"name": name}))).await.unwrap();
+    let p = app.create_project(admin, params(json!({"name": name}))).await.unwrap();
     let u = app
-        .create_user(admin, body(json!({"name": format!("{name}-user"), "password": "pw"})))
+        .create_user(admin, params(json!({"name": format!("{name}-user"), "password": "pw"})))
         .await
         .unwrap();
     common::grant_user_project(app, admin, &u.id, &p.id, "member").await;
@@ -273,14 +274,14 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
         .all(|r| r.remote_group_id.as_deref() == Some(default.group.id.as_str())));
 
     let web = app
-        .create_security_group(&a, body(json!({"name": "web"})))
+        .create_security_group(&a, req(json!({"name": "web"})))
         .await
         .unwrap();
     let ssh = json!({"security_group_id": web.group.id, "direction": "ingress", "protocol": "tcp",
         "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"});
-    app.create_security_group_rule(&a, body(ssh.clone())).await.unwrap();
+    app.create_security_group_rule(&a, req(ssh.clone())).await.unwrap();
     assert!(matches!(
-        app.create_security_group_rule(&a, body(ssh)).await,
+        app.create_security_group_rule(&a, req(ssh)).await,
         Err(Error::Typed {
             kind: "SecurityGroupRuleExists",
             ..
@@ -288,7 +289,7 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
     ));
     let mismatch = json!({"security_group_id": web.group.id, "direction": "ingress", "ethertype": "IPv6", "remote_ip_prefix": "10.0.0.0/8"});
     assert!(matches!(
-        app.create_security_group_rule(&a, body(mismatch)).await,
+        CreateSecurityGroupRule::from_body(body(mismatch)),
         Err(Error::Typed {
             status: 400,
             kind: "SecurityGroupRuleParameterConflict",
@@ -297,7 +298,7 @@ async fn security_groups_default_rules_duplicates_and_isolation() {
     ));
     let bad_range = json!({"security_group_id": web.group.id, "direction": "ingress", "protocol": "tcp", "port_range_min": 90, "port_range_max": 80});
     assert!(matches!(
-        app.create_security_group_rule(&a, body(bad_range)).await,
+        CreateSecurityGroupRule::from_body(body(bad_range)),
         Err(Error::Typed {
             kind: "SecurityGroupInvalidPortRange",
             ..

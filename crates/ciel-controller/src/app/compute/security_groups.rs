@@ -6,12 +6,15 @@
 use super::actions::Guard;
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::Body;
-use crate::app::network::params::UpdatePort;
+use crate::app::network::params::{
+    port_number, CreateSecurityGroup, Direction, EtherType, FromBody, RemotePrefix, RuleSpec, UpdatePort,
+    UpdateSecurityGroup,
+};
 use crate::app::network::security_groups::GroupView;
 use crate::app::App;
 use crate::db::security_groups::Rule;
 use crate::error::{Error, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A group name or description as Nova checks them: at most 255 characters; names not blank.
 fn text(field: &str, v: Option<Value>, required: bool) -> Result<Option<String>> {
@@ -26,6 +29,80 @@ fn text(field: &str, v: Option<Value>, required: bool) -> Result<Option<String>>
             Ok(Some(s))
         }
         Some(_) => Err(bad()),
+    }
+}
+
+/// Nova's `security_group` body: a name (required on create) and a description.
+#[derive(Debug, Clone, Default)]
+pub struct NovaSecurityGroup {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+impl NovaSecurityGroup {
+    pub fn for_create(mut body: Body) -> Result<Self> {
+        Ok(NovaSecurityGroup {
+            name: text("name", body.remove("name"), true)?,
+            description: text("description", body.remove("description"), false)?,
+        })
+    }
+
+    pub fn for_update(mut body: Body) -> Result<Self> {
+        Ok(NovaSecurityGroup {
+            name: text("name", body.remove("name"), false)?,
+            description: text("description", body.remove("description"), false)?,
+        })
+    }
+}
+
+fn bad_field(f: &str) -> Error {
+    Error::bad_request(format!("Invalid input for field/attribute {f}."))
+}
+
+/// Nova's `security_group_rule` body: always an ingress rule of `parent_group_id`, for
+/// `ip_protocol` between `from_port` and `to_port`, from `cidr` or members of `group_id`.
+#[derive(Debug, Clone)]
+pub struct NovaSecurityGroupRule {
+    pub parent_group_id: String,
+    /// Lower case; `None` for any.
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr: Option<String>,
+    pub group_id: Option<String>,
+}
+
+impl FromBody for NovaSecurityGroupRule {
+    fn from_body(mut body: Body) -> Result<Self> {
+        let parent_group_id = body
+            .remove("parent_group_id")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .ok_or_else(|| bad_field("parent_group_id"))?;
+        check_id(&parent_group_id)?;
+        let port = |v: Option<Value>, f: &str| -> Result<Option<i64>> {
+            match v {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .map(Some)
+                    .ok_or_else(|| bad_field(f)),
+            }
+        };
+        let from_port = port(body.remove("from_port"), "from_port")?;
+        let to_port = port(body.remove("to_port"), "to_port")?;
+        let text = |v: Option<Value>| match v {
+            Some(Value::String(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        };
+        Ok(NovaSecurityGroupRule {
+            parent_group_id,
+            from_port,
+            to_port,
+            ip_protocol: text(body.remove("ip_protocol")).map(|p| p.to_lowercase()),
+            cidr: text(body.remove("cidr")),
+            group_id: text(body.remove("group_id")),
+        })
     }
 }
 
@@ -48,25 +125,28 @@ fn check_id(id: &str) -> Result<()> {
 }
 
 impl App {
-    pub async fn nova_create_security_group(&self, caller: &Caller, mut body: Body) -> Result<GroupView> {
-        let name = text("name", body.remove("name"), true)?.unwrap_or_default();
-        let description = text("description", body.remove("description"), false)?.unwrap_or_default();
-        let mut b = Body::new();
-        b.insert("name".into(), json!(name));
-        b.insert("description".into(), json!(description));
-        self.create_security_group(caller, b).await.map_err(as_nova)
+    pub async fn nova_create_security_group(&self, caller: &Caller, req: NovaSecurityGroup) -> Result<GroupView> {
+        let group = CreateSecurityGroup {
+            name: Some(req.name.unwrap_or_default()),
+            description: Some(req.description.unwrap_or_default()),
+            ..Default::default()
+        };
+        self.create_security_group(caller, group).await.map_err(as_nova)
     }
 
-    pub async fn nova_update_security_group(&self, caller: &Caller, id: &str, mut body: Body) -> Result<GroupView> {
+    pub async fn nova_update_security_group(
+        &self,
+        caller: &Caller,
+        id: &str,
+        req: NovaSecurityGroup,
+    ) -> Result<GroupView> {
         check_id(id)?;
-        let mut b = Body::new();
-        if let Some(n) = text("name", body.remove("name"), false)? {
-            b.insert("name".into(), json!(n));
-        }
-        if let Some(d) = text("description", body.remove("description"), false)? {
-            b.insert("description".into(), json!(d));
-        }
-        self.update_security_group(caller, id, b).await.map_err(as_nova)
+        let change = UpdateSecurityGroup {
+            name: req.name,
+            description: req.description,
+            ..Default::default()
+        };
+        self.update_security_group(caller, id, change).await.map_err(as_nova)
     }
 
     pub async fn nova_delete_security_group(&self, caller: &Caller, id: &str) -> Result<()> {
@@ -77,71 +157,59 @@ impl App {
         self.delete_security_group(caller, id).await.map_err(as_nova)
     }
 
-    /// Creates a rule from Nova's body (`parent_group_id`, `ip_protocol`, `from_port`,
-    /// `to_port`, `cidr` or `group_id`): always ingress.
-    pub async fn nova_create_security_group_rule(&self, caller: &Caller, mut body: Body) -> Result<Rule> {
-        let bad = |f: &str| Error::bad_request(format!("Invalid input for field/attribute {f}."));
-        let parent = body
-            .remove("parent_group_id")
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .ok_or_else(|| bad("parent_group_id"))?;
-        check_id(&parent)?;
-        self.get_security_group(caller, &parent).await?;
-        let port = |v: Option<Value>, f: &str| -> Result<Option<i64>> {
-            match v {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .map(Some)
-                    .ok_or_else(|| bad(f)),
-            }
+    /// Creates a rule from Nova's request: always ingress.
+    pub async fn nova_create_security_group_rule(&self, caller: &Caller, req: NovaSecurityGroupRule) -> Result<Rule> {
+        self.get_security_group(caller, &req.parent_group_id).await?;
+        let (from, to) = (req.from_port, req.to_port);
+        let mut rule = RuleSpec {
+            security_group_id: req.parent_group_id,
+            direction: Direction::Ingress,
+            ethertype: EtherType::IPv4,
+            protocol: None,
+            port_range_min: None,
+            port_range_max: None,
+            remote_ip_prefix: None,
+            remote_group_id: None,
+            description: None,
         };
-        let from = port(body.remove("from_port"), "from_port")?;
-        let to = port(body.remove("to_port"), "to_port")?;
-        let protocol = body
-            .remove("ip_protocol")
-            .and_then(|v| v.as_str().map(str::to_lowercase))
-            .filter(|p| !p.is_empty());
-        let mut b = Body::new();
-        b.insert("security_group_id".into(), json!(parent));
-        b.insert("direction".into(), json!("ingress"));
-        b.insert("ethertype".into(), json!("IPv4"));
-        if let Some(p) = &protocol {
+        if let Some(p) = req.ip_protocol {
             if !matches!(p.as_str(), "tcp" | "udp" | "icmp") {
                 return Err(Error::bad_request(format!("Invalid IP protocol {p}.")));
             }
-            b.insert("protocol".into(), json!(p));
             // ICMP: from_port is the type, to_port the code; -1 means any.
             let (min, max) = (from.filter(|n| *n >= 0), to.filter(|n| *n >= 0));
             if p != "icmp" && (min.is_none() || max.is_none() || min > max) {
                 return Err(Error::bad_request("Invalid port range."));
             }
-            if let Some(n) = min {
-                b.insert("port_range_min".into(), json!(n));
+            rule.protocol = Some(p);
+            rule.port_range_min = min.map(port_number).transpose().map_err(as_nova)?;
+            rule.port_range_max = max.map(port_number).transpose().map_err(as_nova)?;
+        }
+        match (req.cidr, req.group_id) {
+            (_, Some(g)) => {
+                // As the network API reads it: an id that is no UUID is a group that does not exist.
+                if uuid::Uuid::parse_str(&g).is_err() {
+                    return Err(Error::not_found("security group", &g));
+                }
+                rule.remote_group_id = Some(g);
             }
-            if let Some(n) = max {
-                b.insert("port_range_max".into(), json!(n));
+            (Some(c), None) => {
+                let net = c.parse::<ipnet::IpNet>().map_err(|_| bad_field("cidr"))?;
+                if net.addr().is_ipv6() {
+                    rule.ethertype = EtherType::IPv6;
+                }
+                rule.remote_ip_prefix = Some(RemotePrefix { net, text: c });
+            }
+            (None, None) => {
+                let any = ipnet::IpNet::V4(ipnet::Ipv4Net::default());
+                rule.remote_ip_prefix = Some(RemotePrefix {
+                    net: any,
+                    text: "0.0.0.0/0".into(),
+                });
             }
         }
-        match (body.remove("cidr"), body.remove("group_id")) {
-            (_, Some(Value::String(g))) if !g.is_empty() => {
-                b.insert("remote_group_id".into(), json!(g));
-            }
-            (Some(Value::String(c)), _) if !c.is_empty() => {
-                if c.parse::<ipnet::IpNet>().is_err() {
-                    return Err(bad("cidr"));
-                }
-                if c.contains(':') {
-                    b.insert("ethertype".into(), json!("IPv6"));
-                }
-                b.insert("remote_ip_prefix".into(), json!(c));
-            }
-            _ => {
-                b.insert("remote_ip_prefix".into(), json!("0.0.0.0/0"));
-            }
-        }
-        self.create_security_group_rule(caller, b).await.map_err(as_nova)
+        let rule = rule.check().map_err(as_nova)?;
+        self.create_security_group_rule(caller, rule).await.map_err(as_nova)
     }
 
     pub async fn nova_delete_security_group_rule(&self, caller: &Caller, id: &str) -> Result<()> {

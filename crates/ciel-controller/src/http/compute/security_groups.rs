@@ -3,6 +3,8 @@
 
 use super::error::NovaResult;
 use super::Nv;
+use crate::app::compute::security_groups::{NovaSecurityGroup, NovaSecurityGroupRule};
+use crate::app::network::params::FromBody;
 use crate::app::network::security_groups::GroupView;
 use crate::db::security_groups::Rule;
 use crate::http::{wrapped, AppState, Authed};
@@ -61,8 +63,8 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw):
 }
 
 pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
-    let b = wrapped(&body, "security_group")?;
-    let g = app.nova_create_security_group(&c, b).await?;
+    let req = NovaSecurityGroup::for_create(wrapped(&body, "security_group")?)?;
+    let g = app.nova_create_security_group(&c, req).await?;
     let all = app.list_security_groups(&c).await?;
     Ok(Json(json!({"security_group": group_json(&g, &all)})).into_response())
 }
@@ -74,8 +76,8 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path
 }
 
 pub async fn update(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
-    let b = wrapped(&body, "security_group")?;
-    let g = app.nova_update_security_group(&c, &id, b).await?;
+    let req = NovaSecurityGroup::for_update(wrapped(&body, "security_group")?)?;
+    let g = app.nova_update_security_group(&c, &id, req).await?;
     let all = app.list_security_groups(&c).await?;
     Ok(Json(json!({"security_group": group_json(&g, &all)})).into_response())
 }
@@ -86,8 +88,8 @@ pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Pa
 }
 
 pub async fn create_rule(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
-    let b = wrapped(&body, "security_group_rule")?;
-    let r = app.nova_create_security_group_rule(&c, b).await?;
+    let req = NovaSecurityGroupRule::from_body(wrapped(&body, "security_group_rule")?)?;
+    let r = app.nova_create_security_group_rule(&c, req).await?;
     let all = app.list_security_groups(&c).await?;
     Ok(Json(json!({"security_group_rule": rule_json(&r, &all)})).into_response())
 }

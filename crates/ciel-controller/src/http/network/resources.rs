@@ -68,8 +68,8 @@ plain_resource!(
     "security_groups",
     "security-groups",
     render::security_group,
-    Body,
-    Body,
+    CreateSecurityGroup,
+    UpdateSecurityGroup,
     list_security_groups,
     get_security_group,
     create_security_group,
@@ -213,7 +213,8 @@ impl Resource for Rules {
     const PLURAL: &'static str = "security_group_rules";
     const PATH: &'static str = "security-group-rules";
     const TAGGED: bool = false;
-    type Create = Body;
+    type Create = CreateSecurityGroupRule;
+    /// Never parsed: rules cannot be updated.
     type Update = Body;
 
     async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
@@ -227,7 +228,7 @@ impl Resource for Rules {
     async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
         Ok(render::rule(&app.get_security_group_rule(c, id).await?))
     }
-    async fn create(app: &AppState, c: &Caller, req: Body) -> Res<Value> {
+    async fn create(app: &AppState, c: &Caller, req: CreateSecurityGroupRule) -> Res<Value> {
         Ok(render::rule(&app.create_security_group_rule(c, req).await?))
     }
     /// Rules are immutable in Neutron: replace them instead.
