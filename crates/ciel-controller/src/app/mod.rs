@@ -33,7 +33,7 @@ pub struct App {
     pub(crate) catalog_cache: Mutex<Option<(u64, Arc<Vec<CatalogEntry>>)>>,
     /// Ticks after every committed change of any host's desired state; agents' long polls
     /// wait on it.
-    pub(crate) host_changes: tokio::sync::watch::Sender<u64>,
+    pub(crate) host_changes: crate::db::HostWakeups,
     /// Set when the server stops accepting requests; pending long polls answer at once.
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
     /// Remote console tokens: token -> (server id, expiry).
@@ -53,7 +53,7 @@ impl App {
             scope_cache: ScopeCache::default(),
             revocations: RwLock::new(vec![]),
             catalog_cache: Mutex::new(None),
-            host_changes: tokio::sync::watch::channel(0).0,
+            host_changes: Arc::new(tokio::sync::watch::channel(0).0),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             console_tokens: Mutex::default(),
         });

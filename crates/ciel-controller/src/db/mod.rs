@@ -13,6 +13,7 @@ pub mod quota_overrides;
 pub mod routers;
 pub mod security_groups;
 pub mod subnet_pools;
+pub mod tx;
 pub mod volumes;
 
 use crate::error::Result;
@@ -23,7 +24,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub type Pool = SqlitePool;
-pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+pub use tx::{HostWakeups, Tx};
 
 /// Opens (creating if needed) the embedded SQLite database and applies migrations.
 pub async fn open(data_dir: &Path) -> anyhow::Result<Pool> {
@@ -42,7 +43,21 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Pool> {
 /// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a
 /// transaction that reads before it writes cannot fail with SQLITE_BUSY_SNAPSHOT under concurrency.
 pub async fn begin(pool: &Pool) -> Result<Tx<'static>> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    Ok(Tx::new(pool.begin_with("BEGIN IMMEDIATE").await?, None))
+}
+
+/// A read transaction (deferred `BEGIN`: one consistent snapshot, no write lock).
+pub async fn begin_read(pool: &Pool) -> Result<Tx<'static>> {
+    Ok(Tx::new(pool.begin().await?, None))
+}
+
+/// [`begin`], with the agents' long polls woken after a commit that changed some host's
+/// desired state (the app's transactions start here: `App::begin`).
+pub async fn begin_notifying(pool: &Pool, wakeups: &HostWakeups) -> Result<Tx<'static>> {
+    Ok(Tx::new(
+        pool.begin_with("BEGIN IMMEDIATE").await?,
+        Some(wakeups.clone()),
+    ))
 }
 
 /// Opens an in-memory database with the schema applied (unit tests).

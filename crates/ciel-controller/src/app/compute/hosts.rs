@@ -108,6 +108,13 @@ impl App {
         }
     }
 
+    /// A write transaction whose commit bumps and wakes the hosts its changes concern
+    /// (`tx.host_changed(..)`, `tx.network_changed(..)`, …): the one path by which a change
+    /// reaches the agents.
+    pub(crate) async fn begin(&self) -> Result<crate::db::Tx<'static>> {
+        crate::db::begin_notifying(&self.db, &self.host_changes).await
+    }
+
     pub(crate) fn hosts_changed(&self) {
         self.host_changes.send_modify(|n| *n += 1);
     }
@@ -144,7 +151,7 @@ impl App {
     }
 
     async fn build_host_config(&self, h: &Host) -> Result<HostConfig> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_read(&self.db).await?;
         let mut vms = vec![];
         // The network model once, not once per server.
         let mut fixed_ips: std::collections::HashMap<String, Vec<network::FixedIp>> = Default::default();

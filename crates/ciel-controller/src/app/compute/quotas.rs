@@ -64,7 +64,7 @@ impl App {
         if !caller.is_admin() && caller.project_id() != Some(project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_read(&self.db).await?;
         limits_in(&mut tx, project_id).await
     }
 

@@ -101,6 +101,11 @@ pub async fn bump_generation(e: impl SqliteExecutor<'_>, id: &str) -> Result<()>
     one_row(r.rows_affected(), "host", id)
 }
 
+/// Marks that the host's desired state changed; returns 1, or 0 when the host is gone.
+pub async fn bump_host(e: impl SqliteExecutor<'_>, id: &str) -> Result<u64> {
+    bump_where(e, "WHERE id = ?", Some(id)).await
+}
+
 pub async fn seen(e: impl SqliteExecutor<'_>, id: &str, applied: i64, at: i64) -> Result<()> {
     sqlx::query("UPDATE hosts SET applied_generation = max(applied_generation, ?), last_seen = ? WHERE id = ?")
         .bind(applied)
