@@ -5,7 +5,9 @@
 use anyhow::{bail, Context};
 use ciel_proto::ImageRef;
 use md5::Digest;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
 pub fn images_dir(state_dir: &Path) -> PathBuf {
@@ -20,6 +22,21 @@ pub async fn ensure(
     image: &ImageRef,
 ) -> anyhow::Result<()> {
     let path = dir.join(&image.id);
+    if path.exists() {
+        return Ok(());
+    }
+    // VMs fetch their images in parallel: one download per image at a time.
+    let lock = {
+        static LOCKS: std::sync::Mutex<Option<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+            std::sync::Mutex::new(None);
+        let mut locks = LOCKS.lock().unwrap_or_else(|e| e.into_inner());
+        locks
+            .get_or_insert_with(HashMap::new)
+            .entry(path.clone())
+            .or_default()
+            .clone()
+    };
+    let _held = lock.lock().await;
     if path.exists() {
         return Ok(());
     }

@@ -1,7 +1,8 @@
 //! The hypervisor agent. It registers its host, then loops: wait for a newer desired state
-//! (long poll), persist it (never going back to an older generation), reconcile the driver
-//! towards it, report what it observed. Crashes of either side need no recovery logic: the
-//! next turn of the loop sees the whole picture again.
+//! (long poll) or a change of what its VMs' tasks observed, persist the desired state (never
+//! going back to an older generation), reconcile the host towards it, report what it
+//! observed. Each VM has its own task ([`vms`]): a slow VM holds up no other. Crashes of
+//! either side need no recovery logic: the next turn of the loop sees the whole picture again.
 
 pub mod api;
 pub mod cache;
@@ -13,6 +14,7 @@ pub mod net;
 pub mod qemu;
 pub mod qmp;
 pub mod storage;
+pub mod vms;
 
 use anyhow::Context;
 use ciel_proto::{HostConfig, HostReport, RegisterRequest, RegisterResponse};
@@ -53,6 +55,8 @@ pub struct Agent {
     net: Option<net::NetworkPlane>,
     /// The volumes stored on this host.
     storage: Arc<storage::Storage>,
+    /// One task per VM.
+    vms: vms::VmActors,
 }
 
 impl Agent {
@@ -73,11 +77,17 @@ impl Agent {
                 controller.clone(),
             )
         });
+        let vms = vms::VmActors::new(vms::VmWork {
+            driver: driver.clone(),
+            http: http.clone(),
+            state_dir: cfg.state_dir.clone(),
+        });
         Ok(Self {
             storage: Arc::new(storage::Storage::new(&cfg.state_dir, cfg.lvm.as_ref())),
             cfg,
             http,
             driver,
+            vms,
             secret: Arc::default(),
             controller,
             net,
@@ -183,29 +193,47 @@ impl Agent {
             *c = Some((base.clone(), reg.host_token.clone()));
         }
         let mut after = 0;
+        let mut vm_changes = self.vms.changes();
         loop {
-            let resp = self
-                .http
-                .get(format!("{base}/config"))
-                .query(&[("after", after)])
-                .bearer_auth(&reg.host_token)
-                .send()
-                .await?;
-            if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
-                anyhow::bail!("the controller no longer knows this host");
-            }
-            let cfg: HostConfig = resp.error_for_status()?.json().await?;
-            if cfg.host_id == current.host_id && cfg.generation < current.generation {
-                tracing::warn!(
-                    got = cfg.generation,
-                    have = current.generation,
-                    "ignoring an older host config"
-                );
-            } else {
-                ledger.store(&cfg)?;
-                current = cfg;
+            // A newer desired state, or else a VM whose task observed something new (then
+            // the same desired state is reconciled and reported again).
+            let poll = async {
+                let resp = self
+                    .http
+                    .get(format!("{base}/config"))
+                    .query(&[("after", after)])
+                    .bearer_auth(&reg.host_token)
+                    .send()
+                    .await?;
+                if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+                    anyhow::bail!("the controller no longer knows this host");
+                }
+                Ok::<HostConfig, anyhow::Error>(resp.error_for_status()?.json().await?)
+            };
+            let vm_changed = async {
+                if vm_changes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let fetched = tokio::select! {
+                cfg = poll => Some(cfg?),
+                () = vm_changed => None,
+            };
+            if let Some(cfg) = fetched {
+                if cfg.host_id == current.host_id && cfg.generation < current.generation {
+                    tracing::warn!(
+                        got = cfg.generation,
+                        have = current.generation,
+                        "ignoring an older host config"
+                    );
+                } else {
+                    ledger.store(&cfg)?;
+                    current = cfg;
+                }
             }
             after = current.generation;
+            // What changes from here on is seen by the next turn.
+            vm_changes.borrow_and_update();
             let started = std::time::Instant::now();
             let report = self.reconcile(&current, Some((&base, &reg.host_token))).await;
             let took = started.elapsed();
@@ -224,38 +252,22 @@ impl Agent {
         }
     }
 
-    /// Removes VMs that should not exist, wires the networks, then creates or adjusts the VMs
-    /// that should (fetching their images and config drives first when the driver needs
-    /// them, from `source`: the host's agent API base URL and token).
+    /// Tells the tasks of VMs that should not exist to remove them, wires the networks and
+    /// volumes, then hands every VM that should exist its spec (its task fetches its images
+    /// and config drive first when the driver needs them, from `source`: the host's agent
+    /// API base URL and token, and creates or adjusts it). Reports what the VMs' tasks have
+    /// observed within [`vms::SETTLE`]: a VM still converging is `Building` and is reported
+    /// again once its task is done (see [`Agent::vm_changes`]).
     pub async fn reconcile(&self, cfg: &HostConfig, source: Option<(&str, &str)>) -> HostReport {
-        for id in self.driver.list().await {
-            if !cfg.vms.iter().any(|v| v.id == id) {
-                if let Err(e) = self.driver.remove(&id).await {
-                    tracing::warn!(vm = %id, error = %e, "removing a VM failed; will retry");
-                }
-            }
-        }
+        self.vms.retire(cfg).await;
         let net_report = match &self.net {
             Some(net) => net.reconcile(cfg).await,
             None => Default::default(),
         };
         let storage = self.reconcile_storage(cfg, source).await;
-        let mut vms = vec![];
-        for spec in &cfg.vms {
-            if let Some((base, token)) = source {
-                if let Err(e) = self.prepare(base, token, spec).await {
-                    vms.push(ciel_proto::VmStatus {
-                        id: spec.id.clone(),
-                        state: ciel_proto::VmState::Error,
-                        boot_serial: spec.boot_serial,
-                        message: Some(format!("{e:#}")),
-                        volumes: vec![],
-                    });
-                    continue;
-                }
-            }
-            vms.push(self.driver.ensure(spec).await);
-        }
+        self.vms.dispatch(cfg, source);
+        self.vms.settle(cfg, vms::SETTLE).await;
+        let vms = self.vms.report(cfg);
         HostReport {
             generation: cfg.generation,
             vms,
@@ -284,10 +296,12 @@ impl Agent {
                 }
             }
         }
+        // Volumes of VMs still attached as their tasks last saw them stay too.
         let attached: Vec<String> = cfg
             .vms
             .iter()
             .flat_map(|vm| vm.volumes.iter().map(|a| a.volume_id.clone()))
+            .chain(self.vms.volumes_in_use())
             .collect();
         let volumes: Vec<_> = cfg
             .volumes
@@ -304,37 +318,13 @@ impl Agent {
         report
     }
 
-    /// What a VM needs on this host before it can start: cached images, its config drive.
-    async fn prepare(&self, base: &str, token: &str, spec: &ciel_proto::VmSpec) -> anyhow::Result<()> {
-        if self.driver.needs_images() {
-            self.cache_images(base, token, spec)
-                .await
-                .context("image unavailable")?;
-        }
-        if let (true, Some(iso)) = (spec.config_drive, self.driver.config_drive_path(&spec.id)) {
-            if !iso.exists() {
-                let md = instance_data::fetch(&self.http, base, token, &[("server_id", spec.id.as_str())]).await?;
-                if let Some(d) = iso.parent() {
-                    std::fs::create_dir_all(d)?;
-                }
-                instance_data::write_config_drive(&md, &iso)
-                    .await
-                    .context("config drive not written")?;
-            }
-        }
-        Ok(())
+    /// Changes of what the VMs' tasks observed: after one, [`Agent::reconcile`] reports more.
+    pub fn vm_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.vms.changes()
     }
 
-    async fn cache_images(&self, base: &str, token: &str, spec: &ciel_proto::VmSpec) -> anyhow::Result<()> {
-        let dir = cache::images_dir(&self.cfg.state_dir);
-        // (A VM booted from a volume has no image of its own: only its kernel and ramdisk.)
-        for img in std::iter::once(&spec.image)
-            .filter(|i| !i.id.is_empty())
-            .chain(spec.kernel.iter())
-            .chain(spec.ramdisk.iter())
-        {
-            cache::ensure(&self.http, &format!("{base}/images/{}", img.id), token, &dir, img).await?;
-        }
-        Ok(())
+    /// Whether the VM has a task on this host (desired, or its removal not finished).
+    pub fn has_vm_task(&self, id: &str) -> bool {
+        self.vms.has_task(id)
     }
 }

@@ -4,6 +4,7 @@
 
 use ciel_agent::fake::FakeHypervisor;
 use ciel_agent::{Agent, AgentConfig};
+use ciel_controller::app::compute::resource_params::UpdateQuotaSet;
 use ciel_controller::app::identity::caller::Caller;
 use ciel_controller::app::App;
 use ciel_controller::config::ControllerConfig;
@@ -175,10 +176,8 @@ async fn servers_follow_the_agents_reports() {
     // Quota: the admin sets the project's instances to 6. 3 exist, so 8 more at once are
     // refused and nothing is created; 10 concurrent single boots get exactly the 3 that remain.
     let project = admin.project_id().unwrap().to_string();
-    let q = app
-        .set_compute_quota(&admin, &project, body(json!({"instances": 6})), false)
-        .await
-        .unwrap();
+    let limits = UpdateQuotaSet::try_from(body(json!({"instances": 6}))).unwrap();
+    let q = app.set_compute_quota(&admin, &project, limits).await.unwrap();
     assert_eq!(q["instances"], 6);
     assert_eq!(q["cores"], 20, "other limits keep their defaults");
     let over = json!({"name": "over", "imageRef": img_id, "flavorRef": "42", "networks": "none", "min_count": 8});
