@@ -3,7 +3,8 @@
 mod common;
 
 use ciel_controller::app::compute::flavors::Visibility;
-use common::{body, login};
+use ciel_controller::app::compute::resource_params::{CreateFlavor, CreateKeypair, ExtraSpecs, FlavorAccessAction};
+use common::{body, login, params};
 use serde_json::json;
 
 #[tokio::test]
@@ -11,9 +12,9 @@ async fn flavors_private_access_and_extra_specs() {
     let (app, _dir) = common::app().await;
     app.seed_default_flavors().await.unwrap();
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
-    let p = app.create_project(&admin, body(json!({"name": "pa"}))).await.unwrap();
+    let p = app.create_project(&admin, params(json!({"name": "pa"}))).await.unwrap();
     let u = app
-        .create_user(&admin, body(json!({"name": "ua", "password": "pw"})))
+        .create_user(&admin, params(json!({"name": "ua", "password": "pw"})))
         .await
         .unwrap();
     common::grant_user_project(&app, &admin, &u.id, &p.id, "member").await;
@@ -21,8 +22,12 @@ async fn flavors_private_access_and_extra_specs() {
 
     let public = app.list_flavors(&member, Visibility::All).await.unwrap();
     assert!(public.iter().any(|f| f.name == "m1.nano" && f.ram == 128));
+    let flavor = |v| CreateFlavor::try_from(body(v));
     let e = app
-        .create_flavor(&member, body(json!({"name": "x", "ram": 1, "vcpus": 1, "disk": 0})))
+        .create_flavor(
+            &member,
+            flavor(json!({"name": "x", "ram": 1, "vcpus": 1, "disk": 0})).unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.status(), 403, "members cannot create flavors");
@@ -32,19 +37,17 @@ async fn flavors_private_access_and_extra_specs() {
         json!({"name": " x", "ram": 64, "vcpus": 1, "disk": 0}),
         json!({"name": "x", "ram": 64, "vcpus": 1}),
     ] {
-        assert_eq!(
-            app.create_flavor(&admin, body(bad.clone())).await.unwrap_err().status(),
-            400,
-            "{bad}"
-        );
+        assert_eq!(flavor(bad.clone()).unwrap_err().status(), 400, "{bad}");
     }
     let dup = json!({"name": "m1.nano", "ram": 64, "vcpus": 1, "disk": 0});
-    assert_eq!(app.create_flavor(&admin, body(dup)).await.unwrap_err().status(), 409);
+    let dup = flavor(dup).unwrap();
+    assert_eq!(app.create_flavor(&admin, dup).await.unwrap_err().status(), 409);
 
     let private = app
         .create_flavor(
             &admin,
-            body(json!({"name": "secret", "ram": 64, "vcpus": 1, "disk": 0, "os-flavor-access:is_public": false})),
+            flavor(json!({"name": "secret", "ram": 64, "vcpus": 1, "disk": 0, "os-flavor-access:is_public": false}))
+                .unwrap(),
         )
         .await
         .unwrap();
@@ -54,11 +57,12 @@ async fn flavors_private_access_and_extra_specs() {
         !admin_default.iter().any(|f| f.id == private.id),
         "is_public defaults to true"
     );
-    app.change_flavor_access(&admin, &private.id, &p.id, true)
+    let add = FlavorAccessAction::Add { tenant: p.id.clone() };
+    app.change_flavor_access(&admin, &private.id, add.clone())
         .await
         .unwrap();
     let again = app
-        .change_flavor_access(&admin, &private.id, &p.id, true)
+        .change_flavor_access(&admin, &private.id, add.clone())
         .await
         .unwrap_err();
     assert_eq!(again.status(), 409);
@@ -68,20 +72,14 @@ async fn flavors_private_access_and_extra_specs() {
         .unwrap()
         .iter()
         .any(|f| f.id == private.id));
-    let e = app.change_flavor_access(&admin, "1", &p.id, true).await.unwrap_err();
+    let e = app.change_flavor_access(&admin, "1", add).await.unwrap_err();
     assert_eq!(e.status(), 409, "public flavors have no access list");
 
-    let specs = serde_json::Map::from_iter([("hw:cpu_policy".to_string(), json!("shared")), ("n".into(), json!(4))]);
+    let specs = ExtraSpecs::try_from(body(json!({"hw:cpu_policy": "shared", "n": 4}))).unwrap();
     let set = app.set_flavor_extra_specs(&admin, &private.id, specs).await.unwrap();
     assert_eq!(set.get("n").map(String::as_str), Some("4"));
-    let bad = serde_json::Map::from_iter([("bad/key".to_string(), json!("v"))]);
-    assert_eq!(
-        app.set_flavor_extra_specs(&admin, &private.id, bad)
-            .await
-            .unwrap_err()
-            .status(),
-        400
-    );
+    let bad = ExtraSpecs::try_from(body(json!({"bad/key": "v"})));
+    assert_eq!(bad.unwrap_err().status(), 400);
     assert_eq!(app.flavor_extra_specs(&member, &private.id).await.unwrap().len(), 2);
     let e = app
         .delete_flavor_extra_spec(&admin, &private.id, "absent")
@@ -111,8 +109,9 @@ async fn keypairs_are_per_user_validated_and_fingerprinted() {
         .output()
         .unwrap();
     let expected = String::from_utf8(out.stdout).unwrap();
+    let keypair = |v| CreateKeypair::try_from(body(v));
     let (k, private) = app
-        .create_keypair(&admin, body(json!({"name": "mine", "public_key": public})))
+        .create_keypair(&admin, keypair(json!({"name": "mine", "public_key": public})).unwrap())
         .await
         .unwrap();
     assert!(private.is_none());
@@ -122,24 +121,22 @@ async fn keypairs_are_per_user_validated_and_fingerprinted() {
         k.fingerprint
     );
     let dup = json!({"name": "mine", "public_key": public});
-    assert_eq!(app.create_keypair(&admin, body(dup)).await.unwrap_err().status(), 409);
+    let dup = keypair(dup).unwrap();
+    assert_eq!(app.create_keypair(&admin, dup).await.unwrap_err().status(), 409);
     for bad in [
         json!({"name": "bad#name", "public_key": public}),
         json!({"name": "", "public_key": public}),
-        json!({"name": "x", "public_key": "ssh-rsa garbage"}),
         json!({"name": "x", "public_key": public, "type": "pgp"}),
     ] {
-        assert_eq!(
-            app.create_keypair(&admin, body(bad.clone()))
-                .await
-                .unwrap_err()
-                .status(),
-            400,
-            "{bad}"
-        );
+        assert_eq!(keypair(bad.clone()).unwrap_err().status(), 400, "{bad}");
     }
+    let garbage = keypair(json!({"name": "x", "public_key": "ssh-rsa garbage"})).unwrap();
+    assert_eq!(app.create_keypair(&admin, garbage).await.unwrap_err().status(), 400);
     // Generated: the private key comes back once and matches the stored public key.
-    let (g, private) = app.create_keypair(&admin, body(json!({"name": "gen"}))).await.unwrap();
+    let (g, private) = app
+        .create_keypair(&admin, keypair(json!({"name": "gen"})).unwrap())
+        .await
+        .unwrap();
     let private = private.expect("a generated key returns its private half");
     assert!(private.contains("PRIVATE KEY"));
     assert!(g.public_key.starts_with("ssh-rsa "));

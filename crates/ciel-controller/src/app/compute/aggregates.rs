@@ -1,6 +1,7 @@
 //! Host aggregates (admin only): named groups of hypervisor hosts with metadata and an
 //! optional availability zone. Recorded and shown; the scheduler does not filter on them yet.
 
+use super::resource_params::{AggregateAction, AggregateMetadata, CreateAggregate, UpdateAggregate};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::aggregates::{self as db, Aggregate};
@@ -16,13 +17,6 @@ fn parse_id(id: &str) -> Result<i64> {
     id.parse().map_err(|_| Error::not_found("aggregate", id))
 }
 
-fn check_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.chars().count() > 255 {
-        return Err(Error::bad_request("Invalid input for field/attribute name."));
-    }
-    Ok(())
-}
-
 impl App {
     async fn aggregate_view(&self, id: i64) -> Result<AggregateView> {
         let aggregate = db::get(&self.db, id)
@@ -34,10 +28,10 @@ impl App {
         })
     }
 
-    pub async fn create_aggregate(&self, caller: &Caller, name: &str, zone: Option<&str>) -> Result<AggregateView> {
+    pub async fn create_aggregate(&self, caller: &Caller, req: CreateAggregate) -> Result<AggregateView> {
         caller.require_admin()?;
-        check_name(name)?;
-        let id = db::insert(&self.db, name, zone, crate::db::now())
+        let name = &req.name;
+        let id = db::insert(&self.db, name, req.availability_zone.as_deref(), crate::db::now())
             .await
             .map_err(|e| match e {
                 Error::Conflict(_) => Error::Conflict(format!("Aggregate {name} already exists.")),
@@ -63,19 +57,12 @@ impl App {
         self.aggregate_view(parse_id(id)?).await
     }
 
-    pub async fn update_aggregate(
-        &self,
-        caller: &Caller,
-        id: &str,
-        name: Option<String>,
-        zone: Option<Option<String>>,
-    ) -> Result<AggregateView> {
+    pub async fn update_aggregate(&self, caller: &Caller, id: &str, req: UpdateAggregate) -> Result<AggregateView> {
         let mut a = self.get_aggregate(caller, id).await?.aggregate;
-        if let Some(n) = name {
-            check_name(&n)?;
+        if let Some(n) = req.name {
             a.name = n;
         }
-        if let Some(z) = zone {
+        if let Some(z) = req.availability_zone {
             a.availability_zone = z;
         }
         a.updated_at = Some(crate::db::now());
@@ -91,6 +78,15 @@ impl App {
             )));
         }
         db::delete(&self.db, v.aggregate.id).await
+    }
+
+    /// `POST /os-aggregates/{id}/action`.
+    pub async fn aggregate_action(&self, caller: &Caller, id: &str, action: AggregateAction) -> Result<AggregateView> {
+        match action {
+            AggregateAction::AddHost { host } => self.aggregate_host(caller, id, &host, true).await,
+            AggregateAction::RemoveHost { host } => self.aggregate_host(caller, id, &host, false).await,
+            AggregateAction::SetMetadata { metadata } => self.set_aggregate_metadata(caller, id, metadata).await,
+        }
     }
 
     /// Adds (or removes) a hypervisor host by name; 404 for unknown hosts, 409 for a host
@@ -118,20 +114,15 @@ impl App {
         &self,
         caller: &Caller,
         id: &str,
-        given: Map<String, Value>,
+        given: AggregateMetadata,
     ) -> Result<AggregateView> {
         let mut a = self.get_aggregate(caller, id).await?.aggregate;
         let mut m: Map<String, Value> = serde_json::from_str(&a.metadata).unwrap_or_default();
-        for (k, v) in given {
+        for (k, v) in given.0 {
             match v {
-                Value::Null => {
-                    m.remove(&k);
-                }
-                Value::String(s) if !k.is_empty() && k.len() <= 255 && s.len() <= 255 => {
-                    m.insert(k, Value::String(s));
-                }
-                other => return Err(Error::bad_request(format!("Invalid metadata value for {k}: {other}"))),
-            }
+                None => m.remove(&k),
+                Some(s) => m.insert(k, Value::String(s)),
+            };
         }
         a.metadata = Value::Object(m).to_string();
         a.updated_at = Some(crate::db::now());

@@ -3,6 +3,7 @@
 //! which bridges to the VM's VNC socket. Browsers cannot send auth headers on websockets,
 //! so the token itself is the credential: random, single-server, expiring.
 
+use super::resource_params::CreateRemoteConsole;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::hosts;
@@ -20,13 +21,9 @@ pub struct ConsoleTarget {
 }
 
 impl App {
-    /// A console URL for `protocol`/`kind` (only VNC, as noVNC speaks it, is served).
-    pub async fn create_console(&self, caller: &Caller, server_id: &str, protocol: &str, kind: &str) -> Result<String> {
-        if protocol != "vnc" || !matches!(kind, "novnc" | "xvpvnc") {
-            return Err(Error::bad_request(format!(
-                "Unsupported console type {protocol}/{kind}: Ciel serves vnc/novnc."
-            )));
-        }
+    /// A console URL for a running or paused server (Ciel serves VNC, as noVNC speaks it, for
+    /// every console type it accepts).
+    pub async fn create_console(&self, caller: &Caller, server_id: &str, _req: &CreateRemoteConsole) -> Result<String> {
         let s = self.get_server(caller, server_id).await?;
         if s.vm_state != "active" && s.vm_state != "paused" {
             return Err(Error::Conflict(format!(

@@ -1,12 +1,11 @@
 //! Flavors: admins define them; everyone sees public ones, projects see private ones they
 //! were given access to.
 
+use super::resource_params::{CreateFlavor, ExtraSpecs, FlavorAccessAction, UpdateFlavor};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::Body;
 use crate::app::App;
 use crate::db::compute::flavors::{self as db, Flavor};
 use crate::error::{Error, Result};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Which flavors a list shows (Nova's `is_public` query parameter, honoured for admins only).
@@ -28,64 +27,6 @@ pub const DEFAULT_FLAVORS: &[(&str, &str, i64, i64, i64)] = &[
     ("4", "m1.large", 8192, 4, 80),
     ("5", "m1.xlarge", 16384, 8, 160),
 ];
-
-fn int_field(body: &mut Body, field: &str, min: i64, default: Option<i64>) -> Result<i64> {
-    let bad = || {
-        Error::bad_request(format!(
-            "Invalid input for field/attribute {field}. Value must be an integer >= {min}."
-        ))
-    };
-    match body.remove(field) {
-        None | Some(Value::Null) => default.ok_or_else(|| {
-            Error::bad_request(format!(
-                "Invalid input for field/attribute flavor. '{field}' is a required property"
-            ))
-        }),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .filter(|v| *v >= min && *v <= i32::MAX as i64)
-            .ok_or_else(bad),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|v| *v >= min && *v <= i32::MAX as i64)
-            .ok_or_else(bad),
-        Some(_) => Err(bad()),
-    }
-}
-
-fn description(v: Option<Value>) -> Result<Option<String>> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= 65535 => Ok(Some(s)),
-        Some(_) => Err(Error::bad_request("Invalid input for field/attribute description.")),
-    }
-}
-
-/// Extra spec keys Nova accepts.
-fn valid_spec_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_:. ".contains(c))
-}
-
-fn spec_value(k: &str, v: &Value) -> Result<String> {
-    let s = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute {k}. Value: {v} is not a string or number"
-            )))
-        }
-    };
-    if s.chars().count() > 255 {
-        return Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {k}. Value is too long"
-        )));
-    }
-    Ok(s)
-}
 
 impl App {
     /// Creates the default flavors unless any flavor exists (an operator may have removed them).
@@ -113,61 +54,19 @@ impl App {
         Ok(())
     }
 
-    pub async fn create_flavor(&self, caller: &Caller, mut body: Body) -> Result<Flavor> {
+    pub async fn create_flavor(&self, caller: &Caller, req: CreateFlavor) -> Result<Flavor> {
         caller.require_admin()?;
-        let name = match body.remove("name") {
-            Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 255 && s.trim() == s => s,
-            _ => return Err(Error::bad_request("Invalid input for field/attribute name. Value must be a 1 to 255 character string without leading or trailing spaces.")),
-        };
-        let id = match body.remove("id") {
-            None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
-            Some(Value::String(s)) if s == "auto" => uuid::Uuid::new_v4().to_string(),
-            // Nova's schema takes numbers as ids, too (clients like Tempest send them).
-            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-            Some(Value::String(s))
-                if !s.is_empty()
-                    && s.len() <= 255
-                    && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_. ".contains(c))
-                    && s.trim() == s =>
-            {
-                s
-            }
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute id. Value: {v}."
-                )))
-            }
-        };
-        let rxtx_factor = match body.remove("rxtx_factor") {
-            None | Some(Value::Null) => 1.0,
-            Some(v) => v
-                .as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .filter(|f| *f > 0.0)
-                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute rxtx_factor."))?,
-        };
-        let is_public = match body.remove("os-flavor-access:is_public") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => b,
-            Some(Value::String(s)) if matches!(s.to_lowercase().as_str(), "true" | "1" | "yes") => true,
-            Some(Value::String(s)) if matches!(s.to_lowercase().as_str(), "false" | "0" | "no") => false,
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute os-flavor-access:is_public. Value: {v}."
-                )))
-            }
-        };
         let f = Flavor {
-            id,
-            name,
-            ram: int_field(&mut body, "ram", 1, None)?,
-            vcpus: int_field(&mut body, "vcpus", 1, None)?,
-            disk: int_field(&mut body, "disk", 0, None)?,
-            ephemeral: int_field(&mut body, "OS-FLV-EXT-DATA:ephemeral", 0, Some(0))?,
-            swap: int_field(&mut body, "swap", 0, Some(0))?,
-            rxtx_factor,
-            is_public,
-            description: description(body.remove("description"))?,
+            id: req.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            name: req.name,
+            ram: req.ram,
+            vcpus: req.vcpus,
+            disk: req.disk,
+            ephemeral: req.ephemeral,
+            swap: req.swap,
+            rxtx_factor: req.rxtx_factor,
+            is_public: req.is_public,
+            description: req.description,
             created_at: crate::db::now(),
         };
         let mut tx = crate::db::begin(&self.db).await?;
@@ -217,15 +116,9 @@ impl App {
             .collect())
     }
 
-    pub async fn update_flavor(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Flavor> {
+    pub async fn update_flavor(&self, caller: &Caller, id: &str, req: UpdateFlavor) -> Result<Flavor> {
         caller.require_admin()?;
-        if !body.contains_key("description") || body.len() != 1 {
-            return Err(Error::bad_request(
-                "Invalid input for field/attribute flavor. Only 'description' can be updated.",
-            ));
-        }
-        let d = description(body.remove("description"))?;
-        db::set_description(&self.db, id, d.as_deref()).await?;
+        db::set_description(&self.db, id, req.description.as_deref()).await?;
         self.get_flavor(caller, id).await
     }
 
@@ -239,28 +132,21 @@ impl App {
         db::extra_specs(&self.db, id).await
     }
 
-    /// Sets every key of `specs` (all validated before any is written).
+    /// Sets every key of `specs`; returns what was set.
     pub async fn set_flavor_extra_specs(
         &self,
         caller: &Caller,
         id: &str,
-        specs: serde_json::Map<String, Value>,
+        specs: ExtraSpecs,
     ) -> Result<BTreeMap<String, String>> {
         caller.require_admin()?;
         self.get_flavor(caller, id).await?;
-        let mut clean = vec![];
-        for (k, v) in &specs {
-            if !valid_spec_key(k) {
-                return Err(Error::bad_request(format!("Invalid input for field/attribute extra_specs. Additional properties are not allowed ('{k}' was unexpected)")));
-            }
-            clean.push((k.clone(), spec_value(k, v)?));
-        }
         let mut tx = crate::db::begin(&self.db).await?;
-        for (k, v) in &clean {
+        for (k, v) in &specs.0 {
             db::set_extra_spec(&mut *tx, id, k, v).await?;
         }
         tx.commit().await?;
-        Ok(clean.into_iter().collect())
+        Ok(specs.0)
     }
 
     pub async fn delete_flavor_extra_spec(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
@@ -289,22 +175,26 @@ impl App {
         &self,
         caller: &Caller,
         id: &str,
-        project: &str,
-        add: bool,
+        action: FlavorAccessAction,
     ) -> Result<Vec<String>> {
         caller.require_admin()?;
         let f = self.get_flavor(caller, id).await?;
         if f.is_public {
             return Err(Error::Conflict("Can not add access to a public flavor.".into()));
         }
-        if add {
-            if !db::add_project(&self.db, id, project).await? {
-                return Err(Error::Conflict(format!(
-                    "Flavor access already exists for flavor {id} and project {project} combination."
-                )));
+        match &action {
+            FlavorAccessAction::Add { tenant: project } => {
+                if !db::add_project(&self.db, id, project).await? {
+                    return Err(Error::Conflict(format!(
+                        "Flavor access already exists for flavor {id} and project {project} combination."
+                    )));
+                }
             }
-        } else if !db::remove_project(&self.db, id, project).await? {
-            return Err(Error::not_found("flavor access", format!("{id}/{project}")));
+            FlavorAccessAction::Remove { tenant: project } => {
+                if !db::remove_project(&self.db, id, project).await? {
+                    return Err(Error::not_found("flavor access", format!("{id}/{project}")));
+                }
+            }
         }
         db::projects(&self.db, id).await
     }

@@ -19,6 +19,7 @@ pub mod networks;
 pub mod os_hosts;
 pub mod quotas;
 pub mod resize;
+pub mod resource_params;
 pub mod scheduler;
 pub mod security_groups;
 pub mod server_groups;

@@ -1,13 +1,13 @@
 //! Compute quotas (`os-quota-sets`): Nova's defaults, per-project overrides set by admins,
 //! enforced inside the transactions that consume them.
 
+use super::resource_params::{UpdateQuotaClassSet, UpdateQuotaSet};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::quota_classes;
 use crate::db::quota_overrides::{self as db, Service};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Nova's default limits (-1: unlimited).
@@ -68,34 +68,18 @@ impl App {
         limits_in(&mut tx, project_id).await
     }
 
-    /// Sets per-project limits; `legacy` (before 2.36) also takes the network quotas Nova
-    /// still stored then (recorded and shown, but the network service enforces its own).
+    /// Sets per-project limits (before 2.36 also the network quotas Nova still stored then:
+    /// recorded and shown, but the network service enforces its own).
     pub async fn set_compute_quota(
         &self,
         caller: &Caller,
         project_id: &str,
-        values: serde_json::Map<String, Value>,
-        legacy: bool,
+        req: UpdateQuotaSet,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
         let mut tx = crate::db::begin(&self.db).await?;
-        for (k, v) in values {
-            if k == "force" {
-                continue;
-            }
-            let known =
-                DEFAULTS.iter().any(|(r, _)| *r == k) || (legacy && LEGACY_NETWORK.iter().any(|(r, _)| *r == k));
-            if !known {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute quota_set. Additional properties are not allowed ('{k}' was unexpected)"
-                )));
-            }
-            let limit = v
-                .as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .filter(|l| *l >= -1)
-                .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}. Value: {v}.")))?;
-            db::set(&mut *tx, Service::Compute, project_id, &k, limit).await?;
+        for (k, limit) in &req.limits {
+            db::set(&mut *tx, Service::Compute, project_id, k, *limit).await?;
         }
         let out = limits_in(&mut tx, project_id).await?;
         tx.commit().await?;
@@ -133,25 +117,12 @@ impl App {
         &self,
         caller: &Caller,
         class: &str,
-        values: serde_json::Map<String, Value>,
-        legacy: bool,
+        req: UpdateQuotaClassSet,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
         let mut tx = crate::db::begin(&self.db).await?;
-        for (k, v) in values {
-            let known =
-                DEFAULTS.iter().any(|(r, _)| *r == k) || (legacy && LEGACY_NETWORK.iter().any(|(r, _)| *r == k));
-            if !known {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute quota_class_set. Additional properties are not allowed ('{k}' was unexpected)"
-                )));
-            }
-            let limit = v
-                .as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .filter(|l| *l >= -1)
-                .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}. Value: {v}.")))?;
-            quota_classes::set(&mut *tx, class, &k, limit).await?;
+        for (k, limit) in &req.limits {
+            quota_classes::set(&mut *tx, class, k, *limit).await?;
         }
         tx.commit().await?;
         self.quota_class(caller, class).await

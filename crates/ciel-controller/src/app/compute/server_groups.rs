@@ -2,6 +2,7 @@
 //! or at most `max_server_per_host`), and their soft variants, which the scheduler prefers
 //! but does not insist on. Members join at boot through the `group` scheduler hint.
 
+use super::resource_params::CreateServerGroup;
 use crate::app::identity::caller::Caller;
 use crate::app::network::owns;
 use crate::app::App;
@@ -9,8 +10,6 @@ use crate::db::compute::server_groups::{self as db, ServerGroup};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
-
-pub const POLICIES: &[&str] = &["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"];
 
 /// A group with its members.
 pub struct GroupView {
@@ -39,14 +38,8 @@ impl Placement {
 }
 
 impl App {
-    /// Creates a group; `policy` is one of POLICIES, `rules` only for anti-affinity.
-    pub async fn create_server_group(
-        &self,
-        caller: &Caller,
-        name: String,
-        policy: String,
-        rules: Map<String, Value>,
-    ) -> Result<GroupView> {
+    /// Creates a group in the caller's project (within its `server_groups` quota).
+    pub async fn create_server_group(&self, caller: &Caller, req: CreateServerGroup) -> Result<GroupView> {
         let project_id = caller
             .project_id()
             .ok_or_else(|| Error::bad_request("A project-scoped token is required."))?
@@ -54,32 +47,13 @@ impl App {
         if !caller.can_write() {
             return Err(Error::forbidden());
         }
-        if name.trim().is_empty() || name.chars().count() > 255 {
-            return Err(Error::bad_request("Invalid input for field/attribute name."));
-        }
-        if !POLICIES.contains(&policy.as_str()) {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute policy. Value: {policy}."
-            )));
-        }
-        if !rules.is_empty() {
-            let ok = policy == "anti-affinity"
-                && rules.len() == 1
-                && rules
-                    .get("max_server_per_host")
-                    .and_then(Value::as_i64)
-                    .is_some_and(|n| n >= 1);
-            if !ok {
-                return Err(Error::bad_request("Invalid input for field/attribute rules."));
-            }
-        }
         let g = ServerGroup {
             id: uuid::Uuid::new_v4().to_string(),
-            name,
             project_id: project_id.clone(),
             user_id: caller.user_id().to_string(),
-            policy,
-            rules: Value::Object(rules).to_string(),
+            policy: req.policy.as_str().to_string(),
+            rules: req.rules_json().to_string(),
+            name: req.name,
             created_at: crate::db::now(),
         };
         let mut tx = crate::db::begin(&self.db).await?;

@@ -3,6 +3,8 @@
 //! values up to 255, 128 items; tags up to 60 characters without `/` or `,`, 50 per server.
 
 use super::actions::Guard;
+use super::resource_params::server_meta::check_count;
+use super::resource_params::{Metadata, ServerTags, UpdateServer};
 use crate::app::identity::caller::Caller;
 use crate::app::identity::input::{self, Body};
 use crate::app::metadata_schema::{check_items, shown};
@@ -12,8 +14,8 @@ use crate::db::compute::servers::{self as db, Server};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
-const MAX_METADATA_ITEMS: usize = 128;
-const MAX_TAGS: usize = 50;
+pub const MAX_METADATA_ITEMS: usize = 128;
+pub const MAX_TAGS: usize = 50;
 
 fn invalid(field: &str, v: &Value) -> Error {
     Error::bad_request(format!("Invalid input for field/attribute {field}. Value: {v}."))
@@ -22,13 +24,7 @@ fn invalid(field: &str, v: &Value) -> Error {
 /// Checks a metadata object as Nova's `parameter_types.metadata` does: keys of 1–255
 /// characters out of letters, digits and `-_:. `, string values of up to 255 characters.
 pub fn validate(m: Map<String, Value>) -> Result<Map<String, Value>> {
-    if m.len() > MAX_METADATA_ITEMS {
-        return Err(Error::Typed {
-            status: 403,
-            kind: "forbidden",
-            message: "Quota exceeded for metadata_items: Requested more than 128 metadata items".into(),
-        });
-    }
+    check_count(m.len())?;
     check_items(&m)?;
     Ok(m)
 }
@@ -109,7 +105,8 @@ pub fn name(body: &mut Body) -> Result<Option<String>> {
     body.remove("name").map(|v| check_name("name", &v)).transpose()
 }
 
-fn check_tag(tag: &str) -> Result<()> {
+/// Nova's tag rule: 1–60 characters without `/` or `,`.
+pub fn check_tag(tag: &str) -> Result<()> {
     if tag.is_empty() || tag.chars().count() > 60 || tag.contains('/') || tag.contains(',') {
         return Err(Error::bad_request(format!(
             "Invalid input for field/attribute tag. Value: {tag}."
@@ -120,24 +117,19 @@ fn check_tag(tag: &str) -> Result<()> {
 
 impl App {
     /// PUT /servers/{id}: name, access addresses, description.
-    pub async fn update_server(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Server> {
+    pub async fn update_server(&self, caller: &Caller, id: &str, req: UpdateServer) -> Result<Server> {
         let mut s = self.server_for_update(caller, id, Guard::IgnoreLock).await?;
-        if let Some(n) = name(&mut body)? {
+        if let Some(n) = req.name {
             s.name = n;
         }
-        if body.contains_key("accessIPv4") {
-            s.access_ipv4 = access_ip(&mut body, "accessIPv4", false)?;
+        if let Some(a) = req.access_ipv4 {
+            s.access_ipv4 = a;
         }
-        if body.contains_key("accessIPv6") {
-            s.access_ipv6 = access_ip(&mut body, "accessIPv6", true)?;
+        if let Some(a) = req.access_ipv6 {
+            s.access_ipv6 = a;
         }
-        if body.contains_key("description") {
-            s.description = description(&mut body)?;
-        }
-        if let Some(k) = body.keys().next() {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute server. Additional properties are not allowed ('{k}' was unexpected)"
-            )));
+        if let Some(d) = req.description {
+            s.description = d;
         }
         s.updated_at = crate::db::now();
         db::update_state(&self.db, &s).await?;
@@ -154,10 +146,9 @@ impl App {
         &self,
         caller: &Caller,
         id: &str,
-        given: Map<String, Value>,
+        given: Metadata,
         replace: bool,
     ) -> Result<Map<String, Value>> {
-        let given = validate(given)?;
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         let mut m: Map<String, Value> = if replace {
@@ -165,7 +156,7 @@ impl App {
         } else {
             serde_json::from_str(&s.metadata).unwrap_or_default()
         };
-        m.extend(given);
+        m.extend(given.0.into_iter().map(|(k, v)| (k, Value::String(v))));
         let m = validate(m)?;
         s.metadata = Value::Object(m.clone()).to_string();
         s.updated_at = crate::db::now();
@@ -194,19 +185,13 @@ impl App {
     }
 
     /// PUT /servers/{id}/tags: the tags become exactly `tags`.
-    pub async fn replace_server_tags(&self, caller: &Caller, id: &str, tags: Vec<String>) -> Result<Vec<String>> {
-        if tags.len() > MAX_TAGS {
-            return Err(Error::bad_request("Invalid input: more than 50 tags."));
-        }
-        for t in &tags {
-            check_tag(t)?;
-        }
+    pub async fn replace_server_tags(&self, caller: &Caller, id: &str, tags: ServerTags) -> Result<Vec<String>> {
         let mut tx = crate::db::begin(&self.db).await?;
         let s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;
         server_tags::clear(&mut *tx, &s.id).await?;
-        for t in &tags {
+        for t in &tags.0 {
             server_tags::add(&mut *tx, &s.id, t).await?;
         }
         let out = server_tags::list(&mut *tx, &s.id).await?;

@@ -3,7 +3,7 @@
 use super::error::NovaResult;
 use super::{time_micro, Nv};
 use crate::app::compute::aggregates::AggregateView;
-use crate::error::Error;
+use crate::app::compute::resource_params::{AggregateAction, CreateAggregate, UpdateAggregate};
 use crate::http::{parse_json, wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -28,17 +28,6 @@ fn aggregate_json(v: &AggregateView, with_members: bool) -> Value {
     out
 }
 
-fn opt_string(b: &Map<String, Value>, k: &str) -> Result<Option<Option<String>>, Error> {
-    match b.get(k) {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(s)) if s.chars().count() <= 255 => Ok(Some(Some(s.clone()))),
-        Some(v) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {k}. Value: {v}."
-        ))),
-    }
-}
-
 pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
     let items: Vec<Value> = app
         .list_aggregates(&c)
@@ -50,12 +39,8 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult 
 }
 
 pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
-    let b = wrapped(&body, "aggregate")?;
-    let name = opt_string(&b, "name")?
-        .flatten()
-        .ok_or_else(|| Error::bad_request("Invalid input for field/attribute name."))?;
-    let zone = opt_string(&b, "availability_zone")?.flatten();
-    let v = app.create_aggregate(&c, &name, zone.as_deref()).await?;
+    let req = CreateAggregate::try_from(wrapped(&body, "aggregate")?)?;
+    let v = app.create_aggregate(&c, req).await?;
     Ok(Json(json!({"aggregate": aggregate_json(&v, false)})).into_response())
 }
 
@@ -65,10 +50,8 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path
 }
 
 pub async fn update(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
-    let b = wrapped(&body, "aggregate")?;
-    let name = opt_string(&b, "name")?.flatten();
-    let zone = opt_string(&b, "availability_zone")?;
-    let v = app.update_aggregate(&c, &id, name, zone).await?;
+    let req = UpdateAggregate::try_from(wrapped(&body, "aggregate")?)?;
+    let v = app.update_aggregate(&c, &id, req).await?;
     Ok(Json(json!({"aggregate": aggregate_json(&v, true)})).into_response())
 }
 
@@ -78,29 +61,7 @@ pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Pa
 }
 
 pub async fn action(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
-    let doc = match parse_json::<Value>(&body)? {
-        Value::Object(m) if m.len() == 1 => m,
-        _ => return Err(Error::bad_request("Malformed request body: expected exactly one action").into()),
-    };
-    let (action, args) = doc.into_iter().next().unwrap_or_default();
-    let host = || {
-        args.get("host")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| Error::bad_request("Invalid input for field/attribute host."))
-    };
-    let v = match action.as_str() {
-        "add_host" => app.aggregate_host(&c, &id, &host()?, true).await?,
-        "remove_host" => app.aggregate_host(&c, &id, &host()?, false).await?,
-        "set_metadata" => {
-            let m = args
-                .get("metadata")
-                .and_then(Value::as_object)
-                .cloned()
-                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute metadata."))?;
-            app.set_aggregate_metadata(&c, &id, m).await?
-        }
-        other => return Err(Error::bad_request(format!("There is no such action: {other}")).into()),
-    };
+    let action = AggregateAction::try_from(parse_json::<Value>(&body)?)?;
+    let v = app.aggregate_action(&c, &id, action).await?;
     Ok(Json(json!({"aggregate": aggregate_json(&v, true)})).into_response())
 }

@@ -5,6 +5,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::Nv;
+use crate::app::compute::resource_params::CreateRemoteConsole;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
@@ -14,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
 pub async fn create(
@@ -27,16 +28,10 @@ pub async fn create(
     if !mv.at_least(6) {
         return Err(Error::not_found("resource", "remote-consoles").into());
     }
-    let mut req = wrapped(&body, "remote_console")?;
-    let field = |req: &mut serde_json::Map<String, Value>, k: &str| {
-        req.remove(k)
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}.")))
-    };
-    let protocol = field(&mut req, "protocol")?;
-    let kind = field(&mut req, "type")?;
-    let url = app.create_console(&c, &id, &protocol, &kind).await?;
-    Ok(Json(json!({"remote_console": {"protocol": protocol, "type": kind, "url": url}})).into_response())
+    let req = CreateRemoteConsole::try_from(wrapped(&body, "remote_console")?)?;
+    let url = app.create_console(&c, &id, &req).await?;
+    let shown = json!({"protocol": CreateRemoteConsole::PROTOCOL, "type": req.kind.as_str(), "url": url});
+    Ok(Json(json!({ "remote_console": shown })).into_response())
 }
 
 #[derive(serde::Deserialize)]

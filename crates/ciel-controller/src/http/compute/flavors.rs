@@ -4,6 +4,7 @@ use super::error::NovaResult;
 use super::microversion::Mv;
 use super::{links, param, query_pairs, Nv};
 use crate::app::compute::flavors::Visibility;
+use crate::app::compute::resource_params::{CreateFlavor, ExtraSpecs, FlavorAccessAction, UpdateFlavor};
 use crate::db::compute::flavors::Flavor;
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
@@ -12,7 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 fn render(app: &AppState, f: &Flavor, mv: Mv, detail: bool, specs: Option<&BTreeMap<String, String>>) -> Value {
@@ -157,11 +158,8 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(i
 }
 
 pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
-    let mut b = wrapped(&body, "flavor")?;
-    if !mv.at_least(55) {
-        b.remove("description");
-    }
-    let f = app.create_flavor(&c, b).await?;
+    let req = CreateFlavor::at_microversion(wrapped(&body, "flavor")?, mv.1)?;
+    let f = app.create_flavor(&c, req).await?;
     Ok(Json(json!({"flavor": with_specs(&app, &c, &f, mv).await?})).into_response())
 }
 
@@ -175,7 +173,8 @@ pub async fn update(
     if !mv.at_least(55) {
         return Err(Error::MethodNotAllowed("Updating a flavor needs microversion 2.55 or later.".into()).into());
     }
-    let f = app.update_flavor(&c, &id, wrapped(&body, "flavor")?).await?;
+    let req = UpdateFlavor::try_from(wrapped(&body, "flavor")?)?;
+    let f = app.update_flavor(&c, &id, req).await?;
     Ok(Json(json!({"flavor": with_specs(&app, &c, &f, mv).await?})).into_response())
 }
 
@@ -194,7 +193,7 @@ pub async fn set_extra_specs(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let specs = wrapped(&body, "extra_specs")?;
+    let specs = ExtraSpecs::try_from(wrapped(&body, "extra_specs")?)?;
     Ok(Json(json!({"extra_specs": app.set_flavor_extra_specs(&c, &id, specs).await?})).into_response())
 }
 
@@ -219,14 +218,8 @@ pub async fn put_extra_spec(
     Path((id, key)): Path<(String, String)>,
     body: Bytes,
 ) -> NovaResult {
-    let doc: Map<String, Value> = match parse_json::<Value>(&body)? {
-        Value::Object(m) => m,
-        _ => return Err(Error::bad_request("Malformed request body").into()),
-    };
-    if doc.len() != 1 || !doc.contains_key(&key) {
-        return Err(Error::bad_request("Request body and URI mismatch").into());
-    }
-    let set = app.set_flavor_extra_specs(&c, &id, doc).await?;
+    let specs = ExtraSpecs::item(parse_json(&body)?, &key)?;
+    let set = app.set_flavor_extra_specs(&c, &id, specs).await?;
     Ok(Json(json!(set)).into_response())
 }
 
@@ -251,21 +244,7 @@ pub async fn access(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Pa
 
 /// `addTenantAccess` / `removeTenantAccess`.
 pub async fn action(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
-    let doc: Value = parse_json(&body)?;
-    let (add, inner) = match (doc.get("addTenantAccess"), doc.get("removeTenantAccess")) {
-        (Some(i), None) => (true, i),
-        (None, Some(i)) => (false, i),
-        _ => {
-            return Err(
-                Error::bad_request("Invalid flavor action: expected addTenantAccess or removeTenantAccess.").into(),
-            )
-        }
-    };
-    let project = inner
-        .get("tenant")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| Error::bad_request("Invalid input for field/attribute tenant."))?;
-    let projects = app.change_flavor_access(&c, &id, project, add).await?;
+    let action = FlavorAccessAction::try_from(parse_json::<Value>(&body)?)?;
+    let projects = app.change_flavor_access(&c, &id, action).await?;
     Ok(Json(access_body(&id, projects)).into_response())
 }

@@ -3,6 +3,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::{param, query_pairs, time_micro, Nv};
+use crate::app::compute::resource_params::CreateKeypair;
 use crate::db::compute::keypairs::Keypair;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
@@ -42,20 +43,8 @@ fn user_param(q: &[(String, String)], mv: Mv) -> Option<String> {
 }
 
 pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
-    let mut b = wrapped(&body, "keypair")?;
-    if !mv.at_least(2) && b.contains_key("type") {
-        return Err(Error::bad_request(
-            "Invalid input for field/attribute keypair. Additional properties are not allowed ('type' was unexpected)",
-        )
-        .into());
-    }
-    if !mv.at_least(10) && b.contains_key("user_id") {
-        return Err(Error::bad_request("Invalid input for field/attribute keypair. Additional properties are not allowed ('user_id' was unexpected)").into());
-    }
-    if b.get("type").is_none() {
-        b.remove("type");
-    }
-    let (k, private) = app.create_keypair(&c, b).await?;
+    let req = CreateKeypair::at_microversion(wrapped(&body, "keypair")?, mv.1)?;
+    let (k, private) = app.create_keypair(&c, req).await?;
     let mut v = summary(&k, mv);
     v["user_id"] = json!(k.user_id);
     if let Some(p) = private {

@@ -3,6 +3,7 @@
 
 use super::error::NovaResult;
 use super::{param, query_pairs, Nv};
+use crate::app::compute::resource_params::UpdateOsHost;
 use crate::error::Error;
 use crate::http::{parse_json, AppState, Authed};
 use axum::body::Bytes;
@@ -48,17 +49,7 @@ pub async fn update(
     Path(name): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let b: Value = parse_json(&body)?;
-    let valid = |k: &str| match b.get(k) {
-        None => Ok(false),
-        Some(Value::String(s)) if s == "enable" || s == "disable" => Ok(true),
-        Some(v) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {k}. Value: {v}."
-        ))),
-    };
-    if !(valid("status")? | valid("maintenance_mode")?) {
-        return Err(Error::bad_request("'status' or 'maintenance_mode' needed for host update").into());
-    }
+    UpdateOsHost::try_from(parse_json::<Value>(&body)?)?;
     app.compute_host(&c, &name).await?;
     Err(not_implemented("enable, disable or put into maintenance").into())
 }

@@ -4,6 +4,7 @@ use super::error::NovaResult;
 use super::microversion::Mv;
 use super::Nv;
 use crate::app::compute::quotas::LEGACY_NETWORK;
+use crate::app::compute::resource_params::{UpdateQuotaClassSet, UpdateQuotaSet};
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -71,9 +72,8 @@ pub async fn update(
     Path(project): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let q = app
-        .set_compute_quota(&c, &project, wrapped(&body, "quota_set")?, !mv.at_least(36))
-        .await?;
+    let req = UpdateQuotaSet::at_microversion(wrapped(&body, "quota_set")?, mv.1)?;
+    let q = app.set_compute_quota(&c, &project, req).await?;
     Ok(Json(json!({"quota_set": shape(&q, mv, None)})).into_response())
 }
 
@@ -103,9 +103,8 @@ pub async fn update_class(
     Path(class): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let q = app
-        .set_quota_class(&c, &class, wrapped(&body, "quota_class_set")?, !mv.at_least(50))
-        .await?;
+    let req = UpdateQuotaClassSet::at_microversion(wrapped(&body, "quota_class_set")?, mv.1)?;
+    let q = app.set_quota_class(&c, &class, req).await?;
     let mut v = class_shape(&q, mv, &class);
     if let Value::Object(m) = &mut v {
         m.remove("id");

@@ -195,7 +195,8 @@ pub async fn action(
             let kind = field(&args, "type")
                 .ok_or_else(|| Error::bad_request("Invalid input for field/attribute type."))?
                 .to_owned();
-            let url = app.create_console(&c, &id, "vnc", &kind).await?;
+            let req = crate::app::compute::resource_params::CreateRemoteConsole::new("vnc", &kind)?;
+            let url = app.create_console(&c, &id, &req).await?;
             Ok(Json(json!({"console": {"type": kind, "url": url}})).into_response())
         }
         "forceDelete" => {

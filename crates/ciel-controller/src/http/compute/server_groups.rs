@@ -4,15 +4,15 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::{param, query_pairs, Nv};
+use crate::app::compute::resource_params::CreateServerGroup;
 use crate::app::compute::server_groups::GroupView;
-use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 fn group_json(g: &GroupView, mv: Mv) -> Value {
     let mut v = json!({"id": g.group.id, "name": g.group.name, "members": g.members});
@@ -31,34 +31,8 @@ fn group_json(g: &GroupView, mv: Mv) -> Value {
 }
 
 pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
-    let mut b = wrapped(&body, "server_group")?;
-    let name = match b.remove("name") {
-        Some(Value::String(n)) => n,
-        _ => return Err(Error::bad_request("Invalid input for field/attribute name.").into()),
-    };
-    let (policy, rules) = if mv.at_least(64) {
-        let policy = match b.remove("policy") {
-            Some(Value::String(p)) => p,
-            _ => return Err(Error::bad_request("Invalid input for field/attribute policy.").into()),
-        };
-        let rules = match b.remove("rules") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(r)) => r,
-            Some(_) => return Err(Error::bad_request("Invalid input for field/attribute rules.").into()),
-        };
-        (policy, rules)
-    } else {
-        match b.remove("policies") {
-            Some(Value::Array(p)) if p.len() == 1 && p[0].is_string() => {
-                (p[0].as_str().unwrap_or_default().to_string(), Map::new())
-            }
-            _ => return Err(Error::bad_request("Invalid input for field/attribute policies.").into()),
-        }
-    };
-    if let Some(k) = b.keys().next() {
-        return Err(Error::bad_request(format!("Additional properties are not allowed ('{k}' was unexpected)")).into());
-    }
-    let g = app.create_server_group(&c, name, policy, rules).await?;
+    let req = CreateServerGroup::at_microversion(wrapped(&body, "server_group")?, mv.1)?;
+    let g = app.create_server_group(&c, req).await?;
     Ok(Json(json!({"server_group": group_json(&g, mv)})).into_response())
 }
 

@@ -2,6 +2,7 @@
 
 use super::error::NovaResult;
 use super::Nv;
+use crate::app::compute::resource_params::{Metadata, MetadataItem, ServerTags};
 use crate::error::Error;
 use crate::http::{parse_json, AppState, Authed};
 use axum::body::Bytes;
@@ -37,7 +38,7 @@ async fn set(
     body: Bytes,
     replace: bool,
 ) -> NovaResult {
-    let given = object(&body, "metadata")?;
+    let given = Metadata::try_from(object(&body, "metadata")?)?;
     let m = app.set_server_metadata(&c, &id, given, replace).await?;
     Ok(Json(json!({ "metadata": m })).into_response())
 }
@@ -74,15 +75,10 @@ pub async fn set_item(
     Path((id, key)): Path<(String, String)>,
     body: Bytes,
 ) -> NovaResult {
-    let meta = object(&body, "meta")?;
-    if meta.len() != 1 {
-        return Err(Error::bad_request("Request body contains too many items").into());
-    }
-    if !meta.contains_key(&key) {
-        return Err(Error::bad_request("Request body and URI mismatch").into());
-    }
-    app.set_server_metadata(&c, &id, meta.clone(), false).await?;
-    Ok(Json(json!({ "meta": meta })).into_response())
+    let item = MetadataItem::parse(object(&body, "meta")?, &key)?;
+    let shown = json!({"meta": { &item.key: &item.value }});
+    app.set_server_metadata(&c, &id, item.into(), false).await?;
+    Ok(Json(shown).into_response())
 }
 
 pub async fn delete_item(
@@ -104,14 +100,7 @@ pub async fn replace_tags(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let tags = match parse_json::<Value>(&body)?.get("tags") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|t| t.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| Error::bad_request("Invalid input for field/attribute tags."))?,
-        _ => return Err(Error::bad_request("Invalid input for field/attribute tags.").into()),
-    };
+    let tags = ServerTags::try_from(parse_json::<Value>(&body)?)?;
     Ok(Json(json!({"tags": app.replace_server_tags(&c, &id, tags).await?})).into_response())
 }
 

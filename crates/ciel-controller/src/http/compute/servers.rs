@@ -430,7 +430,7 @@ pub async fn update(
         b.remove("description");
         return Err(Error::bad_request("Invalid input for field/attribute server. Additional properties are not allowed ('description' was unexpected)").into());
     }
-    let s = app.update_server(&c, &id, b).await?;
+    let s = app.update_server(&c, &id, b.try_into()?).await?;
     let l = Lookups::load(&app, &c).await?;
     Ok(Json(json!({"server": common_json(&app, &c, &l, &s, mv, false).await?})).into_response())
 }

@@ -4,6 +4,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::Nv;
+use crate::app::compute::resource_params::AttachVolume;
 use crate::db::volumes::Attachment;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
@@ -62,12 +63,8 @@ pub async fn attach(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let b = wrapped(&body, "volumeAttachment")?;
-    let volume = b.get("volumeId").and_then(Value::as_str).ok_or_else(|| {
-        Error::bad_request("Invalid input for field/attribute volumeAttachment. 'volumeId' is a required property")
-    })?;
-    let device = b.get("device").and_then(Value::as_str).map(str::to_owned);
-    let a = app.attach_volume(&c, &id, volume, device).await?;
+    let req = AttachVolume::try_from(wrapped(&body, "volumeAttachment")?)?;
+    let a = app.attach_volume(&c, &id, &req.volume_id, req.device).await?;
     Ok((StatusCode::OK, Json(json!({"volumeAttachment": render(&a, mv)}))).into_response())
 }
 
