@@ -3,7 +3,7 @@
 mod common;
 
 use ciel_controller::app::identity::caller::Caller;
-use ciel_controller::app::network::params::{CreateSecurityGroupRule, FromBody};
+use ciel_controller::app::network::params::{CreateSecurityGroupRule, CreateSubnetPool, FromBody, UpdateNetworkQuota};
 use ciel_controller::app::App;
 use ciel_controller::config::ControllerConfig;
 use ciel_controller::error::Error;
@@ -37,7 +37,7 @@ async fn external_network(app: &App, admin: &Caller) -> ciel_controller::db::net
 /// A member of a fresh project `name`.
 /// An IPv4 subnet `cidr` on network `net`, made by `caller`.
 async fn subnet(app: &App, caller: &Caller, net: &str, cidr: &str) -> ciel_controller::db::network::Subnet {
-    app.create_subnet(caller, body(json!({"network_id": net, "ip_version": 4, "cidr": cidr})))
+    app.create_subnet(caller, req(json!({"network_id": net, "ip_version": 4, "cidr": cidr})))
         .await
         .unwrap()
 }
@@ -114,7 +114,7 @@ async fn requested_addresses_and_validation() {
     let sub = app
         .create_subnet(
             &a,
-            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "192.168.5.0/24",
+            req(json!({"network_id": net.id, "ip_version": 4, "cidr": "192.168.5.0/24",
             "allocation_pools": [{"start": "192.168.5.10", "end": "192.168.5.20"}]})),
         )
         .await
@@ -122,7 +122,7 @@ async fn requested_addresses_and_validation() {
     let overlap = app
         .create_subnet(
             &a,
-            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "192.168.5.128/25"})),
+            req(json!({"network_id": net.id, "ip_version": 4, "cidr": "192.168.5.128/25"})),
         )
         .await;
     assert!(
@@ -132,7 +132,7 @@ async fn requested_addresses_and_validation() {
     let bad = app
         .create_subnet(
             &a,
-            body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.1.1.7/24"})),
+            req(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.1.1.7/24"})),
         )
         .await;
     assert!(matches!(bad, Err(Error::BadRequest(_))), "host bits refused");
@@ -167,7 +167,7 @@ async fn requested_addresses_and_validation() {
     let v6 = app
         .create_subnet(
             &a,
-            body(json!({"network_id": net.id, "ip_version": 6, "cidr": "2001:db8:1::/64",
+            req(json!({"network_id": net.id, "ip_version": 6, "cidr": "2001:db8:1::/64",
             "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})),
         )
         .await
@@ -369,14 +369,14 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
     let not_external = app
         .create_router(
             &a,
-            body(json!({"name": "r0", "external_gateway_info": {"network_id": net.id}})),
+            req(json!({"name": "r0", "external_gateway_info": {"network_id": net.id}})),
         )
         .await;
     assert!(matches!(not_external, Err(Error::BadRequest(_))));
     let r = app
         .create_router(
             &a,
-            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+            req(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
         )
         .await
         .unwrap();
@@ -387,7 +387,7 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
     );
 
     let iface = app
-        .add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        .add_router_interface(&a, &r.router.id, req(json!({"subnet_id": sub.id})))
         .await
         .unwrap();
     let port = app.get_port(&a, &iface.port_id).await.unwrap();
@@ -396,7 +396,7 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
         "interface holds the subnet gateway"
     );
     assert!(matches!(
-        app.add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        app.add_router_interface(&a, &r.router.id, req(json!({"subnet_id": sub.id})))
             .await,
         Err(Error::BadRequest(_))
     ));
@@ -422,7 +422,7 @@ async fn routers_gateway_interfaces_and_in_use_rules() {
         })
     ));
 
-    app.remove_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+    app.remove_router_interface(&a, &r.router.id, req(json!({"subnet_id": sub.id})))
         .await
         .unwrap();
     app.delete_router(&a, &r.router.id).await.unwrap();
@@ -451,12 +451,12 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
     let vm = app.create_port(&a, req(json!({"network_id": net.id}))).await.unwrap();
 
     let fip = app
-        .create_floating_ip(&a, body(json!({"floating_network_id": public.id})))
+        .create_floating_ip(&a, req(json!({"floating_network_id": public.id})))
         .await
         .unwrap();
     assert_eq!(fip.floating_ip_address, "198.51.100.2");
     let no_path = app
-        .update_floating_ip(&a, &fip.id, body(json!({"port_id": vm.port.id})))
+        .update_floating_ip(&a, &fip.id, req(json!({"port_id": vm.port.id})))
         .await;
     assert!(matches!(
         no_path,
@@ -469,15 +469,15 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
     let r = app
         .create_router(
             &a,
-            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+            req(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
         )
         .await
         .unwrap();
-    app.add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+    app.add_router_interface(&a, &r.router.id, req(json!({"subnet_id": sub.id})))
         .await
         .unwrap();
     let bound = app
-        .update_floating_ip(&a, &fip.id, body(json!({"port_id": vm.port.id})))
+        .update_floating_ip(&a, &fip.id, req(json!({"port_id": vm.port.id})))
         .await
         .unwrap();
     assert_eq!(
@@ -488,7 +488,7 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
     let second = app
         .create_floating_ip(
             &a,
-            body(json!({"floating_network_id": public.id, "port_id": vm.port.id})),
+            req(json!({"floating_network_id": public.id, "port_id": vm.port.id})),
         )
         .await;
     assert!(
@@ -502,7 +502,7 @@ async fn floating_ips_need_a_router_path_and_map_one_to_one() {
         "one floating IP per fixed IP"
     );
     let remove = app
-        .remove_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+        .remove_router_interface(&a, &r.router.id, req(json!({"subnet_id": sub.id})))
         .await;
     assert!(matches!(
         remove,
@@ -547,8 +547,10 @@ async fn network_quotas_hold_under_concurrency() {
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let a = member(&app, &admin, "pa").await;
     let pid = a.project_id().unwrap().to_string();
-    let mut limit = serde_json::Map::new();
-    limit.insert("network".into(), json!(3));
+    let limit = UpdateNetworkQuota {
+        check_limit: false,
+        limits: vec![("network", 3)],
+    };
     assert_eq!(
         app.set_network_quota(&admin, &pid, limit.clone()).await.unwrap()["network"],
         3
@@ -599,18 +601,21 @@ async fn subnet_pools_hand_out_disjoint_blocks_under_concurrency() {
         json!({"name": "x", "prefixes": ["10.0.0.0/8"], "min_prefixlen": 24, "default_prefixlen": 16}),
     ];
     for spec in bad {
-        let e = app.create_subnet_pool(&a, body(spec.clone())).await.unwrap_err();
+        let e = match CreateSubnetPool::from_body(body(spec.clone())) {
+            Ok(pool) => app.create_subnet_pool(&a, pool).await.unwrap_err(),
+            Err(e) => e,
+        };
         assert_eq!(e.status(), 400, "{spec}: {e}");
     }
     let e = app
-        .create_subnet_pool(&a, body(json!({"prefixes": ["10.0.0.0/8"], "shared": true})))
+        .create_subnet_pool(&a, req(json!({"prefixes": ["10.0.0.0/8"], "shared": true})))
         .await
         .unwrap_err();
     assert_eq!(e.status(), 403);
     let pool = app
         .create_subnet_pool(
             &a,
-            body(json!({"name": "p", "prefixes": ["10.20.0.0/24", "10.20.1.0/24"], "default_prefixlen": 28})),
+            req(json!({"name": "p", "prefixes": ["10.20.0.0/24", "10.20.1.0/24"], "default_prefixlen": 28})),
         )
         .await
         .unwrap();
@@ -625,7 +630,7 @@ async fn subnet_pools_hand_out_disjoint_blocks_under_concurrency() {
     for _ in 0..20 {
         let (app, a, nid, pid) = (app.clone(), a.clone(), net.id.clone(), pool.id.clone());
         tasks.push(tokio::spawn(async move {
-            app.create_subnet(&a, body(json!({"network_id": nid, "subnetpool_id": pid})))
+            app.create_subnet(&a, req(json!({"network_id": nid, "subnetpool_id": pid})))
                 .await
                 .map(|s| s.cidr)
         }));
@@ -647,18 +652,18 @@ async fn subnet_pools_hand_out_disjoint_blocks_under_concurrency() {
     }
     // A requested CIDR must fit the pool and be free.
     let outside = json!({"network_id": net.id, "subnetpool_id": pool.id, "cidr": "192.168.0.0/28"});
-    assert_eq!(app.create_subnet(&a, body(outside)).await.unwrap_err().status(), 400);
+    assert_eq!(app.create_subnet(&a, req(outside)).await.unwrap_err().status(), 400);
     let taken = json!({"network_id": net.id, "subnetpool_id": pool.id, "cidr": cidrs[0]});
-    assert_eq!(app.create_subnet(&a, body(taken)).await.unwrap_err().status(), 400);
+    assert_eq!(app.create_subnet(&a, req(taken)).await.unwrap_err().status(), 400);
     // The /23 holds 32 /28s: 12 more fit, then the pool is exhausted with a 409.
     let net2 = app.create_network(&a, req(json!({"name": "n2"}))).await.unwrap();
     for _ in 0..12 {
-        app.create_subnet(&a, body(json!({"network_id": net2.id, "subnetpool_id": pool.id})))
+        app.create_subnet(&a, req(json!({"network_id": net2.id, "subnetpool_id": pool.id})))
             .await
             .unwrap();
     }
     let e = app
-        .create_subnet(&a, body(json!({"network_id": net2.id, "subnetpool_id": pool.id})))
+        .create_subnet(&a, req(json!({"network_id": net2.id, "subnetpool_id": pool.id})))
         .await
         .unwrap_err();
     assert_eq!(e.status(), 409, "{e}");
@@ -666,14 +671,14 @@ async fn subnet_pools_hand_out_disjoint_blocks_under_concurrency() {
     assert_eq!(app.delete_subnet_pool(&a, &pool.id).await.unwrap_err().status(), 409);
     let shrink = json!({"prefixes": ["10.20.0.0/24"]});
     assert_eq!(
-        app.update_subnet_pool(&a, &pool.id, body(shrink))
+        app.update_subnet_pool(&a, &pool.id, req(shrink))
             .await
             .unwrap_err()
             .status(),
         400
     );
     let grown = app
-        .update_subnet_pool(&a, &pool.id, body(json!({"prefixes": ["10.20.0.0/22"]})))
+        .update_subnet_pool(&a, &pool.id, req(json!({"prefixes": ["10.20.0.0/22"]})))
         .await
         .unwrap();
     assert_eq!(grown.prefixes, r#"["10.20.0.0/22"]"#);
@@ -816,24 +821,24 @@ async fn router_gateway_in_use_by_floating_ips_stays() {
     let r = app
         .create_router(
             &a,
-            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+            req(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
         )
         .await
         .unwrap();
-    app.add_router_interface(&a, &r.router.id, body(json!({"subnet_id": sub.id})))
+    app.add_router_interface(&a, &r.router.id, req(json!({"subnet_id": sub.id})))
         .await
         .unwrap();
     let fip = app
         .create_floating_ip(
             &a,
-            body(json!({"floating_network_id": public.id, "port_id": vm.port.id})),
+            req(json!({"floating_network_id": public.id, "port_id": vm.port.id})),
         )
         .await
         .unwrap();
 
     for gateway in [json!({}), json!(null), json!({"network_id": public2.id})] {
         let e = app
-            .update_router(&a, &r.router.id, body(json!({"external_gateway_info": gateway})))
+            .update_router(&a, &r.router.id, req(json!({"external_gateway_info": gateway})))
             .await
             .unwrap_err();
         assert_eq!(e.status(), 409, "{gateway}: {e:?}");
@@ -860,7 +865,7 @@ async fn router_gateway_in_use_by_floating_ips_stays() {
         .update_router(
             &a,
             &r.router.id,
-            body(json!({"name": "r2", "external_gateway_info": {"network_id": public.id}})),
+            req(json!({"name": "r2", "external_gateway_info": {"network_id": public.id}})),
         )
         .await
         .unwrap();
@@ -868,11 +873,11 @@ async fn router_gateway_in_use_by_floating_ips_stays() {
     assert_eq!(same.router.gateway_network_id.as_deref(), Some(public.id.as_str()));
     assert!(app.get_floating_ip(&a, &fip.id).await.unwrap().port_id.is_some());
 
-    app.update_floating_ip(&a, &fip.id, body(json!({"port_id": null})))
+    app.update_floating_ip(&a, &fip.id, req(json!({"port_id": null})))
         .await
         .unwrap();
     let cleared = app
-        .update_router(&a, &r.router.id, body(json!({"external_gateway_info": {}})))
+        .update_router(&a, &r.router.id, req(json!({"external_gateway_info": {}})))
         .await
         .unwrap();
     assert!(cleared.router.gateway_network_id.is_none() && cleared.gateway_ips.is_empty());

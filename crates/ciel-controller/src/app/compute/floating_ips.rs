@@ -4,11 +4,11 @@
 
 use super::actions::Guard;
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::Body;
+use crate::app::network::params::{CreateFloatingIp, UpdateFloatingIp};
+use crate::app::network::validate;
 use crate::app::App;
 use crate::db::floating_ips::FloatingIp;
 use crate::error::{Error, Result};
-use serde_json::json;
 
 /// A floating IP as Nova shows it.
 pub struct NovaFloatingIp {
@@ -71,9 +71,9 @@ impl App {
             None => None,
         }
         .ok_or_else(|| Error::not_found("floating IP pool", pool.unwrap_or("(default)")))?;
-        let mut b = Body::new();
-        b.insert("floating_network_id".into(), json!(net.id));
-        let fip = self.create_floating_ip(caller, b).await?;
+        let fip = self
+            .create_floating_ip(caller, CreateFloatingIp::on_network(&net.id))
+            .await?;
         Ok(self.nova_view(caller, vec![fip]).await?.remove(0))
     }
 
@@ -137,10 +137,11 @@ impl App {
                 .find(|f| !f.ip_address.contains(':'))
                 .map(|f| f.ip_address.clone())
         });
-        let mut b = Body::new();
-        b.insert("port_id".into(), json!(port.port.id));
-        b.insert("fixed_ip_address".into(), json!(fixed));
-        self.update_floating_ip(caller, &fip.id, b).await?;
+        let fixed = fixed
+            .map(|a| validate::parse_ip(&a).map_err(|r| validate::invalid("fixed_ip_address", r)))
+            .transpose()?;
+        self.update_floating_ip(caller, &fip.id, UpdateFloatingIp::associate(&port.port.id, fixed))
+            .await?;
         Ok(())
     }
 
@@ -161,9 +162,8 @@ impl App {
                 "Floating IP {address} is not associated with instance {server_id}."
             )));
         }
-        let mut b = Body::new();
-        b.insert("port_id".into(), serde_json::Value::Null);
-        self.update_floating_ip(caller, &fip.id, b).await?;
+        self.update_floating_ip(caller, &fip.id, UpdateFloatingIp::disassociate())
+            .await?;
         Ok(())
     }
 }

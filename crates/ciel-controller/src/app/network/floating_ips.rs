@@ -1,19 +1,17 @@
 //! Floating IPs: allocated from an external network, associated 1:1 with a port's fixed IP
 //! through a router that has a gateway on that network and an interface on the fixed IP's subnet.
 
+use super::params::{CreateFloatingIp, UpdateFloatingIp};
 use super::ports::{service_port, FixedIpRequest};
 use super::routers::INTERFACE_OWNER;
-use super::validate;
-use super::{may_write, not_found, owns, target_project_of};
+use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
 use crate::app::App;
 use crate::db::floating_ips::{self as fips, FloatingIp};
 use crate::db::network::{self, PortStatus};
 use crate::db::routers;
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use serde_json::Value;
 
 pub const FLOATING_OWNER: &str = "network:floatingip";
 
@@ -70,18 +68,17 @@ impl App {
         })
     }
 
-    pub async fn create_floating_ip(&self, caller: &Caller, mut body: Body) -> Result<FloatingIp> {
-        let project_id = target_project_of(caller, &mut body)?;
+    pub async fn create_floating_ip(&self, caller: &Caller, req: CreateFloatingIp) -> Result<FloatingIp> {
+        let project_id = target_project(caller, req.project_id)?;
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }
-        let net_id = input::opt_str(&mut body, "floating_network_id", 64, false)?
-            .ok_or_else(|| Error::bad_request("Invalid input for operation: floating_network_id is required."))?;
-        let wanted_ip = validate::opt_ip(&mut body, "floating_ip_address")?;
-        let subnet_id = validate::opt_uuid(&mut body, "subnet_id")?;
-        let port_id = validate::opt_uuid(&mut body, "port_id")?;
-        let fixed_ip = validate::opt_ip(&mut body, "fixed_ip_address")?.map(|ip| ip.to_string());
-        let description = validate::opt_description(&mut body)?.unwrap_or_default();
+        let net_id = req.floating_network_id;
+        let wanted_ip = req.floating_ip_address;
+        let subnet_id = req.subnet_id;
+        let port_id = req.port_id;
+        let fixed_ip = req.fixed_ip_address.map(|ip| ip.to_string());
+        let description = req.description.unwrap_or_default();
         let net = self.get_network(caller, &net_id).await?;
         if !net.external {
             return Err(Error::bad_request(format!(
@@ -177,37 +174,29 @@ impl App {
     }
 
     /// Associates (`port_id`) or disassociates (`port_id: null`).
-    pub async fn update_floating_ip(&self, caller: &Caller, id: &str, mut body: Body) -> Result<FloatingIp> {
+    pub async fn update_floating_ip(&self, caller: &Caller, id: &str, req: UpdateFloatingIp) -> Result<FloatingIp> {
         let mut fip = self.get_floating_ip(caller, id).await?;
         if !may_write(caller, &fip.project_id) {
             return Err(Error::forbidden());
         }
-        if let Some(d) = validate::opt_description(&mut body)? {
+        if let Some(d) = req.description {
             fip.description = d;
         }
-        let fixed_ip = validate::opt_ip(&mut body, "fixed_ip_address")?.map(|ip| ip.to_string());
-        let port_id = match body.remove("port_id") {
-            None => None,
-            Some(Value::Null) => Some(Value::Null),
-            Some(v) => Some(Value::String(
-                validate::uuid(&v).map_err(|r| validate::invalid("port_id", r))?,
-            )),
-        };
+        let fixed_ip = req.fixed_ip_address.map(|ip| ip.to_string());
         let mut tx = crate::db::begin(&self.db).await?;
-        match port_id {
+        match req.port_id {
             None => {}
-            Some(Value::Null) => {
+            Some(None) => {
                 fip.port_id = None;
                 fip.fixed_ip_address = None;
                 fip.router_id = None;
             }
-            Some(Value::String(pid)) => {
+            Some(Some(pid)) => {
                 let (fixed, router) = self.association(&mut tx, caller, &fip, &pid, fixed_ip).await?;
                 fip.port_id = Some(pid);
                 fip.fixed_ip_address = Some(fixed);
                 fip.router_id = Some(router);
             }
-            Some(v) => return Err(Error::bad_request(format!("Invalid input for port_id: {v}"))),
         }
         fip.updated_at = crate::db::now();
         fips::update(&mut *tx, &fip).await.map_err(already_associated)?;

@@ -53,11 +53,3 @@ pub fn target_project(caller: &Caller, requested: Option<String>) -> Result<Stri
         (None, None) => Err(Error::bad_request("A project-scoped token is required.")),
     }
 }
-
-/// `target_project` for a request still given as a JSON object.
-pub fn target_project_of(
-    caller: &Caller,
-    body: &mut serde_json::Map<String, serde_json::Value>,
-) -> Result<String, Error> {
-    target_project(caller, params::requested_project(body))
-}

@@ -1,6 +1,7 @@
 //! Network quotas: defaults from config, per-project overrides, and a check made inside the
 //! same write transaction as the creation (SQLite's write lock makes check-then-insert atomic).
 
+use super::params::UpdateNetworkQuota;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::network_quotas as q;
@@ -72,32 +73,20 @@ impl App {
         &self,
         caller: &Caller,
         project_id: &str,
-        mut values: serde_json::Map<String, serde_json::Value>,
+        req: UpdateNetworkQuota,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
-        // quota-check-limit: refuse a limit below what the project already uses.
-        let check_limit = crate::app::identity::input::opt_bool(&mut values, "check_limit")?.unwrap_or(false);
         let mut tx = crate::db::begin(&self.db).await?;
-        for (k, v) in values {
-            if !RESOURCES.contains(&k.as_str()) {
-                return Err(Error::bad_request(format!("Unrecognized attribute(s) '{k}'")));
-            }
-            let limit = v
-                .as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .filter(|l| *l >= -1)
-                .ok_or_else(|| {
-                    Error::bad_request(format!("Invalid input for {k}. Reason: '{v}' is not a valid integer."))
-                })?;
-            if check_limit && limit >= 0 {
-                let used = q::usage(&mut *tx, project_id, &k).await?;
+        for (resource, limit) in req.limits {
+            if req.check_limit && limit >= 0 {
+                let used = q::usage(&mut *tx, project_id, resource).await?;
                 if used > limit {
                     return Err(Error::bad_request(format!(
-                        "Invalid input for {k}. Reason: quota limit {limit} is below the current usage {used}."
+                        "Invalid input for {resource}. Reason: quota limit {limit} is below the current usage {used}."
                     )));
                 }
             }
-            ov::set(&mut *tx, ov::Service::Network, project_id, &k, limit).await?;
+            ov::set(&mut *tx, ov::Service::Network, project_id, resource, limit).await?;
         }
         tx.commit().await?;
         self.network_quota(caller, project_id).await

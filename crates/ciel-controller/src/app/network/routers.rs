@@ -1,17 +1,16 @@
 //! Routers: an external gateway (a port with an address on an external network) and
 //! interfaces (ports holding a subnet's gateway address), plus extra routes.
 
+use super::params::{CreateRouter, GatewayInfo, RouterInterface, UpdateRouter};
 use super::ports::{service_port, FixedIpRequest};
 use super::validate::{self, Route};
-use super::{may_write, not_found, owns, target_project_of};
+use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
 use crate::app::App;
 use crate::db::network::{self, FixedIp, Port, PortStatus};
 use crate::db::routers::{self, Router};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use serde_json::Value;
 
 pub const GATEWAY_OWNER: &str = "network:router_gateway";
 pub const INTERFACE_OWNER: &str = "network:router_interface";
@@ -59,23 +58,9 @@ impl App {
         tx: &mut Tx<'_>,
         caller: &Caller,
         router: &mut Router,
-        info: Option<Value>,
+        info: Option<GatewayInfo>,
     ) -> Result<()> {
-        // `null` and `{}` both mean "no gateway", as in Neutron.
-        let mut info = match info {
-            Some(Value::Object(o)) if !o.is_empty() => Some(o),
-            _ => None,
-        };
-        let wanted = match info.as_mut() {
-            None => None,
-            Some(i) => Some(
-                i.remove("network_id")
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .ok_or_else(|| {
-                        Error::bad_request("Invalid input for external_gateway_info: network_id is required.")
-                    })?,
-            ),
-        };
+        let wanted = info.as_ref().map(|i| i.network_id.clone());
         self.gateway_not_needed(tx, &router.id, wanted.as_deref()).await?;
         for p in routers::router_ports(&mut **tx, &router.id)
             .await?
@@ -85,7 +70,7 @@ impl App {
             network::delete_port(&mut **tx, &p.id).await?;
         }
         router.gateway_network_id = None;
-        let (Some(mut info), Some(net_id)) = (info, wanted) else {
+        let (Some(info), Some(net_id)) = (info, wanted) else {
             return Ok(());
         };
         let net = network::get_network(&mut **tx, &net_id)
@@ -96,30 +81,19 @@ impl App {
                 "Bad router request: Network {net_id} is not an external network."
             )));
         }
-        if let Some(v) = info.remove("enable_snat") {
+        if let Some(v) = info.enable_snat {
             if !caller.is_admin() {
                 return Err(Error::forbidden());
             }
-            router.enable_snat = v
-                .as_bool()
-                .ok_or_else(|| Error::bad_request("enable_snat must be a boolean"))?;
+            router.enable_snat = v;
         }
-        let requests = match info.remove("external_fixed_ips") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(items)) if items.is_empty() => None,
-            Some(v) => {
+        let requests = match info.external_fixed_ips {
+            None => None,
+            Some(specs) => {
                 if !caller.is_admin() {
                     return Err(Error::forbidden());
                 }
-                Some(
-                    validate::fixed_ips("external_gateway_info", v)?
-                        .into_iter()
-                        .map(|f| FixedIpRequest {
-                            subnet_id: f.subnet_id,
-                            ip: f.ip_address,
-                        })
-                        .collect(),
-                )
+                Some(specs.into_iter().map(FixedIpRequest::from).collect())
             }
         };
         // The gateway port belongs to no project, as in Neutron.
@@ -166,30 +140,30 @@ impl App {
         Ok(RouterView { router, gateway_ips })
     }
 
-    pub async fn create_router(&self, caller: &Caller, mut body: Body) -> Result<RouterView> {
-        let project_id = target_project_of(caller, &mut body)?;
+    pub async fn create_router(&self, caller: &Caller, req: CreateRouter) -> Result<RouterView> {
+        let project_id = target_project(caller, req.project_id)?;
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }
         let now = crate::db::now();
         let mut r = Router {
             id: uuid::Uuid::new_v4().to_string(),
-            name: validate::opt_name(&mut body)?.unwrap_or_default(),
+            name: req.name.unwrap_or_default(),
             project_id,
-            admin_state_up: input::opt_bool(&mut body, "admin_state_up")?.unwrap_or(true),
+            admin_state_up: req.admin_state_up.unwrap_or(true),
             gateway_network_id: None,
             enable_snat: true,
             routes: "[]".into(),
-            description: validate::opt_description(&mut body)?.unwrap_or_default(),
+            description: req.description.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
         };
-        let gateway = body.remove("external_gateway_info");
+        let gateway = req.external_gateway_info;
         let mut tx = crate::db::begin(&self.db).await?;
         self.check_network_quota(&mut tx, &r.project_id, "router").await?;
         routers::insert(&mut *tx, &r).await?;
-        if gateway.as_ref().is_some_and(|g| !g.is_null()) {
+        if gateway.is_some() {
             self.set_gateway(&mut tx, caller, &mut r, gateway).await?;
             routers::update(&mut *tx, &r).await?;
         }
@@ -217,33 +191,29 @@ impl App {
         Ok(out)
     }
 
-    pub async fn update_router(&self, caller: &Caller, id: &str, mut body: Body) -> Result<RouterView> {
+    pub async fn update_router(&self, caller: &Caller, id: &str, req: UpdateRouter) -> Result<RouterView> {
         let mut r = self.get_router(caller, id).await?.router;
         if !may_write(caller, &r.project_id) {
             return Err(Error::forbidden());
         }
-        if let Some(v) = validate::opt_name(&mut body)? {
+        if let Some(v) = req.name {
             r.name = v;
         }
-        if let Some(v) = validate::opt_description(&mut body)? {
+        if let Some(v) = req.description {
             r.description = v;
         }
-        if let Some(v) = input::opt_bool(&mut body, "admin_state_up")? {
+        if let Some(v) = req.admin_state_up {
             r.admin_state_up = v;
         }
-        let routes = match body.remove("routes") {
-            None => None,
-            Some(Value::Null) => Some(vec![]),
-            Some(v) => Some(validate::routes("routes", v)?),
-        };
+        let routes = req.routes;
         r.updated_at = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
         if let Some(routes) = routes {
             Self::check_routes(&mut tx, &r.id, &routes).await?;
             r.routes = validate::routes_json(&routes);
         }
-        if let Some(g) = body.remove("external_gateway_info") {
-            self.set_gateway(&mut tx, caller, &mut r, Some(g)).await?;
+        if let Some(g) = req.external_gateway_info {
+            self.set_gateway(&mut tx, caller, &mut r, g).await?;
         }
         routers::update(&mut *tx, &r).await?;
         self.routing_changed(&mut tx).await?;
@@ -316,13 +286,12 @@ impl App {
     }
 
     /// Attaches a subnet (a new port holding its gateway address) or an existing port.
-    pub async fn add_router_interface(&self, caller: &Caller, id: &str, mut body: Body) -> Result<InterfaceInfo> {
+    pub async fn add_router_interface(&self, caller: &Caller, id: &str, req: RouterInterface) -> Result<InterfaceInfo> {
         let router = self.get_router(caller, id).await?.router;
         if !may_write(caller, &router.project_id) {
             return Err(Error::forbidden());
         }
-        let subnet_id = input::opt_str(&mut body, "subnet_id", 64, true)?;
-        let port_id = input::opt_str(&mut body, "port_id", 64, true)?;
+        let RouterInterface { subnet_id, port_id } = req;
         let mut tx = crate::db::begin(&self.db).await?;
         let existing: Vec<FixedIp> = {
             let mut v = vec![];
@@ -402,13 +371,17 @@ impl App {
         Ok(InterfaceInfo::new(router, port, &ips))
     }
 
-    pub async fn remove_router_interface(&self, caller: &Caller, id: &str, mut body: Body) -> Result<InterfaceInfo> {
+    pub async fn remove_router_interface(
+        &self,
+        caller: &Caller,
+        id: &str,
+        req: RouterInterface,
+    ) -> Result<InterfaceInfo> {
         let router = self.get_router(caller, id).await?.router;
         if !may_write(caller, &router.project_id) {
             return Err(Error::forbidden());
         }
-        let subnet_id = input::opt_str(&mut body, "subnet_id", 64, true)?;
-        let port_id = input::opt_str(&mut body, "port_id", 64, true)?;
+        let RouterInterface { subnet_id, port_id } = req;
         let mut tx = crate::db::begin(&self.db).await?;
         let mut found = None;
         for p in routers::router_ports(&mut *tx, id)

@@ -1,11 +1,12 @@
 //! The external network `ciel up` creates on first start, so a fresh all-in-one can give
 //! routers a gateway and servers floating IPs without any setup.
 
-use crate::app::network::params::{CreateNetwork, NetworkType};
+use crate::app::network::ipam::Pool;
+use crate::app::network::params::{CreateNetwork, CreateSubnet, Gateway, NetworkType};
+use crate::app::network::validate;
 use crate::app::App;
 use crate::db::network;
 use crate::error::{Error, Result};
-use serde_json::{json, Map, Value};
 
 impl App {
     /// Creates the configured external network and its subnet unless a network of that name
@@ -32,15 +33,21 @@ impl App {
                 },
             )
             .await?;
-        let mut subnet = json!({
-            "name": format!("{}-subnet", ext.name),
-            "network_id": net.id,
-            "ip_version": if ext.cidr.contains(':') { 6 } else { 4 },
-            "cidr": ext.cidr,
-            "enable_dhcp": false,
-        });
+        let address =
+            |text: &str| validate::parse_ip(text).map_err(|r| Error::bad_request(format!("network.external: {r}")));
+        let mut subnet = CreateSubnet {
+            name: Some(format!("{}-subnet", ext.name)),
+            network_id: net.id.clone(),
+            ip_version: Some(if ext.cidr.contains(':') { 6 } else { 4 }),
+            cidr: Some(ext.cidr.clone()),
+            enable_dhcp: Some(false),
+            ..Default::default()
+        };
         if let Some(gw) = &ext.gateway_ip {
-            subnet["gateway_ip"] = json!(gw);
+            subnet.gateway_ip = Some(Some(Gateway {
+                ip: address(gw)?,
+                text: gw.clone(),
+            }));
         }
         if let Some(pool) = &ext.allocation_pool {
             let (start, end) = pool.split_once('-').ok_or_else(|| {
@@ -48,20 +55,16 @@ impl App {
                     "network.external.allocation_pool '{pool}': expected FIRST-LAST"
                 ))
             })?;
-            subnet["allocation_pools"] = json!([{"start": start.trim(), "end": end.trim()}]);
+            subnet.allocation_pools = Some(vec![Pool {
+                start: address(start.trim())?,
+                end: address(end.trim())?,
+            }]);
         }
-        if let Err(e) = self.create_subnet(&admin, obj(subnet)).await {
+        if let Err(e) = self.create_subnet(&admin, subnet).await {
             self.delete_network(&admin, &net.id).await.ok();
             return Err(Error::bad_request(format!("external network {}: {e}", ext.name)));
         }
         tracing::info!(name = %ext.name, id = %net.id, cidr = %ext.cidr, "created the external network");
         Ok(())
-    }
-}
-
-fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
     }
 }

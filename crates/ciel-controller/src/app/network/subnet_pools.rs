@@ -3,36 +3,17 @@
 //! Allocation happens inside the subnet's own transaction, so concurrent creates never get
 //! overlapping blocks.
 
-use super::validate;
-use super::{may_write, not_found, owns, target_project_of};
+use super::params::{CreateSubnetPool, UpdateSubnetPool};
+use super::{may_write, not_found, owns, target_project};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
 use crate::app::App;
 use crate::db::subnet_pools::{self as pools, SubnetPool};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use ipnet::IpNet;
-use serde_json::Value;
 
-fn bad(msg: impl std::fmt::Display) -> Error {
+pub(super) fn bad(msg: impl std::fmt::Display) -> Error {
     Error::bad_request(format!("Invalid input for operation: {msg}"))
-}
-
-fn parse_prefixes(v: Value) -> Result<Vec<IpNet>> {
-    let list = v.as_array().ok_or_else(|| bad("prefixes must be a list of CIDRs."))?;
-    let mut out = vec![];
-    for p in list {
-        let net = validate::subnet(p).map_err(|r| validate::invalid("prefixes", r))?;
-        out.push(net.trunc());
-    }
-    if out.is_empty() {
-        return Err(bad("a subnet pool needs at least one prefix."));
-    }
-    if out.iter().any(|n| n.addr().is_ipv4() != out[0].addr().is_ipv4()) {
-        return Err(bad("prefixes of one subnet pool must all have the same IP version."));
-    }
-    // Neutron keeps the pool compacted: nested and adjacent prefixes are merged.
-    Ok(IpNet::aggregate(&out))
 }
 
 pub fn prefixes_of(p: &SubnetPool) -> Vec<IpNet> {
@@ -45,17 +26,6 @@ pub fn prefixes_of(p: &SubnetPool) -> Vec<IpNet> {
 
 fn prefixes_json(p: &[IpNet]) -> String {
     serde_json::to_string(&p.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
-}
-
-fn opt_len(body: &mut Body, field: &str) -> Result<Option<i64>> {
-    match body.remove(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .map(Some)
-            .ok_or_else(|| bad(format!("'{v}' is not an integer for {field}."))),
-    }
 }
 
 /// min ≤ default ≤ max, all within the address family.
@@ -78,34 +48,34 @@ fn check_lengths(p: &SubnetPool) -> Result<()> {
 }
 
 impl App {
-    pub async fn create_subnet_pool(&self, caller: &Caller, mut body: Body) -> Result<SubnetPool> {
-        let project_id = target_project_of(caller, &mut body)?;
+    pub async fn create_subnet_pool(&self, caller: &Caller, req: CreateSubnetPool) -> Result<SubnetPool> {
+        let project_id = target_project(caller, req.project_id)?;
         if !may_write(caller, &project_id) {
             return Err(Error::forbidden());
         }
-        let prefixes = parse_prefixes(body.remove("prefixes").unwrap_or(Value::Null))?;
+        let prefixes = req.prefixes;
         let ip_version = if prefixes[0].addr().is_ipv4() { 4 } else { 6 };
-        let shared = input::opt_bool(&mut body, "shared")?.unwrap_or(false);
-        let is_default = input::opt_bool(&mut body, "is_default")?.unwrap_or(false);
+        let shared = req.shared.unwrap_or(false);
+        let is_default = req.is_default.unwrap_or(false);
         if (shared || is_default) && !caller.is_admin() {
             return Err(Error::forbidden());
         }
-        let min = opt_len(&mut body, "min_prefixlen")?.unwrap_or(if ip_version == 4 { 8 } else { 64 });
-        let max = opt_len(&mut body, "max_prefixlen")?.unwrap_or(if ip_version == 4 { 32 } else { 128 });
+        let min = req.min_prefixlen.unwrap_or(if ip_version == 4 { 8 } else { 64 });
+        let max = req.max_prefixlen.unwrap_or(if ip_version == 4 { 32 } else { 128 });
         let now = crate::db::now();
         let pool = SubnetPool {
             id: uuid::Uuid::new_v4().to_string(),
             project_id,
-            name: validate::opt_name(&mut body)?.unwrap_or_default(),
-            description: validate::opt_description(&mut body)?.unwrap_or_default(),
+            name: req.name.unwrap_or_default(),
+            description: req.description.unwrap_or_default(),
             ip_version,
             prefixes: prefixes_json(&prefixes),
-            default_prefixlen: opt_len(&mut body, "default_prefixlen")?.unwrap_or(min),
+            default_prefixlen: req.default_prefixlen.unwrap_or(min),
             min_prefixlen: min,
             max_prefixlen: max,
             shared,
             is_default,
-            default_quota: opt_len(&mut body, "default_quota")?,
+            default_quota: req.default_quota,
             created_at: now,
             updated_at: now,
             revision_number: 0,
@@ -135,19 +105,18 @@ impl App {
             .collect())
     }
 
-    pub async fn update_subnet_pool(&self, caller: &Caller, id: &str, mut body: Body) -> Result<SubnetPool> {
+    pub async fn update_subnet_pool(&self, caller: &Caller, id: &str, req: UpdateSubnetPool) -> Result<SubnetPool> {
         let mut p = self.get_subnet_pool(caller, id).await?;
         if !may_write(caller, &p.project_id) {
             return Err(Error::forbidden());
         }
-        if let Some(n) = validate::opt_name(&mut body)? {
+        if let Some(n) = req.name {
             p.name = n;
         }
-        if let Some(d) = validate::opt_description(&mut body)? {
+        if let Some(d) = req.description {
             p.description = d;
         }
-        if let Some(v) = body.remove("prefixes") {
-            let new = parse_prefixes(v)?;
+        if let Some(new) = req.prefixes {
             if new[0].addr().is_ipv4() != (p.ip_version == 4) {
                 return Err(bad("prefixes must keep the pool's IP version."));
             }
@@ -157,19 +126,19 @@ impl App {
             }
             p.prefixes = prefixes_json(&new);
         }
-        if let Some(v) = opt_len(&mut body, "min_prefixlen")? {
+        if let Some(v) = req.min_prefixlen {
             p.min_prefixlen = v;
         }
-        if let Some(v) = opt_len(&mut body, "max_prefixlen")? {
+        if let Some(v) = req.max_prefixlen {
             p.max_prefixlen = v;
         }
-        if let Some(v) = opt_len(&mut body, "default_prefixlen")? {
+        if let Some(v) = req.default_prefixlen {
             p.default_prefixlen = v;
         }
-        if body.contains_key("default_quota") {
-            p.default_quota = opt_len(&mut body, "default_quota")?;
+        if let Some(q) = req.default_quota {
+            p.default_quota = q;
         }
-        if let Some(d) = input::opt_bool(&mut body, "is_default")? {
+        if let Some(d) = req.is_default {
             if d != p.is_default && !caller.is_admin() {
                 return Err(Error::forbidden());
             }
@@ -204,11 +173,11 @@ impl App {
     pub(super) async fn requested_pool(
         &self,
         caller: &Caller,
-        body: &mut Body,
+        subnetpool_id: Option<String>,
+        use_default: bool,
         ip_version: Option<i64>,
     ) -> Result<Option<SubnetPool>> {
-        let use_default = input::opt_bool(body, "use_default_subnetpool")?.unwrap_or(false);
-        match input::opt_str(body, "subnetpool_id", 64, true)? {
+        match subnetpool_id {
             Some(id) => Ok(Some(self.get_subnet_pool(caller, &id).await?)),
             None if use_default => {
                 let v = ip_version.unwrap_or(4);

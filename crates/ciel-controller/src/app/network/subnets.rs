@@ -1,8 +1,8 @@
 use super::ipam::{self, Pool};
-use super::validate::{self, invalid, show};
-use super::{may_write, not_found, target_project_of};
+use super::params::{CreateSubnet, Gateway, UpdateSubnet};
+use super::validate::{self, invalid};
+use super::{may_write, not_found, target_project};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
 use crate::app::App;
 use crate::db::network::{self, Subnet};
 use crate::error::{Error, Result};
@@ -29,41 +29,6 @@ pub fn pools_of(s: &Subnet) -> Vec<Pool> {
         .collect()
 }
 
-/// `validate_ip_pools`: a list of objects with exactly `start` and `end`, both IP addresses.
-fn parse_pools(v: Value) -> Result<Vec<Pool>> {
-    const ATTR: &str = "allocation_pools";
-    let Value::Array(items) = &v else {
-        return Err(invalid(
-            ATTR,
-            format!("Invalid data format for IP pool: '{}'", show(&v)),
-        ));
-    };
-    items
-        .iter()
-        .map(|p| {
-            let Value::Object(m) = p else {
-                return Err(invalid(
-                    ATTR,
-                    format!("Invalid input. '{}' must be a dictionary with keys: ['start', 'end']", show(p)),
-                ));
-            };
-            if m.len() != 2 || !m.contains_key("start") || !m.contains_key("end") {
-                let provided: Vec<String> = m.keys().map(|k| format!("'{k}'")).collect();
-                return Err(invalid(
-                    ATTR,
-                    format!(
-                        "Validation of dictionary's keys failed. Expected keys: {{'end', 'start'}} Provided keys: {{{}}}",
-                        provided.join(", ")
-                    ),
-                ));
-            }
-            let start = validate::ip_address(&m["start"]).map_err(|r| invalid(ATTR, r))?;
-            let end = validate::ip_address(&m["end"]).map_err(|r| invalid(ATTR, r))?;
-            Ok(Pool { start, end })
-        })
-        .collect()
-}
-
 fn pools_json(pools: &[Pool]) -> String {
     Value::Array(
         pools
@@ -78,14 +43,14 @@ fn ips_json(ips: &[IpAddr]) -> String {
     Value::Array(ips.iter().map(|i| json!(i.to_string())).collect()).to_string()
 }
 
-/// `gateway_ip`: an IP address of the subnet's version, a host of its CIDR.
-fn gateway(v: &Value, cidr: &ipnet::IpNet) -> Result<IpAddr> {
-    let ip = validate::ip_address(v).map_err(|r| invalid("gateway_ip", r))?;
+/// `gateway_ip`: an address of the subnet's version, a host of its CIDR.
+fn gateway_in(g: &Gateway, cidr: &ipnet::IpNet) -> Result<IpAddr> {
+    let ip = g.ip;
     if ip.is_ipv4() != cidr.addr().is_ipv4() {
         let version = if cidr.addr().is_ipv4() { 4 } else { 6 };
         return Err(validate::invalid_input(format!(
             "gateway_ip '{}' does not match the ip_version '{version}'",
-            show(v)
+            g.text
         )));
     }
     if !cidr.contains(&ip) || ip == cidr.network() {
@@ -97,22 +62,17 @@ fn gateway(v: &Value, cidr: &ipnet::IpNet) -> Result<IpAddr> {
 }
 
 impl App {
-    pub async fn create_subnet(&self, caller: &Caller, mut body: Body) -> Result<Subnet> {
-        let project_id = target_project_of(caller, &mut body)?;
-        let network_id = input::opt_str(&mut body, "network_id", 64, false)?
-            .ok_or_else(|| Error::bad_request("Invalid input for operation: network_id is required."))?;
+    pub async fn create_subnet(&self, caller: &Caller, req: CreateSubnet) -> Result<Subnet> {
+        let project_id = target_project(caller, req.project_id)?;
+        let network_id = req.network_id;
         let net = self.get_network(caller, &network_id).await?;
         if !may_write(caller, &net.project_id) {
             return Err(Error::forbidden());
         }
-        let asked_version = match body.remove("ip_version") {
-            None | Some(Value::Null) => None,
-            Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
-                Some(n @ (4 | 6)) => Some(n),
-                _ => return Err(invalid("ip_version", format!("{} is not in [4, 6]", show(&v)))),
-            },
-        };
-        let pool = self.requested_pool(caller, &mut body, asked_version).await?;
+        let asked_version = req.ip_version.map(i64::from);
+        let pool = self
+            .requested_pool(caller, req.subnetpool_id, req.use_default_subnetpool, asked_version)
+            .await?;
         let ip_version = match (asked_version, &pool) {
             (Some(v), Some(p)) if v != p.ip_version => {
                 return Err(Error::bad_request(format!(
@@ -124,17 +84,8 @@ impl App {
             (None, Some(p)) => p.ip_version as u8,
             (None, None) => return Err(invalid("ip_version", "'None' is not in [4, 6]")),
         };
-        let cidr_text = match body.remove("cidr") {
-            None | Some(Value::Null) => None,
-            Some(v) => {
-                validate::subnet(&v).map_err(|r| invalid("cidr", r))?;
-                Some(show(&v))
-            }
-        };
-        let prefixlen = match body.remove("prefixlen") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(validate::int_value(&v)?),
-        };
+        let cidr_text = req.cidr;
+        let prefixlen = req.prefixlen;
         if ip_version == 6 && net.mtu < validate::IPV6_MIN_MTU {
             return Err(super::networks::mtu_subnet_conflict(&net.id, validate::IPV6_MIN_MTU));
         }
@@ -152,23 +103,19 @@ impl App {
                 ))
             }
         };
-        let gateway = match body.remove("gateway_ip") {
+        let gateway = match &req.gateway_ip {
             None => Some(ipam::default_gateway(&cidr)),
-            Some(Value::Null) => None,
-            Some(v) => Some(gateway(&v, &cidr)?),
+            Some(None) => None,
+            Some(Some(g)) => Some(gateway_in(g, &cidr)?),
         };
-        let pools = match body.remove("allocation_pools") {
-            None | Some(Value::Null) => ipam::default_pools(&cidr, gateway),
-            Some(v) => {
-                let p = parse_pools(v)?;
+        let pools = match req.allocation_pools {
+            None => ipam::default_pools(&cidr, gateway),
+            Some(p) => {
                 ipam::validate_pools(&cidr, &p, gateway)?;
                 p
             }
         };
-        let (ra_mode, addr_mode) = (
-            input::opt_str(&mut body, "ipv6_ra_mode", 32, true)?,
-            input::opt_str(&mut body, "ipv6_address_mode", 32, true)?,
-        );
+        let (ra_mode, addr_mode) = (req.ipv6_ra_mode, req.ipv6_address_mode);
         for m in [&ra_mode, &addr_mode].into_iter().flatten() {
             if ip_version == 4 || !IPV6_MODES.contains(&m.as_str()) {
                 return Err(Error::bad_request(format!(
@@ -186,25 +133,28 @@ impl App {
         let now = crate::db::now();
         let s = Subnet {
             id: uuid::Uuid::new_v4().to_string(),
-            name: validate::opt_name(&mut body)?.unwrap_or_default(),
+            name: req.name.unwrap_or_default(),
             network_id: network_id.clone(),
             project_id,
             ip_version: ip_version as i64,
             cidr: cidr.to_string(),
             gateway_ip: gateway.map(|g| g.to_string()),
             allocation_pools: pools_json(&pools),
-            dns_nameservers: match body.remove("dns_nameservers") {
-                None | Some(Value::Null) => "[]".into(),
-                Some(v) => ips_json(&validate::nameservers(v, ip_version, "new subnet")?),
+            dns_nameservers: match &req.dns_nameservers {
+                None => "[]".into(),
+                Some(list) => ips_json(&validate::nameservers_for(list, ip_version, "new subnet")?),
             },
-            host_routes: match body.remove("host_routes") {
-                None | Some(Value::Null) => "[]".into(),
-                Some(v) => validate::routes_json(&validate::host_routes(v, ip_version, "new subnet")?),
+            host_routes: match &req.host_routes {
+                None => "[]".into(),
+                Some(routes) => {
+                    validate::host_routes_for(routes, ip_version, "new subnet")?;
+                    validate::routes_json(routes)
+                }
             },
-            enable_dhcp: input::opt_bool(&mut body, "enable_dhcp")?.unwrap_or(true),
+            enable_dhcp: req.enable_dhcp.unwrap_or(true),
             ipv6_ra_mode: ra_mode,
             ipv6_address_mode: addr_mode,
-            description: validate::opt_description(&mut body)?.unwrap_or_default(),
+            description: req.description.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             revision_number: 0,
@@ -245,56 +195,42 @@ impl App {
             .collect())
     }
 
-    pub async fn update_subnet(&self, caller: &Caller, id: &str, mut body: Body) -> Result<Subnet> {
+    pub async fn update_subnet(&self, caller: &Caller, id: &str, req: UpdateSubnet) -> Result<Subnet> {
         let mut s = self.get_subnet(caller, id).await?;
         if !may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
-        for k in [
-            "cidr",
-            "ip_version",
-            "network_id",
-            "ipv6_ra_mode",
-            "ipv6_address_mode",
-            "id",
-            "project_id",
-            "tenant_id",
-        ] {
-            if body.remove(k).is_some() {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for operation: cannot update '{k}'."
-                )));
-            }
-        }
-        if let Some(v) = validate::opt_name(&mut body)? {
+        if let Some(v) = req.name {
             s.name = v;
         }
-        if let Some(v) = validate::opt_description(&mut body)? {
+        if let Some(v) = req.description {
             s.description = v;
         }
-        if let Some(v) = input::opt_bool(&mut body, "enable_dhcp")? {
+        if let Some(v) = req.enable_dhcp {
             s.enable_dhcp = v;
         }
         let version = s.ip_version as u8;
-        match body.remove("dns_nameservers") {
+        match &req.dns_nameservers {
             None => {}
-            Some(Value::Null) => s.dns_nameservers = "[]".into(),
-            Some(v) => s.dns_nameservers = ips_json(&validate::nameservers(v, version, &s.id)?),
+            Some(None) => s.dns_nameservers = "[]".into(),
+            Some(Some(list)) => s.dns_nameservers = ips_json(&validate::nameservers_for(list, version, &s.id)?),
         }
-        match body.remove("host_routes") {
+        match &req.host_routes {
             None => {}
-            Some(Value::Null) => s.host_routes = "[]".into(),
-            Some(v) => s.host_routes = validate::routes_json(&validate::host_routes(v, version, &s.id)?),
+            Some(None) => s.host_routes = "[]".into(),
+            Some(Some(routes)) => {
+                validate::host_routes_for(routes, version, &s.id)?;
+                s.host_routes = validate::routes_json(routes);
+            }
         }
         let cidr: ipnet::IpNet = s.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
-        if let Some(v) = body.remove("gateway_ip") {
-            s.gateway_ip = match v {
-                Value::Null => None,
-                v => Some(gateway(&v, &cidr)?.to_string()),
+        if let Some(g) = &req.gateway_ip {
+            s.gateway_ip = match g {
+                None => None,
+                Some(g) => Some(gateway_in(g, &cidr)?.to_string()),
             };
         }
-        if let Some(v) = body.remove("allocation_pools") {
-            let p = parse_pools(v)?;
+        if let Some(p) = req.allocation_pools {
             ipam::validate_pools(&cidr, &p, s.gateway_ip.as_deref().and_then(|g| g.parse().ok()))?;
             s.allocation_pools = pools_json(&p);
         } else if s

@@ -456,16 +456,22 @@ fn py_repr(v: &Value) -> String {
     }
 }
 
-/// `validate_nameservers` plus the subnet's checks: at most five, IP addresses only, no
-/// duplicates, of the subnet's IP version.
-pub fn nameservers(v: Value, ip_version: u8, subnet_id: &str) -> Result<Vec<IpAddr>> {
+/// A DNS server as a request names it (its text is what Neutron's messages show).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nameserver {
+    pub ip: IpAddr,
+    pub text: String,
+}
+
+/// `validate_nameservers`: a list of IP addresses, no duplicates.
+pub fn nameserver_list(v: Value) -> Result<Vec<Nameserver>> {
     let Value::Array(items) = &v else {
         return Err(invalid(
             "dns_nameservers",
             format!("Invalid data format for nameserver: '{}'", show(&v)),
         ));
     };
-    let mut out: Vec<IpAddr> = vec![];
+    let mut out: Vec<Nameserver> = vec![];
     for host in items {
         let ip = ip_address(host).map_err(|msg| {
             invalid(
@@ -473,15 +479,20 @@ pub fn nameservers(v: Value, ip_version: u8, subnet_id: &str) -> Result<Vec<IpAd
                 format!("'{}' is not a valid nameserver. {msg}", show(host)),
             )
         })?;
-        if out.contains(&ip) {
+        if out.iter().any(|n| n.ip == ip) {
             return Err(invalid(
                 "dns_nameservers",
                 format!("Duplicate nameserver '{}'", show(host)),
             ));
         }
-        out.push(ip);
+        out.push(Nameserver { ip, text: show(host) });
     }
-    if out.len() > MAX_DNS_NAMESERVERS {
+    Ok(out)
+}
+
+/// The subnet's checks of its DNS servers: at most five, of the subnet's IP version.
+pub fn nameservers_for(list: &[Nameserver], ip_version: u8, subnet_id: &str) -> Result<Vec<IpAddr>> {
+    if list.len() > MAX_DNS_NAMESERVERS {
         return Err(typed_400(
             "DNSNameServersExhausted",
             format!(
@@ -489,15 +500,20 @@ pub fn nameservers(v: Value, ip_version: u8, subnet_id: &str) -> Result<Vec<IpAd
             ),
         ));
     }
-    for (ip, raw) in out.iter().zip(items) {
-        if !version_matches(ip, ip_version) {
+    for n in list {
+        if !version_matches(&n.ip, ip_version) {
             return Err(invalid_input(format!(
                 "dns_nameserver '{}' does not match the ip_version '{ip_version}'",
-                show(raw)
+                n.text
             )));
         }
     }
-    Ok(out)
+    Ok(list.iter().map(|n| n.ip).collect())
+}
+
+/// `validate_nameservers` plus the subnet's checks, at once.
+pub fn nameservers(v: Value, ip_version: u8, subnet_id: &str) -> Result<Vec<IpAddr>> {
+    nameservers_for(&nameserver_list(v)?, ip_version, subnet_id)
 }
 
 fn version_matches(ip: &IpAddr, ip_version: u8) -> bool {
@@ -579,6 +595,12 @@ pub fn routes(attr: &str, v: Value) -> Result<Vec<Route>> {
 /// Subnet host routes: `routes` plus the subnet's checks (at most twenty, of its version).
 pub fn host_routes(v: Value, ip_version: u8, subnet_id: &str) -> Result<Vec<Route>> {
     let routes = routes("host_routes", v)?;
+    host_routes_for(&routes, ip_version, subnet_id)?;
+    Ok(routes)
+}
+
+/// The subnet's checks of its host routes: at most twenty, of its IP version.
+pub fn host_routes_for(routes: &[Route], ip_version: u8, subnet_id: &str) -> Result<()> {
     if routes.len() > MAX_HOST_ROUTES {
         return Err(typed_400(
             "HostRoutesExhausted",
@@ -587,7 +609,7 @@ pub fn host_routes(v: Value, ip_version: u8, subnet_id: &str) -> Result<Vec<Rout
             ),
         ));
     }
-    for r in &routes {
+    for r in routes {
         if !version_matches(&r.nexthop, ip_version) {
             return Err(invalid_input(format!(
                 "nexthop '{}' does not match the ip_version '{ip_version}'",
@@ -601,7 +623,7 @@ pub fn host_routes(v: Value, ip_version: u8, subnet_id: &str) -> Result<Vec<Rout
             )));
         }
     }
-    Ok(routes)
+    Ok(())
 }
 
 /// One allowed address pair as stored: the MAC defaults to the port's, as in Neutron.

@@ -7,6 +7,7 @@ mod render;
 mod resource;
 mod resources;
 
+use crate::app::network::params::{FromBody, RouterInterface, UpdateNetworkQuota};
 use crate::error::Error;
 use crate::http::routes::{get, put, Routes};
 use crate::http::{wrapped, AppState, Authed};
@@ -234,7 +235,9 @@ async fn add_interface(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
-    let i = app.add_router_interface(&c, &id, body_object(&body)?).await?;
+    let i = app
+        .add_router_interface(&c, &id, RouterInterface::from_body(body_object(&body)?)?)
+        .await?;
     Ok(Json(render::interface(&i)).into_response())
 }
 
@@ -244,7 +247,9 @@ async fn remove_interface(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
-    let i = app.remove_router_interface(&c, &id, body_object(&body)?).await?;
+    let i = app
+        .remove_router_interface(&c, &id, RouterInterface::from_body(body_object(&body)?)?)
+        .await?;
     Ok(Json(render::interface(&i)).into_response())
 }
 
@@ -295,7 +300,8 @@ async fn update_quota(
     Path(project): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
-    let q = app.set_network_quota(&c, &project, wrapped(&body, "quota")?).await?;
+    let req = UpdateNetworkQuota::from_body(wrapped(&body, "quota")?)?;
+    let q = app.set_network_quota(&c, &project, req).await?;
     Ok(Json(json!({"quota": q})).into_response())
 }
 

@@ -7,7 +7,7 @@ use super::error::NeutronResult;
 use super::query::ListQuery;
 use super::NeutronCaller;
 use crate::app::identity::caller::Caller;
-use crate::app::network::params::FromBody;
+use crate::app::network::params::{FromBody, ReplaceTags};
 use crate::app::network::tags::TagChange;
 use crate::error::Error;
 use crate::http::routes::{get, Routes};
@@ -221,15 +221,10 @@ async fn replace_tags<R: Resource>(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NeutronResult {
-    let doc: Value = parse_json(&body)?;
-    let tags = doc["tags"]
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .map(|t| t.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-        })
-        .ok_or_else(|| Error::bad_request("Invalid input for tags: expected a list of strings."))?;
+    let tags = match parse_json::<Value>(&body)? {
+        Value::Object(doc) => ReplaceTags::from_body(doc)?.tags,
+        _ => return Err(Error::bad_request("Invalid input for tags: expected a list of strings.").into()),
+    };
     let tags = app.change_tags(&c, R::PATH, &id, TagChange::Replace(tags)).await?;
     Ok(Json(json!({ "tags": tags })).into_response())
 }

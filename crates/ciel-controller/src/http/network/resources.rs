@@ -3,7 +3,6 @@
 use super::render;
 use super::resource::Resource;
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::Body;
 use crate::app::network::params::*;
 use crate::error::Error;
 use crate::http::AppState;
@@ -82,8 +81,8 @@ plain_resource!(
     "routers",
     "routers",
     render::router,
-    Body,
-    Body,
+    CreateRouter,
+    UpdateRouter,
     list_routers,
     get_router,
     create_router,
@@ -96,8 +95,8 @@ plain_resource!(
     "floatingips",
     "floatingips",
     render::floating_ip,
-    Body,
-    Body,
+    CreateFloatingIp,
+    UpdateFloatingIp,
     list_floating_ips,
     get_floating_ip,
     create_floating_ip,
@@ -110,8 +109,8 @@ plain_resource!(
     "subnetpools",
     "subnetpools",
     render::subnet_pool,
-    Body,
-    Body,
+    CreateSubnetPool,
+    UpdateSubnetPool,
     list_subnet_pools,
     get_subnet_pool,
     create_subnet_pool,
@@ -176,8 +175,8 @@ impl Resource for Subnets {
     const SINGULAR: &'static str = "subnet";
     const PLURAL: &'static str = "subnets";
     const PATH: &'static str = "subnets";
-    type Create = Body;
-    type Update = Body;
+    type Create = CreateSubnet;
+    type Update = UpdateSubnet;
 
     async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
         let external: std::collections::HashSet<String> = app
@@ -197,14 +196,23 @@ impl Resource for Subnets {
     async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
         subnet_json(app, c, &app.get_subnet(c, id).await?).await
     }
-    async fn create(app: &AppState, c: &Caller, req: Body) -> Res<Value> {
+    async fn create(app: &AppState, c: &Caller, req: CreateSubnet) -> Res<Value> {
         subnet_json(app, c, &app.create_subnet(c, req).await?).await
     }
-    async fn update(app: &AppState, c: &Caller, id: &str, req: Body) -> Res<Value> {
+    async fn update(app: &AppState, c: &Caller, id: &str, req: UpdateSubnet) -> Res<Value> {
         subnet_json(app, c, &app.update_subnet(c, id, req).await?).await
     }
     async fn delete(app: &AppState, c: &Caller, id: &str) -> Res<()> {
         app.delete_subnet(c, id).await
+    }
+}
+
+/// The update body of a resource that cannot be updated: whatever it holds is refused later.
+pub struct NoUpdate;
+
+impl FromBody for NoUpdate {
+    fn from_body(_: crate::app::identity::input::Body) -> Res<Self> {
+        Ok(NoUpdate)
     }
 }
 
@@ -215,7 +223,7 @@ impl Resource for Rules {
     const TAGGED: bool = false;
     type Create = CreateSecurityGroupRule;
     /// Never parsed: rules cannot be updated.
-    type Update = Body;
+    type Update = NoUpdate;
 
     async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
         Ok(app
@@ -232,7 +240,7 @@ impl Resource for Rules {
         Ok(render::rule(&app.create_security_group_rule(c, req).await?))
     }
     /// Rules are immutable in Neutron: replace them instead.
-    async fn update(_: &AppState, _: &Caller, _: &str, _: Body) -> Res<Value> {
+    async fn update(_: &AppState, _: &Caller, _: &str, _: NoUpdate) -> Res<Value> {
         Err(Error::MethodNotAllowed(
             "Security group rules cannot be updated.".into(),
         ))

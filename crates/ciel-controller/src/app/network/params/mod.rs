@@ -81,9 +81,23 @@ pub(crate) fn refuse_read_only(body: &mut Body, attrs: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// A body not yet given a type of its own (while resources are converted one by one).
-impl FromBody for Body {
-    fn from_body(body: Body) -> Result<Self> {
-        Ok(body)
+/// `PUT .../tags`: `{"tags": [...]}`, every tag a string (each checked by the app).
+#[derive(Debug, Clone, Default)]
+pub struct ReplaceTags {
+    pub tags: Vec<String>,
+}
+
+impl FromBody for ReplaceTags {
+    fn from_body(mut body: Body) -> Result<Self> {
+        body.remove("tags")
+            .as_ref()
+            .and_then(Value::as_array)
+            .and_then(|a| {
+                a.iter()
+                    .map(|t| t.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .map(|tags| ReplaceTags { tags })
+            .ok_or_else(|| Error::bad_request("Invalid input for tags: expected a list of strings."))
     }
 }
