@@ -2,20 +2,21 @@
 
 mod common;
 
-use common::{app, body, login};
+use common::{app, login, params};
 
 use ciel_controller::app::identity::assignments::{ActorKind, GrantRef, TargetKind};
 use ciel_controller::app::identity::auth::AuthRequest;
 use ciel_controller::app::identity::caller::Caller;
+use ciel_controller::app::identity::params::{PasswordChange, ProjectCreate};
 use ciel_controller::app::App;
 use ciel_controller::error::Error;
 use serde_json::json;
 
 /// Creates project `p` and user `u` (password `pw`) holding `role` on it.
 async fn member(app: &App, admin: &Caller, p: &str, u: &str, pw: &str, role: &str) -> (String, String) {
-    let project = app.create_project(admin, body(json!({"name": p}))).await.unwrap();
+    let project = app.create_project(admin, params(json!({"name": p}))).await.unwrap();
     let user = app
-        .create_user(admin, body(json!({"name": u, "password": pw})))
+        .create_user(admin, params(json!({"name": u, "password": pw})))
         .await
         .unwrap();
     common::grant_user_project(app, admin, &user.id, &project.id, role).await;
@@ -65,11 +66,13 @@ async fn revocation_and_password_change_end_tokens() {
     assert!(app.validate_token(&t1).await.is_err(), "revoked token is dead");
 
     let (t2, _) = login(&app, "ub", "pw-1", Some("pb")).await.unwrap();
-    app.change_own_password(&uid, "pw-1".into(), "pw-2".into())
-        .await
-        .unwrap();
+    let change = |old: &str, new: &str| PasswordChange {
+        original_password: old.into(),
+        password: new.into(),
+    };
+    app.change_own_password(&uid, change("pw-1", "pw-2")).await.unwrap();
     assert!(app.validate_token(&t2).await.is_err(), "password change revokes tokens");
-    let reuse = app.change_own_password(&uid, "pw-2".into(), "pw-1".into()).await;
+    let reuse = app.change_own_password(&uid, change("pw-2", "pw-1")).await;
     assert!(matches!(reuse, Err(Error::BadRequest(_))), "history forbids reuse");
     assert!(login(&app, "ub", "pw-2", Some("pb")).await.is_ok());
 }
@@ -105,17 +108,17 @@ async fn inherited_group_assignment_reaches_subprojects() {
     let (app, _d) = app().await;
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let parent = app
-        .create_project(&admin, body(json!({"name": "parent"})))
+        .create_project(&admin, params(json!({"name": "parent"})))
         .await
         .unwrap();
-    app.create_project(&admin, body(json!({"name": "child", "parent_id": parent.id})))
+    app.create_project(&admin, params(json!({"name": "child", "parent_id": parent.id})))
         .await
         .unwrap();
     let user = app
-        .create_user(&admin, body(json!({"name": "ud", "password": "pw"})))
+        .create_user(&admin, params(json!({"name": "ud", "password": "pw"})))
         .await
         .unwrap();
-    let group = app.create_group(&admin, body(json!({"name": "devs"}))).await.unwrap();
+    let group = app.create_group(&admin, params(json!({"name": "devs"}))).await.unwrap();
     app.add_group_member(&admin, &group.id, &user.id).await.unwrap();
     let reader = app
         .list_roles(&admin)
@@ -155,7 +158,7 @@ async fn members_cannot_see_other_projects_or_administer() {
     assert!(matches!(app.get_project(&bob, &pa).await, Err(Error::Forbidden(_))));
     assert!(matches!(app.list_projects(&bob).await, Err(Error::Forbidden(_))));
     assert!(matches!(
-        app.create_user(&bob, body(json!({"name": "x"}))).await,
+        app.create_user(&bob, params(json!({"name": "x"}))).await,
         Err(Error::Forbidden(_))
     ));
     let mine = app.list_user_projects(&bob, bob.user_id()).await.unwrap();
@@ -172,7 +175,7 @@ async fn application_credential_delegates_only_chosen_roles() {
         .create_app_cred(
             &me,
             &uid,
-            body(json!({"name": "ci", "secret": "s3", "roles": [{"name": "reader"}]})),
+            params(json!({"name": "ci", "secret": "s3", "roles": [{"name": "reader"}]})),
         )
         .await
         .unwrap();
@@ -193,11 +196,12 @@ async fn failed_create_leaves_nothing_behind() {
     let (app, _d) = app().await;
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let before = app.list_projects(&admin).await.unwrap().len();
-    let bad_tag = app
-        .create_project(&admin, body(json!({"name": "t", "tags": ["a/b"]})))
-        .await;
-    assert!(matches!(bad_tag, Err(Error::BadRequest(_))));
-    let dup = app.create_project(&admin, body(json!({"name": "admin"}))).await;
+    let bad_tag = serde_json::from_value::<ProjectCreate>(json!({"name": "t", "tags": ["a/b"]}));
+    assert_eq!(
+        bad_tag.unwrap_err().to_string(),
+        "Invalid input for field 'tags': 'a/b' is not a valid tag"
+    );
+    let dup = app.create_project(&admin, params(json!({"name": "admin"}))).await;
     assert!(matches!(dup, Err(Error::Conflict(_))));
     assert_eq!(app.list_projects(&admin).await.unwrap().len(), before);
 }

@@ -7,7 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ciel_controller::app::App;
-use common::{body, login};
+use common::{login, params};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -87,9 +87,9 @@ async fn setup() -> (Api, common::tempdir::Dir) {
     let app = App::new(pool, cfg).await.unwrap();
     app.bootstrap().await.unwrap();
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
-    let p = app.create_project(&admin, body(json!({"name": "pa"}))).await.unwrap();
+    let p = app.create_project(&admin, params(json!({"name": "pa"}))).await.unwrap();
     let u = app
-        .create_user(&admin, body(json!({"name": "ua", "password": "pw"})))
+        .create_user(&admin, params(json!({"name": "ua", "password": "pw"})))
         .await
         .unwrap();
     common::grant_user_project(&app, &admin, &u.id, &p.id, "member").await;

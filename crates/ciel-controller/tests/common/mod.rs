@@ -47,6 +47,11 @@ pub fn body(v: Value) -> serde_json::Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
+/// A typed request (e.g. `app::identity::params::UserCreate`) from JSON; panics if it is refused.
+pub fn params<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
 pub fn password_req(user: &str, pw: &str, project: Option<&str>) -> AuthRequest {
     let mut req = json!({"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": "default"}, "password": pw}}}});
     if let Some(p) = project {

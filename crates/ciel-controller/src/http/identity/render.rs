@@ -3,7 +3,7 @@
 use crate::app::identity::assignments::{AssignmentView, Names, TargetKind};
 use crate::app::identity::caller::{Caller, NamedRef, Scope};
 use crate::app::identity::catalog::{service_name, CatalogEntry};
-use crate::app::identity::input::extra_object;
+use crate::app::json_input::extra_object;
 use crate::db::identity::catalog::{Endpoint, Region, Service};
 use crate::db::identity::credentials::{AppCred, Credential, Policy};
 use crate::db::identity::domains::Domain;
