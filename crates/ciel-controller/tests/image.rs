@@ -2,6 +2,7 @@
 
 mod common;
 
+use ciel_controller::app::image::params::CreateImage;
 use ciel_controller::app::App;
 use ciel_controller::config::ControllerConfig;
 use common::{body, login, tempdir};
@@ -19,7 +20,10 @@ async fn upload_interrupted_by_a_crash_is_reset_on_restart() {
     let img = app
         .create_image(
             &admin,
-            body(json!({"name": "x", "disk_format": "raw", "container_format": "bare"})),
+            CreateImage::try_from(body(
+                json!({"name": "x", "disk_format": "raw", "container_format": "bare"}),
+            ))
+            .unwrap(),
         )
         .await
         .unwrap();

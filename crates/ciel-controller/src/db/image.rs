@@ -1,14 +1,51 @@
 //! Image metadata, tags and members.
 
 use crate::db::one_row;
+use crate::db::text_enum::text_enum;
 use crate::error::Result;
 use sqlx::SqliteExecutor;
+
+text_enum! {
+    /// An image's status, as Glance names it.
+    pub enum ImageStatus {
+        /// Made, no data yet.
+        Queued = "queued",
+        /// Data being uploaded.
+        Saving = "saving",
+        Active = "active",
+        /// An upload failed.
+        Killed = "killed",
+        Deleted = "deleted",
+        PendingDelete = "pending_delete",
+        /// Hidden from non-admin downloads (and boots).
+        Deactivated = "deactivated",
+        /// Staged by an interoperable import (Ciel offers none).
+        Uploading = "uploading",
+        Importing = "importing",
+    }
+}
+
+text_enum! {
+    /// A project's answer to an image shared with it.
+    pub enum MemberStatus {
+        Pending = "pending",
+        Accepted = "accepted",
+        Rejected = "rejected",
+    }
+}
+
+/// For callers not converted yet (`image.status == "active"`): compares the stored text.
+impl PartialEq<&str> for ImageStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Image {
     pub id: String,
     pub name: Option<String>,
-    pub status: String,
+    pub status: ImageStatus,
     pub visibility: String,
     pub protected: bool,
     pub os_hidden: bool,
@@ -43,7 +80,7 @@ impl Image {
 pub struct Member {
     pub image_id: String,
     pub member_id: String,
-    pub status: String,
+    pub status: MemberStatus,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -140,13 +177,19 @@ pub async fn update(e: impl SqliteExecutor<'_>, i: &Image) -> Result<()> {
 }
 
 /// Moves an image between statuses only if it is still in `from` (guards concurrent uploads).
-pub async fn transition(e: impl SqliteExecutor<'_>, id: &str, from: &[&str], to: &str, at: i64) -> Result<bool> {
+pub async fn transition(
+    e: impl SqliteExecutor<'_>,
+    id: &str,
+    from: &[ImageStatus],
+    to: ImageStatus,
+    at: i64,
+) -> Result<bool> {
     let marks = vec!["?"; from.len()].join(",");
     let sql =
         format!("UPDATE images SET status = ?, updated_at = ? WHERE id = ? AND NOT deleted AND status IN ({marks})");
-    let mut q = sqlx::query(&sql).bind(to).bind(at).bind(id);
+    let mut q = sqlx::query(&sql).bind(to.as_str()).bind(at).bind(id);
     for f in from {
-        q = q.bind(*f);
+        q = q.bind(f.as_str());
     }
     Ok(q.execute(e).await?.rows_affected() == 1)
 }
@@ -243,7 +286,7 @@ pub async fn list_members(e: impl SqliteExecutor<'_>, image_id: &str) -> Result<
 }
 
 /// (image_id, status) of every share offered to a project.
-pub async fn memberships_of(e: impl SqliteExecutor<'_>, member_id: &str) -> Result<Vec<(String, String)>> {
+pub async fn memberships_of(e: impl SqliteExecutor<'_>, member_id: &str) -> Result<Vec<(String, MemberStatus)>> {
     Ok(
         sqlx::query_as("SELECT image_id, status FROM image_members WHERE member_id = ?")
             .bind(member_id)

@@ -13,6 +13,7 @@ pub mod quota_overrides;
 pub mod routers;
 pub mod security_groups;
 pub mod subnet_pools;
+pub mod text_enum;
 pub mod tx;
 pub mod volumes;
 

@@ -1,7 +1,68 @@
 //! Volumes, snapshots, volume types and attachments (block storage).
 
+use crate::db::text_enum::text_enum;
 use crate::error::Result;
 use sqlx::SqliteExecutor;
+
+text_enum! {
+    /// A volume's status, as Cinder names it (Ciel enters the ones its features use; the
+    /// others can be set by `os-reset_status` or are kept for Cinder's lists).
+    pub enum VolumeStatus {
+        /// Until its host reports holding it.
+        Creating = "creating",
+        Available = "available",
+        /// Reserved for an attach (`os-reserve`).
+        Reserved = "reserved",
+        /// Until the VM reports the disk.
+        Attaching = "attaching",
+        /// Until the VM no longer reports the disk.
+        Detaching = "detaching",
+        InUse = "in-use",
+        Maintenance = "maintenance",
+        /// Until its host no longer holds it; then the row goes.
+        Deleting = "deleting",
+        AwaitingTransfer = "awaiting-transfer",
+        Error = "error",
+        ErrorDeleting = "error_deleting",
+        BackingUp = "backing-up",
+        RestoringBackup = "restoring-backup",
+        ErrorBackingUp = "error_backing-up",
+        ErrorRestoring = "error_restoring",
+        ErrorExtending = "error_extending",
+        ErrorManaging = "error_managing",
+        Downloading = "downloading",
+        /// Exported into an image (`os-volume_upload_image`).
+        Uploading = "uploading",
+        Retyping = "retyping",
+        /// Until its host reports the new size.
+        Extending = "extending",
+    }
+}
+
+text_enum! {
+    /// A volume snapshot's status, as Cinder names it.
+    pub enum SnapshotStatus {
+        /// Until the volume's host reports holding it.
+        Creating = "creating",
+        Available = "available",
+        /// Until the host no longer holds it; then the row goes.
+        Deleting = "deleting",
+        Error = "error",
+        ErrorDeleting = "error_deleting",
+        Unmanaging = "unmanaging",
+        BackingUp = "backing-up",
+        Restoring = "restoring",
+    }
+}
+
+text_enum! {
+    /// An attachment's status: the disk is being plugged into (or out of) the VM, or is in it.
+    pub enum AttachmentStatus {
+        Attaching = "attaching",
+        Attached = "attached",
+        Detaching = "detaching",
+    }
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct VolumeType {
@@ -21,7 +82,7 @@ pub struct Volume {
     pub name: Option<String>,
     pub description: Option<String>,
     pub size: i64,
-    pub status: String,
+    pub status: VolumeStatus,
     pub availability_zone: String,
     pub volume_type_id: String,
     pub host_id: Option<String>,
@@ -48,7 +109,7 @@ pub struct Snapshot {
     pub name: Option<String>,
     pub description: Option<String>,
     pub size: i64,
-    pub status: String,
+    pub status: SnapshotStatus,
     pub progress: Option<String>,
     pub metadata: String,
     pub created_at: i64,
@@ -61,7 +122,7 @@ pub struct Attachment {
     pub volume_id: String,
     pub server_id: String,
     pub device: String,
-    pub status: String,
+    pub status: AttachmentStatus,
     /// Some(0): the server's root disk.
     pub boot_index: Option<i64>,
     pub delete_on_termination: bool,
@@ -382,7 +443,7 @@ pub async fn insert_attachment(e: impl SqliteExecutor<'_>, a: &Attachment) -> Re
     Ok(())
 }
 
-pub async fn set_attachment_status(e: impl SqliteExecutor<'_>, id: &str, status: &str) -> Result<()> {
+pub async fn set_attachment_status(e: impl SqliteExecutor<'_>, id: &str, status: AttachmentStatus) -> Result<()> {
     sqlx::query("UPDATE volume_attachments SET status = ? WHERE id = ?")
         .bind(status)
         .bind(id)

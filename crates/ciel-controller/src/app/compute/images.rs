@@ -4,17 +4,17 @@
 use crate::app::identity::caller::Caller;
 use crate::app::image::list::ImageQuery;
 use crate::app::App;
-use crate::db::image::Image;
+use crate::db::image::{Image, ImageStatus};
 use crate::error::{Error, Result};
 
 /// The image statuses Nova shows, from the image service's.
-pub fn nova_status(glance: &str) -> &'static str {
+pub fn nova_status(glance: ImageStatus) -> &'static str {
     match glance {
-        "active" => "ACTIVE",
-        "queued" | "saving" | "importing" | "uploading" => "SAVING",
-        "deleted" | "pending_delete" => "DELETED",
-        "killed" => "ERROR",
-        _ => "UNKNOWN",
+        ImageStatus::Active => "ACTIVE",
+        ImageStatus::Queued | ImageStatus::Saving | ImageStatus::Importing | ImageStatus::Uploading => "SAVING",
+        ImageStatus::Deleted | ImageStatus::PendingDelete => "DELETED",
+        ImageStatus::Killed => "ERROR",
+        ImageStatus::Deactivated => "UNKNOWN",
     }
 }
 
@@ -46,7 +46,7 @@ impl App {
             f.name.as_ref().is_none_or(|n| i.name.as_ref() == Some(n))
                 && f.status
                     .as_ref()
-                    .is_none_or(|s| s.eq_ignore_ascii_case(nova_status(&i.status)))
+                    .is_none_or(|s| s.eq_ignore_ascii_case(nova_status(i.status)))
                 && f.server.as_ref().is_none_or(|s| {
                     let id = s.rsplit('/').next().unwrap_or_default();
                     prop(i, "instance_uuid").as_deref() == Some(id)

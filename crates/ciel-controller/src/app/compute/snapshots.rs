@@ -5,10 +5,11 @@
 
 use super::actions::{record, Guard};
 use crate::app::identity::caller::Caller;
+use crate::app::image::params::{CreateImage, ImageAttr};
 use crate::app::App;
 use crate::db::compute::{hosts, servers};
 use crate::error::{Error, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Properties of the source image a snapshot keeps, so that it boots the same way.
@@ -39,26 +40,37 @@ impl App {
         .ok_or_else(|| Error::Conflict(format!("The host of instance {id} cannot be reached.")))?;
         let metadata = super::server_meta::validate(metadata)?;
 
-        let mut body = Map::new();
-        body.insert("name".into(), json!(name));
-        body.insert("disk_format".into(), json!("qcow2"));
-        body.insert("container_format".into(), json!("bare"));
+        let mut image = CreateImage::default()
+            .with(ImageAttr::name(Some(name.to_string()))?)
+            .with(ImageAttr::DiskFormat(Some("qcow2".into())))
+            .with(ImageAttr::ContainerFormat(Some("bare".into())));
         if let Ok(src) = self.get_image(caller, &s.image_id).await {
-            body.insert("min_ram".into(), json!(src.min_ram));
-            body.insert("min_disk".into(), json!(src.min_disk.max(s.root_gb)));
+            image = image
+                .with(ImageAttr::MinRam(src.min_ram))
+                .with(ImageAttr::MinDisk(src.min_disk.max(s.root_gb)));
             let props: Map<String, Value> = serde_json::from_str(&src.properties).unwrap_or_default();
             for k in INHERITED {
-                if let Some(v) = props.get(*k) {
-                    body.insert((*k).into(), v.clone());
+                if let Some(v) = props.get(*k).and_then(Value::as_str) {
+                    image = image.with(ImageAttr::property(k, v.to_string())?);
                 }
             }
         }
-        body.insert("image_type".into(), json!("snapshot"));
-        body.insert("instance_uuid".into(), json!(s.id));
-        body.insert("base_image_ref".into(), json!(s.image_id));
-        body.insert("owner_specified.openstack.object".into(), json!("images/snapshot"));
-        body.extend(metadata);
-        let image = self.create_image(caller, body).await?;
+        for (k, v) in [
+            ("image_type", "snapshot"),
+            ("instance_uuid", s.id.as_str()),
+            ("base_image_ref", s.image_id.as_str()),
+            ("owner_specified.openstack.object", "images/snapshot"),
+        ] {
+            image = image.with(ImageAttr::property(k, v.to_string())?);
+        }
+        // The snapshot's metadata is checked as an image body (it may set core attributes).
+        let extra = CreateImage::try_from(metadata)?;
+        image.attrs.extend(extra.attrs);
+        image.id = extra.id;
+        if !extra.tags.is_empty() {
+            image.tags = extra.tags;
+        }
+        let image = self.create_image(caller, image).await?;
 
         // The server shows the snapshot as its task until the upload ends; a second one
         // meanwhile is refused above.

@@ -4,7 +4,7 @@ use super::inspect::inspect;
 use super::not_found;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::image::{self, Image};
+use crate::db::image::{self, Image, ImageStatus};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use futures_util::Stream;
@@ -31,7 +31,15 @@ impl App {
                 "Properties disk_format, container_format must be set prior to saving data.",
             ));
         };
-        if !image::transition(&self.db, id, &["queued"], "saving", crate::db::now()).await? {
+        if !image::transition(
+            &self.db,
+            id,
+            &[ImageStatus::Queued],
+            ImageStatus::Saving,
+            crate::db::now(),
+        )
+        .await?
+        {
             return Err(Error::conflict(format!(
                 "Image status transition from {} to saving is not allowed",
                 img.status
@@ -40,9 +48,15 @@ impl App {
         match self.receive(&img, &disk_format, data).await {
             Ok(done) => Ok(done),
             Err(e) => {
-                image::transition(&self.db, id, &["saving"], "queued", crate::db::now())
-                    .await
-                    .ok();
+                image::transition(
+                    &self.db,
+                    id,
+                    &[ImageStatus::Saving],
+                    ImageStatus::Queued,
+                    crate::db::now(),
+                )
+                .await
+                .ok();
                 Err(e)
             }
         }
@@ -91,7 +105,7 @@ impl App {
         // Publish the file, then flip the row; if the image was deleted meanwhile, drop the data.
         self.image_store.publish(&img.id, &staged).await?;
         let mut done = img.clone();
-        done.status = "active".into();
+        done.status = ImageStatus::Active;
         done.size = Some(staged.size);
         done.virtual_size = Some(inspected.virtual_size);
         done.checksum = Some(staged.md5.clone());
@@ -108,16 +122,16 @@ impl App {
 
     pub async fn download_image(&self, caller: &Caller, id: &str) -> Result<Download> {
         let img = self.image_for_read(caller, id).await?;
-        match img.status.as_str() {
-            "active" => Ok(Download {
+        match img.status {
+            ImageStatus::Active => Ok(Download {
                 path: Some(self.image_store.path_of(id)),
                 image: img,
             }),
-            "deactivated" if caller.is_admin() => Ok(Download {
+            ImageStatus::Deactivated if caller.is_admin() => Ok(Download {
                 path: Some(self.image_store.path_of(id)),
                 image: img,
             }),
-            "deactivated" => Err(Error::Forbidden(
+            ImageStatus::Deactivated => Err(Error::Forbidden(
                 "The requested image has been deactivated. Image data download is forbidden.".into(),
             )),
             _ => Ok(Download { image: img, path: None }),

@@ -1,54 +1,10 @@
-use super::{not_found, owns, visible, CONTAINER_FORMATS, CORE, DISK_FORMATS, READ_ONLY, VISIBILITIES};
+use super::params::{read_only, CreateImage, ImageAttr, ImageChange, PatchOp};
+use super::{not_found, owns, visible};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::image::{self, Image};
+use crate::db::image::{self, Image, ImageStatus};
 use crate::error::{Error, Result};
-use serde_json::{Map, Value};
-
-/// One operation of a JSON-patch. Glance takes RFC 6902 (`{"op": "replace", "path": "/name"}`)
-/// and its older form (`{"replace": "/name"}`) under either media type.
-#[derive(Debug)]
-pub struct PatchOp {
-    pub op: String,
-    pub path: String,
-    pub value: Option<Value>,
-}
-
-impl PatchOp {
-    pub fn parse(v: Value) -> Result<Self> {
-        let Value::Object(mut m) = v else {
-            return Err(Error::bad_request("Each patch operation must be a JSON object."));
-        };
-        let value = m.remove("value");
-        if let (Some(Value::String(op)), Some(Value::String(path))) = (m.remove("op"), m.remove("path")) {
-            return Ok(Self { op, path, value });
-        }
-        for op in ["add", "replace", "remove"] {
-            if let Some(Value::String(path)) = m.remove(op) {
-                return Ok(Self {
-                    op: op.into(),
-                    path,
-                    value,
-                });
-            }
-        }
-        Err(Error::bad_request(
-            "Unable to find `op` in JSON Schema change. It must be one of: add, replace, remove.",
-        ))
-    }
-}
-
-fn read_only(attr: &str) -> Error {
-    Error::Forbidden(format!("Attribute '{attr}' is read-only."))
-}
-
-/// Glance reserves the `os_glance_` prefix for its own properties.
-fn check_reserved(attr: &str) -> Result<()> {
-    if attr.starts_with("os_glance") {
-        return Err(Error::Forbidden(format!("Attribute '{attr}' is reserved.")));
-    }
-    Ok(())
-}
+use serde_json::Value;
 
 impl App {
     pub(crate) async fn image_for_read(&self, caller: &Caller, id: &str) -> Result<Image> {
@@ -72,24 +28,12 @@ impl App {
         Ok(img)
     }
 
-    pub async fn create_image(&self, caller: &Caller, mut body: Map<String, Value>) -> Result<Image> {
+    pub async fn create_image(&self, caller: &Caller, p: CreateImage) -> Result<Image> {
         if !caller.can_write() {
             return Err(Error::forbidden());
         }
         let owner_project = caller.project_id().ok_or_else(Error::forbidden)?.to_string();
-        for k in READ_ONLY {
-            if body.contains_key(*k) {
-                return Err(read_only(k));
-            }
-        }
-        let id = match body.remove("id") {
-            None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
-            Some(Value::String(s)) => {
-                let u = uuid::Uuid::parse_str(&s).map_err(|_| Error::bad_request(format!("Invalid image id: {s}")))?;
-                u.hyphenated().to_string()
-            }
-            Some(v) => return Err(Error::bad_request(format!("Invalid image id: {v}"))),
-        };
+        let id = p.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         if image::id_taken(&self.db, &id).await? {
             return Err(Error::conflict(format!("An image with identifier {id} already exists")));
         }
@@ -97,7 +41,7 @@ impl App {
         let mut img = Image {
             id,
             name: None,
-            status: "queued".into(),
+            status: ImageStatus::Queued,
             visibility: "shared".into(),
             protected: false,
             os_hidden: false,
@@ -116,13 +60,9 @@ impl App {
             updated_at: now,
             tags: None,
         };
-        let tags = match body.remove("tags") {
-            None | Some(Value::Null) => vec![],
-            Some(v) => tag_list(v)?,
-        };
-        for (k, v) in body {
-            check_reserved(&k)?;
-            set_attr(caller, &mut img, &k, Some(v))?;
+        let tags = p.tags;
+        for attr in p.attrs {
+            apply(caller, &mut img, attr)?;
         }
         if img.visibility == "public" && !caller.is_admin() {
             return Err(Error::Forbidden("You are not authorized to publicize images.".into()));
@@ -150,44 +90,20 @@ impl App {
         let mut img = self.image_for_write(caller, id).await?;
         let mut tags: Option<Vec<String>> = None;
         for op in ops {
-            let attr = op
-                .path
-                .strip_prefix('/')
-                .filter(|a| !a.is_empty() && !a.contains('/'))
-                .ok_or_else(|| Error::bad_request(format!("Invalid JSON pointer for this resource: '{}'", op.path)))?
-                .replace("~1", "/")
-                .replace("~0", "~");
-            if READ_ONLY.contains(&attr.as_str()) {
-                return Err(read_only(&attr));
+            if matches!(op, PatchOp::Replace(_)) && !has_attr(&img, op.attr()) {
+                return Err(Error::conflict(format!("Property {} does not exist.", op.attr())));
             }
-            check_reserved(&attr)?;
-            if attr == "id" {
-                return Err(read_only("id"));
-            }
-            match op.op.as_str() {
-                "add" | "replace" => {
-                    let value = op
-                        .value
-                        .ok_or_else(|| Error::bad_request("Operation requires a value."))?;
-                    if op.op == "replace" && !has_attr(&img, &attr) {
-                        return Err(Error::conflict(format!("Property {attr} does not exist.")));
-                    }
-                    if attr == "tags" {
-                        tags = Some(tag_list(value)?);
-                    } else {
-                        set_attr(caller, &mut img, &attr, Some(value))?;
-                    }
+            match op {
+                PatchOp::Add(ImageChange::Tags(t)) | PatchOp::Replace(ImageChange::Tags(t)) => tags = Some(t),
+                PatchOp::Add(ImageChange::Attr(a)) | PatchOp::Replace(ImageChange::Attr(a)) => {
+                    apply(caller, &mut img, a)?
                 }
-                "remove" => {
-                    if CORE.contains(&attr.as_str()) {
-                        return Err(Error::Forbidden(format!("Attribute '{attr}' may not be removed.")));
-                    }
+                PatchOp::Remove(attr) => {
                     if !has_attr(&img, &attr) {
                         return Err(Error::conflict(format!("Property {attr} does not exist.")));
                     }
-                    set_attr(caller, &mut img, &attr, None)?;
+                    remove_property(&mut img, &attr);
                 }
-                other => return Err(Error::bad_request(format!("Operation '{other}' is not supported."))),
             }
         }
         if img.visibility == "public" && !caller.is_admin() {
@@ -238,9 +154,9 @@ impl App {
     pub async fn set_image_active(&self, caller: &Caller, id: &str, active: bool) -> Result<()> {
         let img = self.image_for_write(caller, id).await?;
         let (from, to) = if active {
-            ("deactivated", "active")
+            (ImageStatus::Deactivated, ImageStatus::Active)
         } else {
-            ("active", "deactivated")
+            (ImageStatus::Active, ImageStatus::Deactivated)
         };
         if img.status == to {
             return Ok(());
@@ -256,175 +172,53 @@ impl App {
     }
 }
 
-fn tag_list(v: Value) -> Result<Vec<String>> {
-    match v {
-        Value::Array(items) => items
-            .into_iter()
-            .map(|t| match t {
-                Value::String(s) if s.chars().count() <= 255 => Ok(s),
-                other => Err(Error::bad_request(format!("Invalid tag: {other}"))),
-            })
-            .collect(),
-        other => Err(Error::bad_request(format!("Invalid tags: {other} is not a list"))),
-    }
-}
-
 fn has_attr(img: &Image, attr: &str) -> bool {
     match attr {
         "name" | "visibility" | "protected" | "os_hidden" | "owner" | "disk_format" | "container_format"
         | "min_disk" | "min_ram" | "tags" => true,
-        other => crate::app::identity::input::extra_object(&img.properties).contains_key(other),
+        other => crate::app::json_input::extra_object(&img.properties).contains_key(other),
     }
 }
 
-fn want_str(attr: &str, v: Option<Value>, nullable: bool) -> Result<Option<String>> {
-    match v {
-        None | Some(Value::Null) if nullable => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        other => Err(Error::bad_request(format!(
-            "Invalid value for '{attr}': {}",
-            other.unwrap_or(Value::Null)
-        ))),
-    }
+fn remove_property(img: &mut Image, attr: &str) {
+    let mut props = crate::app::json_input::extra_object(&img.properties);
+    props.remove(attr);
+    img.properties = Value::Object(props).to_string();
 }
 
-fn want_bool(attr: &str, v: Option<Value>) -> Result<bool> {
-    match v {
-        Some(Value::Bool(b)) => Ok(b),
-        other => Err(Error::bad_request(format!(
-            "Invalid value for '{attr}': {} is not a boolean",
-            other.unwrap_or(Value::Null)
-        ))),
-    }
-}
-
-fn want_size(attr: &str, v: Option<Value>) -> Result<i64> {
-    match v.as_ref().and_then(Value::as_i64) {
-        Some(n) if (0..=i32::MAX as i64).contains(&n) => Ok(n),
-        _ => Err(Error::bad_request(format!(
-            "Invalid value for '{attr}': must be a non-negative integer"
-        ))),
-    }
-}
-
-fn one_of(attr: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>> {
-    match value {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(Error::bad_request(format!(
-            "Invalid value '{v}' for '{attr}': must be one of {}",
-            allowed.join(", ")
-        ))),
-        other => Ok(other),
-    }
-}
-
-/// Sets (or, with `None`, removes) one attribute, validating as Glance's image schema does.
-/// The longest property value Glance stores (its `image_properties.value` is a TEXT column).
-const MAX_PROPERTY_VALUE: usize = 65535;
-/// `os_command_line` becomes the guest kernel's command line (QEMU `-append`); Linux on x86
-/// takes at most 2048 bytes (COMMAND_LINE_SIZE).
-const MAX_COMMAND_LINE: usize = 2048;
-
-/// Glance's image schema: `kernel_id`/`ramdisk_id` are UUIDs (the host loads those images as
-/// kernel and initrd, so anything else must never reach it); Ciel adds that the kernel
-/// command line is printable text of bounded length, and bounds every value.
-pub(crate) fn check_property(attr: &str, value: &str) -> Result<()> {
-    let schema = |why: String| Error::bad_request(format!("Provided object does not match schema 'image': {why}"));
+/// Sets one checked attribute, with the rules that depend on the caller or the image:
+/// only admins set the owner, formats change only while the image is queued.
+fn apply(caller: &Caller, img: &mut Image, attr: ImageAttr) -> Result<()> {
+    let formats_locked = img.status != ImageStatus::Queued;
     match attr {
-        "kernel_id" | "ramdisk_id" => {
-            let hyphenated = value.len() == 36 && uuid::Uuid::try_parse(value).is_ok();
-            if !hyphenated {
-                return Err(schema(format!(
-                    "'{}' does not match '^([0-9a-fA-F]){{8}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{12}}$'",
-                    value.chars().take(64).collect::<String>().escape_debug()
-                )));
-            }
-        }
-        "os_command_line" => {
-            if value.len() > MAX_COMMAND_LINE {
-                return Err(schema(format!(
-                    "os_command_line is too long: at most {MAX_COMMAND_LINE} bytes"
-                )));
-            }
-            if value.chars().any(char::is_control) {
-                return Err(schema(
-                    "os_command_line must not contain control characters (newlines, tabs, NUL)".into(),
-                ));
-            }
-        }
-        _ => {}
-    }
-    if value.chars().count() > MAX_PROPERTY_VALUE {
-        return Err(schema(format!(
-            "the value of '{attr}' is too long: at most {MAX_PROPERTY_VALUE} characters"
-        )));
-    }
-    Ok(())
-}
-
-fn set_attr(caller: &Caller, img: &mut Image, attr: &str, value: Option<Value>) -> Result<()> {
-    let formats_locked = img.status != "queued";
-    match attr {
-        "name" => {
-            let n = want_str(attr, value, true)?;
-            if n.as_ref().is_some_and(|s| s.chars().count() > 255) {
-                return Err(Error::bad_request("Invalid value for 'name': at most 255 characters"));
-            }
-            img.name = n;
-        }
-        "visibility" => {
-            img.visibility = one_of(attr, want_str(attr, value, false)?, VISIBILITIES)?.unwrap_or_default();
-        }
-        "protected" => img.protected = want_bool(attr, value)?,
-        "os_hidden" => img.os_hidden = want_bool(attr, value)?,
-        "owner" => {
+        ImageAttr::Name(n) => img.name = n,
+        ImageAttr::Visibility(v) => img.visibility = v,
+        ImageAttr::Protected(p) => img.protected = p,
+        ImageAttr::OsHidden(h) => img.os_hidden = h,
+        ImageAttr::Owner(o) => {
             if !caller.is_admin() {
                 return Err(read_only("owner"));
             }
-            img.owner = want_str(attr, value, true)?;
+            img.owner = o;
         }
-        "disk_format" | "container_format" => {
-            if formats_locked {
-                return Err(Error::Forbidden(format!(
-                    "Attribute '{attr}' can be only replaced for a queued image."
-                )));
-            }
-            let allowed = if attr == "disk_format" {
-                DISK_FORMATS
+        ImageAttr::DiskFormat(_) | ImageAttr::ContainerFormat(_) if formats_locked => {
+            let name = if matches!(attr, ImageAttr::DiskFormat(_)) {
+                "disk_format"
             } else {
-                CONTAINER_FORMATS
+                "container_format"
             };
-            let v = one_of(attr, want_str(attr, value, true)?, allowed)?;
-            if attr == "disk_format" {
-                img.disk_format = v;
-            } else {
-                img.container_format = v;
-            }
+            return Err(Error::Forbidden(format!(
+                "Attribute '{name}' can be only replaced for a queued image."
+            )));
         }
-        "min_disk" => img.min_disk = want_size(attr, value)?,
-        "min_ram" => img.min_ram = want_size(attr, value)?,
-        _ => {
-            if attr.chars().count() > 255 {
-                return Err(Error::bad_request("Property names are at most 255 characters."));
-            }
-            let mut props = crate::app::identity::input::extra_object(&img.properties);
-            match value {
-                None => {
-                    props.remove(attr);
-                }
-                // Glance's schema makes `kernel_id` and `ramdisk_id` nullable.
-                Some(Value::Null) if matches!(attr, "kernel_id" | "ramdisk_id") => {
-                    props.remove(attr);
-                }
-                Some(Value::String(s)) => {
-                    check_property(attr, &s)?;
-                    props.insert(attr.to_string(), Value::String(s));
-                }
-                Some(other) => {
-                    return Err(Error::bad_request(format!(
-                        "Invalid value for property '{attr}': {other} is not a string"
-                    )))
-                }
-            }
+        ImageAttr::DiskFormat(f) => img.disk_format = f,
+        ImageAttr::ContainerFormat(f) => img.container_format = f,
+        ImageAttr::MinDisk(n) => img.min_disk = n,
+        ImageAttr::MinRam(n) => img.min_ram = n,
+        ImageAttr::Property(k, None) => remove_property(img, &k),
+        ImageAttr::Property(k, Some(v)) => {
+            let mut props = crate::app::json_input::extra_object(&img.properties);
+            props.insert(k, Value::String(v));
             img.properties = Value::Object(props).to_string();
         }
     }

@@ -3,7 +3,7 @@
 use super::{owns, VISIBILITIES};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::image::{self, Image};
+use crate::db::image::{self, Image, MemberStatus};
 use crate::error::{Error, Result};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -82,7 +82,7 @@ fn compare(a: &Image, b: &Image, key: &str) -> Ordering {
     }
     match key {
         "name" => opt(&a.name, &b.name),
-        "status" => a.status.cmp(&b.status),
+        "status" => a.status.as_str().cmp(b.status.as_str()),
         "container_format" => opt(&a.container_format, &b.container_format),
         "disk_format" => opt(&a.disk_format, &b.disk_format),
         "size" => opt(&a.size, &b.size),
@@ -100,7 +100,7 @@ fn compare(a: &Image, b: &Image, key: &str) -> Ordering {
 impl App {
     pub async fn list_images(&self, caller: &Caller, q: &ImageQuery) -> Result<Page> {
         let project = caller.project_id().unwrap_or_default().to_string();
-        let memberships: HashMap<String, String> =
+        let memberships: HashMap<String, MemberStatus> =
             image::memberships_of(&self.db, &project).await?.into_iter().collect();
         let visibility = q.get("visibility");
         if let Some(v) = visibility {
@@ -108,12 +108,15 @@ impl App {
                 return Err(Error::bad_request(format!("Invalid visibility value: {v}")));
             }
         }
-        let member_status = q.get("member_status").unwrap_or("accepted");
-        if !["accepted", "pending", "rejected", "all"].contains(&member_status) {
-            return Err(Error::bad_request(format!(
-                "Invalid member_status value: {member_status}"
-            )));
-        }
+        // None: `all`.
+        let member_status: Option<MemberStatus> = match q.get("member_status") {
+            None => Some(MemberStatus::Accepted),
+            Some("all") => None,
+            Some(s) => Some(
+                s.parse()
+                    .map_err(|_| Error::bad_request(format!("Invalid member_status value: {s}")))?,
+            ),
+        };
         let os_hidden = match q.get("os_hidden") {
             Some(v) => Some(parse_bool("os_hidden", v)?),
             None => Some(false),
@@ -157,9 +160,9 @@ impl App {
             .into_iter()
             .filter(|img| {
                 let mine = owns(caller, img);
-                let membership = memberships.get(&img.id).map(String::as_str);
+                let membership = memberships.get(&img.id).copied();
                 let shared_ok = img.visibility == "shared"
-                    && membership.is_some_and(|s| member_status == "all" || s == member_status);
+                    && membership.is_some_and(|s| member_status.is_none_or(|wanted| s == wanted));
                 match visibility {
                     None => mine || img.visibility == "public" || shared_ok,
                     Some("all") => mine || matches!(img.visibility.as_str(), "public" | "community") || shared_ok,
@@ -170,9 +173,10 @@ impl App {
                 }
             })
             .filter(|img| {
-                let props = crate::app::identity::input::extra_object(&img.properties);
+                let props = crate::app::json_input::extra_object(&img.properties);
                 q.get("name").is_none_or(|f| value_matches(f, img.name.as_deref()))
-                    && q.get("status").is_none_or(|f| value_matches(f, Some(&img.status)))
+                    && q.get("status")
+                        .is_none_or(|f| value_matches(f, Some(img.status.as_str())))
                     && q.get("owner").is_none_or(|f| value_matches(f, img.owner.as_deref()))
                     && q.get("id").is_none_or(|f| value_matches(f, Some(&img.id)))
                     && q.get("container_format")

@@ -4,10 +4,8 @@ use super::owns;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::identity::projects;
-use crate::db::image::{self, Member};
+use crate::db::image::{self, Member, MemberStatus};
 use crate::error::{Error, Result};
-
-const MEMBER_STATUSES: &[&str] = &["pending", "accepted", "rejected"];
 
 impl App {
     pub async fn add_image_member(&self, caller: &Caller, image_id: &str, member_id: &str) -> Result<Member> {
@@ -30,7 +28,7 @@ impl App {
         let m = Member {
             image_id: image_id.into(),
             member_id: member_id.into(),
-            status: "pending".into(),
+            status: MemberStatus::Pending,
             created_at: now,
             updated_at: now,
         };
@@ -79,20 +77,15 @@ impl App {
         caller: &Caller,
         image_id: &str,
         member_id: &str,
-        status: &str,
+        status: MemberStatus,
     ) -> Result<Member> {
-        if !MEMBER_STATUSES.contains(&status) {
-            return Err(Error::bad_request(format!(
-                "Invalid status: {status}; expected one of pending, accepted, rejected."
-            )));
-        }
         let mut m = self.get_image_member(caller, image_id, member_id).await?;
         if caller.project_id() != Some(member_id) {
             return Err(Error::Forbidden(
                 "Only the member may change its membership status.".into(),
             ));
         }
-        m.status = status.into();
+        m.status = status;
         m.updated_at = crate::db::now();
         image::update_member(&self.db, &m).await?;
         Ok(m)

@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod list;
 pub mod members;
 pub mod metadefs;
+pub mod params;
 pub mod seed;
 pub mod store;
 

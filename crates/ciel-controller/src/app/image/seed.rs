@@ -1,10 +1,11 @@
 //! Images registered from local files when `ciel up` starts, so a fresh cloud can boot something.
 
+use crate::app::image::params::{CreateImage, ImageAttr};
 use crate::app::App;
 use crate::config::SeedImage;
 use crate::db::image;
 use crate::error::{Error, Result};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 impl App {
     /// Registers each seed image (public, owned by the admin project) unless one with that name
@@ -26,15 +27,15 @@ impl App {
                 Some(f) => f.clone(),
                 None => detect_format(&self.cfg.image.qemu_img, seed).await?,
             };
-            let mut body: Map<String, Value> = Map::new();
-            body.insert("name".into(), json!(seed.name));
-            body.insert("visibility".into(), json!("public"));
-            body.insert("disk_format".into(), json!(disk_format));
-            body.insert("container_format".into(), json!(seed.container_format));
+            let mut image = CreateImage::default()
+                .with(ImageAttr::name(Some(seed.name.clone()))?)
+                .with(ImageAttr::visibility("public".into())?)
+                .with(ImageAttr::disk_format(disk_format)?)
+                .with(ImageAttr::container_format(seed.container_format.clone())?);
             for (k, v) in &seed.properties {
-                body.insert(k.clone(), json!(v));
+                image = image.with(ImageAttr::parse(k, Value::String(v.clone()))?);
             }
-            let img = self.create_image(&admin, body).await?;
+            let img = self.create_image(&admin, image).await?;
             let file = tokio::fs::File::open(&seed.file)
                 .await
                 .map_err(|e| Error::bad_request(format!("cannot open image file {}: {e}", seed.file.display())))?;

@@ -3,11 +3,12 @@
 //! host; the VM's report moves it to `in-use` once the guest has the disk. Detaching is the
 //! mirror image, back to `available`.
 
+use super::params::Bookkeeping;
 use super::visible;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::hosts;
-use crate::db::volumes::{self as db, Attachment};
+use crate::db::volumes::{self as db, Attachment, AttachmentStatus, VolumeStatus};
 use crate::error::{Error, Result};
 
 impl App {
@@ -31,7 +32,7 @@ impl App {
                 s.vm_state
             )));
         }
-        if v.status != "available" {
+        if v.status != VolumeStatus::Available {
             return Err(Error::bad_request(format!(
                 "Invalid volume: volume {volume_id} status must be 'available'. Currently in '{}'",
                 v.status
@@ -62,13 +63,13 @@ impl App {
             volume_id: volume_id.to_string(),
             server_id: server_id.to_string(),
             device,
-            status: "attaching".into(),
+            status: AttachmentStatus::Attaching,
             boot_index: None,
             delete_on_termination: false,
             created_at: now,
         };
         db::insert_attachment(&mut *tx, &a).await?;
-        v.status = "attaching".into();
+        v.status = VolumeStatus::Attaching;
         v.updated_at = Some(now);
         db::update(&mut *tx, &v).await?;
         if let Some(h) = &s.host_id {
@@ -89,7 +90,7 @@ impl App {
             .await?
             .filter(|a| a.server_id == server_id)
             .ok_or_else(|| Error::not_found("volume attachment", volume_id))?;
-        if a.status == "detaching" {
+        if a.status == AttachmentStatus::Detaching {
             return Ok(());
         }
         if a.boot_index == Some(0) {
@@ -98,17 +99,17 @@ impl App {
             )));
         }
         if let Some(mut v) = db::get(&mut *tx, volume_id).await? {
-            if v.status != "in-use" && v.status != "attaching" {
+            if v.status != VolumeStatus::InUse && v.status != VolumeStatus::Attaching {
                 return Err(Error::bad_request(format!(
                     "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach. Currently: status: '{}'",
                     v.status
                 )));
             }
-            v.status = "detaching".into();
+            v.status = VolumeStatus::Detaching;
             v.updated_at = Some(crate::db::now());
             db::update(&mut *tx, &v).await?;
         }
-        db::set_attachment_status(&mut *tx, &a.id, "detaching").await?;
+        db::set_attachment_status(&mut *tx, &a.id, AttachmentStatus::Detaching).await?;
         if let Some(h) = &s.host_id {
             hosts::bump_generation(&mut *tx, h).await?;
         }
@@ -123,13 +124,14 @@ impl App {
     }
 
     /// Cinder's own attach bookkeeping (`os-reserve` … `os-roll_detaching`), as status moves.
-    pub async fn volume_bookkeeping(&self, caller: &Caller, id: &str, action: &str) -> Result<()> {
+    pub async fn volume_bookkeeping(&self, caller: &Caller, id: &str, action: Bookkeeping) -> Result<()> {
         let (from, to) = match action {
-            "os-reserve" => ("available", "attaching"),
-            "os-unreserve" => ("attaching", "available"),
-            "os-begin_detaching" => ("in-use", "detaching"),
-            _ => ("detaching", "in-use"),
+            Bookkeeping::Reserve => (VolumeStatus::Available, VolumeStatus::Attaching),
+            Bookkeeping::Unreserve => (VolumeStatus::Attaching, VolumeStatus::Available),
+            Bookkeeping::BeginDetaching => (VolumeStatus::InUse, VolumeStatus::Detaching),
+            Bookkeeping::RollDetaching => (VolumeStatus::Detaching, VolumeStatus::InUse),
         };
+        let action = action.name();
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if v.status != from {
@@ -138,10 +140,10 @@ impl App {
                 v.status
             )));
         }
-        if action == "os-unreserve" && db::attachment_of(&mut *tx, id).await?.is_some() {
+        if action == Bookkeeping::Unreserve.name() && db::attachment_of(&mut *tx, id).await?.is_some() {
             return Ok(());
         }
-        v.status = to.into();
+        v.status = to;
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
         tx.commit().await?;
@@ -158,9 +160,9 @@ impl App {
         device: Option<String>,
     ) -> Result<()> {
         let v = self.get_volume(caller, id).await?;
-        if v.status == "attaching" && db::attachment_of(&self.db, id).await?.is_none() {
+        if v.status == VolumeStatus::Attaching && db::attachment_of(&self.db, id).await?.is_none() {
             // Reserved first (os-reserve): back to available for the attach to take it.
-            self.volume_bookkeeping(caller, id, "os-unreserve").await?;
+            self.volume_bookkeeping(caller, id, Bookkeeping::Unreserve).await?;
         }
         self.attach_volume(caller, server, id, device)
             .await
@@ -203,11 +205,10 @@ impl App {
             db::delete_attachment(&mut **tx, &a.id).await?;
             if let Some(mut v) = db::get(&mut **tx, &a.volume_id).await? {
                 v.status = if a.delete_on_termination {
-                    "deleting"
+                    VolumeStatus::Deleting
                 } else {
-                    "available"
-                }
-                .into();
+                    VolumeStatus::Available
+                };
                 v.updated_at = Some(crate::db::now());
                 db::update(&mut **tx, &v).await?;
                 if let Some(h) = &v.host_id {
@@ -239,7 +240,7 @@ mod tests {
             volume_id: "v".into(),
             server_id: "s".into(),
             device: d.into(),
-            status: "attached".into(),
+            status: AttachmentStatus::Attached,
             boot_index: None,
             delete_on_termination: false,
             created_at: 0,

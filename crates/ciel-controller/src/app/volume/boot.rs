@@ -4,7 +4,7 @@
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::volumes::{self as db, Attachment, Volume};
+use crate::db::volumes::{self as db, Attachment, AttachmentStatus, SnapshotStatus, Volume, VolumeStatus};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::Value;
@@ -120,7 +120,7 @@ impl App {
             "volume" => {
                 let mut v = super::visible(caller, db::get(&mut **tx, &b.uuid).await?, &b.uuid)
                     .map_err(|_| Error::bad_request(format!("Invalid volume {}", b.uuid)))?;
-                if v.status != "available" {
+                if v.status != VolumeStatus::Available {
                     return Err(Error::bad_request(format!(
                         "Invalid volume: volume {} status must be 'available'. Currently in '{}'",
                         v.id, v.status
@@ -129,7 +129,11 @@ impl App {
                 if root && !v.bootable {
                     return Err(Error::bad_request(format!("Block Device {} is not bootable.", v.id)));
                 }
-                v.status = if root { "in-use" } else { "attaching" }.into();
+                v.status = if root {
+                    VolumeStatus::InUse
+                } else {
+                    VolumeStatus::Attaching
+                };
                 v.updated_at = Some(now);
                 db::update(&mut **tx, &v).await?;
                 v.id
@@ -141,7 +145,7 @@ impl App {
                 } else {
                     let s = db::get_snapshot(&mut **tx, &b.uuid)
                         .await?
-                        .filter(|s| super::sees(caller, &s.project_id) && s.status == "available")
+                        .filter(|s| super::sees(caller, &s.project_id) && s.status == SnapshotStatus::Available)
                         .ok_or_else(|| Error::bad_request(format!("Invalid snapshot {}", b.uuid)))?;
                     let src = db::get(&mut **tx, &s.volume_id).await?;
                     let meta = src
@@ -169,7 +173,11 @@ impl App {
                     name: Some(String::new()),
                     description: None,
                     size,
-                    status: if root { "in-use" } else { "attaching" }.into(),
+                    status: if root {
+                        VolumeStatus::InUse
+                    } else {
+                        VolumeStatus::Attaching
+                    },
                     availability_zone: super::ZONE.into(),
                     volume_type_id: vtype.id,
                     host_id: Some(host.to_string()),
@@ -194,7 +202,11 @@ impl App {
             volume_id,
             server_id: server.to_string(),
             device: if root { "/dev/vda".into() } else { device },
-            status: if root { "attached" } else { "attaching" }.into(),
+            status: if root {
+                AttachmentStatus::Attached
+            } else {
+                AttachmentStatus::Attaching
+            },
             boot_index: b.boot_index,
             delete_on_termination: b.delete_on_termination,
             created_at: now,

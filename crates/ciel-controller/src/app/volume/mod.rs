@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod boot;
 pub mod cinder_attachments;
 pub mod metadata;
+pub mod params;
 pub mod report;
 pub mod snapshots;
 pub mod types;

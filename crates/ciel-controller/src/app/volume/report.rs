@@ -3,7 +3,7 @@
 //! host no longer does, attachments complete when the VM has (or no longer has) the disk.
 
 use crate::db::compute::servers::Server;
-use crate::db::volumes as db;
+use crate::db::volumes::{self as db, AttachmentStatus, SnapshotStatus, VolumeStatus};
 use crate::db::Tx;
 use crate::error::Result;
 use ciel_proto::{HostReport, ImageRef, SnapshotSpec, VolumeAttachment, VolumeSource, VolumeSpec};
@@ -15,7 +15,7 @@ const ATTACH_TIMEOUT_SECS: i64 = 120;
 pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Vec<SnapshotSpec>)> {
     let mut volumes = vec![];
     for v in db::on_host(&mut **tx, host).await? {
-        if matches!(v.status.as_str(), "deleting" | "error") {
+        if matches!(v.status, VolumeStatus::Deleting | VolumeStatus::Error) {
             continue;
         }
         let source = if let Some(s) = &v.snapshot_id {
@@ -43,7 +43,7 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Ve
     let snapshots = db::snapshots_on_host(&mut **tx, host)
         .await?
         .into_iter()
-        .filter(|s| !matches!(s.status.as_str(), "deleting" | "error"))
+        .filter(|s| !matches!(s.status, SnapshotStatus::Deleting | SnapshotStatus::Error))
         .map(|s| SnapshotSpec {
             id: s.id,
             volume_id: s.volume_id,
@@ -56,7 +56,7 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Ve
 pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<VolumeAttachment>> {
     let mut out = vec![];
     for a in db::attachments_of_server(&mut **tx, &server.id).await? {
-        if a.status == "detaching" || a.boot_index == Some(0) {
+        if a.status == AttachmentStatus::Detaching || a.boot_index == Some(0) {
             continue;
         }
         if let Some(v) = db::get(&mut **tx, &a.volume_id).await? {
@@ -95,46 +95,45 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
     // Snapshots first: a volume row goes only after its snapshots' rows.
     for mut s in db::snapshots_on_host(&mut **tx, host).await? {
         let held = report.volume_snapshots.contains(&s.id);
-        let status = match (s.status.as_str(), held) {
-            ("creating", true) => "available",
-            ("creating", false) if error_of(&s.id).is_some() => "error",
-            ("deleting", false) => {
+        let status = match (s.status, held) {
+            (SnapshotStatus::Creating, true) => SnapshotStatus::Available,
+            (SnapshotStatus::Creating, false) if error_of(&s.id).is_some() => SnapshotStatus::Error,
+            (SnapshotStatus::Deleting, false) => {
                 db::delete_snapshot(&mut **tx, &s.id).await?;
                 continue;
             }
             _ => continue,
         };
-        s.status = status.into();
+        s.status = status;
         s.progress = None;
         s.updated_at = Some(now);
         db::update_snapshot(&mut **tx, &s).await?;
     }
     for mut v in db::on_host(&mut **tx, host).await? {
         let held = report.volumes.iter().find(|s| s.id == v.id);
-        let before = v.status.clone();
-        match (v.status.as_str(), held) {
-            ("creating", Some(_)) => v.status = "available".into(),
-            ("creating", None) => {
+        let before = v.status;
+        match (v.status, held) {
+            (VolumeStatus::Creating, Some(_)) => v.status = VolumeStatus::Available,
+            (VolumeStatus::Creating, None) => {
                 if let Some(m) = error_of(&v.id) {
-                    v.status = "error".into();
+                    v.status = VolumeStatus::Error;
                     v.fault = Some(m);
                 }
             }
-            ("extending", Some(s)) if s.size_gb >= v.size as u64 => {
+            (VolumeStatus::Extending, Some(s)) if s.size_gb >= v.size as u64 => {
                 v.status = if db::attachment_of(&mut **tx, &v.id).await?.is_some() {
-                    "in-use"
+                    VolumeStatus::InUse
                 } else {
-                    "available"
+                    VolumeStatus::Available
                 }
-                .into()
             }
-            ("extending", _) => {
+            (VolumeStatus::Extending, _) => {
                 if let Some(m) = error_of(&v.id) {
-                    v.status = "error_extending".into();
+                    v.status = VolumeStatus::ErrorExtending;
                     v.fault = Some(m);
                 }
             }
-            ("deleting", None) => {
+            (VolumeStatus::Deleting, None) => {
                 if db::snapshots_of(&mut **tx, &v.id).await?.is_empty() {
                     db::delete(&mut **tx, &v.id).await?;
                 }
@@ -154,19 +153,19 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
             let Some(mut v) = db::get(&mut **tx, &a.volume_id).await? else {
                 continue;
             };
-            match a.status.as_str() {
-                "attaching" if has || stopped => {
-                    db::set_attachment_status(&mut **tx, &a.id, "attached").await?;
-                    v.status = "in-use".into();
+            match a.status {
+                AttachmentStatus::Attaching if has || stopped => {
+                    db::set_attachment_status(&mut **tx, &a.id, AttachmentStatus::Attached).await?;
+                    v.status = VolumeStatus::InUse;
                 }
-                "attaching" if now - a.created_at > ATTACH_TIMEOUT_SECS => {
+                AttachmentStatus::Attaching if now - a.created_at > ATTACH_TIMEOUT_SECS => {
                     tracing::warn!(volume = %v.id, server = %vm.id, "attach timed out; rolled back");
                     db::delete_attachment(&mut **tx, &a.id).await?;
-                    v.status = "available".into();
+                    v.status = VolumeStatus::Available;
                 }
-                "detaching" if !has || stopped => {
+                AttachmentStatus::Detaching if !has || stopped => {
                     db::delete_attachment(&mut **tx, &a.id).await?;
-                    v.status = "available".into();
+                    v.status = VolumeStatus::Available;
                 }
                 _ => continue,
             }

@@ -1,13 +1,13 @@
 //! Volume snapshots: taken by the volume's host (a copy of the volume's file), listed,
 //! renamed, with metadata, deleted.
 
-use super::{metadata, opt_text, sees, to_json, visible};
+use super::params::{CreateSnapshot, UpdateSnapshot};
+use super::{sees, to_json, visible};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::hosts;
-use crate::db::volumes::{self as db, Snapshot};
+use crate::db::volumes::{self as db, Snapshot, SnapshotStatus, VolumeStatus};
 use crate::error::{Error, Result};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 fn visible_snapshot(caller: &Caller, s: Option<Snapshot>, id: &str) -> Result<Snapshot> {
@@ -18,22 +18,14 @@ fn visible_snapshot(caller: &Caller, s: Option<Snapshot>, id: &str) -> Result<Sn
 }
 
 impl App {
-    pub async fn create_snapshot(&self, caller: &Caller, body: Map<String, Value>) -> Result<Snapshot> {
-        let volume_id = opt_text(&body, "volume_id")?.ok_or_else(|| {
-            Error::bad_request("Invalid input for field/attribute volume_id: 'volume_id' is a required property")
-        })?;
-        let force = match body.get("force") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) if ["true", "false", "True", "False", "0", "1"].contains(&s.as_str()) => {
-                matches!(s.as_str(), "true" | "True" | "1")
-            }
-            Some(other) => return Err(Error::bad_request(format!("Invalid value for 'force': {other}"))),
-        };
-        let md = match body.get("metadata") {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(v) => metadata(v)?,
-        };
+    pub async fn create_snapshot(&self, caller: &Caller, p: CreateSnapshot) -> Result<Snapshot> {
+        let CreateSnapshot {
+            volume_id,
+            force,
+            metadata: md,
+            name,
+            description,
+        } = p;
         let mut tx = crate::db::begin(&self.db).await?;
         let v = visible(caller, db::get(&mut *tx, &volume_id).await?, &volume_id)
             .map_err(|_| Error::not_found("volume", &volume_id))?;
@@ -43,7 +35,7 @@ impl App {
         // In-use volumes need `force` before microversion 3.66 in Cinder; the copy is
         // crash-consistent either way, so Ciel takes it.
         let _ = force;
-        if !matches!(v.status.as_str(), "available" | "in-use") {
+        if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(Error::bad_request(format!(
                 "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
                 v.id, v.status
@@ -56,10 +48,10 @@ impl App {
             volume_id: v.id.clone(),
             project_id: v.project_id.clone(),
             user_id: caller.user_id().to_string(),
-            name: opt_text(&body, "name")?.or(opt_text(&body, "display_name")?),
-            description: opt_text(&body, "description")?.or(opt_text(&body, "display_description")?),
+            name,
+            description,
             size: v.size,
-            status: "creating".into(),
+            status: SnapshotStatus::Creating,
             progress: None,
             metadata: to_json(&md),
             created_at: now,
@@ -94,14 +86,14 @@ impl App {
         Ok(s)
     }
 
-    pub async fn update_snapshot(&self, caller: &Caller, id: &str, body: Map<String, Value>) -> Result<Snapshot> {
+    pub async fn update_snapshot(&self, caller: &Caller, id: &str, p: UpdateSnapshot) -> Result<Snapshot> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
-        if body.contains_key("name") || body.contains_key("display_name") {
-            s.name = opt_text(&body, "name")?.or(opt_text(&body, "display_name")?);
+        if let Some(name) = p.name {
+            s.name = name;
         }
-        if body.contains_key("description") || body.contains_key("display_description") {
-            s.description = opt_text(&body, "description")?.or(opt_text(&body, "display_description")?);
+        if let Some(description) = p.description {
+            s.description = description;
         }
         s.updated_at = Some(crate::db::now());
         db::update_snapshot(&mut *tx, &s).await?;
@@ -112,7 +104,10 @@ impl App {
     pub async fn delete_snapshot(&self, caller: &Caller, id: &str) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
-        if !matches!(s.status.as_str(), "available" | "error" | "deleting") {
+        if !matches!(
+            s.status,
+            SnapshotStatus::Available | SnapshotStatus::Error | SnapshotStatus::Deleting
+        ) {
             return Err(Error::bad_request(format!(
                 "Invalid snapshot: Snapshot status must be available or error, not {}.",
                 s.status
@@ -120,8 +115,8 @@ impl App {
         }
         let host = db::get(&mut *tx, &s.volume_id).await?.and_then(|v| v.host_id);
         match host {
-            Some(h) if s.status != "error" => {
-                s.status = "deleting".into();
+            Some(h) if s.status != SnapshotStatus::Error => {
+                s.status = SnapshotStatus::Deleting;
                 s.updated_at = Some(crate::db::now());
                 db::update_snapshot(&mut *tx, &s).await?;
                 hosts::bump_generation(&mut *tx, &h).await?;
@@ -136,14 +131,18 @@ impl App {
     /// Sets the recorded status (admin), nothing else.
     pub async fn reset_snapshot_status(&self, caller: &Caller, id: &str, status: &str) -> Result<()> {
         caller.require_admin()?;
-        if !["available", "error", "creating", "deleting", "error_deleting"].contains(&status) {
-            return Err(Error::bad_request(format!(
-                "Invalid input received: Must specify a valid status ({status})"
-            )));
-        }
+        use SnapshotStatus as S;
+        let status = match status.parse() {
+            Ok(s @ (S::Available | S::Error | S::Creating | S::Deleting | S::ErrorDeleting)) => s,
+            _ => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input received: Must specify a valid status ({status})"
+                )))
+            }
+        };
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = visible_snapshot(caller, db::get_snapshot(&mut *tx, id).await?, id)?;
-        s.status = status.into();
+        s.status = status;
         s.updated_at = Some(crate::db::now());
         db::update_snapshot(&mut *tx, &s).await?;
         tx.commit().await?;
@@ -161,13 +160,16 @@ impl App {
     ) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
-        if s.status != "creating" || !matches!(status, "available" | "error") {
-            return Err(Error::bad_request(format!(
-                "Invalid snapshot: status can only go from creating to available or error, not {} to {status}.",
-                s.status
-            )));
-        }
-        s.status = status.into();
+        let to = match status.parse() {
+            Ok(to @ (SnapshotStatus::Available | SnapshotStatus::Error)) if s.status == SnapshotStatus::Creating => to,
+            _ => {
+                return Err(Error::bad_request(format!(
+                    "Invalid snapshot: status can only go from creating to available or error, not {} to {status}.",
+                    s.status
+                )))
+            }
+        };
+        s.status = to;
         s.progress = progress;
         s.updated_at = Some(crate::db::now());
         db::update_snapshot(&mut *tx, &s).await?;
@@ -183,7 +185,7 @@ impl App {
         let host = db::get(&mut *tx, &s.volume_id).await?.and_then(|v| v.host_id);
         match host {
             Some(h) => {
-                s.status = "deleting".into();
+                s.status = SnapshotStatus::Deleting;
                 s.updated_at = Some(crate::db::now());
                 db::update_snapshot(&mut *tx, &s).await?;
                 hosts::bump_generation(&mut *tx, &h).await?;

@@ -1,13 +1,12 @@
 //! Volume types: the default `__DEFAULT__`, admin-made types with extra specs (the backend
 //! is picked by `volume_backend_name`), private types with per-project access.
 
-use super::opt_text;
+use super::params::{CreateVolumeType, UpdateVolumeType};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::volumes::{self as db, VolumeType};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 pub const DEFAULT_TYPE: &str = "__DEFAULT__";
@@ -34,23 +33,6 @@ fn check_backend(extra: &BTreeMap<String, String>) -> Result<()> {
 
 fn usable(caller: &Caller, t: &VolumeType, access: &[String]) -> bool {
     t.is_public || caller.is_admin() || caller.project_id().is_some_and(|p| access.iter().any(|a| a == p))
-}
-
-fn bool_field(body: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(Some(true)),
-            "false" | "0" | "no" => Ok(Some(false)),
-            _ => Err(Error::bad_request(format!("Invalid value '{s}' for {key}"))),
-        },
-        Some(other) => Err(Error::bad_request(format!("Invalid value '{other}' for {key}"))),
-    }
-}
-
-fn specs(v: &Value) -> Result<BTreeMap<String, String>> {
-    super::metadata(v)
 }
 
 impl App {
@@ -98,22 +80,16 @@ impl App {
         Ok(out)
     }
 
-    pub async fn create_volume_type(&self, caller: &Caller, body: Map<String, Value>) -> Result<VolumeType> {
+    pub async fn create_volume_type(&self, caller: &Caller, p: CreateVolumeType) -> Result<VolumeType> {
         caller.require_admin()?;
-        let name = opt_text(&body, "name")?
-            .filter(|n| !n.trim().is_empty())
-            .ok_or_else(|| Error::bad_request("Volume type name can not be empty."))?;
-        let extra = match body.get("extra_specs") {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(v) => specs(v)?,
-        };
+        let extra = p.extra_specs.0;
         let t = VolumeType {
             id: uuid::Uuid::new_v4().to_string(),
-            description: opt_text(&body, "description")?,
-            is_public: bool_field(&body, "os-volume-type-access:is_public")?.unwrap_or(true),
+            description: p.description,
+            is_public: p.is_public,
             extra_specs: super::to_json(&extra),
             created_at: crate::db::now(),
-            name,
+            name: p.name,
         };
         check_backend(&extra)?;
         let mut tx = crate::db::begin(&self.db).await?;
@@ -125,26 +101,23 @@ impl App {
         Ok(t)
     }
 
-    pub async fn update_volume_type(&self, caller: &Caller, id: &str, body: Map<String, Value>) -> Result<VolumeType> {
+    pub async fn update_volume_type(&self, caller: &Caller, id: &str, p: UpdateVolumeType) -> Result<VolumeType> {
         caller.require_admin()?;
         let mut tx = crate::db::begin(&self.db).await?;
         let mut t = db::get_type(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("volume type", id))?;
-        if let Some(n) = opt_text(&body, "name")? {
-            if n.trim().is_empty() {
-                return Err(Error::bad_request("Volume type name can not be empty."));
-            }
+        if let Some(n) = p.name {
             if n != t.name && db::get_type_by_name(&mut *tx, &n).await?.is_some() {
                 return Err(Error::conflict(format!("Volume Type {n} already exists.")));
             }
             t.name = n;
         }
-        if body.contains_key("description") {
-            t.description = opt_text(&body, "description")?;
+        if let Some(d) = p.description {
+            t.description = d;
         }
-        if let Some(p) = bool_field(&body, "is_public")? {
-            t.is_public = p;
+        if let Some(public) = p.is_public {
+            t.is_public = public;
         }
         db::save_type(&mut *tx, &t).await?;
         tx.commit().await?;

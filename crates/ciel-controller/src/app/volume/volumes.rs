@@ -1,59 +1,46 @@
 //! Volumes: create (empty, from an image, a snapshot or another volume), update, delete,
 //! metadata, extend, bootable/readonly flags, reset-status, quotas.
 
-use super::{metadata, opt_text, own_project, parse_map, sees, size_gb, to_json, visible, ZONE};
+use super::params::{CreateVolume, UpdateVolume};
+use super::{own_project, parse_map, sees, to_json, visible, ZONE};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::hosts;
+use crate::db::image::ImageStatus;
 use crate::db::quota_overrides::{self, Service};
-use crate::db::volumes::{self as db, Volume};
+use crate::db::volumes::{self as db, SnapshotStatus, Volume, VolumeStatus};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Statuses from which a volume may be deleted (Cinder's list).
-const DELETABLE: &[&str] = &[
-    "available",
-    "error",
-    "error_restoring",
-    "error_extending",
-    "error_managing",
+const DELETABLE: &[VolumeStatus] = &[
+    VolumeStatus::Available,
+    VolumeStatus::Error,
+    VolumeStatus::ErrorRestoring,
+    VolumeStatus::ErrorExtending,
+    VolumeStatus::ErrorManaging,
 ];
 
 impl App {
-    pub async fn create_volume(&self, caller: &Caller, body: Map<String, Value>) -> Result<Volume> {
+    pub async fn create_volume(&self, caller: &Caller, p: CreateVolume) -> Result<Volume> {
         let project = own_project(caller)?;
         if !caller.can_write() {
             return Err(Error::forbidden());
         }
-        let size = match body.get("size") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(size_gb(v)?),
-        };
-        let snapshot_id = opt_text(&body, "snapshot_id")?;
-        let source_volid = opt_text(&body, "source_volid")?;
-        let image_id = opt_text(&body, "imageRef")?.or(opt_text(&body, "image_id")?);
-        if [&snapshot_id, &source_volid, &image_id]
-            .iter()
-            .filter(|s| s.is_some())
-            .count()
-            > 1
-        {
-            return Err(Error::bad_request(
-                "Invalid input received: only one of snapshot_id, source_volid and imageRef may be given.",
-            ));
-        }
-        let zone = opt_text(&body, "availability_zone")?.unwrap_or_else(|| ZONE.into());
-        if zone != ZONE {
-            return Err(Error::bad_request(format!(
-                "Invalid input received: Availability zone '{zone}' is invalid."
-            )));
-        }
-        let md = match body.get("metadata") {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(v) => metadata(v)?,
-        };
+        let CreateVolume {
+            size,
+            snapshot_id,
+            source_volid,
+            image_id,
+            availability_zone,
+            metadata: md,
+            volume_type,
+            name,
+            description,
+        } = p;
+        let zone = availability_zone.unwrap_or_else(|| ZONE.into());
 
         let (mut image_meta, min_size) = match &image_id {
             Some(id) => self.image_for_volume(caller, id).await?,
@@ -62,7 +49,7 @@ impl App {
 
         let now = crate::db::now();
         let mut tx = crate::db::begin(&self.db).await?;
-        let vtype = match opt_text(&body, "volume_type")? {
+        let vtype = match volume_type {
             Some(t) => self
                 .find_volume_type_in(&mut tx, caller, &t)
                 .await
@@ -76,7 +63,7 @@ impl App {
                 .await?
                 .filter(|s| sees(caller, &s.project_id))
                 .ok_or_else(|| Error::not_found("snapshot", sid))?;
-            if s.status != "available" {
+            if s.status != SnapshotStatus::Available {
                 return Err(Error::bad_request(format!(
                     "Invalid snapshot: Originating snapshot status must be one of 'available' values, not {}.",
                     s.status
@@ -91,7 +78,7 @@ impl App {
             )
         } else if let Some(vid) = &source_volid {
             let src = visible(caller, db::get(&mut *tx, vid).await?, vid)?;
-            if !matches!(src.status.as_str(), "available" | "in-use") {
+            if !matches!(src.status, VolumeStatus::Available | VolumeStatus::InUse) {
                 return Err(Error::bad_request(format!(
                     "Invalid volume: Source volume status must be available or in-use, not {}.",
                     src.status
@@ -127,10 +114,14 @@ impl App {
             id: uuid::Uuid::new_v4().to_string(),
             project_id: project,
             user_id: caller.user_id().to_string(),
-            name: opt_text(&body, "name")?.or(opt_text(&body, "display_name")?),
-            description: opt_text(&body, "description")?.or(opt_text(&body, "display_description")?),
+            name,
+            description,
             size,
-            status: if host_id.is_some() { "creating" } else { "error" }.into(),
+            status: if host_id.is_some() {
+                VolumeStatus::Creating
+            } else {
+                VolumeStatus::Error
+            },
             availability_zone: zone,
             volume_type_id: vtype.id,
             host_id: host_id.clone(),
@@ -165,7 +156,7 @@ impl App {
                 "Invalid image identifier or unable to access requested image {id}."
             ))
         })?;
-        if img.status != "active" {
+        if img.status != ImageStatus::Active {
             return Err(Error::bad_request(format!("Image {id} is not active.")));
         }
         let gib = 1024 * 1024 * 1024;
@@ -263,17 +254,17 @@ impl App {
         Ok(v)
     }
 
-    pub async fn update_volume(&self, caller: &Caller, id: &str, body: Map<String, Value>) -> Result<Volume> {
+    pub async fn update_volume(&self, caller: &Caller, id: &str, p: UpdateVolume) -> Result<Volume> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
-        if body.contains_key("name") || body.contains_key("display_name") {
-            v.name = opt_text(&body, "name")?.or(opt_text(&body, "display_name")?);
+        if let Some(name) = p.name {
+            v.name = name;
         }
-        if body.contains_key("description") || body.contains_key("display_description") {
-            v.description = opt_text(&body, "description")?.or(opt_text(&body, "display_description")?);
+        if let Some(description) = p.description {
+            v.description = description;
         }
-        if let Some(m) = body.get("metadata") {
-            v.metadata = to_json(&metadata(m)?);
+        if let Some(m) = &p.metadata {
+            v.metadata = to_json(m);
         }
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
@@ -290,7 +281,7 @@ impl App {
             return Err(Error::forbidden());
         }
         let attached = db::attachment_of(&mut *tx, id).await?.is_some();
-        if attached || (!force && !DELETABLE.contains(&v.status.as_str())) {
+        if attached || (!force && !DELETABLE.contains(&v.status)) {
             return Err(Error::bad_request(format!(
                 "Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer. (status {})",
                 v.status
@@ -304,13 +295,13 @@ impl App {
         }
         let now = crate::db::now();
         for mut s in snaps {
-            s.status = "deleting".into();
+            s.status = SnapshotStatus::Deleting;
             s.updated_at = Some(now);
             db::update_snapshot(&mut *tx, &s).await?;
         }
         match &v.host_id {
             Some(h) if hosts::get(&mut *tx, h).await?.is_some() => {
-                v.status = "deleting".into();
+                v.status = VolumeStatus::Deleting;
                 v.updated_at = Some(now);
                 db::update(&mut *tx, &v).await?;
                 hosts::bump_generation(&mut *tx, h).await?;
@@ -359,11 +350,10 @@ impl App {
 
     /// `os-extend`: grows the volume (also while attached: the agent resizes the disk the
     /// guest sees). The status is `extending` until the host reports the new size.
-    pub async fn extend_volume(&self, caller: &Caller, id: &str, new_size: &Value) -> Result<()> {
-        let new_size = size_gb(new_size)?;
+    pub async fn extend_volume(&self, caller: &Caller, id: &str, new_size: i64) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
-        if !matches!(v.status.as_str(), "available" | "in-use") {
+        if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(Error::bad_request(format!(
                 "Invalid volume: Volume status must be 'available' or 'in-use' to extend, currently {}.",
                 v.status
@@ -378,7 +368,7 @@ impl App {
         self.check_volume_quota(&mut tx, &v.project_id.clone(), 0, 0, new_size - v.size)
             .await?;
         v.size = new_size;
-        v.status = "extending".into();
+        v.status = VolumeStatus::Extending;
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
         self.bump_volume_hosts(&mut tx, &v).await?;
@@ -428,29 +418,32 @@ impl App {
     /// `os-reset_status` (admin): sets the status recorded, nothing else.
     pub async fn reset_volume_status(&self, caller: &Caller, id: &str, status: &str) -> Result<()> {
         caller.require_admin()?;
-        const VALID: &[&str] = &[
-            "creating",
-            "available",
-            "deleting",
-            "error",
-            "error_deleting",
-            "error_extending",
-            "in-use",
-            "attaching",
-            "detaching",
-            "reserved",
-            "maintenance",
-            "extending",
-            "uploading",
-        ];
-        if !VALID.contains(&status) {
-            return Err(Error::bad_request(format!(
-                "Invalid input received: Must specify a valid status ({status})"
-            )));
-        }
+        use VolumeStatus as S;
+        let status = match status.parse() {
+            Ok(
+                s @ (S::Creating
+                | S::Available
+                | S::Deleting
+                | S::Error
+                | S::ErrorDeleting
+                | S::ErrorExtending
+                | S::InUse
+                | S::Attaching
+                | S::Detaching
+                | S::Reserved
+                | S::Maintenance
+                | S::Extending
+                | S::Uploading),
+            ) => s,
+            _ => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input received: Must specify a valid status ({status})"
+                )))
+            }
+        };
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = visible(caller, db::get(&mut *tx, id).await?, id)?;
-        v.status = status.into();
+        v.status = status;
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
         self.bump_volume_hosts(&mut tx, &v).await?;
@@ -474,11 +467,14 @@ impl App {
         if let Some(a) = db::attachment_of(&mut *tx, id).await? {
             self.bump_volume_hosts(&mut tx, &v).await?;
             db::delete_attachment(&mut *tx, &a.id).await?;
-            v.status = "available".into();
+            v.status = VolumeStatus::Available;
             v.updated_at = Some(crate::db::now());
             db::update(&mut *tx, &v).await?;
-        } else if matches!(v.status.as_str(), "attaching" | "detaching" | "reserved" | "in-use") {
-            v.status = "available".into();
+        } else if matches!(
+            v.status,
+            VolumeStatus::Attaching | VolumeStatus::Detaching | VolumeStatus::Reserved | VolumeStatus::InUse
+        ) {
+            v.status = VolumeStatus::Available;
             v.updated_at = Some(crate::db::now());
             db::update(&mut *tx, &v).await?;
         }
@@ -492,7 +488,7 @@ impl App {
     pub async fn retype_volume(&self, caller: &Caller, id: &str, new_type: &str) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
-        if !matches!(v.status.as_str(), "available" | "in-use") {
+        if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(Error::bad_request(format!(
                 "Invalid volume: Volume status must be available or in-use to retype, currently {}.",
                 v.status

@@ -3,8 +3,9 @@
 
 use super::error::NovaResult;
 use super::{links, time_z, Nv};
+use crate::app::compute::image_meta::ImageMetadata;
 use crate::app::compute::images::{nova_status, ImageFilter};
-use crate::db::image::Image;
+use crate::db::image::{Image, ImageStatus};
 use crate::http::{AppState, Authed};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -13,7 +14,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 fn status(i: &Image) -> &'static str {
-    nova_status(&i.status)
+    nova_status(i.status)
 }
 
 fn detail_json(app: &AppState, i: &Image) -> Value {
@@ -31,7 +32,7 @@ fn detail_json(app: &AppState, i: &Image) -> Value {
         "id": i.id, "name": i.name, "status": status(i),
         "created": time_z(i.created_at), "updated": time_z(i.updated_at),
         "minDisk": i.min_disk, "minRam": i.min_ram,
-        "progress": if i.status == "active" { 100 } else { 25 },
+        "progress": if i.status == ImageStatus::Active { 100 } else { 25 },
         "metadata": metadata, "links": links(app, &format!("images/{}", i.id)),
         "OS-EXT-IMG-SIZE:size": i.size, "OS-DCF:diskConfig": "MANUAL",
     });
@@ -118,6 +119,18 @@ fn object(body: &axum::body::Bytes, key: &str) -> Result<Map<String, Value>, cra
     }
 }
 
+/// Nova's image metadata values are strings; other JSON values are taken as their text.
+fn as_text(m: &Map<String, Value>) -> ImageMetadata {
+    m.iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()),
+            )
+        })
+        .collect()
+}
+
 pub async fn metadata(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
     Ok(Json(json!({"metadata": app.image_metadata(&c, &id).await?})).into_response())
 }
@@ -128,7 +141,7 @@ pub async fn merge_metadata(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> NovaResult {
-    let given = object(&body, "metadata")?;
+    let given = as_text(&object(&body, "metadata")?);
     Ok(Json(json!({"metadata": app.set_image_metadata(&c, &id, given, false).await?})).into_response())
 }
 
@@ -139,7 +152,7 @@ pub async fn replace_metadata(
     body: axum::body::Bytes,
 ) -> NovaResult {
     let given = object(&body, "metadata")?;
-    app.set_image_metadata(&c, &id, given.clone(), true).await?;
+    app.set_image_metadata(&c, &id, as_text(&given), true).await?;
     Ok(Json(json!({ "metadata": given })).into_response())
 }
 
@@ -165,7 +178,7 @@ pub async fn set_metadata_item(
     if meta.len() != 1 || !meta.contains_key(&key) {
         return Err(crate::error::Error::bad_request("Request body and URI mismatch").into());
     }
-    app.set_image_metadata(&c, &id, meta.clone(), false).await?;
+    app.set_image_metadata(&c, &id, as_text(&meta), false).await?;
     Ok(Json(json!({ "meta": meta })).into_response())
 }
 

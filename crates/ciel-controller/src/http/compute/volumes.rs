@@ -4,7 +4,8 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::{time_micro, Nv};
-use crate::db::volumes::{Attachment, Snapshot, Volume};
+use crate::app::volume::params::{CreateSnapshot, CreateVolume};
+use crate::db::volumes::{Attachment, AttachmentStatus, Snapshot, Volume};
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
@@ -12,7 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 fn gone(mv: Mv) -> Result<(), Error> {
     if mv.at_least(36) {
@@ -24,7 +25,7 @@ fn gone(mv: Mv) -> Result<(), Error> {
 
 fn volume_json(v: &Volume, type_name: &str, a: Option<&Attachment>) -> Value {
     let attachments: Vec<Value> = match a {
-        Some(a) if a.status != "attaching" => {
+        Some(a) if a.status != AttachmentStatus::Attaching => {
             vec![json!({"id": v.id, "volumeId": v.id, "serverId": a.server_id, "device": a.device})]
         }
         _ => vec![json!({})],
@@ -45,23 +46,10 @@ async fn render(app: &AppState, c: &crate::app::identity::caller::Caller, v: &Vo
     Ok(volume_json(v, &t, a.as_ref()))
 }
 
-/// The v2-style create body Nova accepted, in Cinder's terms.
-fn cinder_body(mut b: Map<String, Value>) -> Map<String, Value> {
-    for (old, new) in [("display_name", "name"), ("display_description", "description")] {
-        if let Some(v) = b.remove(old) {
-            b.insert(new.into(), v);
-        }
-    }
-    b
-}
-
 pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
     gone(mv)?;
-    let b = wrapped(&body, "volume")?;
-    if b.get("size").is_none_or(Value::is_null) {
-        return Err(Error::bad_request("Invalid input for field/attribute size.").into());
-    }
-    let v = app.create_volume(&c, cinder_body(b)).await?;
+    let b = CreateVolume::from_nova(wrapped(&body, "volume")?)?;
+    let v = app.create_volume(&c, b).await?;
     Ok(Json(json!({"volume": render(&app, &c, &v).await?})).into_response())
 }
 
@@ -107,8 +95,8 @@ fn snapshot_json(s: &Snapshot) -> Value {
 
 pub async fn create_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
     gone(mv)?;
-    let b = wrapped(&body, "snapshot")?;
-    let s = app.create_snapshot(&c, cinder_body(b)).await?;
+    let b = CreateSnapshot::from_nova(wrapped(&body, "snapshot")?)?;
+    let s = app.create_snapshot(&c, b).await?;
     Ok(Json(json!({"snapshot": snapshot_json(&s)})).into_response())
 }
 

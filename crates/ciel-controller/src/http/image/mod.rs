@@ -6,41 +6,64 @@ mod metadefs_schemas;
 mod render;
 mod schemas;
 
-use crate::app::image::images::PatchOp;
 use crate::app::image::list::ImageQuery;
+use crate::app::image::params::{AddMember, CreateImage, PatchOp, UpdateMember};
 use crate::error::Error;
+use crate::http::routes::{get, post, put, Routes};
 use crate::http::{parse_json, AppState, Authed};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::http::routes::{get, post, put, Routes};
 use axum::Json;
 use error::{GlanceError, GlanceResult};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-type Gl = Authed<GlanceError>;
+/// The authenticated caller of a Glance route (its errors rendered as Glance's).
+type GlanceCaller = Authed<GlanceError>;
 
 pub fn router() -> Routes<GlanceError> {
     Routes::new()
         .route("/", get("image:versions", versions))
         .route("/versions", get("image:versions_ok", versions_ok))
-        .route("/v2/images", get("image:list_images", list_images).post("image:create_image", create_image))
+        .route(
+            "/v2/images",
+            get("image:list_images", list_images).post("image:create_image", create_image),
+        )
         .route(
             "/v2/images/{id}",
-            get("image:show_image", show_image).patch("image:patch_image", patch_image).delete("image:delete_image", delete_image),
+            get("image:show_image", show_image)
+                .patch("image:patch_image", patch_image)
+                .delete("image:delete_image", delete_image),
         )
-        .route("/v2/images/{id}/file", put("image:upload", upload).get("image:download", download))
-        .route("/v2/images/{id}/tags/{tag}", put("image:add_tag", add_tag).delete("image:delete_tag", delete_tag))
-        .route("/v2/images/{id}/members", get("image:list_members", list_members).post("image:add_member", add_member))
+        .route(
+            "/v2/images/{id}/file",
+            put("image:upload", upload).get("image:download", download),
+        )
+        .route(
+            "/v2/images/{id}/tags/{tag}",
+            put("image:add_tag", add_tag).delete("image:delete_tag", delete_tag),
+        )
+        .route(
+            "/v2/images/{id}/members",
+            get("image:list_members", list_members).post("image:add_member", add_member),
+        )
         .route(
             "/v2/images/{id}/members/{member}",
-            get("image:show_member", show_member).put("image:update_member", update_member).delete("image:delete_member", delete_member),
+            get("image:show_member", show_member)
+                .put("image:update_member", update_member)
+                .delete("image:delete_member", delete_member),
         )
         .route("/v2/images/{id}/tasks", get("image:image_tasks", image_tasks))
-        .route("/v2/images/{id}/actions/deactivate", post("image:deactivate", deactivate))
-        .route("/v2/images/{id}/actions/reactivate", post("image:reactivate", reactivate))
+        .route(
+            "/v2/images/{id}/actions/deactivate",
+            post("image:deactivate", deactivate),
+        )
+        .route(
+            "/v2/images/{id}/actions/reactivate",
+            post("image:reactivate", reactivate),
+        )
         .route("/v2/schemas/{name}", get("image:schema", schema))
         .route("/v2/info/import", get("image:import_info", import_info))
         .merge(metadefs::routes())
@@ -68,7 +91,11 @@ fn query(raw: Option<String>) -> Result<ImageQuery, Error> {
     Ok(ImageQuery { params })
 }
 
-async fn list_images(State(app): State<AppState>, Authed(c, ..): Gl, RawQuery(raw): RawQuery) -> GlanceResult {
+async fn list_images(
+    State(app): State<AppState>,
+    Authed(c, ..): GlanceCaller,
+    RawQuery(raw): RawQuery,
+) -> GlanceResult {
     let q = query(raw)?;
     let page = app.list_images(&c, &q).await?;
     let keep: Vec<(String, String)> = q.params.iter().filter(|(k, _)| k != "marker").cloned().collect();
@@ -92,12 +119,10 @@ async fn list_images(State(app): State<AppState>, Authed(c, ..): Gl, RawQuery(ra
     Ok(Json(body).into_response())
 }
 
-async fn create_image(State(app): State<AppState>, Authed(c, ..): Gl, body: Bytes) -> GlanceResult {
-    let v: Value = parse_json(&body)?;
-    let Value::Object(map) = v else {
-        return Err(Error::bad_request("Image body must be a JSON object.").into());
-    };
-    let img = app.create_image(&c, map).await?;
+async fn create_image(State(app): State<AppState>, Authed(c, ..): GlanceCaller, body: Bytes) -> GlanceResult {
+    let img = app
+        .create_image(&c, CreateImage::from_body(parse_json(&body)?)?)
+        .await?;
     let mut resp = (StatusCode::CREATED, Json(render::image(&img))).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!("{}/image/v2/images/{}", app.cfg.public_url, img.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
@@ -105,13 +130,13 @@ async fn create_image(State(app): State<AppState>, Authed(c, ..): Gl, body: Byte
     Ok(resp)
 }
 
-async fn show_image(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
+async fn show_image(State(app): State<AppState>, Authed(c, ..): GlanceCaller, Path(id): Path<String>) -> GlanceResult {
     Ok(Json(render::image(&app.get_image(&c, &id).await?)).into_response())
 }
 
 async fn patch_image(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -132,11 +157,15 @@ async fn patch_image(
         return Ok(resp);
     }
     let raw: Vec<Value> = parse_json(&body)?;
-    let ops = raw.into_iter().map(PatchOp::parse).collect::<Result<Vec<_>, _>>()?;
+    let ops = raw.into_iter().map(PatchOp::try_from).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(render::image(&app.patch_image(&c, &id, ops).await?)).into_response())
 }
 
-async fn delete_image(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
+async fn delete_image(
+    State(app): State<AppState>,
+    Authed(c, ..): GlanceCaller,
+    Path(id): Path<String>,
+) -> GlanceResult {
     app.delete_image(&c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -150,7 +179,7 @@ fn media_type(headers: &HeaderMap) -> String {
 /// image data as `application/octet-stream` only (415 "Invalid content type ..." otherwise).
 async fn upload(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -193,7 +222,7 @@ fn parse_range(h: &str, size: u64) -> Option<(u64, u64)> {
 
 async fn download(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> GlanceResult {
@@ -240,7 +269,7 @@ async fn download(
 
 async fn add_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> GlanceResult {
     app.add_image_tag(&c, &id, &tag).await?;
@@ -249,14 +278,18 @@ async fn add_tag(
 
 async fn delete_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> GlanceResult {
     app.delete_image_tag(&c, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn list_members(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
+async fn list_members(
+    State(app): State<AppState>,
+    Authed(c, ..): GlanceCaller,
+    Path(id): Path<String>,
+) -> GlanceResult {
     let members = app.list_image_members(&c, &id).await?;
     let body =
         json!({"members": members.iter().map(render::member).collect::<Vec<_>>(), "schema": "/v2/schemas/members"});
@@ -265,21 +298,18 @@ async fn list_members(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): 
 
 async fn add_member(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> GlanceResult {
-    let v: Value = parse_json(&body)?;
-    let member = v["member"]
-        .as_str()
-        .ok_or_else(|| Error::bad_request("Request body must contain 'member'."))?;
-    let m = app.add_image_member(&c, &id, member).await?;
+    let add = AddMember::try_from(parse_json::<Value>(&body)?)?;
+    let m = app.add_image_member(&c, &id, &add.member).await?;
     Ok(Json(render::member(&m)).into_response())
 }
 
 async fn show_member(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((id, member)): Path<(String, String)>,
 ) -> GlanceResult {
     Ok(Json(render::member(&app.get_image_member(&c, &id, &member).await?)).into_response())
@@ -287,47 +317,44 @@ async fn show_member(
 
 async fn update_member(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((id, member)): Path<(String, String)>,
     body: Bytes,
 ) -> GlanceResult {
-    let v: Value = parse_json(&body)?;
-    let status = v["status"]
-        .as_str()
-        .ok_or_else(|| Error::bad_request("Request body must contain 'status'."))?;
+    let update = UpdateMember::try_from(parse_json::<Value>(&body)?)?;
     Ok(Json(render::member(
-        &app.update_image_member(&c, &id, &member, status).await?,
+        &app.update_image_member(&c, &id, &member, update.status).await?,
     ))
     .into_response())
 }
 
 async fn delete_member(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((id, member)): Path<(String, String)>,
 ) -> GlanceResult {
     app.delete_image_member(&c, &id, &member).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn deactivate(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
+async fn deactivate(State(app): State<AppState>, Authed(c, ..): GlanceCaller, Path(id): Path<String>) -> GlanceResult {
     app.set_image_active(&c, &id, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /v2/images/{id}/tasks` (API 2.12): the image's import tasks. Ciel offers no
 /// import methods (`/v2/info/import` lists none), so an image never has any.
-async fn image_tasks(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
+async fn image_tasks(State(app): State<AppState>, Authed(c, ..): GlanceCaller, Path(id): Path<String>) -> GlanceResult {
     app.get_image(&c, &id).await?;
     Ok(Json(json!({ "tasks": [] })).into_response())
 }
 
-async fn reactivate(State(app): State<AppState>, Authed(c, ..): Gl, Path(id): Path<String>) -> GlanceResult {
+async fn reactivate(State(app): State<AppState>, Authed(c, ..): GlanceCaller, Path(id): Path<String>) -> GlanceResult {
     app.set_image_active(&c, &id, true).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn schema(Authed(..): Gl, Path(name): Path<String>) -> GlanceResult {
+async fn schema(Authed(..): GlanceCaller, Path(name): Path<String>) -> GlanceResult {
     let s = match name.as_str() {
         "image" => schemas::image(),
         "images" => schemas::images(),
@@ -345,7 +372,7 @@ async fn schema(Authed(..): Gl, Path(name): Path<String>) -> GlanceResult {
 }
 
 /// The interoperable import methods; Ciel takes data by `PUT /file` only.
-async fn import_info(Authed(..): Gl) -> GlanceResult {
+async fn import_info(Authed(..): GlanceCaller) -> GlanceResult {
     Ok(
         Json(json!({"import-methods": {"description": "Import methods available.", "type": "array", "value": []}}))
             .into_response(),

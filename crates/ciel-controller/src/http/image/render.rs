@@ -1,6 +1,6 @@
 //! Glance's JSON shapes.
 
-use crate::app::identity::input::extra_object;
+use crate::app::json_input::extra_object;
 use crate::db::image::{Image, Member};
 use serde_json::{json, Map, Value};
 

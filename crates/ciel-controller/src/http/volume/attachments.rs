@@ -3,7 +3,8 @@
 //! `app::volume::cinder_attachments`); `os-complete` and connector updates have nothing
 //! left to do and answer as Cinder does.
 
-use super::{empty, param, query, time, CResult, Cv, Params, Vv};
+use super::{empty, param, query, time, CResult, CinderCaller, Microversion, Params};
+use crate::app::volume::params::{CreateAttachment, UpdateAttachment};
 use crate::db::volumes::{Attachment, Volume};
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
@@ -15,9 +16,9 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// The first microversion with the attachment API; below it the URLs do not exist.
-const MIN: Vv = Vv(27);
+const MIN: Microversion = Microversion(27);
 
-fn gate(mv: Vv) -> Result<(), Error> {
+fn gate(mv: Microversion) -> Result<(), Error> {
     if mv < MIN {
         return Err(Error::not_found("resource", "attachments"));
     }
@@ -26,11 +27,7 @@ fn gate(mv: Vv) -> Result<(), Error> {
 
 /// Cinder's attach_status for an attachment row.
 fn status(a: &Attachment) -> &'static str {
-    match a.status.as_str() {
-        "attaching" => "attaching",
-        "detaching" => "detaching",
-        _ => "attached",
-    }
+    a.status.as_str()
 }
 
 fn render(a: &Attachment, v: &Volume, detail: bool) -> Value {
@@ -50,14 +47,16 @@ fn render(a: &Attachment, v: &Volume, detail: bool) -> Value {
     out
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, body: Bytes) -> CResult {
+pub async fn create(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    body: Bytes,
+) -> CResult {
     gate(mv)?;
-    let b = wrapped(&body, "attachment")?;
-    let text = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_owned);
-    let volume =
-        text("volume_uuid").ok_or_else(|| Error::bad_request("Invalid input received: volume_uuid is required."))?;
+    let b = CreateAttachment::try_from(wrapped(&body, "attachment")?)?;
     let (a, v) = app
-        .create_cinder_attachment(&c, &volume, text("instance_uuid").as_deref())
+        .create_cinder_attachment(&c, &b.volume_uuid, b.instance_uuid.as_deref())
         .await?;
     Ok(Json(json!({"attachment": render(&a, &v, true)})).into_response())
 }
@@ -80,17 +79,27 @@ async fn listing(app: &AppState, c: &crate::app::identity::caller::Caller, raw: 
     Ok(Json(json!({ "attachments": list })).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, RawQuery(raw): RawQuery) -> CResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    RawQuery(raw): RawQuery,
+) -> CResult {
     gate(mv)?;
     listing(&app, &c, raw.as_deref(), false).await
 }
 
-pub async fn detail(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, RawQuery(raw): RawQuery) -> CResult {
+pub async fn detail(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    RawQuery(raw): RawQuery,
+) -> CResult {
     gate(mv)?;
     listing(&app, &c, raw.as_deref(), true).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params) -> CResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): CinderCaller, mv: Microversion, p: Params) -> CResult {
     gate(mv)?;
     let (a, v) = app.cinder_attachment(&c, p.get("id")).await?;
     Ok(Json(json!({"attachment": render(&a, &v, true)})).into_response())
@@ -98,19 +107,28 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Par
 
 /// `PUT /attachments/{id}` with the connector Nova would send: the attachment, with the
 /// connection info.
-pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params, body: Bytes) -> CResult {
+pub async fn update(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     gate(mv)?;
-    let b = wrapped(&body, "attachment")?;
-    if !b.get("connector").is_some_and(Value::is_object) {
-        return Err(Error::bad_request("Invalid input received: connector is required.").into());
-    }
+    UpdateAttachment::try_from(wrapped(&body, "attachment")?)?;
     let (a, v) = app.cinder_attachment(&c, p.get("id")).await?;
     Ok(Json(json!({"attachment": render(&a, &v, true)})).into_response())
 }
 
 /// `POST /attachments/{id}/action` `{"os-complete": null}` (3.44 in Cinder; accepted here
 /// for any 3.27+ client): the attach completes by itself once the guest has the disk.
-pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params, body: Bytes) -> CResult {
+pub async fn action(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     gate(mv)?;
     let b: Value = parse_json(&body)?;
     if b.get("os-complete").is_none() {
@@ -120,7 +138,7 @@ pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: P
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params) -> CResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): CinderCaller, mv: Microversion, p: Params) -> CResult {
     gate(mv)?;
     app.delete_cinder_attachment(&c, p.get("id")).await?;
     Ok(Json(json!({})).into_response())

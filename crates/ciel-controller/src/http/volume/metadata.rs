@@ -1,7 +1,7 @@
 //! `/volumes/{id}/metadata[/{key}]` and `/snapshots/{id}/metadata[/{key}]`: the same six
 //! handlers for both, told apart by the `Owner` type they are instantiated with.
 
-use super::{empty, CResult, Cv, Params};
+use super::{empty, CResult, CinderCaller, Params};
 use crate::app::volume::metadata::MetadataOwner;
 use crate::error::Error;
 use crate::http::{parse_json, AppState, Authed};
@@ -26,7 +26,7 @@ impl Owner for OfSnapshot {
     const OWNER: MetadataOwner = MetadataOwner::Snapshot;
 }
 
-pub async fn show<O: Owner>(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn show<O: Owner>(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     let md = app.owner_metadata(&c, O::OWNER, p.get("id")).await?;
     Ok(Json(json!({ "metadata": md })).into_response())
 }
@@ -48,23 +48,38 @@ async fn set<O: Owner>(
 }
 
 /// `POST`: merges keys.
-pub async fn merge<O: Owner>(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+pub async fn merge<O: Owner>(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     set::<O>(&app, &c, p.get("id"), &body, false).await
 }
 
 /// `PUT`: replaces the whole metadata.
-pub async fn replace<O: Owner>(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+pub async fn replace<O: Owner>(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     set::<O>(&app, &c, p.get("id"), &body, true).await
 }
 
-pub async fn item<O: Owner>(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn item<O: Owner>(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     let md = app.owner_metadata(&c, O::OWNER, p.get("id")).await?;
     let key = p.get("key");
     let val = md.get(key).ok_or_else(|| Error::not_found(O::OWNER.what(), key))?;
     Ok(Json(json!({"meta": {key: val}})).into_response())
 }
 
-pub async fn put_item<O: Owner>(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+pub async fn put_item<O: Owner>(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     let v: Value = parse_json(&body)?;
     let meta = crate::app::volume::metadata(v.get("meta").unwrap_or(&Value::Null))?;
     let key = p.get("key");
@@ -76,7 +91,7 @@ pub async fn put_item<O: Owner>(State(app): State<AppState>, Authed(c, ..): Cv, 
     Ok(Json(json!({ "meta": meta })).into_response())
 }
 
-pub async fn delete_item<O: Owner>(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn delete_item<O: Owner>(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     app.delete_owner_metadata(&c, O::OWNER, p.get("id"), p.get("key"))
         .await?;
     Ok(empty(StatusCode::OK))

@@ -11,20 +11,22 @@ mod snapshots;
 mod types;
 mod volumes;
 
+use crate::app::volume::params::{QuotaClassSet, QuotaSet};
 use crate::error::Error;
 use crate::http::compute::error::NovaError as CinderError;
+use crate::http::routes::{get, post, Routes};
 use crate::http::{AppState, Authed};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::http::routes::{get, post, Routes};
 use axum::Json;
 use metadata::{OfSnapshot, OfVolume};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-type Cv = Authed<CinderError>;
+/// The authenticated caller of a Cinder route (its errors rendered as Cinder's).
+type CinderCaller = Authed<CinderError>;
 type CResult<T = Response> = Result<T, CinderError>;
 
 /// The highest microversion served (3.42: extending attached volumes).
@@ -33,18 +35,22 @@ const MAX_MINOR: u16 = 42;
 
 /// The negotiated microversion's minor number (3.x).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Vv(pub u16);
+pub struct Microversion(pub u16);
 
-impl<S: Send + Sync> FromRequestParts<S> for Vv {
+impl<S: Send + Sync> FromRequestParts<S> for Microversion {
     type Rejection = CinderError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, CinderError> {
-        Ok(parts.extensions.get::<Vv>().copied().unwrap_or(Vv(0)))
+        Ok(parts
+            .extensions
+            .get::<Microversion>()
+            .copied()
+            .unwrap_or(Microversion(0)))
     }
 }
 
 /// The requested volume microversion: None when absent, Err when malformed or out of range.
-fn requested(headers: &HeaderMap) -> Result<Option<Vv>, String> {
+fn requested(headers: &HeaderMap) -> Result<Option<Microversion>, String> {
     let Some(v) = headers.get_all("openstack-api-version").iter().find_map(|v| {
         let v = v.to_str().ok()?;
         v.split(',').find_map(|part| {
@@ -57,7 +63,7 @@ fn requested(headers: &HeaderMap) -> Result<Option<Vv>, String> {
         return Ok(None);
     };
     if v == "latest" {
-        return Ok(Some(Vv(MAX_MINOR)));
+        return Ok(Some(Microversion(MAX_MINOR)));
     }
     let (major, minor) = v.split_once('.').ok_or_else(|| format!("Invalid API version {v}"))?;
     let minor: u16 = minor.parse().map_err(|_| format!("Invalid API version {v}"))?;
@@ -66,17 +72,27 @@ fn requested(headers: &HeaderMap) -> Result<Option<Vv>, String> {
             "Version {v} is not supported by the API. Minimum is 3.0 and maximum is {VERSION}."
         ));
     }
-    Ok(Some(Vv(minor)))
+    Ok(Some(Microversion(minor)))
 }
 
 pub fn router() -> Routes<CinderError> {
     let api = Routes::<CinderError>::new()
-        .route("/volumes", get("volume:volumes:list", volumes::list).post("volume:volumes:create", volumes::create))
+        .route(
+            "/volumes",
+            get("volume:volumes:list", volumes::list).post("volume:volumes:create", volumes::create),
+        )
         .route("/volumes/detail", get("volume:volumes:detail", volumes::detail))
-        .route("/volumes/", get("volume:volumes:not_found", not_found).put("volume:volumes:not_found", not_found).delete("volume:volumes:not_found", not_found))
+        .route(
+            "/volumes/",
+            get("volume:volumes:not_found", not_found)
+                .put("volume:volumes:not_found", not_found)
+                .delete("volume:volumes:not_found", not_found),
+        )
         .route(
             "/volumes/{id}",
-            get("volume:volumes:show", volumes::show).put("volume:volumes:update", volumes::update).delete("volume:volumes:delete", volumes::delete),
+            get("volume:volumes:show", volumes::show)
+                .put("volume:volumes:update", volumes::update)
+                .delete("volume:volumes:delete", volumes::delete),
         )
         .route("/volumes/{id}/action", post("volume:volumes:action", volumes::action))
         .route(
@@ -91,13 +107,21 @@ pub fn router() -> Routes<CinderError> {
                 .put("volume:volume_metadata:put_item", metadata::put_item::<OfVolume>)
                 .delete("volume:volume_metadata:delete_item", metadata::delete_item::<OfVolume>),
         )
-        .route("/snapshots", get("volume:snapshots:list", snapshots::list).post("volume:snapshots:create", snapshots::create))
+        .route(
+            "/snapshots",
+            get("volume:snapshots:list", snapshots::list).post("volume:snapshots:create", snapshots::create),
+        )
         .route("/snapshots/detail", get("volume:snapshots:detail", snapshots::detail))
         .route(
             "/snapshots/{id}",
-            get("volume:snapshots:show", snapshots::show).put("volume:snapshots:update", snapshots::update).delete("volume:snapshots:delete", snapshots::delete),
+            get("volume:snapshots:show", snapshots::show)
+                .put("volume:snapshots:update", snapshots::update)
+                .delete("volume:snapshots:delete", snapshots::delete),
         )
-        .route("/snapshots/{id}/action", post("volume:snapshots:action", snapshots::action))
+        .route(
+            "/snapshots/{id}/action",
+            post("volume:snapshots:action", snapshots::action),
+        )
         .route(
             "/snapshots/{id}/metadata",
             get("volume:snapshot_metadata:show", metadata::show::<OfSnapshot>)
@@ -108,16 +132,31 @@ pub fn router() -> Routes<CinderError> {
             "/snapshots/{id}/metadata/{key}",
             get("volume:snapshot_metadata:item", metadata::item::<OfSnapshot>)
                 .put("volume:snapshot_metadata:put_item", metadata::put_item::<OfSnapshot>)
-                .delete("volume:snapshot_metadata:delete_item", metadata::delete_item::<OfSnapshot>),
+                .delete(
+                    "volume:snapshot_metadata:delete_item",
+                    metadata::delete_item::<OfSnapshot>,
+                ),
         )
-        .route("/types", get("volume:types:list", types::list).post("volume:types:create", types::create))
+        .route(
+            "/types",
+            get("volume:types:list", types::list).post("volume:types:create", types::create),
+        )
         .route("/types/default", get("volume:types:show_default", types::show_default))
-        .route("/types/{id}", get("volume:types:show", types::show).put("volume:types:update", types::update).delete("volume:types:delete", types::delete))
+        .route(
+            "/types/{id}",
+            get("volume:types:show", types::show)
+                .put("volume:types:update", types::update)
+                .delete("volume:types:delete", types::delete),
+        )
         .route("/types/{id}/action", post("volume:types:action", types::action))
-        .route("/types/{id}/os-volume-type-access", get("volume:types:access", types::access))
+        .route(
+            "/types/{id}/os-volume-type-access",
+            get("volume:types:access", types::access),
+        )
         .route(
             "/types/{id}/extra_specs",
-            get("volume:types:extra_specs", types::extra_specs).post("volume:types:set_extra_specs", types::set_extra_specs),
+            get("volume:types:extra_specs", types::extra_specs)
+                .post("volume:types:set_extra_specs", types::set_extra_specs),
         )
         .route(
             "/types/{id}/extra_specs/{key}",
@@ -125,24 +164,41 @@ pub fn router() -> Routes<CinderError> {
                 .put("volume:types:put_extra_spec", types::put_extra_spec)
                 .delete("volume:types:delete_extra_spec", types::delete_extra_spec),
         )
-        .route("/attachments", get("volume:attachments:list", attachments::list).post("volume:attachments:create", attachments::create))
-        .route("/attachments/detail", get("volume:attachments:detail", attachments::detail))
+        .route(
+            "/attachments",
+            get("volume:attachments:list", attachments::list).post("volume:attachments:create", attachments::create),
+        )
+        .route(
+            "/attachments/detail",
+            get("volume:attachments:detail", attachments::detail),
+        )
         .route(
             "/attachments/{id}",
             get("volume:attachments:show", attachments::show)
                 .put("volume:attachments:update", attachments::update)
                 .delete("volume:attachments:delete", attachments::delete),
         )
-        .route("/attachments/{id}/action", post("volume:attachments:action", attachments::action))
+        .route(
+            "/attachments/{id}/action",
+            post("volume:attachments:action", attachments::action),
+        )
         .route("/os-availability-zone", get("volume:availability_zones:list", zones))
         .route("/extensions", get("volume:extensions:list", extensions))
         .route("/limits", get("volume:limits:show", limits))
         .route(
             "/os-quota-sets/{project}",
-            get("volume:quotas:show", quota).put("volume:quotas:update", set_quota).delete("volume:quotas:delete", reset_quota),
+            get("volume:quotas:show", quota)
+                .put("volume:quotas:update", set_quota)
+                .delete("volume:quotas:delete", reset_quota),
         )
-        .route("/os-quota-sets/{project}/defaults", get("volume:quotas:defaults", quota_defaults))
-        .route("/os-quota-class-sets/{class}", get("volume:quota_classes:show", quota_class).put("volume:quota_classes:update", set_quota_class));
+        .route(
+            "/os-quota-sets/{project}/defaults",
+            get("volume:quotas:defaults", quota_defaults),
+        )
+        .route(
+            "/os-quota-class-sets/{class}",
+            get("volume:quota_classes:show", quota_class).put("volume:quota_classes:update", set_quota_class),
+        );
     Routes::new()
         .route("/", get("volume:versions", versions))
         .route("/v3", get("volume:version", version))
@@ -155,7 +211,7 @@ pub fn router() -> Routes<CinderError> {
 /// Negotiates the microversion; every answer names the one it was rendered at.
 async fn stamp_version(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let v = match requested(req.headers()) {
-        Ok(v) => v.unwrap_or(Vv(0)),
+        Ok(v) => v.unwrap_or(Microversion(0)),
         Err(msg) => {
             return (
                 StatusCode::NOT_ACCEPTABLE,
@@ -235,7 +291,7 @@ async fn version(State(app): State<AppState>, headers: HeaderMap) -> Response {
     Json(json!({"versions": [version_doc(&app, &headers)]})).into_response()
 }
 
-async fn zones(Authed(..): Cv) -> CResult {
+async fn zones(Authed(..): CinderCaller) -> CResult {
     Ok(Json(
         json!({"availabilityZoneInfo": [{"zoneName": crate::app::volume::ZONE, "zoneState": {"available": true}}]}),
     )
@@ -291,7 +347,7 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
 ];
 
-async fn extensions(Authed(..): Cv) -> CResult {
+async fn extensions(Authed(..): CinderCaller) -> CResult {
     let list: Vec<Value> = EXTENSIONS
         .iter()
         .map(|(alias, name, description)| {
@@ -302,7 +358,7 @@ async fn extensions(Authed(..): Cv) -> CResult {
     Ok(Json(json!({"extensions": list})).into_response())
 }
 
-async fn limits(State(app): State<AppState>, Authed(c, ..): Cv) -> CResult {
+async fn limits(State(app): State<AppState>, Authed(c, ..): CinderCaller) -> CResult {
     let project = crate::app::volume::own_project(&c)?;
     let q = app.volume_quota(&project).await?;
     let (v, s, gb) = app.volume_quota_usage(&project).await?;
@@ -326,7 +382,7 @@ fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 async fn quota(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
+    Authed(c, ..): CinderCaller,
     p: Params,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> CResult {
@@ -360,7 +416,7 @@ async fn quota(
     Ok(Json(json!({ "quota_set": set })).into_response())
 }
 
-async fn quota_defaults(State(app): State<AppState>, Authed(..): Cv, p: Params) -> CResult {
+async fn quota_defaults(State(app): State<AppState>, Authed(..): CinderCaller, p: Params) -> CResult {
     let mut set = serde_json::Map::new();
     set.insert("id".into(), json!(p.get("project")));
     for (k, v) in app.volume_quota_defaults().await? {
@@ -369,7 +425,7 @@ async fn quota_defaults(State(app): State<AppState>, Authed(..): Cv, p: Params) 
     Ok(Json(json!({ "quota_set": set })).into_response())
 }
 
-async fn quota_class(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+async fn quota_class(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     c.require_admin()?;
     let mut set = serde_json::Map::new();
     set.insert("id".into(), json!(p.get("class")));
@@ -381,41 +437,27 @@ async fn quota_class(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) 
 
 async fn set_quota_class(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
+    Authed(c, ..): CinderCaller,
     p: Params,
     body: axum::body::Bytes,
 ) -> CResult {
-    let b = crate::http::wrapped(&body, "quota_class_set")?;
-    let mut values = std::collections::BTreeMap::new();
-    for (k, v) in b {
-        let n = v
-            .as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .ok_or_else(|| Error::bad_request(format!("Quota {k} must be an integer.")))?;
-        values.insert(k, n);
-    }
+    let values = QuotaClassSet::try_from(crate::http::wrapped(&body, "quota_class_set")?)?.0;
     let out = app.set_volume_quota_class(&c, p.get("class"), values).await?;
     Ok(Json(json!({ "quota_class_set": out })).into_response())
 }
 
-async fn set_quota(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: axum::body::Bytes) -> CResult {
-    let b = crate::http::wrapped(&body, "quota_set")?;
-    let mut values = std::collections::BTreeMap::new();
-    for (k, v) in b {
-        if k == "tenant_id" || k == "id" {
-            continue;
-        }
-        let n = v
-            .as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .ok_or_else(|| Error::bad_request(format!("Quota {k} must be an integer.")))?;
-        values.insert(k, n);
-    }
+async fn set_quota(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: axum::body::Bytes,
+) -> CResult {
+    let values = QuotaSet::try_from(crate::http::wrapped(&body, "quota_set")?)?.0;
     let limits = app.set_volume_quota(&c, p.get("project"), values).await?;
     Ok(Json(json!({ "quota_set": limits })).into_response())
 }
 
-async fn reset_quota(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+async fn reset_quota(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     app.reset_volume_quota(&c, p.get("project")).await?;
     Ok(StatusCode::OK.into_response())
 }

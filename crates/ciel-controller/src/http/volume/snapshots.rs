@@ -1,8 +1,9 @@
 //! `/snapshots`: create, list (filters, sorting, marker/offset/limit), show, update, delete
 //! and metadata.
 
-use super::{base_url, empty, page, param, query, time, time_opt, CResult, Cv, Params, Vv};
-use crate::db::volumes::Snapshot;
+use super::{base_url, empty, page, param, query, time, time_opt, CResult, CinderCaller, Microversion, Params};
+use crate::app::volume::params::{CreateSnapshot, SnapshotAction, UpdateSnapshot};
+use crate::db::volumes::{Snapshot, SnapshotStatus};
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
 use axum::body::Bytes;
@@ -12,32 +13,41 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-fn render(s: &Snapshot, detail: bool, mv: Vv) -> Value {
+fn render(s: &Snapshot, detail: bool, mv: Microversion) -> Value {
     let mut v = json!({
         "id": s.id, "volume_id": s.volume_id, "name": s.name, "description": s.description,
         "status": s.status, "size": s.size, "metadata": crate::app::volume::parse_map(&s.metadata),
         "created_at": time(s.created_at), "updated_at": time_opt(s.updated_at),
     });
-    if mv >= Vv(41) {
+    if mv >= Microversion(41) {
         v["user_id"] = json!(s.user_id);
     }
     if detail {
-        let progress = s
-            .progress
-            .clone()
-            .unwrap_or_else(|| if s.status == "available" { "100%" } else { "0%" }.into());
+        let progress = s.progress.clone().unwrap_or_else(|| {
+            if s.status == SnapshotStatus::Available {
+                "100%"
+            } else {
+                "0%"
+            }
+            .into()
+        });
         v["os-extended-snapshot-attributes:progress"] = json!(progress);
         v["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
     }
     v
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, body: Bytes) -> CResult {
+pub async fn create(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    body: Bytes,
+) -> CResult {
     let b = wrapped(&body, "snapshot")?;
     if b.get("volume_id").is_none_or(Value::is_null) {
         return Err(Error::not_found("volume", "None").into());
     }
-    let s = app.create_snapshot(&c, b).await?;
+    let s = app.create_snapshot(&c, CreateSnapshot::try_from(b)?).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"snapshot": render(&s, false, mv)}))).into_response())
 }
 
@@ -48,7 +58,7 @@ async fn listing(
     p: &Params,
     raw: Option<&str>,
     detail: bool,
-    mv: Vv,
+    mv: Microversion,
 ) -> CResult {
     let q = query(raw)?;
     let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
@@ -58,7 +68,7 @@ async fn listing(
         param(&q, "name")
             .or(param(&q, "display_name"))
             .is_none_or(|n| s.name.as_deref() == Some(n))
-            && param(&q, "status").is_none_or(|st| s.status == st)
+            && param(&q, "status").is_none_or(|st| s.status.as_str() == st)
             && param(&q, "volume_id").is_none_or(|v| s.volume_id == v)
     });
     let base = base_url(app, h, Some(p.get("project_id")));
@@ -70,7 +80,7 @@ async fn listing(
         |s, k| match k {
             "id" => Some(s.id.clone()),
             "name" => s.name.clone(),
-            "status" => Some(s.status.clone()),
+            "status" => Some(s.status.to_string()),
             "size" => Some(format!("{:020}", s.size)),
             "created_at" => Some(time(s.created_at)),
             "updated_at" => s.updated_at.map(time),
@@ -88,8 +98,8 @@ async fn listing(
 
 pub async fn list(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
-    mv: Vv,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
@@ -99,8 +109,8 @@ pub async fn list(
 
 pub async fn detail(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
-    mv: Vv,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
@@ -108,41 +118,37 @@ pub async fn detail(
     listing(&app, &c, &h, &p, raw.as_deref(), true, mv).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params) -> CResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): CinderCaller, mv: Microversion, p: Params) -> CResult {
     let s = app.get_snapshot(&c, p.get("id")).await?;
     Ok(Json(json!({"snapshot": render(&s, true, mv)})).into_response())
 }
 
-pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, p: Params, body: Bytes) -> CResult {
-    let b = wrapped(&body, "snapshot")?;
+pub async fn update(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    p: Params,
+    body: Bytes,
+) -> CResult {
+    let b = UpdateSnapshot::try_from(wrapped(&body, "snapshot")?)?;
     let s = app.update_snapshot(&c, p.get("id"), b).await?;
     Ok(Json(json!({"snapshot": render(&s, false, mv)})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     app.delete_snapshot(&c, p.get("id")).await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
 
 /// `os-reset_status` and `os-update_snapshot_status` (admin), `os-force_delete`.
-pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
-    let v: Value = parse_json(&body)?;
+pub async fn action(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params, body: Bytes) -> CResult {
     let id = p.get("id");
-    let status_of = |a: &Value| -> Result<String, Error> {
-        a.get("status")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| Error::bad_request("Must specify 'status'"))
-    };
-    if let Some(a) = v.get("os-reset_status") {
-        app.reset_snapshot_status(&c, id, &status_of(a)?).await?;
-    } else if let Some(a) = v.get("os-update_snapshot_status") {
-        let progress = a.get("progress").and_then(Value::as_str).map(str::to_owned);
-        app.update_snapshot_status(&c, id, &status_of(a)?, progress).await?;
-    } else if v.get("os-force_delete").is_some() {
-        app.force_delete_snapshot(&c, id).await?;
-    } else {
-        return Err(Error::bad_request("There is no such snapshot action").into());
+    match SnapshotAction::try_from(parse_json::<Value>(&body)?)? {
+        SnapshotAction::ResetStatus { status } => app.reset_snapshot_status(&c, id, &status).await?,
+        SnapshotAction::UpdateStatus { status, progress } => {
+            app.update_snapshot_status(&c, id, &status, progress).await?
+        }
+        SnapshotAction::ForceDelete => app.force_delete_snapshot(&c, id).await?,
     }
     Ok(empty(StatusCode::ACCEPTED))
 }

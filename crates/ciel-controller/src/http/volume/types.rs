@@ -1,6 +1,7 @@
 //! `/types`: volume types, their extra specs and project access.
 
-use super::{empty, param, query, CResult, Cv, Params};
+use super::{empty, param, query, CResult, CinderCaller, Params};
+use crate::app::volume::params::{CreateVolumeType, TypeAccessAction, UpdateVolumeType};
 use crate::db::volumes::VolumeType;
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
@@ -17,7 +18,7 @@ fn render(t: &VolumeType) -> Value {
            "extra_specs": crate::app::volume::parse_map(&t.extra_specs)})
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Cv, RawQuery(raw): RawQuery) -> CResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): CinderCaller, RawQuery(raw): RawQuery) -> CResult {
     let q = query(raw.as_deref())?;
     let is_public = match param(&q, "is_public").map(str::to_ascii_lowercase).as_deref() {
         None | Some("none") => None,
@@ -28,26 +29,26 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Cv, RawQuery(raw):
     Ok(Json(json!({"volume_types": types.iter().map(render).collect::<Vec<_>>()})).into_response())
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     let t = app.get_volume_type(&c, p.get("id")).await?;
     Ok(Json(json!({"volume_type": render(&t)})).into_response())
 }
 
-pub async fn show_default(State(app): State<AppState>, Authed(..): Cv) -> CResult {
+pub async fn show_default(State(app): State<AppState>, Authed(..): CinderCaller) -> CResult {
     let t = app.default_volume_type().await?;
     Ok(Json(json!({"volume_type": render(&t)})).into_response())
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Cv, body: Bytes) -> CResult {
-    let b = wrapped(&body, "volume_type")?;
+pub async fn create(State(app): State<AppState>, Authed(c, ..): CinderCaller, body: Bytes) -> CResult {
+    let b = CreateVolumeType::try_from(wrapped(&body, "volume_type")?)?;
     let t = app.create_volume_type(&c, b).await?;
     let mut v = render(&t);
     v.as_object_mut().map(|o| o.remove("qos_specs_id"));
     Ok(Json(json!({ "volume_type": v })).into_response())
 }
 
-pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
-    let b = wrapped(&body, "volume_type")?;
+pub async fn update(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params, body: Bytes) -> CResult {
+    let b = UpdateVolumeType::try_from(wrapped(&body, "volume_type")?)?;
     let t = app.update_volume_type(&c, p.get("id"), b).await?;
     Ok(Json(
         json!({"volume_type": {"id": t.id, "name": t.name, "description": t.description,
@@ -56,29 +57,19 @@ pub async fn update(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, b
     .into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     app.delete_volume_type(&c, p.get("id")).await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
 
-pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
-    let v: Value = parse_json(&body)?;
-    let (add, arg) = if let Some(a) = v.get("addProjectAccess") {
-        (true, a)
-    } else if let Some(a) = v.get("removeProjectAccess") {
-        (false, a)
-    } else {
-        return Err(Error::bad_request("Invalid volume type action").into());
-    };
-    let project = arg
-        .get("project")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::bad_request("Access list for a volume type needs a 'project'"))?;
-    app.change_volume_type_access(&c, p.get("id"), project, add).await?;
+pub async fn action(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params, body: Bytes) -> CResult {
+    let a = TypeAccessAction::try_from(parse_json::<Value>(&body)?)?;
+    app.change_volume_type_access(&c, p.get("id"), &a.project, a.add)
+        .await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
 
-pub async fn access(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn access(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     let id = p.get("id");
     let list: Vec<Value> = app
         .volume_type_access(&c, id)
@@ -89,12 +80,17 @@ pub async fn access(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -
     Ok(Json(json!({ "volume_type_access": list })).into_response())
 }
 
-pub async fn extra_specs(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn extra_specs(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     let specs = app.volume_type_extra_specs(&c, p.get("id")).await?;
     Ok(Json(json!({ "extra_specs": specs })).into_response())
 }
 
-pub async fn set_extra_specs(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+pub async fn set_extra_specs(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     let v: Value = parse_json(&body)?;
     let specs = crate::app::volume::metadata(v.get("extra_specs").unwrap_or(&Value::Null))?;
     app.change_volume_type_specs(&c, p.get("id"), specs.clone(), None)
@@ -102,7 +98,7 @@ pub async fn set_extra_specs(State(app): State<AppState>, Authed(c, ..): Cv, p: 
     Ok(Json(json!({ "extra_specs": specs })).into_response())
 }
 
-pub async fn extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn extra_spec(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     let specs = app.volume_type_extra_specs(&c, p.get("id")).await?;
     let key = p.get("key");
     let v = specs
@@ -111,7 +107,12 @@ pub async fn extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: Param
     Ok(Json(json!({ key: v })).into_response())
 }
 
-pub async fn put_extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
+pub async fn put_extra_spec(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: Bytes,
+) -> CResult {
     let v: Value = parse_json(&body)?;
     let spec = crate::app::volume::metadata(&v)?;
     let key = p.get("key");
@@ -123,7 +124,7 @@ pub async fn put_extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: P
     Ok(Json(json!(spec)).into_response())
 }
 
-pub async fn delete_extra_spec(State(app): State<AppState>, Authed(c, ..): Cv, p: Params) -> CResult {
+pub async fn delete_extra_spec(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     app.change_volume_type_specs(&c, p.get("id"), Default::default(), Some(p.get("key")))
         .await?;
     Ok(empty(StatusCode::ACCEPTED))

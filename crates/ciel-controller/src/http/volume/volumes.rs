@@ -1,8 +1,11 @@
 //! `/volumes`: create, list (filters, sorting, paging), show, update, delete, metadata and
 //! the `action` calls (extend, bootable, readonly, reset-status).
 
-use super::{base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, Cv, Params, Vv};
-use crate::db::volumes::{Attachment, Volume};
+use super::{
+    base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, CinderCaller, Microversion, Params,
+};
+use crate::app::volume::params::{CreateVolume, UpdateVolume, VolumeAction};
+use crate::db::volumes::{Attachment, AttachmentStatus, Volume};
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState};
 use axum::body::Bytes;
@@ -10,7 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// Everything a volume view needs besides the row.
 struct View {
@@ -25,7 +28,7 @@ fn links(base: &str, id: &str) -> Value {
 }
 
 /// Cinder's volume at 3.0; `detail` adds the attributes create/update omit.
-fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Vv) -> Value {
+fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Microversion) -> Value {
     let mut md = crate::app::volume::parse_map(&v.metadata);
     if let Some(r) = v.read_only {
         md.insert("readonly".into(), if r { "True" } else { "False" }.into());
@@ -33,7 +36,7 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Vv
     let attachments: Vec<Value> = view
         .attachment
         .iter()
-        .filter(|a| a.status != "attaching")
+        .filter(|a| a.status != AttachmentStatus::Attaching)
         .map(|a| {
             json!({"server_id": a.server_id, "attachment_id": a.id, "attached_at": time(a.created_at),
                    "host_name": view.server_host, "volume_id": v.id, "device": a.device, "id": v.id})
@@ -48,7 +51,7 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Vv
         "volume_type": view.type_name, "snapshot_id": v.snapshot_id, "source_volid": v.source_volid,
         "migration_status": null,
     });
-    if mv >= Vv(13) {
+    if mv >= Microversion(13) {
         out["group_id"] = Value::Null;
     }
     if detail {
@@ -91,13 +94,13 @@ async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
 
 pub async fn create(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
-    mv: Vv,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
     h: HeaderMap,
     p: Params,
     body: Bytes,
 ) -> CResult {
-    let b = wrapped(&body, "volume")?;
+    let b = CreateVolume::try_from(wrapped(&body, "volume")?)?;
     let v = app.create_volume(&c, b).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
@@ -116,7 +119,7 @@ async fn listing(
     p: &Params,
     raw: Option<&str>,
     detail: bool,
-    mv: Vv,
+    mv: Microversion,
 ) -> CResult {
     let q = query(raw)?;
     let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
@@ -127,7 +130,7 @@ async fn listing(
         param(&q, "name")
             .or(param(&q, "display_name"))
             .is_none_or(|n| v.name.as_deref() == Some(n))
-            && param(&q, "status").is_none_or(|s| v.status == s)
+            && param(&q, "status").is_none_or(|s| v.status.as_str() == s)
             && param(&q, "availability_zone").is_none_or(|z| v.availability_zone == z)
             && param(&q, "bootable").is_none_or(|b| v.bootable == matches!(b, "true" | "True" | "1"))
             && param(&q, "project_id").is_none_or(|pid| v.project_id == pid)
@@ -145,7 +148,7 @@ async fn listing(
         |v, k| match k {
             "id" => Some(v.id.clone()),
             "name" => v.name.clone(),
-            "status" => Some(v.status.clone()),
+            "status" => Some(v.status.to_string()),
             "size" => Some(format!("{:020}", v.size)),
             "created_at" => Some(format!("{:020}", v.created_at)),
             "updated_at" => v.updated_at.map(|t| format!("{t:020}")),
@@ -171,8 +174,8 @@ async fn listing(
 
 pub async fn list(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
-    mv: Vv,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
@@ -182,8 +185,8 @@ pub async fn list(
 
 pub async fn detail(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
-    mv: Vv,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
     h: HeaderMap,
     p: Params,
     RawQuery(raw): RawQuery,
@@ -191,7 +194,13 @@ pub async fn detail(
     listing(&app, &c, &h, &p, raw.as_deref(), true, mv).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, h: HeaderMap, p: Params) -> CResult {
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    h: HeaderMap,
+    p: Params,
+) -> CResult {
     let v = app.get_volume(&c, p.get("id")).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
@@ -200,20 +209,25 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Cv, mv: Vv, h: Hea
 
 pub async fn update(
     State(app): State<AppState>,
-    Authed(c, ..): Cv,
-    mv: Vv,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
     h: HeaderMap,
     p: Params,
     body: Bytes,
 ) -> CResult {
-    let b = wrapped(&body, "volume")?;
+    let b = UpdateVolume::try_from(wrapped(&body, "volume")?)?;
     let v = app.update_volume(&c, p.get("id"), b).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
     Ok(Json(json!({"volume": render(&v, &vw, &base, false, false, mv)})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, RawQuery(raw): RawQuery) -> CResult {
+pub async fn delete(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    RawQuery(raw): RawQuery,
+) -> CResult {
     let q = query(raw.as_deref())?;
     let flag = |k: &str| param(&q, k).is_some_and(|v| matches!(v, "true" | "True" | "1"));
     app.delete_volume(&c, p.get("id"), flag("cascade"), flag("force"))
@@ -221,108 +235,69 @@ pub async fn delete(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, R
     Ok(empty(StatusCode::ACCEPTED))
 }
 
-fn bool_arg(b: &Map<String, Value>, key: &str) -> Result<bool, Error> {
-    match b.get(key) {
-        Some(Value::Bool(v)) => Ok(*v),
-        Some(Value::String(s)) if matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on") => Ok(true),
-        Some(Value::String(s)) if matches!(s.to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off") => Ok(false),
-        _ => Err(Error::bad_request(format!(
-            "Invalid value for '{key}': must be a boolean."
-        ))),
-    }
-}
-
-pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, body: Bytes) -> CResult {
-    let v: Value = parse_json(&body)?;
-    let Value::Object(m) = v else {
-        return Err(Error::bad_request("Malformed request body").into());
-    };
-    let Some((name, arg)) = m.into_iter().next() else {
-        return Err(Error::bad_request("Malformed request body: no action").into());
-    };
-    let arg = match arg {
-        Value::Object(o) => o,
-        Value::Null => Map::new(),
-        _ => return Err(Error::bad_request(format!("Invalid {name} body")).into()),
-    };
+pub async fn action(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params, body: Bytes) -> CResult {
+    let action = VolumeAction::from_body(parse_json(&body)?)?;
     let id = p.get("id");
-    match name.as_str() {
-        "os-extend" => {
-            let size = arg.get("new_size").cloned().unwrap_or(Value::Null);
-            app.extend_volume(&c, id, &size).await?;
+    match action {
+        VolumeAction::Extend { new_size } => {
+            app.extend_volume(&c, id, new_size).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
-        "os-set_bootable" => {
-            app.set_volume_flag(&c, id, Some(bool_arg(&arg, "bootable")?), None)
-                .await?;
+        VolumeAction::SetBootable { bootable } => {
+            app.set_volume_flag(&c, id, Some(bootable), None).await?;
             Ok(empty(StatusCode::OK))
         }
-        "os-update_readonly_flag" => {
-            app.set_volume_flag(&c, id, None, Some(bool_arg(&arg, "readonly")?))
+        VolumeAction::UpdateReadonlyFlag { readonly } => {
+            app.set_volume_flag(&c, id, None, Some(readonly)).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        VolumeAction::ResetStatus { status } => {
+            app.reset_volume_status(&c, id, &status).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        VolumeAction::Bookkeeping(step) => {
+            app.volume_bookkeeping(&c, id, step).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        VolumeAction::Attach {
+            instance_uuid,
+            mountpoint,
+        } => {
+            app.attach_volume_from_cinder(&c, id, &instance_uuid, mountpoint)
                 .await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
-        "os-reset_status" => {
-            let status = arg
-                .get("status")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::bad_request("Must specify 'status'"))?;
-            app.reset_volume_status(&c, id, status).await?;
-            Ok(empty(StatusCode::ACCEPTED))
-        }
-        "os-reserve" | "os-unreserve" | "os-begin_detaching" | "os-roll_detaching" => {
-            app.volume_bookkeeping(&c, id, &name).await?;
-            Ok(empty(StatusCode::ACCEPTED))
-        }
-        "os-attach" => {
-            let server = arg
-                .get("instance_uuid")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::bad_request("Must specify 'instance_uuid'"))?;
-            let device = arg.get("mountpoint").and_then(Value::as_str).map(str::to_owned);
-            app.attach_volume_from_cinder(&c, id, server, device).await?;
-            Ok(empty(StatusCode::ACCEPTED))
-        }
-        "os-detach" => {
+        VolumeAction::Detach => {
             app.detach_volume_from_cinder(&c, id).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
-        "os-force_delete" => {
+        VolumeAction::ForceDelete => {
             app.force_delete_volume(&c, id).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
-        "os-force_detach" => {
+        VolumeAction::ForceDetach => {
             app.force_detach_volume(&c, id).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
-        "os-retype" => {
-            let t = arg
-                .get("new_type")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::bad_request("Must specify 'new_type'"))?;
-            app.retype_volume(&c, id, t).await?;
+        VolumeAction::Retype { new_type } => {
+            app.retype_volume(&c, id, &new_type).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
-        "os-set_image_metadata" => {
-            let md = crate::app::volume::metadata(arg.get("metadata").unwrap_or(&Value::Null))?;
-            let out = app.change_volume_image_metadata(&c, id, md, None).await?;
+        VolumeAction::SetImageMetadata { metadata } => {
+            let out = app.change_volume_image_metadata(&c, id, metadata, None).await?;
             Ok(Json(json!({ "metadata": out })).into_response())
         }
-        "os-unset_image_metadata" => {
-            let key = arg
-                .get("key")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::bad_request("Must specify 'key'"))?;
-            app.change_volume_image_metadata(&c, id, Default::default(), Some(key))
+        VolumeAction::UnsetImageMetadata { key } => {
+            app.change_volume_image_metadata(&c, id, Default::default(), Some(&key))
                 .await?;
             Ok(empty(StatusCode::OK))
         }
-        "os-show_image_metadata" => {
+        VolumeAction::ShowImageMetadata => {
             let v = app.get_volume(&c, id).await?;
             Ok(Json(json!({"metadata": crate::app::volume::parse_map(&v.image_metadata)})).into_response())
         }
-        "os-volume_upload_image" => {
-            let u = app.upload_volume_to_image(&c, id, arg).await?;
+        VolumeAction::UploadImage(upload) => {
+            let u = app.upload_volume_to_image(&c, id, upload).await?;
             let v = &u.volume;
             Ok((
                 StatusCode::ACCEPTED,
@@ -334,6 +309,5 @@ pub async fn action(State(app): State<AppState>, Authed(c, ..): Cv, p: Params, b
             )
                 .into_response())
         }
-        other => Err(Error::bad_request(format!("There is no such action: {other}")).into()),
     }
 }

@@ -6,9 +6,9 @@
 //! Request bodies are checked against the same rules as Glance's JSON schemas: unknown keys
 //! and wrong types are 400, server-owned keys 403.
 
-mod input;
 mod namespaces;
 mod objects;
+pub mod params;
 mod properties;
 mod resource_types;
 mod tags;

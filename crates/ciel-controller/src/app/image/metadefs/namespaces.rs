@@ -1,9 +1,9 @@
 //! Metadefs namespaces: listing, create (with contents), show, update and delete.
 
-use super::input::{parse_limit, parse_sort_dir, NamespaceInput};
+use super::params::{parse_limit, parse_sort_dir, NamespaceInput};
 use super::{
-    after, default_owner, protected, readable, visible, writable, Body, Contents, ListQuery, NamespaceDetail,
-    NamespacePage, DEFAULT_LIMIT, MAX_LIMIT,
+    after, default_owner, protected, readable, visible, writable, Contents, ListQuery, NamespaceDetail, NamespacePage,
+    DEFAULT_LIMIT, MAX_LIMIT,
 };
 use crate::app::identity::caller::Caller;
 use crate::app::App;
@@ -149,9 +149,8 @@ impl App {
 
     /// Creates a namespace and whatever contents the body carries, all or nothing. The
     /// response echoes the sections the request had.
-    pub async fn create_metadef_namespace(&self, caller: &Caller, body: Body) -> Result<NamespaceDetail> {
+    pub async fn create_metadef_namespace(&self, caller: &Caller, input: NamespaceInput) -> Result<NamespaceDetail> {
         caller.require_admin()?;
-        let input = NamespaceInput::parse(body)?;
         let now = crate::db::now();
         let ns = Namespace {
             id: uuid::Uuid::new_v4().to_string(),
@@ -258,8 +257,12 @@ impl App {
 
     /// Replaces the namespace's attributes (not its contents); omitted ones take their create
     /// defaults, as in Glance.
-    pub async fn update_metadef_namespace(&self, caller: &Caller, name: &str, body: Body) -> Result<Namespace> {
-        let input = NamespaceInput::parse(body)?;
+    pub async fn update_metadef_namespace(
+        &self,
+        caller: &Caller,
+        name: &str,
+        input: NamespaceInput,
+    ) -> Result<Namespace> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut ns = writable(caller, md::get_namespace(&mut *tx, name).await?, name)?;
         if input.namespace != ns.namespace && md::get_namespace(&mut *tx, &input.namespace).await?.is_some() {

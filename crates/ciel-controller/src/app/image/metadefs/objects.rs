@@ -1,7 +1,7 @@
 //! Metadefs objects of a namespace.
 
-use super::input::{parse_limit, parse_sort_dir, ObjectInput};
-use super::{object_not_found, protected, readable, writable, Body, ListQuery};
+use super::params::{parse_limit, parse_sort_dir, ObjectInput};
+use super::{object_not_found, protected, readable, writable, ListQuery};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::metadefs::{self as md, Object};
@@ -20,8 +20,7 @@ impl App {
         md::list_objects(&self.db, &ns.id).await
     }
 
-    pub async fn create_metadef_object(&self, caller: &Caller, ns: &str, body: Body) -> Result<Object> {
-        let input = ObjectInput::parse(body)?;
+    pub async fn create_metadef_object(&self, caller: &Caller, ns: &str, input: ObjectInput) -> Result<Object> {
         let mut tx = crate::db::begin(&self.db).await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if md::get_object(&mut *tx, &namespace.id, &input.name).await?.is_some() {
@@ -44,8 +43,13 @@ impl App {
     }
 
     /// Replaces an object (its name included).
-    pub async fn update_metadef_object(&self, caller: &Caller, ns: &str, name: &str, body: Body) -> Result<Object> {
-        let input = ObjectInput::parse(body)?;
+    pub async fn update_metadef_object(
+        &self,
+        caller: &Caller,
+        ns: &str,
+        name: &str,
+        input: ObjectInput,
+    ) -> Result<Object> {
         let mut tx = crate::db::begin(&self.db).await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         let old = md::get_object(&mut *tx, &namespace.id, name)

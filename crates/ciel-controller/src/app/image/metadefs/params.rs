@@ -1,9 +1,15 @@
-//! Request validation against Glance's metadefs schemas: request bodies (namespaces, objects,
-//! property definitions, resource-type associations, tags) and listing query parameters.
+//! Typed request bodies of Glance's metadefs API, checked against Glance's metadefs schemas
+//! (namespaces, objects, property definitions, resource-type associations, tags; unknown
+//! keys and wrong types 400, server-owned keys 403), and listing query parameters.
+//!
+//! Each body type is `Deserialize` (through `TryFrom<Map>`); the HTTP edge calls `try_from`
+//! directly so that the error keeps its status code. A property definition is a JSON-schema
+//! fragment (`type`, `enum`, `items`, ...): checked here, then kept as the object it is.
 
 use super::{Body, ListQuery, NAME_MAX};
 use crate::db::metadefs::{Association, Object};
 use crate::error::{Error, Result};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub(super) fn invalid(schema: &str, reason: impl std::fmt::Display) -> Error {
@@ -170,11 +176,21 @@ fn property_map(schema: &str, v: Value) -> Result<Body> {
 }
 
 /// An object definition: name, description, required, properties.
-pub(super) struct ObjectInput {
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
+pub struct ObjectInput {
     pub(super) name: String,
     description: Option<String>,
     required: Vec<String>,
     properties: Body,
+}
+
+impl TryFrom<Body> for ObjectInput {
+    type Error = Error;
+
+    fn try_from(body: Body) -> Result<Self> {
+        Self::parse(body)
+    }
 }
 
 impl ObjectInput {
@@ -211,10 +227,21 @@ impl ObjectInput {
     }
 }
 
-pub(super) struct AssociationInput {
+/// A resource-type association: name, prefix, properties target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
+pub struct AssociationInput {
     pub(super) name: String,
     prefix: Option<String>,
     properties_target: Option<String>,
+}
+
+impl TryFrom<Body> for AssociationInput {
+    type Error = Error;
+
+    fn try_from(body: Body) -> Result<Self> {
+        Self::parse(body)
+    }
 }
 
 impl AssociationInput {
@@ -242,7 +269,9 @@ impl AssociationInput {
 }
 
 /// A namespace body (create or update); the contents only matter on create.
-pub(super) struct NamespaceInput {
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
+pub struct NamespaceInput {
     pub(super) namespace: String,
     pub(super) display_name: Option<String>,
     pub(super) description: Option<String>,
@@ -253,6 +282,14 @@ pub(super) struct NamespaceInput {
     pub(super) properties: Option<Body>,
     pub(super) objects: Option<Vec<ObjectInput>>,
     pub(super) tags: Option<Vec<String>>,
+}
+
+impl TryFrom<Body> for NamespaceInput {
+    type Error = Error;
+
+    fn try_from(body: Body) -> Result<Self> {
+        Self::parse(body)
+    }
 }
 
 impl NamespaceInput {
@@ -317,6 +354,72 @@ impl NamespaceInput {
     }
 }
 
+/// A property definition (`POST`/`PUT .../properties[/{name}]`): its name and the checked
+/// JSON-schema fragment that defines it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
+pub struct PropertyInput {
+    pub name: String,
+    pub definition: Body,
+}
+
+impl TryFrom<Body> for PropertyInput {
+    type Error = Error;
+
+    fn try_from(body: Body) -> Result<Self> {
+        check_read_only(&body, &["created_at", "updated_at"])?;
+        let (name, definition) = property_definition(Value::Object(body), true)?;
+        Ok(Self {
+            name: name.unwrap_or_default(),
+            definition,
+        })
+    }
+}
+
+/// `PUT .../tags/{name}` `{"name": "new"}`: a tag's new name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
+pub struct TagInput {
+    pub name: String,
+}
+
+impl TryFrom<Body> for TagInput {
+    type Error = Error;
+
+    fn try_from(body: Body) -> Result<Self> {
+        check_read_only(&body, &["created_at", "updated_at"])?;
+        Ok(Self {
+            name: tag_name("tag", &body)?,
+        })
+    }
+}
+
+/// `POST .../tags` `{"tags": [{"name": ..}, ..]}`: tag names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
+pub struct TagsInput {
+    pub names: Vec<String>,
+}
+
+impl TryFrom<Body> for TagsInput {
+    type Error = Error;
+
+    fn try_from(body: Body) -> Result<Self> {
+        const S: &str = "tags";
+        check_read_only(&body, &["created_at", "updated_at"])?;
+        check_keys(S, &body, &["tags"])?;
+        let names = match body.get("tags") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|t| tag_name(S, &as_object(S, t.clone())?))
+                .collect::<Result<Vec<_>>>()?,
+            Some(other) => return Err(invalid(S, format!("{other} is not of type 'array' (tags)"))),
+            None => return Err(invalid(S, "'tags' is a required property")),
+        };
+        Ok(Self { names })
+    }
+}
+
 /// `{"name": "..."}` of a tag, nothing else.
 pub(super) fn tag_name(schema: &str, body: &Body) -> Result<String> {
     check_keys(schema, body, &["name"])?;
@@ -367,8 +470,10 @@ mod tests {
 
     #[test]
     fn read_only_attributes_are_forbidden() {
-        let body = json!({"namespace": "n", "self": "/x"});
-        let Value::Object(m) = body else { unreachable!() };
+        let m = json!({"namespace": "n", "self": "/x"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         assert!(matches!(NamespaceInput::parse(m), Err(Error::Forbidden(_))));
     }
 

@@ -1,7 +1,7 @@
 //! Metadefs property definitions of a namespace.
 
-use super::input::{check_read_only, property_definition};
-use super::{property_not_found, protected, readable, writable, Body};
+use super::params::PropertyInput;
+use super::{property_not_found, protected, readable, writable};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::metadefs::{self as md, Property};
@@ -14,10 +14,8 @@ impl App {
         md::list_properties(&self.db, &ns.id).await
     }
 
-    pub async fn create_metadef_property(&self, caller: &Caller, ns: &str, body: Body) -> Result<Property> {
-        check_read_only(&body, &["created_at", "updated_at"])?;
-        let (name, def) = property_definition(Value::Object(body), true)?;
-        let name = name.unwrap_or_default();
+    pub async fn create_metadef_property(&self, caller: &Caller, ns: &str, input: PropertyInput) -> Result<Property> {
+        let PropertyInput { name, definition: def } = input;
         let mut tx = crate::db::begin(&self.db).await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if md::get_property(&mut *tx, &namespace.id, &name).await?.is_some() {
@@ -72,10 +70,17 @@ impl App {
         Ok(p)
     }
 
-    pub async fn update_metadef_property(&self, caller: &Caller, ns: &str, name: &str, body: Body) -> Result<Property> {
-        check_read_only(&body, &["created_at", "updated_at"])?;
-        let (new_name, def) = property_definition(Value::Object(body), true)?;
-        let new_name = new_name.unwrap_or_default();
+    pub async fn update_metadef_property(
+        &self,
+        caller: &Caller,
+        ns: &str,
+        name: &str,
+        input: PropertyInput,
+    ) -> Result<Property> {
+        let PropertyInput {
+            name: new_name,
+            definition: def,
+        } = input;
         let mut tx = crate::db::begin(&self.db).await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         let old = md::get_property(&mut *tx, &namespace.id, name)

@@ -1,7 +1,7 @@
 //! Metadefs resource types and their associations with namespaces.
 
-use super::input::AssociationInput;
-use super::{protected, readable, writable, Body};
+use super::params::AssociationInput;
+use super::{protected, readable, writable};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::metadefs::{self as md, Association, ResourceType};
@@ -19,8 +19,12 @@ impl App {
     }
 
     /// Associates a namespace with a resource type, registering the type if it is new.
-    pub async fn create_metadef_association(&self, caller: &Caller, ns: &str, body: Body) -> Result<Association> {
-        let input = AssociationInput::parse(body)?;
+    pub async fn create_metadef_association(
+        &self,
+        caller: &Caller,
+        ns: &str,
+        input: AssociationInput,
+    ) -> Result<Association> {
         let mut tx = crate::db::begin(&self.db).await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if md::list_associations(&mut *tx, &namespace.id)

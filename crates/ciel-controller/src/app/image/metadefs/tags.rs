@@ -1,12 +1,11 @@
 //! Metadefs tags of a namespace.
 
-use super::input::{as_object, check_keys, check_read_only, invalid, parse_limit, parse_sort_dir, tag_name};
-use super::{after, protected, readable, tag_not_found, writable, Body, Contents, ListQuery, NAME_MAX};
+use super::params::{invalid, parse_limit, parse_sort_dir, TagInput, TagsInput};
+use super::{after, protected, readable, tag_not_found, writable, Contents, ListQuery, NAME_MAX};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::metadefs::{self as md, Tag};
 use crate::error::{Error, Result};
-use serde_json::Value;
 use std::cmp::Ordering;
 
 fn compare_tags(a: &Tag, b: &Tag, key: &str) -> Ordering {
@@ -89,18 +88,14 @@ impl App {
 
     /// `{"tags": [{"name": ..}, ..]}`: replaces every tag of the namespace, or adds to them
     /// when `append` (the `X-Openstack-Append` header). An empty list changes nothing.
-    pub async fn create_metadef_tags(&self, caller: &Caller, ns: &str, body: Body, append: bool) -> Result<Vec<Tag>> {
-        const S: &str = "tags";
-        check_read_only(&body, &["created_at", "updated_at"])?;
-        check_keys(S, &body, &["tags"])?;
-        let names = match body.get("tags") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|t| tag_name(S, &as_object(S, t.clone())?))
-                .collect::<Result<Vec<_>>>()?,
-            Some(other) => return Err(invalid(S, format!("{other} is not of type 'array' (tags)"))),
-            None => return Err(invalid(S, "'tags' is a required property")),
-        };
+    pub async fn create_metadef_tags(
+        &self,
+        caller: &Caller,
+        ns: &str,
+        input: TagsInput,
+        append: bool,
+    ) -> Result<Vec<Tag>> {
+        let names = input.names;
         let mut tx = crate::db::begin(&self.db).await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if names.is_empty() {
@@ -136,9 +131,8 @@ impl App {
     }
 
     /// Renames a tag: `{"name": "new"}`.
-    pub async fn update_metadef_tag(&self, caller: &Caller, ns: &str, name: &str, body: Body) -> Result<Tag> {
-        check_read_only(&body, &["created_at", "updated_at"])?;
-        let new_name = tag_name("tag", &body)?;
+    pub async fn update_metadef_tag(&self, caller: &Caller, ns: &str, name: &str, input: TagInput) -> Result<Tag> {
+        let new_name = input.name;
         let mut tx = crate::db::begin(&self.db).await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         let mut tag = md::get_tag(&mut *tx, &namespace.id, name)

@@ -1,7 +1,7 @@
 //! A namespace's contents: objects, properties and tags.
 
 use super::render::{object, property, property_dict, tag, tag_names};
-use super::{created, header_true, no_content, object_body, query, Gl};
+use super::{created, header_true, no_content, object_body, query, GlanceCaller};
 use crate::app::image::metadefs::Contents;
 use crate::http::image::error::GlanceResult;
 use crate::http::{AppState, Authed};
@@ -16,7 +16,7 @@ use serde_json::json;
 
 pub(super) async fn list_objects(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GlanceResult {
@@ -31,7 +31,7 @@ pub(super) async fn list_objects(
 
 pub(super) async fn create_object(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     body: Bytes,
 ) -> GlanceResult {
@@ -41,7 +41,7 @@ pub(super) async fn create_object(
 
 pub(super) async fn show_object(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
 ) -> GlanceResult {
     Ok(Json(object(&ns, &app.get_metadef_object(&c, &ns, &name).await?)).into_response())
@@ -49,7 +49,7 @@ pub(super) async fn show_object(
 
 pub(super) async fn update_object(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
     body: Bytes,
 ) -> GlanceResult {
@@ -59,7 +59,7 @@ pub(super) async fn update_object(
 
 pub(super) async fn delete_object(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
 ) -> GlanceResult {
     app.delete_metadef_object(&c, &ns, &name).await?;
@@ -68,7 +68,7 @@ pub(super) async fn delete_object(
 
 pub(super) async fn delete_objects(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
 ) -> GlanceResult {
     app.delete_metadef_contents(&c, &ns, Contents::Objects).await?;
@@ -79,7 +79,7 @@ pub(super) async fn delete_objects(
 
 pub(super) async fn list_properties(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
 ) -> GlanceResult {
     let props = app.list_metadef_properties(&c, &ns).await?;
@@ -88,7 +88,7 @@ pub(super) async fn list_properties(
 
 pub(super) async fn create_property(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     body: Bytes,
 ) -> GlanceResult {
@@ -98,7 +98,7 @@ pub(super) async fn create_property(
 
 pub(super) async fn show_property(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> GlanceResult {
@@ -113,7 +113,7 @@ pub(super) async fn show_property(
 
 pub(super) async fn update_property(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
     body: Bytes,
 ) -> GlanceResult {
@@ -123,7 +123,7 @@ pub(super) async fn update_property(
 
 pub(super) async fn delete_property(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
 ) -> GlanceResult {
     app.delete_metadef_property(&c, &ns, &name).await?;
@@ -132,7 +132,7 @@ pub(super) async fn delete_property(
 
 pub(super) async fn delete_properties(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
 ) -> GlanceResult {
     app.delete_metadef_contents(&c, &ns, Contents::Properties).await?;
@@ -143,7 +143,7 @@ pub(super) async fn delete_properties(
 
 pub(super) async fn list_tags(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GlanceResult {
@@ -153,7 +153,7 @@ pub(super) async fn list_tags(
 
 pub(super) async fn create_tags(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -165,7 +165,7 @@ pub(super) async fn create_tags(
 
 pub(super) async fn delete_tags(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
 ) -> GlanceResult {
     app.delete_metadef_contents(&c, &ns, Contents::Tags).await?;
@@ -174,7 +174,7 @@ pub(super) async fn delete_tags(
 
 pub(super) async fn show_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
 ) -> GlanceResult {
     Ok(Json(tag(&app.get_metadef_tag(&c, &ns, &name).await?)).into_response())
@@ -182,7 +182,7 @@ pub(super) async fn show_tag(
 
 pub(super) async fn create_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
 ) -> GlanceResult {
     let t = app.create_metadef_tag(&c, &ns, &name).await?;
@@ -191,7 +191,7 @@ pub(super) async fn create_tag(
 
 pub(super) async fn update_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
     body: Bytes,
 ) -> GlanceResult {
@@ -201,7 +201,7 @@ pub(super) async fn update_tag(
 
 pub(super) async fn delete_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, name)): Path<(String, String)>,
 ) -> GlanceResult {
     app.delete_metadef_tag(&c, &ns, &name).await?;

@@ -9,12 +9,12 @@ use super::error::{GlanceError, GlanceResult};
 use super::metadefs_schemas;
 use crate::app::image::metadefs::ListQuery;
 use crate::error::Error;
+use crate::http::routes::{delete, get, Routes};
 use crate::http::{parse_json, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::http::routes::{delete, get, Routes};
 use axum::Json;
 use contents::{
     create_object, create_property, create_tag, create_tags, delete_object, delete_objects, delete_properties,
@@ -27,20 +27,31 @@ use namespaces::{
 };
 use serde_json::{Map, Value};
 
-type Gl = Authed<GlanceError>;
+/// The authenticated caller of a metadefs route (its errors rendered as Glance's).
+type GlanceCaller = Authed<GlanceError>;
 
 pub fn routes() -> Routes<GlanceError> {
     Routes::new()
         .route("/v2/schemas/metadefs/{name}", get("image:metadefs:schema", schema))
-        .route("/v2/metadefs/resource_types", get("image:metadefs:list_resource_types", list_resource_types))
-        .route("/v2/metadefs/namespaces", get("image:metadefs:list_namespaces", list_namespaces).post("image:metadefs:create_namespace", create_namespace))
+        .route(
+            "/v2/metadefs/resource_types",
+            get("image:metadefs:list_resource_types", list_resource_types),
+        )
+        .route(
+            "/v2/metadefs/namespaces",
+            get("image:metadefs:list_namespaces", list_namespaces)
+                .post("image:metadefs:create_namespace", create_namespace),
+        )
         .route(
             "/v2/metadefs/namespaces/{ns}",
-            get("image:metadefs:show_namespace", show_namespace).put("image:metadefs:update_namespace", update_namespace).delete("image:metadefs:delete_namespace", delete_namespace),
+            get("image:metadefs:show_namespace", show_namespace)
+                .put("image:metadefs:update_namespace", update_namespace)
+                .delete("image:metadefs:delete_namespace", delete_namespace),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/resource_types",
-            get("image:metadefs:list_associations", list_associations).post("image:metadefs:create_association", create_association),
+            get("image:metadefs:list_associations", list_associations)
+                .post("image:metadefs:create_association", create_association),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/resource_types/{rt}",
@@ -48,27 +59,40 @@ pub fn routes() -> Routes<GlanceError> {
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/objects",
-            get("image:metadefs:list_objects", list_objects).post("image:metadefs:create_object", create_object).delete("image:metadefs:delete_objects", delete_objects),
+            get("image:metadefs:list_objects", list_objects)
+                .post("image:metadefs:create_object", create_object)
+                .delete("image:metadefs:delete_objects", delete_objects),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/objects/{name}",
-            get("image:metadefs:show_object", show_object).put("image:metadefs:update_object", update_object).delete("image:metadefs:delete_object", delete_object),
+            get("image:metadefs:show_object", show_object)
+                .put("image:metadefs:update_object", update_object)
+                .delete("image:metadefs:delete_object", delete_object),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/properties",
-            get("image:metadefs:list_properties", list_properties).post("image:metadefs:create_property", create_property).delete("image:metadefs:delete_properties", delete_properties),
+            get("image:metadefs:list_properties", list_properties)
+                .post("image:metadefs:create_property", create_property)
+                .delete("image:metadefs:delete_properties", delete_properties),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/properties/{name}",
-            get("image:metadefs:show_property", show_property).put("image:metadefs:update_property", update_property).delete("image:metadefs:delete_property", delete_property),
+            get("image:metadefs:show_property", show_property)
+                .put("image:metadefs:update_property", update_property)
+                .delete("image:metadefs:delete_property", delete_property),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/tags",
-            get("image:metadefs:list_tags", list_tags).post("image:metadefs:create_tags", create_tags).delete("image:metadefs:delete_tags", delete_tags),
+            get("image:metadefs:list_tags", list_tags)
+                .post("image:metadefs:create_tags", create_tags)
+                .delete("image:metadefs:delete_tags", delete_tags),
         )
         .route(
             "/v2/metadefs/namespaces/{ns}/tags/{name}",
-            get("image:metadefs:show_tag", show_tag).post("image:metadefs:create_tag", create_tag).put("image:metadefs:update_tag", update_tag).delete("image:metadefs:delete_tag", delete_tag),
+            get("image:metadefs:show_tag", show_tag)
+                .post("image:metadefs:create_tag", create_tag)
+                .put("image:metadefs:update_tag", update_tag)
+                .delete("image:metadefs:delete_tag", delete_tag),
         )
 }
 
@@ -80,13 +104,14 @@ fn query(raw: Option<String>) -> Result<ListQuery, Error> {
     Ok(ListQuery { params })
 }
 
-/// The JSON object a create or update needs; Glance answers an empty body with 400.
-fn object_body(body: &Bytes) -> Result<Map<String, Value>, Error> {
+/// The typed body of a create or update, from the JSON object it needs; Glance answers an
+/// empty body with 400.
+fn object_body<T: TryFrom<Map<String, Value>, Error = Error>>(body: &Bytes) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::bad_request("Body expected in request."));
     }
     match parse_json(body)? {
-        Value::Object(m) => Ok(m),
+        Value::Object(m) => T::try_from(m),
         other => Err(Error::bad_request(format!("{other} is not of type 'object'"))),
     }
 }
@@ -114,7 +139,7 @@ fn no_content() -> GlanceResult {
 
 // --- schemas -------------------------------------------------------------------------------
 
-async fn schema(Authed(..): Gl, Path(name): Path<String>) -> GlanceResult {
+async fn schema(Authed(..): GlanceCaller, Path(name): Path<String>) -> GlanceResult {
     let s = metadefs_schemas::get(&name).ok_or_else(|| Error::not_found("schema", format!("metadefs/{name}")))?;
     Ok(Json(s).into_response())
 }

@@ -1,7 +1,7 @@
 //! Namespaces, resource types and resource-type associations.
 
 use super::render::{association, namespace_detail, namespace_href, namespace_map, resource_type};
-use super::{created, no_content, object_body, query, Gl};
+use super::{created, no_content, object_body, query, GlanceCaller};
 use crate::http::image::error::GlanceResult;
 use crate::http::{AppState, Authed};
 use axum::body::Bytes;
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 // --- resource types ------------------------------------------------------------------------
 
-pub(super) async fn list_resource_types(State(app): State<AppState>, Authed(c, ..): Gl) -> GlanceResult {
+pub(super) async fn list_resource_types(State(app): State<AppState>, Authed(c, ..): GlanceCaller) -> GlanceResult {
     let types = app.list_metadef_resource_types(&c).await?;
     Ok(Json(json!({"resource_types": types.iter().map(resource_type).collect::<Vec<_>>()})).into_response())
 }
@@ -21,7 +21,7 @@ pub(super) async fn list_resource_types(State(app): State<AppState>, Authed(c, .
 
 pub(super) async fn list_namespaces(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     RawQuery(raw): RawQuery,
 ) -> GlanceResult {
     let q = query(raw)?;
@@ -57,7 +57,11 @@ pub(super) async fn list_namespaces(
     Ok(Json(body).into_response())
 }
 
-pub(super) async fn create_namespace(State(app): State<AppState>, Authed(c, ..): Gl, body: Bytes) -> GlanceResult {
+pub(super) async fn create_namespace(
+    State(app): State<AppState>,
+    Authed(c, ..): GlanceCaller,
+    body: Bytes,
+) -> GlanceResult {
     let d = app.create_metadef_namespace(&c, object_body(&body)?).await?;
     let href = namespace_href(&d.namespace.namespace);
     Ok(created(&app, namespace_detail(&d), Some(&href)))
@@ -65,7 +69,7 @@ pub(super) async fn create_namespace(State(app): State<AppState>, Authed(c, ..):
 
 pub(super) async fn show_namespace(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GlanceResult {
@@ -80,7 +84,7 @@ pub(super) async fn show_namespace(
 
 pub(super) async fn update_namespace(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     body: Bytes,
 ) -> GlanceResult {
@@ -90,7 +94,7 @@ pub(super) async fn update_namespace(
 
 pub(super) async fn delete_namespace(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
 ) -> GlanceResult {
     app.delete_metadef_namespace(&c, &ns).await?;
@@ -101,7 +105,7 @@ pub(super) async fn delete_namespace(
 
 pub(super) async fn list_associations(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
 ) -> GlanceResult {
     let list = app.list_metadef_associations(&c, &ns).await?;
@@ -110,7 +114,7 @@ pub(super) async fn list_associations(
 
 pub(super) async fn create_association(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path(ns): Path<String>,
     body: Bytes,
 ) -> GlanceResult {
@@ -120,7 +124,7 @@ pub(super) async fn create_association(
 
 pub(super) async fn delete_association(
     State(app): State<AppState>,
-    Authed(c, ..): Gl,
+    Authed(c, ..): GlanceCaller,
     Path((ns, rt)): Path<(String, String)>,
 ) -> GlanceResult {
     app.delete_metadef_association(&c, &ns, &rt).await?;
