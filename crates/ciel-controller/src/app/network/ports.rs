@@ -133,7 +133,9 @@ impl App {
                             .iter()
                             .find(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|c| c.contains(&ip)))
                             .ok_or_else(|| Error::bad_request(format!("Invalid input for operation: IP address {ip} is not a valid IP for the specified subnet.")))?,
-                        (None, None) => unreachable!("validated"),
+                        (None, None) => {
+                            return Err(Error::Internal("a fixed IP request names neither subnet nor address".into()))
+                        }
                     };
                     let cidr: ipnet::IpNet = subnet.cidr.parse().map_err(|_| Error::Internal("stored cidr".into()))?;
                     let used = used_of(network::fixed_ips_of_subnet(&mut **tx, &subnet.id).await?);
