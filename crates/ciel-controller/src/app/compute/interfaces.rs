@@ -3,7 +3,7 @@
 //! deleted on detach; ports the user brought are only unbound, as in Nova.
 
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::Body;
+use crate::app::json_input::Body;
 use crate::app::network::params::{CreatePort, FromBody, UpdatePort};
 use crate::app::network::ports::PortView;
 use crate::app::network::validate::{self, FixedIpSpec};

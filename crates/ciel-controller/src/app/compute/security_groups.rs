@@ -5,7 +5,7 @@
 
 use super::actions::Guard;
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::Body;
+use crate::app::json_input::Body;
 use crate::app::network::params::{
     port_number, CreateSecurityGroup, Direction, EtherType, FromBody, RemotePrefix, RuleSpec, UpdatePort,
     UpdateSecurityGroup,

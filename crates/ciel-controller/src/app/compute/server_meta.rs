@@ -6,7 +6,7 @@ use super::actions::Guard;
 use super::resource_params::server_meta::check_count;
 use super::resource_params::{Metadata, ServerTags, UpdateServer};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::metadata_schema::{check_items, shown};
 use crate::app::App;
 use crate::db::compute::server_tags;

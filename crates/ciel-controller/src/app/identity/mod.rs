@@ -8,7 +8,6 @@ pub mod catalog;
 pub mod credentials;
 pub mod domains;
 pub mod groups;
-pub mod input;
 pub mod params;
 pub mod passwords;
 pub mod projects;

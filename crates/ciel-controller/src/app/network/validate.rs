@@ -7,7 +7,7 @@
 //! "Invalid input for {attr}. Reason: {reason}.", conversions as `InvalidInput` with
 //! "Invalid input for operation: {reason}.", and the few named exceptions with their own type.
 
-use crate::app::identity::input::Body;
+use crate::app::json_input::Body;
 use crate::error::{Error, Result};
 use ipnet::IpNet;
 use serde_json::{json, Value};

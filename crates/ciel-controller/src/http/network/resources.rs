@@ -211,7 +211,7 @@ impl Resource for Subnets {
 pub struct NoUpdate;
 
 impl FromBody for NoUpdate {
-    fn from_body(_: crate::app::identity::input::Body) -> Res<Self> {
+    fn from_body(_: crate::app::json_input::Body) -> Res<Self> {
         Ok(NoUpdate)
     }
 }

@@ -30,7 +30,7 @@ pub use security_groups::*;
 pub use subnet_pools::*;
 pub use subnets::*;
 
-use crate::app::identity::input::Body;
+use crate::app::json_input::Body;
 use crate::error::{Error, Result};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Network create and update.
 
 use super::{optional, refuse_read_only, requested_project, FromBody};
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::network::validate::{self, MtuRequest};
 use crate::error::{Error, Result};
 

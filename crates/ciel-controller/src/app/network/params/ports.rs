@@ -1,7 +1,7 @@
 //! Port create and update.
 
 use super::{nullable, optional, requested_project, FromBody};
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::network::validate::{self, AddressPairRequest, FixedIpSpec, Mac};
 use crate::error::{Error, Result};
 use serde_json::Value;

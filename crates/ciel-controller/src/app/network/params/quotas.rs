@@ -1,7 +1,7 @@
 //! Network quota update (`PUT /v2.0/quotas/{project}`).
 
 use super::FromBody;
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::network::quotas::RESOURCES;
 use crate::error::{Error, Result};
 

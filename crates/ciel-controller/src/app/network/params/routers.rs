@@ -1,7 +1,7 @@
 //! Router create and update, its external gateway, and interface add/remove.
 
 use super::{requested_project, FromBody};
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::network::validate::{self, FixedIpSpec, Route};
 use crate::error::{Error, Result};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Security group and rule create and update.
 
 use super::{requested_project, FromBody};
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::network::not_found;
 use crate::app::network::validate::{self, show};
 use crate::error::{Error, Result};

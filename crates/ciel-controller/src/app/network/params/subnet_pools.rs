@@ -1,7 +1,7 @@
 //! Subnet pool create and update.
 
 use super::{requested_project, FromBody};
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::network::validate;
 use crate::error::{Error, Result};
 use ipnet::IpNet;

@@ -1,7 +1,7 @@
 //! Subnet create and update.
 
 use super::{nullable, optional, refuse_read_only, requested_project, FromBody};
-use crate::app::identity::input::{self, Body};
+use crate::app::json_input::{self as input, Body};
 use crate::app::network::ipam::Pool;
 use crate::app::network::validate::{self, invalid, show, Nameserver, Route};
 use crate::error::Result;
