@@ -139,8 +139,8 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("identity:check_implied_role", Admin),
     ("identity:create_implied_role", Admin),
     ("identity:delete_implied_role", Admin),
-    ("identity:list_role_inference_rules", Authenticated),
-    ("identity:list_role_assignments", Authenticated),
+    ("identity:list_role_inference_rules", Admin),
+    ("identity:list_role_assignments", OwnerOrAdmin),
     ("identity:list_grants", Admin),
     ("identity:check_grant", Admin),
     ("identity:create_grant", Admin),
@@ -325,7 +325,7 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("compute:os_hosts:update", Admin),
     ("compute:os_hosts:power", Admin),
     ("compute:quotas:show", ProjectReader),
-    ("compute:quotas:defaults", ProjectReader),
+    ("compute:quotas:defaults", Authenticated),
     ("compute:quotas:detail", ProjectReader),
     ("compute:quotas:update", Admin),
     ("compute:quotas:reset", Admin),
@@ -356,7 +356,7 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("network:agents:list", ProjectReader),
     ("network:quotas:list", Admin),
     ("network:quotas:show", ProjectReader),
-    ("network:quotas:default", ProjectReader),
+    ("network:quotas:default", Authenticated),
     ("network:quotas:details", ProjectReader),
     ("network:quotas:update", Admin),
     ("network:quotas:delete", Admin),
@@ -462,7 +462,7 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("volume:extensions:list", ProjectReader),
     ("volume:limits:show", ProjectReader),
     ("volume:quotas:show", ProjectReader),
-    ("volume:quotas:defaults", ProjectReader),
+    ("volume:quotas:defaults", Authenticated),
     ("volume:quotas:update", Admin),
     ("volume:quotas:delete", Admin),
     ("volume:quota_classes:show", Admin),
@@ -564,6 +564,16 @@ impl Caller {
             Ok(())
         } else {
             Err(Error::forbidden())
+        }
+    }
+
+    /// A project named in the URL (Cinder's `/v3/{project_id}/...`) must be the token's:
+    /// another one is a malformed URL (400), as Cinder answers. Admins may name any.
+    pub fn check_url_project(&self, project_id: &str) -> Result<()> {
+        if is_admin(self) || self.project_id() == Some(project_id) {
+            Ok(())
+        } else {
+            Err(Error::bad_request("Malformed request url"))
         }
     }
 

@@ -12,7 +12,7 @@ use crate::app::identity::caller::Caller;
 use crate::app::policy::{self, Action};
 use crate::error::Error;
 use crate::http::{AppState, ServiceError};
-use axum::extract::Request;
+use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware::Next;
@@ -221,6 +221,15 @@ async fn enforce<E: ServiceError>(action: Action, mut req: Request, next: Next) 
         if let Err(e) = caller.allowed(&action) {
             return E::from(e).into_response();
         }
+        let (mut parts, body) = req.into_parts();
+        if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
+            if let Some((_, project)) = params.iter().find(|(k, _)| *k == "project_id") {
+                if let Err(e) = caller.check_url_project(project) {
+                    return E::from(e).into_response();
+                }
+            }
+        }
+        req = Request::from_parts(parts, body);
         req.extensions_mut().insert(caller);
     }
     req.extensions_mut().insert(action);
