@@ -1,7 +1,7 @@
 //! `/os-aggregates` (admin): CRUD and the `add_host`, `remove_host`, `set_metadata` actions.
 
 use super::error::NovaResult;
-use super::{time_micro, Nv};
+use super::{time_micro, NovaCaller};
 use crate::app::compute::aggregates::AggregateView;
 use crate::app::compute::resource_params::{AggregateAction, CreateAggregate, UpdateAggregate};
 use crate::http::{parse_json, wrapped, AppState, Authed};
@@ -28,7 +28,7 @@ fn aggregate_json(v: &AggregateView, with_members: bool) -> Value {
     out
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller) -> NovaResult {
     let items: Vec<Value> = app
         .list_aggregates(&c)
         .await?
@@ -38,29 +38,39 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult 
     Ok(Json(json!({ "aggregates": items })).into_response())
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, body: Bytes) -> NovaResult {
     let req = CreateAggregate::try_from(wrapped(&body, "aggregate")?)?;
     let v = app.create_aggregate(&c, req).await?;
     Ok(Json(json!({"aggregate": aggregate_json(&v, false)})).into_response())
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let v = app.get_aggregate(&c, &id).await?;
     Ok(Json(json!({"aggregate": aggregate_json(&v, true)})).into_response())
 }
 
-pub async fn update(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
+pub async fn update(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NovaResult {
     let req = UpdateAggregate::try_from(wrapped(&body, "aggregate")?)?;
     let v = app.update_aggregate(&c, &id, req).await?;
     Ok(Json(json!({"aggregate": aggregate_json(&v, true)})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.delete_aggregate(&c, &id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
-pub async fn action(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
+pub async fn action(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NovaResult {
     let action = AggregateAction::try_from(parse_json::<Value>(&body)?)?;
     let v = app.aggregate_action(&c, &id, action).await?;
     Ok(Json(json!({"aggregate": aggregate_json(&v, true)})).into_response())

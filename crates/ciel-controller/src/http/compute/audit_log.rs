@@ -2,7 +2,7 @@
 //! audit. Ciel runs no such audit, so every host is reported as not having run it.
 
 use super::error::NovaResult;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::server_list::parse_time;
 use crate::http::{AppState, Authed};
 use axum::extract::{Path, State};
@@ -43,12 +43,12 @@ async fn report(
     }))
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller) -> NovaResult {
     let r = report(&app, &c, crate::db::now()).await?;
     Ok(Json(json!({ "instance_usage_audit_logs": r })).into_response())
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(before): Path<String>) -> NovaResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(before): Path<String>) -> NovaResult {
     let t = parse_time("before_timestamp", &before)?;
     let r = report(&app, &c, t).await?;
     Ok(Json(json!({ "instance_usage_audit_log": r })).into_response())

@@ -4,7 +4,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::resource_params::CreateRemoteConsole;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
 pub async fn create(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
     body: Bytes,

@@ -2,7 +2,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::{links, param, query_pairs, Nv};
+use super::{links, param, query_pairs, NovaCaller};
 use crate::app::compute::flavors::Visibility;
 use crate::app::compute::resource_params::{CreateFlavor, ExtraSpecs, FlavorAccessAction, UpdateFlavor};
 use crate::db::compute::flavors::Flavor;
@@ -144,20 +144,35 @@ async fn listing(
     Ok(Json(body).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), false).await
 }
 
-pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn detail(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), true).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     let f = app.get_flavor(&c, &id).await?;
     Ok(Json(json!({"flavor": with_specs(&app, &c, &f, mv).await?})).into_response())
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv, body: Bytes) -> NovaResult {
     let req = CreateFlavor::at_microversion(wrapped(&body, "flavor")?, mv.1)?;
     let f = app.create_flavor(&c, req).await?;
     Ok(Json(json!({"flavor": with_specs(&app, &c, &f, mv).await?})).into_response())
@@ -165,7 +180,7 @@ pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body
 
 pub async fn update(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
     body: Bytes,
@@ -178,18 +193,18 @@ pub async fn update(
     Ok(Json(json!({"flavor": with_specs(&app, &c, &f, mv).await?})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.delete_flavor(&c, &id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-pub async fn extra_specs(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn extra_specs(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     Ok(Json(json!({"extra_specs": app.flavor_extra_specs(&c, &id).await?})).into_response())
 }
 
 pub async fn set_extra_specs(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
@@ -199,7 +214,7 @@ pub async fn set_extra_specs(
 
 pub async fn extra_spec(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
 ) -> NovaResult {
     let specs = app.flavor_extra_specs(&c, &id).await?;
@@ -214,7 +229,7 @@ pub async fn extra_spec(
 /// `PUT .../os-extra_specs/KEY` with `{"KEY": "value"}`: exactly that one key.
 pub async fn put_extra_spec(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
     body: Bytes,
 ) -> NovaResult {
@@ -225,7 +240,7 @@ pub async fn put_extra_spec(
 
 pub async fn delete_extra_spec(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
 ) -> NovaResult {
     app.delete_flavor_extra_spec(&c, &id, &key).await?;
@@ -237,13 +252,18 @@ fn access_body(id: &str, projects: Vec<String>) -> Value {
     json!({"flavor_access": projects.into_iter().map(|p| json!({"flavor_id": id, "tenant_id": p})).collect::<Vec<_>>()})
 }
 
-pub async fn access(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn access(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let projects = app.flavor_access(&c, &id).await?;
     Ok(Json(access_body(&id, projects)).into_response())
 }
 
 /// `addTenantAccess` / `removeTenantAccess`.
-pub async fn action(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
+pub async fn action(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NovaResult {
     let action = FlavorAccessAction::try_from(parse_json::<Value>(&body)?)?;
     let projects = app.change_flavor_access(&c, &id, action).await?;
     Ok(Json(access_body(&id, projects)).into_response())

@@ -1,7 +1,7 @@
 //! `/os-floating-ips` (deprecated at 2.36, still what 2.1 clients use).
 
 use super::error::NovaResult;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::floating_ips::NovaFloatingIp;
 use crate::http::{parse_json, AppState, Authed};
 use axum::body::Bytes;
@@ -16,12 +16,12 @@ fn fip_json(f: &NovaFloatingIp) -> Value {
         "fixed_ip": f.fip.fixed_ip_address, "instance_id": f.instance_id})
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller) -> NovaResult {
     let items: Vec<Value> = app.nova_list_floating_ips(&c).await?.iter().map(fip_json).collect();
     Ok(Json(json!({ "floating_ips": items })).into_response())
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, body: Bytes) -> NovaResult {
     let pool = if body.is_empty() {
         None
     } else {
@@ -34,12 +34,12 @@ pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes)
     Ok(Json(json!({"floating_ip": fip_json(&f)})).into_response())
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let f = app.nova_get_floating_ip(&c, &id).await?;
     Ok(Json(json!({"floating_ip": fip_json(&f)})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.nova_release_floating_ip(&c, &id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

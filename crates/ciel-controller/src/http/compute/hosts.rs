@@ -2,7 +2,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::{time_micro as time, Nv};
+use super::{time_micro as time, NovaCaller};
 use crate::app::compute::hosts::HostView;
 use crate::app::identity::caller::Caller;
 use crate::error::Error;
@@ -93,7 +93,7 @@ async fn servers_on(app: &AppState, c: &Caller, host_id: &str) -> Result<Value, 
 
 pub async fn hypervisors(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     RawQuery(raw): RawQuery,
 ) -> NovaResult {
@@ -102,7 +102,7 @@ pub async fn hypervisors(
 
 pub async fn hypervisors_detail(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     RawQuery(raw): RawQuery,
 ) -> NovaResult {
@@ -111,7 +111,7 @@ pub async fn hypervisors_detail(
 
 pub async fn hypervisor_show(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
@@ -130,7 +130,7 @@ pub async fn hypervisor_show(
 }
 
 /// `/os-hypervisors/statistics` (before 2.88): the sums over all hosts.
-pub async fn hypervisor_statistics(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
+pub async fn hypervisor_statistics(State(app): State<AppState>, Authed(c, ..): NovaCaller) -> NovaResult {
     let all = app.host_views(&c).await?;
     let sum = |f: &dyn Fn(&HostView) -> i64| all.iter().map(f).sum::<i64>();
     Ok(Json(json!({"hypervisor_statistics": {
@@ -149,7 +149,7 @@ pub async fn hypervisor_statistics(State(app): State<AppState>, Authed(c, ..): N
 /// `/os-hypervisors/{pattern}/search` and `/{pattern}/servers` (before 2.53).
 pub async fn hypervisor_search(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path((pattern, what)): Path<(String, String)>,
 ) -> NovaResult {
@@ -184,7 +184,12 @@ pub async fn hypervisor_search(
 }
 
 /// Every host runs one `nova-compute`-equivalent service: its agent.
-pub async fn services(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn services(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     let q = super::query_pairs(raw.as_deref())?;
     let (host, binary) = (super::param(&q, "host"), super::param(&q, "binary"));
     let list: Vec<Value> = app
@@ -208,14 +213,14 @@ pub async fn services(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Ra
     Ok(Json(json!({ "services": list })).into_response())
 }
 
-pub async fn availability_zones(Authed(..): Nv) -> NovaResult {
+pub async fn availability_zones(Authed(..): NovaCaller) -> NovaResult {
     Ok(
         Json(json!({"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true}, "hosts": null}]}))
             .into_response(),
     )
 }
 
-pub async fn availability_zones_detail(State(app): State<AppState>, Authed(c, ..): Nv) -> NovaResult {
+pub async fn availability_zones_detail(State(app): State<AppState>, Authed(c, ..): NovaCaller) -> NovaResult {
     let mut hosts = serde_json::Map::new();
     for v in app.host_views(&c).await? {
         hosts.insert(
@@ -229,7 +234,7 @@ pub async fn availability_zones_detail(State(app): State<AppState>, Authed(c, ..
     )
 }
 
-pub async fn limits(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
+pub async fn limits(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv) -> NovaResult {
     let u = app.compute_usage(&c).await?;
     let q = match c.project_id() {
         Some(p) => app.compute_quota(&c, p).await?,

@@ -2,7 +2,7 @@
 //! snapshot tests among them): the image service's images in Nova's shape.
 
 use super::error::NovaResult;
-use super::{links, time_z, Nv};
+use super::{links, time_z, NovaCaller};
 use crate::app::compute::image_meta::ImageMetadata;
 use crate::app::compute::images::{nova_status, ImageFilter};
 use crate::db::image::{Image, ImageStatus};
@@ -88,20 +88,20 @@ async fn listing(
     Ok(Json(json!({ "images": items })).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller, RawQuery(raw): RawQuery) -> NovaResult {
     listing(app, c, raw, false).await
 }
 
-pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn detail(State(app): State<AppState>, Authed(c, ..): NovaCaller, RawQuery(raw): RawQuery) -> NovaResult {
     listing(app, c, raw, true).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let i = app.get_image(&c, &id).await?;
     Ok(Json(json!({"image": detail_json(&app, &i)})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.delete_image(&c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -131,13 +131,13 @@ fn as_text(m: &Map<String, Value>) -> ImageMetadata {
         .collect()
 }
 
-pub async fn metadata(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn metadata(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     Ok(Json(json!({"metadata": app.image_metadata(&c, &id).await?})).into_response())
 }
 
 pub async fn merge_metadata(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> NovaResult {
@@ -147,7 +147,7 @@ pub async fn merge_metadata(
 
 pub async fn replace_metadata(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> NovaResult {
@@ -158,7 +158,7 @@ pub async fn replace_metadata(
 
 pub async fn metadata_item(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
 ) -> NovaResult {
     let m = app.image_metadata(&c, &id).await?;
@@ -170,7 +170,7 @@ pub async fn metadata_item(
 
 pub async fn set_metadata_item(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> NovaResult {
@@ -184,7 +184,7 @@ pub async fn set_metadata_item(
 
 pub async fn delete_metadata_item(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
 ) -> NovaResult {
     app.delete_image_metadata(&c, &id, &key).await?;

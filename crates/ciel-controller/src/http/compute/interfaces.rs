@@ -3,7 +3,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::interfaces::AttachInterface;
 use crate::app::network::params::FromBody;
 use crate::app::network::ports::PortView;
@@ -27,7 +27,12 @@ fn attachment(p: &PortView, mv: Mv) -> Value {
     v
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     let ports = app.list_interfaces(&c, &id).await?;
     let items: Vec<Value> = ports.iter().map(|p| attachment(p, mv)).collect();
     Ok(Json(json!({ "interfaceAttachments": items })).into_response())
@@ -35,7 +40,7 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(i
 
 pub async fn show(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path((id, port)): Path<(String, String)>,
 ) -> NovaResult {
@@ -45,7 +50,7 @@ pub async fn show(
 
 pub async fn attach(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
     body: Bytes,
@@ -57,7 +62,7 @@ pub async fn attach(
 
 pub async fn detach(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, port)): Path<(String, String)>,
 ) -> NovaResult {
     app.detach_interface(&c, &id, &port).await?;

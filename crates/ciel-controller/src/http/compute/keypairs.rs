@@ -2,7 +2,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::{param, query_pairs, time_micro, Nv};
+use super::{param, query_pairs, time_micro, NovaCaller};
 use crate::app::compute::resource_params::CreateKeypair;
 use crate::db::compute::keypairs::Keypair;
 use crate::error::Error;
@@ -42,7 +42,7 @@ fn user_param(q: &[(String, String)], mv: Mv) -> Option<String> {
     }
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv, body: Bytes) -> NovaResult {
     let req = CreateKeypair::at_microversion(wrapped(&body, "keypair")?, mv.1)?;
     let (k, private) = app.create_keypair(&c, req).await?;
     let mut v = summary(&k, mv);
@@ -58,7 +58,12 @@ pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body
     Ok((status, Json(json!({"keypair": v}))).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     let q = query_pairs(raw.as_deref())?;
     let user = user_param(&q, mv);
     let mut all = app.list_keypairs(&c, user).await?;
@@ -92,7 +97,7 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQue
 
 pub async fn show(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
@@ -105,7 +110,7 @@ pub async fn show(
 
 pub async fn delete(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,

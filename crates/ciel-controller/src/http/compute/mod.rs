@@ -34,7 +34,8 @@ use error::NovaError;
 use microversion::{MAX, MIN};
 use serde_json::{json, Value};
 
-type Nv = Authed<NovaError>;
+/// The authenticated caller, with failures rendered as Nova faults.
+type NovaCaller = Authed<NovaError>;
 
 pub fn router() -> Routes<NovaError> {
     Routes::new()

@@ -2,7 +2,7 @@
 //! maintenance operations Ciel does not perform on hosts (501 once the request is valid).
 
 use super::error::NovaResult;
-use super::{param, query_pairs, Nv};
+use super::{param, query_pairs, NovaCaller};
 use crate::app::compute::resource_params::UpdateOsHost;
 use crate::error::Error;
 use crate::http::{parse_json, AppState, Authed};
@@ -20,7 +20,7 @@ fn not_implemented(what: &str) -> Error {
     }
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller, RawQuery(raw): RawQuery) -> NovaResult {
     let q = query_pairs(raw.as_deref())?;
     let hosts = app.service_hosts(&c, param(&q, "zone")).await?;
     let items: Vec<Value> = hosts
@@ -31,7 +31,7 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw):
 }
 
 /// Total, used now and the most used (Ciel: the same as now), as Nova lists them.
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(name): Path<String>) -> NovaResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(name): Path<String>) -> NovaResult {
     let v = app.compute_host(&c, &name).await?;
     let h = &v.host;
     let row = |project: &str, cpu: i64, mem: i64, disk: i64| json!({"resource": {"host": h.hostname, "project": project, "cpu": cpu, "memory_mb": mem, "disk_gb": disk}});
@@ -45,7 +45,7 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(name): Pa
 
 pub async fn update(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> NovaResult {
@@ -56,7 +56,7 @@ pub async fn update(
 
 pub async fn power(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((name, action)): Path<(String, String)>,
 ) -> NovaResult {
     app.compute_host(&c, &name).await?;

@@ -2,7 +2,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::quotas::LEGACY_NETWORK;
 use crate::app::compute::resource_params::{UpdateQuotaClassSet, UpdateQuotaSet};
 use crate::http::{wrapped, AppState, Authed};
@@ -36,17 +36,32 @@ fn shape(q: &BTreeMap<String, i64>, mv: Mv, id: Option<&str>) -> Value {
     Value::Object(out)
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(project): Path<String>,
+) -> NovaResult {
     let q = app.compute_quota(&c, &project).await?;
     Ok(Json(json!({"quota_set": shape(&q, mv, Some(&project))})).into_response())
 }
 
-pub async fn defaults(State(app): State<AppState>, Authed(..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
+pub async fn defaults(
+    State(app): State<AppState>,
+    Authed(..): NovaCaller,
+    mv: Mv,
+    Path(project): Path<String>,
+) -> NovaResult {
     let q = app.compute_quota_defaults().await?;
     Ok(Json(json!({"quota_set": shape(&q, mv, Some(&project))})).into_response())
 }
 
-pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(project): Path<String>) -> NovaResult {
+pub async fn detail(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(project): Path<String>,
+) -> NovaResult {
     let q = app.compute_quota(&c, &project).await?;
     let used = app.compute_usage_of(&c, &project).await?;
     let mut out = Map::new();
@@ -67,7 +82,7 @@ pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path
 
 pub async fn update(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(project): Path<String>,
     body: Bytes,
@@ -88,7 +103,7 @@ fn class_shape(q: &BTreeMap<String, i64>, mv: Mv, id: &str) -> Value {
 
 pub async fn show_class(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(class): Path<String>,
 ) -> NovaResult {
@@ -98,7 +113,7 @@ pub async fn show_class(
 
 pub async fn update_class(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(class): Path<String>,
     body: Bytes,
@@ -112,7 +127,7 @@ pub async fn update_class(
     Ok(Json(json!({ "quota_class_set": v })).into_response())
 }
 
-pub async fn reset(State(app): State<AppState>, Authed(c, ..): Nv, Path(project): Path<String>) -> NovaResult {
+pub async fn reset(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(project): Path<String>) -> NovaResult {
     app.reset_compute_quota(&c, &project).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

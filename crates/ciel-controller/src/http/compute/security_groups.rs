@@ -2,7 +2,7 @@
 //! Nova's view of the network service's security groups (works at 2.1, as Tempest expects).
 
 use super::error::NovaResult;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::security_groups::{NovaSecurityGroup, NovaSecurityGroupRule};
 use crate::app::network::params::FromBody;
 use crate::app::network::security_groups::GroupView;
@@ -49,7 +49,7 @@ fn group_json(g: &GroupView, all: &[GroupView]) -> Value {
 }
 
 /// The caller's groups; an admin's `all_tenants` lists every project's.
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller, RawQuery(raw): RawQuery) -> NovaResult {
     let q = super::query_pairs(raw.as_deref())?;
     let every = c.is_admin()
         && super::param(&q, "all_tenants").is_some_and(|v| !matches!(v.to_lowercase().as_str(), "0" | "false" | "off"));
@@ -62,44 +62,49 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw):
     Ok(Json(json!({ "security_groups": own })).into_response())
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, body: Bytes) -> NovaResult {
     let req = NovaSecurityGroup::for_create(wrapped(&body, "security_group")?)?;
     let g = app.nova_create_security_group(&c, req).await?;
     let all = app.list_security_groups(&c).await?;
     Ok(Json(json!({"security_group": group_json(&g, &all)})).into_response())
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let g = app.get_security_group(&c, &id).await?;
     let all = app.list_security_groups(&c).await?;
     Ok(Json(json!({"security_group": group_json(&g, &all)})).into_response())
 }
 
-pub async fn update(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
+pub async fn update(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NovaResult {
     let req = NovaSecurityGroup::for_update(wrapped(&body, "security_group")?)?;
     let g = app.nova_update_security_group(&c, &id, req).await?;
     let all = app.list_security_groups(&c).await?;
     Ok(Json(json!({"security_group": group_json(&g, &all)})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.nova_delete_security_group(&c, &id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-pub async fn create_rule(State(app): State<AppState>, Authed(c, ..): Nv, body: Bytes) -> NovaResult {
+pub async fn create_rule(State(app): State<AppState>, Authed(c, ..): NovaCaller, body: Bytes) -> NovaResult {
     let req = NovaSecurityGroupRule::from_body(wrapped(&body, "security_group_rule")?)?;
     let r = app.nova_create_security_group_rule(&c, req).await?;
     let all = app.list_security_groups(&c).await?;
     Ok(Json(json!({"security_group_rule": rule_json(&r, &all)})).into_response())
 }
 
-pub async fn delete_rule(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete_rule(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.nova_delete_security_group_rule(&c, &id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-pub async fn of_server(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn of_server(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let groups = app.server_security_groups(&c, &id).await?;
     let all = app.list_security_groups(&c).await?;
     let items: Vec<Value> = groups.iter().map(|g| group_json(g, &all)).collect();

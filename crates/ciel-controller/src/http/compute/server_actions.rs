@@ -5,7 +5,7 @@ use super::error::NovaResult;
 use super::microversion::Mv;
 use super::request_id::RequestId;
 use super::servers::{common_json, Lookups};
-use super::{time_micro, Nv};
+use super::{time_micro, NovaCaller};
 use crate::db::compute::instance_actions::InstanceAction;
 use crate::error::Error;
 use crate::http::{parse_json, AppState, Authed};
@@ -32,7 +32,7 @@ fn field<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
 
 pub async fn action(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     RequestId(rid): RequestId,
     Path(id): Path<String>,
@@ -227,7 +227,7 @@ fn action_json(a: &InstanceAction) -> Value {
 
 pub async fn list_actions(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
 ) -> NovaResult {
@@ -247,7 +247,7 @@ pub async fn list_actions(
 
 pub async fn show_action(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path((id, request_id)): Path<(String, String)>,
 ) -> NovaResult {

@@ -3,7 +3,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::{param, query_pairs, Nv};
+use super::{param, query_pairs, NovaCaller};
 use crate::app::compute::resource_params::CreateServerGroup;
 use crate::app::compute::server_groups::GroupView;
 use crate::http::{wrapped, AppState, Authed};
@@ -30,13 +30,18 @@ fn group_json(g: &GroupView, mv: Mv) -> Value {
     v
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv, body: Bytes) -> NovaResult {
     let req = CreateServerGroup::at_microversion(wrapped(&body, "server_group")?, mv.1)?;
     let g = app.create_server_group(&c, req).await?;
     Ok(Json(json!({"server_group": group_json(&g, mv)})).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     let q = query_pairs(raw.as_deref())?;
     let all = param(&q, "all_projects").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
     let groups = app.list_server_groups(&c, all).await?;
@@ -44,12 +49,17 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQue
     Ok(Json(json!({ "server_groups": items })).into_response())
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     let g = app.get_server_group(&c, &id).await?;
     Ok(Json(json!({"server_group": group_json(&g, mv)})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.delete_server_group(&c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

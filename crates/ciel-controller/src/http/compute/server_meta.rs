@@ -1,7 +1,7 @@
 //! `/servers/{id}/metadata[/{key}]` and `/servers/{id}/tags[/{tag}]`.
 
 use super::error::NovaResult;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::resource_params::{Metadata, MetadataItem, ServerTags};
 use crate::error::Error;
 use crate::http::{parse_json, AppState, Authed};
@@ -25,7 +25,7 @@ fn object(body: &Bytes, key: &str) -> Result<Map<String, Value>, Error> {
     }
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let m = app.server_metadata(&c, &id).await?;
     Ok(Json(json!({ "metadata": m })).into_response())
 }
@@ -43,13 +43,18 @@ async fn set(
     Ok(Json(json!({ "metadata": m })).into_response())
 }
 
-pub async fn merge(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>, body: Bytes) -> NovaResult {
+pub async fn merge(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> NovaResult {
     set(app, c, id, body, false).await
 }
 
 pub async fn replace(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
@@ -58,7 +63,7 @@ pub async fn replace(
 
 pub async fn show_item(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
 ) -> NovaResult {
     let m = app.server_metadata(&c, &id).await?;
@@ -71,7 +76,7 @@ pub async fn show_item(
 /// PUT /metadata/{key}: the body holds exactly that key.
 pub async fn set_item(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
     body: Bytes,
 ) -> NovaResult {
@@ -83,20 +88,20 @@ pub async fn set_item(
 
 pub async fn delete_item(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, key)): Path<(String, String)>,
 ) -> NovaResult {
     app.delete_server_metadata(&c, &id, &key).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn tags(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn tags(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     Ok(Json(json!({"tags": app.server_tags(&c, &id).await?})).into_response())
 }
 
 pub async fn replace_tags(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
@@ -104,14 +109,14 @@ pub async fn replace_tags(
     Ok(Json(json!({"tags": app.replace_server_tags(&c, &id, tags).await?})).into_response())
 }
 
-pub async fn delete_tags(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete_tags(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.delete_server_tags(&c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn check_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> NovaResult {
     if app.server_tags(&c, &id).await?.contains(&tag) {
@@ -124,7 +129,7 @@ pub async fn check_tag(
 /// 201 with a Location when the tag is new, 204 when the server already had it.
 pub async fn add_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> NovaResult {
     let created = app.add_server_tag(&c, &id, &tag).await?;
@@ -139,7 +144,7 @@ pub async fn add_tag(
 
 pub async fn delete_tag(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, tag)): Path<(String, String)>,
 ) -> NovaResult {
     app.delete_server_tag(&c, &id, &tag).await?;
@@ -148,12 +153,16 @@ pub async fn delete_tag(
 
 /// `os-server-password`: Ciel injects no passwords, so there is never an encrypted one to
 /// show; clearing it is accepted (for the server's owner).
-pub async fn password(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn password(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     app.get_server(&c, &id).await?;
     Ok(Json(json!({"password": ""})).into_response())
 }
 
-pub async fn clear_password(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn clear_password(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    Path(id): Path<String>,
+) -> NovaResult {
     app.server_metadata(&c, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

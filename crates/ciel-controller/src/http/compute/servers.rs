@@ -3,7 +3,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::request_id::RequestId;
-use super::{links, param, query_pairs, time_micro, time_z as time, Nv};
+use super::{links, param, query_pairs, time_micro, time_z as time, NovaCaller};
 use crate::app::compute::server_list::{parse_time, ServerFilter, STATUSES};
 use crate::app::identity::caller::Caller;
 use crate::app::network::ports::PortView;
@@ -261,7 +261,7 @@ fn hostname(name: &str) -> String {
 
 pub async fn create(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     RequestId(rid): RequestId,
     body: Bytes,
 ) -> NovaResult {
@@ -404,15 +404,30 @@ async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: 
     Ok(Json(body).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), false).await
 }
 
-pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn detail(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), true).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
     let l = Lookups::load(&app, &c).await?;
     Ok(Json(json!({"server": detail_json(&app, &c, &l, &s, mv).await?})).into_response())
@@ -420,7 +435,7 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(i
 
 pub async fn update(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
     body: Bytes,
@@ -437,7 +452,7 @@ pub async fn update(
 
 pub async fn delete(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     RequestId(rid): RequestId,
     Path(id): Path<String>,
 ) -> NovaResult {
@@ -445,7 +460,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn ips(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
     let l = Lookups::load(&app, &c).await?;
     Ok(Json(json!({"addresses": addresses(&l, &s)})).into_response())
@@ -453,7 +468,7 @@ pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<
 
 pub async fn ips_by_network(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, network)): Path<(String, String)>,
 ) -> NovaResult {
     let s = app.get_server(&c, &id).await?;

@@ -1,7 +1,7 @@
 //! `/os-simple-tenant-usage[/{project}]?start=&end=&detailed=`.
 
 use super::error::NovaResult;
-use super::{param, query_pairs, time_micro, Nv};
+use super::{param, query_pairs, time_micro, NovaCaller};
 use crate::app::compute::server_list::parse_time;
 use crate::app::compute::usage::ProjectUsage;
 use crate::http::{AppState, Authed};
@@ -49,7 +49,7 @@ fn usage_json(u: &ProjectUsage, start: i64, end: i64, detailed: bool) -> Value {
     v
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller, RawQuery(raw): RawQuery) -> NovaResult {
     let (start, end, detailed) = period(raw.as_deref())?;
     let all = app.tenant_usage(&c, None, start, end).await?;
     let items: Vec<Value> = all.iter().map(|u| usage_json(u, start, end, detailed)).collect();
@@ -58,7 +58,7 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, RawQuery(raw):
 
 pub async fn show(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> NovaResult {

@@ -3,7 +3,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::Nv;
+use super::NovaCaller;
 use crate::app::compute::resource_params::AttachVolume;
 use crate::db::volumes::Attachment;
 use crate::error::Error;
@@ -31,7 +31,12 @@ fn render(a: &Attachment, mv: Mv) -> Value {
     v
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     let items: Vec<Value> = app
         .server_volume_attachments(&c, &id)
         .await?
@@ -43,7 +48,7 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(i
 
 pub async fn show(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path((id, volume)): Path<(String, String)>,
 ) -> NovaResult {
@@ -58,7 +63,7 @@ pub async fn show(
 
 pub async fn attach(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
     body: Bytes,
@@ -70,7 +75,7 @@ pub async fn attach(
 
 pub async fn detach(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, volume)): Path<(String, String)>,
 ) -> NovaResult {
     app.detach_volume(&c, &id, &volume).await?;

@@ -3,7 +3,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
-use super::{time_micro, Nv};
+use super::{time_micro, NovaCaller};
 use crate::app::volume::params::{CreateSnapshot, CreateVolume};
 use crate::db::volumes::{Attachment, AttachmentStatus, Snapshot, Volume};
 use crate::error::Error;
@@ -46,14 +46,19 @@ async fn render(app: &AppState, c: &crate::app::identity::caller::Caller, v: &Vo
     Ok(volume_json(v, &t, a.as_ref()))
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv, body: Bytes) -> NovaResult {
     gone(mv)?;
     let b = CreateVolume::from_nova(wrapped(&body, "volume")?)?;
     let v = app.create_volume(&c, b).await?;
     Ok(Json(json!({"volume": render(&app, &c, &v).await?})).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     gone(mv)?;
     let q = super::query_pairs(raw.as_deref())?;
     let number = |k: &str| -> Result<Option<usize>, Error> {
@@ -76,13 +81,23 @@ pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQue
     Ok(Json(json!({ "volumes": items })).into_response())
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     gone(mv)?;
     let v = app.get_volume(&c, &id).await?;
     Ok(Json(json!({"volume": render(&app, &c, &v).await?})).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn delete(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     gone(mv)?;
     app.delete_volume(&c, &id, false, false).await?;
     Ok(StatusCode::ACCEPTED.into_response())
@@ -93,14 +108,19 @@ fn snapshot_json(s: &Snapshot) -> Value {
         "createdAt": time_micro(s.created_at), "displayName": s.name, "displayDescription": s.description})
 }
 
-pub async fn create_snapshot(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, body: Bytes) -> NovaResult {
+pub async fn create_snapshot(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    body: Bytes,
+) -> NovaResult {
     gone(mv)?;
     let b = CreateSnapshot::from_nova(wrapped(&body, "snapshot")?)?;
     let s = app.create_snapshot(&c, b).await?;
     Ok(Json(json!({"snapshot": snapshot_json(&s)})).into_response())
 }
 
-pub async fn list_snapshots(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv) -> NovaResult {
+pub async fn list_snapshots(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv) -> NovaResult {
     gone(mv)?;
     let items: Vec<Value> = app
         .list_snapshots(&c, false)
@@ -114,7 +134,7 @@ pub async fn list_snapshots(State(app): State<AppState>, Authed(c, ..): Nv, mv: 
 
 pub async fn show_snapshot(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
 ) -> NovaResult {
@@ -125,7 +145,7 @@ pub async fn show_snapshot(
 
 pub async fn delete_snapshot(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
 ) -> NovaResult {
