@@ -4,7 +4,7 @@
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::compute::servers::Server;
+use crate::db::compute::servers::{Server, TagFilter};
 use crate::error::{Error, Result};
 use regex_automata::meta::Regex;
 
@@ -49,6 +49,8 @@ pub struct ServerFilter {
     /// Admin-only filters (ignored for others, as Nova does).
     pub project_id: Option<String>,
     pub host: Option<String>,
+    /// `tags`, `tags-any`, `not-tags`, `not-tags-any` (2.26).
+    pub tags: TagFilter,
 }
 
 fn regex(field: &str, pattern: &str) -> Result<Regex> {
@@ -82,7 +84,7 @@ impl App {
     /// The servers `caller` may see that match `f`, newest first, one page of them; the
     /// bool says whether more follow (for the `next` link).
     pub async fn list_servers_filtered(&self, caller: &Caller, f: &ServerFilter) -> Result<(Vec<Server>, bool)> {
-        let mut list = self.list_servers(caller, f.all_projects).await?;
+        let mut list = self.list_servers_tagged(caller, f.all_projects, &f.tags).await?;
         if let Some(n) = &f.name {
             let re = regex("name", n)?;
             list.retain(|s| re.is_match(&s.name));

@@ -8,7 +8,7 @@ use crate::app::identity::input::{self, Body};
 use crate::app::network::owns;
 use crate::app::App;
 use crate::db::compute::servers::{self as db, Server};
-use crate::db::compute::{hosts, server_groups};
+use crate::db::compute::{hosts, server_groups, server_tags};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
@@ -50,6 +50,63 @@ fn parse_networks(v: Option<Value>) -> Result<Option<Vec<NicRequest>>> {
         ))),
     }
 }
+
+/// The fault of a server no host could take.
+const NO_VALID_HOST: &str = "No valid host was found. There are not enough hosts available.";
+
+/// The name of server `i` of `count` made by one request (`name-1`, `name-2`, ... when several).
+fn numbered(name: &str, count: i64, i: i64) -> String {
+    if count > 1 {
+        format!("{name}-{}", i + 1)
+    } else {
+        name.to_string()
+    }
+}
+
+/// `tags` (2.52): at most 50 strings of 1–60 characters without `/` or `,`, as Nova's
+/// schema checks them.
+fn tags(v: Option<Value>) -> Result<Vec<String>> {
+    let items = match v {
+        None => return Ok(vec![]),
+        Some(Value::Array(items)) => items,
+        Some(v) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute tags. Value: {v}. {v} is not of type 'array'"
+            )))
+        }
+    };
+    if items.len() > MAX_TAGS {
+        return Err(Error::bad_request(format!(
+            "Invalid input for field/attribute tags. Value: {}. {} is too long",
+            Value::Array(items.clone()),
+            Value::Array(items)
+        )));
+    }
+    let mut out: Vec<String> = vec![];
+    for (i, t) in items.into_iter().enumerate() {
+        let bad = |why: String| Error::bad_request(format!("Invalid input for field/attribute {i}. Value: {t}. {why}"));
+        let Value::String(tag) = &t else {
+            return Err(bad(format!("{t} is not of type 'string'")));
+        };
+        let n = tag.chars().count();
+        if n == 0 {
+            return Err(bad(format!("'{tag}' is too short")));
+        }
+        if n > 60 {
+            return Err(bad(format!("'{tag}' is too long")));
+        }
+        if tag.contains('/') || tag.contains(',') {
+            return Err(bad(format!("'{tag}' does not match '^[^,/]*$'")));
+        }
+        if !out.contains(tag) {
+            out.push(tag.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The most tags a server has (Nova's `MAX_TAG_COUNT`).
+const MAX_TAGS: usize = 50;
 
 /// The largest `user_data` Nova takes, base64-encoded.
 const MAX_USER_DATA: usize = 65535;
@@ -143,7 +200,9 @@ impl App {
         let config_drive = match body.remove("config_drive") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
-            Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"),
+            Some(Value::String(s)) => {
+                matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
+            }
             Some(v) => {
                 return Err(Error::bad_request(format!(
                     "Invalid input for field/attribute config_drive. Value: {v}."
@@ -202,6 +261,7 @@ impl App {
             ));
         }
         let nics = parse_networks(body.remove("networks"))?;
+        let tags = tags(body.remove("tags"))?;
         let az = input::opt_str(&mut body, "availability_zone", 255, true)?.unwrap_or_else(|| "nova".into());
         // "ZONE:HOST[:NODE]" pins an admin's server to a host.
         let (az, forced) = match az.split_once(':') {
@@ -244,6 +304,44 @@ impl App {
         }
         let wanted = max.min(fits_quota);
         let mut made = vec![];
+        let mut failed = vec![];
+        let proto = Server {
+            id: String::new(),
+            project_id: project_id.clone(),
+            user_id: caller.user_id().to_string(),
+            name: name.clone(),
+            flavor_id: flavor.id.clone(),
+            vcpus: flavor.vcpus,
+            memory_mb: flavor.ram,
+            root_gb: if boot_volume.is_some() { 0 } else { flavor.disk },
+            image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+            host_id: None,
+            key_name: key_name.clone(),
+            user_data: user_data.clone(),
+            metadata: metadata.to_string(),
+            availability_zone: az.clone(),
+            vm_state: "building".into(),
+            task_state: Some("spawning".into()),
+            power_state: 0,
+            desired_power: "running".into(),
+            boot_serial: 0,
+            fault: None,
+            created_at: now,
+            updated_at: now,
+            launched_at: None,
+            config_drive,
+            launch_index: 0,
+            description: description.clone(),
+            access_ipv4: access_ipv4.clone(),
+            access_ipv6: access_ipv6.clone(),
+            locked_by: None,
+            locked_reason: None,
+            rebuild_serial: 0,
+            old_flavor_id: None,
+            old_vcpus: None,
+            old_memory_mb: None,
+            old_root_gb: None,
+        };
         if let Some(g) = &group_hint {
             constraints.group = Some(super::server_groups::placement(&mut tx, caller, g).await?);
         }
@@ -256,79 +354,62 @@ impl App {
                 });
             }
         }
+        // Scheduled in a savepoint: when fewer than `min` servers find a host, none keeps
+        // one and all of them go to ERROR instead (as Nova buries them), still counting
+        // against the quota until deleted.
+        let mut placed = tx.savepoint().await?;
         for i in 0..wanted {
-            let host = scheduler::pick(&mut tx, &self.cfg.scheduler, &flavor, &constraints).await?;
+            let host = scheduler::pick(&mut placed, &self.cfg.scheduler, &flavor, &constraints).await?;
             let Some(host) = host else {
                 if (made.len() as i64) < min {
-                    return Err(Error::Typed {
-                        status: 500,
-                        kind: "computeFault",
-                        message: "No valid host was found. There are not enough hosts available.".into(),
-                    });
+                    made.clear();
                 }
                 break;
             };
-            let s = Server {
-                id: uuid::Uuid::new_v4().to_string(),
-                project_id: project_id.clone(),
-                user_id: caller.user_id().to_string(),
-                name: if wanted > 1 {
-                    format!("{name}-{}", i + 1)
-                } else {
-                    name.clone()
-                },
-                flavor_id: flavor.id.clone(),
-                vcpus: flavor.vcpus,
-                memory_mb: flavor.ram,
-                root_gb: if boot_volume.is_some() { 0 } else { flavor.disk },
-                image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
-                host_id: Some(host.clone()),
-                key_name: key_name.clone(),
-                user_data: user_data.clone(),
-                metadata: metadata.to_string(),
-                availability_zone: az.clone(),
-                vm_state: "building".into(),
-                task_state: Some("spawning".into()),
-                power_state: 0,
-                desired_power: "running".into(),
-                boot_serial: 0,
-                fault: None,
-                created_at: now,
-                updated_at: now,
-                launched_at: None,
-                config_drive,
-                launch_index: i,
-                description: description.clone(),
-                access_ipv4: access_ipv4.clone(),
-                access_ipv6: access_ipv6.clone(),
-                locked_by: None,
-                locked_reason: None,
-                rebuild_serial: 0,
-                old_flavor_id: None,
-                old_vcpus: None,
-                old_memory_mb: None,
-                old_root_gb: None,
-            };
-            db::insert(&mut *tx, &s).await?;
+            let mut s = proto.clone();
+            s.id = uuid::Uuid::new_v4().to_string();
+            s.name = numbered(&name, wanted, i);
+            s.host_id = Some(host.clone());
+            s.launch_index = i;
+            db::insert(&mut *placed, &s).await?;
             let mut next_disk = if config_drive { b'c' } else { b'b' };
             for b in &block_devices {
                 let device = format!("/dev/vd{}", next_disk as char);
                 if b.boot_index != Some(0) {
                     next_disk += 1;
                 }
-                self.attach_block_device(&mut tx, caller, &s.id, &host, b, device)
+                self.attach_block_device(&mut placed, caller, &s.id, &host, b, device)
                     .await?;
             }
-            super::actions::record(&mut tx, caller, &s, "create", request_id, now).await?;
-            if let (Some(g), Some(p)) = (&group_hint, constraints.group.as_mut()) {
-                server_groups::add_member(&mut *tx, g, &s.id).await?;
+            self.record_created(&mut placed, caller, &s, &tags, group_hint.as_deref(), request_id)
+                .await?;
+            if let Some(p) = constraints.group.as_mut() {
                 p.member_hosts.push(host.clone());
             }
-            hosts::bump_generation(&mut *tx, &host).await?;
+            hosts::bump_generation(&mut *placed, &host).await?;
             made.push(s);
+        }
+        if made.is_empty() {
+            placed.rollback().await?;
+            for i in 0..wanted {
+                let mut s = proto.clone();
+                s.id = uuid::Uuid::new_v4().to_string();
+                s.name = numbered(&name, wanted, i);
+                s.launch_index = i;
+                s.vm_state = "error".into();
+                s.task_state = None;
+                s.fault = Some(NO_VALID_HOST.into());
+                db::insert(&mut *tx, &s).await?;
+                self.record_created(&mut tx, caller, &s, &tags, group_hint.as_deref(), request_id)
+                    .await?;
+                failed.push(s);
+            }
+        } else {
+            placed.commit().await?;
         }
         tx.commit().await?;
         // Ports are the network service's: made through its API, undone if any fails.
+        // A server in ERROR never had a host, so it gets none.
         for s in &made {
             if let Err(e) = self.attach_nics(caller, s, nics.as_deref(), &groups).await {
                 for s in &made {
@@ -338,7 +419,29 @@ impl App {
             }
         }
         self.hosts_changed();
+        made.extend(failed);
         Ok(made)
+    }
+
+    /// What every new server gets in the creating transaction, placed or not: its `create`
+    /// action, its tags, its group membership.
+    async fn record_created(
+        &self,
+        tx: &mut crate::db::Tx<'_>,
+        caller: &Caller,
+        s: &Server,
+        tags: &[String],
+        group: Option<&str>,
+        request_id: &str,
+    ) -> Result<()> {
+        super::actions::record(tx, caller, s, "create", request_id, s.created_at).await?;
+        for t in tags {
+            server_tags::add(&mut **tx, &s.id, t).await?;
+        }
+        if let Some(g) = group {
+            server_groups::add_member(&mut **tx, g, &s.id).await?;
+        }
+        Ok(())
     }
 
     async fn attach_nics(
@@ -401,16 +504,20 @@ impl App {
                         port["security_groups"] = json!(g);
                     }
                     let Value::Object(b) = port else { unreachable!() };
-                    let made = self.create_port(caller, crate::app::network::params::FromBody::from_body(b)?).await.map_err(|e| match e {
-                        Error::NotFound { .. } => Error::bad_request(format!("Network {net} could not be found.")),
-                        other => other,
-                    })?;
+                    let made = self
+                        .create_port(caller, crate::app::network::params::FromBody::from_body(b)?)
+                        .await
+                        .map_err(|e| match e {
+                            Error::NotFound { .. } => Error::bad_request(format!("Network {net} could not be found.")),
+                            other => other,
+                        })?;
                     self.remember_created_port(&made.port.id, &s.id).await?;
                 }
                 NicRequest::Port(p) => {
                     let b = json!({"device_id": s.id, "device_owner": "compute:nova"});
                     let Value::Object(b) = b else { unreachable!() };
-                    self.update_port(caller, p, crate::app::network::params::FromBody::from_body(b)?).await?;
+                    self.update_port(caller, p, crate::app::network::params::FromBody::from_body(b)?)
+                        .await?;
                 }
             }
         }
@@ -481,8 +588,19 @@ impl App {
     }
 
     pub async fn list_servers(&self, caller: &Caller, all_projects: bool) -> Result<Vec<Server>> {
+        self.list_servers_tagged(caller, all_projects, &db::TagFilter::default())
+            .await
+    }
+
+    /// As `list_servers`, only the servers whose tags pass `tags`.
+    pub async fn list_servers_tagged(
+        &self,
+        caller: &Caller,
+        all_projects: bool,
+        tags: &db::TagFilter,
+    ) -> Result<Vec<Server>> {
         let own = caller.project_id().map(str::to_owned);
-        Ok(db::list(&self.db)
+        Ok(db::list_tagged(&self.db, tags)
             .await?
             .into_iter()
             .filter(|s| (all_projects && caller.is_admin()) || own.as_deref() == Some(s.project_id.as_str()))

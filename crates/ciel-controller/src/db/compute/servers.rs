@@ -108,6 +108,61 @@ pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Server>> {
     )
 }
 
+/// Nova's tag filters of a server listing (2.26), each a list of tags.
+#[derive(Debug, Clone, Default)]
+pub struct TagFilter {
+    /// `tags`: servers with all of them.
+    pub all: Option<Vec<String>>,
+    /// `tags-any`: servers with at least one of them.
+    pub any: Option<Vec<String>>,
+    /// `not-tags`: servers without all of them (lacking at least one).
+    pub not_all: Option<Vec<String>>,
+    /// `not-tags-any`: servers with none of them.
+    pub not_any: Option<Vec<String>>,
+}
+
+/// Servers whose tags pass `f`, newest first.
+pub async fn list_tagged(e: impl SqliteExecutor<'_>, f: &TagFilter) -> Result<Vec<Server>> {
+    let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM servers WHERE 1 = 1"));
+    // How many of `tags` the server has (each tag is stored once per server).
+    let matching = |q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, tags: &[String]| {
+        q.push(" (SELECT count(*) FROM server_tags t WHERE t.server_id = servers.id AND t.tag IN (");
+        let mut sep = q.separated(", ");
+        for t in tags {
+            sep.push_bind(t.clone());
+        }
+        q.push("))");
+    };
+    let distinct = |tags: &Vec<String>| {
+        let mut d = tags.clone();
+        d.sort();
+        d.dedup();
+        d
+    };
+    if let Some(tags) = f.all.as_ref().map(distinct) {
+        q.push(" AND");
+        matching(&mut q, &tags);
+        q.push(" = ").push_bind(tags.len() as i64);
+    }
+    if let Some(tags) = f.any.as_ref().map(distinct) {
+        q.push(" AND");
+        matching(&mut q, &tags);
+        q.push(" > 0");
+    }
+    if let Some(tags) = f.not_all.as_ref().map(distinct) {
+        q.push(" AND");
+        matching(&mut q, &tags);
+        q.push(" < ").push_bind(tags.len() as i64);
+    }
+    if let Some(tags) = f.not_any.as_ref().map(distinct) {
+        q.push(" AND");
+        matching(&mut q, &tags);
+        q.push(" = 0");
+    }
+    q.push(" ORDER BY created_at DESC, id");
+    Ok(q.build_query_as().fetch_all(e).await?)
+}
+
 pub async fn on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<Vec<Server>> {
     Ok(
         sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE host_id = ? ORDER BY id"))

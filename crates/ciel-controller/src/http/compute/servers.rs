@@ -3,12 +3,13 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::request_id::RequestId;
-use super::{links, param, query_pairs, time_micro, time_z as time, NovaCaller};
+use super::{links, param, query_pairs, time_micro, time_z as time, Nv};
 use crate::app::compute::server_list::{parse_time, ServerFilter, STATUSES};
 use crate::app::identity::caller::Caller;
 use crate::app::network::ports::PortView;
 use crate::app::network::security_groups::GroupView;
 use crate::db::compute::servers::Server;
+use crate::db::compute::servers::TagFilter;
 use crate::db::floating_ips::FloatingIp;
 use crate::db::network::Network;
 use crate::error::Error;
@@ -261,11 +262,18 @@ fn hostname(name: &str) -> String {
 
 pub async fn create(
     State(app): State<AppState>,
-    Authed(c, ..): NovaCaller,
+    Authed(c, ..): Nv,
+    mv: Mv,
     RequestId(rid): RequestId,
     body: Bytes,
 ) -> NovaResult {
     let mut b = wrapped(&body, "server")?;
+    if b.contains_key("tags") && !mv.at_least(52) {
+        return Err(Error::bad_request(
+            "Invalid input for field/attribute server. Value: {...}. Additional properties are not allowed ('tags' was unexpected)",
+        )
+        .into());
+    }
     // Scheduler hints sit beside "server" in the body; the app takes them with the rest.
     if let Ok(Value::Object(mut top)) = serde_json::from_slice::<Value>(&body) {
         for k in ["os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"] {
@@ -357,6 +365,15 @@ fn filter(c: &Caller, mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> 
         }
         f.status = Some(known);
     }
+    if mv.at_least(26) {
+        let list = |k: &str| param(&q, k).map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>());
+        f.tags = TagFilter {
+            all: list("tags"),
+            any: list("tags-any"),
+            not_all: list("not-tags"),
+            not_any: list("not-tags-any"),
+        };
+    }
     if let Some(t) = param(&q, "changes-since") {
         f.changes_since = Some(parse_time("changes-since", t)?);
     }
@@ -404,30 +421,15 @@ async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: 
     Ok(Json(body).into_response())
 }
 
-pub async fn list(
-    State(app): State<AppState>,
-    Authed(c, ..): NovaCaller,
-    mv: Mv,
-    RawQuery(raw): RawQuery,
-) -> NovaResult {
+pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), false).await
 }
 
-pub async fn detail(
-    State(app): State<AppState>,
-    Authed(c, ..): NovaCaller,
-    mv: Mv,
-    RawQuery(raw): RawQuery,
-) -> NovaResult {
+pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), true).await
 }
 
-pub async fn show(
-    State(app): State<AppState>,
-    Authed(c, ..): NovaCaller,
-    mv: Mv,
-    Path(id): Path<String>,
-) -> NovaResult {
+pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
     let l = Lookups::load(&app, &c).await?;
     Ok(Json(json!({"server": detail_json(&app, &c, &l, &s, mv).await?})).into_response())
@@ -435,7 +437,7 @@ pub async fn show(
 
 pub async fn update(
     State(app): State<AppState>,
-    Authed(c, ..): NovaCaller,
+    Authed(c, ..): Nv,
     mv: Mv,
     Path(id): Path<String>,
     body: Bytes,
@@ -452,7 +454,7 @@ pub async fn update(
 
 pub async fn delete(
     State(app): State<AppState>,
-    Authed(c, ..): NovaCaller,
+    Authed(c, ..): Nv,
     RequestId(rid): RequestId,
     Path(id): Path<String>,
 ) -> NovaResult {
@@ -460,7 +462,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn ips(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
+pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
     let l = Lookups::load(&app, &c).await?;
     Ok(Json(json!({"addresses": addresses(&l, &s)})).into_response())
@@ -468,7 +470,7 @@ pub async fn ips(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id
 
 pub async fn ips_by_network(
     State(app): State<AppState>,
-    Authed(c, ..): NovaCaller,
+    Authed(c, ..): Nv,
     Path((id, network)): Path<(String, String)>,
 ) -> NovaResult {
     let s = app.get_server(&c, &id).await?;

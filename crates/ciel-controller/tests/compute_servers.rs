@@ -1,0 +1,283 @@
+//! Nova servers in-process through the router, with one registered (fake) host and an
+//! active image: tags given at create, a scheduling failure (202 and a server in ERROR with
+//! Nova's fault), and the tag filters of server listings.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ciel_controller::app::App;
+use ciel_proto::RegisterRequest;
+use common::login;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Api {
+    app: Arc<App>,
+    token: String,
+    image: String,
+    _dir: common::tempdir::Dir,
+}
+
+struct Resp {
+    status: StatusCode,
+    json: Value,
+}
+
+impl Api {
+    /// An admin's API on a cloud with one host of 4 vCPUs and 8 GiB, and an active image.
+    async fn new() -> Api {
+        let (app, dir) = common::app().await;
+        app.seed_default_flavors().await.unwrap();
+        let (token, _) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+        let secret = ciel_controller::app::compute::hosts::join_token(&app.cfg.data_dir).unwrap();
+        app.register_host(
+            &secret,
+            RegisterRequest {
+                hostname: "h1".into(),
+                underlay_ip: None,
+                vcpus: 4,
+                memory_mb: 8192,
+                disk_gb: 100,
+                hypervisor_type: "fake".into(),
+                agent_url: None,
+                provider_networks: vec![],
+                storage_backends: vec!["file".into()],
+            },
+        )
+        .await
+        .unwrap();
+        let image = uuid::Uuid::new_v4().to_string();
+        let mut api = Api {
+            app,
+            token,
+            image: image.clone(),
+            _dir: dir,
+        };
+        let r = api
+            .call(
+                "POST",
+                "/image/v2/images",
+                "2.1",
+                Some(json!({"id": image, "name": "img", "disk_format": "raw", "container_format": "bare"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+        sqlx::query("UPDATE images SET status = 'active', size = 1024 WHERE id = ?")
+            .bind(&image)
+            .execute(&api.app.db)
+            .await
+            .unwrap();
+        api.image = image;
+        api
+    }
+
+    async fn call(&self, method: &str, uri: &str, mv: &str, body: Option<Value>) -> Resp {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-auth-token", &self.token)
+            .header("openstack-api-version", format!("compute {mv}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+        let resp = ciel_controller::http::router(self.app.clone())
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Resp { status, json }
+    }
+
+    /// POST /servers with `extra` merged into a minimal server (no networks).
+    async fn create(&self, mv: &str, name: &str, extra: Value, top: Value) -> Resp {
+        let mut server = json!({"name": name, "imageRef": self.image, "flavorRef": "1", "networks": "none"});
+        for (k, v) in extra.as_object().unwrap() {
+            server[k] = v.clone();
+        }
+        let mut body = json!({ "server": server });
+        for (k, v) in top.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.call("POST", "/compute/v2.1/servers", mv, Some(body)).await
+    }
+
+    async fn show(&self, id: &str) -> Value {
+        let r = self
+            .call("GET", &format!("/compute/v2.1/servers/{id}"), "2.79", None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        r.json["server"].clone()
+    }
+
+    async fn instances_used(&self) -> i64 {
+        let r = self.call("GET", "/compute/v2.1/limits", "2.79", None).await;
+        r.json["limits"]["absolute"]["totalInstancesUsed"].as_i64().unwrap()
+    }
+
+    async fn names(&self, query: &str, mv: &str) -> Vec<String> {
+        let r = self
+            .call("GET", &format!("/compute/v2.1/servers?{query}"), mv, None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.json);
+        let mut names: Vec<String> = r.json["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+fn id_of(r: &Resp) -> String {
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    r.json["server"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn tags_given_at_create_are_kept() {
+    let api = Api::new().await;
+    let r = api
+        .create("2.52", "tagged", json!({"tags": ["a", "b-1"]}), json!({}))
+        .await;
+    let id = id_of(&r);
+    assert_eq!(api.show(&id).await["tags"], json!(["a", "b-1"]));
+
+    // Before 2.52 the field is not part of the schema.
+    let r = api.create("2.51", "early", json!({"tags": ["a"]}), json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    let m = r.json["badRequest"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("Additional properties are not allowed ('tags' was unexpected)"),
+        "{m}"
+    );
+
+    for bad in [
+        json!(["a/b"]),
+        json!(["a,b"]),
+        json!([""]),
+        json!(["x".repeat(61)]),
+        json!([1]),
+        json!("a"),
+        json!((0..51).map(|i| i.to_string()).collect::<Vec<_>>()),
+    ] {
+        let r = api.create("2.52", "bad", json!({ "tags": bad }), json!({})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.json);
+    }
+    let r = api.call("GET", "/compute/v2.1/servers", "2.52", None).await;
+    assert_eq!(
+        r.json["servers"].as_array().unwrap().len(),
+        1,
+        "refused requests created nothing"
+    );
+}
+
+#[tokio::test]
+async fn no_valid_host_gives_a_server_in_error() {
+    let api = Api::new().await;
+    // A flavor bigger than every host (its disk).
+    let r = api
+        .call(
+            "POST",
+            "/compute/v2.1/flavors",
+            "2.79",
+            Some(json!({"flavor": {"name": "huge", "ram": 1024, "vcpus": 1, "disk": 100000, "id": "huge"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let r = api.create("2.79", "big", json!({"flavorRef": "huge"}), json!({})).await;
+    let id = id_of(&r);
+    let s = api.show(&id).await;
+    assert_eq!(s["status"], "ERROR", "{s}");
+    assert_eq!(s["fault"]["code"], 500, "{s}");
+    let m = s["fault"]["message"].as_str().unwrap();
+    assert!(m.starts_with("No valid host was found."), "{m}");
+    assert_eq!(
+        api.instances_used().await,
+        1,
+        "a server in ERROR counts against the quota"
+    );
+    let r = api
+        .call("DELETE", &format!("/compute/v2.1/servers/{id}"), "2.79", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.json);
+    assert_eq!(api.instances_used().await, 0, "deleting it gives the quota back");
+
+    // An anti-affinity group with more members than hosts.
+    let r = api
+        .call(
+            "POST",
+            "/compute/v2.1/os-server-groups",
+            "2.64",
+            Some(json!({"server_group": {"name": "g", "policy": "anti-affinity"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let group = r.json["server_group"]["id"].as_str().unwrap().to_string();
+    let hints = json!({"os:scheduler_hints": {"group": group}});
+    let first = id_of(&api.create("2.79", "one", json!({}), hints.clone()).await);
+    assert_eq!(api.show(&first).await["status"], "BUILD");
+    let second = id_of(&api.create("2.79", "two", json!({}), hints).await);
+    let s = api.show(&second).await;
+    assert_eq!(s["status"], "ERROR", "{s}");
+    assert!(s["fault"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("No valid host was found."));
+    assert_eq!(api.instances_used().await, 2);
+    for id in [&first, &second] {
+        let r = api
+            .call("DELETE", &format!("/compute/v2.1/servers/{id}"), "2.79", None)
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.json);
+    }
+    assert_eq!(api.instances_used().await, 0);
+}
+
+#[tokio::test]
+async fn listings_filter_by_tags() {
+    let api = Api::new().await;
+    for (name, tags) in [
+        ("ab", json!(["a", "b"])),
+        ("a", json!(["a"])),
+        ("bc", json!(["b", "c"])),
+        ("none", json!([])),
+    ] {
+        id_of(&api.create("2.52", name, json!({ "tags": tags }), json!({})).await);
+    }
+    let all = vec!["a", "ab", "bc", "none"];
+    for (query, want) in [
+        ("tags=a", vec!["a", "ab"]),
+        ("tags=a,b", vec!["ab"]),
+        ("tags=a,c", vec![]),
+        ("tags-any=a,c", vec!["a", "ab", "bc"]),
+        ("not-tags=a,b", vec!["a", "bc", "none"]),
+        ("not-tags=a", vec!["bc", "none"]),
+        ("not-tags-any=a,c", vec!["none"]),
+        ("tags=b&not-tags-any=c", vec!["ab"]),
+        ("tags-any=a,b&not-tags=a,b", vec!["a", "bc"]),
+    ] {
+        assert_eq!(api.names(query, "2.26").await, want, "{query}");
+        assert_eq!(
+            api.names(&format!("{query}&limit=10"), "2.26").await,
+            want,
+            "{query} (detail)"
+        );
+        let r = api
+            .call("GET", &format!("/compute/v2.1/servers/detail?{query}"), "2.26", None)
+            .await;
+        assert_eq!(
+            r.json["servers"].as_array().unwrap().len(),
+            want.len(),
+            "{query} detail"
+        );
+        // Before 2.26 the filters do not exist (and are ignored).
+        assert_eq!(api.names(query, "2.25").await, all, "{query} at 2.25");
+    }
+}
