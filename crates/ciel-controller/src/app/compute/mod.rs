@@ -17,6 +17,7 @@ pub mod keypairs;
 pub mod metadata;
 pub mod networks;
 pub mod os_hosts;
+pub mod params;
 pub mod quotas;
 pub mod resize;
 pub mod resource_params;

@@ -1,55 +1,19 @@
 //! Servers: creation with scheduling and quota in one transaction, the user's power
 //! requests as desired state, deletion. The agent of the chosen host does the rest and its
-//! reports move the server from BUILD to ACTIVE (or ERROR).
+//! reports move the server from BUILD to ACTIVE (or ERROR). A request no host can take still
+//! makes its servers, in ERROR with Nova's "No valid host" fault.
 
-use super::scheduler;
+use super::params::{CreateServer, NicRequest};
+use super::scheduler::{self, Constraints};
 use crate::app::identity::caller::Caller;
-use crate::app::identity::input::{self, Body};
 use crate::app::network::owns;
 use crate::app::App;
+use crate::db::compute::flavors::Flavor;
 use crate::db::compute::servers::{self as db, Server};
 use crate::db::compute::{hosts, server_groups, server_tags};
+use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
-
-/// One NIC request of `networks`.
-enum NicRequest {
-    Network(String, Option<String>),
-    Port(String),
-}
-
-fn parse_networks(v: Option<Value>) -> Result<Option<Vec<NicRequest>>> {
-    let bad = |why: &str| Error::bad_request(format!("Bad networks format: {why}"));
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s == "auto" => Ok(None),
-        Some(Value::String(s)) if s == "none" => Ok(Some(vec![])),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(|i| {
-                let port = i.get("port").and_then(Value::as_str).map(str::to_owned);
-                let uuid = i.get("uuid").and_then(Value::as_str).map(str::to_owned);
-                let fixed = i.get("fixed_ip").and_then(Value::as_str).map(str::to_owned);
-                if let Some(ip) = &fixed {
-                    ip.parse::<std::net::IpAddr>()
-                        .map_err(|_| bad(&format!("Invalid fixed IP address ({ip})")))?;
-                }
-                for id in port.iter().chain(uuid.iter()) {
-                    uuid::Uuid::parse_str(id).map_err(|_| bad("network uuid is not in proper format"))?;
-                }
-                match (port, uuid) {
-                    (Some(p), _) => Ok(NicRequest::Port(p)),
-                    (None, Some(n)) => Ok(NicRequest::Network(n, fixed)),
-                    _ => Err(bad("each entry needs uuid or port")),
-                }
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some),
-        Some(v) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute networks. Value: {v}."
-        ))),
-    }
-}
 
 /// The fault of a server no host could take.
 const NO_VALID_HOST: &str = "No valid host was found. There are not enough hosts available.";
@@ -63,86 +27,65 @@ fn numbered(name: &str, count: i64, i: i64) -> String {
     }
 }
 
-/// `tags` (2.52): at most 50 strings of 1–60 characters without `/` or `,`, as Nova's
-/// schema checks them.
-fn tags(v: Option<Value>) -> Result<Vec<String>> {
-    let items = match v {
-        None => return Ok(vec![]),
-        Some(Value::Array(items)) => items,
-        Some(v) => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute tags. Value: {v}. {v} is not of type 'array'"
-            )))
-        }
-    };
-    if items.len() > MAX_TAGS {
-        return Err(Error::bad_request(format!(
-            "Invalid input for field/attribute tags. Value: {}. {} is too long",
-            Value::Array(items.clone()),
-            Value::Array(items)
-        )));
-    }
-    let mut out: Vec<String> = vec![];
-    for (i, t) in items.into_iter().enumerate() {
-        let bad = |why: String| Error::bad_request(format!("Invalid input for field/attribute {i}. Value: {t}. {why}"));
-        let Value::String(tag) = &t else {
-            return Err(bad(format!("{t} is not of type 'string'")));
-        };
-        let n = tag.chars().count();
-        if n == 0 {
-            return Err(bad(format!("'{tag}' is too short")));
-        }
-        if n > 60 {
-            return Err(bad(format!("'{tag}' is too long")));
-        }
-        if tag.contains('/') || tag.contains(',') {
-            return Err(bad(format!("'{tag}' does not match '^[^,/]*$'")));
-        }
-        if !out.contains(tag) {
-            out.push(tag.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// The most tags a server has (Nova's `MAX_TAG_COUNT`).
-const MAX_TAGS: usize = 50;
-
-/// The largest `user_data` Nova takes, base64-encoded.
-const MAX_USER_DATA: usize = 65535;
-
-/// `user_data`: base64 text of at most 65535 bytes (Nova's schema: `format: base64`,
-/// `maxLength: 65535`); errors never echo the data.
-fn user_data(v: Option<Value>) -> Result<Option<String>> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(u)) => {
-            if u.len() > MAX_USER_DATA {
-                return Err(Error::bad_request(format!(
-                    "User data too large. User data must be no larger than {MAX_USER_DATA} bytes once base64 encoded. Your data is {} bytes",
-                    u.len()
-                )));
-            }
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .decode(u.trim())
-                .map_err(|_| {
-                    Error::bad_request(
-                        "Invalid input for field/attribute user_data. Value: (not shown). It is not a 'base64'",
-                    )
-                })?;
-            Ok(Some(u))
-        }
-        Some(_) => Err(Error::bad_request(
-            "Invalid input for field/attribute user_data. Value: (not shown). It is not of type 'string'",
-        )),
-    }
+/// What a create request resolved to before its transaction: the flavor, the image, where
+/// the servers may go, and the security groups of their ports.
+struct Resolved {
+    project_id: String,
+    flavor: Flavor,
+    image_id: String,
+    constraints: Constraints,
+    /// Security group ids for the new ports (None: the network's default).
+    groups: Option<Vec<String>>,
 }
 
 impl App {
     /// Creates `min_count..=max_count` servers (as many of max as fit), recording a `create`
-    /// action under `request_id` for each; returns them.
-    pub async fn create_servers(&self, caller: &Caller, request_id: &str, mut body: Body) -> Result<Vec<Server>> {
+    /// action under `request_id` for each; returns them. When fewer than `min_count` find a
+    /// host, all of them are made in ERROR (Nova answers 202 and shows the fault).
+    pub async fn create_servers(&self, caller: &Caller, request_id: &str, req: &CreateServer) -> Result<Vec<Server>> {
+        let r = self.resolve_create(caller, req).await?;
+        let mut tx = crate::db::begin(&self.db).await?;
+        let wanted = Self::servers_within_quota(&mut tx, &r, req).await?;
+        let mut r = r;
+        r.constraints.group = match &req.hints.group {
+            Some(g) => Some(super::server_groups::placement(&mut tx, caller, g).await?),
+            None => None,
+        };
+        // Local volumes: the server goes where its existing volumes (or snapshots) are.
+        for b in &req.block_devices {
+            if let Some(h) = self.block_device_host(&mut tx, caller, b).await? {
+                r.constraints.same_host = Some(match r.constraints.same_host.take() {
+                    Some(hs) => hs.into_iter().filter(|x| *x == h).collect(),
+                    None => vec![h],
+                });
+            }
+        }
+        let proto = new_server(caller, req, &r);
+        let made = self
+            .place_servers(&mut tx, caller, request_id, req, &mut r, &proto, wanted)
+            .await?;
+        let made = match made {
+            Some(made) => made,
+            None => Self::servers_in_error(&mut tx, caller, request_id, req, &proto, wanted).await?,
+        };
+        tx.commit().await?;
+        // Ports are the network service's: made through its API, undone if any fails. A
+        // server in ERROR never had a host, so it gets none.
+        for s in made.iter().filter(|s| s.host_id.is_some()) {
+            if let Err(e) = self.attach_nics(caller, s, req.networks.as_deref(), &r.groups).await {
+                for s in &made {
+                    self.delete_server(caller, &s.id, request_id).await.ok();
+                }
+                return Err(e);
+            }
+        }
+        self.hosts_changed();
+        Ok(made)
+    }
+
+    /// The lookups of a create request: project, flavor, image, key pair, security groups,
+    /// hinted servers' hosts, availability zone.
+    async fn resolve_create(&self, caller: &Caller, req: &CreateServer) -> Result<Resolved> {
         let project_id = caller
             .project_id()
             .ok_or_else(|| Error::bad_request("A project-scoped token is required."))?
@@ -150,149 +93,86 @@ impl App {
         if !caller.can_write() {
             return Err(Error::forbidden());
         }
-        let name = super::server_meta::name(&mut body)?.ok_or_else(|| {
-            Error::bad_request("Invalid input for field/attribute server. Value: {...}. 'name' is a required property")
-        })?;
-        let block_devices = crate::app::volume::boot::parse(body.remove("block_device_mapping_v2"))?;
-        let boot_volume = block_devices.iter().find(|b| b.boot_index == Some(0)).cloned();
-        let image_ref = input::opt_str(&mut body, "imageRef", 255, true)?.filter(|i| !i.is_empty());
-        // Booted from a volume, a server has no image of its own (Nova shows "").
-        let image_id = match (&image_ref, &boot_volume) {
-            (_, Some(_)) => None,
-            (Some(i), None) => Some(i.clone()),
-            (None, None) => return Err(Error::bad_request("Invalid input for field/attribute imageRef.")),
-        };
-        let flavor_ref = match body.remove("flavorRef") {
-            Some(Value::String(s)) => s,
-            Some(Value::Number(n)) => n.to_string(),
-            _ => return Err(Error::bad_request("Invalid input for field/attribute flavorRef.")),
-        };
-        let flavor_id = flavor_ref.rsplit('/').next().unwrap_or_default().to_string();
         let flavor = self
-            .get_flavor(caller, &flavor_id)
+            .get_flavor(caller, req.flavor_id())
             .await
-            .map_err(|_| Error::bad_request(format!("Flavor {flavor_ref} could not be found.")))?;
-        let image = match &image_id {
-            Some(image_id) => {
-                let image = self
-                    .get_image(caller, image_id.rsplit('/').next().unwrap_or_default())
-                    .await
-                    .map_err(|_| Error::bad_request(format!("Can not find requested image {image_id}")))?;
-                if image.status != "active" {
-                    return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
-                }
-                if flavor.ram < image.min_ram || (flavor.disk > 0 && flavor.disk < image.min_disk) {
-                    return Err(Error::bad_request(
-                        "Flavor's memory or disk is too small for requested image.",
-                    ));
-                }
-                Some(image)
-            }
-            None => None,
+            .map_err(|_| Error::bad_request(format!("Flavor {} could not be found.", req.flavor_ref)))?;
+        let image_id = match &req.image_ref {
+            Some(image_ref) => self.bootable_image(caller, image_ref, &flavor).await?,
+            None => String::new(),
         };
-        let key_name = input::opt_str(&mut body, "key_name", 255, true)?;
-        if let Some(k) = &key_name {
+        if let Some(k) = &req.key_name {
             self.get_keypair(caller, k, None)
                 .await
                 .map_err(|_| Error::bad_request(format!("Invalid key_name provided: {k}")))?;
         }
-        let user_data = user_data(body.remove("user_data"))?;
-        let config_drive = match body.remove("config_drive") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => b,
-            Some(Value::String(s)) => {
-                matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
-            }
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute config_drive. Value: {v}."
-                )))
-            }
+        let groups = match &req.security_groups {
+            Some(names) => Some(self.requested_groups(caller, names).await?),
+            None => None,
         };
-        let metadata = match body.remove("metadata") {
-            None | Some(Value::Null) => json!({}),
-            Some(Value::Object(m)) => Value::Object(super::server_meta::validate(m)?),
-            Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.")),
-        };
-        let access_ipv4 = super::server_meta::access_ip(&mut body, "accessIPv4", false)?;
-        let access_ipv6 = super::server_meta::access_ip(&mut body, "accessIPv6", true)?;
-        let description = super::server_meta::description(&mut body)?;
-        let groups = self.requested_groups(caller, body.remove("security_groups")).await?;
-        let hints = match body
-            .remove("os:scheduler_hints")
-            .or_else(|| body.remove("OS-SCH-HNT:scheduler_hints"))
-        {
-            Some(Value::Object(h)) => h,
-            _ => Default::default(),
-        };
-        let group_hint = hints.get("group").and_then(Value::as_str).map(str::to_owned);
-        let mut constraints = scheduler::Constraints {
-            same_host: match hints.get("same_host") {
-                Some(v) => Some(self.hosts_of_hinted(caller, v).await?),
+        let constraints = Constraints {
+            same_host: match &req.hints.same_host {
+                Some(ids) => Some(self.hosts_of_servers(caller, ids).await),
                 None => None,
             },
-            different_host: match hints.get("different_host") {
-                Some(v) => self.hosts_of_hinted(caller, v).await?,
-                None => vec![],
-            },
-            ..Default::default()
+            different_host: self.hosts_of_servers(caller, &req.hints.different_host).await,
+            forced_host: self.forced_host(caller, req)?,
+            group: None,
         };
-        let count = |k: &str, body: &mut Body| -> Result<i64> {
-            match body.remove(k) {
-                None | Some(Value::Null) => Ok(1),
-                Some(v) => v
-                    .as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| Error::bad_request(format!("Invalid input for field/attribute {k}."))),
-            }
-        };
-        let min = count("min_count", &mut body)?;
-        let max = match body.get("max_count") {
-            Some(v) if !v.is_null() => count("max_count", &mut body)?,
-            _ => min,
-        };
-        if max < min {
-            return Err(Error::bad_request("min_count must be <= max_count"));
+        Ok(Resolved {
+            project_id,
+            flavor,
+            image_id,
+            constraints,
+            groups,
+        })
+    }
+
+    /// The id of the active image `image_ref` names, if `flavor` is big enough for it.
+    async fn bootable_image(&self, caller: &Caller, image_ref: &str, flavor: &Flavor) -> Result<String> {
+        let image = self
+            .get_image(caller, image_ref.rsplit('/').next().unwrap_or_default())
+            .await
+            .map_err(|_| Error::bad_request(format!("Can not find requested image {image_ref}")))?;
+        if image.status != "active" {
+            return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
         }
-        if max > 1 && block_devices.iter().any(|b| b.source == "volume") {
+        if flavor.ram < image.min_ram || (flavor.disk > 0 && flavor.disk < image.min_disk) {
             return Err(Error::bad_request(
-                "Block Device Mapping is Invalid: an existing volume cannot be given to several servers.",
+                "Flavor's memory or disk is too small for requested image.",
             ));
         }
-        let nics = parse_networks(body.remove("networks"))?;
-        let tags = tags(body.remove("tags"))?;
-        let az = input::opt_str(&mut body, "availability_zone", 255, true)?.unwrap_or_else(|| "nova".into());
-        // "ZONE:HOST[:NODE]" pins an admin's server to a host.
-        let (az, forced) = match az.split_once(':') {
-            Some((zone, host)) => {
-                if !caller.is_admin() {
-                    return Err(Error::forbidden());
-                }
-                let host = host.split(':').next().unwrap_or_default();
-                let zone = if zone.is_empty() { "nova" } else { zone };
-                (zone.to_string(), (!host.is_empty()).then(|| host.to_string()))
-            }
-            None => (az, None),
-        };
-        if az != "nova" {
+        Ok(image.id)
+    }
+
+    /// The host an admin pinned the servers to (`ZONE:HOST`); the zone must be Ciel's one.
+    fn forced_host(&self, caller: &Caller, req: &CreateServer) -> Result<Option<String>> {
+        let az = &req.availability_zone;
+        if az.pinned && !caller.is_admin() {
+            return Err(Error::forbidden());
+        }
+        if az.zone != "nova" {
             return Err(Error::bad_request(format!(
-                "The requested availability zone is not available: {az}"
+                "The requested availability zone is not available: {}",
+                az.zone
             )));
         }
-        constraints.forced_host = forced;
+        Ok(az.host.clone())
+    }
 
-        let now = crate::db::now();
-        let mut tx = crate::db::begin(&self.db).await?;
-        let (used, cores, ram) = db::usage_for_project(&mut *tx, &project_id).await?;
-        let limits = super::quotas::limits_in(&mut tx, &project_id).await?;
+    /// How many servers of the request the project's quota takes (at most `max_count`; 403
+    /// when not even `min_count`).
+    async fn servers_within_quota(tx: &mut Tx<'_>, r: &Resolved, req: &CreateServer) -> Result<i64> {
+        let (used, cores, ram) = db::usage_for_project(&mut **tx, &r.project_id).await?;
+        let limits = super::quotas::limits_in(tx, &r.project_id).await?;
         let room = |resource: &str, used: i64, per: i64| match limits.get(resource).copied().unwrap_or(-1) {
             l if l < 0 => i64::MAX,
             l => (l - used).max(0) / per.max(1),
         };
         let fits_quota = room("instances", used, 1)
-            .min(room("cores", cores, flavor.vcpus))
-            .min(room("ram", ram, flavor.ram));
+            .min(room("cores", cores, r.flavor.vcpus))
+            .min(room("ram", ram, r.flavor.ram));
+        let min = req.min_count;
         if fits_quota < min {
             return Err(Error::Typed {
                 status: 403,
@@ -302,148 +182,161 @@ impl App {
                 ),
             });
         }
-        let wanted = max.min(fits_quota);
-        let mut made = vec![];
-        let mut failed = vec![];
-        let proto = Server {
-            id: String::new(),
-            project_id: project_id.clone(),
-            user_id: caller.user_id().to_string(),
-            name: name.clone(),
-            flavor_id: flavor.id.clone(),
-            vcpus: flavor.vcpus,
-            memory_mb: flavor.ram,
-            root_gb: if boot_volume.is_some() { 0 } else { flavor.disk },
-            image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
-            host_id: None,
-            key_name: key_name.clone(),
-            user_data: user_data.clone(),
-            metadata: metadata.to_string(),
-            availability_zone: az.clone(),
-            vm_state: "building".into(),
-            task_state: Some("spawning".into()),
-            power_state: 0,
-            desired_power: "running".into(),
-            boot_serial: 0,
-            fault: None,
-            created_at: now,
-            updated_at: now,
-            launched_at: None,
-            config_drive,
-            launch_index: 0,
-            description: description.clone(),
-            access_ipv4: access_ipv4.clone(),
-            access_ipv6: access_ipv6.clone(),
-            locked_by: None,
-            locked_reason: None,
-            rebuild_serial: 0,
-            old_flavor_id: None,
-            old_vcpus: None,
-            old_memory_mb: None,
-            old_root_gb: None,
-        };
-        if let Some(g) = &group_hint {
-            constraints.group = Some(super::server_groups::placement(&mut tx, caller, g).await?);
-        }
-        // Local volumes: the server goes where its existing volumes (or snapshots) are.
-        for b in &block_devices {
-            if let Some(h) = self.block_device_host(&mut tx, caller, b).await? {
-                constraints.same_host = Some(match constraints.same_host.take() {
-                    Some(hs) => hs.into_iter().filter(|x| *x == h).collect(),
-                    None => vec![h],
-                });
-            }
-        }
-        // Scheduled in a savepoint: when fewer than `min` servers find a host, none keeps
-        // one and all of them go to ERROR instead (as Nova buries them), still counting
-        // against the quota until deleted.
+        Ok(req.max_count.min(fits_quota))
+    }
+
+    /// Schedules and makes up to `wanted` servers in a savepoint; None (and nothing made)
+    /// when fewer than `min_count` find a host.
+    #[allow(clippy::too_many_arguments)]
+    async fn place_servers(
+        &self,
+        tx: &mut Tx<'_>,
+        caller: &Caller,
+        request_id: &str,
+        req: &CreateServer,
+        r: &mut Resolved,
+        proto: &Server,
+        wanted: i64,
+    ) -> Result<Option<Vec<Server>>> {
         let mut placed = tx.savepoint().await?;
+        let mut made = vec![];
         for i in 0..wanted {
-            let host = scheduler::pick(&mut placed, &self.cfg.scheduler, &flavor, &constraints).await?;
-            let Some(host) = host else {
-                if (made.len() as i64) < min {
-                    made.clear();
-                }
+            let Some(host) = scheduler::pick(&mut placed, &self.cfg.scheduler, &r.flavor, &r.constraints).await? else {
                 break;
             };
             let mut s = proto.clone();
             s.id = uuid::Uuid::new_v4().to_string();
-            s.name = numbered(&name, wanted, i);
+            s.name = numbered(&req.name, wanted, i);
             s.host_id = Some(host.clone());
             s.launch_index = i;
             db::insert(&mut *placed, &s).await?;
-            let mut next_disk = if config_drive { b'c' } else { b'b' };
-            for b in &block_devices {
-                let device = format!("/dev/vd{}", next_disk as char);
-                if b.boot_index != Some(0) {
-                    next_disk += 1;
-                }
-                self.attach_block_device(&mut placed, caller, &s.id, &host, b, device)
-                    .await?;
-            }
-            self.record_created(&mut placed, caller, &s, &tags, group_hint.as_deref(), request_id)
-                .await?;
-            if let Some(p) = constraints.group.as_mut() {
+            self.attach_block_devices(&mut placed, caller, req, &s, &host).await?;
+            record_created(&mut placed, caller, &s, req, request_id).await?;
+            if let Some(p) = r.constraints.group.as_mut() {
                 p.member_hosts.push(host.clone());
             }
             hosts::bump_generation(&mut *placed, &host).await?;
             made.push(s);
         }
-        if made.is_empty() {
+        if (made.len() as i64) < req.min_count {
             placed.rollback().await?;
-            for i in 0..wanted {
-                let mut s = proto.clone();
-                s.id = uuid::Uuid::new_v4().to_string();
-                s.name = numbered(&name, wanted, i);
-                s.launch_index = i;
-                s.vm_state = "error".into();
-                s.task_state = None;
-                s.fault = Some(NO_VALID_HOST.into());
-                db::insert(&mut *tx, &s).await?;
-                self.record_created(&mut tx, caller, &s, &tags, group_hint.as_deref(), request_id)
-                    .await?;
-                failed.push(s);
-            }
-        } else {
-            placed.commit().await?;
+            return Ok(None);
         }
-        tx.commit().await?;
-        // Ports are the network service's: made through its API, undone if any fails.
-        // A server in ERROR never had a host, so it gets none.
-        for s in &made {
-            if let Err(e) = self.attach_nics(caller, s, nics.as_deref(), &groups).await {
-                for s in &made {
-                    self.delete_server(caller, &s.id, request_id).await.ok();
-                }
-                return Err(e);
-            }
-        }
-        self.hosts_changed();
-        made.extend(failed);
-        Ok(made)
+        placed.commit().await?;
+        Ok(Some(made))
     }
 
-    /// What every new server gets in the creating transaction, placed or not: its `create`
-    /// action, its tags, its group membership.
-    async fn record_created(
+    /// The request's volumes for server `s` on `host` (the root one as /dev/vda, the others
+    /// as the next free disks).
+    async fn attach_block_devices(
         &self,
-        tx: &mut crate::db::Tx<'_>,
+        tx: &mut Tx<'_>,
         caller: &Caller,
+        req: &CreateServer,
         s: &Server,
-        tags: &[String],
-        group: Option<&str>,
-        request_id: &str,
+        host: &str,
     ) -> Result<()> {
-        super::actions::record(tx, caller, s, "create", request_id, s.created_at).await?;
-        for t in tags {
-            server_tags::add(&mut **tx, &s.id, t).await?;
-        }
-        if let Some(g) = group {
-            server_groups::add_member(&mut **tx, g, &s.id).await?;
+        let mut next_disk = if req.config_drive { b'c' } else { b'b' };
+        for b in &req.block_devices {
+            let device = format!("/dev/vd{}", next_disk as char);
+            if b.boot_index != Some(0) {
+                next_disk += 1;
+            }
+            self.attach_block_device(tx, caller, &s.id, host, b, device.clone())
+                .await?;
         }
         Ok(())
     }
 
+    /// Makes the `wanted` servers of a request no host could take: in ERROR with Nova's
+    /// fault, without a host, counted against the quota until deleted.
+    async fn servers_in_error(
+        tx: &mut Tx<'_>,
+        caller: &Caller,
+        request_id: &str,
+        req: &CreateServer,
+        proto: &Server,
+        wanted: i64,
+    ) -> Result<Vec<Server>> {
+        let mut made = vec![];
+        for i in 0..wanted {
+            let mut s = proto.clone();
+            s.id = uuid::Uuid::new_v4().to_string();
+            s.name = numbered(&req.name, wanted, i);
+            s.launch_index = i;
+            s.vm_state = "error".into();
+            s.task_state = None;
+            s.fault = Some(NO_VALID_HOST.into());
+            db::insert(&mut **tx, &s).await?;
+            record_created(tx, caller, &s, req, request_id).await?;
+            made.push(s);
+        }
+        Ok(made)
+    }
+}
+
+/// What every new server gets in the creating transaction, placed or not: its `create`
+/// action, its tags, its group membership.
+async fn record_created(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    s: &Server,
+    req: &CreateServer,
+    request_id: &str,
+) -> Result<()> {
+    super::actions::record(tx, caller, s, "create", request_id, s.created_at).await?;
+    for t in &req.tags {
+        server_tags::add(&mut **tx, &s.id, t).await?;
+    }
+    if let Some(g) = &req.hints.group {
+        server_groups::add_member(&mut **tx, g, &s.id).await?;
+    }
+    Ok(())
+}
+
+/// The server a request makes, before it has an id, a host and its place in the request.
+fn new_server(caller: &Caller, req: &CreateServer, r: &Resolved) -> Server {
+    let now = crate::db::now();
+    Server {
+        id: String::new(),
+        project_id: r.project_id.clone(),
+        user_id: caller.user_id().to_string(),
+        name: req.name.clone(),
+        flavor_id: r.flavor.id.clone(),
+        vcpus: r.flavor.vcpus,
+        memory_mb: r.flavor.ram,
+        root_gb: if req.boot_volume().is_some() { 0 } else { r.flavor.disk },
+        image_id: r.image_id.clone(),
+        host_id: None,
+        key_name: req.key_name.clone(),
+        user_data: req.user_data.clone(),
+        metadata: Value::Object(req.metadata.clone()).to_string(),
+        availability_zone: req.availability_zone.zone.clone(),
+        vm_state: "building".into(),
+        task_state: Some("spawning".into()),
+        power_state: 0,
+        desired_power: "running".into(),
+        boot_serial: 0,
+        fault: None,
+        created_at: now,
+        updated_at: now,
+        launched_at: None,
+        config_drive: req.config_drive,
+        launch_index: 0,
+        description: req.description.clone(),
+        access_ipv4: req.access_ipv4.clone(),
+        access_ipv6: req.access_ipv6.clone(),
+        locked_by: None,
+        locked_reason: None,
+        rebuild_serial: 0,
+        old_flavor_id: None,
+        old_vcpus: None,
+        old_memory_mb: None,
+        old_root_gb: None,
+    }
+}
+
+impl App {
     async fn attach_nics(
         &self,
         caller: &Caller,
@@ -524,60 +417,37 @@ impl App {
         Ok(())
     }
 
-    /// The hosts of the servers a `same_host`/`different_host` hint names (one id or a list;
-    /// the caller's servers only).
-    async fn hosts_of_hinted(&self, caller: &Caller, v: &Value) -> Result<Vec<String>> {
-        let ids: Vec<&str> = match v {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => {
-                return Err(Error::bad_request(
-                    "Invalid input for field/attribute os:scheduler_hints.",
-                ))
-            }
-        };
+    /// The hosts of the caller's servers among `ids` (a `same_host`/`different_host` hint).
+    async fn hosts_of_servers(&self, caller: &Caller, ids: &[String]) -> Vec<String> {
         let mut hosts = vec![];
         for id in ids {
             if let Some(h) = self.get_server(caller, id).await.ok().and_then(|s| s.host_id) {
                 hosts.push(h);
             }
         }
-        Ok(hosts)
+        hosts
     }
 
-    /// `security_groups: [{"name": ...}]` of a create request as group ids (names or ids of
-    /// the caller's groups, as Nova resolves them through Neutron).
-    async fn requested_groups(&self, caller: &Caller, v: Option<Value>) -> Result<Option<Vec<String>>> {
-        let items = match v {
-            None | Some(Value::Null) => return Ok(None),
-            Some(Value::Array(items)) => items,
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute security_groups. Value: {v}."
-                )))
-            }
-        };
+    /// The security groups a create request names, as ids (names or ids of the caller's
+    /// groups, as Nova resolves them through Neutron).
+    async fn requested_groups(&self, caller: &Caller, names: &[String]) -> Result<Vec<String>> {
         let groups = self.list_security_groups(caller).await?;
+        let own = |g: &&crate::app::network::security_groups::GroupView| {
+            caller.project_id() == Some(g.group.project_id.as_str())
+        };
         let mut ids = vec![];
-        for i in items {
-            let name = i
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute security_groups."))?;
-            let own = |g: &&crate::app::network::security_groups::GroupView| {
-                caller.project_id() == Some(g.group.project_id.as_str())
-            };
+        for name in names {
             let found = groups
                 .iter()
                 .filter(own)
-                .find(|g| g.group.id == name)
-                .or_else(|| groups.iter().filter(own).find(|g| g.group.name == name))
+                .find(|g| &g.group.id == name)
+                .or_else(|| groups.iter().filter(own).find(|g| &g.group.name == name))
                 .ok_or_else(|| Error::bad_request(format!("Security group {name} not found for project")))?;
             if !ids.contains(&found.group.id) {
                 ids.push(found.group.id.clone());
             }
         }
-        Ok(Some(ids))
+        Ok(ids)
     }
 
     pub async fn get_server(&self, caller: &Caller, id: &str) -> Result<Server> {
@@ -695,23 +565,5 @@ impl App {
             cores,
             ram_mb,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_data_is_bounded_base64() {
-        assert_eq!(user_data(Some(json!("aGVsbG8="))).unwrap().as_deref(), Some("aGVsbG8="));
-        assert!(user_data(None).unwrap().is_none());
-        let big = "A".repeat(65536);
-        let e = user_data(Some(json!(big))).unwrap_err();
-        assert!(e.to_string().starts_with("User data too large."), "{e}");
-        assert!(e.to_string().len() < 200, "the data is not echoed");
-        assert!(user_data(Some(json!("A".repeat(65532)))).is_ok());
-        assert_eq!(user_data(Some(json!("not base64!"))).unwrap_err().status(), 400);
-        assert_eq!(user_data(Some(json!(12))).unwrap_err().status(), 400);
     }
 }

@@ -3,7 +3,8 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::request_id::RequestId;
-use super::{links, param, query_pairs, time_micro, time_z as time, Nv};
+use super::{links, param, query_pairs, time_micro, time_z as time, NovaCaller};
+use crate::app::compute::params::CreateServer;
 use crate::app::compute::server_list::{parse_time, ServerFilter, STATUSES};
 use crate::app::identity::caller::Caller;
 use crate::app::network::ports::PortView;
@@ -262,19 +263,13 @@ fn hostname(name: &str) -> String {
 
 pub async fn create(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     RequestId(rid): RequestId,
     body: Bytes,
 ) -> NovaResult {
     let mut b = wrapped(&body, "server")?;
-    if b.contains_key("tags") && !mv.at_least(52) {
-        return Err(Error::bad_request(
-            "Invalid input for field/attribute server. Value: {...}. Additional properties are not allowed ('tags' was unexpected)",
-        )
-        .into());
-    }
-    // Scheduler hints sit beside "server" in the body; the app takes them with the rest.
+    // Scheduler hints sit beside "server" in the body; the request type takes them with the rest.
     if let Ok(Value::Object(mut top)) = serde_json::from_slice::<Value>(&body) {
         for k in ["os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"] {
             if let Some(h) = top.remove(k) {
@@ -282,28 +277,9 @@ pub async fn create(
             }
         }
     }
-    // Nova returns the password it set (the given one or a generated one); Ciel's guests get
-    // no password injection (change_password is not supported), so it is only echoed.
-    let admin_pass = match b.remove("adminPass") {
-        None | Some(Value::Null) => random_password(),
-        Some(Value::String(p)) => p,
-        Some(v) => {
-            return Err(Error::bad_request(format!("Invalid input for field/attribute adminPass. Value: {v}.")).into())
-        }
-    };
-    let reservation = match b.remove("return_reservation_id") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(x)) => x,
-        Some(Value::String(x)) => matches!(x.to_lowercase().as_str(), "true" | "1" | "yes" | "on"),
-        Some(v) => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute return_reservation_id. Value: {v}."
-            ))
-            .into())
-        }
-    };
-    let made = app.create_servers(&c, &rid, b).await?;
-    if reservation {
+    let req = CreateServer::at_microversion(b, mv.1)?;
+    let made = app.create_servers(&c, &rid, &req).await?;
+    if req.return_reservation_id {
         let r = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": r}))).into_response());
     }
@@ -312,6 +288,9 @@ pub async fn create(
         .ok_or_else(|| Error::Internal("no server created".into()))?;
     let groups = security_groups(&Lookups::load(&app, &c).await?, first);
     let location = format!("{}/compute/v2.1/servers/{}", app.cfg.public_url, first.id);
+    // Nova returns the password it set (the given one or a generated one); Ciel's guests get
+    // no password injection (change_password is not supported), so it is only echoed.
+    let admin_pass = req.admin_pass.clone().unwrap_or_else(random_password);
     let v = json!({"server": {"id": first.id, "links": links(&app, &format!("servers/{}", first.id)),
         "OS-DCF:diskConfig": "MANUAL", "security_groups": groups, "adminPass": admin_pass}});
     Ok((
@@ -421,15 +400,30 @@ async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: 
     Ok(Json(body).into_response())
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), false).await
 }
 
-pub async fn detail(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn detail(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     listing(&app, &c, mv, raw.as_deref(), true).await
 }
 
-pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(id): Path<String>) -> NovaResult {
+pub async fn show(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
     let l = Lookups::load(&app, &c).await?;
     Ok(Json(json!({"server": detail_json(&app, &c, &l, &s, mv).await?})).into_response())
@@ -437,7 +431,7 @@ pub async fn show(State(app): State<AppState>, Authed(c, ..): Nv, mv: Mv, Path(i
 
 pub async fn update(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     mv: Mv,
     Path(id): Path<String>,
     body: Bytes,
@@ -454,7 +448,7 @@ pub async fn update(
 
 pub async fn delete(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     RequestId(rid): RequestId,
     Path(id): Path<String>,
 ) -> NovaResult {
@@ -462,7 +456,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<String>) -> NovaResult {
+pub async fn ips(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
     let l = Lookups::load(&app, &c).await?;
     Ok(Json(json!({"addresses": addresses(&l, &s)})).into_response())
@@ -470,7 +464,7 @@ pub async fn ips(State(app): State<AppState>, Authed(c, ..): Nv, Path(id): Path<
 
 pub async fn ips_by_network(
     State(app): State<AppState>,
-    Authed(c, ..): Nv,
+    Authed(c, ..): NovaCaller,
     Path((id, network)): Path<(String, String)>,
 ) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
