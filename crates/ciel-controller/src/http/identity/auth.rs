@@ -58,7 +58,12 @@ async fn subject(app: &AppState, caller: &Caller, headers: &HeaderMap) -> Result
     Ok((token, subject))
 }
 
-pub async fn validate(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller, q: Query, headers: HeaderMap) -> KsResult {
+pub async fn validate(
+    State(app): State<AppState>,
+    Authed(caller, ..): KeystoneCaller,
+    q: Query,
+    headers: HeaderMap,
+) -> KsResult {
     let (token, subject) = subject(&app, &caller, &headers).await?;
     let catalog = if q.contains_key("nocatalog") {
         None

@@ -1,18 +1,21 @@
 //! Regions, services and endpoints.
 
+use super::error::KsError;
 use super::error::KsResult;
 use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
-use crate::http::Authed;
+use crate::http::routes::{get, Routes};
 use crate::http::AppState;
+use crate::http::Authed;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use crate::http::routes::{get, Routes};
-use super::error::KsError;
 use serde_json::json;
 
 pub fn routes() -> Routes<KsError> {
     Routes::new()
-        .route("/regions", get("identity:list_regions", list_regions).post("identity:create_region", create_region))
+        .route(
+            "/regions",
+            get("identity:list_regions", list_regions).post("identity:create_region", create_region),
+        )
         .route(
             "/regions/{id}",
             get("identity:get_region", get_region)
@@ -20,15 +23,25 @@ pub fn routes() -> Routes<KsError> {
                 .patch("identity:update_region", update_region)
                 .delete("identity:delete_region", delete_region),
         )
-        .route("/services", get("identity:list_services", list_services).post("identity:create_service", create_service))
+        .route(
+            "/services",
+            get("identity:list_services", list_services).post("identity:create_service", create_service),
+        )
         .route(
             "/services/{id}",
-            get("identity:get_service", get_service).patch("identity:update_service", update_service).delete("identity:delete_service", delete_service),
+            get("identity:get_service", get_service)
+                .patch("identity:update_service", update_service)
+                .delete("identity:delete_service", delete_service),
         )
-        .route("/endpoints", get("identity:list_endpoints", list_endpoints).post("identity:create_endpoint", create_endpoint))
+        .route(
+            "/endpoints",
+            get("identity:list_endpoints", list_endpoints).post("identity:create_endpoint", create_endpoint),
+        )
         .route(
             "/endpoints/{id}",
-            get("identity:get_endpoint", get_endpoint).patch("identity:update_endpoint", update_endpoint).delete("identity:delete_endpoint", delete_endpoint),
+            get("identity:get_endpoint", get_endpoint)
+                .patch("identity:update_endpoint", update_endpoint)
+                .delete("identity:delete_endpoint", delete_endpoint),
         )
 }
 
@@ -48,7 +61,12 @@ async fn create_region(State(app): State<AppState>, Authed(c, ..): KeystoneCalle
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
 
-async fn put_region(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn put_region(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
     let r = app.create_region(&c, Some(id), params(&body, "region")?).await?;
     Ok(created(json!({"region": render::region(&base(&app), &r)})))
 }
@@ -104,7 +122,11 @@ async fn update_service(
     Ok(ok(json!({"service": render::service(&base(&app), &s)})))
 }
 
-async fn delete_service(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
+async fn delete_service(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+) -> KsResult {
     app.delete_service(&c, &id).await?;
     Ok(no_content())
 }
@@ -147,7 +169,11 @@ async fn update_endpoint(
     Ok(ok(json!({"endpoint": render::endpoint(&base(&app), &e)})))
 }
 
-async fn delete_endpoint(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
+async fn delete_endpoint(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+) -> KsResult {
     app.delete_endpoint(&c, &id).await?;
     Ok(no_content())
 }

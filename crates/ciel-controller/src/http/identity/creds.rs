@@ -1,34 +1,46 @@
 //! Application credentials, credentials and policies.
 
+use super::error::KsError;
 use super::error::KsResult;
 use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
-use crate::http::Authed;
+use crate::http::routes::{get, Routes};
 use crate::http::AppState;
+use crate::http::Authed;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use crate::http::routes::{get, Routes};
-use super::error::KsError;
 use serde_json::json;
 
 pub fn routes() -> Routes<KsError> {
     Routes::new()
         .route(
             "/users/{id}/application_credentials",
-            get("identity:list_application_credentials", list_app_creds).post("identity:create_application_credential", create_app_cred),
+            get("identity:list_application_credentials", list_app_creds)
+                .post("identity:create_application_credential", create_app_cred),
         )
         .route(
             "/users/{id}/application_credentials/{acid}",
-            get("identity:get_application_credential", get_app_cred).delete("identity:delete_application_credential", delete_app_cred),
+            get("identity:get_application_credential", get_app_cred)
+                .delete("identity:delete_application_credential", delete_app_cred),
         )
-        .route("/credentials", get("identity:list_credentials", list_credentials).post("identity:create_credential", create_credential))
+        .route(
+            "/credentials",
+            get("identity:list_credentials", list_credentials).post("identity:create_credential", create_credential),
+        )
         .route(
             "/credentials/{id}",
-            get("identity:get_credential", get_credential).patch("identity:update_credential", update_credential).delete("identity:delete_credential", delete_credential),
+            get("identity:get_credential", get_credential)
+                .patch("identity:update_credential", update_credential)
+                .delete("identity:delete_credential", delete_credential),
         )
-        .route("/policies", get("identity:list_policies", list_policies).post("identity:create_policy", create_policy))
+        .route(
+            "/policies",
+            get("identity:list_policies", list_policies).post("identity:create_policy", create_policy),
+        )
         .route(
             "/policies/{id}",
-            get("identity:get_policy", get_policy).patch("identity:update_policy", update_policy).delete("identity:delete_policy", delete_policy),
+            get("identity:get_policy", get_policy)
+                .patch("identity:update_policy", update_policy)
+                .delete("identity:delete_policy", delete_policy),
         )
 }
 
@@ -59,7 +71,12 @@ async fn get_app_cred(
     ))
 }
 
-async fn list_app_creds(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(uid): Path<String>, q: Query) -> KsResult {
+async fn list_app_creds(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(uid): Path<String>,
+    q: Query,
+) -> KsResult {
     let b = base(&app);
     let mut items = vec![];
     for a in app.list_app_creds(&c, &uid).await? {
@@ -108,7 +125,11 @@ async fn create_credential(State(app): State<AppState>, Authed(c, ..): KeystoneC
     Ok(created(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
-async fn get_credential(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
+async fn get_credential(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+) -> KsResult {
     let x = app.get_credential(&c, &id).await?;
     Ok(ok(json!({"credential": render::credential(&base(&app), &x)})))
 }
@@ -123,7 +144,11 @@ async fn update_credential(
     Ok(ok(json!({"credential": render::credential(&base(&app), &x)})))
 }
 
-async fn delete_credential(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
+async fn delete_credential(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+) -> KsResult {
     app.delete_credential(&c, &id).await?;
     Ok(no_content())
 }

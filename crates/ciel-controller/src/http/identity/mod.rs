@@ -8,10 +8,10 @@ mod render;
 mod resources;
 mod roles;
 
+use crate::http::routes::{get, post, Routes};
 use crate::http::{AppState, Authed};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use crate::http::routes::{get, post, Routes};
 use axum::Json;
 use error::KsError;
 use serde_json::{json, Value};

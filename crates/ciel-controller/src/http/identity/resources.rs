@@ -1,49 +1,87 @@
 //! Domains, projects (with tags), users, groups and memberships.
 
+use super::error::KsError;
 use super::error::KsResult;
 use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
 use crate::app::identity::params::ProjectTags;
+use crate::http::routes::{get, post, put, Routes};
 use crate::http::Authed;
 use crate::http::{parse_json, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use crate::http::routes::{get, post, put, Routes};
-use super::error::KsError;
 use serde_json::{json, Value};
 
 pub fn routes() -> Routes<KsError> {
     Routes::new()
-        .route("/domains", get("identity:list_domains", list_domains).post("identity:create_domain", create_domain))
+        .route(
+            "/domains",
+            get("identity:list_domains", list_domains).post("identity:create_domain", create_domain),
+        )
         .route(
             "/domains/{id}",
-            get("identity:get_domain", get_domain).patch("identity:update_domain", update_domain).delete("identity:delete_domain", delete_domain),
+            get("identity:get_domain", get_domain)
+                .patch("identity:update_domain", update_domain)
+                .delete("identity:delete_domain", delete_domain),
         )
-        .route("/projects", get("identity:list_projects", list_projects).post("identity:create_project", create_project))
+        .route(
+            "/projects",
+            get("identity:list_projects", list_projects).post("identity:create_project", create_project),
+        )
         .route(
             "/projects/{id}",
-            get("identity:get_project", get_project).patch("identity:update_project", update_project).delete("identity:delete_project", delete_project),
+            get("identity:get_project", get_project)
+                .patch("identity:update_project", update_project)
+                .delete("identity:delete_project", delete_project),
         )
         .route(
             "/projects/{id}/tags",
-            get("identity:list_project_tags", list_tags).put("identity:update_project_tags", replace_tags).delete("identity:delete_project_tags", clear_tags),
+            get("identity:list_project_tags", list_tags)
+                .put("identity:update_project_tags", replace_tags)
+                .delete("identity:delete_project_tags", clear_tags),
         )
         .route(
             "/projects/{id}/tags/{tag}",
-            get("identity:get_project_tag", check_tag).put("identity:create_project_tag", add_tag).delete("identity:delete_project_tag", remove_tag),
+            get("identity:get_project_tag", check_tag)
+                .put("identity:create_project_tag", add_tag)
+                .delete("identity:delete_project_tag", remove_tag),
         )
-        .route("/users", get("identity:list_users", list_users).post("identity:create_user", create_user))
-        .route("/users/{id}", get("identity:get_user", get_user).patch("identity:update_user", update_user).delete("identity:delete_user", delete_user))
-        .route("/users/{id}/password", post("identity:change_password", change_password))
-        .route("/users/{id}/projects", get("identity:list_user_projects", user_projects))
+        .route(
+            "/users",
+            get("identity:list_users", list_users).post("identity:create_user", create_user),
+        )
+        .route(
+            "/users/{id}",
+            get("identity:get_user", get_user)
+                .patch("identity:update_user", update_user)
+                .delete("identity:delete_user", delete_user),
+        )
+        .route(
+            "/users/{id}/password",
+            post("identity:change_password", change_password),
+        )
+        .route(
+            "/users/{id}/projects",
+            get("identity:list_user_projects", user_projects),
+        )
         .route("/users/{id}/groups", get("identity:list_groups_for_user", user_groups))
-        .route("/groups", get("identity:list_groups", list_groups).post("identity:create_group", create_group))
-        .route("/groups/{id}", get("identity:get_group", get_group).patch("identity:update_group", update_group).delete("identity:delete_group", delete_group))
+        .route(
+            "/groups",
+            get("identity:list_groups", list_groups).post("identity:create_group", create_group),
+        )
+        .route(
+            "/groups/{id}",
+            get("identity:get_group", get_group)
+                .patch("identity:update_group", update_group)
+                .delete("identity:delete_group", delete_group),
+        )
         .route("/groups/{id}/users", get("identity:list_users_in_group", group_users))
         .route(
             "/groups/{id}/users/{uid}",
-            put("identity:add_user_to_group", add_member).get("identity:check_user_in_group", check_member).delete("identity:remove_user_from_group", remove_member),
+            put("identity:add_user_to_group", add_member)
+                .get("identity:check_user_in_group", check_member)
+                .delete("identity:remove_user_from_group", remove_member),
         )
 }
 
@@ -124,7 +162,12 @@ async fn create_project(State(app): State<AppState>, Authed(c, ..): KeystoneCall
     Ok(created(json!({"project": render::project(&base(&app), &p)})))
 }
 
-async fn get_project(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
+async fn get_project(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
     let p = app.get_project(&c, &id).await?;
     let b = base(&app);
     let mut v = render::project(&b, &p);
@@ -179,7 +222,11 @@ async fn update_project(
     Ok(ok(json!({"project": render::project(&base(&app), &p)})))
 }
 
-async fn delete_project(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>) -> KsResult {
+async fn delete_project(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+) -> KsResult {
     app.delete_project(&c, &id).await?;
     Ok(no_content())
 }
@@ -188,7 +235,12 @@ async fn list_tags(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, P
     Ok(ok(json!({"tags": app.project_tags(&c, &id).await?})))
 }
 
-async fn replace_tags(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn replace_tags(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
     let tags = ProjectTags::try_from(parse_json::<Value>(&body)?)?;
     Ok(ok(json!({"tags": app.set_project_tags(&c, &id, tags).await?})))
 }
@@ -207,7 +259,11 @@ async fn check_tag(
     Ok(no_content())
 }
 
-async fn add_tag(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path((id, tag)): Path<(String, String)>) -> KsResult {
+async fn add_tag(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path((id, tag)): Path<(String, String)>,
+) -> KsResult {
     app.add_project_tag(&c, &id, &tag).await?;
     let mut resp = StatusCode::CREATED.into_response();
     if let Ok(v) = format!("{}/projects/{id}/tags/{tag}", base(&app)).parse() {
@@ -248,7 +304,12 @@ async fn get_user(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Pa
     Ok(ok(json!({"user": render::user(&base(&app), &u)})))
 }
 
-async fn update_user(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn update_user(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
     let u = app.update_user(&c, &id, params(&body, "user")?).await?;
     Ok(ok(json!({"user": render::user(&base(&app), &u)})))
 }
@@ -264,7 +325,12 @@ async fn change_password(State(app): State<AppState>, Path(id): Path<String>, bo
     Ok(no_content())
 }
 
-async fn user_projects(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
+async fn user_projects(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
     let b = base(&app);
     let items = app
         .list_user_projects(&c, &id)
@@ -282,7 +348,12 @@ async fn user_projects(State(app): State<AppState>, Authed(c, ..): KeystoneCalle
     ))
 }
 
-async fn user_groups(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
+async fn user_groups(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
     let b = base(&app);
     let items = app
         .list_user_groups(&c, &id)
@@ -321,7 +392,12 @@ async fn get_group(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, P
     Ok(ok(json!({"group": render::group(&base(&app), &g)})))
 }
 
-async fn update_group(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn update_group(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
     let g = app.update_group(&c, &id, params(&body, "group")?).await?;
     Ok(ok(json!({"group": render::group(&base(&app), &g)})))
 }
@@ -331,7 +407,12 @@ async fn delete_group(State(app): State<AppState>, Authed(c, ..): KeystoneCaller
     Ok(no_content())
 }
 
-async fn group_users(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, q: Query) -> KsResult {
+async fn group_users(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    q: Query,
+) -> KsResult {
     let b = base(&app);
     let items = app
         .list_group_users(&c, &id)

@@ -1,20 +1,28 @@
 //! Roles, implied roles, grants (direct and OS-INHERIT) and `/v3/role_assignments`.
 
+use super::error::KsError;
 use super::error::KsResult;
 use super::{base, created, list, no_content, ok, params, render, KeystoneCaller, Query};
 use crate::app::identity::assignments::{ActorKind, AssignmentFilter, GrantRef, TargetKind};
-use crate::http::Authed;
+use crate::http::routes::{get, Routes};
 use crate::http::AppState;
+use crate::http::Authed;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use crate::http::routes::{get, Routes};
-use super::error::KsError;
 use serde_json::json;
 
 pub fn routes() -> Routes<KsError> {
     let mut r = Routes::new()
-        .route("/roles", get("identity:list_roles", list_roles).post("identity:create_role", create_role))
-        .route("/roles/{id}", get("identity:get_role", get_role).patch("identity:update_role", update_role).delete("identity:delete_role", delete_role))
+        .route(
+            "/roles",
+            get("identity:list_roles", list_roles).post("identity:create_role", create_role),
+        )
+        .route(
+            "/roles/{id}",
+            get("identity:get_role", get_role)
+                .patch("identity:update_role", update_role)
+                .delete("identity:delete_role", delete_role),
+        )
         .route("/roles/{id}/implies", get("identity:list_implied_roles", list_implies))
         .route(
             "/roles/{id}/implies/{implied}",
@@ -23,8 +31,14 @@ pub fn routes() -> Routes<KsError> {
                 .put("identity:create_implied_role", create_implied)
                 .delete("identity:delete_implied_role", delete_implied),
         )
-        .route("/role_inferences", get("identity:list_role_inference_rules", list_inferences))
-        .route("/role_assignments", get("identity:list_role_assignments", list_assignments));
+        .route(
+            "/role_inferences",
+            get("identity:list_role_inference_rules", list_inferences),
+        )
+        .route(
+            "/role_assignments",
+            get("identity:list_role_assignments", list_assignments),
+        );
     // Grants exist for every (target, actor) pair; project and domain grants also have an
     // inherited (OS-INHERIT) form.
     let targets = [
@@ -43,14 +57,24 @@ pub fn routes() -> Routes<KsError> {
                 r = r
                     .route(
                         &format!("{prefix}{suffix}"),
-                        get("identity:list_grants", move |s, c, p| list_grants(s, c, p, target, actor, inh)),
+                        get("identity:list_grants", move |s, c, p| {
+                            list_grants(s, c, p, target, actor, inh)
+                        }),
                     )
                     .route(
                         &format!("{prefix}/{{r}}{suffix}"),
-                        get("identity:check_grant", move |s, c, p| check_grant(s, c, p, target, actor, inh))
-                            .head("identity:check_grant", move |s, c, p| check_grant(s, c, p, target, actor, inh))
-                            .put("identity:create_grant", move |s, c, p| put_grant(s, c, p, target, actor, inh))
-                            .delete("identity:revoke_grant", move |s, c, p| delete_grant(s, c, p, target, actor, inh)),
+                        get("identity:check_grant", move |s, c, p| {
+                            check_grant(s, c, p, target, actor, inh)
+                        })
+                        .head("identity:check_grant", move |s, c, p| {
+                            check_grant(s, c, p, target, actor, inh)
+                        })
+                        .put("identity:create_grant", move |s, c, p| {
+                            put_grant(s, c, p, target, actor, inh)
+                        })
+                        .delete("identity:revoke_grant", move |s, c, p| {
+                            delete_grant(s, c, p, target, actor, inh)
+                        }),
                     );
             }
         }
@@ -82,7 +106,12 @@ async fn get_role(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Pa
     Ok(ok(json!({"role": render::role(&base(&app), &r)})))
 }
 
-async fn update_role(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path(id): Path<String>, body: Bytes) -> KsResult {
+async fn update_role(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> KsResult {
     let r = app.update_role(&c, &id, params(&body, "role")?).await?;
     Ok(ok(json!({"role": render::role(&base(&app), &r)})))
 }
@@ -113,7 +142,11 @@ async fn create_implied(
     Ok(created(inference_body(&app, &prior, &implied)))
 }
 
-async fn get_implied(State(app): State<AppState>, Authed(c, ..): KeystoneCaller, Path((p, i)): Path<(String, String)>) -> KsResult {
+async fn get_implied(
+    State(app): State<AppState>,
+    Authed(c, ..): KeystoneCaller,
+    Path((p, i)): Path<(String, String)>,
+) -> KsResult {
     let (prior, implied) = app.get_implied_role(&c, &p, &i).await?;
     Ok(ok(inference_body(&app, &prior, &implied)))
 }
