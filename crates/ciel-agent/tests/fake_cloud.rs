@@ -4,6 +4,8 @@
 
 use ciel_agent::fake::FakeHypervisor;
 use ciel_agent::{Agent, AgentConfig};
+use ciel_controller::app::compute::actions::PowerAction;
+use ciel_controller::app::compute::params::CreateServer;
 use ciel_controller::app::compute::resource_params::UpdateQuotaSet;
 use ciel_controller::app::identity::caller::Caller;
 use ciel_controller::app::App;
@@ -12,6 +14,11 @@ use ciel_controller::Controller;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A `POST /servers` body as the typed request.
+fn server(b: Map<String, Value>) -> CreateServer {
+    CreateServer::try_from(b).unwrap()
+}
 
 fn body(v: Value) -> Map<String, Value> {
     match v {
@@ -143,7 +150,7 @@ async fn servers_follow_the_agents_reports() {
     let made = app
         .create_servers(
             &admin, "req-test",
-            body(json!({"name": "vm", "imageRef": img_id, "flavorRef": "42", "networks": [{"uuid": net_id}], "min_count": 3, "max_count": 3})),
+            &server(body(json!({"name": "vm", "imageRef": img_id, "flavorRef": "42", "networks": [{"uuid": net_id}], "min_count": 3, "max_count": 3}))),
         )
         .await
         .unwrap();
@@ -159,16 +166,16 @@ async fn servers_follow_the_agents_reports() {
     );
 
     let one = &made[0].id;
-    app.server_power_action(&admin, one, "os-stop", "req-test")
+    app.server_power_action(&admin, one, PowerAction::Stop, "req-test")
         .await
         .unwrap();
     wait_for(&app, &admin, one, "stopped").await;
     let again = app
-        .server_power_action(&admin, one, "os-stop", "req-test")
+        .server_power_action(&admin, one, PowerAction::Stop, "req-test")
         .await
         .unwrap_err();
     assert_eq!(again.status(), 409, "stopping a stopped server conflicts");
-    app.server_power_action(&admin, one, "os-start", "req-test")
+    app.server_power_action(&admin, one, PowerAction::Start, "req-test")
         .await
         .unwrap();
     wait_for(&app, &admin, one, "active").await;
@@ -182,7 +189,7 @@ async fn servers_follow_the_agents_reports() {
     assert_eq!(q["cores"], 20, "other limits keep their defaults");
     let over = json!({"name": "over", "imageRef": img_id, "flavorRef": "42", "networks": "none", "min_count": 8});
     assert_eq!(
-        app.create_servers(&admin, "req-test", body(over))
+        app.create_servers(&admin, "req-test", &server(body(over)))
             .await
             .unwrap_err()
             .status(),
@@ -195,7 +202,9 @@ async fn servers_follow_the_agents_reports() {
             app.create_servers(
                 &admin,
                 "req-test",
-                body(json!({"name": format!("q{i}"), "imageRef": image, "flavorRef": "42", "networks": "none"})),
+                &server(body(
+                    json!({"name": format!("q{i}"), "imageRef": image, "flavorRef": "42", "networks": "none"}),
+                )),
             )
             .await
         }));
@@ -322,7 +331,7 @@ async fn volumes_follow_the_agents_reports() {
         .create_servers(
             admin,
             "req-test",
-            body(json!({"name": "vm", "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]})),
+            &server(body(json!({"name": "vm", "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]}))),
         )
         .await
         .unwrap()
@@ -360,12 +369,12 @@ async fn server_addresses_include_associated_floating_ips() {
         body(json!({"name": name, "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]}))
     };
     let vm = app
-        .create_servers(admin, "req-test", boot("vm"))
+        .create_servers(admin, "req-test", &server(boot("vm")))
         .await
         .unwrap()
         .remove(0);
     let other = app
-        .create_servers(admin, "req-test", boot("other"))
+        .create_servers(admin, "req-test", &server(boot("other")))
         .await
         .unwrap()
         .remove(0);
@@ -492,7 +501,7 @@ async fn ports_their_host_cannot_set_up_are_in_error() {
         .create_servers(
             admin,
             "req-test",
-            body(json!({"name": "vm", "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]})),
+            &server(body(json!({"name": "vm", "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}]}))),
         )
         .await
         .unwrap()

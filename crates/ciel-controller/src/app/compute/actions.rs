@@ -1,6 +1,7 @@
 //! Server actions: the power requests (desired state for the agent), lock/unlock, and the
 //! instance-action record every request leaves under its request id.
 
+use super::params::actions::{RebootType, ResetState};
 use crate::app::identity::caller::Caller;
 use crate::app::network::{may_write, owns};
 use crate::app::App;
@@ -49,6 +50,30 @@ fn check_lock(caller: &Caller, s: &Server, guard: Guard) -> Result<()> {
         return Err(Error::Conflict(format!("Instance {} is locked", s.id)));
     }
     Ok(())
+}
+
+/// The power actions of `POST /servers/{id}/action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerAction {
+    Stop,
+    Start,
+    Pause,
+    Unpause,
+    /// Hard and soft reboots both restart the VM.
+    Reboot(RebootType),
+}
+
+impl PowerAction {
+    /// The action's name in the API (and in its errors).
+    pub fn api_name(self) -> &'static str {
+        match self {
+            PowerAction::Stop => "os-stop",
+            PowerAction::Start => "os-start",
+            PowerAction::Pause => "pause",
+            PowerAction::Unpause => "unpause",
+            PowerAction::Reboot(_) => "reboot",
+        }
+    }
 }
 
 impl App {
@@ -102,30 +127,35 @@ impl App {
 
     /// Power actions: the wanted power state (and for reboots a new boot serial) becomes the
     /// desired state; the task state shows the action until the agent reports it done.
-    pub async fn server_power_action(&self, caller: &Caller, id: &str, action: &str, request_id: &str) -> Result<()> {
+    pub async fn server_power_action(
+        &self,
+        caller: &Caller,
+        id: &str,
+        action: PowerAction,
+        request_id: &str,
+    ) -> Result<()> {
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
-        let conflict = |state: &str| {
-            Error::Conflict(format!(
-                "Cannot '{action}' instance {id} while it is in vm_state {state}"
-            ))
-        };
+        let name = action.api_name();
+        let conflict =
+            |state: &str| Error::Conflict(format!("Cannot '{name}' instance {id} while it is in vm_state {state}"));
+        use PowerAction::*;
         let (want, task, recorded) = match (action, s.vm_state.as_str()) {
-            ("os-stop", "active") => ("stopped", "powering-off", "stop"),
-            ("os-start", "stopped") => ("running", "powering-on", "start"),
-            ("pause", "active") => ("paused", "pausing", "pause"),
-            ("unpause", "paused") => ("running", "unpausing", "unpause"),
-            ("reboot", "active") | ("reboot", "stopped") => ("running", "rebooting", "reboot"),
+            (Stop, "active") => ("stopped", "powering-off", "stop"),
+            (Start, "stopped") => ("running", "powering-on", "start"),
+            (Pause, "active") => ("paused", "pausing", "pause"),
+            (Unpause, "paused") => ("running", "unpausing", "unpause"),
+            (Reboot(_), "active") | (Reboot(_), "stopped") => ("running", "rebooting", "reboot"),
             (_, state) => return Err(conflict(state)),
         };
         if let Some(t) = &s.task_state {
             return Err(Error::Conflict(format!(
-                "Cannot '{action}' instance {id} while it is in task_state {t}"
+                "Cannot '{name}' instance {id} while it is in task_state {t}"
             )));
         }
         s.desired_power = want.into();
         s.task_state = Some(task.into());
-        if action == "reboot" {
+        if matches!(action, Reboot(_)) {
             s.boot_serial += 1;
         }
         s.updated_at = crate::db::now();
@@ -134,8 +164,15 @@ impl App {
 
     /// `os-resetState` (admin): sets the recorded state without touching the VM, as Nova
     /// does, to get a server out of a stuck state.
-    pub async fn reset_server_state(&self, caller: &Caller, id: &str, state: &str, request_id: &str) -> Result<()> {
+    pub async fn reset_server_state(
+        &self,
+        caller: &Caller,
+        id: &str,
+        req: &ResetState,
+        request_id: &str,
+    ) -> Result<()> {
         caller.require_admin()?;
+        let state = req.state.as_str();
         if state != "active" && state != "error" {
             return Err(Error::bad_request(format!(
                 "Invalid input for field/attribute state. Value: {state}."

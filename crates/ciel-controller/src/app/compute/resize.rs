@@ -4,6 +4,7 @@
 //! the agent restarts the VM whenever its vCPUs or memory differ from the spec.
 
 use super::actions::Guard;
+use super::params::actions::{Rebuild, Resize};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::servers::Server;
@@ -25,15 +26,8 @@ fn state_conflict(action: &str, s: &Server) -> Error {
 impl App {
     /// Rebuilds the server from `image_ref` (same id, fresh disk); optionally renames it and
     /// replaces its metadata.
-    pub async fn rebuild_server(
-        &self,
-        caller: &Caller,
-        id: &str,
-        image_ref: &str,
-        name: Option<String>,
-        metadata: Option<serde_json::Map<String, serde_json::Value>>,
-        request_id: &str,
-    ) -> Result<Server> {
+    pub async fn rebuild_server(&self, caller: &Caller, id: &str, req: &Rebuild, request_id: &str) -> Result<Server> {
+        let image_ref = req.image_ref.as_str();
         let image_id = image_ref.rsplit('/').next().unwrap_or_default().to_string();
         let image = self
             .get_image(caller, &image_id)
@@ -42,15 +36,15 @@ impl App {
         if image.status != "active" {
             return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
         }
-        let metadata = metadata.map(super::server_meta::validate).transpose()?;
+        let metadata = req.metadata.clone().map(super::server_meta::validate).transpose()?;
         let mut tx = crate::db::begin(&self.db).await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         if !matches!(s.vm_state.as_str(), "active" | "stopped" | "error") || s.task_state.is_some() {
             return Err(state_conflict("rebuild", &s));
         }
         s.image_id = image.id;
-        if let Some(n) = name {
-            s.name = n;
+        if let Some(n) = &req.name {
+            s.name = n.clone();
         }
         if let Some(m) = metadata {
             s.metadata = serde_json::Value::Object(m).to_string();
@@ -69,7 +63,8 @@ impl App {
     }
 
     /// Resizes to another flavor; the server shows VERIFY_RESIZE once the agent runs it so.
-    pub async fn resize_server(&self, caller: &Caller, id: &str, flavor_ref: &str, request_id: &str) -> Result<()> {
+    pub async fn resize_server(&self, caller: &Caller, id: &str, req: &Resize, request_id: &str) -> Result<()> {
+        let flavor_ref = req.flavor_ref.as_str();
         let flavor_id = flavor_ref.rsplit('/').next().unwrap_or_default();
         if flavor_id.is_empty() {
             return Err(Error::bad_request("Invalid input for field/attribute flavorRef."));

@@ -6,6 +6,9 @@ use super::microversion::Mv;
 use super::request_id::RequestId;
 use super::servers::{common_json, Lookups};
 use super::{time_micro, NovaCaller};
+use crate::app::compute::actions::PowerAction;
+use crate::app::compute::params::actions::{ActionError, CreateImage, Rebuild, ServerAction};
+use crate::app::identity::caller::Caller;
 use crate::db::compute::instance_actions::InstanceAction;
 use crate::error::Error;
 use crate::http::{parse_json, AppState, Authed};
@@ -14,21 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
-
-/// A request value as shown in an error: JSON, at most 64 characters.
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 64 {
-        format!("{}...", s.chars().take(64).collect::<String>())
-    } else {
-        s
-    }
-}
-
-fn field<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
-    args.get(key).and_then(Value::as_str)
-}
+use serde_json::{json, Value};
 
 pub async fn action(
     State(app): State<AppState>,
@@ -38,186 +27,85 @@ pub async fn action(
     Path(id): Path<String>,
     body: Bytes,
 ) -> NovaResult {
-    let doc: Map<String, Value> = match parse_json::<Value>(&body)? {
-        Value::Object(m) if m.len() == 1 => m,
-        _ => return Err(Error::bad_request("Malformed request body: expected exactly one action").into()),
+    let action = match ServerAction::at_microversion(parse_json::<Value>(&body)?, mv.1) {
+        Ok(a) => a,
+        Err(ActionError::Invalid(e)) => return Err(e.into()),
+        Err(ActionError::Unknown(name)) => {
+            // The server is looked up first: an action on a missing server is a 404.
+            app.get_server(&c, &id).await?;
+            return Err(Error::bad_request(format!("There is no such action: {name}")).into());
+        }
     };
-    let (action, args) = doc.into_iter().next().unwrap_or_default();
-    match action.as_str() {
-        "reboot" => {
-            // Nova's schema: {"reboot": {"type": HARD|Hard|hard|SOFT|Soft|soft}} and nothing else.
-            const TYPES: [&str; 6] = ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"];
-            let bad = |why: String| Error::bad_request(format!("Invalid input for field/attribute {why}"));
-            let Value::Object(a) = &args else {
-                return Err(bad(format!("reboot. Value: {}. It is not of type 'object'", short(&args))).into());
-            };
-            match a.get("type") {
-                None => return Err(bad("reboot. Value: {...}. 'type' is a required property".into()).into()),
-                Some(Value::String(t)) if TYPES.contains(&t.as_str()) => {}
-                Some(t) => {
-                    return Err(bad(format!(
-                        "type. Value: {}. {} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']",
-                        short(t),
-                        short(t)
-                    ))
-                    .into())
-                }
-            }
-            if let Some(k) = a.keys().find(|k| *k != "type") {
-                return Err(bad(format!(
-                    "reboot. Value: {{...}}. Additional properties are not allowed ('{}' was unexpected)",
-                    k.chars().take(64).collect::<String>().escape_debug()
-                ))
-                .into());
-            }
-            app.server_power_action(&c, &id, &action, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "os-stop" | "os-start" | "pause" | "unpause" => {
-            app.server_power_action(&c, &id, &action, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "lock" => {
-            let reason = field(&args, "locked_reason").map(str::to_owned);
-            if reason.is_some() && !mv.at_least(73) {
-                return Err(Error::bad_request("Invalid input for field/attribute lock.").into());
-            }
-            app.lock_server(&c, &id, true, reason, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "unlock" => {
-            app.lock_server(&c, &id, false, None, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "rebuild" => {
-            let image = field(&args, "imageRef")
-                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute imageRef."))?;
-            let name = args
-                .get("name")
-                .map(|v| crate::app::compute::server_meta::check_name("name", v))
-                .transpose()?;
-            let metadata = match args.get("metadata") {
-                None | Some(Value::Null) => None,
-                Some(Value::Object(m)) => Some(m.clone()),
-                Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.").into()),
-            };
-            let s = app.rebuild_server(&c, &id, image, name, metadata, &rid).await?;
-            let l = Lookups::load(&app, &c).await?;
-            let mut v = common_json(&app, &c, &l, &s, mv, true).await?;
-            v["adminPass"] = json!(field(&args, "adminPass").unwrap_or("rebuilt"));
-            Ok((StatusCode::ACCEPTED, Json(json!({ "server": v }))).into_response())
-        }
-        "resize" => {
-            let flavor = match args.get("flavorRef") {
-                Some(Value::String(f)) => f.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return Err(Error::bad_request("Invalid input for field/attribute flavorRef.").into()),
-            };
-            app.resize_server(&c, &id, &flavor, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "confirmResize" => {
-            app.confirm_resize(&c, &id, &rid).await?;
+    let (app, c, id, rid) = (&app, &c, id.as_str(), rid.as_str());
+    match action {
+        ServerAction::Reboot(r) => accepted(app.server_power_action(c, id, PowerAction::Reboot(r.kind), rid).await),
+        ServerAction::Stop(_) => accepted(app.server_power_action(c, id, PowerAction::Stop, rid).await),
+        ServerAction::Start(_) => accepted(app.server_power_action(c, id, PowerAction::Start, rid).await),
+        ServerAction::Pause(_) => accepted(app.server_power_action(c, id, PowerAction::Pause, rid).await),
+        ServerAction::Unpause(_) => accepted(app.server_power_action(c, id, PowerAction::Unpause, rid).await),
+        ServerAction::Lock(l) => accepted(app.lock_server(c, id, true, l.reason, rid).await),
+        ServerAction::Unlock(_) => accepted(app.lock_server(c, id, false, None, rid).await),
+        ServerAction::Rebuild(r) => rebuild(app, c, mv, id, &r, rid).await,
+        ServerAction::Resize(r) => accepted(app.resize_server(c, id, &r, rid).await),
+        ServerAction::ConfirmResize(_) => {
+            app.confirm_resize(c, id, rid).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        "revertResize" => {
-            app.revert_resize(&c, &id, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "addFloatingIp" => {
-            let address = field(&args, "address").unwrap_or_default();
-            app.nova_associate_floating_ip(&c, &id, address, field(&args, "fixed_address"))
-                .await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "removeFloatingIp" => {
-            let address = field(&args, "address").unwrap_or_default();
-            app.nova_disassociate_floating_ip(&c, &id, address).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "os-resetState" => {
-            let state = field(&args, "state").unwrap_or_default();
-            app.reset_server_state(&c, &id, state, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "addSecurityGroup" | "removeSecurityGroup" => {
-            let name = field(&args, "name")
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| Error::bad_request("Security group name cannot be empty"))?;
-            app.server_security_group(&c, &id, name, action == "addSecurityGroup")
-                .await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "createImage" => {
-            let name =
-                match args.get("name") {
-                    Some(v) => crate::app::compute::server_meta::check_name("name", v)?,
-                    None => return Err(Error::bad_request(
-                        "Invalid input for field/attribute createImage. Value: {...}. 'name' is a required property",
-                    )
-                    .into()),
-                };
-            let metadata = match args.get("metadata") {
-                None => Map::new(),
-                Some(Value::Object(m)) => m.clone(),
-                Some(v) => {
-                    return Err(Error::bad_request(format!(
-                        "Invalid input for field/attribute metadata. Value: {}. It is not of type 'object'",
-                        short(v)
-                    ))
-                    .into())
-                }
-            };
-            let image_id = app.snapshot_server(&c, &id, &name, metadata, &rid).await?;
-            if mv.at_least(45) {
-                return Ok((StatusCode::ACCEPTED, Json(json!({ "image_id": image_id }))).into_response());
-            }
-            let location = format!("{}/image/v2/images/{image_id}", app.cfg.public_url);
-            Ok((StatusCode::ACCEPTED, [(axum::http::header::LOCATION, location)]).into_response())
-        }
-        "os-getConsoleOutput" => {
-            let length = match args.get("length") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.as_i64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                        .filter(|n| *n >= -1)
-                        .ok_or_else(|| {
-                            Error::bad_request(format!("Invalid input for field/attribute length. Value: {v}."))
-                        })?,
-                ),
-            };
-            let output = app.server_console_output(&c, &id, length.filter(|n| *n >= 0)).await?;
+        ServerAction::RevertResize(_) => accepted(app.revert_resize(c, id, rid).await),
+        ServerAction::AddFloatingIp(f) => accepted(
+            app.nova_associate_floating_ip(c, id, &f.address, f.fixed_address.as_deref())
+                .await,
+        ),
+        ServerAction::RemoveFloatingIp(f) => accepted(app.nova_disassociate_floating_ip(c, id, &f.address).await),
+        ServerAction::ResetState(r) => accepted(app.reset_server_state(c, id, &r, rid).await),
+        ServerAction::AddSecurityGroup(g) => accepted(app.server_security_group(c, id, &g.name, true).await),
+        ServerAction::RemoveSecurityGroup(g) => accepted(app.server_security_group(c, id, &g.name, false).await),
+        ServerAction::CreateImage(i) => create_image(app, c, mv, id, i, rid).await,
+        ServerAction::GetConsoleOutput(o) => {
+            let output = app.server_console_output(c, id, o.length).await?;
             Ok(Json(json!({ "output": output })).into_response())
         }
-        // The pre-2.6 console action; remote-consoles replaced it.
-        "os-getVNCConsole" if !mv.at_least(6) => {
-            let kind = field(&args, "type")
-                .ok_or_else(|| Error::bad_request("Invalid input for field/attribute type."))?
-                .to_owned();
-            let req = crate::app::compute::resource_params::CreateRemoteConsole::new("vnc", &kind)?;
-            let url = app.create_console(&c, &id, &req).await?;
-            Ok(Json(json!({"console": {"type": kind, "url": url}})).into_response())
+        ServerAction::GetVncConsole(v) => {
+            let req = crate::app::compute::resource_params::CreateRemoteConsole::new("vnc", &v.kind)?;
+            let url = app.create_console(c, id, &req).await?;
+            Ok(Json(json!({"console": {"type": v.kind, "url": url}})).into_response())
         }
-        "forceDelete" => {
-            app.delete_server(&c, &id, &rid).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        "restore" => {
+        ServerAction::ForceDelete(_) => accepted(app.delete_server(c, id, rid).await),
+        ServerAction::Restore(_) => {
             // Ciel deletes at once (no soft delete), so there is never anything to restore.
-            let s = app.get_server(&c, &id).await?;
+            let s = app.get_server(c, id).await?;
+            let state = &s.vm_state;
             Err(Error::Conflict(format!(
-                "Cannot 'restore' instance {} while it is in vm_state {}",
-                s.id, s.vm_state
+                "Cannot 'restore' instance {id} while it is in vm_state {state}"
             ))
             .into())
         }
-        other => {
-            // The server is looked up first: an action on a missing server is a 404.
-            app.get_server(&c, &id).await?;
-            Err(Error::bad_request(format!("There is no such action: {other}")).into())
-        }
     }
+}
+
+/// 202 once the action is done (or its error).
+fn accepted(r: Result<(), Error>) -> NovaResult {
+    r?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `rebuild`: answers with the rebuilt server (and the password given, as Nova echoes it).
+async fn rebuild(app: &AppState, c: &Caller, mv: Mv, id: &str, r: &Rebuild, rid: &str) -> NovaResult {
+    let s = app.rebuild_server(c, id, r, rid).await?;
+    let l = Lookups::load(app, c).await?;
+    let mut v = common_json(app, c, &l, &s, mv, true).await?;
+    v["adminPass"] = json!(r.admin_pass.as_deref().unwrap_or("rebuilt"));
+    Ok((StatusCode::ACCEPTED, Json(json!({ "server": v }))).into_response())
+}
+
+/// `createImage`: the snapshot's id in the body from 2.45, in `Location` before.
+async fn create_image(app: &AppState, c: &Caller, mv: Mv, id: &str, i: CreateImage, rid: &str) -> NovaResult {
+    let image_id = app.snapshot_server(c, id, &i.name, i.metadata, rid).await?;
+    if mv.at_least(45) {
+        return Ok((StatusCode::ACCEPTED, Json(json!({ "image_id": image_id }))).into_response());
+    }
+    let location = format!("{}/image/v2/images/{image_id}", app.cfg.public_url);
+    Ok((StatusCode::ACCEPTED, [(axum::http::header::LOCATION, location)]).into_response())
 }
 
 fn action_json(a: &InstanceAction) -> Value {

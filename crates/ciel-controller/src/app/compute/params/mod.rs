@@ -4,8 +4,10 @@
 //! tests/cli check some); the `App` methods take these types. Where a microversion changes
 //! the schema, `at_microversion(body, minor)` (the `Y` of `2.Y`) checks that version's rules.
 
+pub mod actions;
 pub mod create;
 
+pub use actions::{ActionError, ServerAction};
 pub use create::{AvailabilityZone, CreateServer, NicRequest, SchedulerHints};
 
 use serde_json::{Map, Value};

@@ -1,0 +1,434 @@
+//! `POST /servers/{id}/action`: a body of exactly one key, the action, whose value holds its
+//! arguments — an externally tagged enum. The actions are the ones Ciel serves; each one's
+//! arguments are checked where they are read, with Nova's texts.
+
+use super::Body;
+use crate::app::compute::server_meta::check_name;
+use crate::error::{Error, Result};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Deserialize)]
+pub enum ServerAction {
+    #[serde(rename = "reboot")]
+    Reboot(Reboot),
+    #[serde(rename = "os-stop")]
+    Stop(IgnoredAny),
+    #[serde(rename = "os-start")]
+    Start(IgnoredAny),
+    #[serde(rename = "pause")]
+    Pause(IgnoredAny),
+    #[serde(rename = "unpause")]
+    Unpause(IgnoredAny),
+    #[serde(rename = "lock")]
+    Lock(Lock),
+    #[serde(rename = "unlock")]
+    Unlock(IgnoredAny),
+    #[serde(rename = "rebuild")]
+    Rebuild(Rebuild),
+    #[serde(rename = "resize")]
+    Resize(Resize),
+    #[serde(rename = "confirmResize")]
+    ConfirmResize(IgnoredAny),
+    #[serde(rename = "revertResize")]
+    RevertResize(IgnoredAny),
+    #[serde(rename = "addFloatingIp")]
+    AddFloatingIp(FloatingIp),
+    #[serde(rename = "removeFloatingIp")]
+    RemoveFloatingIp(FloatingIp),
+    #[serde(rename = "os-resetState")]
+    ResetState(ResetState),
+    #[serde(rename = "addSecurityGroup")]
+    AddSecurityGroup(SecurityGroup),
+    #[serde(rename = "removeSecurityGroup")]
+    RemoveSecurityGroup(SecurityGroup),
+    #[serde(rename = "createImage")]
+    CreateImage(CreateImage),
+    #[serde(rename = "os-getConsoleOutput")]
+    GetConsoleOutput(ConsoleOutput),
+    /// The pre-2.6 console action; remote-consoles replaced it.
+    #[serde(rename = "os-getVNCConsole")]
+    GetVncConsole(LegacyVncConsole),
+    #[serde(rename = "forceDelete")]
+    ForceDelete(IgnoredAny),
+    #[serde(rename = "restore")]
+    Restore(IgnoredAny),
+}
+
+/// Why an action body was refused.
+#[derive(Debug)]
+pub enum ActionError {
+    /// Not an action Ciel serves (at this microversion): 400 once the server is found.
+    Unknown(String),
+    /// A malformed body or bad arguments.
+    Invalid(Error),
+}
+
+impl From<Error> for ActionError {
+    fn from(e: Error) -> Self {
+        ActionError::Invalid(e)
+    }
+}
+
+impl ServerAction {
+    /// Reads the action of `doc` as microversion `2.minor` takes it.
+    pub fn at_microversion(doc: Value, minor: u16) -> std::result::Result<Self, ActionError> {
+        let doc: Body = match doc {
+            Value::Object(m) if m.len() == 1 => m,
+            _ => return Err(Error::bad_request("Malformed request body: expected exactly one action").into()),
+        };
+        let name = doc.keys().next().cloned().unwrap_or_default();
+        let known = KNOWN.contains(&name.as_str()) && (name != "os-getVNCConsole" || minor < 6);
+        if !known {
+            return Err(ActionError::Unknown(name));
+        }
+        // The arguments' own checks give Nova's texts (serde keeps a custom error's text).
+        let action: Self = serde_json::from_value(Value::Object(doc)).map_err(|e| Error::bad_request(e.to_string()))?;
+        if let ServerAction::Lock(Lock { reason: Some(_) }) = &action {
+            if minor < 73 {
+                return Err(Error::bad_request("Invalid input for field/attribute lock.").into());
+            }
+        }
+        Ok(action)
+    }
+}
+
+/// The names of the variants above.
+const KNOWN: &[&str] = &[
+    "reboot",
+    "os-stop",
+    "os-start",
+    "pause",
+    "unpause",
+    "lock",
+    "unlock",
+    "rebuild",
+    "resize",
+    "confirmResize",
+    "revertResize",
+    "addFloatingIp",
+    "removeFloatingIp",
+    "os-resetState",
+    "addSecurityGroup",
+    "removeSecurityGroup",
+    "createImage",
+    "os-getConsoleOutput",
+    "os-getVNCConsole",
+    "forceDelete",
+    "restore",
+];
+
+/// A request value as shown in an error: JSON, at most 64 characters.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 64 {
+        format!("{}...", s.chars().take(64).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn text(args: &Value, key: &str) -> Option<String> {
+    args.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Nova's `reboot` type; Ciel reboots both the same way (a restart of the VM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebootType {
+    Hard,
+    Soft,
+}
+
+/// `{"reboot": {"type": HARD|Hard|hard|SOFT|Soft|soft}}` and nothing else.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct Reboot {
+    pub kind: RebootType,
+}
+
+impl TryFrom<Value> for Reboot {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let bad = |why: String| Error::bad_request(format!("Invalid input for field/attribute {why}"));
+        let Value::Object(a) = &args else {
+            return Err(bad(format!(
+                "reboot. Value: {}. It is not of type 'object'",
+                short(&args)
+            )));
+        };
+        let kind = match a.get("type") {
+            None => return Err(bad("reboot. Value: {...}. 'type' is a required property".into())),
+            Some(Value::String(t)) if matches!(t.as_str(), "HARD" | "Hard" | "hard") => RebootType::Hard,
+            Some(Value::String(t)) if matches!(t.as_str(), "SOFT" | "Soft" | "soft") => RebootType::Soft,
+            Some(t) => {
+                return Err(bad(format!(
+                    "type. Value: {}. {} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']",
+                    short(t),
+                    short(t)
+                )))
+            }
+        };
+        if let Some(k) = a.keys().find(|k| *k != "type") {
+            return Err(bad(format!(
+                "reboot. Value: {{...}}. Additional properties are not allowed ('{}' was unexpected)",
+                k.chars().take(64).collect::<String>().escape_debug()
+            )));
+        }
+        Ok(Reboot { kind })
+    }
+}
+
+/// `{"lock": null | {"locked_reason": "..."}}` (the reason from 2.73).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "Value")]
+pub struct Lock {
+    pub reason: Option<String>,
+}
+
+impl From<Value> for Lock {
+    fn from(args: Value) -> Self {
+        Lock {
+            reason: text(&args, "locked_reason"),
+        }
+    }
+}
+
+/// `{"rebuild": {"imageRef": ..., "name"?, "metadata"?, "adminPass"?}}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct Rebuild {
+    pub image_ref: String,
+    pub name: Option<String>,
+    /// Replaces the server's metadata when given.
+    pub metadata: Option<Map<String, Value>>,
+    pub admin_pass: Option<String>,
+}
+
+impl TryFrom<Value> for Rebuild {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let image_ref =
+            text(&args, "imageRef").ok_or_else(|| Error::bad_request("Invalid input for field/attribute imageRef."))?;
+        let name = args.get("name").map(|v| check_name("name", v)).transpose()?;
+        let metadata = match args.get("metadata") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(m.clone()),
+            Some(_) => return Err(Error::bad_request("Invalid input for field/attribute metadata.")),
+        };
+        Ok(Rebuild {
+            image_ref,
+            name,
+            metadata,
+            admin_pass: text(&args, "adminPass"),
+        })
+    }
+}
+
+/// `{"resize": {"flavorRef": id or link}}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct Resize {
+    pub flavor_ref: String,
+}
+
+impl TryFrom<Value> for Resize {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let flavor_ref = match args.get("flavorRef") {
+            Some(Value::String(f)) => f.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err(Error::bad_request("Invalid input for field/attribute flavorRef.")),
+        };
+        Ok(Resize { flavor_ref })
+    }
+}
+
+/// `{"addFloatingIp" | "removeFloatingIp": {"address": ..., "fixed_address"?}}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "Value")]
+pub struct FloatingIp {
+    /// "" when not given (the lookup then fails as Nova's does).
+    pub address: String,
+    pub fixed_address: Option<String>,
+}
+
+impl From<Value> for FloatingIp {
+    fn from(args: Value) -> Self {
+        FloatingIp {
+            address: text(&args, "address").unwrap_or_default(),
+            fixed_address: text(&args, "fixed_address"),
+        }
+    }
+}
+
+/// `{"os-resetState": {"state": "active" | "error"}}`; the state is checked after the
+/// caller is known to be an admin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "Value")]
+pub struct ResetState {
+    pub state: String,
+}
+
+impl From<Value> for ResetState {
+    fn from(args: Value) -> Self {
+        ResetState {
+            state: text(&args, "state").unwrap_or_default(),
+        }
+    }
+}
+
+/// `{"addSecurityGroup" | "removeSecurityGroup": {"name": ...}}`, a non-empty name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct SecurityGroup {
+    pub name: String,
+}
+
+impl TryFrom<Value> for SecurityGroup {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let name = text(&args, "name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::bad_request("Security group name cannot be empty"))?;
+        Ok(SecurityGroup { name })
+    }
+}
+
+/// `{"createImage": {"name": ..., "metadata"?: {...}}}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct CreateImage {
+    pub name: String,
+    pub metadata: Map<String, Value>,
+}
+
+impl TryFrom<Value> for CreateImage {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let name = match args.get("name") {
+            Some(v) => check_name("name", v)?,
+            None => {
+                return Err(Error::bad_request(
+                    "Invalid input for field/attribute createImage. Value: {...}. 'name' is a required property",
+                ))
+            }
+        };
+        let metadata = match args.get("metadata") {
+            None => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(v) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute metadata. Value: {}. It is not of type 'object'",
+                    short(v)
+                )))
+            }
+        };
+        Ok(CreateImage { name, metadata })
+    }
+}
+
+/// `{"os-getConsoleOutput": {"length"?: n}}`: the last `n` lines; -1 or none: all.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct ConsoleOutput {
+    pub length: Option<i64>,
+}
+
+impl TryFrom<Value> for ConsoleOutput {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let length = match args.get("length") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .filter(|n| *n >= -1)
+                    .ok_or_else(|| {
+                        Error::bad_request(format!("Invalid input for field/attribute length. Value: {v}."))
+                    })?,
+            ),
+        };
+        Ok(ConsoleOutput {
+            length: length.filter(|n| *n >= 0),
+        })
+    }
+}
+
+/// `{"os-getVNCConsole": {"type": "novnc" | ...}}` (before 2.6).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct LegacyVncConsole {
+    pub kind: String,
+}
+
+impl TryFrom<Value> for LegacyVncConsole {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let kind = text(&args, "type").ok_or_else(|| Error::bad_request("Invalid input for field/attribute type."))?;
+        Ok(LegacyVncConsole { kind })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value, minor: u16) -> std::result::Result<ServerAction, String> {
+        ServerAction::at_microversion(v, minor).map_err(|e| match e {
+            ActionError::Unknown(n) => format!("unknown {n}"),
+            ActionError::Invalid(e) => e.to_string(),
+        })
+    }
+
+    #[test]
+    fn actions_and_their_texts() {
+        assert!(matches!(
+            parse(json!({"os-start": null}), 1),
+            Ok(ServerAction::Start(_))
+        ));
+        assert!(matches!(
+            parse(json!({"reboot": {"type": "soft"}}), 1),
+            Ok(ServerAction::Reboot(Reboot { kind: RebootType::Soft }))
+        ));
+        assert_eq!(
+            parse(json!({"reboot": {"type": "SOFTLY"}}), 1).unwrap_err(),
+            "Invalid input for field/attribute type. Value: \"SOFTLY\". \"SOFTLY\" is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']"
+        );
+        assert_eq!(parse(json!({"shelve": null}), 1).unwrap_err(), "unknown shelve");
+        assert_eq!(
+            parse(json!({"os-getVNCConsole": {"type": "novnc"}}), 6).unwrap_err(),
+            "unknown os-getVNCConsole"
+        );
+        assert!(parse(json!({"os-getVNCConsole": {"type": "novnc"}}), 5).is_ok());
+        assert_eq!(
+            parse(json!({"a": 1, "b": 2}), 1).unwrap_err(),
+            "Malformed request body: expected exactly one action"
+        );
+        assert_eq!(
+            parse(json!({"lock": {"locked_reason": "x"}}), 72).unwrap_err(),
+            "Invalid input for field/attribute lock."
+        );
+        assert!(parse(json!({"lock": {"locked_reason": "x"}}), 73).is_ok());
+        assert_eq!(
+            parse(json!({"resize": {}}), 1).unwrap_err(),
+            "Invalid input for field/attribute flavorRef."
+        );
+        assert_eq!(
+            parse(json!({"addSecurityGroup": {"name": ""}}), 1).unwrap_err(),
+            "Security group name cannot be empty"
+        );
+        let Ok(ServerAction::GetConsoleOutput(c)) = parse(json!({"os-getConsoleOutput": {"length": "-1"}}), 1) else {
+            panic!()
+        };
+        assert_eq!(c.length, None);
+    }
+}
