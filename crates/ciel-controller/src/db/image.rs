@@ -34,7 +34,8 @@ text_enum! {
     }
 }
 
-/// For callers not converted yet (`image.status == "active"`): compares the stored text.
+/// For callers not converted yet, which still compare the status with its text; to be removed
+/// once the last (compute resize, server create, host image download) use `ImageStatus`.
 impl PartialEq<&str> for ImageStatus {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
@@ -99,7 +100,7 @@ pub async fn insert(e: impl SqliteExecutor<'_>, i: &Image) -> Result<()> {
     )
     .bind(&i.id)
     .bind(&i.name)
-    .bind(&i.status)
+    .bind(i.status)
     .bind(&i.visibility)
     .bind(i.protected)
     .bind(i.os_hidden)
@@ -154,7 +155,7 @@ pub async fn update(e: impl SqliteExecutor<'_>, i: &Image) -> Result<()> {
          min_ram = ?, properties = ?, updated_at = ? WHERE id = ? AND NOT deleted",
     )
     .bind(&i.name)
-    .bind(&i.status)
+    .bind(i.status)
     .bind(&i.visibility)
     .bind(i.protected)
     .bind(i.os_hidden)
@@ -262,7 +263,7 @@ pub async fn insert_member(e: impl SqliteExecutor<'_>, m: &Member) -> Result<()>
     )
     .bind(&m.image_id)
     .bind(&m.member_id)
-    .bind(&m.status)
+    .bind(m.status)
     .bind(m.created_at)
     .bind(m.updated_at)
     .execute(e)
@@ -297,7 +298,7 @@ pub async fn memberships_of(e: impl SqliteExecutor<'_>, member_id: &str) -> Resu
 
 pub async fn update_member(e: impl SqliteExecutor<'_>, m: &Member) -> Result<()> {
     let r = sqlx::query("UPDATE image_members SET status = ?, updated_at = ? WHERE image_id = ? AND member_id = ?")
-        .bind(&m.status)
+        .bind(m.status)
         .bind(m.updated_at)
         .bind(&m.image_id)
         .bind(&m.member_id)
