@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn ids_are_plain_strings_on_the_wire() {
         let id = PortId::from("6c1a6a2e-0000-4000-8000-000000000001");
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"6c1a6a2e-0000-4000-8000-000000000001\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"6c1a6a2e-0000-4000-8000-000000000001\""
+        );
         let back: PortId = serde_json::from_str("\"abc\"").unwrap();
         assert_eq!(back, "abc");
     }

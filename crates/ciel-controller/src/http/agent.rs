@@ -4,12 +4,12 @@
 use crate::app::App;
 use crate::db::compute::hosts::Host;
 use crate::error::Error;
+use crate::http::routes::{get, post, put, PlainError, Routes};
 use crate::http::{parse_json, AppState};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::http::routes::{get, post, put, PlainError, Routes};
 use axum::Json;
 use ciel_proto::{HostReport, RegisterRequest, RegisterResponse};
 use std::time::Duration;

@@ -118,10 +118,9 @@ impl App {
         db::update_state(&mut *tx, s).await?;
         record(&mut tx, caller, s, action, request_id, s.updated_at).await?;
         if let Some(h) = &s.host_id {
-            hosts::bump_generation(&mut *tx, h).await?;
+            tx.host_changed(h);
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
@@ -134,7 +133,7 @@ impl App {
         action: PowerAction,
         request_id: &str,
     ) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         let name = action.api_name();
         let conflict =
@@ -178,7 +177,7 @@ impl App {
                 "Invalid input for field/attribute state. Value: {state}."
             )));
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;
@@ -199,7 +198,7 @@ impl App {
         reason: Option<String>,
         request_id: &str,
     ) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;

@@ -69,7 +69,7 @@ impl App {
             description: req.description,
             created_at: crate::db::now(),
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if db::get(&mut *tx, &f.id).await?.is_some() {
             return Err(Error::Conflict(format!("Flavor with ID {} already exists.", f.id)));
         }
@@ -141,7 +141,7 @@ impl App {
     ) -> Result<BTreeMap<String, String>> {
         caller.require_admin()?;
         self.get_flavor(caller, id).await?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         for (k, v) in &specs.0 {
             db::set_extra_spec(&mut *tx, id, k, v).await?;
         }

@@ -96,7 +96,6 @@ impl App {
         )
         .await?;
         tracing::info!(host = %h.hostname, id = %h.id, vcpus = h.vcpus, memory_mb = h.memory_mb, "host registered");
-        self.hosts_changed();
         Ok((h.id, token, agent_secret))
     }
 
@@ -115,10 +114,6 @@ impl App {
         crate::db::begin_notifying(&self.db, &self.host_changes).await
     }
 
-    pub(crate) fn hosts_changed(&self) {
-        self.host_changes.send_modify(|n| *n += 1);
-    }
-
     /// The host's desired state once its generation is newer than `after`, or the current one
     /// after `wait` (a long poll: agents learn of changes at once without polling hard).
     /// The wait never exceeds a third of `host_down_after`: the report that follows each
@@ -128,9 +123,8 @@ impl App {
         let wait = wait.min(heartbeat);
         let mut changes = self.host_changes.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
-        // A change may be announced just before its transaction commits: after an
-        // announcement, look again a few times before waiting for the next one.
-        let mut rechecks: &[u64] = &[];
+        // Subscribed before reading: a commit after the read still wakes this poll, and a
+        // wake-up always follows its commit (`db::Tx::commit`), so the next read sees it.
         loop {
             let h = db::get(&self.db, &host.id)
                 .await?
@@ -138,15 +132,9 @@ impl App {
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
                 return self.build_host_config(&h).await;
             }
-            if let Some((ms, rest)) = rechecks.split_first() {
-                rechecks = rest;
-                tokio::time::sleep(Duration::from_millis(*ms)).await;
-                continue;
-            }
             if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
                 return self.build_host_config(&h).await;
             }
-            rechecks = &[0, 20, 100, 400];
         }
     }
 
@@ -302,7 +290,7 @@ impl App {
     /// every time, so a lost report changes nothing).
     pub async fn host_report(&self, host: &Host, report: HostReport) -> Result<()> {
         let now = crate::db::now();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         db::seen(&mut *tx, &host.id, report.generation as i64, now).await?;
         crate::app::volume::report::apply(&mut tx, &host.id, &report, now).await?;
         for vm in report.vms {

@@ -115,13 +115,12 @@ impl App {
                 view
             }
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.ensure_dhcp_port(&mut tx, &port.port.network_id).await?;
         if let Some(h) = &s.host_id {
-            crate::db::compute::hosts::bump_generation(&mut *tx, h).await?;
+            tx.host_changed(h);
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(port)
     }
 
@@ -132,9 +131,10 @@ impl App {
         self.get_interface(caller, server_id, port_id).await?;
         self.release_server_port(caller, port_id).await?;
         if let Some(h) = &s.host_id {
-            crate::db::compute::hosts::bump_generation(&self.db, h).await?;
+            let mut tx = self.begin().await?;
+            tx.host_changed(h);
+            tx.commit().await?;
         }
-        self.hosts_changed();
         Ok(())
     }
 

@@ -158,7 +158,7 @@ impl App {
             KeypairType::X509 => x509_fingerprint(&public_key)?,
             KeypairType::Ssh => ssh_fingerprint(&public_key)?,
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if db::count(&mut *tx, &user_id).await? >= MAX_KEYPAIRS_PER_USER {
             return Err(Error::Typed {
                 status: 403,

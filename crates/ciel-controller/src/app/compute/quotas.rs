@@ -77,7 +77,7 @@ impl App {
         req: UpdateQuotaSet,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         for (k, limit) in &req.limits {
             db::set(&mut *tx, Service::Compute, project_id, k, *limit).await?;
         }
@@ -95,14 +95,14 @@ impl App {
 impl App {
     /// The limits a project without overrides gets (anyone may see them).
     pub async fn compute_quota_defaults(&self) -> Result<BTreeMap<String, i64>> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         class_defaults(&mut tx).await
     }
 
     /// A quota class's limits (any name shows the defaults; only `default` is applied).
     pub async fn quota_class(&self, caller: &Caller, class: &str) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut out = class_defaults(&mut tx).await?;
         if class != "default" {
             for (r, l) in quota_classes::limits(&mut *tx, class).await? {
@@ -120,7 +120,7 @@ impl App {
         req: UpdateQuotaClassSet,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         for (k, limit) in &req.limits {
             quota_classes::set(&mut *tx, class, k, *limit).await?;
         }

@@ -37,7 +37,7 @@ impl App {
             return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
         }
         let metadata = req.metadata.clone().map(super::server_meta::validate).transpose()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         if !matches!(s.vm_state.as_str(), "active" | "stopped" | "error") || s.task_state.is_some() {
             return Err(state_conflict("rebuild", &s));
@@ -73,7 +73,7 @@ impl App {
             .get_flavor(caller, flavor_id)
             .await
             .map_err(|_| Error::bad_request(format!("Flavor {flavor_ref} could not be found.")))?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         if !matches!(s.vm_state.as_str(), "active" | "stopped") || s.task_state.is_some() {
             return Err(state_conflict("resize", &s));
@@ -113,7 +113,7 @@ impl App {
 
     /// Keeps the new flavor: nothing changes on the host.
     pub async fn confirm_resize(&self, caller: &Caller, id: &str, request_id: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         if s.vm_state != "resized" || s.task_state.is_some() {
             return Err(state_conflict("confirmResize", &s));
@@ -135,7 +135,7 @@ impl App {
 
     /// Goes back to the old flavor: the agent restarts the VM with it.
     pub async fn revert_resize(&self, caller: &Caller, id: &str, request_id: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         if s.vm_state != "resized" || s.task_state.is_some() {
             return Err(state_conflict("revertResize", &s));

@@ -56,7 +56,7 @@ impl App {
             name: req.name,
             created_at: crate::db::now(),
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let limit = super::quotas::limits_in(&mut tx, &project_id)
             .await?
             .get("server_groups")

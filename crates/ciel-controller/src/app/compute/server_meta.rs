@@ -149,7 +149,7 @@ impl App {
         given: Metadata,
         replace: bool,
     ) -> Result<Map<String, Value>> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         let mut m: Map<String, Value> = if replace {
             Map::new()
@@ -166,7 +166,7 @@ impl App {
     }
 
     pub async fn delete_server_metadata(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         let mut m: Map<String, Value> = serde_json::from_str(&s.metadata).unwrap_or_default();
         if m.remove(key).is_none() {
@@ -186,7 +186,7 @@ impl App {
 
     /// PUT /servers/{id}/tags: the tags become exactly `tags`.
     pub async fn replace_server_tags(&self, caller: &Caller, id: &str, tags: ServerTags) -> Result<Vec<String>> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;
@@ -202,7 +202,7 @@ impl App {
     /// PUT /servers/{id}/tags/{tag}; true when the tag is new.
     pub async fn add_server_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<bool> {
         check_tag(tag)?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;
@@ -221,7 +221,7 @@ impl App {
     }
 
     pub async fn delete_server_tag(&self, caller: &Caller, id: &str, tag: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;
@@ -233,7 +233,7 @@ impl App {
     }
 
     pub async fn delete_server_tags(&self, caller: &Caller, id: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;

@@ -44,7 +44,7 @@ impl App {
     /// host, all of them are made in ERROR (Nova answers 202 and shows the fault).
     pub async fn create_servers(&self, caller: &Caller, request_id: &str, req: &CreateServer) -> Result<Vec<Server>> {
         let r = self.resolve_create(caller, req).await?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let wanted = Self::servers_within_quota(&mut tx, &r, req).await?;
         let mut r = r;
         r.constraints.group = match &req.hints.group {
@@ -79,7 +79,6 @@ impl App {
                 return Err(e);
             }
         }
-        self.hosts_changed();
         Ok(made)
     }
 
@@ -215,7 +214,7 @@ impl App {
             if let Some(p) = r.constraints.group.as_mut() {
                 p.member_hosts.push(host.clone());
             }
-            hosts::bump_generation(&mut *placed, &host).await?;
+            placed.host_changed(&host);
             made.push(s);
         }
         if (made.len() as i64) < req.min_count {
@@ -381,7 +380,7 @@ impl App {
         }
         networks.sort();
         networks.dedup();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         for n in &networks {
             self.ensure_dhcp_port(&mut tx, n).await?;
         }
@@ -485,15 +484,14 @@ impl App {
         for p in crate::db::network::ports_of_device(&self.db, &s.id).await? {
             self.release_server_port(caller, &p.id).await?;
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         App::release_server_volumes(&mut tx, id).await?;
         db::delete(&mut *tx, id).await?;
         super::actions::record(&mut tx, caller, &s, "delete", request_id, crate::db::now()).await?;
         if let Some(h) = &s.host_id {
-            hosts::bump_generation(&mut *tx, h).await?;
+            tx.host_changed(h);
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 }

@@ -74,7 +74,7 @@ impl App {
 
         // The server shows the snapshot as its task until the upload ends; a second one
         // meanwhile is refused above.
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         if s.task_state.is_some() {
             return Err(Error::Conflict(format!(
@@ -104,7 +104,7 @@ impl App {
     }
 
     async fn end_snapshot_task(&self, server: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if let Some(mut s) = servers::get(&mut *tx, server).await? {
             if s.task_state.as_deref() == Some("image_snapshot") {
                 s.task_state = None;

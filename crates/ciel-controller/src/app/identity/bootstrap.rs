@@ -64,7 +64,7 @@ pub struct BootstrapOutcome {
 
 impl App {
     pub async fn bootstrap(&self) -> Result<BootstrapOutcome> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if domains::get(&mut *tx, "default").await?.is_none() {
             let d = Domain {
                 id: "default".into(),

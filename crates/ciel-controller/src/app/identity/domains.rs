@@ -115,7 +115,7 @@ impl App {
                 "Cannot delete a domain that is enabled, please disable it first.".into(),
             ));
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         // Children before parents: delete deepest projects first.
         let mut in_domain: Vec<_> = projects::list(&mut *tx)
             .await?

@@ -64,7 +64,7 @@ impl App {
 
     pub async fn delete_group(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         groups::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("group", id))?;

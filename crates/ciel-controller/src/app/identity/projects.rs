@@ -59,7 +59,7 @@ impl App {
             tags: Some(tags.join("\u{1f}")),
             is_domain: false,
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         projects::insert(&mut *tx, &p).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
                 "Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {}.",
@@ -155,7 +155,7 @@ impl App {
         }
         let tags = change.tags;
         p.extra = input::merge_extra(&p.extra, change.extra);
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         projects::update(&mut *tx, &p).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
                 "Conflict occurred attempting to store project - Duplicate entry found with name {}.",
@@ -193,7 +193,7 @@ impl App {
                 "Cannot delete the project {id} since it is not a leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree."
             )));
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         assignments::delete_for(&mut *tx, id).await?;
         crate::db::identity::credentials::delete_owned_by(&mut tx, id).await?;
         projects::delete(&mut *tx, id).await?;
@@ -242,7 +242,7 @@ impl App {
         projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         projects::set_tags(&mut tx, id, &tags).await?;
         tx.commit().await?;
         self.project_tags(caller, id).await

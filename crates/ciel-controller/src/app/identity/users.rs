@@ -39,7 +39,7 @@ impl App {
             extra: input::merge_extra("{}", new.extra),
             created_at: created,
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         users::insert(&mut *tx, &u).await.map_err(|e| match e {
             Error::Conflict(_) => Error::conflict(format!(
                 "Conflict occurred attempting to store user - Duplicate entry found with name {}.",
@@ -97,7 +97,7 @@ impl App {
         let pw_changed = password.is_some();
         u.options = UserOptions::merged_over(change.options, &u.options);
         u.extra = input::merge_extra(&u.extra, change.extra);
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         users::update(&mut *tx, &u).await?;
         // An admin reset is not subject to the password history (as in Keystone).
         if let Some(pw) = password {
@@ -121,7 +121,7 @@ impl App {
 
     pub async fn delete_user(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         users::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("user", id))?;
@@ -194,7 +194,7 @@ impl App {
         self.check_history(user_id, &new).await?;
         let hash = passwords::hash(new).await?;
         let at = now();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         users::set_password(&mut tx, user_id, &hash, at, self.password_expiry(at)).await?;
         tx.commit().await?;
         self.revoke(RevocationEvent {

@@ -69,7 +69,7 @@ impl App {
         }
         let max = self.cfg.image.max_images_per_project;
         let owner = img.owner.clone().unwrap_or(owner_project);
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if max > 0 && image::usage(&mut *tx, &owner).await?.0 >= max {
             return Err(Error::RequestTooLarge(format!(
                 "Image quota exceeded: project {owner} may own at most {max} images."
@@ -110,7 +110,7 @@ impl App {
             return Err(Error::Forbidden("You are not authorized to publicize images.".into()));
         }
         img.updated_at = crate::db::now();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         image::update(&mut *tx, &img).await?;
         if let Some(t) = tags {
             image::set_tags(&mut tx, id, &t).await?;

@@ -89,7 +89,7 @@ impl App {
         let fip_project = project_id.clone();
         let id = uuid::Uuid::new_v4().to_string();
         let port = service_port(&net_id, "", &id, FLOATING_OWNER, PortStatus::NotApplicable);
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.check_network_quota(&mut tx, &fip_project, "floatingip").await?;
         network::insert_port(&mut *tx, &port).await?;
         let subnets = network::subnets_of(&mut *tx, &net_id).await?;
@@ -183,7 +183,7 @@ impl App {
             fip.description = d;
         }
         let fixed_ip = req.fixed_ip_address.map(|ip| ip.to_string());
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         match req.port_id {
             None => {}
             Some(None) => {
@@ -210,7 +210,7 @@ impl App {
         if !may_write(caller, &fip.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         fips::delete(&mut *tx, id).await?;
         network::delete_port(&mut *tx, &fip.floating_port_id).await?;
         self.routing_changed(&mut tx).await?;

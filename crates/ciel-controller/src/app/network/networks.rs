@@ -60,7 +60,7 @@ impl App {
             updated_at: now,
             revision_number: 0,
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.check_network_quota(&mut tx, &n.project_id, "network").await?;
         if network_type == NetworkType::Vxlan && n.segmentation_id.is_none() {
             // The write lock is held: the lowest free VNI cannot be taken by anyone else.
@@ -148,7 +148,7 @@ impl App {
             n.port_security_enabled = v;
         }
         n.updated_at = crate::db::now();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         network::update_network(&mut *tx, &n).await?;
         if n.mtu != old_mtu {
             // Taps, bridges and DHCP of the network's hosts take the new MTU.
@@ -165,7 +165,7 @@ impl App {
         if !may_write(caller, &n.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         // Floating IPs live and die with their external network, as in Neutron.
         for fip in crate::db::floating_ips::list(&mut *tx)
             .await?

@@ -243,7 +243,7 @@ impl App {
             port.allowed_address_pairs = validate::pairs_json(&pairs);
         }
         let requested_groups = req.security_groups;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.check_network_quota(&mut tx, &port.project_id, "port").await?;
         // A generated MAC that collides is simply drawn again; a requested one is a conflict.
         let mut attempts = 0;
@@ -383,7 +383,7 @@ impl App {
         port.updated_at = crate::db::now();
         let requests = req.fixed_ips.map(fixed_ip_requests);
         let requested_groups = req.security_groups;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         // Hosts with VMs on the network, before (the old device's) and after the change.
         self.network_ports_changed(&mut tx, &port.network_id).await?;
         network::update_port(&mut *tx, &port).await?;
@@ -431,7 +431,7 @@ impl App {
                 ),
             });
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         crate::db::floating_ips::disassociate_port(&mut *tx, id, crate::db::now()).await?;
         // The hosts of the port's network learn of it while the port still exists.
         self.network_ports_changed(&mut tx, &view.port.network_id).await?;
@@ -446,27 +446,20 @@ impl App {
     /// wakes their agents once it commits.
     pub(crate) async fn network_ports_changed(&self, tx: &mut Tx<'_>, network_id: &str) -> Result<()> {
         // A port's addresses and groups are also its peers' remote-group members.
-        let peers = crate::db::compute::hosts::bump_remote_group_peers(&mut **tx, network_id).await?;
-        if crate::db::compute::hosts::bump_hosts_on_network(&mut **tx, network_id).await? + peers > 0 {
-            self.hosts_changed();
-        }
+        tx.network_changed(network_id);
         Ok(())
     }
 
     /// Routers, their interfaces or floating IPs changed: network nodes and the hosts on the
     /// routers' networks get new desired state.
     pub(crate) async fn routing_changed(&self, tx: &mut Tx<'_>) -> Result<()> {
-        if crate::db::compute::hosts::bump_all(&mut **tx).await? > 0 {
-            self.hosts_changed();
-        }
+        tx.all_hosts_changed();
         Ok(())
     }
 
     /// Security group rules changed: the hosts enforcing them get new desired state.
     pub(crate) async fn security_groups_changed(&self, tx: &mut Tx<'_>) -> Result<()> {
-        if crate::db::compute::hosts::bump_hosts_with_secured_ports(&mut **tx).await? > 0 {
-            self.hosts_changed();
-        }
+        tx.security_groups_changed();
         Ok(())
     }
 }

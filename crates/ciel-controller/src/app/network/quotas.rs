@@ -76,7 +76,7 @@ impl App {
         req: UpdateNetworkQuota,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         for (resource, limit) in req.limits {
             if req.check_limit && limit >= 0 {
                 let used = q::usage(&mut *tx, project_id, resource).await?;

@@ -160,7 +160,7 @@ impl App {
             revision_number: 0,
         };
         let gateway = req.external_gateway_info;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.check_network_quota(&mut tx, &r.project_id, "router").await?;
         routers::insert(&mut *tx, &r).await?;
         if gateway.is_some() {
@@ -207,7 +207,7 @@ impl App {
         }
         let routes = req.routes;
         r.updated_at = crate::db::now();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if let Some(routes) = routes {
             Self::check_routes(&mut tx, &r.id, &routes).await?;
             r.routes = validate::routes_json(&routes);
@@ -267,7 +267,7 @@ impl App {
         if !may_write(caller, &r.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let ports = routers::router_ports(&mut *tx, id).await?;
         if ports.iter().any(|p| p.device_owner == INTERFACE_OWNER) {
             return Err(Error::Typed {
@@ -292,7 +292,7 @@ impl App {
             return Err(Error::forbidden());
         }
         let RouterInterface { subnet_id, port_id } = req;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let existing: Vec<FixedIp> = {
             let mut v = vec![];
             for p in routers::router_ports(&mut *tx, id).await? {
@@ -382,7 +382,7 @@ impl App {
             return Err(Error::forbidden());
         }
         let RouterInterface { subnet_id, port_id } = req;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut found = None;
         for p in routers::router_ports(&mut *tx, id)
             .await?

@@ -72,7 +72,7 @@ impl App {
 
     async fn ensure_default_group(&self, caller: &Caller) -> Result<()> {
         if let Some(p) = caller.project_id() {
-            let mut tx = crate::db::begin(&self.db).await?;
+            let mut tx = self.begin().await?;
             self.default_security_group(&mut tx, p).await?;
             tx.commit().await?;
         }
@@ -113,7 +113,7 @@ impl App {
             updated_at: now,
             revision_number: 0,
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.check_network_quota(&mut tx, &project_id, "security_group").await?;
         self.default_security_group(&mut tx, &project_id).await?;
         insert_with_default_rules(&mut tx, &g).await?;
@@ -192,7 +192,7 @@ impl App {
                 message: "Insufficient rights for removing default security group.".into(),
             });
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if sg::ports_using(&mut *tx, id).await? > 0 {
             return Err(Error::Typed {
                 status: 409,
@@ -228,7 +228,7 @@ impl App {
                 now,
             )
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.check_network_quota(&mut tx, &rule.project_id, "security_group_rule")
             .await?;
         sg::insert_rule(&mut *tx, &rule).await.map_err(|e| match e {
@@ -265,7 +265,7 @@ impl App {
         if !may_write(caller, &r.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         sg::delete_rule(&mut *tx, id).await?;
         self.security_groups_changed(&mut tx).await?;
         tx.commit().await?;

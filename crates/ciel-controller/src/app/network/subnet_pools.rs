@@ -81,7 +81,7 @@ impl App {
             revision_number: 0,
         };
         check_lengths(&pool)?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         self.check_network_quota(&mut tx, &pool.project_id, "subnetpool")
             .await?;
         pools::insert(&mut *tx, &pool).await.map_err(default_taken)?;
@@ -155,7 +155,7 @@ impl App {
         if !may_write(caller, &p.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if !pools::allocated(&mut *tx, id).await?.is_empty() {
             return Err(Error::Typed {
                 status: 409,

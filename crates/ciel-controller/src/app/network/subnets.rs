@@ -90,7 +90,7 @@ impl App {
             return Err(super::networks::mtu_subnet_conflict(&net.id, validate::IPV6_MIN_MTU));
         }
         // From here on the subnet's CIDR may come from a pool: decide it under the write lock.
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let cidr = match (&pool, cidr_text) {
             (Some(p), text) => {
                 let requested = text.map(|t| ipam::parse_cidr(&t, ip_version)).transpose()?;
@@ -255,7 +255,7 @@ impl App {
         if !may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         // Addresses a port derived by itself (SLAAC, DHCPv6-stateless) go with the subnet, as in
         // Neutron; router interfaces and fixed allocations still keep it in use.
         if is_auto_address(&s) {

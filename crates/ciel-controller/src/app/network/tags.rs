@@ -51,7 +51,7 @@ impl App {
         if !may_write(caller, &owner) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         match change {
             TagChange::Replace(tags) => {
                 tags.iter().try_for_each(|t| valid(t))?;

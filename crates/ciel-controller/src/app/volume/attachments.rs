@@ -23,7 +23,7 @@ impl App {
         if !super::may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = visible(caller, db::get(&mut *tx, volume_id).await?, volume_id)
             .map_err(|_| Error::not_found("volume", volume_id))?;
         if !matches!(s.vm_state.as_str(), "active" | "stopped" | "paused" | "shutoff") || s.task_state.is_some() {
@@ -73,10 +73,9 @@ impl App {
         v.updated_at = Some(now);
         db::update(&mut *tx, &v).await?;
         if let Some(h) = &s.host_id {
-            hosts::bump_generation(&mut *tx, h).await?;
+            tx.host_changed(h);
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(a)
     }
 
@@ -85,7 +84,7 @@ impl App {
         if !super::may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let a = db::attachment_of(&mut *tx, volume_id)
             .await?
             .filter(|a| a.server_id == server_id)
@@ -111,10 +110,9 @@ impl App {
         }
         db::set_attachment_status(&mut *tx, &a.id, AttachmentStatus::Detaching).await?;
         if let Some(h) = &s.host_id {
-            hosts::bump_generation(&mut *tx, h).await?;
+            tx.host_changed(h);
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
@@ -132,7 +130,7 @@ impl App {
             Bookkeeping::RollDetaching => (VolumeStatus::Detaching, VolumeStatus::InUse),
         };
         let action = action.name();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if v.status != from {
             return Err(Error::bad_request(format!(
@@ -212,7 +210,7 @@ impl App {
                 v.updated_at = Some(crate::db::now());
                 db::update(&mut **tx, &v).await?;
                 if let Some(h) = &v.host_id {
-                    hosts::bump_generation(&mut **tx, h).await.ok();
+                    tx.host_changed(h);
                 }
             }
         }

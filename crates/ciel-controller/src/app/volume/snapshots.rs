@@ -26,7 +26,7 @@ impl App {
             name,
             description,
         } = p;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let v = visible(caller, db::get(&mut *tx, &volume_id).await?, &volume_id)
             .map_err(|_| Error::not_found("volume", &volume_id))?;
         if !super::may_write(caller, &v.project_id) {
@@ -59,10 +59,9 @@ impl App {
         };
         db::insert_snapshot(&mut *tx, &s).await?;
         if let Some(h) = &v.host_id {
-            hosts::bump_generation(&mut *tx, h).await?;
+            tx.host_changed(h);
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(s)
     }
 
@@ -87,7 +86,7 @@ impl App {
     }
 
     pub async fn update_snapshot(&self, caller: &Caller, id: &str, p: UpdateSnapshot) -> Result<Snapshot> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
         if let Some(name) = p.name {
             s.name = name;
@@ -102,7 +101,7 @@ impl App {
     }
 
     pub async fn delete_snapshot(&self, caller: &Caller, id: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
         if !matches!(
             s.status,
@@ -119,12 +118,11 @@ impl App {
                 s.status = SnapshotStatus::Deleting;
                 s.updated_at = Some(crate::db::now());
                 db::update_snapshot(&mut *tx, &s).await?;
-                hosts::bump_generation(&mut *tx, &h).await?;
+                tx.host_changed(&h);
             }
             _ => db::delete_snapshot(&mut *tx, id).await?,
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
@@ -140,7 +138,7 @@ impl App {
                 )))
             }
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = visible_snapshot(caller, db::get_snapshot(&mut *tx, id).await?, id)?;
         s.status = status;
         s.updated_at = Some(crate::db::now());
@@ -158,7 +156,7 @@ impl App {
         status: &str,
         progress: Option<String>,
     ) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
         let to = match status.parse() {
             Ok(to @ (SnapshotStatus::Available | SnapshotStatus::Error)) if s.status == SnapshotStatus::Creating => to,
@@ -180,7 +178,7 @@ impl App {
     /// `os-force_delete` (admin): deletes whatever the status.
     pub async fn force_delete_snapshot(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = visible_snapshot(caller, db::get_snapshot(&mut *tx, id).await?, id)?;
         let host = db::get(&mut *tx, &s.volume_id).await?.and_then(|v| v.host_id);
         match host {
@@ -188,12 +186,11 @@ impl App {
                 s.status = SnapshotStatus::Deleting;
                 s.updated_at = Some(crate::db::now());
                 db::update_snapshot(&mut *tx, &s).await?;
-                hosts::bump_generation(&mut *tx, &h).await?;
+                tx.host_changed(&h);
             }
             None => db::delete_snapshot(&mut *tx, id).await?,
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
@@ -204,7 +201,7 @@ impl App {
         md: BTreeMap<String, String>,
         replace: bool,
     ) -> Result<BTreeMap<String, String>> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
         let cur = super::merged(&s.metadata, md, replace);
         s.metadata = to_json(&cur);
@@ -215,7 +212,7 @@ impl App {
     }
 
     pub async fn delete_snapshot_metadata(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
         let cur = super::without(&s.metadata, key).ok_or_else(|| Error::not_found("snapshot metadata", key))?;
         s.metadata = to_json(&cur);

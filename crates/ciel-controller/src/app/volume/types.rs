@@ -52,7 +52,7 @@ impl App {
     }
 
     pub async fn get_volume_type(&self, caller: &Caller, key: &str) -> Result<VolumeType> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let t = self.find_volume_type_in(&mut tx, caller, key).await?;
         tx.commit().await?;
         Ok(t)
@@ -92,7 +92,7 @@ impl App {
             name: p.name,
         };
         check_backend(&extra)?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if db::get_type_by_name(&mut *tx, &t.name).await?.is_some() {
             return Err(Error::conflict(format!("Volume Type {} already exists.", t.name)));
         }
@@ -103,7 +103,7 @@ impl App {
 
     pub async fn update_volume_type(&self, caller: &Caller, id: &str, p: UpdateVolumeType) -> Result<VolumeType> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut t = db::get_type(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("volume type", id))?;
@@ -126,7 +126,7 @@ impl App {
 
     pub async fn delete_volume_type(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let t = db::get_type(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("volume type", id))?;
@@ -157,7 +157,7 @@ impl App {
         remove: Option<&str>,
     ) -> Result<BTreeMap<String, String>> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut t = db::get_type(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("volume type", id))?;
@@ -188,7 +188,7 @@ impl App {
 
     pub async fn change_volume_type_access(&self, caller: &Caller, id: &str, project: &str, add: bool) -> Result<()> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let t = db::get_type(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("volume type", id))?;

@@ -32,7 +32,7 @@ impl App {
             protected,
         } = p;
 
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         let previous = v.status;
         if !(previous == VolumeStatus::Available || (force && previous == VolumeStatus::InUse)) {
@@ -99,7 +99,7 @@ impl App {
     }
 
     async fn end_upload(&self, id: &str, status: VolumeStatus) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if let Some(mut v) = db::get(&mut *tx, id).await? {
             if v.status == VolumeStatus::Uploading {
                 v.status = status;

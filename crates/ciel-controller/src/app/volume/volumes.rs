@@ -48,7 +48,7 @@ impl App {
         };
 
         let now = crate::db::now();
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let vtype = match volume_type {
             Some(t) => self
                 .find_volume_type_in(&mut tx, caller, &t)
@@ -141,10 +141,9 @@ impl App {
         };
         db::insert(&mut *tx, &v).await?;
         if let Some(h) = &host_id {
-            hosts::bump_generation(&mut *tx, h).await?;
+            tx.host_changed(h);
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(v)
     }
 
@@ -255,7 +254,7 @@ impl App {
     }
 
     pub async fn update_volume(&self, caller: &Caller, id: &str, p: UpdateVolume) -> Result<Volume> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if let Some(name) = p.name {
             v.name = name;
@@ -275,7 +274,7 @@ impl App {
     /// Marks the volume `deleting`; its host removes the file and the report removes the
     /// row. With `cascade`, its snapshots go too.
     pub async fn delete_volume(&self, caller: &Caller, id: &str, cascade: bool, force: bool) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if force && !caller.is_admin() {
             return Err(Error::forbidden());
@@ -304,7 +303,7 @@ impl App {
                 v.status = VolumeStatus::Deleting;
                 v.updated_at = Some(now);
                 db::update(&mut *tx, &v).await?;
-                hosts::bump_generation(&mut *tx, h).await?;
+                tx.host_changed(h);
             }
             // Nothing was ever made: the row is all there is.
             _ => {
@@ -315,7 +314,6 @@ impl App {
             }
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
@@ -327,7 +325,7 @@ impl App {
         md: BTreeMap<String, String>,
         replace: bool,
     ) -> Result<BTreeMap<String, String>> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         let cur = super::merged(&v.metadata, md, replace);
         v.metadata = to_json(&cur);
@@ -338,7 +336,7 @@ impl App {
     }
 
     pub async fn delete_volume_metadata(&self, caller: &Caller, id: &str, key: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         let cur = super::without(&v.metadata, key).ok_or_else(|| Error::not_found("volume metadata", key))?;
         v.metadata = to_json(&cur);
@@ -351,7 +349,7 @@ impl App {
     /// `os-extend`: grows the volume (also while attached: the agent resizes the disk the
     /// guest sees). The status is `extending` until the host reports the new size.
     pub async fn extend_volume(&self, caller: &Caller, id: &str, new_size: i64) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(Error::bad_request(format!(
@@ -373,7 +371,6 @@ impl App {
         db::update(&mut *tx, &v).await?;
         self.bump_volume_hosts(&mut tx, &v).await?;
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
@@ -381,12 +378,12 @@ impl App {
     /// attached, where its server runs.
     pub(crate) async fn bump_volume_hosts(&self, tx: &mut Tx<'_>, v: &Volume) -> Result<()> {
         if let Some(h) = &v.host_id {
-            hosts::bump_generation(&mut **tx, h).await.ok();
+            tx.host_changed(h);
         }
         if let Some(a) = db::attachment_of(&mut **tx, &v.id).await? {
             if let Some(s) = crate::db::compute::servers::get(&mut **tx, &a.server_id).await? {
                 if let Some(h) = s.host_id.filter(|h| Some(h) != v.host_id.as_ref()) {
-                    hosts::bump_generation(&mut **tx, &h).await.ok();
+                    tx.host_changed(&h);
                 }
             }
         }
@@ -401,7 +398,7 @@ impl App {
         bootable: Option<bool>,
         read_only: Option<bool>,
     ) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if let Some(b) = bootable {
             v.bootable = b;
@@ -441,14 +438,13 @@ impl App {
                 )))
             }
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = visible(caller, db::get(&mut *tx, id).await?, id)?;
         v.status = status;
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
         self.bump_volume_hosts(&mut tx, &v).await?;
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
@@ -462,7 +458,7 @@ impl App {
     /// `os-force_detach` (admin): ends the volume's attachment at once.
     pub async fn force_detach_volume(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = visible(caller, db::get(&mut *tx, id).await?, id)?;
         if let Some(a) = db::attachment_of(&mut *tx, id).await? {
             self.bump_volume_hosts(&mut tx, &v).await?;
@@ -479,14 +475,13 @@ impl App {
             db::update(&mut *tx, &v).await?;
         }
         tx.commit().await?;
-        self.hosts_changed();
         Ok(())
     }
 
     /// `os-retype` between types of the same backend (no data moves); a retype that would
     /// move the data to another backend is refused.
     pub async fn retype_volume(&self, caller: &Caller, id: &str, new_type: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(Error::bad_request(format!(
@@ -537,7 +532,7 @@ impl App {
                 )));
             }
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         let mut cur = parse_map(&v.image_metadata);
         cur.extend(set);
@@ -555,7 +550,7 @@ impl App {
 
     /// The project's volume quotas (defaults overridden per project).
     pub async fn volume_quota(&self, project: &str) -> Result<BTreeMap<String, i64>> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let limits = volume_limits(&mut tx, project).await?;
         tx.commit().await?;
         Ok(limits)
@@ -573,7 +568,7 @@ impl App {
         values: BTreeMap<String, i64>,
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         for (k, v) in &values {
             if !super::DEFAULT_QUOTAS.iter().any(|(n, _)| n == k)
                 && !k.starts_with("volumes_")
@@ -630,7 +625,7 @@ impl App {
     /// The default quotas: those of the `default` quota class (as in Cinder, any other class
     /// name shows them too).
     pub async fn volume_quota_defaults(&self) -> Result<BTreeMap<String, i64>> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let out = class_defaults(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
@@ -649,7 +644,7 @@ impl App {
                 "Only the 'default' quota class exists, not '{class}'."
             )));
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         for (k, v) in &values {
             if *v < -1 {
                 return Err(Error::bad_request(format!(

@@ -92,15 +92,6 @@ pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Host>> {
         .await?)
 }
 
-/// Marks that the host's desired state changed.
-pub async fn bump_generation(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("UPDATE hosts SET generation = generation + 1 WHERE id = ?")
-        .bind(id)
-        .execute(e)
-        .await?;
-    one_row(r.rows_affected(), "host", id)
-}
-
 /// Marks that the host's desired state changed; returns 1, or 0 when the host is gone.
 pub async fn bump_host(e: impl SqliteExecutor<'_>, id: &str) -> Result<u64> {
     bump_where(e, "WHERE id = ?", Some(id)).await

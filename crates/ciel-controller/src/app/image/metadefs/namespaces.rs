@@ -163,7 +163,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         if md::get_namespace(&mut *tx, &ns.namespace).await?.is_some() {
             return Err(Error::conflict(format!(
                 "A metadata definition namespace with name={} already exists.",
@@ -263,7 +263,7 @@ impl App {
         name: &str,
         input: NamespaceInput,
     ) -> Result<Namespace> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let mut ns = writable(caller, md::get_namespace(&mut *tx, name).await?, name)?;
         if input.namespace != ns.namespace && md::get_namespace(&mut *tx, &input.namespace).await?.is_some() {
             return Err(Error::conflict(format!(
@@ -284,7 +284,7 @@ impl App {
     }
 
     pub async fn delete_metadef_namespace(&self, caller: &Caller, name: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let ns = writable(caller, md::get_namespace(&mut *tx, name).await?, name)?;
         protected(&ns, "namespace", name)?;
         md::delete_namespace(&mut *tx, &ns.id).await?;
@@ -294,7 +294,7 @@ impl App {
 
     /// Removes every object, property or tag of a namespace; not allowed while it is protected.
     pub async fn delete_metadef_contents(&self, caller: &Caller, name: &str, kind: Contents) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let ns = writable(caller, md::get_namespace(&mut *tx, name).await?, name)?;
         protected(&ns, "namespace", name)?;
         md::delete_contents(&mut *tx, &ns.id, kind).await?;

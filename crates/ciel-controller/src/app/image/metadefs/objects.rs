@@ -21,7 +21,7 @@ impl App {
     }
 
     pub async fn create_metadef_object(&self, caller: &Caller, ns: &str, input: ObjectInput) -> Result<Object> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if md::get_object(&mut *tx, &namespace.id, &input.name).await?.is_some() {
             return Err(Error::conflict(format!(
@@ -50,7 +50,7 @@ impl App {
         name: &str,
         input: ObjectInput,
     ) -> Result<Object> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         let old = md::get_object(&mut *tx, &namespace.id, name)
             .await?
@@ -69,7 +69,7 @@ impl App {
     }
 
     pub async fn delete_metadef_object(&self, caller: &Caller, ns: &str, name: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         md::get_object(&mut *tx, &namespace.id, name)
             .await?

@@ -16,7 +16,7 @@ impl App {
 
     pub async fn create_metadef_property(&self, caller: &Caller, ns: &str, input: PropertyInput) -> Result<Property> {
         let PropertyInput { name, definition: def } = input;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if md::get_property(&mut *tx, &namespace.id, &name).await?.is_some() {
             return Err(Error::conflict(format!(
@@ -81,7 +81,7 @@ impl App {
             name: new_name,
             definition: def,
         } = input;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         let old = md::get_property(&mut *tx, &namespace.id, name)
             .await?
@@ -104,7 +104,7 @@ impl App {
     }
 
     pub async fn delete_metadef_property(&self, caller: &Caller, ns: &str, name: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         md::get_property(&mut *tx, &namespace.id, name)
             .await?

@@ -25,7 +25,7 @@ impl App {
         ns: &str,
         input: AssociationInput,
     ) -> Result<Association> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if md::list_associations(&mut *tx, &namespace.id)
             .await?
@@ -46,7 +46,7 @@ impl App {
     }
 
     pub async fn delete_metadef_association(&self, caller: &Caller, ns: &str, resource_type: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if !md::list_associations(&mut *tx, &namespace.id)
             .await?

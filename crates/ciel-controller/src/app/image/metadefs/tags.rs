@@ -69,7 +69,7 @@ impl App {
         if name.chars().count() > NAME_MAX {
             return Err(invalid("tag", format!("'{name}' is too long")));
         }
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if md::get_tag(&mut *tx, &namespace.id, name).await?.is_some() {
             return Err(duplicate_tag(name, ns));
@@ -96,7 +96,7 @@ impl App {
         append: bool,
     ) -> Result<Vec<Tag>> {
         let names = input.names;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         if names.is_empty() {
             return Ok(vec![]);
@@ -133,7 +133,7 @@ impl App {
     /// Renames a tag: `{"name": "new"}`.
     pub async fn update_metadef_tag(&self, caller: &Caller, ns: &str, name: &str, input: TagInput) -> Result<Tag> {
         let new_name = input.name;
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         let mut tag = md::get_tag(&mut *tx, &namespace.id, name)
             .await?
@@ -149,7 +149,7 @@ impl App {
     }
 
     pub async fn delete_metadef_tag(&self, caller: &Caller, ns: &str, name: &str) -> Result<()> {
-        let mut tx = crate::db::begin(&self.db).await?;
+        let mut tx = self.begin().await?;
         let namespace = writable(caller, md::get_namespace(&mut *tx, ns).await?, ns)?;
         md::get_tag(&mut *tx, &namespace.id, name)
             .await?
