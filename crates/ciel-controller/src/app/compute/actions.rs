@@ -5,7 +5,6 @@ use super::params::actions::{RebootType, ResetState};
 use crate::app::identity::caller::Caller;
 use crate::app::network::{may_write, owns};
 use crate::app::App;
-use crate::db::compute::hosts;
 use crate::db::compute::instance_actions::{self as db_actions, InstanceAction};
 use crate::db::compute::servers::{self as db, Server};
 use crate::db::Tx;

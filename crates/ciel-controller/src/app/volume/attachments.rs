@@ -7,7 +7,6 @@ use super::params::Bookkeeping;
 use super::visible;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::compute::hosts;
 use crate::db::volumes::{self as db, Attachment, AttachmentStatus, VolumeStatus};
 use crate::error::{Error, Result};
 

@@ -5,7 +5,6 @@ use super::params::{CreateSnapshot, UpdateSnapshot};
 use super::{sees, to_json, visible};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::compute::hosts;
 use crate::db::volumes::{self as db, Snapshot, SnapshotStatus, VolumeStatus};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;

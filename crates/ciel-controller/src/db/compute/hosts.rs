@@ -1,6 +1,5 @@
 //! Hypervisor hosts.
 
-use crate::db::one_row;
 use crate::error::Result;
 use sqlx::SqliteExecutor;
 
