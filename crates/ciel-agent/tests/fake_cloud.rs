@@ -20,6 +20,30 @@ fn server(b: Map<String, Value>) -> CreateServer {
     CreateServer::try_from(b).unwrap()
 }
 
+/// A typed request built from its JSON, as the HTTP edge builds it (Cinder and Glance types).
+fn req<T>(v: Value) -> T
+where
+    T: TryFrom<Map<String, Value>>,
+    T::Error: std::fmt::Debug,
+{
+    T::try_from(body(v)).unwrap()
+}
+
+/// A typed Neutron request built from its JSON.
+fn net_req<T: ciel_controller::app::network::params::FromBody>(v: Value) -> T {
+    T::from_body(body(v)).unwrap()
+}
+
+/// `POST /volumes` from its JSON: the request's checks, then the app's.
+async fn try_create_volume(
+    app: &ciel_controller::app::App,
+    caller: &ciel_controller::app::identity::caller::Caller,
+    v: Value,
+) -> Result<ciel_controller::db::volumes::Volume, ciel_controller::error::Error> {
+    let p = ciel_controller::app::volume::params::CreateVolume::try_from(body(v))?;
+    app.create_volume(caller, p).await
+}
+
 fn body(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -103,16 +127,16 @@ async fn start_cloud() -> Cloud {
     let img = app
         .create_image(
             &admin,
-            body(json!({"name": "img", "disk_format": "raw", "container_format": "bare", "visibility": "public"})),
+            req(json!({"name": "img", "disk_format": "raw", "container_format": "bare", "visibility": "public"})),
         )
         .await
         .unwrap();
     let data = futures_like(vec![0u8; 4096]);
     app.upload_image(&admin, &img.id, data).await.unwrap();
-    let net = app.create_network(&admin, body(json!({"name": "n"}))).await.unwrap();
+    let net = app.create_network(&admin, net_req(json!({"name": "n"}))).await.unwrap();
     app.create_subnet(
         &admin,
-        body(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.0.0.0/24"})),
+        net_req(json!({"network_id": net.id, "ip_version": 4, "cidr": "10.0.0.0/24"})),
     )
     .await
     .unwrap();
@@ -257,7 +281,7 @@ async fn volumes_follow_the_agents_reports() {
         async move {
             app.get_volume(&admin, &id)
                 .await
-                .map(|v| v.status)
+                .map(|v| v.status.to_string())
                 .unwrap_or_else(|_| "gone".into())
         }
     };
@@ -271,24 +295,23 @@ async fn volumes_follow_the_agents_reports() {
         panic!("never reached {want}, still {}", f().await);
     }
     let v = app
-        .create_volume(admin, body(json!({"size": 1, "name": "v"})))
+        .create_volume(admin, req(json!({"size": 1, "name": "v"})))
         .await
         .unwrap();
-    assert_eq!(v.status, "creating");
+    assert_eq!(v.status.as_str(), "creating");
     until(|| status(v.id.clone()), "available").await;
     let file = cloud.dir.join(format!("agent/volumes/{}.qcow2", v.id));
     assert!(file.exists(), "the agent made the volume's file");
 
-    let bad = app.create_volume(admin, body(json!({"size": 0}))).await.unwrap_err();
+    let bad = try_create_volume(app, admin, json!({"size": 0})).await.unwrap_err();
     assert_eq!(bad.status(), 400);
-    let missing = app
-        .create_volume(admin, body(json!({"size": 1, "source_volid": "nope"})))
+    let missing = try_create_volume(app, admin, json!({"size": 1, "source_volid": "nope"}))
         .await
         .unwrap_err();
     assert_eq!(missing.status(), 404);
 
     let snap = app
-        .create_snapshot(admin, body(json!({"volume_id": v.id, "name": "s"})))
+        .create_snapshot(admin, req(json!({"volume_id": v.id, "name": "s"})))
         .await
         .unwrap();
     until(
@@ -297,7 +320,7 @@ async fn volumes_follow_the_agents_reports() {
             async move {
                 app.get_snapshot(&admin, &id)
                     .await
-                    .map(|s| s.status)
+                    .map(|s| s.status.to_string())
                     .unwrap_or_default()
             }
         },
@@ -305,12 +328,11 @@ async fn volumes_follow_the_agents_reports() {
     )
     .await;
     let copy = app
-        .create_volume(admin, body(json!({"size": 2, "snapshot_id": snap.id})))
+        .create_volume(admin, req(json!({"size": 2, "snapshot_id": snap.id})))
         .await
         .unwrap();
     until(|| status(copy.id.clone()), "available").await;
-    let smaller = app
-        .create_volume(admin, body(json!({"size": 1, "source_volid": copy.id})))
+    let smaller = try_create_volume(app, admin, json!({"size": 1, "source_volid": copy.id}))
         .await
         .unwrap_err();
     assert_eq!(smaller.status(), 400, "a clone is never smaller than its source");
@@ -323,7 +345,7 @@ async fn volumes_follow_the_agents_reports() {
         "a volume with snapshots stays"
     );
 
-    app.extend_volume(admin, &copy.id, &json!(3)).await.unwrap();
+    app.extend_volume(admin, &copy.id, 3).await.unwrap();
     until(|| status(copy.id.clone()), "available").await;
     assert_eq!(app.get_volume(admin, &copy.id).await.unwrap().size, 3);
 
@@ -397,11 +419,11 @@ async fn server_addresses_include_associated_floating_ips() {
     let r = app
         .create_router(
             admin,
-            body(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
+            net_req(json!({"name": "r", "external_gateway_info": {"network_id": public.id}})),
         )
         .await
         .unwrap();
-    app.add_router_interface(admin, &r.router.id, body(json!({"subnet_id": subnet.id})))
+    app.add_router_interface(admin, &r.router.id, net_req(json!({"subnet_id": subnet.id})))
         .await
         .unwrap();
     let port = app
@@ -412,7 +434,7 @@ async fn server_addresses_include_associated_floating_ips() {
         .find(|p| p.port.device_id == vm.id)
         .unwrap();
     let fip = app
-        .create_floating_ip(admin, body(json!({"floating_network_id": public.id})))
+        .create_floating_ip(admin, net_req(json!({"floating_network_id": public.id})))
         .await
         .unwrap();
 
@@ -513,7 +535,7 @@ async fn ports_their_host_cannot_set_up_are_in_error() {
             .unwrap()
             .into_iter()
             .find(|p| p.port.device_id == vm.id)
-            .map(|p| (p.port.id.clone(), p.port.status.clone()))
+            .map(|p| (p.port.id.clone(), p.port.status.as_str().to_string()))
             .unwrap()
     };
     let (port, status) = port_status().await;

@@ -277,7 +277,7 @@ pub async fn insert_port(e: impl SqliteExecutor<'_>, p: &Port) -> Result<()> {
         .bind(&p.project_id)
         .bind(&p.mac_address)
         .bind(p.admin_state_up)
-        .bind(&p.status)
+        .bind(p.status)
         .bind(&p.device_id)
         .bind(&p.device_owner)
         .bind(p.port_security_enabled)
