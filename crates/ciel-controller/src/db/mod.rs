@@ -41,19 +41,15 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
-/// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a
-/// transaction that reads before it writes cannot fail with SQLITE_BUSY_SNAPSHOT under concurrency.
-pub async fn begin(pool: &Pool) -> Result<Tx<'static>> {
-    Ok(Tx::new(pool.begin_with("BEGIN IMMEDIATE").await?, None))
-}
-
 /// A read transaction (deferred `BEGIN`: one consistent snapshot, no write lock).
 pub async fn begin_read(pool: &Pool) -> Result<Tx<'static>> {
     Ok(Tx::new(pool.begin().await?, None))
 }
 
-/// [`begin`], with the agents' long polls woken after a commit that changed some host's
-/// desired state (the app's transactions start here: `App::begin`).
+/// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a
+/// transaction that reads before it writes cannot fail with SQLITE_BUSY_SNAPSHOT under
+/// concurrency. Its commit wakes the agents' long polls when it changed some host's desired
+/// state; there is no write transaction without that (the app's start at `App::begin`).
 pub async fn begin_notifying(pool: &Pool, wakeups: &HostWakeups) -> Result<Tx<'static>> {
     Ok(Tx::new(
         pool.begin_with("BEGIN IMMEDIATE").await?,
