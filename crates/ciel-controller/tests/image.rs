@@ -37,6 +37,9 @@ async fn upload_interrupted_by_a_crash_is_reset_on_restart() {
     std::fs::write(&partial, b"half").unwrap();
     drop(app);
     let app = App::new(pool, cfg).await.unwrap();
-    assert_eq!(app.get_image(&admin, &img.id).await.unwrap().status, "queued");
+    assert_eq!(
+        app.get_image(&admin, &img.id).await.unwrap().status,
+        ciel_controller::db::image::ImageStatus::Queued
+    );
     assert!(!partial.exists(), "partial upload file removed");
 }

@@ -34,14 +34,6 @@ text_enum! {
     }
 }
 
-/// For callers not converted yet, which still compare the status with its text; to be removed
-/// once the last (compute resize, server create, host image download) use `ImageStatus`.
-impl PartialEq<&str> for ImageStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Image {
     pub id: String,

@@ -6,6 +6,7 @@ use crate::app::identity::caller::Caller;
 use crate::app::network::{may_write, owns};
 use crate::app::App;
 use crate::db::compute::instance_actions::{self as db_actions, InstanceAction};
+use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::compute::servers::{self as db, Server};
 use crate::db::Tx;
 use crate::error::{Error, Result};
@@ -136,14 +137,14 @@ impl App {
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
         let name = action.api_name();
         let conflict =
-            |state: &str| Error::Conflict(format!("Cannot '{name}' instance {id} while it is in vm_state {state}"));
+            |state: VmState| Error::Conflict(format!("Cannot '{name}' instance {id} while it is in vm_state {state}"));
         use PowerAction::*;
-        let (want, task, recorded) = match (action, s.vm_state.as_str()) {
-            (Stop, "active") => ("stopped", "powering-off", "stop"),
-            (Start, "stopped") => ("running", "powering-on", "start"),
-            (Pause, "active") => ("paused", "pausing", "pause"),
-            (Unpause, "paused") => ("running", "unpausing", "unpause"),
-            (Reboot(_), "active") | (Reboot(_), "stopped") => ("running", "rebooting", "reboot"),
+        let (want, task, recorded) = match (action, s.vm_state) {
+            (Stop, VmState::Active) => (DesiredPower::Stopped, TaskState::PoweringOff, "stop"),
+            (Start, VmState::Stopped) => (DesiredPower::Running, TaskState::PoweringOn, "start"),
+            (Pause, VmState::Active) => (DesiredPower::Paused, TaskState::Pausing, "pause"),
+            (Unpause, VmState::Paused) => (DesiredPower::Running, TaskState::Unpausing, "unpause"),
+            (Reboot(_), VmState::Active | VmState::Stopped) => (DesiredPower::Running, TaskState::Rebooting, "reboot"),
             (_, state) => return Err(conflict(state)),
         };
         if let Some(t) = &s.task_state {
@@ -151,8 +152,8 @@ impl App {
                 "Cannot '{name}' instance {id} while it is in task_state {t}"
             )));
         }
-        s.desired_power = want.into();
-        s.task_state = Some(task.into());
+        s.desired_power = want;
+        s.task_state = Some(task);
         if matches!(action, Reboot(_)) {
             s.boot_serial += 1;
         }
@@ -170,17 +171,20 @@ impl App {
         request_id: &str,
     ) -> Result<()> {
         caller.require_admin()?;
-        let state = req.state.as_str();
-        if state != "active" && state != "error" {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute state. Value: {state}."
-            )));
-        }
+        let state = match req.state.as_str() {
+            "active" => VmState::Active,
+            "error" => VmState::Error,
+            other => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute state. Value: {other}."
+                )))
+            }
+        };
         let mut tx = self.begin().await?;
         let mut s = self
             .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
             .await?;
-        s.vm_state = state.into();
+        s.vm_state = state;
         s.task_state = None;
         s.updated_at = crate::db::now();
         self.commit_server_change(tx, caller, &s, "resetState", request_id)

@@ -7,6 +7,7 @@ use super::resource_params::CreateRemoteConsole;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::hosts;
+use crate::db::compute::server_states::VmState;
 use crate::error::{Error, Result};
 use base64::Engine;
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ impl App {
     /// every console type it accepts).
     pub async fn create_console(&self, caller: &Caller, server_id: &str, _req: &CreateRemoteConsole) -> Result<String> {
         let s = self.get_server(caller, server_id).await?;
-        if s.vm_state != "active" && s.vm_state != "paused" {
+        if !matches!(s.vm_state, VmState::Active | VmState::Paused) {
             return Err(Error::Conflict(format!(
                 "Instance {server_id} is not ready (vm_state {}).",
                 s.vm_state

@@ -5,11 +5,13 @@
 use super::host_network::{hostname_of, NetworkModel};
 use crate::app::App;
 use crate::db::compute::hosts::{self as db, Host};
+use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::compute::servers::{self, Server};
+use crate::db::image::ImageStatus;
 use crate::db::{image, network};
 use crate::error::{Error, Result};
 use base64::Engine;
-use ciel_proto::{HostConfig, HostReport, ImageRef, Nic, PowerState, RegisterRequest, VmSpec, VmState};
+use ciel_proto::{HostConfig, HostReport, ImageRef, Nic, RegisterRequest, VmSpec, VmState as Observed};
 use sha2::Digest;
 use std::path::Path;
 use std::time::Duration;
@@ -242,11 +244,7 @@ impl App {
                 kernel,
                 ramdisk,
                 cmdline,
-                power: match s.desired_power.as_str() {
-                    "stopped" => PowerState::Stopped,
-                    "paused" => PowerState::Paused,
-                    _ => PowerState::Running,
-                },
+                power: s.desired_power.to_proto(),
                 nics,
                 boot_serial: s.boot_serial as u64,
                 config_drive: s.config_drive,
@@ -333,18 +331,18 @@ fn image_ref(id: &str, img: Option<&crate::db::image::Image>) -> ImageRef {
 }
 
 /// Nova's (vm_state, task_state, power_state) from an observed VM state.
-fn apply_observation(s: &mut Server, state: &VmState, boot_serial: i64, message: Option<String>, now: i64) {
+fn apply_observation(s: &mut Server, state: &Observed, boot_serial: i64, message: Option<String>, now: i64) {
     let (vm_state, power) = match state {
-        VmState::Building => return,
-        VmState::Running => ("active", 1),
-        VmState::Paused => ("paused", 3),
-        VmState::Stopped => ("stopped", 4),
-        VmState::Error => ("error", 0),
+        Observed::Building => return,
+        Observed::Running => (VmState::Active, 1),
+        Observed::Paused => (VmState::Paused, 3),
+        Observed::Stopped => (VmState::Stopped, 4),
+        Observed::Error => (VmState::Error, 0),
     };
-    let settled = match (s.desired_power.as_str(), state) {
-        ("running", VmState::Running) => boot_serial >= s.boot_serial,
-        ("paused", VmState::Paused) | ("stopped", VmState::Stopped) => true,
-        (_, VmState::Error) => true,
+    let settled = match (s.desired_power, state) {
+        (DesiredPower::Running, Observed::Running) => boot_serial >= s.boot_serial,
+        (DesiredPower::Paused, Observed::Paused) | (DesiredPower::Stopped, Observed::Stopped) => true,
+        (_, Observed::Error) => true,
         _ => false,
     };
     if !settled {
@@ -352,19 +350,19 @@ fn apply_observation(s: &mut Server, state: &VmState, boot_serial: i64, message:
         return;
     }
     // A resize that converged waits for the user's confirm or revert.
-    let resized = match s.task_state.as_deref() {
-        Some("resize_prep") => true,
-        None => s.vm_state == "resized",
+    let resized = match s.task_state {
+        Some(TaskState::ResizePrep) => true,
+        None => s.vm_state == VmState::Resized,
         _ => false,
-    } && *state != VmState::Error;
-    s.vm_state = if resized { "resized" } else { vm_state }.into();
+    } && *state != Observed::Error;
+    s.vm_state = if resized { VmState::Resized } else { vm_state };
     s.power_state = power;
     // A snapshot upload is the controller's task, not the agent's: it ends it.
-    if s.task_state.as_deref() != Some("image_snapshot") {
+    if s.task_state != Some(TaskState::ImageSnapshot) {
         s.task_state = None;
     }
-    s.fault = if *state == VmState::Error { message } else { None };
-    if s.launched_at.is_none() && *state == VmState::Running {
+    s.fault = if *state == Observed::Error { message } else { None };
+    if s.launched_at.is_none() && *state == Observed::Running {
         s.launched_at = Some(now);
     }
     s.updated_at = now;
@@ -379,7 +377,7 @@ impl App {
     /// host runs; the API checked the user's access when the server was created).
     pub async fn image_file_for_host(&self, image_id: &str) -> Result<tokio::fs::File> {
         match image::get(&self.db, image_id).await? {
-            Some(i) if i.status == "active" => tokio::fs::File::open(self.image_store.path_of(image_id))
+            Some(i) if i.status == ImageStatus::Active => tokio::fs::File::open(self.image_store.path_of(image_id))
                 .await
                 .map_err(|e| Error::Internal(format!("image {image_id} data: {e}"))),
             _ => Err(Error::not_found("image", image_id)),

@@ -9,6 +9,7 @@ use crate::app::network::ports::PortView;
 use crate::app::network::validate::{self, FixedIpSpec};
 use crate::app::App;
 use crate::db::compute::created_ports;
+use crate::db::compute::server_states::VmState;
 use crate::error::{Error, Result};
 use serde_json::Value;
 
@@ -58,7 +59,7 @@ impl App {
         if !crate::app::network::may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
-        if !matches!(s.vm_state.as_str(), "active" | "stopped" | "paused") {
+        if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Paused) {
             return Err(Error::Conflict(format!(
                 "Cannot '{action}' instance {server_id} while it is in vm_state {}",
                 s.vm_state

@@ -7,7 +7,9 @@ use super::actions::Guard;
 use super::params::actions::{Rebuild, Resize};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
+use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::compute::servers::Server;
+use crate::db::image::ImageStatus;
 use crate::error::{Error, Result};
 
 fn state_conflict(action: &str, s: &Server) -> Error {
@@ -33,13 +35,13 @@ impl App {
             .get_image(caller, &image_id)
             .await
             .map_err(|_| Error::bad_request(format!("Can not find requested image {image_ref}")))?;
-        if image.status != "active" {
+        if image.status != ImageStatus::Active {
             return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
         }
         let metadata = req.metadata.clone().map(super::server_meta::validate).transpose()?;
         let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
-        if !matches!(s.vm_state.as_str(), "active" | "stopped" | "error") || s.task_state.is_some() {
+        if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Error) || s.task_state.is_some() {
             return Err(state_conflict("rebuild", &s));
         }
         s.image_id = image.id;
@@ -52,11 +54,11 @@ impl App {
         s.rebuild_serial += 1;
         s.boot_serial += 1;
         // A stopped server stays stopped (its disk is still rebuilt); an errored one boots.
-        if s.vm_state == "error" {
-            s.vm_state = "active".into();
-            s.desired_power = "running".into();
+        if s.vm_state == VmState::Error {
+            s.vm_state = VmState::Active;
+            s.desired_power = DesiredPower::Running;
         }
-        s.task_state = Some("rebuilding".into());
+        s.task_state = Some(TaskState::Rebuilding);
         s.updated_at = crate::db::now();
         self.commit_server_change(tx, caller, &s, "rebuild", request_id).await?;
         Ok(s)
@@ -75,7 +77,7 @@ impl App {
             .map_err(|_| Error::bad_request(format!("Flavor {flavor_ref} could not be found.")))?;
         let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
-        if !matches!(s.vm_state.as_str(), "active" | "stopped") || s.task_state.is_some() {
+        if !matches!(s.vm_state, VmState::Active | VmState::Stopped) || s.task_state.is_some() {
             return Err(state_conflict("resize", &s));
         }
         if flavor.id == s.flavor_id {
@@ -105,7 +107,7 @@ impl App {
         s.old_memory_mb = Some(std::mem::replace(&mut s.memory_mb, flavor.ram));
         let disk = flavor.disk.max(s.root_gb);
         s.old_root_gb = Some(std::mem::replace(&mut s.root_gb, disk));
-        s.task_state = Some("resize_prep".into());
+        s.task_state = Some(TaskState::ResizePrep);
         s.boot_serial += 1;
         s.updated_at = crate::db::now();
         self.commit_server_change(tx, caller, &s, "resize", request_id).await
@@ -115,15 +117,14 @@ impl App {
     pub async fn confirm_resize(&self, caller: &Caller, id: &str, request_id: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
-        if s.vm_state != "resized" || s.task_state.is_some() {
+        if s.vm_state != VmState::Resized || s.task_state.is_some() {
             return Err(state_conflict("confirmResize", &s));
         }
-        s.vm_state = if s.desired_power == "stopped" {
-            "stopped"
+        s.vm_state = if s.desired_power == DesiredPower::Stopped {
+            VmState::Stopped
         } else {
-            "active"
-        }
-        .into();
+            VmState::Active
+        };
         s.old_flavor_id = None;
         s.old_vcpus = None;
         s.old_memory_mb = None;
@@ -137,7 +138,7 @@ impl App {
     pub async fn revert_resize(&self, caller: &Caller, id: &str, request_id: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
-        if s.vm_state != "resized" || s.task_state.is_some() {
+        if s.vm_state != VmState::Resized || s.task_state.is_some() {
             return Err(state_conflict("revertResize", &s));
         }
         if let (Some(f), Some(c), Some(m), Some(d)) = (
@@ -151,7 +152,7 @@ impl App {
             s.memory_mb = m;
             s.root_gb = d;
         }
-        s.task_state = Some("resize_reverting".into());
+        s.task_state = Some(TaskState::ResizeReverting);
         s.boot_serial += 1;
         s.updated_at = crate::db::now();
         self.commit_server_change(tx, caller, &s, "revertResize", request_id)

@@ -90,7 +90,7 @@ impl App {
             list.retain(|s| re.is_match(&s.name));
         }
         if let Some(st) = &f.status {
-            list.retain(|s| st.iter().any(|w| w == super::status::api_status(s)));
+            list.retain(|s| st.iter().any(|w| w == super::status::api_status(s).as_str()));
         }
         if caller.is_admin() {
             if let Some(p) = &f.project_id {

@@ -9,8 +9,10 @@ use crate::app::identity::caller::Caller;
 use crate::app::network::owns;
 use crate::app::App;
 use crate::db::compute::flavors::Flavor;
+use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::compute::servers::{self as db, Server};
 use crate::db::compute::{hosts, server_groups, server_tags};
+use crate::db::image::ImageStatus;
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
@@ -133,7 +135,7 @@ impl App {
             .get_image(caller, image_ref.rsplit('/').next().unwrap_or_default())
             .await
             .map_err(|_| Error::bad_request(format!("Can not find requested image {image_ref}")))?;
-        if image.status != "active" {
+        if image.status != ImageStatus::Active {
             return Err(Error::bad_request(format!("Image {} is not active.", image.id)));
         }
         if flavor.ram < image.min_ram || (flavor.disk > 0 && flavor.disk < image.min_disk) {
@@ -263,7 +265,7 @@ impl App {
             s.id = uuid::Uuid::new_v4().to_string();
             s.name = numbered(&req.name, wanted, i);
             s.launch_index = i;
-            s.vm_state = "error".into();
+            s.vm_state = VmState::Error;
             s.task_state = None;
             s.fault = Some(NO_VALID_HOST.into());
             db::insert(&mut **tx, &s).await?;
@@ -311,10 +313,10 @@ fn new_server(caller: &Caller, req: &CreateServer, r: &Resolved) -> Server {
         user_data: req.user_data.clone(),
         metadata: Value::Object(req.metadata.clone()).to_string(),
         availability_zone: req.availability_zone.zone.clone(),
-        vm_state: "building".into(),
-        task_state: Some("spawning".into()),
+        vm_state: VmState::Building,
+        task_state: Some(TaskState::Spawning),
         power_state: 0,
-        desired_power: "running".into(),
+        desired_power: DesiredPower::Running,
         boot_serial: 0,
         fault: None,
         created_at: now,
@@ -501,7 +503,7 @@ impl App {
     /// agent of its host.
     pub async fn server_console_output(&self, caller: &Caller, id: &str, length: Option<i64>) -> Result<String> {
         let s = self.get_server(caller, id).await?;
-        if s.vm_state == "building" {
+        if s.vm_state == VmState::Building {
             return Err(Error::Conflict(format!(
                 "Cannot 'get_console_output' instance {id} while it is in vm_state building"
             )));

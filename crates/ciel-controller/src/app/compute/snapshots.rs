@@ -7,6 +7,7 @@ use super::actions::{record, Guard};
 use crate::app::identity::caller::Caller;
 use crate::app::image::params::{CreateImage, ImageAttr};
 use crate::app::App;
+use crate::db::compute::server_states::{TaskState, VmState};
 use crate::db::compute::{hosts, servers};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -26,7 +27,7 @@ impl App {
         request_id: &str,
     ) -> Result<String> {
         let s = self.server_for_update(caller, id, Guard::Lock).await?;
-        if !matches!(s.vm_state.as_str(), "active" | "stopped" | "paused") || s.task_state.is_some() {
+        if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Paused) || s.task_state.is_some() {
             return Err(Error::Conflict(format!(
                 "Cannot 'createImage' instance {id} while it is in vm_state {}",
                 s.vm_state
@@ -79,10 +80,10 @@ impl App {
         if s.task_state.is_some() {
             return Err(Error::Conflict(format!(
                 "Cannot 'createImage' instance {id} while it is in task_state {}",
-                s.task_state.as_deref().unwrap_or_default()
+                s.task_state.map(TaskState::as_str).unwrap_or_default()
             )));
         }
-        s.task_state = Some("image_snapshot".into());
+        s.task_state = Some(TaskState::ImageSnapshot);
         s.updated_at = crate::db::now();
         servers::update_state(&mut *tx, &s).await?;
         record(&mut tx, caller, &s, "createImage", request_id, s.updated_at).await?;
@@ -106,7 +107,7 @@ impl App {
     async fn end_snapshot_task(&self, server: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         if let Some(mut s) = servers::get(&mut *tx, server).await? {
-            if s.task_state.as_deref() == Some("image_snapshot") {
+            if s.task_state == Some(TaskState::ImageSnapshot) {
                 s.task_state = None;
                 s.updated_at = crate::db::now();
                 servers::update_state(&mut *tx, &s).await?;

@@ -7,6 +7,7 @@ use super::params::Bookkeeping;
 use super::visible;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
+use crate::db::compute::server_states::VmState;
 use crate::db::volumes::{self as db, Attachment, AttachmentStatus, VolumeStatus};
 use crate::error::{Error, Result};
 
@@ -25,7 +26,7 @@ impl App {
         let mut tx = self.begin().await?;
         let mut v = visible(caller, db::get(&mut *tx, volume_id).await?, volume_id)
             .map_err(|_| Error::not_found("volume", volume_id))?;
-        if !matches!(s.vm_state.as_str(), "active" | "stopped" | "paused" | "shutoff") || s.task_state.is_some() {
+        if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Paused) || s.task_state.is_some() {
             return Err(Error::Conflict(format!(
                 "Cannot 'attach_volume' instance {server_id} while it is in vm_state {}",
                 s.vm_state

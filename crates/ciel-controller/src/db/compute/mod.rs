@@ -8,5 +8,6 @@ pub mod instance_actions;
 pub mod keypairs;
 pub mod quota_classes;
 pub mod server_groups;
+pub mod server_states;
 pub mod server_tags;
 pub mod servers;

@@ -1,5 +1,6 @@
 //! Servers.
 
+use super::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::one_row;
 use crate::error::Result;
 use sqlx::SqliteExecutor;
@@ -20,10 +21,10 @@ pub struct Server {
     pub user_data: Option<String>,
     pub metadata: String,
     pub availability_zone: String,
-    pub vm_state: String,
-    pub task_state: Option<String>,
+    pub vm_state: VmState,
+    pub task_state: Option<TaskState>,
     pub power_state: i64,
-    pub desired_power: String,
+    pub desired_power: DesiredPower,
     pub boot_serial: i64,
     pub fault: Option<String>,
     pub created_at: i64,

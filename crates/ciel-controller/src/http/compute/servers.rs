@@ -9,6 +9,7 @@ use crate::app::compute::server_list::{parse_time, ServerFilter, STATUSES};
 use crate::app::identity::caller::Caller;
 use crate::app::network::ports::PortView;
 use crate::app::network::security_groups::GroupView;
+use crate::db::compute::server_states::VmState;
 use crate::db::compute::servers::Server;
 use crate::db::compute::servers::TagFilter;
 use crate::db::floating_ips::FloatingIp;
@@ -24,7 +25,7 @@ use serde_json::{json, Map, Value};
 
 /// Nova's API status from the state pair.
 pub fn status(s: &Server) -> &'static str {
-    crate::app::compute::status::api_status(s)
+    crate::app::compute::status::api_status(s).as_str()
 }
 
 /// What rendering servers needs from the network service, read once per request (not once
@@ -214,7 +215,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
         }).collect::<Vec<_>>(),
         "security_groups": security_groups(l, s),
     });
-    if s.vm_state == "error" {
+    if s.vm_state == VmState::Error {
         v["fault"] =
             json!({"code": 500, "message": s.fault.clone().unwrap_or_default(), "created": time(s.updated_at)});
     }
@@ -224,8 +225,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
             m.remove("security_groups");
         }
     }
-    // Nova shows progress only while a server is (or may be) moving.
-    if matches!(status(s), "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE") {
+    if crate::app::compute::status::api_status(s).shows_progress() {
         v["progress"] = json!(0);
     }
     versioned(app, s, mv, &mut v).await?;

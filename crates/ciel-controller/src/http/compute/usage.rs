@@ -41,7 +41,7 @@ fn usage_json(u: &ProjectUsage, start: i64, end: i64, detailed: bool) -> Value {
                 json!({"instance_id": sv.id, "name": sv.name, "tenant_id": sv.project_id, "flavor": sv.flavor_id,
                     "hours": s.hours, "vcpus": sv.vcpus, "memory_mb": sv.memory_mb, "local_gb": sv.root_gb,
                     "started_at": time_micro(sv.created_at), "ended_at": null,
-                    "state": crate::app::compute::status::api_status(sv).to_lowercase(),
+                    "state": crate::app::compute::status::api_status(sv).as_str().to_lowercase(),
                     "uptime": now - sv.created_at})
             })
             .collect();
