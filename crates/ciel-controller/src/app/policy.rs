@@ -90,9 +90,9 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("identity:version", Public),
     ("identity:issue_token", Public),
     ("identity:change_password", Public),
-    ("identity:validate_token", Authenticated),
-    ("identity:check_token", Authenticated),
-    ("identity:revoke_token", Authenticated),
+    ("identity:validate_token", OwnerOrAdmin),
+    ("identity:check_token", OwnerOrAdmin),
+    ("identity:revoke_token", OwnerOrAdmin),
     ("identity:get_auth_catalog", Authenticated),
     ("identity:get_auth_projects", Authenticated),
     ("identity:get_auth_domains", Authenticated),
@@ -467,6 +467,13 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("volume:quotas:delete", Admin),
     ("volume:quota_classes:show", Admin),
     ("volume:quota_classes:update", Admin),
+    // What a response shows: fields and scopes only some callers get (not routes).
+    ("compute:servers:extended_attributes", Admin),
+    ("compute:servers:list:all_projects", Admin),
+    ("compute:security_groups:list:all_projects", Admin),
+    ("compute:instance_actions:events:details", Admin),
+    ("network:networks:provider_attributes", Admin),
+    ("volume:volumes:host_attribute", Admin),
 ];
 
 static TABLE: LazyLock<HashMap<&'static str, Rule>> = LazyLock::new(|| POLICIES.iter().copied().collect());
@@ -534,6 +541,16 @@ pub fn in_project(c: &Caller, project_id: &str) -> bool {
     is_admin(c) || c.project_id() == Some(project_id)
 }
 
+/// 403 unless the caller is in `project_id` or an admin: for a project's own settings, where
+/// there is no resource to hide (quotas, limits).
+pub fn require_in_project(c: &Caller, project_id: &str) -> Result<()> {
+    if in_project(c, project_id) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
 /// Whether the caller may change what `project_id` owns: a member of that project, or an admin.
 pub fn may_write(c: &Caller, project_id: &str) -> bool {
     is_admin(c) || (is_member(c) && c.project_id() == Some(project_id))
@@ -565,6 +582,12 @@ impl Caller {
         } else {
             Err(Error::forbidden())
         }
+    }
+
+    /// Whether the role part of `action`'s rule admits the caller: for what a response
+    /// shows (admin-only fields, other projects' items), decided by the same table.
+    pub fn may(&self, action: &str) -> bool {
+        self.allowed(&Action::from(action)).is_ok()
     }
 
     /// A project named in the URL (Cinder's `/v3/{project_id}/...`) must be the token's:

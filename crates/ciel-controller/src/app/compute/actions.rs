@@ -3,7 +3,7 @@
 
 use super::params::actions::{RebootType, ResetState};
 use crate::app::identity::caller::Caller;
-use crate::app::network::{may_write, owns};
+use crate::app::policy::{in_project, may_write};
 use crate::app::App;
 use crate::db::compute::instance_actions::{self as db_actions, InstanceAction};
 use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
@@ -96,7 +96,7 @@ impl App {
         guard: Guard,
     ) -> Result<Server> {
         let s = match db::get(&mut **tx, id).await? {
-            Some(s) if owns(caller, &s.project_id) => s,
+            Some(s) if in_project(caller, &s.project_id) => s,
             _ => return Err(Error::not_found("instance", id)),
         };
         if !may_write(caller, &s.project_id) {
@@ -232,7 +232,9 @@ impl App {
             Err(Error::NotFound { .. }) if deleted_too => {
                 let actions = db_actions::list(&self.db, id).await?;
                 match actions.first() {
-                    Some(a) if owns(caller, &a.project_id) && db::get(&self.db, id).await?.is_none() => Ok(actions),
+                    Some(a) if in_project(caller, &a.project_id) && db::get(&self.db, id).await?.is_none() => {
+                        Ok(actions)
+                    }
                     _ => Err(Error::not_found("instance", id)),
                 }
             }

@@ -56,7 +56,7 @@ impl App {
         action: &str,
     ) -> Result<crate::db::compute::servers::Server> {
         let s = self.get_server(caller, server_id).await?;
-        if !crate::app::network::may_write(caller, &s.project_id) {
+        if !crate::app::policy::may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
         if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Paused) {

@@ -4,7 +4,7 @@
 
 use super::resource_params::CreateServerGroup;
 use crate::app::identity::caller::Caller;
-use crate::app::network::owns;
+use crate::app::policy::in_project;
 use crate::app::App;
 use crate::db::compute::server_groups::{self as db, ServerGroup};
 use crate::db::Tx;
@@ -79,7 +79,7 @@ impl App {
 
     pub async fn get_server_group(&self, caller: &Caller, id: &str) -> Result<GroupView> {
         match db::get(&self.db, id).await? {
-            Some(g) if owns(caller, &g.project_id) => Ok(GroupView {
+            Some(g) if in_project(caller, &g.project_id) => Ok(GroupView {
                 members: db::members(&self.db, &g.id).await?,
                 group: g,
             }),
@@ -107,7 +107,7 @@ impl App {
 
     pub async fn delete_server_group(&self, caller: &Caller, id: &str) -> Result<()> {
         let g = self.get_server_group(caller, id).await?.group;
-        if !crate::app::network::may_write(caller, &g.project_id) {
+        if !crate::app::policy::may_write(caller, &g.project_id) {
             return Err(Error::forbidden());
         }
         db::delete(&self.db, id).await
@@ -124,7 +124,7 @@ impl App {
 /// The group a create request names in its `group` hint, as a placement constraint.
 pub async fn placement(tx: &mut Tx<'_>, caller: &Caller, group_id: &str) -> Result<Placement> {
     let g = match db::get(&mut **tx, group_id).await? {
-        Some(g) if owns(caller, &g.project_id) => g,
+        Some(g) if in_project(caller, &g.project_id) => g,
         _ => return Err(Error::bad_request(format!("Invalid server group {group_id}"))),
     };
     let rules: Map<String, Value> = serde_json::from_str(&g.rules).unwrap_or_default();

@@ -84,6 +84,9 @@ impl App {
     /// The servers `caller` may see that match `f`, newest first, one page of them; the
     /// bool says whether more follow (for the `next` link).
     pub async fn list_servers_filtered(&self, caller: &Caller, f: &ServerFilter) -> Result<(Vec<Server>, bool)> {
+        if f.all_projects && !caller.may("compute:servers:list:all_projects") {
+            return Err(Error::forbidden());
+        }
         let mut list = self.list_servers_tagged(caller, f.all_projects, &f.tags).await?;
         if let Some(n) = &f.name {
             let re = regex("name", n)?;

@@ -6,7 +6,7 @@
 use super::params::{CreateServer, NicRequest};
 use super::scheduler::{self, Constraints};
 use crate::app::identity::caller::Caller;
-use crate::app::network::owns;
+use crate::app::policy::in_project;
 use crate::app::App;
 use crate::db::compute::flavors::Flavor;
 use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
@@ -353,7 +353,7 @@ impl App {
                     .list_networks(caller)
                     .await?
                     .into_iter()
-                    .filter(|n| !n.external && owns(caller, &n.project_id))
+                    .filter(|n| !n.external && in_project(caller, &n.project_id))
                     .collect();
                 if candidates.len() > 1 {
                     return Err(Error::Conflict(
@@ -453,7 +453,7 @@ impl App {
 
     pub async fn get_server(&self, caller: &Caller, id: &str) -> Result<Server> {
         match db::get(&self.db, id).await? {
-            Some(s) if owns(caller, &s.project_id) => Ok(s),
+            Some(s) if in_project(caller, &s.project_id) => Ok(s),
             _ => Err(Error::not_found("instance", id)),
         }
     }

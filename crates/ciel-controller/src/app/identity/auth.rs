@@ -345,3 +345,46 @@ impl App {
         Ok((!roles.is_empty()).then_some(project.id))
     }
 }
+
+/// The token a caller asks about with `X-Subject-Token`. Holding a token tells its existence,
+/// so a refusal is 403, not 404.
+struct SubjectToken<'a>(&'a Caller);
+
+impl crate::app::policy::Target for SubjectToken<'_> {
+    fn kind(&self) -> &'static str {
+        "token"
+    }
+    fn id(&self) -> &str {
+        "the subject token"
+    }
+    fn project_id(&self) -> Option<&str> {
+        None
+    }
+    fn user_id(&self) -> Option<&str> {
+        Some(self.0.user_id())
+    }
+    fn shared_with(&self, _caller: &Caller) -> bool {
+        true
+    }
+}
+
+impl App {
+    /// The caller behind `token`, for `action` on `/v3/auth/tokens`: the caller's own token,
+    /// or any for an admin (404 when the token is not valid).
+    pub async fn token_subject(&self, caller: &Caller, action: &str, token: &str) -> Result<Caller> {
+        let subject = self
+            .validate_token(token)
+            .await
+            .map_err(|_| Error::not_found("token", "the subject token"))?;
+        caller.authorize(action, &SubjectToken(&subject))?;
+        Ok(subject)
+    }
+
+    /// The catalog shown at `/v3/auth/catalog`: only to a scoped token, as Keystone answers.
+    pub async fn catalog_for(&self, caller: &Caller) -> Result<std::sync::Arc<Vec<super::catalog::CatalogEntry>>> {
+        if matches!(caller.grant.scope, super::caller::Scope::Unscoped) {
+            return Err(Error::forbidden());
+        }
+        self.catalog().await
+    }
+}

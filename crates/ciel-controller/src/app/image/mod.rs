@@ -12,6 +12,7 @@ pub mod seed;
 pub mod store;
 
 use crate::app::identity::caller::Caller;
+use crate::app::policy;
 use crate::db::image::{Image, Member};
 use crate::error::Error;
 
@@ -63,9 +64,10 @@ pub fn not_found(id: &str) -> Error {
     }
 }
 
-/// Whether the caller owns the image (or is admin): may modify it.
+/// Whether the caller's project owns the image (or the caller is an admin): the one ownership
+/// predicate, for an image whose owner may be unset.
 pub fn owns(caller: &Caller, image: &Image) -> bool {
-    caller.is_admin() || (image.owner.is_some() && image.owner.as_deref() == caller.project_id())
+    policy::is_admin(caller) || image.owner.as_deref().is_some_and(|o| policy::in_project(caller, o))
 }
 
 /// Whether the caller may see the image at all, given its membership (if any).

@@ -4,8 +4,9 @@
 use super::params::{CreateFloatingIp, UpdateFloatingIp};
 use super::ports::{service_port, FixedIpRequest};
 use super::routers::INTERFACE_OWNER;
-use super::{may_write, not_found, owns, target_project};
+use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::{in_project, may_write};
 use crate::app::App;
 use crate::db::floating_ips::{self as fips, FloatingIp};
 use crate::db::network::{self, PortStatus};
@@ -138,7 +139,7 @@ impl App {
 
     pub async fn get_floating_ip(&self, caller: &Caller, id: &str) -> Result<FloatingIp> {
         match fips::get(&self.db, id).await? {
-            Some(f) if owns(caller, &f.project_id) => Ok(f),
+            Some(f) if in_project(caller, &f.project_id) => Ok(f),
             _ => Err(not_found("floating ip", id)),
         }
     }
@@ -147,7 +148,7 @@ impl App {
         Ok(fips::list(&self.db)
             .await?
             .into_iter()
-            .filter(|f| owns(caller, &f.project_id))
+            .filter(|f| in_project(caller, &f.project_id))
             .collect())
     }
 

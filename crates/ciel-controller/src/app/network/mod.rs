@@ -28,18 +28,9 @@ pub fn not_found(kind: &'static str, id: &str) -> Error {
     }
 }
 
-pub fn owns(caller: &Caller, project_id: &str) -> bool {
-    caller.is_admin() || caller.project_id() == Some(project_id)
-}
-
 /// Networks are visible to their project, to everyone when shared or external, and to admins.
 pub fn network_visible(caller: &Caller, n: &Network) -> bool {
-    owns(caller, &n.project_id) || n.shared || n.external
-}
-
-/// Writes need a writer role in the owning project (or admin).
-pub fn may_write(caller: &Caller, project_id: &str) -> bool {
-    caller.is_admin() || (caller.can_write() && caller.project_id() == Some(project_id))
+    crate::app::policy::in_project(caller, &n.project_id) || n.shared || n.external
 }
 
 /// The project a request acts for: the one it names (`project_id`/`tenant_id`) when it is the

@@ -1,7 +1,8 @@
 use super::params::{CreateNetwork, NetworkType, UpdateNetwork};
 use super::validate;
-use super::{may_write, network_visible, not_found, target_project};
+use super::{network_visible, not_found, target_project};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::may_write;
 use crate::app::App;
 use crate::db::network::{self, Network};
 use crate::error::{Error, Result};

@@ -3,8 +3,9 @@ use super::params::{CreatePort, UpdatePort};
 use super::subnets::pools_of;
 use super::validate::FixedIpSpec;
 use super::validate::{self, Mac};
-use super::{may_write, not_found, owns, target_project};
+use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::{in_project, may_write};
 use crate::app::App;
 use crate::db::network::{self, FixedIp, Port, PortStatus, Subnet};
 use crate::db::Tx;
@@ -210,7 +211,7 @@ impl App {
         let project_id = target_project(caller, req.project_id)?;
         let network_id = req.network_id;
         let net = self.get_network(caller, &network_id).await?;
-        if !(may_write(caller, &project_id) && (owns(caller, &net.project_id) || net.shared)) {
+        if !(may_write(caller, &project_id) && (in_project(caller, &net.project_id) || net.shared)) {
             return Err(Error::forbidden());
         }
         let mac = req.mac_address.map(|m| m.to_string());
@@ -295,7 +296,7 @@ impl App {
         let port = network::get_port(&self.db, id)
             .await?
             .ok_or_else(|| not_found("port", id))?;
-        if !owns(caller, &port.project_id) {
+        if !in_project(caller, &port.project_id) {
             return Err(not_found("port", id));
         }
         let fixed_ips = network::fixed_ips_of_port(&self.db, id).await?;
@@ -324,7 +325,7 @@ impl App {
         Ok(network::list_ports(&self.db)
             .await?
             .into_iter()
-            .filter(|p| owns(caller, &p.project_id))
+            .filter(|p| in_project(caller, &p.project_id))
             .map(|p| PortView {
                 fixed_ips: ips.remove(&p.id).unwrap_or_default(),
                 security_groups: groups.remove(&p.id).unwrap_or_default(),

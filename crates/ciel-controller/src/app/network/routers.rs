@@ -4,8 +4,9 @@
 use super::params::{CreateRouter, GatewayInfo, RouterInterface, UpdateRouter};
 use super::ports::{service_port, FixedIpRequest};
 use super::validate::{self, Route};
-use super::{may_write, not_found, owns, target_project};
+use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::{in_project, may_write};
 use crate::app::App;
 use crate::db::network::{self, FixedIp, Port, PortStatus};
 use crate::db::routers::{self, Router};
@@ -174,7 +175,7 @@ impl App {
 
     pub async fn get_router(&self, caller: &Caller, id: &str) -> Result<RouterView> {
         match routers::get(&self.db, id).await? {
-            Some(r) if owns(caller, &r.project_id) => self.router_view(r).await,
+            Some(r) if in_project(caller, &r.project_id) => self.router_view(r).await,
             _ => Err(not_found("router", id)),
         }
     }
@@ -184,7 +185,7 @@ impl App {
         for r in routers::list(&self.db)
             .await?
             .into_iter()
-            .filter(|r| owns(caller, &r.project_id))
+            .filter(|r| in_project(caller, &r.project_id))
         {
             out.push(self.router_view(r).await?);
         }

@@ -2,8 +2,9 @@
 //! rule validation and duplicate detection, and which groups a port is in.
 
 use super::params::{CreateSecurityGroup, CreateSecurityGroupRule, UpdateSecurityGroup};
-use super::{may_write, not_found, owns, target_project};
+use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::{in_project, may_write};
 use crate::app::App;
 use crate::db::security_groups::{self as sg, Rule, SecurityGroup};
 use crate::db::Tx;
@@ -123,7 +124,7 @@ impl App {
 
     pub async fn get_security_group(&self, caller: &Caller, id: &str) -> Result<GroupView> {
         match sg::get_group(&self.db, id).await? {
-            Some(g) if owns(caller, &g.project_id) => self.group_view(g).await,
+            Some(g) if in_project(caller, &g.project_id) => self.group_view(g).await,
             _ => Err(not_found("security group", id)),
         }
     }
@@ -134,7 +135,7 @@ impl App {
         Ok(sg::list_groups(&self.db)
             .await?
             .into_iter()
-            .filter(|g| owns(caller, &g.project_id))
+            .filter(|g| in_project(caller, &g.project_id))
             .map(|g| GroupView {
                 rules: rules.iter().filter(|r| r.security_group_id == g.id).cloned().collect(),
                 group: g,
@@ -246,7 +247,7 @@ impl App {
 
     pub async fn get_security_group_rule(&self, caller: &Caller, id: &str) -> Result<Rule> {
         match sg::get_rule(&self.db, id).await? {
-            Some(r) if owns(caller, &r.project_id) => Ok(r),
+            Some(r) if in_project(caller, &r.project_id) => Ok(r),
             _ => Err(not_found("security group rule", id)),
         }
     }
@@ -256,7 +257,7 @@ impl App {
         Ok(sg::list_rules(&self.db)
             .await?
             .into_iter()
-            .filter(|r| owns(caller, &r.project_id))
+            .filter(|r| in_project(caller, &r.project_id))
             .collect())
     }
 
@@ -300,7 +301,7 @@ impl App {
         }
         for id in &ids {
             match sg::get_group(&mut **tx, id).await? {
-                Some(g) if owns(caller, &g.project_id) => {}
+                Some(g) if in_project(caller, &g.project_id) => {}
                 _ => return Err(not_found("security group", id)),
             }
         }

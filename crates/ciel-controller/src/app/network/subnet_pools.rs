@@ -4,8 +4,9 @@
 //! overlapping blocks.
 
 use super::params::{CreateSubnetPool, UpdateSubnetPool};
-use super::{may_write, not_found, owns, target_project};
+use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::{in_project, may_write};
 use crate::app::App;
 use crate::db::subnet_pools::{self as pools, SubnetPool};
 use crate::db::Tx;
@@ -92,7 +93,7 @@ impl App {
     /// Visible to its project, to everyone when shared, and to admins.
     pub async fn get_subnet_pool(&self, caller: &Caller, id: &str) -> Result<SubnetPool> {
         match pools::get(&self.db, id).await? {
-            Some(p) if p.shared || owns(caller, &p.project_id) => Ok(p),
+            Some(p) if p.shared || in_project(caller, &p.project_id) => Ok(p),
             _ => Err(not_found("subnetpool", id)),
         }
     }
@@ -101,7 +102,7 @@ impl App {
         Ok(pools::list(&self.db)
             .await?
             .into_iter()
-            .filter(|p| p.shared || owns(caller, &p.project_id))
+            .filter(|p| p.shared || in_project(caller, &p.project_id))
             .collect())
     }
 

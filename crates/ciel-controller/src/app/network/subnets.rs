@@ -1,8 +1,9 @@
 use super::ipam::{self, Pool};
 use super::params::{CreateSubnet, Gateway, UpdateSubnet};
 use super::validate::{self, invalid};
-use super::{may_write, not_found, target_project};
+use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::may_write;
 use crate::app::App;
 use crate::db::network::{self, Subnet};
 use crate::error::{Error, Result};

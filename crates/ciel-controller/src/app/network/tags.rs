@@ -1,8 +1,8 @@
 //! Tags on network resources (Neutron's standard-attr-tag): any visible resource's tags can be
 //! read, only its owner (or an admin) changes them.
 
-use super::may_write;
 use crate::app::identity::caller::Caller;
+use crate::app::policy::may_write;
 use crate::app::App;
 use crate::db::network_tags;
 use crate::error::{Error, Result};

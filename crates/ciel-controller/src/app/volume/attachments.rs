@@ -20,7 +20,7 @@ impl App {
         device: Option<String>,
     ) -> Result<Attachment> {
         let s = self.get_server(caller, server_id).await?;
-        if !super::may_write(caller, &s.project_id) {
+        if !crate::app::policy::may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
         let mut tx = self.begin().await?;
@@ -81,7 +81,7 @@ impl App {
 
     pub async fn detach_volume(&self, caller: &Caller, server_id: &str, volume_id: &str) -> Result<()> {
         let s = self.get_server(caller, server_id).await?;
-        if !super::may_write(caller, &s.project_id) {
+        if !crate::app::policy::may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
         let mut tx = self.begin().await?;

@@ -88,7 +88,7 @@ impl App {
             "snapshot" => {
                 db::get_snapshot(&mut **tx, &b.uuid)
                     .await?
-                    .filter(|s| super::sees(caller, &s.project_id))
+                    .filter(|s| crate::app::policy::in_project(caller, &s.project_id))
                     .ok_or_else(|| Error::bad_request(format!("Invalid snapshot {}", b.uuid)))?
                     .volume_id
             }
@@ -96,7 +96,7 @@ impl App {
         };
         let v = db::get(&mut **tx, &volume_id)
             .await?
-            .filter(|v| super::sees(caller, &v.project_id))
+            .filter(|v| crate::app::policy::in_project(caller, &v.project_id))
             .ok_or_else(|| Error::bad_request(format!("Invalid volume {volume_id}")))?;
         Ok(v.host_id)
     }
@@ -145,7 +145,10 @@ impl App {
                 } else {
                     let s = db::get_snapshot(&mut **tx, &b.uuid)
                         .await?
-                        .filter(|s| super::sees(caller, &s.project_id) && s.status == SnapshotStatus::Available)
+                        .filter(|s| {
+                            crate::app::policy::in_project(caller, &s.project_id)
+                                && s.status == SnapshotStatus::Available
+                        })
                         .ok_or_else(|| Error::bad_request(format!("Invalid snapshot {}", b.uuid)))?;
                     let src = db::get(&mut **tx, &s.volume_id).await?;
                     let meta = src

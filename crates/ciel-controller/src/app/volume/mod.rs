@@ -35,16 +35,6 @@ pub const DEFAULT_QUOTAS: &[(&str, i64)] = &[
     ("per_volume_gigabytes", -1),
 ];
 
-/// Whether the caller may see a project's volume or snapshot.
-pub fn sees(caller: &Caller, project_id: &str) -> bool {
-    caller.is_admin() || caller.project_id() == Some(project_id)
-}
-
-/// Whether the caller may change it.
-pub fn may_write(caller: &Caller, project_id: &str) -> bool {
-    caller.is_admin() || (caller.can_write() && caller.project_id() == Some(project_id))
-}
-
 pub fn own_project(caller: &Caller) -> Result<String> {
     caller
         .project_id()
@@ -126,7 +116,7 @@ pub fn size_gb(v: &Value) -> Result<i64> {
 /// A volume the caller can see, or 404.
 pub fn visible(caller: &Caller, v: Option<Volume>, id: &str) -> Result<Volume> {
     match v {
-        Some(v) if sees(caller, &v.project_id) => Ok(v),
+        Some(v) if crate::app::policy::in_project(caller, &v.project_id) => Ok(v),
         _ => Err(Error::not_found("volume", id)),
     }
 }

@@ -2,8 +2,9 @@
 //! renamed, with metadata, deleted.
 
 use super::params::{CreateSnapshot, UpdateSnapshot};
-use super::{sees, to_json, visible};
+use super::{to_json, visible};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::in_project;
 use crate::app::App;
 use crate::db::volumes::{self as db, Snapshot, SnapshotStatus, VolumeStatus};
 use crate::error::{Error, Result};
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 
 fn visible_snapshot(caller: &Caller, s: Option<Snapshot>, id: &str) -> Result<Snapshot> {
     match s {
-        Some(s) if sees(caller, &s.project_id) => Ok(s),
+        Some(s) if in_project(caller, &s.project_id) => Ok(s),
         _ => Err(Error::not_found("snapshot", id)),
     }
 }
@@ -28,7 +29,7 @@ impl App {
         let mut tx = self.begin().await?;
         let v = visible(caller, db::get(&mut *tx, &volume_id).await?, &volume_id)
             .map_err(|_| Error::not_found("volume", &volume_id))?;
-        if !super::may_write(caller, &v.project_id) {
+        if !crate::app::policy::may_write(caller, &v.project_id) {
             return Err(Error::forbidden());
         }
         // In-use volumes need `force` before microversion 3.66 in Cinder; the copy is
@@ -78,7 +79,7 @@ impl App {
 
     async fn snapshot_for_update(&self, tx: &mut crate::db::Tx<'_>, caller: &Caller, id: &str) -> Result<Snapshot> {
         let s = visible_snapshot(caller, db::get_snapshot(&mut **tx, id).await?, id)?;
-        if !super::may_write(caller, &s.project_id) {
+        if !crate::app::policy::may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
         Ok(s)

@@ -2,8 +2,10 @@
 //! metadata, extend, bootable/readonly flags, reset-status, quotas.
 
 use super::params::{CreateVolume, UpdateVolume};
-use super::{own_project, parse_map, sees, to_json, visible, ZONE};
+use super::{own_project, parse_map, to_json, visible, ZONE};
 use crate::app::identity::caller::Caller;
+use crate::app::policy::in_project;
+use crate::app::policy::require_in_project;
 use crate::app::App;
 use crate::db::compute::hosts;
 use crate::db::image::ImageStatus;
@@ -61,7 +63,7 @@ impl App {
         let (host_id, source_size, bootable, backend) = if let Some(sid) = &snapshot_id {
             let s = db::get_snapshot(&mut *tx, sid)
                 .await?
-                .filter(|s| sees(caller, &s.project_id))
+                .filter(|s| in_project(caller, &s.project_id))
                 .ok_or_else(|| Error::not_found("snapshot", sid))?;
             if s.status != SnapshotStatus::Available {
                 return Err(Error::bad_request(format!(
@@ -247,7 +249,7 @@ impl App {
     /// A volume the caller may change, read inside `tx`.
     pub(crate) async fn volume_for_update(&self, tx: &mut Tx<'_>, caller: &Caller, id: &str) -> Result<Volume> {
         let v = visible(caller, db::get(&mut **tx, id).await?, id)?;
-        if !super::may_write(caller, &v.project_id) {
+        if !crate::app::policy::may_write(caller, &v.project_id) {
             return Err(Error::forbidden());
         }
         Ok(v)
@@ -548,15 +550,18 @@ impl App {
         Ok(cur)
     }
 
-    /// The project's volume quotas (defaults overridden per project).
-    pub async fn volume_quota(&self, project: &str) -> Result<BTreeMap<String, i64>> {
+    /// The project's volume quotas (defaults overridden per project), for its members and
+    /// admins (403 for anyone else, as Cinder answers).
+    pub async fn volume_quota(&self, caller: &Caller, project: &str) -> Result<BTreeMap<String, i64>> {
+        require_in_project(caller, project)?;
         let mut tx = self.begin().await?;
         let limits = volume_limits(&mut tx, project).await?;
         tx.commit().await?;
         Ok(limits)
     }
 
-    pub async fn volume_quota_usage(&self, project: &str) -> Result<(i64, i64, i64)> {
+    pub async fn volume_quota_usage(&self, caller: &Caller, project: &str) -> Result<(i64, i64, i64)> {
+        require_in_project(caller, project)?;
         let mut conn = self.db.acquire().await?;
         db::usage(&mut conn, project).await
     }

@@ -51,7 +51,7 @@ fn group_json(g: &GroupView, all: &[GroupView]) -> Value {
 /// The caller's groups; an admin's `all_tenants` lists every project's.
 pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller, RawQuery(raw): RawQuery) -> NovaResult {
     let q = super::query_pairs(raw.as_deref())?;
-    let every = c.is_admin()
+    let every = c.may("compute:security_groups:list:all_projects")
         && super::param(&q, "all_tenants").is_some_and(|v| !matches!(v.to_lowercase().as_str(), "0" | "false" | "off"));
     let all = app.list_security_groups(&c).await?;
     let own: Vec<Value> = all

@@ -147,12 +147,13 @@ pub async fn show_action(
     // Ciel has no per-step events: one event per action, finished when recorded.
     let mut event = json!({"event": format!("compute_{}", a.action), "start_time": time_micro(a.start_time),
         "finish_time": time_micro(a.updated_at), "result": "Success"});
-    if c.is_admin() {
+    let details = c.may("compute:instance_actions:events:details");
+    if details {
         event["traceback"] = Value::Null;
     }
     if mv.at_least(62) {
         event["hostId"] = json!("");
-        if c.is_admin() {
+        if details {
             event["host"] = json!("");
         }
     }

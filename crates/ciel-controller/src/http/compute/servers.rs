@@ -47,7 +47,7 @@ impl Lookups {
             ports: app.list_ports(c).await?,
             floating: app.floating_ips_by_port(c).await?,
             groups: app.list_security_groups(c).await?,
-            host_names: match c.is_admin() {
+            host_names: match c.may("compute:servers:extended_attributes") {
                 true => app
                     .list_hosts(c)
                     .await?
@@ -229,7 +229,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
         v["progress"] = json!(0);
     }
     versioned(app, s, mv, &mut v).await?;
-    if c.is_admin() {
+    if c.may("compute:servers:extended_attributes") {
         let host = s
             .host_id
             .as_ref()
@@ -307,7 +307,7 @@ fn random_password() -> String {
 }
 
 /// The listing filters of the query string, validated as Nova does.
-fn filter(c: &Caller, mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> {
+fn filter(mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> {
     let q = query_pairs(raw)?;
     let mut f = ServerFilter {
         all_projects: param(&q, "all_tenants")
@@ -322,9 +322,6 @@ fn filter(c: &Caller, mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> 
         host: param(&q, "host").map(str::to_owned),
         ..Default::default()
     };
-    if f.all_projects && !c.is_admin() {
-        return Err(Error::forbidden());
-    }
     let statuses: Vec<String> = q
         .iter()
         .filter(|(k, _)| k == "status")
@@ -373,7 +370,7 @@ fn filter(c: &Caller, mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> 
 }
 
 async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: bool) -> NovaResult {
-    let f = filter(c, mv, raw)?;
+    let f = filter(mv, raw)?;
     let (list, more) = app.list_servers_filtered(c, &f).await?;
     let lookups = if detail {
         Some(Lookups::load(app, c).await?)

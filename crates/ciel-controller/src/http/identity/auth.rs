@@ -40,21 +40,19 @@ pub async fn issue(State(app): State<AppState>, q: Query, body: Bytes) -> KsResu
     Ok(with_subject(StatusCode::CREATED, &issued.token, body))
 }
 
-/// The token named by `X-Subject-Token`, which the caller may inspect when it is its own or
-/// the caller is an admin.
-async fn subject(app: &AppState, caller: &Caller, headers: &HeaderMap) -> Result<(String, Caller), KsError> {
+/// The token named by `X-Subject-Token` and its caller, if `action` on it is allowed.
+async fn subject(
+    app: &AppState,
+    caller: &Caller,
+    action: &str,
+    headers: &HeaderMap,
+) -> Result<(String, Caller), KsError> {
     let token = headers
         .get("x-subject-token")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| Error::bad_request("X-Subject-Token header is required."))?
         .to_string();
-    let subject = app
-        .validate_token(&token)
-        .await
-        .map_err(|_| Error::not_found("token", "the subject token"))?;
-    if !caller.is_admin() && subject.user_id() != caller.user_id() {
-        return Err(Error::forbidden().into());
-    }
+    let subject = app.token_subject(caller, action, &token).await?;
     Ok((token, subject))
 }
 
@@ -64,7 +62,7 @@ pub async fn validate(
     q: Query,
     headers: HeaderMap,
 ) -> KsResult {
-    let (token, subject) = subject(&app, &caller, &headers).await?;
+    let (token, subject) = subject(&app, &caller, "identity:validate_token", &headers).await?;
     let catalog = if q.contains_key("nocatalog") {
         None
     } else {
@@ -78,7 +76,7 @@ pub async fn validate(
 }
 
 pub async fn check(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller, headers: HeaderMap) -> KsResult {
-    let (token, _) = subject(&app, &caller, &headers).await?;
+    let (token, _) = subject(&app, &caller, "identity:check_token", &headers).await?;
     let mut resp = StatusCode::OK.into_response();
     if let Ok(v) = HeaderValue::from_str(&token) {
         resp.headers_mut().insert("x-subject-token", v);
@@ -87,16 +85,13 @@ pub async fn check(State(app): State<AppState>, Authed(caller, ..): KeystoneCall
 }
 
 pub async fn revoke(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller, headers: HeaderMap) -> KsResult {
-    let (_, subject) = subject(&app, &caller, &headers).await?;
+    let (_, subject) = subject(&app, &caller, "identity:revoke_token", &headers).await?;
     app.revoke_token(&subject).await?;
     Ok(no_content())
 }
 
 pub async fn catalog(State(app): State<AppState>, Authed(caller, ..): KeystoneCaller) -> KsResult {
-    if matches!(caller.grant.scope, crate::app::identity::caller::Scope::Unscoped) {
-        return Err(Error::forbidden().into());
-    }
-    let entries = app.catalog().await?;
+    let entries = app.catalog_for(&caller).await?;
     Ok(ok(
         json!({"catalog": render::catalog(&entries), "links": {"self": format!("{}/auth/catalog", base(&app))}}),
     ))

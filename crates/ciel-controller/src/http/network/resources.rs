@@ -126,7 +126,11 @@ async fn network_json(app: &AppState, c: &Caller, n: &crate::db::network::Networ
         .filter(|s| s.network_id == n.id)
         .map(|s| s.id)
         .collect();
-    Ok(render::network(n, subnets, c.is_admin()))
+    Ok(render::network(
+        n,
+        subnets,
+        c.may("network:networks:provider_attributes"),
+    ))
 }
 
 impl Resource for Networks {
@@ -148,7 +152,7 @@ impl Resource for Networks {
                     .filter(|s| s.network_id == n.id)
                     .map(|s| s.id.clone())
                     .collect();
-                render::network(n, ids, c.is_admin())
+                render::network(n, ids, c.may("network:networks:provider_attributes"))
             })
             .collect())
     }

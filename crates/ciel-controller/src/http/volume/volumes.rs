@@ -160,7 +160,7 @@ async fn listing(
     for v in &vols {
         if detail {
             let vw = view(app, v).await?;
-            items.push(render(v, &vw, &base, true, c.is_admin(), mv));
+            items.push(render(v, &vw, &base, true, c.may("volume:volumes:host_attribute"), mv));
         } else {
             items.push(json!({"id": v.id, "name": v.name, "links": links(&base, &v.id)}));
         }
@@ -204,7 +204,10 @@ pub async fn show(
     let v = app.get_volume(&c, p.get("id")).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
-    Ok(Json(json!({"volume": render(&v, &vw, &base, true, c.is_admin(), mv)})).into_response())
+    Ok(
+        Json(json!({"volume": render(&v, &vw, &base, true, c.may("volume:volumes:host_attribute"), mv)}))
+            .into_response(),
+    )
 }
 
 pub async fn update(

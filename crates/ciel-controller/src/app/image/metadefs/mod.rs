@@ -60,7 +60,7 @@ type Body = Map<String, Value>;
 
 /// Admins see every namespace; others public ones and their project's.
 fn visible(caller: &Caller, ns: &Namespace) -> bool {
-    caller.is_admin() || ns.visibility == "public" || caller.project_id() == Some(ns.owner.as_str())
+    ns.visibility == "public" || crate::app::policy::in_project(caller, &ns.owner)
 }
 
 fn readable(caller: &Caller, ns: Option<Namespace>, name: &str) -> Result<Namespace> {
