@@ -205,3 +205,35 @@ async fn failed_create_leaves_nothing_behind() {
     assert!(matches!(dup, Err(Error::Conflict(_))));
     assert_eq!(app.list_projects(&admin).await.unwrap().len(), before);
 }
+
+#[tokio::test]
+async fn only_the_tokens_user_or_an_admin_may_inspect_it() {
+    let (app, _d) = app().await;
+    let (admin_token, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    member(&app, &admin, "proj-a", "alice", "pw", "member").await;
+    member(&app, &admin, "proj-b", "bob", "pw", "member").await;
+    let (alice_token, alice) = login(&app, "alice", "pw", Some("proj-a")).await.unwrap();
+    let (_, bob) = login(&app, "bob", "pw", Some("proj-b")).await.unwrap();
+    let action = "identity:validate_token";
+    let own = app.token_subject(&alice, action, &alice_token).await.unwrap();
+    assert_eq!(own.user_id(), alice.user_id());
+    let seen_by_admin = app.token_subject(&admin, action, &alice_token).await.unwrap();
+    assert_eq!(seen_by_admin.user_id(), alice.user_id());
+    for action in [action, "identity:check_token", "identity:revoke_token"] {
+        assert!(
+            matches!(
+                app.token_subject(&bob, action, &alice_token).await,
+                Err(Error::Forbidden(_))
+            ),
+            "{action}"
+        );
+    }
+    assert!(matches!(
+        app.token_subject(&bob, action, &admin_token).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        app.token_subject(&admin, action, "not-a-token").await,
+        Err(Error::NotFound { .. })
+    ));
+}
