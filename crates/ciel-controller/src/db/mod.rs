@@ -2,20 +2,13 @@
 //! Only the `app` layer calls into here.
 
 pub mod compute;
-pub mod floating_ips;
 pub mod identity;
 pub mod image;
-pub mod metadefs;
 pub mod network;
-pub mod network_quotas;
-pub mod network_tags;
 pub mod quota_overrides;
-pub mod routers;
-pub mod security_groups;
-pub mod subnet_pools;
 pub mod text_enum;
 pub mod tx;
-pub mod volumes;
+pub mod volume;
 
 use crate::error::Result;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

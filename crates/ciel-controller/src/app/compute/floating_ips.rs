@@ -7,7 +7,7 @@ use crate::app::identity::caller::Caller;
 use crate::app::network::params::{CreateFloatingIp, UpdateFloatingIp};
 use crate::app::network::validate;
 use crate::app::App;
-use crate::db::floating_ips::FloatingIp;
+use crate::db::network::floating_ips::FloatingIp;
 use crate::error::{Error, Result};
 
 /// A floating IP as Nova shows it.

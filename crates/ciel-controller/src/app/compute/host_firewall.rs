@@ -3,8 +3,8 @@
 //! their members' addresses (so a membership change is a change of every peer's rules).
 
 use super::host_network::NetworkModel;
+use crate::db::network::security_groups::{self as sg, Rule};
 use crate::db::network::Port;
-use crate::db::security_groups::{self as sg, Rule};
 use crate::error::Result;
 use ciel_proto::{FirewallRule, PortFirewall};
 use sqlx::SqliteConnection;

@@ -6,9 +6,9 @@
 use super::host_network::NetworkModel;
 use crate::app::network::routers::{GATEWAY_OWNER, INTERFACE_OWNER};
 use crate::db::compute::hosts::Host;
-use crate::db::floating_ips::FloatingIp;
+use crate::db::network::floating_ips::FloatingIp;
+use crate::db::network::routers::Router;
 use crate::db::network::{Port, Subnet};
-use crate::db::routers::Router;
 use ciel_proto::{FloatingNat, RouterGateway, RouterPort, RouterSpec};
 use std::collections::HashMap;
 

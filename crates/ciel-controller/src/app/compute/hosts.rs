@@ -161,7 +161,7 @@ impl App {
             vteps: Default::default(),
         };
         // Other hosts matter only for ports and routers (tunnel endpoints, network nodes).
-        let router_rows = crate::db::routers::list(&mut *tx).await?;
+        let router_rows = crate::db::network::routers::list(&mut *tx).await?;
         let all_hosts = if model.ports.is_empty() && router_rows.is_empty() {
             vec![]
         } else {
@@ -254,7 +254,7 @@ impl App {
             });
         }
         // The routers this host runs, and the networks their legs are on.
-        let floating = crate::db::floating_ips::list(&mut *tx).await?;
+        let floating = crate::db::network::floating_ips::list(&mut *tx).await?;
         let router_specs: Vec<ciel_proto::RouterSpec> = routers
             .iter()
             .filter(|(_, at)| at.as_deref() == Some(h.id.as_str()))

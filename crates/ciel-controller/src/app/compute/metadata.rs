@@ -8,7 +8,8 @@ use super::host_network::hostname_of;
 use crate::app::App;
 use crate::db::compute::hosts::Host;
 use crate::db::compute::servers::{self, Server};
-use crate::db::{compute::flavors, compute::keypairs, floating_ips, network};
+use crate::db::compute::{flavors, keypairs};
+use crate::db::network::{self, floating_ips};
 use crate::error::{Error, Result};
 use base64::Engine;
 use ciel_proto::InstanceMetadata;
@@ -30,7 +31,7 @@ impl App {
     /// that router (VMs on routed subnets reach metadata through their router).
     pub async fn metadata_by_router(&self, host: &Host, router_id: &str, ip: &str) -> Result<InstanceMetadata> {
         let missing = || Error::not_found("instance", ip);
-        let r = crate::db::routers::get(&self.db, router_id)
+        let r = crate::db::network::routers::get(&self.db, router_id)
             .await?
             .ok_or_else(missing)?;
         let physical = match &r.gateway_network_id {

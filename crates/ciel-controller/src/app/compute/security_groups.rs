@@ -12,7 +12,7 @@ use crate::app::network::params::{
 };
 use crate::app::network::security_groups::GroupView;
 use crate::app::App;
-use crate::db::security_groups::Rule;
+use crate::db::network::security_groups::Rule;
 use crate::error::{Error, Result};
 use serde_json::Value;
 

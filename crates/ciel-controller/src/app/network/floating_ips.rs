@@ -8,9 +8,9 @@ use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::{in_project, may_write};
 use crate::app::App;
-use crate::db::floating_ips::{self as fips, FloatingIp};
+use crate::db::network::floating_ips::{self as fips, FloatingIp};
+use crate::db::network::routers;
 use crate::db::network::{self, PortStatus};
-use crate::db::routers;
 use crate::db::Tx;
 use crate::error::{Error, Result};
 

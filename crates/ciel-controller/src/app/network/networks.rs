@@ -168,12 +168,12 @@ impl App {
         }
         let mut tx = self.begin().await?;
         // Floating IPs live and die with their external network, as in Neutron.
-        for fip in crate::db::floating_ips::list(&mut *tx)
+        for fip in crate::db::network::floating_ips::list(&mut *tx)
             .await?
             .into_iter()
             .filter(|f| f.floating_network_id == id)
         {
-            crate::db::floating_ips::delete(&mut *tx, &fip.id).await?;
+            crate::db::network::floating_ips::delete(&mut *tx, &fip.id).await?;
             network::delete_port(&mut *tx, &fip.floating_port_id).await?;
         }
         App::remove_dhcp_ports(&mut tx, id).await?;

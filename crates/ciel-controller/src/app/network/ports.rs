@@ -282,7 +282,7 @@ impl App {
                 port.port_security_enabled,
             )
             .await?;
-        crate::db::security_groups::set_port_groups(&mut tx, &port.id, &security_groups).await?;
+        crate::db::network::security_groups::set_port_groups(&mut tx, &port.id, &security_groups).await?;
         self.network_ports_changed(&mut tx, &port.network_id).await?;
         tx.commit().await?;
         Ok(PortView {
@@ -300,7 +300,7 @@ impl App {
             return Err(not_found("port", id));
         }
         let fixed_ips = network::fixed_ips_of_port(&self.db, id).await?;
-        let security_groups = crate::db::security_groups::port_groups(&self.db)
+        let security_groups = crate::db::network::security_groups::port_groups(&self.db)
             .await?
             .into_iter()
             .filter(|(p, _)| p == id)
@@ -319,7 +319,7 @@ impl App {
             ips.entry(f.port_id.clone()).or_default().push(f);
         }
         let mut groups: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for (p, g) in crate::db::security_groups::port_groups(&self.db).await? {
+        for (p, g) in crate::db::network::security_groups::port_groups(&self.db).await? {
             groups.entry(p).or_default().push(g);
         }
         Ok(network::list_ports(&self.db)
@@ -410,7 +410,7 @@ impl App {
             let ids = self
                 .port_groups_for(&mut tx, caller, &port.project_id, g, port.port_security_enabled)
                 .await?;
-            crate::db::security_groups::set_port_groups(&mut tx, id, &ids).await?;
+            crate::db::network::security_groups::set_port_groups(&mut tx, id, &ids).await?;
         }
         self.network_ports_changed(&mut tx, &port.network_id).await?;
         tx.commit().await?;
@@ -433,7 +433,7 @@ impl App {
             });
         }
         let mut tx = self.begin().await?;
-        crate::db::floating_ips::disassociate_port(&mut *tx, id, crate::db::now()).await?;
+        crate::db::network::floating_ips::disassociate_port(&mut *tx, id, crate::db::now()).await?;
         // The hosts of the port's network learn of it while the port still exists.
         self.network_ports_changed(&mut tx, &view.port.network_id).await?;
         network::delete_port(&mut *tx, id).await?;

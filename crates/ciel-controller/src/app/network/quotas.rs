@@ -4,7 +4,7 @@
 use super::params::UpdateNetworkQuota;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::network_quotas as q;
+use crate::db::network::quotas as q;
 use crate::db::quota_overrides as ov;
 use crate::db::Tx;
 use crate::error::{Error, Result};

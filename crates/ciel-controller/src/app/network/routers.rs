@@ -8,8 +8,8 @@ use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::{in_project, may_write};
 use crate::app::App;
+use crate::db::network::routers::{self, Router};
 use crate::db::network::{self, FixedIp, Port, PortStatus};
-use crate::db::routers::{self, Router};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 
@@ -117,7 +117,7 @@ impl App {
         let Some(current) = current.filter(|c| Some(c.as_str()) != wanted) else {
             return Ok(());
         };
-        if crate::db::floating_ips::count_via_router(&mut **tx, router_id).await? == 0 {
+        if crate::db::network::floating_ips::count_via_router(&mut **tx, router_id).await? == 0 {
             return Ok(());
         }
         Err(Error::Typed {
@@ -406,7 +406,7 @@ impl App {
             message: format!("Router {id} does not have an interface with the given subnet or port."),
         })?;
         // Floating IPs that reach their port through this interface would lose their path.
-        for f in crate::db::floating_ips::list(&mut *tx)
+        for f in crate::db::network::floating_ips::list(&mut *tx)
             .await?
             .into_iter()
             .filter(|f| f.router_id.as_deref() == Some(id))

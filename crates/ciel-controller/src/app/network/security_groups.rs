@@ -6,7 +6,7 @@ use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::{in_project, may_write};
 use crate::app::App;
-use crate::db::security_groups::{self as sg, Rule, SecurityGroup};
+use crate::db::network::security_groups::{self as sg, Rule, SecurityGroup};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 

@@ -8,7 +8,7 @@ use super::{not_found, target_project};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::{in_project, may_write};
 use crate::app::App;
-use crate::db::subnet_pools::{self as pools, SubnetPool};
+use crate::db::network::subnet_pools::{self as pools, SubnetPool};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use ipnet::IpNet;

@@ -4,7 +4,7 @@
 use crate::app::identity::caller::Caller;
 use crate::app::policy::may_write;
 use crate::app::App;
-use crate::db::network_tags;
+use crate::db::network::tags as db_tags;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
@@ -32,18 +32,18 @@ pub enum TagChange {
 impl App {
     /// Tags of every resource of a kind, for rendering lists (authorization is the list's).
     pub async fn tags_of_kind(&self, kind: &str) -> Result<HashMap<String, Vec<String>>> {
-        network_tags::all_of_kind(&self.db, kind).await
+        db_tags::all_of_kind(&self.db, kind).await
     }
 
     /// Tags of one resource the caller has already been allowed to see.
     pub async fn tags_of_resource(&self, id: &str) -> Result<Vec<String>> {
-        network_tags::of(&self.db, id).await
+        db_tags::of(&self.db, id).await
     }
 
     /// Tags of a resource the caller can see (404 otherwise).
     pub async fn resource_tags(&self, caller: &Caller, kind: &str, id: &str) -> Result<Vec<String>> {
         self.tagged_owner(caller, kind, id).await?;
-        network_tags::of(&self.db, id).await
+        db_tags::of(&self.db, id).await
     }
 
     pub async fn change_tags(&self, caller: &Caller, kind: &str, id: &str, change: TagChange) -> Result<Vec<String>> {
@@ -55,17 +55,17 @@ impl App {
         match change {
             TagChange::Replace(tags) => {
                 tags.iter().try_for_each(|t| valid(t))?;
-                network_tags::remove(&mut *tx, id, None).await?;
+                db_tags::remove(&mut *tx, id, None).await?;
                 for t in &tags {
-                    network_tags::add(&mut *tx, kind, id, t).await?;
+                    db_tags::add(&mut *tx, kind, id, t).await?;
                 }
             }
             TagChange::Add(t) => {
                 valid(&t)?;
-                network_tags::add(&mut *tx, kind, id, &t).await?;
+                db_tags::add(&mut *tx, kind, id, &t).await?;
             }
             TagChange::Remove(t) => {
-                if !network_tags::remove(&mut *tx, id, Some(&t)).await? {
+                if !db_tags::remove(&mut *tx, id, Some(&t)).await? {
                     return Err(Error::Typed {
                         status: 404,
                         kind: "TagNotFound",
@@ -74,10 +74,10 @@ impl App {
                 }
             }
             TagChange::RemoveAll => {
-                network_tags::remove(&mut *tx, id, None).await?;
+                db_tags::remove(&mut *tx, id, None).await?;
             }
         }
-        let tags = network_tags::of(&mut *tx, id).await?;
+        let tags = db_tags::of(&mut *tx, id).await?;
         tx.commit().await?;
         Ok(tags)
     }

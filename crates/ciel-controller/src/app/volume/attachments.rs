@@ -8,7 +8,7 @@ use super::visible;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::compute::server_states::VmState;
-use crate::db::volumes::{self as db, Attachment, AttachmentStatus, VolumeStatus};
+use crate::db::volume::{self as db, Attachment, AttachmentStatus, VolumeStatus};
 use crate::error::{Error, Result};
 
 impl App {

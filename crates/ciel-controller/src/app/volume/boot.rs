@@ -4,7 +4,7 @@
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::volumes::{self as db, Attachment, AttachmentStatus, SnapshotStatus, Volume, VolumeStatus};
+use crate::db::volume::{self as db, Attachment, AttachmentStatus, SnapshotStatus, Volume, VolumeStatus};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::Value;

@@ -6,7 +6,7 @@
 use super::visible;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::volumes::{self as db, Attachment, Volume};
+use crate::db::volume::{self as db, Attachment, Volume};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 

@@ -16,7 +16,7 @@ pub mod volumes;
 
 use crate::app::identity::caller::Caller;
 use crate::app::metadata_schema::{check_items, shown};
-use crate::db::volumes::Volume;
+use crate::db::volume::Volume;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! host no longer does, attachments complete when the VM has (or no longer has) the disk.
 
 use crate::db::compute::servers::Server;
-use crate::db::volumes::{self as db, AttachmentStatus, SnapshotStatus, VolumeStatus};
+use crate::db::volume::{self as db, AttachmentStatus, SnapshotStatus, VolumeStatus};
 use crate::db::Tx;
 use crate::error::Result;
 use ciel_proto::{HostReport, ImageRef, SnapshotSpec, VolumeAttachment, VolumeSource, VolumeSpec};
@@ -71,7 +71,7 @@ pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<Volu
 }
 
 /// The volume a server boots from, if it was booted from one.
-pub async fn root_volume(tx: &mut Tx<'_>, server: &str) -> Result<Option<crate::db::volumes::Volume>> {
+pub async fn root_volume(tx: &mut Tx<'_>, server: &str) -> Result<Option<crate::db::volume::Volume>> {
     for a in db::attachments_of_server(&mut **tx, server).await? {
         if a.boot_index == Some(0) {
             return db::get(&mut **tx, &a.volume_id).await;

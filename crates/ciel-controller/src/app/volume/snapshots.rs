@@ -6,7 +6,7 @@ use super::{to_json, visible};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::in_project;
 use crate::app::App;
-use crate::db::volumes::{self as db, Snapshot, SnapshotStatus, VolumeStatus};
+use crate::db::volume::{self as db, Snapshot, SnapshotStatus, VolumeStatus};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 

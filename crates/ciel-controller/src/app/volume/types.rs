@@ -4,7 +4,7 @@
 use super::params::{CreateVolumeType, UpdateVolumeType};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::volumes::{self as db, VolumeType};
+use crate::db::volume::{self as db, VolumeType};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@ use crate::app::identity::caller::Caller;
 use crate::app::image::params::{CreateImage, ImageAttr};
 use crate::app::App;
 use crate::db::compute::hosts;
-use crate::db::volumes::{self as db, VolumeStatus};
+use crate::db::volume::{self as db, VolumeStatus};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ pub struct Upload {
     pub image_name: String,
     pub disk_format: String,
     pub container_format: String,
-    pub volume: crate::db::volumes::Volume,
+    pub volume: crate::db::volume::Volume,
 }
 
 impl App {

@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::db::compute::hosts;
 use crate::db::image::ImageStatus;
 use crate::db::quota_overrides::{self, Service};
-use crate::db::volumes::{self as db, SnapshotStatus, Volume, VolumeStatus};
+use crate::db::volume::{self as db, SnapshotStatus, Volume, VolumeStatus};
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};

@@ -6,7 +6,7 @@ use super::NovaCaller;
 use crate::app::compute::security_groups::{NovaSecurityGroup, NovaSecurityGroupRule};
 use crate::app::network::params::FromBody;
 use crate::app::network::security_groups::GroupView;
-use crate::db::security_groups::Rule;
+use crate::db::network::security_groups::Rule;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};

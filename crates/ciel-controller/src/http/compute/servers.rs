@@ -12,7 +12,7 @@ use crate::app::network::security_groups::GroupView;
 use crate::db::compute::server_states::VmState;
 use crate::db::compute::servers::Server;
 use crate::db::compute::servers::TagFilter;
-use crate::db::floating_ips::FloatingIp;
+use crate::db::network::floating_ips::FloatingIp;
 use crate::db::network::Network;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};

@@ -5,7 +5,7 @@ use super::error::NovaResult;
 use super::microversion::Mv;
 use super::NovaCaller;
 use crate::app::compute::resource_params::AttachVolume;
-use crate::db::volumes::Attachment;
+use crate::db::volume::Attachment;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;

@@ -5,7 +5,7 @@ use super::error::NovaResult;
 use super::microversion::Mv;
 use super::{time_micro, NovaCaller};
 use crate::app::volume::params::{CreateSnapshot, CreateVolume};
-use crate::db::volumes::{Attachment, AttachmentStatus, Snapshot, Volume};
+use crate::db::volume::{Attachment, AttachmentStatus, Snapshot, Volume};
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;

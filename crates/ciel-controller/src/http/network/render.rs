@@ -3,10 +3,10 @@
 use crate::app::network::ports::PortView;
 use crate::app::network::routers::{InterfaceInfo, RouterView};
 use crate::app::network::security_groups::GroupView;
-use crate::db::floating_ips::FloatingIp;
+use crate::db::network::floating_ips::FloatingIp;
+use crate::db::network::security_groups::Rule;
+use crate::db::network::subnet_pools::SubnetPool;
 use crate::db::network::{Network, Subnet};
-use crate::db::security_groups::Rule;
-use crate::db::subnet_pools::SubnetPool;
 use serde_json::{json, Value};
 
 pub fn time(secs: i64) -> String {

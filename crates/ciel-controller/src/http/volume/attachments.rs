@@ -5,7 +5,7 @@
 
 use super::{empty, param, query, time, CResult, CinderCaller, Microversion, Params};
 use crate::app::volume::params::{CreateAttachment, UpdateAttachment};
-use crate::db::volumes::{Attachment, Volume};
+use crate::db::volume::{Attachment, Volume};
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
 use axum::body::Bytes;

@@ -3,7 +3,7 @@
 
 use super::{base_url, empty, page, param, query, time, time_opt, CResult, CinderCaller, Microversion, Params};
 use crate::app::volume::params::{CreateSnapshot, SnapshotAction, UpdateSnapshot};
-use crate::db::volumes::{Snapshot, SnapshotStatus};
+use crate::db::volume::{Snapshot, SnapshotStatus};
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
 use axum::body::Bytes;

@@ -2,7 +2,7 @@
 
 use super::{empty, param, query, CResult, CinderCaller, Params};
 use crate::app::volume::params::{CreateVolumeType, TypeAccessAction, UpdateVolumeType};
-use crate::db::volumes::VolumeType;
+use crate::db::volume::VolumeType;
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState, Authed};
 use axum::body::Bytes;

@@ -5,7 +5,7 @@ use super::{
     base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, CinderCaller, Microversion, Params,
 };
 use crate::app::volume::params::{CreateVolume, UpdateVolume, VolumeAction};
-use crate::db::volumes::{Attachment, AttachmentStatus, Volume};
+use crate::db::volume::{Attachment, AttachmentStatus, Volume};
 use crate::error::Error;
 use crate::http::{parse_json, wrapped, AppState};
 use axum::body::Bytes;
@@ -70,11 +70,11 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Mi
 }
 
 async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
-    let type_name = crate::db::volumes::get_type(&app.db, &v.volume_type_id)
+    let type_name = crate::db::volume::get_type(&app.db, &v.volume_type_id)
         .await?
         .map(|t| t.name)
         .unwrap_or_default();
-    let attachment = crate::db::volumes::attachment_of(&app.db, &v.id).await?;
+    let attachment = crate::db::volume::attachment_of(&app.db, &v.id).await?;
     let server_host = match &attachment {
         Some(a) => match crate::db::compute::servers::get(&app.db, &a.server_id)
             .await?

@@ -14,7 +14,7 @@ mod resource_types;
 mod tags;
 
 use crate::app::identity::caller::Caller;
-use crate::db::metadefs::{self as md, Association, Namespace, Object, Property, Tag};
+use crate::db::image::metadefs::{self as md, Association, Namespace, Object, Property, Tag};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::metadefs::{self as md, Namespace, Property, Tag};
+use crate::db::image::metadefs::{self as md, Namespace, Property, Tag};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;

@@ -4,7 +4,7 @@ use super::params::{parse_limit, parse_sort_dir, ObjectInput};
 use super::{object_not_found, protected, readable, writable, ListQuery};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::metadefs::{self as md, Object};
+use crate::db::image::metadefs::{self as md, Object};
 use crate::error::{Error, Result};
 
 impl App {

@@ -7,7 +7,7 @@
 //! fragment (`type`, `enum`, `items`, ...): checked here, then kept as the object it is.
 
 use super::{Body, ListQuery, NAME_MAX};
-use crate::db::metadefs::{Association, Object};
+use crate::db::image::metadefs::{Association, Object};
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};

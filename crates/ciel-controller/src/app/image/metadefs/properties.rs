@@ -4,7 +4,7 @@ use super::params::PropertyInput;
 use super::{property_not_found, protected, readable, writable};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::metadefs::{self as md, Property};
+use crate::db::image::metadefs::{self as md, Property};
 use crate::error::{Error, Result};
 use serde_json::Value;
 

@@ -4,7 +4,7 @@ use super::params::AssociationInput;
 use super::{protected, readable, writable};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::metadefs::{self as md, Association, ResourceType};
+use crate::db::image::metadefs::{self as md, Association, ResourceType};
 use crate::error::{Error, Result};
 
 impl App {

@@ -4,7 +4,7 @@ use super::params::{invalid, parse_limit, parse_sort_dir, TagInput, TagsInput};
 use super::{after, protected, readable, tag_not_found, writable, Contents, ListQuery, NAME_MAX};
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::metadefs::{self as md, Tag};
+use crate::db::image::metadefs::{self as md, Tag};
 use crate::error::{Error, Result};
 use std::cmp::Ordering;
 

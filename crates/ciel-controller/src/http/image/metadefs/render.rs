@@ -1,7 +1,7 @@
 //! JSON renderings of metadefs rows, as Glance's WSME models render them.
 
 use crate::app::image::metadefs::NamespaceDetail;
-use crate::db::metadefs::{Association, Namespace, Object, Property, ResourceType, Tag};
+use crate::db::image::metadefs::{Association, Namespace, Object, Property, ResourceType, Tag};
 use crate::http::image::render::time;
 use serde_json::{json, Map, Value};
 

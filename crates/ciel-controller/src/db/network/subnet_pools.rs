@@ -1,6 +1,6 @@
 //! Subnet pools.
 
-use super::one_row;
+use crate::db::one_row;
 use crate::error::Result;
 use sqlx::SqliteExecutor;
 

@@ -187,7 +187,7 @@ pub async fn delete_type(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
         .bind(id)
         .execute(e)
         .await?;
-    super::one_row(r.rows_affected(), "volume type", id)
+    crate::db::one_row(r.rows_affected(), "volume type", id)
 }
 
 pub async fn type_in_use(e: impl SqliteExecutor<'_>, id: &str) -> Result<bool> {
@@ -280,7 +280,7 @@ pub async fn update(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
     .bind(&v.id)
     .execute(e)
     .await?;
-    super::one_row(r.rows_affected(), "volume", &v.id)
+    crate::db::one_row(r.rows_affected(), "volume", &v.id)
 }
 
 pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Volume>> {
@@ -372,7 +372,7 @@ pub async fn update_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result
     .bind(&s.id)
     .execute(e)
     .await?;
-    super::one_row(r.rows_affected(), "snapshot", &s.id)
+    crate::db::one_row(r.rows_affected(), "snapshot", &s.id)
 }
 
 pub async fn get_snapshot(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Snapshot>> {

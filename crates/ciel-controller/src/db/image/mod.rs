@@ -1,5 +1,7 @@
 //! Image metadata, tags and members.
 
+pub mod metadefs;
+
 use crate::db::one_row;
 use crate::db::text_enum::text_enum;
 use crate::error::Result;

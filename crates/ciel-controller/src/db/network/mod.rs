@@ -1,5 +1,12 @@
 //! Networks, subnets, ports and fixed-IP allocations.
 
+pub mod floating_ips;
+pub mod quotas;
+pub mod routers;
+pub mod security_groups;
+pub mod subnet_pools;
+pub mod tags;
+
 use crate::db::one_row;
 use crate::error::Result;
 use sqlx::SqliteExecutor;
