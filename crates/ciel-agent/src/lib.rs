@@ -60,7 +60,20 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(mut cfg: AgentConfig, driver: Arc<dyn Hypervisor>) -> anyhow::Result<Self> {
+    pub fn new(cfg: AgentConfig, driver: Arc<dyn Hypervisor>) -> anyhow::Result<Self> {
+        let kernel: Option<Arc<dyn net::kernel::Kernel>> =
+            driver.wires_network().then(|| Arc::new(net::kernel::Linux) as _);
+        Self::with_kernel(cfg, driver, kernel)
+    }
+
+    /// An agent whose network plane makes its changes through `kernel`: the host's
+    /// ([`net::kernel::Linux`], what [`Agent::new`] gives drivers whose VMs have real NICs)
+    /// or a fake ([`net::kernel::FakeKernel`], for tests). None: no network plane.
+    pub fn with_kernel(
+        mut cfg: AgentConfig,
+        driver: Arc<dyn Hypervisor>,
+        kernel: Option<Arc<dyn net::kernel::Kernel>>,
+    ) -> anyhow::Result<Self> {
         if let (None, Some(dev)) = (&cfg.underlay_ip, &cfg.underlay_interface) {
             cfg.underlay_ip = Some(net::ip::first_ipv4(dev)?);
         }
@@ -68,13 +81,14 @@ impl Agent {
             .with_context(|| format!("cannot create {}", cfg.state_dir.display()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
         let controller = net::ControllerLink::default();
-        let net = driver.wires_network().then(|| {
+        let net = kernel.map(|kernel| {
             net::NetworkPlane::new(
                 cfg.state_dir.clone(),
                 cfg.underlay_ip.clone(),
                 cfg.underlay_interface.clone(),
                 cfg.provider_interfaces.clone(),
                 controller.clone(),
+                kernel,
             )
         });
         let vms = vms::VmActors::new(vms::VmWork {

@@ -62,7 +62,7 @@ async fn admin(app: &App) -> Caller {
 
 async fn status_of(app: &App, c: &Caller, id: &str) -> (String, Option<String>) {
     let s = app.get_server(c, id).await.unwrap();
-    (s.vm_state, s.task_state)
+    (s.vm_state.to_string(), s.task_state.map(|t| t.to_string()))
 }
 
 async fn wait_for(app: &App, c: &Caller, id: &str, vm_state: &str) {
@@ -180,7 +180,7 @@ async fn servers_follow_the_agents_reports() {
         .unwrap();
     assert_eq!(made.len(), 3);
     for s in &made {
-        assert_eq!(s.vm_state, "building");
+        assert_eq!(s.vm_state.as_str(), "building");
         wait_for(&app, &admin, &s.id, "active").await;
     }
     let ports = app.list_ports(&admin).await.unwrap();

@@ -11,6 +11,7 @@
 //! so no value can carry a newline, comma or option of its own: an entry that does not parse
 //! is skipped (that host or route only), with a warning.
 
+use super::kernel::Kernel;
 use super::metadata;
 use super::values;
 use anyhow::{bail, Context};
@@ -21,7 +22,14 @@ use std::path::Path;
 const LEASE: &str = "86400s";
 
 /// Writes the files and (re)starts or reloads dnsmasq as needed.
-pub async fn ensure(dir: &Path, netns: &str, dev: &str, mtu: u32, spec: &DhcpSpec) -> anyhow::Result<()> {
+pub async fn ensure(
+    k: &dyn Kernel,
+    dir: &Path,
+    netns: &str,
+    dev: &str,
+    mtu: u32,
+    spec: &DhcpSpec,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (hosts, opts) = (dir.join("hosts"), dir.join("opts"));
     let mut args = vec![
@@ -63,27 +71,33 @@ pub async fn ensure(dir: &Path, netns: &str, dev: &str, mtu: u32, spec: &DhcpSpe
     let removed = before.lines().any(|l| !leases.lines().any(|n| n == l));
     let files_changed = replace_if_changed(&hosts, &leases)? | replace_if_changed(&opts, &options)?;
     let args_changed = replace_if_changed(&dir.join("args"), &args.join("\n"))? || removed;
-    match running(dir) {
+    match k.dnsmasq_pid(dir) {
         Some(pid) if !args_changed => {
             if files_changed {
-                signal(pid, libc::SIGHUP);
+                k.signal(pid, libc::SIGHUP);
                 tracing::debug!(%netns, "dnsmasq reloaded");
             }
             return Ok(());
         }
-        Some(_) => stop(dir).await,
+        Some(_) => stop(k, dir).await,
         None => {}
     }
+    k.start_dnsmasq(netns, &args).await?;
+    tracing::info!(%netns, "dnsmasq started");
+    Ok(())
+}
+
+/// Starts dnsmasq inside `netns` (it daemonizes).
+pub async fn run_dnsmasq(netns: &str, args: &[String]) -> anyhow::Result<()> {
     let out = tokio::process::Command::new("ip")
         .args(["netns", "exec", netns, "dnsmasq"])
-        .args(&args)
+        .args(args)
         .output()
         .await
         .context("cannot run dnsmasq (apt-get install dnsmasq-base)")?;
     if !out.status.success() {
         bail!("dnsmasq failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
-    tracing::info!(%netns, "dnsmasq started");
     Ok(())
 }
 
@@ -175,21 +189,21 @@ fn host_line(h: &DhcpHost) -> Option<String> {
 }
 
 /// Stops the dnsmasq of `dir`, if it runs.
-pub async fn stop(dir: &Path) {
-    let Some(pid) = running(dir) else { return };
-    signal(pid, libc::SIGTERM);
+pub async fn stop(k: &dyn Kernel, dir: &Path) {
+    let Some(pid) = k.dnsmasq_pid(dir) else { return };
+    k.signal(pid, libc::SIGTERM);
     for _ in 0..50 {
-        if running(dir).is_none() {
+        if k.dnsmasq_pid(dir).is_none() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    signal(pid, libc::SIGKILL);
+    k.signal(pid, libc::SIGKILL);
 }
 
 /// The pid of the dnsmasq serving `dir` (checked against /proc: a stale pid file from before
 /// a reboot does not count).
-fn running(dir: &Path) -> Option<i32> {
+pub(crate) fn running(dir: &Path) -> Option<i32> {
     let pid: i32 = std::fs::read_to_string(dir.join("dnsmasq.pid"))
         .ok()?
         .trim()
@@ -199,13 +213,6 @@ fn running(dir: &Path) -> Option<i32> {
     String::from_utf8_lossy(&cmdline)
         .contains(&dir.display().to_string())
         .then_some(pid)
-}
-
-fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2) has no memory effects; the pid was just checked to be our dnsmasq.
-    unsafe {
-        libc::kill(pid, sig);
-    }
 }
 
 /// Writes `content` unless the file already holds it; tells whether it wrote.

@@ -19,6 +19,7 @@
 //! everything from and to its tap (fail closed), its error is reported, and every other
 //! port's rules are applied all the same.
 
+use super::kernel::Kernel;
 use super::owned::{Kind, Owned};
 use super::values::{self, Mac};
 use anyhow::Context;
@@ -620,7 +621,7 @@ struct Applied {
 /// ruleset, so that a restarted agent changes nothing that is already right. Returns the
 /// ports whose rules are not applied as wanted (they drop all their traffic, when nft
 /// works at all), with why.
-pub async fn reconcile(cfg: &HostConfig, state_dir: &Path, owned: &Owned) -> Vec<PortError> {
+pub async fn reconcile(k: &dyn Kernel, cfg: &HostConfig, state_dir: &Path, owned: &Owned) -> Vec<PortError> {
     let (mut entries, mut errors) = entries(cfg);
     errors.extend(
         entries
@@ -631,7 +632,7 @@ pub async fn reconcile(cfg: &HostConfig, state_dir: &Path, owned: &Owned) -> Vec
     let state = state_dir.join("firewall.json");
     // (What an older agent kept of its text ruleset.)
     std::fs::remove_file(state_dir.join("firewall.nft")).ok();
-    let tables_exist = nft(None, &["list", "table", "inet", "ciel"], None).await.is_ok();
+    let tables_exist = k.nft(None, &["list", "table", "inet", "ciel"], None).await.is_ok();
     if entries.is_empty() {
         if tables_exist
             && TABLES
@@ -639,7 +640,7 @@ pub async fn reconcile(cfg: &HostConfig, state_dir: &Path, owned: &Owned) -> Vec
                 .all(|(f, n)| owned.contains(Kind::NftTable, &format!("{f} {n}")))
         {
             let tx = transaction(&TABLES, vec![]);
-            match nft(None, &["-j", "-f", "-"], Some(&tx.to_string())).await {
+            match k.nft(None, &["-j", "-f", "-"], Some(&tx.to_string())).await {
                 Ok(_) => {
                     for (f, n) in TABLES {
                         owned.forget(Kind::NftTable, &format!("{f} {n}"));
@@ -673,24 +674,24 @@ pub async fn reconcile(cfg: &HostConfig, state_dir: &Path, owned: &Owned) -> Vec
             return errors;
         }
     }
-    enable_bridge_netfilter();
-    let refused = match apply(&entries, &cfg.networks).await {
+    k.enable_bridge_netfilter();
+    let refused = match apply(k, &entries, &cfg.networks).await {
         Ok(()) => vec![],
         Err(e) => {
             tracing::warn!(error = %format!("{e:#}"), "firewall refused; looking for the ports at fault");
-            let refused = culprits(&entries, &cfg.networks).await;
+            let refused = culprits(k, &entries, &cfg.networks).await;
             for (id, why) in &refused {
                 if let Some(e) = entries.iter_mut().find(|e| &e.port_id == id) {
                     *e = failed(e, why.clone());
                 }
             }
-            match apply(&entries, &cfg.networks).await {
+            match apply(k, &entries, &cfg.networks).await {
                 Ok(()) => refused,
                 Err(e) => {
                     // Last resort: every port closed, so nothing is open that should not be.
                     let why = format!("firewall not applied (traffic blocked): {e:#}");
                     let closed: Vec<Entry> = entries.iter().map(|e| failed(e, why.clone())).collect();
-                    if let Err(e) = apply(&closed, &cfg.networks).await {
+                    if let Err(e) = apply(k, &closed, &cfg.networks).await {
                         tracing::error!(error = %format!("{e:#}"), "firewall not applied at all");
                         let why = format!("firewall not applied: {e:#}");
                         errors.extend(entries.iter().map(|e| (e.port_id.clone(), why.clone())));
@@ -730,21 +731,21 @@ fn dedup(mut errors: Vec<PortError>) -> Vec<PortError> {
 }
 
 /// Replaces the two tables by the ruleset of `entries` in one transaction.
-async fn apply(entries: &[Entry], networks: &[NetworkSpec]) -> anyhow::Result<()> {
+async fn apply(k: &dyn Kernel, entries: &[Entry], networks: &[NetworkSpec]) -> anyhow::Result<()> {
     let tx = transaction(&TABLES, render(&indexed(entries), networks));
-    nft(None, &["-j", "-f", "-"], Some(&tx.to_string())).await.map(|_| ())
+    k.nft(None, &["-j", "-f", "-"], Some(&tx.to_string())).await.map(|_| ())
 }
 
 /// The ports (among those with rules) whose own ruleset nft refuses, each checked alone
 /// with `nft -c` (nothing is changed).
-async fn culprits(entries: &[Entry], networks: &[NetworkSpec]) -> Vec<PortError> {
+async fn culprits(k: &dyn Kernel, entries: &[Entry], networks: &[NetworkSpec]) -> Vec<PortError> {
     let mut out = vec![];
-    for (k, e) in indexed(entries) {
+    for (index, e) in indexed(entries) {
         if e.rules.is_err() {
             continue;
         }
-        let tx = transaction(&TABLES, render(&[(k, e)], networks));
-        if let Err(err) = nft(None, &["-c", "-j", "-f", "-"], Some(&tx.to_string())).await {
+        let tx = transaction(&TABLES, render(&[(index, e)], networks));
+        if let Err(err) = k.nft(None, &["-c", "-j", "-f", "-"], Some(&tx.to_string())).await {
             out.push((
                 e.port_id.clone(),
                 format!("firewall not applied (traffic blocked): {err:#}"),
@@ -756,7 +757,7 @@ async fn culprits(entries: &[Entry], networks: &[NetworkSpec]) -> Vec<PortError>
 
 /// Bridged IP traffic passes the `inet` hooks (where conntrack works) only with br_netfilter
 /// on; the setting is per network namespace.
-fn enable_bridge_netfilter() {
+pub(crate) fn enable_bridge_netfilter() {
     for f in ["bridge-nf-call-iptables", "bridge-nf-call-ip6tables"] {
         let path = format!("/proc/sys/net/bridge/{f}");
         if std::fs::read_to_string(&path).map(|v| v.trim() != "1").unwrap_or(true) {
@@ -1070,7 +1071,7 @@ mod tests {
         let mut odd = entries.clone();
         odd[2].tap = "x".repeat(40);
         assert!(apply_check(&odd, &cfg.networks).await.is_err());
-        let found = culprits(&odd, &cfg.networks).await;
+        let found = culprits(&crate::net::kernel::Linux, &odd, &cfg.networks).await;
         assert_eq!(
             found.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
             vec!["cccc-3"]

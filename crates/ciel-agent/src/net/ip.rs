@@ -1,12 +1,18 @@
 //! Thin async wrappers over iproute2's `ip` (links, addresses, namespaces), reading its JSON
 //! output. iproute2 is the tool every Linux host has for this; its errors name the problem.
 
+use super::kernel::Kernel;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use tokio::process::Command;
 
+/// Runs `ip ARGS` through the kernel interface (the real `ip`, or a fake).
+pub async fn ip(k: &dyn Kernel, args: &[&str]) -> anyhow::Result<String> {
+    k.ip(args).await
+}
+
 /// Runs `ip ARGS`; fails with its stderr.
-pub async fn ip(args: &[&str]) -> anyhow::Result<String> {
+pub async fn run_ip(args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("ip")
         .args(args)
         .output()
@@ -42,10 +48,10 @@ impl Link {
 }
 
 /// Links of the current namespace, or of `netns`.
-pub async fn links(netns: Option<&str>) -> anyhow::Result<Vec<Link>> {
+pub async fn links(k: &dyn Kernel, netns: Option<&str>) -> anyhow::Result<Vec<Link>> {
     let out = match netns {
-        Some(ns) => ip(&["-n", ns, "-j", "link", "show"]).await?,
-        None => ip(&["-j", "link", "show"]).await?,
+        Some(ns) => ip(k, &["-n", ns, "-j", "link", "show"]).await?,
+        None => ip(k, &["-j", "link", "show"]).await?,
     };
     parse_json_list(&out)
 }
@@ -65,8 +71,8 @@ struct Addr {
 }
 
 /// Global and host-scoped addresses of `dev` in `netns`, as `ip/prefix`.
-pub async fn addresses(netns: &str, dev: &str) -> anyhow::Result<Vec<String>> {
-    let out = ip(&["-n", netns, "-j", "addr", "show", "dev", dev]).await?;
+pub async fn addresses(k: &dyn Kernel, netns: &str, dev: &str) -> anyhow::Result<Vec<String>> {
+    let out = ip(k, &["-n", netns, "-j", "addr", "show", "dev", dev]).await?;
     let infos: Vec<AddrInfo> = parse_json_list(&out)?;
     Ok(infos
         .into_iter()
@@ -84,17 +90,18 @@ struct Netns {
 /// Gives `dev` in `netns` exactly the addresses of `want` among those `managed` selects:
 /// missing ones are added, other managed ones removed, the rest left alone.
 pub async fn sync_addresses(
+    k: &dyn Kernel,
     netns: &str,
     dev: &str,
     want: &[String],
     managed: impl Fn(&str) -> bool,
 ) -> anyhow::Result<()> {
-    let have = addresses(netns, dev).await?;
+    let have = addresses(k, netns, dev).await?;
     for a in have.iter().filter(|a| managed(a) && !want.contains(a)) {
-        ip(&["-n", netns, "addr", "del", a, "dev", dev]).await?;
+        ip(k, &["-n", netns, "addr", "del", a, "dev", dev]).await?;
     }
     for a in want.iter().filter(|a| !have.contains(a)) {
-        ip(&["-n", netns, "addr", "add", a, "dev", dev]).await?;
+        ip(k, &["-n", netns, "addr", "add", a, "dev", dev]).await?;
     }
     Ok(())
 }
@@ -130,8 +137,8 @@ pub fn first_ipv4(dev: &str) -> anyhow::Result<String> {
 }
 
 /// Names of the named network namespaces (`ip netns`).
-pub async fn namespaces() -> anyhow::Result<Vec<String>> {
-    let out = ip(&["-j", "netns", "list"]).await?;
+pub async fn namespaces(k: &dyn Kernel) -> anyhow::Result<Vec<String>> {
+    let out = ip(k, &["-j", "netns", "list"]).await?;
     Ok(parse_json_list::<Netns>(&out)?.into_iter().map(|n| n.name).collect())
 }
 

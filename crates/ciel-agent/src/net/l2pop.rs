@@ -6,6 +6,7 @@
 //! Entries nobody wants any more are removed; entries already right are left alone.
 
 use super::ip::ip;
+use super::kernel::Kernel;
 use super::values;
 use anyhow::Context;
 use ciel_proto::RemotePort;
@@ -32,7 +33,7 @@ struct Neighbour {
 }
 
 /// Brings the FDB and neighbour table of VXLAN device `dev` to `remote`.
-pub async fn sync(dev: &str, remote: &[RemotePort]) -> anyhow::Result<()> {
+pub async fn sync(k: &dyn Kernel, dev: &str, remote: &[RemotePort]) -> anyhow::Result<()> {
     let mut want_fdb: BTreeSet<(String, String)> = BTreeSet::new();
     let mut want_neigh: BTreeSet<(String, String)> = BTreeSet::new();
     for p in remote {
@@ -55,35 +56,37 @@ pub async fn sync(dev: &str, remote: &[RemotePort]) -> anyhow::Result<()> {
             }
         }
     }
-    let have_fdb: BTreeSet<(String, String)> = fdb(dev)
+    let have_fdb: BTreeSet<(String, String)> = fdb(k, dev)
         .await?
         .into_iter()
         .filter_map(|e| Some((e.mac.to_lowercase(), e.dst?)))
         .collect();
     for (mac, dst) in have_fdb.difference(&want_fdb) {
-        bridge(&["fdb", "del", mac, "dev", dev, "dst", dst]).await?;
+        k.bridge(&["fdb", "del", mac, "dev", dev, "dst", dst]).await?;
     }
     for (mac, dst) in want_fdb.difference(&have_fdb) {
         if mac == FLOOD_MAC {
-            bridge(&["fdb", "append", mac, "dev", dev, "dst", dst]).await?;
+            k.bridge(&["fdb", "append", mac, "dev", dev, "dst", dst]).await?;
         } else {
-            bridge(&["fdb", "replace", mac, "dev", dev, "dst", dst, "self", "permanent"]).await?;
+            k.bridge(&["fdb", "replace", mac, "dev", dev, "dst", dst, "self", "permanent"])
+                .await?;
         }
     }
-    sync_neighbours(None, dev, &want_neigh, false).await
+    sync_neighbours(k, None, dev, &want_neigh, false).await
 }
 
 /// Brings the neighbour table of `dev` (in namespace `ns`) to `want` as permanent entries
 /// (address, MAC). Other entries go too, or with `keep_learned` only other permanent ones
 /// (what the device learned by ARP for addresses nobody listed stays).
 pub async fn sync_neighbours(
+    k: &dyn Kernel,
     ns: Option<&str>,
     dev: &str,
     want: &BTreeSet<(String, String)>,
     keep_learned: bool,
 ) -> anyhow::Result<()> {
     let ns_args: Vec<&str> = ns.map(|n| vec!["-n", n]).unwrap_or_default();
-    let out = ip(&[ns_args.as_slice(), &["-j", "neigh", "show", "dev", dev]].concat()).await?;
+    let out = ip(k, &[ns_args.as_slice(), &["-j", "neigh", "show", "dev", dev]].concat()).await?;
     let entries: Vec<Neighbour> = if out.trim().is_empty() {
         vec![]
     } else {
@@ -95,19 +98,19 @@ pub async fn sync_neighbours(
         .filter_map(|n| Some((n.dst.clone(), n.lladdr.as_ref()?.to_lowercase())))
         .collect();
     for (addr, _) in have.difference(want) {
-        ip(&[ns_args.as_slice(), &["neigh", "del", addr, "dev", dev]].concat())
+        ip(k, &[ns_args.as_slice(), &["neigh", "del", addr, "dev", dev]].concat())
             .await
             .ok();
     }
     for (addr, mac) in want.difference(&have) {
         let replace = ["neigh", "replace", addr, "lladdr", mac, "dev", dev, "nud", "permanent"];
-        ip(&[ns_args.as_slice(), &replace].concat()).await?;
+        ip(k, &[ns_args.as_slice(), &replace].concat()).await?;
     }
     Ok(())
 }
 
-async fn fdb(dev: &str) -> anyhow::Result<Vec<FdbEntry>> {
-    let out = bridge(&["-j", "fdb", "show", "dev", dev]).await?;
+async fn fdb(k: &dyn Kernel, dev: &str) -> anyhow::Result<Vec<FdbEntry>> {
+    let out = k.bridge(&["-j", "fdb", "show", "dev", dev]).await?;
     if out.trim().is_empty() {
         return Ok(vec![]);
     }
@@ -115,7 +118,7 @@ async fn fdb(dev: &str) -> anyhow::Result<Vec<FdbEntry>> {
 }
 
 /// Runs iproute2's `bridge ARGS`; fails with its stderr.
-async fn bridge(args: &[&str]) -> anyhow::Result<String> {
+pub async fn run_bridge(args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("bridge")
         .args(args)
         .output()

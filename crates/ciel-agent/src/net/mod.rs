@@ -9,10 +9,14 @@
 //! is no longer desired is removed, and nothing else is, whatever its name (another agent's
 //! or a test's namespaces survive); what is desired and already right is left alone (running
 //! VMs keep their taps across agent restarts).
+//!
+//! Every change goes through [`kernel::Kernel`]: the host's tools in production, a model of
+//! them in tests ([`kernel::FakeKernel`]).
 
 pub mod dhcp;
 pub mod firewall;
 pub mod ip;
+pub mod kernel;
 pub mod l2pop;
 pub mod metadata;
 pub mod owned;
@@ -22,6 +26,7 @@ pub mod values;
 use anyhow::Context;
 use ciel_proto::{HostConfig, NetworkSpec, Segment};
 use ip::{ip, Link};
+use kernel::Kernel;
 use owned::{Kind, Owned};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -72,6 +77,8 @@ pub struct NetworkPlane {
     metadata: tokio::sync::Mutex<HashMap<String, tokio::task::AbortHandle>>,
     /// What this agent made (and may remove).
     owned: Owned,
+    /// Where changes are made: the host's kernel, or a fake.
+    kernel: Arc<dyn Kernel>,
 }
 
 /// What the network plane observed: ports plugged with their firewall applied, and ports
@@ -89,8 +96,10 @@ impl NetworkPlane {
         underlay_interface: Option<String>,
         provider_interfaces: Vec<(String, String)>,
         controller: ControllerLink,
+        kernel: Arc<dyn Kernel>,
     ) -> Self {
         Self {
+            kernel,
             owned: Owned::open(&state_dir),
             state_dir,
             underlay_ip,
@@ -105,9 +114,10 @@ impl NetworkPlane {
     /// whose firewall is applied, and the ports that have a problem. Errors of one network
     /// or port are logged and leave the others unaffected.
     pub async fn reconcile(&self, cfg: &HostConfig) -> NetReport {
+        let k = self.kernel.as_ref();
         let mut up = vec![];
         let mut port_errors: Vec<(String, String)> = vec![];
-        let existing = match ip::links(None).await {
+        let existing = match ip::links(k, None).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list links; network not reconciled");
@@ -149,7 +159,7 @@ impl NetworkPlane {
                 wanted.insert(tap.clone());
                 let plugged = async {
                     self.owned.record(Kind::Link, &tap)?;
-                    ensure_port(&tap, &bridge, n.mtu, by_name.get(tap.as_str()).copied(), true).await
+                    ensure_port(k, &tap, &bridge, n.mtu, by_name.get(tap.as_str()).copied(), true).await
                 };
                 match plugged.await {
                     Ok(()) => up.push(nic.port_id.clone()),
@@ -158,8 +168,8 @@ impl NetworkPlane {
             }
         }
         // Routers after their networks' bridges; their legs are not stale.
-        let fresh = ip::links(None).await.unwrap_or_default();
-        wanted.extend(router::reconcile(cfg, &fresh, &self.state_dir, &self.owned).await);
+        let fresh = ip::links(k, None).await.unwrap_or_default();
+        wanted.extend(router::reconcile(k, cfg, &fresh, &self.state_dir, &self.owned).await);
         for r in cfg.routers.iter().filter(|r| !r.interfaces.is_empty()) {
             let ns = format!("{}{}", router::NETNS, r.id);
             if let Err(e) = self.ensure_metadata(&ns, metadata::Scope::Router(r.id.clone())).await {
@@ -167,7 +177,7 @@ impl NetworkPlane {
             }
         }
         self.remove_stale(cfg, &wanted).await;
-        port_errors.extend(firewall::reconcile(cfg, &self.state_dir, &self.owned).await);
+        port_errors.extend(firewall::reconcile(k, cfg, &self.state_dir, &self.owned).await);
         let mut seen = HashSet::new();
         port_errors.retain(|(id, _)| seen.insert(id.clone()));
         for (port, error) in &port_errors {
@@ -183,15 +193,16 @@ impl NetworkPlane {
     /// The bridge and, for overlays, its VXLAN device (MAC learning off, ARP answered from
     /// its neighbour table: remote ports are programmed from desired state by [`l2pop`]).
     async fn ensure_segment(&self, n: &NetworkSpec, links: &HashMap<&str, &Link>) -> anyhow::Result<()> {
+        let k = self.kernel.as_ref();
         let bridge = bridge_name(n);
         let mtu = n.mtu.to_string();
         self.owned.record(Kind::Link, &bridge)?;
         if !links.contains_key(bridge.as_str()) {
-            ip(&["link", "add", &bridge, "type", "bridge"]).await?;
+            ip(k, &["link", "add", &bridge, "type", "bridge"]).await?;
             tracing::info!(network = %n.id, %bridge, "bridge created");
         }
         if links.get(bridge.as_str()).is_none_or(|l| !l.is_up() || l.mtu != n.mtu) {
-            ip(&["link", "set", &bridge, "mtu", &mtu, "up"]).await?;
+            ip(k, &["link", "set", &bridge, "mtu", &mtu, "up"]).await?;
         }
         if let Segment::Vxlan { vni } = &n.segment {
             let dev = format!("{VXLAN}{vni}");
@@ -217,23 +228,23 @@ impl NetworkPlane {
                 if let Some(dev) = &self.underlay_interface {
                     args.extend(["dev", dev.as_str()]);
                 }
-                ip(&args).await?;
+                ip(k, &args).await?;
             }
             let l = links.get(dev.as_str());
             if l.is_none_or(|l| l.master.as_deref() != Some(bridge.as_str()) || !l.is_up() || l.mtu != n.mtu) {
-                ip(&["link", "set", &dev, "master", &bridge, "mtu", &mtu, "up"]).await?;
+                ip(k, &["link", "set", &dev, "master", &bridge, "mtu", &mtu, "up"]).await?;
                 // The bridge never learns MACs behind the tunnel either: the DHCP port's MAC,
                 // present on every host, must stay on the local DHCP port.
-                ip(&["link", "set", &dev, "type", "bridge_slave", "learning", "off"]).await?;
+                ip(k, &["link", "set", &dev, "type", "bridge_slave", "learning", "off"]).await?;
             }
-            l2pop::sync(&dev, &n.remote_ports).await?;
+            l2pop::sync(k, &dev, &n.remote_ports).await?;
         }
         if let Segment::Flat { physical_network } = &n.segment {
             // The host's interface on the provider network carries the bridge outside.
             if let Some((_, iface)) = self.provider_interfaces.iter().find(|(p, _)| p == physical_network) {
                 let l = links.get(iface.as_str());
                 if l.is_none_or(|l| l.master.as_deref() != Some(bridge.as_str()) || !l.is_up()) {
-                    ip(&["link", "set", iface, "master", &bridge, "up"]).await?;
+                    ip(k, &["link", "set", iface, "master", &bridge, "up"]).await?;
                 }
             }
         }
@@ -242,52 +253,59 @@ impl NetworkPlane {
 
     /// The DHCP namespace with the DHCP port's veth, dnsmasq and the metadata listener.
     async fn ensure_dhcp(&self, n: &NetworkSpec, links: &HashMap<&str, &Link>) -> anyhow::Result<()> {
+        let k = self.kernel.as_ref();
         let Some(spec) = &n.dhcp else { return Ok(()) };
         if !values::is_id(&n.id) {
             anyhow::bail!("network id {:?} cannot name a namespace", n.id);
         }
         let mac = values::mac(&spec.mac).map_err(anyhow::Error::msg)?.to_string();
         let ns = netns_name(&n.id);
-        let k = key(n);
-        let (outer, inner) = (format!("{DHCP_VETH}{k}"), format!("{DHCP_VETH_NS}{k}"));
+        let short = key(n);
+        let (outer, inner) = (format!("{DHCP_VETH}{short}"), format!("{DHCP_VETH_NS}{short}"));
         self.owned.record(Kind::Namespace, &ns)?;
-        if !ip::namespaces().await?.contains(&ns) {
-            ip(&["netns", "add", &ns]).await?;
+        if !ip::namespaces(k).await?.contains(&ns) {
+            ip(k, &["netns", "add", &ns]).await?;
         }
         self.owned.record(Kind::Link, &outer)?;
         if !links.contains_key(outer.as_str()) {
             // A half-made pair from an interrupted run would block the new one.
-            ip(&["-n", &ns, "link", "del", &inner]).await.ok();
-            ip(&[
-                "link", "add", &outer, "type", "veth", "peer", "name", &inner, "netns", &ns,
-            ])
+            ip(k, &["-n", &ns, "link", "del", &inner]).await.ok();
+            ip(
+                k,
+                &[
+                    "link", "add", &outer, "type", "veth", "peer", "name", &inner, "netns", &ns,
+                ],
+            )
             .await?;
         }
-        let fresh = ip::links(None).await?;
+        let fresh = ip::links(k, None).await?;
         let link = fresh.iter().find(|l| l.ifname == outer);
-        ensure_port(&outer, &bridge_name(n), n.mtu, link, false).await?;
-        let inside = ip::links(Some(&ns)).await?;
+        ensure_port(k, &outer, &bridge_name(n), n.mtu, link, false).await?;
+        let inside = ip::links(k, Some(&ns)).await?;
         let dev = inside
             .iter()
             .find(|l| l.ifname == inner)
             .with_context(|| format!("{inner} missing in {ns}"))?;
         if dev.address.as_deref() != Some(mac.as_str()) || dev.mtu != n.mtu || !dev.is_up() {
-            ip(&[
-                "-n",
-                &ns,
-                "link",
-                "set",
-                &inner,
-                "address",
-                &mac,
-                "mtu",
-                &n.mtu.to_string(),
-                "up",
-            ])
+            ip(
+                k,
+                &[
+                    "-n",
+                    &ns,
+                    "link",
+                    "set",
+                    &inner,
+                    "address",
+                    &mac,
+                    "mtu",
+                    &n.mtu.to_string(),
+                    "up",
+                ],
+            )
             .await?;
         }
         if inside.iter().any(|l| l.ifname == "lo" && !l.is_up()) {
-            ip(&["-n", &ns, "link", "set", "lo", "up"]).await?;
+            ip(k, &["-n", &ns, "link", "set", "lo", "up"]).await?;
         }
         let mut want: Vec<String> = spec
             .subnets
@@ -299,8 +317,8 @@ impl NetworkPlane {
             })
             .collect();
         want.push(format!("{}/32", metadata::ADDRESS));
-        ip::sync_addresses(&ns, &inner, &want, |_| true).await?;
-        dhcp::ensure(&self.dhcp_dir(&n.id), &ns, &inner, n.mtu, spec).await?;
+        ip::sync_addresses(k, &ns, &inner, &want, |_| true).await?;
+        dhcp::ensure(k, &self.dhcp_dir(&n.id), &ns, &inner, n.mtu, spec).await?;
         self.ensure_metadata(&ns, metadata::Scope::Network(n.id.clone())).await
     }
 
@@ -308,7 +326,7 @@ impl NetworkPlane {
     async fn ensure_metadata(&self, ns: &str, scope: metadata::Scope) -> anyhow::Result<()> {
         let mut listeners = self.metadata.lock().await;
         if listeners.get(ns).is_none_or(|h| h.is_finished()) {
-            let handle = metadata::serve(ns, scope, self.controller.clone()).await?;
+            let handle = self.kernel.serve_metadata(ns, scope, self.controller.clone()).await?;
             listeners.insert(ns.to_string(), handle);
         }
         Ok(())
@@ -322,7 +340,8 @@ impl NetworkPlane {
     /// has. Only recorded names are candidates ([`owned`]); DHCP servers are found by their
     /// pid files in the state directory.
     async fn remove_stale(&self, cfg: &HostConfig, wanted: &HashSet<String>) {
-        let present: HashSet<String> = match ip::links(None).await {
+        let k = self.kernel.as_ref();
+        let present: HashSet<String> = match ip::links(k, None).await {
             Ok(l) => l.into_iter().map(|l| l.ifname).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list links; stale devices stay");
@@ -337,7 +356,7 @@ impl NetworkPlane {
                 self.owned.forget(Kind::Link, &dev);
                 continue;
             }
-            match ip(&["link", "del", &dev]).await {
+            match ip(k, &["link", "del", &dev]).await {
                 Ok(_) => {
                     tracing::info!(device = %dev, "stale device removed");
                     self.owned.forget(Kind::Link, &dev);
@@ -373,12 +392,12 @@ impl NetworkPlane {
             for d in dirs.flatten() {
                 let id = d.file_name().to_string_lossy().into_owned();
                 if !with_dhcp.contains(&id) {
-                    dhcp::stop(&d.path()).await;
+                    dhcp::stop(k, &d.path()).await;
                     std::fs::remove_dir_all(d.path()).ok();
                 }
             }
         }
-        let namespaces: HashSet<String> = match ip::namespaces().await {
+        let namespaces: HashSet<String> = match ip::namespaces(k).await {
             Ok(n) => n.into_iter().collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list namespaces; stale DHCP namespaces stay");
@@ -394,7 +413,7 @@ impl NetworkPlane {
                 self.owned.forget(Kind::Namespace, &ns);
                 continue;
             }
-            match ip(&["netns", "del", &ns]).await {
+            match ip(k, &["netns", "del", &ns]).await {
                 Ok(_) => {
                     tracing::info!(netns = %ns, "stale DHCP namespace removed");
                     self.owned.forget(Kind::Namespace, &ns);
@@ -406,12 +425,23 @@ impl NetworkPlane {
 }
 
 /// A tap or veth end plugged into `bridge` with the network's MTU, up; creates a missing tap.
-async fn ensure_port(dev: &str, bridge: &str, mtu: u32, link: Option<&Link>, tap: bool) -> anyhow::Result<()> {
+async fn ensure_port(
+    k: &dyn Kernel,
+    dev: &str,
+    bridge: &str,
+    mtu: u32,
+    link: Option<&Link>,
+    tap: bool,
+) -> anyhow::Result<()> {
     if link.is_none() && tap {
-        ip(&["tuntap", "add", "dev", dev, "mode", "tap"]).await?;
+        ip(k, &["tuntap", "add", "dev", dev, "mode", "tap"]).await?;
     }
     if link.is_none_or(|l| l.master.as_deref() != Some(bridge) || l.mtu != mtu || !l.is_up()) {
-        ip(&["link", "set", dev, "master", bridge, "mtu", &mtu.to_string(), "up"]).await?;
+        ip(
+            k,
+            &["link", "set", dev, "master", bridge, "mtu", &mtu.to_string(), "up"],
+        )
+        .await?;
     }
     Ok(())
 }

@@ -9,8 +9,9 @@
 //! Addresses, routes and NAT entries are parsed before they reach `ip` or nftables (whose
 //! ruleset is built as JSON): a bad one is skipped with a warning, never a broken table.
 
-use super::firewall::{nft, transaction};
+use super::firewall::transaction;
 use super::ip::{self, ip, Link};
+use super::kernel::Kernel;
 use super::owned::{Kind, Owned};
 use super::values;
 use ciel_proto::{HostConfig, NetworkSpec, RouterPort, RouterSpec};
@@ -41,7 +42,13 @@ fn leg_names(p: &RouterPort, gateway: bool) -> (String, String) {
 
 /// Brings the host's routers to `cfg.routers`; returns the outer legs it wants (the caller
 /// removes other stale devices) and removes the stale router namespaces it made itself.
-pub async fn reconcile(cfg: &HostConfig, links: &[Link], state_dir: &Path, owned: &Owned) -> HashSet<String> {
+pub async fn reconcile(
+    k: &dyn Kernel,
+    cfg: &HostConfig,
+    links: &[Link],
+    state_dir: &Path,
+    owned: &Owned,
+) -> HashSet<String> {
     let mut wanted = HashSet::new();
     for r in &cfg.routers {
         if !values::is_id(&r.id) {
@@ -53,12 +60,12 @@ pub async fn reconcile(cfg: &HostConfig, links: &[Link], state_dir: &Path, owned
                 .map(|(p, gw)| leg_names(p, gw).0)
                 .filter(|l| values::is_ifname(l)),
         );
-        if let Err(e) = ensure(r, cfg, links, state_dir, owned).await {
+        if let Err(e) = ensure(k, r, cfg, links, state_dir, owned).await {
             tracing::warn!(router = %r.id, error = %format!("{e:#}"), "router not ready");
         }
     }
     let want_ns: HashSet<String> = cfg.routers.iter().map(|r| format!("{NETNS}{}", r.id)).collect();
-    let present: HashSet<String> = match ip::namespaces().await {
+    let present: HashSet<String> = match ip::namespaces(k).await {
         Ok(n) => n.into_iter().collect(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot list namespaces; stale routers stay");
@@ -70,7 +77,7 @@ pub async fn reconcile(cfg: &HostConfig, links: &[Link], state_dir: &Path, owned
             continue;
         }
         if present.contains(&ns) {
-            match ip(&["netns", "del", &ns]).await {
+            match ip(k, &["netns", "del", &ns]).await {
                 Ok(_) => tracing::info!(netns = %ns, "stale router removed"),
                 Err(e) => {
                     tracing::warn!(netns = %ns, error = %e, "cannot remove a stale router");
@@ -91,6 +98,7 @@ fn nat_state(state_dir: &Path, ns: &str) -> std::path::PathBuf {
 }
 
 async fn ensure(
+    k: &dyn Kernel,
     r: &RouterSpec,
     cfg: &HostConfig,
     links: &[Link],
@@ -99,14 +107,14 @@ async fn ensure(
 ) -> anyhow::Result<()> {
     let ns = format!("{NETNS}{}", r.id);
     owned.record(Kind::Namespace, &ns)?;
-    if !ip::namespaces().await?.contains(&ns) {
-        ip(&["netns", "add", &ns]).await?;
-        ip(&["-n", &ns, "link", "set", "lo", "up"]).await?;
+    if !ip::namespaces(k).await?.contains(&ns) {
+        ip(k, &["netns", "add", &ns]).await?;
+        ip(k, &["-n", &ns, "link", "set", "lo", "up"]).await?;
         tracing::info!(router = %r.id, "router namespace created");
     }
     let forward = "f=/proc/sys/net/ipv4/ip_forward; [ \"$(cat $f)\" = 1 ] || echo 1 > $f";
-    ip(&["netns", "exec", &ns, "sh", "-c", forward]).await?;
-    let inside = ip::links(Some(&ns)).await?;
+    ip(k, &["netns", "exec", &ns, "sh", "-c", forward]).await?;
+    let inside = ip::links(k, Some(&ns)).await?;
     let mut wanted_inner = HashSet::new();
     for (p, gw) in r.legs() {
         let Some(net) = cfg.networks.iter().find(|n| n.id == p.network_id) else {
@@ -119,9 +127,9 @@ async fn ensure(
         }
         wanted_inner.insert(inner.clone());
         owned.record(Kind::Link, &outer)?;
-        ensure_leg(&ns, net, p, &outer, &inner, links, &inside).await?;
+        ensure_leg(k, &ns, net, p, (&outer, &inner), links, &inside).await?;
         if !gw {
-            super::l2pop::sync_neighbours(Some(&ns), &inner, &known_ports(cfg, p), true).await?;
+            super::l2pop::sync_neighbours(k, Some(&ns), &inner, &known_ports(cfg, p), true).await?;
         }
     }
     for l in inside
@@ -129,7 +137,7 @@ async fn ensure(
         .filter(|l| l.ifname.starts_with("qr-") || l.ifname.starts_with("qg-"))
     {
         if !wanted_inner.contains(&l.ifname) {
-            ip(&["-n", &ns, "link", "del", &l.ifname]).await.ok();
+            ip(k, &["-n", &ns, "link", "del", &l.ifname]).await.ok();
         }
     }
     // The metadata address, answered by the router's own listener: VMs on its subnets
@@ -139,19 +147,19 @@ async fn ensure(
     } else {
         vec![format!("{}/32", super::metadata::ADDRESS)]
     };
-    ip::sync_addresses(&ns, "lo", &metadata, |a| a.ends_with("/32")).await?;
-    ensure_routes(&ns, r).await?;
-    ensure_nat(&ns, r, state_dir).await
+    ip::sync_addresses(k, &ns, "lo", &metadata, |a| a.ends_with("/32")).await?;
+    ensure_routes(k, &ns, r).await?;
+    ensure_nat(k, &ns, r, state_dir).await
 }
 
-/// A leg: the veth pair, the outer end in the network's bridge, the inner end with the
-/// port's MAC, MTU and addresses.
+/// A leg: the veth pair (outer and inner end), the outer end in the network's bridge, the
+/// inner end with the port's MAC, MTU and addresses.
 async fn ensure_leg(
+    k: &dyn Kernel,
     ns: &str,
     net: &NetworkSpec,
     p: &RouterPort,
-    outer: &str,
-    inner: &str,
+    (outer, inner): (&str, &str),
     links: &[Link],
     inside: &[Link],
 ) -> anyhow::Result<()> {
@@ -159,19 +167,23 @@ async fn ensure_leg(
     let mtu = net.mtu.to_string();
     let mac = values::mac(&p.mac).map_err(anyhow::Error::msg)?.to_string();
     if !links.iter().any(|l| l.ifname == outer) {
-        ip(&["-n", ns, "link", "del", inner]).await.ok();
-        ip(&["link", "add", outer, "type", "veth", "peer", "name", inner, "netns", ns]).await?;
+        ip(k, &["-n", ns, "link", "del", inner]).await.ok();
+        ip(
+            k,
+            &["link", "add", outer, "type", "veth", "peer", "name", inner, "netns", ns],
+        )
+        .await?;
     }
     let o = links.iter().find(|l| l.ifname == outer);
     if o.is_none_or(|l| l.master.as_deref() != Some(bridge.as_str()) || !l.is_up() || l.mtu != net.mtu) {
-        ip(&["link", "set", outer, "master", &bridge, "mtu", &mtu, "up"]).await?;
+        ip(k, &["link", "set", outer, "master", &bridge, "mtu", &mtu, "up"]).await?;
     }
     let i = inside.iter().find(|l| l.ifname == inner);
     if i.is_none_or(|l| l.address.as_deref() != Some(mac.as_str()) || !l.is_up() || l.mtu != net.mtu) {
-        ip(&["-n", ns, "link", "set", inner, "address", &mac, "mtu", &mtu, "up"]).await?;
+        ip(k, &["-n", ns, "link", "set", inner, "address", &mac, "mtu", &mtu, "up"]).await?;
     }
     // The gateway leg's /32s are its floating IPs, kept by `ensure_routes`.
-    ip::sync_addresses(ns, inner, &leg_addresses(p), |a| !a.ends_with("/32")).await
+    ip::sync_addresses(k, ns, inner, &leg_addresses(p), |a| !a.ends_with("/32")).await
 }
 
 /// A leg's addresses with their prefix lengths; bad ones are skipped.
@@ -222,7 +234,7 @@ fn known_ports(cfg: &HostConfig, leg: &RouterPort) -> BTreeSet<(String, String)>
 /// The default route via the external gateway, the router's extra routes, and the
 /// floating IPs as /32 addresses of the gateway leg (so the router answers ARP for them).
 /// A value that does not parse is skipped with a warning.
-async fn ensure_routes(ns: &str, r: &RouterSpec) -> anyhow::Result<()> {
+async fn ensure_routes(k: &dyn Kernel, ns: &str, r: &RouterSpec) -> anyhow::Result<()> {
     if let Some(g) = &r.gateway {
         let (_, qg) = leg_names(&g.port, true);
         let want: Vec<String> = floating(r)
@@ -231,20 +243,23 @@ async fn ensure_routes(ns: &str, r: &RouterSpec) -> anyhow::Result<()> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        ip::sync_addresses(ns, &qg, &want, |a| a.ends_with("/32")).await?;
+        ip::sync_addresses(k, ns, &qg, &want, |a| a.ends_with("/32")).await?;
         match g.gateway_ip.as_deref().map(values::addr) {
             Some(Ok(gw)) => {
-                ip(&[
-                    "-n",
-                    ns,
-                    "route",
-                    "replace",
-                    "default",
-                    "via",
-                    &gw.to_string(),
-                    "dev",
-                    &qg,
-                ])
+                ip(
+                    k,
+                    &[
+                        "-n",
+                        ns,
+                        "route",
+                        "replace",
+                        "default",
+                        "via",
+                        &gw.to_string(),
+                        "dev",
+                        &qg,
+                    ],
+                )
                 .await?;
             }
             Some(Err(e)) => tracing::warn!(router = %r.id, error = %e, "external gateway skipped"),
@@ -252,7 +267,11 @@ async fn ensure_routes(ns: &str, r: &RouterSpec) -> anyhow::Result<()> {
         }
     }
     for (dest, via) in routes(r) {
-        ip(&["-n", ns, "route", "replace", &dest.to_string(), "via", &via.to_string()]).await?;
+        ip(
+            k,
+            &["-n", ns, "route", "replace", &dest.to_string(), "via", &via.to_string()],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -345,14 +364,17 @@ fn nat_table(r: &RouterSpec) -> Vec<Value> {
 }
 
 /// SNAT and floating IPs in the router's own nftables, replaced atomically when changed.
-async fn ensure_nat(ns: &str, r: &RouterSpec, state_dir: &Path) -> anyhow::Result<()> {
+async fn ensure_nat(k: &dyn Kernel, ns: &str, r: &RouterSpec, state_dir: &Path) -> anyhow::Result<()> {
     let tx = transaction(&[("ip", "ciel_nat")], nat_table(r)).to_string();
     let applied = nat_state(state_dir, ns);
-    let exists = nft(Some(ns), &["list", "table", "ip", "ciel_nat"], None).await.is_ok();
+    let exists = k
+        .nft(Some(ns), &["list", "table", "ip", "ciel_nat"], None)
+        .await
+        .is_ok();
     if exists && std::fs::read_to_string(&applied).ok().as_deref() == Some(tx.as_str()) {
         return Ok(());
     }
-    nft(Some(ns), &["-j", "-f", "-"], Some(&tx)).await?;
+    k.nft(Some(ns), &["-j", "-f", "-"], Some(&tx)).await?;
     std::fs::write(&applied, &tx)?;
     std::fs::remove_file(state_dir.join(format!("{ns}.nft"))).ok();
     tracing::info!(router = %r.id, "router NAT applied");
