@@ -57,7 +57,9 @@ async fn flavors_private_access_and_extra_specs() {
         !admin_default.iter().any(|f| f.id == private.id),
         "is_public defaults to true"
     );
-    let add = FlavorAccessAction::Add { tenant: p.id.clone() };
+    let add = FlavorAccessAction::Add {
+        tenant: p.id.to_string(),
+    };
     app.change_flavor_access(&admin, &private.id, add.clone())
         .await
         .unwrap();

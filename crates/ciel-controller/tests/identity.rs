@@ -20,7 +20,7 @@ async fn member(app: &App, admin: &Caller, p: &str, u: &str, pw: &str, role: &st
         .await
         .unwrap();
     common::grant_user_project(app, admin, &user.id, &project.id, role).await;
-    (project.id, user.id)
+    (project.id.into_string(), user.id)
 }
 
 #[tokio::test]
@@ -132,7 +132,7 @@ async fn inherited_group_assignment_reaches_subprojects() {
         actor: ActorKind::Group,
         actor_id: group.id,
         target: TargetKind::Project,
-        target_id: parent.id,
+        target_id: parent.id.into_string(),
         role_id: reader,
         inherited: true,
     };

@@ -230,7 +230,7 @@ async fn projects_are_isolated_but_share_shared_and_external_networks() {
         app.delete_network(&b, &private.id).await,
         Err(Error::NotFound { .. })
     ));
-    let seen: HashSet<String> = app.list_networks(&b).await.unwrap().into_iter().map(|n| n.id).collect();
+    let seen: HashSet<_> = app.list_networks(&b).await.unwrap().into_iter().map(|n| n.id).collect();
     assert!(seen.contains(&shared.id) && seen.contains(&ext.id) && !seen.contains(&private.id));
     assert!(app.list_ports(&b).await.unwrap().is_empty());
     match app.delete_network(&a, &private.id).await {

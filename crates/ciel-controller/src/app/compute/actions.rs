@@ -32,9 +32,9 @@ pub async fn record(
         &mut **tx,
         &InstanceAction {
             request_id: request_id.to_string(),
-            server_id: s.id.clone(),
+            server_id: s.id.to_string(),
             action: action.to_string(),
-            project_id: s.project_id.clone(),
+            project_id: s.project_id.to_string(),
             user_id: caller.user_id().to_string(),
             message: None,
             start_time: now,

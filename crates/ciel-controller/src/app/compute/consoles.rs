@@ -41,7 +41,7 @@ impl App {
             .lock()
             .map_err(|_| Error::Internal("console tokens".into()))?;
         tokens.retain(|_, (_, exp)| *exp > now);
-        tokens.insert(token.clone(), (s.id.clone(), now + TOKEN_TTL));
+        tokens.insert(token.clone(), (s.id.to_string(), now + TOKEN_TTL));
         Ok(format!("{}/compute/console/vnc?token={token}", self.cfg.public_url))
     }
 

@@ -70,7 +70,7 @@ impl FirewallModel {
         let mut addrs = ips.to_vec();
         addrs.extend(pairs.into_iter().map(|(ip, _)| ip));
         let mut rules = vec![];
-        for g in self.groups_of_port.get(&p.id).into_iter().flatten() {
+        for g in self.groups_of_port.get(p.id.as_str()).into_iter().flatten() {
             for r in self.rules.get(g).into_iter().flatten() {
                 let remote = match (&r.remote_ip_prefix, &r.remote_group_id) {
                     (Some(cidr), _) => Some(vec![cidr.clone()]),

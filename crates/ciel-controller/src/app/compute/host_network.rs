@@ -4,12 +4,13 @@
 
 use crate::app::network::dhcp::{self, DHCP_OWNER};
 use crate::db::network::{FixedIp, Network, Port, Subnet};
+use ciel_proto::ids::NetworkId;
 use ciel_proto::{DhcpHost, DhcpSpec, DhcpSubnet, NetworkSpec, RemotePort, Segment};
 use std::collections::HashMap;
 
 /// Everything of the network model the host config needs, read once.
 pub struct NetworkModel {
-    pub networks: HashMap<String, Network>,
+    pub networks: HashMap<NetworkId, Network>,
     pub subnets: Vec<Subnet>,
     pub ports: Vec<Port>,
     pub fixed_ips: HashMap<String, Vec<FixedIp>>,
@@ -55,7 +56,7 @@ impl NetworkModel {
             .iter()
             .filter(|p| p.network_id == network_id)
             .filter_map(|p| {
-                let host = self.port_hosts.get(&p.id).filter(|h| h.as_str() != host_id)?;
+                let host = self.port_hosts.get(p.id.as_str()).filter(|h| h.as_str() != host_id)?;
                 Some(RemotePort {
                     mac: p.mac_address.clone(),
                     ips: self.ips_of(&p.id),
@@ -80,7 +81,7 @@ impl NetworkModel {
             .iter()
             .find(|p| p.network_id == network_id && p.device_owner == DHCP_OWNER)
             .map(|port| {
-                let server_ips = self.fixed_ips.get(&port.id).cloned().unwrap_or_default();
+                let server_ips = self.fixed_ips.get(port.id.as_str()).cloned().unwrap_or_default();
                 let subnets = self
                     .subnets
                     .iter()
@@ -113,7 +114,7 @@ impl NetworkModel {
                     .iter()
                     .flat_map(|(p, name)| {
                         self.fixed_ips
-                            .get(&p.id)
+                            .get(p.id.as_str())
                             .into_iter()
                             .flatten()
                             .filter(|f| subnets.iter().any(|s| s.id == f.subnet_id))
@@ -125,7 +126,7 @@ impl NetworkModel {
                     })
                     .collect();
                 DhcpSpec {
-                    port_id: port.id.clone(),
+                    port_id: port.id.to_string(),
                     mac: port.mac_address.clone(),
                     subnets,
                     hosts,

@@ -32,14 +32,14 @@ pub fn router_port_hosts(routers: &[(Router, Option<String>)], model: &NetworkMo
         .ports
         .iter()
         .filter(|p| p.device_owner == INTERFACE_OWNER || p.device_owner == GATEWAY_OWNER)
-        .filter_map(|p| Some((p.id.clone(), (*at.get(p.device_id.as_str())?).clone())))
+        .filter_map(|p| Some((p.id.to_string(), (*at.get(p.device_id.as_str())?).clone())))
         .collect()
 }
 
 impl NetworkModel {
     /// The physical network of `r`'s external network.
     pub fn gateway_physical_network(&self, r: &Router) -> Option<&str> {
-        let net = self.networks.get(r.gateway_network_id.as_ref()?)?;
+        let net = self.networks.get(r.gateway_network_id.as_deref()?)?;
         net.physical_network.as_deref()
     }
 
@@ -49,14 +49,14 @@ impl NetworkModel {
         self.ports
             .iter()
             .filter(|p| p.device_owner == INTERFACE_OWNER && p.network_id == s.network_id)
-            .flat_map(|p| self.fixed_ips.get(&p.id).into_iter().flatten())
+            .flat_map(|p| self.fixed_ips.get(p.id.as_str()).into_iter().flatten())
             .any(|f| f.subnet_id == s.id && &f.ip_address == gw)
     }
 
     fn router_port(&self, p: &Port) -> RouterPort {
         let addresses = self
             .fixed_ips
-            .get(&p.id)
+            .get(p.id.as_str())
             .into_iter()
             .flatten()
             .filter_map(|f| {
@@ -66,8 +66,8 @@ impl NetworkModel {
             })
             .collect();
         RouterPort {
-            port_id: p.id.clone(),
-            network_id: p.network_id.clone(),
+            port_id: p.id.to_string(),
+            network_id: p.network_id.to_string(),
             mac: p.mac_address.clone(),
             addresses,
         }
@@ -84,7 +84,7 @@ impl NetworkModel {
         let gateway = ports.iter().find(|p| p.device_owner == GATEWAY_OWNER).map(|p| {
             let gateway_ip = self
                 .fixed_ips
-                .get(&p.id)
+                .get(p.id.as_str())
                 .into_iter()
                 .flatten()
                 .find_map(|f| self.subnets.iter().find(|s| s.id == f.subnet_id)?.gateway_ip.clone());

@@ -226,16 +226,16 @@ impl App {
                 .iter()
                 .filter(|p| p.device_id == s.id)
                 .map(|p| Nic {
-                    port_id: p.id.clone(),
+                    port_id: p.id.to_string(),
                     mac: p.mac_address.clone(),
-                    network_id: p.network_id.clone(),
+                    network_id: p.network_id.to_string(),
                     mtu: model.networks.get(&p.network_id).map(|n| n.mtu).unwrap_or(1450) as u32,
                     fixed_ips: model.ips_of(&p.id),
                     firewall: firewall.of(p, &model.ips_of(&p.id)),
                 })
                 .collect();
             vms.push(VmSpec {
-                id: s.id.clone(),
+                id: s.id.to_string(),
                 name: s.name.clone(),
                 vcpus: s.vcpus as u32,
                 memory_mb: s.memory_mb as u64,
@@ -250,7 +250,7 @@ impl App {
                 config_drive: s.config_drive,
                 rebuild_serial: s.rebuild_serial as u64,
                 volumes,
-                root_volume: root_volume.map(|v| v.id),
+                root_volume: root_volume.map(|v| v.id.into_string()),
             });
         }
         // The routers this host runs, and the networks their legs are on.
@@ -309,7 +309,7 @@ impl App {
                     tracing::warn!(port = %p.id, host = %host.hostname, error = %why, "port in ERROR on its host");
                 }
                 network::PortStatus::Error
-            } else if report.ports_up.contains(&p.id) {
+            } else if report.ports_up.iter().any(|id| *id == p.id) {
                 network::PortStatus::Active
             } else {
                 network::PortStatus::Down

@@ -134,10 +134,10 @@ impl App {
             .map(|f| f.name)
             .unwrap_or_default();
         Ok(InstanceMetadata {
-            uuid: s.id.clone(),
+            uuid: s.id.to_string(),
             name: s.name.clone(),
             hostname: hostname_of(&s.name),
-            project_id: s.project_id.clone(),
+            project_id: s.project_id.to_string(),
             availability_zone: s.availability_zone.clone(),
             launch_index: s.launch_index as u32,
             key,
@@ -147,7 +147,7 @@ impl App {
             fixed_ips,
             floating_ips,
             instance_type: flavor,
-            image_id: s.image_id.clone(),
+            image_id: s.image_id.to_string(),
             created_at: chrono::DateTime::from_timestamp(s.created_at, 0)
                 .unwrap_or_default()
                 .format("%Y-%m-%dT%H:%M:%SZ")

@@ -24,7 +24,7 @@ impl App {
                     .filter(|s| s.network_id == n.id)
                     .min_by_key(|s| s.ip_version)
                     .map(|s| s.cidr.clone()),
-                id: n.id,
+                id: n.id.into_string(),
                 label: n.name,
             })
             .collect())

@@ -107,7 +107,7 @@ impl App {
                     .filter(|x| &x.hostname == h || &x.id == h)
                     .map(|x| x.id)
                     .collect();
-                list.retain(|s| s.host_id.as_ref().is_some_and(|x| ids.contains(x)));
+                list.retain(|s| s.host_id.as_ref().is_some_and(|x| ids.iter().any(|i| i == x)));
             }
         }
         if let Some(fl) = &f.flavor {

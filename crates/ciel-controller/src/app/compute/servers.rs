@@ -15,6 +15,7 @@ use crate::db::compute::{hosts, server_groups, server_tags};
 use crate::db::image::ImageStatus;
 use crate::db::Tx;
 use crate::error::{Error, Result};
+use ciel_proto::ids::ServerId;
 use serde_json::{json, Value};
 
 /// The fault of a server no host could take.
@@ -143,7 +144,7 @@ impl App {
                 "Flavor's memory or disk is too small for requested image.",
             ));
         }
-        Ok(image.id)
+        Ok(image.id.into_string())
     }
 
     /// The host an admin pinned the servers to (`ZONE:HOST`); the zone must be Ciel's one.
@@ -206,9 +207,9 @@ impl App {
                 break;
             };
             let mut s = proto.clone();
-            s.id = uuid::Uuid::new_v4().to_string();
+            s.id = uuid::Uuid::new_v4().to_string().into();
             s.name = numbered(&req.name, wanted, i);
-            s.host_id = Some(host.clone());
+            s.host_id = Some(host.as_str().into());
             s.launch_index = i;
             db::insert(&mut *placed, &s).await?;
             self.attach_block_devices(&mut placed, caller, req, &s, &host).await?;
@@ -262,7 +263,7 @@ impl App {
         let mut made = vec![];
         for i in 0..wanted {
             let mut s = proto.clone();
-            s.id = uuid::Uuid::new_v4().to_string();
+            s.id = uuid::Uuid::new_v4().to_string().into();
             s.name = numbered(&req.name, wanted, i);
             s.launch_index = i;
             s.vm_state = VmState::Error;
@@ -299,15 +300,15 @@ async fn record_created(
 fn new_server(caller: &Caller, req: &CreateServer, r: &Resolved) -> Server {
     let now = crate::db::now();
     Server {
-        id: String::new(),
-        project_id: r.project_id.clone(),
-        user_id: caller.user_id().to_string(),
+        id: ServerId::default(),
+        project_id: r.project_id.as_str().into(),
+        user_id: caller.user_id().into(),
         name: req.name.clone(),
         flavor_id: r.flavor.id.clone(),
         vcpus: r.flavor.vcpus,
         memory_mb: r.flavor.ram,
         root_gb: if req.boot_volume().is_some() { 0 } else { r.flavor.disk },
-        image_id: r.image_id.clone(),
+        image_id: r.image_id.as_str().into(),
         host_id: None,
         key_name: req.key_name.clone(),
         user_data: req.user_data.clone(),
@@ -362,7 +363,7 @@ impl App {
                 }
                 auto = candidates
                     .into_iter()
-                    .map(|n| NicRequest::Network(n.id, None))
+                    .map(|n| NicRequest::Network(n.id.into_string(), None))
                     .collect::<Vec<_>>();
                 &auto
             }
@@ -375,7 +376,7 @@ impl App {
                 NicRequest::Network(net, _) => networks.push(net.clone()),
                 NicRequest::Port(p) => {
                     if let Some(port) = crate::db::network::get_port(&self.db, p).await? {
-                        networks.push(port.network_id);
+                        networks.push(port.network_id.into_string());
                     }
                 }
             }
@@ -423,7 +424,7 @@ impl App {
         let mut hosts = vec![];
         for id in ids {
             if let Some(h) = self.get_server(caller, id).await.ok().and_then(|s| s.host_id) {
-                hosts.push(h);
+                hosts.push(h.into_string());
             }
         }
         hosts

@@ -101,7 +101,7 @@ impl App {
                 tracing::warn!(server = %server, error = %e, "cannot end the snapshot task");
             }
         });
-        Ok(image.id)
+        Ok(image.id.into_string())
     }
 
     async fn end_snapshot_task(&self, server: &str) -> Result<()> {

@@ -57,7 +57,7 @@ impl App {
             match out.iter_mut().find(|p| p.project_id == usage.server.project_id) {
                 Some(p) => p.servers.push(usage),
                 None => out.push(ProjectUsage {
-                    project_id: usage.server.project_id.clone(),
+                    project_id: usage.server.project_id.to_string(),
                     servers: vec![usage],
                 }),
             }

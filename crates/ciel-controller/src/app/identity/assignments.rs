@@ -7,6 +7,7 @@ use crate::db::identity::projects::Project;
 use crate::db::identity::revocations::RevocationEvent;
 use crate::db::identity::{domains, groups, projects, roles, users};
 use crate::error::{Error, Result};
+use ciel_proto::ids::ProjectId;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Who holds the role.
@@ -204,7 +205,7 @@ impl App {
             out.push(id);
             cur = parent.and_then(|x| x.parent_id);
         }
-        Ok(out)
+        Ok(out.into_iter().map(ProjectId::into_string).collect())
     }
 
     async fn actor_ids(&self, user_id: &str) -> Result<Vec<String>> {
@@ -342,8 +343,8 @@ impl App {
         loop {
             let before = set.len();
             for p in &all {
-                if p.parent_id.as_ref().is_some_and(|pid| set.contains(pid)) {
-                    set.insert(p.id.clone());
+                if p.parent_id.as_deref().is_some_and(|pid| set.contains(pid)) {
+                    set.insert(p.id.to_string());
                 }
             }
             if set.len() == before {
@@ -378,8 +379,8 @@ impl App {
                         .iter()
                         .filter(|p| p.parent_id.as_deref() == Some(parent.as_str()))
                     {
-                        below.push((TargetKind::Project, p.id.clone()));
-                        frontier.push(p.id.clone());
+                        below.push((TargetKind::Project, p.id.to_string()));
+                        frontier.push(p.id.to_string());
                     }
                 }
                 below
@@ -387,7 +388,7 @@ impl App {
                 all_projects
                     .iter()
                     .filter(|p| p.domain_id == v.target.1)
-                    .map(|p| (TargetKind::Project, p.id.clone()))
+                    .map(|p| (TargetKind::Project, p.id.to_string()))
                     .collect()
             };
             for (user, via) in &members {
@@ -452,7 +453,7 @@ impl App {
             }
             if v.target.0 == TargetKind::Project && !n.projects.contains_key(&v.target.1) {
                 if let Some(p) = projects::get(&self.db, &v.target.1).await? {
-                    n.projects.insert(p.id, (p.name, p.domain_id));
+                    n.projects.insert(p.id.into_string(), (p.name, p.domain_id));
                 }
             }
         }

@@ -321,7 +321,7 @@ impl App {
                 _ => return Err(Error::bad_request("Expecting to find project id or name.")),
             };
             let project = project.ok_or_else(|| Error::Unauthorized("Could not find the requested project.".into()))?;
-            return Ok((Some(project.id), None));
+            return Ok((Some(project.id.into_string()), None));
         }
         if let Some(d) = &scope.domain {
             let id = self
@@ -342,7 +342,7 @@ impl App {
             return Ok(None);
         }
         let roles = self.effective_roles_on_project(&user.id, &project).await?;
-        Ok((!roles.is_empty()).then_some(project.id))
+        Ok((!roles.is_empty()).then_some(project.id.into_string()))
     }
 }
 

@@ -101,7 +101,7 @@ impl App {
             Some(p) => p.id,
             None => {
                 let p = Project {
-                    id: super::new_id(),
+                    id: super::new_id().into(),
                     name: "admin".into(),
                     domain_id: "default".into(),
                     parent_id: None,
@@ -143,7 +143,7 @@ impl App {
                     name: "admin".into(),
                     domain_id: "default".into(),
                     enabled: true,
-                    default_project_id: Some(project_id.clone()),
+                    default_project_id: Some(project_id.to_string()),
                     password_hash: None,
                     password_created_at: None,
                     password_expires_at: None,
@@ -235,7 +235,7 @@ impl App {
         tx.commit().await?;
         self.identity_changed();
         Ok(BootstrapOutcome {
-            admin_project_id: project_id,
+            admin_project_id: project_id.into_string(),
             admin_user_id: user_id,
             admin_password: new_password,
         })

@@ -220,7 +220,7 @@ impl App {
                 }
                 let roles = self.effective_roles_on_project(&user.id, &project).await?;
                 let scope = Scope::Project(ProjectRef {
-                    id: project.id,
+                    id: project.id.into_string(),
                     name: project.name,
                     domain: NamedRef {
                         id: domain.id,

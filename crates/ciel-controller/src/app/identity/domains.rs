@@ -7,6 +7,7 @@ use crate::db::identity::domains::{self, Domain};
 use crate::db::identity::revocations::RevocationEvent;
 use crate::db::identity::{assignments, groups, projects, roles, users};
 use crate::error::{Error, Result};
+use ciel_proto::ids::ProjectId;
 
 pub const DEFAULT_DOMAIN_ID: &str = "default";
 
@@ -123,7 +124,7 @@ impl App {
             .filter(|p| p.domain_id == id)
             .collect();
         while !in_domain.is_empty() {
-            let parents: std::collections::HashSet<String> =
+            let parents: std::collections::HashSet<ProjectId> =
                 in_domain.iter().filter_map(|p| p.parent_id.clone()).collect();
             let (leaves, rest): (Vec<_>, Vec<_>) = in_domain.into_iter().partition(|p| !parents.contains(&p.id));
             for p in &leaves {

@@ -49,10 +49,10 @@ impl App {
         }
         let tags = new.tags;
         let p = Project {
-            id: new_id(),
+            id: new_id().into(),
             name: new.name,
             domain_id,
-            parent_id,
+            parent_id: parent_id.map(Into::into),
             description: new.description,
             enabled: new.enabled,
             extra: input::merge_extra("{}", new.extra),
@@ -169,7 +169,7 @@ impl App {
         tx.commit().await?;
         if !p.enabled {
             self.revoke(RevocationEvent {
-                project_id: Some(p.id.clone()),
+                project_id: Some(p.id.to_string()),
                 ..Default::default()
             })
             .await?;
@@ -224,7 +224,7 @@ impl App {
         Ok(projects::list(&self.db)
             .await?
             .into_iter()
-            .filter(|x| x.id != p.id && ids.contains(&x.id))
+            .filter(|x| x.id != p.id && ids.contains(x.id.as_str()))
             .collect())
     }
 
@@ -290,7 +290,7 @@ impl App {
 /// Keystone shows domains through the projects API with `is_domain: true`.
 fn domain_as_project(d: crate::db::identity::domains::Domain) -> Project {
     Project {
-        id: d.id,
+        id: d.id.into(),
         name: d.name,
         domain_id: String::new(),
         parent_id: None,

@@ -4,6 +4,7 @@ use crate::app::identity::caller::Caller;
 use crate::app::App;
 use crate::db::image::{self, Image, ImageStatus};
 use crate::error::{Error, Result};
+use ciel_proto::ids::ProjectId;
 use serde_json::Value;
 
 impl App {
@@ -39,13 +40,13 @@ impl App {
         }
         let now = crate::db::now();
         let mut img = Image {
-            id,
+            id: id.into(),
             name: None,
             status: ImageStatus::Queued,
             visibility: "shared".into(),
             protected: false,
             os_hidden: false,
-            owner: Some(owner_project.clone()),
+            owner: Some(owner_project.as_str().into()),
             disk_format: None,
             container_format: None,
             size: None,
@@ -68,7 +69,7 @@ impl App {
             return Err(Error::Forbidden("You are not authorized to publicize images.".into()));
         }
         let max = self.cfg.image.max_images_per_project;
-        let owner = img.owner.clone().unwrap_or(owner_project);
+        let owner = img.owner.clone().map(ProjectId::into_string).unwrap_or(owner_project);
         let mut tx = self.begin().await?;
         if max > 0 && image::usage(&mut *tx, &owner).await?.0 >= max {
             return Err(Error::RequestTooLarge(format!(
@@ -199,7 +200,7 @@ fn apply(caller: &Caller, img: &mut Image, attr: ImageAttr) -> Result<()> {
             if !caller.is_admin() {
                 return Err(read_only("owner"));
             }
-            img.owner = o;
+            img.owner = o.map(Into::into);
         }
         ImageAttr::DiskFormat(_) | ImageAttr::ContainerFormat(_) if formats_locked => {
             let name = if matches!(attr, ImageAttr::DiskFormat(_)) {

@@ -160,7 +160,7 @@ impl App {
             .into_iter()
             .filter(|img| {
                 let mine = owns(caller, img);
-                let membership = memberships.get(&img.id).copied();
+                let membership = memberships.get(img.id.as_str()).copied();
                 let shared_ok = img.visibility == "shared"
                     && membership.is_some_and(|s| member_status.is_none_or(|wanted| s == wanted));
                 match visibility {
@@ -250,7 +250,7 @@ impl App {
         let more = images.len() > limit;
         images.truncate(limit);
         let next_marker = if more || (images.len() == limit && limit > 0) {
-            images.last().map(|i| i.id.clone())
+            images.last().map(|i| i.id.to_string())
         } else {
             None
         };

@@ -116,7 +116,7 @@ impl App {
             project_id,
             floating_network_id: net_id,
             floating_ip_address: address,
-            floating_port_id: port.id.clone(),
+            floating_port_id: port.id.to_string(),
             port_id: None,
             fixed_ip_address: None,
             router_id: None,

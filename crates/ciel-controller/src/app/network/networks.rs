@@ -45,9 +45,9 @@ impl App {
             Some(m) => m.within(mtu_max, validate::IPV4_MIN_MTU)?,
         };
         let mut n = Network {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::new_v4().to_string().into(),
             name: req.name.unwrap_or_default(),
-            project_id,
+            project_id: project_id.into(),
             admin_state_up: req.admin_state_up.unwrap_or(true),
             shared: req.shared.unwrap_or(false),
             external: req.external.unwrap_or(false),

@@ -49,7 +49,7 @@ pub(crate) fn service_port(
 ) -> Port {
     let now = crate::db::now();
     Port {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::new_v4().to_string().into(),
         name: String::new(),
         network_id: network_id.into(),
         project_id: project_id.into(),
@@ -117,8 +117,8 @@ impl App {
         let fixed = |s: &Subnet, ip: IpAddr| FixedIp {
             subnet_id: s.id.clone(),
             ip_address: ip.to_string(),
-            port_id: port.id.clone(),
-            network_id: port.network_id.clone(),
+            port_id: port.id.to_string(),
+            network_id: port.network_id.to_string(),
         };
         let used_of = |fixed: Vec<FixedIp>| -> HashSet<IpAddr> {
             fixed.iter().filter_map(|f| f.ip_address.parse().ok()).collect()
@@ -218,10 +218,10 @@ impl App {
         let requests = req.fixed_ips.map(fixed_ip_requests);
         let now = crate::db::now();
         let mut port = Port {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::new_v4().to_string().into(),
             name: req.name.unwrap_or_default(),
-            network_id: network_id.clone(),
-            project_id,
+            network_id: network_id.to_string().into(),
+            project_id: project_id.into(),
             mac_address: mac.clone().unwrap_or_else(random_mac),
             admin_state_up: req.admin_state_up.unwrap_or(true),
             status: PortStatus::Down,
@@ -327,8 +327,8 @@ impl App {
             .into_iter()
             .filter(|p| in_project(caller, &p.project_id))
             .map(|p| PortView {
-                fixed_ips: ips.remove(&p.id).unwrap_or_default(),
-                security_groups: groups.remove(&p.id).unwrap_or_default(),
+                fixed_ips: ips.remove(p.id.as_str()).unwrap_or_default(),
+                security_groups: groups.remove(p.id.as_str()).unwrap_or_default(),
                 port: p,
             })
             .collect())

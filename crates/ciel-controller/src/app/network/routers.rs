@@ -38,8 +38,8 @@ impl InterfaceInfo {
         Self {
             router_id: router.id,
             project_id: router.project_id,
-            port_id: port.id,
-            network_id: port.network_id,
+            port_id: port.id.into_string(),
+            network_id: port.network_id.into_string(),
             subnet_ids: ips.iter().map(|f| f.subnet_id.clone()).collect(),
         }
     }

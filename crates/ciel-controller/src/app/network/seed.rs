@@ -37,7 +37,7 @@ impl App {
             |text: &str| validate::parse_ip(text).map_err(|r| Error::bad_request(format!("network.external: {r}")));
         let mut subnet = CreateSubnet {
             name: Some(format!("{}-subnet", ext.name)),
-            network_id: net.id.clone(),
+            network_id: net.id.to_string(),
             ip_version: Some(if ext.cidr.contains(':') { 6 } else { 4 }),
             cidr: Some(ext.cidr.clone()),
             enable_dhcp: Some(false),

@@ -187,8 +187,12 @@ impl App {
     }
 
     pub async fn list_subnets(&self, caller: &Caller) -> Result<Vec<Subnet>> {
-        let visible: std::collections::HashSet<String> =
-            self.list_networks(caller).await?.into_iter().map(|n| n.id).collect();
+        let visible: std::collections::HashSet<String> = self
+            .list_networks(caller)
+            .await?
+            .into_iter()
+            .map(|n| n.id.into_string())
+            .collect();
         Ok(network::list_subnets(&self.db)
             .await?
             .into_iter()

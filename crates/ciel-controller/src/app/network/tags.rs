@@ -85,9 +85,9 @@ impl App {
     /// The owning project of a taggable resource the caller can see.
     async fn tagged_owner(&self, caller: &Caller, kind: &str, id: &str) -> Result<String> {
         Ok(match kind {
-            "networks" => self.get_network(caller, id).await?.project_id,
+            "networks" => self.get_network(caller, id).await?.project_id.into_string(),
             "subnets" => self.get_subnet(caller, id).await?.project_id,
-            "ports" => self.get_port(caller, id).await?.port.project_id,
+            "ports" => self.get_port(caller, id).await?.port.project_id.into_string(),
             "routers" => self.get_router(caller, id).await?.router.project_id,
             "floatingips" => self.get_floating_ip(caller, id).await?.project_id,
             "security-groups" => self.get_security_group(caller, id).await?.group.project_id,

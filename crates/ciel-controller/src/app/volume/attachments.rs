@@ -38,7 +38,7 @@ impl App {
                 v.status
             )));
         }
-        if v.host_id.is_some() && v.host_id != s.host_id {
+        if v.host_id.is_some() && v.host_id.as_deref() != s.host_id.as_deref() {
             return Err(Error::bad_request(format!(
                 "Volume {volume_id} is stored on another hypervisor than server {server_id}; \
                  local volumes attach only to servers on their host."

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::db::volume::{self as db, Attachment, AttachmentStatus, SnapshotStatus, Volume, VolumeStatus};
 use crate::db::Tx;
 use crate::error::{Error, Result};
+use ciel_proto::ids::HostId;
 use serde_json::Value;
 
 /// One mapping Ciel serves: a volume destination.
@@ -98,7 +99,7 @@ impl App {
             .await?
             .filter(|v| crate::app::policy::in_project(caller, &v.project_id))
             .ok_or_else(|| Error::bad_request(format!("Invalid volume {volume_id}")))?;
-        Ok(v.host_id)
+        Ok(v.host_id.map(HostId::into_string))
     }
 
     /// Gives server `server` on `host` the volume of mapping `b`: made from an image or a
@@ -170,9 +171,9 @@ impl App {
                     .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?;
                 let backend = backend.unwrap_or_else(|| super::types::backend_of(&vtype));
                 let v = Volume {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    project_id: project.clone(),
-                    user_id: caller.user_id().to_string(),
+                    id: uuid::Uuid::new_v4().to_string().into(),
+                    project_id: project.as_str().into(),
+                    user_id: caller.user_id().into(),
                     name: Some(String::new()),
                     description: None,
                     size,
@@ -183,9 +184,9 @@ impl App {
                     },
                     availability_zone: super::ZONE.into(),
                     volume_type_id: vtype.id,
-                    host_id: Some(host.to_string()),
+                    host_id: Some(host.into()),
                     source_volid: None,
-                    snapshot_id,
+                    snapshot_id: snapshot_id.map(Into::into),
                     image_id,
                     bootable,
                     read_only: None,
@@ -202,7 +203,7 @@ impl App {
         };
         let a = Attachment {
             id: uuid::Uuid::new_v4().to_string(),
-            volume_id,
+            volume_id: volume_id.into_string(),
             server_id: server.to_string(),
             device: if root { "/dev/vda".into() } else { device },
             status: if root {

@@ -19,9 +19,9 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Ve
             continue;
         }
         let source = if let Some(s) = &v.snapshot_id {
-            Some(VolumeSource::Snapshot(s.clone()))
+            Some(VolumeSource::Snapshot(s.to_string()))
         } else if let Some(s) = &v.source_volid {
-            Some(VolumeSource::Volume(s.clone()))
+            Some(VolumeSource::Volume(s.to_string()))
         } else if let Some(i) = &v.image_id {
             let img = crate::db::image::get(&mut **tx, i).await?;
             Some(VolumeSource::Image(ImageRef {
@@ -34,7 +34,7 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Ve
             None
         };
         volumes.push(VolumeSpec {
-            id: v.id,
+            id: v.id.into_string(),
             size_gb: v.size as u64,
             backend: v.backend,
             source,
@@ -61,7 +61,7 @@ pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<Volu
         }
         if let Some(v) = db::get(&mut **tx, &a.volume_id).await? {
             out.push(VolumeAttachment {
-                volume_id: v.id,
+                volume_id: v.id.into_string(),
                 read_only: v.read_only == Some(true),
                 size_gb: v.size as u64,
             });

@@ -45,8 +45,8 @@ impl App {
         let now = crate::db::now();
         let s = Snapshot {
             id: uuid::Uuid::new_v4().to_string(),
-            volume_id: v.id.clone(),
-            project_id: v.project_id.clone(),
+            volume_id: v.id.to_string(),
+            project_id: v.project_id.to_string(),
             user_id: caller.user_id().to_string(),
             name,
             description,

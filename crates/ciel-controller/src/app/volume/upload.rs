@@ -90,7 +90,7 @@ impl App {
         });
         v.status = VolumeStatus::Uploading;
         Ok(Upload {
-            image_id: img.id,
+            image_id: img.id.into_string(),
             image_name: name,
             disk_format,
             container_format,

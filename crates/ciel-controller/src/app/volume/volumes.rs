@@ -91,7 +91,7 @@ impl App {
         } else {
             let backend = super::types::backend_of(&vtype);
             (
-                self.pick_storage_host(&mut tx, &backend).await?,
+                self.pick_storage_host(&mut tx, &backend).await?.map(Into::into),
                 min_size,
                 image_id.is_some(),
                 backend,
@@ -113,9 +113,9 @@ impl App {
         };
         self.check_volume_quota(&mut tx, &project, 1, 0, size).await?;
         let v = Volume {
-            id: uuid::Uuid::new_v4().to_string(),
-            project_id: project,
-            user_id: caller.user_id().to_string(),
+            id: uuid::Uuid::new_v4().to_string().into(),
+            project_id: project.into(),
+            user_id: caller.user_id().into(),
             name,
             description,
             size,
@@ -127,8 +127,8 @@ impl App {
             availability_zone: zone,
             volume_type_id: vtype.id,
             host_id: host_id.clone(),
-            source_volid,
-            snapshot_id,
+            source_volid: source_volid.map(Into::into),
+            snapshot_id: snapshot_id.map(Into::into),
             image_id,
             bootable,
             read_only: None,
@@ -164,7 +164,7 @@ impl App {
         let min_size = (img.virtual_size.or(img.size).unwrap_or(0).div_euclid(gib) + 1).max(img.min_disk);
         let mut meta = BTreeMap::new();
         for (k, v) in [
-            ("image_id", Some(img.id.clone())),
+            ("image_id", Some(img.id.to_string())),
             ("image_name", img.name.clone()),
             ("disk_format", img.disk_format.clone()),
             ("container_format", img.container_format.clone()),
@@ -384,7 +384,7 @@ impl App {
         }
         if let Some(a) = db::attachment_of(&mut **tx, &v.id).await? {
             if let Some(s) = crate::db::compute::servers::get(&mut **tx, &a.server_id).await? {
-                if let Some(h) = s.host_id.filter(|h| Some(h) != v.host_id.as_ref()) {
+                if let Some(h) = s.host_id.filter(|h| Some(h.as_str()) != v.host_id.as_deref()) {
                     tx.host_changed(&h);
                 }
             }

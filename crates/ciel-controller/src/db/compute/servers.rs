@@ -3,20 +3,21 @@
 use super::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::one_row;
 use crate::error::Result;
+use ciel_proto::ids::{HostId, ImageId, ProjectId, ServerId, UserId};
 use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Server {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
+    pub id: ServerId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
     pub name: String,
     pub flavor_id: String,
     pub vcpus: i64,
     pub memory_mb: i64,
     pub root_gb: i64,
-    pub image_id: String,
-    pub host_id: Option<String>,
+    pub image_id: ImageId,
+    pub host_id: Option<HostId>,
     pub key_name: Option<String>,
     pub user_data: Option<String>,
     pub metadata: String,

@@ -1,14 +1,15 @@
 use crate::db::one_row;
 use crate::error::Result;
+use ciel_proto::ids::ProjectId;
 use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Project {
-    pub id: String,
+    pub id: ProjectId,
     pub name: String,
     pub domain_id: String,
     /// None for a top-level project (its parent is its domain).
-    pub parent_id: Option<String>,
+    pub parent_id: Option<ProjectId>,
     pub description: String,
     pub enabled: bool,
     pub extra: String,

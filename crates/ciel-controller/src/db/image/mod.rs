@@ -5,6 +5,7 @@ pub mod metadefs;
 use crate::db::one_row;
 use crate::db::text_enum::text_enum;
 use crate::error::Result;
+use ciel_proto::ids::{ImageId, ProjectId};
 use sqlx::SqliteExecutor;
 
 text_enum! {
@@ -38,13 +39,13 @@ text_enum! {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Image {
-    pub id: String,
+    pub id: ImageId,
     pub name: Option<String>,
     pub status: ImageStatus,
     pub visibility: String,
     pub protected: bool,
     pub os_hidden: bool,
-    pub owner: Option<String>,
+    pub owner: Option<ProjectId>,
     pub disk_format: Option<String>,
     pub container_format: Option<String>,
     pub size: Option<i64>,

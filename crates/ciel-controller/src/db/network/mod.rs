@@ -9,13 +9,14 @@ pub mod tags;
 
 use crate::db::one_row;
 use crate::error::Result;
+use ciel_proto::ids::{NetworkId, PortId, ProjectId};
 use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Network {
-    pub id: String,
+    pub id: NetworkId,
     pub name: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub admin_state_up: bool,
     pub shared: bool,
     pub external: bool,
@@ -86,10 +87,10 @@ impl PortStatus {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Port {
-    pub id: String,
+    pub id: PortId,
     pub name: String,
-    pub network_id: String,
-    pub project_id: String,
+    pub network_id: NetworkId,
+    pub project_id: ProjectId,
     pub mac_address: String,
     pub admin_state_up: bool,
     pub status: PortStatus,

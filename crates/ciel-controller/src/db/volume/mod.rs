@@ -2,6 +2,7 @@
 
 use crate::db::text_enum::text_enum;
 use crate::error::Result;
+use ciel_proto::ids::{HostId, ProjectId, SnapshotId, UserId, VolumeId};
 use sqlx::SqliteExecutor;
 
 text_enum! {
@@ -76,18 +77,18 @@ pub struct VolumeType {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Volume {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
+    pub id: VolumeId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
     pub name: Option<String>,
     pub description: Option<String>,
     pub size: i64,
     pub status: VolumeStatus,
     pub availability_zone: String,
     pub volume_type_id: String,
-    pub host_id: Option<String>,
-    pub source_volid: Option<String>,
-    pub snapshot_id: Option<String>,
+    pub host_id: Option<HostId>,
+    pub source_volid: Option<VolumeId>,
+    pub snapshot_id: Option<SnapshotId>,
     pub image_id: Option<String>,
     pub bootable: bool,
     pub read_only: Option<bool>,

@@ -70,13 +70,13 @@ fn addresses(l: &Lookups, s: &Server) -> Value {
             .iter()
             .find(|n| n.id == p.port.network_id)
             .map(|n| n.name.clone())
-            .unwrap_or_else(|| p.port.network_id.clone());
+            .unwrap_or_else(|| p.port.network_id.to_string());
         let entry = out.entry(net).or_insert_with(|| json!([]));
         for f in &p.fixed_ips {
             let version = if f.ip_address.contains(':') { 6 } else { 4 };
             if let Some(a) = entry.as_array_mut() {
                 a.push(json!({"version": version, "addr": f.ip_address, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": p.port.mac_address}));
-                let floating = l.floating.get(&p.port.id).into_iter().flatten();
+                let floating = l.floating.get(p.port.id.as_str()).into_iter().flatten();
                 for fip in floating.filter(|fip| fip.fixed_ip_address.as_deref() == Some(f.ip_address.as_str())) {
                     a.push(json!({"version": 4, "addr": fip.floating_ip_address, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": p.port.mac_address}));
                 }
@@ -233,7 +233,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
         let host = s
             .host_id
             .as_ref()
-            .and_then(|h| l.host_names.get(h).cloned())
+            .and_then(|h| l.host_names.get(h.as_str()).cloned())
             .unwrap_or_default();
         if mv.at_least(3) {
             v["OS-EXT-SRV-ATTR:reservation_id"] = json!("");
@@ -389,7 +389,7 @@ async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: 
     if let (true, Some(last)) = (more, list.last()) {
         let path = if detail { "servers/detail" } else { "servers" };
         let mut q: Vec<(String, String)> = query_pairs(raw)?.into_iter().filter(|(k, _)| k != "marker").collect();
-        q.push(("marker".into(), last.id.clone()));
+        q.push(("marker".into(), last.id.to_string()));
         let qs = serde_urlencoded::to_string(&q).unwrap_or_default();
         body["servers_links"] =
             json!([{"rel": "next", "href": format!("{}/compute/v2.1/{path}?{qs}", app.cfg.public_url)}]);

@@ -70,7 +70,7 @@ pub fn project(base: &str, p: &Project) -> Value {
         obj(json!({
             "id": p.id, "name": p.name,
             "domain_id": if p.is_domain { Value::Null } else { json!(p.domain_id) },
-            "parent_id": p.parent_id.clone().or_else(|| (!p.is_domain).then(|| p.domain_id.clone())),
+            "parent_id": p.parent_id.as_ref().map(|p| p.to_string()).or_else(|| (!p.is_domain).then(|| p.domain_id.clone())),
             "description": p.description, "enabled": p.enabled, "is_domain": p.is_domain,
             "tags": p.tag_list(), "options": {}, "links": link(base, "projects", &p.id),
         })),

@@ -198,7 +198,7 @@ async fn get_project(
                 let kids: serde_json::Map<String, Value> = all
                     .iter()
                     .filter(|x| x.parent_id.as_deref() == Some(id))
-                    .map(|x| (x.id.clone(), nest(&x.id, all)))
+                    .map(|x| (x.id.to_string(), nest(&x.id, all)))
                     .collect();
                 if kids.is_empty() {
                     Value::Null

@@ -188,7 +188,7 @@ impl Resource for Subnets {
             .await?
             .into_iter()
             .filter(|n| n.external)
-            .map(|n| n.id)
+            .map(|n| n.id.into_string())
             .collect();
         Ok(app
             .list_subnets(c)

@@ -146,7 +146,7 @@ async fn listing(
         &q,
         |v| v.id.as_str(),
         |v, k| match k {
-            "id" => Some(v.id.clone()),
+            "id" => Some(v.id.to_string()),
             "name" => v.name.clone(),
             "status" => Some(v.status.to_string()),
             "size" => Some(format!("{:020}", v.size)),
