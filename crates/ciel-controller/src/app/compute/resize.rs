@@ -44,7 +44,7 @@ impl App {
         if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Error) || s.task_state.is_some() {
             return Err(state_conflict("rebuild", &s));
         }
-        s.image_id = image.id.into();
+        s.image_id = image.id;
         if let Some(n) = &req.name {
             s.name = n.clone();
         }
