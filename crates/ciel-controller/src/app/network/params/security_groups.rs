@@ -75,22 +75,27 @@ impl EtherType {
     }
 }
 
-/// `POST /v2.0/security-group-rules`, checked as Neutron checks a rule on its own; the group
-/// (and a remote group) must exist and be the caller's, which the app checks.
+/// A security group rule's attributes. `Prefix` is the remote prefix: as parsed, with the text
+/// the request wrote (a [`RuleSpec`], before the checks between attributes), or as Neutron
+/// stores it (a [`CreateSecurityGroupRule`], once checked).
 #[derive(Debug, Clone)]
-pub struct CreateSecurityGroupRule {
+pub struct SecurityGroupRule<Prefix> {
     pub security_group_id: String,
     pub direction: Direction,
     pub ethertype: EtherType,
-    /// A protocol name or number as Neutron stores it; `None` for any.
+    /// A protocol name (lower case) or number (0-255) as Neutron stores it; `None` for any.
     pub protocol: Option<String>,
     pub port_range_min: Option<i64>,
     pub port_range_max: Option<i64>,
-    /// A network prefix (an address is stored as its host prefix).
-    pub remote_ip_prefix: Option<String>,
+    pub remote_ip_prefix: Option<Prefix>,
     pub remote_group_id: Option<String>,
     pub description: Option<String>,
 }
+
+/// `POST /v2.0/security-group-rules`, checked as Neutron checks a rule on its own; the group
+/// (and a remote group) must exist and be the caller's, which the app checks. Its prefix is a
+/// network (an address is stored as its host prefix).
+pub type CreateSecurityGroupRule = SecurityGroupRule<String>;
 
 /// A `remote_ip_prefix` as parsed (`convert_ip_prefix_to_cidr`) and as the request wrote it,
 /// which Neutron's messages show.
@@ -101,19 +106,7 @@ pub struct RemotePrefix {
 }
 
 /// A rule's attributes once each is parsed, before the checks between them.
-#[derive(Debug, Clone)]
-pub struct RuleSpec {
-    pub security_group_id: String,
-    pub direction: Direction,
-    pub ethertype: EtherType,
-    /// A protocol name (lower case) or number (0-255) as Neutron stores it.
-    pub protocol: Option<String>,
-    pub port_range_min: Option<i64>,
-    pub port_range_max: Option<i64>,
-    pub remote_ip_prefix: Option<RemotePrefix>,
-    pub remote_group_id: Option<String>,
-    pub description: Option<String>,
-}
+pub type RuleSpec = SecurityGroupRule<RemotePrefix>;
 
 fn invalid_typed(kind: &'static str, message: String) -> Error {
     Error::Typed {
