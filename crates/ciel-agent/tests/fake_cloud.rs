@@ -3,6 +3,7 @@
 //! from the host when deleted.
 
 use ciel_agent::fake::FakeHypervisor;
+use ciel_agent::net::kernel::{FakeKernel, Kernel};
 use ciel_agent::{Agent, AgentConfig};
 use ciel_controller::app::compute::actions::PowerAction;
 use ciel_controller::app::compute::params::CreateServer;
@@ -39,7 +40,7 @@ async fn try_create_volume(
     app: &ciel_controller::app::App,
     caller: &ciel_controller::app::identity::caller::Caller,
     v: Value,
-) -> Result<ciel_controller::db::volumes::Volume, ciel_controller::error::Error> {
+) -> Result<ciel_controller::db::volume::Volume, ciel_controller::error::Error> {
     let p = ciel_controller::app::volume::params::CreateVolume::try_from(body(v))?;
     app.create_volume(caller, p).await
 }
@@ -92,6 +93,12 @@ struct Cloud {
 }
 
 async fn start_cloud() -> Cloud {
+    start_cloud_with(None).await
+}
+
+/// A cloud whose agent wires its VMs' networks through `kernel` (None: no network plane,
+/// as with the fake hypervisor alone).
+async fn start_cloud_with(kernel: Option<Arc<dyn Kernel>>) -> Cloud {
     let dir = std::env::temp_dir().join(format!("ciel-fake-cloud-{}", uuid_like()));
     let mut cfg = ControllerConfig::new(dir.join("data"), "127.0.0.1:0".parse().unwrap());
     cfg.admin_password = Some("adminpw".into());
@@ -104,7 +111,7 @@ async fn start_cloud() -> Cloud {
 
     let fake = Arc::new(FakeHypervisor::default());
     let join = std::fs::read_to_string(dir.join("data/agent-join-token")).expect("ciel up writes the join token");
-    let agent = Agent::new(
+    let agent = Agent::with_kernel(
         AgentConfig {
             controller: url,
             join_token: join,
@@ -118,6 +125,7 @@ async fn start_cloud() -> Cloud {
             lvm: None,
         },
         fake.clone(),
+        kernel,
     )
     .unwrap();
     tokio::spawn(agent.run());
@@ -153,8 +161,8 @@ async fn start_cloud() -> Cloud {
         app,
         admin,
         fake,
-        image: img.id,
-        network: net.id,
+        image: img.id.to_string(),
+        network: net.id.to_string(),
     }
 }
 
@@ -299,7 +307,7 @@ async fn volumes_follow_the_agents_reports() {
         .await
         .unwrap();
     assert_eq!(v.status.as_str(), "creating");
-    until(|| status(v.id.clone()), "available").await;
+    until(|| status(v.id.to_string()), "available").await;
     let file = cloud.dir.join(format!("agent/volumes/{}.qcow2", v.id));
     assert!(file.exists(), "the agent made the volume's file");
 
@@ -331,7 +339,7 @@ async fn volumes_follow_the_agents_reports() {
         .create_volume(admin, req(json!({"size": 2, "snapshot_id": snap.id})))
         .await
         .unwrap();
-    until(|| status(copy.id.clone()), "available").await;
+    until(|| status(copy.id.to_string()), "available").await;
     let smaller = try_create_volume(app, admin, json!({"size": 1, "source_volid": copy.id}))
         .await
         .unwrap_err();
@@ -346,7 +354,7 @@ async fn volumes_follow_the_agents_reports() {
     );
 
     app.extend_volume(admin, &copy.id, 3).await.unwrap();
-    until(|| status(copy.id.clone()), "available").await;
+    until(|| status(copy.id.to_string()), "available").await;
     assert_eq!(app.get_volume(admin, &copy.id).await.unwrap().size, 3);
 
     let server = app
@@ -360,7 +368,7 @@ async fn volumes_follow_the_agents_reports() {
         .remove(0);
     wait_for(app, admin, &server.id, "active").await;
     app.attach_volume(admin, &server.id, &copy.id, None).await.unwrap();
-    until(|| status(copy.id.clone()), "in-use").await;
+    until(|| status(copy.id.to_string()), "in-use").await;
     assert_eq!(
         app.delete_volume(admin, &copy.id, false, false)
             .await
@@ -370,12 +378,12 @@ async fn volumes_follow_the_agents_reports() {
         "an attached volume stays"
     );
     app.detach_volume(admin, &server.id, &copy.id).await.unwrap();
-    until(|| status(copy.id.clone()), "available").await;
+    until(|| status(copy.id.to_string()), "available").await;
 
     app.delete_volume(admin, &v.id, true, false).await.unwrap();
     app.delete_volume(admin, &copy.id, false, false).await.unwrap();
-    until(|| status(v.id.clone()), "gone").await;
-    until(|| status(copy.id.clone()), "gone").await;
+    until(|| status(v.id.to_string()), "gone").await;
+    until(|| status(copy.id.to_string()), "gone").await;
     assert!(!file.exists(), "deleting removes the file");
     app.delete_server(admin, &server.id, "req-test").await.unwrap();
     std::fs::remove_dir_all(&cloud.dir).ok();
@@ -557,7 +565,7 @@ async fn ports_their_host_cannot_set_up_are_in_error() {
     // (The agent's own reports may interleave: try a few times.)
     let mut seen = String::new();
     for _ in 0..20 {
-        let resp = report(vec![(port.clone(), "firewall not applied".into())])
+        let resp = report(vec![(port.to_string(), "firewall not applied".into())])
             .await
             .unwrap();
         assert!(resp.status().is_success(), "{}", resp.status());
@@ -569,6 +577,86 @@ async fn ports_their_host_cannot_set_up_are_in_error() {
     assert_eq!(seen, "ERROR");
     report(vec![]).await.unwrap().error_for_status().unwrap();
     assert_eq!(port_status().await.1, "DOWN");
+    std::fs::remove_dir_all(&cloud.dir).ok();
+}
+
+/// With a network plane (on a fake kernel): a server's port is ACTIVE once the agent has
+/// plugged its tap, a port whose firewall the kernel refuses is in ERROR while its
+/// neighbour on the same host is ACTIVE, and a deleted server's tap is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ports_follow_the_network_plane() {
+    let kernel = Arc::new(FakeKernel::default());
+    kernel.refuse_nft_containing("198.51.100.0");
+    let cloud = start_cloud_with(Some(kernel.clone() as Arc<dyn Kernel>)).await;
+    let (app, admin) = (&cloud.app, &cloud.admin);
+    let sg = app
+        .create_security_group(admin, net_req(json!({"name": "refused"})))
+        .await
+        .unwrap();
+    app.create_security_group_rule(
+        admin,
+        net_req(
+            json!({"security_group_id": sg.group.id.to_string(), "direction": "ingress", "ethertype": "IPv4",
+            "protocol": "tcp", "port_range_min": 80, "port_range_max": 80, "remote_ip_prefix": "198.51.100.0/24"}),
+        ),
+    )
+    .await
+    .unwrap();
+    let boot = |name: &str, groups: Value| {
+        server(body(
+            json!({"name": name, "imageRef": cloud.image, "flavorRef": "42", "networks": [{"uuid": cloud.network}], "security_groups": groups}),
+        ))
+    };
+    let good = app
+        .create_servers(admin, "req-test", &boot("good", json!([{"name": "default"}])))
+        .await
+        .unwrap()
+        .remove(0);
+    let bad = app
+        .create_servers(admin, "req-test", &boot("bad", json!([{"name": "refused"}])))
+        .await
+        .unwrap()
+        .remove(0);
+    let port_of = |vm: String| async move {
+        app.list_ports(admin)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.port.device_id.to_string() == vm)
+            .map(|p| (p.port.id.to_string(), p.port.status.as_str().to_string()))
+            .unwrap()
+    };
+    let until = |vm: String, want: &'static str| {
+        let kernel = kernel.clone();
+        async move {
+            let mut seen = (String::new(), String::new());
+            for _ in 0..200 {
+                seen = port_of(vm.clone()).await;
+                if seen.1 == want {
+                    return seen.0;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            panic!("port of {vm} never {want}: {seen:?}; kernel ran {:#?}", kernel.log());
+        }
+    };
+    let good_port = until(good.id.to_string(), "ACTIVE").await;
+    let bad_port = until(bad.id.to_string(), "ERROR").await;
+    let good_tap = ciel_agent::net::tap_name(&good_port);
+    let bad_tap = ciel_agent::net::tap_name(&bad_port);
+    assert!(kernel.link(&good_tap).is_some_and(|l| l.up && l.master.is_some()));
+    assert!(kernel.link(&bad_tap).is_some(), "plugged, but its traffic dropped");
+    assert_eq!(kernel.dnsmasqs().len(), 1, "the network's DHCP server");
+
+    app.delete_server(admin, &good.id, "req-test").await.unwrap();
+    for _ in 0..200 {
+        if kernel.link(&good_tap).is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(kernel.link(&good_tap).is_none(), "the deleted server's tap is removed");
+    assert!(kernel.link(&bad_tap).is_some());
     std::fs::remove_dir_all(&cloud.dir).ok();
 }
 
