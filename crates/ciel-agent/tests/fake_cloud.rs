@@ -622,7 +622,7 @@ async fn ports_follow_the_network_plane() {
             .await
             .unwrap()
             .into_iter()
-            .find(|p| p.port.device_id.to_string() == vm)
+            .find(|p| p.port.device_id == vm)
             .map(|p| (p.port.id.to_string(), p.port.status.as_str().to_string()))
             .unwrap()
     };
