@@ -13,6 +13,7 @@ const MMAP_THRESHOLD: i32 = 128 * 1024;
 const ARENAS: i32 = 2;
 
 /// Sets the allocator's limits; call first thing in `main`, before any thread starts.
+#[allow(unsafe_code)]
 pub fn bound_retention() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called before other threads exist.

@@ -1031,6 +1031,7 @@ mod tests {
     /// Loads generated rulesets into nft for real (check mode: nothing changes), when nft is
     /// there and we may (root).
     #[tokio::test]
+    #[allow(unsafe_code)]
     async fn nft_accepts_the_generated_ruleset() {
         if nft(None, &["--version"], None).await.is_err() || unsafe { libc::geteuid() } != 0 {
             eprintln!("skipped: needs nft and root");

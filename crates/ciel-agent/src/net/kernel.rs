@@ -73,6 +73,7 @@ impl Kernel for Linux {
         super::dhcp::running(dir)
     }
 
+    #[allow(unsafe_code)]
     fn signal(&self, pid: i32, signal: i32) {
         // SAFETY: kill(2) has no memory effects; the pid was just checked to be our dnsmasq.
         unsafe {

@@ -69,6 +69,7 @@ pub async fn serve(netns: &str, scope: Scope, controller: ControllerLink) -> any
 /// A listening socket created inside another network namespace: a short-lived thread joins
 /// the namespace (setns affects only the calling thread), binds and hands the socket back;
 /// the socket stays in that namespace for its whole life.
+#[allow(unsafe_code)]
 fn bind_in_netns(netns: &str, addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
     let path = format!("/run/netns/{netns}");
     std::thread::scope(|s| {
