@@ -472,10 +472,11 @@ impl App {
         tags: &db::TagFilter,
     ) -> Result<Vec<Server>> {
         let own = caller.project_id().map(str::to_owned);
+        let every = all_projects && caller.may("compute:servers:list:all_projects");
         Ok(db::list_tagged(&self.db, tags)
             .await?
             .into_iter()
-            .filter(|s| (all_projects && caller.is_admin()) || own.as_deref() == Some(s.project_id.as_str()))
+            .filter(|s| every || own.as_deref() == Some(s.project_id.as_str()))
             .collect())
     }
 
