@@ -155,8 +155,24 @@ STARTED_PID=""
 start_ciel() {
     local logf=$1; shift
     wait_for_binary || return 1
-    "$CIEL_BIN" up "$@" >>"$logf" 2>&1 &
+    local db=()
+    [[ -n ${CIEL_TEST_PG_SERVER:-} ]] && { db=(--database "$(pg_database_for "$@")") || return 1; }
+    "$CIEL_BIN" up "${db[@]}" "$@" >>"$logf" 2>&1 &
     STARTED_PID=$!
+}
+# pg_database_for ARGS...: with CIEL_TEST_PG_SERVER set (a PostgreSQL server URL), the
+# database of the `ciel up ARGS` about to start: one per data dir (or config file), created
+# on first use, so a test that restarts Ciel on its data dir finds its cloud again.
+pg_database_for() {
+    local key="" prev=""
+    for a in "$@"; do
+        [[ $prev == --data-dir || $prev == --config ]] && key+="$a|"
+        prev=$a
+    done
+    local name="ciel_$(printf '%s' "${key:-default}" | md5sum | cut -c1-16)"
+    psql -qAt "$CIEL_TEST_PG_SERVER" -c "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 ||
+        psql -q "$CIEL_TEST_PG_SERVER" -c "CREATE DATABASE $name" >/dev/null || return 1
+    echo "${CIEL_TEST_PG_SERVER%/*}/$name"
 }
 wait_ready() { # BASE_URL PID: until GET BASE_URL/identity/v3 answers 200 (15 s max)
     local i

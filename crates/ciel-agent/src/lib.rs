@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub struct AgentConfig {
-    /// Controller base URL, e.g. `http://127.0.0.1:8080`.
+    /// Controller base URL, e.g. `http://127.0.0.1:8080`, or several separated by commas
+    /// (controllers sharing one database): the agent moves to the next when one fails.
     pub controller: String,
     pub join_token: String,
     pub hostname: String,
@@ -42,6 +43,23 @@ pub struct AgentConfig {
     pub advertise_url: Option<String>,
     /// The LVM thin pool volumes of the `lvm` backend go to (none: only the `file` backend).
     pub lvm: Option<storage::LvmConfig>,
+}
+
+impl AgentConfig {
+    /// The controllers' base URLs, in the order given.
+    pub fn controller_urls(&self) -> Vec<&str> {
+        let urls: Vec<&str> = self
+            .controller
+            .split(',')
+            .map(|u| u.trim().trim_end_matches('/'))
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            vec![self.controller.as_str()]
+        } else {
+            urls
+        }
+    }
 }
 
 pub struct Agent {
@@ -110,7 +128,7 @@ impl Agent {
 
     /// Registers with the host credential saved at the first join, else with the join token
     /// (which may since have expired or been revoked), and saves the credential it gets.
-    async fn register(&self, agent_url: &str) -> anyhow::Result<RegisterResponse> {
+    async fn register(&self, controller: &str, agent_url: &str) -> anyhow::Result<RegisterResponse> {
         let cap = self.driver.capacity();
         let req = RegisterRequest {
             hostname: self.cfg.hostname.clone(),
@@ -133,7 +151,7 @@ impl Agent {
         for secret in secrets {
             let resp = self
                 .http
-                .post(format!("{}{}", self.cfg.controller, ciel_proto::REGISTER_PATH))
+                .post(format!("{controller}{}", ciel_proto::REGISTER_PATH))
                 .bearer_auth(&secret)
                 .json(&req)
                 .send()
@@ -179,30 +197,42 @@ impl Agent {
                 tracing::error!(error = %e, "the agent API stopped");
             }
         });
+        let controllers = self.cfg.controller_urls();
+        // Failures move to the next controller; a full round of failures waits a little.
+        let mut turn = 0usize;
+        let next = |turn: &mut usize| {
+            *turn += 1;
+            if (*turn).is_multiple_of(controllers.len()) {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_millis(100)
+            }
+        };
         loop {
-            let reg = match self.register(&agent_url).await {
+            let controller = controllers[turn % controllers.len()];
+            let reg = match self.register(controller, &agent_url).await {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::warn!(error = %e, "registration failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    tracing::warn!(error = %e, controller, "registration failed; trying again");
+                    tokio::time::sleep(next(&mut turn)).await;
                     continue;
                 }
             };
-            tracing::info!(host_id = %reg.host_id, %agent_url, "registered with the controller");
+            tracing::info!(host_id = %reg.host_id, %agent_url, controller, "registered with the controller");
             if let Ok(mut s) = self.secret.write() {
                 *s = Some(reg.agent_secret.clone());
             }
-            if let Err(e) = self.serve(&reg, &ledger).await {
-                tracing::warn!(error = %e, "lost the controller; registering again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Err(e) = self.serve(controller, &reg, &ledger).await {
+                tracing::warn!(error = %e, controller, "lost the controller; registering again");
+                tokio::time::sleep(next(&mut turn)).await;
             }
         }
     }
 
-    async fn serve(&self, reg: &RegisterResponse, ledger: &ledger::Ledger) -> anyhow::Result<()> {
+    async fn serve(&self, controller: &str, reg: &RegisterResponse, ledger: &ledger::Ledger) -> anyhow::Result<()> {
         // Start from what was accepted before a restart: VMs keep running meanwhile.
         let mut current = ledger.load().unwrap_or_default();
-        let base = format!("{}/agent/v1/hosts/{}", self.cfg.controller, reg.host_id);
+        let base = format!("{controller}/agent/v1/hosts/{}", reg.host_id);
         if let Ok(mut c) = self.controller.write() {
             *c = Some((base.clone(), reg.host_token.clone()));
         }

@@ -172,6 +172,12 @@ fn bare() -> String {
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
     pub data_dir: PathBuf,
+    /// The shared database (`postgres://…`); none: the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// Files every controller must see alike: the token key repository, the join tokens and
+    /// the image store. Several controllers point it at one shared directory (NFS, CephFS…);
+    /// one controller keeps it in `data_dir`.
+    pub shared_dir: PathBuf,
     pub listen: SocketAddr,
     /// Base URL clients use to reach this controller (catalog endpoints, links).
     pub public_url: String,
@@ -191,7 +197,9 @@ impl ControllerConfig {
     pub fn new(data_dir: PathBuf, listen: SocketAddr) -> Self {
         let public_url = default_public_url(listen);
         Self {
+            shared_dir: data_dir.clone(),
             data_dir,
+            database_url: None,
             listen,
             public_url,
             region: "RegionOne".into(),

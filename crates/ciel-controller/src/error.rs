@@ -33,6 +33,10 @@ pub enum Error {
     /// The method is not valid for this resource (405).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The database is unreachable, failing over or asked for a retry (503): the request
+    /// may be sent again.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something broke on our side (500); details stay in the logs.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,13 +71,31 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::RequestTooLarge(_) => 413,
             Error::Typed { status, .. } => *status,
+            Error::Unavailable(_) => 503,
             Error::Internal(_) => 500,
         }
     }
 }
 
+/// Database errors that end when the database is back or the transaction is tried again:
+/// lost connections, a failover (a standby refusing writes, an administrator shutdown),
+/// serialization failures and deadlocks.
+fn transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            ["40001", "40P01", "57P01", "57P02", "57P03", "25006"].contains(&c.as_ref()) || c.starts_with("08")
+        }),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if transient(&e) {
+            tracing::warn!(error = %e, "database unavailable; the request may be retried");
+            return Error::Unavailable("The service is temporarily unavailable; retry the request.".into());
+        }
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
                 return Error::Conflict("Conflict occurred attempting to store the resource: duplicate entry.".into());

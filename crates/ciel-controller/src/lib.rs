@@ -23,8 +23,10 @@ pub struct Controller {
 impl Controller {
     pub async fn start(cfg: ControllerConfig) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&cfg.data_dir)?;
-        let pool = db::open(&cfg.data_dir).await?;
+        std::fs::create_dir_all(&cfg.shared_dir)?;
+        let pool = db::open(cfg.database_url.as_deref(), &cfg.data_dir).await?;
         let app = App::new(pool, cfg).await?;
+        let seeding = db::startup_lock(&app.db).await?;
         let bootstrap = app
             .bootstrap()
             .await
@@ -32,7 +34,7 @@ impl Controller {
         app.seed_images(&bootstrap.admin_user_id, &bootstrap.admin_project_id)
             .await
             .map_err(|e| anyhow::anyhow!("registering images failed: {e}"))?;
-        app::compute::hosts::join_token(&app.cfg.data_dir)
+        app::compute::hosts::join_token(&app.cfg.shared_dir)
             .map_err(|e| anyhow::anyhow!("creating the agent join token failed: {e}"))?;
         app.seed_default_flavors()
             .await
@@ -40,6 +42,7 @@ impl Controller {
         app.seed_external_network(&bootstrap.admin_user_id, &bootstrap.admin_project_id)
             .await
             .map_err(|e| anyhow::anyhow!("creating the external network failed: {e}"))?;
+        drop(seeding);
         let router = http::router(app.clone());
         Ok(Self { app, bootstrap, router })
     }
@@ -61,6 +64,8 @@ impl Controller {
                 }
             }
         });
+        let follow = tokio::spawn(self.app.clone().follow_cluster());
+        let alive = tokio::spawn(self.app.clone().keep_alive());
         axum::serve(listener, self.router)
             .with_graceful_shutdown({
                 // Long polls of agents end at once, so graceful shutdown does not wait for them.
@@ -72,6 +77,8 @@ impl Controller {
             })
             .await?;
         keys.abort();
+        follow.abort();
+        alive.abort();
         self.app.db.close().await;
         Ok(())
     }

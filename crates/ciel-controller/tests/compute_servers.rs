@@ -7,6 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ciel_controller::app::App;
+use ciel_controller::db::sql;
 use ciel_proto::RegisterRequest;
 use common::login;
 use serde_json::{json, Value};
@@ -64,7 +65,7 @@ impl Api {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
-        sqlx::query("UPDATE images SET status = 'active', size = 1024 WHERE id = ?")
+        sql::query("UPDATE images SET status = 'active', size = 1024 WHERE id = ?")
             .bind(&image)
             .execute(&api.app.db)
             .await

@@ -15,6 +15,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use ciel_controller::app::policy::{self, Rule};
 use ciel_controller::app::App;
+use ciel_controller::db::sql;
 use ciel_controller::http::routes::RouteInfo;
 use ciel_proto::RegisterRequest;
 use serde_json::{json, Value};
@@ -276,7 +277,7 @@ impl Cloud {
             json!({"id": image, "name": "img", "disk_format": "raw", "container_format": "bare"}),
         )
         .await;
-        sqlx::query("UPDATE images SET status = 'active', size = 1024 WHERE id = ?")
+        sql::query("UPDATE images SET status = 'active', size = 1024 WHERE id = ?")
             .bind(&image)
             .execute(&self.app.db)
             .await
@@ -292,7 +293,7 @@ impl Cloud {
             .as_str()
             .unwrap()
             .to_string();
-        sqlx::query("UPDATE volumes SET status = 'available' WHERE id = ?")
+        sql::query("UPDATE volumes SET status = 'available' WHERE id = ?")
             .bind(&volume)
             .execute(&self.app.db)
             .await

@@ -54,7 +54,7 @@ async fn setup() -> (Api, common::tempdir::Dir) {
     let dir = common::tempdir::Dir::new();
     let mut cfg = ciel_controller::config::ControllerConfig::new(dir.0.clone(), "127.0.0.1:0".parse().unwrap());
     cfg.admin_password = Some("adminpw".into());
-    let pool = ciel_controller::db::open(&dir.0).await.unwrap();
+    let pool = ciel_controller::db::open_for_tests(&dir.0).await.unwrap();
     let app = App::new(pool, cfg).await.unwrap();
     app.bootstrap().await.unwrap();
     let (token, _) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();

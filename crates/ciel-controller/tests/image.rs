@@ -5,6 +5,7 @@ mod common;
 use ciel_controller::app::image::params::CreateImage;
 use ciel_controller::app::App;
 use ciel_controller::config::ControllerConfig;
+use ciel_controller::db::sql;
 use common::{body, login, tempdir};
 use serde_json::json;
 
@@ -13,7 +14,7 @@ async fn upload_interrupted_by_a_crash_is_reset_on_restart() {
     let dir = tempdir::Dir::new();
     let mut cfg = ControllerConfig::new(dir.0.clone(), "127.0.0.1:0".parse().unwrap());
     cfg.admin_password = Some("adminpw".into());
-    let pool = ciel_controller::db::open(&dir.0).await.unwrap();
+    let pool = ciel_controller::db::open_for_tests(&dir.0).await.unwrap();
     let app = App::new(pool.clone(), cfg.clone()).await.unwrap();
     app.bootstrap().await.unwrap();
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
@@ -28,7 +29,7 @@ async fn upload_interrupted_by_a_crash_is_reset_on_restart() {
         .await
         .unwrap();
     // Simulate a crash in the middle of an upload: row in `saving`, a partial temp file on disk.
-    sqlx::query("UPDATE images SET status = 'saving' WHERE id = ?")
+    sql::query("UPDATE images SET status = 'saving' WHERE id = ?")
         .bind(&img.id)
         .execute(&pool)
         .await

@@ -21,7 +21,7 @@ fn req<T: FromBody>(v: serde_json::Value) -> T {
 async fn file_app(dir: &tempdir::Dir) -> Arc<App> {
     let mut cfg = ControllerConfig::new(dir.0.clone(), "127.0.0.1:0".parse().unwrap());
     cfg.admin_password = Some("adminpw".into());
-    let pool = ciel_controller::db::open(&dir.0).await.unwrap();
+    let pool = ciel_controller::db::open_for_tests(&dir.0).await.unwrap();
     let app = App::new(pool, cfg).await.unwrap();
     app.bootstrap().await.unwrap();
     app

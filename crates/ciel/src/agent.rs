@@ -23,11 +23,13 @@ pub enum VirtTypeArg {
 
 #[derive(Args)]
 pub struct AgentArgs {
-    /// Controller base URL, e.g. http://10.0.0.1:8080.
+    /// Controller base URL, e.g. http://10.0.0.1:8080; several controllers sharing one
+    /// database separated by commas (the agent moves to the next when one fails), or the
+    /// URL of a load balancer in front of them.
     #[arg(long)]
     controller: String,
     /// The join token: from `ciel join-token create` on the controller (or its
-    /// DATA_DIR/agent-join-token). A joined host re-registers with its saved host credential.
+    /// SHARED_DIR/agent-join-token, SHARED_DIR being DATA_DIR by default). A joined host re-registers with its saved host credential.
     #[arg(long, env = "CIEL_JOIN_TOKEN", hide_env_values = true)]
     join_token: String,
     /// Name of this host [default: the system hostname].
@@ -154,7 +156,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         };
         agents.push(Agent::new(
             AgentConfig {
-                controller: args.controller.trim_end_matches('/').to_string(),
+                controller: args.controller.clone(),
                 join_token: args.join_token.clone(),
                 hostname,
                 underlay_ip: args.underlay_ip.clone(),

@@ -1,5 +1,6 @@
-//! `ciel`: one binary for the whole cloud. `ciel up` runs an all-in-one controller; `ciel agent`
-//! joins a hypervisor host to a controller.
+//! `ciel`: one binary for the whole cloud. `ciel up` runs an all-in-one controller; `ciel
+//! controller` one of several controllers sharing a database; `ciel agent` joins a
+//! hypervisor host to the controllers.
 
 mod agent;
 mod join_token;
@@ -25,6 +26,9 @@ struct Cli {
 enum Command {
     /// Run the all-in-one cloud (controller + local services) in the foreground.
     Up(up::UpArgs),
+    /// Run the controller alone (no local agent): one of several sharing a PostgreSQL
+    /// database (`--database postgres://…`), behind a load balancer.
+    Controller(up::UpArgs),
     /// Run a hypervisor agent that joins a controller.
     Agent(agent::AgentArgs),
     /// Create, list and revoke the tokens new hypervisors join with (run on the controller).
@@ -55,7 +59,8 @@ fn main() -> std::process::ExitCode {
     malloc::bound_retention();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up(args) => up::run(args),
+        Command::Up(args) => up::run(args, up::Role::AllInOne),
+        Command::Controller(args) => up::run(args, up::Role::Controller),
         Command::Agent(args) => agent::run(args),
         Command::JoinToken { action } => join_token::run(action),
         Command::Keys {

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    /// Token keys, join tokens and images, seen alike by every controller [default: data_dir].
+    pub shared_dir: Option<PathBuf>,
     pub listen: Option<String>,
     pub public_url: Option<String>,
     pub region: Option<String>,
@@ -27,9 +29,19 @@ pub struct FileConfig {
     pub scheduler: Option<SchedulerConfig>,
     #[serde(default)]
     pub compute: ComputeConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
     /// Image files registered in the image service at start (public, owned by admin).
     #[serde(default)]
     pub images: Vec<ciel_controller::config::SeedImage>,
+}
+
+/// `[database]`: where the controller keeps its state.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://…`, shared by several controllers [default: the SQLite file in `data_dir`].
+    pub url: Option<String>,
 }
 
 /// The hypervisor agent `ciel up` runs inside itself, making this host a compute node.

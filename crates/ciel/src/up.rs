@@ -1,4 +1,5 @@
-//! `ciel up`: the all-in-one cloud on one host.
+//! `ciel up`: the all-in-one cloud on one host; `ciel controller`: the same APIs without the
+//! local agent, one of several controllers sharing a PostgreSQL database.
 
 use crate::settings::FileConfig;
 use anyhow::Context;
@@ -14,6 +15,14 @@ pub struct UpArgs {
     /// Where Ciel keeps its database, keys, images and disks [default: /var/lib/ciel].
     #[arg(long, env = "CIEL_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/DB`, shared by several controllers
+    /// [default: the SQLite file DATA_DIR/ciel.db].
+    #[arg(long, env = "CIEL_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+    /// A directory every controller sees alike (token keys, join tokens, images), for several
+    /// controllers [default: DATA_DIR].
+    #[arg(long, env = "CIEL_SHARED_DIR")]
+    shared_dir: Option<PathBuf>,
     /// Address of the API endpoint [default: 127.0.0.1:8080].
     #[arg(long, env = "CIEL_LISTEN")]
     listen: Option<String>,
@@ -39,7 +48,16 @@ pub struct UpArgs {
     log: Option<String>,
 }
 
-pub fn run(args: UpArgs) -> anyhow::Result<()> {
+/// What runs in this process besides the controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `ciel up`: the controller and, unless `[compute] agent = false`, this host's agent.
+    AllInOne,
+    /// `ciel controller`: the controller alone.
+    Controller,
+}
+
+pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
     let started = Instant::now();
     let file = match &args.config {
         Some(p) => FileConfig::load(p)?,
@@ -59,6 +77,10 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("invalid listen address '{listen_text}' (expected HOST:PORT, e.g. 127.0.0.1:8080)"))?;
     let mut cfg = ControllerConfig::new(data_dir, listen);
+    cfg.database_url = args.database.or(file.database.url);
+    if let Some(shared) = args.shared_dir.or(file.shared_dir) {
+        cfg.shared_dir = shared;
+    }
     cfg.public_url = args
         .public_url
         .or(file.public_url)
@@ -101,11 +123,12 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let data_dir = cfg.data_dir.clone();
+        let shared_dir = cfg.shared_dir.clone();
         let public_url = cfg.public_url.clone();
         let region = cfg.region.clone();
         let controller = Controller::start(cfg).await?;
-        if file.compute.agent {
-            start_local_agent(&file.compute, &data_dir, listen)?;
+        if role == Role::AllInOne && file.compute.agent {
+            start_local_agent(&file.compute, &data_dir, &shared_dir, listen)?;
         }
         if let Some(pw) = &controller.bootstrap.admin_password {
             write_client_files(&data_dir, &public_url, &region, pw)?;
@@ -130,6 +153,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
 fn start_local_agent(
     compute: &crate::settings::ComputeConfig,
     data_dir: &Path,
+    shared_dir: &Path,
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
     let state_dir = data_dir.join("agent");
@@ -145,7 +169,7 @@ fn start_local_agent(
     } else {
         listen.ip().to_string()
     };
-    let join_token = std::fs::read_to_string(data_dir.join("agent-join-token"))?
+    let join_token = std::fs::read_to_string(shared_dir.join("agent-join-token"))?
         .trim()
         .to_string();
     let agent = ciel_agent::Agent::new(

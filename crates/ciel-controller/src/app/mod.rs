@@ -1,6 +1,7 @@
 //! Domain logic. Every public operation takes the authenticated caller, checks policy,
 //! and runs its database work as one transaction where it writes more than one row.
 
+pub mod cluster;
 pub mod compute;
 pub mod identity;
 pub mod image;
@@ -8,6 +9,7 @@ pub mod json_input;
 pub mod metadata_schema;
 pub mod network;
 pub mod policy;
+pub mod shared_dir;
 pub mod volume;
 
 use crate::config::ControllerConfig;
@@ -36,14 +38,15 @@ pub struct App {
     pub(crate) host_changes: crate::db::HostWakeups,
     /// Set when the server stops accepting requests; pending long polls answer at once.
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
-    /// Remote console tokens: token -> (server id, expiry).
-    pub(crate) console_tokens: Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+    /// This controller's id among those sharing the database (new at every start): the
+    /// owner of the work it leases.
+    pub controller_id: String,
 }
 
 impl App {
     pub async fn new(db: Pool, cfg: ControllerConfig) -> anyhow::Result<Arc<Self>> {
-        let tokens = TokenKeys::open(&cfg.data_dir.join("token-keys"))?;
-        let image_store = image::store::FileStore::open(&cfg.data_dir.join("images"))?;
+        let tokens = TokenKeys::open(&cfg.shared_dir.join("token-keys"))?;
+        let image_store = image::store::FileStore::open(&cfg.shared_dir.join("images"))?;
         let app = Arc::new(Self {
             db,
             cfg: Arc::new(cfg),
@@ -55,13 +58,17 @@ impl App {
             catalog_cache: Mutex::new(None),
             host_changes: Arc::new(tokio::sync::watch::channel(0).0),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
-            console_tokens: Mutex::default(),
+            controller_id: uuid::Uuid::new_v4().to_string(),
         });
         app.load_revocations().await?;
-        // The store dropped partial upload files when it opened; their rows go back to queued.
-        let reset = crate::db::image::reset_interrupted_uploads(&app.db, crate::db::now()).await?;
-        if reset > 0 {
-            tracing::warn!(images = reset, "uploads interrupted by a restart were reset to queued");
+        // Alive before any lease is taken: a lease of an unknown controller is orphaned.
+        app.beat().await?;
+        let reset = crate::db::image::reset_unleased_uploads(&app.db, crate::db::now()).await?;
+        for id in &reset {
+            app.image_store.drop_partials(id)?;
+        }
+        if !reset.is_empty() {
+            tracing::warn!(images = reset.len(), "uploads no controller runs were reset to queued");
         }
         Ok(app)
     }
@@ -76,8 +83,12 @@ impl App {
         self.identity_generation.load(Ordering::Acquire)
     }
 
-    /// Call after any identity write so cached token scopes are rebuilt.
-    pub fn identity_changed(&self) {
+    /// Call after any identity write so cached token scopes are rebuilt, here at once and on
+    /// the other controllers when they see the cluster counter move.
+    pub async fn identity_changed(&self) -> crate::error::Result<()> {
         self.identity_generation.fetch_add(1, Ordering::AcqRel);
+        let mut tx = self.begin().await?;
+        crate::db::cluster::bump(&mut tx, crate::db::cluster::Counter::Identity).await?;
+        tx.commit().await
     }
 }

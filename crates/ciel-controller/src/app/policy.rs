@@ -85,6 +85,7 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("agent:report", Public),
     ("agent:image_file", Public),
     ("agent:metadata", Public),
+    ("health:check", Public),
     // --- Keystone ---------------------------------------------------------------------------
     ("identity:versions", Public),
     ("identity:version", Public),

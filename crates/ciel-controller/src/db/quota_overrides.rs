@@ -1,8 +1,8 @@
 //! Per-project quota overrides, one table per service with the same shape
 //! (project_id, resource, hard_limit); absent rows mean the service's default.
 
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Service {
@@ -22,8 +22,8 @@ impl Service {
     }
 }
 
-pub async fn overrides(e: impl SqliteExecutor<'_>, s: Service, project_id: &str) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn overrides(e: impl sql::Executor<'_>, s: Service, project_id: &str) -> Result<Vec<(String, i64)>> {
+    Ok(sql::query_as(&format!(
         "SELECT resource, hard_limit FROM {} WHERE project_id = ?",
         s.table()
     ))
@@ -32,8 +32,8 @@ pub async fn overrides(e: impl SqliteExecutor<'_>, s: Service, project_id: &str)
     .await?)
 }
 
-pub async fn set(e: impl SqliteExecutor<'_>, s: Service, project_id: &str, resource: &str, limit: i64) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn set(e: impl sql::Executor<'_>, s: Service, project_id: &str, resource: &str, limit: i64) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO {} (project_id, resource, hard_limit) VALUES (?, ?, ?) \
          ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
         s.table()
@@ -46,8 +46,8 @@ pub async fn set(e: impl SqliteExecutor<'_>, s: Service, project_id: &str, resou
     Ok(())
 }
 
-pub async fn reset(e: impl SqliteExecutor<'_>, s: Service, project_id: &str) -> Result<()> {
-    sqlx::query(&format!("DELETE FROM {} WHERE project_id = ?", s.table()))
+pub async fn reset(e: impl sql::Executor<'_>, s: Service, project_id: &str) -> Result<()> {
+    sql::query(&format!("DELETE FROM {} WHERE project_id = ?", s.table()))
         .bind(project_id)
         .execute(e)
         .await?;

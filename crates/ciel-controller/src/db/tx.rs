@@ -4,9 +4,10 @@
 //! then wakes the agents' long polls: a woken agent always reads the committed state, so no
 //! caller bumps generations or wakes agents by hand and no poller has to look again later.
 
+use crate::db::cluster;
 use crate::db::compute::hosts;
+use crate::db::sql::Conn;
 use crate::error::Result;
-use sqlx::{Sqlite, SqliteConnection};
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -35,10 +36,10 @@ impl HostChanges {
     }
 }
 
-/// `BEGIN IMMEDIATE` transaction; reads and writes go through it as through a connection
-/// (`&mut *tx`).
+/// A transaction holding the writer lock (see `db::begin_notifying`); reads and writes go
+/// through it as through a connection (`&mut *tx`).
 pub struct Tx<'a> {
-    inner: sqlx::Transaction<'a, Sqlite>,
+    inner: Conn<'a>,
     changes: HostChanges,
     wakeups: Option<HostWakeups>,
     /// A savepoint hands its changes to the enclosing transaction when it commits.
@@ -46,7 +47,7 @@ pub struct Tx<'a> {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(inner: sqlx::Transaction<'a, Sqlite>, wakeups: Option<HostWakeups>) -> Self {
+    pub(crate) fn new(inner: Conn<'a>, wakeups: Option<HostWakeups>) -> Self {
         Tx {
             inner,
             changes: HostChanges::default(),
@@ -58,7 +59,7 @@ impl<'a> Tx<'a> {
     /// A savepoint inside this transaction: rolled back alone (dropped without commit), or
     /// committed into this transaction with the host changes it collected.
     pub async fn savepoint(&mut self) -> Result<Tx<'_>> {
-        let inner = sqlx::Acquire::begin(&mut self.inner).await?;
+        let inner = self.inner.begin().await?;
         Ok(Tx {
             inner,
             changes: HostChanges::default(),
@@ -101,6 +102,10 @@ impl<'a> Tx<'a> {
             return Ok(());
         }
         let bumped = self.bump_changed_hosts().await?;
+        if bumped > 0 {
+            // Other controllers' long polls learn of it from the counter (and its NOTIFY).
+            cluster::bump(&mut self.inner, cluster::Counter::Hosts).await?;
+        }
         self.inner.commit().await?;
         if bumped > 0 {
             if let Some(w) = &self.wakeups {
@@ -120,7 +125,7 @@ impl<'a> Tx<'a> {
         if changes.is_empty() {
             return Ok(0);
         }
-        let conn = &mut *self.inner;
+        let conn = &mut self.inner;
         if changes.all {
             return hosts::bump_all(&mut *conn).await;
         }
@@ -139,15 +144,15 @@ impl<'a> Tx<'a> {
     }
 }
 
-impl Deref for Tx<'_> {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+impl<'a> Deref for Tx<'a> {
+    type Target = Conn<'a>;
+    fn deref(&self) -> &Conn<'a> {
         &self.inner
     }
 }
 
-impl DerefMut for Tx<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+impl<'a> DerefMut for Tx<'a> {
+    fn deref_mut(&mut self) -> &mut Conn<'a> {
         &mut self.inner
     }
 }
@@ -159,7 +164,7 @@ mod tests {
     async fn pool_with_hosts() -> crate::db::Pool {
         let pool = crate::db::open_memory().await.unwrap();
         for (id, name) in [("h1", "hv1"), ("h2", "hv2")] {
-            sqlx::query(
+            crate::db::sql::query(
                 "INSERT INTO hosts (id, hostname, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, last_seen, created_at) \
                  VALUES (?, ?, 1, 1, 1, 'fake', 'x', 0, 0)",
             )
@@ -173,7 +178,7 @@ mod tests {
     }
 
     async fn generations(pool: &crate::db::Pool) -> Vec<(String, i64)> {
-        sqlx::query_as("SELECT id, generation FROM hosts ORDER BY id")
+        crate::db::sql::query_as("SELECT id, generation FROM hosts ORDER BY id")
             .fetch_all(pool)
             .await
             .unwrap()

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod body_rules;
 pub mod compute;
 pub mod dashboard;
+pub mod health;
 pub mod identity;
 pub mod image;
 pub mod network;
@@ -48,6 +49,7 @@ fn routes(app: AppState) -> Routes<routes::PlainError> {
     let (network, network_table) = network::router().into_parts();
     Routes::new()
         .route("/", get("dashboard:index", dashboard::index))
+        .route("/healthz", get("health:check", health::healthz))
         .route("/{file}", get("dashboard:file", dashboard::top_file))
         .route("/assets/{*path}", get("dashboard:asset", dashboard::asset))
         .route("/identity/", get("identity:versions", identity::versions))

@@ -58,7 +58,11 @@ impl App {
     }
 
     pub async fn update_aggregate(&self, caller: &Caller, id: &str, req: UpdateAggregate) -> Result<AggregateView> {
-        let mut a = self.get_aggregate(caller, id).await?.aggregate;
+        caller.require_admin()?;
+        let mut tx = self.begin().await?;
+        let mut a = db::get(&mut *tx, parse_id(id)?)
+            .await?
+            .ok_or_else(|| Error::not_found("aggregate", id))?;
         if let Some(n) = req.name {
             a.name = n;
         }
@@ -66,7 +70,8 @@ impl App {
             a.availability_zone = z;
         }
         a.updated_at = Some(crate::db::now());
-        db::update(&self.db, &a).await?;
+        db::update(&mut *tx, &a).await?;
+        tx.commit().await?;
         self.aggregate_view(a.id).await
     }
 
@@ -116,7 +121,11 @@ impl App {
         id: &str,
         given: AggregateMetadata,
     ) -> Result<AggregateView> {
-        let mut a = self.get_aggregate(caller, id).await?.aggregate;
+        caller.require_admin()?;
+        let mut tx = self.begin().await?;
+        let mut a = db::get(&mut *tx, parse_id(id)?)
+            .await?
+            .ok_or_else(|| Error::not_found("aggregate", id))?;
         let mut m: Map<String, Value> = serde_json::from_str(&a.metadata).unwrap_or_default();
         for (k, v) in given.0 {
             match v {
@@ -126,7 +135,8 @@ impl App {
         }
         a.metadata = Value::Object(m).to_string();
         a.updated_at = Some(crate::db::now());
-        db::update(&self.db, &a).await?;
+        db::update(&mut *tx, &a).await?;
+        tx.commit().await?;
         self.aggregate_view(a.id).await
     }
 }

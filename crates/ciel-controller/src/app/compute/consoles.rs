@@ -1,16 +1,18 @@
 //! Remote consoles: a short-lived token names one server's VNC console; the console proxy
 //! (a websocket at `/compute/console/vnc?token=…`) trades it for the server's host agent,
 //! which bridges to the VM's VNC socket. Browsers cannot send auth headers on websockets,
-//! so the token itself is the credential: random, single-server, expiring.
+//! so the token itself is the credential: random, single-server, expiring. Tokens live in the
+//! database (hashed), so any controller behind the load balancer opens any console.
 
 use super::resource_params::CreateRemoteConsole;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
-use crate::db::compute::hosts;
 use crate::db::compute::server_states::VmState;
+use crate::db::compute::{console_tokens, hosts};
 use crate::error::{Error, Result};
 use base64::Engine;
-use std::time::{Duration, Instant};
+use sha2::Digest;
+use std::time::Duration;
 
 /// How long a console URL can be opened (Nova's default token TTL).
 pub const TOKEN_TTL: Duration = Duration::from_secs(600);
@@ -35,27 +37,24 @@ impl App {
         let mut raw = [0u8; 24];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-        let now = Instant::now();
-        let mut tokens = self
-            .console_tokens
-            .lock()
-            .map_err(|_| Error::Internal("console tokens".into()))?;
-        tokens.retain(|_, (_, exp)| *exp > now);
-        tokens.insert(token.clone(), (s.id.to_string(), now + TOKEN_TTL));
+        let now = crate::db::now();
+        let mut tx = self.begin().await?;
+        console_tokens::insert(
+            &mut tx,
+            &token_hash(&token),
+            &s.id,
+            now + TOKEN_TTL.as_secs() as i64,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(format!("{}/compute/console/vnc?token={token}", self.cfg.public_url))
     }
 
     /// The agent endpoint behind a console token, if the token is valid.
     pub async fn console_target(&self, token: &str) -> Result<ConsoleTarget> {
-        let server_id = {
-            let tokens = self
-                .console_tokens
-                .lock()
-                .map_err(|_| Error::Internal("console tokens".into()))?;
-            match tokens.get(token) {
-                Some((id, exp)) if *exp > Instant::now() => id.clone(),
-                _ => return Err(Error::Unauthorized("invalid or expired console token".into())),
-            }
+        let Some(server_id) = console_tokens::server_of(&self.db, &token_hash(token), crate::db::now()).await? else {
+            return Err(Error::Unauthorized("invalid or expired console token".into()));
         };
         let s = crate::db::compute::servers::get(&self.db, &server_id)
             .await?
@@ -75,4 +74,8 @@ impl App {
             secret,
         })
     }
+}
+
+fn token_hash(token: &str) -> String {
+    super::hosts::hex(&sha2::Sha256::digest(token.as_bytes()))
 }

@@ -5,9 +5,9 @@
 use super::host_network::NetworkModel;
 use crate::db::network::security_groups::{self as sg, Rule};
 use crate::db::network::Port;
+use crate::db::sql;
 use crate::error::Result;
 use ciel_proto::{FirewallRule, PortFirewall};
-use sqlx::SqliteConnection;
 use std::collections::HashMap;
 
 pub struct FirewallModel {
@@ -34,7 +34,7 @@ fn address_pairs(p: &Port) -> Vec<(String, String)> {
 }
 
 impl FirewallModel {
-    pub async fn load(e: &mut SqliteConnection, model: &NetworkModel) -> Result<Self> {
+    pub async fn load(e: &mut sql::Conn<'_>, model: &NetworkModel) -> Result<Self> {
         let mut groups_of_port: HashMap<String, Vec<String>> = HashMap::new();
         let mut members: HashMap<String, Vec<String>> = HashMap::new();
         let ports: HashMap<&str, &Port> = model.ports.iter().map(|p| (p.id.as_str(), p)).collect();

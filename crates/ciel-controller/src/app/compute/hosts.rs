@@ -30,9 +30,11 @@ pub(super) fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-/// The secret agents present to join, kept in `DATA_DIR/agent-join-token` (mode 600).
-pub fn join_token(data_dir: &Path) -> Result<String> {
-    let path = data_dir.join("agent-join-token");
+/// The secret agents present to join, kept in `SHARED_DIR/agent-join-token` (mode 600).
+/// Controllers starting together on one shared directory create it once (under its lock).
+pub fn join_token(shared_dir: &Path) -> Result<String> {
+    let path = shared_dir.join("agent-join-token");
+    let _lock = crate::app::shared_dir::lock(shared_dir)?;
     if let Ok(t) = std::fs::read_to_string(&path) {
         return Ok(t.trim().to_string());
     }
@@ -63,9 +65,9 @@ impl App {
                 _ => return Err(Error::Unauthorized("unknown host or token".into())),
             },
             None => {
-                let own = join_token(&self.cfg.data_dir)?;
+                let own = join_token(&self.cfg.shared_dir)?;
                 if !constant_eq(secret.as_bytes(), own.as_bytes())
-                    && !super::join_tokens::accepts(&self.cfg.data_dir, secret)?
+                    && !super::join_tokens::accepts(&self.cfg.shared_dir, secret)?
                 {
                     return Err(Error::Unauthorized("invalid join token".into()));
                 }

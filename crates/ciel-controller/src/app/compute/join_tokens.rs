@@ -1,7 +1,7 @@
 //! Join tokens: the secrets a new hypervisor presents once to join the cloud, created by an
 //! admin on the controller (`ciel join-token create`), optionally expiring, revocable. Kept
-//! in `DATA_DIR/join-tokens.json` (mode 600) as SHA-256 hashes only, like the token keys, so
-//! every controller sharing the data directory honours them. A joined host re-registers with
+//! in `SHARED_DIR/join-tokens.json` (mode 600) as SHA-256 hashes only, like the token keys, so
+//! every controller sharing that directory honours them. A joined host re-registers with
 //! its own host credential, so an expired join token never strands a host.
 //!
 //! A token reads `<id>.<secret>`: the id names it in lists and revocations, the secret is

@@ -7,6 +7,7 @@ use super::actions::{record, Guard};
 use crate::app::identity::caller::Caller;
 use crate::app::image::params::{CreateImage, ImageAttr};
 use crate::app::App;
+use crate::db::cluster::{self, work};
 use crate::db::compute::server_states::{TaskState, VmState};
 use crate::db::compute::{hosts, servers};
 use crate::error::{Error, Result};
@@ -87,6 +88,7 @@ impl App {
         s.updated_at = crate::db::now();
         servers::update_state(&mut *tx, &s).await?;
         record(&mut tx, caller, &s, "createImage", request_id, s.updated_at).await?;
+        cluster::take_lease(&mut *tx, &self.lease(work::SERVER_SNAPSHOT, &s.id, &image.id)).await?;
         tx.commit().await?;
 
         let (app, caller, server, image_id) = (self.clone(), caller.clone(), s.id.clone(), image.id.clone());
@@ -104,7 +106,8 @@ impl App {
         Ok(image.id.into_string())
     }
 
-    async fn end_snapshot_task(&self, server: &str) -> Result<()> {
+    /// Ends the server's snapshot task (also for a snapshot whose controller died).
+    pub(crate) async fn end_snapshot_task(&self, server: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         if let Some(mut s) = servers::get(&mut *tx, server).await? {
             if s.task_state == Some(TaskState::ImageSnapshot) {
@@ -113,6 +116,7 @@ impl App {
                 servers::update_state(&mut *tx, &s).await?;
             }
         }
+        cluster::release(&mut *tx, work::SERVER_SNAPSHOT, server).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -143,7 +143,7 @@ impl App {
         caller.require_admin()?;
         self.check_grant_refs(&g).await?;
         assignments::insert(&self.db, &g.row()).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 
@@ -173,7 +173,7 @@ impl App {
             })
             .await?;
         }
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 

@@ -233,7 +233,7 @@ impl App {
             }
         }
         tx.commit().await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(BootstrapOutcome {
             admin_project_id: project_id.into_string(),
             admin_user_id: user_id,

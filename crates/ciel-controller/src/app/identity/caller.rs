@@ -288,7 +288,8 @@ impl App {
         ev.issued_before = crate::db::now_micros();
         revocations::insert(&self.db, &ev, crate::db::now()).await?;
         self.revocations.write().expect("revocations lock").push(ev);
-        Ok(())
+        // The other controllers reload their lists when they see this.
+        self.identity_changed().await
     }
 }
 

@@ -49,7 +49,7 @@ impl App {
             )),
             other => other,
         })?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(r)
     }
 
@@ -94,7 +94,7 @@ impl App {
         }
         r.extra = input::merge_extra(&r.extra, change.extra);
         catalog::update_region(&self.db, &r).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(r)
     }
 
@@ -110,7 +110,7 @@ impl App {
             ));
         }
         catalog::delete_region(&self.db, id).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 
@@ -123,7 +123,7 @@ impl App {
             extra: input::merge_extra("{}", new.extra),
         };
         catalog::insert_service(&self.db, &s).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(s)
     }
 
@@ -150,14 +150,14 @@ impl App {
         }
         s.extra = input::merge_extra(&s.extra, change.extra);
         catalog::update_service(&self.db, &s).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(s)
     }
 
     pub async fn delete_service(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
         catalog::delete_service(&self.db, id).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 
@@ -174,7 +174,7 @@ impl App {
         };
         self.check_endpoint_refs(&ep).await?;
         catalog::insert_endpoint(&self.db, &ep).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(ep)
     }
 
@@ -233,14 +233,14 @@ impl App {
         self.check_endpoint_refs(&ep).await?;
         ep.extra = input::merge_extra(&ep.extra, change.extra);
         catalog::update_endpoint(&self.db, &ep).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(ep)
     }
 
     pub async fn delete_endpoint(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
         catalog::delete_endpoint(&self.db, id).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 

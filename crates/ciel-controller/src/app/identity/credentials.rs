@@ -107,7 +107,7 @@ impl App {
             return Err(Error::forbidden());
         }
         credentials::delete_app_cred(&self.db, id).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 

@@ -28,7 +28,7 @@ impl App {
             )),
             other => other,
         })?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(d)
     }
 
@@ -71,7 +71,8 @@ impl App {
 
     pub async fn update_domain(&self, caller: &Caller, id: &str, change: DomainUpdate) -> Result<Domain> {
         caller.require_admin()?;
-        let mut d = domains::get(&self.db, id)
+        let mut tx = self.begin().await?;
+        let mut d = domains::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("domain", id))?;
         if change.id.is_some_and(|given| !given.is(id)) {
@@ -90,7 +91,8 @@ impl App {
             d.enabled = e;
         }
         d.extra = input::merge_extra(&d.extra, change.extra);
-        domains::update(&self.db, &d).await?;
+        domains::update(&mut *tx, &d).await?;
+        tx.commit().await?;
         if !d.enabled {
             self.revoke(RevocationEvent {
                 domain_id: Some(d.id.clone()),
@@ -98,7 +100,7 @@ impl App {
             })
             .await?;
         }
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(d)
     }
 
@@ -147,7 +149,7 @@ impl App {
         assignments::delete_for(&mut *tx, id).await?;
         domains::delete(&mut *tx, id).await?;
         tx.commit().await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 }

@@ -45,7 +45,9 @@ impl App {
 
     pub async fn update_group(&self, caller: &Caller, id: &str, change: GroupUpdate) -> Result<Group> {
         caller.require_admin()?;
-        let mut g = groups::get(&self.db, id)
+        // Read and written in one write transaction: concurrent updates do not lose fields.
+        let mut tx = self.begin().await?;
+        let mut g = groups::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("group", id))?;
         if change.domain_id.is_some_and(|given| !given.is(&g.domain_id)) {
@@ -58,7 +60,8 @@ impl App {
             g.description = d;
         }
         g.extra = input::merge_extra(&g.extra, change.extra);
-        groups::update(&self.db, &g).await?;
+        groups::update(&mut *tx, &g).await?;
+        tx.commit().await?;
         Ok(g)
     }
 
@@ -71,7 +74,7 @@ impl App {
         assignments::delete_for(&mut *tx, id).await?;
         groups::delete(&mut *tx, id).await?;
         tx.commit().await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 
@@ -89,7 +92,7 @@ impl App {
         caller.require_admin()?;
         self.group_and_user(group_id, user_id).await?;
         groups::add_member(&self.db, group_id, user_id).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 
@@ -115,7 +118,7 @@ impl App {
                 id: format!("{user_id} in {group_id}"),
             });
         }
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 

@@ -69,7 +69,7 @@ impl App {
         })?;
         projects::set_tags(&mut tx, &p.id, &tags).await?;
         tx.commit().await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(p)
     }
 
@@ -174,7 +174,7 @@ impl App {
             })
             .await?;
         }
-        self.identity_changed();
+        self.identity_changed().await?;
         projects::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("project", id))
@@ -203,7 +203,7 @@ impl App {
             ..Default::default()
         })
         .await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 

@@ -48,7 +48,8 @@ impl App {
 
     pub async fn update_role(&self, caller: &Caller, id: &str, change: RoleUpdate) -> Result<Role> {
         caller.require_admin()?;
-        let mut r = roles::get(&self.db, id)
+        let mut tx = self.begin().await?;
+        let mut r = roles::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("role", id))?;
         if change
@@ -67,15 +68,16 @@ impl App {
             r.options = o.to_string();
         }
         r.extra = input::merge_extra(&r.extra, change.extra);
-        roles::update(&self.db, &r).await?;
-        self.identity_changed();
+        roles::update(&mut *tx, &r).await?;
+        tx.commit().await?;
+        self.identity_changed().await?;
         Ok(r)
     }
 
     pub async fn delete_role(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require_admin()?;
         roles::delete(&self.db, id).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 
@@ -103,7 +105,7 @@ impl App {
             return Err(Error::bad_request("A role cannot imply itself."));
         }
         roles::add_implication(&self.db, prior, implied).await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok((p, i))
     }
 
@@ -132,7 +134,7 @@ impl App {
                 id: format!("{prior} implies {implied}"),
             });
         }
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 

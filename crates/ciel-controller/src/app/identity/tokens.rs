@@ -53,6 +53,8 @@ impl TokenKeys {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         set_private(dir, 0o700)?;
+        // Controllers starting together on a shared directory create one repository.
+        let _lock = crate::app::shared_dir::lock(dir)?;
         if read_indexes(dir)?.is_empty() {
             write_key(dir, 0)?;
             write_key(dir, 1)?;

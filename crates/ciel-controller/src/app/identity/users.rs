@@ -56,7 +56,7 @@ impl App {
             u.password_expires_at = expires;
         }
         tx.commit().await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(u)
     }
 
@@ -74,7 +74,8 @@ impl App {
 
     pub async fn update_user(&self, caller: &Caller, id: &str, change: UserUpdate) -> Result<User> {
         caller.require_admin()?;
-        let mut u = users::get(&self.db, id)
+        let mut tx = self.begin().await?;
+        let mut u = users::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("user", id))?;
         if change.id.is_some_and(|given| !given.is(id)) {
@@ -97,7 +98,6 @@ impl App {
         let pw_changed = password.is_some();
         u.options = UserOptions::merged_over(change.options, &u.options);
         u.extra = input::merge_extra(&u.extra, change.extra);
-        let mut tx = self.begin().await?;
         users::update(&mut *tx, &u).await?;
         // An admin reset is not subject to the password history (as in Keystone).
         if let Some(pw) = password {
@@ -113,7 +113,7 @@ impl App {
             })
             .await?;
         }
-        self.identity_changed();
+        self.identity_changed().await?;
         users::get(&self.db, id)
             .await?
             .ok_or_else(|| Error::not_found("user", id))
@@ -134,7 +134,7 @@ impl App {
             ..Default::default()
         })
         .await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 
@@ -202,7 +202,7 @@ impl App {
             ..Default::default()
         })
         .await?;
-        self.identity_changed();
+        self.identity_changed().await?;
         Ok(())
     }
 }

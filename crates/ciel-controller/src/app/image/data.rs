@@ -4,6 +4,7 @@ use super::inspect::inspect;
 use super::not_found;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
+use crate::db::cluster::{self, work};
 use crate::db::image::{self, Image, ImageStatus};
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -31,8 +32,10 @@ impl App {
                 "Properties disk_format, container_format must be set prior to saving data.",
             ));
         };
+        // Saving and its lease together: if this controller dies, another puts it back.
+        let mut tx = self.begin().await?;
         if !image::transition(
-            &self.db,
+            &mut *tx,
             id,
             &[ImageStatus::Queued],
             ImageStatus::Saving,
@@ -45,7 +48,11 @@ impl App {
                 img.status
             )));
         }
-        match self.receive(&img, &disk_format, data).await {
+        cluster::take_lease(&mut *tx, &self.lease(work::IMAGE_UPLOAD, id, "")).await?;
+        tx.commit().await?;
+        let received = self.receive(&img, &disk_format, data).await;
+        cluster::release(&self.db, work::IMAGE_UPLOAD, id).await.ok();
+        match received {
             Ok(done) => Ok(done),
             Err(e) => {
                 image::transition(

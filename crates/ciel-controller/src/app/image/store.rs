@@ -23,16 +23,24 @@ pub struct Staged {
 }
 
 impl FileStore {
+    /// Opens the store. Partial uploads are left alone: in a directory several controllers
+    /// share they may be another's work in progress ([`FileStore::drop_partials`] removes
+    /// those of an upload whose controller died).
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        // Leftovers of uploads interrupted by a crash.
-        for entry in std::fs::read_dir(dir)? {
+        Ok(Self { dir: dir.to_owned() })
+    }
+
+    /// Removes what an interrupted upload of image `id` left.
+    pub fn drop_partials(&self, id: &str) -> std::io::Result<()> {
+        let prefix = format!(".upload-{id}-");
+        for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
-            if entry.file_name().to_string_lossy().starts_with(".upload-") {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
                 std::fs::remove_file(entry.path()).ok();
             }
         }
-        Ok(Self { dir: dir.to_owned() })
+        Ok(())
     }
 
     pub fn path_of(&self, id: &str) -> PathBuf {

@@ -249,8 +249,13 @@ impl App {
         // A generated MAC that collides is simply drawn again; a requested one is a conflict.
         let mut attempts = 0;
         loop {
-            match network::insert_port(&mut *tx, &port).await {
-                Ok(()) => break,
+            // In a savepoint: on PostgreSQL a failed statement spoils its whole transaction.
+            let mut attempt = tx.savepoint().await?;
+            match network::insert_port(&mut *attempt, &port).await {
+                Ok(()) => {
+                    attempt.commit().await?;
+                    break;
+                }
                 Err(Error::Conflict(_)) if mac.is_none() && attempts < 8 => {
                     attempts += 1;
                     let fresh = random_mac();

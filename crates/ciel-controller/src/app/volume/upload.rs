@@ -7,6 +7,7 @@ use super::params::UploadImage;
 use crate::app::identity::caller::Caller;
 use crate::app::image::params::{CreateImage, ImageAttr};
 use crate::app::App;
+use crate::db::cluster::{self, work};
 use crate::db::compute::hosts;
 use crate::db::volume::{self as db, VolumeStatus};
 use crate::error::{Error, Result};
@@ -73,6 +74,9 @@ impl App {
                 return Err(e);
             }
         };
+        // From here a controller that dies leaves a lease another one recovers.
+        let detail = format!("{}:{}", img.id, previous.as_str());
+        cluster::take_lease(&self.db, &self.lease(work::VOLUME_UPLOAD, id, &detail)).await?;
 
         let (app, caller, vid, image_id) = (self.clone(), caller.clone(), id.to_string(), img.id.clone());
         let (url, secret) = host;
@@ -98,7 +102,8 @@ impl App {
         })
     }
 
-    async fn end_upload(&self, id: &str, status: VolumeStatus) -> Result<()> {
+    /// Puts an uploading volume back to `status` (also for an upload whose controller died).
+    pub(crate) async fn end_upload(&self, id: &str, status: VolumeStatus) -> Result<()> {
         let mut tx = self.begin().await?;
         if let Some(mut v) = db::get(&mut *tx, id).await? {
             if v.status == VolumeStatus::Uploading {
@@ -107,6 +112,7 @@ impl App {
                 db::update(&mut *tx, &v).await?;
             }
         }
+        cluster::release(&mut *tx, work::VOLUME_UPLOAD, id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -562,8 +562,8 @@ impl App {
 
     pub async fn volume_quota_usage(&self, caller: &Caller, project: &str) -> Result<(i64, i64, i64)> {
         require_in_project(caller, project)?;
-        let mut conn = self.db.acquire().await?;
-        db::usage(&mut conn, project).await
+        let mut tx = crate::db::begin_read(&self.db).await?;
+        db::usage(&mut tx, project).await
     }
 
     pub async fn set_volume_quota(

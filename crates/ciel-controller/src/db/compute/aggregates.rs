@@ -1,7 +1,7 @@
 //! Host aggregates and their hosts.
 
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Aggregate {
@@ -16,8 +16,8 @@ pub struct Aggregate {
 const COLS: &str = "id, name, availability_zone, metadata, created_at, updated_at";
 
 /// Inserts and returns the new id.
-pub async fn insert(e: impl SqliteExecutor<'_>, name: &str, zone: Option<&str>, now: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+pub async fn insert(e: impl sql::Executor<'_>, name: &str, zone: Option<&str>, now: i64) -> Result<i64> {
+    Ok(sql::query_scalar(
         "INSERT INTO aggregates (name, availability_zone, metadata, created_at) VALUES (?, ?, '{}', ?) RETURNING id",
     )
     .bind(name)
@@ -27,21 +27,21 @@ pub async fn insert(e: impl SqliteExecutor<'_>, name: &str, zone: Option<&str>, 
     .await?)
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Aggregate>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM aggregates WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: i64) -> Result<Option<Aggregate>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM aggregates WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Aggregate>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM aggregates ORDER BY id"))
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Aggregate>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM aggregates ORDER BY id"))
         .fetch_all(e)
         .await?)
 }
 
-pub async fn update(e: impl SqliteExecutor<'_>, a: &Aggregate) -> Result<()> {
-    sqlx::query("UPDATE aggregates SET name = ?, availability_zone = ?, metadata = ?, updated_at = ? WHERE id = ?")
+pub async fn update(e: impl sql::Executor<'_>, a: &Aggregate) -> Result<()> {
+    sql::query("UPDATE aggregates SET name = ?, availability_zone = ?, metadata = ?, updated_at = ? WHERE id = ?")
         .bind(&a.name)
         .bind(&a.availability_zone)
         .bind(&a.metadata)
@@ -52,17 +52,17 @@ pub async fn update(e: impl SqliteExecutor<'_>, a: &Aggregate) -> Result<()> {
     Ok(())
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM aggregates WHERE id = ?")
+pub async fn delete(e: impl sql::Executor<'_>, id: i64) -> Result<()> {
+    sql::query("DELETE FROM aggregates WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     Ok(())
 }
 
-pub async fn hosts(e: impl SqliteExecutor<'_>, id: i64) -> Result<Vec<String>> {
+pub async fn hosts(e: impl sql::Executor<'_>, id: i64) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT host_name FROM aggregate_hosts WHERE aggregate_id = ? ORDER BY host_name")
+        sql::query_scalar("SELECT host_name FROM aggregate_hosts WHERE aggregate_id = ? ORDER BY host_name")
             .bind(id)
             .fetch_all(e)
             .await?,
@@ -70,8 +70,8 @@ pub async fn hosts(e: impl SqliteExecutor<'_>, id: i64) -> Result<Vec<String>> {
 }
 
 /// Adds a host; false when it was already there.
-pub async fn add_host(e: impl SqliteExecutor<'_>, id: i64, host: &str) -> Result<bool> {
-    let r = sqlx::query("INSERT OR IGNORE INTO aggregate_hosts (aggregate_id, host_name) VALUES (?, ?)")
+pub async fn add_host(e: impl sql::Executor<'_>, id: i64, host: &str) -> Result<bool> {
+    let r = sql::query("INSERT INTO aggregate_hosts (aggregate_id, host_name) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(id)
         .bind(host)
         .execute(e)
@@ -80,8 +80,8 @@ pub async fn add_host(e: impl SqliteExecutor<'_>, id: i64, host: &str) -> Result
 }
 
 /// Removes a host; false when it was not there.
-pub async fn remove_host(e: impl SqliteExecutor<'_>, id: i64, host: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM aggregate_hosts WHERE aggregate_id = ? AND host_name = ?")
+pub async fn remove_host(e: impl sql::Executor<'_>, id: i64, host: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM aggregate_hosts WHERE aggregate_id = ? AND host_name = ?")
         .bind(id)
         .bind(host)
         .execute(e)

@@ -1,8 +1,8 @@
 //! Flavors, their extra specs and the projects that may use a private one.
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -22,8 +22,8 @@ pub struct Flavor {
 
 const COLS: &str = "id, name, ram, vcpus, disk, ephemeral, swap, rxtx_factor, is_public, description, created_at";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, f: &Flavor) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, f: &Flavor) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO flavors ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&f.id)
@@ -42,23 +42,23 @@ pub async fn insert(e: impl SqliteExecutor<'_>, f: &Flavor) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Flavor>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM flavors WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Flavor>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM flavors WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Flavor>> {
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Flavor>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM flavors ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {COLS} FROM flavors ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn set_description(e: impl SqliteExecutor<'_>, id: &str, description: Option<&str>) -> Result<()> {
-    let r = sqlx::query("UPDATE flavors SET description = ? WHERE id = ?")
+pub async fn set_description(e: impl sql::Executor<'_>, id: &str, description: Option<&str>) -> Result<()> {
+    let r = sql::query("UPDATE flavors SET description = ? WHERE id = ?")
         .bind(description)
         .bind(id)
         .execute(e)
@@ -66,24 +66,24 @@ pub async fn set_description(e: impl SqliteExecutor<'_>, id: &str, description: 
     one_row(r.rows_affected(), "flavor", id)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM flavors WHERE id = ?")
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM flavors WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     one_row(r.rows_affected(), "flavor", id)
 }
 
-pub async fn extra_specs(e: impl SqliteExecutor<'_>, id: &str) -> Result<BTreeMap<String, String>> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM flavor_extra_specs WHERE flavor_id = ?")
+pub async fn extra_specs(e: impl sql::Executor<'_>, id: &str) -> Result<BTreeMap<String, String>> {
+    let rows: Vec<(String, String)> = sql::query_as("SELECT key, value FROM flavor_extra_specs WHERE flavor_id = ?")
         .bind(id)
         .fetch_all(e)
         .await?;
     Ok(rows.into_iter().collect())
 }
 
-pub async fn set_extra_spec(e: impl SqliteExecutor<'_>, id: &str, key: &str, value: &str) -> Result<()> {
-    sqlx::query(
+pub async fn set_extra_spec(e: impl sql::Executor<'_>, id: &str, key: &str, value: &str) -> Result<()> {
+    sql::query(
         "INSERT INTO flavor_extra_specs (flavor_id, key, value) VALUES (?, ?, ?) \
          ON CONFLICT (flavor_id, key) DO UPDATE SET value = excluded.value",
     )
@@ -96,8 +96,8 @@ pub async fn set_extra_spec(e: impl SqliteExecutor<'_>, id: &str, key: &str, val
 }
 
 /// Returns whether the key existed.
-pub async fn delete_extra_spec(e: impl SqliteExecutor<'_>, id: &str, key: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM flavor_extra_specs WHERE flavor_id = ? AND key = ?")
+pub async fn delete_extra_spec(e: impl sql::Executor<'_>, id: &str, key: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM flavor_extra_specs WHERE flavor_id = ? AND key = ?")
         .bind(id)
         .bind(key)
         .execute(e)
@@ -105,9 +105,9 @@ pub async fn delete_extra_spec(e: impl SqliteExecutor<'_>, id: &str, key: &str) 
     Ok(r.rows_affected() > 0)
 }
 
-pub async fn projects(e: impl SqliteExecutor<'_>, id: &str) -> Result<Vec<String>> {
+pub async fn projects(e: impl sql::Executor<'_>, id: &str) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT project_id FROM flavor_projects WHERE flavor_id = ? ORDER BY project_id")
+        sql::query_scalar("SELECT project_id FROM flavor_projects WHERE flavor_id = ? ORDER BY project_id")
             .bind(id)
             .fetch_all(e)
             .await?,
@@ -115,9 +115,9 @@ pub async fn projects(e: impl SqliteExecutor<'_>, id: &str) -> Result<Vec<String
 }
 
 /// Private flavors a project was given access to.
-pub async fn accessible(e: impl SqliteExecutor<'_>, project_id: &str) -> Result<Vec<String>> {
+pub async fn accessible(e: impl sql::Executor<'_>, project_id: &str) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT flavor_id FROM flavor_projects WHERE project_id = ?")
+        sql::query_scalar("SELECT flavor_id FROM flavor_projects WHERE project_id = ?")
             .bind(project_id)
             .fetch_all(e)
             .await?,
@@ -125,8 +125,8 @@ pub async fn accessible(e: impl SqliteExecutor<'_>, project_id: &str) -> Result<
 }
 
 /// Returns false when the project already had access.
-pub async fn add_project(e: impl SqliteExecutor<'_>, id: &str, project_id: &str) -> Result<bool> {
-    let r = sqlx::query("INSERT OR IGNORE INTO flavor_projects (flavor_id, project_id) VALUES (?, ?)")
+pub async fn add_project(e: impl sql::Executor<'_>, id: &str, project_id: &str) -> Result<bool> {
+    let r = sql::query("INSERT INTO flavor_projects (flavor_id, project_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(id)
         .bind(project_id)
         .execute(e)
@@ -135,8 +135,8 @@ pub async fn add_project(e: impl SqliteExecutor<'_>, id: &str, project_id: &str)
 }
 
 /// Returns false when the project had no access.
-pub async fn remove_project(e: impl SqliteExecutor<'_>, id: &str, project_id: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM flavor_projects WHERE flavor_id = ? AND project_id = ?")
+pub async fn remove_project(e: impl sql::Executor<'_>, id: &str, project_id: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM flavor_projects WHERE flavor_id = ? AND project_id = ?")
         .bind(id)
         .bind(project_id)
         .execute(e)

@@ -1,7 +1,7 @@
 //! Hypervisor hosts.
 
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Host {
@@ -46,8 +46,8 @@ const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hyperv
      generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks, storage_backends";
 
 /// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
-pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
-    Ok(sqlx::query_as(&format!(
+pub async fn upsert(e: impl sql::Executor<'_>, h: &Host) -> Result<Host> {
+    Ok(sql::query_as(&format!(
         "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (hostname) DO UPDATE SET underlay_ip = excluded.underlay_ip, vcpus = excluded.vcpus, \
          memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, hypervisor_type = excluded.hypervisor_type, \
@@ -78,38 +78,42 @@ pub async fn upsert(e: impl SqliteExecutor<'_>, h: &Host) -> Result<Host> {
     .await?)
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Host>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM hosts WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Host>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM hosts WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Host>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM hosts ORDER BY hostname"))
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Host>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM hosts ORDER BY hostname"))
         .fetch_all(e)
         .await?)
 }
 
 /// Marks that the host's desired state changed; returns 1, or 0 when the host is gone.
-pub async fn bump_host(e: impl SqliteExecutor<'_>, id: &str) -> Result<u64> {
+pub async fn bump_host(e: impl sql::Executor<'_>, id: &str) -> Result<u64> {
     bump_where(e, "WHERE id = ?", Some(id)).await
 }
 
-pub async fn seen(e: impl SqliteExecutor<'_>, id: &str, applied: i64, at: i64) -> Result<()> {
-    sqlx::query("UPDATE hosts SET applied_generation = max(applied_generation, ?), last_seen = ? WHERE id = ?")
-        .bind(applied)
-        .bind(at)
-        .bind(id)
-        .execute(e)
-        .await?;
+pub async fn seen(e: impl sql::Executor<'_>, id: &str, applied: i64, at: i64) -> Result<()> {
+    sql::query(
+        "UPDATE hosts SET applied_generation = CASE WHEN applied_generation > ? THEN applied_generation ELSE ? END, \
+         last_seen = ? WHERE id = ?",
+    )
+    .bind(applied)
+    .bind(applied)
+    .bind(at)
+    .bind(id)
+    .execute(e)
+    .await?;
     Ok(())
 }
 
 /// vCPUs, MiB of RAM and GiB of disk already claimed by servers on each host.
-pub async fn usage(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64, i64, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT host_id, coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0), coalesce(sum(root_gb), 0) \
+pub async fn usage(e: impl sql::Executor<'_>) -> Result<Vec<(String, i64, i64, i64)>> {
+    Ok(sql::query_as(
+        "SELECT host_id, CAST(coalesce(sum(vcpus), 0) AS BIGINT), CAST(coalesce(sum(memory_mb), 0) AS BIGINT), CAST(coalesce(sum(root_gb), 0) AS BIGINT) \
          FROM servers WHERE host_id IS NOT NULL GROUP BY host_id",
     )
     .fetch_all(e)
@@ -121,7 +125,7 @@ pub async fn usage(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, i64, i64, 
 /// forwarding entries). Returns how many hosts changed.
 /// Bumps the hosts that have a VM port in any security group: their firewalls may change
 /// with any rule or membership change. Returns how many.
-pub async fn bump_hosts_with_secured_ports(e: impl SqliteExecutor<'_>) -> Result<u64> {
+pub async fn bump_hosts_with_secured_ports(e: impl sql::Executor<'_>) -> Result<u64> {
     bump_where(
         e,
         "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
@@ -133,7 +137,7 @@ pub async fn bump_hosts_with_secured_ports(e: impl SqliteExecutor<'_>) -> Result
 
 /// Bumps the hosts whose ports have rules naming, as remote group, a group with members on
 /// `network_id`: a port change there may change those rules' member addresses.
-pub async fn bump_remote_group_peers(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<u64> {
+pub async fn bump_remote_group_peers(e: impl sql::Executor<'_>, network_id: &str) -> Result<u64> {
     bump_where(
         e,
         "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
@@ -149,11 +153,11 @@ pub async fn bump_remote_group_peers(e: impl SqliteExecutor<'_>, network_id: &st
 
 /// Bumps every host (routing changes: where routers run and what every host must know
 /// about their ports). Returns how many.
-pub async fn bump_all(e: impl SqliteExecutor<'_>) -> Result<u64> {
+pub async fn bump_all(e: impl sql::Executor<'_>) -> Result<u64> {
     bump_where(e, "", None).await
 }
 
-pub async fn bump_hosts_on_network(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<u64> {
+pub async fn bump_hosts_on_network(e: impl sql::Executor<'_>, network_id: &str) -> Result<u64> {
     bump_where(
         e,
         "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id WHERE p.network_id = ?)",
@@ -164,9 +168,9 @@ pub async fn bump_hosts_on_network(e: impl SqliteExecutor<'_>, network_id: &str)
 
 /// Bumps the generation of the hosts `filter` (a WHERE clause, with at most one `?` for
 /// `arg`) selects; returns how many.
-async fn bump_where(e: impl SqliteExecutor<'_>, filter: &str, arg: Option<&str>) -> Result<u64> {
+async fn bump_where(e: impl sql::Executor<'_>, filter: &str, arg: Option<&str>) -> Result<u64> {
     let sql = format!("UPDATE hosts SET generation = generation + 1 {filter}");
-    let mut q = sqlx::query(&sql);
+    let mut q = sql::query(&sql);
     if let Some(a) = arg {
         q = q.bind(a);
     }

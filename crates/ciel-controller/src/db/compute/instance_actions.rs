@@ -1,7 +1,7 @@
 //! Instance actions: the record of user requests on servers.
 
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InstanceAction {
@@ -17,10 +17,10 @@ pub struct InstanceAction {
 
 const COLS: &str = "request_id, server_id, action, project_id, user_id, message, start_time, updated_at";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, a: &InstanceAction) -> Result<()> {
+pub async fn insert(e: impl sql::Executor<'_>, a: &InstanceAction) -> Result<()> {
     // One request may act on a server once; a retried request id keeps the first record.
-    sqlx::query(&format!(
-        "INSERT OR IGNORE INTO instance_actions ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    sql::query(&format!(
+        "INSERT INTO instance_actions ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
     ))
     .bind(&a.request_id)
     .bind(&a.server_id)
@@ -36,8 +36,8 @@ pub async fn insert(e: impl SqliteExecutor<'_>, a: &InstanceAction) -> Result<()
 }
 
 /// A server's actions, newest first (as Nova lists them).
-pub async fn list(e: impl SqliteExecutor<'_>, server_id: &str) -> Result<Vec<InstanceAction>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list(e: impl sql::Executor<'_>, server_id: &str) -> Result<Vec<InstanceAction>> {
+    Ok(sql::query_as(&format!(
         "SELECT {COLS} FROM instance_actions WHERE server_id = ? ORDER BY start_time DESC, rowid DESC"
     ))
     .bind(server_id)
@@ -45,8 +45,8 @@ pub async fn list(e: impl SqliteExecutor<'_>, server_id: &str) -> Result<Vec<Ins
     .await?)
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, server_id: &str, request_id: &str) -> Result<Option<InstanceAction>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn get(e: impl sql::Executor<'_>, server_id: &str, request_id: &str) -> Result<Option<InstanceAction>> {
+    Ok(sql::query_as(&format!(
         "SELECT {COLS} FROM instance_actions WHERE server_id = ? AND request_id = ?"
     ))
     .bind(server_id)

@@ -1,7 +1,7 @@
 //! Key pairs, per user.
 
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Keypair {
@@ -17,8 +17,8 @@ pub struct Keypair {
 const COLS: &str = "id, user_id, name, type, public_key, fingerprint, created_at";
 
 /// Inserts and returns the stored row (with its id); a taken name is a unique violation.
-pub async fn insert(e: impl SqliteExecutor<'_>, k: &Keypair) -> Result<Keypair> {
-    Ok(sqlx::query_as(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, k: &Keypair) -> Result<Keypair> {
+    Ok(sql::query_as(&format!(
         "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?) \
          RETURNING {COLS}"
     ))
@@ -32,9 +32,9 @@ pub async fn insert(e: impl SqliteExecutor<'_>, k: &Keypair) -> Result<Keypair> 
     .await?)
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, user_id: &str, name: &str) -> Result<Option<Keypair>> {
+pub async fn get(e: impl sql::Executor<'_>, user_id: &str, name: &str) -> Result<Option<Keypair>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM keypairs WHERE user_id = ? AND name = ?"))
+        sql::query_as(&format!("SELECT {COLS} FROM keypairs WHERE user_id = ? AND name = ?"))
             .bind(user_id)
             .bind(name)
             .fetch_optional(e)
@@ -42,25 +42,25 @@ pub async fn get(e: impl SqliteExecutor<'_>, user_id: &str, name: &str) -> Resul
     )
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>, user_id: &str) -> Result<Vec<Keypair>> {
+pub async fn list(e: impl sql::Executor<'_>, user_id: &str) -> Result<Vec<Keypair>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM keypairs WHERE user_id = ? ORDER BY name"))
+        sql::query_as(&format!("SELECT {COLS} FROM keypairs WHERE user_id = ? ORDER BY name"))
             .bind(user_id)
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn count(e: impl SqliteExecutor<'_>, user_id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM keypairs WHERE user_id = ?")
+pub async fn count(e: impl sql::Executor<'_>, user_id: &str) -> Result<i64> {
+    Ok(sql::query_scalar("SELECT count(*) FROM keypairs WHERE user_id = ?")
         .bind(user_id)
         .fetch_one(e)
         .await?)
 }
 
 /// Returns whether it existed.
-pub async fn delete(e: impl SqliteExecutor<'_>, user_id: &str, name: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM keypairs WHERE user_id = ? AND name = ?")
+pub async fn delete(e: impl sql::Executor<'_>, user_id: &str, name: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM keypairs WHERE user_id = ? AND name = ?")
         .bind(user_id)
         .bind(name)
         .execute(e)

@@ -1,6 +1,7 @@
 //! Compute: flavors, key pairs, hosts, servers.
 
 pub mod aggregates;
+pub mod console_tokens;
 pub mod created_ports;
 pub mod flavors;
 pub mod hosts;

@@ -1,7 +1,7 @@
 //! Server groups and their members.
 
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServerGroup {
@@ -16,8 +16,8 @@ pub struct ServerGroup {
 
 const COLS: &str = "id, name, project_id, user_id, policy, rules, created_at";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, g: &ServerGroup) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, g: &ServerGroup) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO server_groups ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&g.id)
@@ -32,44 +32,42 @@ pub async fn insert(e: impl SqliteExecutor<'_>, g: &ServerGroup) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<ServerGroup>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM server_groups WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(e)
-            .await?,
-    )
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<ServerGroup>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM server_groups WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<ServerGroup>> {
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<ServerGroup>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM server_groups ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {COLS} FROM server_groups ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn count_for_project(e: impl SqliteExecutor<'_>, project_id: &str) -> Result<i64> {
+pub async fn count_for_project(e: impl sql::Executor<'_>, project_id: &str) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("SELECT count(*) FROM server_groups WHERE project_id = ?")
+        sql::query_scalar("SELECT count(*) FROM server_groups WHERE project_id = ?")
             .bind(project_id)
             .fetch_one(e)
             .await?,
     )
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
     // Members go with it (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM server_groups WHERE id = ?")
+    sql::query("DELETE FROM server_groups WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     Ok(())
 }
 
-pub async fn members(e: impl SqliteExecutor<'_>, group_id: &str) -> Result<Vec<String>> {
+pub async fn members(e: impl sql::Executor<'_>, group_id: &str) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT server_id FROM server_group_members WHERE group_id = ? ORDER BY server_id")
+        sql::query_scalar("SELECT server_id FROM server_group_members WHERE group_id = ? ORDER BY server_id")
             .bind(group_id)
             .fetch_all(e)
             .await?,
@@ -77,8 +75,8 @@ pub async fn members(e: impl SqliteExecutor<'_>, group_id: &str) -> Result<Vec<S
 }
 
 /// The hosts the group's members run on (one entry per member).
-pub async fn member_hosts(e: impl SqliteExecutor<'_>, group_id: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+pub async fn member_hosts(e: impl sql::Executor<'_>, group_id: &str) -> Result<Vec<String>> {
+    Ok(sql::query_scalar(
         "SELECT s.host_id FROM server_group_members m JOIN servers s ON s.id = m.server_id \
          WHERE m.group_id = ? AND s.host_id IS NOT NULL",
     )
@@ -87,8 +85,8 @@ pub async fn member_hosts(e: impl SqliteExecutor<'_>, group_id: &str) -> Result<
     .await?)
 }
 
-pub async fn add_member(e: impl SqliteExecutor<'_>, group_id: &str, server_id: &str) -> Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO server_group_members (group_id, server_id) VALUES (?, ?)")
+pub async fn add_member(e: impl sql::Executor<'_>, group_id: &str, server_id: &str) -> Result<()> {
+    sql::query("INSERT INTO server_group_members (group_id, server_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(group_id)
         .bind(server_id)
         .execute(e)
@@ -96,9 +94,9 @@ pub async fn add_member(e: impl SqliteExecutor<'_>, group_id: &str, server_id: &
     Ok(())
 }
 
-pub async fn groups_of(e: impl SqliteExecutor<'_>, server_id: &str) -> Result<Vec<String>> {
+pub async fn groups_of(e: impl sql::Executor<'_>, server_id: &str) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT group_id FROM server_group_members WHERE server_id = ? ORDER BY group_id")
+        sql::query_scalar("SELECT group_id FROM server_group_members WHERE server_id = ? ORDER BY group_id")
             .bind(server_id)
             .fetch_all(e)
             .await?,

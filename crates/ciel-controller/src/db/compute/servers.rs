@@ -2,9 +2,9 @@
 
 use super::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
 use ciel_proto::ids::{HostId, ImageId, ProjectId, ServerId, UserId};
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Server {
@@ -50,8 +50,8 @@ const COLS: &str = "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, 
      created_at, updated_at, launched_at, config_drive, launch_index, description, access_ipv4, access_ipv6, \
      locked_by, locked_reason, rebuild_serial, old_flavor_id, old_vcpus, old_memory_mb, old_root_gb";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, s: &Server) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
          ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
@@ -95,16 +95,16 @@ pub async fn insert(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Server>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Server>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Server>> {
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Server>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM servers ORDER BY created_at DESC, id"))
+        sql::query_as(&format!("SELECT {COLS} FROM servers ORDER BY created_at DESC, id"))
             .fetch_all(e)
             .await?,
     )
@@ -124,14 +124,16 @@ pub struct TagFilter {
 }
 
 /// Servers whose tags pass `f`, newest first.
-pub async fn list_tagged(e: impl SqliteExecutor<'_>, f: &TagFilter) -> Result<Vec<Server>> {
-    let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM servers WHERE 1 = 1"));
+pub async fn list_tagged(e: impl sql::Executor<'_>, f: &TagFilter) -> Result<Vec<Server>> {
+    let mut q = sql::QueryBuilder::new(format!("SELECT {COLS} FROM servers WHERE 1 = 1"));
     // How many of `tags` the server has (each tag is stored once per server).
-    let matching = |q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, tags: &[String]| {
+    let matching = |q: &mut sql::QueryBuilder<'_>, tags: &[String]| {
         q.push(" (SELECT count(*) FROM server_tags t WHERE t.server_id = servers.id AND t.tag IN (");
-        let mut sep = q.separated(", ");
-        for t in tags {
-            sep.push_bind(t.clone());
+        for (i, t) in tags.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push_bind(t.clone());
         }
         q.push("))");
     };
@@ -165,9 +167,9 @@ pub async fn list_tagged(e: impl SqliteExecutor<'_>, f: &TagFilter) -> Result<Ve
     Ok(q.build_query_as().fetch_all(e).await?)
 }
 
-pub async fn on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<Vec<Server>> {
+pub async fn on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<Server>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE host_id = ? ORDER BY id"))
+        sql::query_as(&format!("SELECT {COLS} FROM servers WHERE host_id = ? ORDER BY id"))
             .bind(host_id)
             .fetch_all(e)
             .await?,
@@ -175,9 +177,9 @@ pub async fn on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<Vec<Se
 }
 
 /// (instances, vCPUs, MiB of RAM) a project's servers hold.
-pub async fn usage_for_project(e: impl SqliteExecutor<'_>, project_id: &str) -> Result<(i64, i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT count(*), coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0) FROM servers WHERE project_id = ?",
+pub async fn usage_for_project(e: impl sql::Executor<'_>, project_id: &str) -> Result<(i64, i64, i64)> {
+    Ok(sql::query_as(
+        "SELECT count(*), CAST(coalesce(sum(vcpus), 0) AS BIGINT), CAST(coalesce(sum(memory_mb), 0) AS BIGINT) FROM servers WHERE project_id = ?",
     )
     .bind(project_id)
     .fetch_one(e)
@@ -185,8 +187,8 @@ pub async fn usage_for_project(e: impl SqliteExecutor<'_>, project_id: &str) -> 
 }
 
 /// Writes everything that can change after creation (API requests and agent reports).
-pub async fn update_state(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_state(e: impl sql::Executor<'_>, s: &Server) -> Result<()> {
+    let r = sql::query(
         "UPDATE servers SET name = ?, metadata = ?, vm_state = ?, task_state = ?, power_state = ?, desired_power = ?, \
          boot_serial = ?, fault = ?, updated_at = ?, launched_at = ?, description = ?, access_ipv4 = ?, \
          access_ipv6 = ?, locked_by = ?, locked_reason = ?, rebuild_serial = ?, old_flavor_id = ?, old_vcpus = ?, \
@@ -224,9 +226,9 @@ pub async fn update_state(e: impl SqliteExecutor<'_>, s: &Server) -> Result<()> 
     one_row(r.rows_affected(), "server", &s.id)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
     // Tags go with it (ON DELETE CASCADE).
-    let r = sqlx::query("DELETE FROM servers WHERE id = ?")
+    let r = sql::query("DELETE FROM servers WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;

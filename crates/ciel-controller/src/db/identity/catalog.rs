@@ -1,7 +1,7 @@
 //! Regions, services and endpoints: the service catalog.
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Region {
@@ -31,8 +31,8 @@ pub struct Endpoint {
     pub extra: String,
 }
 
-pub async fn insert_region(e: impl SqliteExecutor<'_>, r: &Region) -> Result<()> {
-    sqlx::query("INSERT INTO regions (id, description, parent_region_id, extra) VALUES (?, ?, ?, ?)")
+pub async fn insert_region(e: impl sql::Executor<'_>, r: &Region) -> Result<()> {
+    sql::query("INSERT INTO regions (id, description, parent_region_id, extra) VALUES (?, ?, ?, ?)")
         .bind(&r.id)
         .bind(&r.description)
         .bind(&r.parent_region_id)
@@ -42,25 +42,25 @@ pub async fn insert_region(e: impl SqliteExecutor<'_>, r: &Region) -> Result<()>
     Ok(())
 }
 
-pub async fn get_region(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Region>> {
+pub async fn get_region(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Region>> {
     Ok(
-        sqlx::query_as("SELECT id, description, parent_region_id, extra FROM regions WHERE id = ?")
+        sql::query_as("SELECT id, description, parent_region_id, extra FROM regions WHERE id = ?")
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn list_regions(e: impl SqliteExecutor<'_>) -> Result<Vec<Region>> {
+pub async fn list_regions(e: impl sql::Executor<'_>) -> Result<Vec<Region>> {
     Ok(
-        sqlx::query_as("SELECT id, description, parent_region_id, extra FROM regions ORDER BY id")
+        sql::query_as("SELECT id, description, parent_region_id, extra FROM regions ORDER BY id")
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn update_region(e: impl SqliteExecutor<'_>, r: &Region) -> Result<()> {
-    let res = sqlx::query("UPDATE regions SET description = ?, parent_region_id = ?, extra = ? WHERE id = ?")
+pub async fn update_region(e: impl sql::Executor<'_>, r: &Region) -> Result<()> {
+    let res = sql::query("UPDATE regions SET description = ?, parent_region_id = ?, extra = ? WHERE id = ?")
         .bind(&r.description)
         .bind(&r.parent_region_id)
         .bind(&r.extra)
@@ -70,16 +70,16 @@ pub async fn update_region(e: impl SqliteExecutor<'_>, r: &Region) -> Result<()>
     one_row(res.rows_affected(), "region", &r.id)
 }
 
-pub async fn delete_region(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM regions WHERE id = ?")
+pub async fn delete_region(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM regions WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     one_row(r.rows_affected(), "region", id)
 }
 
-pub async fn insert_service(e: impl SqliteExecutor<'_>, s: &Service) -> Result<()> {
-    sqlx::query("INSERT INTO services (id, type, enabled, extra) VALUES (?, ?, ?, ?)")
+pub async fn insert_service(e: impl sql::Executor<'_>, s: &Service) -> Result<()> {
+    sql::query("INSERT INTO services (id, type, enabled, extra) VALUES (?, ?, ?, ?)")
         .bind(&s.id)
         .bind(&s.r#type)
         .bind(s.enabled)
@@ -89,25 +89,25 @@ pub async fn insert_service(e: impl SqliteExecutor<'_>, s: &Service) -> Result<(
     Ok(())
 }
 
-pub async fn get_service(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Service>> {
+pub async fn get_service(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Service>> {
     Ok(
-        sqlx::query_as("SELECT id, type, enabled, extra FROM services WHERE id = ?")
+        sql::query_as("SELECT id, type, enabled, extra FROM services WHERE id = ?")
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn list_services(e: impl SqliteExecutor<'_>) -> Result<Vec<Service>> {
+pub async fn list_services(e: impl sql::Executor<'_>) -> Result<Vec<Service>> {
     Ok(
-        sqlx::query_as("SELECT id, type, enabled, extra FROM services ORDER BY type")
+        sql::query_as("SELECT id, type, enabled, extra FROM services ORDER BY type")
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn update_service(e: impl SqliteExecutor<'_>, s: &Service) -> Result<()> {
-    let r = sqlx::query("UPDATE services SET type = ?, enabled = ?, extra = ? WHERE id = ?")
+pub async fn update_service(e: impl sql::Executor<'_>, s: &Service) -> Result<()> {
+    let r = sql::query("UPDATE services SET type = ?, enabled = ?, extra = ? WHERE id = ?")
         .bind(&s.r#type)
         .bind(s.enabled)
         .bind(&s.extra)
@@ -117,8 +117,8 @@ pub async fn update_service(e: impl SqliteExecutor<'_>, s: &Service) -> Result<(
     one_row(r.rows_affected(), "service", &s.id)
 }
 
-pub async fn delete_service(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM services WHERE id = ?")
+pub async fn delete_service(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM services WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -127,8 +127,8 @@ pub async fn delete_service(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> 
 
 const EP_COLS: &str = "id, service_id, interface, region_id, url, enabled, extra";
 
-pub async fn insert_endpoint(e: impl SqliteExecutor<'_>, ep: &Endpoint) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_endpoint(e: impl sql::Executor<'_>, ep: &Endpoint) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO endpoints ({EP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&ep.id)
@@ -143,23 +143,23 @@ pub async fn insert_endpoint(e: impl SqliteExecutor<'_>, ep: &Endpoint) -> Resul
     Ok(())
 }
 
-pub async fn get_endpoint(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Endpoint>> {
-    Ok(sqlx::query_as(&format!("SELECT {EP_COLS} FROM endpoints WHERE id = ?"))
+pub async fn get_endpoint(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Endpoint>> {
+    Ok(sql::query_as(&format!("SELECT {EP_COLS} FROM endpoints WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list_endpoints(e: impl SqliteExecutor<'_>) -> Result<Vec<Endpoint>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_endpoints(e: impl sql::Executor<'_>) -> Result<Vec<Endpoint>> {
+    Ok(sql::query_as(&format!(
         "SELECT {EP_COLS} FROM endpoints ORDER BY service_id, interface"
     ))
     .fetch_all(e)
     .await?)
 }
 
-pub async fn update_endpoint(e: impl SqliteExecutor<'_>, ep: &Endpoint) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_endpoint(e: impl sql::Executor<'_>, ep: &Endpoint) -> Result<()> {
+    let r = sql::query(
         "UPDATE endpoints SET service_id = ?, interface = ?, region_id = ?, url = ?, enabled = ?, extra = ? WHERE id = ?",
     )
     .bind(&ep.service_id)
@@ -174,8 +174,8 @@ pub async fn update_endpoint(e: impl SqliteExecutor<'_>, ep: &Endpoint) -> Resul
     one_row(r.rows_affected(), "endpoint", &ep.id)
 }
 
-pub async fn delete_endpoint(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM endpoints WHERE id = ?")
+pub async fn delete_endpoint(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM endpoints WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;

@@ -1,7 +1,7 @@
 //! Application credentials, EC2-style credentials and policy blobs.
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AppCred {
@@ -20,8 +20,8 @@ pub struct AppCred {
 
 const AC_COLS: &str = "id, name, user_id, project_id, secret_hash, description, expires_at, unrestricted, roles";
 
-pub async fn insert_app_cred(e: impl SqliteExecutor<'_>, a: &AppCred) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_app_cred(e: impl sql::Executor<'_>, a: &AppCred) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO application_credentials ({AC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&a.id)
@@ -38,17 +38,17 @@ pub async fn insert_app_cred(e: impl SqliteExecutor<'_>, a: &AppCred) -> Result<
     Ok(())
 }
 
-pub async fn get_app_cred(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<AppCred>> {
+pub async fn get_app_cred(e: impl sql::Executor<'_>, id: &str) -> Result<Option<AppCred>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {AC_COLS} FROM application_credentials WHERE id = ?"))
+        sql::query_as(&format!("SELECT {AC_COLS} FROM application_credentials WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn get_app_cred_by_name(e: impl SqliteExecutor<'_>, user_id: &str, name: &str) -> Result<Option<AppCred>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn get_app_cred_by_name(e: impl sql::Executor<'_>, user_id: &str, name: &str) -> Result<Option<AppCred>> {
+    Ok(sql::query_as(&format!(
         "SELECT {AC_COLS} FROM application_credentials WHERE user_id = ? AND name = ?"
     ))
     .bind(user_id)
@@ -57,8 +57,8 @@ pub async fn get_app_cred_by_name(e: impl SqliteExecutor<'_>, user_id: &str, nam
     .await?)
 }
 
-pub async fn list_app_creds(e: impl SqliteExecutor<'_>, user_id: &str) -> Result<Vec<AppCred>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_app_creds(e: impl sql::Executor<'_>, user_id: &str) -> Result<Vec<AppCred>> {
+    Ok(sql::query_as(&format!(
         "SELECT {AC_COLS} FROM application_credentials WHERE user_id = ? ORDER BY name"
     ))
     .bind(user_id)
@@ -66,8 +66,8 @@ pub async fn list_app_creds(e: impl SqliteExecutor<'_>, user_id: &str) -> Result
     .await?)
 }
 
-pub async fn delete_app_cred(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM application_credentials WHERE id = ?")
+pub async fn delete_app_cred(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM application_credentials WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -86,8 +86,8 @@ pub struct Credential {
 
 const CR_COLS: &str = "id, user_id, project_id, type, blob, extra";
 
-pub async fn insert_credential(e: impl SqliteExecutor<'_>, c: &Credential) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_credential(e: impl sql::Executor<'_>, c: &Credential) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO credentials ({CR_COLS}) VALUES (?, ?, ?, ?, ?, ?)"
     ))
     .bind(&c.id)
@@ -101,26 +101,24 @@ pub async fn insert_credential(e: impl SqliteExecutor<'_>, c: &Credential) -> Re
     Ok(())
 }
 
-pub async fn get_credential(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Credential>> {
+pub async fn get_credential(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Credential>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {CR_COLS} FROM credentials WHERE id = ?"))
+        sql::query_as(&format!("SELECT {CR_COLS} FROM credentials WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn list_credentials(e: impl SqliteExecutor<'_>) -> Result<Vec<Credential>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {CR_COLS} FROM credentials ORDER BY id"))
-            .fetch_all(e)
-            .await?,
-    )
+pub async fn list_credentials(e: impl sql::Executor<'_>) -> Result<Vec<Credential>> {
+    Ok(sql::query_as(&format!("SELECT {CR_COLS} FROM credentials ORDER BY id"))
+        .fetch_all(e)
+        .await?)
 }
 
-pub async fn update_credential(e: impl SqliteExecutor<'_>, c: &Credential) -> Result<()> {
+pub async fn update_credential(e: impl sql::Executor<'_>, c: &Credential) -> Result<()> {
     let r =
-        sqlx::query("UPDATE credentials SET user_id = ?, project_id = ?, type = ?, blob = ?, extra = ? WHERE id = ?")
+        sql::query("UPDATE credentials SET user_id = ?, project_id = ?, type = ?, blob = ?, extra = ? WHERE id = ?")
             .bind(&c.user_id)
             .bind(&c.project_id)
             .bind(&c.r#type)
@@ -134,12 +132,12 @@ pub async fn update_credential(e: impl SqliteExecutor<'_>, c: &Credential) -> Re
 
 /// Removes the credentials and application credentials of a deleted user or project.
 pub async fn delete_owned_by(e: &mut crate::db::Tx<'_>, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM credentials WHERE user_id = ? OR project_id = ?")
+    sql::query("DELETE FROM credentials WHERE user_id = ? OR project_id = ?")
         .bind(id)
         .bind(id)
         .execute(&mut **e)
         .await?;
-    sqlx::query("DELETE FROM application_credentials WHERE user_id = ? OR project_id = ?")
+    sql::query("DELETE FROM application_credentials WHERE user_id = ? OR project_id = ?")
         .bind(id)
         .bind(id)
         .execute(&mut **e)
@@ -147,8 +145,8 @@ pub async fn delete_owned_by(e: &mut crate::db::Tx<'_>, id: &str) -> Result<()> 
     Ok(())
 }
 
-pub async fn delete_credential(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM credentials WHERE id = ?")
+pub async fn delete_credential(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM credentials WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -163,8 +161,8 @@ pub struct Policy {
     pub extra: String,
 }
 
-pub async fn insert_policy(e: impl SqliteExecutor<'_>, p: &Policy) -> Result<()> {
-    sqlx::query("INSERT INTO policies (id, type, blob, extra) VALUES (?, ?, ?, ?)")
+pub async fn insert_policy(e: impl sql::Executor<'_>, p: &Policy) -> Result<()> {
+    sql::query("INSERT INTO policies (id, type, blob, extra) VALUES (?, ?, ?, ?)")
         .bind(&p.id)
         .bind(&p.r#type)
         .bind(&p.blob)
@@ -174,23 +172,21 @@ pub async fn insert_policy(e: impl SqliteExecutor<'_>, p: &Policy) -> Result<()>
     Ok(())
 }
 
-pub async fn get_policy(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Policy>> {
-    Ok(
-        sqlx::query_as("SELECT id, type, blob, extra FROM policies WHERE id = ?")
-            .bind(id)
-            .fetch_optional(e)
-            .await?,
-    )
+pub async fn get_policy(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Policy>> {
+    Ok(sql::query_as("SELECT id, type, blob, extra FROM policies WHERE id = ?")
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
 }
 
-pub async fn list_policies(e: impl SqliteExecutor<'_>) -> Result<Vec<Policy>> {
-    Ok(sqlx::query_as("SELECT id, type, blob, extra FROM policies ORDER BY id")
+pub async fn list_policies(e: impl sql::Executor<'_>) -> Result<Vec<Policy>> {
+    Ok(sql::query_as("SELECT id, type, blob, extra FROM policies ORDER BY id")
         .fetch_all(e)
         .await?)
 }
 
-pub async fn update_policy(e: impl SqliteExecutor<'_>, p: &Policy) -> Result<()> {
-    let r = sqlx::query("UPDATE policies SET type = ?, blob = ?, extra = ? WHERE id = ?")
+pub async fn update_policy(e: impl sql::Executor<'_>, p: &Policy) -> Result<()> {
+    let r = sql::query("UPDATE policies SET type = ?, blob = ?, extra = ? WHERE id = ?")
         .bind(&p.r#type)
         .bind(&p.blob)
         .bind(&p.extra)
@@ -200,8 +196,8 @@ pub async fn update_policy(e: impl SqliteExecutor<'_>, p: &Policy) -> Result<()>
     one_row(r.rows_affected(), "policy", &p.id)
 }
 
-pub async fn delete_policy(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM policies WHERE id = ?")
+pub async fn delete_policy(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM policies WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;

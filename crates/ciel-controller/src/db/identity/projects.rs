@@ -1,7 +1,7 @@
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
 use ciel_proto::ids::ProjectId;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Project {
@@ -31,11 +31,11 @@ impl Project {
 }
 
 const SELECT: &str = "SELECT p.id, p.name, p.domain_id, p.parent_id, p.description, p.enabled, p.extra, \
-     (SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM project_tags t WHERE t.project_id = p.id ORDER BY tag)) AS tags \
+     (SELECT group_concat(tag, '\u{1f}') FROM (SELECT tag FROM project_tags t WHERE t.project_id = p.id ORDER BY tag) AS sorted) AS tags \
      FROM projects p";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, p: &Project) -> Result<()> {
-    sqlx::query(
+pub async fn insert(e: impl sql::Executor<'_>, p: &Project) -> Result<()> {
+    sql::query(
         "INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, extra) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&p.id)
@@ -50,47 +50,43 @@ pub async fn insert(e: impl SqliteExecutor<'_>, p: &Project) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Project>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE p.id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Project>> {
+    Ok(sql::query_as(&format!("{SELECT} WHERE p.id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn get_by_name(e: impl SqliteExecutor<'_>, domain_id: &str, name: &str) -> Result<Option<Project>> {
-    Ok(
-        sqlx::query_as(&format!("{SELECT} WHERE p.domain_id = ? AND p.name = ?"))
-            .bind(domain_id)
-            .bind(name)
-            .fetch_optional(e)
-            .await?,
-    )
-}
-
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Project>> {
-    Ok(sqlx::query_as(&format!("{SELECT} ORDER BY p.name"))
-        .fetch_all(e)
+pub async fn get_by_name(e: impl sql::Executor<'_>, domain_id: &str, name: &str) -> Result<Option<Project>> {
+    Ok(sql::query_as(&format!("{SELECT} WHERE p.domain_id = ? AND p.name = ?"))
+        .bind(domain_id)
+        .bind(name)
+        .fetch_optional(e)
         .await?)
 }
 
-pub async fn list_children(e: impl SqliteExecutor<'_>, parent_id: &str) -> Result<Vec<Project>> {
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Project>> {
+    Ok(sql::query_as(&format!("{SELECT} ORDER BY p.name")).fetch_all(e).await?)
+}
+
+pub async fn list_children(e: impl sql::Executor<'_>, parent_id: &str) -> Result<Vec<Project>> {
     Ok(
-        sqlx::query_as(&format!("{SELECT} WHERE p.parent_id = ? ORDER BY p.name"))
+        sql::query_as(&format!("{SELECT} WHERE p.parent_id = ? ORDER BY p.name"))
             .bind(parent_id)
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn count_in_domain(e: impl SqliteExecutor<'_>, domain_id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM projects WHERE domain_id = ?")
+pub async fn count_in_domain(e: impl sql::Executor<'_>, domain_id: &str) -> Result<i64> {
+    Ok(sql::query_scalar("SELECT count(*) FROM projects WHERE domain_id = ?")
         .bind(domain_id)
         .fetch_one(e)
         .await?)
 }
 
-pub async fn update(e: impl SqliteExecutor<'_>, p: &Project) -> Result<()> {
-    let r = sqlx::query("UPDATE projects SET name = ?, description = ?, enabled = ?, extra = ? WHERE id = ?")
+pub async fn update(e: impl sql::Executor<'_>, p: &Project) -> Result<()> {
+    let r = sql::query("UPDATE projects SET name = ?, description = ?, enabled = ?, extra = ? WHERE id = ?")
         .bind(&p.name)
         .bind(&p.description)
         .bind(p.enabled)
@@ -101,8 +97,8 @@ pub async fn update(e: impl SqliteExecutor<'_>, p: &Project) -> Result<()> {
     one_row(r.rows_affected(), "project", &p.id)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM projects WHERE id = ?")
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM projects WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -110,12 +106,12 @@ pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
 }
 
 pub async fn set_tags(tx: &mut crate::db::Tx<'_>, id: &str, tags: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM project_tags WHERE project_id = ?")
+    sql::query("DELETE FROM project_tags WHERE project_id = ?")
         .bind(id)
         .execute(&mut **tx)
         .await?;
     for t in tags {
-        sqlx::query("INSERT OR IGNORE INTO project_tags (project_id, tag) VALUES (?, ?)")
+        sql::query("INSERT INTO project_tags (project_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(t)
             .execute(&mut **tx)
@@ -124,8 +120,8 @@ pub async fn set_tags(tx: &mut crate::db::Tx<'_>, id: &str, tags: &[String]) -> 
     Ok(())
 }
 
-pub async fn add_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO project_tags (project_id, tag) VALUES (?, ?)")
+pub async fn add_tag(e: impl sql::Executor<'_>, id: &str, tag: &str) -> Result<()> {
+    sql::query("INSERT INTO project_tags (project_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(id)
         .bind(tag)
         .execute(e)
@@ -133,8 +129,8 @@ pub async fn add_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<
     Ok(())
 }
 
-pub async fn remove_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM project_tags WHERE project_id = ? AND tag = ?")
+pub async fn remove_tag(e: impl sql::Executor<'_>, id: &str, tag: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM project_tags WHERE project_id = ? AND tag = ?")
         .bind(id)
         .bind(tag)
         .execute(e)

@@ -1,5 +1,5 @@
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 /// Tokens matching every set field and issued at or before `issued_before` (µs) are revoked.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -11,8 +11,8 @@ pub struct RevocationEvent {
     pub issued_before: i64,
 }
 
-pub async fn insert(e: impl SqliteExecutor<'_>, r: &RevocationEvent, now: i64) -> Result<()> {
-    sqlx::query(
+pub async fn insert(e: impl sql::Executor<'_>, r: &RevocationEvent, now: i64) -> Result<()> {
+    sql::query(
         "INSERT INTO revocation_events (user_id, project_id, domain_id, audit_id, issued_before, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(&r.user_id)
@@ -27,8 +27,8 @@ pub async fn insert(e: impl SqliteExecutor<'_>, r: &RevocationEvent, now: i64) -
 }
 
 /// Events still relevant: those younger than the longest token lifetime.
-pub async fn list_since(e: impl SqliteExecutor<'_>, issued_after: i64) -> Result<Vec<RevocationEvent>> {
-    Ok(sqlx::query_as(
+pub async fn list_since(e: impl sql::Executor<'_>, issued_after: i64) -> Result<Vec<RevocationEvent>> {
+    Ok(sql::query_as(
         "SELECT user_id, project_id, domain_id, audit_id, issued_before FROM revocation_events WHERE issued_before > ?",
     )
     .bind(issued_after)
@@ -36,8 +36,8 @@ pub async fn list_since(e: impl SqliteExecutor<'_>, issued_after: i64) -> Result
     .await?)
 }
 
-pub async fn prune(e: impl SqliteExecutor<'_>, issued_before: i64) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM revocation_events WHERE issued_before <= ?")
+pub async fn prune(e: impl sql::Executor<'_>, issued_before: i64) -> Result<u64> {
+    let r = sql::query("DELETE FROM revocation_events WHERE issued_before <= ?")
         .bind(issued_before)
         .execute(e)
         .await?;

@@ -1,6 +1,6 @@
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
@@ -22,8 +22,8 @@ pub struct User {
 const COLS: &str = "id, name, domain_id, enabled, default_project_id, password_hash, password_created_at, \
      password_expires_at, failed_auth_count, last_failed_auth_at, options, extra, created_at";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, u: &User) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, u: &User) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO users ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&u.id)
@@ -44,16 +44,16 @@ pub async fn insert(e: impl SqliteExecutor<'_>, u: &User) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM users WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<User>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM users WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn get_by_name(e: impl SqliteExecutor<'_>, domain_id: &str, name: &str) -> Result<Option<User>> {
+pub async fn get_by_name(e: impl sql::Executor<'_>, domain_id: &str, name: &str) -> Result<Option<User>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM users WHERE domain_id = ? AND name = ?"))
+        sql::query_as(&format!("SELECT {COLS} FROM users WHERE domain_id = ? AND name = ?"))
             .bind(domain_id)
             .bind(name)
             .fetch_optional(e)
@@ -61,14 +61,14 @@ pub async fn get_by_name(e: impl SqliteExecutor<'_>, domain_id: &str, name: &str
     )
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<User>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM users ORDER BY name"))
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<User>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM users ORDER BY name"))
         .fetch_all(e)
         .await?)
 }
 
-pub async fn list_in_group(e: impl SqliteExecutor<'_>, group_id: &str) -> Result<Vec<User>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_in_group(e: impl sql::Executor<'_>, group_id: &str) -> Result<Vec<User>> {
+    Ok(sql::query_as(&format!(
         "SELECT {COLS} FROM users WHERE id IN (SELECT user_id FROM group_members WHERE group_id = ?) ORDER BY name"
     ))
     .bind(group_id)
@@ -77,8 +77,8 @@ pub async fn list_in_group(e: impl SqliteExecutor<'_>, group_id: &str) -> Result
 }
 
 /// Writes every column but the password fields (see `set_password`).
-pub async fn update(e: impl SqliteExecutor<'_>, u: &User) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update(e: impl sql::Executor<'_>, u: &User) -> Result<()> {
+    let r = sql::query(
         "UPDATE users SET name = ?, domain_id = ?, enabled = ?, default_project_id = ?, failed_auth_count = ?, \
          last_failed_auth_at = ?, options = ?, extra = ? WHERE id = ?",
     )
@@ -96,8 +96,8 @@ pub async fn update(e: impl SqliteExecutor<'_>, u: &User) -> Result<()> {
     one_row(r.rows_affected(), "user", &u.id)
 }
 
-pub async fn record_auth_failure(e: impl SqliteExecutor<'_>, id: &str, at: i64) -> Result<()> {
-    sqlx::query("UPDATE users SET failed_auth_count = failed_auth_count + 1, last_failed_auth_at = ? WHERE id = ?")
+pub async fn record_auth_failure(e: impl sql::Executor<'_>, id: &str, at: i64) -> Result<()> {
+    sql::query("UPDATE users SET failed_auth_count = failed_auth_count + 1, last_failed_auth_at = ? WHERE id = ?")
         .bind(at)
         .bind(id)
         .execute(e)
@@ -105,8 +105,8 @@ pub async fn record_auth_failure(e: impl SqliteExecutor<'_>, id: &str, at: i64) 
     Ok(())
 }
 
-pub async fn reset_auth_failures(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    sqlx::query(
+pub async fn reset_auth_failures(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    sql::query(
         "UPDATE users SET failed_auth_count = 0, last_failed_auth_at = NULL WHERE id = ? AND failed_auth_count > 0",
     )
     .bind(id)
@@ -123,13 +123,13 @@ pub async fn set_password(
     created_at: i64,
     expires_at: Option<i64>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO password_history (user_id, password_hash, created_at) VALUES (?, ?, ?)")
+    sql::query("INSERT INTO password_history (user_id, password_hash, created_at) VALUES (?, ?, ?)")
         .bind(id)
         .bind(hash)
         .bind(created_at)
         .execute(&mut **tx)
         .await?;
-    let r = sqlx::query(
+    let r = sql::query(
         "UPDATE users SET password_hash = ?, password_created_at = ?, password_expires_at = ?, failed_auth_count = 0 WHERE id = ?",
     )
     .bind(hash)
@@ -142,8 +142,8 @@ pub async fn set_password(
 }
 
 /// The last `n` password hashes of a user, newest first.
-pub async fn password_history(e: impl SqliteExecutor<'_>, id: &str, n: u32) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+pub async fn password_history(e: impl sql::Executor<'_>, id: &str, n: u32) -> Result<Vec<String>> {
+    Ok(sql::query_scalar(
         "SELECT password_hash FROM password_history WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
     )
     .bind(id)
@@ -152,10 +152,7 @@ pub async fn password_history(e: impl SqliteExecutor<'_>, id: &str, n: u32) -> R
     .await?)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM users WHERE id = ?")
-        .bind(id)
-        .execute(e)
-        .await?;
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM users WHERE id = ?").bind(id).execute(e).await?;
     one_row(r.rows_affected(), "user", id)
 }

@@ -3,9 +3,9 @@
 //! definitions exactly as the client gave them.
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
 use serde_json::{Map, Value};
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Namespace {
@@ -100,8 +100,8 @@ fn json_object(s: &str) -> Map<String, Value> {
 
 const NS_COLS: &str = "id, namespace, display_name, description, visibility, protected, owner, created_at, updated_at";
 
-pub async fn insert_namespace(e: impl SqliteExecutor<'_>, n: &Namespace) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_namespace(e: impl sql::Executor<'_>, n: &Namespace) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO metadef_namespaces ({NS_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&n.id)
@@ -118,24 +118,24 @@ pub async fn insert_namespace(e: impl SqliteExecutor<'_>, n: &Namespace) -> Resu
     Ok(())
 }
 
-pub async fn get_namespace(e: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Namespace>> {
+pub async fn get_namespace(e: impl sql::Executor<'_>, name: &str) -> Result<Option<Namespace>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {NS_COLS} FROM metadef_namespaces WHERE namespace = ?"))
+        sql::query_as(&format!("SELECT {NS_COLS} FROM metadef_namespaces WHERE namespace = ?"))
             .bind(name)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn list_namespaces(e: impl SqliteExecutor<'_>) -> Result<Vec<Namespace>> {
-    Ok(sqlx::query_as(&format!("SELECT {NS_COLS} FROM metadef_namespaces"))
+pub async fn list_namespaces(e: impl sql::Executor<'_>) -> Result<Vec<Namespace>> {
+    Ok(sql::query_as(&format!("SELECT {NS_COLS} FROM metadef_namespaces"))
         .fetch_all(e)
         .await?)
 }
 
 /// Writes every mutable column (the name included: namespaces can be renamed).
-pub async fn update_namespace(e: impl SqliteExecutor<'_>, n: &Namespace) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_namespace(e: impl sql::Executor<'_>, n: &Namespace) -> Result<()> {
+    let r = sql::query(
         "UPDATE metadef_namespaces SET namespace = ?, display_name = ?, description = ?, visibility = ?, \
          protected = ?, owner = ?, updated_at = ? WHERE id = ?",
     )
@@ -153,8 +153,8 @@ pub async fn update_namespace(e: impl SqliteExecutor<'_>, n: &Namespace) -> Resu
 }
 
 /// Deletes a namespace; its contents go with it (ON DELETE CASCADE).
-pub async fn delete_namespace(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM metadef_namespaces WHERE id = ?")
+pub async fn delete_namespace(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    sql::query("DELETE FROM metadef_namespaces WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -169,13 +169,13 @@ pub enum Contents {
     Tags,
 }
 
-pub async fn delete_contents(e: impl SqliteExecutor<'_>, namespace_id: &str, kind: Contents) -> Result<()> {
+pub async fn delete_contents(e: impl sql::Executor<'_>, namespace_id: &str, kind: Contents) -> Result<()> {
     let table = match kind {
         Contents::Objects => "metadef_objects",
         Contents::Properties => "metadef_properties",
         Contents::Tags => "metadef_tags",
     };
-    sqlx::query(&format!("DELETE FROM {table} WHERE namespace_id = ?"))
+    sql::query(&format!("DELETE FROM {table} WHERE namespace_id = ?"))
         .bind(namespace_id)
         .execute(e)
         .await?;
@@ -186,8 +186,8 @@ pub async fn delete_contents(e: impl SqliteExecutor<'_>, namespace_id: &str, kin
 
 const OBJ_COLS: &str = "namespace_id, name, description, required, properties, created_at, updated_at";
 
-pub async fn insert_object(e: impl SqliteExecutor<'_>, o: &Object) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_object(e: impl sql::Executor<'_>, o: &Object) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO metadef_objects ({OBJ_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&o.namespace_id)
@@ -202,8 +202,8 @@ pub async fn insert_object(e: impl SqliteExecutor<'_>, o: &Object) -> Result<()>
     Ok(())
 }
 
-pub async fn get_object(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &str) -> Result<Option<Object>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn get_object(e: impl sql::Executor<'_>, namespace_id: &str, name: &str) -> Result<Option<Object>> {
+    Ok(sql::query_as(&format!(
         "SELECT {OBJ_COLS} FROM metadef_objects WHERE namespace_id = ? AND name = ?"
     ))
     .bind(namespace_id)
@@ -212,8 +212,8 @@ pub async fn get_object(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &s
     .await?)
 }
 
-pub async fn list_objects(e: impl SqliteExecutor<'_>, namespace_id: &str) -> Result<Vec<Object>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_objects(e: impl sql::Executor<'_>, namespace_id: &str) -> Result<Vec<Object>> {
+    Ok(sql::query_as(&format!(
         "SELECT {OBJ_COLS} FROM metadef_objects WHERE namespace_id = ? ORDER BY created_at, name"
     ))
     .bind(namespace_id)
@@ -222,8 +222,8 @@ pub async fn list_objects(e: impl SqliteExecutor<'_>, namespace_id: &str) -> Res
 }
 
 /// Replaces the object called `old_name` with `o` (which may carry a new name).
-pub async fn update_object(e: impl SqliteExecutor<'_>, old_name: &str, o: &Object) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_object(e: impl sql::Executor<'_>, old_name: &str, o: &Object) -> Result<()> {
+    let r = sql::query(
         "UPDATE metadef_objects SET name = ?, description = ?, required = ?, properties = ?, updated_at = ? \
          WHERE namespace_id = ? AND name = ?",
     )
@@ -239,8 +239,8 @@ pub async fn update_object(e: impl SqliteExecutor<'_>, old_name: &str, o: &Objec
     one_row(r.rows_affected(), "object", old_name)
 }
 
-pub async fn delete_object(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM metadef_objects WHERE namespace_id = ? AND name = ?")
+pub async fn delete_object(e: impl sql::Executor<'_>, namespace_id: &str, name: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM metadef_objects WHERE namespace_id = ? AND name = ?")
         .bind(namespace_id)
         .bind(name)
         .execute(e)
@@ -252,8 +252,8 @@ pub async fn delete_object(e: impl SqliteExecutor<'_>, namespace_id: &str, name:
 
 const PROP_COLS: &str = "namespace_id, name, definition, created_at, updated_at";
 
-pub async fn insert_property(e: impl SqliteExecutor<'_>, p: &Property) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_property(e: impl sql::Executor<'_>, p: &Property) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO metadef_properties ({PROP_COLS}) VALUES (?, ?, ?, ?, ?)"
     ))
     .bind(&p.namespace_id)
@@ -266,8 +266,8 @@ pub async fn insert_property(e: impl SqliteExecutor<'_>, p: &Property) -> Result
     Ok(())
 }
 
-pub async fn get_property(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &str) -> Result<Option<Property>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn get_property(e: impl sql::Executor<'_>, namespace_id: &str, name: &str) -> Result<Option<Property>> {
+    Ok(sql::query_as(&format!(
         "SELECT {PROP_COLS} FROM metadef_properties WHERE namespace_id = ? AND name = ?"
     ))
     .bind(namespace_id)
@@ -276,8 +276,8 @@ pub async fn get_property(e: impl SqliteExecutor<'_>, namespace_id: &str, name: 
     .await?)
 }
 
-pub async fn list_properties(e: impl SqliteExecutor<'_>, namespace_id: &str) -> Result<Vec<Property>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_properties(e: impl sql::Executor<'_>, namespace_id: &str) -> Result<Vec<Property>> {
+    Ok(sql::query_as(&format!(
         "SELECT {PROP_COLS} FROM metadef_properties WHERE namespace_id = ? ORDER BY name"
     ))
     .bind(namespace_id)
@@ -285,8 +285,8 @@ pub async fn list_properties(e: impl SqliteExecutor<'_>, namespace_id: &str) -> 
     .await?)
 }
 
-pub async fn update_property(e: impl SqliteExecutor<'_>, old_name: &str, p: &Property) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_property(e: impl sql::Executor<'_>, old_name: &str, p: &Property) -> Result<()> {
+    let r = sql::query(
         "UPDATE metadef_properties SET name = ?, definition = ?, updated_at = ? WHERE namespace_id = ? AND name = ?",
     )
     .bind(&p.name)
@@ -299,8 +299,8 @@ pub async fn update_property(e: impl SqliteExecutor<'_>, old_name: &str, p: &Pro
     one_row(r.rows_affected(), "property", old_name)
 }
 
-pub async fn delete_property(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM metadef_properties WHERE namespace_id = ? AND name = ?")
+pub async fn delete_property(e: impl sql::Executor<'_>, namespace_id: &str, name: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM metadef_properties WHERE namespace_id = ? AND name = ?")
         .bind(namespace_id)
         .bind(name)
         .execute(e)
@@ -312,8 +312,8 @@ pub async fn delete_property(e: impl SqliteExecutor<'_>, namespace_id: &str, nam
 
 const TAG_COLS: &str = "namespace_id, name, created_at, updated_at";
 
-pub async fn insert_tag(e: impl SqliteExecutor<'_>, t: &Tag) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO metadef_tags ({TAG_COLS}) VALUES (?, ?, ?, ?)"))
+pub async fn insert_tag(e: impl sql::Executor<'_>, t: &Tag) -> Result<()> {
+    sql::query(&format!("INSERT INTO metadef_tags ({TAG_COLS}) VALUES (?, ?, ?, ?)"))
         .bind(&t.namespace_id)
         .bind(&t.name)
         .bind(t.created_at)
@@ -323,8 +323,8 @@ pub async fn insert_tag(e: impl SqliteExecutor<'_>, t: &Tag) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_tag(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &str) -> Result<Option<Tag>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn get_tag(e: impl sql::Executor<'_>, namespace_id: &str, name: &str) -> Result<Option<Tag>> {
+    Ok(sql::query_as(&format!(
         "SELECT {TAG_COLS} FROM metadef_tags WHERE namespace_id = ? AND name = ?"
     ))
     .bind(namespace_id)
@@ -333,8 +333,8 @@ pub async fn get_tag(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &str)
     .await?)
 }
 
-pub async fn list_tags(e: impl SqliteExecutor<'_>, namespace_id: &str) -> Result<Vec<Tag>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_tags(e: impl sql::Executor<'_>, namespace_id: &str) -> Result<Vec<Tag>> {
+    Ok(sql::query_as(&format!(
         "SELECT {TAG_COLS} FROM metadef_tags WHERE namespace_id = ? ORDER BY created_at, name"
     ))
     .bind(namespace_id)
@@ -342,8 +342,8 @@ pub async fn list_tags(e: impl SqliteExecutor<'_>, namespace_id: &str) -> Result
     .await?)
 }
 
-pub async fn rename_tag(e: impl SqliteExecutor<'_>, namespace_id: &str, old: &str, new: &str, at: i64) -> Result<()> {
-    let r = sqlx::query("UPDATE metadef_tags SET name = ?, updated_at = ? WHERE namespace_id = ? AND name = ?")
+pub async fn rename_tag(e: impl sql::Executor<'_>, namespace_id: &str, old: &str, new: &str, at: i64) -> Result<()> {
+    let r = sql::query("UPDATE metadef_tags SET name = ?, updated_at = ? WHERE namespace_id = ? AND name = ?")
         .bind(new)
         .bind(at)
         .bind(namespace_id)
@@ -353,8 +353,8 @@ pub async fn rename_tag(e: impl SqliteExecutor<'_>, namespace_id: &str, old: &st
     one_row(r.rows_affected(), "tag", old)
 }
 
-pub async fn delete_tag(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM metadef_tags WHERE namespace_id = ? AND name = ?")
+pub async fn delete_tag(e: impl sql::Executor<'_>, namespace_id: &str, name: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM metadef_tags WHERE namespace_id = ? AND name = ?")
         .bind(namespace_id)
         .bind(name)
         .execute(e)
@@ -364,8 +364,8 @@ pub async fn delete_tag(e: impl SqliteExecutor<'_>, namespace_id: &str, name: &s
 
 // --- resource types and associations -----------------------------------------
 
-pub async fn list_resource_types(e: impl SqliteExecutor<'_>) -> Result<Vec<ResourceType>> {
-    Ok(sqlx::query_as(
+pub async fn list_resource_types(e: impl sql::Executor<'_>) -> Result<Vec<ResourceType>> {
+    Ok(sql::query_as(
         "SELECT name, protected, created_at, updated_at FROM metadef_resource_types ORDER BY created_at, name",
     )
     .fetch_all(e)
@@ -374,8 +374,8 @@ pub async fn list_resource_types(e: impl SqliteExecutor<'_>) -> Result<Vec<Resou
 
 /// Creates the resource type unless it exists: associating a namespace with an unknown
 /// resource type registers it, as Glance does.
-pub async fn ensure_resource_type(e: impl SqliteExecutor<'_>, name: &str, at: i64) -> Result<()> {
-    sqlx::query(
+pub async fn ensure_resource_type(e: impl sql::Executor<'_>, name: &str, at: i64) -> Result<()> {
+    sql::query(
         "INSERT INTO metadef_resource_types (name, protected, created_at, updated_at) VALUES (?, FALSE, ?, ?) \
          ON CONFLICT (name) DO NOTHING",
     )
@@ -390,8 +390,8 @@ pub async fn ensure_resource_type(e: impl SqliteExecutor<'_>, name: &str, at: i6
 const ASSOC_SELECT: &str = "SELECT namespace_id, resource_type AS name, prefix, properties_target, created_at, \
      updated_at FROM metadef_namespace_resource_types";
 
-pub async fn insert_association(e: impl SqliteExecutor<'_>, a: &Association) -> Result<()> {
-    sqlx::query(
+pub async fn insert_association(e: impl sql::Executor<'_>, a: &Association) -> Result<()> {
+    sql::query(
         "INSERT INTO metadef_namespace_resource_types \
          (namespace_id, resource_type, prefix, properties_target, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -406,8 +406,8 @@ pub async fn insert_association(e: impl SqliteExecutor<'_>, a: &Association) -> 
     Ok(())
 }
 
-pub async fn list_associations(e: impl SqliteExecutor<'_>, namespace_id: &str) -> Result<Vec<Association>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_associations(e: impl sql::Executor<'_>, namespace_id: &str) -> Result<Vec<Association>> {
+    Ok(sql::query_as(&format!(
         "{ASSOC_SELECT} WHERE namespace_id = ? ORDER BY created_at, resource_type"
     ))
     .bind(namespace_id)
@@ -416,16 +416,16 @@ pub async fn list_associations(e: impl SqliteExecutor<'_>, namespace_id: &str) -
 }
 
 /// Every association of every namespace (namespace listings embed them).
-pub async fn list_all_associations(e: impl SqliteExecutor<'_>) -> Result<Vec<Association>> {
+pub async fn list_all_associations(e: impl sql::Executor<'_>) -> Result<Vec<Association>> {
     Ok(
-        sqlx::query_as(&format!("{ASSOC_SELECT} ORDER BY created_at, resource_type"))
+        sql::query_as(&format!("{ASSOC_SELECT} ORDER BY created_at, resource_type"))
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn delete_association(e: impl SqliteExecutor<'_>, namespace_id: &str, resource_type: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM metadef_namespace_resource_types WHERE namespace_id = ? AND resource_type = ?")
+pub async fn delete_association(e: impl sql::Executor<'_>, namespace_id: &str, resource_type: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM metadef_namespace_resource_types WHERE namespace_id = ? AND resource_type = ?")
         .bind(namespace_id)
         .bind(resource_type)
         .execute(e)

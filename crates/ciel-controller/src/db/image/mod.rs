@@ -3,10 +3,10 @@
 pub mod metadefs;
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::db::text_enum::text_enum;
 use crate::error::Result;
 use ciel_proto::ids::{ImageId, ProjectId};
-use sqlx::SqliteExecutor;
 
 text_enum! {
     /// An image's status, as Glance names it.
@@ -84,11 +84,11 @@ pub struct Member {
 const SELECT: &str = "SELECT i.id, i.name, i.status, i.visibility, i.protected, i.os_hidden, i.owner, i.disk_format, \
      i.container_format, i.size, i.virtual_size, i.checksum, i.os_hash_algo, i.os_hash_value, i.min_disk, i.min_ram, \
      i.properties, i.created_at, i.updated_at, \
-     (SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM image_tags t WHERE t.image_id = i.id ORDER BY tag)) AS tags \
+     (SELECT group_concat(tag, '\u{1f}') FROM (SELECT tag FROM image_tags t WHERE t.image_id = i.id ORDER BY tag) AS sorted) AS tags \
      FROM images i";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, i: &Image) -> Result<()> {
-    sqlx::query(
+pub async fn insert(e: impl sql::Executor<'_>, i: &Image) -> Result<()> {
+    sql::query(
         "INSERT INTO images (id, name, status, visibility, protected, os_hidden, owner, disk_format, container_format, \
          size, virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, properties, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -118,24 +118,24 @@ pub async fn insert(e: impl SqliteExecutor<'_>, i: &Image) -> Result<()> {
 }
 
 /// A live (not deleted) image.
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Image>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE i.id = ? AND NOT i.deleted"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Image>> {
+    Ok(sql::query_as(&format!("{SELECT} WHERE i.id = ? AND NOT i.deleted"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
 /// Whether the id was ever used (Glance never reuses an id, even after delete).
-pub async fn id_taken(e: impl SqliteExecutor<'_>, id: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM images WHERE id = ?")
+pub async fn id_taken(e: impl sql::Executor<'_>, id: &str) -> Result<bool> {
+    let n: i64 = sql::query_scalar("SELECT count(*) FROM images WHERE id = ?")
         .bind(id)
         .fetch_one(e)
         .await?;
     Ok(n > 0)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Image>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Image>> {
+    Ok(sql::query_as(&format!(
         "{SELECT} WHERE NOT i.deleted ORDER BY i.created_at DESC, i.id DESC"
     ))
     .fetch_all(e)
@@ -143,8 +143,8 @@ pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Image>> {
 }
 
 /// Writes every mutable column.
-pub async fn update(e: impl SqliteExecutor<'_>, i: &Image) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update(e: impl sql::Executor<'_>, i: &Image) -> Result<()> {
+    let r = sql::query(
         "UPDATE images SET name = ?, status = ?, visibility = ?, protected = ?, os_hidden = ?, owner = ?, disk_format = ?, \
          container_format = ?, size = ?, virtual_size = ?, checksum = ?, os_hash_algo = ?, os_hash_value = ?, min_disk = ?, \
          min_ram = ?, properties = ?, updated_at = ? WHERE id = ? AND NOT deleted",
@@ -174,7 +174,7 @@ pub async fn update(e: impl SqliteExecutor<'_>, i: &Image) -> Result<()> {
 
 /// Moves an image between statuses only if it is still in `from` (guards concurrent uploads).
 pub async fn transition(
-    e: impl SqliteExecutor<'_>,
+    e: impl sql::Executor<'_>,
     id: &str,
     from: &[ImageStatus],
     to: ImageStatus,
@@ -183,38 +183,39 @@ pub async fn transition(
     let marks = vec!["?"; from.len()].join(",");
     let sql =
         format!("UPDATE images SET status = ?, updated_at = ? WHERE id = ? AND NOT deleted AND status IN ({marks})");
-    let mut q = sqlx::query(&sql).bind(to.as_str()).bind(at).bind(id);
+    let mut q = sql::query(&sql).bind(to.as_str()).bind(at).bind(id);
     for f in from {
         q = q.bind(f.as_str());
     }
     Ok(q.execute(e).await?.rows_affected() == 1)
 }
 
-/// Uploads cut off by a crash: back to `queued`, as a failed upload would be. Returns how many.
-pub async fn reset_interrupted_uploads(e: impl SqliteExecutor<'_>, at: i64) -> Result<u64> {
-    let r = sqlx::query(
+/// Uploads no controller holds a lease for (cut off before leases existed): back to
+/// `queued`, as a failed upload would be. Returns their ids.
+pub async fn reset_unleased_uploads(e: impl sql::Executor<'_>, at: i64) -> Result<Vec<String>> {
+    Ok(sql::query_scalar(
         "UPDATE images SET status = 'queued', size = NULL, virtual_size = NULL, checksum = NULL, \
-         os_hash_algo = NULL, os_hash_value = NULL, updated_at = ? WHERE status = 'saving' AND NOT deleted",
+         os_hash_algo = NULL, os_hash_value = NULL, updated_at = ? WHERE status = 'saving' AND NOT deleted \
+         AND NOT EXISTS (SELECT 1 FROM work_leases w WHERE w.kind = 'image_upload' AND w.resource_id = images.id) \
+         RETURNING id",
     )
     .bind(at)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected())
+    .fetch_all(e)
+    .await?)
 }
 
-pub async fn mark_deleted(e: impl SqliteExecutor<'_>, id: &str, at: i64) -> Result<()> {
-    let r = sqlx::query(
-        "UPDATE images SET deleted = TRUE, status = 'deleted', updated_at = ? WHERE id = ? AND NOT deleted",
-    )
-    .bind(at)
-    .bind(id)
-    .execute(e)
-    .await?;
+pub async fn mark_deleted(e: impl sql::Executor<'_>, id: &str, at: i64) -> Result<()> {
+    let r =
+        sql::query("UPDATE images SET deleted = TRUE, status = 'deleted', updated_at = ? WHERE id = ? AND NOT deleted")
+            .bind(at)
+            .bind(id)
+            .execute(e)
+            .await?;
     one_row(r.rows_affected(), "image", id)
 }
 
 pub async fn set_tags(tx: &mut crate::db::Tx<'_>, id: &str, tags: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM image_tags WHERE image_id = ?")
+    sql::query("DELETE FROM image_tags WHERE image_id = ?")
         .bind(id)
         .execute(&mut **tx)
         .await?;
@@ -224,8 +225,8 @@ pub async fn set_tags(tx: &mut crate::db::Tx<'_>, id: &str, tags: &[String]) -> 
     Ok(())
 }
 
-pub async fn add_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO image_tags (image_id, tag) VALUES (?, ?)")
+pub async fn add_tag(e: impl sql::Executor<'_>, id: &str, tag: &str) -> Result<()> {
+    sql::query("INSERT INTO image_tags (image_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(id)
         .bind(tag)
         .execute(e)
@@ -233,8 +234,8 @@ pub async fn add_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<
     Ok(())
 }
 
-pub async fn remove_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM image_tags WHERE image_id = ? AND tag = ?")
+pub async fn remove_tag(e: impl sql::Executor<'_>, id: &str, tag: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM image_tags WHERE image_id = ? AND tag = ?")
         .bind(id)
         .bind(tag)
         .execute(e)
@@ -243,17 +244,17 @@ pub async fn remove_tag(e: impl SqliteExecutor<'_>, id: &str, tag: &str) -> Resu
 }
 
 /// Live images of a project and the bytes they hold (quota accounting).
-pub async fn usage(e: impl SqliteExecutor<'_>, owner: &str) -> Result<(i64, i64)> {
-    Ok(
-        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM images WHERE owner = ? AND NOT deleted")
-            .bind(owner)
-            .fetch_one(e)
-            .await?,
+pub async fn usage(e: impl sql::Executor<'_>, owner: &str) -> Result<(i64, i64)> {
+    Ok(sql::query_as(
+        "SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM images WHERE owner = ? AND NOT deleted",
     )
+    .bind(owner)
+    .fetch_one(e)
+    .await?)
 }
 
-pub async fn insert_member(e: impl SqliteExecutor<'_>, m: &Member) -> Result<()> {
-    sqlx::query(
+pub async fn insert_member(e: impl sql::Executor<'_>, m: &Member) -> Result<()> {
+    sql::query(
         "INSERT INTO image_members (image_id, member_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(&m.image_id)
@@ -266,33 +267,33 @@ pub async fn insert_member(e: impl SqliteExecutor<'_>, m: &Member) -> Result<()>
     Ok(())
 }
 
-pub async fn get_member(e: impl SqliteExecutor<'_>, image_id: &str, member_id: &str) -> Result<Option<Member>> {
-    Ok(sqlx::query_as("SELECT image_id, member_id, status, created_at, updated_at FROM image_members WHERE image_id = ? AND member_id = ?")
+pub async fn get_member(e: impl sql::Executor<'_>, image_id: &str, member_id: &str) -> Result<Option<Member>> {
+    Ok(sql::query_as("SELECT image_id, member_id, status, created_at, updated_at FROM image_members WHERE image_id = ? AND member_id = ?")
         .bind(image_id)
         .bind(member_id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list_members(e: impl SqliteExecutor<'_>, image_id: &str) -> Result<Vec<Member>> {
-    Ok(sqlx::query_as("SELECT image_id, member_id, status, created_at, updated_at FROM image_members WHERE image_id = ? ORDER BY created_at")
+pub async fn list_members(e: impl sql::Executor<'_>, image_id: &str) -> Result<Vec<Member>> {
+    Ok(sql::query_as("SELECT image_id, member_id, status, created_at, updated_at FROM image_members WHERE image_id = ? ORDER BY created_at")
         .bind(image_id)
         .fetch_all(e)
         .await?)
 }
 
 /// (image_id, status) of every share offered to a project.
-pub async fn memberships_of(e: impl SqliteExecutor<'_>, member_id: &str) -> Result<Vec<(String, MemberStatus)>> {
+pub async fn memberships_of(e: impl sql::Executor<'_>, member_id: &str) -> Result<Vec<(String, MemberStatus)>> {
     Ok(
-        sqlx::query_as("SELECT image_id, status FROM image_members WHERE member_id = ?")
+        sql::query_as("SELECT image_id, status FROM image_members WHERE member_id = ?")
             .bind(member_id)
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn update_member(e: impl SqliteExecutor<'_>, m: &Member) -> Result<()> {
-    let r = sqlx::query("UPDATE image_members SET status = ?, updated_at = ? WHERE image_id = ? AND member_id = ?")
+pub async fn update_member(e: impl sql::Executor<'_>, m: &Member) -> Result<()> {
+    let r = sql::query("UPDATE image_members SET status = ?, updated_at = ? WHERE image_id = ? AND member_id = ?")
         .bind(m.status)
         .bind(m.updated_at)
         .bind(&m.image_id)
@@ -302,8 +303,8 @@ pub async fn update_member(e: impl SqliteExecutor<'_>, m: &Member) -> Result<()>
     one_row(r.rows_affected(), "member", &m.member_id)
 }
 
-pub async fn delete_member(e: impl SqliteExecutor<'_>, image_id: &str, member_id: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM image_members WHERE image_id = ? AND member_id = ?")
+pub async fn delete_member(e: impl sql::Executor<'_>, image_id: &str, member_id: &str) -> Result<bool> {
+    let r = sql::query("DELETE FROM image_members WHERE image_id = ? AND member_id = ?")
         .bind(image_id)
         .bind(member_id)
         .execute(e)

@@ -1,8 +1,8 @@
 //! Floating IPs.
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FloatingIp {
@@ -23,8 +23,8 @@ pub struct FloatingIp {
 const COLS: &str = "id, project_id, floating_network_id, floating_ip_address, floating_port_id, port_id, \
      fixed_ip_address, router_id, description, created_at, updated_at, revision_number";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, f: &FloatingIp) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, f: &FloatingIp) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO floating_ips ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&f.id)
@@ -44,23 +44,23 @@ pub async fn insert(e: impl SqliteExecutor<'_>, f: &FloatingIp) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<FloatingIp>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM floating_ips WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<FloatingIp>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM floating_ips WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<FloatingIp>> {
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<FloatingIp>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM floating_ips ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {COLS} FROM floating_ips ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn update(e: impl SqliteExecutor<'_>, f: &FloatingIp) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update(e: impl sql::Executor<'_>, f: &FloatingIp) -> Result<()> {
+    let r = sql::query(
         "UPDATE floating_ips SET port_id = ?, fixed_ip_address = ?, router_id = ?, description = ?, updated_at = ?, \
          revision_number = revision_number + 1 WHERE id = ?",
     )
@@ -75,8 +75,8 @@ pub async fn update(e: impl SqliteExecutor<'_>, f: &FloatingIp) -> Result<()> {
     one_row(r.rows_affected(), "floating ip", &f.id)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM floating_ips WHERE id = ?")
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM floating_ips WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -84,8 +84,8 @@ pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
 }
 
 /// A port going away takes its floating IP associations with it.
-pub async fn disassociate_port(e: impl SqliteExecutor<'_>, port_id: &str, at: i64) -> Result<()> {
-    sqlx::query(
+pub async fn disassociate_port(e: impl sql::Executor<'_>, port_id: &str, at: i64) -> Result<()> {
+    sql::query(
         "UPDATE floating_ips SET port_id = NULL, fixed_ip_address = NULL, router_id = NULL, updated_at = ?, \
          revision_number = revision_number + 1 WHERE port_id = ?",
     )
@@ -97,9 +97,9 @@ pub async fn disassociate_port(e: impl SqliteExecutor<'_>, port_id: &str, at: i6
 }
 
 /// Floating IPs that go through a router (it cannot lose their path while they exist).
-pub async fn count_via_router(e: impl SqliteExecutor<'_>, router_id: &str) -> Result<i64> {
+pub async fn count_via_router(e: impl sql::Executor<'_>, router_id: &str) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("SELECT count(*) FROM floating_ips WHERE router_id = ?")
+        sql::query_scalar("SELECT count(*) FROM floating_ips WHERE router_id = ?")
             .bind(router_id)
             .fetch_one(e)
             .await?,
@@ -108,7 +108,7 @@ pub async fn count_via_router(e: impl SqliteExecutor<'_>, router_id: &str) -> Re
 
 /// Floating IPs associated with a port, all of them or only those on ports of one project
 /// (read once to show the servers of a listing with their floating addresses).
-pub async fn associated(e: impl SqliteExecutor<'_>, port_project: Option<&str>) -> Result<Vec<FloatingIp>> {
+pub async fn associated(e: impl sql::Executor<'_>, port_project: Option<&str>) -> Result<Vec<FloatingIp>> {
     let sql = match port_project {
         None => format!("SELECT {COLS} FROM floating_ips WHERE port_id IS NOT NULL ORDER BY created_at, id"),
         Some(_) => format!(
@@ -116,7 +116,7 @@ pub async fn associated(e: impl SqliteExecutor<'_>, port_project: Option<&str>) 
              ORDER BY created_at, id"
         ),
     };
-    let mut q = sqlx::query_as(&sql);
+    let mut q = sql::query_as(&sql);
     if let Some(p) = port_project {
         q = q.bind(p);
     }

@@ -8,9 +8,9 @@ pub mod subnet_pools;
 pub mod tags;
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
 use ciel_proto::ids::{NetworkId, PortId, ProjectId};
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Network {
@@ -53,35 +53,17 @@ pub struct Subnet {
     pub subnetpool_id: Option<String>,
 }
 
-/// A port's operational status as Neutron shows it, stored as that text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
-pub enum PortStatus {
-    /// Plugged and up on its host (and every router port, served by Ciel's own routers).
-    #[sqlx(rename = "ACTIVE")]
-    #[serde(rename = "ACTIVE")]
-    Active,
-    /// Not (yet) plugged on a host.
-    #[sqlx(rename = "DOWN")]
-    #[serde(rename = "DOWN")]
-    Down,
-    /// Its host could not set it up (e.g. its firewall): it gets no traffic.
-    #[sqlx(rename = "ERROR")]
-    #[serde(rename = "ERROR")]
-    Error,
-    /// Floating IP ports: nothing plugs them.
-    #[sqlx(rename = "N/A")]
-    #[serde(rename = "N/A")]
-    NotApplicable,
-}
-
-impl PortStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PortStatus::Active => "ACTIVE",
-            PortStatus::Down => "DOWN",
-            PortStatus::Error => "ERROR",
-            PortStatus::NotApplicable => "N/A",
-        }
+crate::db::text_enum::text_enum! {
+    /// A port's operational status as Neutron shows it, stored as that text.
+    pub enum PortStatus {
+        /// Plugged and up on its host (and every router port, served by Ciel's own routers).
+        Active = "ACTIVE",
+        /// Not (yet) plugged on a host.
+        Down = "DOWN",
+        /// Its host could not set it up (e.g. its firewall): it gets no traffic.
+        Error = "ERROR",
+        /// Floating IP ports: nothing plugs them.
+        NotApplicable = "N/A",
     }
 }
 
@@ -125,8 +107,8 @@ fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-pub async fn insert_network(e: impl SqliteExecutor<'_>, n: &Network) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO networks ({NET_COLS}) VALUES ({})", marks(15)))
+pub async fn insert_network(e: impl sql::Executor<'_>, n: &Network) -> Result<()> {
+    sql::query(&format!("INSERT INTO networks ({NET_COLS}) VALUES ({})", marks(15)))
         .bind(&n.id)
         .bind(&n.name)
         .bind(&n.project_id)
@@ -147,33 +129,35 @@ pub async fn insert_network(e: impl SqliteExecutor<'_>, n: &Network) -> Result<(
     Ok(())
 }
 
-pub async fn get_network(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Network>> {
-    Ok(sqlx::query_as(&format!("SELECT {NET_COLS} FROM networks WHERE id = ?"))
+pub async fn get_network(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Network>> {
+    Ok(sql::query_as(&format!("SELECT {NET_COLS} FROM networks WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list_networks(e: impl SqliteExecutor<'_>) -> Result<Vec<Network>> {
+pub async fn list_networks(e: impl sql::Executor<'_>) -> Result<Vec<Network>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {NET_COLS} FROM networks ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {NET_COLS} FROM networks ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
 /// Segmentation ids already taken for a network type.
-pub async fn used_segments(e: impl SqliteExecutor<'_>, network_type: &str) -> Result<Vec<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT segmentation_id FROM networks WHERE network_type = ? AND segmentation_id IS NOT NULL",
+pub async fn used_segments(e: impl sql::Executor<'_>, network_type: &str) -> Result<Vec<i64>> {
+    Ok(
+        sql::query_scalar(
+            "SELECT segmentation_id FROM networks WHERE network_type = ? AND segmentation_id IS NOT NULL",
+        )
+        .bind(network_type)
+        .fetch_all(e)
+        .await?,
     )
-    .bind(network_type)
-    .fetch_all(e)
-    .await?)
 }
 
-pub async fn update_network(e: impl SqliteExecutor<'_>, n: &Network) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_network(e: impl sql::Executor<'_>, n: &Network) -> Result<()> {
+    let r = sql::query(
         "UPDATE networks SET name = ?, admin_state_up = ?, shared = ?, external = ?, mtu = ?, port_security_enabled = ?, \
          description = ?, updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
     )
@@ -191,16 +175,16 @@ pub async fn update_network(e: impl SqliteExecutor<'_>, n: &Network) -> Result<(
     one_row(r.rows_affected(), "network", &n.id)
 }
 
-pub async fn delete_network(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM networks WHERE id = ?")
+pub async fn delete_network(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM networks WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     one_row(r.rows_affected(), "network", id)
 }
 
-pub async fn insert_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO subnets ({SUBNET_COLS}) VALUES ({})", marks(18)))
+pub async fn insert_subnet(e: impl sql::Executor<'_>, s: &Subnet) -> Result<()> {
+    sql::query(&format!("INSERT INTO subnets ({SUBNET_COLS}) VALUES ({})", marks(18)))
         .bind(&s.id)
         .bind(&s.name)
         .bind(&s.network_id)
@@ -224,25 +208,25 @@ pub async fn insert_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()>
     Ok(())
 }
 
-pub async fn get_subnet(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Subnet>> {
+pub async fn get_subnet(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Subnet>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {SUBNET_COLS} FROM subnets WHERE id = ?"))
+        sql::query_as(&format!("SELECT {SUBNET_COLS} FROM subnets WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn list_subnets(e: impl SqliteExecutor<'_>) -> Result<Vec<Subnet>> {
+pub async fn list_subnets(e: impl sql::Executor<'_>) -> Result<Vec<Subnet>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {SUBNET_COLS} FROM subnets ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {SUBNET_COLS} FROM subnets ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn subnets_of(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<Vec<Subnet>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn subnets_of(e: impl sql::Executor<'_>, network_id: &str) -> Result<Vec<Subnet>> {
+    Ok(sql::query_as(&format!(
         "SELECT {SUBNET_COLS} FROM subnets WHERE network_id = ? ORDER BY created_at, id"
     ))
     .bind(network_id)
@@ -250,8 +234,8 @@ pub async fn subnets_of(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<
     .await?)
 }
 
-pub async fn update_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_subnet(e: impl sql::Executor<'_>, s: &Subnet) -> Result<()> {
+    let r = sql::query(
         "UPDATE subnets SET name = ?, gateway_ip = ?, allocation_pools = ?, dns_nameservers = ?, host_routes = ?, \
          enable_dhcp = ?, description = ?, updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
     )
@@ -269,16 +253,16 @@ pub async fn update_subnet(e: impl SqliteExecutor<'_>, s: &Subnet) -> Result<()>
     one_row(r.rows_affected(), "subnet", &s.id)
 }
 
-pub async fn delete_subnet(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM subnets WHERE id = ?")
+pub async fn delete_subnet(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM subnets WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     one_row(r.rows_affected(), "subnet", id)
 }
 
-pub async fn insert_port(e: impl SqliteExecutor<'_>, p: &Port) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO ports ({PORT_COLS}) VALUES ({})", marks(16)))
+pub async fn insert_port(e: impl sql::Executor<'_>, p: &Port) -> Result<()> {
+    sql::query(&format!("INSERT INTO ports ({PORT_COLS}) VALUES ({})", marks(16)))
         .bind(&p.id)
         .bind(&p.name)
         .bind(&p.network_id)
@@ -300,24 +284,24 @@ pub async fn insert_port(e: impl SqliteExecutor<'_>, p: &Port) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_port(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Port>> {
-    Ok(sqlx::query_as(&format!("SELECT {PORT_COLS} FROM ports WHERE id = ?"))
+pub async fn get_port(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Port>> {
+    Ok(sql::query_as(&format!("SELECT {PORT_COLS} FROM ports WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list_ports(e: impl SqliteExecutor<'_>) -> Result<Vec<Port>> {
+pub async fn list_ports(e: impl sql::Executor<'_>) -> Result<Vec<Port>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {PORT_COLS} FROM ports ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {PORT_COLS} FROM ports ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
 /// The ports bound to a device (a server, a router, a DHCP service).
-pub async fn ports_of_device(e: impl SqliteExecutor<'_>, device_id: &str) -> Result<Vec<Port>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn ports_of_device(e: impl sql::Executor<'_>, device_id: &str) -> Result<Vec<Port>> {
+    Ok(sql::query_as(&format!(
         "SELECT {PORT_COLS} FROM ports WHERE device_id = ? ORDER BY created_at, id"
     ))
     .bind(device_id)
@@ -326,13 +310,13 @@ pub async fn ports_of_device(e: impl SqliteExecutor<'_>, device_id: &str) -> Res
 }
 
 /// The ports of the servers placed on a host.
-pub async fn ports_on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<Vec<Port>> {
+pub async fn ports_on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<Port>> {
     let cols = PORT_COLS
         .split(", ")
         .map(|c| format!("p.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(sqlx::query_as(&format!(
+    Ok(sql::query_as(&format!(
         "SELECT {cols} FROM ports p JOIN servers s ON s.id = p.device_id WHERE s.host_id = ? ORDER BY p.id"
     ))
     .bind(host_id)
@@ -341,8 +325,8 @@ pub async fn ports_on_host(e: impl SqliteExecutor<'_>, host_id: &str) -> Result<
 }
 
 /// `(port id, host id)` of every port bound to a placed server.
-pub async fn port_hosts(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
+pub async fn port_hosts(e: impl sql::Executor<'_>) -> Result<Vec<(String, String)>> {
+    Ok(sql::query_as(
         "SELECT p.id, s.host_id FROM ports p JOIN servers s ON s.id = p.device_id WHERE s.host_id IS NOT NULL",
     )
     .fetch_all(e)
@@ -350,9 +334,9 @@ pub async fn port_hosts(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, Strin
 }
 
 /// The port holding `ip` on `network_id`, if any.
-pub async fn port_with_address(e: impl SqliteExecutor<'_>, network_id: &str, ip: &str) -> Result<Option<String>> {
+pub async fn port_with_address(e: impl sql::Executor<'_>, network_id: &str, ip: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT port_id FROM ip_allocations WHERE network_id = ? AND ip_address = ?")
+        sql::query_scalar("SELECT port_id FROM ip_allocations WHERE network_id = ? AND ip_address = ?")
             .bind(network_id)
             .bind(ip)
             .fetch_optional(e)
@@ -360,15 +344,15 @@ pub async fn port_with_address(e: impl SqliteExecutor<'_>, network_id: &str, ip:
     )
 }
 
-pub async fn count_ports_on_network(e: impl SqliteExecutor<'_>, network_id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM ports WHERE network_id = ?")
+pub async fn count_ports_on_network(e: impl sql::Executor<'_>, network_id: &str) -> Result<i64> {
+    Ok(sql::query_scalar("SELECT count(*) FROM ports WHERE network_id = ?")
         .bind(network_id)
         .fetch_one(e)
         .await?)
 }
 
-pub async fn update_port(e: impl SqliteExecutor<'_>, p: &Port) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_port(e: impl sql::Executor<'_>, p: &Port) -> Result<()> {
+    let r = sql::query(
         "UPDATE ports SET name = ?, admin_state_up = ?, device_id = ?, device_owner = ?, port_security_enabled = ?, \
          allowed_address_pairs = ?, binding_host_id = ?, description = ?, updated_at = ?, \
          revision_number = revision_number + 1 WHERE id = ?",
@@ -388,16 +372,13 @@ pub async fn update_port(e: impl SqliteExecutor<'_>, p: &Port) -> Result<()> {
     one_row(r.rows_affected(), "port", &p.id)
 }
 
-pub async fn delete_port(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM ports WHERE id = ?")
-        .bind(id)
-        .execute(e)
-        .await?;
+pub async fn delete_port(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM ports WHERE id = ?").bind(id).execute(e).await?;
     one_row(r.rows_affected(), "port", id)
 }
 
-pub async fn insert_fixed_ip(e: impl SqliteExecutor<'_>, f: &FixedIp) -> Result<()> {
-    sqlx::query("INSERT INTO ip_allocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)")
+pub async fn insert_fixed_ip(e: impl sql::Executor<'_>, f: &FixedIp) -> Result<()> {
+    sql::query("INSERT INTO ip_allocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)")
         .bind(&f.subnet_id)
         .bind(&f.ip_address)
         .bind(&f.port_id)
@@ -407,8 +388,8 @@ pub async fn insert_fixed_ip(e: impl SqliteExecutor<'_>, f: &FixedIp) -> Result<
     Ok(())
 }
 
-pub async fn delete_fixed_ip(e: impl SqliteExecutor<'_>, subnet_id: &str, ip: &str) -> Result<()> {
-    sqlx::query("DELETE FROM ip_allocations WHERE subnet_id = ? AND ip_address = ?")
+pub async fn delete_fixed_ip(e: impl sql::Executor<'_>, subnet_id: &str, ip: &str) -> Result<()> {
+    sql::query("DELETE FROM ip_allocations WHERE subnet_id = ? AND ip_address = ?")
         .bind(subnet_id)
         .bind(ip)
         .execute(e)
@@ -416,25 +397,25 @@ pub async fn delete_fixed_ip(e: impl SqliteExecutor<'_>, subnet_id: &str, ip: &s
     Ok(())
 }
 
-pub async fn fixed_ips_of_subnet(e: impl SqliteExecutor<'_>, subnet_id: &str) -> Result<Vec<FixedIp>> {
+pub async fn fixed_ips_of_subnet(e: impl sql::Executor<'_>, subnet_id: &str) -> Result<Vec<FixedIp>> {
     Ok(
-        sqlx::query_as("SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE subnet_id = ?")
+        sql::query_as("SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE subnet_id = ?")
             .bind(subnet_id)
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn all_fixed_ips(e: impl SqliteExecutor<'_>) -> Result<Vec<FixedIp>> {
+pub async fn all_fixed_ips(e: impl sql::Executor<'_>) -> Result<Vec<FixedIp>> {
     Ok(
-        sqlx::query_as("SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations ORDER BY rowid")
+        sql::query_as("SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations ORDER BY rowid")
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str) -> Result<Vec<FixedIp>> {
-    Ok(sqlx::query_as(
+pub async fn fixed_ips_of_port(e: impl sql::Executor<'_>, port_id: &str) -> Result<Vec<FixedIp>> {
+    Ok(sql::query_as(
         "SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE port_id = ? ORDER BY rowid",
     )
     .bind(port_id)
@@ -442,8 +423,8 @@ pub async fn fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str) -> Res
     .await?)
 }
 
-pub async fn delete_fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM ip_allocations WHERE port_id = ?")
+pub async fn delete_fixed_ips_of_port(e: impl sql::Executor<'_>, port_id: &str) -> Result<()> {
+    sql::query("DELETE FROM ip_allocations WHERE port_id = ?")
         .bind(port_id)
         .execute(e)
         .await?;
@@ -453,13 +434,13 @@ pub async fn delete_fixed_ips_of_port(e: impl SqliteExecutor<'_>, port_id: &str)
 /// Sets a port's operational status and binding host (what the host's agent reported);
 /// no write, and no new revision, when both are already so.
 pub async fn set_port_status(
-    e: impl SqliteExecutor<'_>,
+    e: impl sql::Executor<'_>,
     id: &str,
     status: PortStatus,
     host: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE ports SET status = ?, binding_host_id = ?, updated_at = ?, revision_number = revision_number + 1 \
          WHERE id = ? AND (status != ? OR binding_host_id != ?)",
     )

@@ -1,8 +1,8 @@
 //! Routers (their ports live in `ports` with device_id = router id).
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Router {
@@ -22,8 +22,8 @@ pub struct Router {
 const COLS: &str = "id, name, project_id, admin_state_up, gateway_network_id, enable_snat, routes, description, \
      created_at, updated_at, revision_number";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, r: &Router) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, r: &Router) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO routers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&r.id)
@@ -42,23 +42,23 @@ pub async fn insert(e: impl SqliteExecutor<'_>, r: &Router) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Router>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM routers WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Router>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM routers WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<Router>> {
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Router>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM routers ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {COLS} FROM routers ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn update(e: impl SqliteExecutor<'_>, r: &Router) -> Result<()> {
-    let res = sqlx::query(
+pub async fn update(e: impl sql::Executor<'_>, r: &Router) -> Result<()> {
+    let res = sql::query(
         "UPDATE routers SET name = ?, admin_state_up = ?, gateway_network_id = ?, enable_snat = ?, routes = ?, \
          description = ?, updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
     )
@@ -75,8 +75,8 @@ pub async fn update(e: impl SqliteExecutor<'_>, r: &Router) -> Result<()> {
     one_row(res.rows_affected(), "router", &r.id)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM routers WHERE id = ?")
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM routers WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -84,8 +84,8 @@ pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
 }
 
 /// Ports a router owns, with their device owner (gateway or interface).
-pub async fn router_ports(e: impl SqliteExecutor<'_>, router_id: &str) -> Result<Vec<crate::db::network::Port>> {
-    Ok(sqlx::query_as(
+pub async fn router_ports(e: impl sql::Executor<'_>, router_id: &str) -> Result<Vec<crate::db::network::Port>> {
+    Ok(sql::query_as(
         "SELECT id, name, network_id, project_id, mac_address, admin_state_up, status, device_id, device_owner, \
          port_security_enabled, allowed_address_pairs, binding_host_id, description, created_at, updated_at, \
          revision_number FROM ports WHERE device_id = ? AND device_owner LIKE 'network:router_%' ORDER BY created_at, id",

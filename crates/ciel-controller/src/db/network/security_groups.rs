@@ -1,8 +1,8 @@
 //! Security groups, their rules and port membership.
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SecurityGroup {
@@ -40,8 +40,8 @@ const SG_COLS: &str =
 const RULE_COLS: &str = "id, security_group_id, project_id, direction, ethertype, protocol, port_range_min, \
      port_range_max, remote_ip_prefix, remote_group_id, description, created_at, updated_at, revision_number";
 
-pub async fn insert_group(e: impl SqliteExecutor<'_>, g: &SecurityGroup) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_group(e: impl sql::Executor<'_>, g: &SecurityGroup) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO security_groups ({SG_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&g.id)
@@ -58,17 +58,17 @@ pub async fn insert_group(e: impl SqliteExecutor<'_>, g: &SecurityGroup) -> Resu
     Ok(())
 }
 
-pub async fn get_group(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<SecurityGroup>> {
+pub async fn get_group(e: impl sql::Executor<'_>, id: &str) -> Result<Option<SecurityGroup>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {SG_COLS} FROM security_groups WHERE id = ?"))
+        sql::query_as(&format!("SELECT {SG_COLS} FROM security_groups WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn default_group(e: impl SqliteExecutor<'_>, project_id: &str) -> Result<Option<SecurityGroup>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn default_group(e: impl sql::Executor<'_>, project_id: &str) -> Result<Option<SecurityGroup>> {
+    Ok(sql::query_as(&format!(
         "SELECT {SG_COLS} FROM security_groups WHERE project_id = ? AND is_default"
     ))
     .bind(project_id)
@@ -76,16 +76,16 @@ pub async fn default_group(e: impl SqliteExecutor<'_>, project_id: &str) -> Resu
     .await?)
 }
 
-pub async fn list_groups(e: impl SqliteExecutor<'_>) -> Result<Vec<SecurityGroup>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_groups(e: impl sql::Executor<'_>) -> Result<Vec<SecurityGroup>> {
+    Ok(sql::query_as(&format!(
         "SELECT {SG_COLS} FROM security_groups ORDER BY created_at, id"
     ))
     .fetch_all(e)
     .await?)
 }
 
-pub async fn update_group(e: impl SqliteExecutor<'_>, g: &SecurityGroup) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_group(e: impl sql::Executor<'_>, g: &SecurityGroup) -> Result<()> {
+    let r = sql::query(
         "UPDATE security_groups SET name = ?, description = ?, stateful = ?, updated_at = ?, \
          revision_number = revision_number + 1 WHERE id = ?",
     )
@@ -99,16 +99,16 @@ pub async fn update_group(e: impl SqliteExecutor<'_>, g: &SecurityGroup) -> Resu
     one_row(r.rows_affected(), "security group", &g.id)
 }
 
-pub async fn delete_group(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM security_groups WHERE id = ?")
+pub async fn delete_group(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM security_groups WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     one_row(r.rows_affected(), "security group", id)
 }
 
-pub async fn insert_rule(e: impl SqliteExecutor<'_>, r: &Rule) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_rule(e: impl sql::Executor<'_>, r: &Rule) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO security_group_rules ({RULE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&r.id)
@@ -130,25 +130,25 @@ pub async fn insert_rule(e: impl SqliteExecutor<'_>, r: &Rule) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_rule(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Rule>> {
+pub async fn get_rule(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Rule>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {RULE_COLS} FROM security_group_rules WHERE id = ?"))
+        sql::query_as(&format!("SELECT {RULE_COLS} FROM security_group_rules WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn list_rules(e: impl SqliteExecutor<'_>) -> Result<Vec<Rule>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_rules(e: impl sql::Executor<'_>) -> Result<Vec<Rule>> {
+    Ok(sql::query_as(&format!(
         "SELECT {RULE_COLS} FROM security_group_rules ORDER BY created_at, id"
     ))
     .fetch_all(e)
     .await?)
 }
 
-pub async fn delete_rule(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM security_group_rules WHERE id = ?")
+pub async fn delete_rule(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM security_group_rules WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -156,32 +156,34 @@ pub async fn delete_rule(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
 }
 
 pub async fn set_port_groups(tx: &mut crate::db::Tx<'_>, port_id: &str, groups: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM port_security_groups WHERE port_id = ?")
+    sql::query("DELETE FROM port_security_groups WHERE port_id = ?")
         .bind(port_id)
         .execute(&mut **tx)
         .await?;
     for g in groups {
-        sqlx::query("INSERT OR IGNORE INTO port_security_groups (port_id, security_group_id) VALUES (?, ?)")
-            .bind(port_id)
-            .bind(g)
-            .execute(&mut **tx)
-            .await?;
+        sql::query(
+            "INSERT INTO port_security_groups (port_id, security_group_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(port_id)
+        .bind(g)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
 
 /// (port_id, security_group_id) pairs.
-pub async fn port_groups(e: impl SqliteExecutor<'_>) -> Result<Vec<(String, String)>> {
+pub async fn port_groups(e: impl sql::Executor<'_>) -> Result<Vec<(String, String)>> {
     Ok(
-        sqlx::query_as("SELECT port_id, security_group_id FROM port_security_groups ORDER BY rowid")
+        sql::query_as("SELECT port_id, security_group_id FROM port_security_groups ORDER BY rowid")
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn ports_using(e: impl SqliteExecutor<'_>, group_id: &str) -> Result<i64> {
+pub async fn ports_using(e: impl sql::Executor<'_>, group_id: &str) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("SELECT count(*) FROM port_security_groups WHERE security_group_id = ?")
+        sql::query_scalar("SELECT count(*) FROM port_security_groups WHERE security_group_id = ?")
             .bind(group_id)
             .fetch_one(e)
             .await?,

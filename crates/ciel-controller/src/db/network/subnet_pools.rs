@@ -1,8 +1,8 @@
 //! Subnet pools.
 
 use crate::db::one_row;
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubnetPool {
@@ -27,8 +27,8 @@ pub struct SubnetPool {
 const COLS: &str = "id, project_id, name, description, ip_version, prefixes, default_prefixlen, min_prefixlen, \
      max_prefixlen, shared, is_default, default_quota, created_at, updated_at, revision_number";
 
-pub async fn insert(e: impl SqliteExecutor<'_>, p: &SubnetPool) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, p: &SubnetPool) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO subnet_pools ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&p.id)
@@ -51,23 +51,23 @@ pub async fn insert(e: impl SqliteExecutor<'_>, p: &SubnetPool) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<SubnetPool>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subnet_pools WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<SubnetPool>> {
+    Ok(sql::query_as(&format!("SELECT {COLS} FROM subnet_pools WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
-pub async fn list(e: impl SqliteExecutor<'_>) -> Result<Vec<SubnetPool>> {
+pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<SubnetPool>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLS} FROM subnet_pools ORDER BY created_at, id"))
+        sql::query_as(&format!("SELECT {COLS} FROM subnet_pools ORDER BY created_at, id"))
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn default_for(e: impl SqliteExecutor<'_>, ip_version: i64) -> Result<Option<SubnetPool>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn default_for(e: impl sql::Executor<'_>, ip_version: i64) -> Result<Option<SubnetPool>> {
+    Ok(sql::query_as(&format!(
         "SELECT {COLS} FROM subnet_pools WHERE is_default AND ip_version = ?"
     ))
     .bind(ip_version)
@@ -75,8 +75,8 @@ pub async fn default_for(e: impl SqliteExecutor<'_>, ip_version: i64) -> Result<
     .await?)
 }
 
-pub async fn update(e: impl SqliteExecutor<'_>, p: &SubnetPool) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update(e: impl sql::Executor<'_>, p: &SubnetPool) -> Result<()> {
+    let r = sql::query(
         "UPDATE subnet_pools SET name = ?, description = ?, prefixes = ?, default_prefixlen = ?, min_prefixlen = ?, \
          max_prefixlen = ?, is_default = ?, default_quota = ?, updated_at = ?, revision_number = revision_number + 1 \
          WHERE id = ?",
@@ -96,8 +96,8 @@ pub async fn update(e: impl SqliteExecutor<'_>, p: &SubnetPool) -> Result<()> {
     one_row(r.rows_affected(), "subnetpool", &p.id)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM subnet_pools WHERE id = ?")
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM subnet_pools WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -105,8 +105,8 @@ pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
 }
 
 /// CIDRs of the subnets allocated from a pool.
-pub async fn allocated(e: impl SqliteExecutor<'_>, pool_id: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT cidr FROM subnets WHERE subnetpool_id = ?")
+pub async fn allocated(e: impl sql::Executor<'_>, pool_id: &str) -> Result<Vec<String>> {
+    Ok(sql::query_scalar("SELECT cidr FROM subnets WHERE subnetpool_id = ?")
         .bind(pool_id)
         .fetch_all(e)
         .await?)

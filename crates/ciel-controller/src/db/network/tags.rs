@@ -1,13 +1,13 @@
 //! Tags of network resources.
 
+use crate::db::sql;
 use crate::error::Result;
-use sqlx::SqliteExecutor;
 use std::collections::HashMap;
 
 /// Every tag of one kind of resource, by resource id (sorted), for rendering lists.
-pub async fn all_of_kind(e: impl SqliteExecutor<'_>, kind: &str) -> Result<HashMap<String, Vec<String>>> {
+pub async fn all_of_kind(e: impl sql::Executor<'_>, kind: &str) -> Result<HashMap<String, Vec<String>>> {
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT resource_id, tag FROM network_tags WHERE resource_kind = ? ORDER BY resource_id, tag")
+        sql::query_as("SELECT resource_id, tag FROM network_tags WHERE resource_kind = ? ORDER BY resource_id, tag")
             .bind(kind)
             .fetch_all(e)
             .await?;
@@ -18,17 +18,17 @@ pub async fn all_of_kind(e: impl SqliteExecutor<'_>, kind: &str) -> Result<HashM
     Ok(map)
 }
 
-pub async fn of(e: impl SqliteExecutor<'_>, resource_id: &str) -> Result<Vec<String>> {
+pub async fn of(e: impl sql::Executor<'_>, resource_id: &str) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT tag FROM network_tags WHERE resource_id = ? ORDER BY tag")
+        sql::query_scalar("SELECT tag FROM network_tags WHERE resource_id = ? ORDER BY tag")
             .bind(resource_id)
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn add(e: impl SqliteExecutor<'_>, kind: &str, resource_id: &str, tag: &str) -> Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO network_tags (resource_kind, resource_id, tag) VALUES (?, ?, ?)")
+pub async fn add(e: impl sql::Executor<'_>, kind: &str, resource_id: &str, tag: &str) -> Result<()> {
+    sql::query("INSERT INTO network_tags (resource_kind, resource_id, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
         .bind(kind)
         .bind(resource_id)
         .bind(tag)
@@ -38,17 +38,17 @@ pub async fn add(e: impl SqliteExecutor<'_>, kind: &str, resource_id: &str, tag:
 }
 
 /// Removes one tag (returns whether it was there) or, with `tag` None, all of them.
-pub async fn remove(e: impl SqliteExecutor<'_>, resource_id: &str, tag: Option<&str>) -> Result<bool> {
+pub async fn remove(e: impl sql::Executor<'_>, resource_id: &str, tag: Option<&str>) -> Result<bool> {
     let done = match tag {
         Some(t) => {
-            sqlx::query("DELETE FROM network_tags WHERE resource_id = ? AND tag = ?")
+            sql::query("DELETE FROM network_tags WHERE resource_id = ? AND tag = ?")
                 .bind(resource_id)
                 .bind(t)
                 .execute(e)
                 .await?
         }
         None => {
-            sqlx::query("DELETE FROM network_tags WHERE resource_id = ?")
+            sql::query("DELETE FROM network_tags WHERE resource_id = ?")
                 .bind(resource_id)
                 .execute(e)
                 .await?

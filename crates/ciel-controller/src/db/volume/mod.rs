@@ -1,9 +1,9 @@
 //! Volumes, snapshots, volume types and attachments (block storage).
 
+use crate::db::sql;
 use crate::db::text_enum::text_enum;
 use crate::error::Result;
 use ciel_proto::ids::{HostId, ProjectId, SnapshotId, UserId, VolumeId};
-use sqlx::SqliteExecutor;
 
 text_enum! {
     /// A volume's status, as Cinder names it (Ciel enters the ones its features use; the
@@ -140,34 +140,34 @@ const ATT_COLS: &str = "id, volume_id, server_id, device, status, boot_index, de
 
 // ---- volume types
 
-pub async fn list_types(e: impl SqliteExecutor<'_>) -> Result<Vec<VolumeType>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn list_types(e: impl sql::Executor<'_>) -> Result<Vec<VolumeType>> {
+    Ok(sql::query_as(&format!(
         "SELECT {TYPE_COLS} FROM volume_types ORDER BY created_at, name"
     ))
     .fetch_all(e)
     .await?)
 }
 
-pub async fn get_type(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<VolumeType>> {
+pub async fn get_type(e: impl sql::Executor<'_>, id: &str) -> Result<Option<VolumeType>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {TYPE_COLS} FROM volume_types WHERE id = ?"))
+        sql::query_as(&format!("SELECT {TYPE_COLS} FROM volume_types WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn get_type_by_name(e: impl SqliteExecutor<'_>, name: &str) -> Result<Option<VolumeType>> {
+pub async fn get_type_by_name(e: impl sql::Executor<'_>, name: &str) -> Result<Option<VolumeType>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {TYPE_COLS} FROM volume_types WHERE name = ?"))
+        sql::query_as(&format!("SELECT {TYPE_COLS} FROM volume_types WHERE name = ?"))
             .bind(name)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn save_type(e: impl SqliteExecutor<'_>, t: &VolumeType) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn save_type(e: impl sql::Executor<'_>, t: &VolumeType) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO volume_types ({TYPE_COLS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
          name = excluded.name, description = excluded.description, is_public = excluded.is_public, \
          extra_specs = excluded.extra_specs"
@@ -183,17 +183,17 @@ pub async fn save_type(e: impl SqliteExecutor<'_>, t: &VolumeType) -> Result<()>
     Ok(())
 }
 
-pub async fn delete_type(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM volume_types WHERE id = ?")
+pub async fn delete_type(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    let r = sql::query("DELETE FROM volume_types WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
     crate::db::one_row(r.rows_affected(), "volume type", id)
 }
 
-pub async fn type_in_use(e: impl SqliteExecutor<'_>, id: &str) -> Result<bool> {
+pub async fn type_in_use(e: impl sql::Executor<'_>, id: &str) -> Result<bool> {
     Ok(
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM volumes WHERE volume_type_id = ?")
+        sql::query_scalar::<i64>("SELECT count(*) FROM volumes WHERE volume_type_id = ?")
             .bind(id)
             .fetch_one(e)
             .await?
@@ -201,17 +201,17 @@ pub async fn type_in_use(e: impl SqliteExecutor<'_>, id: &str) -> Result<bool> {
     )
 }
 
-pub async fn type_access(e: impl SqliteExecutor<'_>, id: &str) -> Result<Vec<String>> {
+pub async fn type_access(e: impl sql::Executor<'_>, id: &str) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT project_id FROM volume_type_access WHERE type_id = ? ORDER BY project_id")
+        sql::query_scalar("SELECT project_id FROM volume_type_access WHERE type_id = ? ORDER BY project_id")
             .bind(id)
             .fetch_all(e)
             .await?,
     )
 }
 
-pub async fn add_type_access(e: impl SqliteExecutor<'_>, id: &str, project: &str) -> Result<()> {
-    sqlx::query("INSERT INTO volume_type_access (type_id, project_id) VALUES (?, ?)")
+pub async fn add_type_access(e: impl sql::Executor<'_>, id: &str, project: &str) -> Result<()> {
+    sql::query("INSERT INTO volume_type_access (type_id, project_id) VALUES (?, ?)")
         .bind(id)
         .bind(project)
         .execute(e)
@@ -219,8 +219,8 @@ pub async fn add_type_access(e: impl SqliteExecutor<'_>, id: &str, project: &str
     Ok(())
 }
 
-pub async fn remove_type_access(e: impl SqliteExecutor<'_>, id: &str, project: &str) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM volume_type_access WHERE type_id = ? AND project_id = ?")
+pub async fn remove_type_access(e: impl sql::Executor<'_>, id: &str, project: &str) -> Result<u64> {
+    let r = sql::query("DELETE FROM volume_type_access WHERE type_id = ? AND project_id = ?")
         .bind(id)
         .bind(project)
         .execute(e)
@@ -230,8 +230,8 @@ pub async fn remove_type_access(e: impl SqliteExecutor<'_>, id: &str, project: &
 
 // ---- volumes
 
-pub async fn insert(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert(e: impl sql::Executor<'_>, v: &Volume) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO volumes ({VOL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&v.id)
@@ -261,8 +261,8 @@ pub async fn insert(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
 }
 
 /// Writes every mutable field of a volume back.
-pub async fn update(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update(e: impl sql::Executor<'_>, v: &Volume) -> Result<()> {
+    let r = sql::query(
         "UPDATE volumes SET name = ?, description = ?, size = ?, status = ?, volume_type_id = ?, host_id = ?, \
          bootable = ?, read_only = ?, metadata = ?, image_metadata = ?, fault = ?, updated_at = ? WHERE id = ?",
     )
@@ -284,28 +284,28 @@ pub async fn update(e: impl SqliteExecutor<'_>, v: &Volume) -> Result<()> {
     crate::db::one_row(r.rows_affected(), "volume", &v.id)
 }
 
-pub async fn get(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Volume>> {
-    Ok(sqlx::query_as(&format!("SELECT {VOL_COLS} FROM volumes WHERE id = ?"))
+pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Volume>> {
+    Ok(sql::query_as(&format!("SELECT {VOL_COLS} FROM volumes WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
 /// All volumes, or one project's, oldest first.
-pub async fn list(e: impl SqliteExecutor<'_>, project: Option<&str>) -> Result<Vec<Volume>> {
+pub async fn list(e: impl sql::Executor<'_>, project: Option<&str>) -> Result<Vec<Volume>> {
     let q = match project {
         Some(_) => format!("SELECT {VOL_COLS} FROM volumes WHERE project_id = ? ORDER BY created_at, id"),
         None => format!("SELECT {VOL_COLS} FROM volumes ORDER BY created_at, id"),
     };
-    let mut q = sqlx::query_as(&q);
+    let mut q = sql::query_as(&q);
     if let Some(p) = project {
         q = q.bind(p);
     }
     Ok(q.fetch_all(e).await?)
 }
 
-pub async fn on_host(e: impl SqliteExecutor<'_>, host: &str) -> Result<Vec<Volume>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn on_host(e: impl sql::Executor<'_>, host: &str) -> Result<Vec<Volume>> {
+    Ok(sql::query_as(&format!(
         "SELECT {VOL_COLS} FROM volumes WHERE host_id = ? ORDER BY created_at, id"
     ))
     .bind(host)
@@ -313,8 +313,8 @@ pub async fn on_host(e: impl SqliteExecutor<'_>, host: &str) -> Result<Vec<Volum
     .await?)
 }
 
-pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM volumes WHERE id = ?")
+pub async fn delete(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    sql::query("DELETE FROM volumes WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -322,24 +322,25 @@ pub async fn delete(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
 }
 
 /// (volumes, gigabytes) a project uses, snapshots' gigabytes included as Cinder counts them.
-pub async fn usage(e: &mut sqlx::SqliteConnection, project: &str) -> Result<(i64, i64, i64)> {
+pub async fn usage(e: &mut sql::Conn<'_>, project: &str) -> Result<(i64, i64, i64)> {
     let (n, gb): (i64, i64) =
-        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM volumes WHERE project_id = ?")
+        sql::query_as("SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM volumes WHERE project_id = ?")
             .bind(project)
             .fetch_one(&mut *e)
             .await?;
-    let (sn, sgb): (i64, i64) =
-        sqlx::query_as("SELECT count(*), coalesce(sum(size), 0) FROM volume_snapshots WHERE project_id = ?")
-            .bind(project)
-            .fetch_one(&mut *e)
-            .await?;
+    let (sn, sgb): (i64, i64) = sql::query_as(
+        "SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM volume_snapshots WHERE project_id = ?",
+    )
+    .bind(project)
+    .fetch_one(&mut *e)
+    .await?;
     Ok((n, sn, gb + sgb))
 }
 
 // ---- snapshots
 
-pub async fn insert_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_snapshot(e: impl sql::Executor<'_>, s: &Snapshot) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO volume_snapshots ({SNAP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&s.id)
@@ -359,8 +360,8 @@ pub async fn insert_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result
     Ok(())
 }
 
-pub async fn update_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result<()> {
-    let r = sqlx::query(
+pub async fn update_snapshot(e: impl sql::Executor<'_>, s: &Snapshot) -> Result<()> {
+    let r = sql::query(
         "UPDATE volume_snapshots SET name = ?, description = ?, status = ?, progress = ?, metadata = ?, updated_at = ? \
          WHERE id = ?",
     )
@@ -376,29 +377,29 @@ pub async fn update_snapshot(e: impl SqliteExecutor<'_>, s: &Snapshot) -> Result
     crate::db::one_row(r.rows_affected(), "snapshot", &s.id)
 }
 
-pub async fn get_snapshot(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Snapshot>> {
+pub async fn get_snapshot(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Snapshot>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {SNAP_COLS} FROM volume_snapshots WHERE id = ?"))
+        sql::query_as(&format!("SELECT {SNAP_COLS} FROM volume_snapshots WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn list_snapshots(e: impl SqliteExecutor<'_>, project: Option<&str>) -> Result<Vec<Snapshot>> {
+pub async fn list_snapshots(e: impl sql::Executor<'_>, project: Option<&str>) -> Result<Vec<Snapshot>> {
     let q = match project {
         Some(_) => format!("SELECT {SNAP_COLS} FROM volume_snapshots WHERE project_id = ? ORDER BY created_at, id"),
         None => format!("SELECT {SNAP_COLS} FROM volume_snapshots ORDER BY created_at, id"),
     };
-    let mut q = sqlx::query_as(&q);
+    let mut q = sql::query_as(&q);
     if let Some(p) = project {
         q = q.bind(p);
     }
     Ok(q.fetch_all(e).await?)
 }
 
-pub async fn snapshots_of(e: impl SqliteExecutor<'_>, volume: &str) -> Result<Vec<Snapshot>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn snapshots_of(e: impl sql::Executor<'_>, volume: &str) -> Result<Vec<Snapshot>> {
+    Ok(sql::query_as(&format!(
         "SELECT {SNAP_COLS} FROM volume_snapshots WHERE volume_id = ? ORDER BY created_at, id"
     ))
     .bind(volume)
@@ -407,8 +408,8 @@ pub async fn snapshots_of(e: impl SqliteExecutor<'_>, volume: &str) -> Result<Ve
 }
 
 /// Snapshots of the volumes a host stores.
-pub async fn snapshots_on_host(e: impl SqliteExecutor<'_>, host: &str) -> Result<Vec<Snapshot>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn snapshots_on_host(e: impl sql::Executor<'_>, host: &str) -> Result<Vec<Snapshot>> {
+    Ok(sql::query_as(&format!(
         "SELECT {SNAP_COLS} FROM volume_snapshots WHERE volume_id IN (SELECT id FROM volumes WHERE host_id = ?) \
          ORDER BY created_at, id"
     ))
@@ -417,8 +418,8 @@ pub async fn snapshots_on_host(e: impl SqliteExecutor<'_>, host: &str) -> Result
     .await?)
 }
 
-pub async fn delete_snapshot(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM volume_snapshots WHERE id = ?")
+pub async fn delete_snapshot(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    sql::query("DELETE FROM volume_snapshots WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;
@@ -427,8 +428,8 @@ pub async fn delete_snapshot(e: impl SqliteExecutor<'_>, id: &str) -> Result<()>
 
 // ---- attachments
 
-pub async fn insert_attachment(e: impl SqliteExecutor<'_>, a: &Attachment) -> Result<()> {
-    sqlx::query(&format!(
+pub async fn insert_attachment(e: impl sql::Executor<'_>, a: &Attachment) -> Result<()> {
+    sql::query(&format!(
         "INSERT INTO volume_attachments ({ATT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&a.id)
@@ -444,8 +445,8 @@ pub async fn insert_attachment(e: impl SqliteExecutor<'_>, a: &Attachment) -> Re
     Ok(())
 }
 
-pub async fn set_attachment_status(e: impl SqliteExecutor<'_>, id: &str, status: AttachmentStatus) -> Result<()> {
-    sqlx::query("UPDATE volume_attachments SET status = ? WHERE id = ?")
+pub async fn set_attachment_status(e: impl sql::Executor<'_>, id: &str, status: AttachmentStatus) -> Result<()> {
+    sql::query("UPDATE volume_attachments SET status = ? WHERE id = ?")
         .bind(status)
         .bind(id)
         .execute(e)
@@ -453,17 +454,17 @@ pub async fn set_attachment_status(e: impl SqliteExecutor<'_>, id: &str, status:
     Ok(())
 }
 
-pub async fn get_attachment(e: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Attachment>> {
+pub async fn get_attachment(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Attachment>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {ATT_COLS} FROM volume_attachments WHERE id = ?"))
+        sql::query_as(&format!("SELECT {ATT_COLS} FROM volume_attachments WHERE id = ?"))
             .bind(id)
             .fetch_optional(e)
             .await?,
     )
 }
 
-pub async fn attachment_of(e: impl SqliteExecutor<'_>, volume: &str) -> Result<Option<Attachment>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn attachment_of(e: impl sql::Executor<'_>, volume: &str) -> Result<Option<Attachment>> {
+    Ok(sql::query_as(&format!(
         "SELECT {ATT_COLS} FROM volume_attachments WHERE volume_id = ?"
     ))
     .bind(volume)
@@ -471,8 +472,8 @@ pub async fn attachment_of(e: impl SqliteExecutor<'_>, volume: &str) -> Result<O
     .await?)
 }
 
-pub async fn attachments_of_server(e: impl SqliteExecutor<'_>, server: &str) -> Result<Vec<Attachment>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn attachments_of_server(e: impl sql::Executor<'_>, server: &str) -> Result<Vec<Attachment>> {
+    Ok(sql::query_as(&format!(
         "SELECT {ATT_COLS} FROM volume_attachments WHERE server_id = ? ORDER BY created_at, device"
     ))
     .bind(server)
@@ -480,16 +481,16 @@ pub async fn attachments_of_server(e: impl SqliteExecutor<'_>, server: &str) -> 
     .await?)
 }
 
-pub async fn all_attachments(e: impl SqliteExecutor<'_>) -> Result<Vec<Attachment>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn all_attachments(e: impl sql::Executor<'_>) -> Result<Vec<Attachment>> {
+    Ok(sql::query_as(&format!(
         "SELECT {ATT_COLS} FROM volume_attachments ORDER BY created_at"
     ))
     .fetch_all(e)
     .await?)
 }
 
-pub async fn delete_attachment(e: impl SqliteExecutor<'_>, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM volume_attachments WHERE id = ?")
+pub async fn delete_attachment(e: impl sql::Executor<'_>, id: &str) -> Result<()> {
+    sql::query("DELETE FROM volume_attachments WHERE id = ?")
         .bind(id)
         .execute(e)
         .await?;

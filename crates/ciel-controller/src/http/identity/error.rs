@@ -25,6 +25,7 @@ fn title(code: u16) -> &'static str {
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Request Entity Too Large",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
 }

@@ -45,6 +45,7 @@ impl IntoResponse for NeutronError {
             Error::Unauthorized(m) => ("HTTPUnauthorized".into(), m.clone()),
             Error::MethodNotAllowed(m) => ("HTTPMethodNotAllowed".into(), m.clone()),
             Error::RequestTooLarge(m) => ("HTTPRequestEntityTooLarge".into(), m.clone()),
+            Error::Unavailable(m) => ("HTTPServiceUnavailable".into(), m.clone()),
             Error::Internal(_) => (
                 "HTTPInternalServerError".into(),
                 "Request Failed: internal server error while processing your request.".into(),
