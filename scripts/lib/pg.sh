@@ -114,3 +114,12 @@ pg_temp_stop() {
     fi
     return 0
 }
+
+# pg_temp_socket_url DIR NAME [PORT]: database NAME of the server in DIR through its unix
+# socket, which also reaches it from inside other network namespaces (the Tempest harness
+# and isolated tests run in their own).
+pg_temp_socket_url() {
+    local dir="${1:?usage: pg_temp_socket_url DIR NAME [PORT]}" name="${2:?}" port="${3:-${PG_TEMP_PORT:-55432}}"
+    dir="$(cd "$dir" && pwd)"
+    echo "postgres://postgres@localhost:$port/$name?host=$dir"
+}

@@ -376,10 +376,18 @@ if ((!HEALTH_OK)); then
     echo "  ${R}WORKAROUND${N}: /healthz refuses while the database answers; HAProxy checks GET /identity/v3 instead"
     echo "  (a controller cut off from its database then stays in rotation)"
     HEALTH_PATH=/identity/v3
+    # HAProxy starts with every server up until checked: the controllers stop meanwhile, so
+    # that none of them connects to the standby.
+    for c in "${CTLS[@]}"; do stop_pid "${CTL_PID[$c]}" 10; done
     write_haproxy_conf
     stop_pid "$HAPROXY_PID" 5
     start_haproxy
     check "  HAProxy (restarted) routes $LB:5432 to the primary only" wait_until 20 pg_lb_ready
+    for c in "${CTLS[@]}"; do start_controller "$c"; done
+    for c in "${CTLS[@]}"; do
+        check "  controller $c started again answers" await_controller "$c"
+            ok || abort "$c did not start: $(tail -n 20 "$TMP/$c.log")"
+    done
 fi
 check "  they migrated once: one row per migration" psql -qAt "$DB_URL" -c \
     "SELECT count(*) > 0 AND count(*) = count(DISTINCT version) FROM _sqlx_migrations"

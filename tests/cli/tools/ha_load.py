@@ -81,7 +81,7 @@ class Api:
                     js = r.json()
                 except ValueError:
                     js = None
-            if status >= 500:
+            if status >= 400:
                 err = r.text[:300]
         except requests.RequestException as e:
             err = type(e).__name__ + ": " + str(e)[:200]
@@ -238,7 +238,7 @@ class Client(threading.Thread):
             else:
                 self.delete(op[1])
             st = self.api.records[-1]["s"] if self.api.records else 200
-            if st == 0 or st >= 500:
+            if st == 0 or st >= 400:
                 time.sleep(0.2)  # a failing cloud is not hammered in a tight loop
 
 
@@ -262,7 +262,7 @@ def cmd_run(a):
         if time.time() - last >= 10:
             last = time.time()
             recs = [r for pc in per_client for r in pc]
-            bad = sum(1 for r in recs if r["s"] == 0 or r["s"] >= 500)
+            bad = sum(1 for r in recs if failed(r))
             log(f"run: t+{last - start:5.1f} s  {len(recs)} requests, {bad} failed")
     # A client still inside a request at the deadline finishes it (at most TIMEOUT).
     for c in clients:
@@ -297,6 +297,15 @@ def cmd_haproxy_top(a):
 
 
 # ------------------------------------------------------------------------------ check --
+def failed(r):
+    """A request the cloud did not serve: no answer, 5xx, or a 4xx to a request that was valid
+    (every request the load sends is; a delete may find its resource gone after an earlier
+    attempt whose answer was lost)."""
+    if 200 <= r["s"] < 300:
+        return False
+    return not (r["s"] == 404 and r["m"] == "DELETE")
+
+
 def windows(fails, gap=1.0):
     """Merged [t0, t1] intervals of failed requests (joined when less than GAP apart)."""
     out = []
@@ -349,7 +358,7 @@ def cmd_check(a):
         # A request belongs to the phase in which it ended: one in flight when a fault
         # struck is that fault's.
         ph = [r for r in recs if t <= r["t1"] < end]
-        fails = [r for r in ph if r["s"] == 0 or r["s"] >= 500]
+        fails = [r for r in ph if failed(r)]
         ws = windows(fails)
         longest = max(ws, key=lambda w: w[1] - w[0]) if ws else None
         # From the fault on, the longest time in which no request succeeded.
@@ -422,9 +431,11 @@ def cmd_check(a):
     summary["deleted_but_present"] = {k: v for k, v in resurrected.items() if v}
     summary["write_violations"] = sum(len(v) for v in lost.values()) + sum(len(v) for v in resurrected.values())
     # Resources nobody was told about (a create whose answer was lost, which may have committed).
-    known = {k: created[k] | {setup["network_id"]} | {setup["subnet_id"]} for k in created}
-    summary["unacknowledged_present"] = {k: len(existing[k] - known.get(k, set()) - deleted[k])
-                                         for k in ("network", "subnet") if existing[k] - known.get(k, set())}
+    known = {k: created[k] | {setup["network_id"], setup["subnet_id"]} for k in ("network", "subnet", "port", "server")}
+    plain_ports = {p["id"] for p in ports_p if not p.get("device_owner")}  # not a server's, not DHCP's
+    mine = {"network": existing["network"], "subnet": existing["subnet"], "port": plain_ports,
+            "server": existing["server"]}
+    summary["unacknowledged_present"] = {k: len(mine[k] - known[k]) for k in mine if mine[k] - known[k]}
     # Ports of servers: a compute port whose server is gone is a leak.
     summary["leaked_server_ports"] = sorted(p["id"] for p in ports_p if p.get("device_owner", "").startswith("compute:")
                                             and p.get("device_id") not in existing["server"])
