@@ -14,6 +14,7 @@ REPO=$(cd "$HERE/.." && pwd)
 CIEL=${CIEL_BIN:-$REPO/target/release/ciel}
 SECS=${1:-10}
 TMP=$(mktemp -d)
+chmod 755 "$TMP"   # the PostgreSQL server runs as an unprivileged user
 PIDS=()
 . "$REPO/scripts/lib/pg.sh"
 cleanup() {

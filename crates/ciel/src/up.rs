@@ -126,11 +126,15 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
         let shared_dir = cfg.shared_dir.clone();
         let public_url = cfg.public_url.clone();
         let region = cfg.region.clone();
+        let given_password = cfg.admin_password.clone();
         let controller = Controller::start(cfg).await?;
         if role == Role::AllInOne && file.compute.agent {
             start_local_agent(&file.compute, &data_dir, &shared_dir, listen)?;
         }
-        if let Some(pw) = &controller.bootstrap.admin_password {
+        // The password this start set, or the one it was given (another controller may have
+        // bootstrapped with it: it is the current one either way).
+        let known_password = controller.bootstrap.admin_password.clone().or(given_password);
+        if let Some(pw) = &known_password {
             write_client_files(&data_dir, &public_url, &region, pw)?;
             tracing::info!(path = %data_dir.join("clouds.yaml").display(), "wrote clouds.yaml and admin-openrc");
         } else if !data_dir.join("clouds.yaml").exists() {

@@ -389,12 +389,12 @@ def cmd_check(a):
     summary["servers_in_error"] = [f"{s['id']} {s.get('fault', {}).get('message', '')}" for s in servers if s["status"] == "ERROR"][:10]
 
     # --- acknowledged writes
-    existing = {
-        "network": {n["id"] for n in list_all(admin, f"/network/v2.0/networks?project_id={P}", "networks")},
-        "subnet": {n["id"] for n in list_all(admin, f"/network/v2.0/subnets?project_id={P}", "subnets")},
-        "port": set(), "server": {s["id"] for s in servers}}
+    nets = list_all(admin, f"/network/v2.0/networks?project_id={P}", "networks")
+    subs = list_all(admin, f"/network/v2.0/subnets?project_id={P}", "subnets")
     ports_p = list_all(admin, f"/network/v2.0/ports?project_id={P}", "ports")
-    existing["port"] = {p["id"] for p in ports_p}
+    names = {x["id"]: x.get("name") or "" for x in nets + subs + ports_p + servers}
+    existing = {"network": {n["id"] for n in nets}, "subnet": {n["id"] for n in subs},
+                "port": {p["id"] for p in ports_p}, "server": {s["id"] for s in servers}}
     created, deleted, attempted, vanished = (collections.defaultdict(set) for _ in range(4))
     ambiguous_creates = collections.Counter()
     for r in recs:
@@ -436,6 +436,17 @@ def cmd_check(a):
     mine = {"network": existing["network"], "subnet": existing["subnet"], "port": plain_ports,
             "server": existing["server"]}
     summary["unacknowledged_present"] = {k: len(mine[k] - known[k]) for k in mine if mine[k] - known[k]}
+    # Each with the failed creates of its client (the name says which): the create committed
+    # though the client was told it failed.
+    explained = []
+    for k in mine:
+        for rid in sorted(mine[k] - known[k]):
+            name = names.get(rid, "")
+            client = int(name[4:6]) if name.startswith("ha-c") and name[4:6].isdigit() else None
+            tries = [f"{r['s']} at t+{r['t0'] - start:.1f}..{r['t1'] - start:.1f} s" for r in recs
+                     if r["c"] == client and r["op"] == k + ".create" and failed(r)]
+            explained.append(f"{k} {rid} ({name}): failed creates of its client: {', '.join(tries) or 'none'}")
+    summary["unacknowledged_present_detail"] = explained
     # Ports of servers: a compute port whose server is gone is a leak.
     summary["leaked_server_ports"] = sorted(p["id"] for p in ports_p if p.get("device_owner", "").startswith("compute:")
                                             and p.get("device_id") not in existing["server"])
@@ -487,6 +498,8 @@ def cmd_check(a):
           f"(lost creates {summary['lost_creates']}, deleted but present {summary['deleted_but_present']})")
     print(f"  present without an acknowledged create: {summary['unacknowledged_present']}; "
           f"leaked server ports: {len(summary['leaked_server_ports'])}")
+    for e in explained[:6]:
+        print(f"      {e}")
     print(f"  servers: {summary['server_status']}, unsettled {len(summary['servers_unsettled'])}"
           + (f" e.g. {summary['servers_unsettled'][:3]}" if summary['servers_unsettled'] else ""))
     for e in summary["servers_in_error"][:3]:

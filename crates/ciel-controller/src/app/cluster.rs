@@ -66,7 +66,7 @@ impl App {
 
     /// Whether the database answers within two seconds (`/healthz`).
     pub async fn database_reachable(&self) -> bool {
-        let ping = crate::db::sql::query_scalar::<i64>("SELECT 1").fetch_one(&self.db);
+        let ping = crate::db::sql::query_scalar::<i64>("SELECT CAST(1 AS BIGINT)").fetch_one(&self.db);
         matches!(tokio::time::timeout(Duration::from_secs(2), ping).await, Ok(Ok(1)))
     }
 

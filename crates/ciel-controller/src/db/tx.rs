@@ -106,7 +106,7 @@ impl<'a> Tx<'a> {
             // Other controllers' long polls learn of it from the counter (and its NOTIFY).
             cluster::bump(&mut self.inner, cluster::Counter::Hosts).await?;
         }
-        self.inner.commit().await?;
+        self.inner.commit().await.map_err(outcome_unknown)?;
         if bumped > 0 {
             if let Some(w) = &self.wakeups {
                 w.send_modify(|n| *n += 1);
@@ -141,6 +141,19 @@ impl<'a> Tx<'a> {
             bumped += hosts::bump_hosts_with_secured_ports(&mut *conn).await?;
         }
         Ok(bumped)
+    }
+}
+
+/// A commit the database did not confirm may still have been applied (the connection broke
+/// after the COMMIT left): the client must look before it repeats the request.
+fn outcome_unknown(e: sqlx::Error) -> crate::error::Error {
+    match crate::error::Error::from(e) {
+        crate::error::Error::Unavailable(_) => crate::error::Error::Unavailable(
+            "The database became unavailable while saving this change; it may or may not have been \
+             saved. Check before repeating the request."
+                .into(),
+        ),
+        other => other,
     }
 }
 
