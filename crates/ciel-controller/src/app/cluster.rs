@@ -41,10 +41,6 @@ impl App {
                 None
             }
         };
-        self.follow_with(listener.as_mut()).await
-    }
-
-    async fn follow_with(&self, mut listener: Option<&mut sqlx::postgres::PgListener>) {
         let mut seen = cluster::read(&self.db).await.unwrap_or_default();
         loop {
             match &mut listener {

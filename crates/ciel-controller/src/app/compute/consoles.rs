@@ -4,6 +4,7 @@
 //! so the token itself is the credential: random, single-server, expiring. Tokens live in the
 //! database (hashed), so any controller behind the load balancer opens any console.
 
+use super::hosts::token_hash;
 use super::resource_params::CreateRemoteConsole;
 use crate::app::identity::caller::Caller;
 use crate::app::App;
@@ -11,7 +12,6 @@ use crate::db::compute::server_states::VmState;
 use crate::db::compute::{console_tokens, hosts};
 use crate::error::{Error, Result};
 use base64::Engine;
-use sha2::Digest;
 use std::time::Duration;
 
 /// How long a console URL can be opened (Nova's default token TTL).
@@ -74,8 +74,4 @@ impl App {
             secret,
         })
     }
-}
-
-fn token_hash(token: &str) -> String {
-    super::hosts::hex(&sha2::Sha256::digest(token.as_bytes()))
 }

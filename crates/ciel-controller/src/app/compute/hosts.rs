@@ -16,7 +16,8 @@ use sha2::Digest;
 use std::path::Path;
 use std::time::Duration;
 
-fn token_hash(token: &str) -> String {
+/// SHA-256 of a secret, as stored (host tokens, console tokens).
+pub(super) fn token_hash(token: &str) -> String {
     hex(&sha2::Sha256::digest(token.as_bytes()))
 }
 
