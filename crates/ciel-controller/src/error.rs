@@ -93,6 +93,14 @@ fn transient(e: &sqlx::Error) -> bool {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if transient(&e) {
+            if let sqlx::Error::Database(db) = &e {
+                if db
+                    .code()
+                    .is_some_and(|c| crate::db::contention::RACE_CODES.contains(&c.as_ref()))
+                {
+                    crate::db::contention::note();
+                }
+            }
             tracing::warn!(error = %e, "database unavailable; the request may be retried");
             return Error::Unavailable("The service is temporarily unavailable; retry the request.".into());
         }

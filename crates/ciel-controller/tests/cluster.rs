@@ -5,6 +5,8 @@
 
 mod common;
 
+use ciel_controller::app::compute::params::CreateServer;
+use ciel_controller::app::compute::resource_params::CreateRemoteConsole;
 use ciel_controller::app::identity::assignments::{ActorKind, GrantRef, TargetKind};
 use ciel_controller::app::network::params::FromBody;
 use ciel_controller::app::App;
@@ -12,7 +14,7 @@ use ciel_controller::config::ControllerConfig;
 use ciel_controller::db::cluster::{self, work, Lease};
 use ciel_controller::db::image::{self as image_db, ImageStatus};
 use ciel_controller::Controller;
-use ciel_proto::RegisterRequest;
+use ciel_proto::{HostReport, RegisterRequest, VmState, VmStatus};
 use common::{login, params, tempdir::Dir};
 use serde_json::json;
 use std::sync::Arc;
@@ -241,4 +243,165 @@ async fn work_of_a_dead_controller_is_recovered_and_live_work_is_left_alone() {
         "a live controller's upload is left alone"
     );
     assert_eq!(app.recover_orphaned_work().await.unwrap(), 0, "recovered once");
+}
+
+#[tokio::test]
+async fn a_console_url_from_one_controller_opens_through_another() {
+    let Some(c) = cluster(2).await else { return };
+    let (a, b) = (&c.apps[0], &c.apps[1]);
+    let (_, admin) = login(a, "admin", "adminpw", Some("admin")).await.unwrap();
+    // A host whose agent serves consoles, and a running server on it, made through A.
+    let secret = ciel_controller::app::compute::hosts::join_token(&a.cfg.shared_dir).unwrap();
+    let (host_id, host_token, _) = a
+        .register_host(
+            &secret,
+            RegisterRequest {
+                hostname: "h1".into(),
+                underlay_ip: None,
+                vcpus: 4,
+                memory_mb: 8192,
+                disk_gb: 100,
+                hypervisor_type: "fake".into(),
+                agent_url: Some("http://192.0.2.7:8775".into()),
+                provider_networks: vec![],
+                storage_backends: vec!["file".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let host = a.authenticate_host(&host_id, &host_token).await.unwrap();
+    let img = a
+        .create_image(
+            &admin,
+            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await
+        .unwrap();
+    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
+    a.upload_image(&admin, &img.id, data).await.unwrap();
+    let req = CreateServer::try_from(common::body(
+        json!({"name": "vm", "imageRef": img.id, "flavorRef": "42", "networks": "none"}),
+    ))
+    .unwrap();
+    let server = a.create_servers(&admin, "req-test", &req).await.unwrap().remove(0);
+    let desired = a.host_config(&host, 0, Duration::ZERO).await.unwrap();
+    a.host_report(
+        &host,
+        HostReport {
+            generation: desired.generation,
+            vms: vec![VmStatus {
+                id: server.id.to_string(),
+                state: VmState::Running,
+                boot_serial: 0,
+                message: None,
+                volumes: vec![],
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let console = CreateRemoteConsole::new("vnc", "novnc").unwrap();
+    let url = a.create_console(&admin, &server.id, &console).await.unwrap();
+    let token = url.split("token=").nth(1).expect("a token in the URL");
+    let target = b.console_target(token).await.expect("B opens A's console URL");
+    assert_eq!(target.url, format!("ws://192.0.2.7:8775/v1/vms/{}/vnc", server.id));
+    assert!(
+        b.console_target("not-a-token").await.is_err(),
+        "an unknown token is refused"
+    );
+}
+
+/// Runs one HTTP request through a controller's whole router.
+async fn http(
+    app: &Arc<App>,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use tower::ServiceExt;
+    let text = body.to_string();
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("x-auth-token", token)
+        .header("content-type", "application/json")
+        .header("content-length", text.len())
+        .body(axum::body::Body::from(text))
+        .unwrap();
+    let resp = ciel_controller::http::router(app.clone()).oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn transactions_that_lose_a_race_are_retried_not_shown_to_users() {
+    let Some(c) = cluster(1).await else { return };
+    let app = &c.apps[0];
+    let (token, _) = login(app, "admin", "adminpw", Some("admin")).await.unwrap();
+    // The database aborts the next inserts of networks the way it aborts a transaction that
+    // lost a race: a sequence counts the attempts (sequences ignore rollbacks).
+    for stmt in [
+        "CREATE SEQUENCE network_attempts",
+        "CREATE TABLE injected_failures (name TEXT PRIMARY KEY, code TEXT NOT NULL, times BIGINT NOT NULL)",
+        "CREATE FUNCTION lose_a_race() RETURNS trigger LANGUAGE plpgsql AS $body$
+         DECLARE f injected_failures%ROWTYPE;
+         BEGIN
+           PERFORM nextval('network_attempts');
+           SELECT * INTO f FROM injected_failures WHERE name = NEW.name;
+           IF FOUND AND currval('network_attempts') <= f.times THEN
+             RAISE EXCEPTION 'injected race' USING ERRCODE = f.code;
+           END IF;
+           RETURN NEW;
+         END $body$",
+        "CREATE TRIGGER lose_a_race BEFORE INSERT ON networks FOR EACH ROW EXECUTE FUNCTION lose_a_race()",
+        "INSERT INTO injected_failures VALUES ('serialization', '40001', 2), ('deadlock', '40P01', 5), ('always', '40001', 1000000)",
+    ] {
+        ciel_controller::db::sql::query(stmt).execute(&app.db).await.unwrap();
+    }
+    let attempts = || async {
+        ciel_controller::db::sql::query_scalar::<i64>("SELECT last_value FROM network_attempts")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    let create = |name: &'static str| {
+        http(
+            app,
+            "POST",
+            "/network/v2.0/networks",
+            &token,
+            json!({"network": {"name": name}}),
+        )
+    };
+
+    let (status, body) = create("serialization").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(attempts().await, 3, "two serialization failures, then success");
+    let (status, body) = create("deadlock").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        attempts().await,
+        6,
+        "two more deadlocks (the counter is shared), then success"
+    );
+
+    // A race lost every time ends as a 503 after a few attempts, and nothing half-made stays.
+    let before = attempts().await;
+    let (status, body) = create("always").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["NeutronError"]["type"], "HTTPServiceUnavailable");
+    let tries = attempts().await - before;
+    assert!((2..=10).contains(&tries), "{tries} attempts");
+    let names: Vec<String> = ciel_controller::db::network::list_networks(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert!(names.contains(&"serialization".to_string()) && names.contains(&"deadlock".to_string()));
+    assert!(!names.contains(&"always".to_string()));
 }

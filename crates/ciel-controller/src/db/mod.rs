@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod compute;
+pub mod contention;
 pub mod identity;
 pub mod image;
 pub mod network;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod identity;
 pub mod image;
 pub mod network;
+pub mod retry;
 pub mod routes;
 pub mod volume;
 
@@ -32,6 +33,7 @@ pub fn router(app: AppState) -> Router {
     let (router, _) = routes(app.clone()).into_parts();
     router
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
+        .layer(axum::middleware::from_fn(retry::retry_lost_races))
         .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
         // Route guards (`routes::enforce`) authenticate with it.
         .layer(axum::Extension(app.clone()))
