@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::db::cluster::{self, work, Generations, Lease};
 use crate::db::image::{self, ImageStatus};
 use crate::db::volume::VolumeStatus;
+use crate::db::wakeups::Woken;
 use crate::db::Pool;
 use crate::error::Result;
 use std::sync::atomic::Ordering;
@@ -74,7 +75,17 @@ impl App {
             }
         }
         if now.hosts != seen.hosts {
-            self.host_changes.send_modify(|n| *n += 1);
+            // The hosts those commits marked (this controller's own among them: a spare
+            // read for their polls); all of them when the database cannot say.
+            let woken = match crate::db::compute::hosts::changed_after(&self.db, seen.hosts).await {
+                Ok(ids) if ids.is_empty() => return,
+                Ok(ids) => Woken::Hosts(Arc::new(ids.into_iter().collect())),
+                Err(e) => {
+                    tracing::debug!(error = %e, "reading which hosts changed failed; waking every poll");
+                    Woken::All
+                }
+            };
+            crate::db::wakeups::wake(&self.host_changes, woken);
         }
     }
 }

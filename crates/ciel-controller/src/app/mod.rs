@@ -56,7 +56,7 @@ impl App {
             scope_cache: ScopeCache::default(),
             revocations: RwLock::new(vec![]),
             catalog_cache: Mutex::new(None),
-            host_changes: Arc::new(tokio::sync::watch::channel(0).0),
+            host_changes: crate::db::wakeups::channel(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             controller_id: uuid::Uuid::new_v4().to_string(),
         });
@@ -76,7 +76,7 @@ impl App {
     /// Ends pending agent long polls (they get the current state) for a prompt shutdown.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
-        self.host_changes.send_modify(|n| *n += 1);
+        crate::db::wakeups::wake(&self.host_changes, crate::db::wakeups::Woken::All);
     }
 
     pub fn identity_generation(&self) -> u64 {

@@ -25,12 +25,14 @@ impl Counter {
     }
 }
 
-/// Bumps `counter` in the transaction or connection `e` (and notifies, on PostgreSQL).
-pub async fn bump(e: &mut sql::Conn<'_>, counter: Counter) -> Result<()> {
-    sql::query("UPDATE cluster_generations SET value = value + 1 WHERE name = ?")
-        .bind(counter.name())
-        .execute(&mut *e)
-        .await?;
+/// Bumps `counter` in the transaction or connection `e` (and notifies, on PostgreSQL);
+/// returns its new value.
+pub async fn bump(e: &mut sql::Conn<'_>, counter: Counter) -> Result<i64> {
+    let value =
+        sql::query_scalar::<i64>("UPDATE cluster_generations SET value = value + 1 WHERE name = ? RETURNING value")
+            .bind(counter.name())
+            .fetch_one(&mut *e)
+            .await?;
     if e.engine() == Engine::Postgres {
         sql::query("SELECT pg_notify(?, ?)")
             .bind(CHANNEL)
@@ -38,7 +40,7 @@ pub async fn bump(e: &mut sql::Conn<'_>, counter: Counter) -> Result<()> {
             .execute(e)
             .await?;
     }
-    Ok(())
+    Ok(value)
 }
 
 /// The counters' current values.

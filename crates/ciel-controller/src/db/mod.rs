@@ -12,6 +12,7 @@ pub mod sql;
 pub mod text_enum;
 pub mod tx;
 pub mod volume;
+pub mod wakeups;
 
 use crate::error::Result;
 use sqlx::postgres::PgPoolOptions;
@@ -21,7 +22,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use sql::{Conn, Engine, Pool};
-pub use tx::{HostWakeups, Tx};
+pub use tx::Tx;
+pub use wakeups::HostWakeups;
 
 /// Opens the database `url` names (`postgres://…`), or else the embedded SQLite file in
 /// `data_dir` (created if needed), and brings its schema up to date. On PostgreSQL sqlx's
@@ -121,8 +123,8 @@ const STARTUP_LOCK: i64 = WRITER_LOCK + 1;
 /// A database for one test: SQLite in memory, or a new database on the PostgreSQL server
 /// `CIEL_TEST_DATABASE` names, so the same tests run on both engines.
 pub async fn open_memory() -> anyhow::Result<Pool> {
-    if let Ok(server) = std::env::var("CIEL_TEST_DATABASE") {
-        return open_postgres(&fresh_postgres_database(&server).await?).await;
+    if let Some(url) = fresh_test_database().await? {
+        return open_postgres(&url).await;
     }
     let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
@@ -133,9 +135,9 @@ pub async fn open_memory() -> anyhow::Result<Pool> {
 /// A database for one test that needs several connections: the SQLite file in `data_dir`,
 /// or a new database on the PostgreSQL server `CIEL_TEST_DATABASE` names.
 pub async fn open_for_tests(data_dir: &Path) -> anyhow::Result<Pool> {
-    match std::env::var("CIEL_TEST_DATABASE") {
-        Ok(server) => open_postgres(&fresh_postgres_database(&server).await?).await,
-        Err(_) => open_sqlite(data_dir).await,
+    match fresh_test_database().await? {
+        Some(url) => open_postgres(&url).await,
+        None => open_sqlite(data_dir).await,
     }
 }
 

@@ -7,14 +7,11 @@
 use crate::db::cluster;
 use crate::db::compute::hosts;
 use crate::db::sql::Conn;
+use crate::db::wakeups::{self, HostWakeups, Woken};
 use crate::error::Result;
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use tokio::sync::watch;
-
-/// Ticks after every commit that changed some host's desired state.
-pub type HostWakeups = Arc<watch::Sender<u64>>;
 
 /// Which hosts a transaction's changes concern, resolved to host rows at commit.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -101,16 +98,10 @@ impl<'a> Tx<'a> {
             self.inner.commit().await?;
             return Ok(());
         }
-        let bumped = self.bump_changed_hosts().await?;
-        if bumped > 0 {
-            // Other controllers' long polls learn of it from the counter (and its NOTIFY).
-            cluster::bump(&mut self.inner, cluster::Counter::Hosts).await?;
-        }
+        let woken = self.bump_changed_hosts().await?;
         self.inner.commit().await.map_err(outcome_unknown)?;
-        if bumped > 0 {
-            if let Some(w) = &self.wakeups {
-                w.send_modify(|n| *n += 1);
-            }
+        if let (Some(w), Some(woken)) = (&self.wakeups, woken) {
+            wakeups::wake(w, woken);
         }
         Ok(())
     }
@@ -120,27 +111,32 @@ impl<'a> Tx<'a> {
         Ok(self.inner.rollback().await?)
     }
 
-    async fn bump_changed_hosts(&mut self) -> Result<u64> {
+    /// Bumps the hosts the changes concern, marked with a new value of the cluster's hosts
+    /// counter (other controllers' polls learn of them from it: `app::cluster`). Returns
+    /// which hosts to wake, if any changed.
+    async fn bump_changed_hosts(&mut self) -> Result<Option<Woken>> {
         let changes = std::mem::take(&mut self.changes);
         if changes.is_empty() {
-            return Ok(0);
+            return Ok(None);
         }
         let conn = &mut self.inner;
+        let mark = cluster::bump(&mut *conn, cluster::Counter::Hosts).await?;
         if changes.all {
-            return hosts::bump_all(&mut *conn).await;
+            let n = hosts::bump_all(&mut *conn, mark).await?;
+            return Ok((n > 0).then_some(Woken::All));
         }
-        let mut bumped = 0;
+        let mut bumped = BTreeSet::new();
         for h in &changes.hosts {
-            bumped += hosts::bump_host(&mut *conn, h).await?;
+            bumped.extend(hosts::bump_host(&mut *conn, h, mark).await?);
         }
         for n in &changes.networks {
-            bumped += hosts::bump_hosts_on_network(&mut *conn, n).await?;
-            bumped += hosts::bump_remote_group_peers(&mut *conn, n).await?;
+            bumped.extend(hosts::bump_hosts_on_network(&mut *conn, n, mark).await?);
+            bumped.extend(hosts::bump_remote_group_peers(&mut *conn, n, mark).await?);
         }
         if changes.secured_ports {
-            bumped += hosts::bump_hosts_with_secured_ports(&mut *conn).await?;
+            bumped.extend(hosts::bump_hosts_with_secured_ports(&mut *conn, mark).await?);
         }
-        Ok(bumped)
+        Ok((!bumped.is_empty()).then(|| Woken::Hosts(Arc::new(bumped))))
     }
 }
 
@@ -200,7 +196,7 @@ mod tests {
     #[tokio::test]
     async fn commit_bumps_the_changed_hosts_then_wakes() {
         let pool = pool_with_hosts().await;
-        let wakeups: HostWakeups = Arc::new(watch::channel(0).0);
+        let wakeups: HostWakeups = crate::db::wakeups::channel();
         let mut seen = wakeups.subscribe();
         let mut tx = crate::db::begin_notifying(&pool, &wakeups).await.unwrap();
         tx.host_changed("h2");
@@ -208,8 +204,15 @@ mod tests {
         assert!(!seen.has_changed().unwrap(), "nothing is announced before the commit");
         tx.commit().await.unwrap();
         assert!(seen.has_changed().unwrap());
-        seen.borrow_and_update();
+        {
+            let log = seen.borrow_and_update();
+            assert!(log.concerns("h2", 0), "h2's poll wakes");
+            assert!(!log.concerns("h1", 0), "h1's poll sleeps on");
+        }
         assert_eq!(generations(&pool).await, vec![("h1".into(), 1), ("h2".into(), 2)]);
+        // Marked with the cluster's counter, for the other controllers.
+        let marked = crate::db::compute::hosts::changed_after(&pool, 0).await.unwrap();
+        assert_eq!(marked, vec!["h2".to_string()]);
 
         // A savepoint's changes reach the host only through its parent's commit.
         let mut tx = crate::db::begin_notifying(&pool, &wakeups).await.unwrap();
@@ -224,7 +227,7 @@ mod tests {
     #[tokio::test]
     async fn a_rolled_back_or_empty_transaction_wakes_no_one() {
         let pool = pool_with_hosts().await;
-        let wakeups: HostWakeups = Arc::new(watch::channel(0).0);
+        let wakeups: HostWakeups = crate::db::wakeups::channel();
         let seen = wakeups.subscribe();
         let mut tx = crate::db::begin_notifying(&pool, &wakeups).await.unwrap();
         tx.host_changed("h1");

@@ -1,12 +1,13 @@
 //! Requests whose transaction lost a race on PostgreSQL (a serialization failure or a
 //! deadlock) run again here, a few times with a short random pause, so users see the answer
 //! of the retried request instead of a 503. Only requests that can be replayed whole are
-//! retried: a body of at most `REPLAYABLE_BODY` bytes whose length is known, and no upgrade.
+//! retried: a body of at most `REPLAYABLE_BODY` bytes whose length is known (or no body), and
+//! no upgrade.
 
 use crate::db::contention;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
@@ -48,8 +49,15 @@ fn replayable(req: &Request) -> bool {
         .and_then(|v| v.parse::<u64>().ok());
     match length {
         Some(n) => n <= REPLAYABLE_BODY,
-        // Without a length a body can only come chunked, of any size.
-        None => !req.headers().contains_key(header::TRANSFER_ENCODING),
+        // A body of unknown length (chunked, or streamed) passes through untouched, to the
+        // service's own size checks; requests of these methods carry none.
+        None => {
+            !req.headers().contains_key(header::TRANSFER_ENCODING)
+                && matches!(
+                    *req.method(),
+                    Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
+                )
+        }
     }
 }
 

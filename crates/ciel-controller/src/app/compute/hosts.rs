@@ -127,9 +127,11 @@ impl App {
         let heartbeat = Duration::from_secs((self.cfg.scheduler.host_down_after / 3).max(1) as u64);
         let wait = wait.min(heartbeat);
         let mut changes = self.host_changes.subscribe();
+        let mut seen = changes.borrow_and_update().seq();
         let deadline = tokio::time::Instant::now() + wait;
         // Subscribed before reading: a commit after the read still wakes this poll, and a
         // wake-up always follows its commit (`db::Tx::commit`), so the next read sees it.
+        // Only wake-ups naming this host (or all hosts) lead to another read.
         loop {
             let h = db::get(&self.db, &host.id)
                 .await?
@@ -137,8 +139,16 @@ impl App {
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
                 return self.build_host_config(&h).await;
             }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                return self.build_host_config(&h).await;
+            loop {
+                if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                    return self.build_host_config(&h).await;
+                }
+                let log = changes.borrow_and_update();
+                let mine = log.concerns(&host.id, seen);
+                seen = log.seq();
+                if mine {
+                    break;
+                }
             }
         }
     }

@@ -93,7 +93,7 @@ impl App {
     /// Visible to its project, to everyone when shared, and to admins.
     pub async fn get_subnet_pool(&self, caller: &Caller, id: &str) -> Result<SubnetPool> {
         match pools::get(&self.db, id).await? {
-            Some(p) if p.shared || in_project(caller, &p.project_id) => Ok(p),
+            Some(p) if visible(caller, &p) => Ok(p),
             _ => Err(not_found("subnetpool", id)),
         }
     }
@@ -102,12 +102,18 @@ impl App {
         Ok(pools::list(&self.db)
             .await?
             .into_iter()
-            .filter(|p| p.shared || in_project(caller, &p.project_id))
+            .filter(|p| visible(caller, p))
             .collect())
     }
 
     pub async fn update_subnet_pool(&self, caller: &Caller, id: &str, req: UpdateSubnetPool) -> Result<SubnetPool> {
-        let mut p = self.get_subnet_pool(caller, id).await?;
+        // Read and written in one transaction: a concurrent update is never overwritten with
+        // the values this one read.
+        let mut tx = self.begin().await?;
+        let mut p = match pools::get(&mut *tx, id).await? {
+            Some(p) if visible(caller, &p) => p,
+            _ => return Err(not_found("subnetpool", id)),
+        };
         if !may_write(caller, &p.project_id) {
             return Err(Error::forbidden());
         }
@@ -147,7 +153,8 @@ impl App {
         }
         check_lengths(&p)?;
         p.updated_at = crate::db::now();
-        pools::update(&self.db, &p).await.map_err(default_taken)?;
+        pools::update(&mut *tx, &p).await.map_err(default_taken)?;
+        tx.commit().await?;
         self.get_subnet_pool(caller, id).await
     }
 
@@ -260,4 +267,9 @@ fn default_taken(e: Error) -> Error {
         }
         other => other,
     }
+}
+
+/// A pool is seen by its project and, when shared, by everyone.
+fn visible(caller: &Caller, p: &SubnetPool) -> bool {
+    p.shared || in_project(caller, &p.project_id)
 }

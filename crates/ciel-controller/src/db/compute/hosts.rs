@@ -92,8 +92,8 @@ pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Host>> {
 }
 
 /// Marks that the host's desired state changed; returns 1, or 0 when the host is gone.
-pub async fn bump_host(e: impl sql::Executor<'_>, id: &str) -> Result<u64> {
-    bump_where(e, "WHERE id = ?", Some(id)).await
+pub async fn bump_host(e: impl sql::Executor<'_>, id: &str, mark: i64) -> Result<Vec<String>> {
+    bump_where(e, "WHERE id = ?", Some(id), mark).await
 }
 
 pub async fn seen(e: impl sql::Executor<'_>, id: &str, applied: i64, at: i64) -> Result<()> {
@@ -125,19 +125,20 @@ pub async fn usage(e: impl sql::Executor<'_>) -> Result<Vec<(String, i64, i64, i
 /// forwarding entries). Returns how many hosts changed.
 /// Bumps the hosts that have a VM port in any security group: their firewalls may change
 /// with any rule or membership change. Returns how many.
-pub async fn bump_hosts_with_secured_ports(e: impl sql::Executor<'_>) -> Result<u64> {
+pub async fn bump_hosts_with_secured_ports(e: impl sql::Executor<'_>, mark: i64) -> Result<Vec<String>> {
     bump_where(
         e,
         "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
          JOIN port_security_groups g ON g.port_id = p.id)",
         None,
+        mark,
     )
     .await
 }
 
 /// Bumps the hosts whose ports have rules naming, as remote group, a group with members on
 /// `network_id`: a port change there may change those rules' member addresses.
-pub async fn bump_remote_group_peers(e: impl sql::Executor<'_>, network_id: &str) -> Result<u64> {
+pub async fn bump_remote_group_peers(e: impl sql::Executor<'_>, network_id: &str, mark: i64) -> Result<Vec<String>> {
     bump_where(
         e,
         "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id \
@@ -147,32 +148,49 @@ pub async fn bump_remote_group_peers(e: impl sql::Executor<'_>, network_id: &str
          (SELECT g2.security_group_id FROM port_security_groups g2 JOIN ports p2 ON p2.id = g2.port_id \
           WHERE p2.network_id = ?))",
         Some(network_id),
+        mark,
     )
     .await
 }
 
 /// Bumps every host (routing changes: where routers run and what every host must know
 /// about their ports). Returns how many.
-pub async fn bump_all(e: impl sql::Executor<'_>) -> Result<u64> {
-    bump_where(e, "", None).await
+pub async fn bump_all(e: impl sql::Executor<'_>, mark: i64) -> Result<u64> {
+    Ok(
+        sql::query("UPDATE hosts SET generation = generation + 1, changed_mark = ?")
+            .bind(mark)
+            .execute(e)
+            .await?
+            .rows_affected(),
+    )
 }
 
-pub async fn bump_hosts_on_network(e: impl sql::Executor<'_>, network_id: &str) -> Result<u64> {
+pub async fn bump_hosts_on_network(e: impl sql::Executor<'_>, network_id: &str, mark: i64) -> Result<Vec<String>> {
     bump_where(
         e,
         "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id WHERE p.network_id = ?)",
         Some(network_id),
+        mark,
     )
     .await
 }
 
 /// Bumps the generation of the hosts `filter` (a WHERE clause, with at most one `?` for
-/// `arg`) selects; returns how many.
-async fn bump_where(e: impl sql::Executor<'_>, filter: &str, arg: Option<&str>) -> Result<u64> {
-    let sql = format!("UPDATE hosts SET generation = generation + 1 {filter}");
-    let mut q = sql::query(&sql);
+/// `arg`) selects, marking them with `mark` (the cluster's hosts counter of this commit);
+/// returns their ids.
+async fn bump_where(e: impl sql::Executor<'_>, filter: &str, arg: Option<&str>, mark: i64) -> Result<Vec<String>> {
+    let sql = format!("UPDATE hosts SET generation = generation + 1, changed_mark = ? {filter} RETURNING id");
+    let mut q = sql::query_scalar(&sql).bind(mark);
     if let Some(a) = arg {
         q = q.bind(a);
     }
-    Ok(q.execute(e).await?.rows_affected())
+    Ok(q.fetch_all(e).await?)
+}
+
+/// The hosts changed by commits marked after `mark` (what another controller changed).
+pub async fn changed_after(e: impl sql::Executor<'_>, mark: i64) -> Result<Vec<String>> {
+    Ok(sql::query_scalar("SELECT id FROM hosts WHERE changed_mark > ?")
+        .bind(mark)
+        .fetch_all(e)
+        .await?)
 }
