@@ -118,7 +118,11 @@ pub fn check_tag(tag: &str) -> Result<()> {
 impl App {
     /// PUT /servers/{id}: name, access addresses, description.
     pub async fn update_server(&self, caller: &Caller, id: &str, req: UpdateServer) -> Result<Server> {
-        let mut s = self.server_for_update(caller, id, Guard::IgnoreLock).await?;
+        // Read and written in one transaction: a state the host reports meanwhile is kept.
+        let mut tx = self.begin().await?;
+        let mut s = self
+            .server_for_update_in(&mut tx, caller, id, Guard::IgnoreLock)
+            .await?;
         if let Some(n) = req.name {
             s.name = n;
         }
@@ -132,7 +136,8 @@ impl App {
             s.description = d;
         }
         s.updated_at = crate::db::now();
-        db::update_state(&self.db, &s).await?;
+        db::update_state(&mut *tx, &s).await?;
+        tx.commit().await?;
         Ok(s)
     }
 

@@ -6,6 +6,7 @@ use super::params::{EndpointCreate, EndpointUpdate, RegionCreate, RegionUpdate, 
 use crate::app::json_input as input;
 use crate::app::App;
 use crate::db::identity::catalog::{self, Endpoint, Region, Service};
+use crate::db::Tx;
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::sync::Arc;
@@ -65,7 +66,9 @@ impl App {
 
     pub async fn update_region(&self, caller: &Caller, id: &str, change: RegionUpdate) -> Result<Region> {
         caller.require_admin()?;
-        let mut r = catalog::get_region(&self.db, id)
+        // Read and written in one transaction: concurrent updates do not undo each other.
+        let mut tx = self.begin().await?;
+        let mut r = catalog::get_region(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("region", id))?;
         if let Some(parent) = change.parent_region_id {
@@ -76,7 +79,7 @@ impl App {
                 // Walk up from the new parent; meeting ourselves would make a cycle.
                 let mut cur = Some(p.clone());
                 while let Some(c) = cur {
-                    let reg = catalog::get_region(&self.db, &c)
+                    let reg = catalog::get_region(&mut *tx, &c)
                         .await?
                         .ok_or_else(|| Error::not_found("region", &c))?;
                     if reg.parent_region_id.as_deref() == Some(id) {
@@ -93,7 +96,8 @@ impl App {
             r.description = d;
         }
         r.extra = input::merge_extra(&r.extra, change.extra);
-        catalog::update_region(&self.db, &r).await?;
+        catalog::update_region(&mut *tx, &r).await?;
+        tx.commit().await?;
         self.identity_changed().await?;
         Ok(r)
     }
@@ -139,7 +143,9 @@ impl App {
 
     pub async fn update_service(&self, caller: &Caller, id: &str, change: ServiceUpdate) -> Result<Service> {
         caller.require_admin()?;
-        let mut s = catalog::get_service(&self.db, id)
+        // Read and written in one transaction: concurrent updates do not undo each other.
+        let mut tx = self.begin().await?;
+        let mut s = catalog::get_service(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("service", id))?;
         if let Some(t) = change.r#type {
@@ -149,7 +155,8 @@ impl App {
             s.enabled = e;
         }
         s.extra = input::merge_extra(&s.extra, change.extra);
-        catalog::update_service(&self.db, &s).await?;
+        catalog::update_service(&mut *tx, &s).await?;
+        tx.commit().await?;
         self.identity_changed().await?;
         Ok(s)
     }
@@ -172,14 +179,18 @@ impl App {
             enabled: new.enabled,
             extra: input::merge_extra("{}", new.extra),
         };
-        self.check_endpoint_refs(&ep).await?;
-        catalog::insert_endpoint(&self.db, &ep).await?;
+        let mut tx = self.begin().await?;
+        Self::check_endpoint_refs(&mut tx, &ep).await?;
+        catalog::insert_endpoint(&mut *tx, &ep).await?;
+        tx.commit().await?;
         self.identity_changed().await?;
         Ok(ep)
     }
 
-    async fn check_endpoint_refs(&self, ep: &Endpoint) -> Result<()> {
-        if catalog::get_service(&self.db, &ep.service_id).await?.is_none() {
+    /// The endpoint's service exists; its region is created if missing (in `tx`, which
+    /// then holds the writer lock: nothing here may write through another connection).
+    async fn check_endpoint_refs(tx: &mut Tx<'_>, ep: &Endpoint) -> Result<()> {
+        if catalog::get_service(&mut **tx, &ep.service_id).await?.is_none() {
             return Err(Error::bad_request(format!(
                 "Could not find service: {}.",
                 ep.service_id
@@ -187,14 +198,14 @@ impl App {
         }
         if let Some(r) = &ep.region_id {
             // Keystone creates a region named by an endpoint on the fly.
-            if catalog::get_region(&self.db, r).await?.is_none() {
+            if catalog::get_region(&mut **tx, r).await?.is_none() {
                 let region = Region {
                     id: r.clone(),
                     description: String::new(),
                     parent_region_id: None,
                     extra: "{}".into(),
                 };
-                catalog::insert_region(&self.db, &region).await?;
+                catalog::insert_region(&mut **tx, &region).await?;
             }
         }
         Ok(())
@@ -212,7 +223,9 @@ impl App {
 
     pub async fn update_endpoint(&self, caller: &Caller, id: &str, change: EndpointUpdate) -> Result<Endpoint> {
         caller.require_admin()?;
-        let mut ep = catalog::get_endpoint(&self.db, id)
+        // Read and written in one transaction: concurrent updates do not undo each other.
+        let mut tx = self.begin().await?;
+        let mut ep = catalog::get_endpoint(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::not_found("endpoint", id))?;
         if let Some(i) = change.interface {
@@ -230,9 +243,10 @@ impl App {
         if let Some(r) = change.region_id {
             ep.region_id = r;
         }
-        self.check_endpoint_refs(&ep).await?;
+        Self::check_endpoint_refs(&mut tx, &ep).await?;
         ep.extra = input::merge_extra(&ep.extra, change.extra);
-        catalog::update_endpoint(&self.db, &ep).await?;
+        catalog::update_endpoint(&mut *tx, &ep).await?;
+        tx.commit().await?;
         self.identity_changed().await?;
         Ok(ep)
     }

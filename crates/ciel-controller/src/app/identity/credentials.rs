@@ -161,7 +161,14 @@ impl App {
     }
 
     pub async fn update_credential(&self, caller: &Caller, id: &str, change: CredentialUpdate) -> Result<Credential> {
-        let mut c = self.get_credential(caller, id).await?;
+        // Read and written in one transaction: concurrent updates do not undo each other.
+        let mut tx = self.begin().await?;
+        let mut c = credentials::get_credential(&mut *tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("credential", id))?;
+        caller
+            .require_self_or_admin(&c.user_id)
+            .map_err(|_| Error::not_found("credential", id))?;
         if let Some(u) = change.user_id {
             c.user_id = u;
         }
@@ -175,7 +182,8 @@ impl App {
             c.blob = b;
         }
         c.extra = input::merge_extra(&c.extra, change.extra);
-        credentials::update_credential(&self.db, &c).await?;
+        credentials::update_credential(&mut *tx, &c).await?;
+        tx.commit().await?;
         Ok(c)
     }
 
@@ -209,7 +217,11 @@ impl App {
     }
 
     pub async fn update_policy(&self, caller: &Caller, id: &str, change: PolicyUpdate) -> Result<Policy> {
-        let mut p = self.get_policy(caller, id).await?;
+        caller.require_admin()?;
+        let mut tx = self.begin().await?;
+        let mut p = credentials::get_policy(&mut *tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("policy", id))?;
         if let Some(t) = change.r#type {
             p.r#type = t;
         }
@@ -217,7 +229,8 @@ impl App {
             p.blob = b;
         }
         p.extra = input::merge_extra(&p.extra, change.extra);
-        credentials::update_policy(&self.db, &p).await?;
+        credentials::update_policy(&mut *tx, &p).await?;
+        tx.commit().await?;
         Ok(p)
     }
 

@@ -79,15 +79,24 @@ impl App {
         member_id: &str,
         status: MemberStatus,
     ) -> Result<Member> {
-        let mut m = self.get_image_member(caller, image_id, member_id).await?;
+        self.get_image_member(caller, image_id, member_id).await?;
         if caller.project_id() != Some(member_id) {
             return Err(Error::Forbidden(
                 "Only the member may change its membership status.".into(),
             ));
         }
+        // Read again and written in one transaction: the owner may remove the member meanwhile.
+        let mut tx = self.begin().await?;
+        let mut m = image::get_member(&mut *tx, image_id, member_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "member",
+                id: member_id.into(),
+            })?;
         m.status = status;
         m.updated_at = crate::db::now();
-        image::update_member(&self.db, &m).await?;
+        image::update_member(&mut *tx, &m).await?;
+        tx.commit().await?;
         Ok(m)
     }
 

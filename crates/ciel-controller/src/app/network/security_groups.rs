@@ -149,7 +149,11 @@ impl App {
         id: &str,
         req: UpdateSecurityGroup,
     ) -> Result<GroupView> {
-        let mut g = self.get_security_group(caller, id).await?.group;
+        let mut tx = self.begin().await?;
+        let mut g = match sg::get_group(&mut *tx, id).await? {
+            Some(g) if in_project(caller, &g.project_id) => g,
+            _ => return Err(not_found("security group", id)),
+        };
         if !may_write(caller, &g.project_id) {
             return Err(Error::forbidden());
         }
@@ -174,10 +178,15 @@ impl App {
             g.description = d;
         }
         if let Some(s) = req.stateful {
+            if s != g.stateful {
+                // Connection tracking on or off changes the members' rules.
+                tx.security_groups_changed();
+            }
             g.stateful = s;
         }
         g.updated_at = crate::db::now();
-        sg::update_group(&self.db, &g).await?;
+        sg::update_group(&mut *tx, &g).await?;
+        tx.commit().await?;
         self.get_security_group(caller, id).await
     }
 

@@ -201,7 +201,13 @@ impl App {
     }
 
     pub async fn update_subnet(&self, caller: &Caller, id: &str, req: UpdateSubnet) -> Result<Subnet> {
-        let mut s = self.get_subnet(caller, id).await?;
+        self.get_subnet(caller, id).await?;
+        // Read again and written in one transaction, which also tells the hosts serving the
+        // network (DHCP options: gateway, DNS servers, host routes).
+        let mut tx = self.begin().await?;
+        let mut s = network::get_subnet(&mut *tx, id)
+            .await?
+            .ok_or_else(|| not_found("subnet", id))?;
         if !may_write(caller, &s.project_id) {
             return Err(Error::forbidden());
         }
@@ -250,7 +256,9 @@ impl App {
             )));
         }
         s.updated_at = crate::db::now();
-        network::update_subnet(&self.db, &s).await?;
+        network::update_subnet(&mut *tx, &s).await?;
+        tx.network_changed(&s.network_id);
+        tx.commit().await?;
         self.get_subnet(caller, id).await
     }
 
