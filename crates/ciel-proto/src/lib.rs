@@ -64,6 +64,9 @@ pub struct HostConfig {
     /// Snapshots of those volumes.
     #[serde(default)]
     pub volume_snapshots: Vec<SnapshotSpec>,
+    /// The load balancers this host runs (a network node's job).
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancerSpec>,
 }
 
 /// A volume as its host keeps it: created once from `source`, grown to `size_gb`, never shrunk.
@@ -311,6 +314,186 @@ pub struct FirewallRule {
     pub remote: Option<Vec<String>>,
 }
 
+/// A load balancer as its network node runs it: a namespace (`ciel-lb-<id>`) holding the
+/// VIP port, plugged into the VIP network's bridge like a VM's tap, and haproxy serving the
+/// listeners. Values are what the API accepted; the agent still parses each before it
+/// becomes haproxy or nftables configuration, and a bad one fails this load balancer only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadBalancerSpec {
+    pub id: String,
+    /// Bumped by every change to the load balancer or its children; the agent reports the
+    /// revision it serves, which is how the API's `PENDING_*` states end.
+    pub revision: u64,
+    pub admin_up: bool,
+    pub vip: LbVip,
+    pub listeners: Vec<ListenerSpec>,
+    pub pools: Vec<PoolSpec>,
+}
+
+/// The VIP port as the namespace holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LbVip {
+    /// Port id, network, MAC and addresses with their prefix length (`10.0.0.5/24`).
+    pub port: RouterPort,
+    /// The VIP subnet's gateway: the namespace's default route.
+    pub gateway_ip: Option<String>,
+    /// What may reach the VIP: the listeners' ports (from their `allowed_cidrs` when set),
+    /// as Octavia's VIP security group; applied on the outer end of the VIP leg like a VM's
+    /// port security. None: port security off.
+    pub firewall: Option<PortFirewall>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ListenerSpec {
+    pub id: String,
+    /// `TCP`, `HTTP`, `HTTPS` (passthrough), `UDP`, `SCTP`, `TERMINATED_HTTPS`, `PROMETHEUS`.
+    pub protocol: String,
+    pub port: u16,
+    pub admin_up: bool,
+    /// Most concurrent connections; None: unlimited (the API's -1).
+    pub connection_limit: Option<u32>,
+    pub default_pool_id: Option<String>,
+    pub timeout_client_data_ms: u32,
+    pub timeout_member_connect_ms: u32,
+    pub timeout_member_data_ms: u32,
+    pub timeout_tcp_inspect_ms: u32,
+    /// Octavia's `insert_headers` (`X-Forwarded-For` = `true`, …).
+    pub insert_headers: Vec<(String, String)>,
+    /// Sources allowed to connect (CIDRs); empty: anyone.
+    pub allowed_cidrs: Vec<String>,
+    /// In `position` order.
+    pub l7policies: Vec<L7PolicySpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct L7PolicySpec {
+    pub id: String,
+    /// `REJECT`, `REDIRECT_TO_URL`, `REDIRECT_PREFIX`, `REDIRECT_TO_POOL`.
+    pub action: String,
+    pub position: u32,
+    pub redirect_pool_id: Option<String>,
+    pub redirect_url: Option<String>,
+    pub redirect_prefix: Option<String>,
+    pub redirect_http_code: Option<u16>,
+    pub admin_up: bool,
+    /// All must match (enabled ones only count).
+    pub rules: Vec<L7RuleSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct L7RuleSpec {
+    pub id: String,
+    /// `HOST_NAME`, `PATH`, `FILE_TYPE`, `HEADER`, `COOKIE`, `SSL_CONN_HAS_CERT`, …
+    pub rule_type: String,
+    /// `REGEX`, `STARTS_WITH`, `ENDS_WITH`, `CONTAINS`, `EQUAL_TO`.
+    pub compare_type: String,
+    pub key: Option<String>,
+    pub value: String,
+    pub invert: bool,
+    pub admin_up: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PoolSpec {
+    pub id: String,
+    /// `TCP`, `HTTP`, `HTTPS`, `PROXY`, `PROXYV2`, `UDP`, `SCTP`.
+    pub protocol: String,
+    /// `ROUND_ROBIN`, `LEAST_CONNECTIONS`, `SOURCE_IP`, `SOURCE_IP_PORT`.
+    pub lb_algorithm: String,
+    pub session_persistence: Option<SessionPersistence>,
+    pub admin_up: bool,
+    pub members: Vec<MemberSpec>,
+    pub monitor: Option<MonitorSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionPersistence {
+    /// `SOURCE_IP`, `HTTP_COOKIE`, `APP_COOKIE`.
+    pub kind: String,
+    pub cookie_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberSpec {
+    pub id: String,
+    pub address: String,
+    pub port: u16,
+    pub weight: u32,
+    pub admin_up: bool,
+    pub backup: bool,
+    pub monitor_address: Option<String>,
+    pub monitor_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MonitorSpec {
+    pub id: String,
+    /// `PING`, `TCP`, `HTTP`, `HTTPS`, `TLS-HELLO`, `UDP-CONNECT`, `SCTP`.
+    pub kind: String,
+    pub delay_s: u32,
+    pub timeout_s: u32,
+    pub max_retries: u32,
+    pub max_retries_down: u32,
+    pub http_method: Option<String>,
+    pub url_path: Option<String>,
+    /// `200`, `200,202`, `200-204`.
+    pub expected_codes: Option<String>,
+    pub http_version: Option<String>,
+    pub domain_name: Option<String>,
+    pub admin_up: bool,
+}
+
+/// What a network node observed of one of its load balancers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LoadBalancerStatus {
+    pub id: String,
+    /// The newest revision whose configuration is serving (0: none yet).
+    pub applied_revision: u64,
+    /// A revision that could not be applied and why (the previous configuration, if any,
+    /// keeps serving).
+    pub failed: Option<(u64, String)>,
+    pub listeners: Vec<ListenerStatus>,
+    pub members: Vec<MemberHealth>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ListenerStatus {
+    pub id: String,
+    /// Accepting connections.
+    pub up: bool,
+    pub stats: LbStats,
+}
+
+/// Octavia's listener statistics (cumulative since the load balancer started here).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LbStats {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub active_connections: u64,
+    pub total_connections: u64,
+    pub request_errors: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberHealth {
+    pub id: String,
+    pub pool_id: String,
+    pub health: MemberState,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberState {
+    /// Its monitor passes.
+    Up,
+    /// Its monitor fails.
+    Down,
+    /// No monitor: served without checks.
+    NoCheck,
+    /// Administratively down (or its pool is).
+    Maint,
+}
+
 /// What the agent observed after applying `generation`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HostReport {
@@ -332,6 +515,9 @@ pub struct HostReport {
     /// Volumes or snapshots that could not be made: (id, why).
     #[serde(default)]
     pub storage_errors: Vec<(String, String)>,
+    /// The load balancers this host runs, as observed.
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancerStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
