@@ -27,10 +27,11 @@ ensure_qemu() {
 }
 
 # What a hypervisor host runs: QEMU, iproute2 for bridges/taps/namespaces, dnsmasq for DHCP,
-# genisoimage for config drives, nftables for security groups.
+# genisoimage for config drives, nftables for security groups; and what a network node runs
+# for load balancers: haproxy, arping (gratuitous ARP from a VIP) and ping (PING monitors).
 ensure_hypervisor_deps() {
     ensure_qemu
-    apt_ensure dnsmasq-base genisoimage iproute2 nftables
+    apt_ensure dnsmasq-base genisoimage iproute2 nftables haproxy iputils-arping iputils-ping
 }
 
 # The hypervisor's tools and what the test guests are built from (Debian's kernel and busybox).

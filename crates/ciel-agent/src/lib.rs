@@ -238,6 +238,7 @@ impl Agent {
         }
         let mut after = 0;
         let mut vm_changes = self.vms.changes();
+        let mut lb_changes = self.net.as_ref().map(|n| n.lb_changes());
         loop {
             // A newer desired state, or else a VM whose task observed something new (then
             // the same desired state is reconciled and reported again).
@@ -259,9 +260,20 @@ impl Agent {
                     std::future::pending::<()>().await;
                 }
             };
+            // Or a load balancer whose health changed.
+            let lb_changed = async {
+                let changed = match lb_changes.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => false,
+                };
+                if !changed {
+                    std::future::pending::<()>().await;
+                }
+            };
             let fetched = tokio::select! {
                 cfg = poll => Some(cfg?),
                 () = vm_changed => None,
+                () = lb_changed => None,
             };
             if let Some(cfg) = fetched {
                 if cfg.host_id == current.host_id && cfg.generation < current.generation {
@@ -278,6 +290,9 @@ impl Agent {
             after = current.generation;
             // What changes from here on is seen by the next turn.
             vm_changes.borrow_and_update();
+            if let Some(rx) = lb_changes.as_mut() {
+                rx.borrow_and_update();
+            }
             let started = std::time::Instant::now();
             let report = self.reconcile(&current, Some((&base, &reg.host_token))).await;
             let took = started.elapsed();
@@ -320,6 +335,7 @@ impl Agent {
             volumes: storage.volumes,
             volume_snapshots: storage.snapshots,
             storage_errors: storage.errors,
+            load_balancers: net_report.load_balancers,
         }
     }
 

@@ -14,7 +14,7 @@ use ciel_controller::config::ControllerConfig;
 use ciel_controller::db::cluster::{self, work, Lease};
 use ciel_controller::db::image::{self as image_db, ImageStatus};
 use ciel_controller::Controller;
-use ciel_proto::{HostReport, RegisterRequest, VmState, VmStatus};
+use ciel_proto::{HostReport, VmState, VmStatus};
 use common::{login, params, tempdir::Dir};
 use serde_json::json;
 use std::sync::Arc;
@@ -156,25 +156,7 @@ async fn revocations_disabled_users_and_removed_roles_reach_every_controller_wit
 async fn a_change_through_one_controller_wakes_long_polls_on_another() {
     let Some(c) = cluster(2).await else { return };
     let (a, b) = (c.apps[0].clone(), c.apps[1].clone());
-    let secret = ciel_controller::app::compute::hosts::join_token(&b.cfg.shared_dir).unwrap();
-    let (host_id, token, _) = b
-        .register_host(
-            &secret,
-            RegisterRequest {
-                hostname: "h1".into(),
-                underlay_ip: None,
-                vcpus: 4,
-                memory_mb: 8192,
-                disk_gb: 100,
-                hypervisor_type: "fake".into(),
-                agent_url: None,
-                provider_networks: vec![],
-                storage_backends: vec!["file".into()],
-            },
-        )
-        .await
-        .unwrap();
-    let host = b.authenticate_host(&host_id, &token).await.unwrap();
+    let (host, _) = common::register_fake_host(&b, "h1", None, &[]).await;
     let now = b.host_config(&host, 0, Duration::ZERO).await.unwrap().generation;
     let poll = tokio::spawn(async move {
         let start = Instant::now();
@@ -251,25 +233,7 @@ async fn a_console_url_from_one_controller_opens_through_another() {
     let (a, b) = (&c.apps[0], &c.apps[1]);
     let (_, admin) = login(a, "admin", "adminpw", Some("admin")).await.unwrap();
     // A host whose agent serves consoles, and a running server on it, made through A.
-    let secret = ciel_controller::app::compute::hosts::join_token(&a.cfg.shared_dir).unwrap();
-    let (host_id, host_token, _) = a
-        .register_host(
-            &secret,
-            RegisterRequest {
-                hostname: "h1".into(),
-                underlay_ip: None,
-                vcpus: 4,
-                memory_mb: 8192,
-                disk_gb: 100,
-                hypervisor_type: "fake".into(),
-                agent_url: Some("http://192.0.2.7:8775".into()),
-                provider_networks: vec![],
-                storage_backends: vec!["file".into()],
-            },
-        )
-        .await
-        .unwrap();
-    let host = a.authenticate_host(&host_id, &host_token).await.unwrap();
+    let (host, _) = common::register_fake_host(a, "h1", Some("http://192.0.2.7:8775"), &[]).await;
     let img = a
         .create_image(
             &admin,

@@ -8,7 +8,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ciel_controller::app::App;
 use ciel_controller::db::sql;
-use ciel_proto::RegisterRequest;
 use common::login;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -32,23 +31,7 @@ impl Api {
         let (app, dir) = common::app().await;
         app.seed_default_flavors().await.unwrap();
         let (token, _) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
-        let secret = ciel_controller::app::compute::hosts::join_token(&app.cfg.data_dir).unwrap();
-        app.register_host(
-            &secret,
-            RegisterRequest {
-                hostname: "h1".into(),
-                underlay_ip: None,
-                vcpus: 4,
-                memory_mb: 8192,
-                disk_gb: 100,
-                hypervisor_type: "fake".into(),
-                agent_url: None,
-                provider_networks: vec![],
-                storage_backends: vec!["file".into()],
-            },
-        )
-        .await
-        .unwrap();
+        common::register_fake_host(&app, "h1", None, &[]).await;
         let image = uuid::Uuid::new_v4().to_string();
         let mut api = Api {
             app,

@@ -1,5 +1,6 @@
 //! Security groups and anti-spoofing in nftables, for every VM port of the host that has port
-//! security.
+//! security, and every load balancer VIP port that has (its leg's outer end is named and
+//! filtered like a tap).
 //!
 //! Bridged traffic is filtered in two tables, replaced together in one atomic transaction
 //! whenever the wanted rules change (conntrack state survives, so established flows never
@@ -218,32 +219,38 @@ fn parse_port(fw: &PortFirewall) -> Result<Port, String> {
     })
 }
 
-/// The ports of `cfg` that have port security, sorted by tap (their index in the ruleset
+/// The ports of `cfg` (VM and VIP ports) that have port security, sorted by tap (their index in the ruleset
 /// is their position + 1), parsed; plus the ports whose tap name cannot be used at all.
 fn entries(cfg: &HostConfig) -> (Vec<Entry>, Vec<PortError>) {
     let mut out: Vec<Entry> = vec![];
     let mut errors = vec![];
-    for n in cfg.vms.iter().flat_map(|v| &v.nics) {
-        let Some(fw) = &n.firewall else { continue };
-        let tap = super::tap_name(&n.port_id);
+    // VM ports, and load balancers' VIP ports (whose leg's outer end is named like a tap).
+    let vms = cfg
+        .vms
+        .iter()
+        .flat_map(|v| &v.nics)
+        .filter_map(|n| Some((&n.port_id, n.firewall.as_ref()?)));
+    let vips = cfg
+        .load_balancers
+        .iter()
+        .filter_map(|lb| Some((&lb.vip.port.port_id, lb.vip.firewall.as_ref()?)));
+    for (port_id, fw) in vms.chain(vips) {
+        let tap = super::tap_name(port_id);
         if !values::is_ifname(&tap) {
-            errors.push((
-                n.port_id.clone(),
-                format!("port id {:?} gives no device name", n.port_id),
-            ));
+            errors.push((port_id.clone(), format!("port id {port_id:?} gives no device name")));
             continue;
         }
         if let Some(other) = out.iter().find(|e| e.tap == tap) {
-            if other.port_id != n.port_id {
+            if &other.port_id != port_id {
                 errors.push((
-                    n.port_id.clone(),
+                    port_id.clone(),
                     format!("device name {tap} is taken by port {}", other.port_id),
                 ));
             }
             continue;
         }
         out.push(Entry {
-            port_id: n.port_id.clone(),
+            port_id: port_id.clone(),
             tap,
             rules: parse_port(fw).map_err(|e| format!("firewall not applied (traffic blocked): {e}")),
         });
@@ -966,6 +973,32 @@ mod tests {
             };
             assert!(parse_rule(&r).is_err(), "{protocol:?} {min:?} {max:?}");
         }
+    }
+
+    #[test]
+    fn a_vip_port_is_filtered_like_a_vm_port_and_fails_closed() {
+        let vm = fw(&["fa:16:3e:00:00:01"], &["10.0.0.5"], vec![]);
+        let mut cfg = host(vec![("aaaa-1", vm)]);
+        let mut lb = crate::net::loadbalancer::haproxy::tests::spec();
+        lb.vip.port.port_id = "cccc-3".into();
+        lb.vip.firewall = Some(fw(
+            &["fa:16:3e:00:00:0a"],
+            &["10.9.0.10", "bad } addr"],
+            vec![ssh_from(&["0.0.0.0/0"])],
+        ));
+        let mut open = lb.clone();
+        open.id = "other".into();
+        open.vip.port.port_id = "dddd-4".into();
+        open.vip.firewall = None;
+        cfg.load_balancers = vec![lb, open];
+        let (entries, errors) = entries(&cfg);
+        assert!(errors.is_empty());
+        let taps: Vec<&str> = entries.iter().map(|e| e.tap.as_str()).collect();
+        assert_eq!(
+            taps,
+            vec![crate::net::tap_name("aaaa-1"), crate::net::tap_name("cccc-3")]
+        );
+        assert!(entries[1].rules.as_ref().unwrap_err().contains("bad } addr"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! What the network plane asks of the host's kernel, as one small trait: iproute2's `ip` and
 //! `bridge`, nftables, dnsmasq in a namespace (started, found by its pid file, signalled),
-//! br_netfilter, and metadata listeners inside a namespace. [`Linux`] runs the real tools;
+//! br_netfilter, metadata listeners inside a namespace, and haproxy in a namespace
+//! (checked, started, found by its pid file, signalled, asked on its sockets). [`Linux`] runs the real tools;
 //! [`FakeKernel`] keeps a model of links, addresses, neighbours, FDB entries, routes,
-//! namespaces, nftables tables and DHCP servers, records every command (and which of them
+//! namespaces, nftables tables, DHCP servers and haproxy masters, records every command (and which of them
 //! changed something), and can be told to refuse nftables rulesets, so that tests exercise
 //! the network reconcile logic without root.
 
@@ -42,6 +43,16 @@ pub trait Kernel: Send + Sync {
         scope: Scope,
         controller: ControllerLink,
     ) -> BoxFuture<'a, anyhow::Result<tokio::task::AbortHandle>>;
+    /// `haproxy -c` of the configuration file `cfg`; fails with haproxy's complaint.
+    fn haproxy_check<'a>(&'a self, cfg: &'a Path) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Starts haproxy (master-worker, daemonized, outliving the agent) inside `netns` with
+    /// `dir/haproxy.cfg`, writing the master's pid to `dir/haproxy.pid`. Reloads and stops
+    /// are signals to that pid ([`Kernel::signal`]: SIGUSR2, SIGTERM).
+    fn start_haproxy<'a>(&'a self, netns: &'a str, dir: &'a Path) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// The pid of the haproxy master serving `dir`, if it runs.
+    fn haproxy_pid(&self, dir: &Path) -> Option<i32>;
+    /// One command on a haproxy CLI socket (`show stat`, `show servers state`); its answer.
+    fn haproxy_command<'a>(&'a self, socket: &'a Path, command: &'a str) -> BoxFuture<'a, anyhow::Result<String>>;
 }
 
 /// The host's real kernel, through its tools.
@@ -93,6 +104,22 @@ impl Kernel for Linux {
     ) -> BoxFuture<'a, anyhow::Result<tokio::task::AbortHandle>> {
         Box::pin(super::metadata::serve(netns, scope, controller))
     }
+
+    fn haproxy_check<'a>(&'a self, cfg: &'a Path) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(super::loadbalancer::process::check(cfg))
+    }
+
+    fn start_haproxy<'a>(&'a self, netns: &'a str, dir: &'a Path) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(super::loadbalancer::process::start(netns, dir))
+    }
+
+    fn haproxy_pid(&self, dir: &Path) -> Option<i32> {
+        super::loadbalancer::process::running(dir)
+    }
+
+    fn haproxy_command<'a>(&'a self, socket: &'a Path, command: &'a str) -> BoxFuture<'a, anyhow::Result<String>> {
+        Box::pin(super::loadbalancer::process::command(socket, command))
+    }
 }
 
 /// A link of the fake kernel.
@@ -134,6 +161,17 @@ pub struct FakeDnsmasq {
     pub reloads: u32,
 }
 
+/// A haproxy master of the fake kernel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeHaproxy {
+    pub pid: i32,
+    pub netns: String,
+    /// The configuration it serves (read at start and at each reload).
+    pub config: String,
+    /// How many times it was told to reload (SIGUSR2).
+    pub reloads: u32,
+}
+
 /// What the fake kernel holds; namespaces are named, "" is the host's.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Model {
@@ -153,6 +191,8 @@ struct Model {
     tables: BTreeMap<(String, String), Value>,
     /// DHCP servers by the directory of their pid file.
     dnsmasq: BTreeMap<PathBuf, FakeDnsmasq>,
+    /// haproxy masters by their state directory.
+    haproxy: BTreeMap<PathBuf, FakeHaproxy>,
 }
 
 impl Model {
@@ -190,6 +230,10 @@ struct FakeState {
     refuse: Vec<String>,
     /// Namespaces a metadata listener was started in, in order.
     metadata: Vec<String>,
+    /// `haproxy -c` refuses any configuration containing one of these.
+    haproxy_refuse: Vec<String>,
+    /// `show stat` status of servers (by member id) instead of what their line implies.
+    server_status: BTreeMap<String, String>,
     next_pid: i32,
 }
 
@@ -388,6 +432,28 @@ impl FakeKernel {
     /// The namespaces a metadata listener was started in, in order.
     pub fn metadata_listeners(&self) -> Vec<String> {
         self.with(|s| s.metadata.clone())
+    }
+
+    /// The haproxy serving `dir`, if any.
+    pub fn haproxy(&self, dir: &Path) -> Option<FakeHaproxy> {
+        self.with(|s| s.model.haproxy.get(dir).cloned())
+    }
+
+    /// The haproxy masters running.
+    pub fn haproxies(&self) -> Vec<FakeHaproxy> {
+        self.with(|s| s.model.haproxy.values().cloned().collect())
+    }
+
+    /// `haproxy -c` refuses any configuration containing `text`.
+    pub fn refuse_haproxy_containing(&self, text: &str) {
+        self.with(|s| s.haproxy_refuse.push(text.to_string()))
+    }
+
+    /// The `show stat` status of the server of `member` (`UP`, `DOWN`, …) from now on.
+    pub fn set_server_status(&self, member: &str, status: &str) {
+        self.with(|s| {
+            s.server_status.insert(member.to_string(), status.to_string());
+        })
     }
 
     /// nft refuses (applying or checking) any ruleset containing `text`.
@@ -783,6 +849,23 @@ impl Kernel for FakeKernel {
                 .iter()
                 .find(|(_, d)| d.pid == pid)
                 .map(|(dir, _)| dir.clone());
+            let proxy = s
+                .model
+                .haproxy
+                .iter()
+                .find(|(_, h)| h.pid == pid)
+                .map(|(dir, _)| dir.clone());
+            if let Some(dir) = proxy {
+                if signal == libc::SIGUSR2 {
+                    let config = std::fs::read_to_string(dir.join("haproxy.cfg")).unwrap_or_default();
+                    if let Some(h) = s.model.haproxy.get_mut(&dir) {
+                        h.reloads += 1;
+                        h.config = config;
+                    }
+                } else {
+                    s.model.haproxy.remove(&dir);
+                }
+            }
             if let Some(dir) = dir {
                 if signal == libc::SIGHUP {
                     if let Some(d) = s.model.dnsmasq.get_mut(&dir) {
@@ -818,4 +901,106 @@ impl Kernel for FakeKernel {
             })
         })
     }
+
+    fn haproxy_check<'a>(&'a self, cfg: &'a Path) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let line = format!("haproxy -c -q -f {}", cfg.display());
+            let text = std::fs::read_to_string(cfg);
+            self.run(line.clone(), false, |s| {
+                let Ok(text) = text else {
+                    return fail(&line, "cannot open the configuration file");
+                };
+                if s.haproxy_refuse.iter().any(|r| text.contains(r.as_str())) {
+                    return fail(&line, "[ALERT] config : Fatal errors found in configuration.");
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn start_haproxy<'a>(&'a self, netns: &'a str, dir: &'a Path) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let cfg = dir.join("haproxy.cfg");
+            let line = format!(
+                "ip netns exec {netns} haproxy -W -f {} -p {}",
+                cfg.display(),
+                dir.join("haproxy.pid").display()
+            );
+            let config = std::fs::read_to_string(&cfg);
+            self.run(line.clone(), true, |s| {
+                if !s.model.namespaces.contains(netns) {
+                    return fail(&line, format!("Cannot open network namespace \"{netns}\""));
+                }
+                let Ok(config) = config else {
+                    return fail(&line, "cannot open the configuration file");
+                };
+                if s.model.haproxy.contains_key(dir) {
+                    return fail(&line, "[ALERT] Starting frontend: cannot bind socket");
+                }
+                s.next_pid += 1;
+                let h = FakeHaproxy {
+                    pid: 20_000 + s.next_pid,
+                    netns: netns.to_string(),
+                    config,
+                    reloads: 0,
+                };
+                s.model.haproxy.insert(dir.to_path_buf(), h);
+                Ok(())
+            })
+        })
+    }
+
+    fn haproxy_pid(&self, dir: &Path) -> Option<i32> {
+        self.with(|s| s.model.haproxy.get(dir).map(|h| h.pid))
+    }
+
+    fn haproxy_command<'a>(&'a self, socket: &'a Path, command: &'a str) -> BoxFuture<'a, anyhow::Result<String>> {
+        Box::pin(async move {
+            let line = format!("echo {command} | socat {} -", socket.display());
+            self.run(line.clone(), false, |s| {
+                let h = socket.parent().and_then(|d| s.model.haproxy.get(d));
+                let Some(h) = h else {
+                    return fail(&line, "Connection refused");
+                };
+                match command {
+                    "show stat" => Ok(fake_show_stat(&h.config, &s.server_status)),
+                    "show servers state" => Ok("1\n# be_id be_name srv_id srv_name\n".into()),
+                    "show info" => Ok(format!("Name: HAProxy\nPid: {}{}\n", h.pid, h.reloads)),
+                    _ => Ok("Unknown command.\n".into()),
+                }
+            })
+        })
+    }
+}
+
+/// What a haproxy serving `config` would answer to `show stat` (a few columns): frontends
+/// open, servers `MAINT` when disabled, `UP` when checked, `no check` otherwise, unless a
+/// test set their status.
+fn fake_show_stat(config: &str, status: &BTreeMap<String, String>) -> String {
+    let mut out = String::from("# pxname,svname,scur,stot,bin,bout,ereq,status,\n");
+    let mut backend = "";
+    for line in config.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["frontend", name] => out.push_str(&format!("{name},FRONTEND,0,0,0,0,0,OPEN,\n")),
+            ["backend", name] => {
+                backend = name;
+                out.push_str(&format!("{name},BACKEND,0,0,0,0,,UP,\n"));
+            }
+            ["server", name, rest @ ..] => {
+                let st = status.get(*name).cloned().unwrap_or_else(|| {
+                    if rest.contains(&"disabled") {
+                        "MAINT".into()
+                    } else if rest.contains(&"check") {
+                        "UP".into()
+                    } else {
+                        "no check".into()
+                    }
+                });
+                out.push_str(&format!("{backend},{name},0,0,0,0,,{st},\n"));
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -2,7 +2,8 @@
 //! per network a Linux bridge joined to the network's segment (a VXLAN device for overlay
 //! networks), a tap per VM port plugged into it, and a DHCP namespace holding the network's
 //! DHCP port, where dnsmasq leases each local port its fixed IP and the metadata service
-//! listens on 169.254.169.254.
+//! listens on 169.254.169.254. Network nodes also run routers ([`router`]) and load
+//! balancers ([`loadbalancer`]) in namespaces of their own.
 //!
 //! Every device and namespace the agent makes is recorded in its ownership ledger
 //! ([`owned`]) before it is made, so a reconcile can tell what is stale: what it recorded but
@@ -18,13 +19,14 @@ pub mod firewall;
 pub mod ip;
 pub mod kernel;
 pub mod l2pop;
+pub mod loadbalancer;
 pub mod metadata;
 pub mod owned;
 pub mod router;
 pub mod values;
 
 use anyhow::Context;
-use ciel_proto::{HostConfig, NetworkSpec, Segment};
+use ciel_proto::{HostConfig, LoadBalancerStatus, NetworkSpec, Segment};
 use ip::{ip, Link};
 use kernel::Kernel;
 use owned::{Kind, Owned};
@@ -79,14 +81,27 @@ pub struct NetworkPlane {
     owned: Owned,
     /// Where changes are made: the host's kernel, or a fake.
     kernel: Arc<dyn Kernel>,
+    /// Bumped when load balancer health changes ([`loadbalancer::watch`]).
+    lb_changes: tokio::sync::watch::Sender<u64>,
+    /// The load balancer health watcher, started by the first reconcile.
+    lb_watcher: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for NetworkPlane {
+    fn drop(&mut self) {
+        if let Some(h) = self.lb_watcher.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            h.abort();
+        }
+    }
 }
 
 /// What the network plane observed: ports plugged with their firewall applied, and ports
-/// with a problem (`(port id, why)`), which are not up.
+/// with a problem (`(port id, why)`), which are not up; the load balancers it runs.
 #[derive(Debug, Default)]
 pub struct NetReport {
     pub ports_up: Vec<String>,
     pub port_errors: Vec<(String, String)>,
+    pub load_balancers: Vec<LoadBalancerStatus>,
 }
 
 impl NetworkPlane {
@@ -107,6 +122,26 @@ impl NetworkPlane {
             provider_interfaces,
             controller,
             metadata: Default::default(),
+            lb_changes: tokio::sync::watch::channel(0).0,
+            lb_watcher: Default::default(),
+        }
+    }
+
+    /// Changes of load balancer health (member states, listeners up): after one,
+    /// [`NetworkPlane::reconcile`] reports something new.
+    pub fn lb_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.lb_changes.subscribe()
+    }
+
+    fn start_lb_watcher(&self) {
+        let mut w = self.lb_watcher.lock().unwrap_or_else(|e| e.into_inner());
+        if w.is_none() {
+            let root = loadbalancer::root(&self.state_dir);
+            *w = Some(loadbalancer::watch::spawn(
+                self.kernel.clone(),
+                root,
+                self.lb_changes.clone(),
+            ));
         }
     }
 
@@ -176,6 +211,13 @@ impl NetworkPlane {
                 tracing::warn!(router = %r.id, error = %format!("{e:#}"), "router metadata service not ready");
             }
         }
+        // Load balancers after their networks' bridges too.
+        let fresh = ip::links(k, None).await.unwrap_or_default();
+        let lbs = loadbalancer::reconcile(k, cfg, &fresh, &self.state_dir, &self.owned).await;
+        wanted.extend(lbs.legs);
+        up.extend(lbs.ports_up);
+        port_errors.extend(lbs.port_errors);
+        self.start_lb_watcher();
         self.remove_stale(cfg, &wanted).await;
         port_errors.extend(firewall::reconcile(k, cfg, &self.state_dir, &self.owned).await);
         let mut seen = HashSet::new();
@@ -187,6 +229,7 @@ impl NetworkPlane {
         NetReport {
             ports_up: up,
             port_errors,
+            load_balancers: lbs.statuses,
         }
     }
 

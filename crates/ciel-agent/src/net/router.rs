@@ -204,7 +204,7 @@ fn leg_addresses(p: &RouterPort) -> Vec<String> {
 /// VMs' NICs, and the other hosts' ports from l2 population) as permanent entries. A new VM
 /// that takes a deleted one's address is then reached at its own MAC at once, not after the
 /// router's cached entry for the old MAC goes stale.
-fn known_ports(cfg: &HostConfig, leg: &RouterPort) -> BTreeSet<(String, String)> {
+pub(super) fn known_ports(cfg: &HostConfig, leg: &RouterPort) -> BTreeSet<(String, String)> {
     let own: Vec<IpAddr> = leg
         .addresses
         .iter()

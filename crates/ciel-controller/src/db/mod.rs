@@ -6,6 +6,7 @@ pub mod compute;
 pub mod contention;
 pub mod identity;
 pub mod image;
+pub mod loadbalancer;
 pub mod network;
 pub mod quota_overrides;
 pub mod sql;

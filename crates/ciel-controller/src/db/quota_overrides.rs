@@ -9,6 +9,7 @@ pub enum Service {
     Network,
     Compute,
     Volume,
+    LoadBalancer,
 }
 
 impl Service {
@@ -18,6 +19,7 @@ impl Service {
             Service::Network => "network_quotas",
             Service::Compute => "compute_quotas",
             Service::Volume => "volume_quotas",
+            Service::LoadBalancer => "lb_quotas",
         }
     }
 }

@@ -147,6 +147,11 @@ pub async fn neutron(req: Request, next: Next) -> Response {
     check::<super::network::error::NeutronError>(TypeRule::Any, DEFAULT_MAX_BODY, req, next).await
 }
 
+/// Octavia (pecan/wsme): JSON bodies whatever their type, oslo's size limit.
+pub async fn octavia(req: Request, next: Next) -> Response {
+    check::<super::loadbalancer::OctaviaError>(TypeRule::Any, OSLO_MAX_BODY, req, next).await
+}
+
 /// Glance: image data is streamed to the store (its size is bounded by the image quota),
 /// every other body is JSON of at most 2 MiB.
 pub async fn glance(req: Request, next: Next) -> Response {

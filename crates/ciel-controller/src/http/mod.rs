@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod health;
 pub mod identity;
 pub mod image;
+pub mod loadbalancer;
 pub mod network;
 pub mod retry;
 pub mod routes;
@@ -83,6 +84,12 @@ fn routes(app: AppState) -> Routes<routes::PlainError> {
                 ),
             )
         })
+        .route("/load-balancer", get("load-balancer:versions", loadbalancer::versions))
+        .route("/load-balancer/", get("load-balancer:versions", loadbalancer::versions))
+        .nest(
+            "/load-balancer",
+            loadbalancer::router().map(|r| r.layer(axum::middleware::from_fn(body_rules::octavia))),
+        )
         .route("/volume/", get("volume:versions", volume::versions))
         .nest(
             "/volume",

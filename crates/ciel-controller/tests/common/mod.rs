@@ -86,3 +86,33 @@ pub async fn grant_user_project(app: &App, admin: &Caller, user_id: &str, projec
     };
     app.grant_role(admin, g).await.unwrap();
 }
+
+/// Registers a fake hypervisor (4 vCPUs, 8 GiB, 100 GB, file volumes) named `name`, with the
+/// given agent URL and physical networks, as its agent would; returns the host as its bearer
+/// token authenticates it, and the token.
+pub async fn register_fake_host(
+    app: &App,
+    name: &str,
+    agent_url: Option<&str>,
+    provider_networks: &[&str],
+) -> (ciel_controller::db::compute::hosts::Host, String) {
+    let secret = ciel_controller::app::compute::hosts::join_token(&app.cfg.shared_dir).unwrap();
+    let (id, token, _) = app
+        .register_host(
+            &secret,
+            ciel_proto::RegisterRequest {
+                hostname: name.into(),
+                underlay_ip: None,
+                vcpus: 4,
+                memory_mb: 8192,
+                disk_gb: 100,
+                hypervisor_type: "fake".into(),
+                agent_url: agent_url.map(str::to_owned),
+                provider_networks: provider_networks.iter().map(|p| p.to_string()).collect(),
+                storage_backends: vec!["file".into()],
+            },
+        )
+        .await
+        .unwrap();
+    (app.authenticate_host(&id, &token).await.unwrap(), token)
+}

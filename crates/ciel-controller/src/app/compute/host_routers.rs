@@ -53,7 +53,7 @@ impl NetworkModel {
             .any(|f| f.subnet_id == s.id && &f.ip_address == gw)
     }
 
-    fn router_port(&self, p: &Port) -> RouterPort {
+    pub(crate) fn router_port(&self, p: &Port) -> RouterPort {
         let addresses = self
             .fixed_ips
             .get(p.id.as_str())

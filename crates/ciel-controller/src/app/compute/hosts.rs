@@ -197,6 +197,12 @@ impl App {
         model
             .port_hosts
             .extend(super::host_routers::router_port_hosts(&routers, &model));
+        // VIP ports live on their load balancer's network node.
+        let lbs = crate::db::loadbalancer::list(&mut *tx, None).await?;
+        model.port_hosts.extend(
+            lbs.iter()
+                .filter_map(|lb| Some((lb.vip_port_id.clone()?, lb.host_id.clone()?))),
+        );
         let firewall = super::host_firewall::FirewallModel::load(&mut tx, &model).await?;
         let servers = servers::on_host(&mut *tx, &h.id).await?;
         // Each network with local ports, and those ports with their servers' hostnames.
@@ -281,6 +287,11 @@ impl App {
         for n in &leg_networks {
             local.entry(n.as_str()).or_default();
         }
+        let load_balancers = crate::app::loadbalancer::spec::for_host(&mut tx, &h.id, &lbs, &model).await?;
+        let vip_networks: Vec<String> = load_balancers.iter().map(|lb| lb.vip.port.network_id.clone()).collect();
+        for n in &vip_networks {
+            local.entry(n.as_str()).or_default();
+        }
         let networks = local
             .iter()
             .filter_map(|(net, ports)| model.spec(net, &h.id, ports))
@@ -294,6 +305,7 @@ impl App {
             routers: router_specs,
             volumes,
             volume_snapshots,
+            load_balancers,
         })
     }
 
@@ -303,6 +315,16 @@ impl App {
         let now = crate::db::now();
         let mut tx = self.begin().await?;
         db::seen(&mut *tx, &host.id, report.generation as i64, now).await?;
+        let current = db::get(&mut *tx, &host.id).await?.map(|h| h.generation).unwrap_or(0);
+        crate::app::loadbalancer::report::apply(
+            &mut tx,
+            &host.id,
+            &host.hostname,
+            &report,
+            report.generation as i64 >= current,
+            now,
+        )
+        .await?;
         crate::app::volume::report::apply(&mut tx, &host.id, &report, now).await?;
         for vm in report.vms {
             let Some(mut s) = servers::get(&mut *tx, &vm.id).await? else {

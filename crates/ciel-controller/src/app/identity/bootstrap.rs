@@ -42,6 +42,11 @@ pub const SERVED: &[ServedService] = &[
         name: "nova",
         path: "/compute/v2.1",
     },
+    ServedService {
+        r#type: "load-balancer",
+        name: "octavia",
+        path: "/load-balancer",
+    },
     // Cinder v3, under both of its catalog types (clients ask for either).
     ServedService {
         r#type: "block-storage",

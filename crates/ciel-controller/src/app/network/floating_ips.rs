@@ -26,9 +26,14 @@ impl App {
         port_id: &str,
         fixed_ip: Option<String>,
     ) -> Result<(String, String)> {
-        let view = self.get_port(caller, port_id).await?;
-        let candidates: Vec<_> = view
-            .fixed_ips
+        // Read in the caller's transaction: the writer it holds is the pool's only
+        // connection on an in-memory database, and the port must not change under it.
+        let port = network::get_port(&mut **tx, port_id)
+            .await?
+            .filter(|p| crate::app::policy::in_project(caller, &p.project_id))
+            .ok_or_else(|| super::not_found("port", port_id))?;
+        let fixed_ips = network::fixed_ips_of_port(&mut **tx, &port.id).await?;
+        let candidates: Vec<_> = fixed_ips
             .iter()
             .filter(|f| f.ip_address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_ipv4()))
             .filter(|f| fixed_ip.as_ref().is_none_or(|want| &f.ip_address == want))

@@ -293,6 +293,16 @@ impl App {
             return Err(Error::forbidden());
         }
         let RouterInterface { subnet_id, port_id } = req;
+        // What the caller may see, read before the write transaction takes the writer (the
+        // rows it changes are read again inside it).
+        let subnet = match &subnet_id {
+            Some(sid) => Some(self.get_subnet(caller, sid).await?),
+            None => None,
+        };
+        let port_view = match &port_id {
+            Some(pid) => Some(self.get_port(caller, pid).await?),
+            None => None,
+        };
         let mut tx = self.begin().await?;
         let existing: Vec<FixedIp> = {
             let mut v = vec![];
@@ -303,7 +313,7 @@ impl App {
         };
         let (port, ips) = match (subnet_id, port_id) {
             (Some(sid), None) => {
-                let subnet = self.get_subnet(caller, &sid).await?;
+                let subnet = subnet.ok_or_else(|| Error::Internal("subnet read above".into()))?;
                 if existing.iter().any(|f| f.subnet_id == sid) {
                     return Err(Error::bad_request(format!(
                         "Router already has a port on subnet {sid}."
@@ -324,8 +334,11 @@ impl App {
                 (port, ips)
             }
             (None, Some(pid)) => {
-                let view = self.get_port(caller, &pid).await?;
-                if !view.port.device_id.is_empty() || !view.port.device_owner.is_empty() {
+                let view = port_view.ok_or_else(|| Error::Internal("port read above".into()))?;
+                let current = network::get_port(&mut *tx, &pid)
+                    .await?
+                    .ok_or_else(|| not_found("port", &pid))?;
+                if !current.device_id.is_empty() || !current.device_owner.is_empty() {
                     return Err(Error::Typed {
                         status: 409,
                         kind: "PortInUse",
@@ -337,7 +350,7 @@ impl App {
                         "Bad router request: Router port must have at least one fixed IP, port {pid} has none."
                     )));
                 }
-                let mut port = view.port.clone();
+                let mut port = current;
                 port.device_id = router.id.clone();
                 port.device_owner = INTERFACE_OWNER.into();
                 port.updated_at = crate::db::now();

@@ -1,0 +1,618 @@
+//! Load balancers through the Octavia API, with a fake network node reporting like an agent:
+//! Octavia's state machine (PENDING_* until the node serves the revision, 409 while
+//! pending, ERROR on a refused revision), the desired state the node is told (VIP leg,
+//! firewall from the listeners, pools and members), statuses from reported health, batch
+//! member updates, cascade delete (VIP port gone, the floating IP kept), and Octavia's shapes.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use ciel_controller::app::App;
+use ciel_controller::db::compute::hosts::Host;
+use ciel_proto::{HostConfig, HostReport, ListenerStatus, LoadBalancerStatus, MemberHealth, MemberState};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+struct Cloud {
+    app: Arc<App>,
+    token: String,
+    host: Host,
+    net: String,
+    subnet: String,
+    _dir: common::tempdir::Dir,
+}
+
+impl Cloud {
+    async fn new() -> Cloud {
+        let (app, dir) = common::app().await;
+        let (token, _) = common::login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+        let (host, _) = common::register_fake_host(&app, "net1", None, &["physnet1"]).await;
+        let mut c = Cloud {
+            app,
+            token,
+            host,
+            net: String::new(),
+            subnet: String::new(),
+            _dir: dir,
+        };
+        let (_, n) = c
+            .call(
+                Method::POST,
+                "/network/v2.0/networks",
+                Some(json!({"network": {"name": "n"}})),
+            )
+            .await;
+        c.net = n["network"]["id"].as_str().unwrap().to_string();
+        let (_, s) = c
+            .call(
+                Method::POST,
+                "/network/v2.0/subnets",
+                Some(json!({"subnet": {"network_id": c.net, "cidr": "10.0.0.0/24", "ip_version": 4}})),
+            )
+            .await;
+        c.subnet = s["subnet"]["id"].as_str().unwrap().to_string();
+        c
+    }
+
+    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-auth-token", &self.token);
+        let req = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                req.body(Body::from(b.to_string())).unwrap()
+            }
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let resp = ciel_controller::http::router(self.app.clone())
+            .oneshot(req)
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn ok(&self, method: Method, uri: &str, body: Option<Value>) -> Value {
+        let (s, v) = self.call(method.clone(), uri, body).await;
+        assert!(s.is_success(), "{method} {uri}: {s} {v}");
+        v
+    }
+
+    async fn desired(&self) -> HostConfig {
+        self.app.host_config(&self.host, 0, Duration::ZERO).await.unwrap()
+    }
+
+    /// Reports every load balancer of the desired state as serving its revision, with the
+    /// given member health.
+    async fn serve(&self, health: MemberState) -> HostConfig {
+        let cfg = self.desired().await;
+        let report = HostReport {
+            generation: cfg.generation,
+            ports_up: cfg.load_balancers.iter().map(|l| l.vip.port.port_id.clone()).collect(),
+            load_balancers: cfg
+                .load_balancers
+                .iter()
+                .map(|lb| LoadBalancerStatus {
+                    id: lb.id.clone(),
+                    applied_revision: lb.revision,
+                    failed: None,
+                    listeners: lb
+                        .listeners
+                        .iter()
+                        .map(|l| ListenerStatus {
+                            id: l.id.clone(),
+                            up: true,
+                            stats: ciel_proto::LbStats {
+                                bytes_in: 10,
+                                bytes_out: 20,
+                                active_connections: 1,
+                                total_connections: 3,
+                                request_errors: 0,
+                            },
+                        })
+                        .collect(),
+                    members: lb
+                        .pools
+                        .iter()
+                        .flat_map(|p| {
+                            p.members.iter().map(|m| MemberHealth {
+                                id: m.id.clone(),
+                                pool_id: p.id.clone(),
+                                health,
+                            })
+                        })
+                        .collect(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        self.app.host_report(&self.host, report).await.unwrap();
+        cfg
+    }
+
+    async fn lb(&self, id: &str) -> Value {
+        self.ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}"),
+            None,
+        )
+        .await["loadbalancer"]
+            .clone()
+    }
+}
+
+#[tokio::test]
+async fn a_load_balancer_goes_active_when_its_network_node_serves_it() {
+    let c = Cloud::new().await;
+    let (s, v) = c.call(Method::GET, "/load-balancer/", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let versions = v["versions"].as_array().unwrap();
+    assert_eq!(versions.last().unwrap()["id"], "v2.30");
+    assert_eq!(versions.last().unwrap()["status"], "CURRENT");
+
+    let created = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2.0/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"name": "lb1", "vip_subnet_id": c.subnet, "tags": ["k8s"]}})),
+        )
+        .await["loadbalancer"]
+        .clone();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["provisioning_status"], "PENDING_CREATE");
+    assert_eq!(created["operating_status"], "OFFLINE");
+    assert_eq!(created["provider"], "amphora");
+    assert_eq!(created["vip_network_id"], c.net.as_str());
+    assert_eq!(created["tenant_id"], created["project_id"]);
+    assert_eq!(created["updated_at"], Value::Null);
+    assert_eq!(created["description"], "");
+    let vip_port = created["vip_port_id"].as_str().unwrap().to_string();
+    let port = c
+        .ok(Method::GET, &format!("/network/v2.0/ports/{vip_port}"), None)
+        .await["port"]
+        .clone();
+    assert_eq!(port["device_owner"], "Octavia");
+    assert_eq!(port["device_id"], format!("lb-{id}"));
+    assert_eq!(port["fixed_ips"][0]["ip_address"], created["vip_address"]);
+
+    // While pending, changes below it are refused with Octavia's 409.
+    let (s, v) = c
+        .call(
+            Method::POST,
+            "/load-balancer/v2/lbaas/listeners",
+            Some(json!({"listener": {"loadbalancer_id": id, "protocol": "HTTP", "protocol_port": 80}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(
+        v["faultstring"],
+        format!("Load Balancer {id} is immutable and cannot be updated.")
+    );
+    assert_eq!(v["faultcode"], "Client");
+
+    // The network node is told: the VIP leg on the tenant network, with the gateway.
+    let cfg = c.desired().await;
+    let spec = &cfg.load_balancers[0];
+    assert_eq!(spec.id, id);
+    assert_eq!(spec.vip.port.port_id, vip_port);
+    assert_eq!(
+        spec.vip.port.addresses,
+        vec![format!("{}/24", created["vip_address"].as_str().unwrap())]
+    );
+    assert_eq!(spec.vip.gateway_ip.as_deref(), Some("10.0.0.1"));
+    assert!(
+        cfg.networks.iter().any(|n| n.id == c.net),
+        "the VIP network is wired on the node"
+    );
+
+    c.serve(MemberState::NoCheck).await;
+    let lb = c.lb(&id).await;
+    assert_eq!(lb["provisioning_status"], "ACTIVE");
+    assert_eq!(lb["operating_status"], "ONLINE");
+    assert!(lb["updated_at"].is_string());
+    let port = c
+        .ok(Method::GET, &format!("/network/v2.0/ports/{vip_port}"), None)
+        .await["port"]
+        .clone();
+    assert_eq!(port["status"], "ACTIVE");
+
+    // A listener with a pool, two members and a monitor, step by step.
+    let l = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/listeners",
+            Some(
+                json!({"listener": {"loadbalancer_id": id, "protocol": "HTTP", "protocol_port": "80",
+                "allowed_cidrs": ["192.0.2.7/24"], "insert_headers": {"X-Forwarded-For": "true"}}}),
+            ),
+        )
+        .await["listener"]
+        .clone();
+    assert_eq!(l["provisioning_status"], "PENDING_CREATE");
+    assert_eq!(l["allowed_cidrs"], json!(["192.0.2.0/24"]));
+    assert_eq!(l["timeout_client_data"], 50000);
+    assert_eq!(c.lb(&id).await["provisioning_status"], "PENDING_UPDATE");
+    let cfg = c.serve(MemberState::NoCheck).await;
+    let fw = cfg.load_balancers[0].vip.firewall.as_ref().unwrap();
+    let ingress: Vec<_> = fw.rules.iter().filter(|r| r.ingress).collect();
+    assert_eq!(ingress.len(), 1);
+    assert_eq!(ingress[0].port_min, Some(80));
+    assert_eq!(ingress[0].remote, Some(vec!["192.0.2.0/24".to_string()]));
+    let lid = l["id"].as_str().unwrap();
+    let pool = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/pools",
+            Some(json!({"pool": {"listener_id": lid, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}})),
+        )
+        .await["pool"]
+        .clone();
+    let pid = pool["id"].as_str().unwrap().to_string();
+    c.serve(MemberState::NoCheck).await;
+    let listener = c
+        .ok(Method::GET, &format!("/load-balancer/v2/lbaas/listeners/{lid}"), None)
+        .await["listener"]
+        .clone();
+    assert_eq!(listener["default_pool_id"], pid.as_str());
+    assert_eq!(listener["provisioning_status"], "ACTIVE");
+    for (i, addr) in ["10.0.0.11", "10.0.0.12"].iter().enumerate() {
+        let m = c
+            .ok(
+                Method::POST,
+                &format!("/load-balancer/v2/lbaas/pools/{pid}/members"),
+                Some(json!({"member": {"address": addr, "protocol_port": 8080, "name": format!("m{i}")}})),
+            )
+            .await["member"]
+            .clone();
+        assert_eq!(m["operating_status"], "NO_MONITOR");
+        // The pool is locked until the node serves the member.
+        let (s, v) = c
+            .call(
+                Method::POST,
+                &format!("/load-balancer/v2/lbaas/pools/{pid}/members"),
+                Some(json!({"member": {"address": "10.0.0.99", "protocol_port": 1}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert_eq!(
+            v["faultstring"],
+            format!("Pool {pid} is immutable and cannot be updated.")
+        );
+        c.serve(MemberState::NoCheck).await;
+    }
+    let hm = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/healthmonitors",
+            Some(
+                json!({"healthmonitor": {"pool_id": pid, "type": "HTTP", "delay": 2, "timeout": 3, "max_retries": 2}}),
+            ),
+        )
+        .await["healthmonitor"]
+        .clone();
+    assert_eq!(hm["url_path"], "/");
+    assert_eq!(hm["expected_codes"], "200");
+    let cfg = c.serve(MemberState::Up).await;
+    let p = &cfg.load_balancers[0].pools[0];
+    assert_eq!(p.members.len(), 2);
+    assert_eq!(p.monitor.as_ref().unwrap().kind, "HTTP");
+    let hm = c
+        .ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/healthmonitors/{}", hm["id"].as_str().unwrap()),
+            None,
+        )
+        .await["healthmonitor"]
+        .clone();
+    assert_eq!(hm["provisioning_status"], "ACTIVE");
+    assert_eq!(hm["operating_status"], "ONLINE");
+
+    // Health: both members down → the pool and the load balancer are in ERROR.
+    c.serve(MemberState::Down).await;
+    let tree = c
+        .ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}/status"),
+            None,
+        )
+        .await;
+    let t = &tree["statuses"]["loadbalancer"];
+    assert_eq!(t["operating_status"], "ERROR");
+    assert_eq!(t["listeners"][0]["pools"][0]["operating_status"], "ERROR");
+    assert_eq!(t["listeners"][0]["pools"][0]["members"][0]["operating_status"], "ERROR");
+    assert_eq!(t["listeners"][0]["pools"][0]["health_monitor"]["type"], "HTTP");
+    c.serve(MemberState::Up).await;
+    let stats = c
+        .ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}/stats"),
+            None,
+        )
+        .await;
+    assert_eq!(stats["stats"]["total_connections"], 3);
+    assert_eq!(stats["stats"].as_object().unwrap().len(), 5);
+
+    // Batch update: one kept (renamed), one removed, one added.
+    let (s, _) = c
+        .call(
+            Method::PUT,
+            &format!("/load-balancer/v2/lbaas/pools/{pid}/members"),
+            Some(json!({"members": [
+                {"address": "10.0.0.11", "protocol_port": 8080, "name": "renamed"},
+                {"address": "10.0.0.13", "protocol_port": 8080}
+            ]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    c.serve(MemberState::Up).await;
+    let members = c
+        .ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/pools/{pid}/members?sort=address:asc"),
+            None,
+        )
+        .await;
+    let got: Vec<(&str, &str)> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["address"].as_str().unwrap(), m["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, vec![("10.0.0.11", "renamed"), ("10.0.0.13", "")]);
+
+    // A floating IP on the VIP port survives the cascade delete; the VIP port does not.
+    let (_, ext) = c
+        .call(
+            Method::POST,
+            "/network/v2.0/networks",
+            Some(json!({"network": {"name": "ext", "router:external": true}})),
+        )
+        .await;
+    let ext = ext["network"]["id"].as_str().unwrap().to_string();
+    c.ok(
+        Method::POST,
+        "/network/v2.0/subnets",
+        Some(json!({"subnet": {"network_id": ext, "cidr": "172.24.4.0/24", "ip_version": 4}})),
+    )
+    .await;
+    let r = c
+        .ok(
+            Method::POST,
+            "/network/v2.0/routers",
+            Some(json!({"router": {"name": "r", "external_gateway_info": {"network_id": ext}}})),
+        )
+        .await;
+    let rid = r["router"]["id"].as_str().unwrap();
+    c.ok(
+        Method::PUT,
+        &format!("/network/v2.0/routers/{rid}/add_router_interface"),
+        Some(json!({"subnet_id": c.subnet})),
+    )
+    .await;
+    let fip = c
+        .ok(
+            Method::POST,
+            "/network/v2.0/floatingips",
+            Some(json!({"floatingip": {"floating_network_id": ext, "port_id": vip_port}})),
+        )
+        .await["floatingip"]
+        .clone();
+    let (s, v) = c
+        .call(
+            Method::DELETE,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v["faultstring"],
+        format!("Validation failure: Cannot delete Load Balancer {id} - it has children")
+    );
+    let (s, _) = c
+        .call(
+            Method::DELETE,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}?cascade=true"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(c.lb(&id).await["provisioning_status"], "PENDING_DELETE");
+    let cfg = c.serve(MemberState::Up).await;
+    assert!(cfg.load_balancers.is_empty(), "the node no longer runs it");
+    let (s, v) = c
+        .call(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["faultstring"], format!("Load Balancer {id} not found."));
+    let (s, _) = c
+        .call(Method::GET, &format!("/network/v2.0/ports/{vip_port}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let f = c
+        .ok(
+            Method::GET,
+            &format!("/network/v2.0/floatingips/{}", fip["id"].as_str().unwrap()),
+            None,
+        )
+        .await["floatingip"]
+        .clone();
+    assert_eq!(f["port_id"], Value::Null);
+    let (_, pools) = c.call(Method::GET, "/load-balancer/v2/lbaas/pools", None).await;
+    assert_eq!(pools["pools"], json!([]));
+}
+
+#[tokio::test]
+async fn a_revision_the_node_refuses_puts_the_change_in_error() {
+    let c = Cloud::new().await;
+    let id = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"vip_network_id": c.net, "provider": "octavia"}})),
+        )
+        .await["loadbalancer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.serve(MemberState::NoCheck).await;
+    let l = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/listeners",
+            Some(json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 443}})),
+        )
+        .await["listener"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cfg = c.desired().await;
+    let rev = cfg.load_balancers[0].revision;
+    let report = HostReport {
+        generation: cfg.generation,
+        load_balancers: vec![LoadBalancerStatus {
+            id: id.clone(),
+            applied_revision: rev - 1,
+            failed: Some((rev, "haproxy -c refused the configuration".into())),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    c.app.host_report(&c.host, report).await.unwrap();
+    let lb = c.lb(&id).await;
+    assert_eq!(lb["provisioning_status"], "ACTIVE", "the load balancer is unlocked");
+    let l = c
+        .ok(Method::GET, &format!("/load-balancer/v2/lbaas/listeners/{l}"), None)
+        .await["listener"]
+        .clone();
+    assert_eq!(l["provisioning_status"], "ERROR");
+    // ERROR children can be deleted.
+    let (s, _) = c
+        .call(
+            Method::DELETE,
+            &format!("/load-balancer/v2/lbaas/listeners/{}", l["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn bad_requests_get_octavias_answers() {
+    let c = Cloud::new().await;
+    let cases = [
+        (
+            json!({"loadbalancer": {"name": "x"}}),
+            StatusCode::BAD_REQUEST,
+            "Validation failure: VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.",
+        ),
+        (
+            json!({"loadbalancer": {"vip_subnet_id": c.subnet, "bogus": 1}}),
+            StatusCode::BAD_REQUEST,
+            "Unknown attribute for argument load_balancer: bogus",
+        ),
+        (
+            json!({"loadbalancer": {"vip_subnet_id": c.subnet, "provider": "f5"}}),
+            StatusCode::BAD_REQUEST,
+            "Provider 'f5' is not enabled.",
+        ),
+        (
+            json!({"loadbalancer": {"vip_subnet_id": "not-a-uuid"}}),
+            StatusCode::BAD_REQUEST,
+            "Invalid input for field/attribute vip_subnet_id. Value: 'not-a-uuid'. Value should be UUID format",
+        ),
+    ];
+    for (body, status, text) in cases {
+        let (s, v) = c
+            .call(Method::POST, "/load-balancer/v2/lbaas/loadbalancers", Some(body))
+            .await;
+        assert_eq!((s, v["faultstring"].as_str().unwrap_or("")), (status, text));
+    }
+    let id = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet}})),
+        )
+        .await["loadbalancer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.serve(MemberState::NoCheck).await;
+    let listener =
+        |port: u16, proto: &str| json!({"listener": {"loadbalancer_id": id, "protocol": proto, "protocol_port": port}});
+    c.ok(
+        Method::POST,
+        "/load-balancer/v2/lbaas/listeners",
+        Some(listener(80, "HTTP")),
+    )
+    .await;
+    c.serve(MemberState::NoCheck).await;
+    let (s, v) = c
+        .call(
+            Method::POST,
+            "/load-balancer/v2/lbaas/listeners",
+            Some(listener(80, "TCP")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(
+        v["faultstring"],
+        "Another Listener on this Load Balancer is already using protocol HTTP and protocol_port 80"
+    );
+    let (s, v) = c
+        .call(
+            Method::POST,
+            "/load-balancer/v2/lbaas/listeners",
+            Some(listener(81, "PROXY")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["faultstring"].as_str().unwrap().contains("Value should be one of:"),
+        "{v}"
+    );
+    // UDP on the same port is another transport: allowed.
+    c.ok(
+        Method::POST,
+        "/load-balancer/v2/lbaas/listeners",
+        Some(listener(80, "UDP")),
+    )
+    .await;
+    c.serve(MemberState::NoCheck).await;
+    let (s, v) = c
+        .call(
+            Method::POST,
+            "/load-balancer/v2/lbaas/pools",
+            Some(json!({"pool": {"loadbalancer_id": id, "protocol": "HTTP", "lb_algorithm": "SOURCE_IP_PORT"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{v}");
+    let (s, v) = c
+        .call(Method::GET, "/load-balancer/v2/lbaas/loadbalancers?bogus=1", None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v["faultstring"],
+        "One or more arguments are either duplicate or invalid"
+    );
+    let (_, v) = c
+        .call(
+            Method::GET,
+            "/load-balancer/v2/lbaas/listeners?protocol=UDP&fields=id",
+            None,
+        )
+        .await;
+    assert_eq!(v["listeners"].as_array().unwrap().len(), 1);
+    assert_eq!(v["listeners"][0].as_object().unwrap().len(), 1);
+}
