@@ -55,4 +55,8 @@ ensure_test_venv() {
         "$cache/venv/bin/pip" install -q --upgrade pip
         "$cache/venv/bin/pip" install -q tempest python-openstackclient openstacksdk
     fi
+    # `openstack loadbalancer …` (the Octavia plugin of the CLI).
+    if ! "$cache/venv/bin/python" -c 'import octaviaclient' 2>/dev/null; then
+        "$cache/venv/bin/pip" install -q python-octaviaclient
+    fi
 }

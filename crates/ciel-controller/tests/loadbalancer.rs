@@ -616,3 +616,176 @@ async fn bad_requests_get_octavias_answers() {
     assert_eq!(v["listeners"].as_array().unwrap().len(), 1);
     assert_eq!(v["listeners"][0].as_object().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_network_node_down_moves_its_load_balancers_with_their_vip() {
+    let c = Cloud::new().await;
+    let (other, _) = common::register_fake_host(&c.app, "net2", None, &["physnet1"]).await;
+    let lb = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet}})),
+        )
+        .await["loadbalancer"]
+        .clone();
+    let id = lb["id"].as_str().unwrap().to_string();
+    // Placed on the first node (the least loaded; both have none).
+    let on_first = !c.desired().await.load_balancers.is_empty();
+    let (first, second) = if on_first { (&c.host, &other) } else { (&other, &c.host) };
+    assert_eq!(
+        c.app.fail_over_load_balancers().await.unwrap(),
+        0,
+        "nothing to move while all are up"
+    );
+    // Its node stops reporting: down after `host_down_after`.
+    ciel_controller::db::sql::query("UPDATE hosts SET last_seen = 0 WHERE id = ?")
+        .bind(&first.id)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(c.app.fail_over_load_balancers().await.unwrap(), 1);
+    assert_eq!(c.app.fail_over_load_balancers().await.unwrap(), 0, "moved once");
+    let moved = c.app.host_config(second, 0, Duration::ZERO).await.unwrap();
+    let spec = moved
+        .load_balancers
+        .iter()
+        .find(|l| l.id == id)
+        .expect("served by the other node");
+    assert_eq!(
+        spec.vip.port.port_id,
+        lb["vip_port_id"].as_str().unwrap(),
+        "same VIP port"
+    );
+    let left = c.app.host_config(first, 0, Duration::ZERO).await.unwrap();
+    assert!(left.load_balancers.is_empty(), "the dead node no longer has it");
+    assert_eq!(c.lb(&id).await["provisioning_status"], "PENDING_CREATE");
+    // Admin failover on demand moves it back once the first node is up again.
+    ciel_controller::db::sql::query("UPDATE hosts SET last_seen = ? WHERE id = ?")
+        .bind(ciel_controller::db::now())
+        .bind(&first.id)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let report = |cfg: &HostConfig| HostReport {
+        generation: cfg.generation,
+        load_balancers: cfg
+            .load_balancers
+            .iter()
+            .map(|l| LoadBalancerStatus {
+                id: l.id.clone(),
+                applied_revision: l.revision,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    c.app.host_report(second, report(&moved)).await.unwrap();
+    assert_eq!(c.lb(&id).await["provisioning_status"], "ACTIVE");
+    let (s, _) = c
+        .call(
+            Method::PUT,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}/failover"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(c.lb(&id).await["provisioning_status"], "PENDING_UPDATE");
+    let back = c.app.host_config(first, 0, Duration::ZERO).await.unwrap();
+    assert!(back.load_balancers.iter().any(|l| l.id == id));
+}
+
+#[tokio::test]
+async fn a_fully_populated_create_is_served_by_its_first_revision() {
+    let c = Cloud::new().await;
+    // What Kubernetes' cloud provider sends for a Service with two ports.
+    let lb = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {
+                "name": "kube_service_k8s_default_web", "vip_subnet_id": c.subnet, "provider": "amphora",
+                "tags": ["kube_service_k8s_default_web"],
+                "listeners": [
+                    {"name": "listener_0", "protocol": "TCP", "protocol_port": 80, "timeout_client_data": 50000,
+                     "allowed_cidrs": ["0.0.0.0/0"],
+                     "default_pool": {"name": "pool_0", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN",
+                        "members": [{"address": "10.0.0.21", "protocol_port": 30080, "name": "node-1"},
+                                    {"address": "10.0.0.22", "protocol_port": 30080, "name": "node-2"}],
+                        "healthmonitor": {"type": "TCP", "delay": 5, "timeout": 3, "max_retries": 1}}},
+                    {"name": "listener_1", "protocol": "HTTP", "protocol_port": 8080, "default_pool": {"name": "shared"}}
+                ],
+                "pools": [{"name": "shared", "protocol": "HTTP", "lb_algorithm": "LEAST_CONNECTIONS", "members": []}]
+            }})),
+        )
+        .await["loadbalancer"]
+        .clone();
+    assert_eq!(lb["listeners"].as_array().unwrap().len(), 2);
+    assert_eq!(lb["listeners"][0]["provisioning_status"], "PENDING_CREATE");
+    assert!(lb["listeners"][0].get("loadbalancers").is_none());
+    let pools = lb["pools"].as_array().unwrap();
+    assert_eq!(pools.len(), 2);
+    let p0 = pools.iter().find(|p| p["name"] == "pool_0").unwrap();
+    assert_eq!(p0["members"].as_array().unwrap().len(), 2);
+    assert_eq!(p0["members"][0]["operating_status"], "OFFLINE");
+    assert_eq!(p0["healthmonitor"]["type"], "TCP");
+    let shared = pools.iter().find(|p| p["name"] == "shared").unwrap();
+    let l1 = lb["listeners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "listener_1")
+        .unwrap();
+    assert_eq!(l1["default_pool_id"], shared["id"]);
+    // One revision serves the whole tree.
+    let cfg = c.serve(MemberState::Up).await;
+    assert_eq!(cfg.load_balancers[0].revision, 1);
+    assert_eq!(cfg.load_balancers[0].listeners.len(), 2);
+    let id = lb["id"].as_str().unwrap();
+    let tree = c
+        .ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/loadbalancers/{id}/status"),
+            None,
+        )
+        .await;
+    let t = &tree["statuses"]["loadbalancer"];
+    assert_eq!(t["provisioning_status"], "ACTIVE");
+    assert_eq!(t["operating_status"], "ONLINE");
+    assert_eq!(t["listeners"].as_array().unwrap().len(), 2);
+    // Refused whole: nothing is left of a graph with a bad part (not even the VIP port).
+    let ports_before = c.ok(Method::GET, "/network/v2.0/ports", None).await["ports"]
+        .as_array()
+        .unwrap()
+        .len();
+    let (s, v) = c
+        .call(
+            Method::POST,
+            "/load-balancer/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet, "listeners": [
+                {"protocol": "HTTP", "protocol_port": 80, "default_pool": {"name": "missing"}}]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v["faultstring"],
+        "Validation failure: Pool 'missing' was referenced but no full definition was found."
+    );
+    let (s, _) = c
+        .call(
+            Method::POST,
+            "/load-balancer/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet, "listeners": [
+                {"protocol": "HTTP", "protocol_port": 80,
+                 "default_pool": {"name": "p", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}}]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a TCP pool behind an HTTP listener");
+    let ports_after = c.ok(Method::GET, "/network/v2.0/ports", None).await["ports"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(ports_before, ports_after);
+    let lbs = c.ok(Method::GET, "/load-balancer/v2/lbaas/loadbalancers", None).await;
+    assert_eq!(lbs["loadbalancers"].as_array().unwrap().len(), 1);
+}

@@ -108,8 +108,8 @@ impl App {
         cluster::beat(&self.db, &self.controller_id, host.trim(), crate::db::now()).await
     }
 
-    /// Beats this controller's row and recovers the work of dead controllers, until the
-    /// process ends.
+    /// Beats this controller's row, recovers the work of dead controllers and moves load
+    /// balancers off network nodes that are down, until the process ends.
     pub async fn keep_alive(self: Arc<Self>) {
         let mut tick = tokio::time::interval(BEAT);
         loop {
@@ -120,6 +120,9 @@ impl App {
             }
             if let Err(e) = self.recover_orphaned_work().await {
                 tracing::warn!(error = %e, "recovering the work of stopped controllers failed");
+            }
+            if let Err(e) = self.fail_over_load_balancers().await {
+                tracing::warn!(error = %e, "moving load balancers off network nodes that are down failed");
             }
         }
     }

@@ -75,40 +75,45 @@ fn tls_refs(f: &mut Fields) -> Result<TlsRefs> {
     Ok((d, sni, ca, crl))
 }
 
+/// A listener's own attributes (also of a listener in a fully populated create).
+pub(super) fn read_attrs(f: &mut Fields) -> Result<ListenerAttrs> {
+    let protocol = f
+        .one_of("protocol", params::LISTENER_PROTOCOLS)?
+        .ok_or_else(|| mandatory("protocol"))?;
+    let protocol_port = f.port("protocol_port")?.ok_or_else(|| mandatory("protocol_port"))?;
+    let (d, sni, ca, crl) = tls_refs(f)?;
+    Ok(ListenerAttrs {
+        name: f.string("name", 255)?,
+        description: f.string("description", 255)?,
+        admin_state_up: f.bool("admin_state_up")?.unwrap_or(true),
+        protocol,
+        protocol_port,
+        connection_limit: f.int("connection_limit", -1, i64::from(i32::MAX))?.unwrap_or(-1),
+        default_pool_id: f.uuid("default_pool_id")?,
+        insert_headers: f.string_map("insert_headers")?.unwrap_or_default(),
+        timeout_client_data: timeout(f, "timeout_client_data")?.unwrap_or(50_000),
+        timeout_member_connect: timeout(f, "timeout_member_connect")?.unwrap_or(5_000),
+        timeout_member_data: timeout(f, "timeout_member_data")?.unwrap_or(50_000),
+        timeout_tcp_inspect: timeout(f, "timeout_tcp_inspect")?.unwrap_or(0),
+        allowed_cidrs: f.cidrs("allowed_cidrs")?.unwrap_or_default(),
+        tags: f.tags()?.unwrap_or_default(),
+        default_tls_container_ref: d,
+        sni_container_refs: sni,
+        client_ca_tls_container_ref: ca,
+        client_authentication: f
+            .one_of("client_authentication", &["NONE", "OPTIONAL", "MANDATORY"])?
+            .unwrap_or_else(|| "NONE".into()),
+        client_crl_container_ref: crl,
+    })
+}
+
 impl TryFrom<serde_json::Value> for CreateListener {
     type Error = Error;
 
     fn try_from(v: serde_json::Value) -> Result<Self> {
         let mut f = Fields::new("listener_", v)?;
-        let protocol = f
-            .one_of("protocol", params::LISTENER_PROTOCOLS)?
-            .ok_or_else(|| mandatory("protocol"))?;
-        let protocol_port = f.port("protocol_port")?.ok_or_else(|| mandatory("protocol_port"))?;
+        let attrs = read_attrs(&mut f)?;
         let loadbalancer_id = f.uuid("loadbalancer_id")?.ok_or_else(|| mandatory("loadbalancer_id"))?;
-        let (d, sni, ca, crl) = tls_refs(&mut f)?;
-        let attrs = ListenerAttrs {
-            name: f.string("name", 255)?,
-            description: f.string("description", 255)?,
-            admin_state_up: f.bool("admin_state_up")?.unwrap_or(true),
-            protocol,
-            protocol_port,
-            connection_limit: f.int("connection_limit", -1, i64::from(i32::MAX))?.unwrap_or(-1),
-            default_pool_id: f.uuid("default_pool_id")?,
-            insert_headers: f.string_map("insert_headers")?.unwrap_or_default(),
-            timeout_client_data: timeout(&mut f, "timeout_client_data")?.unwrap_or(50_000),
-            timeout_member_connect: timeout(&mut f, "timeout_member_connect")?.unwrap_or(5_000),
-            timeout_member_data: timeout(&mut f, "timeout_member_data")?.unwrap_or(50_000),
-            timeout_tcp_inspect: timeout(&mut f, "timeout_tcp_inspect")?.unwrap_or(0),
-            allowed_cidrs: f.cidrs("allowed_cidrs")?.unwrap_or_default(),
-            tags: f.tags()?.unwrap_or_default(),
-            default_tls_container_ref: d,
-            sni_container_refs: sni,
-            client_ca_tls_container_ref: ca,
-            client_authentication: f
-                .one_of("client_authentication", &["NONE", "OPTIONAL", "MANDATORY"])?
-                .unwrap_or_else(|| "NONE".into()),
-            client_crl_container_ref: crl,
-        };
         f.raw("project_id");
         f.raw("tenant_id");
         f.finish()?;
@@ -155,7 +160,7 @@ pub fn mandatory(field: &str) -> Error {
 }
 
 /// The checks Octavia makes of a listener's options against its protocol and VIP.
-fn check_listener(t: &Tree, id: Option<&str>, a: &ListenerAttrs) -> Result<()> {
+pub(super) fn check_listener(t: &Tree, id: Option<&str>, a: &ListenerAttrs) -> Result<()> {
     let p = a.protocol.as_str();
     if !a.insert_headers.is_empty() {
         if matches!(p, "UDP" | "SCTP") {

@@ -30,8 +30,8 @@ pub struct CreateLoadBalancer {
     pub flavor_id: Option<String>,
     pub availability_zone: Option<String>,
     pub tags: Vec<String>,
-    /// The fully populated create's listeners and pools (not served yet: refused).
-    pub graph: bool,
+    /// The fully populated create's listeners and pools.
+    pub graph: super::graph::Graph,
 }
 
 impl TryFrom<Value> for CreateLoadBalancer {
@@ -57,11 +57,7 @@ impl TryFrom<Value> for CreateLoadBalancer {
             flavor_id: f.uuid("flavor_id")?,
             availability_zone: f.string("availability_zone", 255)?,
             tags: f.tags()?.unwrap_or_default(),
-            graph: {
-                let l = f.raw("listeners").and_then(|v| v.as_array().map(|a| !a.is_empty()));
-                let p = f.raw("pools").and_then(|v| v.as_array().map(|a| !a.is_empty()));
-                l.unwrap_or(false) || p.unwrap_or(false)
-            },
+            graph: super::graph::read(&mut f)?,
         };
         f.raw("vip_sg_ids");
         f.raw("additional_vips");
@@ -122,15 +118,6 @@ impl App {
         if !super::PROVIDERS.iter().any(|(p, _)| *p == provider) {
             return Err(Error::bad_request(format!("Provider '{provider}' is not enabled.")));
         }
-        if req.graph {
-            return Err(Error::Typed {
-                status: 501,
-                kind: "ProviderNotImplementedError",
-                message: format!(
-                    "Provider '{provider}' does not support a requested action: fully populated load balancer creation is not served yet."
-                ),
-            });
-        }
         if req.flavor_id.is_some() {
             return Err(invalid("Invalid flavor_id."));
         }
@@ -139,6 +126,17 @@ impl App {
         }
         let mut tx = self.begin().await?;
         self.check_lb_quota(&mut tx, &project, None, 1).await?;
+        let (listeners, pools, members, monitors) = req.graph.count();
+        for (kind, n) in [
+            (ChildKind::Listener, listeners),
+            (ChildKind::Pool, pools),
+            (ChildKind::Member, members),
+            (ChildKind::HealthMonitor, monitors),
+        ] {
+            if n > 0 {
+                self.check_lb_quota(&mut tx, &project, Some(kind), n).await?;
+            }
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let (port, address, subnet_id, created) = self.vip_port(&mut tx, &req, &project, &id).await?;
         let net = network::get_network(&mut *tx, &port.network_id)
@@ -182,7 +180,8 @@ impl App {
         if lb.host_id.is_none() {
             tracing::warn!(loadbalancer = %lb.id, network = %net.id, "no network node for a load balancer");
         }
-        let tree = Tree::new(lb);
+        let mut tree = Tree::new(lb);
+        super::graph::add(&mut tree, req.graph)?;
         tree.save(&mut tx).await?;
         // Other hosts on the VIP network learn where the VIP lives (l2 population).
         tx.network_changed(&port.network_id);

@@ -111,7 +111,7 @@ fn lock_pool(t: &Tree, pool_id: &str) -> Result<()> {
     t.lock()
 }
 
-fn initial_status(t: &Tree, pool_id: &str) -> OperatingStatus {
+pub(super) fn initial_status(t: &Tree, pool_id: &str) -> OperatingStatus {
     if t.monitor_of(pool_id).is_some() {
         OperatingStatus::Offline
     } else {

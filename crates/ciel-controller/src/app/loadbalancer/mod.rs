@@ -6,6 +6,8 @@
 //! Every change reads the load balancer's whole tree in its write transaction ([`Tree`]),
 //! checks Octavia's locks on it, changes it and writes back what changed.
 
+pub mod failover;
+pub mod graph;
 pub mod listeners;
 pub mod loadbalancers;
 pub mod members;

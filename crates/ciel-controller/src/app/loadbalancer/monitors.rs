@@ -72,40 +72,46 @@ fn domain_name(f: &mut Fields) -> Result<Option<String>> {
     }
 }
 
+/// A monitor's own attributes, and which HTTP options were given (refused for other types).
+pub(super) fn read_attrs(f: &mut Fields) -> Result<(MonitorAttrs, Vec<&'static str>)> {
+    let http_given: Vec<&'static str> = ["http_method", "url_path", "expected_codes"]
+        .into_iter()
+        .filter(|k| f.has(k))
+        .collect();
+    let kind = f
+        .one_of("type", params::MONITOR_TYPES)?
+        .ok_or_else(|| mandatory("type"))?;
+    let http = matches!(kind.as_str(), "HTTP" | "HTTPS");
+    let attrs = MonitorAttrs {
+        name: f.string("name", 255)?,
+        delay: f
+            .int("delay", 0, i64::from(i32::MAX))?
+            .ok_or_else(|| mandatory("delay"))?,
+        timeout: f
+            .int("timeout", 0, i64::from(i32::MAX))?
+            .ok_or_else(|| mandatory("timeout"))?,
+        max_retries: f.int("max_retries", 1, 10)?.ok_or_else(|| mandatory("max_retries"))?,
+        max_retries_down: f.int("max_retries_down", 1, 10)?.unwrap_or(3),
+        http_method: f
+            .one_of("http_method", params::HTTP_METHODS)?
+            .or_else(|| http.then(|| "GET".into())),
+        url_path: url_path(f)?.or_else(|| http.then(|| "/".into())),
+        expected_codes: expected_codes(f)?.or_else(|| http.then(|| "200".into())),
+        http_version: http_version(f)?,
+        domain_name: domain_name(f)?,
+        admin_state_up: f.bool("admin_state_up")?.unwrap_or(true),
+        tags: f.tags()?.unwrap_or_default(),
+        kind,
+    };
+    Ok((attrs, http_given))
+}
+
 impl TryFrom<Value> for CreateMonitor {
     type Error = Error;
 
     fn try_from(v: Value) -> Result<Self> {
         let mut f = Fields::new("health_monitor", v)?;
-        let http_given: Vec<&'static str> = ["http_method", "url_path", "expected_codes"]
-            .into_iter()
-            .filter(|k| f.has(k))
-            .collect();
-        let kind = f
-            .one_of("type", params::MONITOR_TYPES)?
-            .ok_or_else(|| mandatory("type"))?;
-        let http = matches!(kind.as_str(), "HTTP" | "HTTPS");
-        let attrs = MonitorAttrs {
-            name: f.string("name", 255)?,
-            delay: f
-                .int("delay", 0, i64::from(i32::MAX))?
-                .ok_or_else(|| mandatory("delay"))?,
-            timeout: f
-                .int("timeout", 0, i64::from(i32::MAX))?
-                .ok_or_else(|| mandatory("timeout"))?,
-            max_retries: f.int("max_retries", 1, 10)?.ok_or_else(|| mandatory("max_retries"))?,
-            max_retries_down: f.int("max_retries_down", 1, 10)?.unwrap_or(3),
-            http_method: f
-                .one_of("http_method", params::HTTP_METHODS)?
-                .or_else(|| http.then(|| "GET".into())),
-            url_path: url_path(&mut f)?.or_else(|| http.then(|| "/".into())),
-            expected_codes: expected_codes(&mut f)?.or_else(|| http.then(|| "200".into())),
-            http_version: http_version(&mut f)?,
-            domain_name: domain_name(&mut f)?,
-            admin_state_up: f.bool("admin_state_up")?.unwrap_or(true),
-            tags: f.tags()?.unwrap_or_default(),
-            kind,
-        };
+        let (attrs, http_given) = read_attrs(&mut f)?;
         let pool_id = f.uuid("pool_id")?.ok_or_else(|| mandatory("pool_id"))?;
         f.raw("project_id");
         f.raw("tenant_id");
@@ -148,7 +154,7 @@ impl TryFrom<Value> for UpdateMonitor {
 }
 
 /// Octavia's checks of a monitor against its pool.
-fn check_monitor(a: &MonitorAttrs, pool_protocol: &str, http_given: &[&str]) -> Result<()> {
+pub(super) fn check_monitor(a: &MonitorAttrs, pool_protocol: &str, http_given: &[&str]) -> Result<()> {
     let udp = matches!(pool_protocol, "UDP" | "SCTP");
     if udp && !matches!(a.kind.as_str(), "UDP-CONNECT" | "SCTP" | "TCP" | "HTTP") {
         return Err(invalid(format!(

@@ -200,6 +200,11 @@ impl Fields {
         }
     }
 
+    /// The object back as JSON (for a nested object read by another type's rules).
+    pub fn into_value(self) -> Value {
+        Value::Object(self.map)
+    }
+
     /// Refuses keys that were not read: Octavia's `Unknown attribute for argument …`.
     pub fn finish(self) -> Result<()> {
         let unknown: Vec<&String> = self.map.keys().filter(|k| !self.read.contains(*k)).collect();

@@ -53,6 +53,27 @@ fn persistence(f: &mut Fields) -> Result<Option<SessionPersistenceAttrs>> {
     Ok(Some(r))
 }
 
+/// A pool's own attributes (also of a pool in a fully populated create).
+pub(super) fn read_attrs(f: &mut Fields) -> Result<PoolAttrs> {
+    Ok(PoolAttrs {
+        name: f.string("name", 255)?,
+        description: f.string("description", 255)?,
+        admin_state_up: f.bool("admin_state_up")?.unwrap_or(true),
+        protocol: f
+            .one_of("protocol", params::POOL_PROTOCOLS)?
+            .ok_or_else(|| mandatory("protocol"))?,
+        lb_algorithm: f
+            .one_of("lb_algorithm", params::ALGORITHMS)?
+            .ok_or_else(|| mandatory("lb_algorithm"))?,
+        session_persistence: persistence(f)?,
+        tls_enabled: f.bool("tls_enabled")?.unwrap_or(false),
+        tls_container_ref: f.string("tls_container_ref", 255)?,
+        ca_tls_container_ref: f.string("ca_tls_container_ref", 255)?,
+        crl_container_ref: f.string("crl_container_ref", 255)?,
+        tags: f.tags()?.unwrap_or_default(),
+    })
+}
+
 impl TryFrom<Value> for CreatePool {
     type Error = Error;
 
@@ -61,23 +82,7 @@ impl TryFrom<Value> for CreatePool {
         let r = CreatePool {
             loadbalancer_id: f.uuid("loadbalancer_id")?,
             listener_id: f.uuid("listener_id")?,
-            attrs: PoolAttrs {
-                name: f.string("name", 255)?,
-                description: f.string("description", 255)?,
-                admin_state_up: f.bool("admin_state_up")?.unwrap_or(true),
-                protocol: f
-                    .one_of("protocol", params::POOL_PROTOCOLS)?
-                    .ok_or_else(|| mandatory("protocol"))?,
-                lb_algorithm: f
-                    .one_of("lb_algorithm", params::ALGORITHMS)?
-                    .ok_or_else(|| mandatory("lb_algorithm"))?,
-                session_persistence: persistence(&mut f)?,
-                tls_enabled: f.bool("tls_enabled")?.unwrap_or(false),
-                tls_container_ref: f.string("tls_container_ref", 255)?,
-                ca_tls_container_ref: f.string("ca_tls_container_ref", 255)?,
-                crl_container_ref: f.string("crl_container_ref", 255)?,
-                tags: f.tags()?.unwrap_or_default(),
-            },
+            attrs: read_attrs(&mut f)?,
         };
         for k in [
             "project_id",
@@ -126,7 +131,7 @@ impl TryFrom<Value> for UpdatePool {
 }
 
 /// Octavia's checks of a pool's persistence and algorithm for its protocol.
-fn check_pool(a: &PoolAttrs) -> Result<()> {
+pub(super) fn check_pool(a: &PoolAttrs) -> Result<()> {
     if a.lb_algorithm == "SOURCE_IP_PORT" {
         return Err(Error::Typed {
             status: 501,

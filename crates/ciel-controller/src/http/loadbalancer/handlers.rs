@@ -66,7 +66,7 @@ pub async fn list_loadbalancers(
 pub async fn create_loadbalancer(State(app): State<AppState>, Authed(c, ..): Caller, b: Bytes) -> OResult {
     let req = CreateLoadBalancer::try_from(body(&b, "loadbalancer")?)?;
     let t = app.create_loadbalancer(&c, req).await?;
-    Ok(created("loadbalancer", render::loadbalancer(&t)))
+    Ok(created("loadbalancer", render::loadbalancer_full(&t)))
 }
 
 pub async fn show_loadbalancer(

@@ -181,3 +181,29 @@ pub fn stats(s: crate::db::loadbalancer::Stats) -> Value {
     json!({"stats": {"bytes_in": s.0, "bytes_out": s.1, "active_connections": s.2,
                      "total_connections": s.3, "request_errors": s.4}})
 }
+
+/// The load balancer as its create answers it: listeners and pools as full objects (pools
+/// with their members and `healthmonitor` in full), without their `loadbalancers` key.
+pub fn loadbalancer_full(t: &Tree) -> Value {
+    let mut v = loadbalancer(t);
+    let strip = |mut x: Value| {
+        if let Some(m) = x.as_object_mut() {
+            m.remove("loadbalancers");
+        }
+        x
+    };
+    v["listeners"] = json!(t
+        .of_kind(ChildKind::Listener)
+        .map(|l| strip(listener(t, l)))
+        .collect::<Vec<_>>());
+    v["pools"] = json!(t
+        .of_kind(ChildKind::Pool)
+        .map(|p| {
+            let mut pv = strip(pool(t, p));
+            pv["members"] = json!(t.children_of(&p.id, ChildKind::Member).map(member).collect::<Vec<_>>());
+            pv["healthmonitor"] = t.monitor_of(&p.id).map(monitor).unwrap_or(Value::Null);
+            pv
+        })
+        .collect::<Vec<_>>());
+    v
+}
