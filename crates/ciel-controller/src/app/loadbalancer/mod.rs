@@ -8,6 +8,7 @@
 
 pub mod failover;
 pub mod graph;
+pub mod l7;
 pub mod listeners;
 pub mod loadbalancers;
 pub mod members;

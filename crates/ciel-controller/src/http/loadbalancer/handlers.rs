@@ -2,6 +2,7 @@
 
 use super::error::OResult;
 use super::{query, render, OctaviaError};
+use crate::app::loadbalancer::l7::{CreatePolicy, UpdatePolicy};
 use crate::app::loadbalancer::listeners::{CreateListener, UpdateListener};
 use crate::app::loadbalancer::loadbalancers::{CreateLoadBalancer, UpdateLoadBalancer};
 use crate::app::loadbalancer::members::{CreateMember, UpdateMember};
@@ -151,7 +152,8 @@ fn render_child(t: &Tree, ch: &crate::db::loadbalancer::Child) -> Value {
         ChildKind::Pool => render::pool(t, ch),
         ChildKind::Member => render::member(ch),
         ChildKind::HealthMonitor => render::monitor(ch),
-        _ => Value::Null,
+        ChildKind::L7Policy => render::l7policy(t, ch),
+        ChildKind::L7Rule => render::l7rule(ch),
     }
 }
 
@@ -412,6 +414,134 @@ pub async fn update_monitor(
 
 pub async fn delete_monitor(State(app): State<AppState>, Authed(c, ..): Caller, Path(id): Path<String>) -> OResult {
     app.delete_monitor(&c, &id).await?;
+    Ok(no_content())
+}
+
+// --- L7 policies and rules --------------------------------------------------------------
+
+pub async fn list_l7policies(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    RawQuery(raw): RawQuery,
+    uri: Uri,
+) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let items = children(&app, &c, ChildKind::L7Policy, query::param(&q, "project_id")).await?;
+    Ok(Json(query::list(
+        items,
+        &q,
+        "l7policies",
+        "l7policies_links",
+        uri.path(),
+        &[],
+    )?)
+    .into_response())
+}
+
+pub async fn create_l7policy(State(app): State<AppState>, Authed(c, ..): Caller, b: Bytes) -> OResult {
+    let req = CreatePolicy::try_from(body(&b, "l7policy")?)?;
+    let (t, id) = app.create_l7policy(&c, req).await?;
+    Ok(created("l7policy", render::l7policy(&t, child_of(&t, &id)?)))
+}
+
+pub async fn show_l7policy(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    Ok(one(
+        "l7policy",
+        show_child(&app, &c, ChildKind::L7Policy, &id).await?,
+        &q,
+    ))
+}
+
+pub async fn update_l7policy(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> OResult {
+    let req = UpdatePolicy::try_from(body(&b, "l7policy")?)?;
+    let t = app.update_l7policy(&c, &id, req).await?;
+    Ok(Json(json!({"l7policy": render::l7policy(&t, child_of(&t, &id)?)})).into_response())
+}
+
+pub async fn delete_l7policy(State(app): State<AppState>, Authed(c, ..): Caller, Path(id): Path<String>) -> OResult {
+    app.delete_l7policy(&c, &id).await?;
+    Ok(no_content())
+}
+
+/// The policy named in a rule's URL, readable by the caller (`L7Policy … not found.`).
+async fn policy_tree(app: &AppState, c: &crate::app::identity::caller::Caller, policy_id: &str) -> Result<Tree, Error> {
+    let p = crate::app::loadbalancer::readable_child(app, c, ChildKind::L7Policy, policy_id)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Error::not_found("L7Policy", policy_id),
+            other => other,
+        })?;
+    app.get_loadbalancer(c, &p.loadbalancer_id).await
+}
+
+pub async fn list_l7rules(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    Path(policy_id): Path<String>,
+    RawQuery(raw): RawQuery,
+    uri: Uri,
+) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let t = policy_tree(&app, &c, &policy_id).await?;
+    let items = t
+        .children_of(&policy_id, ChildKind::L7Rule)
+        .map(render::l7rule)
+        .collect();
+    Ok(Json(query::list(items, &q, "rules", "rules_links", uri.path(), &[])?).into_response())
+}
+
+pub async fn create_l7rule(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    Path(policy_id): Path<String>,
+    b: Bytes,
+) -> OResult {
+    let (t, id) = app.create_l7rule(&c, &policy_id, body(&b, "rule")?).await?;
+    Ok(created("rule", render::l7rule(child_of(&t, &id)?)))
+}
+
+pub async fn show_l7rule(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    Path((policy_id, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let t = policy_tree(&app, &c, &policy_id).await?;
+    let r = t
+        .child(&id)
+        .filter(|r| r.kind() == ChildKind::L7Rule && r.parent_id.as_deref() == Some(policy_id.as_str()))
+        .ok_or_else(|| crate::app::loadbalancer::not_found(Some(ChildKind::L7Rule), &id))?;
+    Ok(one("rule", render::l7rule(r), &q))
+}
+
+pub async fn update_l7rule(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    Path((policy_id, id)): Path<(String, String)>,
+    b: Bytes,
+) -> OResult {
+    let t = app.update_l7rule(&c, &policy_id, &id, body(&b, "rule")?).await?;
+    Ok(Json(json!({"rule": render::l7rule(child_of(&t, &id)?)})).into_response())
+}
+
+pub async fn delete_l7rule(
+    State(app): State<AppState>,
+    Authed(c, ..): Caller,
+    Path((policy_id, id)): Path<(String, String)>,
+) -> OResult {
+    app.delete_l7rule(&c, &policy_id, &id).await?;
     Ok(no_content())
 }
 

@@ -159,6 +159,27 @@ fn resources() -> Routes<OctaviaError> {
                 .put("load-balancer:healthmonitor:put", h::update_monitor)
                 .delete("load-balancer:healthmonitor:delete", h::delete_monitor),
         )
+        .route(
+            "/l7policies",
+            get("load-balancer:l7policy:get_all", h::list_l7policies)
+                .post("load-balancer:l7policy:post", h::create_l7policy),
+        )
+        .route(
+            "/l7policies/{id}",
+            get("load-balancer:l7policy:get_one", h::show_l7policy)
+                .put("load-balancer:l7policy:put", h::update_l7policy)
+                .delete("load-balancer:l7policy:delete", h::delete_l7policy),
+        )
+        .route(
+            "/l7policies/{l7policy_id}/rules",
+            get("load-balancer:l7rule:get_all", h::list_l7rules).post("load-balancer:l7rule:post", h::create_l7rule),
+        )
+        .route(
+            "/l7policies/{l7policy_id}/rules/{id}",
+            get("load-balancer:l7rule:get_one", h::show_l7rule)
+                .put("load-balancer:l7rule:put", h::update_l7rule)
+                .delete("load-balancer:l7rule:delete", h::delete_l7rule),
+        )
         .route("/quotas", get("load-balancer:quota:get_all", h::list_quotas))
         .route(
             "/quotas/defaults",

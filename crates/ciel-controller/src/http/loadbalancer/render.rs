@@ -207,3 +207,30 @@ pub fn loadbalancer_full(t: &Tree) -> Value {
         .collect::<Vec<_>>());
     v
 }
+
+pub fn l7policy(t: &Tree, c: &Child) -> Value {
+    let ChildAttrs::L7Policy(a) = &c.attrs else {
+        return Value::Null;
+    };
+    let mut v = json!({
+        "name": text(&a.name), "description": text(&a.description), "listener_id": c.parent_id,
+        "action": a.action, "position": a.position, "redirect_pool_id": a.redirect_pool_id,
+        "redirect_url": a.redirect_url, "redirect_prefix": a.redirect_prefix,
+        "redirect_http_code": a.redirect_http_code, "admin_state_up": a.admin_state_up,
+        "rules": ids(t.children_of(&c.id, ChildKind::L7Rule)),
+    });
+    common(c, &mut v);
+    v
+}
+
+pub fn l7rule(c: &Child) -> Value {
+    let ChildAttrs::L7Rule(a) = &c.attrs else {
+        return Value::Null;
+    };
+    let mut v = json!({
+        "type": a.kind, "compare_type": a.compare_type, "key": a.key, "value": a.value,
+        "invert": a.invert, "admin_state_up": a.admin_state_up,
+    });
+    common(c, &mut v);
+    v
+}
