@@ -806,7 +806,12 @@ async fn l7_policies_keep_octavias_order_and_reach_the_node() {
         .clone();
     c.serve(MemberState::NoCheck).await;
     let lid = lb["listeners"][0]["id"].as_str().unwrap().to_string();
-    let api = lb["pools"].as_array().unwrap().iter().find(|p| p["name"] == "api").unwrap()["id"]
+    let api = lb["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "api")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -814,13 +819,23 @@ async fn l7_policies_keep_octavias_order_and_reach_the_node() {
     for (name, body) in [
         ("to-api", json!({"action": "REDIRECT_TO_POOL", "redirect_pool_id": api})),
         ("deny", json!({"action": "REJECT"})),
-        ("moved", json!({"action": "REDIRECT_TO_URL", "redirect_url": "https://example.com/new"})),
+        (
+            "moved",
+            json!({"action": "REDIRECT_TO_URL", "redirect_url": "https://example.com/new"}),
+        ),
     ] {
         let mut b = body;
         b["listener_id"] = json!(lid);
         b["name"] = json!(name);
         b["position"] = json!(1);
-        let p = c.ok(Method::POST, "/load-balancer/v2/lbaas/l7policies", Some(json!({"l7policy": b}))).await["l7policy"].clone();
+        let p = c
+            .ok(
+                Method::POST,
+                "/load-balancer/v2/lbaas/l7policies",
+                Some(json!({"l7policy": b})),
+            )
+            .await["l7policy"]
+            .clone();
         assert_eq!(p["provisioning_status"], "PENDING_CREATE");
         ids.push(p["id"].as_str().unwrap().to_string());
         c.serve(MemberState::NoCheck).await;
@@ -828,12 +843,24 @@ async fn l7_policies_keep_octavias_order_and_reach_the_node() {
     let positions: Vec<i64> = {
         let mut v = vec![];
         for id in &ids {
-            v.push(c.ok(Method::GET, &format!("/load-balancer/v2/lbaas/l7policies/{id}"), None).await["l7policy"]["position"].as_i64().unwrap());
+            v.push(
+                c.ok(Method::GET, &format!("/load-balancer/v2/lbaas/l7policies/{id}"), None)
+                    .await["l7policy"]["position"]
+                    .as_i64()
+                    .unwrap(),
+            );
         }
         v
     };
     assert_eq!(positions, vec![3, 2, 1], "each inserted first");
-    let moved = c.ok(Method::GET, &format!("/load-balancer/v2/lbaas/l7policies/{}", ids[2]), None).await["l7policy"].clone();
+    let moved = c
+        .ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/l7policies/{}", ids[2]),
+            None,
+        )
+        .await["l7policy"]
+        .clone();
     assert_eq!(moved["redirect_http_code"], 302);
     assert_eq!(moved["operating_status"], "ONLINE");
     // A rule: the policy is locked until the node serves it.
@@ -854,28 +881,48 @@ async fn l7_policies_keep_octavias_order_and_reach_the_node() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(v["faultstring"], format!("L7Policy {} is immutable and cannot be updated.", ids[0]));
+    assert_eq!(
+        v["faultstring"],
+        format!("L7Policy {} is immutable and cannot be updated.", ids[0])
+    );
     let cfg = c.serve(MemberState::NoCheck).await;
     let l = &cfg.load_balancers[0].listeners[0];
     let order: Vec<&str> = l.l7policies.iter().map(|p| p.action.as_str()).collect();
     assert_eq!(order, vec!["REDIRECT_TO_URL", "REJECT", "REDIRECT_TO_POOL"]);
     assert_eq!(l.l7policies[2].rules[0].value, "/api");
     // The pool behind a rule-bearing policy serves that listener, and cannot go.
-    let pool = c.ok(Method::GET, &format!("/load-balancer/v2/lbaas/pools/{api}"), None).await["pool"].clone();
+    let pool = c
+        .ok(Method::GET, &format!("/load-balancer/v2/lbaas/pools/{api}"), None)
+        .await["pool"]
+        .clone();
     assert_eq!(pool["listeners"][0]["id"], lid.as_str());
-    let (s, v) = c.call(Method::DELETE, &format!("/load-balancer/v2/lbaas/pools/{api}"), None).await;
+    let (s, v) = c
+        .call(Method::DELETE, &format!("/load-balancer/v2/lbaas/pools/{api}"), None)
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(v["faultstring"], format!("Pool {api} is in use by L7 policy {}", ids[0]));
+    assert_eq!(
+        v["faultstring"],
+        format!("Pool {api} is in use by L7 policy {}", ids[0])
+    );
     // Octavia's refusals.
     let bad = [
-        (json!({"listener_id": lid, "action": "REDIRECT_TO_URL"}), "Invalid L7 Policy arguments: redirect_url must not be None"),
+        (
+            json!({"listener_id": lid, "action": "REDIRECT_TO_URL"}),
+            "Invalid L7 Policy arguments: redirect_url must not be None",
+        ),
         (
             json!({"listener_id": lid, "action": "REDIRECT_TO_URL", "redirect_url": "not a url"}),
             "Invalid input for field/attribute redirect_url. Value: 'not a url'. Value must be a valid URL string",
         ),
     ];
     for (b, text) in bad {
-        let (s, v) = c.call(Method::POST, "/load-balancer/v2/lbaas/l7policies", Some(json!({"l7policy": b}))).await;
+        let (s, v) = c
+            .call(
+                Method::POST,
+                "/load-balancer/v2/lbaas/l7policies",
+                Some(json!({"l7policy": b})),
+            )
+            .await;
         assert_eq!((s, v["faultstring"].as_str().unwrap()), (StatusCode::BAD_REQUEST, text));
     }
     let (s, v) = c
@@ -886,9 +933,16 @@ async fn l7_policies_keep_octavias_order_and_reach_the_node() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(v["faultstring"], "Error parsing L7Rule: Invalid L7 Rule: L7 rule type requires a key");
+    assert_eq!(
+        v["faultstring"],
+        "Error parsing L7Rule: Invalid L7 Rule: L7 rule type requires a key"
+    );
     let rules = c
-        .ok(Method::GET, &format!("/load-balancer/v2/lbaas/l7policies/{}/rules", ids[0]), None)
+        .ok(
+            Method::GET,
+            &format!("/load-balancer/v2/lbaas/l7policies/{}/rules", ids[0]),
+            None,
+        )
         .await;
     assert_eq!(rules["rules"].as_array().unwrap().len(), 1);
     assert!(rules["rules"][0].get("l7policy_id").is_none());

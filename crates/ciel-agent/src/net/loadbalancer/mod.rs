@@ -219,9 +219,20 @@ async fn plumb(
     if fresh {
         for a in addresses.iter().map(|a| a.addr()).filter(IpAddr::is_ipv4) {
             let a = a.to_string();
-            // Neighbours that knew the VIP at another MAC (a failover) learn the new one.
+            // Neighbours and bridges learn where the VIP is now (after a failover). arping
+            // sends its first packet at once and then waits a second for nothing (no reply
+            // comes to an unsolicited ARP): cut short so it does not delay the load balancer.
+            // The device and the address are ours and parsed, passed as arguments.
             let garp = [
-                "netns", "exec", ns, "arping", "-U", "-c", "2", "-w", "3", "-I", inner, &a,
+                "netns",
+                "exec",
+                ns,
+                "sh",
+                "-c",
+                "timeout 0.2 arping -U -c 1 -I \"$1\" \"$2\" >/dev/null; rc=$?; [ $rc -le 1 ] || [ $rc -eq 124 ]",
+                "sh",
+                inner,
+                &a,
             ];
             if let Err(e) = ip(k, &garp).await {
                 tracing::warn!(lb = %lb.id, error = %format!("{e:#}"), "gratuitous ARP not sent (apt-get install iputils-arping)");
