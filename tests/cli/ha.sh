@@ -39,38 +39,9 @@ REPO=$(cd "$HERE/../.." && pwd)
 . "$REPO/scripts/lib/pg.sh"
 
 # ------------------------------------------------------------------ dependencies --
-# Debian 12's packages. None of their services may run: a policy-rc.d refuses the starts while
-# installing (unless the machine already has one), and the units are disabled afterwards. In
-# the test's own network namespace there is no route out, so apt runs in PID 1's.
-ha_ensure_deps() {
-    local -A unit=([patroni]=patroni [etcd-server]=etcd [haproxy]=haproxy [postgresql-15]=postgresql)
-    local missing=() p
-    for p in patroni etcd-server haproxy postgresql-15; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    command -v setpriv >/dev/null || missing+=(util-linux)
-    ((${#missing[@]})) || return 0
-    [[ $(id -u) == 0 ]] || { echo "ha.sh: needs root to install ${missing[*]}" >&2; exit 2; }
-    echo "==> apt-get install ${missing[*]}" >&2
-    local in_ns=()
-    ip route show default 2>/dev/null | grep -q . || in_ns=(nsenter --net=/proc/1/ns/net)
-    local policy=/usr/sbin/policy-rc.d made=0
-    if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; made=1; fi
-    local rc=0
-    { "${in_ns[@]}" apt-get update -qq >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive "${in_ns[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
-    ((made)) && rm -f "$policy"
-    for p in "${missing[@]}"; do
-        [[ -n ${unit[$p]:-} ]] || continue
-        if [[ -d /run/systemd/system ]]; then
-            systemctl disable --now --quiet "${unit[$p]}" 2>/dev/null || true
-        elif command -v systemctl >/dev/null; then
-            systemctl disable --quiet "${unit[$p]}" 2>/dev/null || true
-        fi
-    done
-    ((rc == 0)) || { echo "ha.sh: apt-get install failed" >&2; exit 2; }
-}
-ha_ensure_deps
+# shellcheck source=scripts/lib/deps.sh
+. "$REPO/scripts/lib/deps.sh"
+ensure_ha_deps
 
 # In namespaces of its own (isolated.sh mounts a tmpfs named ciel-isolated on /run/netns).
 if ! findmnt -n -o SOURCE /run/netns 2>/dev/null | grep -qx ciel-isolated && [[ -z ${CIEL_HA_ISOLATED:-} ]]; then
