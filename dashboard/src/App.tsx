@@ -11,6 +11,8 @@ import { ImagesPage } from "./pages/ImagesPage";
 import { InstanceDetailPage } from "./pages/InstanceDetailPage";
 import { InstancesPage } from "./pages/InstancesPage";
 import { KeyPairsPage } from "./pages/KeyPairsPage";
+import { LoadBalancerDetailPage } from "./pages/LoadBalancerDetailPage";
+import { LoadBalancersPage } from "./pages/LoadBalancersPage";
 import { LoginPage } from "./pages/LoginPage";
 import { NetworksPage } from "./pages/NetworksPage";
 import { OverviewPage } from "./pages/OverviewPage";
@@ -36,6 +38,8 @@ function pageFor(path: string, isAdmin: boolean): ReactNode {
   if (match("/topology", path)) return <TopologyPage />;
   if (match("/security-groups", path)) return <SecurityGroupsPage />;
   if (match("/floating-ips", path)) return <FloatingIpsPage />;
+  if (match("/load-balancers", path)) return <LoadBalancersPage />;
+  if ((p = match("/load-balancers/:id", path))) return <LoadBalancerDetailPage id={p.id} />;
   if (path.startsWith("/admin/") && !isAdmin)
     return <EmptyState icon="lock" title="Administrators only" hint="This page needs the admin role on the current project." />;
   if (match("/admin/hypervisors", path)) return <HypervisorsPage />;

@@ -408,6 +408,123 @@ try {
     await shot("01-overview");
   });
 
+  // Octavia through the dashboard: one fully populated create (listener, pool, web-1 as the
+  // member, a health monitor), ACTIVE once the local agent (the only host, so the network node
+  // for web-net) serves it with haproxy; the status tree; a floating IP on the VIP; cascade delete.
+  const LB_API = "/load-balancer/v2/lbaas";
+  let lb = null;
+  await step("create a load balancer from the form (listener, pool, one member, health monitor)", async () => {
+    await go("/load-balancers");
+    await page.getByText("No load balancers").waitFor();
+    await page.getByTestId("create-lb").click();
+    const dialog = page.getByTestId("lb-dialog");
+    await dialog.locator("#lb-name").waitFor();
+    await page.fill("#lb-name", "web-lb");
+    await page.selectOption("#lb-subnet", { label: "web-net-subnet (10.42.0.0/24)" });
+    await page.selectOption("#lb-protocol", "HTTP");
+    await page.fill("#lb-port", "80");
+    await page.selectOption("#lb-algorithm", "ROUND_ROBIN");
+    await dialog.getByLabel("Member web-1").check();
+    await page.fill("#lb-member-port", "0");
+    expect(await page.locator("#lb-monitor").isChecked(), "a health monitor is proposed by default");
+    await page.selectOption("#lb-monitor-type", "HTTP");
+    await page.fill("#lb-monitor-timeout", "9");
+    await page.getByTestId("lb-submit").click();
+    await dialog.getByText("The member port must be a whole number from 1 to 65535.").waitFor();
+    await dialog.getByText("The timeout must not be longer than the delay.").waitFor();
+    await page.fill("#lb-member-port", "80");
+    await page.fill("#lb-monitor-timeout", "3");
+    await shot("14-load-balancer-create");
+    await page.getByTestId("lb-submit").click();
+    await dialog.waitFor({ state: "detached", timeout: 20000 });
+    const r = row("lb-row", "name", "web-lb");
+    await r.waitFor();
+    console.log(`       first seen as ${await r.getAttribute("data-status")} / ${await r.getAttribute("data-operating")}`);
+    const lbs = (await api("GET", `${LB_API}/loadbalancers?name=web-lb`)).body.loadbalancers;
+    expect(lbs.length === 1 && lbs[0].listeners.length === 1 && lbs[0].pools.length === 1, `Octavia: ${JSON.stringify(lbs)}`);
+    lb = lbs[0];
+    const web1 = (await api("GET", "/compute/v2.1/servers?name=web-1")).body.servers[0];
+    const web1Ip = (await api("GET", `/compute/v2.1/servers/${web1.id}`)).body.server.addresses["web-net"][0].addr;
+    const pool = (await api("GET", `${LB_API}/pools/${lb.pools[0].id}`)).body.pool;
+    const members = (await api("GET", `${LB_API}/pools/${pool.id}/members`)).body.members;
+    expect(pool.lb_algorithm === "ROUND_ROBIN" && pool.protocol === "HTTP", `Octavia pool: ${JSON.stringify(pool)}`);
+    expect(members.length === 1 && members[0].address === web1Ip && members[0].protocol_port === 80 && members[0].subnet_id === lb.vip_subnet_id,
+      `Octavia members (web-1 is ${web1Ip}): ${JSON.stringify(members)}`);
+    const hm = (await api("GET", `${LB_API}/healthmonitors/${pool.healthmonitor_id}`)).body.healthmonitor;
+    expect(hm.type === "HTTP" && hm.delay === 5 && hm.timeout === 3 && hm.max_retries === 3, `Octavia monitor: ${JSON.stringify(hm)}`);
+    const listener = (await api("GET", `${LB_API}/listeners/${lb.listeners[0].id}`)).body.listener;
+    expect(listener.protocol === "HTTP" && listener.protocol_port === 80 && listener.default_pool_id === pool.id, `Octavia listener: ${JSON.stringify(listener)}`);
+    // The list polls while PENDING_*: the row turns ACTIVE without a reload.
+    await page.locator('[data-testid="lb-row"][data-name="web-lb"][data-status="ACTIVE"]').waitFor({ timeout: 90000 });
+    lb = (await api("GET", `${LB_API}/loadbalancers/${lb.id}`)).body.loadbalancer;
+    expect(lb.provisioning_status === "ACTIVE" && lb.vip_port_id, `Octavia: ${JSON.stringify(lb)}`);
+    await r.getByText(lb.vip_address).waitFor();
+    await shot("15-load-balancers");
+  });
+
+  await step("the load balancer's status tree, and a floating IP on its VIP", async () => {
+    await row("lb-row", "name", "web-lb").getByRole("link", { name: "web-lb" }).click();
+    const tree = page.getByTestId("status-tree");
+    await tree.waitFor();
+    await tree.getByTestId("tree-listener").waitFor();
+    await tree.getByTestId("tree-pool").waitFor();
+    await tree.getByTestId("tree-monitor").waitFor();
+    const member = tree.getByTestId("tree-member");
+    await member.getByText("web-1").waitFor();
+    expect((await member.count()) === 1, "one member in the tree");
+    // What the tree shows is Octavia's status tree, node by node.
+    await eventually("the tree shows Octavia's statuses", async () => {
+      const st = (await api("GET", `${LB_API}/loadbalancers/${lb.id}/status`)).body.statuses.loadbalancer;
+      const m = st.listeners[0].pools[0].members[0];
+      const shown = {
+        lb: await tree.getByTestId("tree-loadbalancer").getAttribute("data-operating"),
+        listener: await tree.getByTestId("tree-listener").getAttribute("data-operating"),
+        member: await member.getAttribute("data-operating"),
+      };
+      const want = { lb: st.operating_status, listener: st.listeners[0].operating_status, member: m.operating_status };
+      return JSON.stringify(shown) === JSON.stringify(want) || { shown, want };
+    }, 20000);
+    console.log(`       status tree: load balancer ${await tree.getByTestId("tree-loadbalancer").getAttribute("data-operating")}, member web-1 ${await member.getAttribute("data-operating")}`);
+    await page.getByTestId("lb-associate").click();
+    const dialog = page.getByTestId("lb-fip-dialog");
+    await page.locator("#lb-fip-select").waitFor();
+    await page.selectOption("#lb-fip-select", { label: "Allocate a new address" });
+    await page.selectOption("#lb-fip-ext", { label: "public" });
+    await page.getByTestId("lb-fip-submit").click();
+    await dialog.waitFor({ state: "detached", timeout: 20000 });
+    const ips = (await api("GET", "/network/v2.0/floatingips")).body.floatingips;
+    const lbFip = ips.find((ip) => ip.port_id === lb.vip_port_id);
+    expect(lbFip && lbFip.fixed_ip_address === lb.vip_address, `Neutron floating IPs: ${JSON.stringify(ips)}`);
+    await page.getByTestId("lb-detail-fip").getByText(lbFip.floating_ip_address).waitFor();
+    await shot("16-load-balancer-detail");
+    await page.getByTestId("lb-disassociate").click();
+    await page.getByTestId("lb-detail-fip").getByText("none").waitFor();
+    const after = (await api("GET", `/network/v2.0/floatingips/${lbFip.id}`)).body.floatingip;
+    expect(after.port_id === null, `Neutron still maps it: ${JSON.stringify(after)}`);
+    const released = await api("DELETE", `/network/v2.0/floatingips/${lbFip.id}`);
+    expect(released.status === 204, `releasing the VIP's floating IP answered ${released.status}`);
+  });
+
+  await step("Octavia's error body is shown in plain words (an unknown load balancer)", async () => {
+    await go("/load-balancers/00000000-0000-4000-8000-000000000000");
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    const text = await alert.innerText();
+    expect(/not found/i.test(text) && !text.includes("{") && !text.includes("faultstring"), `error shown: ${text}`);
+  });
+
+  await step("delete the load balancer (cascade) from the confirm dialog", async () => {
+    await go("/load-balancers", '[data-testid="lb-row"]');
+    await rowAction("actions-web-lb", "Delete");
+    await confirm();
+    await row("lb-row", "name", "web-lb").waitFor({ state: "detached", timeout: 60000 });
+    await page.getByText("No load balancers").waitFor();
+    const gone = await api("GET", `${LB_API}/loadbalancers/${lb.id}`);
+    expect(gone.status === 404, `Octavia still has it: ${gone.status} ${JSON.stringify(gone.body)}`);
+    const port = await api("GET", `/network/v2.0/ports/${lb.vip_port_id}`);
+    expect(port.status === 404, `the VIP port is left: ${port.status}`);
+  });
+
   await step("disassociate and release the floating IP", async () => {
     await go("/floating-ips", '[data-testid="fips-table"]');
     const r = row("fip-row", "address", fip.floating_ip_address);

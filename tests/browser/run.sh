@@ -2,7 +2,9 @@
 # The web dashboard in a real browser: `ciel up` with its embedded hypervisor agent on real
 # QEMU (TCG), the small test guest registered as an image, and Chromium driven by Playwright
 # (tests/browser/dashboard.test.mjs) through login, image upload, networks, a router, launching
-# three instances at once, console log, VNC console, floating IP, and deleting it all again.
+# three instances at once, console log, VNC console, floating IP, a load balancer (Octavia:
+# fully populated create, status tree, floating IP on the VIP, cascade delete), and deleting it
+# all again.
 # Screenshots of each main page land in $CIEL_TEST_OUT/browser/.
 #
 # Usage: tests/browser/run.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for tests/cli;
@@ -63,6 +65,8 @@ check "server list is empty" cmp_ server list -f value -c ID
     ok && assert "  no server left" eq "$OUT" ""
 check "floating ip list is empty" cmp_ floating ip list -f value -c ID
     ok && assert "  no floating IP left" eq "$OUT" ""
+check "loadbalancer list is empty" cmp_ loadbalancer list -f value -c id
+    ok && assert "  no load balancer left" eq "$OUT" ""
 check "image list" cmp_ image list -f value -c Name
     ok && assert "  the uploaded image is gone" lacks "$OUT" "browser-upload"
     ok && assert "  the snapshot is gone" lacks "$OUT" "web-3-snap"

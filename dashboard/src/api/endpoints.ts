@@ -1,6 +1,7 @@
 // Where each service lives, from the catalog of the token: only the *path* of each public
 // endpoint URL is kept and used against this page's own origin, plus the version the dashboard
-// speaks when the catalog lists the service unversioned (Ciel lists /image and /network).
+// speaks when the catalog lists the service unversioned (Ciel lists /image, /network and
+// /load-balancer).
 
 export interface CatalogEndpoint {
   interface: string;
@@ -19,6 +20,8 @@ export interface Endpoints {
   compute: string;
   network: string;
   volume: string | null;
+  /** Octavia v2 (`/load-balancer/v2`), when the catalog has a load-balancer service. */
+  loadBalancer: string | null;
 }
 
 function pathOf(url: string): string {
@@ -49,12 +52,14 @@ export function endpointsFromCatalog(catalog: CatalogEntry[], projectId: string 
     volume = volumeBase.replace(/%\(project_id\)s|\$\(project_id\)s/, projectId);
     if (!volume.includes(projectId)) volume = `${withVersion(volume, "v3")}/${projectId}`;
   }
+  const lbBase = publicPath(catalog, "load-balancer");
   return {
     identity: withVersion(publicPath(catalog, "identity") ?? "/identity/v3", "v3"),
     image: withVersion(publicPath(catalog, "image") ?? "/image", "v2"),
     compute: publicPath(catalog, "compute") ?? "/compute/v2.1",
     network: withVersion(publicPath(catalog, "network") ?? "/network", "v2.0"),
     volume,
+    loadBalancer: lbBase ? withVersion(lbBase, "v2") : null,
   };
 }
 
@@ -64,6 +69,7 @@ let current: Endpoints = {
   compute: "/compute/v2.1",
   network: "/network/v2.0",
   volume: null,
+  loadBalancer: null,
 };
 
 export function setEndpoints(e: Endpoints) {

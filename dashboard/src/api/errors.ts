@@ -4,6 +4,7 @@
 //   Keystone  {"error": {"code": 401, "message": "...", "title": "..."}}
 //   Glance    {"code": "...", "message": "...", "title": "..."} or a text/HTML page
 //   Cinder    like Nova
+//   Octavia   {"faultcode": "Client", "faultstring": "...", "debuginfo": null}
 
 export class ApiError extends Error {
   readonly status: number;
@@ -39,6 +40,7 @@ export function messageFromJson(body: unknown): string | null {
   const o = body as Record<string, unknown>;
   const direct = messageOf(o.error) ?? messageOf(o.NeutronError) ?? messageOf(o);
   if (direct) return direct;
+  if (typeof o.faultstring === "string" && o.faultstring.trim()) return o.faultstring.trim();
   for (const v of Object.values(o)) {
     const m = messageOf(v);
     if (m) return m;

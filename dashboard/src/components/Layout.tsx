@@ -26,6 +26,7 @@ const NETWORK_NAV: NavItem[] = [
   { path: "/topology", label: "Topology", icon: "topology" },
   { path: "/security-groups", label: "Security groups", icon: "shield" },
   { path: "/floating-ips", label: "Floating IPs", icon: "globe" },
+  { path: "/load-balancers", label: "Load balancers", icon: "balancer" },
 ];
 const ADMIN_NAV: NavItem[] = [
   { path: "/admin/hypervisors", label: "Hypervisors", icon: "cpu" },
@@ -65,7 +66,7 @@ function Sidebar({ path }: { path: string }) {
       <NavGroup title="Project" items={PROJECT_NAV} path={path} />
       <NavGroup title="Network" items={NETWORK_NAV} path={path} />
       {session.isAdmin && <NavGroup title="Admin" items={ADMIN_NAV} path={path} />}
-      <div className="sidebar-footer muted">OpenStack APIs · Keystone · Nova · Glance · Neutron · Cinder</div>
+      <div className="sidebar-footer muted">OpenStack APIs · Keystone · Nova · Glance · Neutron · Cinder · Octavia</div>
     </nav>
   );
 }

@@ -46,3 +46,15 @@ export function useResource<T>(load: () => Promise<T>, deps: DependencyList, pol
 
   return { data, error, loading, reload };
 }
+
+/** Reloads every `ms` while `active`: fast polling only while something is in transition
+ * (a load balancer in a PENDING_* state), on top of a resource's own slower polling. */
+export function usePollWhile(active: boolean, reload: () => Promise<void>, ms: number) {
+  useEffect(() => {
+    if (!active) return;
+    const timer = window.setInterval(() => {
+      if (!document.hidden) void reload();
+    }, ms);
+    return () => window.clearInterval(timer);
+  }, [active, reload, ms]);
+}
