@@ -12,8 +12,11 @@
 # IP; a member whose server stops is marked ERROR within the monitor's budget while traffic
 # goes to the other; Octavia's 409 while the load balancer is PENDING_UPDATE; allowed_cidrs
 # closes a listener to other sources; kill -9 of `ciel up` leaves traffic flowing (haproxy
-# runs detached) and the restarted agent adopts it; a cascade delete leaves nothing behind
-# but the (disassociated) floating IP.
+# runs detached) and the restarted agent adopts it; a failover on demand moves it to hv2, and
+# hv2's loss brings it back to hv1 (outages printed); an L7 redirect; X-Forwarded-For and
+# PROXYV2 show the client's address to members; a UDP listener balances round robin and its
+# UDP-CONNECT monitor takes a stopped member out; a cascade delete leaves nothing behind but
+# the (disassociated) floating IP.
 #
 # Usage: tests/cli/loadbalancer.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
 set -euo pipefail
@@ -139,7 +142,7 @@ ip netns add ext
 ip link add ext0 type veth peer name eth0 netns ext
 ip link set ext0 up
 ip -n ext addr add 172.24.4.1/24 dev eth0 && ip -n ext link set eth0 up && ip -n ext link set lo up
-CLOUD_SETTINGS=("underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }')
+CLOUD_SETTINGS=("underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }' '[scheduler]' 'host_down_after = 10')
 start_cloud "${CLOUD_SETTINGS[@]}"
 start_hv2_host
 check "ciel join-token create --ttl 1h" "$CIEL_BIN" join-token create --data-dir "$DATA" --ttl 1h --description hv2
@@ -346,7 +349,143 @@ check "  loadbalancer stats show lb1" cmp_ loadbalancer stats show lb1 -f json
     ok && assert "  connections were counted (across haproxy reloads and the agent's restart)" \
         test "$(jf "$OUT" 'd["total_connections"]')" -gt 20
 
-step "8. cascade delete"
+step "8. failover: on demand to hv2, then hv2 lost: the load balancer serves from hv1 again"
+# watch_start TAG / watch_stop: a request from the external LAN every 0.1 s (0.5 s timeout),
+# one line each, "<ms> ok|fail"; outage TAG: the longest run of failures, in ms.
+watch_start() {
+    (while true; do
+        t=$(now_ms)
+        if from_ext curl -s -o /dev/null -f --max-time 0.5 "http://$FIP/"; then echo "$t ok"; else echo "$t fail"; fi
+        sleep 0.1
+    done) >"$TMP/watch.$1" 2>/dev/null &
+    WATCH_PID=$!
+}
+watch_stop() { kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null || true; }
+outage() { awk '$2 == "fail" && !s { s = $1 } $2 == "ok" && s { d = $1 - s; if (d > m) m = d; s = 0 }
+    END { if (s) print "unrecovered"; else print m + 0 }' "$TMP/watch.$1"; }
+lb_on_hv1() { ip netns list | grep -q "ciel-lb-$LB"; }
+lb_on_hv2() { nsenter -t "$HV2_PID" -m -n ip netns list | grep -q "ciel-lb-$LB"; }
+moved_to_hv2() { lb_on_hv2 && ! lb_on_hv1 && lb_is ACTIVE ONLINE; }
+watch_start ondemand
+check "loadbalancer failover lb1" cmp_ loadbalancer failover lb1
+T0_MS=$(now_ms)
+check "  lb1 ACTIVE/ONLINE, served by hv2 (the only other live host), gone from hv1" wait_until 60 moved_to_hv2
+echo "  failover request -> ACTIVE/ONLINE on hv2: $(( $(now_ms) - T0_MS )) ms"
+check "  the external LAN is answered again" wait_until 20 get_fip
+sleep 1; watch_stop
+echo "  longest outage seen from the external LAN (a request every 0.1 s): $(outage ondemand) ms"
+check "  10 requests: web1 and web2" answered_by 10 web1 web2
+    ok && echo "$OUT"
+# hv2 lost: its agent killed, and what its death takes: the load balancer's haproxy and
+# namespace (its guest web2 runs on: a QEMU outlives its agent, and here its host too).
+watch_start lost
+kill -KILL "$AGENT2_PID"; wait "$AGENT2_PID" 2>/dev/null || true
+HV2_PROXY=$(cat "$HV2_DIR/lb/$LB/haproxy.pid" 2>/dev/null || echo none)
+pkill -KILL -f "$HV2_DIR/lb/$LB/" 2>/dev/null || true
+nsenter -t "$HV2_PID" -m -n ip netns del "ciel-lb-$LB" 2>/dev/null || true
+T0_MS=$(now_ms)
+check "  hv2's haproxy ($HV2_PROXY) is dead" wait_until 5 bash -c "! kill -0 $HV2_PROXY 2>/dev/null"
+check "  the external LAN is answered again (host_down_after = 10 s, then a failover)" poll_until 60 get_fip
+echo "  hv2 lost -> the load balancer answers again: $(( $(now_ms) - T0_MS )) ms"
+sleep 1; watch_stop
+echo "  longest outage seen from the external LAN: $(outage lost) ms"
+check "  lb1 ACTIVE on hv1 again" wait_until 20 bash -c "ip netns list | grep -q ciel-lb-$LB"
+lb_provisioning_is() { [[ $(lb_get "loadbalancers/$LB" 'd["loadbalancer"]["provisioning_status"]') == "$1" ]]; }
+check "  lb1 ACTIVE" wait_until 20 lb_provisioning_is ACTIVE
+check "  10 requests answered" answered_by 10 web1 web2
+    ok && echo "$OUT"
+start_hv2_agent
+check "  hv2's agent back" wait_until 30 bash -c "[ \$(grep -c 'registered with the controller' $HV2_LOG) -ge 2 ]"
+check "  lb1 ACTIVE/ONLINE, both members up" wait_until 30 lb_is ACTIVE ONLINE
+HAPROXY_PID=$(head -n 1 "$AGENT_DIR/lb/$LB/haproxy.pid" 2>/dev/null || echo none)
+
+step "9. L7 policy: a redirect"
+check "loadbalancer l7policy create --action REDIRECT_TO_URL --wait" cmp_ loadbalancer l7policy create --name moved \
+    --action REDIRECT_TO_URL --redirect-url http://example.org/new/ --wait l80 -f json
+check "loadbalancer l7rule create --type PATH --compare-type STARTS_WITH --value /old --wait" cmp_ loadbalancer \
+    l7rule create --type PATH --compare-type STARTS_WITH --value /old --wait moved -f json
+redirected() { from_ext curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 3 "http://$FIP/old/page"; }
+is_redirected() { [[ $(redirected) == "302 http://example.org/new/" ]]; }
+check "  GET /old/page: 302 to http://example.org/new/" wait_until 10 is_redirected
+check "  GET / still served by the pool" get_fip
+
+step "10. X-Forwarded-For and PROXYV2 show the client's address"
+# Members that tell what reached them, on the subnet's gateway address (the tenant router's
+# namespace on hv1): an HTTP one, one behind a PROXY protocol v2 header, two UDP ones.
+RNS=$(ip netns list | awk '/^ciel-r-/ { print $1; exit }')
+GW=10.80.0.1
+backend() { ip netns exec "$RNS" python3 "$REPO/tests/cli/tools/lb_backend.py" "$@" >>"$TMP/backends.log" 2>&1 & EXTRA_PIDS+=("$!"); }
+backend http "$GW" 8001 echo
+backend proxy "$GW" 8002 proxied
+backend udp "$GW" 5001 udp1
+backend udp "$GW" 5002 udp2
+UDP2_PID=$!
+check "  the members listen in $RNS" wait_until 10 bash -c "ip netns exec $RNS ss -lntu | grep -q ':5002'"
+mk_l() { # NAME PROTOCOL PORT [LISTENER ARGS...]: a listener
+    local n=$1 p=$2 port=$3; shift 3
+    cmp_ loadbalancer listener create --name "$n" --protocol "$p" --protocol-port "$port" "$@" --wait lb1 -f json
+}
+mk_pool() { # NAME LISTENER PROTOCOL ALGORITHM
+    cmp_ loadbalancer pool create --name "$1" --listener "$2" --protocol "$3" --lb-algorithm "$4" --wait -f json
+}
+mk_m() { cmp_ loadbalancer member create --address "$GW" --protocol-port "$2" --subnet-id "$SUBNET" --wait "$1" -f json; }
+check "listener l81 HTTP:81 --insert-headers X-Forwarded-For=true" mk_l l81 HTTP 81 --insert-headers X-Forwarded-For=true
+make_p81() { mk_pool p81 l81 HTTP ROUND_ROBIN && mk_m p81 8001; }
+check "  pool p81 HTTP, member $GW:8001" make_p81
+check "  GET http://$FIP:81/ from the external LAN (172.24.4.1)" wait_until 10 from_ext curl -sS -f --max-time 3 "http://$FIP:81/"
+    ok && assert "  the member saw X-Forwarded-For: 172.24.4.1" eq "$OUT" "echo xff=172.24.4.1"
+check "listener l82 TCP:82" mk_l l82 TCP 82
+make_p82() { mk_pool p82 l82 PROXYV2 ROUND_ROBIN && mk_m p82 8002; }
+check "  pool p82 PROXYV2, member $GW:8002" make_p82
+check "  GET http://$FIP:82/ from the external LAN" wait_until 10 from_ext curl -sS -f --max-time 3 "http://$FIP:82/"
+    ok && assert "  the member read the client's address in the PROXY v2 header" eq "$OUT" "proxied proxy=v2:172.24.4.1"
+
+step "11. a UDP listener: round robin, a UDP-CONNECT monitor takes a stopped member out"
+# udp_ask: one datagram from a new source port; the answer (or nothing).
+udp_ask() { from_ext python3 -c 'import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+s.sendto(b"hi", (sys.argv[1], 53))
+try: print(s.recv(100).decode().strip())
+except OSError: print("ERR")' "$FIP"; }
+udp_answers() { local i; for ((i = 0; i < $1; i++)); do udp_ask; done; }
+check "listener l53 UDP:53" mk_l l53 UDP 53
+    ok && L53=$(jf "$OUT" 'd["id"]')
+make_p53() { mk_pool p53 l53 UDP ROUND_ROBIN && mk_m p53 5001 && mk_m p53 5002; }
+check "  pool p53 UDP ROUND_ROBIN, members $GW:5001 and $GW:5002" make_p53
+check "  healthmonitor UDP-CONNECT --delay 3 --timeout 1 --max-retries 1 --max-retries-down 1" cmp_ loadbalancer \
+    healthmonitor create --name hm53 --type UDP-CONNECT --delay 3 --timeout 1 --max-retries 1 --max-retries-down 1 \
+    --wait p53 -f json
+check "  no haproxy frontend for it: nftables in lb1's namespace" wait_until 10 bash -c \
+    "ip netns exec ciel-lb-$LB nft list table ip ciel_lb_udp | grep -q 'dport 53'"
+udp_both() { [[ $(udp_answers 6 | sort -u | tr '\n' ' ') == "udp1 udp2 " ]]; }
+check "  6 datagrams from the external LAN: answered by udp1 and udp2" wait_until 20 udp_both
+ORDER=$(udp_answers 6 | tr '\n' ' ')
+echo "  in order: $ORDER"
+assert "  round robin alternates" grep -qE '^(udp1 udp2 )+$|^(udp2 udp1 )+$' <<<"$ORDER"
+kill "$UDP2_PID" 2>/dev/null || true
+T0_MS=$(now_ms)
+p53_member_down() { [[ $(cmp_ loadbalancer member list p53 -f value -c protocol_port -c operating_status | sort | tr '\n' ' ') == "5001 ONLINE 5002 ERROR " ]]; }
+check "  udp2 stopped: its member goes ERROR (port unreachable to the UDP-CONNECT check)" poll_until 30 p53_member_down
+echo "  stop -> member ERROR in the API: $(( $(now_ms) - T0_MS )) ms (delay 3 s x 1 retry)"
+only_udp1() { [[ $(udp_answers 6 | sort -u) == udp1 ]]; }
+check "  6 datagrams: all answered by udp1" only_udp1
+check "  loadbalancer listener stats show l53: flows counted" cmp_ loadbalancer listener stats show l53 -f json
+    ok && echo "  $(jf "$OUT" 'd')"
+
+step "12. what Kubernetes' cloud provider (OCCM) does for a Service of type LoadBalancer (openstacksdk)"
+# tests/cli/tools/occm_flow.py: find by name, one fully populated create with tags and
+# timeouts, wait ACTIVE, a floating IP on the VIP port, batch member updates as nodes leave
+# and join (traffic checked after each), cascade delete; its own PASS/FAIL lines.
+occm() {
+    OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel "$VENV/bin/python" "$REPO/tests/cli/tools/occm_flow.py" \
+        --subnet-id "$SUBNET" --floating-network-id "$(cmp_ network show public -f value -c id)" \
+        --members "web1=$IP1,web2=$IP2" --ports 80:80,8080:80 --expect-names \
+        --check-cmd "ip netns exec ext curl -sS -f --max-time 3 http://{fip}/"
+}
+check "  occm_flow.py: Service web (ports 80 and 8080) on nodes web1 and web2" occm
+    echo "$OUT" | sed 's/^/    /'
+
+step "13. cascade delete"
 check "loadbalancer delete --cascade --wait lb1" cmp_ loadbalancer delete --cascade --wait lb1
 check "  no namespace ciel-lb-* on hv1" wait_until 20 bash -c "! ip netns list | grep -q ciel-lb-"
 check "  no haproxy process left" wait_until 10 bash -c "! kill -0 $HAPROXY_PID 2>/dev/null && ! pgrep -f '[h]aproxy.*$LB' >/dev/null"

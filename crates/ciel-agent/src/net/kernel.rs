@@ -7,6 +7,7 @@
 //! changed something), and can be told to refuse nftables rulesets, so that tests exercise
 //! the network reconcile logic without root.
 
+use super::loadbalancer::probe::Target;
 use super::metadata::Scope;
 use super::ControllerLink;
 use crate::driver::BoxFuture;
@@ -53,6 +54,9 @@ pub trait Kernel: Send + Sync {
     fn haproxy_pid(&self, dir: &Path) -> Option<i32>;
     /// One command on a haproxy CLI socket (`show stat`, `show servers state`); its answer.
     fn haproxy_command<'a>(&'a self, socket: &'a Path, command: &'a str) -> BoxFuture<'a, anyhow::Result<String>>;
+    /// Health checks of UDP pools' members from inside `netns`, all at once; up or not, in
+    /// order.
+    fn lb_probe<'a>(&'a self, netns: &'a str, targets: &'a [&'a Target]) -> BoxFuture<'a, Vec<bool>>;
 }
 
 /// The host's real kernel, through its tools.
@@ -119,6 +123,12 @@ impl Kernel for Linux {
 
     fn haproxy_command<'a>(&'a self, socket: &'a Path, command: &'a str) -> BoxFuture<'a, anyhow::Result<String>> {
         Box::pin(super::loadbalancer::process::command(socket, command))
+    }
+
+    fn lb_probe<'a>(&'a self, netns: &'a str, targets: &'a [&'a Target]) -> BoxFuture<'a, Vec<bool>> {
+        Box::pin(futures_util::future::join_all(
+            targets.iter().map(|t| super::loadbalancer::probe::check(netns, t)),
+        ))
     }
 }
 
@@ -968,6 +978,20 @@ impl Kernel for FakeKernel {
                     "show info" => Ok(format!("Name: HAProxy\nPid: {}{}\n", h.pid, h.reloads)),
                     _ => Ok("Unknown command.\n".into()),
                 }
+            })
+        })
+    }
+
+    /// Up unless a test set the member's status to one starting with `DOWN`.
+    fn lb_probe<'a>(&'a self, netns: &'a str, targets: &'a [&'a Target]) -> BoxFuture<'a, Vec<bool>> {
+        Box::pin(async move {
+            self.with(|s| {
+                targets
+                    .iter()
+                    .map(|t| {
+                        s.model.has_ns(netns) && !s.server_status.get(&t.member).is_some_and(|v| v.starts_with("DOWN"))
+                    })
+                    .collect()
             })
         })
     }

@@ -66,22 +66,29 @@ pub async fn serve(netns: &str, scope: Scope, controller: ControllerLink) -> any
     Ok(task.abort_handle())
 }
 
-/// A listening socket created inside another network namespace: a short-lived thread joins
-/// the namespace (setns affects only the calling thread), binds and hands the socket back;
-/// the socket stays in that namespace for its whole life.
-#[allow(unsafe_code)]
+/// A listening socket created inside another network namespace (see [`in_netns`]).
 fn bind_in_netns(netns: &str, addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    in_netns(netns, || {
+        let l = std::net::TcpListener::bind(addr)?;
+        l.set_nonblocking(true)?;
+        Ok(l)
+    })
+}
+
+/// Runs `f` inside network namespace `netns`: a short-lived thread joins the namespace
+/// (setns affects only the calling thread) and runs it; sockets `f` creates stay in that
+/// namespace for their whole life. `f` must not block.
+#[allow(unsafe_code)]
+pub fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> std::io::Result<T> + Send) -> anyhow::Result<T> {
     let path = format!("/run/netns/{netns}");
     std::thread::scope(|s| {
-        s.spawn(|| -> anyhow::Result<std::net::TcpListener> {
-            let f = std::fs::File::open(&path)?;
+        s.spawn(|| -> anyhow::Result<T> {
+            let file = std::fs::File::open(&path)?;
             // SAFETY: setns on a namespace file descriptor we hold open; it changes only this thread.
-            if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
                 return Err(std::io::Error::last_os_error().into());
             }
-            let l = std::net::TcpListener::bind(addr)?;
-            l.set_nonblocking(true)?;
-            Ok(l)
+            Ok(f()?)
         })
         .join()
         .map_err(|_| anyhow::anyhow!("the namespace thread panicked"))?

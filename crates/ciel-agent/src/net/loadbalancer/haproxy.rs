@@ -160,7 +160,6 @@ fn listener_mode(l: &ListenerSpec) -> R<Mode> {
     match l.protocol.as_str() {
         "TCP" | "HTTPS" => Ok(Mode::Tcp),
         "HTTP" => Ok(Mode::Http),
-        "UDP" => Err(format!("listener {}: UDP listeners are not served yet", l.id)),
         p => Err(format!("listener {}: {p} listeners are not served yet", l.id)),
     }
 }
@@ -186,9 +185,12 @@ fn pool_mode(listener: &ListenerSpec, mode: Mode, pool: &PoolSpec) -> R<Mode> {
     })
 }
 
-/// The listeners served (enabled, on an enabled load balancer).
+/// The listeners haproxy serves (enabled, on an enabled load balancer; UDP ones are
+/// nftables' ([`super::udp`])).
 fn served(lb: &LoadBalancerSpec) -> impl Iterator<Item = &ListenerSpec> {
-    lb.listeners.iter().filter(move |l| lb.admin_up && l.admin_up)
+    lb.listeners
+        .iter()
+        .filter(move |l| lb.admin_up && l.admin_up && l.protocol != "UDP")
 }
 
 /// The configuration for `lb`, or None when it serves nothing (disabled, or no enabled
@@ -198,7 +200,7 @@ pub fn render(lb: &LoadBalancerSpec, files: &Files, max_conn: u64) -> R<Option<S
     id("load balancer", &lb.id)?;
     for l in &lb.listeners {
         id("listener", &l.id)?;
-        if l.admin_up {
+        if l.admin_up && l.protocol != "UDP" {
             listener_mode(l)?;
         }
     }
@@ -861,10 +863,14 @@ pub(crate) mod tests {
     #[test]
     fn unsupported_protocols_fail_with_a_reason() {
         let mut lb = spec();
-        lb.listeners[1].protocol = "UDP".into();
+        lb.listeners[1].protocol = "SCTP".into();
         assert!(render(&lb, &files(), 1000)
             .unwrap_err()
-            .contains("UDP listeners are not served yet"));
+            .contains("SCTP listeners are not served yet"));
+        // UDP listeners are nftables', not haproxy's.
+        lb.listeners[1].protocol = "UDP".into();
+        let text = render(&lb, &files(), 1000).unwrap().unwrap();
+        assert!(!text.contains(&format!("frontend {}", lb.listeners[1].id)));
         lb.listeners[1].protocol = "TERMINATED_HTTPS".into();
         assert!(render(&lb, &files(), 1000).unwrap_err().contains("TERMINATED_HTTPS"));
         let mut lb = spec();

@@ -17,8 +17,10 @@
 //! only recorded ones are removed when no longer desired (their haproxy stopped first).
 
 pub mod haproxy;
+pub mod probe;
 pub mod process;
 pub mod stats;
+pub mod udp;
 pub mod watch;
 
 use super::firewall::PortError;
@@ -111,7 +113,7 @@ async fn ensure(
             let why = format!("VIP port not plugged: {e:#}");
             report.port_errors.push((port.port_id.clone(), why.clone()));
             status.failed = Some((lb.revision, why));
-            observe(k, lb, &dir, &mut status).await;
+            observe(k, lb, &ns, &dir, &mut status).await;
             return status;
         }
     }
@@ -119,7 +121,10 @@ async fn ensure(
         status.failed = Some((lb.revision, format!("cannot create {}: {e}", dir.display())));
         return status;
     }
-    match serve(k, lb, &ns, &dir).await {
+    let served = serve(k, lb, &ns, &dir).await;
+    let udp = udp::apply(k, &ns, lb, &dir, &probe::health(&dir)).await;
+    probe::record(&dir, lb);
+    match served.and(udp) {
         Ok(()) => {
             if let Err(e) = std::fs::write(dir.join("revision"), lb.revision.to_string()) {
                 tracing::warn!(lb = %lb.id, error = %e, "cannot record the applied revision");
@@ -128,7 +133,7 @@ async fn ensure(
         }
         Err(why) => status.failed = Some((lb.revision, why)),
     }
-    observe(k, lb, &dir, &mut status).await;
+    observe(k, lb, &ns, &dir, &mut status).await;
     status
 }
 
@@ -443,9 +448,10 @@ async fn fold_counters(k: &dyn Kernel, dir: &Path) {
     store_counters(dir, &c);
 }
 
-/// Listener and member state from haproxy's stats socket, in the spec's terms.
-async fn observe(k: &dyn Kernel, lb: &LoadBalancerSpec, dir: &Path, status: &mut LoadBalancerStatus) {
-    let observed = match k.haproxy_pid(dir) {
+/// Listener and member state from haproxy's stats socket (and for UDP listeners from the
+/// namespace's nftables counters and the agent's own checks), in the spec's terms.
+async fn observe(k: &dyn Kernel, lb: &LoadBalancerSpec, ns: &str, dir: &Path, status: &mut LoadBalancerStatus) {
+    let mut observed = match k.haproxy_pid(dir) {
         Some(_) => match k.haproxy_command(&paths(dir).stats, "show stat").await {
             Ok(csv) => stats::parse(&csv),
             Err(e) => {
@@ -455,6 +461,27 @@ async fn observe(k: &dyn Kernel, lb: &LoadBalancerSpec, dir: &Path, status: &mut
         },
         None => Default::default(),
     };
+    if udp::served(lb).next().is_some() {
+        let up = udp::serving(k, ns).await;
+        let mut stats = udp::stats(k, ns, lb).await;
+        for l in udp::served(lb) {
+            observed
+                .listeners
+                .insert(l.id.clone(), (up, stats.remove(&l.id).unwrap_or_default()));
+        }
+        let health = probe::health(dir);
+        for l in udp::served(lb) {
+            let Some(pool) = udp::pool_of(lb, l) else { continue };
+            for m in &pool.members {
+                let state = match health.get(&m.id) {
+                    _ if !udp::probed(pool) => MemberState::NoCheck,
+                    Some(false) => MemberState::Down,
+                    _ => MemberState::Up,
+                };
+                observed.members.insert((pool.id.clone(), m.id.clone()), state);
+            }
+        }
+    }
     let mut counters = load_counters(dir);
     let before = counters.clone();
     for l in &lb.listeners {

@@ -1,7 +1,7 @@
 //! The load balancer reconcile against the fake kernel: made, served, adopted after a
 //! restart, reloaded on change, kept serving when a new revision fails, removed.
 
-use super::haproxy::tests::{member, spec, HTTP_L, LB, M1, M2, VIP_PORT, WEB};
+use super::haproxy::tests::{listener, member, monitor, pool, spec, HTTP_L, LB, M1, M2, VIP_PORT, WEB};
 use super::*;
 use crate::net::kernel::FakeKernel;
 use ciel_proto::{NetworkSpec, Segment};
@@ -149,7 +149,7 @@ async fn a_bad_load_balancer_fails_alone() {
     let mut udp = spec();
     udp.id = "0b0b0b0b-0000-4000-8000-0000000000ee".into();
     udp.vip.port.port_id = "9c9c9c9c-0000-4000-8000-00000000000c".into();
-    udp.listeners[1].protocol = "UDP".into();
+    udp.listeners[1].protocol = "SCTP".into();
     let r = h.reconcile(&host_config(vec![bad, spec(), udp])).await;
     let [bad, good, udp] = &r.statuses[..] else {
         panic!("{r:?}")
@@ -161,7 +161,7 @@ async fn a_bad_load_balancer_fails_alone() {
         .as_ref()
         .unwrap()
         .1
-        .contains("UDP listeners are not served yet"));
+        .contains("SCTP listeners are not served yet"));
     assert_eq!((good.applied_revision, &good.failed), (7, &None));
     assert_eq!(h.k.haproxies().len(), 1);
     // Their VIP ports are plugged all the same (the ports exist; the service fails).
@@ -275,4 +275,53 @@ async fn real_host_step() {
     let r = reconcile(&k, &cfg, &links, &dir, &owned).await;
     println!("ports_up={:?} errors={:?}", r.ports_up, r.port_errors);
     println!("STATUS {}", serde_json::to_string(&r.statuses).unwrap());
+}
+
+/// A UDP listener is nftables in the namespace; a member whose UDP-CONNECT check fails
+/// `max_retries_down` times leaves the rules and is reported down.
+#[tokio::test]
+async fn udp_listener_is_nftables_with_checked_members() {
+    let h = Host::new("udp");
+    let mut lb = spec();
+    lb.listeners = vec![listener("55555555-5555-4555-8555-555555555555", "UDP", 53, "udp-pool")];
+    let mut p = pool(
+        "udp-pool",
+        "UDP",
+        "ROUND_ROBIN",
+        vec![member(M1, "10.9.0.21", 5353), member(M2, "10.9.0.22", 5353)],
+    );
+    let mut m = monitor("UDP-CONNECT");
+    (m.delay_s, m.timeout_s, m.max_retries, m.max_retries_down) = (3, 1, 1, 1);
+    p.monitor = Some(m);
+    lb.pools = vec![p];
+    let cfg = host_config(vec![lb]);
+    let r = h.reconcile(&cfg).await;
+    let s = &r.statuses[0];
+    assert_eq!((s.applied_revision, &s.failed), (7, &None), "{s:?}");
+    assert!(h.k.haproxy(&h.lb_dir()).is_none(), "no haproxy for UDP only");
+    let table =
+        h.k.ruleset(Some(&ns()), "ip ciel_lb_udp")
+            .expect("UDP table")
+            .to_string();
+    assert!(table.contains("10.9.0.21") && table.contains("10.9.0.22"), "{table}");
+    assert!(s.listeners.iter().all(|l| l.up), "{s:?}");
+
+    // The watcher's round: M2 fails its check and is taken out.
+    h.k.set_server_status(M2, "DOWN");
+    let mut checker = probe::Checker::default();
+    assert!(checker.round(h.k.as_ref(), &root(&h.dir)).await);
+    let r = h.reconcile(&cfg).await;
+    let table = h.k.ruleset(Some(&ns()), "ip ciel_lb_udp").unwrap().to_string();
+    assert!(table.contains("10.9.0.21") && !table.contains("10.9.0.22"), "{table}");
+    let down = r.statuses[0].members.iter().find(|x| x.id == M2).map(|x| x.health);
+    assert_eq!(down, Some(MemberState::Down));
+    // Not due again before its delay: nothing changes.
+    assert!(!checker.round(h.k.as_ref(), &root(&h.dir)).await);
+
+    // No UDP listener left: the table goes.
+    let mut off = spec();
+    off.listeners.clear();
+    off.revision = 8;
+    h.reconcile(&host_config(vec![off])).await;
+    assert!(h.k.ruleset(Some(&ns()), "ip ciel_lb_udp").is_none());
 }

@@ -3,7 +3,8 @@
 //! This watcher reads every running load balancer's stats socket once a second and bumps a
 //! counter whenever what it sees changes (not counters: member states and listener
 //! up-states); the agent's loop reconciles and reports after each bump, as it does after a
-//! VM task's change.
+//! VM task's change. It also runs the UDP pools' health checks that are due
+//! ([`super::probe`]), whose changes bump the counter the same way.
 
 use super::super::kernel::Kernel;
 use super::stats::{self, Health};
@@ -38,10 +39,12 @@ async fn snapshot(k: &dyn Kernel, root: &std::path::Path) -> BTreeMap<String, He
 pub fn spawn(k: Arc<dyn Kernel>, root: PathBuf, changes: tokio::sync::watch::Sender<u64>) -> tokio::task::AbortHandle {
     tokio::spawn(async move {
         let mut last = snapshot(k.as_ref(), &root).await;
+        let mut udp = super::probe::Checker::default();
         loop {
             tokio::time::sleep(EVERY).await;
             let now = snapshot(k.as_ref(), &root).await;
-            if now != last {
+            let udp_changed = udp.round(k.as_ref(), &root).await;
+            if now != last || udp_changed {
                 tracing::debug!("load balancer health changed");
                 changes.send_modify(|n| *n = n.wrapping_add(1));
                 last = now;
