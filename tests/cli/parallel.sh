@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs CLI acceptance scripts side by side (each starts its own Ciel on its own ports), then
-# prints each one's output in turn; fails if any failed. For suites that use only loopback.
+# prints each one's output in turn; fails if any failed. For suites that use only loopback,
+# or that run in namespaces of their own: an argument may be a command with its arguments
+# in one word ("tests/cli/isolated.sh tests/cli/hostile_port.sh"), named by its last word.
 #   tests/cli/parallel.sh tests/cli/identity.sh tests/cli/image.sh …
 set -uo pipefail
 dir=$(mktemp -d)
 pids=()
+log_of() { echo "$dir/$(basename "${1##* }").log"; }
 for t in "$@"; do
-    "$t" >"$dir/$(basename "$t").log" 2>&1 &
+    # shellcheck disable=SC2086 # a command with its arguments, split on purpose
+    $t >"$(log_of "$t")" 2>&1 &
     pids+=($!)
 done
 rc=0
@@ -15,11 +19,11 @@ for i in "${!pids[@]}"; do
 done
 for t in "$@"; do
     echo "================ $t"
-    cat "$dir/$(basename "$t").log"
+    cat "$(log_of "$t")"
 done
 echo "================ totals"
 for t in "$@"; do
-    printf '%-28s %s\n' "$(basename "$t")" "$(grep -E '^.*[0-9]+ passed, [0-9]+ failed' "$dir/$(basename "$t").log" | tail -n1)"
+    printf '%-28s %s\n' "$(basename "${t##* }")" "$(grep -E '^.*[0-9]+ passed, [0-9]+ failed' "$(log_of "$t")" | tail -n1)"
 done
 rm -rf "$dir"
 exit $rc

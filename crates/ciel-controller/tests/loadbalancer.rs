@@ -947,3 +947,43 @@ async fn l7_policies_keep_octavias_order_and_reach_the_node() {
     assert_eq!(rules["rules"].as_array().unwrap().len(), 1);
     assert!(rules["rules"][0].get("l7policy_id").is_none());
 }
+
+/// A network node with no server of its own is told at once: of a new load balancer, and of
+/// a change of ports on its VIP network (the l2 population its members are reached by).
+#[tokio::test]
+async fn the_network_node_is_woken_without_servers_of_its_own() {
+    let c = Cloud::new().await;
+    let before = c.desired().await.generation;
+    let created = c
+        .ok(
+            Method::POST,
+            "/load-balancer/v2/lbaas/loadbalancers",
+            Some(json!({"loadbalancer": {"name": "lb1", "vip_subnet_id": c.subnet}})),
+        )
+        .await;
+    let id = created["loadbalancer"]["id"].as_str().unwrap().to_string();
+    let cfg = c
+        .app
+        .host_config(&c.host, before, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(cfg.generation > before, "the create woke the node");
+    assert_eq!(cfg.load_balancers.len(), 1);
+    assert_eq!(cfg.load_balancers[0].id, id);
+    c.serve(MemberState::NoCheck).await;
+    let before = c.desired().await.generation;
+    c.ok(
+        Method::POST,
+        "/network/v2.0/ports",
+        Some(
+            json!({"port": {"network_id": c.net, "name": "member", "device_owner": "compute:nova", "device_id": "x"}}),
+        ),
+    )
+    .await;
+    let cfg = c
+        .app
+        .host_config(&c.host, before, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(cfg.generation > before, "a port on the VIP network woke the node");
+}

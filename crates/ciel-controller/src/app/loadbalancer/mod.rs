@@ -258,7 +258,8 @@ impl Tree {
                 db::delete_child(&mut **tx, id).await?;
             }
         }
-        if self.lb.revision != self.original_lb.revision || self.lb.host_id != self.original_lb.host_id {
+        let created = self.original_lb.id.is_empty();
+        if created || self.lb.revision != self.original_lb.revision || self.lb.host_id != self.original_lb.host_id {
             for h in [&self.lb.host_id, &self.original_lb.host_id].into_iter().flatten() {
                 tx.host_changed(h);
             }

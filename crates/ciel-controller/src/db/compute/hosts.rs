@@ -166,13 +166,19 @@ pub async fn bump_all(e: impl sql::Executor<'_>, mark: i64) -> Result<u64> {
 }
 
 pub async fn bump_hosts_on_network(e: impl sql::Executor<'_>, network_id: &str, mark: i64) -> Result<Vec<String>> {
-    bump_where(
-        e,
-        "WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id WHERE p.network_id = ?)",
-        Some(network_id),
-        mark,
-    )
-    .await
+    // The network nodes of load balancers whose VIP is on the network too: they reach its
+    // members through the same l2 population as the servers' hosts.
+    let sql = "UPDATE hosts SET generation = generation + 1, changed_mark = ? \
+               WHERE id IN (SELECT s.host_id FROM servers s JOIN ports p ON p.device_id = s.id WHERE p.network_id = ?) \
+               OR id IN (SELECT l.host_id FROM lb_loadbalancers l JOIN ports p ON p.id = l.vip_port_id \
+                         WHERE p.network_id = ?) \
+               RETURNING id";
+    Ok(sql::query_scalar(sql)
+        .bind(mark)
+        .bind(network_id)
+        .bind(network_id)
+        .fetch_all(e)
+        .await?)
 }
 
 /// Bumps the generation of the hosts `filter` (a WHERE clause, with at most one `?` for
