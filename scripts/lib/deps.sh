@@ -59,6 +59,12 @@ ensure_test_venv() {
     if ! "$cache/venv/bin/python" -c 'import octaviaclient' 2>/dev/null; then
         "$cache/venv/bin/pip" install -q python-octaviaclient
     fi
+    # octavia-tempest-plugin for the conformance harness's `octavia` suite; 3.5.0 works with
+    # the tempest the venv has (it requires tempest>=17.1.0 and changes no installed package).
+    if [ "$("$cache/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("octavia-tempest-plugin"))' 2>/dev/null)" != 3.5.0 ]; then
+        echo "==> installing octavia-tempest-plugin 3.5.0 into $cache/venv" >&2
+        "$cache/venv/bin/pip" install -q octavia-tempest-plugin==3.5.0
+    fi
 }
 
 # What tests/cli/ha.sh runs: etcd (server and etcdctl), Patroni, HAProxy, PostgreSQL 15 (Debian 12's packages).

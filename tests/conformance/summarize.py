@@ -15,6 +15,11 @@ Inputs:
                     'missing' and count as interop failures.
   --failing-out FILE  write the ids of failed / not-run tests there
   --strict          non-interop failures also make the exit status non-zero
+  --known-gap-patterns FILE
+                    lines 'REGEX  # reason': octavia-tempest-plugin tests
+                    whose id matches REGEX (re.search) and that fail or skip
+                    are printed as known gaps with their reason, apart from
+                    the other failures (octavia_known_gaps.txt)
 
 Every selected test gets one status: its own result, else the result of its
 class's setUpClass (tempest reports a class-level skip or error once, as
@@ -80,7 +85,7 @@ def read_selected(path):
     with open(path) as f:
         for line in f:
             line = line.strip()
-            if line.startswith("tempest."):
+            if line.startswith(("tempest.", "octavia_tempest_plugin.")):
                 out.append(base_id(line))
     return list(dict.fromkeys(out))
 
@@ -131,6 +136,29 @@ def read_gaps(path):
     return gaps
 
 
+def read_gap_patterns(path):
+    """[(compiled regex, reason)] from a file of 'REGEX  # reason' lines."""
+    out = []
+    try:
+        f = open(path)
+    except FileNotFoundError:
+        return out
+    with f:
+        for line in f:
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            pattern, _, why = line.partition("#")
+            out.append((re.compile(pattern.strip()), why.strip()))
+    return out
+
+
+def gap_reason(patterns, test_id):
+    for rx, why in patterns:
+        if rx.search(test_id):
+            return why
+    return None
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--selected", required=True)
@@ -141,6 +169,8 @@ def main(argv=None):
     p.add_argument("--failing-out")
     p.add_argument("--strict", action="store_true")
     p.add_argument("--known-gaps", help="interop tests whose skip is a documented gap")
+    p.add_argument("--known-gap-patterns",
+                   help="regexes of non-interop tests whose failure or skip is a documented gap")
     a = p.parse_args(argv)
 
     interop_all = read_interop(a.interop)
@@ -199,6 +229,9 @@ def main(argv=None):
         parts = t.split(".")
         if len(parts) > 2 and parts[0] == "tempest" and parts[1] == "api":
             by_suite.setdefault(".".join(parts[:3]), []).append(st)
+        elif len(parts) > 4 and parts[0] == "octavia_tempest_plugin":
+            # octavia_tempest_plugin.tests.api.v2 / .scenario.v2
+            by_suite.setdefault(".".join(parts[:4]), []).append(st)
     for suite in sorted(by_suite):
         print("Suite results %-22s  %s" % (suite + ":", fmt(counts(by_suite[suite]), len(by_suite[suite]))))
     if missing:
@@ -208,7 +241,21 @@ def main(argv=None):
             print("    MISSING  " + t)
     print("=" * 72)
 
-    bad = sorted(t for t, s in status.items() if s in ("fail", "not run"))
+    patterns = (read_gap_patterns(a.known_gap_patterns)
+                if a.known_gap_patterns else [])
+    # Only the plugin's tests: the patterns are written for its test names.
+    pattern_gaps = {t: gap_reason(patterns, t) for t, s in status.items()
+                    if s in ("fail", "not run", "skip")
+                    and t.startswith("octavia_tempest_plugin.")}
+    pattern_gaps = {t: why for t, why in pattern_gaps.items() if why}
+    bad = sorted(t for t, s in status.items() if s in ("fail", "not run")
+                 and t not in pattern_gaps)
+    if pattern_gaps:
+        print("Known gaps outside the interop list (%d failed or skipped; "
+              "octavia_known_gaps.txt):" % len(pattern_gaps))
+        for t in sorted(pattern_gaps):
+            print("  KNOWN GAP  %-4s %s  # %s"
+                  % (status[t].upper(), t, pattern_gaps[t]))
     if bad or failed_fixtures:
         print("Failing tests (fail / not run):")
         for t in failed_fixtures:
@@ -242,8 +289,8 @@ def main(argv=None):
 
     interop_ok = (c_int["fail"] == 0 and not int_skipped
                   and c_int["not run"] == 0 and not interop_fixture_fail)
-    broad_ok = c_all["fail"] == 0 and c_all["not run"] == 0 \
-        and not failed_fixtures
+    # Failures that are documented gaps (--known-gap-patterns) do not count.
+    broad_ok = not bad and not failed_fixtures
     if not tests and not fixtures:
         print("RESULT: FAIL (no test results were recorded)")
         return 1

@@ -987,3 +987,175 @@ async fn the_network_node_is_woken_without_servers_of_its_own() {
         .unwrap();
     assert!(cfg.generation > before, "a port on the VIP network woke the node");
 }
+
+#[tokio::test]
+async fn flavors_and_zones_follow_octavias_rules() {
+    let c = Cloud::new().await;
+    let lb = "/load-balancer/v2.0/lbaas";
+    // Flavor profiles: the provider checks the data, verbatim echo, 501 for what it lacks.
+    let data = r#"{"loadbalancer_topology": "SINGLE"}"#;
+    let (s, fp) = c
+        .call(
+            Method::POST,
+            &format!("{lb}/flavorprofiles"),
+            Some(json!({"flavorprofile": {"name": "single", "provider_name": "ciel", "flavor_data": data}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{fp}");
+    assert_eq!(fp["flavorprofile"]["flavor_data"], data);
+    let fp_id = fp["flavorprofile"]["id"].as_str().unwrap().to_string();
+    for (bad, status) in [
+        (r#"{"compute_flavor": "42"}"#, StatusCode::NOT_IMPLEMENTED),
+        (
+            r#"{"loadbalancer_topology": "ACTIVE_STANDBY"}"#,
+            StatusCode::NOT_IMPLEMENTED,
+        ),
+        ("{not json", StatusCode::BAD_REQUEST),
+    ] {
+        let (s, v) = c
+            .call(
+                Method::POST,
+                &format!("{lb}/flavorprofiles"),
+                Some(json!({"flavorprofile": {"name": "x", "provider_name": "ciel", "flavor_data": bad}})),
+            )
+            .await;
+        assert_eq!(s, status, "{bad}: {v}");
+        assert!(v["faultstring"].is_string(), "{v}");
+    }
+    let (s, _) = c
+        .call(
+            Method::POST,
+            &format!("{lb}/flavorprofiles"),
+            Some(json!({"flavorprofile": {"name": "x", "provider_name": "f5", "flavor_data": data}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Flavors: unique names, an existing profile, readers see them.
+    let flavor =
+        |name: &str, enabled: bool| json!({"flavor": {"name": name, "enabled": enabled, "flavor_profile_id": fp_id}});
+    let f = c
+        .ok(Method::POST, &format!("{lb}/flavors"), Some(flavor("small", true)))
+        .await;
+    let f_id = f["flavor"]["id"].as_str().unwrap().to_string();
+    assert_eq!(f["flavor"]["description"], "");
+    let (s, v) = c
+        .call(Method::POST, &format!("{lb}/flavors"), Some(flavor("small", true)))
+        .await;
+    assert_eq!(
+        (s, v["faultstring"].as_str()),
+        (StatusCode::CONFLICT, Some("A flavor of small already exists."))
+    );
+    let off = c
+        .ok(Method::POST, &format!("{lb}/flavors"), Some(flavor("off", false)))
+        .await;
+    let off_id = off["flavor"]["id"].as_str().unwrap().to_string();
+    let list = c
+        .ok(Method::GET, &format!("{lb}/flavors?enabled=true&fields=name"), None)
+        .await;
+    assert_eq!(list["flavors"], json!([{"name": "small"}]));
+    // A profile in use keeps its data.
+    let (s, _) = c
+        .call(
+            Method::PUT,
+            &format!("{lb}/flavorprofiles/{fp_id}"),
+            Some(json!({"flavorprofile": {"flavor_data": "{}"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = c
+        .call(
+            Method::PUT,
+            &format!("{lb}/flavorprofiles/{fp_id}"),
+            Some(json!({"flavorprofile": {"name": null}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Zones, keyed by name; compute_zone is the cloud's one compute zone.
+    let (s, _) = c
+        .call(
+            Method::POST,
+            &format!("{lb}/availabilityzoneprofiles"),
+            Some(
+                json!({"availability_zone_profile": {"name": "z", "provider_name": "ciel",
+                "availability_zone_data": r#"{"compute_zone": "nova", "management_network": "x"}"#}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_IMPLEMENTED);
+    let azp = c
+        .ok(
+            Method::POST,
+            &format!("{lb}/availabilityzoneprofiles"),
+            Some(
+                json!({"availability_zone_profile": {"name": "z", "provider_name": "ciel",
+                "availability_zone_data": r#"{"compute_zone": "nova"}"#}}),
+            ),
+        )
+        .await;
+    let azp_id = azp["availability_zone_profile"]["id"].as_str().unwrap().to_string();
+    let az = c
+        .ok(
+            Method::POST,
+            &format!("{lb}/availabilityzones"),
+            Some(json!({"availability_zone": {"name": "az1", "availability_zone_profile_id": azp_id}})),
+        )
+        .await;
+    assert_eq!(az["availability_zone"]["enabled"], true);
+
+    // A load balancer names them: the flavor's provider, refused when disabled or unknown.
+    let (s, v) = c
+        .call(
+            Method::POST,
+            &format!("{lb}/loadbalancers"),
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet, "flavor_id": off_id}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = c
+        .call(
+            Method::POST,
+            &format!("{lb}/loadbalancers"),
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet, "availability_zone": "nowhere"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["faultstring"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("Validation failure: Invalid availability zone.")
+        )
+    );
+    let (s, v) = c
+        .call(
+            Method::POST,
+            &format!("{lb}/loadbalancers"),
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet, "flavor_id": f_id, "provider": "amphora"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let created = c
+        .ok(
+            Method::POST,
+            &format!("{lb}/loadbalancers"),
+            Some(json!({"loadbalancer": {"vip_subnet_id": c.subnet, "flavor_id": f_id, "availability_zone": "az1"}})),
+        )
+        .await;
+    assert_eq!(created["loadbalancer"]["provider"], "ciel");
+    assert_eq!(created["loadbalancer"]["flavor_id"], f_id.as_str());
+    assert_eq!(created["loadbalancer"]["availability_zone"], "az1");
+    let (s, _) = c.call(Method::DELETE, &format!("{lb}/flavors/{f_id}"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = c
+        .call(Method::DELETE, &format!("{lb}/availabilityzones/az1"), None)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = c.call(Method::DELETE, &format!("{lb}/flavors/{off_id}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = c.call(Method::GET, &format!("{lb}/flavors/{off_id}"), None).await;
+    assert_eq!(
+        (s, v["faultstring"].as_str().map(str::to_owned)),
+        (StatusCode::NOT_FOUND, Some(format!("Flavor {off_id} not found.")))
+    );
+}

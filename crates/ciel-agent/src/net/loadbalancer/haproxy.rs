@@ -417,6 +417,11 @@ fn backend(w: &mut String, l: &ListenerSpec, pool: &PoolSpec, files: &Files) -> 
     id("pool", &pool.id)?;
     let _ = writeln!(w, "\nbackend {}:{}", pool.id, l.id);
     let _ = writeln!(w, "    mode {}", mode.name());
+    if !pool.monitor.as_ref().is_some_and(|m| m.admin_up) {
+        // Unchecked servers keep no state across reloads: a member enabled again would come
+        // back DOWN from the state file, with no check to bring it up.
+        let _ = writeln!(w, "    load-server-state-from-file none");
+    }
     if mode == Mode::Http {
         let _ = writeln!(w, "    http-reuse safe");
     }
@@ -877,6 +882,17 @@ pub(crate) mod tests {
         lb.pools[2].protocol = "HTTP".into();
         lb.listeners[1].protocol = "HTTPS".into();
         assert!(render(&lb, &files(), 1000).unwrap_err().contains("cannot serve"));
+    }
+
+    #[test]
+    fn unchecked_pools_keep_no_server_state() {
+        let text = render(&spec(), &files(), 1000).unwrap().unwrap();
+        let backends: Vec<&str> = text.split("\nbackend ").skip(1).collect();
+        assert!(backends.iter().any(|b| b.contains("load-server-state-from-file none")));
+        assert!(backends
+            .iter()
+            .filter(|b| b.contains(" check"))
+            .all(|b| !b.contains("load-server-state-from-file none")));
     }
 
     #[test]

@@ -150,13 +150,24 @@ impl TryFrom<Value> for UpdatePolicy {
 
 /// Octavia's action sanitation: what the action needs must be there, what it does not use
 /// is cleared.
-fn sanitize(mut a: L7PolicyAttrs) -> Result<L7PolicyAttrs> {
-    let args = |m: &str| Error::bad_request(format!("Invalid L7 Policy arguments: {m}"));
+fn sanitize(a: L7PolicyAttrs) -> Result<L7PolicyAttrs> {
     if a.redirect_pool_id.is_some() && (a.redirect_url.is_some() || a.redirect_prefix.is_some()) {
-        return Err(args(
-            "Cannot specify redirect_pool_id and redirect_url or redirect_prefix at the same time",
-        ));
+        return Err(both_targets());
     }
+    sanitize_action(a)
+}
+
+fn both_targets() -> Error {
+    Error::bad_request(
+        "Invalid L7 Policy arguments: Cannot specify redirect_pool_id and redirect_url or redirect_prefix at the same time",
+    )
+}
+
+/// The action's part of the sanitation: an update that changes the action clears the
+/// targets of the old one (Octavia checks that a request names one target only, not what
+/// is stored).
+fn sanitize_action(mut a: L7PolicyAttrs) -> Result<L7PolicyAttrs> {
+    let args = |m: &str| Error::bad_request(format!("Invalid L7 Policy arguments: {m}"));
     match a.action.as_str() {
         "REJECT" => {
             a.redirect_pool_id = None;
@@ -367,6 +378,10 @@ impl App {
         if let Some(action) = req.action {
             a.action = action;
         }
+        let set = |c: &Change<Option<String>>| matches!(c, Change::Set(Some(_)));
+        if set(&req.redirect_pool_id) && (set(&req.redirect_url) || set(&req.redirect_prefix)) {
+            return Err(both_targets());
+        }
         req.redirect_pool_id.apply(&mut a.redirect_pool_id, None);
         req.redirect_url.apply(&mut a.redirect_url, None);
         req.redirect_prefix.apply(&mut a.redirect_prefix, None);
@@ -377,7 +392,7 @@ impl App {
         if let Some(tags) = req.tags {
             a.tags = tags;
         }
-        let a = sanitize(a)?;
+        let a = sanitize_action(a)?;
         check_policy_target(&t, &listener, &a)?;
         t.lock()?;
         let position = req.position;

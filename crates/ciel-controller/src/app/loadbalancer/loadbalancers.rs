@@ -114,17 +114,22 @@ impl App {
             _ => own_project(caller)?,
         };
         check_write(caller, &project)?;
-        let provider = req.provider.clone().unwrap_or_else(|| super::DEFAULT_PROVIDER.into());
-        if !super::PROVIDERS.iter().any(|(p, _)| *p == provider) {
-            return Err(Error::bad_request(format!("Provider '{provider}' is not enabled.")));
-        }
-        if req.flavor_id.is_some() {
-            return Err(invalid("Invalid flavor_id."));
-        }
-        if req.availability_zone.is_some() {
-            return Err(invalid("Invalid availability zone."));
+        if let Some(provider) = &req.provider {
+            if !super::PROVIDERS.iter().any(|(p, _)| p == provider) {
+                return Err(Error::bad_request(format!("Provider '{provider}' is not enabled.")));
+            }
         }
         let mut tx = self.begin().await?;
+        // The flavor and zone asked for exist, are enabled and fit the provider (which they
+        // name when the request does not).
+        let provider = self
+            .lb_offer_check(
+                &mut tx,
+                req.provider.as_deref(),
+                req.flavor_id.as_deref(),
+                req.availability_zone.as_deref(),
+            )
+            .await?;
         self.check_lb_quota(&mut tx, &project, None, 1).await?;
         let (listeners, pools, members, monitors) = req.graph.count();
         for (kind, n) in [
@@ -169,8 +174,8 @@ impl App {
                 vip_network_id: port.network_id.to_string(),
                 vip_qos_policy_id: req.vip_qos_policy_id,
                 provider,
-                flavor_id: None,
-                availability_zone: None,
+                flavor_id: req.flavor_id,
+                availability_zone: req.availability_zone,
                 tags: req.tags,
                 vip_port_created: created,
             },

@@ -6,6 +6,7 @@
 //! Every change reads the load balancer's whole tree in its write transaction ([`Tree`]),
 //! checks Octavia's locks on it, changes it and writes back what changed.
 
+pub mod catalog;
 pub mod failover;
 pub mod graph;
 pub mod l7;
@@ -31,10 +32,11 @@ use std::collections::HashMap;
 
 /// The providers Ciel accepts: all served by its haproxy provider. `amphora` is what OCCM
 /// asks for by default, `octavia` its deprecated alias.
+/// No commas in descriptions: octavia-tempest-plugin reads them from a comma-separated option.
 pub const PROVIDERS: &[(&str, &str)] = &[
     (
         "amphora",
-        "Ciel's haproxy provider (served under Octavia's amphora name): haproxy in a network namespace on a network node, no service VM.",
+        "Ciel's haproxy provider (served under Octavia's amphora name): haproxy in a network namespace on a network node with no service VM.",
     ),
     ("octavia", "Deprecated alias of the amphora provider (Ciel's haproxy provider)."),
     ("ciel", "Ciel's haproxy provider: haproxy in a network namespace on a network node."),

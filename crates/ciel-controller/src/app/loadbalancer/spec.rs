@@ -10,8 +10,15 @@ use ciel_proto::{
     PortFirewall, RouterPort, SessionPersistence,
 };
 
+/// What the node serves: everything but what is being deleted and what the node refused
+/// (`ERROR`). A refused object stays out until it is changed again (back to `PENDING_UPDATE`)
+/// or deleted, so one listener the node cannot serve (say, a protocol it lacks) does not
+/// make every later change of its load balancer fail with it.
 fn live(c: &&Child) -> bool {
-    c.provisioning_status != ProvisioningStatus::PendingDelete
+    !matches!(
+        c.provisioning_status,
+        ProvisioningStatus::PendingDelete | ProvisioningStatus::Error
+    )
 }
 
 fn ms(v: i64) -> u32 {
@@ -164,6 +171,13 @@ pub fn spec(t: &Tree, port: RouterPort, gateway_ip: Option<String>) -> LoadBalan
 
 fn l7policy(t: &Tree, p: &Child) -> Option<L7PolicySpec> {
     let ChildAttrs::L7Policy(a) = &p.attrs else { return None };
+    // A redirect to a pool the node does not serve is left out with its pool.
+    if a.redirect_pool_id
+        .as_ref()
+        .is_some_and(|id| !t.child(id).is_some_and(|c| live(&c)))
+    {
+        return None;
+    }
     Some(L7PolicySpec {
         id: p.id.clone(),
         action: a.action.clone(),

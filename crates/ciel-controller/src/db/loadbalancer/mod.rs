@@ -4,6 +4,7 @@
 //! typed JSON body per kind.
 
 mod attrs;
+pub mod catalog;
 
 pub use attrs::*;
 

@@ -8,7 +8,8 @@ use crate::app::loadbalancer::loadbalancers::{CreateLoadBalancer, UpdateLoadBala
 use crate::app::loadbalancer::members::{CreateMember, UpdateMember};
 use crate::app::loadbalancer::monitors::{CreateMonitor, UpdateMonitor};
 use crate::app::loadbalancer::pools::{CreatePool, UpdatePool};
-use crate::app::loadbalancer::{quotas, Tree, PROVIDERS};
+use crate::app::loadbalancer::{catalog, quotas, Tree, PROVIDERS};
+use crate::db::loadbalancer::catalog::ProfileKind;
 use crate::db::loadbalancer::ChildKind;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
@@ -628,35 +629,234 @@ fn known_provider(p: &str) -> Result<(), Error> {
     }
 }
 
-/// What a flavor of Ciel's provider can say: its topology (one namespace per load balancer).
-pub async fn flavor_capabilities(Authed(..): Caller, Path(p): Path<String>) -> OResult {
+/// A capability list (`?name=`, `?description=` exact filters and `fields`), no links.
+fn capabilities(key: &str, caps: &[(&str, &str)], q: &query::Query) -> Response {
+    let f = query::fields(q);
+    let list: Vec<Value> = caps
+        .iter()
+        .filter(|(n, d)| {
+            query::param(q, "name").is_none_or(|w| w == *n) && query::param(q, "description").is_none_or(|w| w == *d)
+        })
+        .map(|(n, d)| query::select(json!({"name": n, "description": d}), &f))
+        .collect();
+    Json(json!({ key: list })).into_response()
+}
+
+pub async fn flavor_capabilities(Authed(..): Caller, Path(p): Path<String>, RawQuery(raw): RawQuery) -> OResult {
+    let q = query::parse(raw.as_deref())?;
     known_provider(&p)?;
-    Ok(Json(json!({"flavor_capabilities": [{"name": "loadbalancer_topology",
-        "description": "The load balancer topology. One of: SINGLE - One haproxy namespace per load balancer. ACTIVE_STANDBY - accepted, served as SINGLE."}]}))
+    Ok(capabilities("flavor_capabilities", catalog::FLAVOR_CAPABILITIES, &q))
+}
+
+pub async fn zone_capabilities(Authed(..): Caller, Path(p): Path<String>, RawQuery(raw): RawQuery) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    known_provider(&p)?;
+    Ok(capabilities(
+        "availability_zone_capabilities",
+        catalog::ZONE_CAPABILITIES,
+        &q,
+    ))
+}
+
+fn profile_key(kind: ProfileKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        ProfileKind::Flavor => ("flavorprofile", "flavorprofiles", "flavorprofile_links"),
+        ProfileKind::Zone => (
+            "availability_zone_profile",
+            "availability_zone_profiles",
+            "availability_zone_profile_links",
+        ),
+    }
+}
+
+async fn list_profiles(app: &AppState, kind: ProfileKind, raw: Option<String>, uri: &Uri) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let items = app
+        .lb_profiles(kind)
+        .await?
+        .iter()
+        .map(|p| render::profile(kind, p))
+        .collect();
+    let (_, key, links) = profile_key(kind);
+    Ok(Json(query::list(items, &q, key, links, uri.path(), &[])?).into_response())
+}
+
+async fn show_profile(app: &AppState, kind: ProfileKind, id: &str, raw: Option<String>) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let p = app.lb_profile(kind, id).await?;
+    Ok(one(profile_key(kind).0, render::profile(kind, &p), &q))
+}
+
+async fn create_profile(app: &AppState, kind: ProfileKind, b: &Bytes) -> OResult {
+    let key = profile_key(kind).0;
+    let req = catalog::CreateProfile::parse(kind, body(b, key)?)?;
+    let p = app.create_lb_profile(kind, req).await?;
+    Ok(created(key, render::profile(kind, &p)))
+}
+
+async fn update_profile(app: &AppState, kind: ProfileKind, id: &str, b: &Bytes) -> OResult {
+    let key = profile_key(kind).0;
+    let req = catalog::UpdateProfile::parse(kind, body(b, key)?)?;
+    let p = app.update_lb_profile(kind, id, req).await?;
+    Ok(Json(json!({ key: render::profile(kind, &p) })).into_response())
+}
+
+pub async fn flavor_profiles(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    RawQuery(raw): RawQuery,
+    uri: Uri,
+) -> OResult {
+    list_profiles(&app, ProfileKind::Flavor, raw, &uri).await
+}
+
+pub async fn show_flavor_profile(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> OResult {
+    show_profile(&app, ProfileKind::Flavor, &id, raw).await
+}
+
+pub async fn create_flavor_profile(State(app): State<AppState>, Authed(..): Caller, b: Bytes) -> OResult {
+    create_profile(&app, ProfileKind::Flavor, &b).await
+}
+
+pub async fn update_flavor_profile(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> OResult {
+    update_profile(&app, ProfileKind::Flavor, &id, &b).await
+}
+
+pub async fn delete_flavor_profile(State(app): State<AppState>, Authed(..): Caller, Path(id): Path<String>) -> OResult {
+    app.delete_lb_profile(ProfileKind::Flavor, &id).await?;
+    Ok(no_content())
+}
+
+pub async fn zone_profiles(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    RawQuery(raw): RawQuery,
+    uri: Uri,
+) -> OResult {
+    list_profiles(&app, ProfileKind::Zone, raw, &uri).await
+}
+
+pub async fn show_zone_profile(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> OResult {
+    show_profile(&app, ProfileKind::Zone, &id, raw).await
+}
+
+pub async fn create_zone_profile(State(app): State<AppState>, Authed(..): Caller, b: Bytes) -> OResult {
+    create_profile(&app, ProfileKind::Zone, &b).await
+}
+
+pub async fn update_zone_profile(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> OResult {
+    update_profile(&app, ProfileKind::Zone, &id, &b).await
+}
+
+pub async fn delete_zone_profile(State(app): State<AppState>, Authed(..): Caller, Path(id): Path<String>) -> OResult {
+    app.delete_lb_profile(ProfileKind::Zone, &id).await?;
+    Ok(no_content())
+}
+
+pub async fn flavors(State(app): State<AppState>, Authed(..): Caller, RawQuery(raw): RawQuery, uri: Uri) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let items = app.lb_flavors().await?.iter().map(render::flavor).collect();
+    Ok(Json(query::list(items, &q, "flavors", "flavors_links", uri.path(), &[])?).into_response())
+}
+
+pub async fn show_flavor(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let f = app.lb_flavor(&id).await?;
+    Ok(one("flavor", render::flavor(&f), &q))
+}
+
+pub async fn create_flavor(State(app): State<AppState>, Authed(..): Caller, b: Bytes) -> OResult {
+    let req = catalog::CreateFlavor::try_from(body(&b, "flavor")?)?;
+    let f = app.create_lb_flavor(req).await?;
+    Ok(created("flavor", render::flavor(&f)))
+}
+
+pub async fn update_flavor(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> OResult {
+    let req = catalog::UpdateOffer::parse("flavor", body(&b, "flavor")?, true)?;
+    let f = app.update_lb_flavor(&id, req).await?;
+    Ok(Json(json!({"flavor": render::flavor(&f)})).into_response())
+}
+
+pub async fn delete_flavor(State(app): State<AppState>, Authed(..): Caller, Path(id): Path<String>) -> OResult {
+    app.delete_lb_flavor(&id).await?;
+    Ok(no_content())
+}
+
+pub async fn zones(State(app): State<AppState>, Authed(..): Caller, RawQuery(raw): RawQuery, uri: Uri) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let items = app.lb_zones().await?.iter().map(render::zone).collect();
+    Ok(Json(query::list(
+        items,
+        &q,
+        "availability_zones",
+        "availability_zones_links",
+        uri.path(),
+        &[],
+    )?)
     .into_response())
 }
 
-pub async fn zone_capabilities(Authed(..): Caller, Path(p): Path<String>) -> OResult {
-    known_provider(&p)?;
-    Ok(Json(json!({"availability_zone_capabilities": [{"name": "compute_zone",
-        "description": "The availability zone of the network nodes serving the load balancer."}]}))
-    .into_response())
+pub async fn show_zone(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> OResult {
+    let q = query::parse(raw.as_deref())?;
+    let z = app.lb_zone(&name).await?;
+    Ok(one("availability_zone", render::zone(&z), &q))
 }
 
-pub async fn flavors(Authed(..): Caller) -> OResult {
-    Ok(Json(json!({"flavors": [], "flavors_links": []})).into_response())
+pub async fn create_zone(State(app): State<AppState>, Authed(..): Caller, b: Bytes) -> OResult {
+    let req = catalog::CreateZone::try_from(body(&b, "availability_zone")?)?;
+    let z = app.create_lb_zone(req).await?;
+    Ok(created("availability_zone", render::zone(&z)))
 }
 
-pub async fn flavor_profiles(Authed(..): Caller) -> OResult {
-    Ok(Json(json!({"flavorprofiles": [], "flavorprofile_links": []})).into_response())
+pub async fn update_zone(
+    State(app): State<AppState>,
+    Authed(..): Caller,
+    Path(name): Path<String>,
+    b: Bytes,
+) -> OResult {
+    let req = catalog::UpdateOffer::parse("availability_zone", body(&b, "availability_zone")?, false)?;
+    let z = app.update_lb_zone(&name, req).await?;
+    Ok(Json(json!({"availability_zone": render::zone(&z)})).into_response())
 }
 
-pub async fn zones(Authed(..): Caller) -> OResult {
-    Ok(Json(json!({"availability_zones": [], "availability_zones_links": []})).into_response())
-}
-
-pub async fn zone_profiles(Authed(..): Caller) -> OResult {
-    Ok(Json(json!({"availability_zone_profiles": [], "availability_zone_profile_links": []})).into_response())
+pub async fn delete_zone(State(app): State<AppState>, Authed(..): Caller, Path(name): Path<String>) -> OResult {
+    app.delete_lb_zone(&name).await?;
+    Ok(no_content())
 }
 
 /// Ciel's provider has no service VMs: the amphora list is empty.

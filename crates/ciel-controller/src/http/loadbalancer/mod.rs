@@ -204,18 +204,48 @@ fn resources() -> Routes<OctaviaError> {
             "/providers/{provider}/availability_zone_capabilities",
             get("load-balancer:provider-availability-zone:get_all", h::zone_capabilities),
         )
-        .route("/flavors", get("load-balancer:flavor:get_all", h::flavors))
+        .route(
+            "/flavors",
+            get("load-balancer:flavor:get_all", h::flavors).post("load-balancer:flavor:post", h::create_flavor),
+        )
+        .route(
+            "/flavors/{id}",
+            get("load-balancer:flavor:get_one", h::show_flavor)
+                .put("load-balancer:flavor:put", h::update_flavor)
+                .delete("load-balancer:flavor:delete", h::delete_flavor),
+        )
         .route(
             "/flavorprofiles",
-            get("load-balancer:flavor-profile:get_all", h::flavor_profiles),
+            get("load-balancer:flavor-profile:get_all", h::flavor_profiles)
+                .post("load-balancer:flavor-profile:post", h::create_flavor_profile),
+        )
+        .route(
+            "/flavorprofiles/{id}",
+            get("load-balancer:flavor-profile:get_one", h::show_flavor_profile)
+                .put("load-balancer:flavor-profile:put", h::update_flavor_profile)
+                .delete("load-balancer:flavor-profile:delete", h::delete_flavor_profile),
         )
         .route(
             "/availabilityzones",
-            get("load-balancer:availability-zone:get_all", h::zones),
+            get("load-balancer:availability-zone:get_all", h::zones)
+                .post("load-balancer:availability-zone:post", h::create_zone),
+        )
+        .route(
+            "/availabilityzones/{name}",
+            get("load-balancer:availability-zone:get_one", h::show_zone)
+                .put("load-balancer:availability-zone:put", h::update_zone)
+                .delete("load-balancer:availability-zone:delete", h::delete_zone),
         )
         .route(
             "/availabilityzoneprofiles",
-            get("load-balancer:availability-zone-profile:get_all", h::zone_profiles),
+            get("load-balancer:availability-zone-profile:get_all", h::zone_profiles)
+                .post("load-balancer:availability-zone-profile:post", h::create_zone_profile),
+        )
+        .route(
+            "/availabilityzoneprofiles/{id}",
+            get("load-balancer:availability-zone-profile:get_one", h::show_zone_profile)
+                .put("load-balancer:availability-zone-profile:put", h::update_zone_profile)
+                .delete("load-balancer:availability-zone-profile:delete", h::delete_zone_profile),
         )
 }
 

@@ -137,7 +137,13 @@ pub fn list(items: Vec<Value>, q: &Query, key: &str, links_key: &str, path: &str
         if RESERVED.contains(&k.as_str()) || TAG_FILTERS.contains(&k.as_str()) || extra_ok.contains(&k.as_str()) {
             continue;
         }
-        let attr = attribute(k);
+        // The key itself when objects have it (an L7 policy's `listener_id`), else the
+        // attribute it names (a pool's `listeners` for `listener_id`).
+        let attr = if items.iter().any(|v| v.get(k.as_str()).is_some()) {
+            k.as_str()
+        } else {
+            attribute(k)
+        };
         if !items.is_empty() && items.iter().all(|v| v.get(attr).is_none()) {
             return Err(Error::bad_request(
                 "One or more arguments are either duplicate or invalid",

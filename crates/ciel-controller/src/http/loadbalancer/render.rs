@@ -2,6 +2,7 @@
 //! `description` as `""` when unset, `tenant_id` beside `project_id`, naive UTC times.
 
 use crate::app::loadbalancer::Tree;
+use crate::db::loadbalancer::catalog::{Flavor, Profile, ProfileKind, Zone};
 use crate::db::loadbalancer::{Child, ChildAttrs, ChildKind};
 use serde_json::{json, Value};
 
@@ -233,4 +234,24 @@ pub fn l7rule(c: &Child) -> Value {
     });
     common(c, &mut v);
     v
+}
+
+/// A flavor profile (`flavor_data`) or an availability zone profile
+/// (`availability_zone_data`): the data as the text it was given.
+pub fn profile(kind: ProfileKind, p: &Profile) -> Value {
+    let data = match kind {
+        ProfileKind::Flavor => "flavor_data",
+        ProfileKind::Zone => "availability_zone_data",
+    };
+    json!({"id": p.id, "name": p.name, "provider_name": p.provider_name, data: p.data})
+}
+
+pub fn flavor(f: &Flavor) -> Value {
+    json!({"id": f.id, "name": f.name, "description": f.description, "enabled": f.enabled,
+           "flavor_profile_id": f.flavor_profile_id})
+}
+
+pub fn zone(z: &Zone) -> Value {
+    json!({"name": z.name, "description": z.description, "enabled": z.enabled,
+           "availability_zone_profile_id": z.availability_zone_profile_id})
 }
