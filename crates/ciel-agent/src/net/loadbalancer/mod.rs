@@ -474,6 +474,7 @@ async fn observe(k: &dyn Kernel, lb: &LoadBalancerSpec, ns: &str, dir: &Path, st
             let Some(pool) = udp::pool_of(lb, l) else { continue };
             for m in &pool.members {
                 let state = match health.get(&m.id) {
+                    _ if !m.admin_up => MemberState::Maint,
                     _ if !udp::probed(pool) => MemberState::NoCheck,
                     Some(false) => MemberState::Down,
                     _ => MemberState::Up,

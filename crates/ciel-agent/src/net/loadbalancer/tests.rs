@@ -315,6 +315,19 @@ async fn udp_listener_is_nftables_with_checked_members() {
     assert!(table.contains("10.9.0.21") && !table.contains("10.9.0.22"), "{table}");
     let down = r.statuses[0].members.iter().find(|x| x.id == M2).map(|x| x.health);
     assert_eq!(down, Some(MemberState::Down));
+    // A disabled member is in maintenance (Octavia's OFFLINE), and out of the rules.
+    let mut off = cfg.load_balancers[0].clone();
+    off.pools[0].members[0].admin_up = false;
+    let r = h.reconcile(&host_config(vec![off])).await;
+    let m1 = r.statuses[0].members.iter().find(|x| x.id == M1).map(|x| x.health);
+    assert_eq!(m1, Some(MemberState::Maint));
+    assert!(!h
+        .k
+        .ruleset(Some(&ns()), "ip ciel_lb_udp")
+        .unwrap()
+        .to_string()
+        .contains("10.9.0.21"));
+    h.reconcile(&cfg).await;
     // Not due again before its delay: nothing changes.
     assert!(!checker.round(h.k.as_ref(), &root(&h.dir)).await);
 
