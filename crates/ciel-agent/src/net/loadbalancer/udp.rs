@@ -279,75 +279,25 @@ pub async fn stats(k: &dyn Kernel, ns: &str, lb: &LoadBalancerSpec) -> BTreeMap<
 
 #[cfg(test)]
 mod tests {
+    use super::super::haproxy::tests::{listener, monitor, pool, spec};
     use super::*;
-    use ciel_proto::{LbVip, MemberSpec, MonitorSpec, RouterPort};
+    use ciel_proto::MemberSpec;
 
     fn member(id: &str, addr: &str, weight: u32, backup: bool) -> MemberSpec {
-        MemberSpec {
-            id: id.into(),
-            address: addr.into(),
-            port: 5353,
-            weight,
-            admin_up: true,
-            backup,
-            monitor_address: None,
-            monitor_port: None,
-        }
+        let mut m = super::super::haproxy::tests::member(id, addr, 5353);
+        (m.weight, m.backup) = (weight, backup);
+        m
     }
 
+    /// The shared test load balancer with one UDP listener on port 53 to a UDP pool of
+    /// `members` with a UDP-CONNECT monitor.
     fn lb(members: Vec<MemberSpec>, algorithm: &str) -> LoadBalancerSpec {
-        LoadBalancerSpec {
-            id: "lb1".into(),
-            revision: 3,
-            admin_up: true,
-            vip: LbVip {
-                port: RouterPort {
-                    port_id: "p".into(),
-                    network_id: "n".into(),
-                    mac: "fa:16:3e:00:00:01".into(),
-                    addresses: vec!["10.0.0.9/24".into()],
-                },
-                gateway_ip: None,
-                firewall: None,
-            },
-            listeners: vec![ListenerSpec {
-                id: "0b0b0b0b-0000-4000-8000-0000000000aa".into(),
-                protocol: "UDP".into(),
-                port: 53,
-                admin_up: true,
-                connection_limit: None,
-                default_pool_id: Some("pool".into()),
-                timeout_client_data_ms: 50_000,
-                timeout_member_connect_ms: 5_000,
-                timeout_member_data_ms: 50_000,
-                timeout_tcp_inspect_ms: 0,
-                insert_headers: vec![],
-                allowed_cidrs: vec![],
-                l7policies: vec![],
-            }],
-            pools: vec![PoolSpec {
-                id: "pool".into(),
-                protocol: "UDP".into(),
-                lb_algorithm: algorithm.into(),
-                session_persistence: None,
-                admin_up: true,
-                members,
-                monitor: Some(MonitorSpec {
-                    id: "hm".into(),
-                    kind: "UDP-CONNECT".into(),
-                    delay_s: 3,
-                    timeout_s: 1,
-                    max_retries: 2,
-                    max_retries_down: 2,
-                    http_method: None,
-                    url_path: None,
-                    expected_codes: None,
-                    http_version: None,
-                    domain_name: None,
-                    admin_up: true,
-                }),
-            }],
-        }
+        let mut lb = spec();
+        lb.listeners = vec![listener("0b0b0b0b-0000-4000-8000-0000000000aa", "UDP", 53, "pool")];
+        let mut p = pool("pool", "UDP", algorithm, members);
+        p.monitor = Some(monitor("UDP-CONNECT"));
+        lb.pools = vec![p];
+        lb
     }
 
     fn rules(body: &[Value], chain: &str) -> Vec<Value> {
