@@ -98,6 +98,8 @@ async fn stream_then_unlink(path: &std::path::Path) -> Response {
 #[derive(serde::Deserialize)]
 struct ExportFormat {
     format: Option<String>,
+    /// The volume's storage backend (a shared one cannot be found by looking).
+    backend: Option<String>,
 }
 
 /// A copy of a volume in `format` (raw or qcow2) as the response body (volume → image).
@@ -114,7 +116,8 @@ async fn export_volume(
         return StatusCode::BAD_REQUEST.into_response();
     }
     let format = q.format.unwrap_or_else(|| "raw".into());
-    let path = match state.storage.export(&id, &format).await {
+    let backend = q.backend.unwrap_or_default();
+    let path = match state.storage.export(&id, &backend, &format).await {
         Ok(p) => p,
         Err(e) => return (StatusCode::CONFLICT, format!("{e:#}")).into_response(),
     };

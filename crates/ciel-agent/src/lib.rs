@@ -41,8 +41,10 @@ pub struct AgentConfig {
     pub listen: std::net::SocketAddr,
     /// URL the controller uses for the agent's API [default: from `listen` and `underlay_ip`].
     pub advertise_url: Option<String>,
-    /// The LVM thin pool volumes of the `lvm` backend go to (none: only the `file` backend).
-    pub lvm: Option<storage::LvmConfig>,
+    /// The storage backends besides `file`: an LVM thin pool (`lvm`), a Ceph cluster (`rbd`).
+    pub storage: storage::StorageConfig,
+    /// Where root disks of VMs booted from images go: `file` or `rbd`.
+    pub images_type: String,
 }
 
 impl AgentConfig {
@@ -115,7 +117,7 @@ impl Agent {
             state_dir: cfg.state_dir.clone(),
         });
         Ok(Self {
-            storage: Arc::new(storage::Storage::new(&cfg.state_dir, cfg.lvm.as_ref())),
+            storage: Arc::new(storage::Storage::new(&cfg.state_dir, &cfg.storage)),
             cfg,
             http,
             driver,
@@ -140,6 +142,7 @@ impl Agent {
             agent_url: Some(agent_url.to_string()),
             provider_networks: self.cfg.provider_interfaces.iter().map(|(p, _)| p.clone()).collect(),
             storage_backends: self.storage.names(),
+            images_type: self.cfg.images_type.clone(),
         };
         let credential_file = self.cfg.state_dir.join("host-credential");
         let mut secrets = vec![];
@@ -343,7 +346,13 @@ impl Agent {
     async fn reconcile_storage(&self, cfg: &HostConfig, source: Option<(&str, &str)>) -> storage::StorageReport {
         let dir = cache::images_dir(&self.cfg.state_dir);
         let mut missing = vec![];
-        let held = self.storage.volumes();
+        // Listed only when a volume starts from an image (a shared pool's listing is a
+        // round trip to its cluster).
+        let from_images = cfg
+            .volumes
+            .iter()
+            .any(|v| matches!(v.source, Some(ciel_proto::VolumeSource::Image(_))));
+        let held = if from_images { self.storage.volumes() } else { vec![] };
         for v in &cfg.volumes {
             if let Some(ciel_proto::VolumeSource::Image(img)) = &v.source {
                 if !held.contains(&v.id) {
@@ -370,9 +379,13 @@ impl Agent {
             .cloned()
             .collect();
         let image_file = |img: &ciel_proto::ImageRef| Some(dir.join(&img.id)).filter(|p| p.exists());
+        let deletions = storage::Deletions {
+            volumes: cfg.deleted_volumes.clone(),
+            snapshots: cfg.deleted_snapshots.clone(),
+        };
         let mut report = self
             .storage
-            .reconcile(&volumes, &cfg.volume_snapshots, image_file, &attached)
+            .reconcile(&volumes, &cfg.volume_snapshots, &deletions, image_file, &attached)
             .await;
         report.errors.extend(missing);
         report

@@ -3,14 +3,18 @@
 //! image cache as the disk; the serial console in a log file; power changes over QMP.
 //!
 //! Per VM: `<state>/vms/<id>/{disk.qcow2, config.iso, qmp.sock, vnc.sock, console.log, qemu.pid,
-//! boot-serial, rebuild-serial, shape, nics}`; its NICs are taps the network plane made.
+//! boot-serial, rebuild-serial, shape, nics}`; its NICs are taps the network plane made. A VM
+//! whose root disk is on Ceph (`root_backend = rbd`) has it as the RBD image `<id>_disk` of
+//! the `vms` pool instead of `disk.qcow2`, and a `root-rbd` marker saying this host made it
+//! (and so removes it with the VM).
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp::commands::{
-    BlockResize, BlockdevAdd, BlockdevDel, BlockdevFile, Cont, DeviceAdd, DeviceDel, NetdevAdd, NetdevDel, QueryStatus,
-    Quit, Stop, SystemReset,
+    BlockResize, BlockdevDel, Cont, DeviceAdd, DeviceDel, NetdevAdd, NetdevDel, QueryStatus, Quit, Stop, SystemReset,
 };
 use crate::qmp::{self, Qmp};
+use crate::storage::rbd::RbdTool;
+use crate::storage::{CephConfig, Disk, StorageConfig, GIB};
 use anyhow::{bail, Context};
 use ciel_proto::{PowerState, VmSpec, VmState, VmStatus};
 use serde_json::Value;
@@ -20,6 +24,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const CONFIG_DRIVE: &str = "config.iso";
+/// In a VM's directory: its root disk is the RBD image this host made.
+const ROOT_RBD: &str = "root-rbd";
+/// The node name of a root disk given as a blockdev.
+const ROOT_NODE: &str = "root0";
 
 /// `kvm` on real hosts; `qemu` (TCG) where KVM is unusable, e.g. nested test machines.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,12 +44,14 @@ pub struct QemuDriver {
     qemu_img: String,
     /// Where attached volumes are.
     volumes: crate::storage::Storage,
+    /// The Ceph cluster root disks with `root_backend = rbd` go to.
+    ceph: Option<(CephConfig, RbdTool)>,
     /// One open QMP connection per VM, made on first use and again once closed.
     monitors: Mutex<HashMap<String, Arc<Qmp>>>,
 }
 
 impl QemuDriver {
-    pub fn new(state_dir: &Path, virt_type: VirtType, lvm: Option<&crate::storage::LvmConfig>) -> anyhow::Result<Self> {
+    pub fn new(state_dir: &Path, virt_type: VirtType, storage: &StorageConfig) -> anyhow::Result<Self> {
         if virt_type == VirtType::Kvm && std::fs::metadata("/dev/kvm").is_err() {
             bail!("virt_type kvm needs /dev/kvm; use virt_type qemu (TCG) on hosts without usable KVM");
         }
@@ -53,7 +63,8 @@ impl QemuDriver {
             virt_type,
             qemu: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
-            volumes: crate::storage::Storage::new(state_dir, lvm),
+            volumes: crate::storage::Storage::new(state_dir, storage),
+            ceph: storage.ceph.as_ref().map(|c| (c.clone(), RbdTool::new(c))),
             monitors: Mutex::default(),
         })
     }
@@ -74,27 +85,35 @@ impl QemuDriver {
         String::from_utf8_lossy(&cmdline).contains(id).then_some(pid)
     }
 
-    /// The boot disk and its format: the root volume, or a qcow2 overlay of the image.
-    async fn prepare_disk(&self, spec: &VmSpec) -> anyhow::Result<(PathBuf, &'static str)> {
+    /// The boot disk and its format: the root volume, an RBD image made from the image, or
+    /// a qcow2 overlay of the image.
+    async fn prepare_disk(&self, spec: &VmSpec) -> anyhow::Result<(Disk, &'static str)> {
         if let Some(v) = &spec.root_volume {
             let backend = self
                 .volumes
-                .locate(v)
+                .locate(v, &spec.root_volume_backend)
                 .with_context(|| format!("the root volume {v} is not on this host (yet)"))?;
-            return Ok((backend.volume_path(v), backend.format()));
+            let disk = backend.disk(v);
+            if !backend.shared() && !disk.exists_locally() {
+                bail!("the root volume {v} is not on this host (yet)");
+            }
+            return Ok((disk, backend.format()));
+        }
+        if spec.root_backend == "rbd" {
+            return Ok((self.prepare_rbd_disk(spec).await?, "raw"));
         }
         let disk = self.dir(&spec.id).join("disk.qcow2");
+        let local = Disk::Local {
+            path: disk.clone(),
+            device: false,
+        };
         if disk.exists() {
-            return Ok((disk, "qcow2"));
+            return Ok((local, "qcow2"));
         }
         let base = self.images_dir.join(&spec.image.id);
-        let fmt = if spec.image.disk_format == "qcow2" {
-            "qcow2"
-        } else {
-            "raw"
-        };
+        let fmt = image_format(spec);
         let virtual_size = virtual_size(&self.qemu_img, &base).await?;
-        let wanted = spec.root_gb * 1024 * 1024 * 1024;
+        let wanted = spec.root_gb * GIB;
         let mut cmd = tokio::process::Command::new(&self.qemu_img);
         cmd.args(["create", "-q", "-f", "qcow2", "-F", fmt, "-b"])
             .arg(&base)
@@ -109,7 +128,65 @@ impl QemuDriver {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok((disk, "qcow2"))
+        Ok((local, "qcow2"))
+    }
+
+    /// The VM's root disk in the Ceph `vms` pool, written from the cached image the first
+    /// time (under a `part-` name, renamed when complete) and grown to the flavor's size.
+    async fn prepare_rbd_disk(&self, spec: &VmSpec) -> anyhow::Result<Disk> {
+        let (ceph, rbd) = self
+            .ceph
+            .as_ref()
+            .context("the root disk goes to Ceph, and this host has no Ceph cluster configured")?;
+        let name = format!("{}_disk", spec.id);
+        let disk = ceph.image(&ceph.vms_pool, &name);
+        let marker = self.dir(&spec.id).join(ROOT_RBD);
+        if marker.exists() && rbd.exists(&ceph.vms_pool, &name).await? {
+            return Ok(disk);
+        }
+        let part = format!("part-{}", spec.id);
+        let part_spec = format!("{}/{part}", ceph.vms_pool);
+        rbd.remove_image(&ceph.vms_pool, &part).await?;
+        let base = self.images_dir.join(&spec.image.id);
+        let virtual_size = virtual_size(&self.qemu_img, &base).await?;
+        let bytes = (spec.root_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
+        rbd.run(&["create", "--size", &format!("{bytes}B"), &part_spec]).await?;
+        let target = ceph.image(&ceph.vms_pool, &part).qemu_img_name();
+        let base_s = base.display().to_string();
+        let written = crate::storage::run(
+            &self.qemu_img,
+            &["convert", "-n", "-f", image_format(spec), "-O", "raw", &base_s, &target],
+        )
+        .await;
+        let renamed = match written {
+            Ok(_) => {
+                rbd.run(&["rename", &part_spec, &format!("{}/{name}", ceph.vms_pool)])
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = renamed {
+            rbd.remove_image(&ceph.vms_pool, &part).await.ok();
+            return Err(e);
+        }
+        std::fs::write(&marker, &name)?;
+        tracing::info!(vm = %spec.id, pool = %ceph.vms_pool, size_gb = bytes / GIB, "root disk written to RBD");
+        Ok(disk)
+    }
+
+    /// Removes the VM's root disk (to be made again from the image, or with the VM).
+    async fn remove_root_disk(&self, id: &str) -> anyhow::Result<()> {
+        let dir = self.dir(id);
+        let disk = dir.join("disk.qcow2");
+        if disk.exists() {
+            std::fs::remove_file(&disk)?;
+        }
+        if let (Some((ceph, rbd)), true) = (&self.ceph, dir.join(ROOT_RBD).exists()) {
+            rbd.remove_image(&ceph.vms_pool, &format!("{id}_disk")).await?;
+            std::fs::remove_file(dir.join(ROOT_RBD))?;
+            tracing::info!(vm = %id, "RBD root disk removed");
+        }
+        Ok(())
     }
 
     /// QEMU's command line for a VM: the devices, the serial console into `console.log`, QMP,
@@ -117,7 +194,7 @@ impl QemuDriver {
     fn launch_args(
         &self,
         spec: &VmSpec,
-        disk: &Path,
+        disk: &Disk,
         disk_format: &str,
         paused: bool,
     ) -> anyhow::Result<Vec<std::ffi::OsString>> {
@@ -153,10 +230,22 @@ impl QemuDriver {
             .arg("-qmp")
             .arg(format!("unix:{},server=on,wait=off", opt(dir.join("qmp.sock").display())))
             .arg("-vnc")
-            .arg(format!("unix:{}", opt(dir.join("vnc.sock").display())))
-            .arg("-drive")
-            .arg(format!("file={},if=virtio,format={disk_format}", opt(disk.display())))
-            .args(nic_args(spec))
+            .arg(format!("unix:{}", opt(dir.join("vnc.sock").display())));
+        match disk {
+            Disk::Local { path, .. } => {
+                cmd.arg("-drive")
+                    .arg(format!("file={},if=virtio,format={disk_format}", opt(path.display())));
+            }
+            // A disk that is not a local path is a typed blockdev (JSON), never option text.
+            Disk::Rbd(_) => {
+                let blockdev = serde_json::to_string(&disk.blockdev(disk_format, ROOT_NODE, false))?;
+                cmd.arg("-blockdev")
+                    .arg(blockdev)
+                    .arg("-device")
+                    .arg(format!("virtio-blk-pci,drive={ROOT_NODE},id=rootdisk"));
+            }
+        }
+        cmd.args(nic_args(spec))
             .arg("-pidfile")
             .arg(dir.join("qemu.pid"))
             .arg("-daemonize");
@@ -321,19 +410,11 @@ impl QemuDriver {
                 None => {
                     let backend = self
                         .volumes
-                        .locate(&v.volume_id)
+                        .locate(&v.volume_id, &v.backend)
                         .with_context(|| format!("volume {} is not on this host", v.volume_id))?;
-                    let path = backend.volume_path(&v.volume_id);
-                    let blockdev = BlockdevAdd {
-                        driver: backend.format().into(),
-                        node_name: node.clone(),
-                        read_only: v.read_only,
-                        file: BlockdevFile {
-                            driver: backend.protocol().into(),
-                            filename: path,
-                            read_only: v.read_only,
-                        },
-                    };
+                    let blockdev = backend
+                        .disk(&v.volume_id)
+                        .blockdev(backend.format(), &node, v.read_only);
                     self.qmp(&spec.id, blockdev).await?;
                     let dev = DeviceAdd::VirtioBlk {
                         id: device,
@@ -405,10 +486,7 @@ impl QemuDriver {
             .unwrap_or(0);
         if rebuilt < spec.rebuild_serial {
             self.stop_process(&spec.id).await?;
-            let disk = dir.join("disk.qcow2");
-            if disk.exists() {
-                std::fs::remove_file(&disk)?;
-            }
+            self.remove_root_disk(&spec.id).await?;
             std::fs::write(dir.join("rebuild-serial"), spec.rebuild_serial.to_string())?;
             tracing::info!(vm = %spec.id, image = %spec.image.id, "VM disk rebuilt");
         }
@@ -563,6 +641,15 @@ fn nic_args(spec: &VmSpec) -> Vec<String> {
     args
 }
 
+/// The image's format as the image service checked it (never probed from the data).
+fn image_format(spec: &VmSpec) -> &'static str {
+    if spec.image.disk_format == "qcow2" {
+        "qcow2"
+    } else {
+        "raw"
+    }
+}
+
 /// The resources a QEMU process is started with; a change needs a restart.
 fn shape(spec: &VmSpec) -> String {
     format!("{} vcpus {} MiB", spec.vcpus.max(1), spec.memory_mb)
@@ -671,6 +758,7 @@ impl Hypervisor for QemuDriver {
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             self.stop_process(id).await?;
+            self.remove_root_disk(id).await?;
             let dir = self.dir(id);
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
@@ -682,10 +770,18 @@ impl Hypervisor for QemuDriver {
 
     fn snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<PathBuf>> {
         Box::pin(async move {
-            let disk = self.dir(id).join("disk.qcow2");
-            if !disk.exists() {
-                bail!("VM {id} has no disk on this host");
-            }
+            let disk = match &self.ceph {
+                Some((ceph, _)) if self.dir(id).join(ROOT_RBD).exists() => {
+                    ceph.image(&ceph.vms_pool, &format!("{id}_disk")).qemu_img_name()
+                }
+                _ => {
+                    let disk = self.dir(id).join("disk.qcow2");
+                    if !disk.exists() {
+                        bail!("VM {id} has no disk on this host");
+                    }
+                    disk.display().to_string()
+                }
+            };
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
@@ -751,6 +847,15 @@ mod tests {
             rebuild_serial: 0,
             volumes: vec![],
             root_volume: None,
+            root_volume_backend: String::new(),
+            root_backend: "file".into(),
+        }
+    }
+
+    fn local(path: &str) -> Disk {
+        Disk::Local {
+            path: path.into(),
+            device: false,
         }
     }
 
@@ -760,10 +865,10 @@ mod tests {
     #[test]
     fn vms_have_a_vga_display_behind_vnc_and_a_serial_console() {
         let state = std::env::temp_dir().join(format!("ciel-qemu-args-{}", std::process::id()));
-        let driver = QemuDriver::new(&state, VirtType::Qemu, None).unwrap();
+        let driver = QemuDriver::new(&state, VirtType::Qemu, &StorageConfig::default()).unwrap();
         let s = spec();
         let args: Vec<String> = driver
-            .launch_args(&s, Path::new("/x/disk.qcow2"), "qcow2", false)
+            .launch_args(&s, &local("/x/disk.qcow2"), "qcow2", false)
             .unwrap()
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
@@ -788,13 +893,13 @@ mod tests {
     #[test]
     fn option_values_cannot_add_options() {
         let state = std::env::temp_dir().join(format!("ciel-qemu-commas-{}", std::process::id()));
-        let driver = QemuDriver::new(&state, VirtType::Qemu, None).unwrap();
+        let driver = QemuDriver::new(&state, VirtType::Qemu, &StorageConfig::default()).unwrap();
         let mut s = spec();
         s.nics[0].mac = "fa:16:3e:00:00:01,romfile=/etc/shadow".into();
         s.kernel = Some(s.image.clone());
         s.cmdline = Some("console=ttyS0,115200 root=/dev/vda".into());
         let args: Vec<String> = driver
-            .launch_args(&s, Path::new("/x/a,b/disk.qcow2"), "qcow2", false)
+            .launch_args(&s, &local("/x/a,b/disk.qcow2"), "qcow2", false)
             .unwrap()
             .iter()
             .map(|a| a.to_string_lossy().into_owned())

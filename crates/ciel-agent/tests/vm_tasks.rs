@@ -34,6 +34,8 @@ fn spec(id: &str, power: PowerState) -> VmSpec {
         rebuild_serial: 0,
         volumes: vec![],
         root_volume: None,
+        root_volume_backend: String::new(),
+        root_backend: "file".into(),
     }
 }
 
@@ -68,7 +70,8 @@ fn agent(dir: &std::path::Path, timeout: Duration) -> (Agent, Arc<FakeHypervisor
             state_dir: dir.join("agent"),
             listen: "127.0.0.1:0".parse().unwrap(),
             advertise_url: None,
-            lvm: None,
+            storage: Default::default(),
+            images_type: "file".into(),
         },
         fake.clone(),
     )

@@ -118,6 +118,7 @@ impl Cloud {
                 agent_url: None,
                 provider_networks: vec![],
                 storage_backends: vec!["file".into()],
+                images_type: "file".into(),
             },
         )
         .await

@@ -28,13 +28,22 @@ pub struct RegisterRequest {
     /// network is one of them: a network node).
     #[serde(default)]
     pub provider_networks: Vec<String>,
-    /// The storage backends this host keeps volumes in (`file`, `lvm`).
-    #[serde(default = "file_backend")]
+    /// The storage backends this host keeps volumes in (`file`, `lvm`, `rbd`).
+    #[serde(default = "file_backends")]
     pub storage_backends: Vec<String>,
+    /// Where this host puts the root disks of VMs booted from images: `file` (a qcow2
+    /// overlay of the image in its state directory) or `rbd` (an image of the Ceph `vms`
+    /// pool, which every host with the cluster sees).
+    #[serde(default = "file_backend")]
+    pub images_type: String,
 }
 
-fn file_backend() -> Vec<String> {
-    vec!["file".into()]
+fn file_backends() -> Vec<String> {
+    vec![file_backend()]
+}
+
+fn file_backend() -> String {
+    "file".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -64,6 +73,13 @@ pub struct HostConfig {
     /// Snapshots of those volumes.
     #[serde(default)]
     pub volume_snapshots: Vec<SnapshotSpec>,
+    /// Volumes and snapshots on shared backends this host must delete (it owns them). A
+    /// local backend removes what `volumes` no longer lists; a shared one sees other hosts'
+    /// objects too, so it deletes only what is named here.
+    #[serde(default)]
+    pub deleted_volumes: Vec<String>,
+    #[serde(default)]
+    pub deleted_snapshots: Vec<String>,
     /// The load balancers this host runs (a network node's job).
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancerSpec>,
@@ -106,6 +122,9 @@ pub struct VolumeAttachment {
     pub read_only: bool,
     /// The volume's size; a larger one than attached is grown in place.
     pub size_gb: u64,
+    /// The volume's storage backend; empty: a local one, found on this host.
+    #[serde(default)]
+    pub backend: String,
 }
 
 /// A router as its host runs it: a network namespace with a leg on each attached network,
@@ -263,6 +282,13 @@ pub struct VmSpec {
     /// The volume the VM boots from (its root disk), instead of an overlay of `image`.
     #[serde(default)]
     pub root_volume: Option<String>,
+    /// The storage backend of `root_volume`; empty: a local one, found on this host.
+    #[serde(default)]
+    pub root_volume_backend: String,
+    /// Where the root disk made from `image` lives: `file` (a qcow2 overlay on this host)
+    /// or `rbd` (a clone or copy of the image in the Ceph `vms` pool).
+    #[serde(default = "file_backend")]
+    pub root_backend: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,7 +1,7 @@
 //! `ciel agent`: a hypervisor agent joining a controller.
 
 use anyhow::Context;
-use ciel_agent::storage::LvmConfig;
+use ciel_agent::storage::{CephConfig, LvmConfig, StorageConfig};
 use ciel_agent::{Agent, AgentConfig};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -59,6 +59,26 @@ pub struct AgentArgs {
     /// Thin pool (in --lvm-volume-group) of the `lvm` backend.
     #[arg(long, requires = "lvm_volume_group")]
     lvm_thin_pool: Option<String>,
+    /// ceph.conf of the Ceph cluster of the `rbd` backend (volumes, and root disks with
+    /// --images-type rbd); the keyring of --ceph-client is found through it.
+    #[arg(long)]
+    ceph_conf: Option<PathBuf>,
+    /// The cephx user (without `client.`).
+    #[arg(long, default_value = "ciel", requires = "ceph_conf")]
+    ceph_client: String,
+    /// Pool of RBD volumes.
+    #[arg(long, default_value = "volumes", requires = "ceph_conf")]
+    ceph_volumes_pool: String,
+    /// Pool of the image service's RBD store.
+    #[arg(long, default_value = "images", requires = "ceph_conf")]
+    ceph_images_pool: String,
+    /// Pool of root disks (--images-type rbd).
+    #[arg(long, default_value = "vms", requires = "ceph_conf")]
+    ceph_vms_pool: String,
+    /// Where root disks of VMs booted from images go: `file` (qcow2 overlays in the state
+    /// directory) or `rbd` (the Ceph vms pool: shared, so VMs can move without copying).
+    #[arg(long, default_value = "file", value_parser = ["file", "rbd"])]
+    images_type: String,
     /// Where the agent keeps its state.
     #[arg(long, default_value = "/var/lib/ciel-agent")]
     state_dir: PathBuf,
@@ -82,7 +102,7 @@ pub fn make_driver(
     driver: &str,
     virt_type: &str,
     state_dir: &std::path::Path,
-    lvm: Option<&LvmConfig>,
+    storage: &StorageConfig,
 ) -> anyhow::Result<Arc<dyn ciel_agent::driver::Hypervisor>> {
     Ok(match driver {
         "fake" => Arc::new(ciel_agent::fake::FakeHypervisor::default()),
@@ -93,10 +113,29 @@ pub fn make_driver(
                 other => anyhow::bail!("unknown virt_type '{other}' (expected kvm or qemu)"),
             };
             std::fs::create_dir_all(state_dir)?;
-            Arc::new(ciel_agent::qemu::QemuDriver::new(state_dir, virt, lvm)?)
+            Arc::new(ciel_agent::qemu::QemuDriver::new(state_dir, virt, storage)?)
         }
         other => anyhow::bail!("unknown hypervisor driver '{other}' (expected qemu or fake)"),
     })
+}
+
+/// The storage backends of a host, checked: a Ceph section names real pools and a conf
+/// file, and root disks go to `rbd` only with a Ceph cluster.
+pub fn storage_config(
+    lvm: Option<LvmConfig>,
+    ceph: Option<CephConfig>,
+    images_type: &str,
+) -> anyhow::Result<StorageConfig> {
+    if let Some(c) = &ceph {
+        c.validate()?;
+    }
+    match images_type {
+        "file" => {}
+        "rbd" if ceph.is_some() => {}
+        "rbd" => anyhow::bail!("images_type rbd needs a Ceph cluster ([ceph] conf, or --ceph-conf)"),
+        other => anyhow::bail!("unknown images_type '{other}' (expected file or rbd)"),
+    }
+    Ok(StorageConfig { lvm, ceph })
 }
 
 fn parse_mapping(s: &str) -> Result<(String, String), String> {
@@ -123,6 +162,15 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    let ceph = args.ceph_conf.as_ref().map(|conf| CephConfig {
+        conf: conf.clone(),
+        client: args.ceph_client.clone(),
+        volumes_pool: args.ceph_volumes_pool.clone(),
+        images_pool: args.ceph_images_pool.clone(),
+        vms_pool: args.ceph_vms_pool.clone(),
+        ..CephConfig::default()
+    });
+    let storage = storage_config(lvm, ceph, &args.images_type)?;
     let driver = make_driver(
         match args.driver {
             DriverKind::Fake => "fake",
@@ -133,7 +181,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             VirtTypeArg::Qemu => "qemu",
         },
         &args.state_dir,
-        lvm.as_ref(),
+        &storage,
     )?;
     let hostname = match args.hostname {
         Some(h) => h,
@@ -149,7 +197,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             (
                 format!("{hostname}-{:04}", i + 1),
                 dir.clone(),
-                make_driver("fake", "qemu", &dir, None)?,
+                make_driver("fake", "qemu", &dir, &StorageConfig::default())?,
             )
         } else {
             (hostname.clone(), args.state_dir.clone(), driver.clone())
@@ -165,7 +213,8 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
                 state_dir,
                 listen: args.listen,
                 advertise_url: args.advertise_url.clone(),
-                lvm: lvm.clone(),
+                storage: storage.clone(),
+                images_type: args.images_type.clone(),
             },
             driver,
         )?);

@@ -30,7 +30,7 @@ enum Command {
     /// database (`--database postgres://…`), behind a load balancer.
     Controller(up::UpArgs),
     /// Run a hypervisor agent that joins a controller.
-    Agent(agent::AgentArgs),
+    Agent(Box<agent::AgentArgs>),
     /// Create, list and revoke the tokens new hypervisors join with (run on the controller).
     JoinToken {
         #[command(subcommand)]
@@ -61,7 +61,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Up(args) => up::run(args, up::Role::AllInOne),
         Command::Controller(args) => up::run(args, up::Role::Controller),
-        Command::Agent(args) => agent::run(args),
+        Command::Agent(args) => agent::run(*args),
         Command::JoinToken { action } => join_token::run(action),
         Command::Keys {
             action: KeysAction::Rotate {

@@ -31,6 +31,10 @@ pub struct FileConfig {
     pub compute: ComputeConfig,
     #[serde(default)]
     pub database: DatabaseConfig,
+    /// The Ceph cluster of the `rbd` storage backend (volumes; root disks with
+    /// `[compute] images_type = "rbd"`).
+    #[serde(default)]
+    pub ceph: Option<ciel_agent::storage::CephConfig>,
     /// Image files registered in the image service at start (public, owned by admin).
     #[serde(default)]
     pub images: Vec<ciel_controller::config::SeedImage>,
@@ -66,6 +70,9 @@ pub struct ComputeConfig {
     pub provider_interfaces: std::collections::BTreeMap<String, String>,
     /// The `lvm` storage backend: `lvm = { volume_group = "vg0", thin_pool = "pool" }`.
     pub lvm: Option<ciel_agent::storage::LvmConfig>,
+    /// Where root disks of VMs booted from images go: `file` (qcow2 overlays) or `rbd`
+    /// (the `[ceph]` cluster's vms pool).
+    pub images_type: String,
 }
 
 impl Default for ComputeConfig {
@@ -79,6 +86,7 @@ impl Default for ComputeConfig {
             underlay_interface: None,
             provider_interfaces: Default::default(),
             lvm: None,
+            images_type: "file".into(),
         }
     }
 }

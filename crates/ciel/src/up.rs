@@ -129,7 +129,7 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
         let given_password = cfg.admin_password.clone();
         let controller = Controller::start(cfg).await?;
         if role == Role::AllInOne && file.compute.agent {
-            start_local_agent(&file.compute, &data_dir, &shared_dir, listen)?;
+            start_local_agent(&file.compute, file.ceph.as_ref(), &data_dir, &shared_dir, listen)?;
         }
         // The password this start set, or the one it was given (another controller may have
         // bootstrapped with it: it is the current one either way).
@@ -156,12 +156,14 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
 /// The hypervisor agent of this host, talking to the controller over loopback like any other.
 fn start_local_agent(
     compute: &crate::settings::ComputeConfig,
+    ceph: Option<&ciel_agent::storage::CephConfig>,
     data_dir: &Path,
     shared_dir: &Path,
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
     let state_dir = data_dir.join("agent");
-    let driver = crate::agent::make_driver(&compute.driver, &compute.virt_type, &state_dir, compute.lvm.as_ref())
+    let storage = crate::agent::storage_config(compute.lvm.clone(), ceph.cloned(), &compute.images_type)?;
+    let driver = crate::agent::make_driver(&compute.driver, &compute.virt_type, &state_dir, &storage)
         .context("starting the local hypervisor agent (set [compute] agent = false for a controller-only host)")?;
     let hostname = match &compute.hostname {
         Some(h) => h.clone(),
@@ -188,7 +190,8 @@ fn start_local_agent(
             // Same host as the controller: loopback, any free port.
             listen: "127.0.0.1:0".parse()?,
             advertise_url: None,
-            lvm: compute.lvm.clone(),
+            storage,
+            images_type: compute.images_type.clone(),
         },
         driver,
     )?;

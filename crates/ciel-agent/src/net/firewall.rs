@@ -870,6 +870,8 @@ mod tests {
                 rebuild_serial: 0,
                 volumes: vec![],
                 root_volume: None,
+                root_volume_backend: String::new(),
+                root_backend: "file".into(),
             }],
             networks: vec![NetworkSpec {
                 id: "n".into(),

@@ -155,12 +155,32 @@ pub struct BlockdevAdd {
 }
 command!(BlockdevAdd, "blockdev-add", Empty);
 
+/// The protocol layer under a format node: a file or device on the host, or an RBD image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct BlockdevFile {
-    pub driver: String,
-    pub filename: std::path::PathBuf,
-    pub read_only: bool,
+#[serde(tag = "driver", rename_all = "kebab-case")]
+pub enum BlockdevFile {
+    /// A file (`file`).
+    #[serde(rename = "file", rename_all = "kebab-case")]
+    File {
+        filename: std::path::PathBuf,
+        read_only: bool,
+    },
+    /// A block device (`host_device`).
+    #[serde(rename = "host_device", rename_all = "kebab-case")]
+    HostDevice {
+        filename: std::path::PathBuf,
+        read_only: bool,
+    },
+    /// An image of a Ceph pool, reached with `conf` and the cephx `user` (whose keyring
+    /// ceph.conf names or Ceph finds in its default places).
+    #[serde(rename = "rbd", rename_all = "kebab-case")]
+    Rbd {
+        pool: String,
+        image: String,
+        conf: std::path::PathBuf,
+        user: String,
+        read_only: bool,
+    },
 }
 
 /// `blockdev-del`: fails while a device still uses the node.

@@ -99,8 +99,7 @@ async fn negotiates_capabilities_and_runs_typed_commands() {
         driver: "qcow2".into(),
         node_name: "v1".into(),
         read_only: false,
-        file: BlockdevFile {
-            driver: "file".into(),
+        file: BlockdevFile::File {
             filename: "/v/1".into(),
             read_only: false,
         },

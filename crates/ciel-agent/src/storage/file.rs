@@ -1,7 +1,7 @@
 //! The `file` backend: each volume a qcow2 file `<state>/volumes/<id>.qcow2`, each snapshot
 //! an independent qcow2 copy `<state>/volume-snapshots/<id>.qcow2`, all made with `qemu-img`.
 
-use super::{VolumeBackend, GIB};
+use super::{Disk, VolumeBackend, GIB};
 use crate::driver::BoxFuture;
 use anyhow::Context;
 use ciel_proto::{SnapshotSpec, VolumeSource, VolumeSpec};
@@ -45,6 +45,11 @@ impl FileBackend {
             m.insert(path, (mtime, size));
         }
         Ok(size)
+    }
+
+    /// The qcow2 file of a volume (it may not exist yet).
+    pub fn volume_path(&self, id: &str) -> PathBuf {
+        self.volumes.join(format!("{id}.qcow2"))
     }
 
     fn snapshot_path(&self, id: &str) -> PathBuf {
@@ -94,16 +99,15 @@ impl VolumeBackend for FileBackend {
         "qcow2"
     }
 
-    fn protocol(&self) -> &'static str {
-        "file"
-    }
-
     fn grows_in_use(&self) -> bool {
         false
     }
 
-    fn volume_path(&self, id: &str) -> PathBuf {
-        self.volumes.join(format!("{id}.qcow2"))
+    fn disk(&self, id: &str) -> Disk {
+        Disk::Local {
+            path: self.volume_path(id),
+            device: false,
+        }
     }
 
     fn volumes(&self) -> Vec<String> {
@@ -166,19 +170,23 @@ impl VolumeBackend for FileBackend {
         })
     }
 
-    fn remove_volume(&self, id: &str) -> anyhow::Result<()> {
-        let path = self.volume_path(id);
-        std::fs::remove_file(&path)?;
-        if let Ok(mut m) = self.sizes.lock() {
-            m.remove(&path);
-        }
-        tracing::info!(volume = %id, "volume removed");
-        Ok(())
+    fn remove_volume<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let path = self.volume_path(id);
+            std::fs::remove_file(&path)?;
+            if let Ok(mut m) = self.sizes.lock() {
+                m.remove(&path);
+            }
+            tracing::info!(volume = %id, "volume removed");
+            Ok(())
+        })
     }
 
-    fn remove_snapshot(&self, id: &str) -> anyhow::Result<()> {
-        std::fs::remove_file(self.snapshot_path(id))?;
-        tracing::info!(snapshot = %id, "snapshot removed");
-        Ok(())
+    fn remove_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            std::fs::remove_file(self.snapshot_path(id))?;
+            tracing::info!(snapshot = %id, "snapshot removed");
+            Ok(())
+        })
     }
 }

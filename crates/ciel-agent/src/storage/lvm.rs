@@ -6,7 +6,7 @@
 //! `ciel-part-<id>` name and renamed when complete, so a crash never leaves a half-made
 //! volume that looks finished.
 
-use super::{VolumeBackend, GIB};
+use super::{Disk, VolumeBackend, GIB};
 use crate::driver::BoxFuture;
 use anyhow::Context;
 use ciel_proto::{SnapshotSpec, VolumeSource, VolumeSpec};
@@ -177,16 +177,15 @@ impl VolumeBackend for LvmBackend {
         "raw"
     }
 
-    fn protocol(&self) -> &'static str {
-        "host_device"
-    }
-
     fn grows_in_use(&self) -> bool {
         true
     }
 
-    fn volume_path(&self, id: &str) -> PathBuf {
-        self.path_of(&format!("{VOLUME}{id}"))
+    fn disk(&self, id: &str) -> Disk {
+        Disk::Local {
+            path: self.path_of(&format!("{VOLUME}{id}")),
+            device: true,
+        }
     }
 
     /// Also activates volumes found inactive (after a host reboot that activated none).
@@ -253,15 +252,21 @@ impl VolumeBackend for LvmBackend {
         })
     }
 
-    fn remove_volume(&self, id: &str) -> anyhow::Result<()> {
-        self.remove_lv(&format!("{VOLUME}{id}"))?;
-        tracing::info!(volume = %id, "thin volume removed");
-        Ok(())
+    fn remove_volume<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.lvm(&["lvremove", "-q", "-y", &self.lv(&format!("{VOLUME}{id}"))])
+                .await?;
+            tracing::info!(volume = %id, "thin volume removed");
+            Ok(())
+        })
     }
 
-    fn remove_snapshot(&self, id: &str) -> anyhow::Result<()> {
-        self.remove_lv(&format!("{SNAPSHOT}{id}"))?;
-        tracing::info!(snapshot = %id, "thin snapshot removed");
-        Ok(())
+    fn remove_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.lvm(&["lvremove", "-q", "-y", &self.lv(&format!("{SNAPSHOT}{id}"))])
+                .await?;
+            tracing::info!(snapshot = %id, "thin snapshot removed");
+            Ok(())
+        })
     }
 }

@@ -3,14 +3,19 @@
 //! (thin volumes of an LVM thin pool, when configured). A volume type's
 //! `volume_backend_name` picks the backend. Reconciling is level-triggered like the rest of
 //! the agent: what the desired state lists is created or grown, what it no longer lists is
-//! removed. A shared backend (Ceph RBD through QEMU's rbd driver) fits the same trait: its
-//! `volume_path` would be an `rbd:` name and its volumes would not belong to one host.
+//! removed. A shared backend (`rbd`: Ceph RBD, which QEMU opens with its rbd driver) is
+//! different in one way: every host sees its pool, so it removes only what the controller
+//! lists as deleted, never what it merely does not recognise.
 
+pub mod disk;
 mod file;
 mod lvm;
+pub mod rbd;
 
+pub use disk::Disk;
 pub use file::FileBackend;
 pub use lvm::{LvmBackend, LvmConfig};
+pub use rbd::{CephConfig, RbdBackend};
 
 use crate::driver::BoxFuture;
 use anyhow::{bail, Context};
@@ -25,13 +30,16 @@ pub trait VolumeBackend: Send + Sync {
     fn name(&self) -> &'static str;
     /// The data format of its volumes, as QEMU and qemu-img name it (`qcow2`, `raw`).
     fn format(&self) -> &'static str;
-    /// QEMU's protocol driver for its volumes: `file` for files, `host_device` for devices.
-    fn protocol(&self) -> &'static str;
+    /// Whether other hosts see the same volumes (a Ceph pool): then it removes only what it
+    /// is told to.
+    fn shared(&self) -> bool {
+        false
+    }
     /// Whether the backend itself grows a volume a VM has open (a device can grow under
     /// QEMU; a qcow2 file only through QEMU's `block_resize`).
     fn grows_in_use(&self) -> bool;
-    /// The file or device of a volume (it may not exist yet).
-    fn volume_path(&self, id: &str) -> PathBuf;
+    /// Where a volume's data is, as QEMU opens it (it may not exist yet).
+    fn disk(&self, id: &str) -> Disk;
     fn volumes(&self) -> Vec<String>;
     fn snapshots(&self) -> Vec<String>;
     /// Creates a volume from its source; `image` is the cached image file for image sources.
@@ -40,8 +48,23 @@ pub trait VolumeBackend: Send + Sync {
     /// Grows a volume to `size_gb` (a detached one, unless `grows_in_use`).
     fn grow<'a>(&'a self, id: &'a str, size_gb: u64) -> BoxFuture<'a, anyhow::Result<()>>;
     fn snapshot<'a>(&'a self, spec: &'a SnapshotSpec) -> BoxFuture<'a, anyhow::Result<()>>;
-    fn remove_volume(&self, id: &str) -> anyhow::Result<()>;
-    fn remove_snapshot(&self, id: &str) -> anyhow::Result<()>;
+    fn remove_volume<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn remove_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// The storage backends a host is configured for besides `file`.
+#[derive(Debug, Clone, Default)]
+pub struct StorageConfig {
+    pub lvm: Option<LvmConfig>,
+    pub ceph: Option<CephConfig>,
+}
+
+/// What the controller says is deleted on shared backends (local ones remove whatever is
+/// not desired).
+#[derive(Debug, Clone, Default)]
+pub struct Deletions {
+    pub volumes: Vec<String>,
+    pub snapshots: Vec<String>,
 }
 
 /// The backends of this host, by name.
@@ -52,11 +75,15 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// The file backend, and the LVM one when a volume group and thin pool are configured.
-    pub fn new(state_dir: &Path, lvm: Option<&LvmConfig>) -> Self {
+    /// The file backend, the LVM one when a volume group and thin pool are configured, the
+    /// RBD one when a Ceph cluster is.
+    pub fn new(state_dir: &Path, cfg: &StorageConfig) -> Self {
         let mut backends: Vec<Box<dyn VolumeBackend>> = vec![Box::new(FileBackend::new(state_dir))];
-        if let Some(cfg) = lvm {
-            backends.push(Box::new(LvmBackend::new(cfg.clone())));
+        if let Some(lvm) = &cfg.lvm {
+            backends.push(Box::new(LvmBackend::new(lvm.clone())));
+        }
+        if let Some(ceph) = &cfg.ceph {
+            backends.push(Box::new(RbdBackend::new(ceph.clone())));
         }
         Self {
             backends,
@@ -74,11 +101,14 @@ impl Storage {
         self.backends.iter().find(|b| b.name() == name).map(|b| b.as_ref())
     }
 
-    /// The backend that holds volume `id` on this host.
-    pub fn locate(&self, id: &str) -> Option<&dyn VolumeBackend> {
+    /// The backend that holds volume `id`: the one named, or the local one that has it.
+    pub fn locate(&self, id: &str, backend: &str) -> Option<&dyn VolumeBackend> {
+        if !backend.is_empty() {
+            return self.get(backend);
+        }
         self.backends
             .iter()
-            .find(|b| b.volume_path(id).exists())
+            .find(|b| b.disk(id).exists_locally())
             .map(|b| b.as_ref())
     }
 
@@ -89,12 +119,12 @@ impl Storage {
 
     /// A temporary copy of volume `id` in `format` (`raw` or `qcow2`), for an upload to the
     /// image service; the caller deletes it.
-    pub async fn export(&self, id: &str, format: &str) -> anyhow::Result<PathBuf> {
+    pub async fn export(&self, id: &str, backend: &str, format: &str) -> anyhow::Result<PathBuf> {
         if !matches!(format, "raw" | "qcow2") {
             bail!("cannot export a volume as {format}");
         }
         let backend = self
-            .locate(id)
+            .locate(id, backend)
             .with_context(|| format!("volume {id} is not on this host"))?;
         std::fs::create_dir_all(&self.scratch)?;
         let nanos = std::time::SystemTime::now()
@@ -102,7 +132,7 @@ impl Storage {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let out = self.scratch.join(format!("{id}.{nanos}.{format}"));
-        let (src, out_s) = (backend.volume_path(id).display().to_string(), out.display().to_string());
+        let (src, out_s) = (backend.disk(id).qemu_img_name(), out.display().to_string());
         let r = run(
             &self.qemu_img,
             &["convert", "-U", "-f", backend.format(), "-O", format, &src, &out_s],
@@ -120,13 +150,19 @@ impl Storage {
         &self,
         volumes: &[VolumeSpec],
         snapshots: &[SnapshotSpec],
+        deletions: &Deletions,
         image_file: impl Fn(&ciel_proto::ImageRef) -> Option<PathBuf>,
         attached: &[String],
     ) -> StorageReport {
         let mut report = StorageReport::default();
         for b in &self.backends {
             let mine: Vec<VolumeSpec> = volumes.iter().filter(|v| v.backend == b.name()).cloned().collect();
-            let r = reconcile_backend(b.as_ref(), &mine, snapshots, &image_file, attached).await;
+            // A shared backend is looked at only when it has work: listing a pool is a
+            // round trip to the cluster.
+            if b.shared() && mine.is_empty() && deletions.volumes.is_empty() && deletions.snapshots.is_empty() {
+                continue;
+            }
+            let r = reconcile_backend(b.as_ref(), &mine, snapshots, deletions, &image_file, attached).await;
             report.volumes.extend(r.volumes);
             report.snapshots.extend(r.snapshots);
             report.errors.extend(r.errors);
@@ -186,35 +222,45 @@ pub struct StorageReport {
 /// volumes are removed or created (a new volume may come from a new snapshot); volumes
 /// attached to a running VM are grown by the hypervisor (`attached` lists them), others here.
 /// The backend is listed once (for LVM each listing is a command); what this pass removes
-/// or takes is tracked in those lists.
+/// or takes is tracked in those lists. A shared backend removes only what `deletions` names
+/// (a failure is reported, so the deletion is not taken as done).
 pub async fn reconcile_backend(
     backend: &dyn VolumeBackend,
     volumes: &[VolumeSpec],
     snapshots: &[SnapshotSpec],
+    deletions: &Deletions,
     image_file: &impl Fn(&ciel_proto::ImageRef) -> Option<PathBuf>,
     attached: &[String],
 ) -> StorageReport {
     let mut report = StorageReport::default();
     let mut held_snapshots = backend.snapshots();
     let mut have = backend.volumes();
+    let shared = backend.shared();
     // A snapshot belongs where its volume is desired, or where it already is (its volume
     // may be in error and so not desired, yet the snapshot must stay).
     let snapshots: Vec<&SnapshotSpec> = snapshots
         .iter()
         .filter(|s| volumes.iter().any(|v| v.id == s.volume_id) || held_snapshots.contains(&s.id))
         .collect();
-    held_snapshots.retain(|id| {
-        if snapshots.iter().any(|s| &s.id == id) {
-            return true;
+    for id in held_snapshots.clone() {
+        let gone = if shared {
+            deletions.snapshots.contains(&id)
+        } else {
+            !snapshots.iter().any(|s| s.id == id)
+        };
+        if !gone {
+            continue;
         }
-        match backend.remove_snapshot(id) {
-            Ok(()) => false,
+        match backend.remove_snapshot(&id).await {
+            Ok(()) => held_snapshots.retain(|s| s != &id),
             Err(e) => {
                 tracing::warn!(snapshot = %id, error = %e, "removing a snapshot failed; will retry");
-                true
+                if shared {
+                    report.errors.push((id.clone(), format!("{e:#}")));
+                }
             }
         }
-    });
+    }
     for s in snapshots {
         if held_snapshots.contains(&s.id) {
             report.snapshots.push(s.id.clone());
@@ -225,18 +271,25 @@ pub async fn reconcile_backend(
             }
         }
     }
-    have.retain(|id| {
-        if volumes.iter().any(|v| &v.id == id) || attached.contains(id) {
-            return true;
+    for id in have.clone() {
+        let gone = if shared {
+            deletions.volumes.contains(&id)
+        } else {
+            !volumes.iter().any(|v| v.id == id) && !attached.contains(&id)
+        };
+        if !gone {
+            continue;
         }
-        match backend.remove_volume(id) {
-            Ok(()) => false,
+        match backend.remove_volume(&id).await {
+            Ok(()) => have.retain(|v| v != &id),
             Err(e) => {
                 tracing::warn!(volume = %id, error = %e, "removing a volume failed; will retry");
-                true
+                if shared {
+                    report.errors.push((id.clone(), format!("{e:#}")));
+                }
             }
         }
-    });
+    }
     for v in volumes {
         if !have.contains(&v.id) {
             let image = match &v.source {
@@ -295,7 +348,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let b = FileBackend::new(&dir);
         let none = |_: &ciel_proto::ImageRef| None;
-        let r = reconcile_backend(&b, &[spec("a", 1, None)], &[], &none, &[]).await;
+        let none_deleted = Deletions::default();
+        let r = reconcile_backend(&b, &[spec("a", 1, None)], &[], &none_deleted, &none, &[]).await;
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert_eq!(
             r.volumes,
@@ -314,14 +368,14 @@ mod tests {
             spec("b", 3, Some(VolumeSource::Snapshot("s".into()))),
             spec("c", 1, Some(VolumeSource::Volume("a".into()))),
         ];
-        let r = reconcile_backend(&b, &vols, std::slice::from_ref(&snap), &none, &[]).await;
+        let r = reconcile_backend(&b, &vols, std::slice::from_ref(&snap), &none_deleted, &none, &[]).await;
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert_eq!(r.snapshots, vec!["s".to_string()]);
         let sizes: Vec<_> = r.volumes.iter().map(|v| (v.id.as_str(), v.size_gb)).collect();
         // The clone of a 2 GiB volume asked as 1 GiB keeps the source's size (never shrinks).
         assert_eq!(sizes, vec![("a", 2), ("b", 3), ("c", 2)]);
 
-        let r = reconcile_backend(&b, &[spec("b", 3, None)], &[], &none, &["c".to_string()]).await;
+        let r = reconcile_backend(&b, &[spec("b", 3, None)], &[], &none_deleted, &none, &["c".to_string()]).await;
         assert_eq!(r.volumes.len(), 1);
         let mut left = b.volumes();
         left.sort();
@@ -332,12 +386,13 @@ mod tests {
             &b,
             &[spec("x", 1, Some(VolumeSource::Volume("nope".into())))],
             &[],
+            &none_deleted,
             &none,
             &[],
         )
         .await;
         assert_eq!(r.errors.len(), 1);
-        assert!(!b.volume_path("x").exists());
+        assert!(!b.disk("x").exists_locally());
         assert!(!b.volume_path("x").with_extension("part").exists());
         std::fs::remove_dir_all(&dir).ok();
     }

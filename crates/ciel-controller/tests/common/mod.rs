@@ -110,6 +110,7 @@ pub async fn register_fake_host(
                 agent_url: agent_url.map(str::to_owned),
                 provider_networks: provider_networks.iter().map(|p| p.to_string()).collect(),
                 storage_backends: vec!["file".into()],
+                images_type: "file".into(),
             },
         )
         .await

@@ -97,6 +97,11 @@ impl App {
                 agent_secret: agent_secret.clone(),
                 provider_networks: serde_json::to_string(&r.provider_networks).unwrap_or_else(|_| "[]".into()),
                 storage_backends: serde_json::to_string(&r.storage_backends).unwrap_or_else(|_| "[]".into()),
+                images_type: if r.images_type == "rbd" && r.storage_backends.iter().any(|b| b == "rbd") {
+                    "rbd".into()
+                } else {
+                    "file".into()
+                },
             },
         )
         .await?;
@@ -269,7 +274,9 @@ impl App {
                 config_drive: s.config_drive,
                 rebuild_serial: s.rebuild_serial as u64,
                 volumes,
+                root_volume_backend: root_volume.as_ref().map(|v| v.backend.clone()).unwrap_or_default(),
                 root_volume: root_volume.map(|v| v.id.into_string()),
+                root_backend: s.root_backend.clone(),
             });
         }
         // The routers this host runs, and the networks their legs are on.
@@ -296,15 +303,17 @@ impl App {
             .iter()
             .filter_map(|(net, ports)| model.spec(net, &h.id, ports))
             .collect();
-        let (volumes, volume_snapshots) = crate::app::volume::report::desired(&mut tx, &h.id).await?;
+        let storage = crate::app::volume::report::desired(&mut tx, &h.id).await?;
         Ok(HostConfig {
             host_id: h.id.clone(),
             generation: h.generation as u64,
             vms,
             networks,
             routers: router_specs,
-            volumes,
-            volume_snapshots,
+            volumes: storage.volumes,
+            volume_snapshots: storage.snapshots,
+            deleted_volumes: storage.deleted_volumes,
+            deleted_snapshots: storage.deleted_snapshots,
             load_balancers,
         })
     }

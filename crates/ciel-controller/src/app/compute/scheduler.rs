@@ -21,6 +21,8 @@ pub struct Constraints {
     pub same_host: Option<Vec<String>>,
     /// The `different_host` hint: host ids that must not be chosen.
     pub different_host: Vec<String>,
+    /// Shared storage backends the host must reach (those of the server's volumes).
+    pub backends: Vec<String>,
 }
 
 impl Constraints {
@@ -29,6 +31,7 @@ impl Constraints {
             && self.forced_host.as_ref().is_none_or(|f| *f == h.hostname)
             && self.same_host.as_ref().is_none_or(|s| s.contains(&h.id))
             && !self.different_host.contains(&h.id)
+            && self.backends.iter().all(|b| h.stores(b))
     }
 }
 

@@ -7,6 +7,7 @@ use super::params::{CreateServer, NicRequest};
 use super::scheduler::{self, Constraints};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::in_project;
+use crate::app::volume::boot::VolumePlace;
 use crate::app::App;
 use crate::db::compute::flavors::Flavor;
 use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
@@ -54,13 +55,18 @@ impl App {
             Some(g) => Some(super::server_groups::placement(&mut tx, caller, g).await?),
             None => None,
         };
-        // Local volumes: the server goes where its existing volumes (or snapshots) are.
+        // Local volumes: the server goes where its existing volumes (or snapshots) are;
+        // shared ones: to a host that reaches their backend.
         for b in &req.block_devices {
-            if let Some(h) = self.block_device_host(&mut tx, caller, b).await? {
-                r.constraints.same_host = Some(match r.constraints.same_host.take() {
-                    Some(hs) => hs.into_iter().filter(|x| *x == h).collect(),
-                    None => vec![h],
-                });
+            match self.block_device_host(&mut tx, caller, b).await? {
+                Some(VolumePlace::Host(h)) => {
+                    r.constraints.same_host = Some(match r.constraints.same_host.take() {
+                        Some(hs) => hs.into_iter().filter(|x| *x == h).collect(),
+                        None => vec![h],
+                    });
+                }
+                Some(VolumePlace::Backend(b)) => r.constraints.backends.push(b),
+                None => {}
             }
         }
         let proto = new_server(caller, req, &r);
@@ -120,6 +126,7 @@ impl App {
             different_host: self.hosts_of_servers(caller, &req.hints.different_host).await,
             forced_host: self.forced_host(caller, req)?,
             group: None,
+            backends: vec![],
         };
         Ok(Resolved {
             project_id,
@@ -210,6 +217,10 @@ impl App {
             s.id = uuid::Uuid::new_v4().to_string().into();
             s.name = numbered(&req.name, wanted, i);
             s.host_id = Some(host.as_str().into());
+            s.root_backend = hosts::get(&mut *placed, &host)
+                .await?
+                .map(|h| h.images_type)
+                .unwrap_or_else(|| "file".into());
             s.launch_index = i;
             db::insert(&mut *placed, &s).await?;
             self.attach_block_devices(&mut placed, caller, req, &s, &host).await?;
@@ -335,6 +346,7 @@ fn new_server(caller: &Caller, req: &CreateServer, r: &Resolved) -> Server {
         old_vcpus: None,
         old_memory_mb: None,
         old_root_gb: None,
+        root_backend: "file".into(),
     }
 }
 

@@ -38,7 +38,21 @@ impl App {
                 v.status
             )));
         }
-        if v.host_id.is_some() && v.host_id.as_deref() != s.host_id.as_deref() {
+        if super::types::is_shared(&v.backend) {
+            let reaches = match &s.host_id {
+                Some(h) => crate::db::compute::hosts::get(&mut *tx, h)
+                    .await?
+                    .is_some_and(|h| h.stores(&v.backend)),
+                None => false,
+            };
+            if !reaches {
+                return Err(Error::bad_request(format!(
+                    "Volume {volume_id} is on the '{}' storage backend, which the hypervisor of server \
+                     {server_id} does not reach.",
+                    v.backend
+                )));
+            }
+        } else if v.host_id.is_some() && v.host_id.as_deref() != s.host_id.as_deref() {
             return Err(Error::bad_request(format!(
                 "Volume {volume_id} is stored on another hypervisor than server {server_id}; \
                  local volumes attach only to servers on their host."

@@ -7,7 +7,6 @@ use crate::app::App;
 use crate::db::volume::{self as db, Attachment, AttachmentStatus, SnapshotStatus, Volume, VolumeStatus};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use ciel_proto::ids::HostId;
 use serde_json::Value;
 
 /// One mapping Ciel serves: a volume destination.
@@ -76,14 +75,23 @@ pub fn parse(v: Option<Value>) -> Result<Vec<BlockDevice>> {
     Ok(out)
 }
 
+/// Where a volume's server can run.
+pub(crate) enum VolumePlace {
+    /// On this host only (a local volume).
+    Host(String),
+    /// On any host that reaches this shared backend.
+    Backend(String),
+}
+
 impl App {
-    /// The host an existing volume or a snapshot's volume lives on (the server must go there).
+    /// Where the server of a mapping of an existing volume or of a snapshot must go: the
+    /// host of a local volume, or any host reaching its shared backend.
     pub(crate) async fn block_device_host(
         &self,
         tx: &mut Tx<'_>,
         caller: &Caller,
         b: &BlockDevice,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<VolumePlace>> {
         let volume_id = match b.source.as_str() {
             "volume" => b.uuid.clone(),
             "snapshot" => {
@@ -99,7 +107,10 @@ impl App {
             .await?
             .filter(|v| crate::app::policy::in_project(caller, &v.project_id))
             .ok_or_else(|| Error::bad_request(format!("Invalid volume {volume_id}")))?;
-        Ok(v.host_id.map(HostId::into_string))
+        if super::types::is_shared(&v.backend) {
+            return Ok(Some(VolumePlace::Backend(v.backend)));
+        }
+        Ok(v.host_id.map(|h| VolumePlace::Host(h.into_string())))
     }
 
     /// Gives server `server` on `host` the volume of mapping `b`: made from an image or a

@@ -11,11 +11,33 @@ use ciel_proto::{HostReport, ImageRef, SnapshotSpec, VolumeAttachment, VolumeSou
 /// How long an attach may wait for the VM before it is rolled back.
 const ATTACH_TIMEOUT_SECS: i64 = 120;
 
-/// Volumes and snapshots `host` should hold.
-pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Vec<SnapshotSpec>)> {
+/// The storage part of a host's desired state.
+pub struct DesiredStorage {
+    pub volumes: Vec<VolumeSpec>,
+    pub snapshots: Vec<SnapshotSpec>,
+    /// On shared backends, what the host (their owner) must delete.
+    pub deleted_volumes: Vec<String>,
+    pub deleted_snapshots: Vec<String>,
+}
+
+/// Volumes and snapshots `host` should hold, and on shared backends those it should delete.
+pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<DesiredStorage> {
     let mut volumes = vec![];
+    let mut deleted_volumes = vec![];
+    let mut shared_volumes = vec![];
     for v in db::on_host(&mut **tx, host).await? {
-        if matches!(v.status, VolumeStatus::Deleting | VolumeStatus::Error) {
+        let shared = super::types::is_shared(&v.backend);
+        if shared {
+            shared_volumes.push(v.id.to_string());
+        }
+        if v.status == VolumeStatus::Deleting && shared {
+            deleted_volumes.push(v.id.into_string());
+            continue;
+        }
+        if matches!(
+            v.status,
+            VolumeStatus::Deleting | VolumeStatus::Error | VolumeStatus::ErrorDeleting
+        ) {
             continue;
         }
         let source = if let Some(s) = &v.snapshot_id {
@@ -40,16 +62,24 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<(Vec<VolumeSpec>, Ve
             source,
         });
     }
-    let snapshots = db::snapshots_on_host(&mut **tx, host)
-        .await?
-        .into_iter()
-        .filter(|s| !matches!(s.status, SnapshotStatus::Deleting | SnapshotStatus::Error))
-        .map(|s| SnapshotSpec {
-            id: s.id,
-            volume_id: s.volume_id,
-        })
-        .collect();
-    Ok((volumes, snapshots))
+    let mut snapshots = vec![];
+    let mut deleted_snapshots = vec![];
+    for s in db::snapshots_on_host(&mut **tx, host).await? {
+        match s.status {
+            SnapshotStatus::Deleting if shared_volumes.contains(&s.volume_id) => deleted_snapshots.push(s.id),
+            SnapshotStatus::Deleting | SnapshotStatus::Error | SnapshotStatus::ErrorDeleting => {}
+            _ => snapshots.push(SnapshotSpec {
+                id: s.id,
+                volume_id: s.volume_id,
+            }),
+        }
+    }
+    Ok(DesiredStorage {
+        volumes,
+        snapshots,
+        deleted_volumes,
+        deleted_snapshots,
+    })
 }
 
 /// The volumes a server should have as disks: attachments not being detached.
@@ -64,6 +94,7 @@ pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<Volu
                 volume_id: v.id.into_string(),
                 read_only: v.read_only == Some(true),
                 size_gb: v.size as u64,
+                backend: v.backend,
             });
         }
     }
@@ -98,6 +129,7 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
         let status = match (s.status, held) {
             (SnapshotStatus::Creating, true) => SnapshotStatus::Available,
             (SnapshotStatus::Creating, false) if error_of(&s.id).is_some() => SnapshotStatus::Error,
+            (SnapshotStatus::Deleting, false) if error_of(&s.id).is_some() => SnapshotStatus::ErrorDeleting,
             (SnapshotStatus::Deleting, false) => {
                 db::delete_snapshot(&mut **tx, &s.id).await?;
                 continue;
@@ -132,6 +164,10 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
                     v.status = VolumeStatus::ErrorExtending;
                     v.fault = Some(m);
                 }
+            }
+            (VolumeStatus::Deleting, None) if error_of(&v.id).is_some() => {
+                v.status = VolumeStatus::ErrorDeleting;
+                v.fault = error_of(&v.id);
             }
             (VolumeStatus::Deleting, None) => {
                 if db::snapshots_of(&mut **tx, &v.id).await?.is_empty() {

@@ -12,7 +12,13 @@ use std::collections::BTreeMap;
 pub const DEFAULT_TYPE: &str = "__DEFAULT__";
 
 /// The storage backends agents implement (a host offers those it is configured for).
-pub const BACKENDS: &[&str] = &["file", "lvm"];
+pub const BACKENDS: &[&str] = &["file", "lvm", "rbd"];
+
+/// Whether every host with the backend sees its volumes (a Ceph pool): its volumes attach to
+/// servers on any such host, and their owner (`host_id`) only creates and deletes them.
+pub fn is_shared(backend: &str) -> bool {
+    backend == "rbd"
+}
 
 /// The backend a type's volumes go to: its `volume_backend_name`, or `file`.
 pub fn backend_of(t: &VolumeType) -> String {

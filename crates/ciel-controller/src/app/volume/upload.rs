@@ -81,9 +81,10 @@ impl App {
         let (app, caller, vid, image_id) = (self.clone(), caller.clone(), id.to_string(), img.id.clone());
         let (url, secret) = host;
         let fmt = disk_format.clone();
+        let backend = v.backend.clone();
         let back_to = previous;
         tokio::spawn(async move {
-            let source = format!("{url}/v1/volumes/{vid}/export?format={fmt}");
+            let source = format!("{url}/v1/volumes/{vid}/export?format={fmt}&backend={backend}");
             if let Err(e) = app.upload_from_agent(&caller, &source, &secret, &image_id).await {
                 tracing::warn!(volume = %vid, image = %image_id, error = %e, "volume upload failed; deleting the image");
                 app.delete_image(&caller, &image_id).await.ok();

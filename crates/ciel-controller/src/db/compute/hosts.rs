@@ -24,6 +24,8 @@ pub struct Host {
     pub provider_networks: String,
     /// JSON list of the storage backends the host keeps volumes in.
     pub storage_backends: String,
+    /// Where the host puts root disks made from images: `file` or `rbd`.
+    pub images_type: String,
 }
 
 impl Host {
@@ -43,17 +45,17 @@ impl Host {
 }
 
 const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
-     generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks, storage_backends";
+     generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks, storage_backends, images_type";
 
 /// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
 pub async fn upsert(e: impl sql::Executor<'_>, h: &Host) -> Result<Host> {
     Ok(sql::query_as(&format!(
-        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO hosts ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (hostname) DO UPDATE SET underlay_ip = excluded.underlay_ip, vcpus = excluded.vcpus, \
          memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb, hypervisor_type = excluded.hypervisor_type, \
          token_hash = excluded.token_hash, last_seen = excluded.last_seen, agent_url = excluded.agent_url, \
          agent_secret = excluded.agent_secret, provider_networks = excluded.provider_networks, \
-         storage_backends = excluded.storage_backends, \
+         storage_backends = excluded.storage_backends, images_type = excluded.images_type, \
          generation = hosts.generation + 1 \
          RETURNING {COLS}"
     ))
@@ -74,6 +76,7 @@ pub async fn upsert(e: impl sql::Executor<'_>, h: &Host) -> Result<Host> {
     .bind(&h.agent_secret)
     .bind(&h.provider_networks)
     .bind(&h.storage_backends)
+    .bind(&h.images_type)
     .fetch_one(e)
     .await?)
 }

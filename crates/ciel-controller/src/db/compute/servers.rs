@@ -43,17 +43,20 @@ pub struct Server {
     pub old_vcpus: Option<i64>,
     pub old_memory_mb: Option<i64>,
     pub old_root_gb: Option<i64>,
+    /// Where the root disk made from the image lives: `file` (on the host) or `rbd` (Ceph),
+    /// chosen from the host at placement.
+    pub root_backend: String,
 }
 
 const COLS: &str = "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, root_gb, image_id, host_id, key_name, \
      user_data, metadata, availability_zone, vm_state, task_state, power_state, desired_power, boot_serial, fault, \
      created_at, updated_at, launched_at, config_drive, launch_index, description, access_ipv4, access_ipv6, \
-     locked_by, locked_reason, rebuild_serial, old_flavor_id, old_vcpus, old_memory_mb, old_root_gb";
+     locked_by, locked_reason, rebuild_serial, old_flavor_id, old_vcpus, old_memory_mb, old_root_gb, root_backend";
 
 pub async fn insert(e: impl sql::Executor<'_>, s: &Server) -> Result<()> {
     sql::query(&format!(
         "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-         ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&s.id)
     .bind(&s.project_id)
@@ -90,6 +93,7 @@ pub async fn insert(e: impl sql::Executor<'_>, s: &Server) -> Result<()> {
     .bind(s.old_vcpus)
     .bind(s.old_memory_mb)
     .bind(s.old_root_gb)
+    .bind(&s.root_backend)
     .execute(e)
     .await?;
     Ok(())
