@@ -84,6 +84,12 @@ _ceph_logs() {
     done
 }
 
+# _ceph_phase T0 WHAT: with CEPH_TEMP_TRACE=1, the time since T0 at the end of a phase.
+_ceph_phase() {
+    [[ ${CEPH_TEMP_TRACE:-} == 1 ]] || return 0
+    awk -v a="$1" -v b="$EPOCHREALTIME" -v w="$2" 'BEGIN{printf "ceph_temp_start: %5.1f s %s\n", b-a, w}' >&2
+}
+
 _ceph_fail() {
     local dir=$1; shift
     echo "ceph_temp_start: $*" >&2
@@ -212,6 +218,7 @@ keyring = $dir/mon/keyring
 log file = $dir/log/mon.log
 public addr = $addr
 mon cluster log file = $dir/log/cluster.log
+paxos propose interval = 0.1
 
 [mgr]
 mgr data = $dir/mgr
@@ -279,6 +286,7 @@ EOF
         sleep 0.1
     done
     _ceph "$dir" mon stat >/dev/null 2>&1 || { _ceph_fail "$dir" "the monitor does not answer on $addr:$v2"; return 1; }
+    _ceph_phase "$t0" "monitor answers"
 
     # The manager (for PG states, health and rbd_support), started before the OSD so it
     # loads its modules while the OSD formats its store.
@@ -305,6 +313,7 @@ EOF
         fi
     fi
     _ceph_spawn "$dir" osd ceph-osd -f -c "$dir/ceph.conf" -i 0
+    _ceph_phase "$t0" "OSD formatted"
 
     # Up and in, and a manager active.
     for ((i = 0; i < 600; i++)); do
@@ -315,16 +324,21 @@ EOF
         sleep 0.2
     done
     ((i < 600)) || { _ceph_fail "$dir" "the OSD is not up and in after 120 s"; return 1; }
+    _ceph_phase "$t0" "OSD up and in"
 
-    # The RBD pools, small and with no autoscaler.
+    # The RBD pools, small and with no autoscaler, made side by side: each waits for the
+    # monitor to commit a new OSD map, and `rbd pool init` for its PGs to be active.
+    local jobs=() rc=0 j
     for p in "${pools[@]}"; do
-        _ceph "$dir" osd pool create "$p" 8 8 replicated >>"$dir/log/mkfs.out" 2>&1 ||
-            { _ceph_fail "$dir" "ceph osd pool create $p failed"; return 1; }
+        {
+            _ceph "$dir" osd pool create "$p" 8 8 replicated &&
+                timeout 120 rbd -c "$dir/ceph.conf" -n client.admin pool init "$p"
+        } >>"$dir/log/pools.out" 2>&1 &
+        jobs+=($!)
     done
-    for p in "${pools[@]}"; do
-        timeout 120 rbd -c "$dir/ceph.conf" -n client.admin pool init "$p" >>"$dir/log/mkfs.out" 2>&1 ||
-            { _ceph_fail "$dir" "rbd pool init $p failed"; return 1; }
-    done
+    for j in "${jobs[@]}"; do wait "$j" || rc=1; done
+    ((rc == 0)) || { _ceph_fail "$dir" "creating the pools ${pools[*]} failed"; return 1; }
+    _ceph_phase "$t0" "pools initialised"
 
     # Usable: HEALTH_OK, and client.ciel creates and removes an image.
     local health=""
@@ -338,6 +352,7 @@ EOF
         _ceph_fail "$dir" "not HEALTH_OK after 60 s: $health"
         return 1
     fi
+    _ceph_phase "$t0" "HEALTH_OK"
     local probe=ceph-temp-probe-$$
     if ! timeout 60 rbd -c "$dir/ceph.conf" --id ciel create "volumes/$probe" --size 8M >>"$dir/log/mkfs.out" 2>&1 ||
         ! timeout 60 rbd -c "$dir/ceph.conf" --id ciel rm --no-progress "volumes/$probe" >>"$dir/log/mkfs.out" 2>&1; then
