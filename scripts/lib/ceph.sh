@@ -80,7 +80,8 @@ _ceph_logs() {
     for f in "$1"/log/*; do
         [[ -s $f ]] || continue
         echo "--- end of $f" >&2
-        tail -n 25 "$f" >&2
+        # Without the monitor's audit lines (one per CLI command, the status polls').
+        grep -v 'audit \[\|log_channel(audit)' "$f" | tail -n 25 >&2
     done
 }
 
@@ -219,13 +220,13 @@ log file = $dir/log/mon.log
 public addr = $addr
 mon cluster log file = $dir/log/cluster.log
 paxos propose interval = 0.1
+mgr initial modules = iostat
 
 [mgr]
 mgr data = $dir/mgr
 keyring = $dir/mgr/keyring
 log file = $dir/log/mgr.log
 public addr = $addr
-mgr initial modules = iostat
 
 [osd]
 osd data = $dir/osd
