@@ -106,25 +106,29 @@ _ceph_alive() {
 }
 
 # _ceph_kill DIR [WAIT_S]: SIGTERM to every daemon of DIR (and its watchdog), SIGKILL after
-# WAIT_S seconds. A pid is only signalled while its command line still names DIR.
+# WAIT_S seconds. The OSD goes first: once the monitor is gone, a stopping OSD waits 5 s to
+# tell it. A pid is only signalled while its command line still names DIR.
 _ceph_kill() {
-    local dir=$1 wait_s=${2:-10} f pid pids=() i
-    for f in "$dir"/pids/*.pid; do
-        [[ -f $f ]] || continue
-        pid=$(<"$f")
-        [[ $pid =~ ^[0-9]+$ ]] || continue
-        if _ceph_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir"; then
-            kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
-        fi
+    local dir=$1 wait_s=${2:-10} group n f pid pids i
+    for group in "osd" "mgr mon watchdog"; do
+        pids=()
+        for n in $group; do
+            f=$dir/pids/$n.pid
+            [[ -f $f ]] || continue
+            pid=$(<"$f")
+            [[ $pid =~ ^[0-9]+$ ]] || continue
+            if _ceph_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir"; then
+                kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+            fi
+        done
+        for ((i = 0; i < wait_s * 20 && ${#pids[@]}; i++)); do
+            local left=()
+            for pid in "${pids[@]}"; do _ceph_alive "$pid" && left+=("$pid"); done
+            pids=("${left[@]}")
+            ((${#pids[@]})) && sleep 0.05
+        done
+        for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     done
-    for ((i = 0; i < wait_s * 10; i++)); do
-        local left=()
-        for pid in "${pids[@]}"; do _ceph_alive "$pid" && left+=("$pid"); done
-        pids=("${left[@]}")
-        ((${#pids[@]})) || break
-        sleep 0.1
-    done
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     # Reap the ones that are this shell's children (no zombie left to the test).
     for f in "$dir"/pids/*.pid; do
         if [[ -f $f ]]; then wait "$(<"$f")" 2>/dev/null || true; fi
