@@ -384,15 +384,18 @@ _ceph_watchdog() {
     local dir=$1 owner=${CEPH_TEMP_OWNER_PID:-$$}
     _ceph_spawn "$dir" watchdog bash -c '
         dir=$1 owner=$2
+        ours() { pid=$(cat "$dir/pids/$1.pid" 2>/dev/null) && grep -qF -- "$dir" "/proc/$pid/cmdline" 2>/dev/null; }
         while kill -0 "$owner" 2>/dev/null; do sleep 1; done
-        for n in osd mgr mon; do
-            pid=$(cat "$dir/pids/$n.pid" 2>/dev/null) || continue
-            grep -qF -- "$dir" "/proc/$pid/cmdline" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
-        done
-        sleep 5
-        for n in osd mgr mon; do
-            pid=$(cat "$dir/pids/$n.pid" 2>/dev/null) || continue
-            grep -qF -- "$dir" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        # The OSD first (it waits 5 s for a monitor that is gone), then the others.
+        for group in osd "mgr mon"; do
+            for n in $group; do ours "$n" && kill -TERM "$pid"; done
+            for i in 1 2 3 4 5 6 7 8 9 10; do
+                alive=0
+                for n in $group; do ours "$n" && alive=1; done
+                ((alive)) || break
+                sleep 0.5
+            done
+            for n in $group; do ours "$n" && kill -KILL "$pid"; done
         done' ceph-temp-watchdog "$dir" "$owner"
 }
 
