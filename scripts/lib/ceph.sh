@@ -17,6 +17,13 @@
 #   rbd -c "$CEPH_TEMP_CONF" --id ciel ls volumes
 #   qemu-img info "rbd:volumes/IMG:conf=$CEPH_TEMP_CONF:id=ciel"
 #   ceph -c "$CEPH_TEMP_CONF" health          # client.admin, DIR/ceph.client.admin.keyring
+# QEMU 7.2's rbd -blockdev has no "keyring" key: the key comes from the conf's keyring, or
+# from "key-secret" naming a secret object that holds the key (checked with this cluster):
+#   -blockdev '{"driver":"rbd","pool":"volumes","image":"IMG","conf":"CONF","user":"ciel","node-name":"d0"}'
+#   -object secret,id=ciel-key,data=KEY_BASE64,format=base64   (KEY: ceph-authtool -p -n client.ciel KEYRING;
+#           or file=PATH holding it, format=base64)
+#   -blockdev '{"driver":"rbd",…,"user":"ciel","key-secret":"ciel-key","node-name":"d0"}'
+# The rbd: filename form takes any librados option, keyring too: rbd:POOL/IMG:conf=C:id=ciel:keyring=K
 #
 # The daemons are children of the calling shell, tracked by pid files in DIR/pids. A
 # watchdog ends them when the process CEPH_TEMP_OWNER_PID (default: the test script, $$)
