@@ -151,7 +151,7 @@ impl QemuDriver {
         let virtual_size = virtual_size(&self.qemu_img, &base).await?;
         let bytes = (spec.root_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
         rbd.run(&["create", "--size", &format!("{bytes}B"), &part_spec]).await?;
-        let target = ceph.image(&ceph.vms_pool, &part).qemu_img_name();
+        let target = ceph.image(&ceph.vms_pool, &part).qemu_img_name(false);
         let base_s = base.display().to_string();
         let written = crate::storage::run(
             &self.qemu_img,
@@ -772,7 +772,7 @@ impl Hypervisor for QemuDriver {
         Box::pin(async move {
             let disk = match &self.ceph {
                 Some((ceph, _)) if self.dir(id).join(ROOT_RBD).exists() => {
-                    ceph.image(&ceph.vms_pool, &format!("{id}_disk")).qemu_img_name()
+                    ceph.image(&ceph.vms_pool, &format!("{id}_disk")).qemu_img_name(true)
                 }
                 _ => {
                     let disk = self.dir(id).join("disk.qcow2");

@@ -57,12 +57,13 @@ impl Disk {
         }
     }
 
-    /// The name `qemu-img` opens: the path, or a `json:` description of the RBD image.
-    pub fn qemu_img_name(&self) -> String {
+    /// The name `qemu-img` opens: the path, or a `json:` description of the RBD image
+    /// (read-only for a source read while a VM may have it open: `-U` wants that).
+    pub fn qemu_img_name(&self, read_only: bool) -> String {
         match self {
             Disk::Local { path, .. } => path.display().to_string(),
             Disk::Rbd(_) => {
-                let file = serde_json::to_value(self.blockdev_file(false)).unwrap_or_default();
+                let file = serde_json::to_value(self.blockdev_file(read_only)).unwrap_or_default();
                 format!("json:{}", serde_json::json!({ "file": file }))
             }
         }
@@ -96,10 +97,11 @@ mod tests {
                 "file": {"driver": "rbd", "pool": "volumes", "image": "volume-1",
                          "conf": "/etc/ceph/ceph.conf", "user": "ciel", "read-only": true}})
         );
-        let name = rbd().qemu_img_name();
+        let name = rbd().qemu_img_name(true);
         let json: serde_json::Value = serde_json::from_str(name.strip_prefix("json:").unwrap()).unwrap();
         assert_eq!(json["file"]["driver"], "rbd");
         assert_eq!(json["file"]["image"], "volume-1");
+        assert_eq!(json["file"]["read-only"], true);
     }
 
     #[test]
@@ -108,7 +110,7 @@ mod tests {
             path: "/v/a.qcow2".into(),
             device: false,
         };
-        assert_eq!(f.qemu_img_name(), "/v/a.qcow2");
+        assert_eq!(f.qemu_img_name(false), "/v/a.qcow2");
         let d = serde_json::to_value(
             Disk::Local {
                 path: "/dev/vg/x".into(),

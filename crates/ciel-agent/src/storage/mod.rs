@@ -132,7 +132,7 @@ impl Storage {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let out = self.scratch.join(format!("{id}.{nanos}.{format}"));
-        let (src, out_s) = (backend.disk(id).qemu_img_name(), out.display().to_string());
+        let (src, out_s) = (backend.disk(id).qemu_img_name(true), out.display().to_string());
         let r = run(
             &self.qemu_img,
             &["convert", "-U", "-f", backend.format(), "-O", format, &src, &out_s],

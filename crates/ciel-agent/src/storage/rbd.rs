@@ -308,7 +308,7 @@ impl RbdBackend {
                 self.rbd
                     .run(&["create", "--size", &format!("{bytes}B"), &part_spec])
                     .await?;
-                let target = self.cfg.image(&self.cfg.volumes_pool, part).qemu_img_name();
+                let target = self.cfg.image(&self.cfg.volumes_pool, part).qemu_img_name(false);
                 let mut args = vec!["convert", "-n"];
                 // The format the image service checked; never probed from the data.
                 if matches!(img.disk_format.as_str(), "qcow2" | "raw") {

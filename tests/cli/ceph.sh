@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Shared storage on a real Ceph cluster (one monitor, one manager, one BlueStore OSD, cephx;
+# scripts/lib/ceph.sh) with the real `openstack` CLI and real QEMU guests (TCG) on two
+# hypervisors: hv1 (`ciel up`, this namespace, 192.168.100.1, where the monitor listens too)
+# and hv2 (`ciel agent` in a namespace, 192.168.100.12), both with the cluster and
+# `images_type = rbd`. It proves: root disks are RBD images of the vms pool (no file on the
+# host); volumes of a `volume_backend_name=rbd` type are RBD images, grown while in use (the
+# guest sees it); data a guest on hv1 writes is read by a guest on hv2 after detach/attach;
+# snapshots are protected RBD snapshots, volumes from snapshots and from volumes are clones
+# (`rbd info` shows their parents), a parent's deletion flattens its clones; volume to image;
+# deleting everything empties the pools, and an image Ciel did not make is never touched.
+#
+# Usage: tests/cli/ceph.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [[ ${CIEL_CEPH_INNER:-} != 1 ]]; then
+    exec "$HERE/isolated.sh" env CIEL_CEPH_INNER=1 "$0" "$@"
+fi
+
+CIEL_TEST_NAME=ceph-test
+LISTEN_IP=192.168.100.1
+HV2_IP=192.168.100.12
+HV2_PORT=8779
+# shellcheck source=tests/cli/vm_lib.sh
+. "$HERE/vm_lib.sh"
+# shellcheck source=scripts/lib/ceph.sh
+. "$REPO/scripts/lib/ceph.sh"
+HV2_DIR=$TMP/hv2
+HV2_LOG=$TMP/hv2-agent.log
+CEPH_DIR=$TMP/ceph
+DIAG_LOGS+=("$HV2_LOG")
+HV2_PID=""
+
+vol_status() { [[ $(cmp_ volume show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
+snap_status() { [[ $(cmp_ volume snapshot show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
+gone() { ! cmp_ "$@" >/dev/null 2>&1; }
+hv2_console_has() { grep -qa -- "$2" "$HV2_DIR/vms/$1/console.log" 2>/dev/null; }
+# rbd as the test's admin (client.admin), and its JSON answers.
+rbd_() { rbd -c "$CEPH_TEMP_CONF" --id admin "$@"; }
+# parent_of POOL/IMAGE: "IMAGE@SNAPSHOT" of its parent, or nothing.
+parent_of() {
+    local j
+    j=$(rbd_ info --format json "$1") || return 1
+    jf "$j" '(d["parent"]["image"] + "@" + d["parent"]["snapshot"]) if "parent" in d else ""'
+}
+
+step "0. the underlay, a Ceph cluster on it, hv1 (ciel up) and hv2 (ciel agent), both with images_type rbd"
+check "build the small guest" "$REPO/tests/guest/build-small.sh" "$GUEST"
+ip link add ul0 type bridge && ip link set ul0 up && ip addr add "$LISTEN_IP/24" dev ul0
+ip netns add hv2
+ip link add ul-hv2 type veth peer name eth0 netns hv2
+ip link set ul-hv2 master ul0 up
+ip -n hv2 addr add "$HV2_IP/24" dev eth0 && ip -n hv2 link set eth0 up && ip -n hv2 link set lo up
+ceph_start=$SECONDS
+if ceph_temp_start "$CEPH_DIR" "$LISTEN_IP"; then
+    pass "a Ceph cluster on $LISTEN_IP is usable ($((SECONDS - ceph_start)) s)"
+else
+    abort "the Ceph cluster did not start"
+fi
+# QEMU first (a guest blocks on a gone cluster), then the cluster, then the usual cleanup.
+trap 'pkill -KILL -f "qemu-system-x86_64.*$TMP" 2>/dev/null || true; ceph_temp_stop "$CEPH_DIR" 2>/dev/null || true; cleanup' EXIT
+check "rbd ls volumes works from hv2's namespace" ip netns exec hv2 rbd -c "$CEPH_TEMP_CONF" --id ciel ls volumes
+# An image of the pool Ciel did not make: it must survive everything below.
+check "rbd create volumes/not-ciel (someone else's image)" rbd_ create --size 16M volumes/not-ciel
+start_cloud "underlay_ip = \"$LISTEN_IP\"" 'images_type = "rbd"' '[ceph]' "conf = \"$CEPH_TEMP_CONF\""
+ip netns exec hv2 unshare --mount --propagation private \
+    bash -c 'mount -t tmpfs hv2-netns /run/netns && exec sleep infinity' &
+HV2_PID=$!
+EXTRA_PIDS+=("$HV2_PID")
+sleep 0.5
+JOIN_TOKEN=$(cat "$DATA/agent-join-token")
+nsenter -t "$HV2_PID" -m -n "$CIEL_BIN" agent --controller "$BASE" --join-token "$JOIN_TOKEN" --hostname hv2 \
+    --underlay-interface eth0 --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
+    --ceph-conf "$CEPH_TEMP_CONF" --images-type rbd >>"$HV2_LOG" 2>&1 &
+EXTRA_PIDS+=("$!")
+both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
+check "hypervisor list shows hv1 and hv2" wait_until 30 both_hypervisors
+register_guest "$GUEST" guest "console=ttyS0 quiet"
+check "network create" cmp_ network create cnet
+check "subnet create 10.44.0.0/24" cmp_ subnet create --network cnet --subnet-range 10.44.0.0/24 csub
+check "volume type create ceph (volume_backend_name=rbd)" cmp_ volume type create --property volume_backend_name=rbd ceph
+
+step "1. a server's root disk is an RBD image of the vms pool"
+MARK="ciel-rbd-data-$RANDOM$RANDOM"
+cat >"$TMP/writer" <<EOF
+#!/bin/sh
+echo "CIEL-GUEST root \$(cat /sys/block/vda/size) sectors"
+for i in \$(seq 300); do [ -e /sys/block/vdb ] && break; sleep 1; done
+echo "CIEL-GUEST volume vdb \$(cat /sys/block/vdb/size) sectors"
+printf '%s\n' "$MARK" | dd of=/dev/vdb bs=512 conv=sync 2>/dev/null && sync && echo "CIEL-GUEST volume written"
+last=\$(cat /sys/block/vdb/size)
+( while [ -e /sys/block/vdb ]; do s=\$(cat /sys/block/vdb/size); [ "\$s" != "\$last" ] && echo "CIEL-GUEST volume vdb now \$s sectors" && last=\$s; sleep 1; done
+  echo "CIEL-GUEST volume vdb gone" ) &
+EOF
+check "server create writer --availability-zone nova:hv1 --wait" cmp_ server create --image guest --flavor m1.micro \
+    --network cnet --availability-zone nova:hv1 --user-data "$TMP/writer" --wait writer -f json
+    ok && VM1=$(jf "$OUT" 'd["id"]')
+VM1=${VM1:-none}
+check "  it boots from RBD" wait_until 120 console_has "$VM1" "CIEL-GUEST user-data start"
+check "  rbd ls vms: ${VM1}_disk" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls vms | grep -qx ${VM1}_disk"
+assert "  no disk file on hv1" test ! -e "$AGENT_DIR/vms/$VM1/disk.qcow2"
+check "  QEMU opened it with the rbd driver" bash -c "tr '\\0' ' ' </proc/\$(pgrep -f 'guest=$VM1' | head -n 1)/cmdline | grep -q '\"driver\":\"rbd\"'"
+
+step "2. a volume on RBD, attached, written, grown while in use"
+check "volume create --type ceph --size 1 data" cmp_ volume create --type ceph --size 1 data -f json
+    ok && VOL=$(jf "$OUT" 'd["id"]')
+VOL=${VOL:-none}
+check "  available" wait_until 60 vol_status data available
+check "  rbd info volumes/volume-$VOL: 1 GiB" bash -c "rbd -c $CEPH_TEMP_CONF --id admin info --format json volumes/volume-$VOL | grep -q '\"size\":1073741824'"
+check "server add volume writer data" cmp_ server add volume writer data
+check "  in-use" wait_until 30 vol_status data in-use
+check "  the guest sees a 1 GiB disk" wait_until 60 console_has "$VM1" "CIEL-GUEST volume vdb 2097152 sectors"
+check "  and writes to it" wait_until 30 console_has "$VM1" "CIEL-GUEST volume written"
+check "volume set --size 2 data (in use, 3.42)" cmp_ --os-volume-api-version 3.42 volume set --size 2 data
+check "  the guest sees 2 GiB" wait_until 60 console_has "$VM1" "CIEL-GUEST volume vdb now 4194304 sectors"
+check "  rbd info: 2 GiB" bash -c "rbd -c $CEPH_TEMP_CONF --id admin info --format json volumes/volume-$VOL | grep -q '\"size\":2147483648'"
+check "  in-use again" wait_until 30 vol_status data in-use
+
+step "3. detached on hv1, attached to a server on hv2: the data is there"
+check "server remove volume writer data" cmp_ server remove volume writer data
+check "  available" wait_until 30 vol_status data available
+check "  the disk left the guest" wait_until 30 console_has "$VM1" "CIEL-GUEST volume vdb gone"
+# The reader reads the first block of every disk attached as vdb, each time one comes.
+cat >"$TMP/reader" <<'EOF'
+#!/bin/sh
+( while true; do
+    for i in $(seq 300); do [ -e /sys/block/vdb ] && break; sleep 1; done
+    echo "CIEL-GUEST volume read $(dd if=/dev/vdb bs=512 count=1 2>/dev/null | head -n 1)"
+    while [ -e /sys/block/vdb ]; do sleep 1; done; echo "CIEL-GUEST volume vdb gone"
+  done ) &
+EOF
+check "server create reader --availability-zone nova:hv2 --wait" cmp_ server create --image guest --flavor m1.micro \
+    --network cnet --availability-zone nova:hv2 --user-data "$TMP/reader" --wait reader -f json
+    ok && VM2=$(jf "$OUT" 'd["id"]')
+VM2=${VM2:-none}
+check "  it boots on hv2 from RBD" wait_until 120 hv2_console_has "$VM2" "CIEL-GUEST user-data start"
+check "server add volume reader data" cmp_ server add volume reader data
+check "  in-use" wait_until 30 vol_status data in-use
+check "  the guest on hv2 reads what the guest on hv1 wrote" wait_until 60 hv2_console_has "$VM2" "CIEL-GUEST volume read $MARK"
+check "server remove volume reader data" cmp_ server remove volume reader data
+check "  available" wait_until 30 vol_status data available
+check "  the disk left the guest on hv2" wait_until 30 hv2_console_has "$VM2" "CIEL-GUEST volume vdb gone"
+
+step "4. snapshots are RBD snapshots; volumes from them and from volumes are clones"
+check "volume snapshot create --volume data snap" cmp_ volume snapshot create --volume data snap -f json
+    ok && SNAP=$(jf "$OUT" 'd["id"]')
+SNAP=${SNAP:-none}
+check "  available" wait_until 30 snap_status snap available
+check "  rbd snap ls: snapshot-$SNAP, protected" bash -c "rbd -c $CEPH_TEMP_CONF --id admin snap ls --format json volumes/volume-$VOL | grep -q '\"name\":\"snapshot-$SNAP\".*\"protected\":\"true\"'"
+check "volume create --snapshot snap fromsnap" cmp_ volume create --snapshot snap fromsnap -f json
+    ok && FROMSNAP=$(jf "$OUT" 'd["id"]')
+FROMSNAP=${FROMSNAP:-none}
+check "  available" wait_until 60 vol_status fromsnap available
+check "  rbd info: its parent is volume-$VOL@snapshot-$SNAP" parent_of "volumes/volume-$FROMSNAP"
+    ok && assert "  parent" eq "$OUT" "volume-$VOL@snapshot-$SNAP"
+check "volume create --source data fromvol" cmp_ volume create --source data fromvol -f json
+    ok && FROMVOL=$(jf "$OUT" 'd["id"]')
+FROMVOL=${FROMVOL:-none}
+check "  available" wait_until 60 vol_status fromvol available
+check "  rbd info: its parent is volume-$VOL@clone-$FROMVOL" parent_of "volumes/volume-$FROMVOL"
+    ok && assert "  parent" eq "$OUT" "volume-$VOL@clone-$FROMVOL"
+check "server add volume reader fromsnap" cmp_ server add volume reader fromsnap
+check "  the clone holds the data (read on hv2)" wait_until 60 bash -c "grep -ac 'CIEL-GUEST volume read $MARK' $HV2_DIR/vms/$VM2/console.log | grep -qx 2"
+check "server remove volume reader fromsnap" cmp_ server remove volume reader fromsnap
+check "  available" wait_until 30 vol_status fromsnap available
+
+step "5. volume to image, image to volume"
+check "volume create --image guest --type ceph --size 1 fromimg" cmp_ volume create --image guest --type ceph --size 1 fromimg -f json
+    ok && FROMIMG=$(jf "$OUT" 'd["id"]')
+FROMIMG=${FROMIMG:-none}
+check "  available" wait_until 120 vol_status fromimg available
+check "  rbd: volume-$FROMIMG" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls volumes | grep -qx volume-$FROMIMG"
+check "image create --volume fromimg img-of-volume" cmp_ image create --volume fromimg --disk-format qcow2 img-of-volume
+check "  the image becomes active" wait_until 120 bash -c "[[ \$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK image show img-of-volume -f value -c status) == active ]]"
+check "  fromimg is available again" wait_until 60 vol_status fromimg available
+
+step "6. deleting: a parent snapshot's clone is flattened first; everything goes, nothing else"
+check "volume snapshot delete snap (fromsnap is its clone)" cmp_ volume snapshot delete snap
+check "  the snapshot is gone" wait_until 60 gone volume snapshot show snap
+check "  fromsnap was flattened: no parent" parent_of "volumes/volume-$FROMSNAP"
+    ok && assert "  no parent" eq "$OUT" ""
+check "volume delete data (fromvol is its clone)" cmp_ volume delete data
+check "  gone" wait_until 60 gone volume show data
+check "  fromvol was flattened: no parent" parent_of "volumes/volume-$FROMVOL"
+    ok && assert "  no parent" eq "$OUT" ""
+check "volume delete fromsnap fromvol fromimg" cmp_ volume delete fromsnap fromvol fromimg
+check "  gone" wait_until 60 bash -c "! OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK volume list -f value -c Name | grep -q ."
+check "  the volumes pool holds only the image Ciel did not make" wait_until 30 bash -c "[[ \$(rbd -c $CEPH_TEMP_CONF --id admin ls volumes | tr '\\n' ' ') == 'not-ciel ' ]]"
+check "server delete --wait writer reader" cmp_ server delete --wait writer reader
+check "  the vms pool is empty" wait_until 30 bash -c "[[ -z \$(rbd -c $CEPH_TEMP_CONF --id admin ls vms) ]]"
+
+finish
