@@ -1,4 +1,5 @@
-//! Compute API domain logic: flavors (visibility, access, extra specs) and key pairs.
+//! Compute API domain logic: flavors (visibility, access, extra specs), key pairs, and the
+//! hosts' share of shared (RBD) volumes.
 
 mod common;
 
@@ -145,4 +146,94 @@ async fn keypairs_are_per_user_validated_and_fingerprinted() {
     assert_eq!(app.list_keypairs(&admin, None).await.unwrap().len(), 2);
     app.delete_keypair(&admin, "gen", None).await.unwrap();
     assert_eq!(app.delete_keypair(&admin, "gen", None).await.unwrap_err().status(), 404);
+}
+
+/// A volume on a shared backend (RBD) has one owner among the hosts that reach it: only the
+/// owner's desired state names it, and its deletion is named explicitly (no host removes
+/// what it merely does not recognise in the pool); a deletion that fails keeps the row, in
+/// `error_deleting`, and one that succeeds removes it.
+#[tokio::test]
+async fn shared_volumes_have_one_owner_and_are_deleted_by_name() {
+    use ciel_controller::app::volume::params::{CreateVolume, CreateVolumeType};
+    use ciel_controller::db::volume::VolumeStatus;
+    use std::time::Duration;
+
+    let (app, _dir) = common::app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let (h1, _) = common::register_host_with_storage(&app, "h1", None, &[], &["file", "rbd"]).await;
+    let (h2, _) = common::register_host_with_storage(&app, "h2", None, &[], &["file", "rbd"]).await;
+    let (h3, _) = common::register_host_with_storage(&app, "h3", None, &[], &["file"]).await;
+    let t = CreateVolumeType::try_from(body(
+        json!({"name": "ceph", "extra_specs": {"volume_backend_name": "rbd"}}),
+    ));
+    app.create_volume_type(&admin, t.unwrap()).await.unwrap();
+    let p = CreateVolume::try_from(body(json!({"size": 1, "volume_type": "ceph", "name": "d"})));
+    let v = app.create_volume(&admin, p.unwrap()).await.unwrap();
+    assert_eq!(v.backend, "rbd");
+    let owner_id = v.host_id.clone().expect("an owner").into_string();
+    assert_ne!(owner_id, h3.id, "h3 does not reach the cluster");
+    let (owner, other) = if owner_id == h1.id { (&h1, &h2) } else { (&h2, &h1) };
+    let desired = |h| {
+        let app = app.clone();
+        async move { app.host_config(h, 0, Duration::ZERO).await.unwrap() }
+    };
+    let cfg = desired(owner).await;
+    assert_eq!(cfg.volumes.len(), 1);
+    assert_eq!(
+        (cfg.volumes[0].id.as_str(), cfg.volumes[0].backend.as_str()),
+        (v.id.as_str(), "rbd")
+    );
+    assert!(desired(other).await.volumes.is_empty(), "only the owner makes it");
+
+    let held = ciel_proto::HostReport {
+        generation: cfg.generation,
+        volumes: vec![ciel_proto::VolumeStatus {
+            id: v.id.to_string(),
+            size_gb: 1,
+        }],
+        ..Default::default()
+    };
+    app.host_report(owner, held.clone()).await.unwrap();
+    assert_eq!(
+        app.get_volume(&admin, &v.id).await.unwrap().status,
+        VolumeStatus::Available
+    );
+
+    app.delete_volume(&admin, &v.id, false, false).await.unwrap();
+    let cfg = desired(owner).await;
+    assert!(cfg.volumes.is_empty());
+    assert_eq!(cfg.deleted_volumes, vec![v.id.to_string()]);
+    assert!(desired(other).await.deleted_volumes.is_empty());
+
+    let failed = ciel_proto::HostReport {
+        generation: cfg.generation,
+        storage_errors: vec![(v.id.to_string(), "image still has watchers".into())],
+        ..Default::default()
+    };
+    app.host_report(owner, failed).await.unwrap();
+    let kept = app.get_volume(&admin, &v.id).await.unwrap();
+    assert_eq!(
+        kept.status,
+        VolumeStatus::ErrorDeleting,
+        "a failed deletion is not taken as done"
+    );
+    assert!(desired(owner).await.deleted_volumes.is_empty());
+
+    // As in Cinder, error_deleting needs an admin's force to try again.
+    assert_eq!(
+        app.delete_volume(&admin, &v.id, false, false)
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+    app.delete_volume(&admin, &v.id, false, true).await.unwrap();
+    let cfg = desired(owner).await;
+    assert_eq!(cfg.deleted_volumes, vec![v.id.to_string()]);
+    let done = ciel_proto::HostReport {
+        generation: cfg.generation,
+        ..Default::default()
+    };
+    app.host_report(owner, done).await.unwrap();
+    assert_eq!(app.get_volume(&admin, &v.id).await.unwrap_err().status(), 404);
 }

@@ -96,6 +96,17 @@ pub async fn register_fake_host(
     agent_url: Option<&str>,
     provider_networks: &[&str],
 ) -> (ciel_controller::db::compute::hosts::Host, String) {
+    register_host_with_storage(app, name, agent_url, provider_networks, &["file"]).await
+}
+
+/// [`register_fake_host`] with these storage backends.
+pub async fn register_host_with_storage(
+    app: &App,
+    name: &str,
+    agent_url: Option<&str>,
+    provider_networks: &[&str],
+    storage_backends: &[&str],
+) -> (ciel_controller::db::compute::hosts::Host, String) {
     let secret = ciel_controller::app::compute::hosts::join_token(&app.cfg.shared_dir).unwrap();
     let (id, token, _) = app
         .register_host(
@@ -109,7 +120,7 @@ pub async fn register_fake_host(
                 hypervisor_type: "fake".into(),
                 agent_url: agent_url.map(str::to_owned),
                 provider_networks: provider_networks.iter().map(|p| p.to_string()).collect(),
-                storage_backends: vec!["file".into()],
+                storage_backends: storage_backends.iter().map(|b| b.to_string()).collect(),
                 images_type: "file".into(),
             },
         )
