@@ -3,8 +3,9 @@
 # scripts/lib/ceph.sh) with the real `openstack` CLI and real QEMU guests (TCG) on two
 # hypervisors: hv1 (`ciel up`, this namespace, 192.168.100.1, where the monitor listens too)
 # and hv2 (`ciel agent` in a namespace, 192.168.100.12), both with the cluster and
-# `images_type = rbd`. It proves: root disks are RBD images of the vms pool (no file on the
-# host); volumes of a `volume_backend_name=rbd` type are RBD images, grown while in use (the
+# `images_type = rbd`, and the image service's store in the images pool. It proves: images
+# are RBD images with a protected snapshot; root disks are RBD images of the vms pool (no file
+# on the host), copy-on-write clones of raw images; volumes of a `volume_backend_name=rbd` type are RBD images, grown while in use (the
 # guest sees it); data a guest on hv1 writes is read by a guest on hv2 after detach/attach;
 # snapshots are protected RBD snapshots, volumes from snapshots and from volumes are clones
 # (`rbd info` shows their parents), a parent's deletion flattens its clones; volume to image;
@@ -63,7 +64,7 @@ trap 'pkill -KILL -f "qemu-system-x86_64.*$TMP" 2>/dev/null || true; ceph_temp_s
 check "rbd ls volumes works from hv2's namespace" ip netns exec hv2 rbd -c "$CEPH_TEMP_CONF" --id ciel ls volumes
 # An image of the pool Ciel did not make: it must survive everything below.
 check "rbd create volumes/not-ciel (someone else's image)" rbd_ create --size 16M volumes/not-ciel
-start_cloud "underlay_ip = \"$LISTEN_IP\"" 'images_type = "rbd"' '[ceph]' "conf = \"$CEPH_TEMP_CONF\""
+start_cloud "underlay_ip = \"$LISTEN_IP\"" 'images_type = "rbd"' '[image]' 'store = "rbd"' '[ceph]' "conf = \"$CEPH_TEMP_CONF\""
 ip netns exec hv2 unshare --mount --propagation private \
     bash -c 'mount -t tmpfs hv2-netns /run/netns && exec sleep infinity' &
 HV2_PID=$!
@@ -77,11 +78,19 @@ EXTRA_PIDS+=("$!")
 both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
 check "hypervisor list shows hv1 and hv2" wait_until 30 both_hypervisors
 register_guest "$GUEST" guest "console=ttyS0 quiet"
+check "  the image is in the images pool, with its protected snapshot" bash -c \
+    "rbd -c $CEPH_TEMP_CONF --id admin snap ls --format json images/$IMAGE_ID | grep -q '\"name\":\"snap\".*\"protected\":\"true\"'"
+qemu-img convert -O raw "$GUEST/root.qcow2" "$TMP/root.raw"
+check "image create guest-raw (raw: clones need raw data)" cmp_ image create --file "$TMP/root.raw" --disk-format raw \
+    --container-format bare --property "kernel_id=$KID" --property "ramdisk_id=$RID" \
+    --property "os_command_line=console=ttyS0 quiet" guest-raw -f json
+    ok && RAW=$(jf "$OUT" 'd["id"]')
+RAW=${RAW:-none}
 check "network create" cmp_ network create cnet
 check "subnet create 10.44.0.0/24" cmp_ subnet create --network cnet --subnet-range 10.44.0.0/24 csub
 check "volume type create ceph (volume_backend_name=rbd)" cmp_ volume type create --property volume_backend_name=rbd ceph
 
-step "1. a server's root disk is an RBD image of the vms pool"
+step "1. a server's root disk is an RBD image of the vms pool: a clone of a raw image"
 MARK="ciel-rbd-data-$RANDOM$RANDOM"
 cat >"$TMP/writer" <<EOF
 #!/bin/sh
@@ -93,13 +102,15 @@ last=\$(cat /sys/block/vdb/size)
 ( while [ -e /sys/block/vdb ]; do s=\$(cat /sys/block/vdb/size); [ "\$s" != "\$last" ] && echo "CIEL-GUEST volume vdb now \$s sectors" && last=\$s; sleep 1; done
   echo "CIEL-GUEST volume vdb gone" ) &
 EOF
-check "server create writer --availability-zone nova:hv1 --wait" cmp_ server create --image guest --flavor m1.micro \
+check "server create writer --image guest-raw --availability-zone nova:hv1 --wait" cmp_ server create --image guest-raw --flavor m1.micro \
     --network cnet --availability-zone nova:hv1 --user-data "$TMP/writer" --wait writer -f json
     ok && VM1=$(jf "$OUT" 'd["id"]')
 VM1=${VM1:-none}
 check "  it boots from RBD" wait_until 120 console_has "$VM1" "CIEL-GUEST user-data start"
 check "  rbd ls vms: ${VM1}_disk" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls vms | grep -qx ${VM1}_disk"
 assert "  no disk file on hv1" test ! -e "$AGENT_DIR/vms/$VM1/disk.qcow2"
+check "  rbd info: a clone of images/$RAW@snap" parent_of "vms/${VM1}_disk"
+    ok && assert "  parent" eq "$OUT" "$RAW@snap"
 check "  QEMU opened it with the rbd driver" bash -c "tr '\\0' ' ' </proc/\$(pgrep -f 'guest=$VM1' | head -n 1)/cmdline | grep -q '\"driver\":\"rbd\"'"
 
 step "2. a volume on RBD, attached, written, grown while in use"
@@ -135,6 +146,8 @@ check "server create reader --availability-zone nova:hv2 --wait" cmp_ server cre
     ok && VM2=$(jf "$OUT" 'd["id"]')
 VM2=${VM2:-none}
 check "  it boots on hv2 from RBD" wait_until 120 hv2_console_has "$VM2" "CIEL-GUEST user-data start"
+check "  its disk (from the qcow2 image) is a copy, no clone" parent_of "vms/${VM2}_disk"
+    ok && assert "  no parent" eq "$OUT" ""
 check "server add volume reader data" cmp_ server add volume reader data
 check "  in-use" wait_until 30 vol_status data in-use
 check "  the guest on hv2 reads what the guest on hv1 wrote" wait_until 60 hv2_console_has "$VM2" "CIEL-GUEST volume read $MARK"
@@ -166,13 +179,18 @@ check "server remove volume reader fromsnap" cmp_ server remove volume reader fr
 check "  available" wait_until 30 vol_status fromsnap available
 
 step "5. volume to image, image to volume"
-check "volume create --image guest --type ceph --size 1 fromimg" cmp_ volume create --image guest --type ceph --size 1 fromimg -f json
+check "volume create --image guest-raw --type ceph --size 1 fromimg" cmp_ volume create --image guest-raw --type ceph --size 1 fromimg -f json
     ok && FROMIMG=$(jf "$OUT" 'd["id"]')
 FROMIMG=${FROMIMG:-none}
 check "  available" wait_until 120 vol_status fromimg available
-check "  rbd: volume-$FROMIMG" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls volumes | grep -qx volume-$FROMIMG"
+check "  rbd info: a clone of images/$RAW@snap" parent_of "volumes/volume-$FROMIMG"
+    ok && assert "  parent" eq "$OUT" "$RAW@snap"
 check "image create --volume fromimg img-of-volume" cmp_ image create --volume fromimg --disk-format qcow2 img-of-volume
 check "  the image becomes active" wait_until 120 bash -c "[[ \$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK image show img-of-volume -f value -c status) == active ]]"
+IOV=$(cmp_ image show img-of-volume -f value -c id 2>/dev/null || echo none)
+check "  it is in the images pool" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls images | grep -qx $IOV"
+check "image save img-of-volume (served from the pool's copy)" cmp_ image save --file "$TMP/iov.qcow2" img-of-volume
+check "  the same bytes as the volume" qemu-img compare -f qcow2 -F raw "$TMP/iov.qcow2" "$TMP/root.raw"
 check "  fromimg is available again" wait_until 60 vol_status fromimg available
 
 step "6. deleting: a parent snapshot's clone is flattened first; everything goes, nothing else"
@@ -189,5 +207,7 @@ check "  gone" wait_until 60 bash -c "! OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml O
 check "  the volumes pool holds only the image Ciel did not make" wait_until 30 bash -c "[[ \$(rbd -c $CEPH_TEMP_CONF --id admin ls volumes | tr '\\n' ' ') == 'not-ciel ' ]]"
 check "server delete --wait writer reader" cmp_ server delete --wait writer reader
 check "  the vms pool is empty" wait_until 30 bash -c "[[ -z \$(rbd -c $CEPH_TEMP_CONF --id admin ls vms) ]]"
+check "image delete guest-raw img-of-volume" cmp_ image delete guest-raw img-of-volume
+check "  they left the images pool" bash -c "! rbd -c $CEPH_TEMP_CONF --id admin ls images | grep -qE '^($RAW|$IOV)\$'"
 
 finish

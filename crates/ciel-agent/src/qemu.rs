@@ -131,8 +131,10 @@ impl QemuDriver {
         Ok((local, "qcow2"))
     }
 
-    /// The VM's root disk in the Ceph `vms` pool, written from the cached image the first
-    /// time (under a `part-` name, renamed when complete) and grown to the flavor's size.
+    /// The VM's root disk in the Ceph `vms` pool, made the first time (under a `part-` name,
+    /// renamed when complete) as a copy-on-write clone of the image service's RBD copy of a
+    /// raw image (no data copied), else written from the cached image; grown to the flavor's
+    /// root size.
     async fn prepare_rbd_disk(&self, spec: &VmSpec) -> anyhow::Result<Disk> {
         let (ceph, rbd) = self
             .ceph
@@ -147,20 +149,18 @@ impl QemuDriver {
         let part = format!("part-{}", spec.id);
         let part_spec = format!("{}/{part}", ceph.vms_pool);
         rbd.remove_image(&ceph.vms_pool, &part).await?;
-        let base = self.images_dir.join(&spec.image.id);
-        let virtual_size = virtual_size(&self.qemu_img, &base).await?;
-        let bytes = (spec.root_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
-        rbd.run(&["create", "--size", &format!("{bytes}B"), &part_spec]).await?;
-        let target = ceph.image(&ceph.vms_pool, &part).qemu_img_name(false);
-        let base_s = base.display().to_string();
-        let written = crate::storage::run(
-            &self.qemu_img,
-            &["convert", "-n", "-f", image_format(spec), "-O", "raw", &base_s, &target],
-        )
-        .await;
-        let renamed = match written {
-            Ok(_) => {
-                rbd.run(&["rename", &part_spec, &format!("{}/{name}", ceph.vms_pool)])
+        let renamed = match rbd.clone_image(ceph, &spec.image, &part_spec).await {
+            Some(Ok(())) => Ok(()),
+            other => {
+                if let Some(Err(e)) = other {
+                    tracing::info!(vm = %spec.id, image = %spec.image.id, error = %e, "no clone of the image's RBD copy; copying it");
+                }
+                self.write_rbd_disk(spec, ceph, rbd, &part).await
+            }
+        };
+        let renamed = match renamed {
+            Ok(()) => {
+                self.finish_rbd_disk(spec, rbd, &part_spec, &format!("{}/{name}", ceph.vms_pool))
                     .await
             }
             Err(e) => Err(e),
@@ -170,8 +170,34 @@ impl QemuDriver {
             return Err(e);
         }
         std::fs::write(&marker, &name)?;
-        tracing::info!(vm = %spec.id, pool = %ceph.vms_pool, size_gb = bytes / GIB, "root disk written to RBD");
+        tracing::info!(vm = %spec.id, pool = %ceph.vms_pool, "root disk made in RBD");
         Ok(disk)
+    }
+
+    /// Writes the cached image into a new RBD image `part` of the vms pool.
+    async fn write_rbd_disk(&self, spec: &VmSpec, ceph: &CephConfig, rbd: &RbdTool, part: &str) -> anyhow::Result<()> {
+        let base = self.images_dir.join(&spec.image.id);
+        let virtual_size = virtual_size(&self.qemu_img, &base).await?;
+        let bytes = (spec.root_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
+        let part_spec = format!("{}/{part}", ceph.vms_pool);
+        rbd.run(&["create", "--size", &format!("{bytes}B"), &part_spec]).await?;
+        let target = ceph.image(&ceph.vms_pool, part).qemu_img_name(false);
+        let base_s = base.display().to_string();
+        crate::storage::run(
+            &self.qemu_img,
+            &["convert", "-n", "-f", image_format(spec), "-O", "raw", &base_s, &target],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Grows the new disk to the flavor's root size and gives it its name.
+    async fn finish_rbd_disk(&self, spec: &VmSpec, rbd: &RbdTool, part_spec: &str, to: &str) -> anyhow::Result<()> {
+        if rbd.size(part_spec).await? < spec.root_gb * GIB {
+            rbd.resize(part_spec, spec.root_gb * GIB).await?;
+        }
+        rbd.run(&["rename", part_spec, to]).await?;
+        Ok(())
     }
 
     /// Removes the VM's root disk (to be made again from the image, or with the VM).
@@ -829,6 +855,7 @@ mod tests {
                 disk_format: "qcow2".into(),
                 checksum: String::new(),
                 size: 0,
+                rbd: false,
             },
             kernel: None,
             ramdisk: None,

@@ -23,6 +23,7 @@ fn spec(id: &str, power: PowerState) -> VmSpec {
             disk_format: "raw".into(),
             checksum: String::new(),
             size: 0,
+            rbd: false,
         },
         kernel: None,
         ramdisk: None,

@@ -56,6 +56,21 @@ pub struct ImageConfig {
     pub require_format_match: bool,
     /// The `qemu-img` used to inspect uploads.
     pub qemu_img: String,
+    /// Where image data lives: `file` (the shared directory) or `rbd` (the Ceph images pool
+    /// of `[ceph]`, where hosts clone raw images instead of copying them).
+    pub store: String,
+    /// The pool of the `rbd` store (from `[ceph]`).
+    #[serde(skip)]
+    pub rbd: Option<RbdPool>,
+}
+
+/// A Ceph pool and how to reach it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RbdPool {
+    pub conf: std::path::PathBuf,
+    /// The cephx user, without `client.`.
+    pub client: String,
+    pub pool: String,
 }
 
 impl Default for ImageConfig {
@@ -68,6 +83,8 @@ impl Default for ImageConfig {
             max_bytes_per_project: 2 * TIB,
             require_format_match: true,
             qemu_img: "qemu-img".into(),
+            store: "file".into(),
+            rbd: None,
         }
     }
 }

@@ -298,6 +298,10 @@ pub struct ImageRef {
     /// MD5 of the image data, as the image service reports it; keys the host's image cache.
     pub checksum: String,
     pub size: u64,
+    /// The image service keeps its data in the Ceph images pool (`<pool>/<id>@snap`): a
+    /// raw image can be cloned from there instead of copied.
+    #[serde(default)]
+    pub rbd: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

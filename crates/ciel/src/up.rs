@@ -96,6 +96,19 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
     if let Some(img) = file.image {
         cfg.image = img;
     }
+    match (cfg.image.store.as_str(), &file.ceph) {
+        ("file", _) => {}
+        ("rbd", Some(ceph)) => {
+            ceph.validate()?;
+            cfg.image.rbd = Some(ciel_controller::config::RbdPool {
+                conf: ceph.conf.clone(),
+                client: ceph.client.clone(),
+                pool: ceph.images_pool.clone(),
+            });
+        }
+        ("rbd", None) => anyhow::bail!("[image] store = \"rbd\" needs a [ceph] section"),
+        (other, _) => anyhow::bail!("unknown [image] store '{other}' (expected file or rbd)"),
+    }
     if let Some(s) = file.scheduler {
         cfg.scheduler = s;
     }

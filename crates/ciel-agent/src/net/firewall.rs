@@ -859,6 +859,7 @@ mod tests {
                     disk_format: String::new(),
                     checksum: String::new(),
                     size: 0,
+                    rbd: false,
                 },
                 kernel: None,
                 ramdisk: None,

@@ -21,6 +21,8 @@ const VOLUME: &str = "volume-";
 const SNAPSHOT: &str = "snapshot-";
 const CLONE: &str = "clone-";
 const PART: &str = "part-";
+/// The snapshot of an image in the images pool that clones are made from (Glance's name).
+const IMAGE_SNAPSHOT: &str = "snap";
 
 /// How this host reaches the Ceph cluster, and its pools (`[ceph]`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -225,6 +227,23 @@ impl RbdTool {
         Ok(())
     }
 
+    /// Makes `to` a copy-on-write clone of the image service's copy of `img`
+    /// (`<images pool>/<id>@snap`, protected by the image service). None when there is no
+    /// such copy to clone: the image service keeps its data elsewhere, or the image is not
+    /// raw (a clone is the image's bytes as they are, so only raw data makes a disk).
+    pub async fn clone_image(
+        &self,
+        cfg: &CephConfig,
+        img: &ciel_proto::ImageRef,
+        to: &str,
+    ) -> Option<anyhow::Result<()>> {
+        if !img.rbd || img.disk_format != "raw" {
+            return None;
+        }
+        let at = format!("{}/{}@{IMAGE_SNAPSHOT}", cfg.images_pool, img.id);
+        Some(self.run(&["clone", &at, to]).await.map(|_| ()))
+    }
+
     pub async fn size(&self, spec: &str) -> anyhow::Result<u64> {
         Ok(self.info(spec).await?.size)
     }
@@ -298,24 +317,34 @@ impl RbdBackend {
                     .await?;
             }
             Some(VolumeSource::Image(img)) => {
-                let image = image.context("the image is not cached")?;
-                let path = image.display().to_string();
-                let info = super::run(&self.qemu_img, &["info", "-U", "--output=json", &path]).await?;
-                let virtual_size = serde_json::from_str::<serde_json::Value>(&info)?["virtual-size"]
-                    .as_u64()
-                    .context("no virtual-size")?;
-                let bytes = (spec.size_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
-                self.rbd
-                    .run(&["create", "--size", &format!("{bytes}B"), &part_spec])
-                    .await?;
-                let target = self.cfg.image(&self.cfg.volumes_pool, part).qemu_img_name(false);
-                let mut args = vec!["convert", "-n"];
-                // The format the image service checked; never probed from the data.
-                if matches!(img.disk_format.as_str(), "qcow2" | "raw") {
-                    args.extend(["-f", img.disk_format.as_str()]);
+                let cloned = match self.rbd.clone_image(&self.cfg, img, &part_spec).await {
+                    Some(Ok(())) => true,
+                    Some(Err(e)) => {
+                        tracing::info!(volume = %spec.id, image = %img.id, error = %e, "no clone of the image's RBD copy; copying it");
+                        false
+                    }
+                    None => false,
+                };
+                if !cloned {
+                    let image = image.context("the image is not cached")?;
+                    let path = image.display().to_string();
+                    let info = super::run(&self.qemu_img, &["info", "-U", "--output=json", &path]).await?;
+                    let virtual_size = serde_json::from_str::<serde_json::Value>(&info)?["virtual-size"]
+                        .as_u64()
+                        .context("no virtual-size")?;
+                    let bytes = (spec.size_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
+                    self.rbd
+                        .run(&["create", "--size", &format!("{bytes}B"), &part_spec])
+                        .await?;
+                    let target = self.cfg.image(&self.cfg.volumes_pool, part).qemu_img_name(false);
+                    let mut args = vec!["convert", "-n"];
+                    // The format the image service checked; never probed from the data.
+                    if matches!(img.disk_format.as_str(), "qcow2" | "raw") {
+                        args.extend(["-f", img.disk_format.as_str()]);
+                    }
+                    args.extend(["-O", "raw", &path, &target]);
+                    super::run(&self.qemu_img, &args).await?;
                 }
-                args.extend(["-O", "raw", &path, &target]);
-                super::run(&self.qemu_img, &args).await?;
             }
         }
         if self.rbd.size(&part_spec).await? < spec.size_gb * GIB {

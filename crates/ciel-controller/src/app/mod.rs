@@ -47,7 +47,7 @@ pub struct App {
 impl App {
     pub async fn new(db: Pool, cfg: ControllerConfig) -> anyhow::Result<Arc<Self>> {
         let tokens = TokenKeys::open(&cfg.shared_dir.join("token-keys"))?;
-        let image_store = image::store::FileStore::open(&cfg.shared_dir.join("images"))?;
+        let image_store = image::store::FileStore::open(&cfg.shared_dir.join("images"), cfg.image.rbd.clone())?;
         let app = Arc::new(Self {
             db,
             cfg: Arc::new(cfg),

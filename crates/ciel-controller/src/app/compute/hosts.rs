@@ -224,7 +224,7 @@ impl App {
             let volumes = crate::app::volume::report::server_volumes(&mut tx, s).await?;
             let root_volume = crate::app::volume::report::root_volume(&mut tx, &s.id).await?;
             let img = image::get(&mut *tx, &s.image_id).await?;
-            let image = image_ref(&s.image_id, img.as_ref());
+            let image = image_ref(&s.image_id, img.as_ref(), self.image_store.is_rbd());
             // Booted from a volume: the boot properties are those of the volume's image.
             let props: serde_json::Map<String, serde_json::Value> = match &root_volume {
                 Some(v) => serde_json::from_str(&v.image_metadata).unwrap_or_default(),
@@ -240,7 +240,7 @@ impl App {
             // command line is printable text; anything else is left out of this one VM.
             for (slot, key) in parts.iter_mut().zip(["kernel_id", "ramdisk_id"]) {
                 if let Some(id) = prop(key).filter(|id| id.len() == 36 && uuid::Uuid::try_parse(id).is_ok()) {
-                    *slot = Some(image_ref(&id, image::get(&mut *tx, &id).await?.as_ref()));
+                    *slot = Some(image_ref(&id, image::get(&mut *tx, &id).await?.as_ref(), false));
                 }
             }
             let [kernel, ramdisk] = parts;
@@ -303,7 +303,7 @@ impl App {
             .iter()
             .filter_map(|(net, ports)| model.spec(net, &h.id, ports))
             .collect();
-        let storage = crate::app::volume::report::desired(&mut tx, &h.id).await?;
+        let storage = crate::app::volume::report::desired(&mut tx, &h.id, self.image_store.is_rbd()).await?;
         Ok(HostConfig {
             host_id: h.id.clone(),
             generation: h.generation as u64,
@@ -365,12 +365,13 @@ impl App {
     }
 }
 
-fn image_ref(id: &str, img: Option<&crate::db::image::Image>) -> ImageRef {
+fn image_ref(id: &str, img: Option<&crate::db::image::Image>, rbd: bool) -> ImageRef {
     ImageRef {
         id: id.to_string(),
         disk_format: img.and_then(|i| i.disk_format.clone()).unwrap_or_default(),
         checksum: img.and_then(|i| i.checksum.clone()).unwrap_or_default(),
         size: img.and_then(|i| i.size).unwrap_or(0) as u64,
+        rbd,
     }
 }
 
@@ -421,9 +422,11 @@ impl App {
     /// host runs; the API checked the user's access when the server was created).
     pub async fn image_file_for_host(&self, image_id: &str) -> Result<tokio::fs::File> {
         match image::get(&self.db, image_id).await? {
-            Some(i) if i.status == ImageStatus::Active => tokio::fs::File::open(self.image_store.path_of(image_id))
-                .await
-                .map_err(|e| Error::Internal(format!("image {image_id} data: {e}"))),
+            Some(i) if i.status == ImageStatus::Active => {
+                tokio::fs::File::open(self.image_store.local_path(image_id).await?)
+                    .await
+                    .map_err(|e| Error::Internal(format!("image {image_id} data: {e}")))
+            }
             _ => Err(Error::not_found("image", image_id)),
         }
     }

@@ -131,11 +131,11 @@ impl App {
         let img = self.image_for_read(caller, id).await?;
         match img.status {
             ImageStatus::Active => Ok(Download {
-                path: Some(self.image_store.path_of(id)),
+                path: Some(self.image_store.local_path(id).await?),
                 image: img,
             }),
             ImageStatus::Deactivated if caller.is_admin() => Ok(Download {
-                path: Some(self.image_store.path_of(id)),
+                path: Some(self.image_store.local_path(id).await?),
                 image: img,
             }),
             ImageStatus::Deactivated => Err(Error::Forbidden(

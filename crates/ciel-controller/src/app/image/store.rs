@@ -1,7 +1,12 @@
-//! Filesystem image store: data is streamed to a temporary file while it is hashed, and only
+//! The image store: data is streamed to a temporary file while it is hashed, and only
 //! renamed into place once complete and accepted, so a crash mid-upload never leaves a half
-//! image that looks active. Another backend (object store, RBD) would implement the same calls.
+//! image that looks active. With the `rbd` store the accepted data also goes to the Ceph
+//! images pool as `<pool>/<id>` with a protected snapshot `snap`, as Glance's RBD store keeps
+//! it: hosts clone raw images from there (copy-on-write) instead of copying them, and every
+//! controller sees the same images. The directory is then this controller's cache of the
+//! pool (downloads and host fetches are served from it; a missing file is exported again).
 
+use crate::config::RbdPool;
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -12,7 +17,11 @@ use tokio::io::AsyncWriteExt;
 
 pub struct FileStore {
     dir: PathBuf,
+    rbd: Option<RbdPool>,
 }
+
+/// The snapshot clones are made from.
+pub const RBD_SNAPSHOT: &str = "snap";
 
 /// A fully received upload, not yet published.
 pub struct Staged {
@@ -26,9 +35,17 @@ impl FileStore {
     /// Opens the store. Partial uploads are left alone: in a directory several controllers
     /// share they may be another's work in progress ([`FileStore::drop_partials`] removes
     /// those of an upload whose controller died).
-    pub fn open(dir: &Path) -> std::io::Result<Self> {
+    pub fn open(dir: &Path, rbd: Option<RbdPool>) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(Self { dir: dir.to_owned() })
+        Ok(Self {
+            dir: dir.to_owned(),
+            rbd,
+        })
+    }
+
+    /// Whether image data goes to a Ceph pool.
+    pub fn is_rbd(&self) -> bool {
+        self.rbd.is_some()
     }
 
     /// Removes what an interrupted upload of image `id` left.
@@ -43,8 +60,26 @@ impl FileStore {
         Ok(())
     }
 
-    pub fn path_of(&self, id: &str) -> PathBuf {
+    fn path_of(&self, id: &str) -> PathBuf {
         self.dir.join(id)
+    }
+
+    /// The image's data as a file here: the store's file, or with the `rbd` store this
+    /// controller's copy of the pool's image (exported once, through a temporary name).
+    pub async fn local_path(&self, id: &str) -> Result<PathBuf> {
+        let path = self.path_of(id);
+        let Some(pool) = &self.rbd else { return Ok(path) };
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(path);
+        }
+        let tmp = self.dir.join(format!(".export-{id}-{}", uuid::Uuid::new_v4().simple()));
+        let (spec, out) = (format!("{}/{id}", pool.pool), tmp.display().to_string());
+        if let Err(e) = rbd(pool, &["export", "--no-progress", &spec, &out]).await {
+            tokio::fs::remove_file(&tmp).await.ok();
+            return Err(e);
+        }
+        tokio::fs::rename(&tmp, &path).await?;
+        Ok(path)
     }
 
     /// Streams `data` into a temporary file, hashing as it goes; fails past `max_bytes`.
@@ -87,8 +122,18 @@ impl FileStore {
         })
     }
 
-    /// Makes a staged upload the image's data.
+    /// Makes a staged upload the image's data (in the pool first, with the `rbd` store: an
+    /// image there without its snapshot is not finished and is made again).
     pub async fn publish(&self, id: &str, staged: &Staged) -> Result<()> {
+        if let Some(pool) = &self.rbd {
+            let spec = format!("{}/{id}", pool.pool);
+            let at = format!("{spec}@{RBD_SNAPSHOT}");
+            remove_rbd_image(pool, id).await?;
+            let file = staged.path.display().to_string();
+            rbd(pool, &["import", "--no-progress", "--image-format", "2", &file, &spec]).await?;
+            rbd(pool, &["snap", "create", "--no-progress", &at]).await?;
+            rbd(pool, &["snap", "protect", &at]).await?;
+        }
         tokio::fs::rename(&staged.path, self.path_of(id)).await?;
         Ok(())
     }
@@ -98,12 +143,62 @@ impl FileStore {
     }
 
     pub async fn delete(&self, id: &str) -> Result<()> {
+        if let Some(pool) = &self.rbd {
+            remove_rbd_image(pool, id).await?;
+        }
         match tokio::fs::remove_file(self.path_of(id)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Ceph's `rbd` as the store's user; its stderr is the error.
+async fn rbd(pool: &RbdPool, args: &[&str]) -> Result<String> {
+    let conf = pool.conf.display().to_string();
+    let out = tokio::process::Command::new(std::env::var("CIEL_RBD").unwrap_or_else(|_| "rbd".into()))
+        .args(["--conf", &conf, "--id", &pool.client])
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| Error::Internal(format!("cannot run rbd: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::Internal(format!(
+            "rbd {} failed: {}",
+            args.first().copied().unwrap_or_default(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Removes the pool's image `id` and its snapshot; volumes and disks cloned from it are
+/// flattened first (they keep their data). Nothing there: nothing to do.
+async fn remove_rbd_image(pool: &RbdPool, id: &str) -> Result<()> {
+    let spec = format!("{}/{id}", pool.pool);
+    let listed = rbd(pool, &["ls", "--format", "json", &pool.pool]).await?;
+    let names: Vec<String> = serde_json::from_str(listed.trim()).unwrap_or_default();
+    if !names.iter().any(|n| n == id) {
+        return Ok(());
+    }
+    let snaps = rbd(pool, &["snap", "ls", "--format", "json", &spec]).await?;
+    let snaps: Vec<serde_json::Value> = serde_json::from_str(snaps.trim()).unwrap_or_default();
+    for snap in snaps.iter().filter_map(|s| s["name"].as_str()) {
+        let at = format!("{spec}@{snap}");
+        let children = rbd(pool, &["children", "--format", "json", &at]).await?;
+        let children: Vec<serde_json::Value> = serde_json::from_str(children.trim()).unwrap_or_default();
+        for c in &children {
+            if let (Some(p), Some(i)) = (c["pool"].as_str(), c["image"].as_str()) {
+                tracing::info!(child = %format!("{p}/{i}"), image = %id, "flattening a clone of a deleted image");
+                rbd(pool, &["flatten", "--no-progress", &format!("{p}/{i}")]).await?;
+            }
+        }
+        rbd(pool, &["snap", "unprotect", &at]).await.ok();
+        rbd(pool, &["snap", "rm", "--no-progress", &at]).await?;
+    }
+    rbd(pool, &["rm", "--no-progress", &spec]).await?;
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -20,8 +20,9 @@ pub struct DesiredStorage {
     pub deleted_snapshots: Vec<String>,
 }
 
-/// Volumes and snapshots `host` should hold, and on shared backends those it should delete.
-pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<DesiredStorage> {
+/// Volumes and snapshots `host` should hold, and on shared backends those it should delete
+/// (`images_in_rbd`: the image service keeps its data in the Ceph images pool).
+pub async fn desired(tx: &mut Tx<'_>, host: &str, images_in_rbd: bool) -> Result<DesiredStorage> {
     let mut volumes = vec![];
     let mut deleted_volumes = vec![];
     let mut shared_volumes = vec![];
@@ -51,6 +52,7 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<DesiredStorage> {
                 disk_format: img.as_ref().and_then(|i| i.disk_format.clone()).unwrap_or_default(),
                 checksum: img.as_ref().and_then(|i| i.checksum.clone()).unwrap_or_default(),
                 size: img.as_ref().and_then(|i| i.size).unwrap_or(0) as u64,
+                rbd: images_in_rbd,
             }))
         } else {
             None
