@@ -34,32 +34,13 @@
 # apt runs in PID 1's network namespace when this one has no route out; no service may start
 # (policy-rc.d while installing, units disabled afterwards).
 ensure_ceph_deps() {
-    local units=(ceph.target ceph-mon.target ceph-osd.target ceph-mgr.target ceph-crash.service)
-    local missing=() p u
-    for p in ceph-mon ceph-osd ceph-mgr ceph-common qemu-block-extra; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    command -v uuidgen >/dev/null || missing+=(uuid-runtime)
-    command -v ss >/dev/null || missing+=(iproute2)
-    ((${#missing[@]})) || return 0
-    [[ $(id -u) == 0 ]] || { echo "ensure_ceph_deps: needs root to install ${missing[*]}" >&2; exit 2; }
-    echo "==> apt-get install ${missing[*]}" >&2
-    local in_ns=()
-    ip route show default 2>/dev/null | grep -q . || in_ns=(nsenter --net=/proc/1/ns/net)
-    local policy=/usr/sbin/policy-rc.d made=0
-    if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; made=1; fi
-    local rc=0
-    { "${in_ns[@]}" apt-get update -qq >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive "${in_ns[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
-    ((made)) && rm -f "$policy"
-    for u in "${units[@]}"; do
-        if [[ -d /run/systemd/system ]]; then
-            systemctl disable --now --quiet "$u" 2>/dev/null || true
-        elif command -v systemctl >/dev/null; then
-            systemctl disable --quiet "$u" 2>/dev/null || true
-        fi
-    done
-    ((rc == 0)) || { echo "ensure_ceph_deps: apt-get install failed" >&2; exit 2; }
+    local extra=()
+    command -v uuidgen >/dev/null || extra+=(uuid-runtime)
+    command -v ss >/dev/null || extra+=(iproute2)
+    # shellcheck source=scripts/lib/deps.sh
+    declare -F install_without_services >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/deps.sh"
+    install_without_services ensure_ceph_deps "ceph.target ceph-mon.target ceph-osd.target ceph-mgr.target ceph-crash.service" \
+        ceph-mon ceph-osd ceph-mgr ceph-common qemu-block-extra "${extra[@]}"
 }
 
 # _ceph_port_free ADDR PORT: nothing listens on ADDR:PORT (nor on the wildcard) in this namespace.

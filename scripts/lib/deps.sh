@@ -67,20 +67,18 @@ ensure_test_venv() {
     fi
 }
 
-# What tests/cli/ha.sh runs: etcd (server and etcdctl), Patroni, HAProxy, PostgreSQL 15 (Debian 12's packages).
-# scripts/test installs them up front: inside a test's network namespace there is no route out,
-# and entering PID 1's may be refused. None of their services may run: a policy-rc.d refuses
-# the starts while installing (unless the machine already has one), and the units are disabled
-# afterwards.
-ensure_ha_deps() {
-    local -A unit=([patroni]=patroni [etcd-server]=etcd [haproxy]=haproxy [postgresql-15]=postgresql)
-    local missing=() p
-    for p in patroni etcd-server etcd-client haproxy postgresql-15; do
+# install_without_services WHO UNITS PACKAGE...: apt-get installs the packages that are not
+# installed yet, as root, with no service starting (a policy-rc.d while installing, then the
+# systemd UNITS, a space-separated list, disabled). apt runs in PID 1's network namespace when
+# this one has no route out (a test in a namespace of its own). WHO names the caller in errors.
+install_without_services() {
+    local who=$1 units=$2; shift 2
+    local missing=() p u
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
-    command -v setpriv >/dev/null || missing+=(util-linux)
     ((${#missing[@]})) || return 0
-    [[ $(id -u) == 0 ]] || { echo "ensure_ha_deps: needs root to install ${missing[*]}" >&2; exit 2; }
+    [[ $(id -u) == 0 ]] || { echo "$who: needs root to install ${missing[*]}" >&2; exit 2; }
     echo "==> apt-get install ${missing[*]}" >&2
     local in_ns=()
     ip route show default 2>/dev/null | grep -q . || in_ns=(nsenter --net=/proc/1/ns/net)
@@ -90,13 +88,24 @@ ensure_ha_deps() {
     { "${in_ns[@]}" apt-get update -qq >/dev/null &&
         DEBIAN_FRONTEND=noninteractive "${in_ns[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
     ((made)) && rm -f "$policy"
-    for p in "${missing[@]}"; do
-        [[ -n ${unit[$p]:-} ]] || continue
+    for u in $units; do
         if [[ -d /run/systemd/system ]]; then
-            systemctl disable --now --quiet "${unit[$p]}" 2>/dev/null || true
+            systemctl disable --now --quiet "$u" 2>/dev/null || true
         elif command -v systemctl >/dev/null; then
-            systemctl disable --quiet "${unit[$p]}" 2>/dev/null || true
+            systemctl disable --quiet "$u" 2>/dev/null || true
         fi
     done
-    ((rc == 0)) || { echo "ensure_ha_deps: apt-get install failed" >&2; exit 2; }
+    ((rc == 0)) || { echo "$who: apt-get install failed" >&2; exit 2; }
+}
+
+# What tests/cli/ha.sh runs: etcd (server and etcdctl), Patroni, HAProxy, PostgreSQL 15 (Debian 12's packages).
+# scripts/test installs them up front: inside a test's network namespace there is no route out,
+# and entering PID 1's may be refused. None of their services may run: a policy-rc.d refuses
+# the starts while installing (unless the machine already has one), and the units are disabled
+# afterwards.
+ensure_ha_deps() {
+    local extra=()
+    command -v setpriv >/dev/null || extra+=(util-linux)
+    install_without_services ensure_ha_deps "patroni etcd haproxy postgresql" \
+        patroni etcd-server etcd-client haproxy postgresql-15 "${extra[@]}"
 }

@@ -48,11 +48,7 @@ parent_of() {
 
 step "0. the underlay, a Ceph cluster on it, hv1 (ciel up) and hv2 (ciel agent), both with images_type rbd"
 check "build the small guest" "$REPO/tests/guest/build-small.sh" "$GUEST"
-ip link add ul0 type bridge && ip link set ul0 up && ip addr add "$LISTEN_IP/24" dev ul0
-ip netns add hv2
-ip link add ul-hv2 type veth peer name eth0 netns hv2
-ip link set ul-hv2 master ul0 up
-ip -n hv2 addr add "$HV2_IP/24" dev eth0 && ip -n hv2 link set eth0 up && ip -n hv2 link set lo up
+make_underlay
 ceph_start=$SECONDS
 if ceph_temp_start "$CEPH_DIR" "$LISTEN_IP"; then
     pass "a Ceph cluster on $LISTEN_IP is usable ($((SECONDS - ceph_start)) s)"

@@ -54,11 +54,7 @@ hv2_console_has() { grep -qa -- "$2" "$HV2_DIR/vms/$1/console.log" 2>/dev/null; 
 
 step "0. the underlay, hv1 (ciel up) and hv2 (ciel agent)"
 check "build the small guest" "$REPO/tests/guest/build-small.sh" "$GUEST"
-ip link add ul0 type bridge && ip link set ul0 up && ip addr add "$LISTEN_IP/24" dev ul0
-ip netns add hv2
-ip link add ul-hv2 type veth peer name eth0 netns hv2
-ip link set ul-hv2 master ul0 up
-ip -n hv2 addr add "$HV2_IP/24" dev eth0 && ip -n hv2 link set eth0 up && ip -n hv2 link set lo up
+make_underlay
 check "hv2 reaches hv1 over the underlay" ip netns exec hv2 ping -c 1 -W 2 "$LISTEN_IP"
 tcpdump -i ul0 -nn -U -w "$TMP/underlay.pcap" 2>/dev/null &
 EXTRA_PIDS+=("$!")

@@ -177,18 +177,15 @@ impl QemuDriver {
     /// Writes the cached image into a new RBD image `part` of the vms pool.
     async fn write_rbd_disk(&self, spec: &VmSpec, ceph: &CephConfig, rbd: &RbdTool, part: &str) -> anyhow::Result<()> {
         let base = self.images_dir.join(&spec.image.id);
-        let virtual_size = virtual_size(&self.qemu_img, &base).await?;
-        let bytes = (spec.root_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
-        let part_spec = format!("{}/{part}", ceph.vms_pool);
-        rbd.run(&["create", "--size", &format!("{bytes}B"), &part_spec]).await?;
-        let target = ceph.image(&ceph.vms_pool, part).qemu_img_name(false);
-        let base_s = base.display().to_string();
-        crate::storage::run(
-            &self.qemu_img,
-            &["convert", "-n", "-f", image_format(spec), "-O", "raw", &base_s, &target],
+        rbd.write_image(
+            ceph,
+            &base,
+            Some(image_format(spec)),
+            &ceph.vms_pool,
+            part,
+            spec.root_gb * GIB,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Grows the new disk to the flavor's root size and gives it its name.
@@ -438,9 +435,11 @@ impl QemuDriver {
                         .volumes
                         .locate(&v.volume_id, &v.backend)
                         .with_context(|| format!("volume {} is not on this host", v.volume_id))?;
-                    let blockdev = backend
-                        .disk(&v.volume_id)
-                        .blockdev(backend.format(), &node, v.read_only);
+                    let disk = backend.disk(&v.volume_id);
+                    if !backend.shared() && !disk.exists_locally() {
+                        bail!("volume {} is not on this host", v.volume_id);
+                    }
+                    let blockdev = disk.blockdev(backend.format(), &node, v.read_only);
                     self.qmp(&spec.id, blockdev).await?;
                     let dev = DeviceAdd::VirtioBlk {
                         id: device,
@@ -913,6 +912,34 @@ mod tests {
         let disk = at(&|a| a.starts_with("file=/x/disk.qcow2")).unwrap();
         assert!(vga > nic && vga > disk, "{args:?}");
         assert!(!args.iter().any(|a| a == "-vga"), "one display adapter only");
+    }
+
+    /// A root disk on Ceph is a typed blockdev (JSON) with a virtio disk on it, never an
+    /// `rbd:` option string.
+    #[test]
+    fn rbd_root_disks_are_blockdevs() {
+        let state = std::env::temp_dir().join(format!("ciel-qemu-rbd-{}", std::process::id()));
+        let driver = QemuDriver::new(&state, VirtType::Qemu, &StorageConfig::default()).unwrap();
+        let ceph = CephConfig::default();
+        let disk = ceph.image("vms", "x_disk");
+        let args: Vec<String> = driver
+            .launch_args(&spec(), &disk, "raw", false)
+            .unwrap()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        std::fs::remove_dir_all(&state).ok();
+        let at = args.iter().position(|a| a == "-blockdev").expect("a blockdev");
+        let json: serde_json::Value = serde_json::from_str(&args[at + 1]).unwrap();
+        assert_eq!(json["node-name"], ROOT_NODE);
+        assert_eq!(json["file"]["driver"], "rbd");
+        assert_eq!(json["file"]["image"], "x_disk");
+        assert_eq!(args[at + 2], "-device");
+        assert!(args[at + 3].starts_with("virtio-blk-pci,drive=root0"));
+        assert!(
+            !args.iter().any(|a| a.starts_with("file=") && a.contains("rbd")),
+            "{args:?}"
+        );
     }
 
     /// Values inside QEMU option strings cannot add options: commas are doubled, and the

@@ -244,6 +244,36 @@ impl RbdTool {
         Some(self.run(&["clone", &at, to]).await.map(|_| ()))
     }
 
+    /// Writes the image file `path` (in `format`, as the image service checked it; None:
+    /// as qemu-img reads it) into a new raw image `pool/name` of at least `min_bytes`.
+    pub async fn write_image(
+        &self,
+        cfg: &CephConfig,
+        path: &Path,
+        format: Option<&str>,
+        pool: &str,
+        name: &str,
+        min_bytes: u64,
+    ) -> anyhow::Result<()> {
+        let qemu_img = super::qemu_img();
+        let path = path.display().to_string();
+        let info = super::run(&qemu_img, &["info", "-U", "--output=json", &path]).await?;
+        let virtual_size = serde_json::from_str::<serde_json::Value>(&info)?["virtual-size"]
+            .as_u64()
+            .context("no virtual-size")?;
+        let bytes = min_bytes.max(virtual_size.div_ceil(GIB) * GIB);
+        self.run(&["create", "--size", &format!("{bytes}B"), &format!("{pool}/{name}")])
+            .await?;
+        let target = cfg.image(pool, name).qemu_img_name(false);
+        let mut args = vec!["convert", "-n"];
+        if let Some(f) = format {
+            args.extend(["-f", f]);
+        }
+        args.extend(["-O", "raw", &path, &target]);
+        super::run(&qemu_img, &args).await?;
+        Ok(())
+    }
+
     pub async fn size(&self, spec: &str) -> anyhow::Result<u64> {
         Ok(self.info(spec).await?.size)
     }
@@ -267,7 +297,6 @@ impl RbdTool {
 pub struct RbdBackend {
     cfg: CephConfig,
     rbd: RbdTool,
-    qemu_img: String,
 }
 
 impl RbdBackend {
@@ -275,7 +304,6 @@ impl RbdBackend {
         Self {
             rbd: RbdTool::new(&cfg),
             cfg,
-            qemu_img: super::qemu_img(),
         }
     }
 
@@ -327,23 +355,19 @@ impl RbdBackend {
                 };
                 if !cloned {
                     let image = image.context("the image is not cached")?;
-                    let path = image.display().to_string();
-                    let info = super::run(&self.qemu_img, &["info", "-U", "--output=json", &path]).await?;
-                    let virtual_size = serde_json::from_str::<serde_json::Value>(&info)?["virtual-size"]
-                        .as_u64()
-                        .context("no virtual-size")?;
-                    let bytes = (spec.size_gb * GIB).max(virtual_size.div_ceil(GIB) * GIB);
+                    // The format the image service checked; others are left to qemu-img.
+                    let format =
+                        matches!(img.disk_format.as_str(), "qcow2" | "raw").then_some(img.disk_format.as_str());
                     self.rbd
-                        .run(&["create", "--size", &format!("{bytes}B"), &part_spec])
+                        .write_image(
+                            &self.cfg,
+                            image,
+                            format,
+                            &self.cfg.volumes_pool,
+                            part,
+                            spec.size_gb * GIB,
+                        )
                         .await?;
-                    let target = self.cfg.image(&self.cfg.volumes_pool, part).qemu_img_name(false);
-                    let mut args = vec!["convert", "-n"];
-                    // The format the image service checked; never probed from the data.
-                    if matches!(img.disk_format.as_str(), "qcow2" | "raw") {
-                        args.extend(["-f", img.disk_format.as_str()]);
-                    }
-                    args.extend(["-O", "raw", &path, &target]);
-                    super::run(&self.qemu_img, &args).await?;
                 }
             }
         }
