@@ -754,7 +754,17 @@ async fn services_pools_hosts_and_capabilities_describe_the_hosts() {
 
     // Pools: the host's disk, less what its volumes take.
     c.req(&c.admin, "PUT", "/os-services/enable", Some(svc)).await;
-    c.volume(&c.a, json!({"size": 7})).await;
+    let seven = c.volume(&c.a, json!({"size": 7})).await;
+    let r = c.req(&c.admin, "GET", &format!("/volumes/{seven}"), None).await;
+    assert_eq!(
+        r.json["volume"]["os-vol-host-attr:host"], "h1@file#file",
+        "the pool, by hostname"
+    );
+    let r = c.req(&c.admin, "GET", "/os-services?host=h1", None).await;
+    assert_eq!(
+        r.json["services"][0]["host"], "h1@file",
+        "a host filter matches its backends"
+    );
     let r = c.req(&c.admin, "GET", "/scheduler-stats/get_pools", None).await;
     assert_eq!(r.json, json!({"pools": [{"name": "h1@file#file"}]}));
     let r = c

@@ -19,6 +19,14 @@ fn protocol(_backend: &str) -> &'static str {
     "local"
 }
 
+/// Cinder's host filter: the name itself, or a backend (`host@...`) or pool (`host#...`) of it.
+fn same_host(filter: &str, host: &str) -> bool {
+    host == filter
+        || host
+            .strip_prefix(filter)
+            .is_some_and(|rest| rest.starts_with('@') || rest.starts_with('#'))
+}
+
 fn render_service(s: &Service, mv: Microversion) -> Value {
     let mut v = json!({
         "binary": s.binary, "host": s.host, "zone": crate::app::volume::ZONE,
@@ -53,7 +61,7 @@ pub async fn list_services(
         .volume_services(&c)
         .await?
         .iter()
-        .filter(|s| host.is_none_or(|h| h == s.host) && binary.is_none_or(|b| b == s.binary))
+        .filter(|s| host.is_none_or(|h| same_host(h, &s.host)) && binary.is_none_or(|b| b == s.binary))
         .map(|s| render_service(s, mv))
         .collect();
     Ok(Json(json!({ "services": list })).into_response())
