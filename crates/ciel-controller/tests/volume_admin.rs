@@ -920,3 +920,35 @@ async fn per_type_quotas_are_shown_set_and_enforced() {
     assert_eq!(q["volumes___DEFAULT__"]["in_use"], 1);
     assert_eq!(q["volumes"]["in_use"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn os_detach_of_a_volume_attached_to_nothing_is_accepted_as_in_cinder() {
+    let c = Cloud::new().await;
+    let vol = c.volume(&c.a, json!({})).await;
+    c.set_status("volumes", &vol, "detaching").await;
+    let r = c
+        .req(
+            &c.a,
+            "POST",
+            &format!("/volumes/{vol}/action"),
+            Some(json!({"os-detach": {}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    assert_eq!(
+        c.volume_status(&vol).await,
+        "available",
+        "the detach it was left in is over"
+    );
+    c.set_status("volumes", &vol, "error").await;
+    let r = c
+        .req(
+            &c.a,
+            "POST",
+            &format!("/volumes/{vol}/action"),
+            Some(json!({"os-detach": {}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(c.volume_status(&vol).await, "error", "other statuses stay");
+}
