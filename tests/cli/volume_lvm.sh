@@ -62,7 +62,7 @@ check "volume create --size 1 plain (default type)" cmp_ volume create --size 1 
     ok && PLAIN=$(jf "$OUT" 'd["id"]')
 check "  available" wait_until 30 vol_status plain available
 check "volume show plain" cmp_ volume show plain -f json
-    ok && assert "  on hv1's file backend" eq "$(jf "$OUT" 'd["os-vol-host-attr:host"]')" "$HV1@file#file"
+    ok && assert "  on hv1's file backend" eq "$(jf "$OUT" 'd["os-vol-host-attr:host"]')" "hv1@file#file"
 
 step "2. an LVM volume is a thin logical volume of the pool"
 check "volume create --type lvm --size 1 thin1" cmp_ volume create --type lvm --size 1 thin1 -f json
@@ -70,7 +70,7 @@ check "volume create --type lvm --size 1 thin1" cmp_ volume create --type lvm --
 V1=${V1:-none}
 check "  available" wait_until 60 vol_status thin1 available
 check "volume show thin1" cmp_ volume show thin1 -f json
-    ok && assert "  on storage1's lvm backend, type lvm" eq "$(jf "$OUT" '"%s %s" % (d["os-vol-host-attr:host"], d["type"])')" "$STORAGE_HOST@lvm#lvm lvm"
+    ok && assert "  on storage1's lvm backend, type lvm" eq "$(jf "$OUT" '"%s %s" % (d["os-vol-host-attr:host"], d["type"])')" "storage1@lvm#lvm lvm"
 check "  the guest's pool holds ciel-volume-$V1 of 1 GiB" wait_until 20 lvs_has "ciel-volume-$V1" 1.00g
 check "volume set --size 2 thin1" cmp_ volume set --size 2 thin1
 check "  available again at 2 GiB" wait_until 60 vol_status thin1 available

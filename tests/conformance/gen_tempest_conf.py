@@ -95,6 +95,9 @@ def main(argv=None):
     p.add_argument("--compute-max-microversion", default="latest",
                    help="[compute] max_microversion: the newest the server "
                         "advertises (default latest)")
+    p.add_argument("--volume-max-microversion", default="3.0",
+                   help="[volume] max_microversion (default 3.0: Tempest sends "
+                        "no header and reads 3.0 bodies)")
     p.add_argument("--flavor-ref")
     p.add_argument("--flavor-ref-alt")
     p.add_argument("--public-network-id")
@@ -269,8 +272,9 @@ def main(argv=None):
     put("volume", "catalog_type", "block-storage")
     if cinder:
         put("volume", "region", args.region)
-        # Ciel's volume API is microversion 3.0: Tempest sends no header and reads 3.0 bodies.
-        put("volume", "max_microversion", "3.0")
+        # 3.0 unless asked (CIEL_VOLUME_MAX_MICROVERSION): Tempest then sends no header and
+        # reads 3.0 bodies; a higher one also runs the tests of the microversions up to it.
+        put("volume", "max_microversion", args.volume_max_microversion)
         put("volume", "build_interval", 1)
         put("volume", "build_timeout", 120)
         put("volume", "volume_size", 1)

@@ -46,7 +46,8 @@ Usage: tests/conformance/run.sh [--suite identity,image,network,compute,volume,o
                     suites given (e.g. --suite compute --only 'test_server_tags')
 
 Environment: CIEL_TEST_CACHE, CIEL_GUEST_DIR, CIEL_TEST_OUT, CIEL_TEMPEST_CONCURRENCY,
-CIEL_IDENTITY_EXTENSIONS, CIEL_ADMIN_PASSWORD, CIEL_STRICT, CIEL_KEEP, CIEL_OCTAVIA_FULL
+CIEL_IDENTITY_EXTENSIONS, CIEL_ADMIN_PASSWORD, CIEL_STRICT, CIEL_KEEP, CIEL_OCTAVIA_FULL,
+CIEL_VOLUME_MAX_MICROVERSION
 (see tests/conformance/README.md).
 EOF
 }
@@ -433,6 +434,7 @@ for svc in "${SERVICES[@]}"; do GEN_ARGS+=(--service "$svc=${AVAILABLE[$svc]}");
 [ -z "$IMAGE_REF" ] || GEN_ARGS+=(--image-ref "$IMAGE_REF" --image-ref-alt "$IMAGE_REF_ALT")
 [ -z "$FLAVOR_REF" ] || GEN_ARGS+=(--flavor-ref "$FLAVOR_REF" --flavor-ref-alt "$FLAVOR_REF_ALT")
 [ -z "${COMPUTE_MAX:-}" ] || GEN_ARGS+=(--compute-max-microversion "$COMPUTE_MAX")
+[ -z "${CIEL_VOLUME_MAX_MICROVERSION:-}" ] || GEN_ARGS+=(--volume-max-microversion "$CIEL_VOLUME_MAX_MICROVERSION")
 [ -z "$PUBLIC_NETWORK_ID" ] || GEN_ARGS+=(--public-network-id "$PUBLIC_NETWORK_ID")
 [ -z "$PUBLIC_NETWORK_NAME" ] || GEN_ARGS+=(--public-network-name "$PUBLIC_NETWORK_NAME")
 [ -z "${NETWORK_EXTENSIONS:-}" ] || GEN_ARGS+=(--network-extensions "$NETWORK_EXTENSIONS")

@@ -3,14 +3,15 @@
 //! image cache as the disk; the serial console in a log file; power changes over QMP.
 //!
 //! Per VM: `<state>/vms/<id>/{disk.qcow2, config.iso, qmp.sock, vnc.sock, console.log, qemu.pid,
-//! boot-serial, rebuild-serial, shape, nics}`; its NICs are taps the network plane made. A VM
-//! whose root disk is on Ceph (`root_backend = rbd`) has it as the RBD image `<id>_disk` of
-//! the `vms` pool instead of `disk.qcow2`, and a `root-rbd` marker saying this host made it
-//! (and so removes it with the VM).
+//! boot-serial, rebuild-serial, shape, nics, volumes, throttles}`; its NICs are taps the network
+//! plane made. A VM whose root disk is on Ceph (`root_backend = rbd`) has it as the RBD image
+//! `<id>_disk` of the `vms` pool instead of `disk.qcow2`, and a `root-rbd` marker saying this
+//! host made it (and so removes it with the VM).
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp::commands::{
-    BlockResize, BlockdevDel, Cont, DeviceAdd, DeviceDel, NetdevAdd, NetdevDel, QueryStatus, Quit, Stop, SystemReset,
+    BlockResize, BlockSetIoThrottle, BlockdevDel, Cont, DeviceAdd, DeviceDel, NetdevAdd, NetdevDel, QueryStatus, Quit,
+    Stop, SystemReset,
 };
 use crate::qmp::{self, Qmp};
 use crate::storage::rbd::RbdTool;
@@ -412,6 +413,7 @@ impl QemuDriver {
     async fn sync_volumes(&self, spec: &VmSpec) -> anyhow::Result<()> {
         let dir = self.dir(&spec.id);
         let mut attached = read_volumes(&dir);
+        let mut throttles = read_throttles(&dir);
         for v in &spec.volumes {
             let (node, device) = volume_ids(&v.volume_id);
             match attached.iter_mut().find(|(id, _)| id == &v.volume_id) {
@@ -455,6 +457,16 @@ impl QemuDriver {
                     tracing::info!(vm = %spec.id, volume = %v.volume_id, "volume attached");
                 }
             }
+            // The QoS limits of the volume's type, applied when they differ from the last
+            // ones applied (a fresh disk has none).
+            let want = v.throttle.unwrap_or_default();
+            if throttles.get(&v.volume_id).copied().unwrap_or_default() != want {
+                let (_, device) = volume_ids(&v.volume_id);
+                self.qmp(&spec.id, BlockSetIoThrottle::new(device, &want)).await?;
+                throttles.insert(v.volume_id.clone(), want);
+                write_throttles(&dir, &throttles)?;
+                tracing::info!(vm = %spec.id, volume = %v.volume_id, throttle = ?want, "disk I/O limits applied");
+            }
         }
         for (id, _) in attached.clone() {
             if spec.volumes.iter().any(|v| v.volume_id == id) {
@@ -495,6 +507,9 @@ impl QemuDriver {
             }
             attached.retain(|(v, _)| v != &id);
             write_volumes(&dir, &attached)?;
+            if throttles.remove(&id).is_some() {
+                write_throttles(&dir, &throttles)?;
+            }
             tracing::info!(vm = %spec.id, volume = %id, "volume detached");
         }
         Ok(())
@@ -604,6 +619,19 @@ fn read_volumes(dir: &Path) -> Vec<(String, u64)> {
 fn write_volumes(dir: &Path, volumes: &[(String, u64)]) -> anyhow::Result<()> {
     let lines: Vec<String> = volumes.iter().map(|(id, size)| format!("{id} {size}")).collect();
     std::fs::write(dir.join("volumes"), lines.join("\n"))?;
+    Ok(())
+}
+
+/// The I/O limits last applied to each attached volume's disk.
+fn read_throttles(dir: &Path) -> HashMap<String, ciel_proto::DiskThrottle> {
+    std::fs::read(dir.join("throttles"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_throttles(dir: &Path, t: &HashMap<String, ciel_proto::DiskThrottle>) -> anyhow::Result<()> {
+    std::fs::write(dir.join("throttles"), serde_json::to_vec(t)?)?;
     Ok(())
 }
 

@@ -125,6 +125,44 @@ pub struct VolumeAttachment {
     /// The volume's storage backend; empty: a local one, found on this host.
     #[serde(default)]
     pub backend: String,
+    /// I/O limits from the QoS specs of the volume's type (front-end consumer), applied to
+    /// the disk with QMP `block_set_io_throttle`; None: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<DiskThrottle>,
+}
+
+/// A disk's I/O limits, as Nova's libvirt driver takes them from Cinder's QoS specs: bytes
+/// and operations per second, in total or per direction, with optional burst maxima.
+/// Checked by the controller: a total and a per-direction limit never both set, a maximum
+/// only with its base limit, every value at most [`DiskThrottle::MAX_VALUE`].
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DiskThrottle {
+    pub total_bytes_sec: u64,
+    pub read_bytes_sec: u64,
+    pub write_bytes_sec: u64,
+    pub total_iops_sec: u64,
+    pub read_iops_sec: u64,
+    pub write_iops_sec: u64,
+    #[serde(default)]
+    pub total_bytes_sec_max: u64,
+    #[serde(default)]
+    pub read_bytes_sec_max: u64,
+    #[serde(default)]
+    pub write_bytes_sec_max: u64,
+    #[serde(default)]
+    pub total_iops_sec_max: u64,
+    #[serde(default)]
+    pub read_iops_sec_max: u64,
+    #[serde(default)]
+    pub write_iops_sec_max: u64,
+    /// The I/O size counted as one operation (bytes); 0: any size is one.
+    #[serde(default)]
+    pub size_iops_sec: u64,
+}
+
+impl DiskThrottle {
+    /// QEMU's upper bound for a throttle value.
+    pub const MAX_VALUE: u64 = 1_000_000_000_000_000;
 }
 
 /// A router as its host runs it: a network namespace with a leg on each attached network,

@@ -222,3 +222,45 @@ pub struct BlockInserted {
     #[serde(default)]
     pub file: Option<String>,
 }
+
+/// `block_set_io_throttle` on a disk device (by its qdev id): the I/O limits of the volume's
+/// QoS specs. All-zero limits lift the throttle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockSetIoThrottle {
+    pub id: String,
+    pub bps: u64,
+    pub bps_rd: u64,
+    pub bps_wr: u64,
+    pub iops: u64,
+    pub iops_rd: u64,
+    pub iops_wr: u64,
+    pub bps_max: u64,
+    pub bps_rd_max: u64,
+    pub bps_wr_max: u64,
+    pub iops_max: u64,
+    pub iops_rd_max: u64,
+    pub iops_wr_max: u64,
+    pub iops_size: u64,
+}
+command!(BlockSetIoThrottle, "block_set_io_throttle", Empty);
+
+impl BlockSetIoThrottle {
+    pub fn new(id: String, t: &ciel_proto::DiskThrottle) -> Self {
+        Self {
+            id,
+            bps: t.total_bytes_sec,
+            bps_rd: t.read_bytes_sec,
+            bps_wr: t.write_bytes_sec,
+            iops: t.total_iops_sec,
+            iops_rd: t.read_iops_sec,
+            iops_wr: t.write_iops_sec,
+            bps_max: t.total_bytes_sec_max,
+            bps_rd_max: t.read_bytes_sec_max,
+            bps_wr_max: t.write_bytes_sec_max,
+            iops_max: t.total_iops_sec_max,
+            iops_rd_max: t.read_iops_sec_max,
+            iops_wr_max: t.write_iops_sec_max,
+            iops_size: t.size_iops_sec,
+        }
+    }
+}

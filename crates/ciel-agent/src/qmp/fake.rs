@@ -166,7 +166,9 @@ fn answer(state: &Mutex<State>, msg: &Value) -> (Vec<Value>, bool) {
                 Err(format!("Device '{id}' not found"))
             }
         }
-        "netdev_add" | "netdev_del" | "blockdev-add" | "blockdev-del" | "block_resize" => Ok(json!({})),
+        "netdev_add" | "netdev_del" | "blockdev-add" | "blockdev-del" | "block_resize" | "block_set_io_throttle" => {
+            Ok(json!({}))
+        }
         "query-block" => Ok(json!([])),
         _ => {
             let mut reply = json!({"error": {"class": "CommandNotFound", "desc": format!("The command {name} has not been found")}});

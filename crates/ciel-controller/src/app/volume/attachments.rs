@@ -185,13 +185,28 @@ impl App {
             })
     }
 
-    /// `os-detach`: detaches from whatever server has the volume.
+    /// `os-detach`: detaches from whatever server has the volume. A volume attached to
+    /// nothing is answered as Cinder does (202): an attach or detach it was left in is
+    /// ended (`available`), anything else stays.
     pub async fn detach_volume_from_cinder(&self, caller: &Caller, id: &str) -> Result<()> {
         self.get_volume(caller, id).await?;
-        let a = db::attachment_of(&self.db, id)
-            .await?
-            .ok_or_else(|| Error::bad_request(format!("Invalid volume: volume {id} is not attached")))?;
-        self.detach_volume(caller, &a.server_id, id).await
+        match db::attachment_of(&self.db, id).await? {
+            Some(a) => self.detach_volume(caller, &a.server_id, id).await,
+            None => {
+                let mut tx = self.begin().await?;
+                let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+                if matches!(
+                    v.status,
+                    VolumeStatus::Attaching | VolumeStatus::Detaching | VolumeStatus::Reserved | VolumeStatus::InUse
+                ) {
+                    v.status = VolumeStatus::Available;
+                    v.updated_at = Some(crate::db::now());
+                    db::update(&mut *tx, &v).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
     }
 
     /// (volume id, delete_on_termination) of the volumes a server has.

@@ -176,10 +176,11 @@ impl App {
                         "Volume size {size}GB is smaller than its source ({min}GB)."
                     )));
                 }
-                self.check_volume_quota(tx, &project, 1, 0, size).await?;
                 let vtype = db::get_type_by_name(&mut **tx, super::types::DEFAULT_TYPE)
                     .await?
                     .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?;
+                self.check_volume_quota(tx, &project, Some(&vtype.name), 1, 0, size)
+                    .await?;
                 let backend = backend.unwrap_or_else(|| super::types::backend_of(&vtype));
                 let v = Volume {
                     id: uuid::Uuid::new_v4().to_string().into(),

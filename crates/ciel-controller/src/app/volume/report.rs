@@ -96,6 +96,7 @@ pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<Volu
                 volume_id: v.id.into_string(),
                 read_only: v.read_only == Some(true),
                 size_gb: v.size as u64,
+                throttle: super::qos::throttle_for_type(tx, &v.volume_type_id).await?,
                 backend: v.backend,
             });
         }

@@ -41,7 +41,9 @@ impl App {
                 v.id, v.status
             )));
         }
-        self.check_volume_quota(&mut tx, &v.project_id, 0, 1, v.size).await?;
+        let type_name = self.type_name(&mut tx, &v.volume_type_id).await?;
+        self.check_volume_quota(&mut tx, &v.project_id, Some(&type_name), 0, 1, v.size)
+            .await?;
         let now = crate::db::now();
         let s = Snapshot {
             id: uuid::Uuid::new_v4().to_string(),

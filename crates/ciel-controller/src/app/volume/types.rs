@@ -96,6 +96,7 @@ impl App {
             extra_specs: super::to_json(&extra),
             created_at: crate::db::now(),
             name: p.name,
+            qos_specs_id: None,
         };
         check_backend(&extra)?;
         let mut tx = self.begin().await?;

@@ -111,7 +111,8 @@ impl App {
                 ))
             }
         };
-        self.check_volume_quota(&mut tx, &project, 1, 0, size).await?;
+        self.check_volume_quota(&mut tx, &project, Some(&vtype.name), 1, 0, size)
+            .await?;
         let v = Volume {
             id: uuid::Uuid::new_v4().to_string().into(),
             project_id: project.into(),
@@ -194,6 +195,10 @@ impl App {
             if !h.enabled || now - h.last_seen > self.cfg.scheduler.host_down_after || !h.stores(backend) {
                 continue;
             }
+            // An admin disabled this backend's cinder-volume service (`os-services/disable`).
+            if self.backend_disabled(&mut **tx, &h.hostname, backend).await? {
+                continue;
+            }
             let used: i64 = db::on_host(&mut **tx, &h.id).await?.iter().map(|v| v.size).sum();
             if best.as_ref().is_none_or(|(u, _)| used < *u) {
                 best = Some((used, h.id));
@@ -202,11 +207,13 @@ impl App {
         Ok(best.map(|b| b.1))
     }
 
-    /// Refuses with 413 when `project` would exceed its volume, snapshot or gigabyte quota.
+    /// Refuses with 413 when `project` would exceed its volume, snapshot or gigabyte quota,
+    /// or (with `type_name`) those of that volume type.
     pub(crate) async fn check_volume_quota(
         &self,
         tx: &mut Tx<'_>,
         project: &str,
+        type_name: Option<&str>,
         volumes: i64,
         snapshots: i64,
         gigabytes: i64,
@@ -220,16 +227,12 @@ impl App {
         ] {
             let limit = limits.get(name).copied().unwrap_or(-1);
             if more > 0 && limit >= 0 && used + more > limit {
-                return Err(Error::Typed {
-                    status: 413,
-                    kind: "overLimit",
-                    message: if name == "gigabytes" {
-                        format!("VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested {more}G, quota is {limit}G and {used}G has been consumed.")
-                    } else {
-                        format!("Maximum number of {name} allowed ({limit}) exceeded")
-                    },
-                });
+                return Err(super::quotas::over_limit(name, limit, used, more));
             }
+        }
+        if let Some(t) = type_name {
+            self.check_type_quota(tx, project, t, volumes, snapshots, gigabytes)
+                .await?;
         }
         Ok(())
     }
@@ -293,6 +296,10 @@ impl App {
             return Err(Error::bad_request(
                 "Invalid volume: Volume has snapshots; delete them first or use cascade.",
             ));
+        }
+        // A (forced) delete withdraws a pending offer of the volume.
+        if let Some(t) = db::transfers::pending_of(&mut *tx, id).await? {
+            db::transfers::delete(&mut *tx, &t.id).await?;
         }
         let now = crate::db::now();
         for mut s in snaps {
@@ -365,8 +372,16 @@ impl App {
                 v.size
             )));
         }
-        self.check_volume_quota(&mut tx, &v.project_id.clone(), 0, 0, new_size - v.size)
-            .await?;
+        let type_name = self.type_name(&mut tx, &v.volume_type_id).await?;
+        self.check_volume_quota(
+            &mut tx,
+            &v.project_id.clone(),
+            Some(&type_name),
+            0,
+            0,
+            new_size - v.size,
+        )
+        .await?;
         v.size = new_size;
         v.status = VolumeStatus::Extending;
         v.updated_at = Some(crate::db::now());
@@ -508,6 +523,11 @@ impl App {
                 v.backend
             )));
         }
+        // The volume (and its snapshots) now count in the new type's quotas.
+        let snaps = db::snapshots_of(&mut *tx, id).await?;
+        let gb = v.size + snaps.iter().map(|s| s.size).sum::<i64>();
+        self.check_type_quota(&mut tx, &v.project_id.clone(), &t.name, 1, snaps.len() as i64, gb)
+            .await?;
         v.volume_type_id = t.id;
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
@@ -574,12 +594,10 @@ impl App {
     ) -> Result<BTreeMap<String, i64>> {
         caller.require_admin()?;
         let mut tx = self.begin().await?;
+        // The project-wide keys and the per-type keys of the types that exist.
+        let known = class_defaults(&mut tx).await?;
         for (k, v) in &values {
-            if !super::DEFAULT_QUOTAS.iter().any(|(n, _)| n == k)
-                && !k.starts_with("volumes_")
-                && !k.starts_with("gigabytes_")
-                && !k.starts_with("snapshots_")
-            {
+            if !known.contains_key(k) {
                 return Err(Error::bad_request(format!("Bad key(s) in quota set: {k}")));
             }
             if *v < -1 {

@@ -1,5 +1,9 @@
 //! Volumes, snapshots, volume types and attachments (block storage).
 
+pub mod qos;
+pub mod services;
+pub mod transfers;
+
 use crate::db::sql;
 use crate::db::text_enum::text_enum;
 use crate::error::Result;
@@ -73,6 +77,8 @@ pub struct VolumeType {
     pub is_public: bool,
     pub extra_specs: String,
     pub created_at: i64,
+    /// The QoS specs associated with the type, if any.
+    pub qos_specs_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -130,7 +136,7 @@ pub struct Attachment {
     pub created_at: i64,
 }
 
-const TYPE_COLS: &str = "id, name, description, is_public, extra_specs, created_at";
+const TYPE_COLS: &str = "id, name, description, is_public, extra_specs, created_at, qos_specs_id";
 const VOL_COLS: &str = "id, project_id, user_id, name, description, size, status, availability_zone, \
      volume_type_id, host_id, source_volid, snapshot_id, image_id, bootable, read_only, metadata, \
      image_metadata, fault, created_at, updated_at, backend";
@@ -168,9 +174,9 @@ pub async fn get_type_by_name(e: impl sql::Executor<'_>, name: &str) -> Result<O
 
 pub async fn save_type(e: impl sql::Executor<'_>, t: &VolumeType) -> Result<()> {
     sql::query(&format!(
-        "INSERT INTO volume_types ({TYPE_COLS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+        "INSERT INTO volume_types ({TYPE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
          name = excluded.name, description = excluded.description, is_public = excluded.is_public, \
-         extra_specs = excluded.extra_specs"
+         extra_specs = excluded.extra_specs, qos_specs_id = excluded.qos_specs_id"
     ))
     .bind(&t.id)
     .bind(&t.name)
@@ -178,6 +184,7 @@ pub async fn save_type(e: impl sql::Executor<'_>, t: &VolumeType) -> Result<()> 
     .bind(t.is_public)
     .bind(&t.extra_specs)
     .bind(t.created_at)
+    .bind(&t.qos_specs_id)
     .execute(e)
     .await?;
     Ok(())
@@ -495,4 +502,39 @@ pub async fn delete_attachment(e: impl sql::Executor<'_>, id: &str) -> Result<()
         .execute(e)
         .await?;
     Ok(())
+}
+
+/// Per volume type name: (volumes, snapshots, gigabytes) a project uses, snapshots'
+/// gigabytes counted in their volume's type (as Cinder's `<resource>_<type>` quotas count).
+pub async fn usage_by_type(
+    e: &mut sql::Conn<'_>,
+    project: &str,
+) -> Result<std::collections::BTreeMap<String, (i64, i64, i64)>> {
+    let mut out: std::collections::BTreeMap<String, (i64, i64, i64)> = Default::default();
+    let vols: Vec<(String, i64, i64)> = sql::query_as(
+        "SELECT t.name, count(*), CAST(coalesce(sum(v.size), 0) AS BIGINT) FROM volumes v \
+         JOIN volume_types t ON t.id = v.volume_type_id WHERE v.project_id = ? GROUP BY t.name",
+    )
+    .bind(project)
+    .fetch_all(&mut *e)
+    .await?;
+    for (t, n, gb) in vols {
+        let u = out.entry(t).or_default();
+        u.0 += n;
+        u.2 += gb;
+    }
+    let snaps: Vec<(String, i64, i64)> = sql::query_as(
+        "SELECT t.name, count(*), CAST(coalesce(sum(s.size), 0) AS BIGINT) FROM volume_snapshots s \
+         JOIN volumes v ON v.id = s.volume_id JOIN volume_types t ON t.id = v.volume_type_id \
+         WHERE s.project_id = ? GROUP BY t.name",
+    )
+    .bind(project)
+    .fetch_all(&mut *e)
+    .await?;
+    for (t, n, gb) in snaps {
+        let u = out.entry(t).or_default();
+        u.1 += n;
+        u.2 += gb;
+    }
+    Ok(out)
 }

@@ -1,20 +1,24 @@
 //! Cinder v3 at `/volume` (catalog types `block-storage` and `volumev3`, `/volume/v3`):
 //! version discovery, volumes, snapshots, volume types, attachments (3.27+), quotas, limits,
-//! availability zones.
+//! availability zones, transfers, QoS specs, and the admin views of services, pools, hosts
+//! and backend capabilities.
 //! Every resource is served both below `/v3/{project_id}` (the classic URL) and `/v3`
-//! (project from the token, as Cinder 3.67 allows). Microversions 3.0–3.42 are accepted
+//! (project from the token, as Cinder 3.67 allows). Microversions 3.0–3.57 are accepted
 //! (`OpenStack-API-Version: volume X.Y`, echoed); bodies carry what those versions add.
 
 mod attachments;
 mod metadata;
+mod qos;
+mod services;
 mod snapshots;
+mod transfers;
 mod types;
 mod volumes;
 
 use crate::app::volume::params::{QuotaClassSet, QuotaSet};
 use crate::error::Error;
 use crate::http::compute::error::NovaError as CinderError;
-use crate::http::routes::{get, post, Routes};
+use crate::http::routes::{get, post, put, Routes};
 use crate::http::{AppState, Authed};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -29,9 +33,10 @@ use std::collections::HashMap;
 type CinderCaller = Authed<CinderError>;
 type CResult<T = Response> = Result<T, CinderError>;
 
-/// The highest microversion served (3.42: extending attached volumes).
-pub const VERSION: &str = "3.42";
-const MAX_MINOR: u16 = 42;
+/// The highest microversion served (3.57: volume transfers with snapshots, 3.55, and their
+/// source/destination projects).
+pub const VERSION: &str = "3.57";
+const MAX_MINOR: u16 = 57;
 
 /// The negotiated microversion's minor number (3.x).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -181,6 +186,83 @@ pub fn router() -> Routes<CinderError> {
         .route(
             "/attachments/{id}/action",
             post("volume:attachments:action", attachments::action),
+        )
+        .route(
+            "/os-volume-transfer",
+            get("volume:transfers:list", transfers::list).post("volume:transfers:create", transfers::create),
+        )
+        .route(
+            "/os-volume-transfer/detail",
+            get("volume:transfers:list", transfers::detail),
+        )
+        .route(
+            "/os-volume-transfer/{id}",
+            get("volume:transfers:show", transfers::show).delete("volume:transfers:delete", transfers::delete),
+        )
+        .route(
+            "/os-volume-transfer/{id}/accept",
+            post("volume:transfers:accept", transfers::accept),
+        )
+        .route(
+            "/volume-transfers",
+            get("volume:transfers:list", transfers::list).post("volume:transfers:create", transfers::create),
+        )
+        .route(
+            "/volume-transfers/detail",
+            get("volume:transfers:list", transfers::detail),
+        )
+        .route(
+            "/volume-transfers/{id}",
+            get("volume:transfers:show", transfers::show).delete("volume:transfers:delete", transfers::delete),
+        )
+        .route(
+            "/volume-transfers/{id}/accept",
+            post("volume:transfers:accept", transfers::accept),
+        )
+        .route(
+            "/qos-specs",
+            get("volume:qos_specs:list", qos::list).post("volume:qos_specs:create", qos::create),
+        )
+        .route(
+            "/qos-specs/{id}",
+            get("volume:qos_specs:show", qos::show)
+                .put("volume:qos_specs:update", qos::set_keys)
+                .delete("volume:qos_specs:delete", qos::delete),
+        )
+        .route(
+            "/qos-specs/{id}/delete_keys",
+            put("volume:qos_specs:update", qos::delete_keys),
+        )
+        .route(
+            "/qos-specs/{id}/associate",
+            get("volume:qos_specs:associate", qos::associate),
+        )
+        .route(
+            "/qos-specs/{id}/disassociate",
+            get("volume:qos_specs:disassociate", qos::disassociate),
+        )
+        .route(
+            "/qos-specs/{id}/disassociate_all",
+            get("volume:qos_specs:disassociate_all", qos::disassociate_all),
+        )
+        .route(
+            "/qos-specs/{id}/associations",
+            get("volume:qos_specs:associations", qos::associations),
+        )
+        .route("/os-services", get("volume:services:list", services::list_services))
+        .route(
+            "/os-services/{action}",
+            put("volume:services:update", services::update_service),
+        )
+        .route(
+            "/scheduler-stats/get_pools",
+            get("volume:scheduler_stats:get_pools", services::pools),
+        )
+        .route("/os-hosts", get("volume:hosts:list", services::hosts))
+        .route("/os-hosts/{host}", get("volume:hosts:show", services::host))
+        .route(
+            "/capabilities/{host}",
+            get("volume:capabilities:show", services::capabilities_of),
         )
         .route("/os-availability-zone", get("volume:availability_zones:list", zones))
         .route("/extensions", get("volume:extensions:list", extensions))
@@ -392,14 +474,9 @@ async fn quota(
     let mut set = serde_json::Map::new();
     set.insert("id".into(), json!(project));
     if param(&q, "usage").is_some_and(|u| u.eq_ignore_ascii_case("true")) {
-        let (v, s, gb) = app.volume_quota_usage(&c, &project).await?;
+        let used = app.volume_quota_in_use(&c, &project).await?;
         for (k, limit) in &limits {
-            let in_use = match k.as_str() {
-                "volumes" => v,
-                "snapshots" => s,
-                "gigabytes" => gb,
-                _ => 0,
-            };
+            let in_use = used.get(k).copied().unwrap_or(0);
             set.insert(
                 k.clone(),
                 json!({"limit": limit, "in_use": in_use, "reserved": 0, "allocated": 0}),

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 fn render(t: &VolumeType) -> Value {
     json!({"id": t.id, "name": t.name, "description": t.description, "is_public": t.is_public,
-           "os-volume-type-access:is_public": t.is_public, "qos_specs_id": null,
+           "os-volume-type-access:is_public": t.is_public, "qos_specs_id": t.qos_specs_id,
            "extra_specs": crate::app::volume::parse_map(&t.extra_specs)})
 }
 

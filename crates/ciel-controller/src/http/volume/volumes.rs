@@ -20,6 +20,9 @@ struct View {
     type_name: String,
     attachment: Option<Attachment>,
     server_host: Option<String>,
+    /// The hostname of the host storing the volume (Cinder's `host@backend#pool` names it,
+    /// as `os-services` and the pools do).
+    volume_host: Option<String>,
 }
 
 fn links(base: &str, id: &str) -> Value {
@@ -59,7 +62,8 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Mi
         out["os-vol-mig-status-attr:migstat"] = Value::Null;
         out["os-vol-mig-status-attr:name_id"] = Value::Null;
         if admin {
-            out["os-vol-host-attr:host"] = json!(v.host_id.as_ref().map(|h| format!("{h}@{b}#{b}", b = v.backend)));
+            out["os-vol-host-attr:host"] =
+                json!(view.volume_host.as_ref().map(|h| format!("{h}@{b}#{b}", b = v.backend)));
         }
         let im = crate::app::volume::parse_map(&v.image_metadata);
         if !im.is_empty() {
@@ -85,10 +89,15 @@ async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
         },
         None => None,
     };
+    let volume_host = match &v.host_id {
+        Some(h) => crate::db::compute::hosts::get(&app.db, h).await?.map(|h| h.hostname),
+        None => None,
+    };
     Ok(View {
         type_name,
         attachment,
         server_host,
+        volume_host,
     })
 }
 
