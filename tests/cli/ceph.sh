@@ -102,7 +102,7 @@ check "server create writer --image guest-raw --availability-zone nova:hv1 --wai
     --network cnet --availability-zone nova:hv1 --user-data "$TMP/writer" --wait writer -f json
     ok && VM1=$(jf "$OUT" 'd["id"]')
 VM1=${VM1:-none}
-check "  it boots from RBD" wait_until 120 console_has "$VM1" "CIEL-GUEST user-data start"
+check "  it boots from RBD" wait_until 300 console_has "$VM1" "CIEL-GUEST user-data start"
 check "  rbd ls vms: ${VM1}_disk" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls vms | grep -qx ${VM1}_disk"
 assert "  no disk file on hv1" test ! -e "$AGENT_DIR/vms/$VM1/disk.qcow2"
 check "  rbd info: a clone of images/$RAW@snap" parent_of "vms/${VM1}_disk"
@@ -141,7 +141,7 @@ check "server create reader --availability-zone nova:hv2 --wait" cmp_ server cre
     --network cnet --availability-zone nova:hv2 --user-data "$TMP/reader" --wait reader -f json
     ok && VM2=$(jf "$OUT" 'd["id"]')
 VM2=${VM2:-none}
-check "  it boots on hv2 from RBD" wait_until 120 hv2_console_has "$VM2" "CIEL-GUEST user-data start"
+check "  it boots on hv2 from RBD" wait_until 300 hv2_console_has "$VM2" "CIEL-GUEST user-data start"
 check "  its disk (from the qcow2 image) is a copy, no clone" parent_of "vms/${VM2}_disk"
     ok && assert "  no parent" eq "$OUT" ""
 check "server add volume reader data" cmp_ server add volume reader data

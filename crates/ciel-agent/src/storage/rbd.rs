@@ -153,14 +153,33 @@ impl RbdTool {
         )
     }
 
-    /// Every image and snapshot of `pool`.
+    /// Every image and snapshot of `pool`. `rbd ls -l` opens each image and fails when one
+    /// goes while it lists (another host deleting its own): tried up to three times.
     pub fn list_sync(&self, pool: &str) -> anyhow::Result<Vec<Listed>> {
-        let out = self.run_sync(&["ls", "-l", "--format", "json", pool])?;
-        Ok(serde_json::from_str(out.trim()).unwrap_or_default())
+        let mut last = None;
+        for _ in 0..3 {
+            match self.run_sync(&["ls", "-l", "--format", "json", pool]) {
+                Ok(out) => return Ok(serde_json::from_str(out.trim()).unwrap_or_default()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("rbd ls failed")))
     }
 
     pub async fn list(&self, pool: &str) -> anyhow::Result<Vec<Listed>> {
-        let out = self.run(&["ls", "-l", "--format", "json", pool]).await?;
+        let mut last = None;
+        for _ in 0..3 {
+            match self.run(&["ls", "-l", "--format", "json", pool]).await {
+                Ok(out) => return Ok(serde_json::from_str(out.trim()).unwrap_or_default()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("rbd ls failed")))
+    }
+
+    /// The image names of `pool` (no image is opened).
+    async fn names(&self, pool: &str) -> anyhow::Result<Vec<String>> {
+        let out = self.run(&["ls", "--format", "json", pool]).await?;
         Ok(serde_json::from_str(out.trim()).unwrap_or_default())
     }
 
@@ -192,15 +211,14 @@ impl RbdTool {
     /// of its parent it was cloned from when that was made for it alone.
     pub async fn remove_image(&self, pool: &str, image: &str) -> anyhow::Result<()> {
         let spec = format!("{pool}/{image}");
-        let listed = self.list(pool).await?;
-        if !listed.iter().any(|l| l.image == image && l.snapshot.is_none()) {
+        if !self.names(pool).await?.iter().any(|n| n == image) {
             return Ok(());
         }
         let parent = self.info(&spec).await?.parent;
-        for l in listed.iter().filter(|l| l.image == image) {
-            if let Some(s) = &l.snapshot {
-                self.remove_snapshot(&spec, s).await?;
-            }
+        let snaps = self.run(&["snap", "ls", "--format", "json", &spec]).await?;
+        let snaps: Vec<serde_json::Value> = serde_json::from_str(snaps.trim()).unwrap_or_default();
+        for s in snaps.iter().filter_map(|s| s["name"].as_str()) {
+            self.remove_snapshot(&spec, s).await?;
         }
         self.run(&["rm", "--no-progress", &spec]).await?;
         if let Some(p) = parent.filter(|p| p.snapshot.starts_with(CLONE)) {
@@ -286,11 +304,7 @@ impl RbdTool {
 
     /// Whether image `image` of `pool` exists.
     pub async fn exists(&self, pool: &str, image: &str) -> anyhow::Result<bool> {
-        Ok(self
-            .list(pool)
-            .await?
-            .iter()
-            .any(|l| l.image == image && l.snapshot.is_none()))
+        Ok(self.names(pool).await?.iter().any(|n| n == image))
     }
 }
 
