@@ -45,7 +45,10 @@ ensure_ceph_deps() {
 
 # _ceph_port_free ADDR PORT: nothing listens on ADDR:PORT (nor on the wildcard) in this namespace.
 _ceph_port_free() {
-    ! ss -Hltn 2>/dev/null | awk '{print $4}' | grep -qE "^(\[?::\]?|\*|0\.0\.0\.0|$1):$2\$"
+    # Read whole first: under pipefail a grep -q that stops early fails the pipe (SIGPIPE).
+    local listening
+    listening=$(ss -Hltn 2>/dev/null | awk '{print $4}')
+    ! grep -qE "^(\[?::\]?|\*|0\.0\.0\.0|$1):$2\$" <<<"$listening"
 }
 
 # _ceph DIR ARGS...: the ceph CLI as client.admin of the cluster in DIR, never waiting long.
@@ -105,7 +108,7 @@ _ceph_kill() {
             [[ -f $f ]] || continue
             pid=$(<"$f")
             [[ $pid =~ ^[0-9]+$ ]] || continue
-            if _ceph_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir"; then
+            if _ceph_alive "$pid" && grep -qF -- "$dir" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"; then
                 kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
             fi
         done
@@ -132,7 +135,7 @@ ceph_temp_start() {
         command -v "$c" >/dev/null || { echo "ceph_temp_start: $c not found (ensure_ceph_deps)" >&2; return 1; }
     done
     [[ $(id -u) == 0 ]] || { echo "ceph_temp_start: needs root" >&2; return 1; }
-    if [[ $addr != 127.* ]] && ! ip -o addr show 2>/dev/null | grep -qF " $addr/"; then
+    if [[ $addr != 127.* ]] && ! grep -qF " $addr/" <<<"$(ip -o addr show 2>/dev/null)"; then
         echo "ceph_temp_start: $addr is not an address of this network namespace" >&2
         return 1
     fi
