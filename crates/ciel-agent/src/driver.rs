@@ -47,6 +47,10 @@ pub trait Hypervisor: Send + Sync {
     fn snapshot<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, anyhow::Result<std::path::PathBuf>> {
         Box::pin(async { anyhow::bail!("this hypervisor driver cannot snapshot disks") })
     }
+    /// Hands a VM's live migration controls (abort, force-complete) to a migration in
+    /// progress; None: the VM is no longer desired here. Called before its task gets the
+    /// spec, since the task may be busy with that very migration.
+    fn control(&self, _id: &str, _migration: Option<&ciel_proto::VmMigration>) {}
     /// Stops the VM and deletes everything it had on this host.
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
 }

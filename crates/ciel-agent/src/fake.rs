@@ -54,6 +54,8 @@ impl FakeHypervisor {
             } else {
                 spec.volumes.iter().map(|v| v.volume_id.clone()).collect()
             },
+            slots: vec![],
+            migration: None,
         }
     }
 

@@ -8,10 +8,12 @@
 //! `<id>_disk` of the `vms` pool instead of `disk.qcow2`, and a `root-rbd` marker saying this
 //! host made it (and so removes it with the VM).
 
+mod migrate;
+
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp::commands::{
     BlockResize, BlockSetIoThrottle, BlockdevDel, Cont, DeviceAdd, DeviceDel, NetdevAdd, NetdevDel, QueryStatus, Quit,
-    Stop, SystemReset,
+    RunState, Stop, SystemReset,
 };
 use crate::qmp::{self, Qmp};
 use crate::storage::rbd::RbdTool;
@@ -29,6 +31,34 @@ const CONFIG_DRIVE: &str = "config.iso";
 const ROOT_RBD: &str = "root-rbd";
 /// The node name of a root disk given as a blockdev.
 const ROOT_NODE: &str = "root0";
+/// QEMU ids of the devices every VM has (NICs and volumes have ids made from their own).
+const ROOT_DEVICE: &str = "rootdisk";
+const VIDEO_DEVICE: &str = "video0";
+const CONFIG_DEVICE: &str = "configdrive";
+const CONFIG_NODE: &str = "config0";
+/// The PCI slots devices may take (0 and 1 are the host bridge and the ISA bridge).
+const FIRST_SLOT: u8 = 2;
+const LAST_SLOT: u8 = 31;
+
+/// Where each device of a VM sits on its PCI bus: QEMU device id → slot (`layout` in the
+/// VM's directory). A migration rebuilds it on the destination, where the guest must find
+/// every device where it was.
+pub(crate) type Layout = std::collections::BTreeMap<String, u8>;
+
+/// What an incoming migration adds to a VM's command line: the source's slots, and the
+/// attached volumes (they are hot-plugged on a VM that starts, but must already be there
+/// when a running guest's state arrives).
+pub(crate) struct Incoming {
+    pub slots: Layout,
+    pub volumes: Vec<IncomingVolume>,
+}
+
+pub(crate) struct IncomingVolume {
+    pub id: String,
+    pub disk: Disk,
+    pub format: String,
+    pub read_only: bool,
+}
 
 /// `kvm` on real hosts; `qemu` (TCG) where KVM is unusable, e.g. nested test machines.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +79,9 @@ pub struct QemuDriver {
     ceph: Option<(CephConfig, RbdTool)>,
     /// One open QMP connection per VM, made on first use and again once closed.
     monitors: Mutex<HashMap<String, Arc<Qmp>>>,
+    /// What the user asked of each VM's live migration (abort, force-complete), read by the
+    /// migration in progress while its VM's task is busy with it.
+    controls: Mutex<HashMap<String, migrate::Control>>,
 }
 
 impl QemuDriver {
@@ -67,6 +100,7 @@ impl QemuDriver {
             volumes: crate::storage::Storage::new(state_dir, storage),
             ceph: storage.ceph.as_ref().map(|c| (c.clone(), RbdTool::new(c))),
             monitors: Mutex::default(),
+            controls: Mutex::default(),
         })
     }
 
@@ -215,13 +249,17 @@ impl QemuDriver {
 
     /// QEMU's command line for a VM: the devices, the serial console into `console.log`, QMP,
     /// and a VGA display behind the VNC socket (what the noVNC console shows, as on Nova hosts).
+    /// Every device gets an explicit PCI slot: a fresh VM the slots QEMU would have given in
+    /// the order of the devices (so guests see the layout they always had), an incoming
+    /// migration those of the source. Returns the arguments and the layout used.
     fn launch_args(
         &self,
         spec: &VmSpec,
         disk: &Disk,
         disk_format: &str,
         paused: bool,
-    ) -> anyhow::Result<Vec<std::ffi::OsString>> {
+        incoming: Option<&Incoming>,
+    ) -> anyhow::Result<(Vec<std::ffi::OsString>, Layout)> {
         let dir = self.dir(&spec.id);
         let mut cmd = Args::default();
         cmd.arg("-name")
@@ -255,35 +293,64 @@ impl QemuDriver {
             .arg(format!("unix:{},server=on,wait=off", opt(dir.join("qmp.sock").display())))
             .arg("-vnc")
             .arg(format!("unix:{}", opt(dir.join("vnc.sock").display())));
-        match disk {
-            Disk::Local { path, .. } => {
-                cmd.arg("-drive")
-                    .arg(format!("file={},if=virtio,format={disk_format}", opt(path.display())));
-            }
-            // A disk that is not a local path is a typed blockdev (JSON), never option text.
-            Disk::Rbd(_) => {
-                let blockdev = serde_json::to_string(&disk.blockdev(disk_format, ROOT_NODE, false))?;
-                cmd.arg("-blockdev")
-                    .arg(blockdev)
-                    .arg("-device")
-                    .arg(format!("virtio-blk-pci,drive={ROOT_NODE},id=rootdisk"));
-            }
+        // The devices in the order QEMU used to number them: an RBD root disk (always a
+        // `-device`) first, then the NICs and the display, then the disks that were `-drive`s.
+        let rbd_root = matches!(disk, Disk::Rbd(_));
+        let mut order: Vec<String> = vec![];
+        if rbd_root {
+            order.push(ROOT_DEVICE.into());
         }
-        cmd.args(nic_args(spec))
-            .arg("-pidfile")
-            .arg(dir.join("qemu.pid"))
-            .arg("-daemonize");
+        order.extend(spec.nics.iter().map(|n| nic_ids(&n.port_id).1));
+        order.push(VIDEO_DEVICE.into());
+        if !rbd_root {
+            order.push(ROOT_DEVICE.into());
+        }
+        if spec.config_drive {
+            order.push(CONFIG_DEVICE.into());
+        }
+        let volumes = incoming.map(|i| i.volumes.as_slice()).unwrap_or_default();
+        order.extend(volumes.iter().map(|v| volume_ids(&v.id).1));
+        let layout = assign_slots(&order, incoming.map(|i| &i.slots))?;
+        let addr = |device: &str| format!("addr=0x{:x}", layout[device]);
+        // Disks are typed blockdevs (JSON) with fixed node names, never option text.
+        let blockdev = serde_json::to_string(&disk.blockdev(disk_format, ROOT_NODE, false))?;
+        cmd.arg("-blockdev")
+            .arg(blockdev)
+            .arg("-device")
+            .arg(format!("virtio-blk-pci,drive={ROOT_NODE},id={ROOT_DEVICE},{}", addr(ROOT_DEVICE)));
+        // Per NIC: `-netdev` and its value, `-device` and its value (given its slot).
+        for (a, nic) in nic_args(spec).chunks(4).zip(&spec.nics) {
+            let device = nic_ids(&nic.port_id).1;
+            cmd.args(&a[..3]).arg(format!("{},{}", a[3], addr(&device)));
+        }
+        cmd.arg("-pidfile").arg(dir.join("qemu.pid")).arg("-daemonize");
         if spec.config_drive {
             let iso = dir.join(CONFIG_DRIVE);
             if !iso.exists() {
                 bail!("the config drive of {} is not ready", spec.id);
             }
             cmd.arg("-drive")
-                .arg(format!("file={},if=virtio,format=raw,readonly=on", opt(iso.display())));
+                .arg(format!(
+                    "file={},if=none,id={CONFIG_NODE},format=raw,readonly=on",
+                    opt(iso.display())
+                ))
+                .arg("-device")
+                .arg(format!(
+                    "virtio-blk-pci,drive={CONFIG_NODE},id={CONFIG_DEVICE},{}",
+                    addr(CONFIG_DEVICE)
+                ));
         }
-        // The display adapter comes after the disks and NICs, so those keep the PCI addresses
-        // guests had before VMs got one.
-        cmd.args(["-device", "VGA,id=video0"]);
+        // The attached volumes of an incoming VM, where the source has them.
+        for v in volumes {
+            let (node, device) = volume_ids(&v.id);
+            let blockdev = serde_json::to_string(&v.disk.blockdev(&v.format, &node, v.read_only))?;
+            cmd.arg("-blockdev").arg(blockdev).arg("-device").arg(format!(
+                "virtio-blk-pci,id={device},drive={node},serial={},{}",
+                opt(&v.id),
+                addr(&device)
+            ));
+        }
+        cmd.args(["-device", &format!("VGA,id={VIDEO_DEVICE},{}", addr(VIDEO_DEVICE))]);
         if let Some(k) = &spec.kernel {
             cmd.arg("-kernel").arg(self.images_dir.join(&k.id));
             if let Some(r) = &spec.ramdisk {
@@ -295,10 +362,13 @@ impl QemuDriver {
                 .unwrap_or_else(|| "console=ttyS0 root=/dev/vda".into());
             cmd.arg("-append").arg(line);
         }
-        if paused {
+        if paused || incoming.is_some() {
             cmd.arg("-S");
         }
-        Ok(cmd.0)
+        if incoming.is_some() {
+            cmd.args(["-incoming", "defer"]);
+        }
+        Ok((cmd.0, layout))
     }
 
     async fn start(&self, spec: &VmSpec, paused: bool) -> anyhow::Result<()> {
@@ -306,11 +376,13 @@ impl QemuDriver {
         let dir = self.dir(&spec.id);
         self.forget_monitor(&spec.id);
         let mut cmd = tokio::process::Command::new(&self.qemu);
-        cmd.args(self.launch_args(spec, &disk, disk_format, paused)?);
+        let (args, layout) = self.launch_args(spec, &disk, disk_format, paused, None)?;
+        cmd.args(args);
         let out = cmd.output().await.context("cannot run qemu-system-x86_64")?;
         if !out.status.success() {
             bail!("qemu failed to start: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
+        write_layout(&dir, &layout)?;
         std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
         write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
         write_volumes(&dir, &[])?;
@@ -372,20 +444,26 @@ impl QemuDriver {
     async fn sync_nics(&self, spec: &VmSpec) -> anyhow::Result<()> {
         let dir = self.dir(&spec.id);
         let mut attached = read_nics(&dir);
+        let mut layout = read_layout(&dir);
         let missing: Vec<_> = spec.nics.iter().filter(|n| !attached.contains(&n.port_id)).collect();
         for nic in missing {
             let (netdev, device) = nic_ids(&nic.port_id);
             let tap = crate::net::tap_name(&nic.port_id);
+            let addr = take_slot(layout.as_mut(), &device)?;
             self.qmp(&spec.id, NetdevAdd::tap(netdev.clone(), tap)).await?;
             let dev = DeviceAdd::VirtioNet {
                 id: device,
                 netdev,
                 mac: nic.mac.clone(),
                 host_mtu: nic.mtu,
+                addr,
             };
             self.qmp(&spec.id, dev).await?;
             attached.push(nic.port_id.clone());
             write_nics(&dir, attached.clone())?;
+            if let Some(l) = &layout {
+                write_layout(&dir, l)?;
+            }
             tracing::info!(vm = %spec.id, port = %nic.port_id, "NIC hot-plugged");
         }
         for port in attached
@@ -402,6 +480,10 @@ impl QemuDriver {
             }
             attached.retain(|p| p != port);
             write_nics(&dir, attached.clone())?;
+            if let Some(l) = layout.as_mut() {
+                l.remove(&nic_ids(port).1);
+                write_layout(&dir, l)?;
+            }
             tracing::info!(vm = %spec.id, %port, "NIC unplugged");
         }
         Ok(())
@@ -414,6 +496,7 @@ impl QemuDriver {
         let dir = self.dir(&spec.id);
         let mut attached = read_volumes(&dir);
         let mut throttles = read_throttles(&dir);
+        let mut layout = read_layout(&dir);
         for v in &spec.volumes {
             let (node, device) = volume_ids(&v.volume_id);
             match attached.iter_mut().find(|(id, _)| id == &v.volume_id) {
@@ -442,11 +525,13 @@ impl QemuDriver {
                         bail!("volume {} is not on this host", v.volume_id);
                     }
                     let blockdev = disk.blockdev(backend.format(), &node, v.read_only);
+                    let addr = take_slot(layout.as_mut(), &device)?;
                     self.qmp(&spec.id, blockdev).await?;
                     let dev = DeviceAdd::VirtioBlk {
                         id: device,
                         drive: node.clone(),
                         serial: v.volume_id.clone(),
+                        addr,
                     };
                     if let Err(e) = self.qmp(&spec.id, dev).await {
                         self.qmp(&spec.id, BlockdevDel { node_name: node }).await.ok();
@@ -454,6 +539,9 @@ impl QemuDriver {
                     }
                     attached.push((v.volume_id.clone(), v.size_gb));
                     write_volumes(&dir, &attached)?;
+                    if let Some(l) = &layout {
+                        write_layout(&dir, l)?;
+                    }
                     tracing::info!(vm = %spec.id, volume = %v.volume_id, "volume attached");
                 }
             }
@@ -507,6 +595,10 @@ impl QemuDriver {
             }
             attached.retain(|(v, _)| v != &id);
             write_volumes(&dir, &attached)?;
+            if let Some(l) = layout.as_mut() {
+                l.remove(&device);
+                write_layout(&dir, l)?;
+            }
             if throttles.remove(&id).is_some() {
                 write_throttles(&dir, &throttles)?;
             }
@@ -563,7 +655,14 @@ impl QemuDriver {
                 Ok(VmState::Stopped)
             }
             (true, p) => {
-                let is_running = self.qmp(&spec.id, QueryStatus {}).await?.running;
+                let status = self.qmp(&spec.id, QueryStatus {}).await?;
+                match status.status {
+                    // Never resumed here: the guest runs on the destination (or will).
+                    RunState::Postmigrate => bail!("the VM has migrated to another host"),
+                    RunState::Inmigrate => bail!("the VM is still waiting for an incoming migration"),
+                    _ => {}
+                }
+                let is_running = status.running;
                 self.sync_volumes(spec).await?;
                 if p == PowerState::Paused {
                     if is_running {
@@ -598,6 +697,51 @@ fn read_nics(dir: &Path) -> Vec<String> {
 
 fn write_nics(dir: &Path, ports: Vec<String>) -> anyhow::Result<()> {
     std::fs::write(dir.join("nics"), ports.join("\n"))?;
+    Ok(())
+}
+
+/// Slots for `devices` in order: those given keep theirs, the others take the lowest free.
+fn assign_slots(devices: &[String], given: Option<&Layout>) -> anyhow::Result<Layout> {
+    let mut layout = Layout::new();
+    for d in devices {
+        if let Some(slot) = given.and_then(|g| g.get(d)) {
+            layout.insert(d.clone(), *slot);
+        }
+    }
+    for d in devices {
+        if !layout.contains_key(d) {
+            let slot = free_slot(&layout).context("no free PCI slot left")?;
+            layout.insert(d.clone(), slot);
+        }
+    }
+    Ok(layout)
+}
+
+/// A slot for a device being hot-plugged (`0xN`), recorded in `layout`; None where the VM
+/// keeps no layout (QEMU then chooses).
+fn take_slot(layout: Option<&mut Layout>, device: &str) -> anyhow::Result<Option<String>> {
+    let Some(l) = layout else { return Ok(None) };
+    let slot = match l.get(device) {
+        Some(s) => *s,
+        None => free_slot(l).context("no free PCI slot left")?,
+    };
+    l.insert(device.to_string(), slot);
+    Ok(Some(format!("0x{slot:x}")))
+}
+
+/// The lowest PCI slot no device of `layout` takes.
+fn free_slot(layout: &Layout) -> Option<u8> {
+    (FIRST_SLOT..=LAST_SLOT).find(|s| !layout.values().any(|t| t == s))
+}
+
+/// The VM's PCI layout; None for a VM started before layouts were kept (QEMU chooses the
+/// slots of what is hot-plugged into it).
+fn read_layout(dir: &Path) -> Option<Layout> {
+    serde_json::from_slice(&std::fs::read(dir.join("layout")).ok()?).ok()
+}
+
+fn write_layout(dir: &Path, layout: &Layout) -> anyhow::Result<()> {
+    std::fs::write(dir.join("layout"), serde_json::to_vec(layout)?)?;
     Ok(())
 }
 
@@ -783,20 +927,35 @@ impl Hypervisor for QemuDriver {
 
     fn ensure<'a>(&'a self, spec: &'a VmSpec) -> BoxFuture<'a, VmStatus> {
         Box::pin(async move {
-            let (state, message) = match self.converge(spec).await {
+            let (result, migration) = match &spec.migration {
+                Some(m) if migrate::is_source(m) => {
+                    let p = self.migrate_out(spec, m).await;
+                    if p.status == ciel_proto::MigrationStatus::Completed {
+                        // The guest runs on the destination; QEMU here waits to be removed.
+                        (Ok(VmState::Paused), Some(p))
+                    } else {
+                        (self.converge(spec).await, Some(p))
+                    }
+                }
+                Some(m) => {
+                    let (r, p) = self.migrate_in(spec, m).await;
+                    (r, Some(p))
+                }
+                None => (self.converge(spec).await, None),
+            };
+            let (state, message) = match result {
                 Ok(s) => (s, None),
                 Err(e) => {
                     tracing::warn!(vm = %spec.id, error = %e, "VM did not converge");
                     (VmState::Error, Some(format!("{e:#}")))
                 }
             };
-            let volumes = if matches!(state, VmState::Running | VmState::Paused) {
-                read_volumes(&self.dir(&spec.id))
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect()
+            let dir = self.dir(&spec.id);
+            let (volumes, slots) = if matches!(state, VmState::Running | VmState::Paused) {
+                let volumes = read_volumes(&dir).into_iter().map(|(id, _)| id).collect();
+                (volumes, migrate::slots_of(&dir))
             } else {
-                vec![]
+                (vec![], vec![])
             };
             VmStatus {
                 id: spec.id.clone(),
@@ -804,8 +963,36 @@ impl Hypervisor for QemuDriver {
                 boot_serial: spec.boot_serial,
                 message,
                 volumes,
+                slots,
+                migration,
             }
         })
+    }
+
+    fn control(&self, id: &str, migration: Option<&ciel_proto::VmMigration>) {
+        let Ok(mut c) = self.controls.lock() else { return };
+        match migration {
+            Some(m) => {
+                c.insert(
+                    id.to_string(),
+                    migrate::Control {
+                        abort: m.abort,
+                        force_complete: m.force_complete,
+                    },
+                );
+            }
+            // A VM no longer desired here: a migration it is in must stop.
+            None if c.contains_key(id) => {
+                c.insert(
+                    id.to_string(),
+                    migrate::Control {
+                        abort: true,
+                        force_complete: false,
+                    },
+                );
+            }
+            None => {}
+        }
     }
 
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
@@ -903,6 +1090,7 @@ mod tests {
             root_volume: None,
             root_volume_backend: String::new(),
             root_backend: "file".into(),
+            migration: None,
         }
     }
 
@@ -922,8 +1110,9 @@ mod tests {
         let driver = QemuDriver::new(&state, VirtType::Qemu, &StorageConfig::default()).unwrap();
         let s = spec();
         let args: Vec<String> = driver
-            .launch_args(&s, &local("/x/disk.qcow2"), "qcow2", false)
+            .launch_args(&s, &local("/x/disk.qcow2"), "qcow2", false, None)
             .unwrap()
+            .0
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -936,9 +1125,15 @@ mod tests {
         let chardev = at(&|a| a.starts_with("file,id=console,")).expect("the console chardev");
         assert!(args[chardev].contains("console.log"));
         assert!(args.windows(2).any(|w| w[0] == "-serial" && w[1] == "chardev:console"));
+        // The slots QEMU gave when the root disk was a `-drive` (created after every
+        // `-device`): NIC, display, disk. Guests keep the layout they always had.
         let nic = at(&|a| a.starts_with("virtio-net-pci")).unwrap();
-        let disk = at(&|a| a.starts_with("file=/x/disk.qcow2")).unwrap();
-        assert!(vga > nic && vga > disk, "{args:?}");
+        let disk = at(&|a| a.starts_with("virtio-blk-pci,drive=root0")).unwrap();
+        assert!(args[nic].ends_with(",addr=0x2"), "{args:?}");
+        assert_eq!(args[vga], "VGA,id=video0,addr=0x3");
+        assert!(args[disk].ends_with(",addr=0x4"), "{args:?}");
+        let blockdev = at(&|a| a.contains("\"node-name\":\"root0\"")).unwrap();
+        assert!(args[blockdev].contains("/x/disk.qcow2"));
         assert!(!args.iter().any(|a| a == "-vga"), "one display adapter only");
     }
 
@@ -951,8 +1146,9 @@ mod tests {
         let ceph = CephConfig::default();
         let disk = ceph.image("vms", "x_disk");
         let args: Vec<String> = driver
-            .launch_args(&spec(), &disk, "raw", false)
+            .launch_args(&spec(), &disk, "raw", false, None)
             .unwrap()
+            .0
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -970,6 +1166,63 @@ mod tests {
         );
     }
 
+    /// An incoming migration's VM waits paused for the stream, with every device at the
+    /// source's slot (hot-plugged ones included) and the attached volumes already there.
+    #[test]
+    fn incoming_vms_rebuild_the_source_layout() {
+        let state = std::env::temp_dir().join(format!("ciel-qemu-incoming-{}", std::process::id()));
+        let driver = QemuDriver::new(&state, VirtType::Qemu, &StorageConfig::default()).unwrap();
+        let ceph = CephConfig::default();
+        let vol = "0000000a-0000-4000-8000-000000000001";
+        let (_, vol_device) = volume_ids(vol);
+        let slots: Layout = [
+            ("nicp1".to_string(), 2u8),
+            ("video0".to_string(), 3),
+            ("rootdisk".to_string(), 4),
+            (vol_device.clone(), 6),
+        ]
+        .into_iter()
+        .collect();
+        let incoming = Incoming {
+            slots,
+            volumes: vec![IncomingVolume {
+                id: vol.into(),
+                disk: ceph.image("volumes", &format!("volume-{vol}")),
+                format: "raw".into(),
+                read_only: false,
+            }],
+        };
+        let (args, layout) = driver
+            .launch_args(&spec(), &local("/x/disk.qcow2"), "qcow2", false, Some(&incoming))
+            .unwrap();
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        std::fs::remove_dir_all(&state).ok();
+        assert!(args.windows(2).any(|w| w[0] == "-incoming" && w[1] == "defer"));
+        assert!(args.iter().any(|a| a == "-S"), "paused until the stream is complete");
+        let dev = args
+            .iter()
+            .find(|a| a.starts_with(&format!("virtio-blk-pci,id={vol_device}")))
+            .expect("the volume on the command line");
+        assert!(dev.ends_with(",addr=0x6") && dev.contains(&format!("serial={vol}")), "{dev}");
+        assert_eq!(layout[&vol_device], 6);
+        assert_eq!(layout["rootdisk"], 4);
+        assert!(args.iter().any(|a| a == "VGA,id=video0,addr=0x3"));
+    }
+
+    /// Hot-plugged devices take the lowest free slot, and a slot freed by an unplug is
+    /// taken again.
+    #[test]
+    fn hot_plugged_devices_take_free_slots() {
+        let mut l: Layout = [("nicp1".to_string(), 2u8), ("video0".to_string(), 3), ("rootdisk".to_string(), 4)]
+            .into_iter()
+            .collect();
+        assert_eq!(take_slot(Some(&mut l), "dA").unwrap().as_deref(), Some("0x5"));
+        assert_eq!(take_slot(Some(&mut l), "dB").unwrap().as_deref(), Some("0x6"));
+        l.remove("dA");
+        assert_eq!(take_slot(Some(&mut l), "dC").unwrap().as_deref(), Some("0x5"));
+        assert_eq!(take_slot(None, "dD").unwrap(), None, "a VM without a layout: QEMU chooses");
+    }
+
     /// Values inside QEMU option strings cannot add options: commas are doubled, and the
     /// kernel command line is its own argument.
     #[test]
@@ -981,16 +1234,17 @@ mod tests {
         s.kernel = Some(s.image.clone());
         s.cmdline = Some("console=ttyS0,115200 root=/dev/vda".into());
         let args: Vec<String> = driver
-            .launch_args(&s, &local("/x/a,b/disk.qcow2"), "qcow2", false)
+            .launch_args(&s, &local("/x/a,b/disk.qcow2"), "qcow2", false, None)
             .unwrap()
+            .0
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         std::fs::remove_dir_all(&state).ok();
-        assert!(
-            args.iter().any(|a| a.starts_with("file=/x/a,,b/disk.qcow2,if=virtio")),
-            "{args:?}"
-        );
+        // The disk is JSON: the comma is part of the file name, not an option separator.
+        let blockdev = args.iter().position(|a| a == "-blockdev").unwrap();
+        let json: serde_json::Value = serde_json::from_str(&args[blockdev + 1]).unwrap();
+        assert_eq!(json["file"]["filename"], "/x/a,b/disk.qcow2");
         assert!(args
             .iter()
             .any(|a| a.contains("mac=fa:16:3e:00:00:01,,romfile=/etc/shadow,host_mtu")));

@@ -77,6 +77,7 @@ impl VmActors {
         gone.sort();
         gone.dedup();
         for id in gone {
+            self.work.driver.control(&id, None);
             self.send(&mut tasks, &id, Desired::Absent);
         }
     }
@@ -86,6 +87,7 @@ impl VmActors {
         let source: Source = source.map(|(b, t)| (b.to_string(), t.to_string()));
         let Ok(mut tasks) = self.tasks.lock() else { return };
         for spec in &cfg.vms {
+            self.work.driver.control(&spec.id, spec.migration.as_ref());
             self.send(
                 &mut tasks,
                 &spec.id,
@@ -149,6 +151,8 @@ impl VmActors {
                     boot_serial: spec.boot_serial,
                     message: None,
                     volumes: vec![],
+                    slots: vec![],
+                    migration: None,
                 },
             })
             .collect()
@@ -243,6 +247,18 @@ impl VmWork {
                     boot_serial: spec.boot_serial,
                     message: Some(format!("{e:#}")),
                     volumes: vec![],
+                    slots: vec![],
+                    // A destination that cannot prepare fails the migration.
+                    migration: spec
+                        .migration
+                        .as_ref()
+                        .filter(|m| m.role == ciel_proto::MigrationRole::Destination)
+                        .map(|m| ciel_proto::MigrationProgress {
+                            id: m.id.clone(),
+                            status: ciel_proto::MigrationStatus::Failed,
+                            error: Some(format!("{e:#}")),
+                            ..Default::default()
+                        }),
                 };
             }
         }

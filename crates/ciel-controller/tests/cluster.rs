@@ -259,6 +259,8 @@ async fn a_console_url_from_one_controller_opens_through_another() {
                 boot_serial: 0,
                 message: None,
                 volumes: vec![],
+                slots: vec![],
+                migration: None,
             }],
             ..Default::default()
         },

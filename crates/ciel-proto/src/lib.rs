@@ -327,6 +327,92 @@ pub struct VmSpec {
     /// or `rbd` (a clone or copy of the image in the Ceph `vms` pool).
     #[serde(default = "file_backend")]
     pub root_backend: String,
+    /// A live migration this VM takes part in, described to its source and its destination
+    /// host at once (neither waits for a message from the other: the source retries until
+    /// the destination listens).
+    #[serde(default)]
+    pub migration: Option<VmMigration>,
+}
+
+/// One live migration as one of its two hosts sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VmMigration {
+    /// The migration's uuid: the hosts report progress under it.
+    pub id: String,
+    pub role: MigrationRole,
+    /// The destination's underlay address, and the ports it listens on there for the
+    /// migration stream and (block migration) the NBD server its local disks are copied to.
+    pub dest_addr: String,
+    pub port: u16,
+    pub nbd_port: u16,
+    /// Local disks are copied (QEMU's NBD export and `blockdev-mirror`); otherwise every disk
+    /// is shared storage and only memory moves.
+    pub block: bool,
+    /// The PCI slot of each of the source VM's devices (QEMU device id → slot): the
+    /// destination must build the same layout, hot-plugged devices included.
+    #[serde(default)]
+    pub slots: Vec<DeviceSlot>,
+    /// The longest pause QEMU may plan for the switchover.
+    pub downtime_ms: u64,
+    /// The user aborted it: the source cancels (the VM keeps running there).
+    #[serde(default)]
+    pub abort: bool,
+    /// The user forced it to complete: the source pauses the guest so memory stops changing.
+    #[serde(default)]
+    pub force_complete: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationRole {
+    Source,
+    Destination,
+}
+
+/// A device of a VM at a PCI slot of its bus.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeviceSlot {
+    pub device: String,
+    pub slot: u8,
+}
+
+/// How a live migration went, as one of its hosts observed it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MigrationProgress {
+    pub id: String,
+    pub status: MigrationStatus,
+    #[serde(default)]
+    pub memory_total: u64,
+    #[serde(default)]
+    pub memory_processed: u64,
+    #[serde(default)]
+    pub memory_remaining: u64,
+    #[serde(default)]
+    pub disk_total: u64,
+    #[serde(default)]
+    pub disk_processed: u64,
+    #[serde(default)]
+    pub disk_remaining: u64,
+    /// How long the guest was paused for the switchover, and the whole migration (source).
+    #[serde(default)]
+    pub downtime_ms: u64,
+    #[serde(default)]
+    pub total_ms: u64,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationStatus {
+    /// Preparing or copying.
+    #[default]
+    Running,
+    /// The guest runs on the destination.
+    Completed,
+    /// It stopped; the guest still runs on the source.
+    Failed,
+    Cancelled,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -605,6 +691,12 @@ pub struct VmStatus {
     /// The volumes the VM has as disks now.
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// The PCI slots of the running VM's devices (what a migration's destination rebuilds).
+    #[serde(default)]
+    pub slots: Vec<DeviceSlot>,
+    /// The live migration the VM takes part in, as this host sees it.
+    #[serde(default)]
+    pub migration: Option<MigrationProgress>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

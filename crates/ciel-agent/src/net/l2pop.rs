@@ -3,7 +3,8 @@
 //! endpoint, one all-zero entry per remote host (broadcast and unknown traffic is replicated
 //! to exactly the hosts that have ports on the network), and the remote ports' addresses as
 //! permanent neighbours, so that the device (created with `proxy`) answers ARP locally.
-//! Entries nobody wants any more are removed; entries already right are left alone.
+//! Entries nobody wants any more are removed; entries already right are left alone. A MAC
+//! may point at two hosts while its port live-migrates between them.
 
 use super::ip::ip;
 use super::kernel::Kernel;
@@ -65,8 +66,15 @@ pub async fn sync(k: &dyn Kernel, dev: &str, remote: &[RemotePort]) -> anyhow::R
         k.bridge(&["fdb", "del", mac, "dev", dev, "dst", dst]).await?;
     }
     for (mac, dst) in want_fdb.difference(&have_fdb) {
+        // A port being live-migrated is on two hosts at once: the VXLAN device sends its
+        // frames to both (only the host running the guest takes them), so traffic follows
+        // the switchover without waiting for this host to learn of it.
+        let on_two_hosts = want_fdb.iter().filter(|(m, _)| m == mac).count() > 1;
         if mac == FLOOD_MAC {
             k.bridge(&["fdb", "append", mac, "dev", dev, "dst", dst]).await?;
+        } else if on_two_hosts {
+            k.bridge(&["fdb", "append", mac, "dev", dev, "dst", dst, "self", "permanent"])
+                .await?;
         } else {
             k.bridge(&["fdb", "replace", mac, "dev", dev, "dst", dst, "self", "permanent"])
                 .await?;

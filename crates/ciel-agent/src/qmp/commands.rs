@@ -52,6 +52,11 @@ pub enum RunState {
     InternalError,
     IoError,
     Suspended,
+    /// A destination waiting for (or loading) an incoming migration.
+    Inmigrate,
+    /// A source whose guest has moved to the destination: it must never run again here.
+    Postmigrate,
+    FinishMigrate,
     #[serde(other)]
     Other,
 }
@@ -130,10 +135,20 @@ pub enum DeviceAdd {
         netdev: String,
         mac: String,
         host_mtu: u32,
+        /// The PCI slot (`0xN`), chosen by the agent so a migration's destination can
+        /// rebuild the same layout.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        addr: Option<String>,
     },
     /// A disk on a block node; the guest sees `serial` (the volume id).
     #[serde(rename = "virtio-blk-pci")]
-    VirtioBlk { id: String, drive: String, serial: String },
+    VirtioBlk {
+        id: String,
+        drive: String,
+        serial: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        addr: Option<String>,
+    },
 }
 command!(DeviceAdd, "device_add", Empty);
 

@@ -9,6 +9,7 @@
 pub mod commands;
 pub mod events;
 pub mod fake;
+pub mod migration;
 
 pub use commands::Command;
 pub use events::Event;

@@ -78,7 +78,7 @@ async fn negotiates_capabilities_and_runs_typed_commands() {
             Recv(
                 "device_add",
                 Some(
-                    json!({"driver": "virtio-net-pci", "id": "nic1", "netdev": "net1", "mac": "fa:16:3e:00:00:01", "host_mtu": 1450}),
+                    json!({"driver": "virtio-net-pci", "id": "nic1", "netdev": "net1", "mac": "fa:16:3e:00:00:01", "host_mtu": 1450, "addr": "0x5"}),
                 ),
             ),
             Return(json!({})),
@@ -110,6 +110,7 @@ async fn negotiates_capabilities_and_runs_typed_commands() {
         netdev: "net1".into(),
         mac: "fa:16:3e:00:00:01".into(),
         host_mtu: 1450,
+        addr: Some("0x5".into()),
     };
     qmp.execute(&nic).await.unwrap();
     qmp.execute(&BlockResize {

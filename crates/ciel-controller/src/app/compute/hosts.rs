@@ -277,6 +277,7 @@ impl App {
                 root_volume_backend: root_volume.as_ref().map(|v| v.backend.clone()).unwrap_or_default(),
                 root_volume: root_volume.map(|v| v.id.into_string()),
                 root_backend: s.root_backend.clone(),
+                migration: None,
             });
         }
         // The routers this host runs, and the networks their legs are on.
