@@ -18,6 +18,9 @@ pub struct NetworkModel {
     pub port_hosts: HashMap<String, String>,
     /// Hosts' underlay addresses (VXLAN tunnel endpoints).
     pub vteps: HashMap<String, String>,
+    /// Ports of servers being live-migrated, with the destination host: until the switchover
+    /// they live on both hosts, and other hosts send their traffic to both.
+    pub migrating: HashMap<String, String>,
 }
 
 /// The DNS label Nova derives from a server name: lowercase letters, digits and dashes.
@@ -55,13 +58,20 @@ impl NetworkModel {
             .ports
             .iter()
             .filter(|p| p.network_id == network_id)
-            .filter_map(|p| {
-                let host = self.port_hosts.get(p.id.as_str()).filter(|h| h.as_str() != host_id)?;
-                Some(RemotePort {
-                    mac: p.mac_address.clone(),
-                    ips: self.ips_of(&p.id),
-                    vtep: self.vteps.get(host)?.clone(),
-                })
+            .flat_map(|p| {
+                let hosts = [self.port_hosts.get(p.id.as_str()), self.migrating.get(p.id.as_str())];
+                hosts
+                    .into_iter()
+                    .flatten()
+                    .filter(|h| h.as_str() != host_id)
+                    .filter_map(|host| {
+                        Some(RemotePort {
+                            mac: p.mac_address.clone(),
+                            ips: self.ips_of(&p.id),
+                            vtep: self.vteps.get(host)?.clone(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         remote.sort();

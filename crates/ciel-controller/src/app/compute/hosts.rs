@@ -177,6 +177,7 @@ impl App {
             fixed_ips,
             port_hosts: Default::default(),
             vteps: Default::default(),
+            migrating: Default::default(),
         };
         // Other hosts matter only for ports and routers (tunnel endpoints, network nodes).
         let router_rows = crate::db::network::routers::list(&mut *tx).await?;
@@ -209,7 +210,24 @@ impl App {
                 .filter_map(|lb| Some((lb.vip_port_id.clone()?, lb.host_id.clone()?))),
         );
         let firewall = super::host_firewall::FirewallModel::load(&mut tx, &model).await?;
-        let servers = servers::on_host(&mut *tx, &h.id).await?;
+        // Servers live-migrating to this host are here too, waiting for their guest.
+        let mut servers = servers::on_host(&mut *tx, &h.id).await?;
+        let migrations: std::collections::HashMap<String, crate::db::compute::migrations::Migration> =
+            crate::db::compute::migrations::active_live(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|m| (m.server_id.clone(), m))
+                .collect();
+        for m in migrations.values() {
+            if let Some(dest) = &m.dest_host_id {
+                for p in model.ports.iter().filter(|p| p.device_id == m.server_id) {
+                    model.migrating.insert(p.id.to_string(), dest.clone());
+                }
+            }
+            if m.dest_host_id.as_deref() == Some(h.id.as_str()) {
+                servers.extend(servers::get(&mut *tx, &m.server_id).await?);
+            }
+        }
         // Each network with local ports, and those ports with their servers' hostnames.
         let mut local: std::collections::BTreeMap<&str, Vec<(&network::Port, String)>> = Default::default();
         for s in &servers {
@@ -258,6 +276,13 @@ impl App {
                     firewall: firewall.of(p, &model.ips_of(&p.id)),
                 })
                 .collect();
+            let migration = match migrations.get(s.id.as_str()) {
+                Some(m) => {
+                    let slots = crate::db::compute::migrations::slots(&mut *tx, &s.id).await?;
+                    super::migrations::vm_migration(m, &h.id, slots.as_deref())
+                }
+                None => None,
+            };
             vms.push(VmSpec {
                 id: s.id.to_string(),
                 name: s.name.clone(),
@@ -277,7 +302,7 @@ impl App {
                 root_volume_backend: root_volume.as_ref().map(|v| v.backend.clone()).unwrap_or_default(),
                 root_volume: root_volume.map(|v| v.id.into_string()),
                 root_backend: s.root_backend.clone(),
-                migration: None,
+                migration,
             });
         }
         // The routers this host runs, and the networks their legs are on.
@@ -340,7 +365,18 @@ impl App {
             let Some(mut s) = servers::get(&mut *tx, &vm.id).await? else {
                 continue;
             };
+            // A live migration's progress comes from either of its hosts.
+            if let Some(p) = &vm.migration {
+                super::migrations::apply_progress(&mut tx, &host.id, &mut s, p, now).await?;
+            }
             if s.host_id.as_deref() != Some(host.id.as_str()) {
+                continue;
+            }
+            if !vm.slots.is_empty() {
+                super::migrations::record_slots(&mut tx, &s.id, &vm.slots).await?;
+            }
+            if s.task_state == Some(TaskState::Migrating) {
+                // The migration's own reports move it; the VM keeps its state meanwhile.
                 continue;
             }
             apply_observation(&mut s, &vm.state, vm.boot_serial as i64, vm.message, now);

@@ -15,6 +15,7 @@ pub mod interfaces;
 pub mod join_tokens;
 pub mod keypairs;
 pub mod metadata;
+pub mod migrations;
 pub mod networks;
 pub mod os_hosts;
 pub mod params;

@@ -503,6 +503,10 @@ impl App {
         let mut tx = self.begin().await?;
         App::release_server_volumes(&mut tx, id).await?;
         db::delete(&mut *tx, id).await?;
+        // A migration in progress ends with it: its destination lets the VM go too.
+        for h in crate::db::compute::migrations::forget_server(&mut tx, id).await? {
+            tx.host_changed(&h);
+        }
         super::actions::record(&mut tx, caller, &s, "delete", request_id, crate::db::now()).await?;
         if let Some(h) = &s.host_id {
             tx.host_changed(h);

@@ -7,6 +7,7 @@ pub mod flavors;
 pub mod hosts;
 pub mod instance_actions;
 pub mod keypairs;
+pub mod migrations;
 pub mod quota_classes;
 pub mod server_groups;
 pub mod server_states;

@@ -30,6 +30,7 @@ text_enum! {
         ResizePrep = "resize_prep",
         ResizeReverting = "resize_reverting",
         ImageSnapshot = "image_snapshot",
+        Migrating = "migrating",
     }
 }
 

@@ -180,6 +180,16 @@ pub async fn on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<Ser
     )
 }
 
+/// Moves the server to `host_id` (a completed migration).
+pub async fn set_host(e: impl sql::Executor<'_>, id: &str, host_id: &str) -> Result<()> {
+    sql::query("UPDATE servers SET host_id = ? WHERE id = ?")
+        .bind(host_id)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 /// (instances, vCPUs, MiB of RAM) a project's servers hold.
 pub async fn usage_for_project(e: impl sql::Executor<'_>, project_id: &str) -> Result<(i64, i64, i64)> {
     Ok(sql::query_as(

@@ -12,6 +12,7 @@ mod images;
 mod interfaces;
 mod keypairs;
 pub mod microversion;
+mod migrations;
 mod networks;
 mod os_hosts;
 mod quotas;
@@ -177,6 +178,20 @@ pub fn router() -> Routes<NovaError> {
             "/v2.1/servers/{id}/os-instance-actions/{request_id}",
             get("compute:server_actions:show_action", server_actions::show_action),
         )
+        .route(
+            "/v2.1/servers/{id}/migrations",
+            get("compute:migrations:of_server_list", migrations::of_server_list),
+        )
+        .route(
+            "/v2.1/servers/{id}/migrations/{mid}",
+            get("compute:migrations:of_server_show", migrations::of_server_show)
+                .delete("compute:migrations:abort", migrations::abort),
+        )
+        .route(
+            "/v2.1/servers/{id}/migrations/{mid}/action",
+            post("compute:migrations:action", migrations::action),
+        )
+        .route("/v2.1/os-migrations", get("compute:migrations:list", migrations::list))
         .route(
             "/v2.1/servers/{id}/os-security-groups",
             get("compute:security_groups:of_server", security_groups::of_server),

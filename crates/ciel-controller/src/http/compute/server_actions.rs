@@ -47,6 +47,7 @@ pub async fn action(
         ServerAction::Unlock(_) => accepted(app.lock_server(c, id, false, None, rid).await),
         ServerAction::Rebuild(r) => rebuild(app, c, mv, id, &r, rid).await,
         ServerAction::Resize(r) => accepted(app.resize_server(c, id, &r, rid).await),
+        ServerAction::LiveMigrate(l) => accepted(app.live_migrate_server(c, id, &l, rid).await),
         ServerAction::ConfirmResize(_) => {
             app.confirm_resize(c, id, rid).await?;
             Ok(StatusCode::NO_CONTENT.into_response())

@@ -54,6 +54,9 @@ pub enum ServerAction {
     ForceDelete(IgnoredAny),
     #[serde(rename = "restore")]
     Restore(IgnoredAny),
+    /// Read by [`LiveMigrate::at_microversion`]: its schema changes with the microversion.
+    #[serde(rename = "os-migrateLive")]
+    LiveMigrate(LiveMigrate),
 }
 
 /// Why an action body was refused.
@@ -79,6 +82,10 @@ impl ServerAction {
             _ => return Err(Error::bad_request("Malformed request body: expected exactly one action").into()),
         };
         let name = doc.keys().next().cloned().unwrap_or_default();
+        if name == "os-migrateLive" {
+            let args = doc.get(&name).cloned().unwrap_or_default();
+            return Ok(ServerAction::LiveMigrate(LiveMigrate::at_microversion(args, minor)?));
+        }
         let known = KNOWN.contains(&name.as_str()) && (name != "os-getVNCConsole" || minor < 6);
         if !known {
             return Err(ActionError::Unknown(name));
@@ -117,6 +124,7 @@ const KNOWN: &[&str] = &[
     "os-getVNCConsole",
     "forceDelete",
     "restore",
+    "os-migrateLive",
 ];
 
 /// A request value as shown in an error: JSON, at most 64 characters.
@@ -430,5 +438,96 @@ mod tests {
             panic!()
         };
         assert_eq!(c.length, None);
+    }
+}
+
+/// Whether a live migration copies the local disks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockMigration {
+    Yes,
+    No,
+    /// 2.25: copy exactly when the server has local disks.
+    Auto,
+}
+
+/// `{"os-migrateLive": {"host": …, "block_migration": …}}` as Nova's schemas take it:
+/// before 2.25 `block_migration` and `disk_over_commit` are booleans (or their strings) and
+/// all three keys are required; from 2.25 `block_migration` may be `"auto"` and
+/// `disk_over_commit` is gone; 2.30 to 2.67 add `force`. No other key is accepted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "Value")]
+pub struct LiveMigrate {
+    pub host: Option<String>,
+    pub block_migration: BlockMigration,
+    pub force: bool,
+}
+
+impl From<Value> for LiveMigrate {
+    fn from(_: Value) -> Self {
+        LiveMigrate {
+            host: None,
+            block_migration: BlockMigration::Auto,
+            force: false,
+        }
+    }
+}
+
+impl LiveMigrate {
+    pub fn at_microversion(args: Value, minor: u16) -> Result<Self> {
+        let invalid = |field: &str| Error::bad_request(format!("Invalid input for field/attribute {field}."));
+        let Value::Object(a) = args else {
+            return Err(invalid("os-migrateLive"));
+        };
+        let mut allowed = vec!["host", "block_migration"];
+        if minor < 25 {
+            allowed.push("disk_over_commit");
+        }
+        if (30..68).contains(&minor) {
+            allowed.push("force");
+        }
+        if let Some(k) = a.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(Error::bad_request(format!(
+                "Additional properties are not allowed ('{k}' was unexpected)"
+            )));
+        }
+        for k in &allowed[..allowed.len().min(if minor < 25 { 3 } else { 2 })] {
+            if !a.contains_key(*k) {
+                return Err(Error::bad_request(format!("'{k}' is a required property")));
+            }
+        }
+        let boolean = |v: &Value| match v {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+                "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        let block_migration = match &a["block_migration"] {
+            Value::String(s) if s == "auto" && minor >= 25 => BlockMigration::Auto,
+            v => match boolean(v) {
+                Some(true) => BlockMigration::Yes,
+                Some(false) => BlockMigration::No,
+                None => return Err(invalid("block_migration")),
+            },
+        };
+        if let Some(v) = a.get("disk_over_commit") {
+            boolean(v).ok_or_else(|| invalid("disk_over_commit"))?;
+        }
+        let host = match a.get("host") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(h)) if !h.is_empty() && h.len() <= 255 => Some(h.clone()),
+            Some(_) => return Err(invalid("host")),
+        };
+        let force = match a.get("force") {
+            None => false,
+            Some(v) => boolean(v).ok_or_else(|| invalid("force"))?,
+        };
+        Ok(LiveMigrate {
+            host,
+            block_migration,
+            force,
+        })
     }
 }
