@@ -314,10 +314,10 @@ impl QemuDriver {
         let addr = |device: &str| format!("addr=0x{:x}", layout[device]);
         // Disks are typed blockdevs (JSON) with fixed node names, never option text.
         let blockdev = serde_json::to_string(&disk.blockdev(disk_format, ROOT_NODE, false))?;
-        cmd.arg("-blockdev")
-            .arg(blockdev)
-            .arg("-device")
-            .arg(format!("virtio-blk-pci,drive={ROOT_NODE},id={ROOT_DEVICE},{}", addr(ROOT_DEVICE)));
+        cmd.arg("-blockdev").arg(blockdev).arg("-device").arg(format!(
+            "virtio-blk-pci,drive={ROOT_NODE},id={ROOT_DEVICE},{}",
+            addr(ROOT_DEVICE)
+        ));
         // Per NIC: `-netdev` and its value, `-device` and its value (given its slot).
         for (a, nic) in nic_args(spec).chunks(4).zip(&spec.nics) {
             let device = nic_ids(&nic.port_id).1;
@@ -1203,7 +1203,10 @@ mod tests {
             .iter()
             .find(|a| a.starts_with(&format!("virtio-blk-pci,id={vol_device}")))
             .expect("the volume on the command line");
-        assert!(dev.ends_with(",addr=0x6") && dev.contains(&format!("serial={vol}")), "{dev}");
+        assert!(
+            dev.ends_with(",addr=0x6") && dev.contains(&format!("serial={vol}")),
+            "{dev}"
+        );
         assert_eq!(layout[&vol_device], 6);
         assert_eq!(layout["rootdisk"], 4);
         assert!(args.iter().any(|a| a == "VGA,id=video0,addr=0x3"));
@@ -1213,14 +1216,22 @@ mod tests {
     /// taken again.
     #[test]
     fn hot_plugged_devices_take_free_slots() {
-        let mut l: Layout = [("nicp1".to_string(), 2u8), ("video0".to_string(), 3), ("rootdisk".to_string(), 4)]
-            .into_iter()
-            .collect();
+        let mut l: Layout = [
+            ("nicp1".to_string(), 2u8),
+            ("video0".to_string(), 3),
+            ("rootdisk".to_string(), 4),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(take_slot(Some(&mut l), "dA").unwrap().as_deref(), Some("0x5"));
         assert_eq!(take_slot(Some(&mut l), "dB").unwrap().as_deref(), Some("0x6"));
         l.remove("dA");
         assert_eq!(take_slot(Some(&mut l), "dC").unwrap().as_deref(), Some("0x5"));
-        assert_eq!(take_slot(None, "dD").unwrap(), None, "a VM without a layout: QEMU chooses");
+        assert_eq!(
+            take_slot(None, "dD").unwrap(),
+            None,
+            "a VM without a layout: QEMU chooses"
+        );
     }
 
     /// Values inside QEMU option strings cannot add options: commas are doubled, and the

@@ -37,7 +37,7 @@ fn spec(id: &str, power: PowerState) -> VmSpec {
         root_volume: None,
         root_volume_backend: String::new(),
         root_backend: "file".into(),
-            migration: None,
+        migration: None,
     }
 }
 

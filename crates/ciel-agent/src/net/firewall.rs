@@ -873,7 +873,7 @@ mod tests {
                 root_volume: None,
                 root_volume_backend: String::new(),
                 root_backend: "file".into(),
-            migration: None,
+                migration: None,
             }],
             networks: vec![NetworkSpec {
                 id: "n".into(),

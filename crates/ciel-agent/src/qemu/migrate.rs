@@ -15,14 +15,14 @@
 //! (`migration` in the VM's directory) so that the same migration is never started twice.
 
 use super::{
-    read_layout, shape, write_layout, write_nics, write_volumes, Incoming, IncomingVolume, Layout,
-    QemuDriver, ROOT_NODE, ROOT_RBD,
+    read_layout, shape, write_layout, write_nics, write_volumes, Incoming, IncomingVolume, Layout, QemuDriver,
+    ROOT_NODE, ROOT_RBD,
 };
 use crate::qmp::commands::{Cont, QueryStatus, RunState, Stop};
 use crate::qmp::migration::{
-    BlockExportAdd, BlockExportDel, BlockJobCancel, BlockdevMirror, MigrateCancel, MigrateContinue, MigrateIncoming,
-    MigrateSetCapabilities, MigrateSetParameters, Migrate, MigrationInfo, NbdClientAdd, NbdServer, NbdServerStart,
-    NbdServerStop, QueryBlockJobs, QueryMigrate,
+    BlockExportAdd, BlockExportDel, BlockJobCancel, BlockdevMirror, Migrate, MigrateCancel, MigrateContinue,
+    MigrateIncoming, MigrateSetCapabilities, MigrateSetParameters, MigrationInfo, NbdClientAdd, NbdServer,
+    NbdServerStart, NbdServerStop, QueryBlockJobs, QueryMigrate,
 };
 use crate::qmp::{self, commands::BlockdevDel};
 use crate::storage::Disk;
@@ -78,8 +78,7 @@ impl QemuDriver {
 
     /// How this host's side of migration `m` ended, if it has.
     fn finished(&self, id: &str, m: &VmMigration) -> Option<MigrationProgress> {
-        let p: MigrationProgress =
-            serde_json::from_slice(&std::fs::read(self.dir(id).join("migration")).ok()?).ok()?;
+        let p: MigrationProgress = serde_json::from_slice(&std::fs::read(self.dir(id).join("migration")).ok()?).ok()?;
         (p.id == m.id && p.status != MigrationStatus::Running).then_some(p)
     }
 
@@ -164,7 +163,9 @@ impl QemuDriver {
             loop {
                 match self.qmp(id, client.clone()).await {
                     Ok(_) => break,
-                    Err(e) if Instant::now() < deadline => tracing::debug!(vm = %id, error = %e, "destination not exporting yet"),
+                    Err(e) if Instant::now() < deadline => {
+                        tracing::debug!(vm = %id, error = %e, "destination not exporting yet")
+                    }
                     Err(e) => return Err(e).context("the destination's disk export never answered"),
                 }
                 if self.control(id).abort {
@@ -271,13 +272,24 @@ impl QemuDriver {
                 tracing::info!(vm = %id, "guest paused to force the migration to complete");
             }
             let info = self.qmp(id, QueryMigrate {}).await?;
-            if let Some(j) = self.qmp(id, QueryBlockJobs {}).await?.iter().find(|j| j.device == MIRROR) {
+            if let Some(j) = self
+                .qmp(id, QueryBlockJobs {})
+                .await?
+                .iter()
+                .find(|j| j.device == MIRROR)
+            {
                 disk = (j.len, j.offset);
             }
             match info.status.as_deref() {
                 Some("pre-switchover") if !continued => {
                     self.drain_mirror(id).await?;
-                    self.qmp(id, MigrateContinue { state: "pre-switchover" }).await?;
+                    self.qmp(
+                        id,
+                        MigrateContinue {
+                            state: "pre-switchover",
+                        },
+                    )
+                    .await?;
                     continued = true;
                 }
                 Some("completed") => {
@@ -357,7 +369,11 @@ impl QemuDriver {
 
     /// The destination's side: starts the VM waiting for the stream, then resumes it once
     /// the stream is complete. The VM's state, and how the migration went here.
-    pub(super) async fn migrate_in(&self, spec: &VmSpec, m: &VmMigration) -> (anyhow::Result<VmState>, MigrationProgress) {
+    pub(super) async fn migrate_in(
+        &self,
+        spec: &VmSpec,
+        m: &VmMigration,
+    ) -> (anyhow::Result<VmState>, MigrationProgress) {
         if let Some(p) = self.finished(&spec.id, m) {
             if p.status == MigrationStatus::Completed {
                 return (self.converge(spec).await, p);
@@ -407,10 +423,7 @@ impl QemuDriver {
             };
             match info.status.as_deref() {
                 Some("completed") => break,
-                Some("failed") => bail!(
-                    "incoming stream failed: {}",
-                    info.error_desc.unwrap_or_default()
-                ),
+                Some("failed") => bail!("incoming stream failed: {}", info.error_desc.unwrap_or_default()),
                 _ => {}
             }
             if Instant::now() > deadline {
@@ -513,9 +526,14 @@ impl QemuDriver {
             )
             .await?;
         }
-        self.qmp(id, MigrateIncoming { uri: uri(&m.dest_addr, m.port) })
-            .await
-            .context("listening for the migration stream")?;
+        self.qmp(
+            id,
+            MigrateIncoming {
+                uri: uri(&m.dest_addr, m.port),
+            },
+        )
+        .await
+        .context("listening for the migration stream")?;
         tracing::info!(vm = %id, port = m.port, block = m.block, "waiting for the incoming migration");
         Ok(())
     }

@@ -31,7 +31,10 @@ impl MigrateSetCapabilities {
         Self {
             capabilities: names
                 .iter()
-                .map(|&capability| Capability { capability, state: true })
+                .map(|&capability| Capability {
+                    capability,
+                    state: true,
+                })
                 .collect(),
         }
     }
@@ -256,9 +259,10 @@ mod tests {
             serde_json::to_value(&client).unwrap(),
             json!({"driver": "nbd", "node-name": "mig-root0", "server": {"type": "inet", "host": "10.0.0.2", "port": "49153"}, "export": "root0"})
         );
-        let info: MigrationInfo = serde_json::from_value(json!({"status": "completed", "downtime": 80, "total-time": 713,
+        let info: MigrationInfo =
+            serde_json::from_value(json!({"status": "completed", "downtime": 80, "total-time": 713,
             "ram": {"total": 285810688, "transferred": 92823450, "remaining": 0, "mbps": 1045.3}}))
-        .unwrap();
+            .unwrap();
         assert_eq!(info.status.as_deref(), Some("completed"));
         assert_eq!(info.downtime, Some(80));
         assert_eq!(info.total_time, Some(713));

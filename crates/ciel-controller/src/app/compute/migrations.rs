@@ -26,7 +26,13 @@ const DOWNTIME_MS: u64 = 500;
 
 impl App {
     /// `os-migrateLive`: moves a running server to another host without stopping it.
-    pub async fn live_migrate_server(&self, caller: &Caller, id: &str, req: &LiveMigrate, request_id: &str) -> Result<()> {
+    pub async fn live_migrate_server(
+        &self,
+        caller: &Caller,
+        id: &str,
+        req: &LiveMigrate,
+        request_id: &str,
+    ) -> Result<()> {
         caller.require_admin()?;
         let mut tx = self.begin().await?;
         let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
@@ -42,8 +48,14 @@ impl App {
             });
         }
         let source = match &s.host_id {
-            Some(h) => hosts::get(&mut *tx, h).await?.ok_or_else(|| Error::not_found("host", h))?,
-            None => return Err(Error::bad_request(format!("Instance {id} has no host to migrate from."))),
+            Some(h) => hosts::get(&mut *tx, h)
+                .await?
+                .ok_or_else(|| Error::not_found("host", h))?,
+            None => {
+                return Err(Error::bad_request(format!(
+                    "Instance {id} has no host to migrate from."
+                )))
+            }
         };
         // Local volumes cannot follow: only the root overlay is copied.
         let volumes = crate::app::volume::report::server_volumes(&mut tx, &s).await?;
@@ -218,7 +230,9 @@ impl App {
     pub async fn force_complete_migration(&self, caller: &Caller, server_id: &str, mid: i64) -> Result<()> {
         caller.require_admin()?;
         let mut tx = self.begin().await?;
-        let s = self.server_for_update_in(&mut tx, caller, server_id, Guard::Lock).await?;
+        let s = self
+            .server_for_update_in(&mut tx, caller, server_id, Guard::Lock)
+            .await?;
         let mut m = self.server_migration_in(&mut tx, server_id, mid).await?;
         if m.status != "running" || m.kind != "live-migration" {
             return Err(Error::bad_request(format!(
@@ -237,7 +251,9 @@ impl App {
     pub async fn abort_migration(&self, caller: &Caller, server_id: &str, mid: i64) -> Result<()> {
         caller.require_admin()?;
         let mut tx = self.begin().await?;
-        let s = self.server_for_update_in(&mut tx, caller, server_id, Guard::Lock).await?;
+        let s = self
+            .server_for_update_in(&mut tx, caller, server_id, Guard::Lock)
+            .await?;
         let mut m = self.server_migration_in(&mut tx, server_id, mid).await?;
         if m.kind != "live-migration" {
             return Err(Error::bad_request(format!(
@@ -282,7 +298,11 @@ impl App {
             .await?
             .into_iter()
             .find(|m| m.id == mid)
-            .ok_or_else(|| not_found(format!("In-progress live migration {mid} is not found for server {server_id}.")))
+            .ok_or_else(|| {
+                not_found(format!(
+                    "In-progress live migration {mid} is not found for server {server_id}."
+                ))
+            })
     }
 
     /// Every migration (`/os-migrations`), newest first.
@@ -320,7 +340,13 @@ pub(super) fn vm_migration(m: &Migration, host_id: &str, slots: Option<&str>) ->
 /// Applies what a host observed of a server's live migration. On completion the server
 /// moves to the destination (its ports with it); on failure or cancel it stays where it
 /// runs. Either host's word ends it: the source's carries the figures.
-pub(super) async fn apply_progress(tx: &mut Tx<'_>, host_id: &str, s: &mut Server, p: &MigrationProgress, now: i64) -> Result<()> {
+pub(super) async fn apply_progress(
+    tx: &mut Tx<'_>,
+    host_id: &str,
+    s: &mut Server,
+    p: &MigrationProgress,
+    now: i64,
+) -> Result<()> {
     let Some(mut m) = db::by_uuid(&mut **tx, &p.id).await? else {
         return Ok(());
     };

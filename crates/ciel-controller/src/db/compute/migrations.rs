@@ -181,10 +181,12 @@ pub async fn ports_in_use(e: impl sql::Executor<'_>, host_id: &str) -> Result<Ve
 
 /// The PCI slots of the server's VM as last reported (JSON: `[{"device":…,"slot":…}]`).
 pub async fn slots(e: impl sql::Executor<'_>, server_id: &str) -> Result<Option<String>> {
-    Ok(sql::query_scalar("SELECT slots FROM server_device_slots WHERE server_id = ?")
-        .bind(server_id)
-        .fetch_optional(e)
-        .await?)
+    Ok(
+        sql::query_scalar("SELECT slots FROM server_device_slots WHERE server_id = ?")
+            .bind(server_id)
+            .fetch_optional(e)
+            .await?,
+    )
 }
 
 pub async fn set_slots(e: impl sql::Executor<'_>, server_id: &str, slots: &str) -> Result<()> {

@@ -48,7 +48,10 @@ fn listed(app: &AppState, m: &Migration, mv: Mv) -> Value {
     if mv.at_least(23) {
         v["migration_type"] = json!(m.kind);
         if m.kind == "live-migration" && m.in_progress() {
-            let href = format!("{}/compute/v2.1/servers/{}/migrations/{}", app.cfg.public_url, m.server_id, m.id);
+            let href = format!(
+                "{}/compute/v2.1/servers/{}/migrations/{}",
+                app.cfg.public_url, m.server_id, m.id
+            );
             v["links"] = json!([{"rel": "self", "href": href}, {"rel": "bookmark", "href": href}]);
         }
     }
@@ -72,7 +75,12 @@ fn of_server(m: &Migration, mv: Mv) -> Value {
     v
 }
 
-pub async fn list(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv, RawQuery(raw): RawQuery) -> NovaResult {
+pub async fn list(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RawQuery(raw): RawQuery,
+) -> NovaResult {
     let q = query_pairs(raw.as_deref())?;
     let host = param(&q, "host");
     let status = param(&q, "status");
