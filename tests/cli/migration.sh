@@ -10,7 +10,11 @@
 # - block migration (a local qcow2 root disk, hv1 -> hv2): the disk is mirrored over NBD,
 #   the guest runs on hv2 with its data, hv1 keeps no copy;
 # - the migration records (`server migration list`), and the API's refusals (to itself, a
-#   shared-storage migration of a local disk).
+#   shared-storage migration of a local disk);
+# - evacuation: hv2's agent and QEMUs are killed (kill -9), hv2 is forced down
+#   (`compute service set --down`), and its server with an RBD root disk is rebuilt on hv1
+#   from that disk, data kept; hv2's claim on the disk is broken (its client blocklisted),
+#   and once hv2 is back it drops its stale copy without deleting the disk.
 # Lost pings and QEMU's switchover downtime are printed.
 #
 # Usage: tests/cli/migration.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
@@ -89,10 +93,14 @@ HV2_PID=$!
 EXTRA_PIDS+=("$HV2_PID")
 sleep 0.5
 JOIN_TOKEN=$(cat "$DATA/agent-join-token")
-nsenter -t "$HV2_PID" -m -n "$CIEL_BIN" agent --controller "$BASE" --join-token "$JOIN_TOKEN" --hostname hv2 \
-    --underlay-interface eth0 --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
-    --ceph-conf "$CEPH_TEMP_CONF" --images-type rbd >>"$HV2_LOG" 2>&1 &
-EXTRA_PIDS+=("$!")
+start_hv2() {
+    nsenter -t "$HV2_PID" -m -n "$CIEL_BIN" agent --controller "$BASE" --join-token "$JOIN_TOKEN" --hostname hv2 \
+        --underlay-interface eth0 --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
+        --ceph-conf "$CEPH_TEMP_CONF" --images-type rbd >>"$HV2_LOG" 2>&1 &
+    HV2_AGENT=$!
+    EXTRA_PIDS+=("$HV2_AGENT")
+}
+start_hv2
 both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
 check "hypervisor list shows hv1 and hv2" wait_until 30 both_hypervisors
 register_guest "$GUEST" guest "console=ttyS0 quiet"
@@ -161,8 +169,41 @@ check "os-migrations lists both (2.23)" cmp_ --os-compute-api-version 2.23 serve
     ok && assert "  two completed live migrations" eq "$(jf "$OUT" 'sorted((m["Status"], m["Type"]) for m in d)')" \
         '[["completed", "live-migration"], ["completed", "live-migration"]]'
 
-step "3. deleting: hv1 now owns shared's RBD disk and deletes it"
-check "server delete shared local peer --wait" cmp_ server delete --wait shared local peer
+step "3. evacuation: hv2 dies (kill -9 of its agent and QEMUs) and is forced down; its server on RBD runs on hv1 with its data"
+MARK_E="ciel-evacuated-$RANDOM$RANDOM"
+mover "$PEER_IP" "$MARK_E" >"$TMP/ud-e"
+check "server create ev --availability-zone nova:hv2 (RBD root disk) --wait" cmp_ server create --image guest \
+    --flavor m1.micro --network mnet --availability-zone nova:hv2 --user-data "$TMP/ud-e" --wait ev -f json
+    ok && VE=$(jf "$OUT" 'd["id"]')
+VE=${VE:-none}
+check "  it rereads its mark on hv2" wait_until 300 hv2_console_has "$VE" "tick [0-9]* $MARK_E"
+kill -9 "$HV2_AGENT" 2>/dev/null || true
+pkill -9 -f "qemu-system-x86_64.*$HV2_DIR" 2>/dev/null || true
+check "  hv2's agent and QEMUs are gone" wait_until 10 bash -c "! pgrep -f 'qemu-system-x86_64.*$HV2_DIR' >/dev/null"
+expect_fail "server evacuate ev while hv2 still counts as up: refused" cmp_ server evacuate ev
+    assert "  400" has_status 400 "$ERR"
+check "compute service set --down hv2 nova-compute (2.11)" cmp_ --os-compute-api-version 2.11 compute service set --down hv2 nova-compute
+check "  hv2 is down, forced" cmp_ --os-compute-api-version 2.11 compute service list --host hv2 -f json
+    ok && assert "  down, forced_down" eq "$(jf "$OUT" '[(s["State"], s["Forced Down"]) for s in d]')" '[["down", true]]'
+check "server evacuate ev" cmp_ server evacuate ev
+check "  ACTIVE on hv1" wait_until 180 on_host ev hv1
+check "  its QEMU runs in hv1's namespace" wait_until 30 in_hv1 "$VE"
+check "  the guest rereads its mark from the same RBD disk on hv1" wait_until 300 console_has "$VE" "tick [0-9]* $MARK_E"
+check "  hv2's claim on the disk was broken (its QEMU's client is blocklisted)" bash -c \
+    "ceph -c $CEPH_TEMP_CONF --id admin osd blocklist ls 2>&1 | grep -q '$HV2_IP'"
+check "server migration list --server ev: an evacuation hv2 -> hv1" cmp_ --os-compute-api-version 2.59 \
+    server migration list --server ev -f json
+    ok && assert "  done, hv2 -> hv1" eq "$(jf "$OUT" '[(m["Status"], m["Source Node"], m["Dest Node"], m["Type"]) for m in d]')" \
+        '[["done", "hv2", "hv1", "evacuation"]]'
+start_hv2
+check "compute service set --up hv2 nova-compute" cmp_ --os-compute-api-version 2.11 compute service set --up hv2 nova-compute
+check "  hv2 back: it drops its stale copy of ev" wait_until 120 test ! -e "$HV2_DIR/vms/$VE"
+check "  without deleting ev's RBD disk" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls vms | grep -qx ${VE}_disk"
+ticks_now=$(grep -ac "tick [0-9]* $MARK_E" "$AGENT_DIR/vms/$VE/console.log" || true)
+check "  ev keeps running on hv1" wait_until 30 bash -c "[[ \$(grep -ac 'tick [0-9]* $MARK_E' $AGENT_DIR/vms/$VE/console.log) -gt $ticks_now ]]"
+
+step "4. deleting: hv1 now owns shared's and ev's RBD disks and deletes them"
+check "server delete shared local peer ev --wait" cmp_ server delete --wait shared local peer ev
 check "  the vms pool is empty" wait_until 60 bash -c "[[ -z \$(rbd -c $CEPH_TEMP_CONF --id admin ls vms) ]]"
 
 finish

@@ -51,6 +51,9 @@ pub trait Hypervisor: Send + Sync {
     /// progress; None: the VM is no longer desired here. Called before its task gets the
     /// spec, since the task may be busy with that very migration.
     fn control(&self, _id: &str, _migration: Option<&ciel_proto::VmMigration>) {}
+    /// Gives up the VM's shared disks: another host owns them now (the VM was evacuated),
+    /// so removing the VM here must not delete them.
+    fn disown(&self, _id: &str) {}
     /// Stops the VM and deletes everything it had on this host.
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
 }

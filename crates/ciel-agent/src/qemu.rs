@@ -181,6 +181,15 @@ impl QemuDriver {
         if marker.exists() && rbd.exists(&ceph.vms_pool, &name).await? {
             return Ok(disk);
         }
+        // An evacuated VM's disk, made by a host that is gone: fence that host's QEMU and
+        // take the disk over (this host removes it with the VM from now on).
+        if spec.adopt_root && rbd.exists(&ceph.vms_pool, &name).await? {
+            rbd.break_claims(&format!("{}/{name}", ceph.vms_pool)).await?;
+            std::fs::create_dir_all(self.dir(&spec.id))?;
+            std::fs::write(&marker, &name)?;
+            tracing::info!(vm = %spec.id, "root disk on RBD taken over from the evacuated host");
+            return Ok(disk);
+        }
         let part = format!("part-{}", spec.id);
         let part_spec = format!("{}/{part}", ceph.vms_pool);
         rbd.remove_image(&ceph.vms_pool, &part).await?;
@@ -969,6 +978,12 @@ impl Hypervisor for QemuDriver {
         })
     }
 
+    fn disown(&self, id: &str) {
+        if std::fs::remove_file(self.dir(id).join(ROOT_RBD)).is_ok() {
+            tracing::warn!(vm = %id, "the VM was evacuated: its RBD disk belongs to another host now");
+        }
+    }
+
     fn control(&self, id: &str, migration: Option<&ciel_proto::VmMigration>) {
         let Ok(mut c) = self.controls.lock() else { return };
         match migration {
@@ -1091,6 +1106,7 @@ mod tests {
             root_volume_backend: String::new(),
             root_backend: "file".into(),
             migration: None,
+            adopt_root: false,
         }
     }
 

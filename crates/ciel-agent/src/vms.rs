@@ -77,6 +77,9 @@ impl VmActors {
         gone.sort();
         gone.dedup();
         for id in gone {
+            if cfg.evacuated.contains(&id) {
+                self.work.driver.disown(&id);
+            }
             self.work.driver.control(&id, None);
             self.send(&mut tasks, &id, Desired::Absent);
         }

@@ -38,6 +38,7 @@ fn spec(id: &str, power: PowerState) -> VmSpec {
         root_volume_backend: String::new(),
         root_backend: "file".into(),
         migration: None,
+        adopt_root: false,
     }
 }
 

@@ -41,3 +41,6 @@ CREATE TABLE server_device_slots (
     server_id TEXT PRIMARY KEY,
     slots     TEXT NOT NULL
 );
+-- An operator's word that a host is down (`os-services` `forced_down`): its servers may be
+-- evacuated at once, without waiting for its heartbeats to stop counting.
+ALTER TABLE hosts ADD COLUMN forced_down BOOLEAN NOT NULL DEFAULT FALSE;

@@ -254,3 +254,57 @@ async fn live_migration_is_desired_state_on_both_hosts() {
     let e = app.abort_migration(&admin, &id, mid).await.unwrap_err();
     assert_eq!(e.status(), 400, "only a migration in progress can be aborted");
 }
+
+#[tokio::test]
+async fn evacuation_needs_the_host_down_and_moves_the_server() {
+    let (app, _dir) = common::app().await;
+    app.seed_default_flavors().await.unwrap();
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let h1 = host(&app, "h1", "192.0.2.1").await;
+    let h2 = host(&app, "h2", "192.0.2.2").await;
+    let img = app
+        .create_image(
+            &admin,
+            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await
+        .unwrap();
+    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
+    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let req = CreateServer::try_from(common::body(json!({"name": "vm", "imageRef": img.id, "flavorRef": "42",
+        "networks": "none", "availability_zone": "nova:h1"})))
+    .unwrap();
+    let s = app.create_servers(&admin, "req-1", &req).await.unwrap().remove(0);
+    let id = s.id.to_string();
+    let cfg = app.host_config(&h1, 0, Duration::ZERO).await.unwrap();
+    app.host_report(
+        &h1,
+        HostReport {
+            generation: cfg.generation,
+            vms: vec![running(&id, None)],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let e = app.evacuate_server(&admin, &id, None, false, "r").await.unwrap_err();
+    assert_eq!(e.status(), 400, "h1 still reports: {e}");
+    let h = app.set_host_service(&admin, &h1.id, None, Some(true)).await.unwrap();
+    assert!(h.forced_down);
+    app.evacuate_server(&admin, &id, None, false, "r-ev").await.unwrap();
+    let after = app.get_server(&admin, &id).await.unwrap();
+    assert_eq!(after.host_id.as_ref().map(|h| h.to_string()), Some(h2.id.clone()));
+    assert_eq!(after.rebuild_serial, s.rebuild_serial + 1, "a file root disk is made again");
+    let all = app.list_migrations(&admin).await.unwrap();
+    assert_eq!((all[0].kind.as_str(), all[0].status.as_str()), ("evacuation", "done"));
+    let old = app.host_config(&h1, 0, Duration::ZERO).await.unwrap();
+    assert!(old.vms.is_empty());
+    assert_eq!(old.evacuated, vec![id.clone()], "h1 lets its copy go without the shared disks");
+    let new = app.host_config(&h2, 0, Duration::ZERO).await.unwrap();
+    assert!(new.vms[0].adopt_root, "h2 takes the disk over");
+    // Back up: scheduling there again.
+    app.set_host_service(&admin, &h1.id, None, Some(false)).await.unwrap();
+    app.live_migrate_server(&admin, &id, &live(None, BlockMigration::Auto), "r")
+        .await
+        .expect_err("rebuilding still");
+}

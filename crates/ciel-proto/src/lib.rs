@@ -83,6 +83,10 @@ pub struct HostConfig {
     /// The load balancers this host runs (a network node's job).
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancerSpec>,
+    /// VMs evacuated from this host while it was down: another host runs them now and owns
+    /// their shared disks, so this host stops its copy without deleting those disks.
+    #[serde(default)]
+    pub evacuated: Vec<String>,
 }
 
 /// A volume as its host keeps it: created once from `source`, grown to `size_gb`, never shrunk.
@@ -332,6 +336,10 @@ pub struct VmSpec {
     /// the destination listens).
     #[serde(default)]
     pub migration: Option<VmMigration>,
+    /// The root disk on shared storage was made by another host (the VM was evacuated from
+    /// it): use it rather than making one, after fencing that host's claims on it.
+    #[serde(default)]
+    pub adopt_root: bool,
 }
 
 /// One live migration as one of its two hosts sees it.

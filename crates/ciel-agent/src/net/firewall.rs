@@ -874,6 +874,7 @@ mod tests {
                 root_volume_backend: String::new(),
                 root_backend: "file".into(),
                 migration: None,
+                adopt_root: false,
             }],
             networks: vec![NetworkSpec {
                 id: "n".into(),

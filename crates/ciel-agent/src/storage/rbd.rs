@@ -144,6 +144,40 @@ impl RbdTool {
         super::run(&self.rbd, &self.full(args)).await
     }
 
+    /// Breaks the claims other clients hold on an image (`pool/image`): each watcher (a
+    /// QEMU of a host that died with the image open) is blocklisted, so its exclusive lock
+    /// goes at once and it can never write again, even if its host comes back. What an
+    /// evacuation does before the image is opened elsewhere. Returns how many were fenced.
+    pub async fn break_claims(&self, spec: &str) -> anyhow::Result<usize> {
+        #[derive(Deserialize)]
+        struct Status {
+            #[serde(default)]
+            watchers: Vec<Watcher>,
+        }
+        #[derive(Deserialize)]
+        struct Watcher {
+            address: String,
+        }
+        let status: Status = serde_json::from_str(&self.run(&["status", "--format", "json", spec]).await?)?;
+        let ceph = std::env::var("CIEL_CEPH").unwrap_or_else(|_| "ceph".into());
+        for w in &status.watchers {
+            // An address as Ceph prints it (`IP:PORT/NONCE`), checked before it is an argument.
+            let ok = w
+                .address
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '[' | ']'));
+            if !ok {
+                anyhow::bail!("unexpected watcher address {:?} on {spec}", w.address);
+            }
+            let args = ["--conf", self.conf.as_str(), "--id", self.client.as_str(), "osd", "blocklist", "add"];
+            let mut all: Vec<&str> = args.to_vec();
+            all.push(&w.address);
+            super::run(&ceph, &all).await?;
+            tracing::warn!(image = %spec, client = %w.address, "a previous holder of the image was blocklisted");
+        }
+        Ok(status.watchers.len())
+    }
+
     pub fn run_sync(&self, args: &[&str]) -> anyhow::Result<String> {
         let all = self.full(args);
         super::checked(

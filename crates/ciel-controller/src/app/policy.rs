@@ -383,6 +383,7 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("compute:hosts:hypervisor_statistics", Admin),
     ("compute:hosts:hypervisor_search", Admin),
     ("compute:hosts:services", Admin),
+    ("compute:hosts:update_service", Admin),
     ("compute:migrations:list", Admin),
     ("compute:migrations:of_server_list", Admin),
     ("compute:migrations:of_server_show", Admin),

@@ -102,6 +102,7 @@ impl App {
                 } else {
                     "file".into()
                 },
+                forced_down: false,
             },
         )
         .await?;
@@ -218,6 +219,7 @@ impl App {
                 .into_iter()
                 .map(|m| (m.server_id.clone(), m))
                 .collect();
+        let (evacuated, adopted) = super::migrations::evacuations(&mut tx, &h.id).await?;
         for m in migrations.values() {
             if let Some(dest) = &m.dest_host_id {
                 for p in model.ports.iter().filter(|p| p.device_id == m.server_id) {
@@ -303,6 +305,7 @@ impl App {
                 root_volume: root_volume.map(|v| v.id.into_string()),
                 root_backend: s.root_backend.clone(),
                 migration,
+                adopt_root: adopted.iter().any(|a| a.as_str() == s.id.as_str()),
             });
         }
         // The routers this host runs, and the networks their legs are on.
@@ -341,6 +344,7 @@ impl App {
             deleted_volumes: storage.deleted_volumes,
             deleted_snapshots: storage.deleted_snapshots,
             load_balancers,
+            evacuated,
         })
     }
 
@@ -507,7 +511,7 @@ impl App {
                     .filter(|s| s.host_id.as_deref() == Some(h.id.as_str()))
                     .count() as i64;
                 HostView {
-                    up: now - h.last_seen <= self.cfg.scheduler.host_down_after,
+                    up: h.is_up(now, self.cfg.scheduler.host_down_after),
                     host: h,
                     vcpus_used: c,
                     memory_mb_used: m,

@@ -93,7 +93,9 @@ impl App {
         }
         backends.sort();
         backends.dedup();
-        let dest = self.migration_destination(&mut tx, &s, &source, req, backends).await?;
+        let dest = self
+            .migration_destination(&mut tx, &s, &source, req.host.as_deref(), req.force, backends)
+            .await?;
         let Some(dest_addr) = dest.underlay_ip.clone() else {
             return Err(Error::bad_request(format!(
                 "Migration pre-check error: host {} has no underlay address to receive the migration.",
@@ -156,7 +158,8 @@ impl App {
         tx: &mut Tx<'_>,
         s: &Server,
         source: &Host,
-        req: &LiveMigrate,
+        host: Option<&str>,
+        force: bool,
         backends: Vec<String>,
     ) -> Result<Host> {
         let all = hosts::list(&mut **tx).await?;
@@ -178,8 +181,8 @@ impl App {
             backends: backends.clone(),
             ..Default::default()
         };
-        if let Some(name) = &req.host {
-            let Some(h) = all.iter().find(|h| &h.hostname == name) else {
+        if let Some(name) = host {
+            let Some(h) = all.iter().find(|h| h.hostname == name) else {
                 return Err(Error::bad_request(format!("Compute host {name} could not be found.")));
             };
             if h.id == source.id {
@@ -189,7 +192,7 @@ impl App {
                 )));
             }
             let now = crate::db::now();
-            if now - h.last_seen > self.cfg.scheduler.host_down_after {
+            if !h.is_up(now, self.cfg.scheduler.host_down_after) {
                 return Err(Error::bad_request(format!(
                     "Compute service of {name} is unavailable at this time."
                 )));
@@ -199,10 +202,10 @@ impl App {
                     "Migration pre-check error: host {name} does not reach the {b} storage of the instance."
                 )));
             }
-            if req.force {
+            if force {
                 return Ok(h.clone());
             }
-            c.forced_host = Some(name.clone());
+            c.forced_host = Some(name.to_string());
         }
         let picked = scheduler::pick(tx, &self.cfg.scheduler, &flavor, &c).await?;
         match picked.and_then(|id| all.into_iter().find(|h| h.id == id)) {
@@ -211,6 +214,130 @@ impl App {
                 "No valid host was found. There are not enough hosts available.",
             )),
         }
+    }
+
+    /// `evacuate`: rebuilds a server of a host that is down on another host. A root disk on
+    /// Ceph (or a root volume) is kept: the new host fences the dead one's claims on it and
+    /// boots from it; a root disk that was a file on the dead host is made again from the
+    /// image, as Nova does without shared storage.
+    pub async fn evacuate_server(
+        &self,
+        caller: &Caller,
+        id: &str,
+        host: Option<&str>,
+        force: bool,
+        request_id: &str,
+    ) -> Result<()> {
+        caller.require_admin()?;
+        let mut tx = self.begin().await?;
+        let mut s = self.server_for_update_in(&mut tx, caller, id, Guard::Lock).await?;
+        if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Error) {
+            return Err(Error::Conflict(format!(
+                "Cannot 'evacuate' instance {id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        let source = match &s.host_id {
+            Some(h) => hosts::get(&mut *tx, h).await?.ok_or_else(|| Error::not_found("host", h))?,
+            None => return Err(Error::bad_request(format!("Instance {id} has no host to evacuate from."))),
+        };
+        let now = crate::db::now();
+        if source.is_up(now, self.cfg.scheduler.host_down_after) {
+            return Err(Error::bad_request(format!(
+                "Compute service of {} is still in use.",
+                source.hostname
+            )));
+        }
+        let volumes = crate::app::volume::report::server_volumes(&mut tx, &s).await?;
+        let root_volume = crate::app::volume::report::root_volume(&mut tx, id).await?;
+        let mut backends: Vec<String> = volumes.iter().map(|v| v.backend.clone()).collect();
+        backends.extend(root_volume.iter().map(|v| v.backend.clone()));
+        if let Some(b) = backends.iter().find(|b| !crate::app::volume::types::is_shared(b)) {
+            return Err(Error::bad_request(format!(
+                "Instance {id} has a volume on the {b} storage of its host, which is down: it cannot be evacuated."
+            )));
+        }
+        if s.root_backend == "rbd" && root_volume.is_none() {
+            backends.push("rbd".into());
+        }
+        backends.sort();
+        backends.dedup();
+        let dest = self
+            .migration_destination(&mut tx, &s, &source, host, force, backends)
+            .await?;
+        let m = Migration {
+            id: 0,
+            uuid: uuid::Uuid::new_v4().to_string(),
+            server_id: id.to_string(),
+            project_id: s.project_id.to_string(),
+            user_id: caller.user_id().to_string(),
+            kind: "evacuation".into(),
+            status: "done".into(),
+            source_host_id: Some(source.id.clone()),
+            dest_host_id: Some(dest.id.clone()),
+            source_node: Some(source.hostname.clone()),
+            dest_node: Some(dest.hostname.clone()),
+            dest_addr: dest.underlay_ip.clone(),
+            block_migration: false,
+            port: 0,
+            nbd_port: 0,
+            abort_requested: false,
+            force_complete: false,
+            old_flavor_id: Some(s.flavor_id.clone()),
+            new_flavor_id: Some(s.flavor_id.clone()),
+            memory_total: 0,
+            memory_processed: 0,
+            memory_remaining: 0,
+            disk_total: 0,
+            disk_processed: 0,
+            disk_remaining: 0,
+            downtime_ms: None,
+            total_ms: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        db::insert(&mut *tx, &m).await?;
+        servers::set_host(&mut *tx, id, &dest.id).await?;
+        s.host_id = Some(dest.id.clone().into());
+        if root_volume.is_none() && s.root_backend != "rbd" {
+            // The disk was a file on the lost host: a fresh one from the image.
+            s.rebuild_serial += 1;
+        }
+        s.boot_serial += 1;
+        s.task_state = Some(TaskState::Rebuilding);
+        s.updated_at = now;
+        servers::update_state(&mut *tx, &s).await?;
+        record(&mut tx, caller, &s, "evacuate", request_id, now).await?;
+        self.migration_touches(&mut tx, &s, &m).await?;
+        tx.commit().await?;
+        tracing::warn!(server = %id, from = %source.hostname, to = %dest.hostname, "server evacuated");
+        Ok(())
+    }
+
+    /// `os-services`: an operator's word that a host is down (or up again), and whether it
+    /// takes new servers.
+    pub async fn set_host_service(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        enabled: Option<bool>,
+        forced_down: Option<bool>,
+    ) -> Result<Host> {
+        caller.require_admin()?;
+        let mut tx = self.begin().await?;
+        if hosts::get(&mut *tx, host_id).await?.is_none() {
+            return Err(Error::not_found("service", host_id));
+        }
+        if let Some(d) = forced_down {
+            hosts::set_forced_down(&mut *tx, host_id, d).await?;
+        }
+        if let Some(e) = enabled {
+            hosts::set_enabled(&mut *tx, host_id, e).await?;
+        }
+        let h = hosts::get(&mut *tx, host_id).await?.ok_or_else(|| Error::not_found("service", host_id))?;
+        tx.commit().await?;
+        Ok(h)
     }
 
     /// Wakes everything a migration's change concerns: both hosts, and the hosts of the
@@ -335,6 +462,14 @@ pub(super) fn vm_migration(m: &Migration, host_id: &str, slots: Option<&str>) ->
         abort: m.abort_requested,
         force_complete: m.force_complete,
     })
+}
+
+/// Servers evacuated from `host_id` (another host owns their shared disks now), and those
+/// evacuated to it (it takes over their disks).
+pub(super) async fn evacuations(tx: &mut Tx<'_>, host_id: &str) -> Result<(Vec<String>, Vec<String>)> {
+    let from = db::evacuated(&mut **tx, host_id, true).await?;
+    let to = db::evacuated(&mut **tx, host_id, false).await?;
+    Ok((from, to))
 }
 
 /// Applies what a host observed of a server's live migration. On completion the server

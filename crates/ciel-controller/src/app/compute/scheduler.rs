@@ -41,7 +41,7 @@ pub async fn pick(tx: &mut Tx<'_>, cfg: &SchedulerConfig, flavor: &Flavor, c: &C
     let usage = hosts::usage(&mut **tx).await?;
     let mut best: Option<(f64, String)> = None;
     for h in hosts::list(&mut **tx).await? {
-        if !h.enabled || now - h.last_seen > cfg.host_down_after || !c.allows(&h) {
+        if !h.enabled || !h.is_up(now, cfg.host_down_after) || !c.allows(&h) {
             continue;
         }
         let (cpu, ram, disk) = usage

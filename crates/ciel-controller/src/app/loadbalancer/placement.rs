@@ -11,7 +11,7 @@ use crate::error::Result;
 
 /// Whether a host counts as up now.
 pub fn is_up(h: &Host, now: i64, down_after: i64) -> bool {
-    h.enabled && now - h.last_seen <= down_after
+    h.enabled && h.is_up(now, down_after)
 }
 
 /// The host for a load balancer on `net`, avoiding `except` (a failed host); None when no

@@ -119,7 +119,7 @@ impl ServiceAction {
 
 impl App {
     fn host_up(&self, h: &Host, now: i64) -> bool {
-        now - h.last_seen <= self.cfg.scheduler.host_down_after
+        h.is_up(now, self.cfg.scheduler.host_down_after)
     }
 
     /// Every volume service: the controllers' schedulers, then each host's backends.

@@ -26,9 +26,17 @@ pub struct Host {
     pub storage_backends: String,
     /// Where the host puts root disks made from images: `file` or `rbd`.
     pub images_type: String,
+    /// An operator said the host is down (`os-services` `forced_down`).
+    pub forced_down: bool,
 }
 
 impl Host {
+    /// Whether the host counts as up: heard from within `down_after` seconds and not
+    /// forced down.
+    pub fn is_up(&self, now: i64, down_after: i64) -> bool {
+        !self.forced_down && now - self.last_seen <= down_after
+    }
+
     pub fn provides(&self, physical_network: &str) -> bool {
         serde_json::from_str::<Vec<String>>(&self.provider_networks)
             .unwrap_or_default()
@@ -46,6 +54,10 @@ impl Host {
 
 const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
      generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks, storage_backends, images_type";
+/// What reads return: the registered facts and the operator's flags.
+const READ_COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
+     generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks, storage_backends, images_type, \
+     forced_down";
 
 /// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
 pub async fn upsert(e: impl sql::Executor<'_>, h: &Host) -> Result<Host> {
@@ -57,7 +69,7 @@ pub async fn upsert(e: impl sql::Executor<'_>, h: &Host) -> Result<Host> {
          agent_secret = excluded.agent_secret, provider_networks = excluded.provider_networks, \
          storage_backends = excluded.storage_backends, images_type = excluded.images_type, \
          generation = hosts.generation + 1 \
-         RETURNING {COLS}"
+         RETURNING {READ_COLS}"
     ))
     .bind(&h.id)
     .bind(&h.hostname)
@@ -82,14 +94,14 @@ pub async fn upsert(e: impl sql::Executor<'_>, h: &Host) -> Result<Host> {
 }
 
 pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Host>> {
-    Ok(sql::query_as(&format!("SELECT {COLS} FROM hosts WHERE id = ?"))
+    Ok(sql::query_as(&format!("SELECT {READ_COLS} FROM hosts WHERE id = ?"))
         .bind(id)
         .fetch_optional(e)
         .await?)
 }
 
 pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Host>> {
-    Ok(sql::query_as(&format!("SELECT {COLS} FROM hosts ORDER BY hostname"))
+    Ok(sql::query_as(&format!("SELECT {READ_COLS} FROM hosts ORDER BY hostname"))
         .fetch_all(e)
         .await?)
 }
@@ -202,4 +214,23 @@ pub async fn changed_after(e: impl sql::Executor<'_>, mark: i64) -> Result<Vec<S
         .bind(mark)
         .fetch_all(e)
         .await?)
+}
+
+/// Sets or clears the operator's `forced_down` flag.
+pub async fn set_forced_down(e: impl sql::Executor<'_>, id: &str, down: bool) -> Result<()> {
+    sql::query("UPDATE hosts SET forced_down = ? WHERE id = ?")
+        .bind(down)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_enabled(e: impl sql::Executor<'_>, id: &str, enabled: bool) -> Result<()> {
+    sql::query("UPDATE hosts SET enabled = ? WHERE id = ?")
+        .bind(enabled)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
 }

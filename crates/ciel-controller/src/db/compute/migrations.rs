@@ -217,3 +217,15 @@ pub async fn forget_server(tx: &mut crate::db::Tx<'_>, server_id: &str) -> Resul
     .await?;
     Ok(hosts.into_iter().flat_map(|(a, b)| [a, b]).flatten().collect())
 }
+
+/// Servers evacuated from (`from`) or to `host_id` that still exist.
+pub async fn evacuated(e: impl sql::Executor<'_>, host_id: &str, from: bool) -> Result<Vec<String>> {
+    let q = if from {
+        "SELECT DISTINCT m.server_id FROM migrations m JOIN servers s ON s.id = m.server_id \
+         WHERE m.kind = 'evacuation' AND m.source_host_id = ? AND s.host_id <> m.source_host_id ORDER BY m.server_id"
+    } else {
+        "SELECT DISTINCT m.server_id FROM migrations m JOIN servers s ON s.id = m.server_id \
+         WHERE m.kind = 'evacuation' AND m.dest_host_id = ? AND s.host_id = m.dest_host_id ORDER BY m.server_id"
+    };
+    Ok(sql::query_scalar(q).bind(host_id).fetch_all(e).await?)
+}

@@ -197,20 +197,82 @@ pub async fn services(
         .await?
         .iter()
         .filter(|v| host.is_none_or(|h| h == v.host.hostname) && binary.is_none_or(|b| b == "nova-compute"))
-        .map(|v| {
-            let mut s = json!({
-                "id": host_id(&v.host, mv), "binary": "nova-compute", "host": v.host.hostname, "zone": "nova",
-                "status": if v.host.enabled { "enabled" } else { "disabled" },
-                "state": if v.up { "up" } else { "down" },
-                "updated_at": time(v.host.last_seen), "disabled_reason": null,
-            });
-            if mv.at_least(11) {
-                s["forced_down"] = json!(false);
-            }
-            s
-        })
+        .map(|v| service_json(v, mv))
         .collect();
     Ok(Json(json!({ "services": list })).into_response())
+}
+
+fn service_json(v: &HostView, mv: Mv) -> Value {
+    let mut s = json!({
+        "id": host_id(&v.host, mv), "binary": "nova-compute", "host": v.host.hostname, "zone": "nova",
+        "status": if v.host.enabled { "enabled" } else { "disabled" },
+        "state": if v.up { "up" } else { "down" },
+        "updated_at": time(v.host.last_seen), "disabled_reason": null,
+    });
+    if mv.at_least(11) {
+        s["forced_down"] = json!(v.host.forced_down);
+    }
+    s
+}
+
+/// `PUT /os-services/{id}`: from 2.53 the host's id with `status`, `disabled_reason` and
+/// `forced_down`; before, the actions `enable`, `disable`, `disable-log-reason` and
+/// `force-down` (2.11) naming the host in the body.
+pub async fn update_service(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NovaResult {
+    let b: Value = crate::http::parse_json(&body)?;
+    let bad = |m: &str| crate::error::Error::bad_request(m.to_string());
+    let text = |k: &str| b.get(k).and_then(Value::as_str);
+    let status = match text("status") {
+        None => None,
+        Some("enabled") => Some(true),
+        Some("disabled") => Some(false),
+        Some(_) => return Err(bad("Invalid input for field/attribute status.").into()),
+    };
+    let forced = match b.get("forced_down") {
+        None => None,
+        Some(Value::Bool(d)) => Some(*d),
+        Some(_) => return Err(bad("Invalid input for field/attribute forced_down.").into()),
+    };
+    let views = app.host_views(&c).await?;
+    if mv.at_least(53) {
+        let Some(v) = views.iter().find(|v| v.host.id == id) else {
+            return Err(crate::error::Error::not_found("service", &id).into());
+        };
+        if status.is_none() && forced.is_none() {
+            return Err(bad("No updates were requested. Fields 'status' or 'forced_down' should be specified.").into());
+        }
+        app.set_host_service(&c, &v.host.id, status, forced).await?;
+        let fresh = app.host_views(&c).await?;
+        let v = fresh.iter().find(|v| v.host.id == id).unwrap_or(v);
+        return Ok(Json(json!({ "service": service_json(v, mv) })).into_response());
+    }
+    let host = text("host").ok_or_else(|| bad("'host' is a required property"))?;
+    let Some(v) = views.iter().find(|v| v.host.hostname == host) else {
+        return Err(crate::error::Error::not_found("host", host).into());
+    };
+    let (enabled, forced) = match id.as_str() {
+        "enable" => (Some(true), None),
+        "disable" | "disable-log-reason" => (Some(false), None),
+        "force-down" if mv.at_least(11) => (None, Some(forced.ok_or_else(|| bad("'forced_down' is a required property"))?)),
+        _ => return Err(crate::error::Error::not_found("service action", &id).into()),
+    };
+    app.set_host_service(&c, &v.host.id, enabled, forced).await?;
+    let mut out = json!({"host": host, "binary": "nova-compute"});
+    match (enabled, forced) {
+        (Some(e), _) => out["status"] = json!(if e { "enabled" } else { "disabled" }),
+        (_, Some(d)) => out["forced_down"] = json!(d),
+        _ => {}
+    }
+    if id == "disable-log-reason" {
+        out["disabled_reason"] = json!(text("disabled_reason"));
+    }
+    Ok(Json(json!({ "service": out })).into_response())
 }
 
 pub async fn availability_zones(Authed(..): NovaCaller) -> NovaResult {

@@ -26,7 +26,7 @@ mod usage;
 mod volume_attachments;
 mod volumes;
 
-use crate::http::routes::{delete, get, post, Routes};
+use crate::http::routes::{delete, get, post, put, Routes};
 use crate::http::{AppState, Authed};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -254,6 +254,10 @@ pub fn router() -> Routes<NovaError> {
             get("compute:hosts:hypervisor_search", hosts::hypervisor_search),
         )
         .route("/v2.1/os-services", get("compute:hosts:services", hosts::services))
+        .route(
+            "/v2.1/os-services/{id}",
+            put("compute:hosts:update_service", hosts::update_service),
+        )
         .route(
             "/v2.1/os-aggregates",
             get("compute:aggregates:list", aggregates::list).post("compute:aggregates:create", aggregates::create),

@@ -48,6 +48,15 @@ pub async fn action(
         ServerAction::Rebuild(r) => rebuild(app, c, mv, id, &r, rid).await,
         ServerAction::Resize(r) => accepted(app.resize_server(c, id, &r, rid).await),
         ServerAction::LiveMigrate(l) => accepted(app.live_migrate_server(c, id, &l, rid).await),
+        ServerAction::Evacuate(e) => {
+            app.evacuate_server(c, id, e.host.as_deref(), e.force, rid).await?;
+            // Before 2.14 the answer carries the (new) admin password.
+            if mv.at_least(14) {
+                return Ok(StatusCode::OK.into_response());
+            }
+            let pass = e.admin_pass.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+            Ok(Json(json!({ "adminPass": pass })).into_response())
+        }
         ServerAction::ConfirmResize(_) => {
             app.confirm_resize(c, id, rid).await?;
             Ok(StatusCode::NO_CONTENT.into_response())

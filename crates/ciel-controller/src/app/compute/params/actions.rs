@@ -57,6 +57,8 @@ pub enum ServerAction {
     /// Read by [`LiveMigrate::at_microversion`]: its schema changes with the microversion.
     #[serde(rename = "os-migrateLive")]
     LiveMigrate(LiveMigrate),
+    #[serde(rename = "evacuate")]
+    Evacuate(Evacuate),
 }
 
 /// Why an action body was refused.
@@ -125,6 +127,7 @@ const KNOWN: &[&str] = &[
     "forceDelete",
     "restore",
     "os-migrateLive",
+    "evacuate",
 ];
 
 /// A request value as shown in an error: JSON, at most 64 characters.
@@ -529,5 +532,47 @@ impl LiveMigrate {
             block_migration,
             force,
         })
+    }
+}
+
+/// `{"evacuate": {"host": …, "adminPass": …, "onSharedStorage": …, "force": …}}`: every key
+/// optional (`onSharedStorage` is ignored: Ciel knows where the disk is).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct Evacuate {
+    pub host: Option<String>,
+    pub admin_pass: Option<String>,
+    pub force: bool,
+}
+
+impl TryFrom<Value> for Evacuate {
+    type Error = Error;
+
+    fn try_from(args: Value) -> Result<Self> {
+        let Value::Object(a) = args else {
+            return Err(Error::bad_request("Invalid input for field/attribute evacuate."));
+        };
+        let allowed = ["host", "adminPass", "onSharedStorage", "force", "targetState"];
+        if let Some(k) = a.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(Error::bad_request(format!(
+                "Additional properties are not allowed ('{k}' was unexpected)"
+            )));
+        }
+        let host = match a.get("host") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(h)) if !h.is_empty() && h.len() <= 255 => Some(h.clone()),
+            Some(_) => return Err(Error::bad_request("Invalid input for field/attribute host.")),
+        };
+        let admin_pass = match a.get("adminPass") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) => Some(p.clone()),
+            Some(_) => return Err(Error::bad_request("Invalid input for field/attribute adminPass.")),
+        };
+        let force = match a.get("force") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(Error::bad_request("Invalid input for field/attribute force.")),
+        };
+        Ok(Evacuate { host, admin_pass, force })
     }
 }
