@@ -315,6 +315,7 @@ impl App {
             deleted_volumes: storage.deleted_volumes,
             deleted_snapshots: storage.deleted_snapshots,
             load_balancers,
+            backups: storage.backups,
         })
     }
 
