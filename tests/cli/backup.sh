@@ -81,7 +81,7 @@ add_other_project
 check "another project lists no backup" ou volume backup list -f value
     ok && assert "  empty" eq "$OUT" ""
 expect_fail "  nor shows one" ou volume backup show "$FULL"
-    assert "  404" has_status 404 "$ERR"
+    assert "  not found" contains "$ERR" "No Backup found"
 
 step "4. deleting in order leaves nothing behind"
 check "volume backup delete inc" cmp_ volume backup delete inc
