@@ -9,7 +9,8 @@
 # guest sees it); data a guest on hv1 writes is read by a guest on hv2 after detach/attach;
 # snapshots are protected RBD snapshots, volumes from snapshots and from volumes are clones
 # (`rbd info` shows their parents), a parent's deletion flattens its clones; volume to image;
-# deleting everything empties the pools, and an image Ciel did not make is never touched.
+# deleting everything empties the pools, and an image Ciel did not make is never touched;
+# volume backups (`[backup] target = "rbd"`) are RBD snapshot diffs in the backups pool.
 #
 # Usage: tests/cli/ceph.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
 set -euo pipefail
@@ -60,7 +61,7 @@ trap 'pkill -KILL -f "qemu-system-x86_64.*$TMP" 2>/dev/null || true; ceph_temp_s
 check "rbd ls volumes works from hv2's namespace" ip netns exec hv2 rbd -c "$CEPH_TEMP_CONF" --id ciel ls volumes
 # An image of the pool Ciel did not make: it must survive everything below.
 check "rbd create volumes/not-ciel (someone else's image)" rbd_ create --size 16M volumes/not-ciel
-start_cloud "underlay_ip = \"$LISTEN_IP\"" 'images_type = "rbd"' '[image]' 'store = "rbd"' '[ceph]' "conf = \"$CEPH_TEMP_CONF\""
+start_cloud "underlay_ip = \"$LISTEN_IP\"" 'images_type = "rbd"' '[image]' 'store = "rbd"' '[ceph]' "conf = \"$CEPH_TEMP_CONF\"" '[backup]' 'target = "rbd"'
 ip netns exec hv2 unshare --mount --propagation private \
     bash -c 'mount -t tmpfs hv2-netns /run/netns && exec sleep infinity' &
 HV2_PID=$!
@@ -69,7 +70,7 @@ sleep 0.5
 JOIN_TOKEN=$(cat "$DATA/agent-join-token")
 nsenter -t "$HV2_PID" -m -n "$CIEL_BIN" agent --controller "$BASE" --join-token "$JOIN_TOKEN" --hostname hv2 \
     --underlay-interface eth0 --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
-    --ceph-conf "$CEPH_TEMP_CONF" --images-type rbd >>"$HV2_LOG" 2>&1 &
+    --ceph-conf "$CEPH_TEMP_CONF" --images-type rbd --backup-target rbd >>"$HV2_LOG" 2>&1 &
 EXTRA_PIDS+=("$!")
 both_hypervisors() { [[ $(cmp_ hypervisor list -f value -c 'Hypervisor Hostname' | sort | tr '\n' ' ') == "hv1 hv2 " ]]; }
 check "hypervisor list shows hv1 and hv2" wait_until 30 both_hypervisors
@@ -188,6 +189,55 @@ check "  it is in the images pool" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls
 check "image save img-of-volume (served from the pool's copy)" cmp_ image save --file "$TMP/iov.qcow2" img-of-volume
 check "  the same bytes as the volume" qemu-img compare -f qcow2 -F raw "$TMP/iov.qcow2" "$TMP/root.raw"
 check "  fromimg is available again" wait_until 60 vol_status fromimg available
+
+step "5b. backups in the Ceph backups pool: RBD volumes as snapshot diffs in one chain image, restored whole"
+bk_status() { [[ $(cmp_ volume backup show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
+rbd_sum() { rbd_ export --no-progress "$1" - | sha256sum | cut -d' ' -f1; }
+RBD_DATA="rbd:volumes/volume-$VOL:conf=$CEPH_TEMP_CONF:id=admin"
+check "write 1 MiB of 0x55 at 64 MiB into volume-$VOL (qemu-io)" qemu-io -f raw -c "write -P 0x55 64M 1M" "$RBD_DATA"
+AT_FULL=$(rbd_sum "volumes/volume-$VOL")
+check "volume backup create --name rbfull data" cmp_ volume backup create --name rbfull data -f json
+    ok && BFULL=$(jf "$OUT" 'd["id"]')
+BFULL=${BFULL:-none}
+check "  available" wait_until 120 bk_status rbfull available
+check "  rbd ls backups: backup-$BFULL" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls backups | grep -qx backup-$BFULL"
+check "  the volume keeps its snapshot backup-$BFULL for the next incremental" bash -c \
+    "rbd -c $CEPH_TEMP_CONF --id admin snap ls volumes/volume-$VOL | grep -q backup-$BFULL"
+check "write 1 MiB of 0x66 at 128 MiB" qemu-io -f raw -c "write -P 0x66 128M 1M" "$RBD_DATA"
+check "volume backup create --incremental --name rbinc data" cmp_ volume backup create --incremental --name rbinc data -f json
+    ok && BINC=$(jf "$OUT" 'd["id"]')
+BINC=${BINC:-none}
+check "  available" wait_until 120 bk_status rbinc available
+check "  one chain image with two backup snapshots" bash -c \
+    "[[ \$(rbd -c $CEPH_TEMP_CONF --id admin ls backups | wc -l) == 1 && \$(rbd -c $CEPH_TEMP_CONF --id admin snap ls backups/backup-$BFULL | grep -c backup-) == 2 ]]"
+check "volume backup show rbinc" cmp_ volume backup show rbinc -f json
+    ok && assert "  incremental" eq "$(jf "$OUT" 'd["is_incremental"]')" True
+expect_fail "volume backup delete rbfull (rbinc builds on it)" cmp_ volume backup delete rbfull
+    assert "  refused with 400" has_status 400 "$ERR"
+check "volume backup restore rbinc rbrestored" cmp_ volume backup restore rbinc rbrestored
+check "  available" wait_until 120 vol_status rbrestored available
+RBR=$(cmp_ volume show rbrestored -f value -c id 2>/dev/null || echo none)
+check "  an RBD volume with the source's bytes" eq "$(rbd_sum "volumes/volume-$RBR")" "$(rbd_sum "volumes/volume-$VOL")"
+check "volume backup restore --force rbfull rbrestored (onto it)" cmp_ volume backup restore --force rbfull rbrestored
+check "  available" wait_until 120 vol_status rbrestored available
+check "  the bytes of the volume at the full backup" eq "$(rbd_sum "volumes/volume-$RBR")" "$AT_FULL"
+check "volume create --size 1 filevol (a file volume, backed up to the pool too)" cmp_ volume create --size 1 filevol
+check "  available" wait_until 60 vol_status filevol available
+check "volume backup create --name fbk filevol" cmp_ volume backup create --name fbk filevol -f json
+    ok && FBK=$(jf "$OUT" 'd["id"]')
+FBK=${FBK:-none}
+check "  available, an image of its own" wait_until 120 bk_status fbk available
+check "  rbd ls backups: backup-$FBK" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls backups | grep -qx backup-$FBK"
+check "volume backup delete rbinc fbk" cmp_ volume backup delete rbinc fbk
+backups_gone() { gone volume backup show rbinc && gone volume backup show fbk; }
+check "  gone" wait_until 60 backups_gone
+check "volume backup delete rbfull" cmp_ volume backup delete rbfull
+check "  gone" wait_until 60 gone volume backup show rbfull
+check "  the backups pool is empty" wait_until 30 bash -c "[[ -z \$(rbd -c $CEPH_TEMP_CONF --id admin ls backups) ]]"
+check "  the volume's backup snapshots went with them" bash -c "! rbd -c $CEPH_TEMP_CONF --id admin snap ls volumes/volume-$VOL | grep -q backup-"
+check "volume delete rbrestored filevol" cmp_ volume delete rbrestored filevol
+restored_gone() { gone volume show rbrestored && gone volume show filevol; }
+check "  gone" wait_until 60 restored_gone
 
 step "6. deleting: a parent snapshot's clone is flattened first; everything goes, nothing else"
 check "volume snapshot delete snap (fromsnap is its clone)" cmp_ volume snapshot delete snap

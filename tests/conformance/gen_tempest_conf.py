@@ -280,7 +280,8 @@ def main(argv=None):
         put("volume", "volume_size", 1)
         put("volume", "disk_format", "raw,qcow2")
         vf = "volume-feature-enabled"
-        put(vf, "backup", False)
+        put(vf, "backup", True)
+        put("volume", "backup_driver", "posix")
         put(vf, "snapshot", True)
         put(vf, "clone", True)
         put(vf, "multi_backend", False)

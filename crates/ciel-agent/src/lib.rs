@@ -339,6 +339,7 @@ impl Agent {
             volume_snapshots: storage.snapshots,
             storage_errors: storage.errors,
             load_balancers: net_report.load_balancers,
+            backups: self.storage.run_backups(&cfg.backups).await,
         }
     }
 

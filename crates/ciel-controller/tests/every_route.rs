@@ -310,6 +310,26 @@ impl Cloud {
         .json["snapshot"]["id"]
             .as_str()
             .map(str::to_owned);
+        let backup = call(
+            &self.app,
+            &Method::POST,
+            "/volume/v3/backups",
+            Some(&m),
+            Some(json!({"backup": {"volume_id": volume, "name": "b1"}})),
+        )
+        .await
+        .json["backup"]["id"]
+            .as_str()
+            .map(str::to_owned);
+        sql::query("UPDATE volumes SET status = 'available' WHERE id = ?")
+            .bind(&volume)
+            .execute(&self.app.db)
+            .await
+            .ok();
+        sql::query("UPDATE volume_backups SET status = 'available', target = 'dir'")
+            .execute(&self.app.db)
+            .await
+            .ok();
         self.ok(
             &m,
             "POST",
@@ -362,6 +382,9 @@ impl Cloud {
         if let Some(s) = snapshot {
             f.insert("snapshots", s.clone());
             f.insert("os-snapshots", s);
+        }
+        if let Some(b) = backup {
+            f.insert("backups", b);
         }
         f.insert("os-keypairs", "kp1".into());
         f.insert("flavors", flavor);

@@ -87,6 +87,9 @@ pub struct HostConfig {
     /// their shared disks, so this host stops its copy without deleting those disks.
     #[serde(default)]
     pub evacuated: Vec<String>,
+    /// Volume backups this host has work on: to make, restore or delete.
+    #[serde(default)]
+    pub backups: Vec<BackupSpec>,
 }
 
 /// A volume as its host keeps it: created once from `source`, grown to `size_gb`, never shrunk.
@@ -116,6 +119,69 @@ pub enum VolumeSource {
 pub struct SnapshotSpec {
     pub id: String,
     pub volume_id: String,
+}
+
+/// A volume backup and what its host must do with it now. Each entry is repeated while the
+/// work is unfinished and can be done again without harm (the agent reports a finished one
+/// once more instead of redoing it); it goes once the controller has taken the report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BackupSpec {
+    pub id: String,
+    /// The name of the stored data: the backup's own id, or that of the backup whose data an
+    /// imported record shares.
+    pub data_id: String,
+    /// The backed-up volume and its storage backend.
+    pub volume_id: String,
+    pub backend: String,
+    pub size_gb: u64,
+    /// Where the data is (`dir`, `rbd`); None until made (this host's configured target).
+    #[serde(default)]
+    pub target: Option<String>,
+    pub task: BackupTask,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BackupTask {
+    /// Copy the volume's data (or its snapshot's) into the backup target.
+    Make {
+        /// Incremental: the `data_id` of the backup this one builds on (only the changes
+        /// since it are stored).
+        parent: Option<String>,
+        /// The volume snapshot to read instead of the volume.
+        snapshot_id: Option<String>,
+        /// The volume is attached: read a temporary point-in-time copy of it.
+        point_in_time: bool,
+    },
+    /// Write the backup (its whole chain) over volume `volume_id` of `backend` on this host.
+    Restore { volume_id: String, backend: String },
+    /// Remove the stored data (no other backup builds on it).
+    Delete,
+}
+
+/// What became of a [`BackupSpec`]'s task on its host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BackupStatus {
+    pub id: String,
+    pub outcome: BackupOutcome,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BackupOutcome {
+    /// The data is stored in `target` (`dir`, `rbd`) as `object_count` objects.
+    Made {
+        target: String,
+        object_count: u64,
+    },
+    /// The volume named in the task holds the backup's data.
+    Restored {
+        volume_id: String,
+    },
+    Deleted,
+    Failed {
+        message: String,
+    },
 }
 
 /// A volume attached to a VM as a virtio disk whose serial is the volume id (so the guest
@@ -680,6 +746,9 @@ pub struct HostReport {
     /// The load balancers this host runs, as observed.
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancerStatus>,
+    /// Backup tasks finished (or failed) on this host.
+    #[serde(default)]
+    pub backups: Vec<BackupStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -75,6 +75,16 @@ pub struct AgentArgs {
     /// Pool of root disks (--images-type rbd).
     #[arg(long, default_value = "vms", requires = "ceph_conf")]
     ceph_vms_pool: String,
+    /// Pool of volume backups (--backup-target rbd).
+    #[arg(long, default_value = "backups", requires = "ceph_conf")]
+    ceph_backups_pool: String,
+    /// Where volume backups go: `dir` (--backup-dir) or `rbd` (the Ceph backups pool).
+    #[arg(long, value_parser = ["dir", "rbd"])]
+    backup_target: Option<String>,
+    /// The `dir` backup target's directory [default: <state-dir>/backups]; a mount several
+    /// hosts share lets any of them restore any backup.
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
     /// Where root disks of VMs booted from images go: `file` (qcow2 overlays in the state
     /// directory) or `rbd` (the Ceph vms pool: shared, so VMs can move without copying).
     #[arg(long, default_value = "file", value_parser = ["file", "rbd"])]
@@ -135,7 +145,11 @@ pub fn storage_config(
         "rbd" => anyhow::bail!("images_type rbd needs a Ceph cluster ([ceph] conf, or --ceph-conf)"),
         other => anyhow::bail!("unknown images_type '{other}' (expected file or rbd)"),
     }
-    Ok(StorageConfig { lvm, ceph })
+    Ok(StorageConfig {
+        lvm,
+        ceph,
+        backup: Default::default(),
+    })
 }
 
 fn parse_mapping(s: &str) -> Result<(String, String), String> {
@@ -168,9 +182,14 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         volumes_pool: args.ceph_volumes_pool.clone(),
         images_pool: args.ceph_images_pool.clone(),
         vms_pool: args.ceph_vms_pool.clone(),
-        ..CephConfig::default()
+        backups_pool: args.ceph_backups_pool.clone(),
     });
-    let storage = storage_config(lvm, ceph, &args.images_type)?;
+    let mut storage = storage_config(lvm, ceph, &args.images_type)?;
+    storage.backup = ciel_agent::storage::BackupConfig {
+        target: args.backup_target.clone(),
+        dir: args.backup_dir.clone(),
+    };
+    storage.backup.validate(storage.ceph.as_ref())?;
     let driver = make_driver(
         match args.driver {
             DriverKind::Fake => "fake",

@@ -35,6 +35,10 @@ pub struct FileConfig {
     /// `[compute] images_type = "rbd"`).
     #[serde(default)]
     pub ceph: Option<ciel_agent::storage::CephConfig>,
+    /// Where volume backups go (`target = "dir"` with `dir`, or `"rbd"`: the `[ceph]`
+    /// cluster's backups pool).
+    #[serde(default)]
+    pub backup: ciel_agent::storage::BackupConfig,
     /// Image files registered in the image service at start (public, owned by admin).
     #[serde(default)]
     pub images: Vec<ciel_controller::config::SeedImage>,

@@ -142,7 +142,14 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
         let given_password = cfg.admin_password.clone();
         let controller = Controller::start(cfg).await?;
         if role == Role::AllInOne && file.compute.agent {
-            start_local_agent(&file.compute, file.ceph.as_ref(), &data_dir, &shared_dir, listen)?;
+            start_local_agent(
+                &file.compute,
+                file.ceph.as_ref(),
+                &file.backup,
+                &data_dir,
+                &shared_dir,
+                listen,
+            )?;
         }
         // The password this start set, or the one it was given (another controller may have
         // bootstrapped with it: it is the current one either way).
@@ -170,12 +177,15 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
 fn start_local_agent(
     compute: &crate::settings::ComputeConfig,
     ceph: Option<&ciel_agent::storage::CephConfig>,
+    backup: &ciel_agent::storage::BackupConfig,
     data_dir: &Path,
     shared_dir: &Path,
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
     let state_dir = data_dir.join("agent");
-    let storage = crate::agent::storage_config(compute.lvm.clone(), ceph.cloned(), &compute.images_type)?;
+    let mut storage = crate::agent::storage_config(compute.lvm.clone(), ceph.cloned(), &compute.images_type)?;
+    backup.validate(ceph)?;
+    storage.backup = backup.clone();
     let driver = crate::agent::make_driver(&compute.driver, &compute.virt_type, &state_dir, &storage)
         .context("starting the local hypervisor agent (set [compute] agent = false for a controller-only host)")?;
     let hostname = match &compute.hostname {

@@ -182,6 +182,20 @@ impl VolumeBackend for FileBackend {
         })
     }
 
+    fn export_snapshot<'a>(
+        &'a self,
+        id: &'a str,
+        _volume: &'a str,
+        out: &'a Path,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let (from, to) = (self.snapshot_path(id).display().to_string(), out.display().to_string());
+            self.qemu_img(&["convert", "-f", "qcow2", "-O", "raw", &from, &to])
+                .await?;
+            Ok(())
+        })
+    }
+
     fn remove_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             std::fs::remove_file(self.snapshot_path(id))?;

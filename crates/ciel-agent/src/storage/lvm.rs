@@ -261,6 +261,27 @@ impl VolumeBackend for LvmBackend {
         })
     }
 
+    /// A thin snapshot is inactive (LVM's activation skip): activated for the read, and
+    /// deactivated after.
+    fn export_snapshot<'a>(
+        &'a self,
+        id: &'a str,
+        _volume: &'a str,
+        out: &'a Path,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let name = format!("{SNAPSHOT}{id}");
+            let lv = self.lv(&name);
+            self.lvm(&["lvchange", "-q", "-ay", "-K", &lv]).await?;
+            let (from, to) = (self.path_of(&name).display().to_string(), out.display().to_string());
+            let r = super::run(&self.qemu_img, &["convert", "-f", "raw", "-O", "raw", &from, &to]).await;
+            if let Err(e) = self.lvm(&["lvchange", "-q", "-an", &lv]).await {
+                tracing::debug!(snapshot = %id, error = %e, "lvchange -an");
+            }
+            r.map(|_| ())
+        })
+    }
+
     fn remove_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             self.lvm(&["lvremove", "-q", "-y", &self.lv(&format!("{SNAPSHOT}{id}"))])

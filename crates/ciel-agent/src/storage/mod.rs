@@ -7,11 +7,13 @@
 //! different in one way: every host sees its pool, so it removes only what the controller
 //! lists as deleted, never what it merely does not recognise.
 
+pub mod backup;
 pub mod disk;
 mod file;
 mod lvm;
 pub mod rbd;
 
+pub use backup::BackupConfig;
 pub use disk::Disk;
 pub use file::FileBackend;
 pub use lvm::{LvmBackend, LvmConfig};
@@ -19,7 +21,7 @@ pub use rbd::{CephConfig, RbdBackend};
 
 use crate::driver::BoxFuture;
 use anyhow::{bail, Context};
-use ciel_proto::{SnapshotSpec, VolumeSource, VolumeSpec, VolumeStatus};
+use ciel_proto::{BackupSpec, BackupStatus, SnapshotSpec, VolumeSource, VolumeSpec, VolumeStatus};
 use std::path::{Path, PathBuf};
 
 pub(crate) const GIB: u64 = 1024 * 1024 * 1024;
@@ -50,6 +52,8 @@ pub trait VolumeBackend: Send + Sync {
     fn snapshot<'a>(&'a self, spec: &'a SnapshotSpec) -> BoxFuture<'a, anyhow::Result<()>>;
     fn remove_volume<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
     fn remove_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Writes snapshot `id` of volume `volume` as a raw file at `out` (what a backup reads).
+    fn export_snapshot<'a>(&'a self, id: &'a str, volume: &'a str, out: &'a Path) -> BoxFuture<'a, anyhow::Result<()>>;
 }
 
 /// The storage backends a host is configured for besides `file`.
@@ -57,6 +61,8 @@ pub trait VolumeBackend: Send + Sync {
 pub struct StorageConfig {
     pub lvm: Option<LvmConfig>,
     pub ceph: Option<CephConfig>,
+    /// Where volume backups go.
+    pub backup: BackupConfig,
 }
 
 /// What the controller says is deleted on shared backends (local ones remove whatever is
@@ -72,6 +78,7 @@ pub struct Storage {
     backends: Vec<Box<dyn VolumeBackend>>,
     scratch: PathBuf,
     qemu_img: String,
+    backups: backup::Backups,
 }
 
 impl Storage {
@@ -89,6 +96,27 @@ impl Storage {
             backends,
             scratch: state_dir.join("volume-exports"),
             qemu_img: qemu_img(),
+            backups: backup::Backups::new(state_dir, &cfg.backup, cfg.ceph.as_ref()),
+        }
+    }
+
+    /// Does the backup tasks of the desired state (after the volumes are reconciled: a
+    /// restore may write a volume just made).
+    pub async fn run_backups(&self, specs: &[BackupSpec]) -> Vec<BackupStatus> {
+        if specs.is_empty() {
+            return vec![];
+        }
+        self.backups.run(self, specs).await
+    }
+
+    /// `pool/image` of volume `id` when it is an RBD image of this host's cluster.
+    pub(crate) fn rbd_volume_image(&self, id: &str, backend: &str) -> Option<String> {
+        if backend != "rbd" {
+            return None;
+        }
+        match self.get(backend)?.disk(id) {
+            Disk::Rbd(r) => Some(format!("{}/{}", r.pool, r.image)),
+            Disk::Local { .. } => None,
         }
     }
 

@@ -527,6 +527,15 @@ impl VolumeBackend for RbdBackend {
         })
     }
 
+    fn export_snapshot<'a>(&'a self, id: &'a str, volume: &'a str, out: &'a Path) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let at = format!("{}@{SNAPSHOT}{id}", self.spec(&format!("{VOLUME}{volume}")));
+            let out = out.display().to_string();
+            self.rbd.run(&["export", "--no-progress", &at, &out]).await?;
+            Ok(())
+        })
+    }
+
     fn remove_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let snap = format!("{SNAPSHOT}{id}");

@@ -554,6 +554,18 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("volume:transfers:create", ProjectMember),
     ("volume:transfers:accept", ProjectMember),
     ("volume:transfers:delete", ProjectMember),
+    // Backups are the project's; resetting, force-deleting and moving their records
+    // (export/import) are Cinder's admin actions.
+    ("volume:backups:list", ProjectReader),
+    ("volume:backups:detail", ProjectReader),
+    ("volume:backups:show", ProjectReader),
+    ("volume:backups:create", ProjectMember),
+    ("volume:backups:update", ProjectMember),
+    ("volume:backups:delete", ProjectMember),
+    ("volume:backups:restore", ProjectMember),
+    ("volume:backups:action", Admin),
+    ("volume:backups:export_record", Admin),
+    ("volume:backups:import_record", Admin),
     ("volume:qos_specs:list", Admin),
     ("volume:qos_specs:show", Admin),
     ("volume:qos_specs:create", Admin),

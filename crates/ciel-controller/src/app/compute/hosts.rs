@@ -345,6 +345,7 @@ impl App {
             deleted_snapshots: storage.deleted_snapshots,
             load_balancers,
             evacuated,
+            backups: storage.backups,
         })
     }
 

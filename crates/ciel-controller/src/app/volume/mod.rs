@@ -4,6 +4,9 @@
 //! agent reports the volume, `attaching`/`detaching` until the VM reports its disks.
 
 pub mod attachments;
+pub mod backup_params;
+pub mod backup_report;
+pub mod backups;
 pub mod boot;
 pub mod cinder_attachments;
 pub mod metadata;

@@ -82,6 +82,9 @@ impl App {
         let mut out: BTreeMap<String, i64> = [("volumes", v), ("snapshots", s), ("gigabytes", gb)]
             .map(|(k, n)| (k.to_string(), n))
             .into();
+        let (b, bgb) = db::backups::usage(&mut *tx, project).await?;
+        out.insert("backups".into(), b);
+        out.insert("backup_gigabytes".into(), bgb);
         for (t, (v, s, gb)) in db::usage_by_type(&mut tx, project).await? {
             out.insert(format!("volumes_{t}"), v);
             out.insert(format!("snapshots_{t}"), s);

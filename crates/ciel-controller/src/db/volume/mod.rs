@@ -1,5 +1,6 @@
 //! Volumes, snapshots, volume types and attachments (block storage).
 
+pub mod backups;
 pub mod qos;
 pub mod services;
 pub mod transfers;

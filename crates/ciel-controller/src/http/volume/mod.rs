@@ -1,12 +1,13 @@
 //! Cinder v3 at `/volume` (catalog types `block-storage` and `volumev3`, `/volume/v3`):
 //! version discovery, volumes, snapshots, volume types, attachments (3.27+), quotas, limits,
-//! availability zones, transfers, QoS specs, and the admin views of services, pools, hosts
+//! availability zones, transfers, backups, QoS specs, and the admin views of services, pools, hosts
 //! and backend capabilities.
 //! Every resource is served both below `/v3/{project_id}` (the classic URL) and `/v3`
 //! (project from the token, as Cinder 3.67 allows). Microversions 3.0–3.57 are accepted
 //! (`OpenStack-API-Version: volume X.Y`, echoed); bodies carry what those versions add.
 
 mod attachments;
+mod backups;
 mod metadata;
 mod qos;
 mod services;
@@ -220,6 +221,30 @@ pub fn router() -> Routes<CinderError> {
             post("volume:transfers:accept", transfers::accept),
         )
         .route(
+            "/backups",
+            get("volume:backups:list", backups::list).post("volume:backups:create", backups::create),
+        )
+        .route("/backups/detail", get("volume:backups:detail", backups::list_detail))
+        .route(
+            "/backups/import_record",
+            post("volume:backups:import_record", backups::import_record),
+        )
+        .route(
+            "/backups/{id}",
+            get("volume:backups:show", backups::show)
+                .put("volume:backups:update", backups::update)
+                .delete("volume:backups:delete", backups::delete),
+        )
+        .route(
+            "/backups/{id}/restore",
+            post("volume:backups:restore", backups::restore),
+        )
+        .route("/backups/{id}/action", post("volume:backups:action", backups::action))
+        .route(
+            "/backups/{id}/export_record",
+            get("volume:backups:export_record", backups::export_record),
+        )
+        .route(
             "/qos-specs",
             get("volume:qos_specs:list", qos::list).post("volume:qos_specs:create", qos::create),
         )
@@ -427,6 +452,12 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Volume type access support.",
     ),
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
+    ("backups", "Backups", "Backups support."),
+    (
+        "os-backup-project-attr",
+        "BackupProjectAttribute",
+        "Expose project_id as an attribute of a backup.",
+    ),
 ];
 
 async fn extensions(Authed(..): CinderCaller) -> CResult {
@@ -444,13 +475,14 @@ async fn limits(State(app): State<AppState>, Authed(c, ..): CinderCaller) -> CRe
     let project = crate::app::volume::own_project(&c)?;
     let q = app.volume_quota(&c, &project).await?;
     let (v, s, gb) = app.volume_quota_usage(&c, &project).await?;
+    let (b, bgb) = app.backup_usage(&project).await?;
     let l = |k: &str| q.get(k).copied().unwrap_or(-1);
     Ok(Json(json!({"limits": {"rate": [], "absolute": {
         "maxTotalVolumes": l("volumes"), "maxTotalSnapshots": l("snapshots"),
         "maxTotalVolumeGigabytes": l("gigabytes"), "maxTotalBackups": l("backups"),
         "maxTotalBackupGigabytes": l("backup_gigabytes"),
         "totalVolumesUsed": v, "totalSnapshotsUsed": s, "totalGigabytesUsed": gb,
-        "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}}))
+        "totalBackupsUsed": b, "totalBackupGigabytesUsed": bgb}}}))
     .into_response())
 }
 
