@@ -52,7 +52,7 @@ echo "CIEL-GUEST busy"
 EOS
 on_host() { [[ $(cmp_ server show "$1" -f value -c OS-EXT-SRV-ATTR:host 2>/dev/null) == "$2" ]] && status_is "$1" ACTIVE; }
 # The last completed migration's figures in a host's log (its source side).
-figures() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -a "live migration completed" | tail -n 1 | grep -oE '(downtime_ms|total_ms)=[0-9]+' | tr '\n' ' '; }
+figures() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -a "ciel_agent.*live migration completed" | tail -n 1 | grep -oE '(downtime_ms|total_ms)=[0-9]+' | tr '\n' ' '; }
 
 declare -a rows
 # case NAME FLAVOR FIRST_HOST: one server, migrated MIG_N times each way.

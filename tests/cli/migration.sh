@@ -57,7 +57,7 @@ lost_pings() {
 # figures LOG: the switchover downtime and total time of the last migration a host's log
 # reports (its source side), colours stripped.
 figures() {
-    sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -a "live migration completed" | tail -n 1 |
+    sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -a "ciel_agent.*live migration completed" | tail -n 1 |
         grep -oE '(downtime_ms|total_ms)=[0-9]+' | tr '\n' ' ' || true
 }
 # mover PEER MARK: writes MARK on its disk, then pings PEER every 100 ms in batches of 100
@@ -179,11 +179,11 @@ VE=${VE:-none}
 check "  it rereads its mark on hv2" wait_until 300 hv2_console_has "$VE" "tick [0-9]* $MARK_E"
 kill -9 "$HV2_AGENT" 2>/dev/null || true
 pkill -9 -f "qemu-system-x86_64.*$HV2_DIR" 2>/dev/null || true
-check "  hv2's agent and QEMUs are gone" wait_until 10 bash -c "! pgrep -f 'qemu-system-x86_64.*$HV2_DIR' >/dev/null"
+check "  hv2's agent and QEMUs are gone" wait_until 10 bash -c "! pgrep -f '[q]emu-system-x86_64.*$HV2_DIR' >/dev/null"
 expect_fail "server evacuate ev while hv2 still counts as up: refused" cmp_ server evacuate ev
     assert "  400" has_status 400 "$ERR"
 check "compute service set --down hv2 nova-compute (2.11)" cmp_ --os-compute-api-version 2.11 compute service set --down hv2 nova-compute
-check "  hv2 is down, forced" cmp_ --os-compute-api-version 2.11 compute service list --host hv2 -f json
+check "  hv2 is down, forced" cmp_ --os-compute-api-version 2.11 compute service list --long --host hv2 -f json
     ok && assert "  down, forced_down" eq "$(jf "$OUT" '[(s["State"], s["Forced Down"]) for s in d]')" '[["down", true]]'
 check "server evacuate ev" cmp_ server evacuate ev
 check "  ACTIVE on hv1" wait_until 180 on_host ev hv1
