@@ -271,8 +271,10 @@ async fn evacuation_needs_the_host_down_and_moves_the_server() {
         .unwrap();
     let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
     app.upload_image(&admin, &img.id, data).await.unwrap();
-    let req = CreateServer::try_from(common::body(json!({"name": "vm", "imageRef": img.id, "flavorRef": "42",
-        "networks": "none", "availability_zone": "nova:h1"})))
+    let req = CreateServer::try_from(common::body(
+        json!({"name": "vm", "imageRef": img.id, "flavorRef": "42",
+        "networks": "none", "availability_zone": "nova:h1"}),
+    ))
     .unwrap();
     let s = app.create_servers(&admin, "req-1", &req).await.unwrap().remove(0);
     let id = s.id.to_string();
@@ -294,12 +296,20 @@ async fn evacuation_needs_the_host_down_and_moves_the_server() {
     app.evacuate_server(&admin, &id, None, false, "r-ev").await.unwrap();
     let after = app.get_server(&admin, &id).await.unwrap();
     assert_eq!(after.host_id.as_ref().map(|h| h.to_string()), Some(h2.id.clone()));
-    assert_eq!(after.rebuild_serial, s.rebuild_serial + 1, "a file root disk is made again");
+    assert_eq!(
+        after.rebuild_serial,
+        s.rebuild_serial + 1,
+        "a file root disk is made again"
+    );
     let all = app.list_migrations(&admin).await.unwrap();
     assert_eq!((all[0].kind.as_str(), all[0].status.as_str()), ("evacuation", "done"));
     let old = app.host_config(&h1, 0, Duration::ZERO).await.unwrap();
     assert!(old.vms.is_empty());
-    assert_eq!(old.evacuated, vec![id.clone()], "h1 lets its copy go without the shared disks");
+    assert_eq!(
+        old.evacuated,
+        vec![id.clone()],
+        "h1 lets its copy go without the shared disks"
+    );
     let new = app.host_config(&h2, 0, Duration::ZERO).await.unwrap();
     assert!(new.vms[0].adopt_root, "h2 takes the disk over");
     // Back up: scheduling there again.

@@ -169,7 +169,15 @@ impl RbdTool {
             if !ok {
                 anyhow::bail!("unexpected watcher address {:?} on {spec}", w.address);
             }
-            let args = ["--conf", self.conf.as_str(), "--id", self.client.as_str(), "osd", "blocklist", "add"];
+            let args = [
+                "--conf",
+                self.conf.as_str(),
+                "--id",
+                self.client.as_str(),
+                "osd",
+                "blocklist",
+                "add",
+            ];
             let mut all: Vec<&str> = args.to_vec();
             all.push(&w.address);
             super::run(&ceph, &all).await?;

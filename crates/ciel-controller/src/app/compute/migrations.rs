@@ -238,8 +238,14 @@ impl App {
             )));
         }
         let source = match &s.host_id {
-            Some(h) => hosts::get(&mut *tx, h).await?.ok_or_else(|| Error::not_found("host", h))?,
-            None => return Err(Error::bad_request(format!("Instance {id} has no host to evacuate from."))),
+            Some(h) => hosts::get(&mut *tx, h)
+                .await?
+                .ok_or_else(|| Error::not_found("host", h))?,
+            None => {
+                return Err(Error::bad_request(format!(
+                    "Instance {id} has no host to evacuate from."
+                )))
+            }
         };
         let now = crate::db::now();
         if source.is_up(now, self.cfg.scheduler.host_down_after) {
@@ -335,7 +341,9 @@ impl App {
         if let Some(e) = enabled {
             hosts::set_enabled(&mut *tx, host_id, e).await?;
         }
-        let h = hosts::get(&mut *tx, host_id).await?.ok_or_else(|| Error::not_found("service", host_id))?;
+        let h = hosts::get(&mut *tx, host_id)
+            .await?
+            .ok_or_else(|| Error::not_found("service", host_id))?;
         tx.commit().await?;
         Ok(h)
     }

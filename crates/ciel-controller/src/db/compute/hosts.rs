@@ -101,9 +101,11 @@ pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Host>> {
 }
 
 pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Host>> {
-    Ok(sql::query_as(&format!("SELECT {READ_COLS} FROM hosts ORDER BY hostname"))
-        .fetch_all(e)
-        .await?)
+    Ok(
+        sql::query_as(&format!("SELECT {READ_COLS} FROM hosts ORDER BY hostname"))
+            .fetch_all(e)
+            .await?,
+    )
 }
 
 /// Marks that the host's desired state changed; returns 1, or 0 when the host is gone.

@@ -259,7 +259,10 @@ pub async fn update_service(
     let (enabled, forced) = match id.as_str() {
         "enable" => (Some(true), None),
         "disable" | "disable-log-reason" => (Some(false), None),
-        "force-down" if mv.at_least(11) => (None, Some(forced.ok_or_else(|| bad("'forced_down' is a required property"))?)),
+        "force-down" if mv.at_least(11) => (
+            None,
+            Some(forced.ok_or_else(|| bad("'forced_down' is a required property"))?),
+        ),
         _ => return Err(crate::error::Error::not_found("service action", &id).into()),
     };
     app.set_host_service(&c, &v.host.id, enabled, forced).await?;

@@ -54,7 +54,9 @@ pub async fn action(
             if mv.at_least(14) {
                 return Ok(StatusCode::OK.into_response());
             }
-            let pass = e.admin_pass.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+            let pass = e
+                .admin_pass
+                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
             Ok(Json(json!({ "adminPass": pass })).into_response())
         }
         ServerAction::ConfirmResize(_) => {

@@ -573,6 +573,10 @@ impl TryFrom<Value> for Evacuate {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(Error::bad_request("Invalid input for field/attribute force.")),
         };
-        Ok(Evacuate { host, admin_pass, force })
+        Ok(Evacuate {
+            host,
+            admin_pass,
+            force,
+        })
     }
 }
