@@ -6,7 +6,8 @@
 # every 2 s. It proves:
 # - shared storage (an RBD root disk, hv2 -> hv1): only memory moves, the RBD image stays
 #   (now owned by hv1, which deletes it with the server), the guest keeps running on hv1
-#   with its data, its port follows (binding, l2 population), few pings are lost;
+#   with its data, its port follows (binding, l2 population), few pings are lost; and back
+#   to hv2, the host it came from;
 # - block migration (a local qcow2 root disk, hv1 -> hv2): the disk is mirrored over NBD,
 #   the guest runs on hv2 with its data, hv1 keeps no copy;
 # - the migration records (`server migration list`), and the API's refusals (to itself, a
@@ -146,6 +147,16 @@ check "server migration list --server shared: completed live-migration" cmp_ --o
     ok && assert "  completed, hv2 -> hv1" eq "$(jf "$OUT" '[(m["Status"], m["Source Node"], m["Dest Node"], m["Type"]) for m in d]')" \
         '[["completed", "hv2", "hv1", "live-migration"]]'
 
+check "server migrate --live-migration --host hv2 shared: back where it came from" cmp_ --os-compute-api-version 2.30 \
+    server migrate --live-migration --host hv2 shared
+check "  ACTIVE on hv2" wait_until 180 on_host shared hv2
+check "  its QEMU runs in hv2's namespace" wait_until 30 in_hv2 "$VA"
+ticks_a=$(grep -ac "tick [0-9]* $MARK_A" "$HV2_DIR/vms/$VA/console.log" 2>/dev/null || true)
+check "  the guest goes on on hv2 with its mark" wait_until 60 bash -c \
+    "[[ \$(grep -ac 'tick [0-9]* $MARK_A' $HV2_DIR/vms/$VA/console.log 2>/dev/null) -gt ${ticks_a:-0} ]]"
+check "  hv1 lets it go" wait_until 30 test ! -e "$AGENT_DIR/vms/$VA"
+check "  the RBD image is still there" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls vms | grep -qx ${VA}_disk"
+
 step "2. block migration: local, hv1 -> hv2 (the qcow2 overlay mirrored over NBD)"
 expect_fail "server migrate --live-migration --shared-migration local: refused (its disk is local)" \
     cmp_ --os-compute-api-version 2.30 server migrate --live-migration --shared-migration --host hv2 local
@@ -165,9 +176,9 @@ LOST_C=$(lost_pings "$HV2_DIR/vms/$VC/console.log" || true)
 DOWN_C=$(figures "$LOG")
 echo "  block migration: lost pings ${LOST_C:-?} (at 100 ms); QEMU: ${DOWN_C:-?}"
 assert "  at most 10 pings lost" bash -c "[[ -n '$LOST_C' && ${LOST_C%% *} -le 10 ]]"
-check "os-migrations lists both (2.23)" cmp_ --os-compute-api-version 2.23 server migration list -f json
-    ok && assert "  two completed live migrations" eq "$(jf "$OUT" 'sorted((m["Status"], m["Type"]) for m in d)')" \
-        '[["completed", "live-migration"], ["completed", "live-migration"]]'
+check "os-migrations lists all three (2.23)" cmp_ --os-compute-api-version 2.23 server migration list -f json
+    ok && assert "  three completed live migrations" eq "$(jf "$OUT" 'sorted((m["Status"], m["Type"]) for m in d)')" \
+        '[["completed", "live-migration"], ["completed", "live-migration"], ["completed", "live-migration"]]'
 
 step "3. evacuation: hv2 dies (kill -9 of its agent and QEMUs) and is forced down; its server on RBD runs on hv1 with its data"
 MARK_E="ciel-evacuated-$RANDOM$RANDOM"

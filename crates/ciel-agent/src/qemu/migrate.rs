@@ -127,12 +127,19 @@ impl QemuDriver {
             bail!("the VM is not running on the source host");
         }
         // An agent that restarted finds the migration QEMU is still doing, and follows it.
+        // Only this one: QEMU's last migration may be an earlier one (the guest came here by
+        // an incoming one, which `query-migrate` also shows as completed).
+        let marker = self.dir(id).join("migration-out");
+        let m_id = m.id.as_str();
+        let ours = std::fs::read_to_string(&marker).is_ok_and(|text| text.trim() == m_id);
         let now = self.qmp(id, QueryMigrate {}).await?;
-        let in_progress = matches!(
-            now.status.as_deref(),
-            Some("setup" | "active" | "pre-switchover" | "device" | "cancelling" | "completed")
-        );
+        let in_progress = ours
+            && matches!(
+                now.status.as_deref(),
+                Some("setup" | "active" | "pre-switchover" | "device" | "cancelling" | "completed")
+            );
         if !in_progress {
+            std::fs::write(&marker, &m.id)?;
             if self.control(id).abort {
                 return Ok(progress(m, MigrationStatus::Cancelled, None));
             }
@@ -397,9 +404,19 @@ impl QemuDriver {
 
     async fn receive(&self, spec: &VmSpec, m: &VmMigration) -> anyhow::Result<MigrationProgress> {
         let id = spec.id.as_str();
+        let marker = self.dir(id).join("migration-in");
+        let ours = std::fs::read_to_string(&marker).is_ok_and(|text| text.trim() == m.id);
+        if self.pid(id).is_some() && !ours {
+            // A QEMU of this VM from before (the guest left this host earlier and its
+            // copy is not removed yet): never the one to receive, and never resumed.
+            tracing::info!(vm = %id, "stopping an earlier QEMU of the VM before receiving it");
+            self.stop_process(id).await?;
+        }
         let waiting = match self.pid(id) {
             Some(_) => self.qmp(id, QueryStatus {}).await?.status,
             None => {
+                std::fs::create_dir_all(self.dir(id))?;
+                std::fs::write(&marker, &m.id)?;
                 self.start_incoming(spec, m).await?;
                 RunState::Inmigrate
             }
