@@ -58,19 +58,13 @@ impl App {
             }
         };
         // Local volumes cannot follow: only the root overlay is copied.
-        let volumes = crate::app::volume::report::server_volumes(&mut tx, &s).await?;
-        let root_volume = crate::app::volume::report::root_volume(&mut tx, id).await?;
-        let local_volume = volumes
-            .iter()
-            .map(|v| (v.volume_id.clone(), v.backend.clone()))
-            .chain(root_volume.iter().map(|v| (v.id.to_string(), v.backend.clone())))
-            .find(|(_, b)| !crate::app::volume::types::is_shared(b));
-        if let Some((v, _)) = local_volume {
+        let storage = server_storage(&mut tx, &s).await?;
+        if let Some((v, _)) = &storage.local_volume {
             return Err(Error::bad_request(format!(
                 "Migration pre-check error: volume {v} is stored on the source host; migrate the volume to shared storage first."
             )));
         }
-        let local_disk = root_volume.is_none() && s.root_backend != "rbd";
+        let local_disk = storage.local_root;
         let block = match req.block_migration {
             BlockMigration::Auto => local_disk,
             BlockMigration::Yes if !local_disk => {
@@ -86,15 +80,8 @@ impl App {
             BlockMigration::Yes => true,
             BlockMigration::No => false,
         };
-        let mut backends: Vec<String> = volumes.iter().map(|v| v.backend.clone()).collect();
-        backends.extend(root_volume.iter().map(|v| v.backend.clone()));
-        if s.root_backend == "rbd" && root_volume.is_none() {
-            backends.push("rbd".into());
-        }
-        backends.sort();
-        backends.dedup();
         let dest = self
-            .migration_destination(&mut tx, &s, &source, req.host.as_deref(), req.force, backends)
+            .migration_destination(&mut tx, &s, &source, req.host.as_deref(), req.force, storage.backends)
             .await?;
         let Some(dest_addr) = dest.underlay_ip.clone() else {
             return Err(Error::bad_request(format!(
@@ -109,36 +96,11 @@ impl App {
             .ok_or_else(|| Error::Conflict(format!("Host {} receives too many migrations now.", dest.hostname)))?;
         let now = crate::db::now();
         let m = Migration {
-            id: 0,
-            uuid: uuid::Uuid::new_v4().to_string(),
-            server_id: id.to_string(),
-            project_id: s.project_id.to_string(),
-            user_id: caller.user_id().to_string(),
-            kind: "live-migration".into(),
-            status: "running".into(),
-            source_host_id: Some(source.id.clone()),
-            dest_host_id: Some(dest.id.clone()),
-            source_node: Some(source.hostname.clone()),
-            dest_node: Some(dest.hostname.clone()),
             dest_addr: Some(dest_addr),
             block_migration: block,
             port,
             nbd_port: port + 1,
-            abort_requested: false,
-            force_complete: false,
-            old_flavor_id: Some(s.flavor_id.clone()),
-            new_flavor_id: Some(s.flavor_id.clone()),
-            memory_total: 0,
-            memory_processed: 0,
-            memory_remaining: 0,
-            disk_total: 0,
-            disk_processed: 0,
-            disk_remaining: 0,
-            downtime_ms: None,
-            total_ms: None,
-            error: None,
-            created_at: now,
-            updated_at: now,
+            ..new_migration("live-migration", "running", caller, &s, &source, &dest, now)
         };
         db::insert(&mut *tx, &m).await?;
         s.task_state = Some(TaskState::Migrating);
@@ -254,59 +216,23 @@ impl App {
                 source.hostname
             )));
         }
-        let volumes = crate::app::volume::report::server_volumes(&mut tx, &s).await?;
-        let root_volume = crate::app::volume::report::root_volume(&mut tx, id).await?;
-        let mut backends: Vec<String> = volumes.iter().map(|v| v.backend.clone()).collect();
-        backends.extend(root_volume.iter().map(|v| v.backend.clone()));
-        if let Some(b) = backends.iter().find(|b| !crate::app::volume::types::is_shared(b)) {
+        let storage = server_storage(&mut tx, &s).await?;
+        if let Some((_, b)) = &storage.local_volume {
             return Err(Error::bad_request(format!(
                 "Instance {id} has a volume on the {b} storage of its host, which is down: it cannot be evacuated."
             )));
         }
-        if s.root_backend == "rbd" && root_volume.is_none() {
-            backends.push("rbd".into());
-        }
-        backends.sort();
-        backends.dedup();
         let dest = self
-            .migration_destination(&mut tx, &s, &source, host, force, backends)
+            .migration_destination(&mut tx, &s, &source, host, force, storage.backends)
             .await?;
         let m = Migration {
-            id: 0,
-            uuid: uuid::Uuid::new_v4().to_string(),
-            server_id: id.to_string(),
-            project_id: s.project_id.to_string(),
-            user_id: caller.user_id().to_string(),
-            kind: "evacuation".into(),
-            status: "done".into(),
-            source_host_id: Some(source.id.clone()),
-            dest_host_id: Some(dest.id.clone()),
-            source_node: Some(source.hostname.clone()),
-            dest_node: Some(dest.hostname.clone()),
             dest_addr: dest.underlay_ip.clone(),
-            block_migration: false,
-            port: 0,
-            nbd_port: 0,
-            abort_requested: false,
-            force_complete: false,
-            old_flavor_id: Some(s.flavor_id.clone()),
-            new_flavor_id: Some(s.flavor_id.clone()),
-            memory_total: 0,
-            memory_processed: 0,
-            memory_remaining: 0,
-            disk_total: 0,
-            disk_processed: 0,
-            disk_remaining: 0,
-            downtime_ms: None,
-            total_ms: None,
-            error: None,
-            created_at: now,
-            updated_at: now,
+            ..new_migration("evacuation", "done", caller, &s, &source, &dest, now)
         };
         db::insert(&mut *tx, &m).await?;
         servers::set_host(&mut *tx, id, &dest.id).await?;
         s.host_id = Some(dest.id.clone().into());
-        if root_volume.is_none() && s.root_backend != "rbd" {
+        if storage.local_root {
             // The disk was a file on the lost host: a fresh one from the image.
             s.rebuild_serial += 1;
         }
@@ -444,6 +370,87 @@ impl App {
     pub async fn list_migrations(&self, caller: &Caller) -> Result<Vec<Migration>> {
         caller.require_admin()?;
         db::list(&self.db, None).await
+    }
+}
+
+/// Where a server's disks are, as a migration needs to know.
+struct ServerStorage {
+    /// The backends the destination must reach (the volumes', and `rbd` for a root disk on
+    /// Ceph), sorted and once each.
+    backends: Vec<String>,
+    /// A volume (id, backend) on a host's own storage: it cannot follow the server.
+    local_volume: Option<(String, String)>,
+    /// The root disk is a file on the host (not a volume, not on Ceph).
+    local_root: bool,
+}
+
+async fn server_storage(tx: &mut Tx<'_>, s: &Server) -> Result<ServerStorage> {
+    let volumes = crate::app::volume::report::server_volumes(tx, s).await?;
+    let root_volume = crate::app::volume::report::root_volume(tx, &s.id).await?;
+    let all: Vec<(String, String)> = volumes
+        .iter()
+        .map(|v| (v.volume_id.clone(), v.backend.clone()))
+        .chain(root_volume.iter().map(|v| (v.id.to_string(), v.backend.clone())))
+        .collect();
+    let local_volume = all
+        .iter()
+        .find(|(_, b)| !crate::app::volume::types::is_shared(b))
+        .cloned();
+    let local_root = root_volume.is_none() && s.root_backend != "rbd";
+    let mut backends: Vec<String> = all.into_iter().map(|(_, b)| b).collect();
+    if root_volume.is_none() && s.root_backend == "rbd" {
+        backends.push("rbd".into());
+    }
+    backends.sort();
+    backends.dedup();
+    Ok(ServerStorage {
+        backends,
+        local_volume,
+        local_root,
+    })
+}
+
+/// A new migration row of `kind` from `source` to `dest`, with nothing transferred yet.
+fn new_migration(
+    kind: &str,
+    status: &str,
+    caller: &Caller,
+    s: &Server,
+    source: &Host,
+    dest: &Host,
+    now: i64,
+) -> Migration {
+    Migration {
+        id: 0,
+        uuid: uuid::Uuid::new_v4().to_string(),
+        server_id: s.id.to_string(),
+        project_id: s.project_id.to_string(),
+        user_id: caller.user_id().to_string(),
+        kind: kind.into(),
+        status: status.into(),
+        source_host_id: Some(source.id.clone()),
+        dest_host_id: Some(dest.id.clone()),
+        source_node: Some(source.hostname.clone()),
+        dest_node: Some(dest.hostname.clone()),
+        dest_addr: None,
+        block_migration: false,
+        port: 0,
+        nbd_port: 0,
+        abort_requested: false,
+        force_complete: false,
+        old_flavor_id: Some(s.flavor_id.clone()),
+        new_flavor_id: Some(s.flavor_id.clone()),
+        memory_total: 0,
+        memory_processed: 0,
+        memory_remaining: 0,
+        disk_total: 0,
+        disk_processed: 0,
+        disk_remaining: 0,
+        downtime_ms: None,
+        total_ms: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
     }
 }
 
