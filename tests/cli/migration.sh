@@ -12,6 +12,10 @@
 #   the guest runs on hv2 with its data, hv1 keeps no copy;
 # - the migration records (`server migration list`), and the API's refusals (to itself, a
 #   shared-storage migration of a local disk);
+# - cold migration: a qcow2 root disk is copied hv2 -> hv1 (the guest boots there from
+#   the copy, its mark there), then reverted (it boots on hv2 again, hv1 drops its copy);
+#   an RBD root disk moves hv2 -> hv1 without a copy and is confirmed (hv2 drops its stopped
+#   copy, the RBD image kept and owned by hv1);
 # - evacuation: hv2's agent and QEMUs are killed (kill -9), hv2 is forced down
 #   (`compute service set --down`), and its server with an RBD root disk is rebuilt on hv1
 #   from that disk, data kept; hv2's claim on the disk is broken (its client blocklisted),
@@ -61,13 +65,15 @@ figures() {
     sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -a "ciel_agent.*live migration completed" | tail -n 1 |
         grep -oE '(downtime_ms|total_ms)=[0-9]+' | tr '\n' ' ' || true
 }
-# mover PEER MARK: writes MARK on its disk, then pings PEER every 100 ms in batches of 100
+# mover PEER MARK: writes MARK on its disk (at each boot: "mark already there" when the disk
+# has it, e.g. after a cold migration copied it), then pings PEER every 100 ms in batches of 100
 # (each batch's summary on the console) and rereads the mark from the disk (page cache
 # dropped) every 2 s.
 mover() {
     cat <<EOS
 #!/bin/sh
-printf '%s\n' "$2" | dd of=/dev/vda bs=512 seek=8 conv=sync 2>/dev/null && sync && echo "CIEL-GUEST wrote mark"
+if [ "\$(dd if=/dev/vda bs=512 skip=8 count=1 2>/dev/null | head -n 1)" = "$2" ]; then echo "CIEL-GUEST mark already there"
+else printf '%s\n' "$2" | dd of=/dev/vda bs=512 seek=8 conv=sync 2>/dev/null && sync && echo "CIEL-GUEST wrote mark"; fi
 for i in \$(seq 120); do ping -c 1 -W 1 $1 >/dev/null && break; sleep 1; done
 echo "CIEL-GUEST pinging $1"
 ( while true; do ping -i 0.1 -c 100 -W 1 $1 >/tmp/ping.out 2>&1
@@ -180,7 +186,39 @@ check "os-migrations lists all three (2.23)" cmp_ --os-compute-api-version 2.23 
     ok && assert "  three completed live migrations" eq "$(jf "$OUT" 'sorted((m["Status"], m["Type"]) for m in d)')" \
         '[["completed", "live-migration"], ["completed", "live-migration"], ["completed", "live-migration"]]'
 
-step "3. evacuation: hv2 dies (kill -9 of its agent and QEMUs) and is forced down; its server on RBD runs on hv1 with its data"
+step "3. cold migration: local (qcow2 file) hv2 -> hv1 and reverted; shared (RBD) hv2 -> hv1 and confirmed"
+check "server migrate --host hv1 local (2.56)" cmp_ --os-compute-api-version 2.56 server migrate --host hv1 local
+check "  VERIFY_RESIZE on hv1" wait_until 240 bash -c "[[ \$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK server show local -f value -c status -c OS-EXT-SRV-ATTR:host | tr '\n' ' ') == 'hv1 VERIFY_RESIZE ' ]]"
+check "  its QEMU runs in hv1's namespace" wait_until 30 in_hv1 "$VC"
+check "  it booted on hv1 from the copied disk: its mark is there" wait_until 300 console_has "$VC" "CIEL-GUEST mark already there"
+check "  hv2 keeps its stopped copy" test -f "$HV2_DIR/vms/$VC/disk.qcow2"
+check "  no QEMU of it on hv2" bash -c "! pgrep -f 'qemu-system-x86_64.*guest=$VC' | xargs -r -I{} readlink /proc/{}/ns/net | grep -qx '$(readlink "/proc/$HV2_PID/ns/net")'"
+check "  no disk server left on hv2" bash -c "! pgrep -f '[q]emu-nbd.*$VC'"
+check "server migration list --server local: a migration hv2 -> hv1, finished" cmp_ --os-compute-api-version 2.59 \
+    server migration list --server local -f json
+    ok && assert "  finished, hv2 -> hv1, migration" eq "$(jf "$OUT" '[(m["Status"], m["Source Node"], m["Dest Node"], m["Type"]) for m in d if m["Type"] == "migration"]')" \
+        '[["finished", "hv2", "hv1", "migration"]]'
+check "server migrate revert local" cmp_ server migrate revert local
+check "  ACTIVE on hv2" wait_until 240 on_host local hv2
+check "  its QEMU runs in hv2's namespace again" wait_until 30 in_hv2 "$VC"
+check "  it booted on hv2 from its own disk, mark there" wait_until 300 hv2_console_has "$VC" "CIEL-GUEST mark already there"
+check "  hv1 drops its copy" wait_until 60 test ! -e "$AGENT_DIR/vms/$VC"
+check "  the migration is reverted" cmp_ --os-compute-api-version 2.59 server migration list --server local -f json
+    ok && assert "  reverted" eq "$(jf "$OUT" '[m["Status"] for m in d if m["Type"] == "migration"]')" '["reverted"]'
+pings_a=$(grep -ac 'CIEL-GUEST pinging' "$AGENT_DIR/vms/$VA/console.log" 2>/dev/null || true)
+check "server migrate shared (the scheduler picks hv1)" cmp_ server migrate shared
+check "  VERIFY_RESIZE on hv1" wait_until 240 bash -c "[[ \$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK server show shared -f value -c status -c OS-EXT-SRV-ATTR:host | tr '\n' ' ') == 'hv1 VERIFY_RESIZE ' ]]"
+check "  it booted on hv1 from the same RBD disk, mark there" wait_until 300 console_has "$VA" "CIEL-GUEST mark already there"
+check "  hv1 owns the RBD disk now" test -f "$AGENT_DIR/vms/$VA/root-rbd"
+check "server migrate confirm shared" cmp_ server migrate confirm shared
+check "  ACTIVE on hv1" wait_until 60 on_host shared hv1
+check "  hv2 drops its stopped copy" wait_until 60 test ! -e "$HV2_DIR/vms/$VA"
+check "  without deleting the RBD disk" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls vms | grep -qx ${VA}_disk"
+check "  port pshared is bound to hv1" cmp_ port show pshared -f value -c binding_host_id
+    ok && assert "  hv1" eq "$OUT" hv1
+check "  shared pings the peer again" wait_until 120 bash -c "[[ \$(grep -ac 'CIEL-GUEST pinging' $AGENT_DIR/vms/$VA/console.log) -gt ${pings_a:-0} ]]"
+
+step "4. evacuation: hv2 dies (kill -9 of its agent and QEMUs) and is forced down; its server on RBD runs on hv1 with its data"
 MARK_E="ciel-evacuated-$RANDOM$RANDOM"
 mover "$PEER_IP" "$MARK_E" >"$TMP/ud-e"
 check "server create ev --availability-zone nova:hv2 (RBD root disk) --wait" cmp_ server create --image guest \
@@ -213,7 +251,7 @@ check "  without deleting ev's RBD disk" bash -c "rbd -c $CEPH_TEMP_CONF --id ad
 ticks_now=$(grep -ac "tick [0-9]* $MARK_E" "$AGENT_DIR/vms/$VE/console.log" || true)
 check "  ev keeps running on hv1" wait_until 30 bash -c "[[ \$(grep -ac 'tick [0-9]* $MARK_E' $AGENT_DIR/vms/$VE/console.log) -gt $ticks_now ]]"
 
-step "4. deleting: hv1 now owns shared's and ev's RBD disks and deletes them"
+step "5. deleting: hv1 now owns shared's and ev's RBD disks and deletes them"
 check "server delete shared local peer ev --wait" cmp_ server delete --wait shared local peer ev
 check "  the vms pool is empty" wait_until 60 bash -c "[[ -z \$(rbd -c $CEPH_TEMP_CONF --id admin ls vms) ]]"
 

@@ -151,6 +151,27 @@ impl Hypervisor for FakeHypervisor {
 
     fn ensure<'a>(&'a self, spec: &'a VmSpec) -> BoxFuture<'a, VmStatus> {
         Box::pin(async move {
+            // A cold migration moves no data here: the source stops at once, the destination
+            // takes the VM over at once.
+            if let Some(m) = spec.migration.as_ref().filter(|m| m.cold) {
+                let source = m.role == ciel_proto::MigrationRole::Source;
+                let spec = VmSpec {
+                    power: if source { PowerState::Stopped } else { spec.power },
+                    migration: None,
+                    ..spec.clone()
+                };
+                let mut status = self.ensure(&spec).await;
+                status.migration = Some(ciel_proto::MigrationProgress {
+                    id: m.id.clone(),
+                    status: if source {
+                        ciel_proto::MigrationStatus::Ready
+                    } else {
+                        ciel_proto::MigrationStatus::Completed
+                    },
+                    ..Default::default()
+                });
+                return status;
+            }
             let state = match &self.qmp {
                 None => match spec.power {
                     PowerState::Running => VmState::Running,

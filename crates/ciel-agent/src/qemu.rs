@@ -8,6 +8,7 @@
 //! `<id>_disk` of the `vms` pool instead of `disk.qcow2`, and a `root-rbd` marker saying this
 //! host made it (and so removes it with the VM).
 
+mod cold;
 mod migrate;
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
@@ -643,6 +644,11 @@ impl QemuDriver {
 
     async fn converge(&self, spec: &VmSpec) -> anyhow::Result<VmState> {
         std::fs::create_dir_all(self.dir(&spec.id))?;
+        // A cold migration that ended (reverted, failed) no longer needs the disk served.
+        let export = self.dir(&spec.id).join(cold::EXPORT_PID);
+        if export.exists() {
+            crate::storage::transfer::stop(&export);
+        }
         self.apply_shape(spec).await?;
         let running = self.pid(&spec.id).is_some();
         match (running, spec.power) {
@@ -937,6 +943,14 @@ impl Hypervisor for QemuDriver {
     fn ensure<'a>(&'a self, spec: &'a VmSpec) -> BoxFuture<'a, VmStatus> {
         Box::pin(async move {
             let (result, migration) = match &spec.migration {
+                Some(m) if m.cold => {
+                    let (r, p) = if migrate::is_source(m) {
+                        self.cold_out(spec, m).await
+                    } else {
+                        self.cold_in(spec, m).await
+                    };
+                    (r, Some(p))
+                }
                 Some(m) if migrate::is_source(m) => {
                     let p = self.migrate_out(spec, m).await;
                     if p.status == ciel_proto::MigrationStatus::Completed {
@@ -1013,6 +1027,7 @@ impl Hypervisor for QemuDriver {
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             self.stop_process(id).await?;
+            crate::storage::transfer::stop(&self.dir(id).join(cold::EXPORT_PID));
             self.remove_root_disk(id).await?;
             let dir = self.dir(id);
             if dir.exists() {

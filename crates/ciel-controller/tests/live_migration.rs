@@ -15,26 +15,7 @@ use serde_json::json;
 use std::time::Duration;
 
 async fn host(app: &App, name: &str, ip: &str) -> Host {
-    let secret = ciel_controller::app::compute::hosts::join_token(&app.cfg.shared_dir).unwrap();
-    let (id, token, _) = app
-        .register_host(
-            &secret,
-            ciel_proto::RegisterRequest {
-                hostname: name.into(),
-                underlay_ip: Some(ip.into()),
-                vcpus: 4,
-                memory_mb: 8192,
-                disk_gb: 100,
-                hypervisor_type: "fake".into(),
-                agent_url: None,
-                provider_networks: vec![],
-                storage_backends: vec!["file".into(), "rbd".into()],
-                images_type: "file".into(),
-            },
-        )
-        .await
-        .unwrap();
-    app.authenticate_host(&id, &token).await.unwrap()
+    common::migration_host(app, name, ip).await
 }
 
 fn running(id: &str, migration: Option<MigrationProgress>) -> VmStatus {

@@ -434,6 +434,13 @@ pub struct VmMigration {
     /// The user forced it to complete: the source pauses the guest so memory stops changing.
     #[serde(default)]
     pub force_complete: bool,
+    /// A cold migration (`migrate`): the source stops the VM and, while `port` is set,
+    /// serves its local root disk's file at `source_addr:port`; the destination copies it
+    /// (or takes over the root disk on shared storage) and starts the VM there.
+    #[serde(default)]
+    pub cold: bool,
+    #[serde(default)]
+    pub source_addr: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -482,6 +489,8 @@ pub enum MigrationStatus {
     /// Preparing or copying.
     #[default]
     Running,
+    /// Cold migration: the source has stopped the VM and serves its disk.
+    Ready,
     /// The guest runs on the destination.
     Completed,
     /// It stopped; the guest still runs on the source.

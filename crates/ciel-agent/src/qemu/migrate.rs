@@ -93,7 +93,7 @@ impl QemuDriver {
     }
 
     /// Whether the VM's root disk is a local file the migration must copy.
-    fn local_root(spec: &VmSpec) -> bool {
+    pub(super) fn local_root(spec: &VmSpec) -> bool {
         spec.root_volume.is_none() && spec.root_backend != "rbd"
     }
 

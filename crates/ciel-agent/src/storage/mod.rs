@@ -12,6 +12,7 @@ pub mod disk;
 mod file;
 mod lvm;
 pub mod rbd;
+pub mod transfer;
 
 pub use backup::BackupConfig;
 pub use disk::Disk;

@@ -128,3 +128,51 @@ pub async fn register_host_with_storage(
         .unwrap();
     (app.authenticate_host(&id, &token).await.unwrap(), token)
 }
+
+/// A fake hypervisor that reaches the `file` and `rbd` backends, with an underlay address
+/// (migrations connect there), as the migration tests use.
+pub async fn migration_host(app: &App, name: &str, ip: &str) -> ciel_controller::db::compute::hosts::Host {
+    let secret = ciel_controller::app::compute::hosts::join_token(&app.cfg.shared_dir).unwrap();
+    let (id, token, _) = app
+        .register_host(
+            &secret,
+            ciel_proto::RegisterRequest {
+                hostname: name.into(),
+                underlay_ip: Some(ip.into()),
+                vcpus: 4,
+                memory_mb: 8192,
+                disk_gb: 100,
+                hypervisor_type: "fake".into(),
+                agent_url: None,
+                provider_networks: vec![],
+                storage_backends: vec!["file".into(), "rbd".into()],
+                images_type: "file".into(),
+            },
+        )
+        .await
+        .unwrap();
+    app.authenticate_host(&id, &token).await.unwrap()
+}
+
+/// A server of flavor 42 booted from a small raw image on `host` (no network); its id.
+pub async fn server_on(app: &App, admin: &Caller, host: &str) -> String {
+    let img = app
+        .create_image(
+            admin,
+            params(serde_json::json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await
+        .unwrap();
+    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
+    app.upload_image(admin, &img.id, data).await.unwrap();
+    let req = ciel_controller::app::compute::params::CreateServer::try_from(body(serde_json::json!({
+        "name": "vm", "imageRef": img.id, "flavorRef": "42", "networks": "none",
+        "availability_zone": format!("nova:{host}")})))
+    .unwrap();
+    app.create_servers(admin, "req-1", &req)
+        .await
+        .unwrap()
+        .remove(0)
+        .id
+        .to_string()
+}

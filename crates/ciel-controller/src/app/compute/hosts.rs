@@ -211,22 +211,25 @@ impl App {
                 .filter_map(|lb| Some((lb.vip_port_id.clone()?, lb.host_id.clone()?))),
         );
         let firewall = super::host_firewall::FirewallModel::load(&mut tx, &model).await?;
-        // Servers live-migrating to this host are here too, waiting for their guest.
+        // Servers migrating to this host are here too (a live migration's guest is awaited,
+        // a cold one's disk copied), and those a cold migration took away until the user
+        // confirms or reverts (stopped, kept).
         let mut servers = servers::on_host(&mut *tx, &h.id).await?;
         let migrations: std::collections::HashMap<String, crate::db::compute::migrations::Migration> =
-            crate::db::compute::migrations::active_live(&mut *tx)
+            crate::db::compute::migrations::active_moves(&mut *tx)
                 .await?
                 .into_iter()
                 .map(|m| (m.server_id.clone(), m))
                 .collect();
         let (evacuated, adopted) = super::migrations::evacuations(&mut tx, &h.id).await?;
         for m in migrations.values() {
-            if let Some(dest) = &m.dest_host_id {
+            if let (Some(dest), false) = (&m.dest_host_id, m.is_cold()) {
                 for p in model.ports.iter().filter(|p| p.device_id == m.server_id) {
                     model.migrating.insert(p.id.to_string(), dest.clone());
                 }
             }
-            if m.dest_host_id.as_deref() == Some(h.id.as_str()) {
+            let involved = super::migrations::vm_migration(m, &h.id, None).is_some();
+            if involved && !servers.iter().any(|s| s.id.as_str() == m.server_id) {
                 servers.extend(servers::get(&mut *tx, &m.server_id).await?);
             }
         }
@@ -380,7 +383,7 @@ impl App {
             if !vm.slots.is_empty() {
                 super::migrations::record_slots(&mut tx, &s.id, &vm.slots).await?;
             }
-            if s.task_state == Some(TaskState::Migrating) {
+            if super::cold_migration::moving(&s) {
                 // The migration's own reports move it; the VM keeps its state meanwhile.
                 continue;
             }

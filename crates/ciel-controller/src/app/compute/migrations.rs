@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use ciel_proto::{DeviceSlot, MigrationProgress, MigrationRole, MigrationStatus, VmMigration};
 
 /// The ports a destination listens on for migrations: pairs (stream, NBD) from here.
-const FIRST_PORT: i64 = 49152;
-const PORT_PAIRS: i64 = 32;
+pub(super) const FIRST_PORT: i64 = 49152;
+pub(super) const PORT_PAIRS: i64 = 32;
 /// The switchover pause QEMU may plan for (Nova's `live_migration_downtime`).
 const DOWNTIME_MS: u64 = 500;
 
@@ -89,11 +89,7 @@ impl App {
                 dest.hostname
             )));
         };
-        let taken = db::ports_in_use(&mut *tx, &dest.id).await?;
-        let port = (0..PORT_PAIRS)
-            .map(|k| FIRST_PORT + 2 * k)
-            .find(|p| !taken.iter().any(|(a, _)| a == p))
-            .ok_or_else(|| Error::Conflict(format!("Host {} receives too many migrations now.", dest.hostname)))?;
+        let port = self.free_migration_port(&mut tx, &dest).await?;
         let now = crate::db::now();
         let m = Migration {
             dest_addr: Some(dest_addr),
@@ -115,7 +111,7 @@ impl App {
 
     /// The host a migration goes to: the one asked for (checked like the scheduler would,
     /// unless forced), or the scheduler's choice among the others.
-    async fn migration_destination(
+    pub(super) async fn migration_destination(
         &self,
         tx: &mut Tx<'_>,
         s: &Server,
@@ -276,7 +272,7 @@ impl App {
 
     /// Wakes everything a migration's change concerns: both hosts, and the hosts of the
     /// server's networks (their l2 population points at the port's hosts).
-    async fn migration_touches(&self, tx: &mut Tx<'_>, s: &Server, m: &Migration) -> Result<()> {
+    pub(super) async fn migration_touches(&self, tx: &mut Tx<'_>, s: &Server, m: &Migration) -> Result<()> {
         for h in [&m.source_host_id, &m.dest_host_id].into_iter().flatten() {
             tx.host_changed(h);
         }
@@ -374,17 +370,17 @@ impl App {
 }
 
 /// Where a server's disks are, as a migration needs to know.
-struct ServerStorage {
+pub(super) struct ServerStorage {
     /// The backends the destination must reach (the volumes', and `rbd` for a root disk on
     /// Ceph), sorted and once each.
-    backends: Vec<String>,
+    pub backends: Vec<String>,
     /// A volume (id, backend) on a host's own storage: it cannot follow the server.
-    local_volume: Option<(String, String)>,
+    pub local_volume: Option<(String, String)>,
     /// The root disk is a file on the host (not a volume, not on Ceph).
-    local_root: bool,
+    pub local_root: bool,
 }
 
-async fn server_storage(tx: &mut Tx<'_>, s: &Server) -> Result<ServerStorage> {
+pub(super) async fn server_storage(tx: &mut Tx<'_>, s: &Server) -> Result<ServerStorage> {
     let volumes = crate::app::volume::report::server_volumes(tx, s).await?;
     let root_volume = crate::app::volume::report::root_volume(tx, &s.id).await?;
     let all: Vec<(String, String)> = volumes
@@ -411,7 +407,7 @@ async fn server_storage(tx: &mut Tx<'_>, s: &Server) -> Result<ServerStorage> {
 }
 
 /// A new migration row of `kind` from `source` to `dest`, with nothing transferred yet.
-fn new_migration(
+pub(super) fn new_migration(
     kind: &str,
     status: &str,
     caller: &Caller,
@@ -463,6 +459,9 @@ pub(super) fn vm_migration(m: &Migration, host_id: &str, slots: Option<&str>) ->
     } else {
         return None;
     };
+    if m.is_cold() {
+        return super::cold_migration::vm_migration(m, role);
+    }
     Some(VmMigration {
         id: m.uuid.clone(),
         role,
@@ -476,14 +475,17 @@ pub(super) fn vm_migration(m: &Migration, host_id: &str, slots: Option<&str>) ->
         downtime_ms: DOWNTIME_MS,
         abort: m.abort_requested,
         force_complete: m.force_complete,
+        cold: false,
+        source_addr: String::new(),
     })
 }
 
-/// Servers evacuated from `host_id` (another host owns their shared disks now), and those
-/// evacuated to it (it takes over their disks).
+/// Servers moved away from `host_id` (another host owns their shared disks now), and those
+/// moved to it by evacuation or cold migration, or back to it by a revert (it takes their
+/// disks over).
 pub(super) async fn evacuations(tx: &mut Tx<'_>, host_id: &str) -> Result<(Vec<String>, Vec<String>)> {
-    let from = db::evacuated(&mut **tx, host_id, true).await?;
-    let to = db::evacuated(&mut **tx, host_id, false).await?;
+    let from = db::moved(&mut **tx, host_id, true).await?;
+    let to = db::moved(&mut **tx, host_id, false).await?;
     Ok((from, to))
 }
 
@@ -504,6 +506,9 @@ pub(super) async fn apply_progress(
     if m.server_id != s.id.as_str() || !(from_source || m.dest_host_id.as_deref() == Some(host_id)) {
         return Ok(());
     }
+    if m.is_cold() {
+        return super::cold_migration::apply_progress(tx, from_source, s, m, p, now).await;
+    }
     if from_source && p.status == MigrationStatus::Completed && (p.memory_total > 0 || p.total_ms > 0) {
         m.memory_total = p.memory_total as i64;
         m.memory_processed = p.memory_processed as i64;
@@ -522,7 +527,7 @@ pub(super) async fn apply_progress(
         return Ok(());
     }
     let status = match p.status {
-        MigrationStatus::Running => return Ok(()),
+        MigrationStatus::Running | MigrationStatus::Ready => return Ok(()),
         MigrationStatus::Completed => "completed",
         MigrationStatus::Failed => "error",
         MigrationStatus::Cancelled => "cancelled",

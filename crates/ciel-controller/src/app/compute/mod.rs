@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod aggregates;
+pub mod cold_migration;
 pub mod consoles;
 pub mod flavors;
 pub mod floating_ips;

@@ -110,6 +110,7 @@ impl App {
         s.task_state = Some(TaskState::ResizePrep);
         s.boot_serial += 1;
         s.updated_at = crate::db::now();
+        self.record_resize(&mut tx, caller, &s, &flavor.id).await?;
         self.commit_server_change(tx, caller, &s, "resize", request_id).await
     }
 
@@ -130,6 +131,7 @@ impl App {
         s.old_memory_mb = None;
         s.old_root_gb = None;
         s.updated_at = crate::db::now();
+        self.confirm_move(&mut tx, &s).await?;
         self.commit_server_change(tx, caller, &s, "confirmResize", request_id)
             .await
     }
@@ -155,6 +157,7 @@ impl App {
         s.task_state = Some(TaskState::ResizeReverting);
         s.boot_serial += 1;
         s.updated_at = crate::db::now();
+        self.revert_move(&mut tx, &mut s).await?;
         self.commit_server_change(tx, caller, &s, "revertResize", request_id)
             .await
     }

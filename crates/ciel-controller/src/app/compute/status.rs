@@ -34,7 +34,7 @@ pub fn api_status(s: &Server) -> ApiStatus {
     match (s.vm_state, s.task_state) {
         (VmState::Building, _) => ApiStatus::Build,
         (_, Some(Rebuilding)) => ApiStatus::Rebuild,
-        (_, Some(ResizePrep)) => ApiStatus::Resize,
+        (_, Some(ResizePrep | ResizeMigrating)) => ApiStatus::Resize,
         (VmState::Resized, Some(ResizeReverting)) => ApiStatus::RevertResize,
         (VmState::Resized, _) => ApiStatus::VerifyResize,
         (VmState::Active, Some(RebootingHard)) => ApiStatus::HardReboot,

@@ -5,7 +5,14 @@ use crate::db::sql;
 use crate::error::Result;
 
 /// The statuses of a migration still under way (Nova's "in progress").
-pub const IN_PROGRESS: &[&str] = &["queued", "preparing", "running", "post-migrating"];
+pub const IN_PROGRESS: &[&str] = &[
+    "queued",
+    "preparing",
+    "running",
+    "post-migrating",
+    "pre-migrating",
+    "migrating",
+];
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Migration {
@@ -45,6 +52,11 @@ pub struct Migration {
 impl Migration {
     pub fn in_progress(&self) -> bool {
         IN_PROGRESS.contains(&self.status.as_str())
+    }
+
+    /// A cold migration (or a resize) that moves the server to another host.
+    pub fn is_cold(&self) -> bool {
+        matches!(self.kind.as_str(), "migration" | "resize") && self.source_host_id != self.dest_host_id
     }
 }
 
@@ -122,36 +134,30 @@ pub async fn by_uuid(e: impl sql::Executor<'_>, uuid: &str) -> Result<Option<Mig
         .await?)
 }
 
-/// The server's migration in progress, if any (at most one at a time).
-pub async fn active_for_server(e: impl sql::Executor<'_>, server_id: &str) -> Result<Option<Migration>> {
+/// The statuses of [`IN_PROGRESS`] as an SQL list.
+const IN_PROGRESS_SQL: &str = "('queued', 'preparing', 'running', 'post-migrating', 'pre-migrating', 'migrating')";
+
+/// Migrations that put a server on a host other than its own: live migrations in
+/// progress, and cold ones until confirmed or reverted (the source keeps the stopped VM
+/// while the user decides). A resize on its own host moves nothing.
+pub async fn active_moves(e: impl sql::Executor<'_>) -> Result<Vec<Migration>> {
     Ok(sql::query_as(&format!(
-        "SELECT {COLS} FROM migrations WHERE server_id = ? AND status IN ('queued', 'preparing', 'running', \
-         'post-migrating') ORDER BY id DESC LIMIT 1"
+        "SELECT {COLS} FROM migrations WHERE (kind = 'live-migration' AND status IN {IN_PROGRESS_SQL}) \
+         OR (kind IN ('migration', 'resize') AND status IN ('pre-migrating', 'migrating', 'finished') \
+         AND source_host_id <> dest_host_id) ORDER BY id"
+    ))
+    .fetch_all(e)
+    .await?)
+}
+
+/// The server's cold migration or resize waiting for confirm or revert, if any.
+pub async fn finished_for_server(e: impl sql::Executor<'_>, server_id: &str) -> Result<Option<Migration>> {
+    Ok(sql::query_as(&format!(
+        "SELECT {COLS} FROM migrations WHERE server_id = ? AND kind IN ('migration', 'resize') \
+         AND status = 'finished' ORDER BY id DESC LIMIT 1"
     ))
     .bind(server_id)
     .fetch_optional(e)
-    .await?)
-}
-
-/// Live migrations in progress that involve `host_id`, as source or destination.
-pub async fn active_live_on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<Migration>> {
-    Ok(sql::query_as(&format!(
-        "SELECT {COLS} FROM migrations WHERE kind = 'live-migration' AND status IN ('queued', 'preparing', \
-         'running', 'post-migrating') AND (source_host_id = ? OR dest_host_id = ?) ORDER BY id"
-    ))
-    .bind(host_id)
-    .bind(host_id)
-    .fetch_all(e)
-    .await?)
-}
-
-/// Every live migration in progress (their ports sit on two hosts at once).
-pub async fn active_live(e: impl sql::Executor<'_>) -> Result<Vec<Migration>> {
-    Ok(sql::query_as(&format!(
-        "SELECT {COLS} FROM migrations WHERE kind = 'live-migration' AND status IN ('queued', 'preparing', \
-         'running', 'post-migrating') ORDER BY id"
-    ))
-    .fetch_all(e)
     .await?)
 }
 
@@ -168,12 +174,14 @@ pub async fn list(e: impl sql::Executor<'_>, server_id: Option<&str>) -> Result<
     Ok(q.fetch_all(e).await?)
 }
 
-/// The ports taken on `host_id` by migrations in progress that arrive there.
+/// The ports taken on `host_id` by migrations in progress there: a live migration's
+/// destination and a cold migration's source listen.
 pub async fn ports_in_use(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<(i64, i64)>> {
-    Ok(sql::query_as(
-        "SELECT port, nbd_port FROM migrations WHERE dest_host_id = ? AND status IN ('queued', 'preparing', \
-         'running', 'post-migrating')",
-    )
+    Ok(sql::query_as(&format!(
+        "SELECT port, nbd_port FROM migrations WHERE (dest_host_id = ? OR source_host_id = ?) \
+         AND status IN {IN_PROGRESS_SQL}"
+    ))
+    .bind(host_id)
     .bind(host_id)
     .fetch_all(e)
     .await?)
@@ -208,24 +216,38 @@ pub async fn forget_server(tx: &mut crate::db::Tx<'_>, server_id: &str) -> Resul
         .bind(server_id)
         .execute(&mut **tx)
         .await?;
-    let hosts: Vec<(Option<String>, Option<String>)> = sql::query_as(
+    let hosts: Vec<(Option<String>, Option<String>)> = sql::query_as(&format!(
         "UPDATE migrations SET status = 'error', error = 'the server was deleted' WHERE server_id = ? \
-         AND status IN ('queued', 'preparing', 'running', 'post-migrating') RETURNING source_host_id, dest_host_id",
-    )
+         AND (status IN {IN_PROGRESS_SQL} OR status = 'finished') RETURNING source_host_id, dest_host_id"
+    ))
     .bind(server_id)
     .fetch_all(&mut **tx)
     .await?;
     Ok(hosts.into_iter().flat_map(|(a, b)| [a, b]).flatten().collect())
 }
 
-/// Servers evacuated from (`from`) or to `host_id` that still exist.
-pub async fn evacuated(e: impl sql::Executor<'_>, host_id: &str, from: bool) -> Result<Vec<String>> {
+/// Servers that moved between `host_id` and another host. `from`: those that run elsewhere
+/// now (this host never deletes their shared disks), unless a cold migration from here is
+/// still open (this host keeps the stopped VM for a revert). Otherwise: those that run here
+/// after a move (this host takes their shared disks over).
+pub async fn moved(e: impl sql::Executor<'_>, host_id: &str, from: bool) -> Result<Vec<String>> {
     let q = if from {
-        "SELECT DISTINCT m.server_id FROM migrations m JOIN servers s ON s.id = m.server_id \
-         WHERE m.kind = 'evacuation' AND m.source_host_id = ? AND s.host_id <> m.source_host_id ORDER BY m.server_id"
+        format!(
+            "SELECT DISTINCT m.server_id FROM migrations m JOIN servers s ON s.id = m.server_id \
+             WHERE (m.source_host_id = ? OR m.dest_host_id = ?) AND s.host_id <> ? AND NOT EXISTS \
+             (SELECT 1 FROM migrations a WHERE a.server_id = m.server_id AND (a.source_host_id = ? OR a.dest_host_id = ?) \
+             AND (a.status IN {IN_PROGRESS_SQL} OR (a.kind IN ('migration', 'resize') AND a.status = 'finished'))) \
+             ORDER BY m.server_id"
+        )
     } else {
         "SELECT DISTINCT m.server_id FROM migrations m JOIN servers s ON s.id = m.server_id \
-         WHERE m.kind = 'evacuation' AND m.dest_host_id = ? AND s.host_id = m.dest_host_id ORDER BY m.server_id"
+         WHERE m.kind <> 'live-migration' AND (m.source_host_id = ? OR m.dest_host_id = ?) AND s.host_id = ? \
+         AND m.source_host_id <> m.dest_host_id ORDER BY m.server_id"
+            .to_string()
     };
-    Ok(sql::query_scalar(q).bind(host_id).fetch_all(e).await?)
+    let mut q = sql::query_scalar(&q).bind(host_id).bind(host_id).bind(host_id);
+    if from {
+        q = q.bind(host_id).bind(host_id);
+    }
+    Ok(q.fetch_all(e).await?)
 }

@@ -28,6 +28,8 @@ text_enum! {
         RebootingHard = "rebooting_hard",
         Rebuilding = "rebuilding",
         ResizePrep = "resize_prep",
+        /// A cold migration moves the server: its hosts' reports steer it, not its state.
+        ResizeMigrating = "resize_migrating",
         ResizeReverting = "resize_reverting",
         ImageSnapshot = "image_snapshot",
         Migrating = "migrating",

@@ -48,6 +48,7 @@ pub async fn action(
         ServerAction::Rebuild(r) => rebuild(app, c, mv, id, &r, rid).await,
         ServerAction::Resize(r) => accepted(app.resize_server(c, id, &r, rid).await),
         ServerAction::LiveMigrate(l) => accepted(app.live_migrate_server(c, id, &l, rid).await),
+        ServerAction::Migrate(m) => accepted(app.cold_migrate_server(c, id, m.host.as_deref(), rid).await),
         ServerAction::Evacuate(e) => {
             app.evacuate_server(c, id, e.host.as_deref(), e.force, rid).await?;
             // Before 2.14 the answer carries the (new) admin password.

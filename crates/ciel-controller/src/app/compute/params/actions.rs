@@ -59,6 +59,9 @@ pub enum ServerAction {
     LiveMigrate(LiveMigrate),
     #[serde(rename = "evacuate")]
     Evacuate(Evacuate),
+    /// Read by [`Migrate::at_microversion`]: `host` arrived in 2.56.
+    #[serde(rename = "migrate")]
+    Migrate(Migrate),
 }
 
 /// Why an action body was refused.
@@ -87,6 +90,10 @@ impl ServerAction {
         if name == "os-migrateLive" {
             let args = doc.get(&name).cloned().unwrap_or_default();
             return Ok(ServerAction::LiveMigrate(LiveMigrate::at_microversion(args, minor)?));
+        }
+        if name == "migrate" {
+            let args = doc.get(&name).cloned().unwrap_or_default();
+            return Ok(ServerAction::Migrate(Migrate::at_microversion(args, minor)?));
         }
         let known = KNOWN.contains(&name.as_str()) && (name != "os-getVNCConsole" || minor < 6);
         if !known {
@@ -128,6 +135,7 @@ const KNOWN: &[&str] = &[
     "restore",
     "os-migrateLive",
     "evacuate",
+    "migrate",
 ];
 
 /// A request value as shown in an error: JSON, at most 64 characters.
@@ -532,6 +540,45 @@ impl LiveMigrate {
             block_migration,
             force,
         })
+    }
+}
+
+/// `{"migrate": null}` (a cold migration to a host the scheduler picks), or from 2.56
+/// `{"migrate": {"host": …}}` (`host` may be null); before 2.56 the value is not read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "Value")]
+pub struct Migrate {
+    pub host: Option<String>,
+}
+
+impl From<Value> for Migrate {
+    fn from(_: Value) -> Self {
+        Migrate { host: None }
+    }
+}
+
+impl Migrate {
+    pub fn at_microversion(args: Value, minor: u16) -> Result<Self> {
+        if minor < 56 {
+            return Ok(Migrate { host: None });
+        }
+        let invalid = |field: &str| Error::bad_request(format!("Invalid input for field/attribute {field}."));
+        let a = match args {
+            Value::Null => return Ok(Migrate { host: None }),
+            Value::Object(a) => a,
+            _ => return Err(invalid("migrate")),
+        };
+        if let Some(k) = a.keys().find(|k| k.as_str() != "host") {
+            return Err(Error::bad_request(format!(
+                "Additional properties are not allowed ('{k}' was unexpected)"
+            )));
+        }
+        let host = match a.get("host") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(h)) if !h.is_empty() && h.len() <= 255 => Some(h.clone()),
+            Some(_) => return Err(invalid("host")),
+        };
+        Ok(Migrate { host })
     }
 }
 

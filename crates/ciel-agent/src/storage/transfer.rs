@@ -1,0 +1,197 @@
+//! Copies a local disk from one host to another without the guest: the source serves the
+//! file's bytes read-only over NBD (`qemu-nbd`, bound to its underlay address), the
+//! destination pulls them with `qemu-img convert`. The bytes are copied as they are (the
+//! export is `raw` over the file), so a qcow2 overlay arrives as the same qcow2 file; its
+//! backing file is then pointed at the destination's own copy of the image.
+
+use anyhow::{bail, Context};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// Serves `path`'s bytes read-only on `addr:port` until [`stop`]; the server's pid goes to
+/// `pid_file`. Calling it again while that server runs does nothing.
+pub async fn serve(path: &Path, addr: &str, port: u16, pid_file: &Path) -> anyhow::Result<()> {
+    let ip: IpAddr = addr.parse().with_context(|| format!("{addr:?} is not an IP address"))?;
+    if serving(pid_file, path) {
+        return Ok(());
+    }
+    stop(pid_file);
+    // `--fork` returns once the server listens: the destination can connect right after.
+    let out = tokio::process::Command::new("qemu-nbd")
+        .arg("--read-only")
+        .arg("--format=raw")
+        .arg(format!("--bind={ip}"))
+        .arg(format!("--port={port}"))
+        .arg("--persistent")
+        .arg("--shared=4")
+        .arg("--fork")
+        .arg("--pid-file")
+        .arg(pid_file)
+        .arg(path)
+        .output()
+        .await
+        .context("cannot run qemu-nbd")?;
+    if !out.status.success() {
+        bail!(
+            "qemu-nbd cannot serve {} on {ip}:{port}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    tracing::info!(disk = %path.display(), %ip, port, "serving the disk to the migration's destination");
+    Ok(())
+}
+
+/// Stops the server [`serve`] started, if it runs.
+pub fn stop(pid_file: &Path) {
+    if let Some(pid) = server_pid(pid_file) {
+        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    }
+    let _ = std::fs::remove_file(pid_file);
+}
+
+/// Copies what `addr:port` serves into `dest`, through `dest.part` renamed when complete.
+pub async fn pull(qemu_img: &str, addr: &str, port: u16, dest: &Path) -> anyhow::Result<()> {
+    let ip: IpAddr = addr.parse().with_context(|| format!("{addr:?} is not an IP address"))?;
+    // A typed description, not an `nbd://` text: no value can add an option of its own.
+    let source = serde_json::json!({
+        "driver": "raw",
+        "file": {"driver": "nbd", "server": {"type": "inet", "host": ip.to_string(), "port": port.to_string()}},
+    });
+    let part = part_of(dest);
+    let out = tokio::process::Command::new(qemu_img)
+        .args(["convert", "-q", "-f", "raw", "-O", "raw"])
+        .arg(format!("json:{source}"))
+        .arg(&part)
+        .output()
+        .await
+        .context("cannot run qemu-img")?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&part);
+        bail!(
+            "cannot copy the disk from {ip}:{port}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    std::fs::rename(&part, dest).with_context(|| format!("cannot rename {}", part.display()))?;
+    Ok(())
+}
+
+/// Points a copied qcow2 overlay at this host's copy of its backing image.
+pub async fn rebase(qemu_img: &str, overlay: &Path, backing: &Path, backing_format: &str) -> anyhow::Result<()> {
+    let out = tokio::process::Command::new(qemu_img)
+        .args(["rebase", "-u", "-f", "qcow2", "-F", backing_format, "-b"])
+        .arg(backing)
+        .arg(overlay)
+        .output()
+        .await
+        .context("cannot run qemu-img")?;
+    if !out.status.success() {
+        bail!(
+            "cannot rebase {}: {}",
+            overlay.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn part_of(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    dest.with_file_name(name)
+}
+
+/// The pid of the `qemu-nbd` in `pid_file`, if that process still runs.
+fn server_pid(pid_file: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    String::from_utf8_lossy(&cmdline).contains("qemu-nbd").then_some(pid)
+}
+
+fn serving(pid_file: &Path, path: &Path) -> bool {
+    server_pid(pid_file).is_some_and(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains(&*path.to_string_lossy()))
+            .unwrap_or(false)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch directory removed at the end.
+    struct Dir(PathBuf);
+    impl Dir {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A qcow2 overlay served by one side and pulled by the other arrives byte for byte,
+    /// and a rebase points it at another backing file.
+    #[tokio::test]
+    async fn a_served_file_is_pulled_byte_for_byte() {
+        if std::process::Command::new("qemu-nbd")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("qemu-nbd is not installed: skipped");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("ciel-transfer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Dir(dir);
+        let base = dir.path().join("base");
+        let overlay = dir.path().join("overlay.qcow2");
+        let img = |args: &[&str]| {
+            let ok = std::process::Command::new("qemu-img")
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "qemu-img {args:?}");
+        };
+        img(&["create", "-q", "-f", "qcow2", base.to_str().unwrap(), "16M"]);
+        img(&[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            base.to_str().unwrap(),
+            overlay.to_str().unwrap(),
+        ]);
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let pid_file = dir.path().join("nbd.pid");
+        serve(&overlay, "127.0.0.1", port, &pid_file).await.unwrap();
+        serve(&overlay, "127.0.0.1", port, &pid_file).await.unwrap();
+        let copy = dir.path().join("copy.qcow2");
+        let pulled = pull("qemu-img", "127.0.0.1", port, &copy).await;
+        stop(&pid_file);
+        pulled.unwrap();
+        assert_eq!(std::fs::read(&overlay).unwrap(), std::fs::read(&copy).unwrap());
+        assert!(!part_of(&copy).exists());
+        let other = dir.path().join("other-base");
+        std::fs::copy(&base, &other).unwrap();
+        rebase("qemu-img", &copy, &other, "qcow2").await.unwrap();
+        let info = std::process::Command::new("qemu-img")
+            .args(["info", copy.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&info.stdout).contains("other-base"));
+        assert!(serve(&overlay, "not an address", port, &pid_file).await.is_err());
+    }
+}
