@@ -94,17 +94,11 @@ else
 fi
 trap 'pkill -KILL -f "qemu-system-x86_64.*$TMP" 2>/dev/null || true; ceph_temp_stop "$CEPH_DIR" 2>/dev/null || true; cleanup' EXIT
 start_cloud "underlay_ip = \"$LISTEN_IP\"" '[ceph]' "conf = \"$CEPH_TEMP_CONF\""
-ip netns exec hv2 unshare --mount --propagation private \
-    bash -c 'mount -t tmpfs hv2-netns /run/netns && exec sleep infinity' &
-HV2_PID=$!
+hv2_host_start || abort "hv2 did not start"
 EXTRA_PIDS+=("$HV2_PID")
-sleep 0.5
 JOIN_TOKEN=$(cat "$DATA/agent-join-token")
 start_hv2() {
-    nsenter -t "$HV2_PID" -m -n "$CIEL_BIN" agent --controller "$BASE" --join-token "$JOIN_TOKEN" --hostname hv2 \
-        --underlay-interface eth0 --listen "$HV2_IP:$HV2_PORT" --state-dir "$HV2_DIR" --driver qemu --virt-type qemu \
-        --ceph-conf "$CEPH_TEMP_CONF" --images-type rbd >>"$HV2_LOG" 2>&1 &
-    HV2_AGENT=$!
+    hv2_agent_start --ceph-conf "$CEPH_TEMP_CONF" --images-type rbd
     EXTRA_PIDS+=("$HV2_AGENT")
 }
 start_hv2

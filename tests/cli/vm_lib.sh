@@ -46,15 +46,9 @@ wait_until() {
 }
 status_is() { [[ $(cmp_ server show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
 
-# make_underlay: the two-hypervisor tests' underlay: a bridge ul0 with LISTEN_IP in this
-# namespace, and a namespace hv2 cabled to it (its eth0 with HV2_IP) for the second host.
-make_underlay() {
-    ip link add ul0 type bridge && ip link set ul0 up && ip addr add "$LISTEN_IP/24" dev ul0
-    ip netns add hv2
-    ip link add ul-hv2 type veth peer name eth0 netns hv2
-    ip link set ul-hv2 master ul0 up
-    ip -n hv2 addr add "$HV2_IP/24" dev eth0 && ip -n hv2 link set eth0 up && ip -n hv2 link set lo up
-}
+# make_underlay, hv2_host_start, hv2_agent_start: the second hypervisor of two-host tests.
+# shellcheck source=tests/cli/hv2_lib.sh
+. "$HERE/hv2_lib.sh"
 
 # start_cloud [COMPUTE SETTINGS...]: `ciel up` with its local agent "hv1" on TCG (KVM hangs
 # stock guests on this kind of nested machine; a real host would use kvm) and any further
