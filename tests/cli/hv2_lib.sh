@@ -9,12 +9,20 @@
 
 # make_underlay: the two-hypervisor tests' underlay: a bridge ul0 with LISTEN_IP in this
 # namespace, and a namespace hv2 cabled to it (its eth0 with HV2_IP) for the second host.
+# Both hosts reserve the live migration ports (49152-49215, where the controller has a
+# destination listen) from the kernel's ephemeral ports, as a Ciel hypervisor must today
+# (docs/migration/qmp-recipe.md, "Ports"): an outgoing connection (a guest's Ceph client, an
+# HTTP client) that got one of them as its local port, or still holds it in TIME_WAIT, makes
+# QEMU's migrate-incoming fail with "Address already in use".
+MIGRATION_PORTS=49152-49215
 make_underlay() {
     ip link add ul0 type bridge && ip link set ul0 up && ip addr add "$LISTEN_IP/24" dev ul0
     ip netns add hv2
     ip link add ul-hv2 type veth peer name eth0 netns hv2
     ip link set ul-hv2 master ul0 up
     ip -n hv2 addr add "$HV2_IP/24" dev eth0 && ip -n hv2 link set eth0 up && ip -n hv2 link set lo up
+    sysctl -qw "net.ipv4.ip_local_reserved_ports=$MIGRATION_PORTS" &&
+        ip netns exec hv2 sysctl -qw "net.ipv4.ip_local_reserved_ports=$MIGRATION_PORTS"
 }
 
 # hv2_host_start: hv2 as a host: a process in namespace hv2 with a mount namespace and a
