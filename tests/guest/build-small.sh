@@ -68,6 +68,18 @@ add_module() {
 MODS+=(${GUEST_EXTRA_MODULES:-})
 for m in "${MODS[@]}"; do add_module "$m"; done
 
+# curl URL: a GET to stdout through busybox's wget, for scripts written for CirrOS's curl
+# (Tempest's metadata downtime meter runs `curl http://169.254.169.254/...` in the guest);
+# the other arguments (options) are ignored. (`timeout`, not wget's -T: busybox 1.35's wget
+# segfaults with -T.)
+cat >"$R/bin/curl" <<'CURL'
+#!/bin/sh
+url=""
+for a in "$@"; do case $a in -*) ;; *) url=$a ;; esac; done
+exec timeout 10 wget -q -O - "$url"
+CURL
+chmod +x "$R/bin/curl"
+
 cat >"$R/usr/share/udhcpc/default.script" <<'SCRIPT'
 #!/bin/sh
 case "$1" in
