@@ -123,6 +123,24 @@ def main(argv=None):
                         "(NAME:DESCRIPTION)")
     p.add_argument("--run-validation", type=parse_bool, default=False,
                    help="[validation] run_validation (default false)")
+    # Several compute hosts and moving servers between them (run.sh --suite migration).
+    p.add_argument("--compute-nodes", type=int, default=1,
+                   help="[compute] min_compute_nodes: the compute hosts up (default "
+                        "1); 2 or more turns on Tempest's multi-node tests")
+    p.add_argument("--live-migration", type=parse_bool, default=False,
+                   help="[compute-feature-enabled] live_migration (default false)")
+    p.add_argument("--block-migration", type=parse_bool, default=False,
+                   help="[compute-feature-enabled] block_migration_for_live_migration "
+                        "(default false): root disks are on each host, not shared")
+    p.add_argument("--volume-backed-live-migration", type=parse_bool, default=False,
+                   help="[compute-feature-enabled] volume_backed_live_migration "
+                        "(default false): boot volumes are on shared storage")
+    p.add_argument("--cold-migration", type=parse_bool, default=False,
+                   help="[compute-feature-enabled] cold_migration (default false)")
+    p.add_argument("--migration-hosts", metavar="SOURCE,DEST",
+                   help="[compute] migration_source_host and migration_dest_host: "
+                        "the hosts of the scenario tests that migrate between two "
+                        "given hosts")
     p.add_argument("--set", type=set_arg, action="append", default=[],
                    metavar="SECTION.OPTION=VALUE",
                    help="extra option, applied last (repeatable)")
@@ -206,14 +224,15 @@ def main(argv=None):
         # No fixed_network_name: servers go on the network Tempest creates for each
         # test project (create_isolated_networks).
         put("compute", "build_timeout", 120)
-        # What Ciel's compute does, honestly: no live migration, no volumes or block
-        # migration, no consoles but the serial log, no password injection.
+        # What Ciel's compute does, honestly: migrations only where the run has the hosts
+        # and storage for them (--suite migration), no consoles but the serial log, no
+        # password injection.
         cf = "compute-feature-enabled"
         put(cf, "console_output", True)
         put(cf, "resize", True)
-        put(cf, "cold_migration", False)
-        put(cf, "live_migration", False)
-        put(cf, "block_migration_for_live_migration", False)
+        put(cf, "cold_migration", args.cold_migration)
+        put(cf, "live_migration", args.live_migration)
+        put(cf, "block_migration_for_live_migration", args.block_migration)
         put(cf, "change_password", False)
         put(cf, "snapshot", True)
         put(cf, "pause", True)
@@ -231,8 +250,23 @@ def main(argv=None):
         put(cf, "serial_console", False)
         put(cf, "disk_config", False)
         put(cf, "volume_multiattach", False)
-        put(cf, "volume_backed_live_migration", False)
-        put(cf, "can_migrate_between_any_hosts", False)
+        put(cf, "volume_backed_live_migration", args.volume_backed_live_migration)
+        multinode = args.compute_nodes >= 2
+        put("compute", "min_compute_nodes", args.compute_nodes)
+        # Every host can take any server: the tests name the destination host (and the
+        # ones of LiveMigrationWithoutHostTest let the scheduler pick it), and migrate back
+        # to where the server came from.
+        put(cf, "can_migrate_between_any_hosts", multinode)
+        put(cf, "live_migrate_back_and_forth", multinode and args.live_migration)
+        if multinode:
+            # The scheduler hints and server group policies Ciel's scheduler applies.
+            put(cf, "scheduler_enabled_filters",
+                "AvailabilityZoneFilter,ComputeFilter,ServerGroupAntiAffinityFilter,"
+                "ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter")
+        if args.migration_hosts:
+            src, _, dst = args.migration_hosts.partition(",")
+            put("compute", "migration_source_host", src)
+            put("compute", "migration_dest_host", dst)
         put(cf, "stable_rescue", False)
         put(cf, "hostname_fqdn_sanitization", False)
         put(cf, "swap_volume", False)
