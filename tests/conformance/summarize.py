@@ -16,10 +16,14 @@ Inputs:
   --failing-out FILE  write the ids of failed / not-run tests there
   --strict          non-interop failures also make the exit status non-zero
   --known-gap-patterns FILE
-                    lines 'REGEX  # reason': octavia-tempest-plugin tests
-                    whose id matches REGEX (re.search) and that fail or skip
-                    are printed as known gaps with their reason, apart from
-                    the other failures (octavia_known_gaps.txt)
+                    lines 'REGEX  # reason': tests outside the interop list
+                    whose id starts with the --known-gap-scope prefix, matches
+                    REGEX (re.search) and that fail or skip are printed as
+                    known gaps with their reason, apart from the other
+                    failures (octavia_known_gaps.txt, migration_known_gaps.txt)
+  --known-gap-scope PREFIX
+                    the tests the patterns are written for (default
+                    'octavia_tempest_plugin.')
 
 Every selected test gets one status: its own result, else the result of its
 class's setUpClass (tempest reports a class-level skip or error once, as
@@ -33,6 +37,7 @@ holding interop tests failed, or (with --strict) if anything failed;
 
 import argparse
 import csv
+import os
 import re
 import sys
 
@@ -171,6 +176,8 @@ def main(argv=None):
     p.add_argument("--known-gaps", help="interop tests whose skip is a documented gap")
     p.add_argument("--known-gap-patterns",
                    help="regexes of non-interop tests whose failure or skip is a documented gap")
+    p.add_argument("--known-gap-scope", default="octavia_tempest_plugin.",
+                   help="the tests the --known-gap-patterns apply to (an id prefix)")
     a = p.parse_args(argv)
 
     interop_all = read_interop(a.interop)
@@ -229,6 +236,8 @@ def main(argv=None):
         parts = t.split(".")
         if len(parts) > 2 and parts[0] == "tempest" and parts[1] == "api":
             by_suite.setdefault(".".join(parts[:3]), []).append(st)
+        elif len(parts) > 2 and parts[0] == "tempest" and parts[1] == "scenario":
+            by_suite.setdefault("tempest.scenario", []).append(st)
         elif len(parts) > 4 and parts[0] == "octavia_tempest_plugin":
             # octavia_tempest_plugin.tests.api.v2 / .scenario.v2
             by_suite.setdefault(".".join(parts[:4]), []).append(st)
@@ -243,16 +252,17 @@ def main(argv=None):
 
     patterns = (read_gap_patterns(a.known_gap_patterns)
                 if a.known_gap_patterns else [])
-    # Only the plugin's tests: the patterns are written for its test names.
+    # Only the tests the patterns are written for (the plugin's, by default), never an
+    # interop test.
     pattern_gaps = {t: gap_reason(patterns, t) for t, s in status.items()
                     if s in ("fail", "not run", "skip")
-                    and t.startswith("octavia_tempest_plugin.")}
+                    and t.startswith(a.known_gap_scope) and t not in interop_set}
     pattern_gaps = {t: why for t, why in pattern_gaps.items() if why}
     bad = sorted(t for t, s in status.items() if s in ("fail", "not run")
                  and t not in pattern_gaps)
     if pattern_gaps:
         print("Known gaps outside the interop list (%d failed or skipped; "
-              "octavia_known_gaps.txt):" % len(pattern_gaps))
+              "%s):" % (len(pattern_gaps), os.path.basename(a.known_gap_patterns)))
         for t in sorted(pattern_gaps):
             print("  KNOWN GAP  %-4s %s  # %s"
                   % (status[t].upper(), t, pattern_gaps[t]))
