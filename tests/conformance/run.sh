@@ -342,8 +342,9 @@ if [ "$WANT_MIGRATION" = true ]; then
     osc volume type set --property volume_backend_name=rbd __DEFAULT__ ||
         start_failed "setting the default volume type's backend to rbd failed"
     # Tempest's migration classes ask for project_manager credentials and fail their set-up
-    # when Keystone has no role "manager" (Keystone's bootstrap makes it since 2024.2; Ciel's
-    # makes admin, member and reader). With enforce_scope off the role grants nothing here.
+    # when Keystone has no role "manager" (Keystone's bootstrap makes it since 2024.2, and
+    # Ciel's too; a database bootstrapped before may lack it). With enforce_scope off the
+    # role grants nothing here.
     osc role show manager >/dev/null 2>&1 || osc role create manager >/dev/null ||
         start_failed "creating the role manager failed"
 fi

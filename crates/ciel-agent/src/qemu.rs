@@ -92,6 +92,7 @@ impl QemuDriver {
         }
         let vms_dir = state_dir.join("vms");
         std::fs::create_dir_all(&vms_dir)?;
+        reserve_migration_ports();
         Ok(Self {
             vms_dir,
             images_dir: crate::cache::images_dir(state_dir),
@@ -699,6 +700,37 @@ impl QemuDriver {
                 }
                 Ok(VmState::Running)
             }
+        }
+    }
+}
+
+/// Keeps the migration ports out of the kernel's ephemeral ports (of this host's network
+/// namespace), as Nova's docs ask of libvirt hosts: otherwise an outgoing connection may
+/// hold one when a migration must listen there.
+fn reserve_migration_ports() {
+    const KNOB: &str = "/proc/sys/net/ipv4/ip_local_reserved_ports";
+    let (first, last) = (*ciel_proto::MIGRATION_PORTS.start(), *ciel_proto::MIGRATION_PORTS.end());
+    let now = std::fs::read_to_string(KNOB).unwrap_or_default();
+    let reserved = |port: u16| {
+        now.trim()
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .any(|r| match r.split_once('-') {
+                Some((a, b)) => a.parse().is_ok_and(|a: u16| a <= port) && b.parse().is_ok_and(|b: u16| port <= b),
+                None => r.parse() == Ok(port),
+            })
+    };
+    if (first..=last).all(reserved) {
+        return;
+    }
+    let list = match now.trim() {
+        "" => format!("{first}-{last}"),
+        t => format!("{t},{first}-{last}"),
+    };
+    match std::fs::write(KNOB, list) {
+        Ok(()) => tracing::info!(first, last, "migration ports reserved from the ephemeral ports"),
+        Err(e) => {
+            tracing::warn!(error = %e, first, last, "cannot reserve the migration ports; a migration may find its port taken")
         }
     }
 }

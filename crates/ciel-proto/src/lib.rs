@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 /// Paths of the agent API on the controller.
 pub const REGISTER_PATH: &str = "/agent/v1/hosts";
 
+/// The ports migrations listen on (a live migration's destination, a cold one's source):
+/// the controller hands them out in pairs, and each hypervisor keeps them out of the
+/// kernel's ephemeral ports so that no outgoing connection holds one.
+pub const MIGRATION_PORTS: std::ops::RangeInclusive<u16> = 49152..=49215;
+
 /// Sent once at start (and again after the controller forgets the host).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RegisterRequest {

@@ -19,8 +19,9 @@ use crate::error::{Error, Result};
 use ciel_proto::{DeviceSlot, MigrationProgress, MigrationRole, MigrationStatus, VmMigration};
 
 /// The ports a destination listens on for migrations: pairs (stream, NBD) from here.
-pub(super) const FIRST_PORT: i64 = 49152;
-pub(super) const PORT_PAIRS: i64 = 32;
+pub(super) const FIRST_PORT: i64 = *ciel_proto::MIGRATION_PORTS.start() as i64;
+pub(super) const PORT_PAIRS: i64 =
+    (*ciel_proto::MIGRATION_PORTS.end() - *ciel_proto::MIGRATION_PORTS.start() + 1) as i64 / 2;
 /// The switchover pause QEMU may plan for (Nova's `live_migration_downtime`).
 const DOWNTIME_MS: u64 = 500;
 

@@ -81,7 +81,8 @@ impl App {
             domains::insert(&mut *tx, &d).await?;
         }
         let mut role_ids = vec![];
-        for name in ["admin", "member", "reader"] {
+        // Keystone's default roles (2024.2 added `manager`), each implying the next.
+        for name in ["admin", "manager", "member", "reader"] {
             let id = match roles::get_by_name(&mut *tx, "", name).await? {
                 Some(r) => r.id,
                 None => {
@@ -99,8 +100,9 @@ impl App {
             };
             role_ids.push(id);
         }
-        roles::add_implication(&mut *tx, &role_ids[0], &role_ids[1]).await?;
-        roles::add_implication(&mut *tx, &role_ids[1], &role_ids[2]).await?;
+        for pair in role_ids.windows(2) {
+            roles::add_implication(&mut *tx, &pair[0], &pair[1]).await?;
+        }
 
         let project_id = match projects::get_by_name(&mut *tx, "default", "admin").await? {
             Some(p) => p.id,

@@ -44,10 +44,10 @@ impl App {
             ([], None) => return Err(Error::bad_request(format!("Bad floatingip request: Port {port_id} does not have any IPv4 address."))),
             _ => return Err(Error::bad_request(format!("Port {port_id} has multiple fixed IPv4 addresses. Must provide a specific IPv4 address when assigning a floating IP."))),
         };
+        // Any project's router that joins the port's subnet to the floating IP's network, as
+        // in Neutron: the subnet's owner let that router in.
         for r in routers::list(&mut **tx).await? {
-            if r.gateway_network_id.as_deref() != Some(fip.floating_network_id.as_str())
-                || r.project_id != fip.project_id
-            {
+            if r.gateway_network_id.as_deref() != Some(fip.floating_network_id.as_str()) {
                 continue;
             }
             for p in routers::router_ports(&mut **tx, &r.id)

@@ -118,7 +118,8 @@ pub fn floating_ip(f: &FloatingIp) -> Value {
         "id": f.id, "tenant_id": f.project_id, "project_id": f.project_id,
         "floating_network_id": f.floating_network_id, "floating_ip_address": f.floating_ip_address,
         "port_id": f.port_id, "fixed_ip_address": f.fixed_ip_address, "router_id": f.router_id,
-        "status": "DOWN", "port_details": null, "dns_domain": "",
+        // Neutron's: ACTIVE while associated (its router NATs it), DOWN otherwise.
+        "status": if f.port_id.is_some() { "ACTIVE" } else { "DOWN" }, "port_details": null, "dns_domain": "",
         "dns_name": "", "port_forwardings": [], "qos_policy_id": null, "description": f.description, "tags": [],
         "created_at": time(f.created_at), "updated_at": time(f.updated_at), "revision_number": f.revision_number,
     })

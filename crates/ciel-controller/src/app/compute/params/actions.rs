@@ -423,6 +423,28 @@ mod tests {
             "Invalid input for field/attribute type. Value: \"SOFTLY\". \"SOFTLY\" is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']"
         );
         assert_eq!(parse(json!({"shelve": null}), 1).unwrap_err(), "unknown shelve");
+        // migrate: the value is read from 2.56 (a host, or null).
+        let host = |v: Value, minor| match parse(v, minor) {
+            Ok(ServerAction::Migrate(m)) => Ok(m.host),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(e) => Err(e),
+        };
+        assert_eq!(host(json!({"migrate": null}), 1), Ok(None));
+        assert_eq!(
+            host(json!({"migrate": {"host": "hv2"}}), 1),
+            Ok(None),
+            "ignored before 2.56"
+        );
+        assert_eq!(host(json!({"migrate": {"host": "hv2"}}), 56), Ok(Some("hv2".into())));
+        assert_eq!(host(json!({"migrate": {"host": null}}), 56), Ok(None));
+        assert_eq!(
+            host(json!({"migrate": {"hots": "hv2"}}), 56).unwrap_err(),
+            "Additional properties are not allowed ('hots' was unexpected)"
+        );
+        assert_eq!(
+            host(json!({"migrate": {"host": 3}}), 56).unwrap_err(),
+            "Invalid input for field/attribute host."
+        );
         assert_eq!(
             parse(json!({"os-getVNCConsole": {"type": "novnc"}}), 6).unwrap_err(),
             "unknown os-getVNCConsole"

@@ -88,7 +88,23 @@ impl CreateServer {
                 "Invalid input for field/attribute server. Value: {...}. Additional properties are not allowed ('tags' was unexpected)",
             ));
         }
-        Self::try_from(body)
+        // 2.74: `host` and `hypervisor_hostname` ask for a host (admins), as the pinned
+        // availability zone form does.
+        let mut body = body;
+        let mut asked = None;
+        if minor >= 74 {
+            for key in ["host", "hypervisor_hostname"] {
+                if let Some(h) = input::opt_str(&mut body, key, 255, false)? {
+                    asked = Some(h);
+                }
+            }
+        }
+        let mut req = Self::try_from(body)?;
+        if let Some(h) = asked {
+            req.availability_zone.pinned = true;
+            req.availability_zone.host = Some(h);
+        }
+        Ok(req)
     }
 
     /// The id of the requested flavor (the last segment of a link).
@@ -512,5 +528,17 @@ mod tests {
         let e = CreateServer::at_microversion(server(json!({"tags": []})), 51).unwrap_err();
         assert!(e.to_string().ends_with("('tags' was unexpected)"));
         assert!(CreateServer::at_microversion(server(json!({"tags": []})), 52).is_ok());
+    }
+
+    #[test]
+    fn a_host_is_asked_for_from_2_74() {
+        let c = CreateServer::at_microversion(server(json!({"host": "hv2"})), 74).unwrap();
+        let az = &c.availability_zone;
+        assert_eq!((az.pinned, az.host.as_deref()), (true, Some("hv2")));
+        let c = CreateServer::at_microversion(server(json!({"hypervisor_hostname": "hv3"})), 79).unwrap();
+        assert_eq!(c.availability_zone.host.as_deref(), Some("hv3"));
+        assert!(CreateServer::at_microversion(server(json!({"host": 7})), 74).is_err());
+        let c = CreateServer::at_microversion(server(json!({})), 74).unwrap();
+        assert!(!c.availability_zone.pinned);
     }
 }
