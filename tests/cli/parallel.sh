@@ -2,12 +2,18 @@
 # Runs CLI acceptance scripts side by side (each starts its own Ciel on its own ports), then
 # prints each one's output in turn; fails if any failed. For suites that use only loopback,
 # or that run in namespaces of their own: an argument may be a command with its arguments
-# in one word ("tests/cli/isolated.sh tests/cli/hostile_port.sh"), named by its last word.
+# in one word ("tests/cli/isolated.sh tests/cli/hostile_port.sh"), named by its last word
+# that is not an option.
 #   tests/cli/parallel.sh tests/cli/identity.sh tests/cli/image.sh …
 set -uo pipefail
 dir=$(mktemp -d)
 pids=()
-log_of() { echo "$dir/$(basename "${1##* }").log"; }
+name_of() {
+    local w last=""
+    for w in $1; do [[ $w == -* ]] || last=$w; done
+    basename -- "$last"
+}
+log_of() { echo "$dir/$(name_of "$1").log"; }
 for t in "$@"; do
     # shellcheck disable=SC2086 # a command with its arguments, split on purpose
     $t >"$(log_of "$t")" 2>&1 &
@@ -23,7 +29,8 @@ for t in "$@"; do
 done
 echo "================ totals"
 for t in "$@"; do
-    printf '%-28s %s\n' "$(basename "${t##* }")" "$(grep -E '^.*[0-9]+ passed, [0-9]+ failed' "$(log_of "$t")" | tail -n1)"
+    printf '%-28s %s\n' "$(name_of "$t")" \
+        "$(grep -E '[0-9]+ passed, [0-9]+ failed|^Tempest results \(all selected tests\)' "$(log_of "$t")" | tail -n1)"
 done
 rm -rf "$dir"
 exit $rc
