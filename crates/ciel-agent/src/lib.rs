@@ -340,6 +340,7 @@ impl Agent {
             storage_errors: storage.errors,
             load_balancers: net_report.load_balancers,
             backups: self.storage.run_backups(&cfg.backups).await,
+            volume_migrations: self.storage.run_migrations(&cfg.volume_migrations).await,
         }
     }
 
@@ -366,12 +367,14 @@ impl Agent {
                 }
             }
         }
-        // Volumes of VMs still attached as their tasks last saw them stay too.
+        // Volumes of VMs still attached as their tasks last saw them stay too, and so do the
+        // copies volume migrations make here.
         let attached: Vec<String> = cfg
             .vms
             .iter()
             .flat_map(|vm| vm.volumes.iter().map(|a| a.volume_id.clone()))
             .chain(self.vms.volumes_in_use())
+            .chain(storage::migrate::incoming(&cfg.volume_migrations))
             .collect();
         let volumes: Vec<_> = cfg
             .volumes

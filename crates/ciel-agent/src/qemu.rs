@@ -708,8 +708,13 @@ impl QemuDriver {
 /// namespace), as Nova's docs ask of libvirt hosts: otherwise an outgoing connection may
 /// hold one when a migration must listen there.
 fn reserve_migration_ports() {
+    for range in [ciel_proto::MIGRATION_PORTS, ciel_proto::VOLUME_MIGRATION_PORTS] {
+        reserve_ports(*range.start(), *range.end());
+    }
+}
+
+fn reserve_ports(first: u16, last: u16) {
     const KNOB: &str = "/proc/sys/net/ipv4/ip_local_reserved_ports";
-    let (first, last) = (*ciel_proto::MIGRATION_PORTS.start(), *ciel_proto::MIGRATION_PORTS.end());
     let now = std::fs::read_to_string(KNOB).unwrap_or_default();
     let reserved = |port: u16| {
         now.trim()

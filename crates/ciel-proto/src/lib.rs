@@ -16,6 +16,10 @@ pub const REGISTER_PATH: &str = "/agent/v1/hosts";
 /// kernel's ephemeral ports so that no outgoing connection holds one.
 pub const MIGRATION_PORTS: std::ops::RangeInclusive<u16> = 49152..=49215;
 
+/// The ports a host serves a migrating volume's contents on (over NBD, to the host that
+/// copies it); reserved from the ephemeral ports like [`MIGRATION_PORTS`].
+pub const VOLUME_MIGRATION_PORTS: std::ops::RangeInclusive<u16> = 49216..=49247;
+
 /// Sent once at start (and again after the controller forgets the host).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RegisterRequest {
@@ -95,6 +99,10 @@ pub struct HostConfig {
     /// Volume backups this host has work on: to make, restore or delete.
     #[serde(default)]
     pub backups: Vec<BackupSpec>,
+    /// Volume migrations this host has a part in: copying a volume into its new place,
+    /// serving it to the host that copies it, or removing the old copy from a shared pool.
+    #[serde(default)]
+    pub volume_migrations: Vec<VolumeMigrationSpec>,
 }
 
 /// A volume as its host keeps it: created once from `source`, grown to `size_gb`, never shrunk.
@@ -184,6 +192,61 @@ pub enum BackupOutcome {
         volume_id: String,
     },
     Deleted,
+    Failed {
+        message: String,
+    },
+}
+
+/// One host's part in moving a volume to another host or backend (`os-migrate_volume`,
+/// `os-retype` with migration). The volume keeps its id: the old and the new copy differ in
+/// host or backend. Listed while the work is wanted; a copy listed here is kept by the
+/// host's reconcile even though its volume is not (yet) desired there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeMigrationSpec {
+    /// The migration's uuid: tasks and their outcomes are keyed by it.
+    pub id: String,
+    pub volume_id: String,
+    pub size_gb: u64,
+    pub task: VolumeMigrationTask,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum VolumeMigrationTask {
+    /// Make the volume on this host's `backend` as a copy of `source`; report `Copied`.
+    Copy { backend: String, source: VolumeCopySource },
+    /// Serve the volume's contents (raw, read-only) from `backend` at `addr:port` (this
+    /// host's underlay address) while listed, for the host that copies it.
+    Serve { backend: String, addr: String, port: u16 },
+    /// Remove the old copy of the volume from the shared `backend` (the volume lives in its
+    /// new place now); report `Removed`.
+    RemoveOld { backend: String },
+}
+
+/// Where a copy reads the volume from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum VolumeCopySource {
+    /// The volume on `backend` as this host sees it: a local backend, or the shared pool.
+    Local { backend: String },
+    /// The raw contents another host serves over NBD.
+    Nbd { addr: String, port: u16 },
+}
+
+/// What became of a [`VolumeMigrationSpec`]'s `Copy` or `RemoveOld` task.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeMigrationStatus {
+    pub id: String,
+    pub outcome: VolumeMigrationOutcome,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum VolumeMigrationOutcome {
+    /// The new copy holds all of the volume's data.
+    Copied,
+    /// The old copy is gone.
+    Removed,
     Failed {
         message: String,
     },
@@ -763,6 +826,9 @@ pub struct HostReport {
     /// Backup tasks finished (or failed) on this host.
     #[serde(default)]
     pub backups: Vec<BackupStatus>,
+    /// Volume migration tasks finished (or failed) on this host.
+    #[serde(default)]
+    pub volume_migrations: Vec<VolumeMigrationStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -55,7 +55,7 @@ impl QemuDriver {
         let disk = dir.join("disk.qcow2");
         if m.port != 0 && Self::local_root(spec) {
             anyhow::ensure!(disk.exists(), "the VM has no root disk on this host to hand over");
-            transfer::serve(&disk, &m.source_addr, m.port, &pid_file).await?;
+            transfer::serve(&disk, &m.source_addr, m.port, &pid_file, "raw").await?;
         } else {
             transfer::stop(&pid_file);
         }

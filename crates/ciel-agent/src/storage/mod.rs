@@ -11,6 +11,7 @@ pub mod backup;
 pub mod disk;
 mod file;
 mod lvm;
+pub mod migrate;
 pub mod rbd;
 pub mod transfer;
 
@@ -80,6 +81,7 @@ pub struct Storage {
     scratch: PathBuf,
     qemu_img: String,
     backups: backup::Backups,
+    migrations: migrate::Migrations,
 }
 
 impl Storage {
@@ -93,10 +95,12 @@ impl Storage {
         if let Some(ceph) = &cfg.ceph {
             backends.push(Box::new(RbdBackend::new(ceph.clone())));
         }
+        let qemu_img = qemu_img();
         Self {
             backends,
             scratch: state_dir.join("volume-exports"),
-            qemu_img: qemu_img(),
+            migrations: migrate::Migrations::new(state_dir, &qemu_img),
+            qemu_img,
             backups: backup::Backups::new(state_dir, &cfg.backup, cfg.ceph.as_ref()),
         }
     }
@@ -108,6 +112,15 @@ impl Storage {
             return vec![];
         }
         self.backups.run(self, specs).await
+    }
+
+    /// Does this host's part of volume migrations (after the volumes are reconciled, which
+    /// keeps the copies made here: see [`migrate::incoming`]).
+    pub async fn run_migrations(
+        &self,
+        specs: &[ciel_proto::VolumeMigrationSpec],
+    ) -> Vec<ciel_proto::VolumeMigrationStatus> {
+        self.migrations.run(self, specs).await
     }
 
     /// `pool/image` of volume `id` when it is an RBD image of this host's cluster.

@@ -1,18 +1,24 @@
 //! Copies a local disk from one host to another without the guest: the source serves the
-//! file's bytes read-only over NBD (`qemu-nbd`, bound to its underlay address), the
-//! destination pulls them with `qemu-img convert`. The bytes are copied as they are (the
-//! export is `raw` over the file), so a qcow2 overlay arrives as the same qcow2 file (NBD
-//! rounds the size up to 512 bytes: at most 511 zero bytes follow, which qcow2 ignores); its
-//! backing file is then pointed at the destination's own copy of the image.
+//! disk read-only over NBD (`qemu-nbd`, bound to its underlay address), the destination
+//! pulls it with `qemu-img convert`. What is served depends on the format given to
+//! [`serve`]: `raw` serves a file's bytes as they are, so a qcow2 overlay arrives as the same
+//! qcow2 file (NBD rounds the size up to 512 bytes: at most 511 zero bytes follow, which qcow2
+//! ignores) whose backing file is then pointed at the destination's own copy of the image
+//! (cold migration); `qcow2` serves the disk's contents, which the destination writes into
+//! a volume of any backend with [`nbd_source`] (volume migration).
 
 use anyhow::{bail, Context};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-/// Serves `path`'s bytes read-only on `addr:port` until [`stop`]; the server's pid goes to
-/// `pid_file`. Calling it again while that server runs does nothing.
-pub async fn serve(path: &Path, addr: &str, port: u16, pid_file: &Path) -> anyhow::Result<()> {
+/// Serves `path` read-only on `addr:port` until [`stop`], opened as `format` (`raw`: its
+/// bytes; `qcow2`: the disk it holds); the server's pid goes to `pid_file`. Calling it again
+/// while that server runs does nothing.
+pub async fn serve(path: &Path, addr: &str, port: u16, pid_file: &Path, format: &str) -> anyhow::Result<()> {
     let ip: IpAddr = addr.parse().with_context(|| format!("{addr:?} is not an IP address"))?;
+    if !matches!(format, "raw" | "qcow2") {
+        bail!("cannot serve a disk as {format:?}");
+    }
     if serving(pid_file, path) {
         return Ok(());
     }
@@ -20,7 +26,7 @@ pub async fn serve(path: &Path, addr: &str, port: u16, pid_file: &Path) -> anyho
     // `--fork` returns once the server listens: the destination can connect right after.
     let out = tokio::process::Command::new("qemu-nbd")
         .arg("--read-only")
-        .arg("--format=raw")
+        .arg(format!("--format={format}"))
         .arg(format!("--bind={ip}"))
         .arg(format!("--port={port}"))
         .arg("--persistent")
@@ -51,18 +57,25 @@ pub fn stop(pid_file: &Path) {
     let _ = std::fs::remove_file(pid_file);
 }
 
-/// Copies what `addr:port` serves into `dest`, through `dest.part` renamed when complete.
-pub async fn pull(qemu_img: &str, addr: &str, port: u16, dest: &Path) -> anyhow::Result<()> {
+/// What `addr:port` serves, as a name `qemu-img` opens (format `raw`). A typed description,
+/// not an `nbd://` text: no value can add an option of its own.
+pub fn nbd_source(addr: &str, port: u16) -> anyhow::Result<String> {
     let ip: IpAddr = addr.parse().with_context(|| format!("{addr:?} is not an IP address"))?;
-    // A typed description, not an `nbd://` text: no value can add an option of its own.
     let source = serde_json::json!({
         "driver": "raw",
         "file": {"driver": "nbd", "server": {"type": "inet", "host": ip.to_string(), "port": port.to_string()}},
     });
+    Ok(format!("json:{source}"))
+}
+
+/// Copies what `addr:port` serves into `dest`, through `dest.part` renamed when complete.
+pub async fn pull(qemu_img: &str, addr: &str, port: u16, dest: &Path) -> anyhow::Result<()> {
+    let ip: IpAddr = addr.parse().with_context(|| format!("{addr:?} is not an IP address"))?;
+    let source = nbd_source(addr, port)?;
     let part = part_of(dest);
     let out = tokio::process::Command::new(qemu_img)
         .args(["convert", "-q", "-f", "raw", "-O", "raw"])
-        .arg(format!("json:{source}"))
+        .arg(source)
         .arg(&part)
         .output()
         .await
@@ -182,8 +195,8 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let pid_file = dir.path().join("nbd.pid");
-        serve(&overlay, "127.0.0.1", port, &pid_file).await.unwrap();
-        serve(&overlay, "127.0.0.1", port, &pid_file).await.unwrap();
+        serve(&overlay, "127.0.0.1", port, &pid_file, "raw").await.unwrap();
+        serve(&overlay, "127.0.0.1", port, &pid_file, "raw").await.unwrap();
         let copy = dir.path().join("copy.qcow2");
         let pulled = pull("qemu-img", "127.0.0.1", port, &copy).await;
         stop(&pid_file);
@@ -211,6 +224,19 @@ mod tests {
             .output()
             .unwrap();
         assert!(String::from_utf8_lossy(&info.stdout).contains("other-base"));
-        assert!(serve(&overlay, "not an address", port, &pid_file).await.is_err());
+        assert!(serve(&overlay, "not an address", port, &pid_file, "raw").await.is_err());
+        assert!(serve(&overlay, "127.0.0.1", port, &pid_file, "vmdk").await.is_err());
+
+        // Served as qcow2, the export is the disk's contents: a raw copy of them holds the
+        // data written at its offset.
+        serve(&overlay, "127.0.0.1", port, &pid_file, "qcow2").await.unwrap();
+        let contents = dir.path().join("contents.raw");
+        let pulled = pull("qemu-img", "127.0.0.1", port, &contents).await;
+        stop(&pid_file);
+        pulled.unwrap();
+        let raw = std::fs::read(&contents).unwrap();
+        assert_eq!(raw.len(), 16 << 20, "the virtual size");
+        assert!(raw[1 << 20..(1 << 20) + 65536].iter().all(|&x| x == 0x5a));
+        assert!(raw[..1 << 20].iter().all(|&x| x == 0));
     }
 }

@@ -349,6 +349,7 @@ impl App {
             load_balancers,
             evacuated,
             backups: storage.backups,
+            volume_migrations: storage.volume_migrations,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod backups;
 pub mod boot;
 pub mod cinder_attachments;
 pub mod metadata;
+pub mod migration;
 pub mod params;
 pub mod qos;
 pub mod quotas;

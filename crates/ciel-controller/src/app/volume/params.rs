@@ -458,7 +458,10 @@ pub enum VolumeAction {
     ForceDetach,
     Retype {
         new_type: String,
+        migration_policy: MigrationPolicy,
     },
+    /// `os-migrate_volume` (admin).
+    Migrate(MigrateVolume),
     SetImageMetadata {
         metadata: BTreeMap<String, String>,
     },
@@ -467,6 +470,69 @@ pub enum VolumeAction {
     },
     ShowImageMetadata,
     UploadImage(UploadImage),
+}
+
+/// What a retype may do when the new type's backend is not the volume's: move the data
+/// (`on-demand`) or refuse (`never`, the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MigrationPolicy {
+    #[default]
+    Never,
+    OnDemand,
+}
+
+impl MigrationPolicy {
+    fn parse(v: Option<&Value>) -> Result<Self> {
+        match v {
+            None | Some(Value::Null) => Ok(Self::Never),
+            Some(Value::String(s)) if s == "never" => Ok(Self::Never),
+            Some(Value::String(s)) if s == "on-demand" => Ok(Self::OnDemand),
+            Some(other) => {
+                let shown = other.as_str().map(str::to_owned).unwrap_or_else(|| other.to_string());
+                Err(Error::bad_request(format!(
+                    "Invalid input received: migration_policy must be 'on-demand' or 'never', passed: {}",
+                    crate::app::metadata_schema::shown(&shown)
+                )))
+            }
+        }
+    }
+}
+
+/// `os-migrate_volume`: `host` names the destination as `host@backend` or
+/// `host@backend#pool` (a Cinder pool); `force_host_copy` is accepted (Ciel's copy is
+/// always host-based); `lock_volume` is accepted (the volume is always locked meanwhile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateVolume {
+    pub host: String,
+    pub force_host_copy: bool,
+    pub lock_volume: bool,
+}
+
+impl TryFrom<Body> for MigrateVolume {
+    type Error = Error;
+
+    fn try_from(b: Body) -> Result<Self> {
+        let host = match b.get("host") {
+            Some(Value::String(h)) if !h.is_empty() && h.chars().count() <= 255 => h.clone(),
+            Some(Value::String(_)) | Some(Value::Null) | None => {
+                return Err(Error::bad_request("Invalid input received: Must specify 'host'."))
+            }
+            Some(other) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute host. Value: {other}. {other} is not of type 'string'"
+                )))
+            }
+        };
+        let flag = |k: &str| match b.get(k) {
+            None | Some(Value::Null) => Ok(false),
+            Some(_) => bool_arg(&b, k),
+        };
+        Ok(Self {
+            host,
+            force_host_copy: flag("force_host_copy")?,
+            lock_volume: flag("lock_volume")?,
+        })
+    }
 }
 
 /// An action's boolean argument: a JSON boolean or one of Cinder's spellings of one.
@@ -542,7 +608,9 @@ impl TryFrom<Body> for VolumeAction {
             "os-force_detach" => Self::ForceDetach,
             "os-retype" => Self::Retype {
                 new_type: str_arg(&arg, "new_type")?,
+                migration_policy: MigrationPolicy::parse(arg.get("migration_policy"))?,
             },
+            "os-migrate_volume" => Self::Migrate(MigrateVolume::try_from(arg)?),
             "os-set_image_metadata" => Self::SetImageMetadata {
                 metadata: metadata(arg.get("metadata").unwrap_or(&Value::Null))?,
             },

@@ -20,6 +20,8 @@ pub struct DesiredStorage {
     pub deleted_snapshots: Vec<String>,
     /// Backups to make, restore or delete.
     pub backups: Vec<ciel_proto::BackupSpec>,
+    /// Volume migrations to copy, serve or finish.
+    pub volume_migrations: Vec<ciel_proto::VolumeMigrationSpec>,
 }
 
 /// Volumes and snapshots `host` should hold, and on shared backends those it should delete
@@ -84,6 +86,7 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str, images_in_rbd: bool) -> Result
         deleted_volumes,
         deleted_snapshots,
         backups: super::backup_report::desired(tx, host).await?,
+        volume_migrations: super::migration::desired(tx, host).await?,
     })
 }
 
@@ -120,6 +123,7 @@ pub async fn root_volume(tx: &mut Tx<'_>, server: &str) -> Result<Option<crate::
 /// Applies the storage part of a report from `host` (in the report's transaction).
 pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<()> {
     super::backup_report::apply(tx, host, report, now).await?;
+    super::migration::apply(tx, host, report, now).await?;
     for (id, why) in &report.storage_errors {
         tracing::warn!(host, volume_or_snapshot = %id, error = %why, "storage error reported");
     }

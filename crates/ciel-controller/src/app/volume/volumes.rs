@@ -188,7 +188,7 @@ impl App {
 
     /// The up, enabled host offering `backend` with the fewest gigabytes of volumes (local
     /// backends).
-    async fn pick_storage_host(&self, tx: &mut Tx<'_>, backend: &str) -> Result<Option<String>> {
+    pub(super) async fn pick_storage_host(&self, tx: &mut Tx<'_>, backend: &str) -> Result<Option<String>> {
         let now = crate::db::now();
         let mut best: Option<(i64, String)> = None;
         for h in hosts::list(&mut **tx).await? {
@@ -495,9 +495,15 @@ impl App {
         Ok(())
     }
 
-    /// `os-retype` between types of the same backend (no data moves); a retype that would
-    /// move the data to another backend is refused.
-    pub async fn retype_volume(&self, caller: &Caller, id: &str, new_type: &str) -> Result<()> {
+    /// `os-retype`: between types of the same backend no data moves; to a type of another
+    /// backend the volume migrates there (`on-demand`) or the retype is refused (`never`).
+    pub async fn retype_volume(
+        &self,
+        caller: &Caller,
+        id: &str,
+        new_type: &str,
+        policy: super::migration::MigrationPolicy,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let mut v = self.volume_for_update(&mut tx, caller, id).await?;
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
@@ -516,18 +522,16 @@ impl App {
             ));
         }
         let backend = super::types::backend_of(&t);
-        if backend != v.backend {
-            return Err(Error::bad_request(format!(
-                "Invalid input received: Retype needs a migration from the '{}' to the '{backend}' storage backend, \
-                 which Ciel does not do.",
-                v.backend
-            )));
-        }
         // The volume (and its snapshots) now count in the new type's quotas.
         let snaps = db::snapshots_of(&mut *tx, id).await?;
         let gb = v.size + snaps.iter().map(|s| s.size).sum::<i64>();
         self.check_type_quota(&mut tx, &v.project_id.clone(), &t.name, 1, snaps.len() as i64, gb)
             .await?;
+        if backend != v.backend {
+            self.retype_with_migration(&mut tx, v, &t.id, &backend, policy).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         v.volume_type_id = t.id;
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;

@@ -23,6 +23,8 @@ struct View {
     /// The hostname of the host storing the volume (Cinder's `host@backend#pool` names it,
     /// as `os-services` and the pools do).
     volume_host: Option<String>,
+    /// The status of the volume's newest migration (Cinder's `migration_status`).
+    migration_status: Option<&'static str>,
 }
 
 fn links(base: &str, id: &str) -> Value {
@@ -52,14 +54,14 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Mi
         "metadata": md, "bootable": if v.bootable { "true" } else { "false" }, "encrypted": false,
         "multiattach": false, "replication_status": null, "consistencygroup_id": null, "user_id": v.user_id,
         "volume_type": view.type_name, "snapshot_id": v.snapshot_id, "source_volid": v.source_volid,
-        "migration_status": null,
+        "migration_status": if admin { view.migration_status } else { None },
     });
     if mv >= Microversion(13) {
         out["group_id"] = Value::Null;
     }
     if detail {
         out["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
-        out["os-vol-mig-status-attr:migstat"] = Value::Null;
+        out["os-vol-mig-status-attr:migstat"] = json!(if admin { view.migration_status } else { None });
         out["os-vol-mig-status-attr:name_id"] = Value::Null;
         if admin {
             out["os-vol-host-attr:host"] =
@@ -93,11 +95,15 @@ async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
         Some(h) => crate::db::compute::hosts::get(&app.db, h).await?.map(|h| h.hostname),
         None => None,
     };
+    let migration_status = crate::db::volume::migrations::latest(&app.db, &v.id)
+        .await?
+        .map(|m| m.status.as_str());
     Ok(View {
         type_name,
         attachment,
         server_host,
         volume_host,
+        migration_status,
     })
 }
 
@@ -291,8 +297,15 @@ pub async fn action(State(app): State<AppState>, Authed(c, ..): CinderCaller, p:
             app.force_detach_volume(&c, id).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
-        VolumeAction::Retype { new_type } => {
-            app.retype_volume(&c, id, &new_type).await?;
+        VolumeAction::Retype {
+            new_type,
+            migration_policy,
+        } => {
+            app.retype_volume(&c, id, &new_type, migration_policy).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        VolumeAction::Migrate(m) => {
+            app.migrate_volume(&c, id, m).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
         VolumeAction::SetImageMetadata { metadata } => {

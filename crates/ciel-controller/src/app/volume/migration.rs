@@ -1,0 +1,383 @@
+//! Volume migration (`os-migrate_volume`, and `os-retype` with `migration_policy =
+//! on-demand` when the new type's backend is not the volume's): the volume's data moves to
+//! another host and/or backend while it keeps its id (the old and new copies differ in host
+//! or backend, so Cinder's `name_id` trick is not needed).
+//!
+//! A migration is a row the hosts' desired state is derived from, never a message: one host
+//! copies (the holding host, when the destination is the shared pool it writes to or another
+//! backend of its own; the destination host otherwise, reading the shared pool or what the
+//! holding host serves over NBD). Its report of the finished copy switches the volume to the
+//! new place in one transaction; from then on the old copy is not desired any more, so a
+//! local backend removes it, and on a shared pool the old owner is told to remove it
+//! (`completing`). A failed copy leaves the volume where it was (`error`). Moving a volume
+//! between owners of the same shared pool moves no data: the new owner takes it over.
+//!
+//! Only `available` volumes move: an attached one would need the hypervisor to mirror the
+//! disk to its new place and swap it (Nova's `swap_volume`), which Ciel does not do yet.
+//! The volume is locked (`maintenance`, or `retyping` for a retype) until the copy is done.
+
+use super::visible;
+use crate::app::identity::caller::Caller;
+use crate::app::App;
+use crate::db::compute::hosts::{self, Host};
+use crate::db::volume::migrations::{self as mdb, MigrationStatus, VolumeMigration};
+use crate::db::volume::{self as db, Volume, VolumeStatus};
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use ciel_proto::{HostReport, VolumeCopySource, VolumeMigrationOutcome, VolumeMigrationSpec, VolumeMigrationTask};
+
+pub use super::params::{MigrateVolume, MigrationPolicy};
+
+/// Where a holding host serves a volume to the host that copies it (on its underlay
+/// address; just above the range server migrations use, reserved by the agents too).
+const FIRST_PORT: i64 = *ciel_proto::VOLUME_MIGRATION_PORTS.start() as i64;
+const LAST_PORT: i64 = *ciel_proto::VOLUME_MIGRATION_PORTS.end() as i64;
+
+fn invalid_host(msg: String) -> Error {
+    Error::bad_request(format!("Invalid host: {msg}"))
+}
+
+fn invalid_volume(msg: String) -> Error {
+    Error::bad_request(format!("Invalid volume: {msg}"))
+}
+
+fn in_use_refused(id: &str) -> Error {
+    invalid_volume(format!(
+        "Volume {id} is attached: Ciel migrates only available volumes (an attached one would need \
+         its server's hypervisor to swap the disk); detach it first."
+    ))
+}
+
+impl App {
+    /// `os-migrate_volume` (admin): moves the volume's data to the pool `host` names.
+    pub async fn migrate_volume(&self, caller: &Caller, id: &str, p: MigrateVolume) -> Result<()> {
+        caller.require_admin()?;
+        let mut tx = self.begin().await?;
+        let v = visible(caller, db::get(&mut *tx, id).await?, id)?;
+        let (dest, backend) = self.named_pool(&mut tx, &p.host).await?;
+        let latest = mdb::latest(&mut *tx, id).await?;
+        let snapshots = db::snapshots_of(&mut *tx, id).await?;
+        let same_place = v.host_id.as_deref() == Some(dest.id.as_str()) && v.backend == backend;
+        if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse)
+            || latest.is_some_and(|m| m.active())
+            || !snapshots.is_empty()
+            || same_place
+        {
+            return Err(invalid_volume(format!(
+                "Volume {id} status must be available or in-use, must not be migrating, have snapshots, \
+                 be replicated, be part of a group and destination host/cluster must be different than the \
+                 current host/cluster"
+            )));
+        }
+        if v.status == VolumeStatus::InUse {
+            return Err(in_use_refused(id));
+        }
+        tracing::info!(volume = %id, to = %p.host, force_host_copy = p.force_host_copy, lock_volume = p.lock_volume, "volume migration requested");
+        self.start_volume_migration(&mut tx, v, &dest, &backend, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The retype of an available volume whose new type lives on another backend: moves it
+    /// there (to its own host when that host offers the backend) and gives it `type_id` once
+    /// it is there. The caller has checked the status, the type and the quotas.
+    pub(crate) async fn retype_with_migration(
+        &self,
+        tx: &mut Tx<'_>,
+        v: Volume,
+        type_id: &str,
+        backend: &str,
+        policy: MigrationPolicy,
+    ) -> Result<()> {
+        if policy == MigrationPolicy::Never {
+            return Err(invalid_volume(format!(
+                "Retype requires migration but is not allowed (the new type's volumes are on the '{backend}' \
+                 backend, volume {} is on '{}'; retype with migration_policy on-demand).",
+                v.id, v.backend
+            )));
+        }
+        if v.status == VolumeStatus::InUse {
+            return Err(in_use_refused(&v.id));
+        }
+        if mdb::latest(&mut **tx, &v.id).await?.is_some_and(|m| m.active()) {
+            return Err(invalid_volume(
+                "Retype needs volume to be in available or in-use state, not be part of an active migration or \
+                 a consistency group, requested type has to be different that the one from the volume, and for \
+                 in-use volumes front-end qos specs cannot change."
+                    .into(),
+            ));
+        }
+        if !db::snapshots_of(&mut **tx, &v.id).await?.is_empty() {
+            return Err(invalid_volume(format!("Volume {} must not have snapshots.", v.id)));
+        }
+        let now = crate::db::now();
+        let here = match &v.host_id {
+            Some(h) => hosts::get(&mut **tx, h).await?,
+            None => None,
+        };
+        let dest = match here {
+            Some(h)
+                if h.stores(backend)
+                    && h.is_up(now, self.cfg.scheduler.host_down_after)
+                    && !self.backend_disabled(&mut **tx, &h.hostname, backend).await? =>
+            {
+                h
+            }
+            _ => {
+                let picked = self.pick_storage_host(tx, backend).await?.ok_or_else(|| {
+                    invalid_volume(format!(
+                        "No valid backend was found: no host offers the '{backend}' backend."
+                    ))
+                })?;
+                hosts::get(&mut **tx, &picked)
+                    .await?
+                    .ok_or_else(|| Error::Internal("the picked host is gone".into()))?
+            }
+        };
+        tracing::info!(volume = %v.id, to = %format!("{}@{backend}", dest.hostname), "retype migrates the volume");
+        self.start_volume_migration(tx, v, &dest, backend, Some(type_id.to_string()))
+            .await
+    }
+
+    /// The up host and backend of a pool named `host@backend` or `host@backend#pool`.
+    async fn named_pool(&self, tx: &mut Tx<'_>, name: &str) -> Result<(Host, String)> {
+        let (service, pool) = match name.split_once('#') {
+            Some((s, p)) => (s, Some(p)),
+            None => (name, None),
+        };
+        let found = hosts::list(&mut **tx).await?.into_iter().find_map(|h| {
+            let backends: Vec<String> = serde_json::from_str(&h.storage_backends).unwrap_or_default();
+            backends
+                .into_iter()
+                .find(|b| format!("{}@{b}", h.hostname) == service && pool.is_none_or(|p| p == b))
+                .map(|b| (h, b))
+        });
+        let Some((h, backend)) = found else {
+            return Err(invalid_host(format!("No available service named {name}")));
+        };
+        if !h.is_up(crate::db::now(), self.cfg.scheduler.host_down_after) {
+            return Err(invalid_host(format!("Service {service} is down.")));
+        }
+        Ok((h, backend))
+    }
+
+    /// Records the migration of `v` to `backend` of `dest` and locks the volume; a move
+    /// between owners of the same shared pool is done at once.
+    async fn start_volume_migration(
+        &self,
+        tx: &mut Tx<'_>,
+        mut v: Volume,
+        dest: &Host,
+        backend: &str,
+        new_type: Option<String>,
+    ) -> Result<()> {
+        let now = crate::db::now();
+        let down_after = self.cfg.scheduler.host_down_after;
+        let source = match &v.host_id {
+            Some(h) => hosts::get(&mut **tx, h).await?,
+            None => None,
+        }
+        .ok_or_else(|| invalid_volume(format!("Volume {} has no host holding it.", v.id)))?;
+        let shared_src = super::types::is_shared(&v.backend);
+        let shared_dest = super::types::is_shared(backend);
+        let mut m = VolumeMigration {
+            id: uuid::Uuid::new_v4().to_string(),
+            volume_id: v.id.to_string(),
+            status: MigrationStatus::Migrating,
+            source_host_id: source.id.clone(),
+            source_backend: v.backend.clone(),
+            dest_host_id: dest.id.clone(),
+            dest_backend: backend.to_string(),
+            copy_host_id: dest.id.clone(),
+            port: 0,
+            new_type_id: new_type.clone(),
+            previous_status: v.status.to_string(),
+            fail_reason: None,
+            created_at: now,
+            updated_at: Some(now),
+        };
+        tx.host_changed(&source.id);
+        tx.host_changed(&dest.id);
+        if shared_src && backend == v.backend {
+            // The same pool: the new owner takes the volume over, no data moves.
+            m.status = MigrationStatus::Success;
+            mdb::insert(&mut **tx, &m).await?;
+            let type_id = new_type.unwrap_or_else(|| v.volume_type_id.clone());
+            mdb::relocate(&mut **tx, &v.id, &dest.id, backend, v.status.as_str(), &type_id, now).await?;
+            tracing::info!(volume = %v.id, from = %source.hostname, to = %dest.hostname, backend, "shared volume handed over");
+            return Ok(());
+        }
+        if source.id == dest.id || (shared_src && dest.stores(&v.backend)) {
+            // The destination reads the volume itself: another backend of its own, or the pool.
+        } else if shared_dest && source.stores(backend) {
+            // The holding host writes into the pool directly.
+            m.copy_host_id = source.id.clone();
+        } else {
+            if source.underlay_ip.is_none() {
+                return Err(invalid_volume(format!(
+                    "Volume {} cannot be copied: its host {} has no underlay address.",
+                    v.id, source.hostname
+                )));
+            }
+            let taken = mdb::ports_in_use(&mut **tx, &source.id).await?;
+            m.port = (FIRST_PORT..=LAST_PORT).find(|p| !taken.contains(p)).ok_or_else(|| {
+                Error::Conflict(format!(
+                    "Host {} serves too many volume migrations now.",
+                    source.hostname
+                ))
+            })?;
+        }
+        for h in [&source, dest] {
+            let copies = h.id == m.copy_host_id || (m.port != 0 && h.id == source.id);
+            if copies && !h.is_up(now, down_after) {
+                return Err(invalid_volume(format!(
+                    "Volume {} cannot be migrated now: host {} is down.",
+                    v.id, h.hostname
+                )));
+            }
+        }
+        tx.host_changed(&m.copy_host_id);
+        mdb::insert(&mut **tx, &m).await?;
+        v.status = if new_type.is_some() {
+            VolumeStatus::Retyping
+        } else {
+            VolumeStatus::Maintenance
+        };
+        v.updated_at = Some(now);
+        db::update(&mut **tx, &v).await?;
+        tracing::info!(volume = %v.id, migration = %m.id, from = %format!("{}@{}", source.hostname, m.source_backend),
+            to = %format!("{}@{backend}", dest.hostname), copier = %m.copy_host_id, port = m.port, "volume migration started");
+        Ok(())
+    }
+}
+
+/// The volume migration tasks of `host`.
+pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<Vec<VolumeMigrationSpec>> {
+    let mut out = vec![];
+    for m in mdb::active(&mut **tx).await? {
+        let Some(v) = db::get(&mut **tx, &m.volume_id).await? else {
+            continue;
+        };
+        let spec = |task| VolumeMigrationSpec {
+            id: m.id.clone(),
+            volume_id: m.volume_id.clone(),
+            size_gb: v.size as u64,
+            task,
+        };
+        match m.status {
+            MigrationStatus::Migrating => {
+                let served_at = if m.port != 0 {
+                    hosts::get(&mut **tx, &m.source_host_id)
+                        .await?
+                        .and_then(|h| h.underlay_ip)
+                        .map(|addr| (addr, m.port as u16))
+                } else {
+                    None
+                };
+                if m.copy_host_id == host {
+                    let source = match &served_at {
+                        Some((addr, port)) => VolumeCopySource::Nbd {
+                            addr: addr.clone(),
+                            port: *port,
+                        },
+                        None => VolumeCopySource::Local {
+                            backend: m.source_backend.clone(),
+                        },
+                    };
+                    out.push(spec(VolumeMigrationTask::Copy {
+                        backend: m.dest_backend.clone(),
+                        source,
+                    }));
+                }
+                if let Some((addr, port)) = served_at.filter(|_| m.source_host_id == host) {
+                    out.push(spec(VolumeMigrationTask::Serve {
+                        backend: m.source_backend.clone(),
+                        addr,
+                        port,
+                    }));
+                }
+            }
+            MigrationStatus::Completing if m.source_host_id == host => {
+                out.push(spec(VolumeMigrationTask::RemoveOld {
+                    backend: m.source_backend.clone(),
+                }));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Applies the volume migration part of a report from `host` (in the report's
+/// transaction): a finished copy moves the volume, a failed one ends the migration in
+/// `error`, a removed old copy ends it in `success`. Taken only from the host the task was
+/// given to.
+pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<()> {
+    if report.volume_migrations.is_empty() {
+        return Ok(());
+    }
+    let mine = desired(tx, host).await?;
+    for st in &report.volume_migrations {
+        let Some(spec) = mine
+            .iter()
+            .find(|s| s.id == st.id && !matches!(s.task, VolumeMigrationTask::Serve { .. }))
+        else {
+            continue;
+        };
+        let Some(mut m) = mdb::latest(&mut **tx, &spec.volume_id).await?.filter(|m| m.id == st.id) else {
+            continue;
+        };
+        match (&spec.task, &st.outcome) {
+            (VolumeMigrationTask::Copy { .. }, VolumeMigrationOutcome::Copied) => {
+                let Some(v) = db::get(&mut **tx, &m.volume_id).await? else {
+                    continue;
+                };
+                let type_id = m.new_type_id.clone().unwrap_or_else(|| v.volume_type_id.clone());
+                mdb::relocate(
+                    &mut **tx,
+                    &m.volume_id,
+                    &m.dest_host_id,
+                    &m.dest_backend,
+                    &m.previous_status,
+                    &type_id,
+                    now,
+                )
+                .await?;
+                // The old copy on a shared pool is removed by its owner; a local backend
+                // removes what is no longer desired there by itself.
+                m.status = if super::types::is_shared(&m.source_backend) {
+                    MigrationStatus::Completing
+                } else {
+                    MigrationStatus::Success
+                };
+                tracing::info!(volume = %m.volume_id, migration = %m.id, host = %m.dest_host_id, backend = %m.dest_backend, "volume migrated");
+            }
+            (VolumeMigrationTask::Copy { .. }, VolumeMigrationOutcome::Failed { message }) => {
+                tracing::warn!(volume = %m.volume_id, migration = %m.id, host, error = %message, "volume migration failed");
+                if let Some(mut v) = db::get(&mut **tx, &m.volume_id).await? {
+                    if matches!(v.status, VolumeStatus::Maintenance | VolumeStatus::Retyping) {
+                        v.status = m.previous_status.parse().unwrap_or(VolumeStatus::Available);
+                        v.updated_at = Some(now);
+                        db::update(&mut **tx, &v).await?;
+                    }
+                }
+                m.status = MigrationStatus::Error;
+                m.fail_reason = Some(message.clone());
+            }
+            (VolumeMigrationTask::RemoveOld { .. }, VolumeMigrationOutcome::Removed) => {
+                m.status = MigrationStatus::Success;
+            }
+            (VolumeMigrationTask::RemoveOld { .. }, VolumeMigrationOutcome::Failed { message }) => {
+                tracing::warn!(volume = %m.volume_id, migration = %m.id, host, error = %message, "removing the old copy failed; retried");
+                continue;
+            }
+            _ => continue,
+        }
+        m.updated_at = Some(now);
+        mdb::update(&mut **tx, &m).await?;
+        for h in [&m.source_host_id, &m.dest_host_id, &m.copy_host_id] {
+            tx.host_changed(h);
+        }
+    }
+    Ok(())
+}
