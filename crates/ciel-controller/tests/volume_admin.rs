@@ -952,3 +952,161 @@ async fn os_detach_of_a_volume_attached_to_nothing_is_accepted_as_in_cinder() {
     assert_eq!(r.status, StatusCode::ACCEPTED);
     assert_eq!(c.volume_status(&vol).await, "error", "other statuses stay");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_encryption_is_kept_for_admins_and_its_volumes_are_refused() {
+    let c = Cloud::new().await;
+    let r = c
+        .req(
+            &c.admin,
+            "POST",
+            "/types",
+            Some(json!({"volume_type": {"name": "luks"}})),
+        )
+        .await;
+    let t = r.json["volume_type"]["id"].as_str().unwrap().to_string();
+    let path = format!("/types/{t}/encryption");
+    let r = c.req(&c.admin, "GET", &path, None).await;
+    assert_eq!((r.status, r.json.clone()), (StatusCode::OK, json!({})));
+    let specs = json!({"provider": "luks", "key_size": 256, "cipher": "aes-xts-plain64"});
+    let r = c.req(&c.a, "POST", &path, Some(json!({ "encryption": specs }))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = c
+        .req(
+            &c.admin,
+            "POST",
+            "/types/no-such-type/encryption",
+            Some(json!({ "encryption": specs })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c
+        .req(&c.admin, "POST", &path, Some(json!({"encryption": {"key_size": 256}})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "provider is required");
+    let r = c
+        .req(&c.admin, "POST", &path, Some(json!({ "encryption": specs })))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["encryption"]["control_location"], "front-end", "the default");
+    assert_eq!(r.json["encryption"]["volume_type_id"], t.as_str());
+    let enc = r.json["encryption"]["encryption_id"].as_str().unwrap().to_string();
+    let r = c
+        .req(&c.admin, "POST", &path, Some(json!({ "encryption": specs })))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "one per type");
+    let r = c.req(&c.a, "GET", &path, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "reads are an admin's too");
+
+    // Changed field by field; one spec read alone.
+    let r = c
+        .req(
+            &c.admin,
+            "PUT",
+            &format!("{path}/{enc}"),
+            Some(json!({"encryption": {"key_size": 128, "control_location": "back-end"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(
+        r.json,
+        json!({"encryption": {"key_size": 128, "control_location": "back-end"}})
+    );
+    let r = c.req(&c.admin, "GET", &path, None).await;
+    assert_eq!(
+        (
+            &r.json["provider"],
+            &r.json["key_size"],
+            &r.json["control_location"],
+            &r.json["cipher"]
+        ),
+        (
+            &json!("luks"),
+            &json!(128),
+            &json!("back-end"),
+            &json!("aes-xts-plain64")
+        )
+    );
+    let r = c.req(&c.admin, "GET", &format!("{path}/cipher"), None).await;
+    assert_eq!(r.json, json!({"cipher": "aes-xts-plain64"}));
+    let r = c.req(&c.admin, "GET", &format!("{path}/colour"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // No key manager: a volume of the type is refused, not made unencrypted.
+    let r = c
+        .req(
+            &c.a,
+            "POST",
+            "/volumes",
+            Some(json!({"volume": {"size": 1, "volume_type": "luks"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    assert!(r.json.to_string().contains("key manager"), "{}", r.json);
+    let n: i64 = sql::query_scalar("SELECT count(*) FROM volumes")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing half-made");
+    let v = c.volume(&c.a, json!({})).await;
+    let r = c
+        .req_at(
+            "3.0",
+            &c.a,
+            "POST",
+            &format!("/volumes/{v}/action"),
+            Some(json!({"os-retype": {"new_type": "luks"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+
+    // Specs of a type in use cannot change (a volume given the type behind the API's back).
+    sql::query("UPDATE volumes SET volume_type_id = ? WHERE id = ?")
+        .bind(&t)
+        .bind(&v)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let r = c.req(&c.admin, "DELETE", &format!("{path}/{enc}"), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    sql::query("DELETE FROM volumes WHERE id = ?")
+        .bind(&v)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let r = c.req(&c.admin, "DELETE", &format!("{path}/no-such-id"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c.req(&c.admin, "DELETE", &format!("{path}/{enc}"), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = c.req(&c.admin, "GET", &path, None).await;
+    assert_eq!(r.json, json!({}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_an_in_use_volume_needs_force() {
+    let c = Cloud::new().await;
+    let v = c.volume(&c.a, json!({})).await;
+    c.set_status("volumes", &v, "in-use").await;
+    for force in [json!(false), Value::Null] {
+        let mut s = json!({"volume_id": v});
+        if !force.is_null() {
+            s["force"] = force;
+        }
+        let r = c.req(&c.a, "POST", "/snapshots", Some(json!({ "snapshot": s }))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    }
+    let n: i64 = sql::query_scalar("SELECT count(*) FROM volume_snapshots")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let r = c
+        .req(
+            &c.a,
+            "POST",
+            "/snapshots",
+            Some(json!({"snapshot": {"volume_id": v, "force": true}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+}

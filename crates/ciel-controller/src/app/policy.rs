@@ -531,6 +531,12 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("volume:types:set_extra_specs", Admin),
     ("volume:types:put_extra_spec", Admin),
     ("volume:types:delete_extra_spec", Admin),
+    // Encryption specs are an admin's business in Cinder, reads included.
+    ("volume:types:encryption", Admin),
+    ("volume:types:encryption_spec", Admin),
+    ("volume:types:create_encryption", Admin),
+    ("volume:types:update_encryption", Admin),
+    ("volume:types:delete_encryption", Admin),
     ("volume:attachments:list", ProjectReader),
     ("volume:attachments:detail", ProjectReader),
     ("volume:attachments:show", ProjectReader),

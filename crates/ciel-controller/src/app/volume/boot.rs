@@ -179,6 +179,7 @@ impl App {
                 let vtype = db::get_type_by_name(&mut **tx, super::types::DEFAULT_TYPE)
                     .await?
                     .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?;
+                self.refuse_encrypted(tx, &vtype).await?;
                 self.check_volume_quota(tx, &project, Some(&vtype.name), 1, 0, size)
                     .await?;
                 let backend = backend.unwrap_or_else(|| super::types::backend_of(&vtype));

@@ -9,6 +9,7 @@ pub mod backup_report;
 pub mod backups;
 pub mod boot;
 pub mod cinder_attachments;
+pub mod encryption;
 pub mod metadata;
 pub mod migration;
 pub mod params;

@@ -147,8 +147,7 @@ impl TryFrom<Body> for UpdateVolume {
 #[serde(try_from = "Map<String, Value>")]
 pub struct CreateSnapshot {
     pub volume_id: String,
-    /// Cinder wants it for in-use volumes before 3.66; Ciel's copy is crash-consistent
-    /// either way, so it is checked and otherwise ignored.
+    /// Required for an in-use volume (Cinder before 3.66; Ciel serves up to 3.57).
     pub force: bool,
     pub metadata: BTreeMap<String, String>,
     pub name: Option<String>,

@@ -32,9 +32,14 @@ impl App {
         if !crate::app::policy::may_write(caller, &v.project_id) {
             return Err(Error::forbidden());
         }
-        // In-use volumes need `force` before microversion 3.66 in Cinder; the copy is
-        // crash-consistent either way, so Ciel takes it.
-        let _ = force;
+        // An in-use volume needs `force` (Cinder before microversion 3.66): the caller
+        // accepts a crash-consistent copy of a disk a guest is writing.
+        if v.status == VolumeStatus::InUse && !force {
+            return Err(Error::bad_request(format!(
+                "Invalid volume: Volume {} status must be available, but current status is: in-use.",
+                v.id
+            )));
+        }
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(Error::bad_request(format!(
                 "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",

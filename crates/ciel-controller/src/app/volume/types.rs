@@ -145,6 +145,7 @@ impl App {
                 "Target volume type is still in use. Volume Type {id} deletion is not allowed with volumes present with the type."
             )));
         }
+        crate::db::volume::encryption::delete(&mut *tx, id).await?;
         db::delete_type(&mut *tx, id).await?;
         tx.commit().await?;
         Ok(())

@@ -60,6 +60,7 @@ impl App {
                 .await?
                 .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?,
         };
+        self.refuse_encrypted(&mut tx, &vtype).await?;
         let (host_id, source_size, bootable, backend) = if let Some(sid) = &snapshot_id {
             let s = db::get_snapshot(&mut *tx, sid)
                 .await?
@@ -516,6 +517,7 @@ impl App {
             .find_volume_type_in(&mut tx, caller, new_type)
             .await
             .map_err(|_| Error::not_found("volume type", new_type))?;
+        self.refuse_encrypted(&mut tx, &t).await?;
         if t.id == v.volume_type_id {
             return Err(Error::bad_request(
                 "Invalid input received: New volume type must be different from the current one.",

@@ -1,6 +1,7 @@
 //! Volumes, snapshots, volume types and attachments (block storage).
 
 pub mod backups;
+pub mod encryption;
 pub mod migrations;
 pub mod qos;
 pub mod services;

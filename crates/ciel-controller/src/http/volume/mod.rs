@@ -171,6 +171,17 @@ pub fn router() -> Routes<CinderError> {
                 .delete("volume:types:delete_extra_spec", types::delete_extra_spec),
         )
         .route(
+            "/types/{id}/encryption",
+            get("volume:types:encryption", types::encryption)
+                .post("volume:types:create_encryption", types::create_encryption),
+        )
+        .route(
+            "/types/{id}/encryption/{key}",
+            get("volume:types:encryption_spec", types::encryption_spec)
+                .put("volume:types:update_encryption", types::update_encryption)
+                .delete("volume:types:delete_encryption", types::delete_encryption),
+        )
+        .route(
             "/attachments",
             get("volume:attachments:list", attachments::list).post("volume:attachments:create", attachments::create),
         )

@@ -1,6 +1,7 @@
 //! `/types`: volume types, their extra specs and project access.
 
-use super::{empty, param, query, CResult, CinderCaller, Params};
+use super::{empty, param, query, time, time_opt, CResult, CinderCaller, Params};
+use crate::app::volume::encryption::EncryptionSpecs;
 use crate::app::volume::params::{CreateVolumeType, TypeAccessAction, UpdateVolumeType};
 use crate::db::volume::VolumeType;
 use crate::error::Error;
@@ -127,5 +128,61 @@ pub async fn put_extra_spec(
 pub async fn delete_extra_spec(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
     app.change_volume_type_specs(&c, p.get("id"), Default::default(), Some(p.get("key")))
         .await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+fn render_encryption(e: &crate::db::volume::encryption::TypeEncryption) -> Value {
+    json!({"volume_type_id": e.volume_type_id, "encryption_id": e.encryption_id, "provider": e.provider,
+           "cipher": e.cipher, "key_size": e.key_size, "control_location": e.control_location,
+           "created_at": time(e.created_at),
+           "updated_at": time_opt(e.updated_at),
+           "deleted": false, "deleted_at": null})
+}
+
+/// `GET /types/{id}/encryption`: the specs, unwrapped, or `{}` for a type without.
+pub async fn encryption(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
+    let e = app.volume_type_encryption(&c, p.get("id")).await?;
+    Ok(Json(e.as_ref().map(render_encryption).unwrap_or_else(|| json!({}))).into_response())
+}
+
+pub async fn create_encryption(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: Bytes,
+) -> CResult {
+    let specs = EncryptionSpecs::parse(wrapped(&body, "encryption")?, true)?;
+    let e = app.create_volume_type_encryption(&c, p.get("id"), specs).await?;
+    Ok(Json(json!({ "encryption": render_encryption(&e) })).into_response())
+}
+
+/// `GET /types/{id}/encryption/{key}`: one spec, `{key: value}`.
+pub async fn encryption_spec(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
+    let key = p.get("key");
+    let e = app.volume_type_encryption(&c, p.get("id")).await?;
+    let spec = e
+        .as_ref()
+        .map(render_encryption)
+        .and_then(|v| v.get(key).cloned())
+        .ok_or_else(|| Error::not_found("volume type encryption", p.get("id")))?;
+    Ok(Json(json!({ key: spec })).into_response())
+}
+
+/// `PUT /types/{id}/encryption/{encryption_id}`: answers with the fields it was given.
+pub async fn update_encryption(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    p: Params,
+    body: Bytes,
+) -> CResult {
+    let given = wrapped(&body, "encryption")?;
+    let specs = EncryptionSpecs::parse(given.clone(), false)?;
+    app.update_volume_type_encryption(&c, p.get("id"), p.get("key"), specs)
+        .await?;
+    Ok(Json(json!({ "encryption": given })).into_response())
+}
+
+pub async fn delete_encryption(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {
+    app.delete_volume_type_encryption(&c, p.get("id"), p.get("key")).await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
