@@ -47,6 +47,10 @@ Usage: tests/conformance/run.sh [--suite identity,image,network,compute,volume,o
                     CIEL_MIGRATION_SMOKE=1 only its smoke subset (migration_smoke.txt)
   --cold-migration  tell Tempest that cold migration works ([compute-feature-enabled]
                     cold_migration = true; the migration suite's cold migration tests run)
+  --volume-backend rbd
+                    a Ceph cluster (scripts/lib/ceph.sh, on loopback) and the default volume
+                    type's volumes on RBD: the volume suite then runs on Ceph (snapshots as RBD
+                    snapshots, clones, backups as RBD diffs to the directory target)
   --regex R         also select tests matching the regex R (repeatable)
   --only R          select only the tests matching R (repeatable), with the set-up of the
                     suites given (e.g. --suite compute --only 'test_server_tags')
@@ -63,6 +67,7 @@ SUITE=identity
 REGEXES=()
 ONLY=()
 COLD_MIGRATION=false
+VOLUME_BACKEND=file
 ARGS=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
@@ -73,10 +78,12 @@ while [ $# -gt 0 ]; do
         --only) [ $# -ge 2 ] || die "--only needs a value"; ONLY+=("$2"); shift 2 ;;
         --only=*) ONLY+=("${1#--only=}"); shift ;;
         --cold-migration) COLD_MIGRATION=true; shift ;;
+        --volume-backend) [ $# -ge 2 ] || die "--volume-backend needs a value"; VOLUME_BACKEND=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
 done
+case $VOLUME_BACKEND in file|rbd) ;; *) die "--volume-backend is file or rbd, not '$VOLUME_BACKEND'" ;; esac
 # SUITE is a comma-separated list of identity, image, network, compute, interop, all.
 IFS=, read -r -a SUITES <<<"$SUITE"
 for s in "${SUITES[@]}"; do
@@ -290,6 +297,14 @@ if [ "$WANT_MIGRATION" = true ]; then
     ceph_temp_start "$CEPH_DIR" "$LISTEN_IP" >&2 || die "the Ceph cluster did not start (scripts/lib/ceph.sh; ensure_ceph_deps installs it)"
     log "Ceph cluster on $LISTEN_IP usable in $((SECONDS - ceph_start)) s"
     printf '\n[ceph]\nconf = "%s"\n' "$CEPH_TEMP_CONF" >>"$DATA_DIR/ciel.toml"
+elif [ "$VOLUME_BACKEND" = rbd ]; then
+    # shellcheck source=scripts/lib/ceph.sh
+    . "$SCRIPT_DIR/../../scripts/lib/ceph.sh"
+    CEPH_DIR=$TMP_TEMPEST/ceph
+    ceph_start=$SECONDS
+    ceph_temp_start "$CEPH_DIR" 127.0.0.1 >&2 || die "the Ceph cluster did not start (scripts/lib/ceph.sh; ensure_ceph_deps installs it)"
+    log "Ceph cluster on 127.0.0.1 usable in $((SECONDS - ceph_start)) s"
+    printf '\n[ceph]\nconf = "%s"\n' "$CEPH_TEMP_CONF" >>"$DATA_DIR/ciel.toml"
 fi
 log "starting ciel on $LISTEN_HOST:$PORT (data dir $DATA_DIR)"
 "$CIEL_BIN" up --data-dir "$DATA_DIR" --listen "$LISTEN_HOST:$PORT" --config "$DATA_DIR/ciel.toml" \
@@ -347,6 +362,11 @@ if [ "$WANT_MIGRATION" = true ]; then
     # role grants nothing here.
     osc role show manager >/dev/null 2>&1 || osc role create manager >/dev/null ||
         start_failed "creating the role manager failed"
+fi
+if [ "$VOLUME_BACKEND" = rbd ] && [ "$WANT_MIGRATION" != true ]; then
+    osc volume type set --property volume_backend_name=rbd __DEFAULT__ ||
+        start_failed "setting the default volume type's backend to rbd failed"
+    log "the default volume type's volumes go to RBD"
 fi
 
 # --- discovery ---------------------------------------------------------------

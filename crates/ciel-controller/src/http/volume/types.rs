@@ -153,7 +153,14 @@ pub async fn create_encryption(
 ) -> CResult {
     let specs = EncryptionSpecs::parse(wrapped(&body, "encryption")?, true)?;
     let e = app.create_volume_type_encryption(&c, p.get("id"), specs).await?;
-    Ok(Json(json!({ "encryption": render_encryption(&e) })).into_response())
+    // Cinder answers a create with the specs only (no timestamps or deleted flags).
+    let mut v = render_encryption(&e);
+    if let Some(o) = v.as_object_mut() {
+        for k in ["created_at", "updated_at", "deleted", "deleted_at"] {
+            o.remove(k);
+        }
+    }
+    Ok(Json(json!({ "encryption": v })).into_response())
 }
 
 /// `GET /types/{id}/encryption/{key}`: one spec, `{key: value}`.
