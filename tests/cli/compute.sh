@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Acceptance test of compute on real QEMU: `ciel up` with its embedded hypervisor agent (TCG),
 # the small test guest registered as kernel + ramdisk + root disk images, and the real
-# `openstack` CLI creating, stopping, starting, pausing, rebooting and deleting servers.
+# `openstack` CLI creating, stopping, starting, pausing, suspending, rebooting and deleting
+# servers.
 # The CLI finds the compute service through the Keystone catalog.
 #
 # Usage: tests/cli/compute.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
@@ -29,8 +30,13 @@ check "subnet create" cmp_ subnet create --network vmnet --subnet-range 10.20.0.
 check "flavor list has m1.micro" cmp_ flavor show m1.micro
 
 step "2. server create --wait reaches ACTIVE with a running QEMU"
-check "server create --image guest --flavor m1.micro --network vmnet --wait" \
-    cmp_ server create --image guest --flavor m1.micro --network vmnet --wait vm1 -f json
+# A counter that lives in the guest's memory only, printed every 2 s (step 4a: a resumed guest
+# goes on counting from where it was suspended).
+printf '%s\n' '#!/bin/sh' \
+    '( n=0; while :; do n=$((n+1)); echo "CIEL-GUEST tick $n"; sleep 2; done ) </dev/null >/dev/console 2>&1 &' \
+    >"$TMP/ticker"
+check "server create --image guest --flavor m1.micro --network vmnet --user-data ticker --wait" \
+    cmp_ server create --image guest --flavor m1.micro --network vmnet --user-data "$TMP/ticker" --wait vm1 -f json
     ok && VM=$(jf "$OUT" 'd["id"]') && assert "  ACTIVE" eq "$(jf "$OUT" 'd["status"]')" ACTIVE
 VM=${VM:-none}
 assert "a qemu-system-x86_64 process runs for it" test -n "$(vm_pid "$VM")"
@@ -93,6 +99,35 @@ check "  the guest boots a third time (system_reset)" wait_until 90 bash -c '[ "
 assert "  same QEMU process" eq "$(vm_pid "$VM")" "$PID_BEFORE"
 expect_fail "unpause of an active server is refused (409)" cmp_ server unpause vm1
     assert "  409" has_status 409 "$ERR"
+
+step "4a. suspend saves the guest's state to a file and ends QEMU; resume restores it"
+# last_tick VM: the counter's last value since the guest last booted (0 before its first tick)
+last_tick() {
+    awk '/CIEL-GUEST booting/ {t = 0} match($0, /CIEL-GUEST tick [0-9]+/) {t = substr($0, RSTART + 16, RLENGTH - 16)}
+        END {print t + 0}' "$AGENT_DIR/vms/$1/console.log"
+}
+ticked_to() { (($(last_tick "$1") >= $2)); }
+# first_tick_after VM LINE WANT: the first counter line after console line LINE is WANT
+first_tick_after() {
+    [[ $(tail -n "+$(($2 + 1))" "$AGENT_DIR/vms/$1/console.log" | grep -ao "CIEL-GUEST tick [0-9]*" | head -n 1) == "CIEL-GUEST tick $3" ]]
+}
+check "  the guest's counter runs since its last boot (user-data)" wait_until 60 ticked_to "$VM" 3
+BOOTS=$(count_markers "$VM" "CIEL-GUEST booting")
+check "server suspend" cmp_ server suspend vm1
+check "  SUSPENDED" wait_until 60 status_is vm1 SUSPENDED
+assert "  no QEMU process" test -z "$(vm_pid "$VM")"
+assert "  the guest's state is saved in the VM's directory" test -s "$AGENT_DIR/vms/$VM/suspended.state"
+TICK=$(last_tick "$VM")
+LINES=$(wc -l <"$AGENT_DIR/vms/$VM/console.log")
+expect_fail "  pause of a suspended server is refused (409)" cmp_ server pause vm1
+    assert "  409" has_status 409 "$ERR"
+check "server resume" cmp_ server resume vm1
+check "  ACTIVE" wait_until 60 status_is vm1 ACTIVE
+assert "  QEMU runs again" test -n "$(vm_pid "$VM")"
+check "  the counter goes on from ${TICK:-?} (memory restored, not rebooted)" \
+    wait_until 30 first_tick_after "$VM" "$LINES" "$((${TICK:-0} + 1))"
+assert "  no boot since the suspend" eq "$(count_markers "$VM" "CIEL-GUEST booting")" "$BOOTS"
+assert "  the saved state is gone" test ! -e "$AGENT_DIR/vms/$VM/suspended.state"
 
 step "4b. resize, rebuild and snapshot reach the hypervisor"
 vm_args() { tr '\0' ' ' <"/proc/$(vm_pid "$1")/cmdline" 2>/dev/null; }

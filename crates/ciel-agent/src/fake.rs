@@ -96,6 +96,11 @@ impl FakeHypervisor {
             self.stop_qemu(&spec.id, timeout).await;
             return Ok(VmState::Stopped);
         }
+        // Suspend only flips the state here: no guest state is saved.
+        if spec.power == PowerState::Suspended {
+            self.stop_qemu(&spec.id, timeout).await;
+            return Ok(VmState::Suspended);
+        }
         let booted = self.vms.lock().ok().and_then(|m| m.get(&spec.id).map(|(_, b)| *b));
         let qemu = match self.qemu(&spec.id) {
             Some(q) => q,
@@ -177,6 +182,7 @@ impl Hypervisor for FakeHypervisor {
                     PowerState::Running => VmState::Running,
                     PowerState::Paused => VmState::Paused,
                     PowerState::Stopped => VmState::Stopped,
+                    PowerState::Suspended => VmState::Suspended,
                 },
                 Some((dir, timeout)) => {
                     // The VM exists from its first start on (a failed one too, to be removed).

@@ -3,13 +3,14 @@
 //! image cache as the disk; the serial console in a log file; power changes over QMP.
 //!
 //! Per VM: `<state>/vms/<id>/{disk.qcow2, config.iso, qmp.sock, vnc.sock, console.log, qemu.pid,
-//! boot-serial, rebuild-serial, shape, nics, volumes, throttles}`; its NICs are taps the network
+//! boot-serial, rebuild-serial, shape, nics, volumes, throttles, suspended.state}`; its NICs are taps the network
 //! plane made. A VM whose root disk is on Ceph (`root_backend = rbd`) has it as the RBD image
 //! `<id>_disk` of the `vms` pool instead of `disk.qcow2`, and a `root-rbd` marker saying this
 //! host made it (and so removes it with the VM).
 
 mod cold;
 mod migrate;
+mod suspend;
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp::commands::{
@@ -630,6 +631,8 @@ impl QemuDriver {
         if rebuilt < spec.rebuild_serial {
             self.stop_process(&spec.id).await?;
             self.remove_root_disk(&spec.id).await?;
+            // A saved state belongs to the old disk.
+            let _ = std::fs::remove_file(suspend::saved_state(&dir));
             std::fs::write(dir.join("rebuild-serial"), spec.rebuild_serial.to_string())?;
             tracing::info!(vm = %spec.id, image = %spec.image.id, "VM disk rebuilt");
         }
@@ -651,11 +654,43 @@ impl QemuDriver {
             crate::storage::transfer::stop(&export);
         }
         self.apply_shape(spec).await?;
-        let running = self.pid(&spec.id).is_some();
+        let saved = suspend::saved_state(&self.dir(&spec.id));
+        let mut running = self.pid(&spec.id).is_some();
+        if running && saved.exists() {
+            // The agent stopped between saving the state and ending QEMU, or while
+            // restoring it: end that QEMU, the file is whole and is used again.
+            tracing::info!(vm = %spec.id, "a QEMU of a suspended VM is left: ending it");
+            self.stop_process(&spec.id).await?;
+            running = false;
+        }
         match (running, spec.power) {
             (false, PowerState::Stopped) => {
+                // A stopped VM boots afresh: a saved state is of no use any more.
+                let _ = std::fs::remove_file(&saved);
                 self.prepare_disk(spec).await?;
                 Ok(VmState::Stopped)
+            }
+            (false, PowerState::Suspended) => {
+                if !saved.exists() {
+                    // Nothing to restore (the QEMU was gone before it could be saved, e.g.
+                    // a host reboot): a resume boots the VM afresh.
+                    tracing::warn!(vm = %spec.id, "a suspended VM without a saved state: it will boot afresh");
+                }
+                self.prepare_disk(spec).await?;
+                Ok(VmState::Suspended)
+            }
+            (true, PowerState::Suspended) => {
+                self.suspend(spec).await?;
+                Ok(VmState::Suspended)
+            }
+            (false, p) if saved.exists() => {
+                self.resume(spec, p == PowerState::Paused).await?;
+                self.sync_volumes(spec).await?;
+                Ok(if p == PowerState::Paused {
+                    VmState::Paused
+                } else {
+                    VmState::Running
+                })
             }
             (false, p) => {
                 self.start(spec, p == PowerState::Paused).await?;

@@ -265,3 +265,61 @@ async fn listings_filter_by_tags() {
         assert_eq!(api.names(query, "2.25").await, all, "{query} at 2.25");
     }
 }
+
+/// The servers of one multi-create share a reservation id (`r-` and 8 lower-case letters or
+/// digits, as Nova makes them): `return_reservation_id` answers it, details show it (2.3,
+/// admin) and `?reservation_id=` lists exactly those servers.
+#[tokio::test]
+async fn multi_create_servers_share_a_reservation_id() {
+    let api = Api::new().await;
+    let r = api
+        .create(
+            "2.79",
+            "multi",
+            json!({"min_count": 2, "max_count": 2, "return_reservation_id": true}),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let rid = r.json["reservation_id"].as_str().unwrap().to_string();
+    assert!(
+        rid.len() == 10
+            && rid.starts_with("r-")
+            && rid[2..].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+        "{rid}"
+    );
+    let single = id_of(&api.create("2.79", "single", json!({}), json!({})).await);
+    let other = api.show(&single).await["OS-EXT-SRV-ATTR:reservation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(other.starts_with("r-") && other != rid, "{other}");
+
+    for path in ["servers", "servers/detail"] {
+        let r = api
+            .call(
+                "GET",
+                &format!("/compute/v2.1/{path}?reservation_id={rid}"),
+                "2.79",
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        let listed = r.json["servers"].as_array().unwrap();
+        assert_eq!(listed.len(), 2, "{path}: {}", r.json);
+        if path == "servers/detail" {
+            assert!(listed.iter().all(|s| s["OS-EXT-SRV-ATTR:reservation_id"] == json!(rid)));
+            let mut indexes: Vec<i64> = listed
+                .iter()
+                .map(|s| s["OS-EXT-SRV-ATTR:launch_index"].as_i64().unwrap())
+                .collect();
+            indexes.sort();
+            assert_eq!(indexes, vec![0, 1]);
+        }
+    }
+    assert_eq!(
+        api.names("reservation_id=r-00000000", "2.79").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(api.names("", "2.79").await.len(), 3);
+}

@@ -425,6 +425,9 @@ pub enum PowerState {
     Running,
     Paused,
     Stopped,
+    /// Nova's suspend (libvirt's managed save): the guest's memory and device state are
+    /// saved to a file on the host and its QEMU ends; `Running` again restores them.
+    Suspended,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -863,6 +866,8 @@ pub enum VmState {
     Running,
     Paused,
     Stopped,
+    /// No QEMU runs; the guest's saved state waits on the host to be restored.
+    Suspended,
     Error,
 }
 

@@ -59,6 +59,8 @@ pub enum PowerAction {
     Start,
     Pause,
     Unpause,
+    Suspend,
+    Resume,
     /// Hard and soft reboots both restart the VM.
     Reboot(RebootType),
 }
@@ -71,6 +73,8 @@ impl PowerAction {
             PowerAction::Start => "os-start",
             PowerAction::Pause => "pause",
             PowerAction::Unpause => "unpause",
+            PowerAction::Suspend => "suspend",
+            PowerAction::Resume => "resume",
             PowerAction::Reboot(_) => "reboot",
         }
     }
@@ -144,7 +148,12 @@ impl App {
             (Start, VmState::Stopped) => (DesiredPower::Running, TaskState::PoweringOn, "start"),
             (Pause, VmState::Active) => (DesiredPower::Paused, TaskState::Pausing, "pause"),
             (Unpause, VmState::Paused) => (DesiredPower::Running, TaskState::Unpausing, "unpause"),
+            (Suspend, VmState::Active) => (DesiredPower::Suspended, TaskState::Suspending, "suspend"),
+            (Resume, VmState::Suspended) => (DesiredPower::Running, TaskState::Resuming, "resume"),
             (Reboot(_), VmState::Active | VmState::Stopped) => (DesiredPower::Running, TaskState::Rebooting, "reboot"),
+            // Nova hard-reboots a suspended server (its saved state is discarded), never
+            // soft-reboots one.
+            (Reboot(RebootType::Hard), VmState::Suspended) => (DesiredPower::Running, TaskState::Rebooting, "reboot"),
             (_, state) => return Err(conflict(state)),
         };
         if let Some(t) = &s.task_state {

@@ -208,7 +208,7 @@ pub(super) async fn apply_progress(
             }
             s.vm_state = VmState::Resized;
             s.power_state = match s.desired_power {
-                DesiredPower::Stopped => 4,
+                DesiredPower::Stopped | DesiredPower::Suspended => 4,
                 DesiredPower::Paused => 3,
                 DesiredPower::Running => 1,
             };

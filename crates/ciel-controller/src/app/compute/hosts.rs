@@ -428,11 +428,15 @@ fn apply_observation(s: &mut Server, state: &Observed, boot_serial: i64, message
         Observed::Running => (VmState::Active, 1),
         Observed::Paused => (VmState::Paused, 3),
         Observed::Stopped => (VmState::Stopped, 4),
+        // Nova's libvirt driver shows a managed-saved (shut off) domain as SHUTDOWN.
+        Observed::Suspended => (VmState::Suspended, 4),
         Observed::Error => (VmState::Error, 0),
     };
     let settled = match (s.desired_power, state) {
         (DesiredPower::Running, Observed::Running) => boot_serial >= s.boot_serial,
-        (DesiredPower::Paused, Observed::Paused) | (DesiredPower::Stopped, Observed::Stopped) => true,
+        (DesiredPower::Paused, Observed::Paused)
+        | (DesiredPower::Stopped, Observed::Stopped)
+        | (DesiredPower::Suspended, Observed::Suspended) => true,
         (_, Observed::Error) => true,
         _ => false,
     };

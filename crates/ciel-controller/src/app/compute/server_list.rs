@@ -51,6 +51,8 @@ pub struct ServerFilter {
     pub host: Option<String>,
     /// `tags`, `tags-any`, `not-tags`, `not-tags-any` (2.26).
     pub tags: TagFilter,
+    /// `reservation_id`: the servers one create request made.
+    pub reservation_id: Option<String>,
 }
 
 fn regex(field: &str, pattern: &str) -> Result<Regex> {
@@ -87,7 +89,9 @@ impl App {
         if f.all_projects && !caller.may("compute:servers:list:all_projects") {
             return Err(Error::forbidden());
         }
-        let mut list = self.list_servers_tagged(caller, f.all_projects, &f.tags).await?;
+        let mut list = self
+            .list_servers_tagged(caller, f.all_projects, &f.tags, f.reservation_id.as_deref())
+            .await?;
         if let Some(n) = &f.name {
             let re = regex("name", n)?;
             list.retain(|s| re.is_match(&s.name));

@@ -307,6 +307,15 @@ async fn record_created(
     Ok(())
 }
 
+/// Nova's reservation id: `r-` and 8 random lower-case letters and digits.
+fn reservation_id() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..8).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect();
+    format!("r-{tail}")
+}
+
 /// The server a request makes, before it has an id, a host and its place in the request.
 fn new_server(caller: &Caller, req: &CreateServer, r: &Resolved) -> Server {
     let now = crate::db::now();
@@ -336,6 +345,8 @@ fn new_server(caller: &Caller, req: &CreateServer, r: &Resolved) -> Server {
         launched_at: None,
         config_drive: req.config_drive,
         launch_index: 0,
+        // One per request: every server of a multi-create shares it.
+        reservation_id: reservation_id(),
         description: req.description.clone(),
         access_ipv4: req.access_ipv4.clone(),
         access_ipv6: req.access_ipv6.clone(),
@@ -472,7 +483,7 @@ impl App {
     }
 
     pub async fn list_servers(&self, caller: &Caller, all_projects: bool) -> Result<Vec<Server>> {
-        self.list_servers_tagged(caller, all_projects, &db::TagFilter::default())
+        self.list_servers_tagged(caller, all_projects, &db::TagFilter::default(), None)
             .await
     }
 
@@ -482,10 +493,11 @@ impl App {
         caller: &Caller,
         all_projects: bool,
         tags: &db::TagFilter,
+        reservation_id: Option<&str>,
     ) -> Result<Vec<Server>> {
         let own = caller.project_id().map(str::to_owned);
         let every = all_projects && caller.may("compute:servers:list:all_projects");
-        Ok(db::list_tagged(&self.db, tags)
+        Ok(db::list_tagged(&self.db, tags, reservation_id)
             .await?
             .into_iter()
             .filter(|s| every || own.as_deref() == Some(s.project_id.as_str()))

@@ -28,7 +28,12 @@ impl App {
         request_id: &str,
     ) -> Result<String> {
         let s = self.server_for_update(caller, id, Guard::Lock).await?;
-        if !matches!(s.vm_state, VmState::Active | VmState::Stopped | VmState::Paused) || s.task_state.is_some() {
+        // (As Nova: a suspended server's disk is as still as a stopped one's.)
+        let allowed = matches!(
+            s.vm_state,
+            VmState::Active | VmState::Stopped | VmState::Paused | VmState::Suspended
+        );
+        if !allowed || s.task_state.is_some() {
             return Err(Error::Conflict(format!(
                 "Cannot 'createImage' instance {id} while it is in vm_state {}",
                 s.vm_state

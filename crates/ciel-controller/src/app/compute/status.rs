@@ -17,6 +17,7 @@ text_enum! {
         Active = "ACTIVE",
         Shutoff = "SHUTOFF",
         Paused = "PAUSED",
+        Suspended = "SUSPENDED",
         Error = "ERROR",
     }
 }
@@ -42,6 +43,7 @@ pub fn api_status(s: &Server) -> ApiStatus {
         (VmState::Active, _) => ApiStatus::Active,
         (VmState::Stopped, _) => ApiStatus::Shutoff,
         (VmState::Paused, _) => ApiStatus::Paused,
+        (VmState::Suspended, _) => ApiStatus::Suspended,
         (VmState::Error, _) => ApiStatus::Error,
     }
 }

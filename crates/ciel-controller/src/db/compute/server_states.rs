@@ -10,6 +10,8 @@ text_enum! {
         Active = "active",
         Paused = "paused",
         Stopped = "stopped",
+        /// Suspended: the guest's state is saved on its host and no QEMU runs.
+        Suspended = "suspended",
         /// A resize converged and waits for the user's confirm or revert.
         Resized = "resized",
         Error = "error",
@@ -24,6 +26,8 @@ text_enum! {
         PoweringOn = "powering-on",
         Pausing = "pausing",
         Unpausing = "unpausing",
+        Suspending = "suspending",
+        Resuming = "resuming",
         Rebooting = "rebooting",
         RebootingHard = "rebooting_hard",
         Rebuilding = "rebuilding",
@@ -42,6 +46,7 @@ text_enum! {
         Running = "running",
         Paused = "paused",
         Stopped = "stopped",
+        Suspended = "suspended",
     }
 }
 
@@ -51,6 +56,7 @@ impl DesiredPower {
             DesiredPower::Running => ciel_proto::PowerState::Running,
             DesiredPower::Paused => ciel_proto::PowerState::Paused,
             DesiredPower::Stopped => ciel_proto::PowerState::Stopped,
+            DesiredPower::Suspended => ciel_proto::PowerState::Suspended,
         }
     }
 }

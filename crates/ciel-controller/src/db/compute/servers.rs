@@ -46,17 +46,20 @@ pub struct Server {
     /// Where the root disk made from the image lives: `file` (on the host) or `rbd` (Ceph),
     /// chosen from the host at placement.
     pub root_backend: String,
+    /// Nova's `reservation_id`: shared by the servers of one create request.
+    pub reservation_id: String,
 }
 
 const COLS: &str = "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, root_gb, image_id, host_id, key_name, \
      user_data, metadata, availability_zone, vm_state, task_state, power_state, desired_power, boot_serial, fault, \
      created_at, updated_at, launched_at, config_drive, launch_index, description, access_ipv4, access_ipv6, \
-     locked_by, locked_reason, rebuild_serial, old_flavor_id, old_vcpus, old_memory_mb, old_root_gb, root_backend";
+     locked_by, locked_reason, rebuild_serial, old_flavor_id, old_vcpus, old_memory_mb, old_root_gb, root_backend, \
+     reservation_id";
 
 pub async fn insert(e: impl sql::Executor<'_>, s: &Server) -> Result<()> {
     sql::query(&format!(
         "INSERT INTO servers ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-         ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&s.id)
     .bind(&s.project_id)
@@ -94,6 +97,7 @@ pub async fn insert(e: impl sql::Executor<'_>, s: &Server) -> Result<()> {
     .bind(s.old_memory_mb)
     .bind(s.old_root_gb)
     .bind(&s.root_backend)
+    .bind(&s.reservation_id)
     .execute(e)
     .await?;
     Ok(())
@@ -127,9 +131,17 @@ pub struct TagFilter {
     pub not_any: Option<Vec<String>>,
 }
 
-/// Servers whose tags pass `f`, newest first.
-pub async fn list_tagged(e: impl sql::Executor<'_>, f: &TagFilter) -> Result<Vec<Server>> {
+/// Servers whose tags pass `f` (and, given one, of reservation `reservation_id`, found through
+/// its index), newest first.
+pub async fn list_tagged(
+    e: impl sql::Executor<'_>,
+    f: &TagFilter,
+    reservation_id: Option<&str>,
+) -> Result<Vec<Server>> {
     let mut q = sql::QueryBuilder::new(format!("SELECT {COLS} FROM servers WHERE 1 = 1"));
+    if let Some(r) = reservation_id {
+        q.push(" AND reservation_id = ").push_bind(r.to_string());
+    }
     // How many of `tags` the server has (each tag is stored once per server).
     let matching = |q: &mut sql::QueryBuilder<'_>, tags: &[String]| {
         q.push(" (SELECT count(*) FROM server_tags t WHERE t.server_id = servers.id AND t.tag IN (");

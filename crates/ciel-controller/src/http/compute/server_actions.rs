@@ -43,6 +43,8 @@ pub async fn action(
         ServerAction::Start(_) => accepted(app.server_power_action(c, id, PowerAction::Start, rid).await),
         ServerAction::Pause(_) => accepted(app.server_power_action(c, id, PowerAction::Pause, rid).await),
         ServerAction::Unpause(_) => accepted(app.server_power_action(c, id, PowerAction::Unpause, rid).await),
+        ServerAction::Suspend(_) => accepted(app.server_power_action(c, id, PowerAction::Suspend, rid).await),
+        ServerAction::Resume(_) => accepted(app.server_power_action(c, id, PowerAction::Resume, rid).await),
         ServerAction::Lock(l) => accepted(app.lock_server(c, id, true, l.reason, rid).await),
         ServerAction::Unlock(_) => accepted(app.lock_server(c, id, false, None, rid).await),
         ServerAction::Rebuild(r) => rebuild(app, c, mv, id, &r, rid).await,

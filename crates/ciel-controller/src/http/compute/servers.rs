@@ -236,8 +236,8 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
             .and_then(|h| l.host_names.get(h.as_str()).cloned())
             .unwrap_or_default();
         if mv.at_least(3) {
-            v["OS-EXT-SRV-ATTR:reservation_id"] = json!("");
-            v["OS-EXT-SRV-ATTR:launch_index"] = json!(0);
+            v["OS-EXT-SRV-ATTR:reservation_id"] = json!(s.reservation_id);
+            v["OS-EXT-SRV-ATTR:launch_index"] = json!(s.launch_index);
             v["OS-EXT-SRV-ATTR:hostname"] = json!(hostname(&s.name));
             v["OS-EXT-SRV-ATTR:kernel_id"] = json!("");
             v["OS-EXT-SRV-ATTR:ramdisk_id"] = json!("");
@@ -279,13 +279,13 @@ pub async fn create(
     }
     let req = CreateServer::at_microversion(b, mv.1)?;
     let made = app.create_servers(&c, &rid, &req).await?;
-    if req.return_reservation_id {
-        let r = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": r}))).into_response());
-    }
     let first = made
         .first()
         .ok_or_else(|| Error::Internal("no server created".into()))?;
+    if req.return_reservation_id {
+        let r = &first.reservation_id;
+        return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": r}))).into_response());
+    }
     let groups = security_groups(&Lookups::load(&app, &c).await?, first);
     let location = format!("{}/compute/v2.1/servers/{}", app.cfg.public_url, first.id);
     // Nova returns the password it set (the given one or a generated one); Ciel's guests get
@@ -320,6 +320,7 @@ fn filter(mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> {
         marker: param(&q, "marker").map(str::to_owned),
         project_id: param(&q, "project_id").or(param(&q, "tenant_id")).map(str::to_owned),
         host: param(&q, "host").map(str::to_owned),
+        reservation_id: param(&q, "reservation_id").map(str::to_owned),
         ..Default::default()
     };
     let statuses: Vec<String> = q

@@ -21,6 +21,10 @@ pub enum ServerAction {
     Pause(IgnoredAny),
     #[serde(rename = "unpause")]
     Unpause(IgnoredAny),
+    #[serde(rename = "suspend")]
+    Suspend(IgnoredAny),
+    #[serde(rename = "resume")]
+    Resume(IgnoredAny),
     #[serde(rename = "lock")]
     Lock(Lock),
     #[serde(rename = "unlock")]
@@ -117,6 +121,8 @@ const KNOWN: &[&str] = &[
     "os-start",
     "pause",
     "unpause",
+    "suspend",
+    "resume",
     "lock",
     "unlock",
     "rebuild",
