@@ -990,7 +990,10 @@ async fn type_encryption_is_kept_for_admins_and_its_volumes_are_refused() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["encryption"]["control_location"], "front-end", "the default");
     assert_eq!(r.json["encryption"]["volume_type_id"], t.as_str());
-    assert!(r.json["encryption"].get("created_at").is_none(), "as Cinder: the specs only");
+    assert!(
+        r.json["encryption"].get("created_at").is_none(),
+        "as Cinder: the specs only"
+    );
     let enc = r.json["encryption"]["encryption_id"].as_str().unwrap().to_string();
     let r = c
         .req(&c.admin, "POST", &path, Some(json!({ "encryption": specs })))
@@ -999,7 +1002,11 @@ async fn type_encryption_is_kept_for_admins_and_its_volumes_are_refused() {
     let r = c.req(&c.a, "GET", &path, None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "reads are an admin's too");
     let r = c.req(&c.admin, "GET", &path, None).await;
-    assert!(r.json["created_at"].is_string() && r.json["deleted"] == json!(false), "{}", r.json);
+    assert!(
+        r.json["created_at"].is_string() && r.json["deleted"] == json!(false),
+        "{}",
+        r.json
+    );
 
     // Changed field by field; one spec read alone.
     let r = c
