@@ -108,6 +108,7 @@ check "  rbd ls vms: ${VM1}_disk" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls 
 assert "  no disk file on hv1" test ! -e "$AGENT_DIR/vms/$VM1/disk.qcow2"
 check "  rbd info: a clone of images/$RAW@snap" parent_of "vms/${VM1}_disk"
     ok && assert "  parent" eq "$OUT" "$RAW@snap"
+assert "  hv1 did not fetch the image (the clone reads nothing there)" test ! -e "$AGENT_DIR/images/$RAW"
 check "  QEMU opened it with the rbd driver" bash -c "tr '\\0' ' ' </proc/\$(pgrep -f 'guest=$VM1' | head -n 1)/cmdline | grep -q '\"driver\":\"rbd\"'"
 
 step "2. a volume on RBD, attached, written, grown while in use"

@@ -21,6 +21,11 @@ pub trait Hypervisor: Send + Sync {
     fn needs_images(&self) -> bool {
         false
     }
+    /// Whether the VM needs its own image (not only kernel and ramdisk) in the host's cache:
+    /// not when its root disk is made without reading it here.
+    fn needs_root_image(&self, _spec: &ciel_proto::VmSpec) -> bool {
+        true
+    }
     /// Whether VMs get real NICs, so the host's network data plane must be wired for them.
     fn wires_network(&self) -> bool {
         false

@@ -31,6 +31,9 @@ use std::time::Duration;
 const CONFIG_DRIVE: &str = "config.iso";
 /// In a VM's directory: its root disk is the RBD image this host made.
 const ROOT_RBD: &str = "root-rbd";
+/// Left in a VM's directory when its root disk could not be cloned from the image's RBD
+/// copy: the image is then fetched into the cache and copied.
+const CLONE_FAILED: &str = "clone-failed";
 /// The node name of a root disk given as a blockdev.
 const ROOT_NODE: &str = "root0";
 /// QEMU ids of the devices every VM has (NICs and volumes have ids made from their own).
@@ -201,6 +204,12 @@ impl QemuDriver {
             other => {
                 if let Some(Err(e)) = other {
                     tracing::info!(vm = %spec.id, image = %spec.image.id, error = %e, "no clone of the image's RBD copy; copying it");
+                    std::fs::create_dir_all(self.dir(&spec.id))?;
+                    std::fs::write(self.dir(&spec.id).join(CLONE_FAILED), format!("{e:#}"))?;
+                }
+                if !self.images_dir.join(&spec.image.id).exists() {
+                    // The image was not fetched for a clone: it is on the next pass.
+                    bail!("the image {} is not in this host's cache yet", spec.image.id);
                 }
                 self.write_rbd_disk(spec, ceph, rbd, &part).await
             }
@@ -990,6 +999,17 @@ impl Hypervisor for QemuDriver {
 
     fn needs_images(&self) -> bool {
         true
+    }
+
+    /// A root disk cloned from the image service's RBD copy reads nothing here, so the
+    /// image is not fetched (a host may run thousands of such VMs with an empty image
+    /// cache); after a failed clone it is, for the copy that replaces the clone.
+    fn needs_root_image(&self, spec: &VmSpec) -> bool {
+        let clones = spec.root_volume.is_none()
+            && spec.root_backend == "rbd"
+            && self.ceph.is_some()
+            && RbdTool::can_clone(&spec.image);
+        !clones || self.dir(&spec.id).join(CLONE_FAILED).exists()
     }
 
     fn wires_network(&self) -> bool {

@@ -294,7 +294,7 @@ impl VmWork {
         let dir = crate::cache::images_dir(&self.state_dir);
         // (A VM booted from a volume has no image of its own: only its kernel and ramdisk.)
         for img in std::iter::once(&spec.image)
-            .filter(|i| !i.id.is_empty())
+            .filter(|i| !i.id.is_empty() && self.driver.needs_root_image(spec))
             .chain(spec.kernel.iter())
             .chain(spec.ramdisk.iter())
         {

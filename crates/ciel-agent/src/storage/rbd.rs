@@ -291,13 +291,19 @@ impl RbdTool {
     /// (`<images pool>/<id>@snap`, protected by the image service). None when there is no
     /// such copy to clone: the image service keeps its data elsewhere, or the image is not
     /// raw (a clone is the image's bytes as they are, so only raw data makes a disk).
+    /// Whether a disk of `img` can be a copy-on-write clone of its RBD copy (a raw image the
+    /// image service keeps in the images pool).
+    pub fn can_clone(img: &ciel_proto::ImageRef) -> bool {
+        img.rbd && img.disk_format == "raw"
+    }
+
     pub async fn clone_image(
         &self,
         cfg: &CephConfig,
         img: &ciel_proto::ImageRef,
         to: &str,
     ) -> Option<anyhow::Result<()>> {
-        if !img.rbd || img.disk_format != "raw" {
+        if !Self::can_clone(img) {
             return None;
         }
         let at = format!("{}/{}@{IMAGE_SNAPSHOT}", cfg.images_pool, img.id);
