@@ -21,6 +21,7 @@ use ciel_proto::{
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The volumes copied into this host: its reconcile keeps them although no desired volume
 /// names them yet.
@@ -31,12 +32,19 @@ pub fn incoming(specs: &[VolumeMigrationSpec]) -> impl Iterator<Item = String> +
         .map(|s| s.volume_id.clone())
 }
 
+/// How long a copy waits for the holding host to serve the volume: both hosts get their
+/// part at once, so the copier may look before the server listens; after this the copy is
+/// tried (and fails, reported) so that a dead source cannot hold the volume forever.
+const EXPORT_WAIT: Duration = Duration::from_secs(300);
+
 /// The NBD servers this host runs for migrations, and the tasks it has finished lately.
 pub struct Migrations {
     /// Pid files of the servers, one per migration (`<id>.pid`).
     dir: PathBuf,
     qemu_img: String,
     done: Mutex<HashMap<String, VolumeMigrationOutcome>>,
+    /// When each copy from another host's export first found it not listening.
+    waiting: Mutex<HashMap<String, Instant>>,
 }
 
 fn task_key(s: &VolumeMigrationSpec) -> String {
@@ -54,6 +62,7 @@ impl Migrations {
             dir: state_dir.join("volume-migrations"),
             qemu_img: qemu_img.into(),
             done: Mutex::default(),
+            waiting: Mutex::default(),
         }
     }
 
@@ -64,6 +73,9 @@ impl Migrations {
         let keys: Vec<String> = specs.iter().map(task_key).collect();
         if let Ok(mut d) = self.done.lock() {
             d.retain(|k, _| keys.contains(k));
+        }
+        if let Ok(mut w) = self.waiting.lock() {
+            w.retain(|k, _| keys.contains(k));
         }
         let mut out = vec![];
         for (spec, key) in specs.iter().zip(keys) {
@@ -78,6 +90,9 @@ impl Migrations {
                 continue;
             }
             let known = self.done.lock().ok().and_then(|d| d.get(&key).cloned());
+            if known.is_none() && !self.export_ready(spec, &key).await {
+                continue;
+            }
             let outcome = match known {
                 Some(o) => o,
                 None => {
@@ -107,6 +122,32 @@ impl Migrations {
             });
         }
         out
+    }
+
+    /// Whether a copy may start: a copy from another host's export waits (reporting
+    /// nothing) while that export does not listen yet, up to [`EXPORT_WAIT`].
+    async fn export_ready(&self, spec: &VolumeMigrationSpec, key: &str) -> bool {
+        let VolumeMigrationTask::Copy {
+            source: VolumeCopySource::Nbd { addr, port },
+            ..
+        } = &spec.task
+        else {
+            return true;
+        };
+        let probe = tokio::net::TcpStream::connect((addr.as_str(), *port));
+        if matches!(tokio::time::timeout(Duration::from_secs(2), probe).await, Ok(Ok(_))) {
+            return true;
+        }
+        let Ok(mut w) = self.waiting.lock() else {
+            return true;
+        };
+        let since = *w.entry(key.to_string()).or_insert_with(Instant::now);
+        let waited = since.elapsed();
+        if waited < EXPORT_WAIT {
+            tracing::info!(migration = %spec.id, volume = %spec.volume_id, addr, port, waited_s = waited.as_secs(), "the holding host does not serve the volume yet; the copy waits");
+            return false;
+        }
+        true
     }
 
     async fn task(&self, storage: &Storage, spec: &VolumeMigrationSpec) -> anyhow::Result<VolumeMigrationOutcome> {
