@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let dist = manifest.join("../../dashboard/dist");
-    println!("cargo:rerun-if-changed={}", dist.display());
+    // A missing path counts as changed on every build (the controller would be rebuilt each
+    // time): without a built dashboard, watch the folder it will be built in.
+    let watched = if dist.is_dir() {
+        dist.clone()
+    } else {
+        manifest.join("../../dashboard")
+    };
+    println!("cargo:rerun-if-changed={}", watched.display());
     let mut files = Vec::new();
     if dist.is_dir() {
         collect(&dist, &dist, &mut files);

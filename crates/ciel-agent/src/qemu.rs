@@ -394,21 +394,46 @@ impl QemuDriver {
 
     async fn start(&self, spec: &VmSpec, paused: bool) -> anyhow::Result<()> {
         let (disk, disk_format) = self.prepare_disk(spec).await?;
+        self.launch(spec, &disk, disk_format, paused, None, &[]).await?;
+        std::fs::write(self.dir(&spec.id).join("boot-serial"), spec.boot_serial.to_string())?;
+        tracing::info!(vm = %spec.id, name = %spec.name, "VM started");
+        Ok(())
+    }
+
+    /// Runs QEMU for the VM (a fresh boot, or `incoming` for a migration stream or a saved
+    /// state) and records what it was started with: the device layout, the ports, the
+    /// `volumes` attached at start and the shape.
+    async fn launch(
+        &self,
+        spec: &VmSpec,
+        disk: &Disk,
+        disk_format: &str,
+        paused: bool,
+        incoming: Option<&Incoming>,
+        volumes: &[(String, u64)],
+    ) -> anyhow::Result<()> {
         let dir = self.dir(&spec.id);
         self.forget_monitor(&spec.id);
-        let mut cmd = tokio::process::Command::new(&self.qemu);
-        let (args, layout) = self.launch_args(spec, &disk, disk_format, paused, None)?;
-        cmd.args(args);
-        let out = cmd.output().await.context("cannot run qemu-system-x86_64")?;
+        let (args, layout) = self.launch_args(spec, disk, disk_format, paused, incoming)?;
+        let out = tokio::process::Command::new(&self.qemu)
+            .args(args)
+            .output()
+            .await
+            .context("cannot run qemu-system-x86_64")?;
         if !out.status.success() {
-            bail!("qemu failed to start: {}", String::from_utf8_lossy(&out.stderr).trim());
+            let why = match incoming {
+                Some(_) => " for an incoming stream",
+                None => "",
+            };
+            bail!(
+                "qemu failed to start{why}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         write_layout(&dir, &layout)?;
-        std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
         write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
-        write_volumes(&dir, &[])?;
+        write_volumes(&dir, volumes)?;
         std::fs::write(dir.join("shape"), shape(spec))?;
-        tracing::info!(vm = %spec.id, name = %spec.name, "VM started");
         Ok(())
     }
 

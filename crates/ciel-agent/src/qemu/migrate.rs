@@ -14,10 +14,7 @@
 //! only runs it after its incoming stream completed. Each host records how its side ended
 //! (`migration` in the VM's directory) so that the same migration is never started twice.
 
-use super::{
-    read_layout, shape, write_layout, write_nics, write_volumes, Incoming, IncomingVolume, Layout, QemuDriver,
-    ROOT_NODE, ROOT_RBD,
-};
+use super::{read_layout, Incoming, IncomingVolume, Layout, QemuDriver, ROOT_NODE, ROOT_RBD};
 use crate::qmp::commands::{Cont, QueryStatus, RunState, Stop};
 use crate::qmp::migration::{
     BlockExportAdd, BlockExportDel, BlockJobCancel, BlockdevMirror, Migrate, MigrateCancel, MigrateContinue,
@@ -506,25 +503,11 @@ impl QemuDriver {
         }
         let slots: Layout = m.slots.iter().map(|s| (s.device.clone(), s.slot)).collect();
         let incoming = Incoming { slots, volumes };
-        self.forget_monitor(id);
-        let (args, layout) = self.launch_args(spec, &disk, format, true, Some(&incoming))?;
-        let out = tokio::process::Command::new(&self.qemu)
-            .args(args)
-            .output()
-            .await
-            .context("cannot run qemu-system-x86_64")?;
-        if !out.status.success() {
-            bail!(
-                "qemu failed to start for the incoming migration: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        write_layout(&dir, &layout)?;
-        std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
-        write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
         let sizes: Vec<(String, u64)> = spec.volumes.iter().map(|v| (v.volume_id.clone(), v.size_gb)).collect();
-        write_volumes(&dir, &sizes)?;
-        std::fs::write(dir.join("shape"), shape(spec))?;
+        self.launch(spec, &disk, format, true, Some(&incoming), &sizes)
+            .await
+            .context("incoming migration")?;
+        std::fs::write(dir.join("boot-serial"), spec.boot_serial.to_string())?;
         self.qmp(id, MigrateSetCapabilities::on(&["events", "late-block-activate"]))
             .await?;
         if m.block && Self::local_root(spec) {

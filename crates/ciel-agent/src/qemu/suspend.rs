@@ -14,7 +14,7 @@
 //! rather than leave the server stuck.
 
 use super::QemuDriver;
-use super::{read_layout, read_volumes, shape, write_layout, write_nics, write_volumes, Incoming, IncomingVolume};
+use super::{read_layout, read_volumes, Incoming, IncomingVolume};
 use crate::qmp::commands::{Cont, QueryStatus, RunState, Stop};
 use crate::qmp::migration::{Migrate, MigrateIncoming, MigrateSetParameters, QueryMigrate};
 use anyhow::{bail, Context};
@@ -177,23 +177,9 @@ impl QemuDriver {
             slots: read_layout(&dir).unwrap_or_default(),
             volumes,
         };
-        self.forget_monitor(id);
-        let (args, layout) = self.launch_args(spec, &disk, format, true, Some(&incoming))?;
-        let out = tokio::process::Command::new(&self.qemu)
-            .args(args)
-            .output()
+        self.launch(spec, &disk, format, true, Some(&incoming), &attached)
             .await
-            .context("cannot run qemu-system-x86_64")?;
-        if !out.status.success() {
-            bail!(
-                "qemu failed to start to restore the saved state: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        write_layout(&dir, &layout)?;
-        write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
-        write_volumes(&dir, &attached)?;
-        std::fs::write(dir.join("shape"), shape(spec))?;
+            .context("restoring the saved state")?;
         let sock = dir.join(STREAM);
         let _ = std::fs::remove_file(&sock);
         self.qmp(id, MigrateIncoming { uri: unix_uri(&sock) })

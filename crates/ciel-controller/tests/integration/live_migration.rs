@@ -3,7 +3,7 @@
 //! hosts' l2 population points at both, either host's report of the end moves the server
 //! (or leaves it), and force-complete and abort reach the source. The API's refusals.
 
-mod common;
+use crate::common;
 
 use ciel_controller::app::compute::params::actions::{BlockMigration, LiveMigrate};
 use ciel_controller::app::compute::params::CreateServer;

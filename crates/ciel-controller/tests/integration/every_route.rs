@@ -9,7 +9,7 @@
 //! Reads run first, then writes, then deletes (the member's and the admin's deletes last),
 //! so destructive calls cannot take fixtures away from the routes that still need them.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

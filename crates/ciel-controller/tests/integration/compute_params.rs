@@ -2,7 +2,7 @@
 //! and the exact text Ciel answered before the bodies were typed (Tempest and tests/cli check
 //! some), and the matching good body still works.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::Request;

@@ -3,7 +3,7 @@
 //! `migration_status` go through, the tasks each step puts in the hosts' desired state
 //! (who copies, who serves, who removes the old copy) and what the hosts' reports change.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -4,7 +4,7 @@
 //! admin actions, export/import of records, and the tasks each step puts in the host's
 //! desired state (ended by the host's report, as an agent sends it).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -1,6 +1,6 @@
 //! Identity logic against a real (in-memory) SQLite database and real token keys.
 
-mod common;
+use crate::common;
 
 use common::{app, login, params};
 

@@ -2,7 +2,7 @@
 //! refused with Neutron's status and `NeutronError` body when malformed, nothing is created
 //! or changed, and the same request with a good value still succeeds.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -2,7 +2,7 @@
 //! Keystone's status and exact message (tests/cli/identity.sh and Tempest compare some of
 //! them), and unknown attributes are kept and shown back as Keystone's "extra".
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

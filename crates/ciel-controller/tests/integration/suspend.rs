@@ -4,7 +4,7 @@
 //! actions Nova refuses on a suspended server (pause, stop, soft reboot, live migration,
 //! resize) answer 409 with Nova's text; a hard reboot is allowed and boots it afresh.
 
-mod common;
+use crate::common;
 
 use ciel_controller::app::compute::actions::PowerAction;
 use ciel_controller::app::compute::params::actions::{BlockMigration, LiveMigrate, RebootType};

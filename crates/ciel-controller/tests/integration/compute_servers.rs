@@ -2,7 +2,7 @@
 //! active image: tags given at create, a scheduling failure (202 and a server in ERROR with
 //! Nova's fault), and the tag filters of server listings.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -1,6 +1,6 @@
 //! Image service logic against a real SQLite database and filesystem store.
 
-mod common;
+use crate::common;
 
 use ciel_controller::app::image::params::CreateImage;
 use ciel_controller::app::App;

@@ -3,7 +3,7 @@
 //! tests that need several controllers run on PostgreSQL (`CIEL_TEST_DATABASE`); a SQLite
 //! file belongs to one controller.
 
-mod common;
+use crate::common;
 
 use ciel_controller::app::compute::params::CreateServer;
 use ciel_controller::app::compute::resource_params::CreateRemoteConsole;

@@ -1,6 +1,6 @@
 //! Network control plane against a real SQLite database (file-backed, so concurrency is real).
 
-mod common;
+use crate::common;
 
 use ciel_controller::app::identity::caller::Caller;
 use ciel_controller::app::network::params::{CreateSecurityGroupRule, CreateSubnetPool, FromBody, UpdateNetworkQuota};

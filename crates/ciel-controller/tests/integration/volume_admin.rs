@@ -3,7 +3,7 @@
 //! who may do what, and what each changes (the volume changing project, the quotas moving,
 //! the I/O limits reaching the host's desired state).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

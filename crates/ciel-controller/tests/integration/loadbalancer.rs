@@ -4,7 +4,7 @@
 //! firewall from the listeners, pools and members), statuses from reported health, batch
 //! member updates, cascade delete (VIP port gone, the floating IP kept), and Octavia's shapes.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

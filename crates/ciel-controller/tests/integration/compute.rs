@@ -1,7 +1,7 @@
 //! Compute API domain logic: flavors (visibility, access, extra specs), key pairs, and the
 //! hosts' share of shared (RBD) volumes.
 
-mod common;
+use crate::common;
 
 use ciel_controller::app::compute::flavors::Visibility;
 use ciel_controller::app::compute::resource_params::{CreateFlavor, CreateKeypair, ExtraSpecs, FlavorAccessAction};

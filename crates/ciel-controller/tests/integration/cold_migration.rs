@@ -5,7 +5,7 @@
 //! copy go without its shared disk), confirm lets the source's copy go. A failure leaves the
 //! server where it was. The API's refusals, and the records `/os-migrations` lists.
 
-mod common;
+use crate::common;
 
 use ciel_controller::app::compute::status::{api_status, ApiStatus};
 use ciel_controller::app::identity::caller::Caller;

@@ -3,7 +3,7 @@
 //! Each bad request gets the service's status and error body and creates nothing; the
 //! matching good request still works.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
