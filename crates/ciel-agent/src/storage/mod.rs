@@ -28,6 +28,19 @@ use std::path::{Path, PathBuf};
 
 pub(crate) const GIB: u64 = 1024 * 1024 * 1024;
 
+/// A removal that is not done yet but may be soon (the volume is still open elsewhere): not
+/// reported as an error, tried again by the next pass.
+#[derive(Debug)]
+pub struct StillOpen;
+
+impl std::fmt::Display for StillOpen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the volume is still open")
+    }
+}
+
+impl std::error::Error for StillOpen {}
+
 /// What a storage backend does for the agent. Paths are what QEMU opens.
 pub trait VolumeBackend: Send + Sync {
     /// The name volume types select it by (`volume_backend_name`).
@@ -324,6 +337,7 @@ pub async fn reconcile_backend(
         }
         match backend.remove_volume(&id).await {
             Ok(()) => have.retain(|v| v != &id),
+            Err(e) if e.is::<StillOpen>() => {}
             Err(e) => {
                 tracing::warn!(volume = %id, error = %e, "removing a volume failed; will retry");
                 if shared {

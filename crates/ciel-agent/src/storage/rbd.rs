@@ -10,12 +10,15 @@
 //! Ceph's own `rbd` tool does the work; QEMU opens the images with its `rbd` driver.
 
 use super::disk::{Disk, RbdImage};
-use super::{VolumeBackend, GIB};
+use super::{StillOpen, VolumeBackend, GIB};
 use crate::driver::BoxFuture;
 use anyhow::{bail, Context};
 use ciel_proto::{SnapshotSpec, VolumeSource, VolumeSpec};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 const VOLUME: &str = "volume-";
 const SNAPSHOT: &str = "snapshot-";
@@ -149,18 +152,9 @@ impl RbdTool {
     /// goes at once and it can never write again, even if its host comes back. What an
     /// evacuation does before the image is opened elsewhere. Returns how many were fenced.
     pub async fn break_claims(&self, spec: &str) -> anyhow::Result<usize> {
-        #[derive(Deserialize)]
-        struct Status {
-            #[serde(default)]
-            watchers: Vec<Watcher>,
-        }
-        #[derive(Deserialize)]
-        struct Watcher {
-            address: String,
-        }
-        let status: Status = serde_json::from_str(&self.run(&["status", "--format", "json", spec]).await?)?;
+        let watchers = self.watchers(spec).await?;
         let ceph = std::env::var("CIEL_CEPH").unwrap_or_else(|_| "ceph".into());
-        for w in &status.watchers {
+        for w in &watchers {
             // An address as Ceph prints it (`IP:PORT/NONCE`), checked before it is an argument.
             let ok = w
                 .address
@@ -183,7 +177,18 @@ impl RbdTool {
             super::run(&ceph, &all).await?;
             tracing::warn!(image = %spec, client = %w.address, "a previous holder of the image was blocklisted");
         }
-        Ok(status.watchers.len())
+        Ok(watchers.len())
+    }
+
+    /// The clients that have image `spec` open (a QEMU, here or on another host).
+    async fn watchers(&self, spec: &str) -> anyhow::Result<Vec<Watcher>> {
+        #[derive(Deserialize)]
+        struct Status {
+            #[serde(default)]
+            watchers: Vec<Watcher>,
+        }
+        let status: Status = serde_json::from_str(&self.run(&["status", "--format", "json", spec]).await?)?;
+        Ok(status.watchers)
     }
 
     pub fn run_sync(&self, args: &[&str]) -> anyhow::Result<String> {
@@ -356,9 +361,21 @@ impl RbdTool {
     }
 }
 
+#[derive(Deserialize)]
+struct Watcher {
+    address: String,
+}
+
+/// How long a volume to delete may stay open elsewhere before its removal counts as failed:
+/// a volume detached and then deleted is let go by its server's QEMU (an unplug the guest
+/// acknowledges, seconds under TCG) while its owner, maybe another host, already removes it.
+const RELEASE_WAIT: Duration = Duration::from_secs(120);
+
 pub struct RbdBackend {
     cfg: CephConfig,
     rbd: RbdTool,
+    /// Volumes to delete found still open, with when that was first seen.
+    still_open: Mutex<HashMap<String, Instant>>,
 }
 
 impl RbdBackend {
@@ -366,7 +383,27 @@ impl RbdBackend {
         Self {
             rbd: RbdTool::new(&cfg),
             cfg,
+            still_open: Mutex::default(),
         }
+    }
+
+    /// Whether volume `id`, to be removed, is still open and may yet be let go: then its
+    /// removal waits (the next pass tries again) instead of failing.
+    async fn let_go_soon(&self, id: &str) -> anyhow::Result<bool> {
+        let open = !self
+            .rbd
+            .watchers(&self.spec(&format!("{VOLUME}{id}")))
+            .await?
+            .is_empty();
+        let Ok(mut seen) = self.still_open.lock() else {
+            return Ok(false);
+        };
+        if !open {
+            seen.remove(id);
+            return Ok(false);
+        }
+        let since = *seen.entry(id.to_string()).or_insert_with(Instant::now);
+        Ok(since.elapsed() < RELEASE_WAIT)
     }
 
     fn spec(&self, image: &str) -> String {
@@ -533,6 +570,15 @@ impl VolumeBackend for RbdBackend {
 
     fn remove_volume<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
+            if self
+                .rbd
+                .exists(&self.cfg.volumes_pool, &format!("{VOLUME}{id}"))
+                .await?
+                && self.let_go_soon(id).await?
+            {
+                tracing::info!(volume = %id, "the RBD volume to remove is still open (a detach under way?); waiting");
+                return Err(StillOpen.into());
+            }
             self.rbd
                 .remove_image(&self.cfg.volumes_pool, &format!("{VOLUME}{id}"))
                 .await?;

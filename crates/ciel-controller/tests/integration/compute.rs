@@ -237,3 +237,65 @@ async fn shared_volumes_have_one_owner_and_are_deleted_by_name() {
     app.host_report(owner, done).await.unwrap();
     assert_eq!(app.get_volume(&admin, &v.id).await.unwrap_err().status(), 404);
 }
+
+/// `ciel:images_type` on a flavor puts the root disks of servers booted from an image where
+/// it says, whatever the host's own `images_type`, and only on hosts that reach that backend.
+#[tokio::test]
+async fn a_flavor_chooses_where_root_disks_go() {
+    use ciel_controller::app::compute::params::CreateServer;
+    use std::time::Duration;
+
+    let (app, _dir) = common::app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    let (files_only, _) = common::register_host_with_storage(&app, "h1", None, &[], &["file"]).await;
+    let (ceph, _) = common::register_host_with_storage(&app, "h2", None, &[], &["file", "rbd"]).await;
+    let f = CreateFlavor::try_from(body(json!({"name": "on-ceph", "ram": 64, "vcpus": 1, "disk": 1})));
+    let f = app.create_flavor(&admin, f.unwrap()).await.unwrap();
+    let bad = ExtraSpecs::try_from(body(json!({"ciel:images_type": "nfs"})));
+    assert_eq!(bad.unwrap_err().status(), 400, "only file or rbd");
+    let spec = ExtraSpecs::try_from(body(json!({"ciel:images_type": "rbd"}))).unwrap();
+    app.set_flavor_extra_specs(&admin, &f.id, spec).await.unwrap();
+
+    let img = app
+        .create_image(
+            &admin,
+            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await
+        .unwrap();
+    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
+    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let boot = |flavor: &str, n: u32| {
+        CreateServer::try_from(body(json!({
+            "name": "vm", "imageRef": img.id, "flavorRef": flavor, "networks": "none",
+            "min_count": n, "max_count": n})))
+        .unwrap()
+    };
+    let made = app.create_servers(&admin, "req-1", &boot(&f.id, 3)).await.unwrap();
+    assert!(
+        made.iter().all(|s| s.host_id.as_deref() == Some(ceph.id.as_str())),
+        "only h2 reaches the cluster, though h1 has more room once h2 holds one"
+    );
+    let cfg = app.host_config(&ceph, 0, Duration::ZERO).await.unwrap();
+    assert_eq!(cfg.vms.len(), 3);
+    assert!(
+        cfg.vms.iter().all(|v| v.root_backend == "rbd"),
+        "the flavor's choice, not h2's file"
+    );
+
+    // A flavor without the spec follows the host; one asking for files goes anywhere.
+    let p = CreateFlavor::try_from(body(json!({"name": "plain", "ram": 64, "vcpus": 1, "disk": 1})));
+    let p = app.create_flavor(&admin, p.unwrap()).await.unwrap();
+    let plain = app.create_servers(&admin, "req-2", &boot(&p.id, 1)).await.unwrap();
+    assert_eq!(
+        plain[0].host_id.as_deref(),
+        Some(files_only.id.as_str()),
+        "most free RAM"
+    );
+    let spec = ExtraSpecs::try_from(body(json!({"ciel:images_type": "file"}))).unwrap();
+    app.set_flavor_extra_specs(&admin, &f.id, spec).await.unwrap();
+    app.create_servers(&admin, "req-3", &boot(&f.id, 1)).await.unwrap();
+    let on_files = app.host_config(&files_only, 0, Duration::ZERO).await.unwrap();
+    assert_eq!(on_files.vms.len(), 2);
+    assert!(on_files.vms.iter().all(|v| v.root_backend == "file"));
+}

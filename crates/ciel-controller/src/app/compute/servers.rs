@@ -4,6 +4,7 @@
 //! makes its servers, in ERROR with Nova's "No valid host" fault.
 
 use super::params::{CreateServer, NicRequest};
+use super::resource_params::IMAGES_TYPE_SPEC;
 use super::scheduler::{self, Constraints};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::in_project;
@@ -40,6 +41,8 @@ struct Resolved {
     constraints: Constraints,
     /// Security group ids for the new ports (None: the network's default).
     groups: Option<Vec<String>>,
+    /// Where the root disk goes when the flavor says (`ciel:images_type`); else the host's choice.
+    root_backend: Option<String>,
 }
 
 impl App {
@@ -118,6 +121,13 @@ impl App {
             Some(names) => Some(self.requested_groups(caller, names).await?),
             None => None,
         };
+        // Only a root disk made from an image has a place of its own.
+        let root_backend = match req.image_ref {
+            Some(_) => crate::db::compute::flavors::extra_specs(&self.db, &flavor.id)
+                .await?
+                .remove(IMAGES_TYPE_SPEC),
+            None => None,
+        };
         let constraints = Constraints {
             same_host: match &req.hints.same_host {
                 Some(ids) => Some(self.hosts_of_servers(caller, ids).await),
@@ -126,7 +136,7 @@ impl App {
             different_host: self.hosts_of_servers(caller, &req.hints.different_host).await,
             forced_host: self.forced_host(caller, req)?,
             group: None,
-            backends: vec![],
+            backends: root_backend.iter().cloned().collect(),
         };
         Ok(Resolved {
             project_id,
@@ -134,6 +144,7 @@ impl App {
             image_id,
             constraints,
             groups,
+            root_backend,
         })
     }
 
@@ -217,10 +228,13 @@ impl App {
             s.id = uuid::Uuid::new_v4().to_string().into();
             s.name = numbered(&req.name, wanted, i);
             s.host_id = Some(host.as_str().into());
-            s.root_backend = hosts::get(&mut *placed, &host)
-                .await?
-                .map(|h| h.images_type)
-                .unwrap_or_else(|| "file".into());
+            s.root_backend = match &r.root_backend {
+                Some(b) => b.clone(),
+                None => hosts::get(&mut *placed, &host)
+                    .await?
+                    .map(|h| h.images_type)
+                    .unwrap_or_else(|| "file".into()),
+            };
             s.launch_index = i;
             db::insert(&mut *placed, &s).await?;
             self.attach_block_devices(&mut placed, caller, req, &s, &host).await?;

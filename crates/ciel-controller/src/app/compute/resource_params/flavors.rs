@@ -189,8 +189,21 @@ fn spec_value(k: &str, v: &Value) -> Result<String> {
             "Invalid input for field/attribute {k}. Value is too long"
         )));
     }
+    if k == IMAGES_TYPE_SPEC && !IMAGES_TYPES.contains(&s.as_str()) {
+        return Err(Error::bad_request(format!(
+            "Validation failed; {k} must be one of {}; got '{s}'.",
+            IMAGES_TYPES.join(", ")
+        )));
+    }
     Ok(s)
 }
+
+/// The flavor extra spec that places root disks of servers booted from an image (Nova's
+/// `[libvirt] images_type`, per flavor): `file` (a qcow2 overlay on the hypervisor) or `rbd`
+/// (a clone in the Ceph cluster; only hosts reaching it are chosen). Without it, the host's
+/// own `images_type` decides.
+pub const IMAGES_TYPE_SPEC: &str = "ciel:images_type";
+const IMAGES_TYPES: [&str; 2] = ["file", "rbd"];
 
 /// Extra specs to set: `POST .../os-extra_specs` `{"extra_specs": {...}}`, or one item
 /// through `PUT .../os-extra_specs/{key}` (see [`ExtraSpecs::item`]).

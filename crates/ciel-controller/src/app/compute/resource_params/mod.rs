@@ -21,7 +21,7 @@ pub mod volume_attachments;
 
 pub use aggregates::{AggregateAction, AggregateMetadata, CreateAggregate, UpdateAggregate};
 pub use consoles::CreateRemoteConsole;
-pub use flavors::{CreateFlavor, ExtraSpecs, FlavorAccessAction, UpdateFlavor};
+pub use flavors::{CreateFlavor, ExtraSpecs, FlavorAccessAction, UpdateFlavor, IMAGES_TYPE_SPEC};
 pub use keypairs::{CreateKeypair, KeypairType};
 pub use os_hosts::UpdateOsHost;
 pub use quotas::{UpdateQuotaClassSet, UpdateQuotaSet};
