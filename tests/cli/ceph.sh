@@ -191,6 +191,19 @@ check "image save img-of-volume (served from the pool's copy)" cmp_ image save -
 check "  the same bytes as the volume" qemu-img compare -f qcow2 -F raw "$TMP/iov.qcow2" "$TMP/root.raw"
 check "  fromimg is available again" wait_until 60 vol_status fromimg available
 
+step "5a. an image snapshot of a server on RBD is made inside the cluster (raw, flattened, no copy over HTTP)"
+check "server image create --wait --name writer-snap writer" cmp_ server image create --wait --name writer-snap writer -f json
+SNAPIMG=$(cmp_ image show writer-snap -f value -c id 2>/dev/null || echo none)
+check "  active, raw" bash -c "[[ \$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK image show writer-snap -f value -c status -c disk_format | tr '\\n' ' ') == 'raw active ' ]]"
+check "  rbd ls images: $SNAPIMG" bash -c "rbd -c $CEPH_TEMP_CONF --id admin ls images | grep -qx $SNAPIMG"
+check "  flattened: no parent" parent_of "images/$SNAPIMG"
+    ok && assert "  no parent" eq "$OUT" ""
+check "  with its protected snapshot" bash -c "rbd -c $CEPH_TEMP_CONF --id admin snap ls --format json images/$SNAPIMG | grep -q '\"name\":\"snap\".*\"protected\":\"true\"'"
+check "  the root disk keeps no snapshot" bash -c "[[ \$(rbd -c $CEPH_TEMP_CONF --id admin snap ls --format json vms/${VM1}_disk) == '[]' ]]"
+check "  the server's snapshot task is over" wait_until 30 bash -c "[[ \$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK server show writer -f value -c OS-EXT-STS:task_state) == None ]]"
+check "image save writer-snap" cmp_ image save --file "$TMP/snap.raw" writer-snap
+check "  the root disk's data (the image the guest booted from)" qemu-img compare -f raw -F raw "$TMP/snap.raw" "$TMP/root.raw"
+
 step "5b. backups in the Ceph backups pool: RBD volumes as snapshot diffs in one chain image, restored whole"
 bk_status() { [[ $(cmp_ volume backup show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
 rbd_sum() { rbd_ export --no-progress "$1" - | sha256sum | cut -d' ' -f1; }
@@ -254,7 +267,7 @@ check "  gone" wait_until 60 bash -c "! OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml O
 check "  the volumes pool holds only the image Ciel did not make" wait_until 30 bash -c "[[ \$(rbd -c $CEPH_TEMP_CONF --id admin ls volumes | tr '\\n' ' ') == 'not-ciel ' ]]"
 check "server delete --wait writer reader" cmp_ server delete --wait writer reader
 check "  the vms pool is empty" wait_until 30 bash -c "[[ -z \$(rbd -c $CEPH_TEMP_CONF --id admin ls vms) ]]"
-check "image delete guest-raw img-of-volume" cmp_ image delete guest-raw img-of-volume
-check "  they left the images pool" bash -c "! rbd -c $CEPH_TEMP_CONF --id admin ls images | grep -qE '^($RAW|$IOV)\$'"
+check "image delete guest-raw img-of-volume writer-snap" cmp_ image delete guest-raw img-of-volume writer-snap
+check "  they left the images pool" bash -c "! rbd -c $CEPH_TEMP_CONF --id admin ls images | grep -qE '^($RAW|$IOV|$SNAPIMG)\$'"
 
 finish

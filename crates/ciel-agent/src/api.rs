@@ -28,6 +28,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/vms/{id}/console", get(console))
         .route("/v1/vms/{id}/snapshot", post(snapshot))
+        .route("/v1/vms/{id}/rbd-snapshot", post(rbd_snapshot))
         .route("/v1/vms/{id}/vnc", get(vnc))
         .route("/v1/volumes/{id}/export", post(export_volume))
         .with_state(state)
@@ -82,6 +83,32 @@ async fn snapshot(State(state): State<ApiState>, Path(id): Path<String>, h: Head
         Err(e) => return (StatusCode::CONFLICT, format!("{e:#}")).into_response(),
     };
     stream_then_unlink(&path).await
+}
+
+#[derive(serde::Deserialize)]
+struct RbdSnapshot {
+    image_id: String,
+    pool: String,
+}
+
+/// Makes an image in the images pool from the VM's RBD root disk (it never leaves Ceph):
+/// answers `{"size": bytes}`, or 409 saying why not (then the caller copies the disk).
+async fn rbd_snapshot(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    axum::Json(req): axum::Json<RbdSnapshot>,
+) -> Response {
+    if !authorized(&state, &h) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if !crate::storage::backup::safe_id(&id) || !crate::storage::backup::safe_id(&req.image_id) {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    match state.driver.snapshot_to_rbd(&id, &req.image_id, &req.pool).await {
+        Ok(size) => axum::Json(serde_json::json!({ "size": size })).into_response(),
+        Err(e) => (StatusCode::CONFLICT, format!("{e:#}")).into_response(),
+    }
 }
 
 /// A temporary file as the response body: unlinked at once, the open file stays readable

@@ -52,6 +52,16 @@ pub trait Hypervisor: Send + Sync {
     fn snapshot<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, anyhow::Result<std::path::PathBuf>> {
         Box::pin(async { anyhow::bail!("this hypervisor driver cannot snapshot disks") })
     }
+    /// Makes image `image_id` in Ceph pool `pool` from the VM's RBD root disk without the data
+    /// leaving the cluster (an image snapshot of a server on Ceph); returns its size in bytes.
+    fn snapshot_to_rbd<'a>(
+        &'a self,
+        _id: &'a str,
+        _image_id: &'a str,
+        _pool: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<u64>> {
+        Box::pin(async { anyhow::bail!("this hypervisor driver has no root disks in Ceph") })
+    }
     /// Hands a VM's live migration controls (abort, force-complete) to a migration in
     /// progress; None: the VM is no longer desired here. Called before its task gets the
     /// spec, since the task may be busy with that very migration.

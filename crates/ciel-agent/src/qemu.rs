@@ -9,6 +9,7 @@
 //! host made it (and so removes it with the VM).
 
 mod cold;
+mod image_snapshot;
 mod migrate;
 mod suspend;
 
@@ -1192,6 +1193,15 @@ impl Hypervisor for QemuDriver {
             tracing::info!(vm = %id, "disk snapshot taken");
             Ok(out)
         })
+    }
+
+    fn snapshot_to_rbd<'a>(
+        &'a self,
+        id: &'a str,
+        image_id: &'a str,
+        pool: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<u64>> {
+        Box::pin(self.rbd_image_from_root(id, image_id, pool))
     }
 
     fn console_log(&self, id: &str) -> Option<PathBuf> {

@@ -494,6 +494,7 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("volume:volumes:not_found", Public),
     ("volume:volumes:list", ProjectReader),
     ("volume:volumes:detail", ProjectReader),
+    ("volume:volumes:summary", ProjectReader),
     ("volume:volumes:show", ProjectReader),
     ("volume:volumes:create", ProjectMember),
     ("volume:volumes:update", ProjectMember),

@@ -1120,3 +1120,29 @@ async fn a_snapshot_of_an_in_use_volume_needs_force() {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
 }
+
+/// `GET /volumes/summary` (3.12): the caller's own volumes counted and summed, metadata values
+/// by key from 3.36, every project's for an admin asking for all; before 3.12 it is not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_volume_summary_counts_what_the_caller_sees() {
+    let c = Cloud::new().await;
+    c.volume(&c.a, json!({"size": 2, "metadata": {"tier": "gold"}})).await;
+    c.volume(&c.a, json!({"size": 3, "metadata": {"tier": "silver", "app": "db"}}))
+        .await;
+    c.volume(&c.b, json!({"size": 5})).await;
+    let r = c.req_at("3.36", &c.a, "GET", "/volumes/summary", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(
+        r.json["volume-summary"],
+        json!({"total_count": 2, "total_size": 5, "metadata": {"app": ["db"], "tier": ["gold", "silver"]}})
+    );
+    let r = c.req_at("3.12", &c.b, "GET", "/volumes/summary", None).await;
+    assert_eq!(r.json["volume-summary"], json!({"total_count": 1, "total_size": 5}));
+    let r = c
+        .req_at("3.12", &c.admin, "GET", "/volumes/summary?all_tenants=1", None)
+        .await;
+    assert_eq!(r.json["volume-summary"]["total_count"], 3);
+    assert_eq!(r.json["volume-summary"]["total_size"], 10);
+    let r = c.req_at("3.11", &c.a, "GET", "/volumes/summary", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not before 3.12");
+}

@@ -1,7 +1,9 @@
 //! createImage: a snapshot of a server's disk as a new image. The image record is made at
 //! once (queued, so the caller gets its id); the server's agent then produces a flattened
 //! qcow2 of the disk, which streams into the image store like any upload and makes the
-//! image active. A failed snapshot deletes the image, as Nova does.
+//! image active. A root disk in Ceph, with the image store in Ceph, is snapshotted inside
+//! the cluster instead (a raw image cloned from an RBD snapshot and flattened; no data
+//! crosses the network). A failed snapshot deletes the image, as Nova does.
 
 use super::actions::{record, Guard};
 use crate::app::identity::caller::Caller;
@@ -47,9 +49,13 @@ impl App {
         .ok_or_else(|| Error::Conflict(format!("The host of instance {id} cannot be reached.")))?;
         let metadata = super::server_meta::validate(metadata)?;
 
+        // A root disk in Ceph with the images in Ceph too: the image is made inside the
+        // cluster (raw, as Nova's RBD direct snapshot); otherwise the host streams a qcow2.
+        let in_ceph = self.image_store.rbd_pool().is_some() && s.root_backend == "rbd" && !s.image_id.is_empty();
+        let disk_format = if in_ceph { "raw" } else { "qcow2" };
         let mut image = CreateImage::default()
             .with(ImageAttr::name(Some(name.to_string()))?)
-            .with(ImageAttr::DiskFormat(Some("qcow2".into())))
+            .with(ImageAttr::DiskFormat(Some(disk_format.into())))
             .with(ImageAttr::ContainerFormat(Some("bare".into())));
         if let Ok(src) = self.get_image(caller, &s.image_id).await {
             image = image
@@ -99,8 +105,13 @@ impl App {
         let (app, caller, server, image_id) = (self.clone(), caller.clone(), s.id.clone(), image.id.clone());
         tokio::spawn(async move {
             let (url, secret) = agent;
-            let source = format!("{url}/v1/vms/{server}/snapshot");
-            if let Err(e) = app.upload_from_agent(&caller, &source, &secret, &image_id).await {
+            let made = if in_ceph {
+                app.snapshot_in_ceph(&caller, &url, &secret, &server, &image_id).await
+            } else {
+                let source = format!("{url}/v1/vms/{server}/snapshot");
+                app.upload_from_agent(&caller, &source, &secret, &image_id).await
+            };
+            if let Err(e) = made {
                 tracing::warn!(server = %server, image = %image_id, error = %e, "snapshot failed; deleting the image");
                 app.delete_image(&caller, &image_id).await.ok();
             }
@@ -109,6 +120,42 @@ impl App {
             }
         });
         Ok(image.id.into_string())
+    }
+
+    /// Image `image_id` made by the server's host from its RBD root disk, inside the
+    /// cluster, then hashed and made active like an upload.
+    async fn snapshot_in_ceph(
+        &self,
+        caller: &Caller,
+        url: &str,
+        secret: &str,
+        server: &str,
+        image_id: &str,
+    ) -> Result<()> {
+        let pool = match self.image_store.rbd_pool() {
+            Some(p) => p.pool.clone(),
+            None => return Err(Error::Internal("the image store is not in Ceph".into())),
+        };
+        let (img, disk_format) = self.begin_saving(caller, image_id).await?;
+        let made = async {
+            let resp = reqwest::Client::new()
+                .post(format!("{url}/v1/vms/{server}/rbd-snapshot"))
+                .bearer_auth(secret)
+                .json(&serde_json::json!({"image_id": image_id, "pool": pool}))
+                .send()
+                .await
+                .map_err(|e| Error::Internal(format!("{url}: {e}")))?;
+            if !resp.status().is_success() {
+                let status = resp.status();
+                let why = resp.text().await.unwrap_or_default();
+                return Err(Error::Internal(format!(
+                    "the host refused the snapshot ({status}): {why}"
+                )));
+            }
+            self.receive_from_rbd(&img, &disk_format).await
+        }
+        .await;
+        self.end_saving(image_id, made).await.map(|_| ())
     }
 
     /// Ends the server's snapshot task (also for a snapshot whose controller died).

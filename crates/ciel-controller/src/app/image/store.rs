@@ -138,6 +138,46 @@ impl FileStore {
         Ok(())
     }
 
+    /// Takes image `id`, already made in the pool with its snapshot by a hypervisor (a
+    /// server's root disk in Ceph), as this store's: this controller's copy is exported and
+    /// hashed like an upload, then kept with [`FileStore::keep`].
+    pub async fn adopt_rbd(&self, id: &str) -> Result<Staged> {
+        let Some(pool) = &self.rbd else {
+            return Err(Error::Internal("the image store is not in Ceph".into()));
+        };
+        let path = self.dir.join(format!(".upload-{id}-{}", uuid::Uuid::new_v4().simple()));
+        let (spec, out) = (format!("{}/{id}", pool.pool), path.display().to_string());
+        let hashed = async {
+            rbd(pool, &["export", "--no-progress", &spec, &out]).await?;
+            hash_file(&path).await
+        }
+        .await;
+        match hashed {
+            Ok((size, md5, sha512)) => Ok(Staged {
+                path,
+                size,
+                md5,
+                sha512,
+            }),
+            Err(e) => {
+                tokio::fs::remove_file(&path).await.ok();
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes a staged file the image's data here, without publishing it to the pool (it is
+    /// there already: [`FileStore::adopt_rbd`]).
+    pub async fn keep(&self, id: &str, staged: &Staged) -> Result<()> {
+        tokio::fs::rename(&staged.path, self.path_of(id)).await?;
+        Ok(())
+    }
+
+    /// The Ceph pool image data goes to, if any.
+    pub fn rbd_pool(&self) -> Option<&RbdPool> {
+        self.rbd.as_ref()
+    }
+
     pub async fn discard(&self, staged: &Staged) {
         tokio::fs::remove_file(&staged.path).await.ok();
     }
@@ -152,6 +192,25 @@ impl FileStore {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A file's size, MD5 and SHA-512, read in chunks.
+async fn hash_file(path: &Path) -> Result<(i64, String, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path).await?;
+    let (mut md5, mut sha) = (Md5::new(), Sha512::new());
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size: i64 = 0;
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        size += n as i64;
+        md5.update(&buf[..n]);
+        sha.update(&buf[..n]);
+    }
+    Ok((size, hex(&md5.finalize()), hex(&sha.finalize())))
 }
 
 /// Ceph's `rbd` as the store's user; its stderr is the error.

@@ -25,6 +25,14 @@ const DELETABLE: &[VolumeStatus] = &[
     VolumeStatus::ErrorManaging,
 ];
 
+/// See [`App::volume_summary`].
+#[derive(Debug, Default)]
+pub struct VolumeSummary {
+    pub count: i64,
+    pub size: i64,
+    pub metadata: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 impl App {
     pub async fn create_volume(&self, caller: &Caller, p: CreateVolume) -> Result<Volume> {
         let project = own_project(caller)?;
@@ -250,6 +258,23 @@ impl App {
         }
     }
 
+    /// What `GET /volumes/summary` tells: the caller's volumes (every project's for an
+    /// admin asking for all) counted, their sizes summed, their metadata values by key.
+    pub async fn volume_summary(&self, caller: &Caller, all_projects: bool) -> Result<VolumeSummary> {
+        let mut out = VolumeSummary::default();
+        for v in self.list_volumes(caller, all_projects).await? {
+            out.count += 1;
+            out.size += v.size;
+            for (k, val) in super::parse_map(&v.metadata) {
+                let values = out.metadata.entry(k).or_default();
+                if !values.contains(&val) {
+                    values.push(val);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// A volume the caller may change, read inside `tx`.
     pub(crate) async fn volume_for_update(&self, tx: &mut Tx<'_>, caller: &Caller, id: &str) -> Result<Volume> {
         let v = visible(caller, db::get(&mut **tx, id).await?, id)?;
@@ -388,6 +413,14 @@ impl App {
         v.updated_at = Some(crate::db::now());
         db::update(&mut *tx, &v).await?;
         self.bump_volume_hosts(&mut tx, &v).await?;
+        // As Nova's volume-extended event: the server's action list shows the extension.
+        if let Some(a) = db::attachment_of(&mut *tx, &v.id).await? {
+            if let Some(s) = crate::db::compute::servers::get(&mut *tx, &a.server_id).await? {
+                let request_id = format!("req-{}", uuid::Uuid::new_v4());
+                let now = crate::db::now();
+                crate::app::compute::actions::record(&mut tx, caller, &s, "extend_volume", &request_id, now).await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -88,6 +88,7 @@ pub fn router() -> Routes<CinderError> {
             get("volume:volumes:list", volumes::list).post("volume:volumes:create", volumes::create),
         )
         .route("/volumes/detail", get("volume:volumes:detail", volumes::detail))
+        .route("/volumes/summary", get("volume:volumes:summary", volumes::summary))
         .route(
             "/volumes/",
             get("volume:volumes:not_found", not_found)

@@ -209,6 +209,27 @@ pub async fn detail(
     listing(&app, &c, &h, &p, raw.as_deref(), true, mv).await
 }
 
+/// `GET /volumes/summary` (3.12): how many volumes the caller sees and their total size;
+/// from 3.36 also every metadata key with its values.
+pub async fn summary(
+    State(app): State<AppState>,
+    Authed(c, ..): CinderCaller,
+    mv: Microversion,
+    RawQuery(raw): RawQuery,
+) -> CResult {
+    if mv.0 < 12 {
+        return Err(Error::not_found("Volume", "summary").into());
+    }
+    let q = query(raw.as_deref())?;
+    let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    let s = app.volume_summary(&c, all).await?;
+    let mut body = json!({"total_count": s.count, "total_size": s.size});
+    if mv.0 >= 36 {
+        body["metadata"] = json!(s.metadata);
+    }
+    Ok(Json(json!({ "volume-summary": body })).into_response())
+}
+
 pub async fn show(
     State(app): State<AppState>,
     Authed(c, ..): CinderCaller,
