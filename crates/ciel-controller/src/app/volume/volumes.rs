@@ -30,7 +30,8 @@ const DELETABLE: &[VolumeStatus] = &[
 pub struct VolumeSummary {
     pub count: i64,
     pub size: i64,
-    pub metadata: std::collections::BTreeMap<String, Vec<String>>,
+    /// Each key's values, sorted.
+    pub metadata: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl App {
@@ -266,10 +267,7 @@ impl App {
             out.count += 1;
             out.size += v.size;
             for (k, val) in super::parse_map(&v.metadata) {
-                let values = out.metadata.entry(k).or_default();
-                if !values.contains(&val) {
-                    values.push(val);
-                }
+                out.metadata.entry(k).or_default().insert(val);
             }
         }
         Ok(out)
