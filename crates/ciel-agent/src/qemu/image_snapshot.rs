@@ -5,10 +5,8 @@
 //! never leaves the cluster.
 
 use super::{QemuDriver, ROOT_RBD};
+use crate::storage::rbd::IMAGE_SNAPSHOT;
 use anyhow::{bail, Context};
-
-/// The image service's snapshot on each image in its pool (clones are made from it).
-const IMAGE_SNAPSHOT: &str = "snap";
 
 impl QemuDriver {
     /// Makes image `image_id` in `pool` (which must be this host's images pool) from VM

@@ -12,6 +12,7 @@
 //! a failed removal is retried on the next pass.
 
 use super::backup::safe_id;
+use super::grace::Grace;
 use super::{transfer, Storage, VolumeBackend};
 use anyhow::{bail, Context};
 use ciel_proto::{
@@ -21,7 +22,7 @@ use ciel_proto::{
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The volumes copied into this host: its reconcile keeps them although no desired volume
 /// names them yet.
@@ -43,8 +44,8 @@ pub struct Migrations {
     dir: PathBuf,
     qemu_img: String,
     done: Mutex<HashMap<String, VolumeMigrationOutcome>>,
-    /// When each copy from another host's export first found it not listening.
-    waiting: Mutex<HashMap<String, Instant>>,
+    /// Copies from another host's export that found it not listening yet.
+    waiting: Grace,
 }
 
 fn task_key(s: &VolumeMigrationSpec) -> String {
@@ -62,7 +63,7 @@ impl Migrations {
             dir: state_dir.join("volume-migrations"),
             qemu_img: qemu_img.into(),
             done: Mutex::default(),
-            waiting: Mutex::default(),
+            waiting: Grace::new(EXPORT_WAIT),
         }
     }
 
@@ -74,9 +75,7 @@ impl Migrations {
         if let Ok(mut d) = self.done.lock() {
             d.retain(|k, _| keys.contains(k));
         }
-        if let Ok(mut w) = self.waiting.lock() {
-            w.retain(|k, _| keys.contains(k));
-        }
+        self.waiting.retain(|k| keys.iter().any(|x| x == k));
         let mut out = vec![];
         for (spec, key) in specs.iter().zip(keys) {
             if let Err(e) = check_ids(spec) {
@@ -138,12 +137,7 @@ impl Migrations {
         if matches!(tokio::time::timeout(Duration::from_secs(2), probe).await, Ok(Ok(_))) {
             return true;
         }
-        let Ok(mut w) = self.waiting.lock() else {
-            return true;
-        };
-        let since = *w.entry(key.to_string()).or_insert_with(Instant::now);
-        let waited = since.elapsed();
-        if waited < EXPORT_WAIT {
+        if let Some(waited) = self.waiting.waiting(key) {
             tracing::info!(migration = %spec.id, volume = %spec.volume_id, addr, port, waited_s = waited.as_secs(), "the holding host does not serve the volume yet; the copy waits");
             return false;
         }

@@ -10,6 +10,7 @@
 pub mod backup;
 pub mod disk;
 mod file;
+pub mod grace;
 mod lvm;
 pub mod migrate;
 pub mod rbd;

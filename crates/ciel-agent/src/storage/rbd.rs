@@ -10,22 +10,21 @@
 //! Ceph's own `rbd` tool does the work; QEMU opens the images with its `rbd` driver.
 
 use super::disk::{Disk, RbdImage};
+use super::grace::Grace;
 use super::{StillOpen, VolumeBackend, GIB};
 use crate::driver::BoxFuture;
 use anyhow::{bail, Context};
 use ciel_proto::{SnapshotSpec, VolumeSource, VolumeSpec};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const VOLUME: &str = "volume-";
 const SNAPSHOT: &str = "snapshot-";
 const CLONE: &str = "clone-";
 const PART: &str = "part-";
 /// The snapshot of an image in the images pool that clones are made from (Glance's name).
-const IMAGE_SNAPSHOT: &str = "snap";
+pub(crate) const IMAGE_SNAPSHOT: &str = "snap";
 
 /// How this host reaches the Ceph cluster, and its pools (`[ceph]`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -374,8 +373,8 @@ const RELEASE_WAIT: Duration = Duration::from_secs(120);
 pub struct RbdBackend {
     cfg: CephConfig,
     rbd: RbdTool,
-    /// Volumes to delete found still open, with when that was first seen.
-    still_open: Mutex<HashMap<String, Instant>>,
+    /// Volumes to delete found still open.
+    still_open: Grace,
 }
 
 impl RbdBackend {
@@ -383,27 +382,23 @@ impl RbdBackend {
         Self {
             rbd: RbdTool::new(&cfg),
             cfg,
-            still_open: Mutex::default(),
+            still_open: Grace::new(RELEASE_WAIT),
         }
     }
 
     /// Whether volume `id`, to be removed, is still open and may yet be let go: then its
     /// removal waits (the next pass tries again) instead of failing.
     async fn let_go_soon(&self, id: &str) -> anyhow::Result<bool> {
-        let open = !self
+        if self
             .rbd
             .watchers(&self.spec(&format!("{VOLUME}{id}")))
             .await?
-            .is_empty();
-        let Ok(mut seen) = self.still_open.lock() else {
-            return Ok(false);
-        };
-        if !open {
-            seen.remove(id);
+            .is_empty()
+        {
+            self.still_open.forget(id);
             return Ok(false);
         }
-        let since = *seen.entry(id.to_string()).or_insert_with(Instant::now);
-        Ok(since.elapsed() < RELEASE_WAIT)
+        Ok(self.still_open.waiting(id).is_some())
     }
 
     fn spec(&self, image: &str) -> String {
