@@ -191,8 +191,8 @@ check "server create web2 --availability-zone nova:hv2 --wait" cmp_ server creat
     --port p2 --availability-zone nova:hv2 --user-data "$TMP/ud2" --wait web2 -f json
     ok && VM2=$(jf "$OUT" 'd["id"]')
 VM1=${VM1:-none} VM2=${VM2:-none}
-check "  web1 serves (on hv1)" wait_until 120 console_has "$VM1" "CIEL-GUEST httpd started"
-check "  web2 serves (on hv2)" wait_until 120 hv2_console_has "$VM2" "CIEL-GUEST httpd started"
+check "  web1 serves (on hv1)" wait_until 300 console_has "$VM1" "CIEL-GUEST httpd started"
+check "  web2 serves (on hv2)" wait_until 300 hv2_console_has "$VM2" "CIEL-GUEST httpd started"
 
 step "2. a load balancer: listener HTTP:80, pool ROUND_ROBIN, two members, an HTTP monitor"
 # The CLI waits in the background while the API is polled every 0.1 s: from the load
