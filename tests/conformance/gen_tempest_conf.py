@@ -312,6 +312,10 @@ def main(argv=None):
         put("volume", "build_interval", 1)
         put("volume", "build_timeout", 120)
         put("volume", "volume_size", 1)
+        # What Ciel's file and LVM backends report (capabilities): Tempest's volume types
+        # with these extra specs must find a backend (its default, iSCSI, would not).
+        put("volume", "storage_protocol", "local")
+        put("volume", "vendor_name", "Open Source")
         put("volume", "disk_format", "raw,qcow2")
         vf = "volume-feature-enabled"
         put(vf, "backup", True)

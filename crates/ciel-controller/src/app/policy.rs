@@ -582,6 +582,10 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("volume:qos_specs:disassociate", Admin),
     ("volume:qos_specs:disassociate_all", Admin),
     ("volume:qos_specs:associations", Admin),
+    // User messages are the project's own.
+    ("volume:messages:list", ProjectReader),
+    ("volume:messages:show", ProjectReader),
+    ("volume:messages:delete", ProjectMember),
     ("volume:services:list", Admin),
     ("volume:services:update", Admin),
     ("volume:scheduler_stats:get_pools", Admin),

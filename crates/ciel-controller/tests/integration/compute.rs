@@ -168,7 +168,7 @@ async fn shared_volumes_have_one_owner_and_are_deleted_by_name() {
     ));
     app.create_volume_type(&admin, t.unwrap()).await.unwrap();
     let p = CreateVolume::try_from(body(json!({"size": 1, "volume_type": "ceph", "name": "d"})));
-    let v = app.create_volume(&admin, p.unwrap()).await.unwrap();
+    let v = app.create_volume(&admin, p.unwrap(), "req-test").await.unwrap();
     assert_eq!(v.backend, "rbd");
     let owner_id = v.host_id.clone().expect("an owner").into_string();
     assert_ne!(owner_id, h3.id, "h3 does not reach the cluster");

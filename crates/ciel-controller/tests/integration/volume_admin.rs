@@ -1146,3 +1146,75 @@ async fn the_volume_summary_counts_what_the_caller_sees() {
     let r = c.req_at("3.11", &c.a, "GET", "/volumes/summary", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "not before 3.12");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_no_backend_can_hold_errors_with_a_user_message() {
+    let c = Cloud::new().await;
+    for (name, specs) in [
+        ("bogus", json!({"vendor_name": "Acme", "storage_protocol": "iSCSI"})),
+        (
+            "fine",
+            json!({"vendor_name": "Open Source", "storage_protocol": "local", "thin_provisioning_support": "<is> True"}),
+        ),
+    ] {
+        let body = json!({"volume_type": {"name": name, "extra_specs": specs}});
+        let r = c.req(&c.admin, "POST", "/types", Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    }
+    let r = c
+        .req(&c.a, "POST", "/volumes", Some(json!({"volume": {"size": 1, "volume_type": "fine"}})))
+        .await;
+    assert_eq!(r.json["volume"]["status"], "creating", "the backend offers what 'fine' asks");
+    let r = c
+        .req(&c.a, "POST", "/volumes", Some(json!({"volume": {"size": 1, "volume_type": "bogus"}})))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    assert_eq!(r.json["volume"]["status"], "error", "no backend is Acme's");
+    let bad = r.json["volume"]["id"].as_str().unwrap().to_string();
+
+    let r = c.req_at("3.2", &c.a, "GET", "/messages", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not before 3.3");
+    let r = c.req_at("3.3", &c.a, "GET", "/messages", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let list = r.json["messages"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let m = &list[0];
+    assert_eq!(m["resource_uuid"], json!(bad));
+    assert_eq!(m["resource_type"], "VOLUME");
+    assert_eq!(m["event_id"], "VOLUME_VOLUME_001_003");
+    assert_eq!(
+        m["user_message"],
+        "schedule allocate volume:Could not find any available weighted backend."
+    );
+    assert_eq!(m["message_level"], "ERROR");
+    assert!(m["request_id"].as_str().unwrap().starts_with("req-"));
+    assert!(m["guaranteed_until"].as_str().unwrap() > m["created_at"].as_str().unwrap());
+    let id = m["id"].as_str().unwrap().to_string();
+
+    let r = c.req_at("3.3", &c.b, "GET", "/messages", None).await;
+    assert_eq!(r.json["messages"], json!([]), "another project sees none");
+    let r = c.req_at("3.3", &c.b, "GET", &format!("/messages/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c
+        .req_at("3.5", &c.a, "GET", &format!("/messages?resource_uuid={}", c.project_b), None)
+        .await;
+    assert_eq!(r.json["messages"], json!([]), "filtered on the resource");
+    let r = c
+        .req_at("3.5", &c.a, "GET", "/messages?event_id=VOLUME_VOLUME_001_003", None)
+        .await;
+    assert_eq!(r.json["messages"].as_array().unwrap().len(), 1);
+    let r = c.req_at("3.3", &c.b, "DELETE", &format!("/messages/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not B's to delete");
+    let r = c.req_at("3.3", &c.a, "DELETE", &format!("/messages/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = c.req_at("3.3", &c.a, "GET", &format!("/messages/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A retype to a type no backend satisfies is refused; the volume keeps its type.
+    let v = c.volume(&c.a, json!({"volume_type": "fine"})).await;
+    let body = json!({"os-retype": {"new_type": "bogus"}});
+    let r = c.req(&c.a, "POST", &format!("/volumes/{v}/action"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    let r = c.req(&c.a, "GET", &format!("/volumes/{v}"), None).await;
+    assert_eq!(r.json["volume"]["volume_type"], "fine");
+}

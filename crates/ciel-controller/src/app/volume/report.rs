@@ -2,6 +2,7 @@
 //! snapshots become available (or error) once the host holds them, deletions end when the
 //! host no longer does, attachments complete when the VM has (or no longer has) the disk.
 
+use super::messages::{Action, Detail};
 use crate::db::compute::servers::Server;
 use crate::db::volume::{self as db, AttachmentStatus, SnapshotStatus, VolumeStatus};
 use crate::db::Tx;
@@ -120,6 +121,12 @@ pub async fn root_volume(tx: &mut Tx<'_>, server: &str) -> Result<Option<crate::
     Ok(None)
 }
 
+/// A user message for the volume's project: the host failed what it was asked.
+async fn tell(tx: &mut Tx<'_>, v: &db::Volume, action: Action, detail: Detail) -> Result<()> {
+    let req = super::messages::report_request_id();
+    super::messages::record(tx, &v.project_id, &req, &v.id, action, detail).await
+}
+
 /// Applies the storage part of a report from `host` (in the report's transaction).
 pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<()> {
     super::backup_report::apply(tx, host, report, now).await?;
@@ -161,6 +168,7 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
                 if let Some(m) = error_of(&v.id) {
                     v.status = VolumeStatus::Error;
                     v.fault = Some(m);
+                    tell(tx, &v, Action::CreateVolumeFromBackend, Detail::UnknownError).await?;
                 }
             }
             (VolumeStatus::Extending, Some(s)) if s.size_gb >= v.size as u64 => {
@@ -174,6 +182,7 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
                 if let Some(m) = error_of(&v.id) {
                     v.status = VolumeStatus::ErrorExtending;
                     v.fault = Some(m);
+                    tell(tx, &v, Action::ExtendVolume, Detail::DriverFailedExtend).await?;
                 }
             }
             (VolumeStatus::Deleting, None) if error_of(&v.id).is_some() => {

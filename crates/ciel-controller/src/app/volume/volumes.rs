@@ -35,7 +35,9 @@ pub struct VolumeSummary {
 }
 
 impl App {
-    pub async fn create_volume(&self, caller: &Caller, p: CreateVolume) -> Result<Volume> {
+    /// A volume no backend can hold (none up, or none with what its type asks for) is
+    /// recorded in `error` with a user message for the project, as Cinder's scheduler does.
+    pub async fn create_volume(&self, caller: &Caller, p: CreateVolume, request_id: &str) -> Result<Volume> {
         let project = own_project(caller)?;
         if !caller.can_write() {
             return Err(Error::forbidden());
@@ -100,12 +102,12 @@ impl App {
             (src.host_id.clone(), src.size, src.bootable, src.backend)
         } else {
             let backend = super::types::backend_of(&vtype);
-            (
-                self.pick_storage_host(&mut tx, &backend).await?.map(Into::into),
-                min_size,
-                image_id.is_some(),
-                backend,
-            )
+            let host = if super::capabilities::satisfies(&parse_map(&vtype.extra_specs), &backend) {
+                self.pick_storage_host(&mut tx, &backend).await?.map(Into::into)
+            } else {
+                None
+            };
+            (host, min_size, image_id.is_some(), backend)
         };
         let size = match size {
             Some(s) if s < source_size => {
@@ -146,15 +148,24 @@ impl App {
             metadata: to_json(&md),
             image_metadata: to_json(&image_meta),
             fault: host_id.is_none().then(|| {
-                format!("No valid backend was found: no hypervisor host with the '{backend}' storage backend is up.")
+                format!(
+                    "No valid backend was found: no hypervisor host up with the '{backend}' storage backend \
+                     and the capabilities volume type '{}' asks for.",
+                    vtype.name
+                )
             }),
             created_at: now,
             updated_at: Some(now),
             backend,
         };
         db::insert(&mut *tx, &v).await?;
-        if let Some(h) = &host_id {
-            tx.host_changed(h);
+        match &host_id {
+            Some(h) => tx.host_changed(h),
+            None => {
+                use super::messages::{record, Action, Detail};
+                let (a, d) = (Action::ScheduleAllocateVolume, Detail::NoBackendAvailable);
+                record(&mut tx, &v.project_id, request_id, &v.id, a, d).await?;
+            }
         }
         tx.commit().await?;
         Ok(v)
@@ -555,6 +566,12 @@ impl App {
             ));
         }
         let backend = super::types::backend_of(&t);
+        if !super::capabilities::satisfies(&parse_map(&t.extra_specs), &backend) {
+            return Err(Error::bad_request(format!(
+                "No valid backend was found: the '{backend}' storage backend lacks capabilities volume type '{}' asks for.",
+                t.name
+            )));
+        }
         // The volume (and its snapshots) now count in the new type's quotas.
         let snaps = db::snapshots_of(&mut *tx, id).await?;
         let gb = v.size + snaps.iter().map(|s| s.size).sum::<i64>();

@@ -16,7 +16,7 @@ mod migrations;
 mod networks;
 mod os_hosts;
 mod quotas;
-mod request_id;
+pub(crate) mod request_id;
 mod security_groups;
 mod server_actions;
 mod server_groups;

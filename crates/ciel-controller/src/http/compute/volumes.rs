@@ -3,6 +3,7 @@
 
 use super::error::NovaResult;
 use super::microversion::Mv;
+use super::request_id::RequestId;
 use super::{time_micro, NovaCaller};
 use crate::app::volume::params::{CreateSnapshot, CreateVolume};
 use crate::db::volume::{Attachment, AttachmentStatus, Snapshot, Volume};
@@ -46,10 +47,16 @@ async fn render(app: &AppState, c: &crate::app::identity::caller::Caller, v: &Vo
     Ok(volume_json(v, &t, a.as_ref()))
 }
 
-pub async fn create(State(app): State<AppState>, Authed(c, ..): NovaCaller, mv: Mv, body: Bytes) -> NovaResult {
+pub async fn create(
+    State(app): State<AppState>,
+    Authed(c, ..): NovaCaller,
+    mv: Mv,
+    RequestId(req): RequestId,
+    body: Bytes,
+) -> NovaResult {
     gone(mv)?;
     let b = CreateVolume::from_nova(wrapped(&body, "volume")?)?;
-    let v = app.create_volume(&c, b).await?;
+    let v = app.create_volume(&c, b, &req).await?;
     Ok(Json(json!({"volume": render(&app, &c, &v).await?})).into_response())
 }
 

@@ -1,6 +1,6 @@
 //! Cinder v3 at `/volume` (catalog types `block-storage` and `volumev3`, `/volume/v3`):
 //! version discovery, volumes, snapshots, volume types, attachments (3.27+), quotas, limits,
-//! availability zones, transfers, backups, QoS specs, and the admin views of services, pools, hosts
+//! availability zones, transfers, backups, QoS specs, user messages, and the admin views of services, pools, hosts
 //! and backend capabilities.
 //! Every resource is served both below `/v3/{project_id}` (the classic URL) and `/v3`
 //! (project from the token, as Cinder 3.67 allows). Microversions 3.0–3.57 are accepted
@@ -8,6 +8,7 @@
 
 mod attachments;
 mod backups;
+mod messages;
 mod metadata;
 mod qos;
 mod services;
@@ -286,6 +287,11 @@ pub fn router() -> Routes<CinderError> {
             "/qos-specs/{id}/associations",
             get("volume:qos_specs:associations", qos::associations),
         )
+        .route("/messages", get("volume:messages:list", messages::list))
+        .route(
+            "/messages/{id}",
+            get("volume:messages:show", messages::show).delete("volume:messages:delete", messages::delete),
+        )
         .route("/os-services", get("volume:services:list", services::list_services))
         .route(
             "/os-services/{action}",
@@ -324,7 +330,10 @@ pub fn router() -> Routes<CinderError> {
         .route("/v3/", get("volume:version", version))
         .nest("/v3", api.clone())
         .nest("/v3/{project_id}", api)
-        .map(|r| r.layer(axum::middleware::from_fn(stamp_version)))
+        .map(|r| {
+            r.layer(axum::middleware::from_fn(stamp_version))
+                .layer(axum::middleware::from_fn(crate::http::compute::request_id::stamp))
+        })
 }
 
 /// Negotiates the microversion; every answer names the one it was rendered at.

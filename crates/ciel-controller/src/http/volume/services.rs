@@ -11,13 +11,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-const VENDOR: &str = "Open Source";
-const DRIVER_VERSION: &str = "1.0.0";
-
-/// The hypervisor's local disks hold the data; the guest reaches it through QEMU.
-fn protocol(_backend: &str) -> &'static str {
-    "local"
-}
+use crate::app::volume::capabilities::{of_backend, protocol, DRIVER_VERSION, VENDOR};
 
 /// Cinder's host filter: the name itself, or a backend (`host@...`) or pool (`host#...`) of it.
 fn same_host(filter: &str, host: &str) -> bool {
@@ -90,15 +84,20 @@ pub async fn update_service(
     Ok(Json(v).into_response())
 }
 
+/// The backend's capabilities (what the scheduler matches volume types against) with the
+/// pool's capacity.
 fn capabilities(p: &Pool) -> Value {
-    json!({
-        "volume_backend_name": p.backend, "vendor_name": VENDOR, "driver_version": DRIVER_VERSION,
-        "storage_protocol": protocol(&p.backend), "QoS_support": true,
-        "total_capacity_gb": p.total_gb, "free_capacity_gb": p.free_gb(),
-        "allocated_capacity_gb": p.allocated_gb, "reserved_percentage": 0,
-        "thin_provisioning_support": true, "thick_provisioning_support": false,
-        "multiattach": false, "timestamp": time(p.host.last_seen), "updated": time(p.host.last_seen),
-    })
+    let mut m = of_backend(&p.backend);
+    for (k, v) in [
+        ("total_capacity_gb", json!(p.total_gb)),
+        ("free_capacity_gb", json!(p.free_gb())),
+        ("allocated_capacity_gb", json!(p.allocated_gb)),
+        ("timestamp", json!(time(p.host.last_seen))),
+        ("updated", json!(time(p.host.last_seen))),
+    ] {
+        m.insert(k.into(), v);
+    }
+    Value::Object(m)
 }
 
 pub async fn pools(State(app): State<AppState>, Authed(c, ..): CinderCaller, RawQuery(raw): RawQuery) -> CResult {

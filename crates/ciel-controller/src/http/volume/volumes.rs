@@ -7,6 +7,7 @@ use super::{
 use crate::app::volume::params::{CreateVolume, UpdateVolume, VolumeAction};
 use crate::db::volume::{Attachment, AttachmentStatus, Volume};
 use crate::error::Error;
+use crate::http::compute::request_id::RequestId;
 use crate::http::{parse_json, wrapped, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -113,10 +114,11 @@ pub async fn create(
     mv: Microversion,
     h: HeaderMap,
     p: Params,
+    RequestId(req): RequestId,
     body: Bytes,
 ) -> CResult {
     let b = CreateVolume::try_from(wrapped(&body, "volume")?)?;
-    let v = app.create_volume(&c, b).await?;
+    let v = app.create_volume(&c, b, &req).await?;
     let base = base_url(&app, &h, Some(p.get("project_id")));
     let vw = view(&app, &v).await?;
     Ok((
