@@ -21,4 +21,5 @@ mod network_validation;
 mod suspend;
 mod volume_admin;
 mod volume_backups;
+mod volume_groups;
 mod volume_migration;

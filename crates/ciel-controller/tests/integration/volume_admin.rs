@@ -14,24 +14,24 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-struct Cloud {
-    app: Arc<App>,
-    admin: String,
+pub(crate) struct Cloud {
+    pub(crate) app: Arc<App>,
+    pub(crate) admin: String,
     /// Members of projects A and B.
-    a: String,
-    b: String,
-    project_a: String,
-    project_b: String,
-    host_id: String,
+    pub(crate) a: String,
+    pub(crate) b: String,
+    pub(crate) project_a: String,
+    pub(crate) project_b: String,
+    pub(crate) host_id: String,
     _dir: common::tempdir::Dir,
 }
 
-struct Resp {
-    status: StatusCode,
-    json: Value,
+pub(crate) struct Resp {
+    pub(crate) status: StatusCode,
+    pub(crate) json: Value,
 }
 
-async fn call(app: &Arc<App>, token: &str, method: &str, uri: &str, mv: &str, body: Option<Value>) -> Resp {
+pub(crate) async fn call(app: &Arc<App>, token: &str, method: &str, uri: &str, mv: &str, body: Option<Value>) -> Resp {
     let req = Request::builder()
         .method(method)
         .uri(uri)
@@ -55,7 +55,7 @@ async fn call(app: &Arc<App>, token: &str, method: &str, uri: &str, mv: &str, bo
 }
 
 impl Cloud {
-    async fn new() -> Cloud {
+    pub(crate) async fn new() -> Cloud {
         let (app, dir) = common::app().await;
         app.seed_default_flavors().await.unwrap();
         let (host, _) = common::register_fake_host(&app, "h1", None, &[]).await;
@@ -99,16 +99,16 @@ impl Cloud {
         }
     }
 
-    async fn req(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
+    pub(crate) async fn req(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
         call(&self.app, token, method, &format!("/volume/v3{path}"), "3.0", body).await
     }
 
-    async fn req_at(&self, mv: &str, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
+    pub(crate) async fn req_at(&self, mv: &str, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
         call(&self.app, token, method, &format!("/volume/v3{path}"), mv, body).await
     }
 
     /// An `available` volume of `token`'s project.
-    async fn volume(&self, token: &str, extra: Value) -> String {
+    pub(crate) async fn volume(&self, token: &str, extra: Value) -> String {
         let mut v = json!({"size": 1, "name": "v"});
         for (k, x) in extra.as_object().unwrap() {
             v[k] = x.clone();
@@ -120,7 +120,7 @@ impl Cloud {
         id
     }
 
-    async fn set_status(&self, table: &str, id: &str, status: &str) {
+    pub(crate) async fn set_status(&self, table: &str, id: &str, status: &str) {
         sql::query(&format!("UPDATE {table} SET status = ? WHERE id = ?"))
             .bind(status)
             .bind(id)
@@ -129,7 +129,7 @@ impl Cloud {
             .unwrap();
     }
 
-    async fn volume_status(&self, id: &str) -> String {
+    pub(crate) async fn volume_status(&self, id: &str) -> String {
         let r = self.req(&self.admin, "GET", &format!("/volumes/{id}"), None).await;
         r.json["volume"]["status"].as_str().unwrap_or_default().to_string()
     }
@@ -1162,11 +1162,24 @@ async fn a_volume_no_backend_can_hold_errors_with_a_user_message() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     }
     let r = c
-        .req(&c.a, "POST", "/volumes", Some(json!({"volume": {"size": 1, "volume_type": "fine"}})))
+        .req(
+            &c.a,
+            "POST",
+            "/volumes",
+            Some(json!({"volume": {"size": 1, "volume_type": "fine"}})),
+        )
         .await;
-    assert_eq!(r.json["volume"]["status"], "creating", "the backend offers what 'fine' asks");
+    assert_eq!(
+        r.json["volume"]["status"], "creating",
+        "the backend offers what 'fine' asks"
+    );
     let r = c
-        .req(&c.a, "POST", "/volumes", Some(json!({"volume": {"size": 1, "volume_type": "bogus"}})))
+        .req(
+            &c.a,
+            "POST",
+            "/volumes",
+            Some(json!({"volume": {"size": 1, "volume_type": "bogus"}})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
     assert_eq!(r.json["volume"]["status"], "error", "no backend is Acme's");
@@ -1196,7 +1209,13 @@ async fn a_volume_no_backend_can_hold_errors_with_a_user_message() {
     let r = c.req_at("3.3", &c.b, "GET", &format!("/messages/{id}"), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = c
-        .req_at("3.5", &c.a, "GET", &format!("/messages?resource_uuid={}", c.project_b), None)
+        .req_at(
+            "3.5",
+            &c.a,
+            "GET",
+            &format!("/messages?resource_uuid={}", c.project_b),
+            None,
+        )
         .await;
     assert_eq!(r.json["messages"], json!([]), "filtered on the resource");
     let r = c

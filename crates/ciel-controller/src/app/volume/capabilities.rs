@@ -129,19 +129,28 @@ mod tests {
     #[test]
     fn extra_specs_match_as_in_cinders_filter() {
         assert!(satisfies(&specs(&[]), "file"));
-        assert!(satisfies(&specs(&[("vendor_name", "Open Source"), ("storage_protocol", "local")]), "file"));
+        assert!(satisfies(
+            &specs(&[("vendor_name", "Open Source"), ("storage_protocol", "local")]),
+            "file"
+        ));
         assert!(satisfies(&specs(&[("storage_protocol", "ceph")]), "rbd"));
         assert!(!satisfies(&specs(&[("storage_protocol", "ceph")]), "file"));
         assert!(!satisfies(&specs(&[("vendor_name", "tempest-vendor_name-1")]), "file"));
         // A capability the backend does not report fails it; other scopes are not ours.
         assert!(!satisfies(&specs(&[("replication_enabled", "<is> True")]), "file"));
-        assert!(satisfies(&specs(&[("RESKEY:availability_zones", "az1"), ("ciel:x", "y")]), "file"));
+        assert!(satisfies(
+            &specs(&[("RESKEY:availability_zones", "az1"), ("ciel:x", "y")]),
+            "file"
+        ));
         assert!(satisfies(&specs(&[("capabilities:volume_backend_name", "lvm")]), "lvm"));
         assert!(!satisfies(&specs(&[("multiattach", "<is> True")]), "file"));
         assert!(satisfies(&specs(&[("thin_provisioning_support", "<is> True")]), "file"));
         // A bool capability is not the string "True" without an operator.
         assert!(!satisfies(&specs(&[("QoS_support", "True")]), "file"));
-        assert!(satisfies(&specs(&[("storage_protocol", "<or> iSCSI <or> local")]), "lvm"));
+        assert!(satisfies(
+            &specs(&[("storage_protocol", "<or> iSCSI <or> local")]),
+            "lvm"
+        ));
         assert!(satisfies(&specs(&[("driver_version", "s>= 1.0")]), "file"));
         assert!(satisfies(&specs(&[("reserved_percentage", "<= 10")]), "file"));
         assert!(!satisfies(&specs(&[("reserved_percentage", ">= 10")]), "file"));

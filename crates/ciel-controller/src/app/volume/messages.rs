@@ -82,7 +82,11 @@ impl UserMessage {
     }
 
     pub fn text(&self) -> String {
-        format!("{}:{}", action_text(&self.row.action_id), detail_text(&self.row.detail_id))
+        format!(
+            "{}:{}",
+            action_text(&self.row.action_id),
+            detail_text(&self.row.detail_id)
+        )
     }
 }
 

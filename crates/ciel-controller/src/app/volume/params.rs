@@ -50,6 +50,8 @@ pub struct CreateVolume {
     pub volume_type: Option<String>,
     pub name: Option<String>,
     pub description: Option<String>,
+    /// A generic volume group to join (3.13+); the volume's type must be one of its types.
+    pub group_id: Option<String>,
 }
 
 impl TryFrom<Body> for CreateVolume {
@@ -89,6 +91,7 @@ impl TryFrom<Body> for CreateVolume {
             volume_type: opt_text(&body, "volume_type")?,
             name: text_or(&body, "name", "display_name")?,
             description: text_or(&body, "description", "display_description")?,
+            group_id: opt_text(&body, "group_id")?,
         })
     }
 }

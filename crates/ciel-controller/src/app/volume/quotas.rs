@@ -85,6 +85,8 @@ impl App {
         let (b, bgb) = db::backups::usage(&mut *tx, project).await?;
         out.insert("backups".into(), b);
         out.insert("backup_gigabytes".into(), bgb);
+        let groups = db::groups::count_groups(&mut *tx, project).await?;
+        out.insert("groups".into(), groups);
         for (t, (v, s, gb)) in db::usage_by_type(&mut tx, project).await? {
             out.insert(format!("volumes_{t}"), v);
             out.insert(format!("snapshots_{t}"), s);

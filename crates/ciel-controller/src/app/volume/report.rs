@@ -141,6 +141,8 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
             .find(|(e, _)| e == id)
             .map(|(_, m)| m.clone())
     };
+    // Whether a volume or snapshot changed: groups and group snapshots may settle then.
+    let mut changed = false;
     // Snapshots first: a volume row goes only after its snapshots' rows.
     for mut s in db::snapshots_on_host(&mut **tx, host).await? {
         let held = report.volume_snapshots.contains(&s.id);
@@ -150,10 +152,12 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
             (SnapshotStatus::Deleting, false) if error_of(&s.id).is_some() => SnapshotStatus::ErrorDeleting,
             (SnapshotStatus::Deleting, false) => {
                 db::delete_snapshot(&mut **tx, &s.id).await?;
+                changed = true;
                 continue;
             }
             _ => continue,
         };
+        changed = true;
         s.status = status;
         s.progress = None;
         s.updated_at = Some(now);
@@ -192,15 +196,20 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
             (VolumeStatus::Deleting, None) => {
                 if db::snapshots_of(&mut **tx, &v.id).await?.is_empty() {
                     db::delete(&mut **tx, &v.id).await?;
+                    changed = true;
                 }
                 continue;
             }
             _ => {}
         }
         if v.status != before {
+            changed = true;
             v.updated_at = Some(now);
             db::update(&mut **tx, &v).await?;
         }
+    }
+    if changed {
+        db::groups::settle(tx, now).await?;
     }
     for vm in &report.vms {
         let stopped = vm.state == ciel_proto::VmState::Stopped;

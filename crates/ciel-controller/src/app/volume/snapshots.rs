@@ -6,7 +6,8 @@ use super::{to_json, visible};
 use crate::app::identity::caller::Caller;
 use crate::app::policy::in_project;
 use crate::app::App;
-use crate::db::volume::{self as db, Snapshot, SnapshotStatus, VolumeStatus};
+use crate::db::volume::{self as db, Snapshot, SnapshotStatus, Volume, VolumeStatus};
+use crate::db::Tx;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
@@ -46,8 +47,25 @@ impl App {
                 v.id, v.status
             )));
         }
-        let type_name = self.type_name(&mut tx, &v.volume_type_id).await?;
-        self.check_volume_quota(&mut tx, &v.project_id, Some(&type_name), 0, 1, v.size)
+        let s = self
+            .insert_snapshot(&mut tx, caller, &v, name, description, &md)
+            .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Records a new snapshot of `v` in `tx` (within the project's quotas) and tells its host.
+    pub(crate) async fn insert_snapshot(
+        &self,
+        tx: &mut Tx<'_>,
+        caller: &Caller,
+        v: &Volume,
+        name: Option<String>,
+        description: Option<String>,
+        md: &BTreeMap<String, String>,
+    ) -> Result<Snapshot> {
+        let type_name = self.type_name(tx, &v.volume_type_id).await?;
+        self.check_volume_quota(tx, &v.project_id, Some(&type_name), 0, 1, v.size)
             .await?;
         let now = crate::db::now();
         let s = Snapshot {
@@ -60,15 +78,14 @@ impl App {
             size: v.size,
             status: SnapshotStatus::Creating,
             progress: None,
-            metadata: to_json(&md),
+            metadata: to_json(md),
             created_at: now,
             updated_at: Some(now),
         };
-        db::insert_snapshot(&mut *tx, &s).await?;
+        db::insert_snapshot(&mut **tx, &s).await?;
         if let Some(h) = &v.host_id {
             tx.host_changed(h);
         }
-        tx.commit().await?;
         Ok(s)
     }
 
@@ -109,7 +126,7 @@ impl App {
 
     pub async fn delete_snapshot(&self, caller: &Caller, id: &str) -> Result<()> {
         let mut tx = self.begin().await?;
-        let mut s = self.snapshot_for_update(&mut tx, caller, id).await?;
+        let s = self.snapshot_for_update(&mut tx, caller, id).await?;
         if !matches!(
             s.status,
             SnapshotStatus::Available | SnapshotStatus::Error | SnapshotStatus::Deleting
@@ -119,16 +136,12 @@ impl App {
                 s.status
             )));
         }
-        let host = db::get(&mut *tx, &s.volume_id).await?.and_then(|v| v.host_id);
-        match host {
-            Some(h) if s.status != SnapshotStatus::Error => {
-                s.status = SnapshotStatus::Deleting;
-                s.updated_at = Some(crate::db::now());
-                db::update_snapshot(&mut *tx, &s).await?;
-                tx.host_changed(&h);
-            }
-            _ => db::delete_snapshot(&mut *tx, id).await?,
+        if db::groups::group_snapshot_of(&mut *tx, id).await?.is_some() {
+            return Err(Error::bad_request(format!(
+                "Invalid snapshot: Snapshot {id} is part of a group snapshot: delete the group snapshot instead."
+            )));
         }
+        retire_snapshot(&mut tx, s).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -228,4 +241,20 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Hands a snapshot to its volume's host for removal (`deleting`), or removes the row when
+/// the host holds nothing of it (it failed, or the volume has no host).
+pub(crate) async fn retire_snapshot(tx: &mut Tx<'_>, mut s: Snapshot) -> Result<()> {
+    let host = db::get(&mut **tx, &s.volume_id).await?.and_then(|v| v.host_id);
+    match host {
+        Some(h) if s.status != SnapshotStatus::Error => {
+            s.status = SnapshotStatus::Deleting;
+            s.updated_at = Some(crate::db::now());
+            db::update_snapshot(&mut **tx, &s).await?;
+            tx.host_changed(&h);
+        }
+        _ => db::delete_snapshot(&mut **tx, &s.id).await?,
+    }
+    Ok(())
 }

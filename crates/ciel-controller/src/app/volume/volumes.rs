@@ -38,10 +38,34 @@ impl App {
     /// A volume no backend can hold (none up, or none with what its type asks for) is
     /// recorded in `error` with a user message for the project, as Cinder's scheduler does.
     pub async fn create_volume(&self, caller: &Caller, p: CreateVolume, request_id: &str) -> Result<Volume> {
-        let project = own_project(caller)?;
+        own_project(caller)?;
         if !caller.can_write() {
             return Err(Error::forbidden());
         }
+        let (image_meta, min_size) = match &p.image_id {
+            Some(id) => self.image_for_volume(caller, id).await?,
+            None => (BTreeMap::new(), 1),
+        };
+        let mut tx = self.begin().await?;
+        let v = self
+            .insert_volume(&mut tx, caller, p, image_meta, min_size, request_id)
+            .await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Records a new volume in `tx` (`image_meta` and `min_size`: of its image, if any) and
+    /// tells its host; a volume asked into a group joins it.
+    pub(crate) async fn insert_volume(
+        &self,
+        tx: &mut Tx<'_>,
+        caller: &Caller,
+        p: CreateVolume,
+        mut image_meta: BTreeMap<String, String>,
+        min_size: i64,
+        request_id: &str,
+    ) -> Result<Volume> {
+        let project = own_project(caller)?;
         let CreateVolume {
             size,
             snapshot_id,
@@ -52,28 +76,22 @@ impl App {
             volume_type,
             name,
             description,
+            group_id,
         } = p;
         let zone = availability_zone.unwrap_or_else(|| ZONE.into());
-
-        let (mut image_meta, min_size) = match &image_id {
-            Some(id) => self.image_for_volume(caller, id).await?,
-            None => (BTreeMap::new(), 1),
-        };
-
         let now = crate::db::now();
-        let mut tx = self.begin().await?;
         let vtype = match volume_type {
             Some(t) => self
-                .find_volume_type_in(&mut tx, caller, &t)
+                .find_volume_type_in(tx, caller, &t)
                 .await
                 .map_err(|_| Error::not_found("volume type", &t))?,
-            None => db::get_type_by_name(&mut *tx, super::types::DEFAULT_TYPE)
+            None => db::get_type_by_name(&mut **tx, super::types::DEFAULT_TYPE)
                 .await?
                 .ok_or_else(|| Error::Internal("the default volume type is missing".into()))?,
         };
-        self.refuse_encrypted(&mut tx, &vtype).await?;
+        self.refuse_encrypted(tx, &vtype).await?;
         let (host_id, source_size, bootable, backend) = if let Some(sid) = &snapshot_id {
-            let s = db::get_snapshot(&mut *tx, sid)
+            let s = db::get_snapshot(&mut **tx, sid)
                 .await?
                 .filter(|s| in_project(caller, &s.project_id))
                 .ok_or_else(|| Error::not_found("snapshot", sid))?;
@@ -83,7 +101,7 @@ impl App {
                     s.status
                 )));
             }
-            let src = db::get(&mut *tx, &s.volume_id).await?;
+            let src = db::get(&mut **tx, &s.volume_id).await?;
             (
                 src.as_ref().and_then(|v| v.host_id.clone()),
                 s.size,
@@ -91,7 +109,7 @@ impl App {
                 src.map(|v| v.backend).unwrap_or_else(|| "file".into()),
             )
         } else if let Some(vid) = &source_volid {
-            let src = visible(caller, db::get(&mut *tx, vid).await?, vid)?;
+            let src = visible(caller, db::get(&mut **tx, vid).await?, vid)?;
             if !matches!(src.status, VolumeStatus::Available | VolumeStatus::InUse) {
                 return Err(Error::bad_request(format!(
                     "Invalid volume: Source volume status must be available or in-use, not {}.",
@@ -103,7 +121,7 @@ impl App {
         } else {
             let backend = super::types::backend_of(&vtype);
             let host = if super::capabilities::satisfies(&parse_map(&vtype.extra_specs), &backend) {
-                self.pick_storage_host(&mut tx, &backend).await?.map(Into::into)
+                self.pick_storage_host(tx, &backend).await?.map(Into::into)
             } else {
                 None
             };
@@ -123,7 +141,7 @@ impl App {
                 ))
             }
         };
-        self.check_volume_quota(&mut tx, &project, Some(&vtype.name), 1, 0, size)
+        self.check_volume_quota(tx, &project, Some(&vtype.name), 1, 0, size)
             .await?;
         let v = Volume {
             id: uuid::Uuid::new_v4().to_string().into(),
@@ -158,16 +176,18 @@ impl App {
             updated_at: Some(now),
             backend,
         };
-        db::insert(&mut *tx, &v).await?;
+        db::insert(&mut **tx, &v).await?;
         match &host_id {
             Some(h) => tx.host_changed(h),
             None => {
                 use super::messages::{record, Action, Detail};
                 let (a, d) = (Action::ScheduleAllocateVolume, Detail::NoBackendAvailable);
-                record(&mut tx, &v.project_id, request_id, &v.id, a, d).await?;
+                record(tx, &v.project_id, request_id, &v.id, a, d).await?;
             }
         }
-        tx.commit().await?;
+        if let Some(g) = &group_id {
+            self.join_group(tx, caller, g, &v).await?;
+        }
         Ok(v)
     }
 
@@ -315,9 +335,14 @@ impl App {
     /// row. With `cascade`, its snapshots go too.
     pub async fn delete_volume(&self, caller: &Caller, id: &str, cascade: bool, force: bool) -> Result<()> {
         let mut tx = self.begin().await?;
-        let mut v = self.volume_for_update(&mut tx, caller, id).await?;
+        let v = self.volume_for_update(&mut tx, caller, id).await?;
         if force && !caller.is_admin() {
             return Err(Error::forbidden());
+        }
+        if db::groups::group_of(&mut *tx, id).await?.is_some() {
+            return Err(Error::bad_request(format!(
+                "Invalid volume: Volume {id} belongs to a group: delete the group with its volumes, or remove the volume from it first."
+            )));
         }
         let attached = db::attachment_of(&mut *tx, id).await?.is_some();
         if attached || (!force && !DELETABLE.contains(&v.status)) {
@@ -342,21 +367,7 @@ impl App {
             s.updated_at = Some(now);
             db::update_snapshot(&mut *tx, &s).await?;
         }
-        match &v.host_id {
-            Some(h) if hosts::get(&mut *tx, h).await?.is_some() => {
-                v.status = VolumeStatus::Deleting;
-                v.updated_at = Some(now);
-                db::update(&mut *tx, &v).await?;
-                tx.host_changed(h);
-            }
-            // Nothing was ever made: the row is all there is.
-            _ => {
-                for s in db::snapshots_of(&mut *tx, id).await? {
-                    db::delete_snapshot(&mut *tx, &s.id).await?;
-                }
-                db::delete(&mut *tx, id).await?;
-            }
-        }
+        retire_volume(&mut tx, v, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -677,6 +688,26 @@ const DEFAULT_CLASS: &str = "quota-class:default";
 
 /// Default quotas (changed by the `default` quota class), per-type quotas of every type,
 /// then the project's overrides.
+/// Hands a volume to its host for removal (`deleting`; the host's report removes the row),
+/// or removes the row (and its snapshots') when nothing was ever made.
+pub(crate) async fn retire_volume(tx: &mut Tx<'_>, mut v: Volume, now: i64) -> Result<()> {
+    match &v.host_id {
+        Some(h) if hosts::get(&mut **tx, h).await?.is_some() => {
+            v.status = VolumeStatus::Deleting;
+            v.updated_at = Some(now);
+            db::update(&mut **tx, &v).await?;
+            tx.host_changed(h);
+        }
+        _ => {
+            for s in db::snapshots_of(&mut **tx, &v.id).await? {
+                db::delete_snapshot(&mut **tx, &s.id).await?;
+            }
+            db::delete(&mut **tx, &v.id).await?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn volume_limits(tx: &mut Tx<'_>, project: &str) -> Result<BTreeMap<String, i64>> {
     let mut out = class_defaults(tx).await?;
     for (k, v) in quota_overrides::overrides(&mut **tx, Service::Volume, project).await? {

@@ -46,18 +46,19 @@ pub async fn insert(e: &mut sql::Conn<'_>, m: &Message) -> Result<()> {
 }
 
 pub async fn get(e: impl sql::Executor<'_>, id: &str) -> Result<Option<Message>> {
-    Ok(sql::query_as(&format!("SELECT {COLS} FROM volume_messages WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(e)
-        .await?)
+    Ok(
+        sql::query_as(&format!("SELECT {COLS} FROM volume_messages WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?,
+    )
 }
 
 /// A project's messages (every project's when None) not yet expired, newest first.
 pub async fn list(e: impl sql::Executor<'_>, project: Option<&str>, now: i64) -> Result<Vec<Message>> {
     let filter = if project.is_some() { "AND project_id = ?" } else { "" };
-    let q = format!(
-        "SELECT {COLS} FROM volume_messages WHERE expires_at >= ? {filter} ORDER BY created_at DESC, id DESC"
-    );
+    let q =
+        format!("SELECT {COLS} FROM volume_messages WHERE expires_at >= ? {filter} ORDER BY created_at DESC, id DESC");
     let mut q = sql::query_as(&q).bind(now);
     if let Some(p) = project {
         q = q.bind(p);

@@ -2,6 +2,7 @@
 
 pub mod backups;
 pub mod encryption;
+pub mod groups;
 pub mod messages;
 pub mod migrations;
 pub mod qos;

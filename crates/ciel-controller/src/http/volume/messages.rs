@@ -12,7 +12,13 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// The fields a caller may filter on.
-const FILTERS: &[&str] = &["resource_uuid", "resource_type", "event_id", "request_id", "message_level"];
+const FILTERS: &[&str] = &[
+    "resource_uuid",
+    "resource_type",
+    "event_id",
+    "request_id",
+    "message_level",
+];
 
 fn since_3_3(mv: Microversion) -> Result<(), Error> {
     if mv < Microversion(3) {
@@ -59,14 +65,20 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> CResult {
     since_3_3(mv)?;
-    let q = if mv >= Microversion(5) { query(raw.as_deref())? } else { vec![] };
+    let q = if mv >= Microversion(5) {
+        query(raw.as_deref())?
+    } else {
+        vec![]
+    };
     let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
     let mut items = app.list_volume_messages(&c, all).await?;
     for (k, want) in &q {
         if FILTERS.contains(&k.as_str()) {
             items.retain(|m| field(m, k).as_deref() == Some(want.as_str()));
-        } else if !matches!(k.as_str(), "all_tenants" | "sort" | "sort_key" | "sort_dir" | "limit" | "marker" | "offset")
-            && !c.is_admin()
+        } else if !matches!(
+            k.as_str(),
+            "all_tenants" | "sort" | "sort_key" | "sort_dir" | "limit" | "marker" | "offset"
+        ) && !c.is_admin()
         {
             return Err(Error::bad_request(format!("Invalid filter keys: {k}")).into());
         }

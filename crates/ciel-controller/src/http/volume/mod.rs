@@ -1,6 +1,7 @@
 //! Cinder v3 at `/volume` (catalog types `block-storage` and `volumev3`, `/volume/v3`):
 //! version discovery, volumes, snapshots, volume types, attachments (3.27+), quotas, limits,
-//! availability zones, transfers, backups, QoS specs, user messages, and the admin views of services, pools, hosts
+//! availability zones, transfers, backups, QoS specs, user messages, generic volume groups
+//! (group types, groups, group snapshots), and the admin views of services, pools, hosts
 //! and backend capabilities.
 //! Every resource is served both below `/v3/{project_id}` (the classic URL) and `/v3`
 //! (project from the token, as Cinder 3.67 allows). Microversions 3.0–3.57 are accepted
@@ -8,6 +9,8 @@
 
 mod attachments;
 mod backups;
+mod group_types;
+mod groups;
 mod messages;
 mod metadata;
 mod qos;
@@ -286,6 +289,59 @@ pub fn router() -> Routes<CinderError> {
         .route(
             "/qos-specs/{id}/associations",
             get("volume:qos_specs:associations", qos::associations),
+        )
+        .route(
+            "/group_types",
+            get("volume:group_types:list", group_types::list).post("volume:group_types:create", group_types::create),
+        )
+        .route(
+            "/group_types/{id}",
+            get("volume:group_types:show", group_types::show)
+                .put("volume:group_types:update", group_types::update)
+                .delete("volume:group_types:delete", group_types::delete),
+        )
+        .route(
+            "/group_types/{id}/group_specs",
+            get("volume:group_types:specs", group_types::specs)
+                .post("volume:group_types:set_specs", group_types::set_specs),
+        )
+        .route(
+            "/group_types/{id}/group_specs/{key}",
+            get("volume:group_types:spec", group_types::spec)
+                .put("volume:group_types:put_spec", group_types::put_spec)
+                .delete("volume:group_types:delete_spec", group_types::delete_spec),
+        )
+        .route(
+            "/groups",
+            get("volume:groups:list", groups::list).post("volume:groups:create", groups::create),
+        )
+        .route("/groups/detail", get("volume:groups:detail", groups::detail))
+        .route(
+            "/groups/action",
+            post("volume:groups:create_from_src", groups::create_from_src),
+        )
+        .route(
+            "/groups/{id}",
+            get("volume:groups:show", groups::show).put("volume:groups:update", groups::update),
+        )
+        .route("/groups/{id}/action", post("volume:groups:action", groups::action))
+        .route(
+            "/group_snapshots",
+            get("volume:group_snapshots:list", groups::list_snapshots)
+                .post("volume:group_snapshots:create", groups::create_snapshot),
+        )
+        .route(
+            "/group_snapshots/detail",
+            get("volume:group_snapshots:detail", groups::detail_snapshots),
+        )
+        .route(
+            "/group_snapshots/{id}",
+            get("volume:group_snapshots:show", groups::show_snapshot)
+                .delete("volume:group_snapshots:delete", groups::delete_snapshot),
+        )
+        .route(
+            "/group_snapshots/{id}/action",
+            post("volume:group_snapshots:action", groups::snapshot_action),
         )
         .route("/messages", get("volume:messages:list", messages::list))
         .route(

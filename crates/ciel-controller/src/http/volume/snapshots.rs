@@ -13,6 +13,15 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
+/// The snapshot's view, with (3.14+) the group snapshot it was made for.
+async fn shown(app: &AppState, s: &Snapshot, detail: bool, mv: Microversion) -> Result<Value, Error> {
+    let mut v = render(s, detail, mv);
+    if mv >= Microversion(14) {
+        v["group_snapshot_id"] = json!(app.group_snapshot_of_snapshot(&s.id).await?);
+    }
+    Ok(v)
+}
+
 fn render(s: &Snapshot, detail: bool, mv: Microversion) -> Value {
     let mut v = json!({
         "id": s.id, "volume_id": s.volume_id, "name": s.name, "description": s.description,
@@ -48,7 +57,11 @@ pub async fn create(
         return Err(Error::not_found("volume", "None").into());
     }
     let s = app.create_snapshot(&c, CreateSnapshot::try_from(b)?).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"snapshot": render(&s, false, mv)}))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"snapshot": shown(&app, &s, false, mv).await?})),
+    )
+        .into_response())
 }
 
 async fn listing(
@@ -88,7 +101,10 @@ async fn listing(
         },
         &format!("{base}/{path}"),
     )?;
-    let items: Vec<Value> = snaps.iter().map(|s| render(s, detail, mv)).collect();
+    let mut items: Vec<Value> = vec![];
+    for s in &snaps {
+        items.push(shown(app, s, detail, mv).await?);
+    }
     let mut body = json!({ "snapshots": items });
     if let Some(n) = next {
         body["snapshots_links"] = json!([{"rel": "next", "href": n}]);
@@ -120,7 +136,7 @@ pub async fn detail(
 
 pub async fn show(State(app): State<AppState>, Authed(c, ..): CinderCaller, mv: Microversion, p: Params) -> CResult {
     let s = app.get_snapshot(&c, p.get("id")).await?;
-    Ok(Json(json!({"snapshot": render(&s, true, mv)})).into_response())
+    Ok(Json(json!({"snapshot": shown(&app, &s, true, mv).await?})).into_response())
 }
 
 pub async fn update(
@@ -132,7 +148,7 @@ pub async fn update(
 ) -> CResult {
     let b = UpdateSnapshot::try_from(wrapped(&body, "snapshot")?)?;
     let s = app.update_snapshot(&c, p.get("id"), b).await?;
-    Ok(Json(json!({"snapshot": render(&s, false, mv)})).into_response())
+    Ok(Json(json!({"snapshot": shown(&app, &s, false, mv).await?})).into_response())
 }
 
 pub async fn delete(State(app): State<AppState>, Authed(c, ..): CinderCaller, p: Params) -> CResult {

@@ -26,6 +26,8 @@ struct View {
     volume_host: Option<String>,
     /// The status of the volume's newest migration (Cinder's `migration_status`).
     migration_status: Option<&'static str>,
+    /// The generic volume group it belongs to (shown from 3.13).
+    group_id: Option<String>,
 }
 
 fn links(base: &str, id: &str) -> Value {
@@ -58,7 +60,7 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Mi
         "migration_status": if admin { view.migration_status } else { None },
     });
     if mv >= Microversion(13) {
-        out["group_id"] = Value::Null;
+        out["group_id"] = json!(view.group_id);
     }
     if detail {
         out["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
@@ -105,6 +107,7 @@ async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
         server_host,
         volume_host,
         migration_status,
+        group_id: app.group_of_volume(&v.id).await?,
     })
 }
 
