@@ -98,6 +98,10 @@ def main(argv=None):
     p.add_argument("--volume-max-microversion", default="3.0",
                    help="[volume] max_microversion (default 3.0: Tempest sends "
                         "no header and reads 3.0 bodies)")
+    p.add_argument("--volume-backends",
+                   help="[volume] backend_names with multi_backend on: two or more "
+                        "backends the volume types can name (comma-separated), e.g. "
+                        "file,rbd when a Ceph cluster is there")
     p.add_argument("--flavor-ref")
     p.add_argument("--flavor-ref-alt")
     p.add_argument("--public-network-id")
@@ -322,7 +326,13 @@ def main(argv=None):
         put("volume", "backup_driver", "posix")
         put(vf, "snapshot", True)
         put(vf, "clone", True)
-        put(vf, "multi_backend", False)
+        # With two backends (the rbd run: host files and Ceph) Tempest's multi-backend and
+        # retype-with-migration tests run: volume types name each by volume_backend_name.
+        if args.volume_backends:
+            put(vf, "multi_backend", True)
+            put("volume", "backend_names", args.volume_backends)
+        else:
+            put(vf, "multi_backend", False)
         put(vf, "manage_snapshot", False)
         put(vf, "manage_volume", False)
         put(vf, "extend_attached_volume", True)

@@ -556,6 +556,8 @@ for svc in "${SERVICES[@]}"; do GEN_ARGS+=(--service "$svc=${AVAILABLE[$svc]}");
 [ -z "$PUBLIC_NETWORK_NAME" ] || GEN_ARGS+=(--public-network-name "$PUBLIC_NETWORK_NAME")
 [ -z "${NETWORK_EXTENSIONS:-}" ] || GEN_ARGS+=(--network-extensions "$NETWORK_EXTENSIONS")
 [ -z "${VOLUME_EXTENSIONS:-}" ] || GEN_ARGS+=(--volume-extensions "$VOLUME_EXTENSIONS")
+# On Ceph the host's files are a second backend: Tempest's multi-backend tests run.
+[ "$VOLUME_BACKEND" != rbd ] || GEN_ARGS+=(--volume-backends file,rbd)
 if [ -n "${LB_PROVIDERS:-}" ]; then
     GEN_ARGS+=(--lb-provider "$LB_PROVIDER" --lb-providers "$LB_PROVIDERS"
                --lb-flavor-capability "$LB_FLAVOR_CAPS" --lb-az-capability "$LB_AZ_CAPS")

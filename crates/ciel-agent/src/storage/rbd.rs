@@ -256,10 +256,15 @@ impl RbdTool {
     /// Removes image `spec` with its snapshots (their clones flattened), then the snapshot
     /// of its parent it was cloned from when that was made for it alone.
     pub async fn remove_image(&self, pool: &str, image: &str) -> anyhow::Result<()> {
-        let spec = format!("{pool}/{image}");
-        if !self.names(pool).await?.iter().any(|n| n == image) {
+        if !self.exists(pool, image).await? {
             return Ok(());
         }
+        self.remove_listed_image(pool, image).await
+    }
+
+    /// `remove_image` of an image the caller has just seen listed (one `rbd ls` less).
+    pub async fn remove_listed_image(&self, pool: &str, image: &str) -> anyhow::Result<()> {
+        let spec = format!("{pool}/{image}");
         let parent = self.info(&spec).await?.parent;
         let snaps = self.run(&["snap", "ls", "--format", "json", &spec]).await?;
         let snaps: Vec<serde_json::Value> = serde_json::from_str(snaps.trim()).unwrap_or_default();
@@ -565,18 +570,15 @@ impl VolumeBackend for RbdBackend {
 
     fn remove_volume<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            if self
-                .rbd
-                .exists(&self.cfg.volumes_pool, &format!("{VOLUME}{id}"))
-                .await?
-                && self.let_go_soon(id).await?
-            {
+            let image = format!("{VOLUME}{id}");
+            if !self.rbd.exists(&self.cfg.volumes_pool, &image).await? {
+                return Ok(());
+            }
+            if self.let_go_soon(id).await? {
                 tracing::info!(volume = %id, "the RBD volume to remove is still open (a detach under way?); waiting");
                 return Err(StillOpen.into());
             }
-            self.rbd
-                .remove_image(&self.cfg.volumes_pool, &format!("{VOLUME}{id}"))
-                .await?;
+            self.rbd.remove_listed_image(&self.cfg.volumes_pool, &image).await?;
             tracing::info!(volume = %id, "RBD volume removed");
             Ok(())
         })

@@ -90,19 +90,16 @@ impl FileStore {
     {
         let path = self.dir.join(format!(".upload-{id}-{}", uuid::Uuid::new_v4().simple()));
         let mut file = tokio::fs::File::create(&path).await?;
-        let (mut md5, mut sha) = (Md5::new(), Sha512::new());
-        let mut size: i64 = 0;
+        let mut hasher = Hasher::default();
         let outcome: Result<()> = async {
             while let Some(chunk) = data.next().await {
                 let chunk = chunk.map_err(|e| Error::bad_request(format!("Error reading the uploaded data: {e}")))?;
-                size += chunk.len() as i64;
-                if size > max_bytes {
+                hasher.update(&chunk);
+                if hasher.size > max_bytes {
                     return Err(Error::RequestTooLarge(format!(
                         "Image exceeds the storage limit of {max_bytes} bytes."
                     )));
                 }
-                md5.update(&chunk);
-                sha.update(&chunk);
                 file.write_all(&chunk).await?;
             }
             file.flush().await?;
@@ -114,12 +111,7 @@ impl FileStore {
             tokio::fs::remove_file(&path).await.ok();
             return Err(e);
         }
-        Ok(Staged {
-            path,
-            size,
-            md5: hex(&md5.finalize()),
-            sha512: hex(&sha.finalize()),
-        })
+        Ok(hasher.staged(path))
     }
 
     /// Makes a staged upload the image's data (in the pool first, with the `rbd` store: an
@@ -153,12 +145,7 @@ impl FileStore {
         }
         .await;
         match hashed {
-            Ok((size, md5, sha512)) => Ok(Staged {
-                path,
-                size,
-                md5,
-                sha512,
-            }),
+            Ok(hasher) => Ok(hasher.staged(path)),
             Err(e) => {
                 tokio::fs::remove_file(&path).await.ok();
                 Err(e)
@@ -194,23 +181,46 @@ impl FileStore {
     }
 }
 
-/// A file's size, MD5 and SHA-512, read in chunks.
-async fn hash_file(path: &Path) -> Result<(i64, String, String)> {
+/// An image's size, MD5 (Glance's `checksum`) and SHA-512 (`os_hash_value`), as its data
+/// goes by: an upload's chunks or a file's.
+#[derive(Default)]
+struct Hasher {
+    md5: Md5,
+    sha: Sha512,
+    size: i64,
+}
+
+impl Hasher {
+    fn update(&mut self, chunk: &[u8]) {
+        self.size += chunk.len() as i64;
+        self.md5.update(chunk);
+        self.sha.update(chunk);
+    }
+
+    fn staged(self, path: PathBuf) -> Staged {
+        Staged {
+            path,
+            size: self.size,
+            md5: hex(&self.md5.finalize()),
+            sha512: hex(&self.sha.finalize()),
+        }
+    }
+}
+
+/// A file hashed in chunks.
+async fn hash_file(path: &Path) -> Result<Hasher> {
     use tokio::io::AsyncReadExt;
     let mut file = tokio::fs::File::open(path).await?;
-    let (mut md5, mut sha) = (Md5::new(), Sha512::new());
+    let mut hasher = Hasher::default();
     let mut buf = vec![0u8; 1 << 20];
-    let mut size: i64 = 0;
     loop {
         let n = file.read(&mut buf).await?;
         if n == 0 {
             break;
         }
-        size += n as i64;
-        md5.update(&buf[..n]);
-        sha.update(&buf[..n]);
+        hasher.update(&buf[..n]);
     }
-    Ok((size, hex(&md5.finalize()), hex(&sha.finalize())))
+    Ok(hasher)
 }
 
 /// Ceph's `rbd` as the store's user; its stderr is the error.

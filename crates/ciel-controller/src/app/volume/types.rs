@@ -20,15 +20,20 @@ pub fn is_shared(backend: &str) -> bool {
     backend == "rbd"
 }
 
+/// The extra specs naming the backend (the second is Cinder's scoped spelling).
+const BACKEND_KEYS: [&str; 2] = ["volume_backend_name", "capabilities:volume_backend_name"];
+
 /// The backend a type's volumes go to: its `volume_backend_name`, or `file`.
 pub fn backend_of(t: &VolumeType) -> String {
-    super::parse_map(&t.extra_specs)
-        .remove("volume_backend_name")
+    let mut specs = super::parse_map(&t.extra_specs);
+    BACKEND_KEYS
+        .iter()
+        .find_map(|k| specs.remove(*k))
         .unwrap_or_else(|| "file".into())
 }
 
 fn check_backend(extra: &BTreeMap<String, String>) -> Result<()> {
-    match extra.get("volume_backend_name") {
+    match BACKEND_KEYS.iter().find_map(|k| extra.get(*k)) {
         Some(b) if !BACKENDS.contains(&b.as_str()) => Err(Error::bad_request(format!(
             "Invalid input received: volume_backend_name '{b}' is not a storage backend of Ciel ({}).",
             BACKENDS.join(", ")
@@ -217,5 +222,34 @@ impl App {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_specs(specs: &str) -> VolumeType {
+        VolumeType {
+            id: "t".into(),
+            name: "t".into(),
+            description: None,
+            is_public: true,
+            extra_specs: specs.into(),
+            created_at: 0,
+            qos_specs_id: None,
+        }
+    }
+
+    #[test]
+    fn the_backend_is_named_plainly_or_scoped() {
+        assert_eq!(backend_of(&with_specs("{}")), "file");
+        assert_eq!(backend_of(&with_specs(r#"{"volume_backend_name": "rbd"}"#)), "rbd");
+        assert_eq!(
+            backend_of(&with_specs(r#"{"capabilities:volume_backend_name": "lvm"}"#)),
+            "lvm"
+        );
+        let bad: BTreeMap<String, String> = [("capabilities:volume_backend_name".to_string(), "x".to_string())].into();
+        assert!(check_backend(&bad).is_err());
     }
 }
