@@ -385,6 +385,14 @@ class Fuzzer:
         add(m, "POST", f"/volume/v3/{p}/volumes/{i['vol']}/action", {"os-update_readonly_flag": {"readonly": False}})
         add(m, "POST", f"/volume/v3/{p}/snapshots", {"snapshot": {"volume_id": i["vol"], "name": "s", "metadata": {"a": "b"}}})
         add(adm, "POST", f"/volume/v3/{self.admin_project}/types", {"volume_type": {"name": "t", "extra_specs": {"volume_backend_name": "file"}}})
+        # generic volume groups (their microversions) and a group type's specs
+        cinder = lambda minor: {"OpenStack-API-Version": f"volume 3.{minor}"}
+        add(adm, "POST", f"/volume/v3/{self.admin_project}/group_types",
+            {"group_type": {"name": "fz-gt", "description": "d", "is_public": True, "group_specs": {"k": "v"}}}, False, cinder(11))
+        add(m, "POST", f"/volume/v3/{p}/groups",
+            {"group": {"name": "g", "description": "d", "group_type": "fz-gt", "volume_types": ["__DEFAULT__"]}}, False, cinder(13))
+        add(m, "POST", f"/volume/v3/{p}/groups/action",
+            {"create-from-src": {"source_group_id": "00000000-0000-0000-0000-000000000000", "name": "c"}}, False, cinder(14))
         return T
 
     def lists(self):

@@ -239,6 +239,12 @@ async fn groups_hold_volumes_snapshot_them_and_are_copied_and_deleted_with_them(
         StatusCode::BAD_REQUEST,
         "a group's volume goes with the group"
     );
+    crate::common::register_fake_host(&c.app, "h2", None, &[]).await;
+    let mv = json!({"os-migrate_volume": {"host": "h2@file#file"}});
+    let r = c
+        .req(&c.admin, "POST", &format!("/volumes/{}/action", vols[0]), Some(mv))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "nor does it move alone: {}", r.json);
 
     // Out and back in.
     let up = json!({"group": {"name": "g1b", "remove_volumes": vols[1]}});

@@ -58,9 +58,11 @@ impl App {
         let latest = mdb::latest(&mut *tx, id).await?;
         let snapshots = db::snapshots_of(&mut *tx, id).await?;
         let same_place = v.host_id.as_deref() == Some(dest.id.as_str()) && v.backend == backend;
+        let grouped = db::groups::group_of(&mut *tx, id).await?.is_some();
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse)
             || latest.is_some_and(|m| m.active())
             || !snapshots.is_empty()
+            || grouped
             || same_place
         {
             return Err(invalid_volume(format!(
