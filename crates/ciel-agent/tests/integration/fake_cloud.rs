@@ -42,7 +42,7 @@ async fn try_create_volume(
     v: Value,
 ) -> Result<ciel_controller::db::volume::Volume, ciel_controller::error::Error> {
     let p = ciel_controller::app::volume::params::CreateVolume::try_from(body(v))?;
-    app.create_volume(caller, p).await
+    app.create_volume(caller, p, "req-test").await
 }
 
 fn body(v: Value) -> Map<String, Value> {
@@ -304,7 +304,7 @@ async fn volumes_follow_the_agents_reports() {
         panic!("never reached {want}, still {}", f().await);
     }
     let v = app
-        .create_volume(admin, req(json!({"size": 1, "name": "v"})))
+        .create_volume(admin, req(json!({"size": 1, "name": "v"})), "req-test")
         .await
         .unwrap();
     assert_eq!(v.status.as_str(), "creating");
@@ -337,7 +337,7 @@ async fn volumes_follow_the_agents_reports() {
     )
     .await;
     let copy = app
-        .create_volume(admin, req(json!({"size": 2, "snapshot_id": snap.id})))
+        .create_volume(admin, req(json!({"size": 2, "snapshot_id": snap.id})), "req-test")
         .await
         .unwrap();
     until(|| status(copy.id.to_string()), "available").await;

@@ -101,7 +101,7 @@ pub async fn record(
 ) -> Result<()> {
     let now = crate::db::now();
     db::insert(
-        &mut **tx,
+        tx,
         &Message {
             id: uuid::Uuid::new_v4().to_string(),
             project_id: project.into(),
