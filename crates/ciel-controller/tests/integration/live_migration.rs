@@ -283,7 +283,11 @@ async fn evacuation_needs_the_host_down_and_moves_the_server() {
         "a file root disk is made again"
     );
     let all = app.list_migrations(&admin).await.unwrap();
-    assert_eq!((all[0].kind.as_str(), all[0].status.as_str()), ("evacuation", "done"));
+    assert_eq!(
+        (all[0].kind.as_str(), all[0].status.as_str()),
+        ("evacuation", "accepted"),
+        "until the rebuild ends"
+    );
     let old = app.host_config(&h1, 0, Duration::ZERO).await.unwrap();
     assert!(old.vms.is_empty());
     assert_eq!(
@@ -298,4 +302,17 @@ async fn evacuation_needs_the_host_down_and_moves_the_server() {
     app.live_migrate_server(&admin, &id, &live(None, BlockMigration::Auto), "r")
         .await
         .expect_err("rebuilding still");
+    // h2 reports the rebuilt server running: the evacuation is done.
+    let mut booted = running(&id, None);
+    booted.boot_serial = after.boot_serial as u64;
+    let cfg = app.host_config(&h2, 0, Duration::ZERO).await.unwrap();
+    let report = HostReport {
+        generation: cfg.generation,
+        vms: vec![booted],
+        ..Default::default()
+    };
+    app.host_report(&h2, report).await.unwrap();
+    let all = app.list_migrations(&admin).await.unwrap();
+    assert_eq!((all[0].kind.as_str(), all[0].status.as_str()), ("evacuation", "done"));
+    assert_eq!(app.get_server(&admin, &id).await.unwrap().task_state, None);
 }

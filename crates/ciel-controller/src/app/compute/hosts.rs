@@ -388,8 +388,14 @@ impl App {
                 // The migration's own reports move it; the VM keeps its state meanwhile.
                 continue;
             }
+            let rebuilding = s.task_state == Some(TaskState::Rebuilding);
             apply_observation(&mut s, &vm.state, vm.boot_serial as i64, vm.message, now);
             servers::update_state(&mut *tx, &s).await?;
+            if rebuilding && s.task_state.is_none() {
+                // An evacuation's record ends with its rebuild.
+                let status = if s.vm_state == VmState::Error { "failed" } else { "done" };
+                crate::db::compute::migrations::end_evacuation(&mut *tx, &s.id, status, now).await?;
+            }
         }
         // Ports of this host's VMs are ACTIVE while the agent has them plugged, DOWN otherwise,
         // ERROR when the agent could not set them up (e.g. their firewall: they get no traffic).

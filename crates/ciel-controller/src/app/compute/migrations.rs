@@ -224,7 +224,8 @@ impl App {
             .await?;
         let m = Migration {
             dest_addr: dest.underlay_ip.clone(),
-            ..new_migration("evacuation", "done", caller, &s, &source, &dest, now)
+            // `done` (or `failed`) when the rebuild on the new host ends, as in Nova.
+            ..new_migration("evacuation", "accepted", caller, &s, &source, &dest, now)
         };
         db::insert(&mut *tx, &m).await?;
         servers::set_host(&mut *tx, id, &dest.id).await?;

@@ -150,6 +150,20 @@ pub async fn active_moves(e: impl sql::Executor<'_>) -> Result<Vec<Migration>> {
     .await?)
 }
 
+/// Ends a server's evacuation still under way (`accepted`): `done` or `failed`.
+pub async fn end_evacuation(e: impl sql::Executor<'_>, server_id: &str, status: &str, now: i64) -> Result<()> {
+    sql::query(
+        "UPDATE migrations SET status = ?, updated_at = ? WHERE server_id = ? AND kind = 'evacuation' \
+         AND status = 'accepted'",
+    )
+    .bind(status)
+    .bind(now)
+    .bind(server_id)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
 /// The server's cold migration or resize waiting for confirm or revert, if any.
 pub async fn finished_for_server(e: impl sql::Executor<'_>, server_id: &str) -> Result<Option<Migration>> {
     Ok(sql::query_as(&format!(
