@@ -54,22 +54,7 @@ impl App {
     /// Puts volume `v` into group `group_id` (the caller's, `available`, with `v`'s type).
     pub(crate) async fn join_group(&self, tx: &mut Tx<'_>, caller: &Caller, group_id: &str, v: &Volume) -> Result<()> {
         let g = self.group_for_update(tx, caller, group_id).await?;
-        if g.status != GroupStatus::Available {
-            return Err(invalid_group(format!(
-                "Group {} status must be available, not {}.",
-                g.id, g.status
-            )));
-        }
-        if g.project_id != v.project_id.as_str() {
-            return Err(invalid_group("The volume and the group belong to different projects."));
-        }
-        if !type_ids(&g).contains(&v.volume_type_id) {
-            return Err(Error::bad_request(format!(
-                "Invalid input received: Invalid volume_type provided: {} (the group's volume types do not include it).",
-                v.volume_type_id
-            )));
-        }
-        db::add_member(&mut **tx, &g.id, &v.id).await
+        add_to_group(tx, &g, v).await
     }
 
     pub async fn create_volume_group(&self, caller: &Caller, p: CreateGroup) -> Result<Group> {
@@ -188,7 +173,7 @@ impl App {
                     v.status
                 )));
             }
-            self.join_group(&mut tx, caller, id, &v).await?;
+            add_to_group(&mut tx, &g, &v).await?;
         }
         if let Some(n) = p.name {
             g.name = n;
@@ -505,4 +490,24 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Puts `v` into `g` (checked: `available`, same project, one of its volume types).
+async fn add_to_group(tx: &mut Tx<'_>, g: &Group, v: &Volume) -> Result<()> {
+    if g.status != GroupStatus::Available {
+        return Err(invalid_group(format!(
+            "Group {} status must be available, not {}.",
+            g.id, g.status
+        )));
+    }
+    if g.project_id != v.project_id.as_str() {
+        return Err(invalid_group("The volume and the group belong to different projects."));
+    }
+    if !type_ids(g).contains(&v.volume_type_id) {
+        return Err(Error::bad_request(format!(
+            "Invalid input received: Invalid volume_type provided: {} (the group's volume types do not include it).",
+            v.volume_type_id
+        )));
+    }
+    db::add_member(&mut **tx, &g.id, &v.id).await
 }
