@@ -373,6 +373,7 @@ check "the join token is in the shared dir" test -s "$SHARED/agent-join-token"
     --hostname fake1 --state-dir "$TMP/agent" --driver fake --listen 127.0.0.31:8779 >>"$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
 check "the fake agent (fake1) registers" wait_until 30 grep -q "registered with the controller" "$TMP/agent.log"
+    ok || log_tail "$TMP/agent.log"
 hyp_up() {
     auth_http "$BASE/identity" admin "$ADMIN_PW" admin
     http GET "$BASE/compute/v2.1/os-hypervisors/detail" -H "X-Auth-Token: $TOKEN"

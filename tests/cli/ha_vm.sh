@@ -45,6 +45,7 @@ EOF
         --listen 127.0.0.32:8779 >>"$TMP/agent-qemu.log" 2>&1 &
     QAGENT_PID=$!
     check "the QEMU agent (hvq) registers" wait_until 30 grep -q "registered with the controller" "$TMP/agent-qemu.log"
+        ok || log_tail "$TMP/agent-qemu.log"
     local kid rid
     check "image create guest-kernel (aki)" cmp_ image create --file "$GUEST/vmlinuz" --disk-format aki --container-format aki guest-kernel -f json
         ok && kid=$(jf "$OUT" 'd["id"]')

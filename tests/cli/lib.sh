@@ -76,6 +76,8 @@ _run() {
 # so dependent checks read `check ...; ok && check ...`.
 LAST=0
 ok() { return $LAST; }
+# log_tail FILE [N]: the last N (15) lines of a log under a failed check (CI keeps only the output).
+log_tail() { echo "       | last lines of $(basename "$1"):"; tail -n "${2:-15}" "$1" 2>/dev/null | sed 's/^/       |   /'; }
 check() {
     local desc=$1; shift
     local rc=0
@@ -193,7 +195,7 @@ stop_ciel() {
     STOP_RC=0; wait "$pid" || STOP_RC=$?
 }
 
-abort() { echo "${R}ABORT${N}: $*"; exit 1; }
+abort() { echo "${R}ABORT${N}: $*"; print_diag_logs; exit 1; }
 
 # The DIAG_LOGS files (besides $LOG) whose warnings and errors a failed run prints.
 DIAG_LOGS=()
@@ -205,10 +207,14 @@ finish() {
     ((FAILED)) || return 0
     local f l
     for f in "${FAILURES[@]}"; do echo "  ${R}FAIL${N} $f"; done
+    print_diag_logs
+    exit 1
+}
+print_diag_logs() {
+    local l
     for l in "$LOG" "${DIAG_LOGS[@]}"; do
         [[ -f $l ]] || continue
         echo "-- the last warnings and errors in $(basename "$l"):"
         grep -aE 'WARN|ERROR' "$l" | tail -n 25 | sed 's/^/   /'
     done
-    exit 1
 }
