@@ -11,10 +11,11 @@
 #   old owner removes the RBD image;
 # - file on one host -> file on the other (`volume migrate --host`): the holding host serves
 #   the volume over NBD (qemu-nbd) to the copying host, and stops serving after;
-# - the API's refusals (same host, unknown host, an attached volume);
+# - the API's refusals (same host, unknown host, an attached volume to another host's disk);
 # - the way to live migration for a server with a local volume: refused while the volume is
-#   local, then the volume is moved to rbd (detached, retyped, attached again) and the
-#   server live-migrates to hv2, where the guest reads the volume's mark.
+#   local, then the volume moves to rbd while attached (retyped: the guest's QEMU mirrors the
+#   disk into the pool and switches to it, the same QEMU process, the guest reading on) and
+#   the server live-migrates to hv2, where the guest reads the volume's mark.
 #
 # Usage: tests/cli/volume_migration.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for the other scripts)
 set -euo pipefail
@@ -139,7 +140,7 @@ MARK="ciel-volmig-$RANDOM$RANDOM"
 cat >"$TMP/reader" <<EOF
 #!/bin/sh
 ( while [ ! -e /dev/vdb ]; do sleep 1; done
-  printf '%s\n' "$MARK" | dd of=/dev/vdb bs=512 conv=sync 2>/dev/null && sync && echo "CIEL-GUEST wrote the mark"
+  printf '%s\n' "$MARK" | dd of=/dev/vdb bs=512 conv=sync,fsync 2>/dev/null && echo "CIEL-GUEST wrote the mark"
   while true; do echo 3 >/proc/sys/vm/drop_caches
     [ -e /dev/vdb ] && echo "CIEL-GUEST vdb \$(dd if=/dev/vdb bs=512 count=1 2>/dev/null | head -n 1)"; sleep 2; done ) &
 EOF
@@ -158,17 +159,36 @@ check "server add volume srv v2" cmp_ server add volume srv v2
 check "  in-use" wait_until 120 vol_status v2 in-use
 SRV=$(cmp_ server show srv -f value -c id 2>/dev/null || echo none)
 check "  the guest writes its mark on the volume and reads it back" wait_until 300 console_has "$SRV" "CIEL-GUEST vdb $MARK"
-expect_fail "volume migrate --host hv1@rbd v2 while attached: refused" cmp_ volume migrate --host hv1@rbd v2
-    assert "  400" has_status 400 "$ERR"
 expect_fail "server migrate --live-migration --block-migration --host hv2 srv: refused (a local volume)" \
     cmp_ --os-compute-api-version 2.30 server migrate --live-migration --block-migration --host hv2 srv
     assert "  400" has_status 400 "$ERR"
-check "server remove volume srv v2" cmp_ server remove volume srv v2
-check "  available" wait_until 120 vol_status v2 available
-check "volume set --type ceph --retype-policy on-demand v2" cmp_ volume set --type ceph --retype-policy on-demand v2
-check "  on hv1@rbd#rbd" wait_until 120 migrated v2 hv1@rbd#rbd
-check "server add volume srv v2 (now an RBD volume)" cmp_ server add volume srv v2
-check "  in-use" wait_until 120 vol_status v2 in-use
+expect_fail "volume migrate --host hv2@file v2 while attached on hv1: refused (hv1's QEMU could not reach it)" \
+    cmp_ volume migrate --host hv2@file v2
+    assert "  400" has_status 400 "$ERR"
+# The move while attached: the guest's QEMU mirrors the disk into the pool and switches to it.
+# (The guest wrote its mark with fsync: the qcow2 file read beside QEMU holds it.)
+V2_FILE=$(place_of v2)
+check "  keep a raw copy of v2's whole contents (the guest only reads it now)" \
+    qemu-img convert -U -f qcow2 -O raw "$V2_FILE" "$TMP/v2.raw"
+QPID=$(pgrep -f "guest=$SRV" | head -n 1)
+check "volume set --type ceph --retype-policy on-demand v2 (attached: its QEMU mirrors it)" \
+    cmp_ volume set --type ceph --retype-policy on-demand v2
+in_use_on() { [[ $(vol_field v2 os-vol-mig-status-attr:migstat) == success && $(vol_field v2 os-vol-host-attr:host) == "$1" ]] && vol_status v2 in-use; }
+check "  migration_status success, on hv1@rbd#rbd, still in-use" wait_until 120 in_use_on hv1@rbd#rbd
+check "  its type is ceph" vol_field v2 type
+    assert "  ceph" eq "$OUT" ceph
+assert "  the same QEMU process runs the guest (pid ${QPID:-none})" eq "$(pgrep -f "guest=$SRV" | head -n 1)" "${QPID:-none}"
+check "  the RBD image holds v2's contents" same_data v2
+check "  its first sector holds the guest's mark (rbd export)" \
+    bash -c "rbd -c $CEPH_TEMP_CONF --id admin export volumes/volume-$(vol_field v2 id) - 2>/dev/null | head -c 512 | grep -qa '$MARK'"
+check "  the qcow2 file on hv1 is gone" wait_until 30 test ! -e "$V2_FILE"
+V2_ID=$(vol_field v2 id)
+check "  QEMU has the RBD image open (rbd status: a watcher)" bash -c "rbd -c $CEPH_TEMP_CONF --id admin status volumes/volume-$V2_ID | grep -q 'watcher='"
+check "  hv1's agent says the disk moved under the running guest" grep -aq "attached volume moved" "$LOG"
+    ok && echo "  ... mirror and switch took $(sed 's/\x1b\[[0-9;]*m//g' "$LOG" | grep -a 'attached volume moved' | grep -o 'ms=[0-9]*' | head -n 1 | cut -d= -f2) ms (1 GiB volume, TCG guest)"
+MARKS=$(grep -ac "CIEL-GUEST vdb $MARK" "$AGENT_DIR/vms/$SRV/console.log" || true)
+more_marks() { (($(grep -ac "CIEL-GUEST vdb $MARK" "$AGENT_DIR/vms/$SRV/console.log" || true) > MARKS + 1)); }
+check "  the guest reads its mark from the RBD copy (page cache dropped)" wait_until 60 more_marks
 check "server migrate --live-migration --host hv2 srv" cmp_ --os-compute-api-version 2.30 server migrate --live-migration --host hv2 srv
 check "  ACTIVE on hv2" wait_until 240 bash -c "[[ \$(OS_CLIENT_CONFIG_FILE=$TMP/clouds.yaml OS_CLOUD=ciel $OPENSTACK server show srv -f value -c status -c OS-EXT-SRV-ATTR:host | tr '\n' ' ') == 'hv2 ACTIVE ' ]]"
 check "  the guest on hv2 reads the volume's mark" wait_until 120 hv2_console_has "$SRV" "CIEL-GUEST vdb $MARK"

@@ -56,6 +56,19 @@ impl FakeHypervisor {
             },
             slots: vec![],
             migration: None,
+            // And moves an attached volume at once when told to mirror it.
+            volume_migrations: if state == VmState::Error {
+                vec![]
+            } else {
+                spec.volumes
+                    .iter()
+                    .filter_map(|v| v.mirror.as_ref())
+                    .map(|m| ciel_proto::VolumeMigrationStatus {
+                        id: m.migration_id.clone(),
+                        outcome: ciel_proto::VolumeMigrationOutcome::Copied,
+                    })
+                    .collect()
+            },
         }
     }
 

@@ -12,6 +12,7 @@ mod cold;
 mod image_snapshot;
 mod migrate;
 mod suspend;
+mod swap;
 
 use crate::driver::{BoxFuture, Capacity, Hypervisor};
 use crate::qmp::commands::{
@@ -434,6 +435,7 @@ impl QemuDriver {
         write_layout(&dir, &layout)?;
         write_nics(&dir, spec.nics.iter().map(|n| n.port_id.clone()).collect())?;
         write_volumes(&dir, volumes)?;
+        swap::reset(&dir);
         std::fs::write(dir.join("shape"), shape(spec))?;
         Ok(())
     }
@@ -552,7 +554,7 @@ impl QemuDriver {
                     self.qmp(
                         &spec.id,
                         BlockResize {
-                            node_name: node,
+                            node_name: swap::node_of(&dir, &v.volume_id),
                             size: bytes,
                         },
                     )
@@ -607,7 +609,8 @@ impl QemuDriver {
             if spec.volumes.iter().any(|v| v.volume_id == id) {
                 continue;
             }
-            let (node, device) = volume_ids(&id);
+            let device = volume_ids(&id).1;
+            let node = swap::node_of(&dir, &id);
             let mut events = self.monitor(&spec.id).await?.events();
             if let Err(e) = self.qmp(&spec.id, DeviceDel { id: device.clone() }).await {
                 tracing::debug!(vm = %spec.id, error = %e, "device_del");
@@ -642,6 +645,7 @@ impl QemuDriver {
             }
             attached.retain(|(v, _)| v != &id);
             write_volumes(&dir, &attached)?;
+            swap::forget(&dir, &id)?;
             if let Some(l) = layout.as_mut() {
                 l.remove(&device);
                 write_layout(&dir, l)?;
@@ -651,7 +655,7 @@ impl QemuDriver {
             }
             tracing::info!(vm = %spec.id, volume = %id, "volume detached");
         }
-        Ok(())
+        self.sync_mirrors(spec).await
     }
 
     /// Rebuilds and resizes: a VM whose disk predates the spec's rebuild serial gets a fresh
@@ -1092,6 +1096,7 @@ impl Hypervisor for QemuDriver {
                 }
             };
             let dir = self.dir(&spec.id);
+            let volume_migrations = swap::outcomes(&dir, spec, state);
             let (volumes, slots) = if matches!(state, VmState::Running | VmState::Paused) {
                 let volumes = read_volumes(&dir).into_iter().map(|(id, _)| id).collect();
                 (volumes, migrate::slots_of(&dir))
@@ -1106,6 +1111,7 @@ impl Hypervisor for QemuDriver {
                 volumes,
                 slots,
                 migration,
+                volume_migrations,
             }
         })
     }
@@ -1214,7 +1220,7 @@ mod tests {
     use super::*;
     use ciel_proto::{ImageRef, Nic};
 
-    fn spec() -> VmSpec {
+    pub(super) fn spec() -> VmSpec {
         VmSpec {
             id: "0f1e2d3c-0000-4000-8000-000000000002".into(),
             name: "vm".into(),

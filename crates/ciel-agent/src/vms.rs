@@ -156,6 +156,7 @@ impl VmActors {
                     volumes: vec![],
                     slots: vec![],
                     migration: None,
+                    volume_migrations: vec![],
                 },
             })
             .collect()
@@ -262,6 +263,7 @@ impl VmWork {
                             error: Some(format!("{e:#}")),
                             ..Default::default()
                         }),
+                    volume_migrations: vec![],
                 };
             }
         }

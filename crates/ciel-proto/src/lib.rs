@@ -233,7 +233,8 @@ pub enum VolumeCopySource {
     Nbd { addr: String, port: u16 },
 }
 
-/// What became of a [`VolumeMigrationSpec`]'s `Copy` or `RemoveOld` task.
+/// What became of a [`VolumeMigrationSpec`]'s `Copy` or `RemoveOld` task, or of an
+/// attached volume's mirror.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VolumeMigrationStatus {
     pub id: String,
@@ -267,6 +268,19 @@ pub struct VolumeAttachment {
     /// the disk with QMP `block_set_io_throttle`; None: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<DiskThrottle>,
+    /// The volume migrates while attached: the VM's QEMU mirrors the disk into a new copy
+    /// on this host's `backend` and switches to it (Nova's swap volume), then reports the
+    /// outcome in [`VmStatus::volume_migrations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<VolumeMirror>,
+}
+
+/// Where an attached volume's disk moves (see [`VolumeAttachment::mirror`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeMirror {
+    /// The volume migration's uuid, which its outcome names.
+    pub migration_id: String,
+    pub backend: String,
 }
 
 /// A disk's I/O limits, as Nova's libvirt driver takes them from Cinder's QoS specs: bytes
@@ -857,6 +871,10 @@ pub struct VmStatus {
     /// The live migration the VM takes part in, as this host sees it.
     #[serde(default)]
     pub migration: Option<MigrationProgress>,
+    /// Outcomes of its attached volumes' mirrors ([`VolumeAttachment::mirror`]): `Copied`
+    /// once the disk runs on the new copy, or `Failed` (then it still runs on the old one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume_migrations: Vec<VolumeMigrationStatus>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -205,6 +205,13 @@ pub struct BlockJobCancel {
 }
 command!(BlockJobCancel, "block-job-cancel", Empty);
 
+/// `block-job-complete`: switches a ready mirror's device to its target (the job then ends).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockJobComplete {
+    pub device: String,
+}
+command!(BlockJobComplete, "block-job-complete", Empty);
+
 /// `query-block-jobs`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueryBlockJobs {}

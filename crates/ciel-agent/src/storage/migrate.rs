@@ -1,7 +1,8 @@
 //! This host's part in volume migrations (`os-migrate_volume`, `os-retype` with
 //! migration), as the controller lists it: copy a volume into a backend of this host, serve
 //! a volume's contents to the host that copies it, or remove the old copy of a migrated
-//! volume from a shared pool.
+//! volume (from a shared pool, or the one an attached volume's mirror left; the mirror
+//! itself is the VM's: `qemu::swap`).
 //!
 //! A copy makes a fresh, empty volume of the destination backend and writes the source's
 //! contents over all of it (`qemu-img convert -n`): from another backend of this host, from
@@ -161,10 +162,9 @@ impl Migrations {
                 Ok(VolumeMigrationOutcome::Copied)
             }
             VolumeMigrationTask::RemoveOld { backend } => {
+                // Listed for a shared pool, and for the local copy a mirror left (the host's
+                // reconcile keeps any volume a VM here has attached).
                 let b = backend_of(storage, backend)?;
-                if !b.shared() {
-                    bail!("the old copy on a local backend ({backend}) goes with the host's reconcile");
-                }
                 if b.volumes().contains(&spec.volume_id) {
                     b.remove_volume(&spec.volume_id).await?;
                 }

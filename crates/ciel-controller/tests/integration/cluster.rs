@@ -261,6 +261,7 @@ async fn a_console_url_from_one_controller_opens_through_another() {
                 volumes: vec![],
                 slots: vec![],
                 migration: None,
+                volume_migrations: vec![],
             }],
             ..Default::default()
         },

@@ -28,6 +28,7 @@ fn vm(id: &str, state: VmState, boot_serial: u64, p: Option<(&str, MigrationStat
             status,
             ..Default::default()
         }),
+        volume_migrations: vec![],
     }
 }
 

@@ -30,6 +30,7 @@ fn running(id: &str, migration: Option<MigrationProgress>) -> VmStatus {
             slot: 4,
         }],
         migration,
+        volume_migrations: vec![],
     }
 }
 

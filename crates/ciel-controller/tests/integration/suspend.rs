@@ -24,6 +24,7 @@ fn vm(id: &str, state: VmState, boot_serial: u64) -> VmStatus {
         volumes: vec![],
         slots: vec![],
         migration: None,
+        volume_migrations: vec![],
     }
 }
 

@@ -23,6 +23,7 @@ use tower::ServiceExt;
 struct Cloud {
     app: Arc<App>,
     admin: String,
+    admin_c: ciel_controller::app::identity::caller::Caller,
     member: String,
     hv1: Host,
     hv2: Host,
@@ -43,6 +44,7 @@ impl Cloud {
         let c = Cloud {
             app,
             admin,
+            admin_c: admin_c.clone(),
             member: String::new(),
             hv1,
             hv2,
@@ -242,7 +244,7 @@ async fn a_volume_moves_to_another_host_through_the_holding_hosts_export() {
         .execute(&c.app.db)
         .await
         .unwrap();
-    Cloud::bad(&c.migrate(&vol, "hv2@file").await, "detach it first");
+    Cloud::bad(&c.migrate(&vol, "hv2@file").await, "in-use without an attachment");
     sql::query("UPDATE volumes SET status = 'available' WHERE id = ?")
         .bind(&vol)
         .execute(&c.app.db)
@@ -473,4 +475,181 @@ async fn retype_moves_a_volume_to_the_new_types_backend_on_demand_only() {
             "local".into()
         )
     );
+}
+
+/// A running server's report of its attached volumes and of their mirrors' outcomes.
+fn vm_report(server: &str, volumes: &[&str], mirrors: Vec<VolumeMigrationStatus>) -> HostReport {
+    HostReport {
+        generation: 1,
+        vms: vec![ciel_proto::VmStatus {
+            id: server.into(),
+            state: ciel_proto::VmState::Running,
+            boot_serial: 0,
+            message: None,
+            volumes: volumes.iter().map(|v| v.to_string()).collect(),
+            slots: vec![],
+            migration: None,
+            volume_migrations: mirrors,
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attached_volume_moves_by_its_servers_mirror_and_its_old_copy_goes() {
+    let c = Cloud::new().await;
+    c.app.seed_default_flavors().await.unwrap();
+    let server = common::server_on(&c.app, &c.admin_c, "hv1").await;
+    sql::query("UPDATE servers SET vm_state = 'active', task_state = NULL WHERE id = ?")
+        .bind(&server)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let vol = c.volume("local", &c.hv1).await;
+    c.app.attach_volume(&c.admin_c, &server, &vol, None).await.unwrap();
+    c.app
+        .host_report(&c.hv1, vm_report(&server, &[&vol], vec![]))
+        .await
+        .unwrap();
+    assert_eq!(c.state(&vol).await.0, "in-use");
+    let attachment = |cfg: &ciel_proto::HostConfig| {
+        cfg.vms
+            .iter()
+            .find(|v| v.id == server)
+            .and_then(|vm| vm.volumes.iter().find(|a| a.volume_id == vol).cloned())
+            .expect("the volume is in the server's spec")
+    };
+
+    // Only where the server's host reaches: not another host's local backend.
+    Cloud::bad(
+        &c.migrate(&vol, "hv2@file").await,
+        "a backend of that host or to a shared pool",
+    );
+
+    // A retype into the shared pool: the server's QEMU mirrors it, no host copies or serves it.
+    let r = c
+        .action(
+            &c.member,
+            &vol,
+            json!({"os-retype": {"new_type": "shared", "migration_policy": "on-demand"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    assert_eq!(
+        c.state(&vol).await,
+        (
+            "retyping".into(),
+            json!("migrating"),
+            "hv1@file#file".into(),
+            "local".into()
+        )
+    );
+    assert!(c.tasks(&c.hv1).await.is_empty() && c.tasks(&c.hv2).await.is_empty());
+    let on_hv1 = c.app.host_config(&c.hv1, 0, Duration::from_millis(10)).await.unwrap();
+    let a = attachment(&on_hv1);
+    let mirror = a.mirror.expect("the VM is told to mirror the disk");
+    assert_eq!((a.backend.as_str(), mirror.backend.as_str()), ("file", "rbd"));
+    // Detaching a moving volume is refused (it is locked).
+    let r = c
+        .call(
+            &c.admin,
+            "DELETE",
+            &format!("/compute/v2.1/servers/{server}/os-volume_attachments/{vol}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+
+    // Only the server's host's VM report counts.
+    let outcome = |id: &str, outcome: VolumeMigrationOutcome| vec![VolumeMigrationStatus { id: id.into(), outcome }];
+    let copied = outcome(&mirror.migration_id, VolumeMigrationOutcome::Copied);
+    c.app
+        .host_report(&c.hv2, vm_report(&server, &[&vol], copied.clone()))
+        .await
+        .unwrap();
+    assert_eq!(c.state(&vol).await.1, json!("migrating"));
+    c.app
+        .host_report(&c.hv1, vm_report(&server, &[&vol], copied))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.state(&vol).await,
+        (
+            "in-use".into(),
+            json!("completing"),
+            "hv1@rbd#rbd".into(),
+            "shared".into()
+        )
+    );
+    let on_hv1 = c.app.host_config(&c.hv1, 0, Duration::from_millis(10)).await.unwrap();
+    let a = attachment(&on_hv1);
+    assert_eq!((a.backend.as_str(), a.mirror), ("rbd", None), "the disk is on RBD now");
+    // hv1 removes the copy the mirror left on its file backend.
+    let tasks = c.tasks(&c.hv1).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].task, VolumeMigrationTask::RemoveOld { backend: "file".into() });
+    c.report(&c.hv1, &mirror.migration_id, VolumeMigrationOutcome::Removed)
+        .await;
+    assert_eq!(
+        c.state(&vol).await,
+        ("in-use".into(), json!("success"), "hv1@rbd#rbd".into(), "shared".into())
+    );
+    assert!(c.tasks(&c.hv1).await.is_empty());
+
+    // Back to the file backend: a failed mirror leaves it in use where it was.
+    let r = c.migrate(&vol, "hv1@file").await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let on_hv1 = c.app.host_config(&c.hv1, 0, Duration::from_millis(10)).await.unwrap();
+    let mirror = attachment(&on_hv1).mirror.expect("mirrored again");
+    let failed = outcome(
+        &mirror.migration_id,
+        VolumeMigrationOutcome::Failed {
+            message: "the mirror stopped".into(),
+        },
+    );
+    c.app
+        .host_report(&c.hv1, vm_report(&server, &[&vol], failed))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.state(&vol).await,
+        ("in-use".into(), json!("error"), "hv1@rbd#rbd".into(), "shared".into())
+    );
+    let on_hv1 = c.app.host_config(&c.hv1, 0, Duration::from_millis(10)).await.unwrap();
+    assert_eq!(attachment(&on_hv1).mirror, None);
+
+    // Tried again, it moves; the old copy in the pool is removed by its owner.
+    let r = c.migrate(&vol, "hv1@file").await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let on_hv1 = c.app.host_config(&c.hv1, 0, Duration::from_millis(10)).await.unwrap();
+    let mirror = attachment(&on_hv1).mirror.expect("mirrored again");
+    let copied = outcome(&mirror.migration_id, VolumeMigrationOutcome::Copied);
+    c.app
+        .host_report(&c.hv1, vm_report(&server, &[&vol], copied))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.state(&vol).await,
+        (
+            "in-use".into(),
+            json!("completing"),
+            "hv1@file#file".into(),
+            "shared".into()
+        )
+    );
+    assert_eq!(
+        c.tasks(&c.hv1).await[0].task,
+        VolumeMigrationTask::RemoveOld { backend: "rbd".into() }
+    );
+    c.report(&c.hv1, &mirror.migration_id, VolumeMigrationOutcome::Removed)
+        .await;
+    assert_eq!(c.state(&vol).await.1, json!("success"));
+
+    // A server that is not running cannot move its volume.
+    sql::query("UPDATE servers SET vm_state = 'stopped' WHERE id = ?")
+        .bind(&server)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    Cloud::bad(&c.migrate(&vol, "hv1@rbd").await, "moves only under a running server");
 }

@@ -12,8 +12,10 @@
 //! (`completing`). A failed copy leaves the volume where it was (`error`). Moving a volume
 //! between owners of the same shared pool moves no data: the new owner takes it over.
 //!
-//! Only `available` volumes move: an attached one would need the hypervisor to mirror the
-//! disk to its new place and swap it (Nova's `swap_volume`), which Ciel does not do yet.
+//! An attached (`in-use`) volume moves as Nova's swap volume moves it: its server's QEMU
+//! mirrors the disk into the new copy and switches to it while the guest runs, so the new
+//! place must be one the server's host reaches (a backend of its own, or a shared pool).
+//! Its old copy is then removed by the host that held it (`completing`), local or shared.
 //! The volume is locked (`maintenance`, or `retyping` for a retype) until the copy is done.
 
 use super::visible;
@@ -24,7 +26,10 @@ use crate::db::volume::migrations::{self as mdb, MigrationStatus, VolumeMigratio
 use crate::db::volume::{self as db, Volume, VolumeStatus};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use ciel_proto::{HostReport, VolumeCopySource, VolumeMigrationOutcome, VolumeMigrationSpec, VolumeMigrationTask};
+use ciel_proto::{
+    HostReport, VolumeCopySource, VolumeMigrationOutcome, VolumeMigrationSpec, VolumeMigrationStatus,
+    VolumeMigrationTask,
+};
 
 pub use super::params::{MigrateVolume, MigrationPolicy};
 
@@ -39,13 +44,6 @@ fn invalid_host(msg: String) -> Error {
 
 fn invalid_volume(msg: String) -> Error {
     Error::bad_request(format!("Invalid volume: {msg}"))
-}
-
-fn in_use_refused(id: &str) -> Error {
-    invalid_volume(format!(
-        "Volume {id} is attached: Ciel migrates only available volumes (an attached one would need \
-         its server's hypervisor to swap the disk); detach it first."
-    ))
 }
 
 impl App {
@@ -71,9 +69,6 @@ impl App {
                  current host/cluster"
             )));
         }
-        if v.status == VolumeStatus::InUse {
-            return Err(in_use_refused(id));
-        }
         tracing::info!(volume = %id, to = %p.host, force_host_copy = p.force_host_copy, lock_volume = p.lock_volume, "volume migration requested");
         self.start_volume_migration(&mut tx, v, &dest, &backend, None).await?;
         tx.commit().await?;
@@ -98,9 +93,6 @@ impl App {
                 v.id, v.backend
             )));
         }
-        if v.status == VolumeStatus::InUse {
-            return Err(in_use_refused(&v.id));
-        }
         if mdb::latest(&mut **tx, &v.id).await?.is_some_and(|m| m.active()) {
             return Err(invalid_volume(
                 "Retype needs volume to be in available or in-use state, not be part of an active migration or \
@@ -113,7 +105,17 @@ impl App {
             return Err(invalid_volume(format!("Volume {} must not have snapshots.", v.id)));
         }
         let now = crate::db::now();
-        let here = match &v.host_id {
+        // An attached volume moves to a backend its server's host reaches: that host's own.
+        let near = if v.status == VolumeStatus::InUse {
+            self.attachment_and_server(tx, &v)
+                .await?
+                .1
+                .host_id
+                .map(|h| h.to_string())
+        } else {
+            v.host_id.as_ref().map(|h| h.to_string())
+        };
+        let here = match &near {
             Some(h) => hosts::get(&mut **tx, h).await?,
             None => None,
         };
@@ -139,6 +141,66 @@ impl App {
         tracing::info!(volume = %v.id, to = %format!("{}@{backend}", dest.hostname), "retype migrates the volume");
         self.start_volume_migration(tx, v, &dest, backend, Some(type_id.to_string()))
             .await
+    }
+
+    /// The attachment of an attached volume and its server.
+    async fn attachment_and_server(
+        &self,
+        tx: &mut Tx<'_>,
+        v: &Volume,
+    ) -> Result<(crate::db::volume::Attachment, crate::db::compute::servers::Server)> {
+        let a = db::attachment_of(&mut **tx, &v.id)
+            .await?
+            .ok_or_else(|| invalid_volume(format!("Volume {} is in-use without an attachment.", v.id)))?;
+        let s = crate::db::compute::servers::get(&mut **tx, &a.server_id)
+            .await?
+            .ok_or_else(|| invalid_volume(format!("Volume {} is attached to a server that is gone.", v.id)))?;
+        Ok((a, s))
+    }
+
+    /// The host whose QEMU mirrors attached volume `v` to `backend` of `dest`: its
+    /// server's, which must run there, reach the new place, and be up.
+    async fn mirroring_host(&self, tx: &mut Tx<'_>, v: &Volume, dest: &Host, backend: &str) -> Result<Host> {
+        use crate::db::compute::server_states::VmState;
+        let (a, s) = self.attachment_and_server(tx, v).await?;
+        if a.status != crate::db::volume::AttachmentStatus::Attached || a.boot_index == Some(0) {
+            return Err(invalid_volume(format!(
+                "Volume {} is the root disk of server {}, or still attaching or detaching: it cannot move \
+                 while attached.",
+                v.id, s.id
+            )));
+        }
+        if !matches!(s.vm_state, VmState::Active | VmState::Paused) || s.task_state.is_some() {
+            return Err(invalid_volume(format!(
+                "Volume {} is attached to server {}, which is {}: an attached volume moves only under \
+                 a running server (its QEMU copies the disk).",
+                v.id, s.id, s.vm_state
+            )));
+        }
+        let host = match &s.host_id {
+            Some(h) => hosts::get(&mut **tx, h).await?,
+            None => None,
+        }
+        .ok_or_else(|| invalid_volume(format!("Server {} has no host.", s.id)))?;
+        let reaches = if super::types::is_shared(backend) {
+            host.stores(backend)
+        } else {
+            dest.id == host.id && host.stores(backend)
+        };
+        if !reaches {
+            return Err(invalid_volume(format!(
+                "Volume {} is attached to server {} on host {}: it can move only to a backend of that \
+                 host or to a shared pool the host reaches, not to {}@{backend}.",
+                v.id, s.id, host.hostname, dest.hostname
+            )));
+        }
+        if !host.is_up(crate::db::now(), self.cfg.scheduler.host_down_after) {
+            return Err(invalid_volume(format!(
+                "Volume {} cannot be migrated now: host {} is down.",
+                v.id, host.hostname
+            )));
+        }
+        Ok(host)
     }
 
     /// The up host and backend of a pool named `host@backend` or `host@backend#pool`.
@@ -209,7 +271,10 @@ impl App {
             tracing::info!(volume = %v.id, from = %source.hostname, to = %dest.hostname, backend, "shared volume handed over");
             return Ok(());
         }
-        if source.id == dest.id || (shared_src && dest.stores(&v.backend)) {
+        if v.status == VolumeStatus::InUse {
+            // The server's QEMU mirrors the disk, on the server's host.
+            m.copy_host_id = self.mirroring_host(tx, &v, dest, backend).await?.id;
+        } else if source.id == dest.id || (shared_src && dest.stores(&v.backend)) {
             // The destination reads the volume itself: another backend of its own, or the pool.
         } else if shared_dest && source.stores(backend) {
             // The holding host writes into the pool directly.
@@ -267,6 +332,8 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<Vec<VolumeMigrationS
             task,
         };
         match m.status {
+            // The server's VM does it: its spec says so (`report::server_volumes`).
+            MigrationStatus::Migrating if m.mirrors() => {}
             MigrationStatus::Migrating => {
                 let served_at = if m.port != 0 {
                     hosts::get(&mut **tx, &m.source_host_id)
@@ -311,75 +378,108 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str) -> Result<Vec<VolumeMigrationS
 }
 
 /// Applies the volume migration part of a report from `host` (in the report's
-/// transaction): a finished copy moves the volume, a failed one ends the migration in
-/// `error`, a removed old copy ends it in `success`. Taken only from the host the task was
-/// given to.
+/// transaction): a finished copy or mirror moves the volume, a failed one ends the migration
+/// in `error`, a removed old copy ends it in `success`. Taken only from the host the task
+/// was given to.
 pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<()> {
-    if report.volume_migrations.is_empty() {
+    let mirrored: Vec<&VolumeMigrationStatus> = report.vms.iter().flat_map(|vm| &vm.volume_migrations).collect();
+    if report.volume_migrations.is_empty() && mirrored.is_empty() {
         return Ok(());
+    }
+    if !mirrored.is_empty() {
+        let active = mdb::active(&mut **tx).await?;
+        for st in mirrored {
+            let Some(m) = active.iter().find(|m| {
+                m.id == st.id && m.status == MigrationStatus::Migrating && m.mirrors() && m.copy_host_id == host
+            }) else {
+                continue;
+            };
+            settle(tx, m.clone(), Task::Copy, &st.outcome, host, now).await?;
+        }
     }
     let mine = desired(tx, host).await?;
     for st in &report.volume_migrations {
-        let Some(spec) = mine
-            .iter()
-            .find(|s| s.id == st.id && !matches!(s.task, VolumeMigrationTask::Serve { .. }))
-        else {
+        let Some((spec, task)) = mine.iter().find_map(|s| match s.task {
+            _ if s.id != st.id => None,
+            VolumeMigrationTask::Copy { .. } => Some((s, Task::Copy)),
+            VolumeMigrationTask::RemoveOld { .. } => Some((s, Task::RemoveOld)),
+            VolumeMigrationTask::Serve { .. } => None,
+        }) else {
             continue;
         };
-        let Some(mut m) = mdb::latest(&mut **tx, &spec.volume_id).await?.filter(|m| m.id == st.id) else {
+        let Some(m) = mdb::latest(&mut **tx, &spec.volume_id).await?.filter(|m| m.id == st.id) else {
             continue;
         };
-        match (&spec.task, &st.outcome) {
-            (VolumeMigrationTask::Copy { .. }, VolumeMigrationOutcome::Copied) => {
-                let Some(v) = db::get(&mut **tx, &m.volume_id).await? else {
-                    continue;
-                };
-                let type_id = m.new_type_id.clone().unwrap_or_else(|| v.volume_type_id.clone());
-                mdb::relocate(
-                    &mut **tx,
-                    &m.volume_id,
-                    &m.dest_host_id,
-                    &m.dest_backend,
-                    &m.previous_status,
-                    &type_id,
-                    now,
-                )
-                .await?;
-                // The old copy on a shared pool is removed by its owner; a local backend
-                // removes what is no longer desired there by itself.
-                m.status = if super::types::is_shared(&m.source_backend) {
-                    MigrationStatus::Completing
-                } else {
-                    MigrationStatus::Success
-                };
-                tracing::info!(volume = %m.volume_id, migration = %m.id, host = %m.dest_host_id, backend = %m.dest_backend, "volume migrated");
-            }
-            (VolumeMigrationTask::Copy { .. }, VolumeMigrationOutcome::Failed { message }) => {
-                tracing::warn!(volume = %m.volume_id, migration = %m.id, host, error = %message, "volume migration failed");
-                if let Some(mut v) = db::get(&mut **tx, &m.volume_id).await? {
-                    if matches!(v.status, VolumeStatus::Maintenance | VolumeStatus::Retyping) {
-                        v.status = m.previous_status.parse().unwrap_or(VolumeStatus::Available);
-                        v.updated_at = Some(now);
-                        db::update(&mut **tx, &v).await?;
-                    }
+        settle(tx, m, task, &st.outcome, host, now).await?;
+    }
+    Ok(())
+}
+
+/// The two tasks whose outcome moves a migration on.
+enum Task {
+    Copy,
+    RemoveOld,
+}
+
+async fn settle(
+    tx: &mut Tx<'_>,
+    mut m: VolumeMigration,
+    task: Task,
+    outcome: &VolumeMigrationOutcome,
+    host: &str,
+    now: i64,
+) -> Result<()> {
+    match (task, outcome) {
+        (Task::Copy, VolumeMigrationOutcome::Copied) => {
+            let Some(v) = db::get(&mut **tx, &m.volume_id).await? else {
+                return Ok(());
+            };
+            let type_id = m.new_type_id.clone().unwrap_or_else(|| v.volume_type_id.clone());
+            mdb::relocate(
+                &mut **tx,
+                &m.volume_id,
+                &m.dest_host_id,
+                &m.dest_backend,
+                &m.previous_status,
+                &type_id,
+                now,
+            )
+            .await?;
+            // The old copy on a shared pool is removed by its owner, and so is the one a
+            // mirror left (its host keeps the volume while a VM there has it attached); a
+            // local backend removes what is no longer desired there by itself.
+            m.status = if super::types::is_shared(&m.source_backend) || m.mirrors() {
+                MigrationStatus::Completing
+            } else {
+                MigrationStatus::Success
+            };
+            tracing::info!(volume = %m.volume_id, migration = %m.id, host = %m.dest_host_id, backend = %m.dest_backend, mirrored = m.mirrors(), "volume migrated");
+        }
+        (Task::Copy, VolumeMigrationOutcome::Failed { message }) => {
+            tracing::warn!(volume = %m.volume_id, migration = %m.id, host, error = %message, "volume migration failed");
+            if let Some(mut v) = db::get(&mut **tx, &m.volume_id).await? {
+                if matches!(v.status, VolumeStatus::Maintenance | VolumeStatus::Retyping) {
+                    v.status = m.previous_status.parse().unwrap_or(VolumeStatus::Available);
+                    v.updated_at = Some(now);
+                    db::update(&mut **tx, &v).await?;
                 }
-                m.status = MigrationStatus::Error;
-                m.fail_reason = Some(message.clone());
             }
-            (VolumeMigrationTask::RemoveOld { .. }, VolumeMigrationOutcome::Removed) => {
-                m.status = MigrationStatus::Success;
-            }
-            (VolumeMigrationTask::RemoveOld { .. }, VolumeMigrationOutcome::Failed { message }) => {
-                tracing::warn!(volume = %m.volume_id, migration = %m.id, host, error = %message, "removing the old copy failed; retried");
-                continue;
-            }
-            _ => continue,
+            m.status = MigrationStatus::Error;
+            m.fail_reason = Some(message.clone());
         }
-        m.updated_at = Some(now);
-        mdb::update(&mut **tx, &m).await?;
-        for h in [&m.source_host_id, &m.dest_host_id, &m.copy_host_id] {
-            tx.host_changed(h);
+        (Task::RemoveOld, VolumeMigrationOutcome::Removed) => {
+            m.status = MigrationStatus::Success;
         }
+        (Task::RemoveOld, VolumeMigrationOutcome::Failed { message }) => {
+            tracing::warn!(volume = %m.volume_id, migration = %m.id, host, error = %message, "removing the old copy failed; retried");
+            return Ok(());
+        }
+        _ => return Ok(()),
+    }
+    m.updated_at = Some(now);
+    mdb::update(&mut **tx, &m).await?;
+    for h in [&m.source_host_id, &m.dest_host_id, &m.copy_host_id] {
+        tx.host_changed(h);
     }
     Ok(())
 }

@@ -4,10 +4,11 @@
 
 use super::messages::{Action, Detail};
 use crate::db::compute::servers::Server;
+use crate::db::volume::migrations::MigrationStatus;
 use crate::db::volume::{self as db, AttachmentStatus, SnapshotStatus, VolumeStatus};
 use crate::db::Tx;
 use crate::error::Result;
-use ciel_proto::{HostReport, ImageRef, SnapshotSpec, VolumeAttachment, VolumeSource, VolumeSpec};
+use ciel_proto::{HostReport, ImageRef, SnapshotSpec, VolumeAttachment, VolumeMirror, VolumeSource, VolumeSpec};
 
 /// How long an attach may wait for the VM before it is rolled back.
 const ATTACH_TIMEOUT_SECS: i64 = 120;
@@ -99,12 +100,26 @@ pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<Volu
             continue;
         }
         if let Some(v) = db::get(&mut **tx, &a.volume_id).await? {
+            // A volume moving while attached (locked meanwhile) is mirrored by the VM.
+            let mirror = match v.status {
+                VolumeStatus::Maintenance | VolumeStatus::Retyping => {
+                    crate::db::volume::migrations::latest(&mut **tx, &v.id)
+                        .await?
+                        .filter(|m| m.status == MigrationStatus::Migrating && m.mirrors())
+                        .map(|m| VolumeMirror {
+                            migration_id: m.id,
+                            backend: m.dest_backend,
+                        })
+                }
+                _ => None,
+            };
             out.push(VolumeAttachment {
                 volume_id: v.id.into_string(),
                 read_only: v.read_only == Some(true),
                 size_gb: v.size as u64,
                 throttle: super::qos::throttle_for_type(tx, &v.volume_type_id).await?,
                 backend: v.backend,
+                mirror,
             });
         }
     }

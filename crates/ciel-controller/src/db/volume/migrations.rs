@@ -44,6 +44,12 @@ impl VolumeMigration {
     pub fn active(&self) -> bool {
         matches!(self.status, MigrationStatus::Migrating | MigrationStatus::Completing)
     }
+
+    /// The volume was attached when it started moving: its server's QEMU mirrors the disk
+    /// (on `copy_host_id`, the server's host) instead of a host copying it.
+    pub fn mirrors(&self) -> bool {
+        self.previous_status == "in-use"
+    }
 }
 
 const COLS: &str = "id, volume_id, status, source_host_id, source_backend, dest_host_id, dest_backend, \
