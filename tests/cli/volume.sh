@@ -109,6 +109,13 @@ check "volume snapshot create --volume data snap (in use: --force)" cmp_ volume 
     ok && SNAP=$(jf "$OUT" 'd["id"]')
 SNAP=${SNAP:-none}
 check "  available" wait_until 30 snap_status snap available
+check "  taken by the reader's QEMU at a point in time (blockdev-backup), not copied beside it" \
+    grep -aq "snapshot of an attached volume taken by its VM at a point in time" "$LOG"
+check "volume backup create --force --name bk data (in use)" cmp_ volume backup create --force --name bk data -f json
+bk_status() { [[ $(cmp_ volume backup show "$1" -f value -c status 2>/dev/null) == "$2" ]]; }
+check "  available" wait_until 120 bk_status bk available
+check "  read from a point-in-time copy the reader's QEMU made" grep -aq "read from a point-in-time copy its VM made" "$LOG"
+check "volume backup delete bk" cmp_ volume backup delete bk
 check "volume create --snapshot snap --size 3 fromsnap" cmp_ volume create --snapshot snap --size 3 fromsnap -f json
     ok && FROMSNAP=$(jf "$OUT" 'd["id"]')
 check "  available" wait_until 30 vol_status fromsnap available

@@ -66,6 +66,17 @@ pub trait Hypervisor: Send + Sync {
     /// progress; None: the VM is no longer desired here. Called before its task gets the
     /// spec, since the task may be busy with that very migration.
     fn control(&self, _id: &str, _migration: Option<&ciel_proto::VmMigration>) {}
+    /// Writes a point-in-time copy of volume `volume_id`, as a running VM here has it
+    /// attached, to a new file `to` in `format` (`raw` or `qcow2`), made by the VM's QEMU;
+    /// None: no running VM here has it attached.
+    fn copy_attached<'a>(
+        &'a self,
+        _volume_id: &'a str,
+        _to: &'a std::path::Path,
+        _format: &'a str,
+    ) -> BoxFuture<'a, Option<anyhow::Result<()>>> {
+        Box::pin(async { None })
+    }
     /// Gives up the VM's shared disks: another host owns them now (the VM was evacuated),
     /// so removing the VM here must not delete them.
     fn disown(&self, _id: &str) {}

@@ -117,7 +117,11 @@ impl Agent {
             state_dir: cfg.state_dir.clone(),
         });
         Ok(Self {
-            storage: Arc::new(storage::Storage::new(&cfg.state_dir, &cfg.storage)),
+            storage: {
+                let s = storage::Storage::new(&cfg.state_dir, &cfg.storage);
+                s.set_vm_copier(driver.clone());
+                Arc::new(s)
+            },
             cfg,
             http,
             driver,

@@ -11,6 +11,7 @@
 mod cold;
 mod image_snapshot;
 mod migrate;
+mod point_in_time;
 mod suspend;
 mod swap;
 
@@ -1114,6 +1115,15 @@ impl Hypervisor for QemuDriver {
                 volume_migrations,
             }
         })
+    }
+
+    fn copy_attached<'a>(
+        &'a self,
+        volume_id: &'a str,
+        to: &'a Path,
+        format: &'a str,
+    ) -> BoxFuture<'a, Option<anyhow::Result<()>>> {
+        Box::pin(self.point_in_time_copy(volume_id, to, format))
     }
 
     fn disown(&self, id: &str) {

@@ -206,6 +206,19 @@ pub struct BlockdevDel {
 }
 command!(BlockdevDel, "blockdev-del", Empty);
 
+/// `blockdev-backup`: copies `device` as it is at the job's start into `target` (writes
+/// the guest makes meanwhile first save the old data: copy-before-write); the job ends by
+/// itself (`BLOCK_JOB_COMPLETED`, with `error` when it failed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlockdevBackup {
+    pub job_id: String,
+    pub device: String,
+    pub target: String,
+    pub sync: &'static str,
+}
+command!(BlockdevBackup, "blockdev-backup", Empty);
+
 /// `block_resize`: grows a node; the guest sees the new size.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -95,6 +95,14 @@ impl VolumeBackend for FileBackend {
         "file"
     }
 
+    fn point_in_time_snapshots(&self) -> bool {
+        false
+    }
+
+    fn snapshot_target(&self, id: &str) -> Option<PathBuf> {
+        Some(self.snapshot_path(id))
+    }
+
     fn format(&self) -> &'static str {
         "qcow2"
     }

@@ -56,6 +56,16 @@ pub trait VolumeBackend: Send + Sync {
     /// Whether the backend itself grows a volume a VM has open (a device can grow under
     /// QEMU; a qcow2 file only through QEMU's `block_resize`).
     fn grows_in_use(&self) -> bool;
+    /// Whether its snapshots are point-in-time while a VM writes to the volume (a qcow2
+    /// file's copy read beside QEMU is not: see `qemu::point_in_time`).
+    fn point_in_time_snapshots(&self) -> bool {
+        true
+    }
+    /// The file snapshot `id` is kept in, for backends whose snapshots are files (a VM's
+    /// QEMU writes those of attached volumes).
+    fn snapshot_target(&self, _id: &str) -> Option<PathBuf> {
+        None
+    }
     /// Where a volume's data is, as QEMU opens it (it may not exist yet).
     fn disk(&self, id: &str) -> Disk;
     fn volumes(&self) -> Vec<String>;
@@ -92,6 +102,9 @@ pub struct Deletions {
 /// The backends of this host, by name.
 pub struct Storage {
     backends: Vec<Box<dyn VolumeBackend>>,
+    /// The hypervisor whose running VMs copy the volumes they have attached at a point in
+    /// time (for backups of attached `file` volumes).
+    vm_copier: std::sync::OnceLock<std::sync::Arc<dyn crate::driver::Hypervisor>>,
     scratch: PathBuf,
     qemu_img: String,
     backups: backup::Backups,
@@ -112,11 +125,23 @@ impl Storage {
         let qemu_img = qemu_img();
         Self {
             backends,
+            vm_copier: std::sync::OnceLock::new(),
             scratch: state_dir.join("volume-exports"),
             migrations: migrate::Migrations::new(state_dir, &qemu_img),
             qemu_img,
             backups: backup::Backups::new(state_dir, &cfg.backup, cfg.ceph.as_ref()),
         }
+    }
+
+    /// Lets `driver`'s running VMs make point-in-time copies of their attached volumes.
+    pub fn set_vm_copier(&self, driver: std::sync::Arc<dyn crate::driver::Hypervisor>) {
+        let _ = self.vm_copier.set(driver);
+    }
+
+    /// A point-in-time copy of volume `id` made by the running VM here that has it attached
+    /// (see [`crate::driver::Hypervisor::copy_attached`]); None: none has it.
+    pub(crate) async fn copy_attached(&self, id: &str, to: &Path, format: &str) -> Option<anyhow::Result<()>> {
+        self.vm_copier.get()?.copy_attached(id, to, format).await
     }
 
     /// Does the backup tasks of the desired state (after the volumes are reconciled: a
@@ -218,7 +243,13 @@ impl Storage {
             if b.shared() && mine.is_empty() && deletions.volumes.is_empty() && deletions.snapshots.is_empty() {
                 continue;
             }
-            let r = reconcile_backend(b.as_ref(), &mine, snapshots, deletions, &image_file, attached).await;
+            // Snapshots of attached volumes its VM could not take are reported, never copied
+            // beside the writing guest instead.
+            let failed = self
+                .snapshot_attached(b.as_ref(), &mine, snapshots, attached, &mut report)
+                .await;
+            let snapshots: Vec<SnapshotSpec> = snapshots.iter().filter(|s| !failed.contains(&s.id)).cloned().collect();
+            let r = reconcile_backend(b.as_ref(), &mine, &snapshots, deletions, &image_file, attached).await;
             report.volumes.extend(r.volumes);
             report.snapshots.extend(r.snapshots);
             report.errors.extend(r.errors);
@@ -232,6 +263,54 @@ impl Storage {
             }
         }
         report
+    }
+}
+
+impl Storage {
+    /// Takes the new snapshots of attached volumes on a backend whose own copies would not be
+    /// point-in-time, through the running VM that has the volume (see
+    /// [`Storage::copy_attached`]); a volume no running VM has is left to the backend.
+    /// Returns the snapshots that failed (reported in `report`).
+    async fn snapshot_attached(
+        &self,
+        b: &dyn VolumeBackend,
+        volumes: &[VolumeSpec],
+        snapshots: &[SnapshotSpec],
+        attached: &[String],
+        report: &mut StorageReport,
+    ) -> Vec<String> {
+        let mut failed = vec![];
+        if b.point_in_time_snapshots() {
+            return failed;
+        }
+        let held = b.snapshots();
+        for s in snapshots {
+            let wanted =
+                !held.contains(&s.id) && attached.contains(&s.volume_id) && volumes.iter().any(|v| v.id == s.volume_id);
+            let Some(path) = b.snapshot_target(&s.id).filter(|_| wanted) else {
+                continue;
+            };
+            // Through a temp file, as the backend's own copies: never a half copy in place.
+            let tmp = path.with_extension("part");
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let r = match self.copy_attached(&s.volume_id, &tmp, b.format()).await {
+                None => continue,
+                Some(r) => r.and_then(|()| Ok(std::fs::rename(&tmp, &path)?)),
+            };
+            match r {
+                Ok(()) => {
+                    tracing::info!(snapshot = %s.id, volume = %s.volume_id, "snapshot of an attached volume taken by its VM at a point in time")
+                }
+                Err(e) => {
+                    std::fs::remove_file(&tmp).ok();
+                    report.errors.push((s.id.clone(), format!("{e:#}")));
+                    failed.push(s.id.clone());
+                }
+            }
+        }
+        failed
     }
 }
 

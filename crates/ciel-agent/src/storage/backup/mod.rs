@@ -3,10 +3,10 @@
 //! see [`dir`]) or `rbd` (the Ceph backups pool, see [`rbd`]), chosen by configuration.
 //!
 //! A backup reads a raw copy of its source: the volume itself when nothing writes to it, a
-//! temporary snapshot of it when it is attached (`point_in_time`; on the `file` backend that
-//! snapshot is a `qemu-img convert -U` copy of the qcow2 file, as Ciel's volume snapshots
-//! are, which is consistent only if the guest does not write meanwhile), or the volume
-//! snapshot it names. RBD volumes backed up to RBD skip the copy: their snapshots are sent
+//! point-in-time copy when it is attached (`point_in_time`: a temporary snapshot on `lvm`
+//! and `rbd`; a `file` volume, whose snapshot would be a `qemu-img convert -U` copy read
+//! beside the writing guest, is copied by its VM's QEMU with `blockdev-backup`), or the
+//! volume snapshot it names. RBD volumes backed up to RBD skip the copy: their snapshots are sent
 //! as diffs. A restore writes the backup's raw data over the whole target volume.
 //!
 //! Tasks are repeated until the controller has the report; a finished (or failed) one is
@@ -72,6 +72,19 @@ pub struct Backups {
     scratch: PathBuf,
     /// Finished tasks by (backup, task), reported again until no longer asked for.
     done: Mutex<HashMap<String, BackupOutcome>>,
+}
+
+/// Whether the running VM here that has the backup's volume attached wrote a point-in-time
+/// raw copy of it to `out` (false: no VM here has it, the caller reads it otherwise).
+async fn copied_by_vm(storage: &Storage, spec: &BackupSpec, out: &Path) -> anyhow::Result<bool> {
+    match storage.copy_attached(&spec.volume_id, out, "raw").await {
+        Some(r) => {
+            r?;
+            tracing::info!(backup = %spec.id, volume = %spec.volume_id, "attached volume read from a point-in-time copy its VM made");
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 fn task_key(s: &BackupSpec) -> String {
@@ -223,6 +236,7 @@ impl Backups {
         let out = self.scratch_file(&spec.id, "raw")?;
         match snapshot {
             Some(s) => b.export_snapshot(s, &spec.volume_id, &out.0).await?,
+            None if point_in_time && !b.point_in_time_snapshots() && copied_by_vm(storage, spec, &out.0).await? => {}
             None if point_in_time => {
                 // A temporary snapshot named after the backup (ids are unique UUIDs).
                 let tmp = SnapshotSpec {
