@@ -893,17 +893,26 @@ fn write_volumes(dir: &Path, volumes: &[(String, u64)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The I/O limits last applied to each attached volume's disk.
-fn read_throttles(dir: &Path) -> HashMap<String, ciel_proto::DiskThrottle> {
-    std::fs::read(dir.join("throttles"))
+/// A JSON record in the VM's directory; missing or unreadable: the default.
+fn read_json<T: serde::de::DeserializeOwned + Default>(dir: &Path, name: &str) -> T {
+    std::fs::read(dir.join(name))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
 }
 
-fn write_throttles(dir: &Path, t: &HashMap<String, ciel_proto::DiskThrottle>) -> anyhow::Result<()> {
-    std::fs::write(dir.join("throttles"), serde_json::to_vec(t)?)?;
+fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> anyhow::Result<()> {
+    std::fs::write(dir.join(name), serde_json::to_vec(value)?)?;
     Ok(())
+}
+
+/// The I/O limits last applied to each attached volume's disk.
+fn read_throttles(dir: &Path) -> HashMap<String, ciel_proto::DiskThrottle> {
+    read_json(dir, "throttles")
+}
+
+fn write_throttles(dir: &Path, t: &HashMap<String, ciel_proto::DiskThrottle>) -> anyhow::Result<()> {
+    write_json(dir, "throttles", t)
 }
 
 /// QEMU node name and device id of an attached volume (node names have at most 31 chars).

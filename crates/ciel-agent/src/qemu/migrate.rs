@@ -343,22 +343,27 @@ impl QemuDriver {
         Ok(())
     }
 
-    /// Stops a mirror job at once and removes its NBD client node (after any ending).
-    async fn drop_mirror(&self, id: &str) {
+    /// Stops block job `job` at once and waits (up to 2 s) until it is gone.
+    pub(super) async fn force_cancel_job(&self, id: &str, job: &str) {
         let force = BlockJobCancel {
-            device: MIRROR.into(),
+            device: job.into(),
             force: true,
         };
         if self.qmp(id, force).await.is_ok() {
             for _ in 0..100 {
                 match self.qmp(id, QueryBlockJobs {}).await {
-                    Ok(jobs) if jobs.iter().any(|j| j.device == MIRROR) => {
+                    Ok(jobs) if jobs.iter().any(|j| j.device == job) => {
                         tokio::time::sleep(Duration::from_millis(20)).await
                     }
                     _ => break,
                 }
             }
         }
+    }
+
+    /// Stops a mirror job at once and removes its NBD client node (after any ending).
+    async fn drop_mirror(&self, id: &str) {
+        self.force_cancel_job(id, MIRROR).await;
         let _ = self
             .qmp(
                 id,

@@ -49,7 +49,8 @@ impl QemuDriver {
         let target = to.display().to_string();
         let size = format!("{}", size_gb * crate::storage::GIB);
         crate::storage::run(&self.qemu_img, &["create", "-q", "-f", format, &target, &size]).await?;
-        let node = format!("p{}", &swap::node_of(&dir, volume_id)[1..]);
+        let disk = swap::node_of(&dir, volume_id);
+        let node = format!("p{}", &disk[1..]);
         let job = format!("pit-{}", &node[1..]);
         self.qmp(
             vm,
@@ -65,7 +66,7 @@ impl QemuDriver {
         )
         .await
         .context("blockdev-add of the copy")?;
-        let r = self.run_backup(vm, &swap::node_of(&dir, volume_id), &node, &job).await;
+        let r = self.run_backup(vm, &disk, &node, &job).await;
         if let Err(e) = self.qmp(vm, BlockdevDel { node_name: node }).await {
             tracing::warn!(vm, error = %e, "cannot close the point-in-time copy's node");
         }

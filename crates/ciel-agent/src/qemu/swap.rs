@@ -9,9 +9,9 @@
 //! (`mirror-failures`), reported until the migration is no longer listed. A mirror never
 //! fails the VM: the guest keeps running on the old copy.
 
-use super::{read_volumes, volume_ids, QemuDriver};
+use super::{read_json, read_volumes, volume_ids, write_json, QemuDriver};
 use crate::qmp::commands::{BlockdevDel, QueryBlock};
-use crate::qmp::migration::{BlockJobCancel, BlockJobComplete, BlockdevMirror, QueryBlockJobs};
+use crate::qmp::migration::{BlockJobComplete, BlockdevMirror, QueryBlockJobs};
 use anyhow::{bail, Context};
 use ciel_proto::{
     VmSpec, VmState, VolumeAttachment, VolumeMigrationOutcome, VolumeMigrationStatus, VolumeMirror, VolumeSpec,
@@ -35,27 +35,19 @@ pub(super) struct DiskNode {
 }
 
 fn read_nodes(dir: &Path) -> HashMap<String, DiskNode> {
-    std::fs::read(dir.join(NODES))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    read_json(dir, NODES)
 }
 
 fn write_nodes(dir: &Path, nodes: &HashMap<String, DiskNode>) -> anyhow::Result<()> {
-    std::fs::write(dir.join(NODES), serde_json::to_vec(nodes)?)?;
-    Ok(())
+    write_json(dir, NODES, nodes)
 }
 
 fn read_failures(dir: &Path) -> HashMap<String, String> {
-    std::fs::read(dir.join(FAILURES))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    read_json(dir, FAILURES)
 }
 
 fn write_failures(dir: &Path, f: &HashMap<String, String>) -> anyhow::Result<()> {
-    std::fs::write(dir.join(FAILURES), serde_json::to_vec(f)?)?;
-    Ok(())
+    write_json(dir, FAILURES, f)
 }
 
 /// The node name of attached volume `id`'s disk in the running QEMU.
@@ -246,7 +238,7 @@ impl QemuDriver {
                 None => bail!("the mirror into the new copy stopped (an I/O error on either copy?)"),
             }
             if Instant::now() > deadline {
-                self.cancel(vm, &job).await;
+                self.force_cancel_job(vm, &job).await;
                 bail!(
                     "the mirror into the new copy did not catch up in {} s",
                     CATCH_UP.as_secs()
@@ -260,7 +252,7 @@ impl QemuDriver {
         let deadline = Instant::now() + Duration::from_secs(120);
         while self.qmp(vm, QueryBlockJobs {}).await?.iter().any(|j| j.device == job) {
             if Instant::now() > deadline {
-                self.cancel(vm, &job).await;
+                self.force_cancel_job(vm, &job).await;
                 bail!("the switch to the new copy did not finish");
             }
             tokio::time::sleep(POLL).await;
@@ -281,23 +273,6 @@ impl QemuDriver {
             bail!("the disk did not switch to the new copy (it is on {on:?})");
         }
         Ok(())
-    }
-
-    async fn cancel(&self, vm: &str, job: &str) {
-        let force = BlockJobCancel {
-            device: job.into(),
-            force: true,
-        };
-        if self.qmp(vm, force).await.is_ok() {
-            for _ in 0..100 {
-                match self.qmp(vm, QueryBlockJobs {}).await {
-                    Ok(jobs) if jobs.iter().any(|j| j.device == job) => {
-                        tokio::time::sleep(Duration::from_millis(20)).await
-                    }
-                    _ => break,
-                }
-            }
-        }
     }
 }
 
