@@ -137,6 +137,11 @@ async fn cold_migration_moves_through_the_hosts_reports_and_confirm_or_revert() 
     // The destination's later reports keep it waiting for the user.
     report(&app, &h2, vec![vm(&id, VmState::Running, 0, None)]).await;
     assert_eq!(status(&app, &admin, &id).await.0, ApiStatus::VerifyResize);
+    // Until confirm or revert, the server claims its flavor on both hosts.
+    let views = app.host_views(&admin).await.unwrap();
+    let vcpus = |h: &str| views.iter().find(|v| v.host.id == h).unwrap().vcpus_used;
+    assert!(vcpus(&h1.id) > 0, "the source is kept for a revert");
+    assert_eq!(vcpus(&h1.id), vcpus(&h2.id));
 
     // 4. Revert: back on h1, which starts its copy and takes its disks back; h2 lets go.
     app.revert_resize(&admin, &id, "r-rv").await.unwrap();
@@ -175,6 +180,9 @@ async fn cold_migration_moves_through_the_hosts_reports_and_confirm_or_revert() 
     .await;
     app.confirm_resize(&admin, &id, "r-cf").await.unwrap();
     assert_eq!(status(&app, &admin, &id).await, (ApiStatus::Active, h2.id.clone()));
+    let views = app.host_views(&admin).await.unwrap();
+    let vcpus = |h: &str| views.iter().find(|v| v.host.id == h).unwrap().vcpus_used;
+    assert_eq!(vcpus(&h1.id), 0, "confirm frees the source");
     let src = desired(&app, &h1).await;
     assert!(src.vms.is_empty());
     assert!(src.evacuated.contains(&id), "h1 keeps the shared disk");

@@ -113,6 +113,14 @@ async fn live_migration_is_desired_state_on_both_hosts() {
         .await
         .unwrap_err();
     assert_eq!(e.status(), 409, "one migration at a time");
+    // The moving server claims its flavor on both hosts until the migration ends.
+    let used = |views: &[ciel_controller::app::compute::hosts::HostView], h: &Host| {
+        let v = views.iter().find(|v| v.host.id == h.id).unwrap();
+        (v.vcpus_used, v.memory_mb_used, v.disk_gb_used)
+    };
+    let views = app.host_views(&admin).await.unwrap();
+    assert!(used(&views, &h1).0 > 0);
+    assert_eq!(used(&views, &h1), used(&views, &h2), "the destination is claimed");
     let src = desired(h1.clone()).await;
     let dst = desired(h2.clone()).await;
     let out = src.vms[0].migration.clone().expect("the source sends");
@@ -167,6 +175,12 @@ async fn live_migration_is_desired_state_on_both_hosts() {
     assert_eq!(s.host_id.as_ref().map(|h| h.to_string()), Some(h2.id.clone()));
     assert!(s.task_state.is_none());
     assert!(desired(h1.clone()).await.vms.is_empty(), "the source lets the VM go");
+    let views = app.host_views(&admin).await.unwrap();
+    assert_eq!(
+        used(&views, &h1),
+        (0, 0, 0),
+        "the source's claim ends with the migration"
+    );
     let on_dest = desired(h2.clone()).await;
     assert!(on_dest.vms[0].migration.is_none(), "a plain VM on the destination");
     // The source's later report brings the figures.

@@ -559,6 +559,22 @@ async fn an_attached_volume_moves_by_its_servers_mirror_and_its_old_copy_goes() 
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    // So is moving the server: the mirror runs in its QEMU.
+    for action in [
+        json!({"os-migrateLive": {"host": null, "block_migration": false, "disk_over_commit": false}}),
+        json!({"migrate": null}),
+    ] {
+        let r = c
+            .call(
+                &c.admin,
+                "POST",
+                &format!("/compute/v2.1/servers/{server}/action"),
+                Some(action),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+        assert!(r.json.to_string().contains("is being migrated"), "{}", r.json);
+    }
 
     // Only the server's host's VM report counts.
     let outcome = |id: &str, outcome: VolumeMigrationOutcome| vec![VolumeMigrationStatus { id: id.into(), outcome }];

@@ -56,6 +56,7 @@ impl App {
             }
         };
         let storage = server_storage(&mut tx, &s).await?;
+        storage.refuse_mid_mirror("migrate", id)?;
         if let Some((v, _)) = &storage.local_volume {
             return Err(Error::bad_request(format!(
                 "Migration pre-check error: volume {v} is stored on the source host; migrate the volume to shared storage first."

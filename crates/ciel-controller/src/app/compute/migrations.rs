@@ -60,6 +60,7 @@ impl App {
         };
         // Local volumes cannot follow: only the root overlay is copied.
         let storage = server_storage(&mut tx, &s).await?;
+        storage.refuse_mid_mirror("os-migrateLive", id)?;
         if let Some((v, _)) = &storage.local_volume {
             return Err(Error::bad_request(format!(
                 "Migration pre-check error: volume {v} is stored on the source host; migrate the volume to shared storage first."
@@ -380,6 +381,21 @@ pub(super) struct ServerStorage {
     pub local_volume: Option<(String, String)>,
     /// The root disk is a file on the host (not a volume, not on Ceph).
     pub local_root: bool,
+    /// A volume the server's QEMU is mirroring to a new place right now.
+    pub mirroring: Option<String>,
+}
+
+impl ServerStorage {
+    /// Refuses to move a server while one of its volumes is being mirrored: the mirror
+    /// runs in the source's QEMU, which would refuse the migration anyway.
+    pub fn refuse_mid_mirror(&self, action: &str, id: &str) -> Result<()> {
+        match &self.mirroring {
+            Some(v) => Err(Error::Conflict(format!(
+                "Cannot '{action}' instance {id} while its volume {v} is being migrated."
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 pub(super) async fn server_storage(tx: &mut Tx<'_>, s: &Server) -> Result<ServerStorage> {
@@ -395,6 +411,7 @@ pub(super) async fn server_storage(tx: &mut Tx<'_>, s: &Server) -> Result<Server
         .find(|(_, b)| !crate::app::volume::types::is_shared(b))
         .cloned();
     let local_root = root_volume.is_none() && s.root_backend != "rbd";
+    let mirroring = volumes.iter().find(|v| v.mirror.is_some()).map(|v| v.volume_id.clone());
     let mut backends: Vec<String> = all.into_iter().map(|(_, b)| b).collect();
     if root_volume.is_none() && s.root_backend == "rbd" {
         backends.push("rbd".into());
@@ -405,6 +422,7 @@ pub(super) async fn server_storage(tx: &mut Tx<'_>, s: &Server) -> Result<Server
         backends,
         local_volume,
         local_root,
+        mirroring,
     })
 }
 

@@ -127,19 +127,29 @@ pub async fn seen(e: impl sql::Executor<'_>, id: &str, applied: i64, at: i64) ->
     Ok(())
 }
 
-/// vCPUs, MiB of RAM and GiB of disk already claimed by servers on each host.
+/// vCPUs, MiB of RAM and GiB of disk already claimed by servers on each host. A server
+/// that is moving claims on both hosts, as Nova's placement does: a live or cold migration
+/// under way holds its destination too, and a cold migration awaiting confirm (`finished`,
+/// the server already on its destination) keeps its source for a revert.
 pub async fn usage(e: impl sql::Executor<'_>) -> Result<Vec<(String, i64, i64, i64)>> {
-    Ok(sql::query_as(
+    use super::migrations::IN_PROGRESS_SQL;
+    let moving = |end: &str| {
+        format!(
+            "SELECT m.{end} AS host_id, s.vcpus, s.memory_mb, s.root_gb FROM migrations m \
+             JOIN servers s ON s.id = m.server_id \
+             WHERE (m.status IN {IN_PROGRESS_SQL} OR m.status = 'finished') AND m.{end} <> s.host_id"
+        )
+    };
+    let q = format!(
         "SELECT host_id, CAST(coalesce(sum(vcpus), 0) AS BIGINT), CAST(coalesce(sum(memory_mb), 0) AS BIGINT), CAST(coalesce(sum(root_gb), 0) AS BIGINT) \
-         FROM servers WHERE host_id IS NOT NULL GROUP BY host_id",
-    )
-    .fetch_all(e)
-    .await?)
+         FROM (SELECT host_id, vcpus, memory_mb, root_gb FROM servers WHERE host_id IS NOT NULL \
+         UNION ALL {} UNION ALL {}) claims GROUP BY host_id",
+        moving("dest_host_id"),
+        moving("source_host_id")
+    );
+    Ok(sql::query_as(&q).fetch_all(e).await?)
 }
 
-/// Bumps every host that runs a VM with a port on `network_id` (a change to the network's
-/// ports or subnets changes their desired state: leases, NICs, and later the overlay's
-/// forwarding entries). Returns how many hosts changed.
 /// Bumps the hosts that have a VM port in any security group: their firewalls may change
 /// with any rule or membership change. Returns how many.
 pub async fn bump_hosts_with_secured_ports(e: impl sql::Executor<'_>, mark: i64) -> Result<Vec<String>> {

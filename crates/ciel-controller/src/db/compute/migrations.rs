@@ -135,7 +135,8 @@ pub async fn by_uuid(e: impl sql::Executor<'_>, uuid: &str) -> Result<Option<Mig
 }
 
 /// The statuses of [`IN_PROGRESS`] as an SQL list.
-const IN_PROGRESS_SQL: &str = "('queued', 'preparing', 'running', 'post-migrating', 'pre-migrating', 'migrating')";
+pub(crate) const IN_PROGRESS_SQL: &str =
+    "('queued', 'preparing', 'running', 'post-migrating', 'pre-migrating', 'migrating')";
 
 /// Migrations that put a server on a host other than its own: live migrations in
 /// progress, and cold ones until confirmed or reverted (the source keeps the stopped VM
