@@ -23,6 +23,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How often an agent asks for its whole desired state although nothing changed.
+const FULL_STATE_EVERY: Duration = Duration::from_secs(120);
+
 pub struct AgentConfig {
     /// Controller base URL, e.g. `http://127.0.0.1:8080`, or several separated by commas
     /// (controllers sharing one database): the agent moves to the next when one fails.
@@ -244,23 +247,33 @@ impl Agent {
             *c = Some((base.clone(), reg.host_token.clone()));
         }
         let mut after = 0;
+        let mut last_full = std::time::Instant::now();
         let mut vm_changes = self.vms.changes();
         let mut lb_changes = self.net.as_ref().map(|n| n.lb_changes());
         loop {
             // A newer desired state, or else a VM whose task observed something new (then
             // the same desired state is reconciled and reported again).
+            // Now and then the whole desired state, even when the controller saw no change
+            // for this host (the safety net under its change tracking).
+            let ask = if last_full.elapsed() >= FULL_STATE_EVERY {
+                0
+            } else {
+                after
+            };
             let poll = async {
                 let resp = self
                     .http
                     .get(format!("{base}/config"))
-                    .query(&[("after", after)])
+                    .query(&[("after", ask)])
                     .bearer_auth(&reg.host_token)
                     .send()
                     .await?;
-                if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
-                    anyhow::bail!("the controller no longer knows this host");
+                match resp.status() {
+                    reqwest::StatusCode::UNAUTHORIZED => anyhow::bail!("the controller no longer knows this host"),
+                    // Nothing changed: reconcile what is held and report (the heartbeat).
+                    reqwest::StatusCode::NOT_MODIFIED => Ok(None),
+                    _ => Ok::<Option<HostConfig>, anyhow::Error>(Some(resp.error_for_status()?.json().await?)),
                 }
-                Ok::<HostConfig, anyhow::Error>(resp.error_for_status()?.json().await?)
             };
             let vm_changed = async {
                 if vm_changes.changed().await.is_err() {
@@ -278,11 +291,14 @@ impl Agent {
                 }
             };
             let fetched = tokio::select! {
-                cfg = poll => Some(cfg?),
+                cfg = poll => cfg?,
                 () = vm_changed => None,
                 () = lb_changed => None,
             };
             if let Some(cfg) = fetched {
+                if ask == 0 {
+                    last_full = std::time::Instant::now();
+                }
                 if cfg.host_id == current.host_id && cfg.generation < current.generation {
                     tracing::warn!(
                         got = cfg.generation,

@@ -65,6 +65,7 @@ async fn register(State(app): State<AppState>, h: HeaderMap, body: Bytes) -> Res
 
 #[derive(serde::Deserialize)]
 struct After {
+    /// The generation the agent holds (0: none, answer in full).
     #[serde(default)]
     after: u64,
 }
@@ -76,7 +77,11 @@ async fn config(
     h: HeaderMap,
 ) -> Result<Response, AgentError> {
     let host = host(&app, &id, &h).await?;
-    Ok(Json(app.host_config(&host, q.after, LONG_POLL).await?).into_response())
+    // 304 when nothing changed: the agent keeps what it holds and reports again.
+    Ok(match app.host_config_since(&host, q.after, LONG_POLL, true).await? {
+        Some(cfg) => Json(cfg).into_response(),
+        None => StatusCode::NOT_MODIFIED.into_response(),
+    })
 }
 
 async fn report(

@@ -299,3 +299,69 @@ async fn a_flavor_chooses_where_root_disks_go() {
     assert_eq!(on_files.vms.len(), 2);
     assert!(on_files.vms.iter().all(|v| v.root_backend == "file"));
 }
+
+/// An idle host is cheap: its long poll answers "unchanged" (None) once the wait passes with
+/// no change for it, and a heartbeat report that observes nothing new writes nothing (the
+/// server's `updated_at` stays). Asking from generation 0, or for a full answer, still gets
+/// the whole desired state, and a change for the host ends the wait with it.
+#[tokio::test]
+async fn an_idle_host_gets_unchanged_answers_and_its_heartbeats_write_nothing() {
+    use std::time::Duration;
+    let (app, _dir) = common::app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    app.seed_default_flavors().await.unwrap();
+    let (h, _) = common::register_fake_host(&app, "h1", None, &[]).await;
+    let id = common::server_on(&app, &admin, "h1").await;
+    let cfg = app.host_config(&h, 0, Duration::ZERO).await.unwrap();
+    let now = cfg.generation;
+    let running = ciel_proto::HostReport {
+        generation: now,
+        vms: vec![ciel_proto::VmStatus {
+            id: id.clone(),
+            state: ciel_proto::VmState::Running,
+            boot_serial: cfg.vms[0].boot_serial,
+            message: None,
+            volumes: vec![],
+            slots: vec![],
+            migration: None,
+            volume_migrations: vec![],
+        }],
+        ..Default::default()
+    };
+    app.host_report(&h, running.clone()).await.unwrap();
+    let active = app.get_server(&admin, &id).await.unwrap();
+    assert_eq!(active.vm_state.to_string(), "active");
+
+    let wait = Duration::from_millis(50);
+    assert!(
+        app.host_config_since(&h, now, wait, true).await.unwrap().is_none(),
+        "unchanged"
+    );
+    let full = app.host_config_since(&h, now, wait, false).await.unwrap();
+    assert_eq!(full.map(|c| c.generation), Some(now), "a full answer when asked for");
+    let first = app.host_config_since(&h, 0, wait, true).await.unwrap();
+    assert_eq!(
+        first.map(|c| c.vms.len()),
+        Some(1),
+        "an agent that holds nothing gets it all"
+    );
+
+    // A heartbeat a second later changes nothing in the server's row.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.host_report(&h, running).await.unwrap();
+    let after = app.get_server(&admin, &id).await.unwrap();
+    assert_eq!(after.updated_at, active.updated_at, "a heartbeat is not an update");
+
+    // A change for the host ends the wait with the new state.
+    let poll = {
+        let (app, h) = (app.clone(), h.clone());
+        tokio::spawn(async move { app.host_config_since(&h, now, Duration::from_secs(5), true).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    use ciel_controller::app::compute::actions::PowerAction;
+    app.server_power_action(&admin, &id, PowerAction::Stop, "req-stop")
+        .await
+        .unwrap();
+    let cfg = poll.await.unwrap().unwrap().expect("the new state");
+    assert!(cfg.generation > now);
+}

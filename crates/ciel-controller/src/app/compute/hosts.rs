@@ -127,9 +127,25 @@ impl App {
 
     /// The host's desired state once its generation is newer than `after`, or the current one
     /// after `wait` (a long poll: agents learn of changes at once without polling hard).
+    pub async fn host_config(&self, host: &Host, after: u64, wait: Duration) -> Result<HostConfig> {
+        self.host_config_since(host, after, wait, false)
+            .await?
+            .ok_or_else(|| Error::Internal("no desired state where a full one was asked for".into()))
+    }
+
+    /// The long poll agents make: the host's desired state once its generation is newer
+    /// than `after`; when `wait` passes with none, None if the agent already holds
+    /// generation `after` and `unchanged_ok` (an idle host then costs one row read, not a
+    /// build of its whole desired state), else the current state.
     /// The wait never exceeds a third of `host_down_after`: the report that follows each
     /// answer is the host's heartbeat, so an idle host must not look down while it waits.
-    pub async fn host_config(&self, host: &Host, after: u64, wait: Duration) -> Result<HostConfig> {
+    pub async fn host_config_since(
+        &self,
+        host: &Host,
+        after: u64,
+        wait: Duration,
+        unchanged_ok: bool,
+    ) -> Result<Option<HostConfig>> {
         let heartbeat = Duration::from_secs((self.cfg.scheduler.host_down_after / 3).max(1) as u64);
         let wait = wait.min(heartbeat);
         let mut changes = self.host_changes.subscribe();
@@ -143,11 +159,14 @@ impl App {
                 .await?
                 .ok_or_else(|| Error::not_found("host", &host.id))?;
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
-                return self.build_host_config(&h).await;
+                return self.build_host_config(&h).await.map(Some);
             }
             loop {
                 if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                    return self.build_host_config(&h).await;
+                    if unchanged_ok && after > 0 && h.generation as u64 == after {
+                        return Ok(None);
+                    }
+                    return self.build_host_config(&h).await.map(Some);
                 }
                 let log = changes.borrow_and_update();
                 let mine = log.concerns(&host.id, seen);
@@ -389,7 +408,13 @@ impl App {
                 continue;
             }
             let rebuilding = s.task_state == Some(TaskState::Rebuilding);
+            // Most reports are heartbeats that change nothing: no write then.
+            let seen = |s: &Server| (s.vm_state, s.task_state, s.power_state, s.fault.clone(), s.launched_at);
+            let before = seen(&s);
             apply_observation(&mut s, &vm.state, vm.boot_serial as i64, vm.message, now);
+            if seen(&s) == before {
+                continue;
+            }
             servers::update_state(&mut *tx, &s).await?;
             if rebuilding && s.task_state.is_none() {
                 // An evacuation's record ends with its rebuild.
@@ -410,7 +435,9 @@ impl App {
             } else {
                 network::PortStatus::Down
             };
-            network::set_port_status(&mut *tx, &p.id, status, &host.hostname, now).await?;
+            if p.status != status || p.binding_host_id != host.hostname {
+                network::set_port_status(&mut *tx, &p.id, status, &host.hostname, now).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
