@@ -158,6 +158,20 @@ impl Done {
     }
 }
 
+/// `(?, ?, …)` for `n` values to bind, for `x IN …`; `(NULL)` for none, which matches nothing.
+pub fn in_list(n: usize) -> String {
+    if n == 0 {
+        return "(NULL)".into();
+    }
+    let mut s = String::with_capacity(2 + 3 * n);
+    s.push('(');
+    for i in 0..n {
+        s.push_str(if i == 0 { "?" } else { ", ?" });
+    }
+    s.push(')');
+    s
+}
+
 /// A statement and its bound values.
 pub struct Query<'q> {
     sql: Cow<'q, str>,
@@ -377,7 +391,14 @@ fn numbered(sql: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::numbered;
+    use super::{in_list, numbered};
+
+    #[test]
+    fn in_lists_have_one_placeholder_per_value_and_match_nothing_when_empty() {
+        assert_eq!(in_list(0), "(NULL)");
+        assert_eq!(in_list(1), "(?)");
+        assert_eq!(in_list(3), "(?, ?, ?)");
+    }
 
     #[test]
     fn placeholders_are_numbered_outside_quotes() {

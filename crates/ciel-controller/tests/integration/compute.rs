@@ -365,3 +365,112 @@ async fn an_idle_host_gets_unchanged_answers_and_its_heartbeats_write_nothing() 
     let cfg = poll.await.unwrap().unwrap().expect("the new state");
     assert!(cfg.generation > now);
 }
+
+/// A host's desired state is built from its share of the network model: the networks its
+/// servers have ports on (with every port there, for l2 population), not the others; and a
+/// rule naming a remote group holds that group's members' addresses wherever they are,
+/// also on networks the host does not take part in.
+#[tokio::test]
+async fn a_hosts_desired_state_holds_its_share_of_the_network_model() {
+    use ciel_controller::app::network::params::FromBody;
+    use std::time::Duration;
+    fn req<T: FromBody>(v: serde_json::Value) -> T {
+        T::from_body(body(v)).unwrap()
+    }
+    let (app, _dir) = common::app().await;
+    let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    app.seed_default_flavors().await.unwrap();
+    let h1 = common::migration_host(&app, "h1", "192.0.2.1").await;
+    let h2 = common::migration_host(&app, "h2", "192.0.2.2").await;
+    let mut nets = vec![];
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let n = app.create_network(&admin, req(json!({"name": name}))).await.unwrap();
+        let cidr = format!("10.0.{i}.0/24");
+        app.create_subnet(&admin, req(json!({"network_id": n.id, "ip_version": 4, "cidr": cidr})))
+            .await
+            .unwrap();
+        nets.push(n.id.to_string());
+    }
+    let (a, b, c) = (&nets[0], &nets[1], &nets[2]);
+    let peers = app
+        .create_security_group(&admin, req(json!({"name": "peers"})))
+        .await
+        .unwrap();
+    let web = app
+        .create_security_group(&admin, req(json!({"name": "web"})))
+        .await
+        .unwrap();
+    let rule = json!({"security_group_id": web.group.id, "direction": "ingress", "protocol": "tcp",
+        "port_range_min": 80, "port_range_max": 80, "remote_group_id": peers.group.id});
+    app.create_security_group_rule(&admin, req(rule)).await.unwrap();
+    let port = |net: &str, group: &str| {
+        let (app, admin) = (app.clone(), admin.clone());
+        let spec = json!({"network_id": net, "security_groups": [group]});
+        async move { app.create_port(&admin, req(spec)).await.unwrap() }
+    };
+    let on_a = port(a, &web.group.id).await;
+    let on_b = port(b, &peers.group.id).await;
+    let on_c = port(c, &peers.group.id).await;
+    let img = app
+        .create_image(
+            &admin,
+            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await
+        .unwrap();
+    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
+    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let boot = |name: &str, networks: serde_json::Value, host: &str| {
+        let (app, admin) = (app.clone(), admin.clone());
+        let spec = json!({"name": name, "imageRef": img.id, "flavorRef": "42", "networks": networks,
+            "availability_zone": format!("nova:{host}")});
+        async move {
+            let r = ciel_controller::app::compute::params::CreateServer::try_from(body(spec)).unwrap();
+            app.create_servers(&admin, "req", &r)
+                .await
+                .unwrap()
+                .remove(0)
+                .id
+                .to_string()
+        }
+    };
+    boot("s1", json!([{"port": on_a.port.id}]), "h1").await;
+    boot("s2", json!([{"port": on_b.port.id}]), "h2").await;
+    boot("s3", json!([{"uuid": a}]), "h2").await;
+
+    let one = app.host_config(&h1, 0, Duration::ZERO).await.unwrap();
+    let two = app.host_config(&h2, 0, Duration::ZERO).await.unwrap();
+    let ids = |cfg: &ciel_proto::HostConfig| cfg.networks.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&one), vec![a.clone()], "h1 takes part in network a only");
+    let mut on_two = ids(&two);
+    on_two.sort();
+    let mut want = vec![a.clone(), b.clone()];
+    want.sort();
+    assert_eq!(on_two, want);
+    assert!(
+        !ids(&one).contains(c) && !on_two.contains(c),
+        "no host runs anything on c"
+    );
+    // l2 population: s3's port on a lives on h2.
+    let net_a = &one.networks[0];
+    let s3_port = &two.vms.iter().find(|v| v.name == "s3").unwrap().nics[0];
+    assert!(net_a
+        .remote_ports
+        .iter()
+        .any(|r| r.mac == s3_port.mac && r.vtep == "192.0.2.2" && r.ips == s3_port.fixed_ips));
+    // The remote group's members are on b (h2) and c (no host): both addresses are allowed.
+    let fw = one.vms[0].nics[0].firewall.as_ref().expect("port security is on");
+    let http = fw
+        .rules
+        .iter()
+        .find(|r| r.port_min == Some(80))
+        .expect("the rule naming the remote group");
+    let mut remote = http.remote.clone().unwrap();
+    remote.sort();
+    let mut members: Vec<String> = [&on_b, &on_c]
+        .iter()
+        .flat_map(|p| p.fixed_ips.iter().map(|f| f.ip_address.clone()))
+        .collect();
+    members.sort();
+    assert_eq!(remote, members);
+}

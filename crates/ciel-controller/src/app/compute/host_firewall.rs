@@ -2,8 +2,8 @@
 //! the addresses it may send from and its security groups' rules, remote groups resolved to
 //! their members' addresses (so a membership change is a change of every peer's rules).
 
-use super::host_network::NetworkModel;
-use crate::db::network::security_groups::{self as sg, Rule};
+use crate::db::network::host_share as share;
+use crate::db::network::security_groups::Rule;
 use crate::db::network::Port;
 use crate::db::sql;
 use crate::error::Result;
@@ -34,21 +34,46 @@ fn address_pairs(p: &Port) -> Vec<(String, String)> {
 }
 
 impl FirewallModel {
-    pub async fn load(e: &mut sql::Conn<'_>, model: &NetworkModel) -> Result<Self> {
+    /// What the firewalls of `ports` (the host's VM ports) need: their groups, those
+    /// groups' rules, and the addresses of the members of the groups the rules name.
+    pub async fn load(e: &mut sql::Conn<'_>, ports: &[String]) -> Result<Self> {
         let mut groups_of_port: HashMap<String, Vec<String>> = HashMap::new();
-        let mut members: HashMap<String, Vec<String>> = HashMap::new();
-        let ports: HashMap<&str, &Port> = model.ports.iter().map(|p| (p.id.as_str(), p)).collect();
-        for (port, group) in sg::port_groups(&mut *e).await? {
-            let addrs = members.entry(group.clone()).or_default();
-            addrs.extend(model.ips_of(&port));
-            if let Some(p) = ports.get(port.as_str()) {
-                addrs.extend(address_pairs(p).into_iter().map(|(ip, _)| ip));
-            }
+        for (port, group) in share::groups_of_ports(&mut *e, ports).await? {
             groups_of_port.entry(port).or_default().push(group);
         }
+        let mut groups: Vec<String> = groups_of_port.values().flatten().cloned().collect();
+        groups.sort();
+        groups.dedup();
         let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
-        for r in sg::list_rules(&mut *e).await? {
+        for r in share::rules_of_groups(&mut *e, &groups).await? {
             rules.entry(r.security_group_id.clone()).or_default().push(r);
+        }
+        let mut remote: Vec<String> = rules
+            .values()
+            .flatten()
+            .filter(|r| r.remote_ip_prefix.is_none())
+            .filter_map(|r| r.remote_group_id.clone())
+            .collect();
+        remote.sort();
+        remote.dedup();
+        let mut members: HashMap<String, Vec<String>> = HashMap::new();
+        if !remote.is_empty() {
+            let (ips, member_ports) = share::member_ports(&mut *e, &remote).await?;
+            let mut ips_of: HashMap<&str, Vec<&str>> = HashMap::new();
+            for f in &ips {
+                ips_of
+                    .entry(f.port_id.as_str())
+                    .or_default()
+                    .push(f.ip_address.as_str());
+            }
+            let port_of: HashMap<&str, &Port> = member_ports.iter().map(|p| (p.id.as_str(), p)).collect();
+            for (port, group) in share::members_of_groups(&mut *e, &remote).await? {
+                let addrs = members.entry(group).or_default();
+                addrs.extend(ips_of.get(port.as_str()).into_iter().flatten().map(|ip| ip.to_string()));
+                if let Some(p) = port_of.get(port.as_str()) {
+                    addrs.extend(address_pairs(p).into_iter().map(|(ip, _)| ip));
+                }
+            }
         }
         Ok(Self {
             groups_of_port,

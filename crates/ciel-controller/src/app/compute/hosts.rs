@@ -8,6 +8,7 @@ use crate::db::compute::hosts::{self as db, Host};
 use crate::db::compute::server_states::{DesiredPower, TaskState, VmState};
 use crate::db::compute::servers::{self, Server};
 use crate::db::image::ImageStatus;
+use crate::db::network::host_share as share;
 use crate::db::{image, network};
 use crate::error::{Error, Result};
 use base64::Engine;
@@ -182,57 +183,10 @@ impl App {
         let mut tx = crate::db::begin_read(&self.db).await?;
         let mut vms = vec![];
         // The network model once, not once per server.
-        let mut fixed_ips: std::collections::HashMap<String, Vec<network::FixedIp>> = Default::default();
-        for f in network::all_fixed_ips(&mut *tx).await? {
-            fixed_ips.entry(f.port_id.clone()).or_default().push(f);
-        }
-        let mut model = NetworkModel {
-            networks: network::list_networks(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|n| (n.id.clone(), n))
-                .collect(),
-            subnets: network::list_subnets(&mut *tx).await?,
-            ports: network::list_ports(&mut *tx).await?,
-            fixed_ips,
-            port_hosts: Default::default(),
-            vteps: Default::default(),
-            migrating: Default::default(),
-        };
-        // Other hosts matter only for ports and routers (tunnel endpoints, network nodes).
-        let router_rows = crate::db::network::routers::list(&mut *tx).await?;
-        let all_hosts = if model.ports.is_empty() && router_rows.is_empty() {
-            vec![]
-        } else {
-            db::list(&mut *tx).await?
-        };
-        model.vteps = all_hosts
-            .iter()
-            .filter_map(|h| Some((h.id.clone(), h.underlay_ip.clone()?)))
-            .collect();
-        let routers: Vec<_> = router_rows
-            .into_iter()
-            .map(|r| {
-                let at = super::host_routers::router_host(model.gateway_physical_network(&r), &all_hosts);
-                (r, at)
-            })
-            .collect();
-        // Where VM ports live: a join over ports (not over every server), like the rest of
-        // the model.
-        model.port_hosts = network::port_hosts(&mut *tx).await?.into_iter().collect();
-        model
-            .port_hosts
-            .extend(super::host_routers::router_port_hosts(&routers, &model));
-        // VIP ports live on their load balancer's network node.
-        let lbs = crate::db::loadbalancer::list(&mut *tx, None).await?;
-        model.port_hosts.extend(
-            lbs.iter()
-                .filter_map(|lb| Some((lb.vip_port_id.clone()?, lb.host_id.clone()?))),
-        );
-        let firewall = super::host_firewall::FirewallModel::load(&mut tx, &model).await?;
-        // Servers migrating to this host are here too (a live migration's guest is awaited,
-        // a cold one's disk copied), and those a cold migration took away until the user
-        // confirms or reverts (stopped, kept).
+        // Servers first: they decide which networks this host takes part in. Servers
+        // migrating to this host are here too (a live migration's guest is awaited, a cold
+        // one's disk copied), and those a cold migration took away until the user confirms
+        // or reverts (stopped, kept).
         let mut servers = servers::on_host(&mut *tx, &h.id).await?;
         let migrations: std::collections::HashMap<String, crate::db::compute::migrations::Migration> =
             crate::db::compute::migrations::active_moves(&mut *tx)
@@ -242,16 +196,100 @@ impl App {
                 .collect();
         let (evacuated, adopted) = super::migrations::evacuations(&mut tx, &h.id).await?;
         for m in migrations.values() {
-            if let (Some(dest), false) = (&m.dest_host_id, m.is_cold()) {
-                for p in model.ports.iter().filter(|p| p.device_id == m.server_id) {
-                    model.migrating.insert(p.id.to_string(), dest.clone());
-                }
-            }
             let involved = super::migrations::vm_migration(m, &h.id, None).is_some();
             if involved && !servers.iter().any(|s| s.id.as_str() == m.server_id) {
                 servers.extend(servers::get(&mut *tx, &m.server_id).await?);
             }
         }
+        // Routers run on the network node their external network's physical network picks;
+        // load balancers on the host the controller gave them.
+        let router_rows = crate::db::network::routers::list(&mut *tx).await?;
+        let lbs = crate::db::loadbalancer::list(&mut *tx, None).await?;
+        let vips: Vec<String> = lbs
+            .iter()
+            .filter(|lb| lb.host_id.as_deref() == Some(h.id.as_str()))
+            .filter_map(|lb| lb.vip_port_id.clone())
+            .collect();
+        let mut model = NetworkModel {
+            networks: Default::default(),
+            subnets: vec![],
+            ports: vec![],
+            fixed_ips: Default::default(),
+            port_hosts: Default::default(),
+            vteps: Default::default(),
+            migrating: Default::default(),
+        };
+        let gateways = share::networks(&mut *tx, &[]).await?;
+        model.networks = gateways.into_iter().map(|n| (n.id.clone(), n)).collect();
+        // Other hosts matter only for ports and routers (tunnel endpoints, network nodes).
+        let all_hosts = if router_rows.is_empty() && servers.is_empty() && vips.is_empty() {
+            vec![]
+        } else {
+            db::list(&mut *tx).await?
+        };
+        let routers: Vec<_> = router_rows
+            .into_iter()
+            .map(|r| {
+                let at = super::host_routers::router_host(model.gateway_physical_network(&r), &all_hosts);
+                (r, at)
+            })
+            .collect();
+        // This host's share of the network model: the networks its servers, routers and
+        // load balancers have ports on, with all their ports (l2 population).
+        let devices: Vec<String> = servers
+            .iter()
+            .map(|s| s.id.to_string())
+            .chain(
+                routers
+                    .iter()
+                    .filter(|(_, at)| at.as_deref() == Some(h.id.as_str()))
+                    .map(|(r, _)| r.id.clone()),
+            )
+            .collect();
+        let nets = if devices.is_empty() && vips.is_empty() {
+            vec![]
+        } else {
+            share::networks_of(&mut *tx, &devices, &vips).await?
+        };
+        if !nets.is_empty() {
+            model.networks = share::networks(&mut *tx, &nets)
+                .await?
+                .into_iter()
+                .map(|n| (n.id.clone(), n))
+                .collect();
+            model.subnets = share::subnets(&mut *tx, &nets).await?;
+            model.ports = share::ports(&mut *tx, &nets).await?;
+            for f in share::fixed_ips(&mut *tx, &nets).await? {
+                model.fixed_ips.entry(f.port_id.clone()).or_default().push(f);
+            }
+            model.port_hosts = share::port_hosts(&mut *tx, &nets).await?.into_iter().collect();
+        }
+        model.vteps = all_hosts
+            .iter()
+            .filter_map(|h| Some((h.id.clone(), h.underlay_ip.clone()?)))
+            .collect();
+        model
+            .port_hosts
+            .extend(super::host_routers::router_port_hosts(&routers, &model));
+        // VIP ports live on their load balancer's network node.
+        model.port_hosts.extend(
+            lbs.iter()
+                .filter_map(|lb| Some((lb.vip_port_id.clone()?, lb.host_id.clone()?))),
+        );
+        for m in migrations.values() {
+            if let (Some(dest), false) = (&m.dest_host_id, m.is_cold()) {
+                for p in model.ports.iter().filter(|p| p.device_id == m.server_id) {
+                    model.migrating.insert(p.id.to_string(), dest.clone());
+                }
+            }
+        }
+        let local_ports: Vec<String> = model
+            .ports
+            .iter()
+            .filter(|p| servers.iter().any(|s| p.device_id == s.id))
+            .map(|p| p.id.to_string())
+            .collect();
+        let firewall = super::host_firewall::FirewallModel::load(&mut tx, &local_ports).await?;
         // Each network with local ports, and those ports with their servers' hostnames.
         let mut local: std::collections::BTreeMap<&str, Vec<(&network::Port, String)>> = Default::default();
         for s in &servers {

@@ -1,6 +1,7 @@
 //! Networks, subnets, ports and fixed-IP allocations.
 
 pub mod floating_ips;
+pub mod host_share;
 pub mod quotas;
 pub mod routers;
 pub mod security_groups;
@@ -320,15 +321,6 @@ pub async fn ports_on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<V
         "SELECT {cols} FROM ports p JOIN servers s ON s.id = p.device_id WHERE s.host_id = ? ORDER BY p.id"
     ))
     .bind(host_id)
-    .fetch_all(e)
-    .await?)
-}
-
-/// `(port id, host id)` of every port bound to a placed server.
-pub async fn port_hosts(e: impl sql::Executor<'_>) -> Result<Vec<(String, String)>> {
-    Ok(sql::query_as(
-        "SELECT p.id, s.host_id FROM ports p JOIN servers s ON s.id = p.device_id WHERE s.host_id IS NOT NULL",
-    )
     .fetch_all(e)
     .await?)
 }

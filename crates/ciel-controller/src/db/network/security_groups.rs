@@ -37,7 +37,8 @@ pub struct Rule {
 
 const SG_COLS: &str =
     "id, name, project_id, description, stateful, is_default, created_at, updated_at, revision_number";
-const RULE_COLS: &str = "id, security_group_id, project_id, direction, ethertype, protocol, port_range_min, \
+pub(crate) const RULE_COLS: &str =
+    "id, security_group_id, project_id, direction, ethertype, protocol, port_range_min, \
      port_range_max, remote_ip_prefix, remote_group_id, description, created_at, updated_at, revision_number";
 
 pub async fn insert_group(e: impl sql::Executor<'_>, g: &SecurityGroup) -> Result<()> {
