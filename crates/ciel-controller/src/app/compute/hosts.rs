@@ -219,14 +219,13 @@ impl App {
             vteps: Default::default(),
             migrating: Default::default(),
         };
-        let gateways = share::networks(&mut *tx, &[]).await?;
-        model.networks = gateways.into_iter().map(|n| (n.id.clone(), n)).collect();
-        // Other hosts matter only for ports and routers (tunnel endpoints, network nodes).
-        let all_hosts = if router_rows.is_empty() && servers.is_empty() && vips.is_empty() {
-            vec![]
-        } else {
-            db::list(&mut *tx).await?
-        };
+        // Other hosts matter only for routers and ports (network nodes, tunnel endpoints).
+        let mut all_hosts = vec![];
+        if !router_rows.is_empty() {
+            let gateways = share::networks(&mut *tx, &[]).await?;
+            model.networks = gateways.into_iter().map(|n| (n.id.clone(), n)).collect();
+            all_hosts = db::list(&mut *tx).await?;
+        }
         let routers: Vec<_> = router_rows
             .into_iter()
             .map(|r| {
@@ -263,6 +262,9 @@ impl App {
                 model.fixed_ips.entry(f.port_id.clone()).or_default().push(f);
             }
             model.port_hosts = share::port_hosts(&mut *tx, &nets).await?.into_iter().collect();
+        }
+        if all_hosts.is_empty() && !model.ports.is_empty() {
+            all_hosts = db::list(&mut *tx).await?;
         }
         model.vteps = all_hosts
             .iter()
