@@ -7,6 +7,16 @@ use crate::db::network::security_groups::{Rule, RULE_COLS};
 use crate::db::sql::{self, in_list};
 use crate::error::Result;
 
+/// The rows of `sql` with its `IN (LIST)` standing for `ids`, one placeholder each.
+async fn rows_in<O: sql::Row>(e: impl sql::Executor<'_>, sql_text: &str, ids: &[String]) -> Result<Vec<O>> {
+    let text = sql_text.replace("(LIST)", &in_list(ids.len()));
+    let mut q = sql::query_as(&text);
+    for v in ids {
+        q = q.bind(v.as_str());
+    }
+    Ok(q.fetch_all(e).await?)
+}
+
 /// The networks a host takes part in: those of the ports of `devices` (its servers, the
 /// routers it runs) and of the ports `port_ids` (its load balancers' VIPs).
 pub async fn networks_of(e: impl sql::Executor<'_>, devices: &[String], port_ids: &[String]) -> Result<Vec<String>> {
@@ -24,104 +34,81 @@ pub async fn networks_of(e: impl sql::Executor<'_>, devices: &[String], port_ids
 
 /// Networks `ids`, and every router's external network (routers are placed by it).
 pub async fn networks(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<Network>> {
-    let text = format!(
-        "SELECT {NET_COLS} FROM networks WHERE id IN {} OR id IN (SELECT gateway_network_id FROM routers) ORDER BY created_at, id",
-        in_list(ids.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in ids {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        &format!("SELECT {NET_COLS} FROM networks WHERE id IN (LIST) OR id IN (SELECT gateway_network_id FROM routers) ORDER BY created_at, id"),
+        ids,
+    )
+    .await
 }
 
 pub async fn subnets(e: impl sql::Executor<'_>, nets: &[String]) -> Result<Vec<Subnet>> {
-    let text = format!(
-        "SELECT {SUBNET_COLS} FROM subnets WHERE network_id IN {} ORDER BY created_at, id",
-        in_list(nets.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in nets {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        &format!("SELECT {SUBNET_COLS} FROM subnets WHERE network_id IN (LIST) ORDER BY created_at, id"),
+        nets,
+    )
+    .await
 }
 
 pub async fn ports(e: impl sql::Executor<'_>, nets: &[String]) -> Result<Vec<Port>> {
-    let text = format!(
-        "SELECT {PORT_COLS} FROM ports WHERE network_id IN {} ORDER BY created_at, id",
-        in_list(nets.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in nets {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        &format!("SELECT {PORT_COLS} FROM ports WHERE network_id IN (LIST) ORDER BY created_at, id"),
+        nets,
+    )
+    .await
 }
 
 pub async fn fixed_ips(e: impl sql::Executor<'_>, nets: &[String]) -> Result<Vec<FixedIp>> {
-    let text = format!(
-        "SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE network_id IN {} ORDER BY rowid",
-        in_list(nets.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in nets {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        "SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE network_id IN (LIST) ORDER BY rowid",
+        nets,
+    )
+    .await
 }
 
 /// `(port id, host id)` of the ports on `nets` bound to a placed server.
 pub async fn port_hosts(e: impl sql::Executor<'_>, nets: &[String]) -> Result<Vec<(String, String)>> {
-    let text = format!(
-        "SELECT p.id, s.host_id FROM ports p JOIN servers s ON s.id = p.device_id \
-         WHERE s.host_id IS NOT NULL AND p.network_id IN {}",
-        in_list(nets.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in nets {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        "SELECT p.id, s.host_id FROM ports p JOIN servers s ON s.id = p.device_id WHERE s.host_id IS NOT NULL AND p.network_id IN (LIST)",
+        nets,
+    )
+    .await
 }
 
 /// `(port id, group id)` of the security groups of `ports`.
 pub async fn groups_of_ports(e: impl sql::Executor<'_>, ports: &[String]) -> Result<Vec<(String, String)>> {
-    let text = format!(
-        "SELECT port_id, security_group_id FROM port_security_groups WHERE port_id IN {} ORDER BY rowid",
-        in_list(ports.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in ports {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        "SELECT port_id, security_group_id FROM port_security_groups WHERE port_id IN (LIST) ORDER BY rowid",
+        ports,
+    )
+    .await
 }
 
 pub async fn rules_of_groups(e: impl sql::Executor<'_>, groups: &[String]) -> Result<Vec<Rule>> {
-    let text = format!(
-        "SELECT {RULE_COLS} FROM security_group_rules WHERE security_group_id IN {} ORDER BY created_at, id",
-        in_list(groups.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in groups {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        &format!(
+            "SELECT {RULE_COLS} FROM security_group_rules WHERE security_group_id IN (LIST) ORDER BY created_at, id"
+        ),
+        groups,
+    )
+    .await
 }
 
 /// `(port id, group id)` of the members of `groups` (remote groups: their addresses are
 /// what rules naming them allow), wherever those ports are.
 pub async fn members_of_groups(e: impl sql::Executor<'_>, groups: &[String]) -> Result<Vec<(String, String)>> {
-    let text = format!(
-        "SELECT port_id, security_group_id FROM port_security_groups WHERE security_group_id IN {} ORDER BY rowid",
-        in_list(groups.len())
-    );
-    let mut q = sql::query_as(&text);
-    for v in groups {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
+    rows_in(
+        e,
+        "SELECT port_id, security_group_id FROM port_security_groups WHERE security_group_id IN (LIST) ORDER BY rowid",
+        groups,
+    )
+    .await
 }
 
 /// The fixed IPs and the rows of the member ports of `groups`.
