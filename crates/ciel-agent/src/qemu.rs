@@ -1137,7 +1137,8 @@ impl Hypervisor for QemuDriver {
 
     fn disown(&self, id: &str) {
         if std::fs::remove_file(self.dir(id).join(ROOT_RBD)).is_ok() {
-            tracing::warn!(vm = %id, "the VM was evacuated: its RBD disk belongs to another host now");
+            // Said for a migration's source as well as for an evacuated host.
+            tracing::info!(vm = %id, "the VM runs on another host now: its RBD disk is that host's");
         }
     }
 
