@@ -13,24 +13,31 @@ name_of() {
     for w in $1; do [[ $w == -* ]] || last=$w; done
     basename -- "$last"
 }
-log_of() { echo "$dir/$(name_of "$1").log"; }
+# Numbered: two commands may end in the same word (the same suite on two databases).
+log_of() { echo "$dir/$1-$(name_of "$2").log"; }
+n=0
 for t in "$@"; do
+    n=$((n + 1))
     # shellcheck disable=SC2086 # a command with its arguments, split on purpose
-    $t >"$(log_of "$t")" 2>&1 &
+    $t >"$(log_of "$n" "$t")" 2>&1 &
     pids+=($!)
 done
 rc=0
 for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || rc=1
 done
+n=0
 for t in "$@"; do
+    n=$((n + 1))
     echo "================ $t"
-    cat "$(log_of "$t")"
+    cat "$(log_of "$n" "$t")"
 done
 echo "================ totals"
+n=0
 for t in "$@"; do
+    n=$((n + 1))
     printf '%-28s %s\n' "$(name_of "$t")" \
-        "$(grep -E '[0-9]+ passed, [0-9]+ failed|^Tempest results \(all selected tests\)' "$(log_of "$t")" | tail -n1)"
+        "$(grep -E '[0-9]+ passed, [0-9]+ failed|^Tempest results \(all selected tests\)' "$(log_of "$n" "$t")" | tail -n1)"
 done
 rm -rf "$dir"
 exit $rc
