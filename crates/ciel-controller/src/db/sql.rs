@@ -172,6 +172,17 @@ pub fn in_list(n: usize) -> String {
     s
 }
 
+/// The rows of `sql_text` with its `IN (LIST)` standing for `ids`, one placeholder each
+/// (the batch reads of a page's or a host's related rows).
+pub async fn rows_in<O: Row>(e: impl Executor<'_>, sql_text: &str, ids: &[String]) -> crate::error::Result<Vec<O>> {
+    let text = sql_text.replace("(LIST)", &in_list(ids.len()));
+    let mut q = query_as(&text);
+    for v in ids {
+        q = q.bind(v.as_str());
+    }
+    Ok(q.fetch_all(e).await?)
+}
+
 /// A statement and its bound values.
 pub struct Query<'q> {
     sql: Cow<'q, str>,

@@ -323,3 +323,124 @@ async fn multi_create_servers_share_a_reservation_id() {
     );
     assert_eq!(api.names("", "2.79").await.len(), 3);
 }
+
+/// The ids of a listing, page by page through its `next` links (each page at most `limit`).
+async fn pages(api: &Api, path: &str, query: &str, limit: usize) -> Vec<Vec<String>> {
+    let mut out = vec![];
+    let mut uri = format!("/compute/v2.1/{path}?{query}&limit={limit}");
+    loop {
+        let r = api.call("GET", &uri, "2.79", None).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.json);
+        let ids: Vec<String> = r.json["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(ids.len() <= limit, "{uri}: {} servers", ids.len());
+        out.push(ids);
+        let Some(next) = r.json["servers_links"][0]["href"].as_str() else {
+            return out;
+        };
+        uri = format!("/compute/v2.1/{path}?{}", next.split_once('?').unwrap().1);
+        assert!(out.len() < 20, "the links never end");
+    }
+}
+
+/// Listings page newest first through `limit` and `marker` (servers made in the same second
+/// are ordered by id), filters apply before the page is cut, and the detail view of a page
+/// shows each server its own ports and addresses.
+#[tokio::test]
+async fn listings_page_through_the_servers_newest_first() {
+    let api = Api::new().await;
+    let net = api
+        .call(
+            "POST",
+            "/network/v2.0/networks",
+            "2.1",
+            Some(json!({"network": {"name": "pagenet"}})),
+        )
+        .await;
+    assert_eq!(net.status, StatusCode::CREATED, "{}", net.json);
+    let net = net.json["network"]["id"].as_str().unwrap().to_string();
+    let sub = api
+        .call(
+            "POST",
+            "/network/v2.0/subnets",
+            "2.1",
+            Some(json!({"subnet": {"network_id": net, "cidr": "10.9.0.0/24", "ip_version": 4}})),
+        )
+        .await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{}", sub.json);
+    let mut made = vec![];
+    for i in 0..7 {
+        let networks = if i < 3 { json!([{ "uuid": net }]) } else { json!("none") };
+        made.push(id_of(
+            &api.create("2.79", &format!("p{i}"), json!({ "networks": networks }), json!({}))
+                .await,
+        ));
+    }
+    let all = pages(&api, "servers", "", 1000).await;
+    assert_eq!(all.len(), 1, "one page without more: {all:?}");
+    let all = all.concat();
+    let mut sorted = made.clone();
+    sorted.sort();
+    let mut listed = all.clone();
+    listed.sort();
+    assert_eq!(listed, sorted, "every server once");
+
+    for (path, limit) in [("servers", 3), ("servers/detail", 2), ("servers", 1)] {
+        let paged = pages(&api, path, "", limit).await;
+        assert_eq!(
+            paged.concat(),
+            all,
+            "{path} by {limit}: the same order, nothing twice or lost"
+        );
+        assert_eq!(paged.len(), 7usize.div_ceil(limit), "{path} by {limit}: {paged:?}");
+    }
+    // A filter SQL cannot answer (a regular expression) is applied before the page is cut.
+    let odd: Vec<String> = pages(&api, "servers", "name=p[135]", 2).await.concat();
+    assert_eq!(odd.len(), 3, "{odd:?}");
+    let names: Vec<String> = api.names("name=p[135]", "2.79").await;
+    assert_eq!(names, vec!["p1", "p3", "p5"]);
+    assert_eq!(
+        pages(&api, "servers", "status=ACTIVE", 2).await.concat().len()
+            + pages(&api, "servers", "status=BUILD", 2).await.concat().len(),
+        7
+    );
+    let r = api
+        .call(
+            "GET",
+            "/compute/v2.1/servers?marker=00000000-0000-0000-0000-000000000000",
+            "2.79",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+
+    // Each server of a detail page shows its own port's address, MAC and groups.
+    let r = api.call("GET", "/compute/v2.1/servers/detail", "2.79", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    for s in r.json["servers"].as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        let ports = api
+            .call("GET", &format!("/network/v2.0/ports?device_id={id}"), "2.1", None)
+            .await;
+        let ports = ports.json["ports"].as_array().unwrap().clone();
+        let shown = s["addresses"]["pagenet"].as_array().cloned().unwrap_or_default();
+        assert_eq!(shown.len(), ports.len(), "{id}: {s}");
+        for (a, p) in shown.iter().zip(&ports) {
+            assert_eq!(a["addr"], p["fixed_ips"][0]["ip_address"], "{id}");
+            assert_eq!(a["OS-EXT-IPS-MAC:mac_addr"], p["mac_address"], "{id}");
+        }
+        if ports.is_empty() {
+            assert_eq!(s["addresses"], json!({}), "{id}");
+            assert!(s.get("security_groups").is_none(), "{id}: {s}");
+        } else {
+            assert_eq!(s["security_groups"], json!([{"name": "default"}]), "{id}: {s}");
+        }
+        assert_eq!(s["os-extended-volumes:volumes_attached"], json!([]));
+        assert_eq!(s["flavor"]["original_name"], json!("m1.tiny"), "{s}");
+        assert_eq!(s["OS-EXT-SRV-ATTR:host"], json!("h1"), "{s}");
+    }
+}

@@ -107,12 +107,7 @@ impl App {
     ) -> Result<()> {
         let s = self.server_for_update(caller, server_id, Guard::Lock).await?;
         let fip = self.fip_by_address(caller, address).await?;
-        let ports: Vec<_> = self
-            .list_ports(caller)
-            .await?
-            .into_iter()
-            .filter(|p| p.port.device_id == s.id)
-            .collect();
+        let ports = self.ports_of_server(caller, &s.id).await?;
         let port = match fixed_address {
             Some(a) => ports.iter().find(|p| p.fixed_ips.iter().any(|f| f.ip_address == a)),
             None => ports
@@ -151,10 +146,10 @@ impl App {
         let fip = self.fip_by_address(caller, address).await?;
         let on_server = match &fip.port_id {
             Some(p) => self
-                .list_ports(caller)
+                .ports_of_server(caller, &s.id)
                 .await?
                 .iter()
-                .any(|x| &x.port.id == p && x.port.device_id == s.id),
+                .any(|x| &x.port.id == p),
             None => false,
         };
         if !on_server {

@@ -70,12 +70,7 @@ impl App {
 
     pub async fn list_interfaces(&self, caller: &Caller, server_id: &str) -> Result<Vec<PortView>> {
         let s = self.get_server(caller, server_id).await?;
-        Ok(self
-            .list_ports(caller)
-            .await?
-            .into_iter()
-            .filter(|p| p.port.device_id == s.id)
-            .collect())
+        self.ports_of_server(caller, &s.id).await
     }
 
     pub async fn get_interface(&self, caller: &Caller, server_id: &str, port_id: &str) -> Result<PortView> {

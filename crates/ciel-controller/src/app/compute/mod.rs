@@ -28,6 +28,7 @@ pub mod security_groups;
 pub mod server_groups;
 pub mod server_list;
 pub mod server_meta;
+pub mod server_related;
 pub mod servers;
 pub mod snapshots;
 pub mod status;

@@ -38,17 +38,17 @@ impl Constraints {
 /// The id of the best host for `flavor` within `c`, or None when no host fits.
 pub async fn pick(tx: &mut Tx<'_>, cfg: &SchedulerConfig, flavor: &Flavor, c: &Constraints) -> Result<Option<String>> {
     let now = crate::db::now();
-    let usage = hosts::usage(&mut **tx).await?;
+    let usage: std::collections::HashMap<String, (i64, i64, i64)> = hosts::usage(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(h, cpu, ram, disk)| (h, (cpu, ram, disk)))
+        .collect();
     let mut best: Option<(f64, String)> = None;
     for h in hosts::list(&mut **tx).await? {
         if !h.enabled || !h.is_up(now, cfg.host_down_after) || !c.allows(&h) {
             continue;
         }
-        let (cpu, ram, disk) = usage
-            .iter()
-            .find(|u| u.0 == h.id)
-            .map(|u| (u.1, u.2, u.3))
-            .unwrap_or((0, 0, 0));
+        let (cpu, ram, disk) = usage.get(h.id.as_str()).copied().unwrap_or((0, 0, 0));
         let free_cpu = h.vcpus as f64 * cfg.cpu_allocation_ratio - cpu as f64;
         let free_ram = h.memory_mb as f64 * cfg.ram_allocation_ratio - ram as f64;
         let free_disk = h.disk_gb as f64 * cfg.disk_allocation_ratio - disk as f64;

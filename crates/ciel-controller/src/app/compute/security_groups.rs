@@ -219,9 +219,9 @@ impl App {
     /// The groups on the server's ports, each once.
     pub async fn server_security_groups(&self, caller: &Caller, id: &str) -> Result<Vec<GroupView>> {
         let s = self.get_server(caller, id).await?;
-        let ports = self.list_ports(caller).await?;
+        let ports = self.ports_of_server(caller, &s.id).await?;
         let mut ids: Vec<String> = vec![];
-        for p in ports.iter().filter(|p| p.port.device_id == s.id) {
+        for p in &ports {
             for g in &p.security_groups {
                 if !ids.contains(g) {
                     ids.push(g.clone());
@@ -246,12 +246,7 @@ impl App {
             .find(|g| g.group.id == name)
             .or_else(|| own.iter().find(|g| g.group.name == name))
             .ok_or_else(|| Error::not_found("security group", name))?;
-        let ports: Vec<_> = self
-            .list_ports(caller)
-            .await?
-            .into_iter()
-            .filter(|p| p.port.device_id == s.id)
-            .collect();
+        let ports = self.ports_of_server(caller, &s.id).await?;
         if !add && !ports.iter().any(|p| p.security_groups.contains(&group.group.id)) {
             return Err(Error::bad_request(format!(
                 "Security group {name} not associated with the instance {id}"

@@ -4,9 +4,12 @@
 
 use crate::app::identity::caller::Caller;
 use crate::app::App;
+use crate::db::compute::server_pages::{self, PageQuery};
 use crate::db::compute::servers::{Server, TagFilter};
+use crate::db::network;
 use crate::error::{Error, Result};
 use regex_automata::meta::Regex;
+use std::collections::HashMap;
 
 /// The API statuses a `status` filter may name (unknown ones are a 400 from 2.38 on).
 pub const STATUSES: &[&str] = &[
@@ -82,73 +85,120 @@ pub fn parse_time(field: &str, v: &str) -> Result<i64> {
     )))
 }
 
+/// Nova's `max_limit`: a page holds at most this many servers, with a `next` link when
+/// more follow (also without a `limit`).
+pub const MAX_LIMIT: usize = 1000;
+
+/// Servers read per query while filters SQL cannot answer (regular expressions, API
+/// statuses) drop some: enough that a selective filter needs few round trips.
+const SCAN_CHUNK: usize = 500;
+
 impl App {
     /// The servers `caller` may see that match `f`, newest first, one page of them; the
-    /// bool says whether more follow (for the `next` link).
+    /// bool says whether more follow (for the `next` link). SQL reads the page from an
+    /// index, after the marker; the filters it cannot answer are applied to as many
+    /// chunks as it takes to fill the page.
     pub async fn list_servers_filtered(&self, caller: &Caller, f: &ServerFilter) -> Result<(Vec<Server>, bool)> {
         if f.all_projects && !caller.may("compute:servers:list:all_projects") {
             return Err(Error::forbidden());
         }
-        let mut list = self
-            .list_servers_tagged(caller, f.all_projects, &f.tags, f.reservation_id.as_deref())
-            .await?;
-        if let Some(n) = &f.name {
-            let re = regex("name", n)?;
-            list.retain(|s| re.is_match(&s.name));
-        }
-        if let Some(st) = &f.status {
-            list.retain(|s| st.iter().any(|w| w == super::status::api_status(s).as_str()));
-        }
-        if caller.is_admin() {
-            if let Some(p) = &f.project_id {
-                list.retain(|s| &s.project_id == p);
-            }
-            if let Some(h) = &f.host {
-                // Users name hosts by their host name (as servers show them); ids work too.
-                let ids: Vec<String> = crate::db::compute::hosts::list(&self.db)
+        let admin = caller.is_admin();
+        // Admins' `project_id` narrows an all-projects listing; on their own project's
+        // listing it matches that project or nothing.
+        let project = match (f.all_projects, caller.project_id()) {
+            (true, _) => f.project_id.clone().filter(|_| admin),
+            (false, Some(own)) => match &f.project_id {
+                Some(p) if admin && p != own => return Ok((vec![], false)),
+                _ => Some(own.to_string()),
+            },
+            (false, None) => return Ok((vec![], false)),
+        };
+        let host_ids = match (&f.host, admin) {
+            // Users name hosts by their host name (as servers show them); ids work too.
+            (Some(h), true) => Some(
+                crate::db::compute::hosts::list(&self.db)
                     .await?
                     .into_iter()
                     .filter(|x| &x.hostname == h || &x.id == h)
                     .map(|x| x.id)
-                    .collect();
-                list.retain(|s| s.host_id.as_ref().is_some_and(|x| ids.iter().any(|i| i == x)));
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        };
+        let mut after = match &f.marker {
+            Some(m) => match crate::db::compute::servers::get(&self.db, m).await? {
+                Some(s) if project.as_deref().is_none_or(|p| p == s.project_id.as_str()) => {
+                    Some((s.created_at, s.id.to_string()))
+                }
+                _ => return Err(Error::bad_request(format!("marker [{m}] not found"))),
+            },
+            None => None,
+        };
+        let name = f.name.as_deref().map(|n| regex("name", n)).transpose()?;
+        let ip = f.ip.as_deref().map(|p| regex("ip", p)).transpose()?;
+        let ip6 = f.ip6.as_deref().map(|p| regex("ip6", p)).transpose()?;
+        let in_memory = name.is_some() || f.status.is_some() || ip.is_some() || ip6.is_some();
+        let want = f.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+        let image = f.image.as_deref().map(|im| im.rsplit('/').next().unwrap_or_default());
+        let chunk = if in_memory { SCAN_CHUNK.max(want + 1) } else { want + 1 };
+        let mut out: Vec<Server> = vec![];
+        loop {
+            let q = PageQuery {
+                project_id: project.as_deref(),
+                host_ids: host_ids.as_deref(),
+                flavor_id: f.flavor.as_deref(),
+                image_id: image,
+                changes_since: f.changes_since,
+                reservation_id: f.reservation_id.as_deref(),
+                tags: Some(&f.tags),
+                after: after.as_ref().map(|(t, id)| (*t, id.as_str())),
+                limit: chunk as i64,
+            };
+            let rows = server_pages::page(&self.db, &q).await?;
+            let full = rows.len() == chunk;
+            after = rows.last().map(|s| (s.created_at, s.id.to_string()));
+            let addresses = match (&ip, &ip6) {
+                (None, None) => Default::default(),
+                _ => self.addresses_of(&rows).await?,
+            };
+            out.extend(rows.into_iter().filter(|s| {
+                name.as_ref().is_none_or(|re| re.is_match(&s.name))
+                    && f.status.as_ref().is_none_or(|st| {
+                        let api = super::status::api_status(s);
+                        st.iter().any(|w| w == api.as_str())
+                    })
+                    && [(&ip, false), (&ip6, true)].iter().all(|(re, v6)| {
+                        re.as_ref().is_none_or(|re| {
+                            addresses
+                                .get(s.id.as_str())
+                                .into_iter()
+                                .flatten()
+                                .any(|a| a.contains(':') == *v6 && re.is_match(a))
+                        })
+                    })
+            }));
+            if out.len() > want || !full {
+                break;
             }
         }
-        if let Some(fl) = &f.flavor {
-            list.retain(|s| &s.flavor_id == fl);
+        let more = out.len() > want;
+        out.truncate(want);
+        Ok((out, more))
+    }
+
+    /// The fixed IPs of `servers`' ports, by server id.
+    async fn addresses_of(&self, servers: &[Server]) -> Result<HashMap<String, Vec<String>>> {
+        let ids: Vec<String> = servers.iter().map(|s| s.id.to_string()).collect();
+        let ports = network::ports_of_devices(&self.db, &ids).await?;
+        let device: HashMap<String, String> = ports.iter().map(|p| (p.id.to_string(), p.device_id.clone())).collect();
+        let port_ids: Vec<String> = device.keys().cloned().collect();
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for a in network::fixed_ips_of_ports(&self.db, &port_ids).await? {
+            if let Some(d) = device.get(&a.port_id) {
+                out.entry(d.clone()).or_default().push(a.ip_address);
+            }
         }
-        if let Some(im) = &f.image {
-            let im = im.rsplit('/').next().unwrap_or_default();
-            list.retain(|s| s.image_id == im);
-        }
-        if let Some(t) = f.changes_since {
-            list.retain(|s| s.updated_at >= t);
-        }
-        for (pattern, v6) in [(&f.ip, false), (&f.ip6, true)] {
-            let Some(p) = pattern else { continue };
-            let re = regex(if v6 { "ip6" } else { "ip" }, p)?;
-            let ports = self.list_ports(caller).await?;
-            list.retain(|s| {
-                ports.iter().filter(|p| p.port.device_id == s.id).any(|p| {
-                    p.fixed_ips
-                        .iter()
-                        .any(|ip| ip.ip_address.contains(':') == v6 && re.is_match(&ip.ip_address))
-                })
-            });
-        }
-        if let Some(m) = &f.marker {
-            let pos = list
-                .iter()
-                .position(|s| &s.id == m)
-                .ok_or_else(|| Error::bad_request(format!("marker [{m}] not found")))?;
-            list.drain(..=pos);
-        }
-        let mut more = false;
-        if let Some(l) = f.limit {
-            more = list.len() > l;
-            list.truncate(l);
-        }
-        Ok((list, more))
+        Ok(out)
     }
 }
 

@@ -496,25 +496,15 @@ impl App {
         }
     }
 
-    pub async fn list_servers(&self, caller: &Caller, all_projects: bool) -> Result<Vec<Server>> {
-        self.list_servers_tagged(caller, all_projects, &db::TagFilter::default(), None)
-            .await
-    }
-
-    /// As `list_servers`, only the servers whose tags pass `tags`.
-    pub async fn list_servers_tagged(
-        &self,
-        caller: &Caller,
-        all_projects: bool,
-        tags: &db::TagFilter,
-        reservation_id: Option<&str>,
-    ) -> Result<Vec<Server>> {
-        let own = caller.project_id().map(str::to_owned);
-        let every = all_projects && caller.may("compute:servers:list:all_projects");
-        Ok(db::list_tagged(&self.db, tags, reservation_id)
+    /// The servers on a host that the caller may see (the hypervisors' views), from the
+    /// host's index.
+    pub async fn servers_on_host(&self, caller: &Caller, host_id: &str) -> Result<Vec<Server>> {
+        let every = caller.may("compute:servers:list:all_projects");
+        let own = caller.project_id();
+        Ok(db::on_host(&self.db, host_id)
             .await?
             .into_iter()
-            .filter(|s| every || own.as_deref() == Some(s.project_id.as_str()))
+            .filter(|s| every || own == Some(s.project_id.as_str()))
             .collect())
     }
 

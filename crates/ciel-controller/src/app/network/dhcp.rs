@@ -31,10 +31,10 @@ impl App {
         if subnets.is_empty() {
             return Ok(None);
         }
-        let existing = network::list_ports(&mut **tx)
+        let existing = network::host_share::ports(&mut **tx, &[network_id.to_string()])
             .await?
             .into_iter()
-            .find(|p| p.network_id == network_id && p.device_owner == DHCP_OWNER);
+            .find(|p| p.device_owner == DHCP_OWNER);
         let port = match existing {
             Some(p) => p,
             None => {
@@ -86,10 +86,10 @@ impl App {
 
     /// Removes the network's DHCP ports (before the network itself goes).
     pub(crate) async fn remove_dhcp_ports(tx: &mut Tx<'_>, network_id: &str) -> Result<()> {
-        for p in network::list_ports(&mut **tx)
+        for p in network::host_share::ports(&mut **tx, &[network_id.to_string()])
             .await?
             .into_iter()
-            .filter(|p| p.network_id == network_id && p.device_owner == DHCP_OWNER)
+            .filter(|p| p.device_owner == DHCP_OWNER)
         {
             network::delete_port(&mut **tx, &p.id).await?;
         }

@@ -14,6 +14,14 @@ use rand::Rng;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+/// What a port listing selects in SQL: any of these ids (empty: no selection by it).
+#[derive(Debug, Default)]
+pub struct PortSelect {
+    pub ids: Vec<String>,
+    pub device_ids: Vec<String>,
+    pub network_ids: Vec<String>,
+}
+
 /// A port with its addresses.
 #[derive(Debug, Clone)]
 pub struct PortView {
@@ -305,10 +313,9 @@ impl App {
             return Err(not_found("port", id));
         }
         let fixed_ips = network::fixed_ips_of_port(&self.db, id).await?;
-        let security_groups = crate::db::network::security_groups::port_groups(&self.db)
+        let security_groups = network::host_share::groups_of_ports(&self.db, &[id.to_string()])
             .await?
             .into_iter()
-            .filter(|(p, _)| p == id)
             .map(|(_, g)| g)
             .collect();
         Ok(PortView {
@@ -318,25 +325,83 @@ impl App {
         })
     }
 
+    /// Every port the caller may see: an admin's read whole, a project's from its index.
     pub async fn list_ports(&self, caller: &Caller) -> Result<Vec<PortView>> {
+        if caller.is_admin() {
+            let mut ips: std::collections::HashMap<String, Vec<FixedIp>> = std::collections::HashMap::new();
+            for f in network::all_fixed_ips(&self.db).await? {
+                ips.entry(f.port_id.clone()).or_default().push(f);
+            }
+            let mut groups: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+            for (p, g) in crate::db::network::security_groups::port_groups(&self.db).await? {
+                groups.entry(p).or_default().push(g);
+            }
+            return Ok(network::list_ports(&self.db)
+                .await?
+                .into_iter()
+                .map(|p| PortView {
+                    fixed_ips: ips.remove(p.id.as_str()).unwrap_or_default(),
+                    security_groups: groups.remove(p.id.as_str()).unwrap_or_default(),
+                    port: p,
+                })
+                .collect());
+        }
+        let Some(project) = caller.project_id() else {
+            return Ok(vec![]);
+        };
+        let ports = network::ports_of_project(&self.db, project).await?;
+        self.port_views(caller, ports).await
+    }
+
+    /// The ports SQL selects by Neutron's most common filters (`id`, then `device_id`, then
+    /// `network_id`: one is enough to read from an index), with their addresses and groups;
+    /// without any, every port. The HTTP layer still applies every filter.
+    pub async fn list_ports_where(&self, caller: &Caller, sel: &PortSelect) -> Result<Vec<PortView>> {
+        let ports = if !sel.ids.is_empty() {
+            network::ports_by_ids(&self.db, &sel.ids).await?
+        } else if !sel.device_ids.is_empty() {
+            network::ports_of_devices(&self.db, &sel.device_ids).await?
+        } else if !sel.network_ids.is_empty() {
+            network::host_share::ports(&self.db, &sel.network_ids).await?
+        } else {
+            return self.list_ports(caller).await;
+        };
+        self.port_views(caller, ports).await
+    }
+
+    /// The ports the caller may see of `ports`, with their addresses and groups (read for
+    /// those ports only).
+    async fn port_views(&self, caller: &Caller, ports: Vec<Port>) -> Result<Vec<PortView>> {
+        let ports: Vec<Port> = ports
+            .into_iter()
+            .filter(|p| in_project(caller, &p.project_id))
+            .collect();
+        let ids: Vec<String> = ports.iter().map(|p| p.id.to_string()).collect();
         let mut ips: std::collections::HashMap<String, Vec<FixedIp>> = std::collections::HashMap::new();
-        for f in network::all_fixed_ips(&self.db).await? {
+        for f in network::fixed_ips_of_ports(&self.db, &ids).await? {
             ips.entry(f.port_id.clone()).or_default().push(f);
         }
         let mut groups: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for (p, g) in crate::db::network::security_groups::port_groups(&self.db).await? {
+        for (p, g) in network::host_share::groups_of_ports(&self.db, &ids).await? {
             groups.entry(p).or_default().push(g);
         }
-        Ok(network::list_ports(&self.db)
-            .await?
+        Ok(ports
             .into_iter()
-            .filter(|p| in_project(caller, &p.project_id))
             .map(|p| PortView {
                 fixed_ips: ips.remove(p.id.as_str()).unwrap_or_default(),
                 security_groups: groups.remove(p.id.as_str()).unwrap_or_default(),
                 port: p,
             })
             .collect())
+    }
+
+    /// The caller's ports on a server (its interfaces), from the device index.
+    pub async fn ports_of_server(&self, caller: &Caller, server_id: &str) -> Result<Vec<PortView>> {
+        let sel = PortSelect {
+            device_ids: vec![server_id.to_string()],
+            ..Default::default()
+        };
+        self.list_ports_where(caller, &sel).await
     }
 
     pub async fn update_port(&self, caller: &Caller, id: &str, req: UpdatePort) -> Result<PortView> {

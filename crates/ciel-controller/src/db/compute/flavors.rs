@@ -143,3 +143,18 @@ pub async fn remove_project(e: impl sql::Executor<'_>, id: &str, project_id: &st
         .await?;
     Ok(r.rows_affected() > 0)
 }
+
+/// Flavors `ids`.
+pub async fn by_ids(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<Flavor>> {
+    sql::rows_in(e, &format!("SELECT {COLS} FROM flavors WHERE id IN (LIST)"), ids).await
+}
+
+/// `(flavor id, key, value)` of the extra specs of flavors `ids`.
+pub async fn extra_specs_of(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String, String)>> {
+    sql::rows_in(
+        e,
+        "SELECT flavor_id, key, value FROM flavor_extra_specs WHERE flavor_id IN (LIST)",
+        ids,
+    )
+    .await
+}

@@ -246,3 +246,8 @@ pub async fn set_enabled(e: impl sql::Executor<'_>, id: &str, enabled: bool) -> 
         .await?;
     Ok(())
 }
+
+/// `(id, hostname)` of hosts `ids`.
+pub async fn names(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(e, "SELECT id, hostname FROM hosts WHERE id IN (LIST)", ids).await
+}

@@ -10,6 +10,7 @@ pub mod keypairs;
 pub mod migrations;
 pub mod quota_classes;
 pub mod server_groups;
+pub mod server_pages;
 pub mod server_states;
 pub mod server_tags;
 pub mod servers;

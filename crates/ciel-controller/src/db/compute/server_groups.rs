@@ -102,3 +102,13 @@ pub async fn groups_of(e: impl sql::Executor<'_>, server_id: &str) -> Result<Vec
             .await?,
     )
 }
+
+/// `(server id, group id)` of `servers`' group memberships.
+pub async fn groups_of_servers(e: impl sql::Executor<'_>, servers: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(
+        e,
+        "SELECT server_id, group_id FROM server_group_members WHERE server_id IN (LIST) ORDER BY group_id",
+        servers,
+    )
+    .await
+}

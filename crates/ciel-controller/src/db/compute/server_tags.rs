@@ -38,3 +38,13 @@ pub async fn clear(e: impl sql::Executor<'_>, server_id: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// `(server id, tag)` of `servers`, each server's tags in order.
+pub async fn of_servers(e: impl sql::Executor<'_>, servers: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(
+        e,
+        "SELECT server_id, tag FROM server_tags WHERE server_id IN (LIST) ORDER BY tag",
+        servers,
+    )
+    .await
+}

@@ -50,7 +50,8 @@ pub struct Server {
     pub reservation_id: String,
 }
 
-const COLS: &str = "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, root_gb, image_id, host_id, key_name, \
+pub(crate) const COLS: &str =
+    "id, project_id, user_id, name, flavor_id, vcpus, memory_mb, root_gb, image_id, host_id, key_name, \
      user_data, metadata, availability_zone, vm_state, task_state, power_state, desired_power, boot_serial, fault, \
      created_at, updated_at, launched_at, config_drive, launch_index, description, access_ipv4, access_ipv6, \
      locked_by, locked_reason, rebuild_serial, old_flavor_id, old_vcpus, old_memory_mb, old_root_gb, root_backend, \
@@ -118,70 +119,7 @@ pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Server>> {
     )
 }
 
-/// Nova's tag filters of a server listing (2.26), each a list of tags.
-#[derive(Debug, Clone, Default)]
-pub struct TagFilter {
-    /// `tags`: servers with all of them.
-    pub all: Option<Vec<String>>,
-    /// `tags-any`: servers with at least one of them.
-    pub any: Option<Vec<String>>,
-    /// `not-tags`: servers without all of them (lacking at least one).
-    pub not_all: Option<Vec<String>>,
-    /// `not-tags-any`: servers with none of them.
-    pub not_any: Option<Vec<String>>,
-}
-
-/// Servers whose tags pass `f` (and, given one, of reservation `reservation_id`, found through
-/// its index), newest first.
-pub async fn list_tagged(
-    e: impl sql::Executor<'_>,
-    f: &TagFilter,
-    reservation_id: Option<&str>,
-) -> Result<Vec<Server>> {
-    let mut q = sql::QueryBuilder::new(format!("SELECT {COLS} FROM servers WHERE 1 = 1"));
-    if let Some(r) = reservation_id {
-        q.push(" AND reservation_id = ").push_bind(r.to_string());
-    }
-    // How many of `tags` the server has (each tag is stored once per server).
-    let matching = |q: &mut sql::QueryBuilder<'_>, tags: &[String]| {
-        q.push(" (SELECT count(*) FROM server_tags t WHERE t.server_id = servers.id AND t.tag IN (");
-        for (i, t) in tags.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push_bind(t.clone());
-        }
-        q.push("))");
-    };
-    let distinct = |tags: &Vec<String>| {
-        let mut d = tags.clone();
-        d.sort();
-        d.dedup();
-        d
-    };
-    if let Some(tags) = f.all.as_ref().map(distinct) {
-        q.push(" AND");
-        matching(&mut q, &tags);
-        q.push(" = ").push_bind(tags.len() as i64);
-    }
-    if let Some(tags) = f.any.as_ref().map(distinct) {
-        q.push(" AND");
-        matching(&mut q, &tags);
-        q.push(" > 0");
-    }
-    if let Some(tags) = f.not_all.as_ref().map(distinct) {
-        q.push(" AND");
-        matching(&mut q, &tags);
-        q.push(" < ").push_bind(tags.len() as i64);
-    }
-    if let Some(tags) = f.not_any.as_ref().map(distinct) {
-        q.push(" AND");
-        matching(&mut q, &tags);
-        q.push(" = 0");
-    }
-    q.push(" ORDER BY created_at DESC, id");
-    Ok(q.build_query_as().fetch_all(e).await?)
-}
+pub use super::server_pages::TagFilter;
 
 pub async fn on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<Server>> {
     Ok(

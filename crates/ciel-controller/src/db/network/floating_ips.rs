@@ -122,3 +122,13 @@ pub async fn associated(e: impl sql::Executor<'_>, port_project: Option<&str>) -
     }
     Ok(q.fetch_all(e).await?)
 }
+
+/// The floating IPs associated with `ports`.
+pub async fn on_ports(e: impl sql::Executor<'_>, ports: &[String]) -> Result<Vec<FloatingIp>> {
+    sql::rows_in(
+        e,
+        &format!("SELECT {COLS} FROM floating_ips WHERE port_id IN (LIST) ORDER BY created_at, id"),
+        ports,
+    )
+    .await
+}

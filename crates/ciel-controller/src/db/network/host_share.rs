@@ -4,18 +4,8 @@
 
 use super::{FixedIp, Network, Port, Subnet, NET_COLS, PORT_COLS, SUBNET_COLS};
 use crate::db::network::security_groups::{Rule, RULE_COLS};
-use crate::db::sql::{self, in_list};
+use crate::db::sql::{self, in_list, rows_in};
 use crate::error::Result;
-
-/// The rows of `sql` with its `IN (LIST)` standing for `ids`, one placeholder each.
-async fn rows_in<O: sql::Row>(e: impl sql::Executor<'_>, sql_text: &str, ids: &[String]) -> Result<Vec<O>> {
-    let text = sql_text.replace("(LIST)", &in_list(ids.len()));
-    let mut q = sql::query_as(&text);
-    for v in ids {
-        q = q.bind(v.as_str());
-    }
-    Ok(q.fetch_all(e).await?)
-}
 
 /// The networks a host takes part in: those of the ports of `devices` (its servers, the
 /// routers it runs) and of the ports `port_ids` (its load balancers' VIPs).

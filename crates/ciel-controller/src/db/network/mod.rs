@@ -446,3 +446,48 @@ pub async fn set_port_status(
     .await?;
     Ok(())
 }
+
+/// A project's ports, from its index.
+pub async fn ports_of_project(e: impl sql::Executor<'_>, project_id: &str) -> Result<Vec<Port>> {
+    Ok(sql::query_as(&format!(
+        "SELECT {PORT_COLS} FROM ports WHERE project_id = ? ORDER BY created_at, id"
+    ))
+    .bind(project_id)
+    .fetch_all(e)
+    .await?)
+}
+
+/// Ports `ids`.
+pub async fn ports_by_ids(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<Port>> {
+    sql::rows_in(
+        e,
+        &format!("SELECT {PORT_COLS} FROM ports WHERE id IN (LIST) ORDER BY created_at, id"),
+        ids,
+    )
+    .await
+}
+
+/// The ports of `devices` (a page of servers), in the order of each device's own list.
+pub async fn ports_of_devices(e: impl sql::Executor<'_>, devices: &[String]) -> Result<Vec<Port>> {
+    sql::rows_in(
+        e,
+        &format!("SELECT {PORT_COLS} FROM ports WHERE device_id IN (LIST) ORDER BY created_at, id"),
+        devices,
+    )
+    .await
+}
+
+/// The fixed IPs of `ports`, in allocation order.
+pub async fn fixed_ips_of_ports(e: impl sql::Executor<'_>, ports: &[String]) -> Result<Vec<FixedIp>> {
+    sql::rows_in(
+        e,
+        "SELECT subnet_id, ip_address, port_id, network_id FROM ip_allocations WHERE port_id IN (LIST) ORDER BY rowid",
+        ports,
+    )
+    .await
+}
+
+/// `(id, name)` of networks `ids`.
+pub async fn network_names(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(e, "SELECT id, name FROM networks WHERE id IN (LIST)", ids).await
+}

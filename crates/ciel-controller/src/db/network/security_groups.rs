@@ -190,3 +190,8 @@ pub async fn ports_using(e: impl sql::Executor<'_>, group_id: &str) -> Result<i6
             .await?,
     )
 }
+
+/// `(id, name)` of groups `ids`.
+pub async fn names(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(e, "SELECT id, name FROM security_groups WHERE id IN (LIST)", ids).await
+}

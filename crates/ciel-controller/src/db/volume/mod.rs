@@ -543,3 +543,13 @@ pub async fn usage_by_type(
     }
     Ok(out)
 }
+
+/// The attachments of `servers` (a page of a listing), each server's in its own order.
+pub async fn attachments_of_servers(e: impl sql::Executor<'_>, servers: &[String]) -> Result<Vec<Attachment>> {
+    sql::rows_in(
+        e,
+        &format!("SELECT {ATT_COLS} FROM volume_attachments WHERE server_id IN (LIST) ORDER BY created_at, device"),
+        servers,
+    )
+    .await
+}

@@ -83,10 +83,9 @@ async fn hypervisor_list(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, 
 }
 
 async fn servers_on(app: &AppState, c: &Caller, host_id: &str) -> Result<Value, Error> {
-    let servers = app.list_servers(c, true).await?;
+    let servers = app.servers_on_host(c, host_id).await?;
     Ok(servers
         .iter()
-        .filter(|s| s.host_id.as_deref() == Some(host_id))
         .map(|s| json!({"uuid": s.id, "name": format!("instance-{}", &s.id[..8])}))
         .collect())
 }

@@ -4,7 +4,7 @@
 use super::error::NovaResult;
 use super::microversion::Mv;
 use super::request_id::RequestId;
-use super::servers::{common_json, Lookups};
+use super::servers::{common_json, related};
 use super::{time_micro, NovaCaller};
 use crate::app::compute::actions::PowerAction;
 use crate::app::compute::params::actions::{ActionError, CreateImage, Rebuild, ServerAction};
@@ -107,8 +107,8 @@ fn accepted(r: Result<(), Error>) -> NovaResult {
 /// `rebuild`: answers with the rebuilt server (and the password given, as Nova echoes it).
 async fn rebuild(app: &AppState, c: &Caller, mv: Mv, id: &str, r: &Rebuild, rid: &str) -> NovaResult {
     let s = app.rebuild_server(c, id, r, rid).await?;
-    let l = Lookups::load(app, c).await?;
-    let mut v = common_json(app, c, &l, &s, mv, true).await?;
+    let l = related(app, c, std::slice::from_ref(&s), mv).await?;
+    let mut v = common_json(app, c, &l, &s, mv, true);
     v["adminPass"] = json!(r.admin_pass.as_deref().unwrap_or("rebuilt"));
     Ok((StatusCode::ACCEPTED, Json(json!({ "server": v }))).into_response())
 }

@@ -6,14 +6,11 @@ use super::request_id::RequestId;
 use super::{links, param, query_pairs, time_micro, time_z as time, NovaCaller};
 use crate::app::compute::params::CreateServer;
 use crate::app::compute::server_list::{parse_time, ServerFilter, STATUSES};
+use crate::app::compute::server_related::{ServerRelated, Wanted};
 use crate::app::identity::caller::Caller;
-use crate::app::network::ports::PortView;
-use crate::app::network::security_groups::GroupView;
 use crate::db::compute::server_states::VmState;
 use crate::db::compute::servers::Server;
 use crate::db::compute::servers::TagFilter;
-use crate::db::network::floating_ips::FloatingIp;
-use crate::db::network::Network;
 use crate::error::Error;
 use crate::http::{wrapped, AppState, Authed};
 use axum::body::Bytes;
@@ -28,57 +25,30 @@ pub fn status(s: &Server) -> &'static str {
     crate::app::compute::status::api_status(s).as_str()
 }
 
-/// What rendering servers needs from the network service, read once per request (not once
-/// per server of a listing).
-pub(super) struct Lookups {
-    networks: Vec<Network>,
-    ports: Vec<PortView>,
-    /// Floating IPs associated with those ports, by port id.
-    floating: std::collections::HashMap<String, Vec<FloatingIp>>,
-    groups: Vec<GroupView>,
-    /// Host names by host id (admins see where servers run).
-    host_names: std::collections::HashMap<String, String>,
-}
-
-impl Lookups {
-    pub(super) async fn load(app: &AppState, c: &Caller) -> Result<Self, Error> {
-        Ok(Lookups {
-            networks: app.list_networks(c).await?,
-            ports: app.list_ports(c).await?,
-            floating: app.floating_ips_by_port(c).await?,
-            groups: app.list_security_groups(c).await?,
-            host_names: match c.may("compute:servers:extended_attributes") {
-                true => app
-                    .list_hosts(c)
-                    .await?
-                    .into_iter()
-                    .map(|h| (h.id, h.hostname))
-                    .collect(),
-                false => Default::default(),
-            },
-        })
-    }
+/// What rendering `servers` needs beside their rows, read once per request for the whole
+/// page (never once per server); the microversion and the caller's rights say which kinds.
+pub(super) async fn related(app: &AppState, c: &Caller, servers: &[Server], mv: Mv) -> Result<ServerRelated, Error> {
+    let want = Wanted {
+        tags: mv.at_least(26),
+        server_groups: mv.at_least(71),
+        flavors: mv.at_least(47),
+        host_names: c.may("compute:servers:extended_attributes"),
+    };
+    app.server_related(servers, want).await
 }
 
 /// `addresses`: the server's fixed IPs grouped by network name, each followed by the floating
 /// IPs associated with it (as Nova's network info cache lists them).
-fn addresses(l: &Lookups, s: &Server) -> Value {
+fn addresses(l: &ServerRelated, s: &Server) -> Value {
     let mut out = Map::new();
-    for p in l.ports.iter().filter(|p| p.port.device_id == s.id) {
-        let net = l
-            .networks
-            .iter()
-            .find(|n| n.id == p.port.network_id)
-            .map(|n| n.name.clone())
-            .unwrap_or_else(|| p.port.network_id.to_string());
-        let entry = out.entry(net).or_insert_with(|| json!([]));
-        for f in &p.fixed_ips {
-            let version = if f.ip_address.contains(':') { 6 } else { 4 };
+    for n in l.nics(&s.id) {
+        let entry = out.entry(n.network.clone()).or_insert_with(|| json!([]));
+        for ip in &n.fixed_ips {
+            let version = if ip.contains(':') { 6 } else { 4 };
             if let Some(a) = entry.as_array_mut() {
-                a.push(json!({"version": version, "addr": f.ip_address, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": p.port.mac_address}));
-                let floating = l.floating.get(p.port.id.as_str()).into_iter().flatten();
-                for fip in floating.filter(|fip| fip.fixed_ip_address.as_deref() == Some(f.ip_address.as_str())) {
-                    a.push(json!({"version": 4, "addr": fip.floating_ip_address, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": p.port.mac_address}));
+                a.push(json!({"version": version, "addr": ip, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": n.mac_address}));
+                for (_, floating) in n.floating.iter().filter(|(fixed, _)| fixed == ip) {
+                    a.push(json!({"version": 4, "addr": floating, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": n.mac_address}));
                 }
             }
         }
@@ -87,23 +57,15 @@ fn addresses(l: &Lookups, s: &Server) -> Value {
 }
 
 /// The server's security groups, by name, from its ports (each group once).
-fn security_groups(l: &Lookups, s: &Server) -> Value {
-    let mut ids: Vec<&String> = vec![];
-    for p in l.ports.iter().filter(|p| p.port.device_id == s.id) {
-        for g in &p.security_groups {
-            if !ids.contains(&g) {
-                ids.push(g);
-            }
-        }
-    }
-    ids.iter()
-        .filter_map(|id| l.groups.iter().find(|g| &&g.group.id == id))
-        .map(|g| json!({"name": g.group.name}))
+fn security_groups(l: &ServerRelated, s: &Server) -> Value {
+    l.security_group_names(&s.id)
+        .into_iter()
+        .map(|name| json!({"name": name}))
         .collect()
 }
 
 /// Fields that appeared in later microversions.
-async fn versioned(app: &AppState, s: &Server, mv: Mv, v: &mut Value) -> Result<(), Error> {
+fn versioned(l: &ServerRelated, s: &Server, mv: Mv, v: &mut Value) {
     if mv.at_least(9) {
         v["locked"] = json!(s.locked_by.is_some());
     }
@@ -111,39 +73,31 @@ async fn versioned(app: &AppState, s: &Server, mv: Mv, v: &mut Value) -> Result<
         v["description"] = json!(s.description);
     }
     if mv.at_least(26) {
-        v["tags"] = json!(app.tags_of(s).await?);
+        v["tags"] = json!(l.tags(&s.id));
     }
     if mv.at_least(63) {
         // Ciel does not verify image signatures, so no server has trusted certificates.
         v["trusted_image_certificates"] = Value::Null;
     }
     if mv.at_least(71) {
-        v["server_groups"] = json!(app.groups_of_server(&s.id).await?);
+        v["server_groups"] = json!(l.server_groups(&s.id));
     }
     if mv.at_least(73) {
         v["locked_reason"] = json!(s.locked_reason);
     }
-    Ok(())
 }
 
 /// The shorter body of update and rebuild responses (before 2.75: without the extension
 /// attributes of `show`; a rebuild also shows `key_name` from 2.54 and `user_data` from 2.57).
-pub(super) async fn common_json(
-    app: &AppState,
-    c: &Caller,
-    l: &Lookups,
-    s: &Server,
-    mv: Mv,
-    rebuild: bool,
-) -> Result<Value, Error> {
-    let mut v = detail_json(app, c, l, s, mv).await?;
+pub(super) fn common_json(app: &AppState, c: &Caller, l: &ServerRelated, s: &Server, mv: Mv, rebuild: bool) -> Value {
+    let mut v = detail_json(app, c, l, s, mv);
     if mv.at_least(75) {
         // From 2.75 both show the server as `show` does; a rebuild names user_data plainly.
         if let (Value::Object(m), true) = (&mut v, rebuild) {
             m.remove("OS-EXT-SRV-ATTR:user_data");
             m.insert("user_data".into(), json!(s.user_data));
         }
-        return Ok(v);
+        return v;
     }
     if let Some(Value::Object(nets)) = v.get_mut("addresses") {
         for a in nets.values_mut().filter_map(Value::as_array_mut).flatten() {
@@ -168,17 +122,12 @@ pub(super) async fn common_json(
     if rebuild && mv.at_least(57) {
         v["user_data"] = json!(s.user_data);
     }
-    Ok(v)
+    v
 }
 
-pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Server, mv: Mv) -> Result<Value, Error> {
+pub(super) fn detail_json(app: &AppState, c: &Caller, l: &ServerRelated, s: &Server, mv: Mv) -> Value {
     let flavor = if mv.at_least(47) {
-        let specs = app.flavor_extra_specs(c, &s.flavor_id).await.unwrap_or_default();
-        let name = app
-            .get_flavor(c, &s.flavor_id)
-            .await
-            .map(|f| f.name)
-            .unwrap_or_default();
+        let (name, specs) = l.flavor(&s.flavor_id).cloned().unwrap_or_default();
         json!({"vcpus": s.vcpus, "ram": s.memory_mb, "disk": s.root_gb, "ephemeral": 0, "swap": 0, "original_name": name, "extra_specs": specs})
     } else {
         json!({"id": s.flavor_id, "links": [{"rel": "bookmark", "href": format!("{}/compute/flavors/{}", app.cfg.public_url, s.flavor_id)}]})
@@ -210,7 +159,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
         "OS-SRV-USG:launched_at": s.launched_at.map(time_micro),
         "OS-SRV-USG:terminated_at": null,
         "OS-EXT-STS:task_state": s.task_state, "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
-        "os-extended-volumes:volumes_attached": app.volumes_attached(&s.id).await?.iter().map(|(id, del)| {
+        "os-extended-volumes:volumes_attached": l.volumes(&s.id).iter().map(|(id, del)| {
             if mv.at_least(3) { json!({"id": id, "delete_on_termination": del}) } else { json!({"id": id}) }
         }).collect::<Vec<_>>(),
         "security_groups": security_groups(l, s),
@@ -228,13 +177,9 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
     if crate::app::compute::status::api_status(s).shows_progress() {
         v["progress"] = json!(0);
     }
-    versioned(app, s, mv, &mut v).await?;
+    versioned(l, s, mv, &mut v);
     if c.may("compute:servers:extended_attributes") {
-        let host = s
-            .host_id
-            .as_ref()
-            .and_then(|h| l.host_names.get(h.as_str()).cloned())
-            .unwrap_or_default();
+        let host = s.host_id.as_ref().and_then(|h| l.host_name(h)).unwrap_or_default();
         if mv.at_least(3) {
             v["OS-EXT-SRV-ATTR:reservation_id"] = json!(s.reservation_id);
             v["OS-EXT-SRV-ATTR:launch_index"] = json!(s.launch_index);
@@ -248,7 +193,7 @@ pub(super) async fn detail_json(app: &AppState, c: &Caller, l: &Lookups, s: &Ser
         v["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(host);
         v["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8]));
     }
-    Ok(v)
+    v
 }
 
 /// Nova's hostname from a display name: lower case, letters, digits and dashes.
@@ -286,7 +231,7 @@ pub async fn create(
         let r = &first.reservation_id;
         return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": r}))).into_response());
     }
-    let groups = security_groups(&Lookups::load(&app, &c).await?, first);
+    let groups = security_groups(&related(&app, &c, std::slice::from_ref(first), mv).await?, first);
     let location = format!("{}/compute/v2.1/servers/{}", app.cfg.public_url, first.id);
     // Nova returns the password it set (the given one or a generated one); Ciel's guests get
     // no password injection (change_password is not supported), so it is only echoed.
@@ -373,19 +318,14 @@ fn filter(mv: Mv, raw: Option<&str>) -> Result<ServerFilter, Error> {
 async fn listing(app: &AppState, c: &Caller, mv: Mv, raw: Option<&str>, detail: bool) -> NovaResult {
     let f = filter(mv, raw)?;
     let (list, more) = app.list_servers_filtered(c, &f).await?;
-    let lookups = if detail {
-        Some(Lookups::load(app, c).await?)
+    let items: Vec<Value> = if detail {
+        let l = related(app, c, &list, mv).await?;
+        list.iter().map(|s| detail_json(app, c, &l, s, mv)).collect()
     } else {
-        None
+        list.iter()
+            .map(|s| json!({"id": s.id, "name": s.name, "links": links(app, &format!("servers/{}", s.id))}))
+            .collect()
     };
-    let mut items = vec![];
-    for s in &list {
-        items.push(if let Some(lookups) = &lookups {
-            detail_json(app, c, lookups, s, mv).await?
-        } else {
-            json!({"id": s.id, "name": s.name, "links": links(app, &format!("servers/{}", s.id))})
-        });
-    }
     let mut body = json!({"servers": items});
     if let (true, Some(last)) = (more, list.last()) {
         let path = if detail { "servers/detail" } else { "servers" };
@@ -423,8 +363,8 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    let l = Lookups::load(&app, &c).await?;
-    Ok(Json(json!({"server": detail_json(&app, &c, &l, &s, mv).await?})).into_response())
+    let l = related(&app, &c, std::slice::from_ref(&s), mv).await?;
+    Ok(Json(json!({"server": detail_json(&app, &c, &l, &s, mv)})).into_response())
 }
 
 pub async fn update(
@@ -440,8 +380,8 @@ pub async fn update(
         return Err(Error::bad_request("Invalid input for field/attribute server. Additional properties are not allowed ('description' was unexpected)").into());
     }
     let s = app.update_server(&c, &id, b.try_into()?).await?;
-    let l = Lookups::load(&app, &c).await?;
-    Ok(Json(json!({"server": common_json(&app, &c, &l, &s, mv, false).await?})).into_response())
+    let l = related(&app, &c, std::slice::from_ref(&s), mv).await?;
+    Ok(Json(json!({"server": common_json(&app, &c, &l, &s, mv, false)})).into_response())
 }
 
 pub async fn delete(
@@ -456,7 +396,7 @@ pub async fn delete(
 
 pub async fn ips(State(app): State<AppState>, Authed(c, ..): NovaCaller, Path(id): Path<String>) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    let l = Lookups::load(&app, &c).await?;
+    let l = app.server_related(std::slice::from_ref(&s), Wanted::default()).await?;
     Ok(Json(json!({"addresses": addresses(&l, &s)})).into_response())
 }
 
@@ -466,7 +406,10 @@ pub async fn ips_by_network(
     Path((id, network)): Path<(String, String)>,
 ) -> NovaResult {
     let s = app.get_server(&c, &id).await?;
-    let all = addresses(&Lookups::load(&app, &c).await?, &s);
+    let all = addresses(
+        &app.server_related(std::slice::from_ref(&s), Wanted::default()).await?,
+        &s,
+    );
     match all.get(&network) {
         Some(a) => Ok(Json(json!({ network: a })).into_response()),
         None => Err(Error::not_found("network", network).into()),

@@ -19,6 +19,11 @@ impl ListQuery {
         Ok(Self { params })
     }
 
+    /// The values given for `key` (a repeated key means any of them).
+    pub fn values(&self, key: &str) -> Vec<&str> {
+        self.all(key)
+    }
+
     fn all(&self, key: &str) -> Vec<&str> {
         self.params
             .iter()

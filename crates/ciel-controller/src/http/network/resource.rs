@@ -35,6 +35,11 @@ pub trait Resource: Send + Sync + 'static {
     type Update: FromBody + Send;
 
     fn list(app: &AppState, c: &Caller) -> impl Future<Output = Res<Vec<Value>>> + Send;
+    /// The list for a query: resources that can select by its filters in SQL override this
+    /// (the filters are applied again on what they return).
+    fn list_for(app: &AppState, c: &Caller, _q: &ListQuery) -> impl Future<Output = Res<Vec<Value>>> + Send {
+        Self::list(app, c)
+    }
     fn show(app: &AppState, c: &Caller, id: &str) -> impl Future<Output = Res<Value>> + Send;
     fn create(app: &AppState, c: &Caller, req: Self::Create) -> impl Future<Output = Res<Value>> + Send;
     fn update(app: &AppState, c: &Caller, id: &str, req: Self::Update) -> impl Future<Output = Res<Value>> + Send;
@@ -96,7 +101,7 @@ async fn list<R: Resource>(
     RawQuery(raw): RawQuery,
 ) -> NeutronResult {
     let q = ListQuery::parse(raw.as_deref())?;
-    let mut items = R::list(&app, &c).await?;
+    let mut items = R::list_for(&app, &c, &q).await?;
     if R::TAGGED {
         let tags = app.tags_of_kind(R::PATH).await?;
         for v in &mut items {

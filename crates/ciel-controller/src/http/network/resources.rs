@@ -1,9 +1,11 @@
 //! How each Neutron resource maps onto the app and its JSON (see `resource.rs`).
 
+use super::query::ListQuery;
 use super::render;
 use super::resource::Resource;
 use crate::app::identity::caller::Caller;
 use crate::app::network::params::*;
+use crate::app::network::ports::PortSelect;
 use crate::error::Error;
 use crate::http::AppState;
 use serde_json::Value;
@@ -18,7 +20,7 @@ pub struct Rules;
 /// the item itself.
 macro_rules! plain_resource {
     ($ty:ident, $singular:literal, $plural:literal, $path:literal, $render:path, $create_ty:ty, $update_ty:ty,
-     $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident) => {
+     $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident $(, list_for: $list_for:path)?) => {
         pub struct $ty;
 
         impl Resource for $ty {
@@ -31,6 +33,11 @@ macro_rules! plain_resource {
             async fn list(app: &AppState, c: &Caller) -> Res<Vec<Value>> {
                 Ok(app.$list(c).await?.iter().map($render).collect())
             }
+            $(
+                async fn list_for(app: &AppState, c: &Caller, q: &ListQuery) -> Res<Vec<Value>> {
+                    $list_for(app, c, q).await
+                }
+            )?
             async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
                 Ok($render(&app.$get(c, id).await?))
             }
@@ -47,6 +54,18 @@ macro_rules! plain_resource {
     };
 }
 
+/// Ports by `id`, `device_id` or `network_id` are read from an index (a server's or a
+/// network's ports are what clients ask for most).
+async fn ports_for(app: &AppState, c: &Caller, q: &ListQuery) -> Res<Vec<Value>> {
+    let owned = |k: &str| q.values(k).into_iter().map(str::to_owned).collect();
+    let sel = PortSelect {
+        ids: owned("id"),
+        device_ids: owned("device_id"),
+        network_ids: owned("network_id"),
+    };
+    Ok(app.list_ports_where(c, &sel).await?.iter().map(render::port).collect())
+}
+
 plain_resource!(
     Ports,
     "port",
@@ -59,7 +78,8 @@ plain_resource!(
     get_port,
     create_port,
     update_port,
-    delete_port
+    delete_port,
+    list_for: ports_for
 );
 plain_resource!(
     SecurityGroups,
