@@ -91,9 +91,27 @@ pub enum Target<'e> {
     Postgres(&'e mut PgConnection),
 }
 
+impl Target<'_> {
+    /// The same target for one more statement (a pool is shared; a connection reborrowed).
+    fn reborrow(&mut self) -> Target<'_> {
+        match self {
+            Target::SqlitePool(p) => Target::SqlitePool(p),
+            Target::PgPool(p) => Target::PgPool(p),
+            Target::Sqlite(c) => Target::Sqlite(c),
+            Target::Postgres(c) => Target::Postgres(c),
+        }
+    }
+}
+
 /// What a query can run on (sqlx's `Executor`, for both engines).
 pub trait Executor<'e>: Send {
     fn target(self) -> Target<'e>;
+}
+
+impl<'e> Executor<'e> for Target<'e> {
+    fn target(self) -> Target<'e> {
+        self
+    }
 }
 
 impl<'e> Executor<'e> for &'e Pool {
@@ -172,15 +190,32 @@ pub fn in_list(n: usize) -> String {
     s
 }
 
+/// Ids bound per statement by `rows_in`: well under the engines' limits on bound values
+/// (32,766 for SQLite, 65,535 for PostgreSQL).
+const IDS_PER_STATEMENT: usize = 4096;
+
 /// The rows of `sql_text` with its `IN (LIST)` standing for `ids`, one placeholder each
-/// (the batch reads of a page's or a host's related rows).
+/// (the batch reads of a page's or a host's related rows). More ids than one statement
+/// may bind are read in batches: each id's rows keep their order, which is what callers
+/// group by; the order across batches is the ids', and rows a query adds besides the list's
+/// (an `OR`) come once per batch.
 pub async fn rows_in<O: Row>(e: impl Executor<'_>, sql_text: &str, ids: &[String]) -> crate::error::Result<Vec<O>> {
-    let text = sql_text.replace("(LIST)", &in_list(ids.len()));
-    let mut q = query_as(&text);
-    for v in ids {
-        q = q.bind(v.as_str());
+    let mut target = e.target();
+    let mut out = vec![];
+    for chunk in ids.chunks(IDS_PER_STATEMENT.max(1)) {
+        let text = sql_text.replace("(LIST)", &in_list(chunk.len()));
+        let mut q = query_as(&text);
+        for v in chunk {
+            q = q.bind(v.as_str());
+        }
+        out.extend(q.fetch_all(target.reborrow()).await?);
     }
-    Ok(q.fetch_all(e).await?)
+    if ids.is_empty() {
+        // `IN (NULL)`: no rows, but the statement still runs, as it always has.
+        let text = sql_text.replace("(LIST)", &in_list(0));
+        out = query_as(&text).fetch_all(target).await?;
+    }
+    Ok(out)
 }
 
 /// A statement and its bound values.

@@ -380,6 +380,21 @@ async fn listings_page_through_the_servers_newest_first() {
                 .await,
         ));
     }
+    // Another project's port that names p0 as its device: any project may set a device_id,
+    // and a server's views show only ports of its own project (as Nova's network info).
+    let stray = api
+        .call(
+            "POST",
+            "/network/v2.0/ports",
+            "2.1",
+            Some(json!({"port": {"network_id": net, "device_id": made[0], "project_id": "0123456789abcdef0123456789abcdef"}})),
+        )
+        .await;
+    assert_eq!(stray.status, StatusCode::CREATED, "{}", stray.json);
+    let stray_ip = stray.json["port"]["fixed_ips"][0]["ip_address"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let all = pages(&api, "servers", "", 1000).await;
     assert_eq!(all.len(), 1, "one page without more: {all:?}");
     let all = all.concat();
@@ -401,6 +416,10 @@ async fn listings_page_through_the_servers_newest_first() {
     // A filter SQL cannot answer (a regular expression) is applied before the page is cut.
     let odd: Vec<String> = pages(&api, "servers", "name=p[135]", 2).await.concat();
     assert_eq!(odd.len(), 3, "{odd:?}");
+    assert_eq!(
+        api.names(&format!("ip={stray_ip}$"), "2.79").await,
+        Vec::<String>::new()
+    );
     let names: Vec<String> = api.names("name=p[135]", "2.79").await;
     assert_eq!(names, vec!["p1", "p3", "p5"]);
     assert_eq!(
@@ -426,7 +445,13 @@ async fn listings_page_through_the_servers_newest_first() {
         let ports = api
             .call("GET", &format!("/network/v2.0/ports?device_id={id}"), "2.1", None)
             .await;
-        let ports = ports.json["ports"].as_array().unwrap().clone();
+        let ports: Vec<Value> = ports.json["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["project_id"] == s["tenant_id"])
+            .cloned()
+            .collect();
         let shown = s["addresses"]["pagenet"].as_array().cloned().unwrap_or_default();
         assert_eq!(shown.len(), ports.len(), "{id}: {s}");
         for (a, p) in shown.iter().zip(&ports) {
@@ -439,6 +464,7 @@ async fn listings_page_through_the_servers_newest_first() {
         } else {
             assert_eq!(s["security_groups"], json!([{"name": "default"}]), "{id}: {s}");
         }
+        assert!(!s["addresses"].to_string().contains(&stray_ip), "{id}: {s}");
         assert_eq!(s["os-extended-volumes:volumes_attached"], json!([]));
         assert_eq!(s["flavor"]["original_name"], json!("m1.tiny"), "{s}");
         assert_eq!(s["OS-EXT-SRV-ATTR:host"], json!("h1"), "{s}");

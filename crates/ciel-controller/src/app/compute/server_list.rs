@@ -188,8 +188,7 @@ impl App {
 
     /// The fixed IPs of `servers`' ports, by server id.
     async fn addresses_of(&self, servers: &[Server]) -> Result<HashMap<String, Vec<String>>> {
-        let ids: Vec<String> = servers.iter().map(|s| s.id.to_string()).collect();
-        let ports = network::ports_of_devices(&self.db, &ids).await?;
+        let ports = self.ports_of_servers(servers).await?;
         let device: HashMap<String, String> = ports.iter().map(|p| (p.id.to_string(), p.device_id.clone())).collect();
         let port_ids: Vec<String> = device.keys().cloned().collect();
         let mut out: HashMap<String, Vec<String>> = HashMap::new();

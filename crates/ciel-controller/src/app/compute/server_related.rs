@@ -97,6 +97,19 @@ fn distinct<'a, T: 'a>(items: impl IntoIterator<Item = &'a T>, f: impl Fn(&T) ->
 }
 
 impl App {
+    /// The ports of `servers` in each server's own project, as Nova reads a server's network
+    /// info: any project may set a port's `device_id`, and another project's port must not
+    /// put its addresses into the server's views or address filters.
+    pub(super) async fn ports_of_servers(&self, servers: &[Server]) -> Result<Vec<network::Port>> {
+        let ids: Vec<String> = servers.iter().map(|s| s.id.to_string()).collect();
+        let project: HashMap<&str, &str> = servers.iter().map(|s| (s.id.as_str(), s.project_id.as_str())).collect();
+        Ok(network::ports_of_devices(&self.db, &ids)
+            .await?
+            .into_iter()
+            .filter(|p| project.get(p.device_id.as_str()) == Some(&p.project_id.as_str()))
+            .collect())
+    }
+
     /// The related rows of `servers` (servers the caller may see), one query per kind.
     pub async fn server_related(&self, servers: &[Server], want: Wanted) -> Result<ServerRelated> {
         let mut r = ServerRelated::default();
@@ -104,7 +117,7 @@ impl App {
             return Ok(r);
         }
         let ids: Vec<String> = servers.iter().map(|s| s.id.to_string()).collect();
-        let ports = network::ports_of_devices(&self.db, &ids).await?;
+        let ports = self.ports_of_servers(servers).await?;
         let port_ids: Vec<String> = ports.iter().map(|p| p.id.to_string()).collect();
         let net_ids = distinct(&ports, |p| Some(p.network_id.to_string()));
         let net_names: HashMap<String, String> =
