@@ -400,6 +400,22 @@ impl<'q> QueryBuilder<'q> {
         self
     }
 
+    /// Appends `(?, ?, …)` binding `values`, for `x IN …`; `(NULL)` for none, which matches
+    /// nothing.
+    pub fn push_list(&mut self, values: &[String]) -> &mut Self {
+        self.push("(");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(v.clone());
+        }
+        if values.is_empty() {
+            self.push("NULL");
+        }
+        self.push(")")
+    }
+
     pub fn build_query_as<O>(self) -> QueryAs<'q, O> {
         QueryAs {
             q: Query {

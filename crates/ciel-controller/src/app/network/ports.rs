@@ -111,6 +111,27 @@ fn port_mac(p: &Port) -> Result<Mac> {
     Mac::parse(&p.mac_address).ok_or_else(|| Error::Internal(format!("stored MAC of port {}", p.id)))
 }
 
+/// `ports` with their addresses and `(port id, group id)` memberships, each port's in the
+/// order they were read.
+fn views(ports: Vec<Port>, fixed_ips: Vec<FixedIp>, groups: Vec<(String, String)>) -> Vec<PortView> {
+    let mut ips: std::collections::HashMap<String, Vec<FixedIp>> = std::collections::HashMap::new();
+    for f in fixed_ips {
+        ips.entry(f.port_id.clone()).or_default().push(f);
+    }
+    let mut by_port: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for (p, g) in groups {
+        by_port.entry(p).or_default().push(g);
+    }
+    ports
+        .into_iter()
+        .map(|p| PortView {
+            fixed_ips: ips.remove(p.id.as_str()).unwrap_or_default(),
+            security_groups: by_port.remove(p.id.as_str()).unwrap_or_default(),
+            port: p,
+        })
+        .collect()
+}
+
 impl App {
     /// Picks addresses inside the caller's write transaction, so concurrent creations can never
     /// get the same address, and an exhausted pool leaves nothing behind.
@@ -312,39 +333,17 @@ impl App {
         if !in_project(caller, &port.project_id) {
             return Err(not_found("port", id));
         }
-        let fixed_ips = network::fixed_ips_of_port(&self.db, id).await?;
-        let security_groups = network::host_share::groups_of_ports(&self.db, &[id.to_string()])
-            .await?
-            .into_iter()
-            .map(|(_, g)| g)
-            .collect();
-        Ok(PortView {
-            port,
-            fixed_ips,
-            security_groups,
-        })
+        Ok(self.port_views(caller, vec![port]).await?.remove(0))
     }
 
     /// Every port the caller may see: an admin's read whole, a project's from its index.
     pub async fn list_ports(&self, caller: &Caller) -> Result<Vec<PortView>> {
         if caller.is_admin() {
-            let mut ips: std::collections::HashMap<String, Vec<FixedIp>> = std::collections::HashMap::new();
-            for f in network::all_fixed_ips(&self.db).await? {
-                ips.entry(f.port_id.clone()).or_default().push(f);
-            }
-            let mut groups: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-            for (p, g) in crate::db::network::security_groups::port_groups(&self.db).await? {
-                groups.entry(p).or_default().push(g);
-            }
-            return Ok(network::list_ports(&self.db)
-                .await?
-                .into_iter()
-                .map(|p| PortView {
-                    fixed_ips: ips.remove(p.id.as_str()).unwrap_or_default(),
-                    security_groups: groups.remove(p.id.as_str()).unwrap_or_default(),
-                    port: p,
-                })
-                .collect());
+            return Ok(views(
+                network::list_ports(&self.db).await?,
+                network::all_fixed_ips(&self.db).await?,
+                crate::db::network::security_groups::port_groups(&self.db).await?,
+            ));
         }
         let Some(project) = caller.project_id() else {
             return Ok(vec![]);
@@ -377,22 +376,11 @@ impl App {
             .filter(|p| in_project(caller, &p.project_id))
             .collect();
         let ids: Vec<String> = ports.iter().map(|p| p.id.to_string()).collect();
-        let mut ips: std::collections::HashMap<String, Vec<FixedIp>> = std::collections::HashMap::new();
-        for f in network::fixed_ips_of_ports(&self.db, &ids).await? {
-            ips.entry(f.port_id.clone()).or_default().push(f);
-        }
-        let mut groups: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for (p, g) in network::host_share::groups_of_ports(&self.db, &ids).await? {
-            groups.entry(p).or_default().push(g);
-        }
-        Ok(ports
-            .into_iter()
-            .map(|p| PortView {
-                fixed_ips: ips.remove(p.id.as_str()).unwrap_or_default(),
-                security_groups: groups.remove(p.id.as_str()).unwrap_or_default(),
-                port: p,
-            })
-            .collect())
+        Ok(views(
+            ports,
+            network::fixed_ips_of_ports(&self.db, &ids).await?,
+            network::host_share::groups_of_ports(&self.db, &ids).await?,
+        ))
     }
 
     /// The caller's ports on a server (its interfaces), from the device index.

@@ -45,17 +45,7 @@ pub async fn page(e: impl sql::Executor<'_>, q: &PageQuery<'_>) -> Result<Vec<Se
         b.push(" AND project_id = ").push_bind(p.to_string());
     }
     if let Some(hosts) = q.host_ids {
-        b.push(" AND host_id IN (");
-        for (i, h) in hosts.iter().enumerate() {
-            if i > 0 {
-                b.push(", ");
-            }
-            b.push_bind(h.clone());
-        }
-        if hosts.is_empty() {
-            b.push("NULL");
-        }
-        b.push(")");
+        b.push(" AND host_id IN ").push_list(hosts);
     }
     if let Some(f) = q.flavor_id {
         b.push(" AND flavor_id = ").push_bind(f.to_string());
@@ -86,14 +76,9 @@ pub async fn page(e: impl sql::Executor<'_>, q: &PageQuery<'_>) -> Result<Vec<Se
 /// server).
 fn push_tags(b: &mut sql::QueryBuilder<'_>, f: &TagFilter) {
     let matching = |b: &mut sql::QueryBuilder<'_>, tags: &[String]| {
-        b.push(" (SELECT count(*) FROM server_tags t WHERE t.server_id = servers.id AND t.tag IN (");
-        for (i, t) in tags.iter().enumerate() {
-            if i > 0 {
-                b.push(", ");
-            }
-            b.push_bind(t.clone());
-        }
-        b.push("))");
+        b.push(" (SELECT count(*) FROM server_tags t WHERE t.server_id = servers.id AND t.tag IN ")
+            .push_list(tags)
+            .push(")");
     };
     let distinct = |tags: &Vec<String>| {
         let mut d = tags.clone();
