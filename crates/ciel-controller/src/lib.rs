@@ -66,6 +66,7 @@ impl Controller {
         });
         let follow = tokio::spawn(self.app.clone().follow_cluster());
         let alive = tokio::spawn(self.app.clone().keep_alive());
+        let heartbeats = tokio::spawn(self.app.clone().keep_flushing_heartbeats());
         // `into_make_service` turns the routes into services once and hands every connection
         // a shared handle. Serving the router itself rebuilds its whole route table per
         // connection (about 0.4 MiB each): 1,000 agents' long polls held 600 MiB that way.
@@ -82,6 +83,10 @@ impl Controller {
         keys.abort();
         follow.abort();
         alive.abort();
+        heartbeats.abort();
+        if let Err(e) = self.app.flush_heartbeats().await {
+            tracing::warn!(error = %e, "recording hosts' last heartbeats failed");
+        }
         self.app.db.close().await;
         Ok(())
     }

@@ -39,6 +39,10 @@ pub struct App {
     pub(crate) host_changes: crate::db::HostWakeups,
     /// Set when the server stops accepting requests; pending long polls answer at once.
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
+    /// Hosts' unchanged reports, recorded as sightings and written together.
+    pub(crate) heartbeats: compute::heartbeats::Heartbeats,
+    /// The scheduler's snapshot of hosts and their claims.
+    pub(crate) host_views: compute::scheduler::HostViews,
     /// This controller's id among those sharing the database (new at every start): the
     /// owner of the work it leases.
     pub controller_id: String,
@@ -59,6 +63,8 @@ impl App {
             catalog_cache: Mutex::new(None),
             host_changes: crate::db::wakeups::channel(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
+            heartbeats: Default::default(),
+            host_views: Default::default(),
             controller_id: uuid::Uuid::new_v4().to_string(),
         });
         app.load_revocations().await?;

@@ -66,6 +66,8 @@ impl WakeLog {
 
 /// Ticks after every commit that changed some host's desired state.
 pub type HostWakeups = Arc<watch::Sender<WakeLog>>;
+/// A long poll's view of the wake-ups.
+pub type Receiver = watch::Receiver<WakeLog>;
 
 pub fn channel() -> HostWakeups {
     Arc::new(watch::channel(WakeLog::default()).0)

@@ -76,9 +76,8 @@ async fn config(
     Query(q): Query<After>,
     h: HeaderMap,
 ) -> Result<Response, AgentError> {
-    let host = host(&app, &id, &h).await?;
     // 304 when nothing changed: the agent keeps what it holds and reports again.
-    Ok(match app.host_config_since(&host, q.after, LONG_POLL, true).await? {
+    Ok(match app.host_poll(&id, bearer(&h)?, q.after, LONG_POLL).await? {
         Some(cfg) => Json(cfg).into_response(),
         None => StatusCode::NOT_MODIFIED.into_response(),
     })

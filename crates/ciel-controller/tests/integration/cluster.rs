@@ -234,15 +234,7 @@ async fn a_console_url_from_one_controller_opens_through_another() {
     let (_, admin) = login(a, "admin", "adminpw", Some("admin")).await.unwrap();
     // A host whose agent serves consoles, and a running server on it, made through A.
     let (host, _) = common::register_fake_host(a, "h1", Some("http://192.0.2.7:8775"), &[]).await;
-    let img = a
-        .create_image(
-            &admin,
-            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
-        )
-        .await
-        .unwrap();
-    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
-    a.upload_image(&admin, &img.id, data).await.unwrap();
+    let img = common::raw_image(a, &admin, "img").await;
     let req = CreateServer::try_from(common::body(
         json!({"name": "vm", "imageRef": img.id, "flavorRef": "42", "networks": "none"}),
     ))

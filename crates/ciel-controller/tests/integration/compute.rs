@@ -256,15 +256,7 @@ async fn a_flavor_chooses_where_root_disks_go() {
     let spec = ExtraSpecs::try_from(body(json!({"ciel:images_type": "rbd"}))).unwrap();
     app.set_flavor_extra_specs(&admin, &f.id, spec).await.unwrap();
 
-    let img = app
-        .create_image(
-            &admin,
-            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
-        )
-        .await
-        .unwrap();
-    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
-    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let img = common::raw_image(&app, &admin, "img").await;
     let boot = |flavor: &str, n: u32| {
         CreateServer::try_from(body(json!({
             "name": "vm", "imageRef": img.id, "flavorRef": flavor, "networks": "none",
@@ -411,15 +403,7 @@ async fn a_hosts_desired_state_holds_its_share_of_the_network_model() {
     let on_a = port(a, &web.group.id).await;
     let on_b = port(b, &peers.group.id).await;
     let on_c = port(c, &peers.group.id).await;
-    let img = app
-        .create_image(
-            &admin,
-            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
-        )
-        .await
-        .unwrap();
-    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
-    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let img = common::raw_image(&app, &admin, "img").await;
     let boot = |name: &str, networks: serde_json::Value, host: &str| {
         let (app, admin) = (app.clone(), admin.clone());
         let spec = json!({"name": name, "imageRef": img.id, "flavorRef": "42", "networks": networks,
@@ -473,4 +457,61 @@ async fn a_hosts_desired_state_holds_its_share_of_the_network_model() {
         .collect();
     members.sort();
     assert_eq!(remote, members);
+}
+
+/// Two controllers share the database, each scheduling from its own snapshot of the hosts'
+/// claims. However stale a snapshot, no host goes over its allocation ratios: each choice
+/// is checked against the host's own row and claims in the deciding transaction.
+#[tokio::test]
+async fn stale_scheduler_snapshots_never_overcommit_a_host() {
+    use ciel_controller::app::compute::params::CreateServer;
+    let (a, _dir) = common::app().await;
+    let b = ciel_controller::app::App::new(a.db.clone(), (*a.cfg).clone())
+        .await
+        .unwrap();
+    let (_, admin) = login(&a, "admin", "adminpw", Some("admin")).await.unwrap();
+    // 8 GiB hosts at the default RAM ratio 1.5: room for three 4 GiB servers each.
+    let (h1, _) = common::register_fake_host(&a, "h1", None, &[]).await;
+    let (h2, _) = common::register_fake_host(&a, "h2", None, &[]).await;
+    let f = CreateFlavor::try_from(body(
+        json!({"name": "big", "ram": 4096, "vcpus": 1, "disk": 1, "id": "big"}),
+    ));
+    a.create_flavor(&admin, f.unwrap()).await.unwrap();
+    let img = common::raw_image(&a, &admin, "img").await;
+    let boot = |zone: Option<&str>| {
+        let mut v = json!({"name": "vm", "imageRef": img.id, "flavorRef": "big", "networks": "none"});
+        if let Some(z) = zone {
+            v["availability_zone"] = json!(format!("nova:{z}"));
+        }
+        CreateServer::try_from(body(v)).unwrap()
+    };
+    let placed = |s: &ciel_controller::db::compute::servers::Server| s.host_id.as_ref().map(|h| h.to_string());
+
+    // Controller a decides once: its snapshot now says both hosts are empty but for that one.
+    let first = a.create_servers(&admin, "req-a1", &boot(None)).await.unwrap().remove(0);
+    assert!(placed(&first).is_some(), "the first server finds a host");
+    // Controller b fills both hosts behind a's back.
+    let mut on_b = 0;
+    for host in ["h1", "h2"] {
+        loop {
+            let s = b
+                .create_servers(&admin, "req-b", &boot(Some(host)))
+                .await
+                .unwrap()
+                .remove(0);
+            if placed(&s).is_none() {
+                break;
+            }
+            on_b += 1;
+        }
+    }
+    assert_eq!(on_b, 5, "b fills what a left: six places, one taken");
+    // a's snapshot still has room on both hosts; its checks find none.
+    let late = a.create_servers(&admin, "req-a2", &boot(None)).await.unwrap().remove(0);
+    assert_eq!(placed(&late), None, "no host has room left");
+    let usage = ciel_controller::db::compute::hosts::usage(&a.db).await.unwrap();
+    for h in [&h1, &h2] {
+        let ram = usage.iter().find(|u| u.0 == h.id).map(|u| u.2).unwrap_or(0);
+        assert_eq!(ram, 3 * 4096, "{} holds exactly three servers", h.hostname);
+    }
 }

@@ -10,7 +10,7 @@ use ciel_controller::app::compute::params::CreateServer;
 use ciel_controller::app::App;
 use ciel_controller::db::compute::hosts::Host;
 use ciel_proto::{HostReport, MigrationProgress, MigrationRole, MigrationStatus, VmState, VmStatus};
-use common::{login, params};
+use common::login;
 use serde_json::json;
 use std::time::Duration;
 
@@ -49,15 +49,7 @@ async fn live_migration_is_desired_state_on_both_hosts() {
     app.seed_default_flavors().await.unwrap();
     let h1 = host(&app, "h1", "192.0.2.1").await;
     let h2 = host(&app, "h2", "192.0.2.2").await;
-    let img = app
-        .create_image(
-            &admin,
-            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
-        )
-        .await
-        .unwrap();
-    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
-    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let img = common::raw_image(&app, &admin, "img").await;
     let req = CreateServer::try_from(common::body(
         json!({"name": "vm", "imageRef": img.id, "flavorRef": "42",
         "networks": "none", "availability_zone": "nova:h1"}),
@@ -258,15 +250,7 @@ async fn evacuation_needs_the_host_down_and_moves_the_server() {
     let (_, admin) = login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
     let h1 = host(&app, "h1", "192.0.2.1").await;
     let h2 = host(&app, "h2", "192.0.2.2").await;
-    let img = app
-        .create_image(
-            &admin,
-            params(json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
-        )
-        .await
-        .unwrap();
-    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
-    app.upload_image(&admin, &img.id, data).await.unwrap();
+    let img = common::raw_image(&app, &admin, "img").await;
     let req = CreateServer::try_from(common::body(
         json!({"name": "vm", "imageRef": img.id, "flavorRef": "42",
         "networks": "none", "availability_zone": "nova:h1"}),

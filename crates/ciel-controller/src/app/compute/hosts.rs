@@ -107,6 +107,7 @@ impl App {
             },
         )
         .await?;
+        self.host_views.invalidate();
         tracing::info!(host = %h.hostname, id = %h.id, vcpus = h.vcpus, memory_mb = h.memory_mb, "host registered");
         Ok((h.id, token, agent_secret))
     }
@@ -147,18 +148,38 @@ impl App {
         wait: Duration,
         unchanged_ok: bool,
     ) -> Result<Option<HostConfig>> {
+        let changes = self.host_changes.subscribe();
+        let h = db::get(&self.db, &host.id)
+            .await?
+            .ok_or_else(|| Error::not_found("host", &host.id))?;
+        self.await_host_config(h, changes, after, wait, unchanged_ok).await
+    }
+
+    /// An agent's long poll ([`App::host_config_since`] with `unchanged_ok`), authenticated
+    /// by the same row read that starts it: an idle host's poll is one read.
+    pub async fn host_poll(&self, id: &str, token: &str, after: u64, wait: Duration) -> Result<Option<HostConfig>> {
+        let changes = self.host_changes.subscribe();
+        let h = self.authenticate_host(id, token).await?;
+        self.await_host_config(h, changes, after, wait, true).await
+    }
+
+    /// The wait of a long poll, given the host as read after subscribing to `changes`:
+    /// a commit after that read still wakes the poll, and a wake-up always follows its
+    /// commit (`db::Tx::commit`), so the next read sees it. Only wake-ups naming this host
+    /// (or all hosts) lead to another read.
+    async fn await_host_config(
+        &self,
+        mut h: Host,
+        mut changes: crate::db::wakeups::Receiver,
+        after: u64,
+        wait: Duration,
+        unchanged_ok: bool,
+    ) -> Result<Option<HostConfig>> {
         let heartbeat = Duration::from_secs((self.cfg.scheduler.host_down_after / 3).max(1) as u64);
         let wait = wait.min(heartbeat);
-        let mut changes = self.host_changes.subscribe();
         let mut seen = changes.borrow_and_update().seq();
         let deadline = tokio::time::Instant::now() + wait;
-        // Subscribed before reading: a commit after the read still wakes this poll, and a
-        // wake-up always follows its commit (`db::Tx::commit`), so the next read sees it.
-        // Only wake-ups naming this host (or all hosts) lead to another read.
         loop {
-            let h = db::get(&self.db, &host.id)
-                .await?
-                .ok_or_else(|| Error::not_found("host", &host.id))?;
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
                 return self.build_host_config(&h).await.map(Some);
             }
@@ -170,12 +191,15 @@ impl App {
                     return self.build_host_config(&h).await.map(Some);
                 }
                 let log = changes.borrow_and_update();
-                let mine = log.concerns(&host.id, seen);
+                let mine = log.concerns(&h.id, seen);
                 seen = log.seq();
                 if mine {
                     break;
                 }
             }
+            h = db::get(&self.db, &h.id)
+                .await?
+                .ok_or_else(|| Error::not_found("host", &h.id))?;
         }
     }
 
@@ -416,6 +440,26 @@ impl App {
     /// every time, so a lost report changes nothing).
     pub async fn host_report(&self, host: &Host, report: HostReport) -> Result<()> {
         let now = crate::db::now();
+        // `host` was read when the agent authenticated, with its current generation.
+        let digest = super::heartbeats::digest(&report);
+        let down_after = Duration::from_secs(self.cfg.scheduler.host_down_after.max(1) as u64);
+        if self
+            .heartbeats
+            .unchanged(&host.id, host.generation, &digest, down_after)
+        {
+            self.heartbeats.seen(&host.id, report.generation as i64, now);
+            return Ok(());
+        }
+        let applied = self.apply_host_report(host, report, now).await;
+        match applied {
+            Ok(()) => self.heartbeats.applied(&host.id, host.generation, digest),
+            Err(_) => self.heartbeats.forget(&host.id),
+        }
+        applied
+    }
+
+    /// Applies a report in full: the host's servers, ports, volumes and load balancers.
+    async fn apply_host_report(&self, host: &Host, report: HostReport, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         db::seen(&mut *tx, &host.id, report.generation as i64, now).await?;
         let current = db::get(&mut *tx, &host.id).await?.map(|h| h.generation).unwrap_or(0);

@@ -167,7 +167,7 @@ impl App {
             }
             c.forced_host = Some(name.to_string());
         }
-        let picked = scheduler::pick(tx, &self.cfg.scheduler, &flavor, &c).await?;
+        let picked = scheduler::pick(tx, &self.host_views, &self.cfg.scheduler, &flavor, &c).await?;
         match picked.and_then(|id| all.into_iter().find(|h| h.id == id)) {
             Some(h) => Ok(h),
             None => Err(Error::bad_request(
@@ -270,6 +270,7 @@ impl App {
             .await?
             .ok_or_else(|| Error::not_found("service", host_id))?;
         tx.commit().await?;
+        self.host_views.invalidate();
         Ok(h)
     }
 

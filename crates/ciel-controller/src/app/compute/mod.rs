@@ -6,6 +6,7 @@ pub mod cold_migration;
 pub mod consoles;
 pub mod flavors;
 pub mod floating_ips;
+pub mod heartbeats;
 pub mod host_firewall;
 pub mod host_network;
 pub mod host_routers;

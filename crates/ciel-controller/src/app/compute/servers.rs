@@ -221,7 +221,15 @@ impl App {
         let mut placed = tx.savepoint().await?;
         let mut made = vec![];
         for i in 0..wanted {
-            let Some(host) = scheduler::pick(&mut placed, &self.cfg.scheduler, &r.flavor, &r.constraints).await? else {
+            let Some(host) = scheduler::pick(
+                &mut placed,
+                &self.host_views,
+                &self.cfg.scheduler,
+                &r.flavor,
+                &r.constraints,
+            )
+            .await?
+            else {
                 break;
             };
             let mut s = proto.clone();

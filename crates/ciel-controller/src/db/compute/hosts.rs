@@ -132,22 +132,41 @@ pub async fn seen(e: impl sql::Executor<'_>, id: &str, applied: i64, at: i64) ->
 /// under way holds its destination too, and a cold migration awaiting confirm (`finished`,
 /// the server already on its destination) keeps its source for a revert.
 pub async fn usage(e: impl sql::Executor<'_>) -> Result<Vec<(String, i64, i64, i64)>> {
+    Ok(sql::query_as(&claims_sql(false)).fetch_all(e).await?)
+}
+
+/// [`usage`] of one host, read by index: what a scheduling decision checks its choice with.
+pub async fn usage_of(e: impl sql::Executor<'_>, id: &str) -> Result<(i64, i64, i64)> {
+    let row: Option<(String, i64, i64, i64)> = sql::query_as(&claims_sql(true))
+        .bind(id)
+        .bind(id)
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
+    Ok(row.map(|(_, cpu, ram, disk)| (cpu, ram, disk)).unwrap_or((0, 0, 0)))
+}
+
+/// The claims per host: servers where they are, plus moving servers at their other end.
+/// `one`: of the host bound three times (`?`), else of every host.
+fn claims_sql(one: bool) -> String {
     use super::migrations::IN_PROGRESS_SQL;
+    let only = |col: &str| if one { format!(" AND {col} = ?") } else { String::new() };
     let moving = |end: &str| {
         format!(
             "SELECT m.{end} AS host_id, s.vcpus, s.memory_mb, s.root_gb FROM migrations m \
              JOIN servers s ON s.id = m.server_id \
-             WHERE (m.status IN {IN_PROGRESS_SQL} OR m.status = 'finished') AND m.{end} <> s.host_id"
+             WHERE (m.status IN {IN_PROGRESS_SQL} OR m.status = 'finished') AND m.{end} <> s.host_id{}",
+            only(&format!("m.{end}"))
         )
     };
-    let q = format!(
+    format!(
         "SELECT host_id, CAST(coalesce(sum(vcpus), 0) AS BIGINT), CAST(coalesce(sum(memory_mb), 0) AS BIGINT), CAST(coalesce(sum(root_gb), 0) AS BIGINT) \
-         FROM (SELECT host_id, vcpus, memory_mb, root_gb FROM servers WHERE host_id IS NOT NULL \
+         FROM (SELECT host_id, vcpus, memory_mb, root_gb FROM servers WHERE host_id IS NOT NULL{} \
          UNION ALL {} UNION ALL {}) claims GROUP BY host_id",
+        only("host_id"),
         moving("dest_host_id"),
         moving("source_host_id")
-    );
-    Ok(sql::query_as(&q).fetch_all(e).await?)
+    )
 }
 
 /// Bumps the hosts that have a VM port in any security group: their firewalls may change

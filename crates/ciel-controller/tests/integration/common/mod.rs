@@ -154,17 +154,23 @@ pub async fn migration_host(app: &App, name: &str, ip: &str) -> ciel_controller:
     app.authenticate_host(&id, &token).await.unwrap()
 }
 
-/// A server of flavor 42 booted from a small raw image on `host` (no network); its id.
-pub async fn server_on(app: &App, admin: &Caller, host: &str) -> String {
+/// An active raw image of 4 KiB named `name`, uploaded as `admin`.
+pub async fn raw_image(app: &App, admin: &Caller, name: &str) -> ciel_controller::db::image::Image {
     let img = app
         .create_image(
             admin,
-            params(serde_json::json!({"name": "img", "disk_format": "raw", "container_format": "bare"})),
+            params(serde_json::json!({"name": name, "disk_format": "raw", "container_format": "bare"})),
         )
         .await
         .unwrap();
     let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 4096]))]);
     app.upload_image(admin, &img.id, data).await.unwrap();
+    img
+}
+
+/// A server of flavor 42 booted from a small raw image on `host` (no network); its id.
+pub async fn server_on(app: &App, admin: &Caller, host: &str) -> String {
+    let img = raw_image(app, admin, "img").await;
     let req = ciel_controller::app::compute::params::CreateServer::try_from(body(serde_json::json!({
         "name": "vm", "imageRef": img.id, "flavorRef": "42", "networks": "none",
         "availability_zone": format!("nova:{host}")})))
