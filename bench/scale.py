@@ -4,9 +4,9 @@
 Fills the cloud with FILL servers (POST /servers with max_count 100, 4 requests in flight) and
 waits until they are ACTIVE, then measures: API -> ACTIVE of single servers (p50/p95), one
 burst of BURST concurrent creates (errors, total time until all ACTIVE), and the latency of
-listing servers (GET /servers and /servers/detail?limit=1000). Prints JSON lines.
+listing servers (GET /servers and /servers/detail?limit=1000, 20 times each). Prints JSON lines.
 
-usage: scale.py BASE_URL ADMIN_PASSWORD IMAGE_ID HOSTS FILL BURST SAMPLES
+usage: scale.py BASE_URL ADMIN_PASSWORD IMAGE_ID HOSTS FILL BURST SAMPLES [FILL_CLIENTS]
 """
 import concurrent.futures as cf
 import json
@@ -18,6 +18,7 @@ from admin_token import admin_token
 
 base, password, image = sys.argv[1], sys.argv[2], sys.argv[3]
 hosts, fill, burst, samples = (int(a) for a in sys.argv[4:8])
+fill_clients = int(sys.argv[8]) if len(sys.argv) > 8 else 4
 token, project = admin_token(base, password)
 api = f"{base}/compute/v2.1"
 H = {"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.37"}
@@ -70,12 +71,12 @@ r = session().put(f"{api}/os-quota-sets/{project}",
 r.raise_for_status()
 
 t0 = time.perf_counter()
-with cf.ThreadPoolExecutor(4) as ex:
+with cf.ThreadPoolExecutor(fill_clients) as ex:
     codes = list(ex.map(lambda i: create(f"fill-{i}", 100).status_code, range(fill // 100)))
 errors = sum(c != 202 for c in codes)
 while count_active() < fill - errors * 100:
     time.sleep(1)
-print(json.dumps({"fill_servers": fill, "fill_errors": errors,
+print(json.dumps({"fill_servers": fill, "fill_clients": fill_clients, "fill_errors": errors,
                   "fill_s": round(time.perf_counter() - t0, 1)}), flush=True)
 
 lat = []
@@ -107,9 +108,10 @@ print(json.dumps({"max_vcpu_overcommit": round(max(h["vcpus_used"] / max(h["vcpu
 
 for path, params in (("servers", {"limit": 1000}), ("servers/detail", {"limit": 1000}), ("servers", {})):
     lat = []
-    for _ in range(5):
+    for _ in range(20):
         t = time.perf_counter()
         r = session().get(f"{api}/{path}", params=params)
         lat.append((time.perf_counter() - t) * 1000)
         n = len(r.json()["servers"])
-    print(json.dumps({"list": path, "params": params, "returned": n, "p50_ms": pct(lat, .5)}), flush=True)
+    print(json.dumps({"list": path, "params": params, "returned": n,
+                      "p50_ms": pct(lat, .5), "p95_ms": pct(lat, .95)}), flush=True)

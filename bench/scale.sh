@@ -2,10 +2,13 @@
 # Compute at scale with simulated hosts (the fake driver; never real VMs): a controller-only
 # `ciel up`, HOSTS simulated hypervisors in one `ciel agent --driver fake` process, FILL
 # existing servers; then API -> ACTIVE p50/p95, a burst of BURST concurrent boots, list
-# latency, and the controller's CPU time and RSS. Runs once per engine in ENGINES: the
-# embedded SQLite file, and PostgreSQL (a temporary server from Debian's package).
+# latency, and the controller's CPU time and RSS; then the controller's CPU while every host
+# sits idle, long-polling, for IDLE seconds. Runs once per engine in ENGINES: the embedded
+# SQLite file, and PostgreSQL (a temporary server from Debian's package). FILL_CLIENTS
+# requests of 100 servers each are in flight during the fill.
 # Prints figures; asserts nothing about time.
-#   bench/scale.sh   (HOSTS=1000 FILL=10000 BURST=1000 SAMPLES=100 ENGINES="sqlite postgres")
+#   bench/scale.sh   (HOSTS=1000 FILL=10000 BURST=1000 SAMPLES=100 FILL_CLIENTS=4 IDLE=120
+#                     ENGINES="sqlite postgres")
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -14,6 +17,7 @@ CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
 PY=$CACHE/venv/bin/python
 OSC=$CACHE/venv/bin/openstack
 HOSTS=${HOSTS:-1000} FILL=${FILL:-10000} BURST=${BURST:-1000} SAMPLES=${SAMPLES:-100}
+FILL_CLIENTS=${FILL_CLIENTS:-4} IDLE=${IDLE:-120}
 ENGINES=${ENGINES:-sqlite postgres}
 TMP=$(mktemp -d)
 chmod 755 "$TMP"   # the PostgreSQL server runs as an unprivileged user
@@ -53,8 +57,14 @@ run() { # ENGINE
     local img
     img=$("$OSC" image create --file "$dir/img.raw" --disk-format raw --container-format bare g -f value -c id)
     echo "{\"engine\": \"$engine\"}"
-    $PY "$HERE/scale.py" "http://127.0.0.1:$port" pw "$img" "$HOSTS" "$FILL" "$BURST" "$SAMPLES"
+    $PY "$HERE/scale.py" "http://127.0.0.1:$port" pw "$img" "$HOSTS" "$FILL" "$BURST" "$SAMPLES" "$FILL_CLIENTS"
     echo "{\"engine\": \"$engine\", \"controller_rss_mib\": $(ps -o rss= -p "$up" | awk '{printf "%.1f", $1/1024}'), \"controller_cpu_s\": $(cpu_s "$up")}"
+    # Idle: every host long-polls and reports its unchanged state (the heartbeat).
+    local c0 c1
+    c0=$(cpu_s "$up")
+    sleep "$IDLE"
+    c1=$(cpu_s "$up")
+    echo "{\"engine\": \"$engine\", \"idle_s\": $IDLE, \"idle_controller_cpu_pct\": $(awk -v a="$c0" -v b="$c1" -v t="$IDLE" 'BEGIN{printf "%.1f", (b - a) * 100 / t}'), \"controller_rss_mib\": $(ps -o rss= -p "$up" | awk '{printf "%.1f", $1/1024}')}"
     stop_all
 }
 
