@@ -2,14 +2,16 @@
 //! nothing changed: that report is the host's heartbeat. Applying it means a write
 //! transaction that reads the host's servers and ports and finds nothing to do; with
 //! thousands of hosts that was most of an idle controller's work. A report equal to the
-//! last one this controller applied for the host, while the host's generation has not
-//! moved, only records that the host was seen; those records are written for all hosts
-//! at once, every [`FLUSH_EVERY`]. A full apply still happens at least every
-//! [`FULL_EVERY`], so a change that reaches the database without bumping the host's
-//! generation is still reconciled.
+//! last one applied in full for the host (on any controller: the digest is in the host's
+//! row, with the host's generation then), while that generation has not moved, only
+//! records that the host was seen; those records are written for all hosts at once, every
+//! [`FLUSH_EVERY`]. A full apply still happens at least every [`FULL_EVERY`], so a change
+//! that reaches the database without bumping the host's generation is still reconciled,
+//! and after every report that left something waiting on time (an attach that may time
+//! out).
 
 use crate::app::App;
-use crate::db::compute::hosts as db;
+use crate::db::compute::hosts::{self as db, Host};
 use crate::error::Result;
 use sha2::Digest;
 use std::collections::HashMap;
@@ -25,16 +27,26 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// servers, every 2 minutes was most of the idle controller's work).
 pub const FULL_EVERY: Duration = Duration::from_secs(600);
 
-/// What this controller last applied per host, and the sightings not yet written.
-#[derive(Default)]
+/// When this controller last applied each host's report in full and last heard from it,
+/// and the sightings not yet written.
 pub struct Heartbeats {
     applied: Mutex<HashMap<String, Applied>>,
     pending: Mutex<HashMap<String, Seen>>,
+    /// The last time sightings were written (or there were none to write).
+    flushed_at: Mutex<Instant>,
+}
+
+impl Default for Heartbeats {
+    fn default() -> Self {
+        Self {
+            applied: Default::default(),
+            pending: Default::default(),
+            flushed_at: Mutex::new(Instant::now()),
+        }
+    }
 }
 
 struct Applied {
-    digest: [u8; 32],
-    generation: i64,
     full_at: Instant,
     last_at: Instant,
 }
@@ -45,24 +57,36 @@ struct Seen {
     at: i64,
 }
 
-/// A report's fingerprint: SHA-256 of its JSON form.
-pub fn digest(report: &ciel_proto::HostReport) -> [u8; 32] {
+/// A report's fingerprint with the host's generation: SHA-256 of its JSON form, then
+/// `:generation` (what [`crate::db::compute::hosts::Host::report_digest`] holds).
+pub fn digest(report: &ciel_proto::HostReport, generation: i64) -> String {
     let json = serde_json::to_vec(report).unwrap_or_default();
-    sha2::Sha256::digest(&json).into()
+    format!("{}:{generation}", super::hosts::hex(&sha2::Sha256::digest(&json)))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Heartbeats {
-    /// True when the report repeats the last one applied for this host at this generation,
-    /// recently enough: the caller then only records the sighting (see [`Heartbeats::seen`]).
-    pub fn unchanged(&self, host: &str, generation: i64, digest: &[u8; 32], down_after: Duration) -> bool {
-        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(a) = applied.get_mut(host) else { return false };
+    /// True when `host` (as just read) last had this very report applied in full, at its
+    /// current generation, recently enough, and sightings are being written: the caller
+    /// then only records the sighting (see [`Heartbeats::seen`]).
+    pub fn unchanged(&self, host: &Host, digest: &str, down_after: Duration) -> bool {
+        if host.report_digest.as_deref() != Some(digest) {
+            return false;
+        }
+        // Sightings that cannot be written would let a live host look down.
+        if lock(&self.flushed_at).elapsed() > down_after / 2 {
+            return false;
+        }
+        let mut applied = lock(&self.applied);
+        let Some(a) = applied.get_mut(&host.id) else {
+            return false;
+        };
         let now = Instant::now();
-        let fresh = a.digest == *digest
-            && a.generation == generation
-            && now.duration_since(a.full_at) < FULL_EVERY
-            // A host back from being down gets a full apply.
-            && now.duration_since(a.last_at) < down_after;
+        // A host back from being down gets a full apply.
+        let fresh = now.duration_since(a.full_at) < FULL_EVERY && now.duration_since(a.last_at) < down_after;
         if fresh {
             a.last_at = now;
         }
@@ -70,60 +94,66 @@ impl Heartbeats {
     }
 
     /// Remembers a report applied in full.
-    pub fn applied(&self, host: &str, generation: i64, digest: [u8; 32]) {
+    pub fn applied(&self, host: &str) {
         let now = Instant::now();
-        let a = Applied {
-            digest,
-            generation,
-            full_at: now,
-            last_at: now,
-        };
-        self.applied
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(host.to_string(), a);
-        // The full apply wrote this sighting itself.
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(host);
+        lock(&self.applied).insert(
+            host.to_string(),
+            Applied {
+                full_at: now,
+                last_at: now,
+            },
+        );
     }
 
-    /// Forgets a host (its report failed to apply, or it was removed).
+    /// Forgets a host: its next report is applied in full.
     pub fn forget(&self, host: &str) {
-        self.applied.lock().unwrap_or_else(|e| e.into_inner()).remove(host);
+        lock(&self.applied).remove(host);
     }
 
     /// Records that the host reported generation `applied` at `at`, for the next flush.
     pub fn seen(&self, host: &str, applied: i64, at: i64) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(host.to_string(), Seen { applied, at });
+        lock(&self.pending).insert(host.to_string(), Seen { applied, at });
     }
 
     fn take_pending(&self) -> Vec<(String, Seen)> {
-        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
-            .into_iter()
-            .collect()
+        std::mem::take(&mut *lock(&self.pending)).into_iter().collect()
+    }
+
+    /// Puts back sightings that could not be written, unless newer ones came meanwhile.
+    fn put_back(&self, seen: Vec<(String, Seen)>) {
+        let mut pending = lock(&self.pending);
+        for (host, s) in seen {
+            pending.entry(host).or_insert(s);
+        }
     }
 }
 
 impl App {
-    /// Writes the coalesced sightings in one transaction.
+    /// Writes the coalesced sightings in one transaction; on failure they wait for the next.
     pub async fn flush_heartbeats(&self) -> Result<usize> {
         let seen = self.heartbeats.take_pending();
-        if seen.is_empty() {
-            return Ok(0);
+        if !seen.is_empty() {
+            if let Err(e) = self.write_sightings(&seen).await {
+                self.heartbeats.put_back(seen);
+                return Err(e);
+            }
         }
+        *lock(&self.heartbeats.flushed_at) = Instant::now();
+        Ok(seen.len())
+    }
+
+    async fn write_sightings(&self, seen: &[(String, Seen)]) -> Result<()> {
         let mut tx = self.begin().await?;
-        for (host, s) in &seen {
+        for (host, s) in seen {
             db::seen(&mut *tx, host, s.applied, s.at).await?;
         }
-        tx.commit().await?;
-        Ok(seen.len())
+        tx.commit().await
     }
 
     /// Flushes the coalesced sightings every [`FLUSH_EVERY`] until the controller stops.
     pub async fn keep_flushing_heartbeats(self: std::sync::Arc<Self>) {
         let mut tick = tokio::time::interval(FLUSH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             if let Err(e) = self.flush_heartbeats().await {

@@ -104,6 +104,7 @@ impl App {
                     "file".into()
                 },
                 forced_down: false,
+                report_digest: None,
             },
         )
         .await?;
@@ -148,36 +149,39 @@ impl App {
         wait: Duration,
         unchanged_ok: bool,
     ) -> Result<Option<HostConfig>> {
-        let changes = self.host_changes.subscribe();
+        let mut changes = self.host_changes.subscribe();
+        let seen = changes.borrow_and_update().seq();
         let h = db::get(&self.db, &host.id)
             .await?
             .ok_or_else(|| Error::not_found("host", &host.id))?;
-        self.await_host_config(h, changes, after, wait, unchanged_ok).await
+        self.await_host_config(h, (changes, seen), after, wait, unchanged_ok)
+            .await
     }
 
     /// An agent's long poll ([`App::host_config_since`] with `unchanged_ok`), authenticated
     /// by the same row read that starts it: an idle host's poll is one read.
     pub async fn host_poll(&self, id: &str, token: &str, after: u64, wait: Duration) -> Result<Option<HostConfig>> {
-        let changes = self.host_changes.subscribe();
+        let mut changes = self.host_changes.subscribe();
+        let seen = changes.borrow_and_update().seq();
         let h = self.authenticate_host(id, token).await?;
-        self.await_host_config(h, changes, after, wait, true).await
+        self.await_host_config(h, (changes, seen), after, wait, true).await
     }
 
-    /// The wait of a long poll, given the host as read after subscribing to `changes`:
-    /// a commit after that read still wakes the poll, and a wake-up always follows its
-    /// commit (`db::Tx::commit`), so the next read sees it. Only wake-ups naming this host
-    /// (or all hosts) lead to another read.
+    /// The wait of a long poll, given the host as read after subscribing to `changes` and
+    /// noting the wake-up log's position `seen` (both before the read): a commit during or
+    /// after that read still wakes the poll, and a wake-up always follows its commit
+    /// (`db::Tx::commit`), so the next read sees it. Only wake-ups naming this host (or all
+    /// hosts) lead to another read.
     async fn await_host_config(
         &self,
         mut h: Host,
-        mut changes: crate::db::wakeups::Receiver,
+        (mut changes, mut seen): (crate::db::wakeups::Receiver, u64),
         after: u64,
         wait: Duration,
         unchanged_ok: bool,
     ) -> Result<Option<HostConfig>> {
         let heartbeat = Duration::from_secs((self.cfg.scheduler.host_down_after / 3).max(1) as u64);
         let wait = wait.min(heartbeat);
-        let mut seen = changes.borrow_and_update().seq();
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
@@ -440,29 +444,33 @@ impl App {
     /// every time, so a lost report changes nothing).
     pub async fn host_report(&self, host: &Host, report: HostReport) -> Result<()> {
         let now = crate::db::now();
-        // `host` was read when the agent authenticated, with its current generation.
-        let digest = super::heartbeats::digest(&report);
+        // `host` was read when the agent authenticated: its generation and last digest.
         let down_after = Duration::from_secs(self.cfg.scheduler.host_down_after.max(1) as u64);
         if self
             .heartbeats
-            .unchanged(&host.id, host.generation, &digest, down_after)
+            .unchanged(host, &super::heartbeats::digest(&report, host.generation), down_after)
         {
             self.heartbeats.seen(&host.id, report.generation as i64, now);
             return Ok(());
         }
-        let applied = self.apply_host_report(host, report, now).await;
-        match applied {
-            Ok(()) => self.heartbeats.applied(&host.id, host.generation, digest),
-            Err(_) => self.heartbeats.forget(&host.id),
+        match self.apply_host_report(host, report, now).await {
+            Ok(false) => self.heartbeats.applied(&host.id),
+            Ok(true) => self.heartbeats.forget(&host.id),
+            Err(e) => {
+                self.heartbeats.forget(&host.id);
+                return Err(e);
+            }
         }
-        applied
+        Ok(())
     }
 
     /// Applies a report in full: the host's servers, ports, volumes and load balancers.
-    async fn apply_host_report(&self, host: &Host, report: HostReport, now: i64) -> Result<()> {
+    /// True when something waits on time (its next report must be applied in full too).
+    async fn apply_host_report(&self, host: &Host, report: HostReport, now: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         db::seen(&mut *tx, &host.id, report.generation as i64, now).await?;
         let current = db::get(&mut *tx, &host.id).await?.map(|h| h.generation).unwrap_or(0);
+        let digest = super::heartbeats::digest(&report, current);
         crate::app::loadbalancer::report::apply(
             &mut tx,
             &host.id,
@@ -472,7 +480,7 @@ impl App {
             now,
         )
         .await?;
-        crate::app::volume::report::apply(&mut tx, &host.id, &report, now).await?;
+        let waiting = crate::app::volume::report::apply(&mut tx, &host.id, &report, now).await?;
         for vm in report.vms {
             let Some(mut s) = servers::get(&mut *tx, &vm.id).await? else {
                 continue;
@@ -523,8 +531,9 @@ impl App {
                 network::set_port_status(&mut *tx, &p.id, status, &host.hostname, now).await?;
             }
         }
+        db::set_report_digest(&mut *tx, &host.id, &digest).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(waiting)
     }
 }
 

@@ -203,6 +203,7 @@ mod tests {
             storage_backends: "[\"file\"]".into(),
             images_type: "file".into(),
             forced_down: false,
+            report_digest: None,
         }
     }
 

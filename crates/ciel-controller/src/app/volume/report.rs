@@ -142,8 +142,10 @@ async fn tell(tx: &mut Tx<'_>, v: &db::Volume, action: Action, detail: Detail) -
     super::messages::record(tx, &v.project_id, &req, &v.id, action, detail).await
 }
 
-/// Applies the storage part of a report from `host` (in the report's transaction).
-pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<()> {
+/// Applies the storage part of a report from `host` (in the report's transaction). True
+/// when an attachment still waits for the host (its timeout needs the next report applied).
+pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -> Result<bool> {
+    let mut waiting = false;
     super::backup_report::apply(tx, host, report, now).await?;
     super::migration::apply(tx, host, report, now).await?;
     for (id, why) in &report.storage_errors {
@@ -247,11 +249,15 @@ pub async fn apply(tx: &mut Tx<'_>, host: &str, report: &HostReport, now: i64) -
                     db::delete_attachment(&mut **tx, &a.id).await?;
                     v.status = VolumeStatus::Available;
                 }
+                AttachmentStatus::Attaching | AttachmentStatus::Detaching => {
+                    waiting = true;
+                    continue;
+                }
                 _ => continue,
             }
             v.updated_at = Some(now);
             db::update(&mut **tx, &v).await?;
         }
     }
-    Ok(())
+    Ok(waiting)
 }

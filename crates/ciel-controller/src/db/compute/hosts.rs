@@ -28,6 +28,8 @@ pub struct Host {
     pub images_type: String,
     /// An operator said the host is down (`os-services` `forced_down`).
     pub forced_down: bool,
+    /// The last report applied in full and the generation then (`app::compute::heartbeats`).
+    pub report_digest: Option<String>,
 }
 
 impl Host {
@@ -57,7 +59,7 @@ const COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hyperv
 /// What reads return: the registered facts and the operator's flags.
 const READ_COLS: &str = "id, hostname, underlay_ip, vcpus, memory_mb, disk_gb, hypervisor_type, token_hash, enabled, \
      generation, applied_generation, last_seen, created_at, agent_url, agent_secret, provider_networks, storage_backends, images_type, \
-     forced_down";
+     forced_down, report_digest";
 
 /// Inserts a host or, for a known hostname, refreshes its facts and token (keeping its id).
 pub async fn upsert(e: impl sql::Executor<'_>, h: &Host) -> Result<Host> {
@@ -113,13 +115,26 @@ pub async fn bump_host(e: impl sql::Executor<'_>, id: &str, mark: i64) -> Result
     bump_where(e, "WHERE id = ?", Some(id), mark).await
 }
 
+/// Records the report just applied in full (see [`Host::report_digest`]).
+pub async fn set_report_digest(e: impl sql::Executor<'_>, id: &str, digest: &str) -> Result<()> {
+    sql::query("UPDATE hosts SET report_digest = ? WHERE id = ?")
+        .bind(digest)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 pub async fn seen(e: impl sql::Executor<'_>, id: &str, applied: i64, at: i64) -> Result<()> {
+    // Neither moves back: sightings written late (coalesced, or by another controller)
+    // may be older than one already written.
     sql::query(
         "UPDATE hosts SET applied_generation = CASE WHEN applied_generation > ? THEN applied_generation ELSE ? END, \
-         last_seen = ? WHERE id = ?",
+         last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END WHERE id = ?",
     )
     .bind(applied)
     .bind(applied)
+    .bind(at)
     .bind(at)
     .bind(id)
     .execute(e)
