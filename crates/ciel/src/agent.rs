@@ -30,7 +30,8 @@ pub struct AgentArgs {
     controller: String,
     /// The join token: from `ciel join-token create` on the controller (or its
     /// SHARED_DIR/agent-join-token, SHARED_DIR being DATA_DIR by default). A joined host re-registers with its saved host credential.
-    #[arg(long, env = "CIEL_JOIN_TOKEN", hide_env_values = true)]
+    /// Tokens are URL-safe base64 and may begin with '-'.
+    #[arg(long, env = "CIEL_JOIN_TOKEN", hide_env_values = true, allow_hyphen_values = true)]
     join_token: String,
     /// Name of this host [default: the system hostname].
     #[arg(long)]

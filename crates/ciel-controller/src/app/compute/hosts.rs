@@ -27,9 +27,16 @@ pub(super) fn hex(b: &[u8]) -> String {
 }
 
 pub(super) fn random_secret() -> String {
-    let mut b = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    loop {
+        let mut b = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+        let s = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        // Secrets are passed on command lines (`ciel agent --join-token ...`), where one
+        // beginning with '-' reads as an option (1 in 64 of them did).
+        if !s.starts_with('-') {
+            return s;
+        }
+    }
 }
 
 /// The secret agents present to join, kept in `SHARED_DIR/agent-join-token` (mode 600).
