@@ -6,7 +6,11 @@ waits until they are ACTIVE, then measures: API -> ACTIVE of single servers (p50
 burst of BURST concurrent creates (errors, total time until all ACTIVE), and the latency of
 listing servers (GET /servers and /servers/detail?limit=1000, 20 times each). Prints JSON lines.
 
-usage: scale.py BASE_URL ADMIN_PASSWORD IMAGE_ID HOSTS FILL BURST SAMPLES [FILL_CLIENTS]
+Then, with PORTS and IMAGES above 0: creates that many ports (Neutron bulk create, 500 a
+request) and images (metadata only), and measures the listings a client pages through
+(GET /v2.0/ports?limit=1000, from the start and from a marker halfway; /v2/images?limit=1000).
+
+usage: scale.py BASE_URL ADMIN_PASSWORD IMAGE_ID HOSTS FILL BURST SAMPLES [FILL_CLIENTS [PORTS [IMAGES]]]
 """
 import concurrent.futures as cf
 import json
@@ -19,6 +23,8 @@ from admin_token import admin_token
 base, password, image = sys.argv[1], sys.argv[2], sys.argv[3]
 hosts, fill, burst, samples = (int(a) for a in sys.argv[4:8])
 fill_clients = int(sys.argv[8]) if len(sys.argv) > 8 else 4
+n_ports = int(sys.argv[9]) if len(sys.argv) > 9 else 0
+n_images = int(sys.argv[10]) if len(sys.argv) > 10 else 0
 token, project = admin_token(base, password)
 api = f"{base}/compute/v2.1"
 H = {"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.37"}
@@ -106,12 +112,58 @@ print(json.dumps({"max_vcpu_overcommit": round(max(h["vcpus_used"] / max(h["vcpu
                   "max_ram_overcommit": round(max(h["memory_mb_used"] / max(h["memory_mb"], 1) for h in hv), 2),
                   "hosts": len(hv)}), flush=True)
 
-for path, params in (("servers", {"limit": 1000}), ("servers/detail", {"limit": 1000}), ("servers", {})):
+
+
+def list_latency(url, params, key, label):
     lat = []
     for _ in range(20):
         t = time.perf_counter()
-        r = session().get(f"{api}/{path}", params=params)
+        r = session().get(url, params=params)
         lat.append((time.perf_counter() - t) * 1000)
-        n = len(r.json()["servers"])
-    print(json.dumps({"list": path, "params": params, "returned": n,
+        r.raise_for_status()
+        n = len(r.json()[key])
+    print(json.dumps({"list": label, "params": params, "returned": n,
                       "p50_ms": pct(lat, .5), "p95_ms": pct(lat, .95)}), flush=True)
+
+
+for path, params in (("servers", {"limit": 1000}), ("servers/detail", {"limit": 1000}), ("servers", {})):
+    list_latency(f"{api}/{path}", params, "servers", path)
+
+net_api = f"{base}/network/v2.0"
+if n_ports:
+    session().put(f"{net_api}/quotas/{project}", json={"quota": {"port": -1}}).raise_for_status()
+    # Networks of 2,000 ports (a /21 each), as tenants' networks are.
+    per, per_net = 500, 2000
+    nets = []
+    for k in range((n_ports + per_net - 1) // per_net):
+        net = session().post(f"{net_api}/networks", json={"network": {"name": f"scale-{k}"}}).json()["network"]["id"]
+        r = session().post(f"{net_api}/subnets", json={"subnet": {
+            "network_id": net, "cidr": f"10.{64 + k // 32}.{(k % 32) * 8}.0/21", "ip_version": 4}})
+        r.raise_for_status()
+        nets.append(net)
+
+    def post_ports(i):
+        r = session().post(f"{net_api}/ports", json={"ports": [
+            {"network_id": nets[i * per // per_net], "name": f"p{i}-{j}"} for j in range(min(per, n_ports - i * per))]})
+        return None if r.status_code == 201 else f"{r.status_code} {r.text[:300]}"
+
+    t0 = time.perf_counter()
+    with cf.ThreadPoolExecutor(fill_clients) as ex:
+        errors = [e for e in ex.map(post_ports, range((n_ports + per - 1) // per)) if e]
+    for e in errors[:3]:
+        print(json.dumps({"port_error": e}), flush=True)
+    print(json.dumps({"ports_created": n_ports, "failed_requests": len(errors),
+                      "s": round(time.perf_counter() - t0, 1)}), flush=True)
+    list_latency(f"{net_api}/ports", {"limit": 1000}, "ports", "ports")
+    ids = sorted(p["id"] for p in session().get(f"{net_api}/ports", params={"fields": "id"}).json()["ports"])
+    list_latency(f"{net_api}/ports", {"limit": 1000, "marker": ids[len(ids) // 2]}, "ports", "ports (from the middle)")
+    list_latency(f"{net_api}/ports", {"limit": 1000, "network_id": nets[-1]}, "ports", "ports of one network")
+    list_latency(f"{net_api}/networks", {"limit": 1000}, "networks", "networks")
+if n_images:
+    t0 = time.perf_counter()
+    with cf.ThreadPoolExecutor(fill_clients) as ex:
+        codes = list(ex.map(lambda i: session().post(f"{base}/image/v2/images", json={
+            "name": f"i{i}", "disk_format": "raw", "container_format": "bare"}).status_code, range(n_images)))
+    print(json.dumps({"images_created": n_images, "errors": sum(c != 201 for c in codes),
+                      "s": round(time.perf_counter() - t0, 1)}), flush=True)
+    list_latency(f"{base}/image/v2/images", {"limit": 1000}, "images", "images")

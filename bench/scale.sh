@@ -7,8 +7,9 @@
 # SQLite file, and PostgreSQL (a temporary server from Debian's package). FILL_CLIENTS
 # requests of 100 servers each are in flight during the fill.
 # Prints figures; asserts nothing about time.
+# Then PORTS ports and IMAGES images are made and their listings timed.
 #   bench/scale.sh   (HOSTS=1000 FILL=10000 BURST=1000 SAMPLES=100 FILL_CLIENTS=4 IDLE=120
-#                     ENGINES="sqlite postgres")
+#                     PORTS=10000 IMAGES=10000 ENGINES="sqlite postgres")
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -17,7 +18,7 @@ CACHE=${CIEL_TEST_CACHE:-$HOME/.cache/ciel-test}
 PY=$CACHE/venv/bin/python
 OSC=$CACHE/venv/bin/openstack
 HOSTS=${HOSTS:-1000} FILL=${FILL:-10000} BURST=${BURST:-1000} SAMPLES=${SAMPLES:-100}
-FILL_CLIENTS=${FILL_CLIENTS:-4} IDLE=${IDLE:-120}
+FILL_CLIENTS=${FILL_CLIENTS:-4} IDLE=${IDLE:-120} PORTS=${PORTS:-10000} IMAGES=${IMAGES:-10000}
 ENGINES=${ENGINES:-sqlite postgres}
 TMP=$(mktemp -d)
 chmod 755 "$TMP"   # the PostgreSQL server runs as an unprivileged user
@@ -44,7 +45,7 @@ run() { # ENGINE
     fi
     local port
     port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    printf '[compute]\nagent = false\n' >"$dir/c.toml"
+    printf '[compute]\nagent = false\n[image]\nmax_images_per_project = 0\n' >"$dir/c.toml"
     "$CIEL" up --data-dir "$dir/d" --listen "127.0.0.1:$port" --admin-password pw --config "$dir/c.toml" --log warn "${db[@]}" >"$dir/up.log" 2>&1 &
     local up=$!
     PIDS+=("$up")
@@ -57,7 +58,7 @@ run() { # ENGINE
     local img
     img=$("$OSC" image create --file "$dir/img.raw" --disk-format raw --container-format bare g -f value -c id)
     echo "{\"engine\": \"$engine\"}"
-    $PY "$HERE/scale.py" "http://127.0.0.1:$port" pw "$img" "$HOSTS" "$FILL" "$BURST" "$SAMPLES" "$FILL_CLIENTS"
+    $PY "$HERE/scale.py" "http://127.0.0.1:$port" pw "$img" "$HOSTS" "$FILL" "$BURST" "$SAMPLES" "$FILL_CLIENTS" "$PORTS" "$IMAGES"
     echo "{\"engine\": \"$engine\", \"controller_rss_mib\": $(ps -o rss= -p "$up" | awk '{printf "%.1f", $1/1024}'), \"controller_cpu_s\": $(cpu_s "$up")}"
     # Idle: every host long-polls and reports its unchanged state (the heartbeat).
     local c0 c1

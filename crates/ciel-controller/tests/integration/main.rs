@@ -14,6 +14,7 @@ mod identity;
 mod identity_validation;
 mod image;
 mod input_validation;
+mod listings;
 mod live_migration;
 mod loadbalancer;
 mod network;

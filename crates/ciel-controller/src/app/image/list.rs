@@ -155,47 +155,83 @@ impl App {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
 
-        let mut images: Vec<Image> = image::list(&self.db)
-            .await?
-            .into_iter()
-            .filter(|img| {
-                let mine = owns(caller, img);
-                let membership = memberships.get(img.id.as_str()).copied();
-                let shared_ok = img.visibility == "shared"
-                    && membership.is_some_and(|s| member_status.is_none_or(|wanted| s == wanted));
-                match visibility {
-                    None => mine || img.visibility == "public" || shared_ok,
-                    Some("all") => mine || matches!(img.visibility.as_str(), "public" | "community") || shared_ok,
-                    Some("shared") => {
-                        img.visibility == "shared" && (shared_ok || (mine && q.get("member_status").is_none()))
-                    }
-                    Some(v) => img.visibility == v && (mine || v == "public" || v == "community"),
+        let keep = |img: &Image| {
+            let mine = owns(caller, img);
+            let membership = memberships.get(img.id.as_str()).copied();
+            let shared_ok = img.visibility == "shared"
+                && membership.is_some_and(|s| member_status.is_none_or(|wanted| s == wanted));
+            let visible = match visibility {
+                None => mine || img.visibility == "public" || shared_ok,
+                Some("all") => mine || matches!(img.visibility.as_str(), "public" | "community") || shared_ok,
+                Some("shared") => {
+                    img.visibility == "shared" && (shared_ok || (mine && q.get("member_status").is_none()))
                 }
-            })
-            .filter(|img| {
-                let props = crate::app::json_input::extra_object(&img.properties);
-                q.get("name").is_none_or(|f| value_matches(f, img.name.as_deref()))
-                    && q.get("status")
-                        .is_none_or(|f| value_matches(f, Some(img.status.as_str())))
-                    && q.get("owner").is_none_or(|f| value_matches(f, img.owner.as_deref()))
-                    && q.get("id").is_none_or(|f| value_matches(f, Some(&img.id)))
-                    && q.get("container_format")
-                        .is_none_or(|f| value_matches(f, img.container_format.as_deref()))
-                    && q.get("disk_format")
-                        .is_none_or(|f| value_matches(f, img.disk_format.as_deref()))
-                    && os_hidden.is_none_or(|h| img.os_hidden == h)
-                    && protected.is_none_or(|p| img.protected == p)
-                    && size_min.is_none_or(|m| img.size.is_some_and(|s| s >= m))
-                    && size_max.is_none_or(|m| img.size.is_some_and(|s| s <= m))
-                    && size.is_none_or(|m| img.size == Some(m))
-                    && q.get("checksum")
-                        .is_none_or(|f| value_matches(f, img.checksum.as_deref()))
-                    && tags.iter().all(|t| img.tag_list().iter().any(|x| x == t))
-                    && prop_filters
-                        .iter()
-                        .all(|(k, v)| props.get(*k).and_then(|x| x.as_str()) == Some(*v))
-            })
-            .collect();
+                Some(v) => img.visibility == v && (mine || v == "public" || v == "community"),
+            };
+            if !visible {
+                return false;
+            }
+            let props = crate::app::json_input::extra_object(&img.properties);
+            q.get("name").is_none_or(|f| value_matches(f, img.name.as_deref()))
+                && q.get("status")
+                    .is_none_or(|f| value_matches(f, Some(img.status.as_str())))
+                && q.get("owner").is_none_or(|f| value_matches(f, img.owner.as_deref()))
+                && q.get("id").is_none_or(|f| value_matches(f, Some(&img.id)))
+                && q.get("container_format")
+                    .is_none_or(|f| value_matches(f, img.container_format.as_deref()))
+                && q.get("disk_format")
+                    .is_none_or(|f| value_matches(f, img.disk_format.as_deref()))
+                && os_hidden.is_none_or(|h| img.os_hidden == h)
+                && protected.is_none_or(|p| img.protected == p)
+                && size_min.is_none_or(|m| img.size.is_some_and(|s| s >= m))
+                && size_max.is_none_or(|m| img.size.is_some_and(|s| s <= m))
+                && size.is_none_or(|m| img.size == Some(m))
+                && q.get("checksum")
+                    .is_none_or(|f| value_matches(f, img.checksum.as_deref()))
+                && tags.iter().all(|t| img.tag_list().iter().any(|x| x == t))
+                && prop_filters
+                    .iter()
+                    .all(|(k, v)| props.get(*k).and_then(|x| x.as_str()) == Some(*v))
+        };
+        let limit = match q.get("limit") {
+            Some(v) => {
+                let n = parse_i64("limit", v)?;
+                if n < 0 {
+                    return Err(Error::bad_request("limit param must be positive"));
+                }
+                (n as usize).min(MAX_LIMIT)
+            }
+            None => DEFAULT_LIMIT,
+        };
+        let invalid_marker = |m: &str| Error::bad_request(format!("Invalid marker. Image {m} could not be found."));
+        let default_order = q.get("sort").is_none() && q.all("sort_key").is_empty() && q.all("sort_dir").is_empty();
+        let mut images: Vec<Image> = if default_order {
+            // Newest first, Glance's default: read from the (created_at, id) index after the
+            // marker, a chunk at a time, until one more than the page passes the filters.
+            let mut after = match q.get("marker") {
+                Some(m) => {
+                    let img = image::get(&self.db, m)
+                        .await?
+                        .filter(|i| keep(i))
+                        .ok_or_else(|| invalid_marker(m))?;
+                    Some((img.created_at, img.id.to_string()))
+                }
+                None => None,
+            };
+            let chunk = (limit + 1).max(100);
+            let mut images = vec![];
+            loop {
+                let read = image::page(&self.db, after.as_ref().map(|(t, i)| (*t, i.as_str())), chunk as i64).await?;
+                let more = read.len() >= chunk;
+                after = read.last().map(|i| (i.created_at, i.id.to_string()));
+                images.extend(read.into_iter().filter(|i| keep(i)));
+                if !more || images.len() > limit {
+                    break images;
+                }
+            }
+        } else {
+            image::list(&self.db).await?.into_iter().filter(|i| keep(i)).collect()
+        };
 
         // Sorting: `sort=k1:dir,k2` or `sort_key`/`sort_dir` pairs; created_at desc then id as tie-break.
         let mut keys: Vec<(String, bool)> = vec![];
@@ -223,30 +259,21 @@ impl App {
             let last_desc = keys.last().map(|(_, d)| *d).unwrap_or(true);
             keys.push(("id".into(), last_desc));
         }
-        images.sort_by(|a, b| {
-            keys.iter()
-                .map(|(k, desc)| if *desc { compare(b, a, k) } else { compare(a, b, k) })
-                .find(|o| *o != Ordering::Equal)
-                .unwrap_or(Ordering::Equal)
-        });
-
-        if let Some(marker) = q.get("marker") {
-            let pos = images
-                .iter()
-                .position(|i| i.id == marker)
-                .ok_or_else(|| Error::bad_request(format!("Invalid marker. Image {marker} could not be found.")))?;
-            images.drain(..=pos);
-        }
-        let limit = match q.get("limit") {
-            Some(v) => {
-                let n = parse_i64("limit", v)?;
-                if n < 0 {
-                    return Err(Error::bad_request("limit param must be positive"));
-                }
-                (n as usize).min(MAX_LIMIT)
+        if !default_order {
+            images.sort_by(|a, b| {
+                keys.iter()
+                    .map(|(k, desc)| if *desc { compare(b, a, k) } else { compare(a, b, k) })
+                    .find(|o| *o != Ordering::Equal)
+                    .unwrap_or(Ordering::Equal)
+            });
+            if let Some(marker) = q.get("marker") {
+                let pos = images
+                    .iter()
+                    .position(|i| i.id == marker)
+                    .ok_or_else(|| invalid_marker(marker))?;
+                images.drain(..=pos);
             }
-            None => DEFAULT_LIMIT,
-        };
+        }
         let more = images.len() > limit;
         images.truncate(limit);
         let next_marker = if more || (images.len() == limit && limit > 0) {

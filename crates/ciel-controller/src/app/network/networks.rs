@@ -111,6 +111,32 @@ impl App {
             .collect())
     }
 
+    /// The networks the caller may see among the `n` after id `after` (id order), each with
+    /// its subnets' ids; and the id to continue after (`None`: no more).
+    pub async fn network_page(
+        &self,
+        caller: &Caller,
+        after: Option<&str>,
+        n: usize,
+    ) -> Result<(Vec<(Network, Vec<String>)>, Option<String>)> {
+        let read = network::networks_page(&self.db, after, n as i64).await?;
+        let next = read.last().map(|n| n.id.to_string()).filter(|_| read.len() >= n);
+        let nets: Vec<Network> = read.into_iter().filter(|n| network_visible(caller, n)).collect();
+        let ids: Vec<String> = nets.iter().map(|n| n.id.to_string()).collect();
+        let mut subnets: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (net, sub) in network::subnet_ids_of_networks(&self.db, &ids).await? {
+            subnets.entry(net).or_default().push(sub);
+        }
+        let out = nets
+            .into_iter()
+            .map(|n| {
+                let s = subnets.remove(n.id.as_str()).unwrap_or_default();
+                (n, s)
+            })
+            .collect();
+        Ok((out, next))
+    }
+
     pub async fn update_network(&self, caller: &Caller, id: &str, req: UpdateNetwork) -> Result<Network> {
         let mut n = self.get_network(caller, id).await?;
         if !may_write(caller, &n.project_id) {

@@ -352,6 +352,25 @@ impl App {
         self.port_views(caller, ports).await
     }
 
+    /// The ports the caller may see among the `n` after id `after` (id order): an admin's
+    /// from the primary key, a project's from its index; and the id to continue after
+    /// (`None`: no more).
+    pub async fn port_page(
+        &self,
+        caller: &Caller,
+        after: Option<&str>,
+        n: usize,
+    ) -> Result<(Vec<PortView>, Option<String>)> {
+        let project = match caller.project_id() {
+            _ if caller.is_admin() => None,
+            Some(p) => Some(p),
+            None => return Ok((vec![], None)),
+        };
+        let ports = network::ports_page(&self.db, project, after, n as i64).await?;
+        let next = ports.last().map(|p| p.id.to_string()).filter(|_| ports.len() >= n);
+        Ok((self.port_views(caller, ports).await?, next))
+    }
+
     /// The ports SQL selects by Neutron's most common filters (`id`, then `device_id`, then
     /// `network_id`: one is enough to read from an index), with their addresses and groups;
     /// without any, every port. The HTTP layer still applies every filter.

@@ -35,6 +35,11 @@ impl App {
         db_tags::all_of_kind(&self.db, kind).await
     }
 
+    /// Tags of resources the caller has already been allowed to see, by resource id.
+    pub async fn tags_of_resources(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+        db_tags::of_resources(&self.db, ids).await
+    }
+
     /// Tags of one resource the caller has already been allowed to see.
     pub async fn tags_of_resource(&self, id: &str) -> Result<Vec<String>> {
         db_tags::of(&self.db, id).await

@@ -26,6 +26,7 @@ pub mod snapshots;
 pub mod transfers;
 pub mod types;
 pub mod upload;
+pub mod views;
 pub mod volumes;
 
 use crate::app::identity::caller::Caller;

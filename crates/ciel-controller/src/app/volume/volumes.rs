@@ -290,6 +290,23 @@ impl App {
         }
     }
 
+    /// Up to `n` of the caller's volumes (every project's for an admin asking for all) after
+    /// `(created_at, id)`, newest first, read from an index.
+    pub async fn volume_page(
+        &self,
+        caller: &Caller,
+        all_projects: bool,
+        after: Option<(i64, &str)>,
+        n: usize,
+    ) -> Result<Vec<Volume>> {
+        let project = if all_projects && caller.is_admin() {
+            None
+        } else {
+            Some(own_project(caller)?)
+        };
+        db::page(&self.db, project.as_deref(), after, n as i64).await
+    }
+
     /// What `GET /volumes/summary` tells: the caller's volumes (every project's for an
     /// admin asking for all) counted, their sizes summed, their metadata values by key.
     pub async fn volume_summary(&self, caller: &Caller, all_projects: bool) -> Result<VolumeSummary> {

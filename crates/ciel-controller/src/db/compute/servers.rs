@@ -131,6 +131,16 @@ pub async fn on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<Ser
 }
 
 /// Moves the server to `host_id` (a completed migration).
+/// `(server id, host id)` of servers `ids` that are placed on a host.
+pub async fn host_ids(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(
+        e,
+        "SELECT id, host_id FROM servers WHERE id IN (LIST) AND host_id IS NOT NULL",
+        ids,
+    )
+    .await
+}
+
 pub async fn set_host(e: impl sql::Executor<'_>, id: &str, host_id: &str) -> Result<()> {
     sql::query("UPDATE servers SET host_id = ? WHERE id = ?")
         .bind(host_id)

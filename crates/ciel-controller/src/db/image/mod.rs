@@ -142,6 +142,20 @@ pub async fn list(e: impl sql::Executor<'_>) -> Result<Vec<Image>> {
     .await?)
 }
 
+/// Up to `n` live images after `(created_at, id)` in the listing's default order (newest
+/// first, ties by id descending), from the `images_created` index.
+pub async fn page(e: impl sql::Executor<'_>, after: Option<(i64, &str)>, n: i64) -> Result<Vec<Image>> {
+    let mut b = sql::QueryBuilder::new(format!("{SELECT} WHERE NOT i.deleted"));
+    if let Some((at, id)) = after {
+        b.push(" AND (i.created_at < ").push_bind(at);
+        b.push(" OR (i.created_at = ").push_bind(at);
+        b.push(" AND i.id < ").push_bind(id.to_string());
+        b.push("))");
+    }
+    b.push(" ORDER BY i.created_at DESC, i.id DESC LIMIT ").push_bind(n);
+    Ok(b.build_query_as().fetch_all(e).await?)
+}
+
 /// Writes every mutable column.
 pub async fn update(e: impl sql::Executor<'_>, i: &Image) -> Result<()> {
     let r = sql::query(

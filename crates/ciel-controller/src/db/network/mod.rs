@@ -145,6 +145,27 @@ pub async fn list_networks(e: impl sql::Executor<'_>) -> Result<Vec<Network>> {
     )
 }
 
+/// Up to `n` networks after id `after`, in id order (the primary key's).
+pub async fn networks_page(e: impl sql::Executor<'_>, after: Option<&str>, n: i64) -> Result<Vec<Network>> {
+    Ok(sql::query_as(&format!(
+        "SELECT {NET_COLS} FROM networks WHERE id > ? ORDER BY id LIMIT ?"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(n)
+    .fetch_all(e)
+    .await?)
+}
+
+/// `(network id, subnet id)` of every subnet of networks `ids`, oldest subnet first.
+pub async fn subnet_ids_of_networks(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(
+        e,
+        "SELECT network_id, id FROM subnets WHERE network_id IN (LIST) ORDER BY created_at, id",
+        ids,
+    )
+    .await
+}
+
 /// Segmentation ids already taken for a network type.
 pub async fn used_segments(e: impl sql::Executor<'_>, network_type: &str) -> Result<Vec<i64>> {
     Ok(
@@ -298,6 +319,23 @@ pub async fn list_ports(e: impl sql::Executor<'_>) -> Result<Vec<Port>> {
             .fetch_all(e)
             .await?,
     )
+}
+
+/// Up to `n` ports after id `after` in id order: every project's (from the primary key) or
+/// one project's (from its index).
+pub async fn ports_page(
+    e: impl sql::Executor<'_>,
+    project: Option<&str>,
+    after: Option<&str>,
+    n: i64,
+) -> Result<Vec<Port>> {
+    let mut b = sql::QueryBuilder::new(format!("SELECT {PORT_COLS} FROM ports WHERE id > "));
+    b.push_bind(after.unwrap_or("").to_string());
+    if let Some(p) = project {
+        b.push(" AND project_id = ").push_bind(p.to_string());
+    }
+    b.push(" ORDER BY id LIMIT ").push_bind(n);
+    Ok(b.build_query_as().fetch_all(e).await?)
 }
 
 /// The ports bound to a device (a server, a router, a DHCP service).

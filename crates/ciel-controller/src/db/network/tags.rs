@@ -18,6 +18,21 @@ pub async fn all_of_kind(e: impl sql::Executor<'_>, kind: &str) -> Result<HashMa
     Ok(map)
 }
 
+/// The tags of resources `ids`, by resource id (sorted), for rendering a page.
+pub async fn of_resources(e: impl sql::Executor<'_>, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = sql::rows_in(
+        e,
+        "SELECT resource_id, tag FROM network_tags WHERE resource_id IN (LIST) ORDER BY resource_id, tag",
+        ids,
+    )
+    .await?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (id, tag) in rows {
+        map.entry(id).or_default().push(tag);
+    }
+    Ok(map)
+}
+
 pub async fn of(e: impl sql::Executor<'_>, resource_id: &str) -> Result<Vec<String>> {
     Ok(
         sql::query_scalar("SELECT tag FROM network_tags WHERE resource_id = ? ORDER BY tag")

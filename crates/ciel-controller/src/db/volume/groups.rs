@@ -273,6 +273,16 @@ pub async fn group_of(e: impl sql::Executor<'_>, volume: &str) -> Result<Option<
     )
 }
 
+/// `(volume id, group id)` of volumes `ids` that belong to a group.
+pub async fn groups_of(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String)>> {
+    sql::rows_in(
+        e,
+        "SELECT volume_id, group_id FROM volume_group_members WHERE volume_id IN (LIST)",
+        ids,
+    )
+    .await
+}
+
 /// The ids of a group's volumes that still exist.
 pub async fn members(e: impl sql::Executor<'_>, group: &str) -> Result<Vec<String>> {
     Ok(sql::query_scalar(

@@ -100,6 +100,23 @@ pub async fn latest(e: impl sql::Executor<'_>, volume_id: &str) -> Result<Option
     .await?)
 }
 
+/// The newest migration of each of volumes `ids` that has one.
+pub async fn latest_of(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<VolumeMigration>> {
+    let all: Vec<VolumeMigration> = sql::rows_in(
+        e,
+        &format!("SELECT {COLS} FROM volume_migrations WHERE volume_id IN (LIST) ORDER BY volume_id, seq DESC"),
+        ids,
+    )
+    .await?;
+    let mut newest: Vec<VolumeMigration> = vec![];
+    for m in all {
+        if newest.last().is_none_or(|n| n.volume_id != m.volume_id) {
+            newest.push(m);
+        }
+    }
+    Ok(newest)
+}
+
 /// Migrations with work left (`migrating`, `completing`).
 pub async fn active(e: impl sql::Executor<'_>) -> Result<Vec<VolumeMigration>> {
     Ok(sql::query_as(&format!(

@@ -316,6 +316,28 @@ pub async fn list(e: impl sql::Executor<'_>, project: Option<&str>) -> Result<Ve
     Ok(q.fetch_all(e).await?)
 }
 
+/// Up to `n` volumes, all or one project's, after `(created_at, id)` in the listing's
+/// default order (newest first, ties by id descending), from an index.
+pub async fn page(
+    e: impl sql::Executor<'_>,
+    project: Option<&str>,
+    after: Option<(i64, &str)>,
+    n: i64,
+) -> Result<Vec<Volume>> {
+    let mut b = sql::QueryBuilder::new(format!("SELECT {VOL_COLS} FROM volumes WHERE 1 = 1"));
+    if let Some(p) = project {
+        b.push(" AND project_id = ").push_bind(p.to_string());
+    }
+    if let Some((at, id)) = after {
+        b.push(" AND (created_at < ").push_bind(at);
+        b.push(" OR (created_at = ").push_bind(at);
+        b.push(" AND id < ").push_bind(id.to_string());
+        b.push("))");
+    }
+    b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(n);
+    Ok(b.build_query_as().fetch_all(e).await?)
+}
+
 pub async fn on_host(e: impl sql::Executor<'_>, host: &str) -> Result<Vec<Volume>> {
     Ok(sql::query_as(&format!(
         "SELECT {VOL_COLS} FROM volumes WHERE host_id = ? ORDER BY created_at, id"
@@ -482,6 +504,16 @@ pub async fn attachment_of(e: impl sql::Executor<'_>, volume: &str) -> Result<Op
     .bind(volume)
     .fetch_optional(e)
     .await?)
+}
+
+/// The attachments of volumes `ids`.
+pub async fn attachments_of_volumes(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<Attachment>> {
+    sql::rows_in(
+        e,
+        &format!("SELECT {ATT_COLS} FROM volume_attachments WHERE volume_id IN (LIST) ORDER BY created_at, id"),
+        ids,
+    )
+    .await
 }
 
 pub async fn attachments_of_server(e: impl sql::Executor<'_>, server: &str) -> Result<Vec<Attachment>> {

@@ -45,7 +45,28 @@ impl ListQuery {
         }
     }
 
-    fn matches(&self, item: &Value) -> bool {
+    /// When the listing is a page in Neutron's default order (by id, `limit` given, no other
+    /// sort, not reversed): the marker and the limit, so the page can be read from the
+    /// table's primary key, continuing after the marker, instead of from the whole table.
+    pub fn keyset(&self) -> Result<Option<(Option<&str>, usize)>> {
+        let Some(l) = self.all("limit").first().copied() else {
+            return Ok(None);
+        };
+        let limit = l
+            .parse::<usize>()
+            .map_err(|_| Error::bad_request(format!("Invalid limit: {l}")))?;
+        let by_id = self.all("sort_key").iter().all(|k| *k == "id")
+            && self.all("sort_dir").iter().all(|d| *d == "asc")
+            && self.all("sort_key").len() <= 1;
+        let reverse = self
+            .all("page_reverse")
+            .first()
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Ok((limit > 0 && by_id && !reverse).then(|| (self.all("marker").first().copied(), limit)))
+    }
+
+    /// Whether an item passes the query's filters.
+    pub fn matches(&self, item: &Value) -> bool {
         let mut keys: Vec<&str> = self
             .params
             .iter()

@@ -22,6 +22,13 @@ use std::future::Future;
 
 type Res<T> = Result<T, Error>;
 
+/// Rows of a table read in id order: the rendered ones the caller may see, and the id to
+/// continue after (`None` when the table ended).
+pub struct Chunk {
+    pub items: Vec<Value>,
+    pub next: Option<String>,
+}
+
 pub trait Resource: Send + Sync + 'static {
     /// JSON key of one item, e.g. `security_group`.
     const SINGULAR: &'static str;
@@ -39,6 +46,20 @@ pub trait Resource: Send + Sync + 'static {
     /// (the filters are applied again on what they return).
     fn list_for(app: &AppState, c: &Caller, _q: &ListQuery) -> impl Future<Output = Res<Vec<Value>>> + Send {
         Self::list(app, c)
+    }
+    /// The items the caller may see among the next `n` rows after id `after`, in id order,
+    /// read from the table's key, and the id to continue after (`None`: the table ended).
+    /// Resources that can grow large override this, so a page (`limit`) costs its size and
+    /// not the table's. `None`: read the whole list instead (also for queries that
+    /// `list_for` answers better).
+    fn page(
+        _app: &AppState,
+        _c: &Caller,
+        _q: &ListQuery,
+        _after: Option<&str>,
+        _n: usize,
+    ) -> impl Future<Output = Res<Option<Chunk>>> + Send {
+        async { Ok(None) }
     }
     fn show(app: &AppState, c: &Caller, id: &str) -> impl Future<Output = Res<Value>> + Send;
     fn create(app: &AppState, c: &Caller, req: Self::Create) -> impl Future<Output = Res<Value>> + Send;
@@ -101,19 +122,56 @@ async fn list<R: Resource>(
     RawQuery(raw): RawQuery,
 ) -> NeutronResult {
     let q = ListQuery::parse(raw.as_deref())?;
+    if let Some(items) = keyset_page::<R>(&app, &c, &q).await? {
+        return Ok(Json(q.collection(R::PLURAL, &url::<R>(&app), items)?).into_response());
+    }
     let mut items = R::list_for(&app, &c, &q).await?;
     if R::TAGGED {
         let tags = app.tags_of_kind(R::PATH).await?;
-        for v in &mut items {
-            let t = v["id"]
-                .as_str()
-                .and_then(|id| tags.get(id))
-                .cloned()
-                .unwrap_or_default();
-            v["tags"] = json!(t);
-        }
+        add_tags(&mut items, &tags);
     }
     Ok(Json(q.collection(R::PLURAL, &url::<R>(&app), items)?).into_response())
+}
+
+fn add_tags(items: &mut [Value], tags: &std::collections::HashMap<String, Vec<String>>) {
+    for v in items {
+        let t = v["id"]
+            .as_str()
+            .and_then(|id| tags.get(id))
+            .cloned()
+            .unwrap_or_default();
+        v["tags"] = json!(t);
+    }
+}
+
+/// A page in id order read from the table's key, chunk after chunk until `limit + 1` items
+/// pass the filters (one more than the page tells whether a next page exists) or the table
+/// ends; `None` when the query or the resource cannot be paged so.
+async fn keyset_page<R: Resource>(app: &AppState, c: &Caller, q: &ListQuery) -> Res<Option<Vec<Value>>> {
+    let Some((marker, limit)) = q.keyset()? else {
+        return Ok(None);
+    };
+    let chunk = (limit + 1).max(100);
+    let mut after = marker.map(str::to_owned);
+    let mut items = vec![];
+    loop {
+        let Some(Chunk { items: mut read, next }) = R::page(app, c, q, after.as_deref(), chunk).await? else {
+            return Ok(None);
+        };
+        if R::TAGGED {
+            let ids: Vec<String> = read
+                .iter()
+                .filter_map(|v| v["id"].as_str())
+                .map(str::to_owned)
+                .collect();
+            add_tags(&mut read, &app.tags_of_resources(&ids).await?);
+        }
+        items.extend(read.into_iter().filter(|v| q.matches(v)));
+        after = next;
+        if after.is_none() || items.len() > limit {
+            return Ok(Some(items));
+        }
+    }
 }
 
 async fn show<R: Resource>(

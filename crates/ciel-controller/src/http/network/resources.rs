@@ -2,7 +2,7 @@
 
 use super::query::ListQuery;
 use super::render;
-use super::resource::Resource;
+use super::resource::{Chunk, Resource};
 use crate::app::identity::caller::Caller;
 use crate::app::network::params::*;
 use crate::app::network::ports::PortSelect;
@@ -20,7 +20,8 @@ pub struct Rules;
 /// the item itself.
 macro_rules! plain_resource {
     ($ty:ident, $singular:literal, $plural:literal, $path:literal, $render:path, $create_ty:ty, $update_ty:ty,
-     $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident $(, list_for: $list_for:path)?) => {
+     $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident $(, list_for: $list_for:path)?
+     $(, page: $page:path)?) => {
         pub struct $ty;
 
         impl Resource for $ty {
@@ -36,6 +37,12 @@ macro_rules! plain_resource {
             $(
                 async fn list_for(app: &AppState, c: &Caller, q: &ListQuery) -> Res<Vec<Value>> {
                     $list_for(app, c, q).await
+                }
+            )?
+            $(
+                async fn page(app: &AppState, c: &Caller, q: &ListQuery, after: Option<&str>, n: usize)
+                    -> Res<Option<Chunk>> {
+                    $page(app, c, q, after, n).await
                 }
             )?
             async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
@@ -66,6 +73,22 @@ async fn ports_for(app: &AppState, c: &Caller, q: &ListQuery) -> Res<Vec<Value>>
     Ok(app.list_ports_where(c, &sel).await?.iter().map(render::port).collect())
 }
 
+/// A page of every port the caller sees, from the primary key or the project's index; the
+/// filters `ports_for` selects by read from their own indexes instead.
+async fn ports_page(app: &AppState, c: &Caller, q: &ListQuery, after: Option<&str>, n: usize) -> Res<Option<Chunk>> {
+    if ["id", "device_id", "network_id"]
+        .iter()
+        .any(|k| !q.values(k).is_empty())
+    {
+        return Ok(None);
+    }
+    let (ports, next) = app.port_page(c, after, n).await?;
+    Ok(Some(Chunk {
+        items: ports.iter().map(render::port).collect(),
+        next,
+    }))
+}
+
 plain_resource!(
     Ports,
     "port",
@@ -79,7 +102,8 @@ plain_resource!(
     create_port,
     update_port,
     delete_port,
-    list_for: ports_for
+    list_for: ports_for,
+    page: ports_page
 );
 plain_resource!(
     SecurityGroups,
@@ -175,6 +199,17 @@ impl Resource for Networks {
                 render::network(n, ids, c.may("network:networks:provider_attributes"))
             })
             .collect())
+    }
+    async fn page(app: &AppState, c: &Caller, _q: &ListQuery, after: Option<&str>, n: usize) -> Res<Option<Chunk>> {
+        let (nets, next) = app.network_page(c, after, n).await?;
+        let provider = c.may("network:networks:provider_attributes");
+        Ok(Some(Chunk {
+            items: nets
+                .into_iter()
+                .map(|(n, s)| render::network(&n, s, provider))
+                .collect(),
+            next,
+        }))
     }
     async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
         network_json(app, c, &app.get_network(c, id).await?).await

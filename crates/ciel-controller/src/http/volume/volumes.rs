@@ -5,7 +5,8 @@ use super::{
     base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, CinderCaller, Microversion, Params,
 };
 use crate::app::volume::params::{CreateVolume, UpdateVolume, VolumeAction};
-use crate::db::volume::{Attachment, AttachmentStatus, Volume};
+use crate::app::volume::views::Related as View;
+use crate::db::volume::{AttachmentStatus, Volume};
 use crate::error::Error;
 use crate::http::compute::request_id::RequestId;
 use crate::http::{parse_json, wrapped, AppState};
@@ -15,20 +16,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
-
-/// Everything a volume view needs besides the row.
-struct View {
-    type_name: String,
-    attachment: Option<Attachment>,
-    server_host: Option<String>,
-    /// The hostname of the host storing the volume (Cinder's `host@backend#pool` names it,
-    /// as `os-services` and the pools do).
-    volume_host: Option<String>,
-    /// The status of the volume's newest migration (Cinder's `migration_status`).
-    migration_status: Option<&'static str>,
-    /// The generic volume group it belongs to (shown from 3.13).
-    group_id: Option<String>,
-}
 
 fn links(base: &str, id: &str) -> Value {
     json!([{"rel": "self", "href": format!("{base}/volumes/{id}")},
@@ -78,37 +65,11 @@ fn render(v: &Volume, view: &View, base: &str, detail: bool, admin: bool, mv: Mi
     out
 }
 
+/// Cinder's `osapi_max_limit`: the most volumes one listing answers with.
+const MAX_LIMIT: usize = 1000;
+
 async fn view(app: &AppState, v: &Volume) -> Result<View, Error> {
-    let type_name = crate::db::volume::get_type(&app.db, &v.volume_type_id)
-        .await?
-        .map(|t| t.name)
-        .unwrap_or_default();
-    let attachment = crate::db::volume::attachment_of(&app.db, &v.id).await?;
-    let server_host = match &attachment {
-        Some(a) => match crate::db::compute::servers::get(&app.db, &a.server_id)
-            .await?
-            .and_then(|s| s.host_id)
-        {
-            Some(h) => crate::db::compute::hosts::get(&app.db, &h).await?.map(|h| h.hostname),
-            None => None,
-        },
-        None => None,
-    };
-    let volume_host = match &v.host_id {
-        Some(h) => crate::db::compute::hosts::get(&app.db, h).await?.map(|h| h.hostname),
-        None => None,
-    };
-    let migration_status = crate::db::volume::migrations::latest(&app.db, &v.id)
-        .await?
-        .map(|m| m.status.as_str());
-    Ok(View {
-        type_name,
-        attachment,
-        server_host,
-        volume_host,
-        migration_status,
-        group_id: app.group_of_volume(&v.id).await?,
-    })
+    Ok(app.volume_related(std::slice::from_ref(v)).await?.remove(0))
 }
 
 pub async fn create(
@@ -141,12 +102,20 @@ async fn listing(
     detail: bool,
     mv: Microversion,
 ) -> CResult {
-    let q = query(raw)?;
+    let mut q = query(raw)?;
+    // At most Cinder's `osapi_max_limit` (1,000) volumes a page, asked for or not.
+    let limit = match param(&q, "limit") {
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| Error::bad_request(format!("Invalid limit: {l}")))?
+            .min(MAX_LIMIT),
+        None => MAX_LIMIT,
+    };
+    q.retain(|(k, _)| k != "limit");
+    q.push(("limit".into(), limit.to_string()));
     let all = param(&q, "all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
-    let mut vols = app.list_volumes(c, all).await?;
-    vols.reverse(); // Cinder's default order: newest first.
     let md = param(&q, "metadata").map(metadata_filter).transpose()?;
-    vols.retain(|v| {
+    let keep = |v: &Volume| {
         param(&q, "name")
             .or(param(&q, "display_name"))
             .is_none_or(|n| v.name.as_deref() == Some(n))
@@ -158,7 +127,47 @@ async fn listing(
                 let have = crate::app::volume::parse_map(&v.metadata);
                 m.iter().all(|(k, val)| have.get(k) == Some(val))
             })
-    });
+    };
+    let default_order = ["sort", "sort_key", "sort_dir", "offset"]
+        .iter()
+        .all(|k| param(&q, k).is_none());
+    let vols = if default_order {
+        // Newest first, Cinder's default: read from an index after the marker, a chunk at
+        // a time, until one more than the page passes the filters.
+        let mut after = match param(&q, "marker") {
+            Some(m) => Some(
+                app.get_volume(c, m)
+                    .await
+                    .ok()
+                    .filter(|v| (all && c.is_admin()) || c.project_id() == Some(v.project_id.as_str()))
+                    .filter(|v| keep(v))
+                    .map(|v| (v.created_at, v.id.to_string()))
+                    .ok_or_else(|| Error::not_found("marker", m))?,
+            ),
+            None => None,
+        };
+        let chunk = (limit + 1).max(100);
+        let mut vols = vec![];
+        loop {
+            let read = app
+                .volume_page(c, all, after.as_ref().map(|(t, i)| (*t, i.as_str())), chunk)
+                .await?;
+            let more = read.len() >= chunk;
+            after = read.last().map(|v| (v.created_at, v.id.to_string()));
+            vols.extend(read.into_iter().filter(|v| keep(v)));
+            if !more || vols.len() > limit {
+                break;
+            }
+        }
+        // The page starts after the marker already.
+        q.retain(|(k, _)| k != "marker");
+        vols
+    } else {
+        let mut vols = app.list_volumes(c, all).await?;
+        vols.reverse(); // Cinder's default order: newest first.
+        vols.retain(|v| keep(v));
+        vols
+    };
     let base = base_url(app, h, Some(p.get("project_id")));
     let path = if detail { "volumes/detail" } else { "volumes" };
     let (vols, next) = page(
@@ -176,15 +185,18 @@ async fn listing(
         },
         &format!("{base}/{path}"),
     )?;
-    let mut items = vec![];
-    for v in &vols {
-        if detail {
-            let vw = view(app, v).await?;
-            items.push(render(v, &vw, &base, true, c.may("volume:volumes:host_attribute"), mv));
-        } else {
-            items.push(json!({"id": v.id, "name": v.name, "links": links(&base, &v.id)}));
-        }
-    }
+    let items: Vec<Value> = if detail {
+        let admin = c.may("volume:volumes:host_attribute");
+        let related = app.volume_related(&vols).await?;
+        vols.iter()
+            .zip(&related)
+            .map(|(v, vw)| render(v, vw, &base, true, admin, mv))
+            .collect()
+    } else {
+        vols.iter()
+            .map(|v| json!({"id": v.id, "name": v.name, "links": links(&base, &v.id)}))
+            .collect()
+    };
     let mut body = json!({ "volumes": items });
     if let Some(n) = next {
         body["volumes_links"] = json!([{"rel": "next", "href": n}]);
