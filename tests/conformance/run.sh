@@ -533,8 +533,11 @@ print(",".join("%s:%s" % (r["name"], r["description"].replace(",", ";")) for r i
 fi
 
 # --- tempest workspace and tempest.conf -------------------------------------
-tempest init --workspace-path "$TMP_TEMPEST/workspace.yaml" "$W" >/dev/null ||
-    die "tempest init failed"
+# A global config dir of this run's own: without one, two runs started together race to
+# create ~/.tempest/etc on a fresh machine, and the second `tempest init` fails.
+mkdir -p "$TMP_TEMPEST/global-etc"
+tempest init --config-dir "$TMP_TEMPEST/global-etc" --workspace-path "$TMP_TEMPEST/workspace.yaml" "$W" \
+    >"$TMP_TEMPEST/init.log" 2>&1 || { cat "$TMP_TEMPEST/init.log" >&2; die "tempest init failed"; }
 
 GEN_ARGS=(
     --output "$W/etc/tempest.conf" --workspace "$W"
