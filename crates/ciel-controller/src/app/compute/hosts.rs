@@ -337,10 +337,22 @@ impl App {
                     .push((p, hostname_of(&s.name)));
             }
         }
+        // Every server's attachments in one query, and each image once: read per server they
+        // were most of the cost of an idle host's periodic full answer.
+        let mut attachments = crate::app::volume::report::attachments_by_server(&mut tx, &servers).await?;
+        let mut images: std::collections::HashMap<String, Option<image::Image>> = Default::default();
         for s in &servers {
-            let volumes = crate::app::volume::report::server_volumes(&mut tx, s).await?;
-            let root_volume = crate::app::volume::report::root_volume(&mut tx, &s.id).await?;
-            let img = image::get(&mut *tx, &s.image_id).await?;
+            let theirs = attachments.remove(s.id.as_str()).unwrap_or_default();
+            let root_volume = crate::app::volume::report::root_volume_of(&mut tx, &theirs).await?;
+            let volumes = crate::app::volume::report::volumes_of(&mut tx, theirs).await?;
+            let img = match images.get(s.image_id.as_str()) {
+                Some(i) => i.clone(),
+                None => {
+                    let i = image::get(&mut *tx, &s.image_id).await?;
+                    images.insert(s.image_id.to_string(), i.clone());
+                    i
+                }
+            };
             let image = image_ref(&s.image_id, img.as_ref(), self.image_store.is_rbd());
             // Booted from a volume: the boot properties are those of the volume's image.
             let props: serde_json::Map<String, serde_json::Value> = match &root_volume {

@@ -94,8 +94,31 @@ pub async fn desired(tx: &mut Tx<'_>, host: &str, images_in_rbd: bool) -> Result
 
 /// The volumes a server should have as disks: attachments not being detached.
 pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<VolumeAttachment>> {
+    let attachments = db::attachments_of_server(&mut **tx, &server.id).await?;
+    volumes_of(tx, attachments).await
+}
+
+/// The attachments of `servers` by server id, read in one query (a host's desired state
+/// needs them for each of its servers).
+pub async fn attachments_by_server(
+    tx: &mut Tx<'_>,
+    servers: &[Server],
+) -> Result<std::collections::HashMap<String, Vec<crate::db::volume::Attachment>>> {
+    let ids: Vec<String> = servers.iter().map(|s| s.id.to_string()).collect();
+    let mut out: std::collections::HashMap<String, Vec<_>> = Default::default();
+    for a in db::attachments_of_servers(&mut **tx, &ids).await? {
+        out.entry(a.server_id.clone()).or_default().push(a);
+    }
+    Ok(out)
+}
+
+/// [`server_volumes`] from the server's attachments.
+pub async fn volumes_of(
+    tx: &mut Tx<'_>,
+    attachments: Vec<crate::db::volume::Attachment>,
+) -> Result<Vec<VolumeAttachment>> {
     let mut out = vec![];
-    for a in db::attachments_of_server(&mut **tx, &server.id).await? {
+    for a in attachments {
         if a.status == AttachmentStatus::Detaching || a.boot_index == Some(0) {
             continue;
         }
@@ -128,12 +151,19 @@ pub async fn server_volumes(tx: &mut Tx<'_>, server: &Server) -> Result<Vec<Volu
 
 /// The volume a server boots from, if it was booted from one.
 pub async fn root_volume(tx: &mut Tx<'_>, server: &str) -> Result<Option<crate::db::volume::Volume>> {
-    for a in db::attachments_of_server(&mut **tx, server).await? {
-        if a.boot_index == Some(0) {
-            return db::get(&mut **tx, &a.volume_id).await;
-        }
+    let attachments = db::attachments_of_server(&mut **tx, server).await?;
+    root_volume_of(tx, &attachments).await
+}
+
+/// [`root_volume`] from the server's attachments.
+pub async fn root_volume_of(
+    tx: &mut Tx<'_>,
+    attachments: &[crate::db::volume::Attachment],
+) -> Result<Option<crate::db::volume::Volume>> {
+    match attachments.iter().find(|a| a.boot_index == Some(0)) {
+        Some(a) => db::get(&mut **tx, &a.volume_id).await,
+        None => Ok(None),
     }
-    Ok(None)
 }
 
 /// A user message for the volume's project: the host failed what it was asked.
