@@ -136,13 +136,15 @@ async fn listing(
         // a time, until one more than the page passes the filters.
         let mut after = match param(&q, "marker") {
             Some(m) => Some(
-                app.get_volume(c, m)
-                    .await
-                    .ok()
-                    .filter(|v| (all && c.is_admin()) || c.project_id() == Some(v.project_id.as_str()))
-                    .filter(|v| keep(v))
-                    .map(|v| (v.created_at, v.id.to_string()))
-                    .ok_or_else(|| Error::not_found("marker", m))?,
+                match app.get_volume(c, m).await {
+                    Ok(v) => Some(v),
+                    Err(Error::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                }
+                .filter(|v| (all && c.is_admin()) || c.project_id() == Some(v.project_id.as_str()))
+                .filter(|v| keep(v))
+                .map(|v| (v.created_at, v.id.to_string()))
+                .ok_or_else(|| Error::not_found("marker", m))?,
             ),
             None => None,
         };
