@@ -23,8 +23,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often an agent asks for its whole desired state although nothing changed.
+/// How often, on average, an agent asks for its whole desired state although nothing
+/// changed.
 const FULL_STATE_EVERY: Duration = Duration::from_secs(120);
+
+/// The wait until the next whole desired state: `FULL_STATE_EVERY` give or take half of it,
+/// drawn anew each time. Agents started together (after a power cut, or a controller
+/// restart that makes them register again) would otherwise ask for their whole state in
+/// the same second, every time, and the controller would build thousands at once.
+fn next_full_state() -> Duration {
+    FULL_STATE_EVERY.mul_f64(rand::random::<f64>() + 0.5)
+}
 
 pub struct AgentConfig {
     /// Controller base URL, e.g. `http://127.0.0.1:8080`, or several separated by commas
@@ -248,6 +257,7 @@ impl Agent {
         }
         let mut after = 0;
         let mut last_full = std::time::Instant::now();
+        let mut full_every = next_full_state();
         let mut vm_changes = self.vms.changes();
         let mut lb_changes = self.net.as_ref().map(|n| n.lb_changes());
         loop {
@@ -255,11 +265,7 @@ impl Agent {
             // the same desired state is reconciled and reported again).
             // Now and then the whole desired state, even when the controller saw no change
             // for this host (the safety net under its change tracking).
-            let ask = if last_full.elapsed() >= FULL_STATE_EVERY {
-                0
-            } else {
-                after
-            };
+            let ask = if last_full.elapsed() >= full_every { 0 } else { after };
             let poll = async {
                 let resp = self
                     .http
@@ -298,6 +304,7 @@ impl Agent {
             if let Some(cfg) = fetched {
                 if ask == 0 {
                     last_full = std::time::Instant::now();
+                    full_every = next_full_state();
                 }
                 if cfg.host_id == current.host_id && cfg.generation < current.generation {
                     tracing::warn!(

@@ -188,7 +188,9 @@ impl App {
         unchanged_ok: bool,
     ) -> Result<Option<HostConfig>> {
         let heartbeat = Duration::from_secs((self.cfg.scheduler.host_down_after / 3).max(1) as u64);
-        let wait = wait.min(heartbeat);
+        // Three quarters of the wait or more, drawn per poll: agents started together
+        // would otherwise all time out, answer and report in the same instant, every time.
+        let wait = wait.min(heartbeat).mul_f64(0.75 + rand::random::<f64>() / 4.0);
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
