@@ -56,7 +56,6 @@ enum KeysAction {
 }
 
 fn main() -> std::process::ExitCode {
-    malloc::bound_retention();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args, up::Role::AllInOne),
