@@ -6,6 +6,7 @@ pub mod compute;
 pub mod identity;
 pub mod image;
 pub mod json_input;
+pub mod keyset;
 pub mod loadbalancer;
 pub mod metadata_schema;
 pub mod network;

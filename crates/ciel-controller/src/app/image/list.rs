@@ -2,6 +2,7 @@
 
 use super::{owns, VISIBILITIES};
 use crate::app::identity::caller::Caller;
+use crate::app::keyset::{self, Chunk};
 use crate::app::App;
 use crate::db::image::{self, Image, MemberStatus};
 use crate::error::{Error, Result};
@@ -208,7 +209,7 @@ impl App {
         let mut images: Vec<Image> = if default_order {
             // Newest first, Glance's default: read from the (created_at, id) index after the
             // marker, a chunk at a time, until one more than the page passes the filters.
-            let mut after = match q.get("marker") {
+            let after = match q.get("marker") {
                 Some(m) => {
                     let img = image::get(&self.db, m)
                         .await?
@@ -218,17 +219,17 @@ impl App {
                 }
                 None => None,
             };
-            let chunk = (limit + 1).max(100);
-            let mut images = vec![];
-            loop {
-                let read = image::page(&self.db, after.as_ref().map(|(t, i)| (*t, i.as_str())), chunk as i64).await?;
-                let more = read.len() >= chunk;
-                after = read.last().map(|i| (i.created_at, i.id.to_string()));
-                images.extend(read.into_iter().filter(|i| keep(i)));
-                if !more || images.len() > limit {
-                    break images;
-                }
-            }
+            let db = &self.db;
+            keyset::fill(
+                limit,
+                after,
+                |after: Option<(i64, String)>, n| async move {
+                    let rows = image::page(db, after.as_ref().map(|(t, i)| (*t, i.as_str())), n as i64).await?;
+                    Ok::<_, Error>(Chunk::of(rows, n, |i| (i.created_at, i.id.to_string())))
+                },
+                &keep,
+            )
+            .await?
         } else {
             image::list(&self.db).await?.into_iter().filter(|i| keep(i)).collect()
         };

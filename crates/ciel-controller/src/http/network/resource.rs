@@ -7,6 +7,7 @@ use super::error::NeutronResult;
 use super::query::ListQuery;
 use super::NeutronCaller;
 use crate::app::identity::caller::Caller;
+use crate::app::keyset;
 use crate::app::network::params::{FromBody, ReplaceTags};
 use crate::app::network::tags::TagChange;
 use crate::error::Error;
@@ -24,10 +25,7 @@ type Res<T> = Result<T, Error>;
 
 /// Rows of a table read in id order: the rendered ones the caller may see, and the id to
 /// continue after (`None` when the table ended).
-pub struct Chunk {
-    pub items: Vec<Value>,
-    pub next: Option<String>,
-}
+pub type Chunk = keyset::Chunk<Value, String>;
 
 pub trait Resource: Send + Sync + 'static {
     /// JSON key of one item, e.g. `security_group`.
@@ -47,19 +45,21 @@ pub trait Resource: Send + Sync + 'static {
     fn list_for(app: &AppState, c: &Caller, _q: &ListQuery) -> impl Future<Output = Res<Vec<Value>>> + Send {
         Self::list(app, c)
     }
+    /// Whether a listing with this query is read page by page (`page`); else the whole list
+    /// is read (also for queries that `list_for` answers better). Resources that can grow
+    /// large override both, so a page (`limit`) costs its size and not the table's.
+    fn pages(_q: &ListQuery) -> bool {
+        false
+    }
     /// The items the caller may see among the next `n` rows after id `after`, in id order,
     /// read from the table's key, and the id to continue after (`None`: the table ended).
-    /// Resources that can grow large override this, so a page (`limit`) costs its size and
-    /// not the table's. `None`: read the whole list instead (also for queries that
-    /// `list_for` answers better).
-    fn page(
-        _app: &AppState,
-        _c: &Caller,
-        _q: &ListQuery,
-        _after: Option<&str>,
-        _n: usize,
-    ) -> impl Future<Output = Res<Option<Chunk>>> + Send {
-        async { Ok(None) }
+    fn page(_app: &AppState, _c: &Caller, _after: Option<&str>, _n: usize) -> impl Future<Output = Res<Chunk>> + Send {
+        async {
+            Ok(Chunk {
+                items: vec![],
+                next: None,
+            })
+        }
     }
     fn show(app: &AppState, c: &Caller, id: &str) -> impl Future<Output = Res<Value>> + Send;
     fn create(app: &AppState, c: &Caller, req: Self::Create) -> impl Future<Output = Res<Value>> + Send;
@@ -144,34 +144,31 @@ fn add_tags(items: &mut [Value], tags: &std::collections::HashMap<String, Vec<St
     }
 }
 
-/// A page in id order read from the table's key, chunk after chunk until `limit + 1` items
-/// pass the filters (one more than the page tells whether a next page exists) or the table
-/// ends; `None` when the query or the resource cannot be paged so.
+/// A page in id order read from the table's key (see `keyset::fill`); `None` when the query
+/// or the resource cannot be paged so.
 async fn keyset_page<R: Resource>(app: &AppState, c: &Caller, q: &ListQuery) -> Res<Option<Vec<Value>>> {
     let Some((marker, limit)) = q.keyset()? else {
         return Ok(None);
     };
-    let chunk = (limit + 1).max(100);
-    let mut after = marker.map(str::to_owned);
-    let mut items = vec![];
-    loop {
-        let Some(Chunk { items: mut read, next }) = R::page(app, c, q, after.as_deref(), chunk).await? else {
-            return Ok(None);
-        };
+    if !R::pages(q) {
+        return Ok(None);
+    }
+    let read = |after: Option<String>, n| async move {
+        let mut chunk = R::page(app, c, after.as_deref(), n).await?;
         if R::TAGGED {
-            let ids: Vec<String> = read
+            let ids: Vec<String> = chunk
+                .items
                 .iter()
                 .filter_map(|v| v["id"].as_str())
                 .map(str::to_owned)
                 .collect();
-            add_tags(&mut read, &app.tags_of_resources(&ids).await?);
+            add_tags(&mut chunk.items, &app.tags_of_resources(&ids).await?);
         }
-        items.extend(read.into_iter().filter(|v| q.matches(v)));
-        after = next;
-        if after.is_none() || items.len() > limit {
-            return Ok(Some(items));
-        }
-    }
+        Ok::<_, Error>(chunk)
+    };
+    Ok(Some(
+        keyset::fill(limit, marker.map(str::to_owned), read, |v| q.matches(v)).await?,
+    ))
 }
 
 async fn show<R: Resource>(

@@ -21,7 +21,7 @@ pub struct Rules;
 macro_rules! plain_resource {
     ($ty:ident, $singular:literal, $plural:literal, $path:literal, $render:path, $create_ty:ty, $update_ty:ty,
      $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident $(, list_for: $list_for:path)?
-     $(, page: $page:path)?) => {
+     $(, page: $page:path, pages: $pages:path)?) => {
         pub struct $ty;
 
         impl Resource for $ty {
@@ -40,9 +40,11 @@ macro_rules! plain_resource {
                 }
             )?
             $(
-                async fn page(app: &AppState, c: &Caller, q: &ListQuery, after: Option<&str>, n: usize)
-                    -> Res<Option<Chunk>> {
-                    $page(app, c, q, after, n).await
+                fn pages(q: &ListQuery) -> bool {
+                    $pages(q)
+                }
+                async fn page(app: &AppState, c: &Caller, after: Option<&str>, n: usize) -> Res<Chunk> {
+                    $page(app, c, after, n).await
                 }
             )?
             async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
@@ -73,20 +75,19 @@ async fn ports_for(app: &AppState, c: &Caller, q: &ListQuery) -> Res<Vec<Value>>
     Ok(app.list_ports_where(c, &sel).await?.iter().map(render::port).collect())
 }
 
-/// A page of every port the caller sees, from the primary key or the project's index; the
-/// filters `ports_for` selects by read from their own indexes instead.
-async fn ports_page(app: &AppState, c: &Caller, q: &ListQuery, after: Option<&str>, n: usize) -> Res<Option<Chunk>> {
-    if ["id", "device_id", "network_id"]
-        .iter()
-        .any(|k| !q.values(k).is_empty())
-    {
-        return Ok(None);
-    }
+/// Ports are read page by page unless the query names the ports by `id`, `device_id` or
+/// `network_id`: `ports_for` reads those from their own indexes instead.
+fn ports_paged(q: &ListQuery) -> bool {
+    ["id", "device_id", "network_id"].iter().all(|k| q.values(k).is_empty())
+}
+
+/// A page of every port the caller sees, from the primary key or the project's index.
+async fn ports_page(app: &AppState, c: &Caller, after: Option<&str>, n: usize) -> Res<Chunk> {
     let (ports, next) = app.port_page(c, after, n).await?;
-    Ok(Some(Chunk {
+    Ok(Chunk {
         items: ports.iter().map(render::port).collect(),
         next,
-    }))
+    })
 }
 
 plain_resource!(
@@ -103,7 +104,8 @@ plain_resource!(
     update_port,
     delete_port,
     list_for: ports_for,
-    page: ports_page
+    page: ports_page,
+    pages: ports_paged
 );
 plain_resource!(
     SecurityGroups,
@@ -200,16 +202,19 @@ impl Resource for Networks {
             })
             .collect())
     }
-    async fn page(app: &AppState, c: &Caller, _q: &ListQuery, after: Option<&str>, n: usize) -> Res<Option<Chunk>> {
+    fn pages(_q: &ListQuery) -> bool {
+        true
+    }
+    async fn page(app: &AppState, c: &Caller, after: Option<&str>, n: usize) -> Res<Chunk> {
         let (nets, next) = app.network_page(c, after, n).await?;
         let provider = c.may("network:networks:provider_attributes");
-        Ok(Some(Chunk {
+        Ok(Chunk {
             items: nets
                 .into_iter()
                 .map(|(n, s)| render::network(&n, s, provider))
                 .collect(),
             next,
-        }))
+        })
     }
     async fn show(app: &AppState, c: &Caller, id: &str) -> Res<Value> {
         network_json(app, c, &app.get_network(c, id).await?).await

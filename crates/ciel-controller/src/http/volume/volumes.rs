@@ -4,6 +4,7 @@
 use super::{
     base_url, empty, metadata_filter, page, param, query, time, time_opt, CResult, CinderCaller, Microversion, Params,
 };
+use crate::app::keyset::{self, Chunk};
 use crate::app::volume::params::{CreateVolume, UpdateVolume, VolumeAction};
 use crate::app::volume::views::Related as View;
 use crate::db::volume::{AttachmentStatus, Volume};
@@ -134,7 +135,7 @@ async fn listing(
     let vols = if default_order {
         // Newest first, Cinder's default: read from an index after the marker, a chunk at
         // a time, until one more than the page passes the filters.
-        let mut after = match param(&q, "marker") {
+        let after = match param(&q, "marker") {
             Some(m) => Some(
                 match app.get_volume(c, m).await {
                     Ok(v) => Some(v),
@@ -148,19 +149,18 @@ async fn listing(
             ),
             None => None,
         };
-        let chunk = (limit + 1).max(100);
-        let mut vols = vec![];
-        loop {
-            let read = app
-                .volume_page(c, all, after.as_ref().map(|(t, i)| (*t, i.as_str())), chunk)
-                .await?;
-            let more = read.len() >= chunk;
-            after = read.last().map(|v| (v.created_at, v.id.to_string()));
-            vols.extend(read.into_iter().filter(|v| keep(v)));
-            if !more || vols.len() > limit {
-                break;
-            }
-        }
+        let vols = keyset::fill(
+            limit,
+            after,
+            |after: Option<(i64, String)>, n| async move {
+                let rows = app
+                    .volume_page(c, all, after.as_ref().map(|(t, i)| (*t, i.as_str())), n)
+                    .await?;
+                Ok::<_, Error>(Chunk::of(rows, n, |v| (v.created_at, v.id.to_string())))
+            },
+            &keep,
+        )
+        .await?;
         // The page starts after the marker already.
         q.retain(|(k, _)| k != "marker");
         vols
