@@ -22,7 +22,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use sql::{Conn, Engine, Pool};
+pub use sql::{Conn, Engine, Pool, SqliteDb};
 pub use tx::Tx;
 pub use wakeups::HostWakeups;
 
@@ -53,7 +53,7 @@ async fn open_sqlite(data_dir: &Path) -> anyhow::Result<Pool> {
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(Pool::Sqlite(pool))
+    Ok(Pool::Sqlite(SqliteDb::new(pool)))
 }
 
 async fn open_postgres(url: &str) -> anyhow::Result<Pool> {
@@ -70,7 +70,7 @@ async fn open_postgres(url: &str) -> anyhow::Result<Pool> {
 /// PostgreSQL's repeatable read).
 pub async fn begin_read(pool: &Pool) -> Result<Tx<'static>> {
     let conn = match pool {
-        Pool::Sqlite(p) => Conn::Sqlite(p.begin().await?),
+        Pool::Sqlite(p) => Conn::Sqlite(p.pool.begin().await?),
         Pool::Postgres(p) => Conn::Postgres(p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?),
     };
     Ok(Tx::new(conn, None))
@@ -87,8 +87,12 @@ pub const WRITER_LOCK: i64 = 0x6369_656c;
 /// polls when it changed some host's desired state; there is no write transaction without
 /// that (the app's start at `App::begin`).
 pub async fn begin_notifying(pool: &Pool, wakeups: &HostWakeups) -> Result<Tx<'static>> {
+    let mut turn = None;
     let conn = match pool {
-        Pool::Sqlite(p) => Conn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+        Pool::Sqlite(p) => {
+            turn = Some(p.writer_turn().await?);
+            Conn::Sqlite(p.pool.begin_with("BEGIN IMMEDIATE").await?)
+        }
         Pool::Postgres(p) => {
             let mut t = p.begin().await?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -98,7 +102,7 @@ pub async fn begin_notifying(pool: &Pool, wakeups: &HostWakeups) -> Result<Tx<'s
             Conn::Postgres(t)
         }
     };
-    Ok(Tx::new(conn, Some(wakeups.clone())))
+    Ok(Tx::new(conn, Some(wakeups.clone())).holding(turn))
 }
 
 /// Held while a controller bootstraps and seeds the database: controllers starting at the
@@ -130,7 +134,7 @@ pub async fn open_memory() -> anyhow::Result<Pool> {
     let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(Pool::Sqlite(pool))
+    Ok(Pool::Sqlite(SqliteDb::new(pool)))
 }
 
 /// A database for one test that needs several connections: the SQLite file in `data_dir`,

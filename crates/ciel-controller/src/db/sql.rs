@@ -20,14 +20,51 @@ type BoxDynError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// The datastore's connection pool, on either engine.
 #[derive(Clone, Debug)]
 pub enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
+}
+
+/// The SQLite file's pool, and the turn its writers take in this process.
+///
+/// SQLite has one writer at a time, and a writer that finds the file locked sleeps and tries
+/// again (its busy handler: 1 ms, then longer, up to 100 ms a time) while holding a pooled
+/// connection. Many writers at once then starve some of them past the busy timeout ("database
+/// is locked": a 500 to the client, seen with 8 bulk port creations in flight) and take the
+/// pool's connections from readers. Writers here wait for their turn instead, in order, on an
+/// async lock taken before a connection: write transactions (`db::begin_notifying`) and
+/// statements run on the pool outside a transaction (`execute`).
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    pub pool: SqlitePool,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A writer's turn on the SQLite file, held until its transaction ends.
+pub type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
+
+/// Longest a writer waits for its turn (the busy timeout it replaces was 10 s).
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl SqliteDb {
+    pub fn new(pool: SqlitePool) -> Self {
+        SqliteDb {
+            pool,
+            writer: Default::default(),
+        }
+    }
+
+    /// Waits for this writer's turn (first come, first served).
+    pub async fn writer_turn(&self) -> Result<WriterTurn, Error> {
+        tokio::time::timeout(WRITER_WAIT, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| Error::PoolTimedOut)
+    }
 }
 
 impl Pool {
     pub async fn close(&self) {
         match self {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => p.pool.close().await,
             Pool::Postgres(p) => p.close().await,
         }
     }
@@ -85,7 +122,7 @@ impl Conn<'_> {
 
 /// Where a query runs: a pool or a transaction's connection.
 pub enum Target<'e> {
-    SqlitePool(&'e SqlitePool),
+    SqlitePool(&'e SqliteDb),
     PgPool(&'e PgPool),
     Sqlite(&'e mut SqliteConnection),
     Postgres(&'e mut PgConnection),
@@ -287,7 +324,8 @@ impl<'q> Query<'q> {
         let rows = match e.target() {
             Target::SqlitePool(p) => {
                 let (sql, a) = self.sqlite()?;
-                sqlx::query_with(&sql, a).execute(p).await?.rows_affected()
+                let _turn = p.writer_turn().await?;
+                sqlx::query_with(&sql, a).execute(&p.pool).await?.rows_affected()
             }
             Target::Sqlite(c) => {
                 let (sql, a) = self.sqlite()?;
@@ -312,7 +350,7 @@ macro_rules! on_engine {
         match $e.target() {
             Target::SqlitePool(p) => {
                 let (sql, a) = $q.sqlite()?;
-                sqlx::$with::<Sqlite, _, _>(&sql, a).$call(p).await
+                sqlx::$with::<Sqlite, _, _>(&sql, a).$call(&p.pool).await
             }
             Target::Sqlite(c) => {
                 let (sql, a) = $q.sqlite()?;

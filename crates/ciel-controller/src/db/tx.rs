@@ -6,7 +6,7 @@
 
 use crate::db::cluster;
 use crate::db::compute::hosts;
-use crate::db::sql::Conn;
+use crate::db::sql::{Conn, WriterTurn};
 use crate::db::wakeups::{self, HostWakeups, Woken};
 use crate::error::Result;
 use std::collections::BTreeSet;
@@ -41,6 +41,8 @@ pub struct Tx<'a> {
     wakeups: Option<HostWakeups>,
     /// A savepoint hands its changes to the enclosing transaction when it commits.
     parent: Option<&'a mut HostChanges>,
+    /// The SQLite writer's turn, given back when the transaction ends (after `inner`).
+    _turn: Option<WriterTurn>,
 }
 
 impl<'a> Tx<'a> {
@@ -50,7 +52,14 @@ impl<'a> Tx<'a> {
             changes: HostChanges::default(),
             wakeups,
             parent: None,
+            _turn: None,
         }
+    }
+
+    /// This transaction holds the SQLite writer's turn until it ends.
+    pub(crate) fn holding(mut self, turn: Option<WriterTurn>) -> Self {
+        self._turn = turn;
+        self
     }
 
     /// A savepoint inside this transaction: rolled back alone (dropped without commit), or
@@ -62,6 +71,7 @@ impl<'a> Tx<'a> {
             changes: HostChanges::default(),
             wakeups: None,
             parent: Some(&mut self.changes),
+            _turn: None,
         })
     }
 
