@@ -7,7 +7,8 @@
 # SQLite file, and PostgreSQL (a temporary server from Debian's package). FILL_CLIENTS
 # requests of 100 servers each are in flight during the fill.
 # Prints figures; asserts nothing about time.
-# Then PORTS ports and IMAGES images are made and their listings timed.
+# Then PORTS ports and IMAGES images are made and their listings timed, and after the idle
+# phase 100 hosts' whole desired states are asked for (full_state.py).
 #   bench/scale.sh   (HOSTS=1000 FILL=10000 BURST=1000 SAMPLES=100 FILL_CLIENTS=4 IDLE=120
 #                     PORTS=10000 IMAGES=10000 ENGINES="sqlite postgres")
 set -euo pipefail
@@ -66,6 +67,8 @@ run() { # ENGINE
     sleep "$IDLE"
     c1=$(cpu_s "$up")
     echo "{\"engine\": \"$engine\", \"idle_s\": $IDLE, \"idle_controller_cpu_pct\": $(awk -v a="$c0" -v b="$c1" -v t="$IDLE" 'BEGIN{printf "%.1f", (b - a) * 100 / t}'), \"controller_rss_mib\": $(ps -o rss= -p "$up" | awk '{printf "%.1f", $1/1024}')}"
+    # The safety net's cost: a host's whole desired state, asked for at once.
+    $PY "$HERE/full_state.py" "http://127.0.0.1:$port" "$dir/agents" "$HOSTS"
     stop_all
 }
 
