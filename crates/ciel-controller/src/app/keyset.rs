@@ -12,14 +12,20 @@ pub struct Chunk<T, K> {
 }
 
 impl<T, K> Chunk<T, K> {
-    /// `rows` of a read of at most `asked`: more may follow only when it came back full.
+    /// `rows` of a read of at most `asked` (see [`next_key`]).
     pub fn of(rows: Vec<T>, asked: usize, key: impl Fn(&T) -> K) -> Self {
-        let next = if rows.len() >= asked {
-            rows.last().map(key)
-        } else {
-            None
-        };
+        let next = next_key(&rows, asked, key);
         Chunk { items: rows, next }
+    }
+}
+
+/// The key to continue after, given `rows` of a read of at most `asked`: the last row's, when
+/// the read came back full (more may follow); `None` when the rows ended.
+pub fn next_key<T, K>(rows: &[T], asked: usize, key: impl Fn(&T) -> K) -> Option<K> {
+    if rows.len() >= asked {
+        rows.last().map(key)
+    } else {
+        None
     }
 }
 

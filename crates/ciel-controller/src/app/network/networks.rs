@@ -120,7 +120,7 @@ impl App {
         n: usize,
     ) -> Result<(Vec<(Network, Vec<String>)>, Option<String>)> {
         let read = network::networks_page(&self.db, after, n as i64).await?;
-        let next = read.last().map(|n| n.id.to_string()).filter(|_| read.len() >= n);
+        let next = crate::app::keyset::next_key(&read, n, |n| n.id.to_string());
         let nets: Vec<Network> = read.into_iter().filter(|n| network_visible(caller, n)).collect();
         let ids: Vec<String> = nets.iter().map(|n| n.id.to_string()).collect();
         let mut subnets: std::collections::HashMap<String, Vec<String>> = Default::default();

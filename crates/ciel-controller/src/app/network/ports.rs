@@ -367,7 +367,7 @@ impl App {
             None => return Ok((vec![], None)),
         };
         let ports = network::ports_page(&self.db, project, after, n as i64).await?;
-        let next = ports.last().map(|p| p.id.to_string()).filter(|_| ports.len() >= n);
+        let next = crate::app::keyset::next_key(&ports, n, |p| p.id.to_string());
         Ok((self.port_views(caller, ports).await?, next))
     }
 
