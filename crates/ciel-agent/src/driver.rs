@@ -80,6 +80,11 @@ pub trait Hypervisor: Send + Sync {
     /// Gives up the VM's shared disks: another host owns them now (the VM was evacuated),
     /// so removing the VM here must not delete them.
     fn disown(&self, _id: &str) {}
+    /// What the VMs among `ids` that run here used so far (CPU time, memory, disk I/O), for
+    /// the metrics; VMs it cannot read are left out.
+    fn stats<'a>(&'a self, _ids: &'a [String]) -> BoxFuture<'a, Vec<crate::stats::VmStats>> {
+        Box::pin(async { vec![] })
+    }
     /// Stops the VM and deletes everything it had on this host.
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
 }

@@ -10,9 +10,11 @@ pub mod driver;
 pub mod fake;
 pub mod instance_data;
 pub mod ledger;
+pub mod metrics;
 pub mod net;
 pub mod qemu;
 pub mod qmp;
+pub mod stats;
 pub mod storage;
 pub mod vms;
 
@@ -33,6 +35,18 @@ const FULL_STATE_EVERY: Duration = Duration::from_secs(120);
 /// the same second, every time, and the controller would build thousands at once.
 fn next_full_state() -> Duration {
     FULL_STATE_EVERY.mul_f64(rand::random::<f64>() + 0.5)
+}
+
+fn vm_state_label(s: ciel_proto::VmState) -> &'static str {
+    use ciel_proto::VmState::*;
+    match s {
+        Building => "building",
+        Running => "running",
+        Paused => "paused",
+        Stopped => "stopped",
+        Suspended => "suspended",
+        Error => "error",
+    }
 }
 
 pub struct AgentConfig {
@@ -89,6 +103,8 @@ pub struct Agent {
     storage: Arc<storage::Storage>,
     /// One task per VM.
     vms: vms::VmActors,
+    /// What `/metrics` reads of this host.
+    metrics: Arc<metrics::HostSource>,
 }
 
 impl Agent {
@@ -128,7 +144,14 @@ impl Agent {
             http: http.clone(),
             state_dir: cfg.state_dir.clone(),
         });
+        let metrics = Arc::new(metrics::HostSource {
+            hostname: cfg.hostname.clone(),
+            driver: driver.clone(),
+            state_dir: cfg.state_dir.clone(),
+            vms: Default::default(),
+        });
         Ok(Self {
+            metrics,
             storage: {
                 let s = storage::Storage::new(&cfg.state_dir, &cfg.storage);
                 s.set_vm_copier(driver.clone());
@@ -193,6 +216,7 @@ impl Agent {
 
     /// Runs until the process ends; transient errors are logged and retried.
     pub async fn run(self) -> anyhow::Result<()> {
+        metrics::register(self.metrics.clone());
         let ledger = ledger::Ledger::new(self.cfg.state_dir.join("host-config.json"));
         let listener = tokio::net::TcpListener::bind(self.cfg.listen)
             .await
@@ -242,6 +266,9 @@ impl Agent {
                 *s = Some(reg.agent_secret.clone());
             }
             if let Err(e) = self.serve(controller, &reg, &ledger).await {
+                metrics::RECONCILE_ERRORS
+                    .with_label_values(&[&self.cfg.hostname, "controller"])
+                    .inc();
                 tracing::warn!(error = %e, controller, "lost the controller; registering again");
                 tokio::time::sleep(next(&mut turn)).await;
             }
@@ -323,9 +350,13 @@ impl Agent {
             if let Some(rx) = lb_changes.as_mut() {
                 rx.borrow_and_update();
             }
+            if let Ok(mut v) = self.metrics.vms.write() {
+                *v = current.vms.iter().map(metrics::VmLabels::of).collect();
+            }
             let started = std::time::Instant::now();
             let report = self.reconcile(&current, Some((&base, &reg.host_token))).await;
             let took = started.elapsed();
+            self.record_pass(&report, took);
             if took > Duration::from_secs(2) {
                 tracing::info!(generation = after, ms = took.as_millis() as u64, "slow reconcile");
             } else {
@@ -368,6 +399,43 @@ impl Agent {
             load_balancers: net_report.load_balancers,
             backups: self.storage.run_backups(&cfg.backups).await,
             volume_migrations: self.storage.run_migrations(&cfg.volume_migrations).await,
+        }
+    }
+
+    /// A reconcile pass in the metrics: its duration, what it left in error, the VMs' states.
+    fn record_pass(&self, report: &HostReport, took: Duration) {
+        let host = self.cfg.hostname.as_str();
+        metrics::RECONCILE
+            .with_label_values(&[host])
+            .observe(took.as_secs_f64());
+        metrics::LAST_APPLY.with_label_values(&[host]).set(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        );
+        let failed_lbs = report.load_balancers.iter().any(|lb| lb.failed.is_some());
+        let kinds = [
+            ("vm", report.vms.iter().any(|v| v.state == ciel_proto::VmState::Error)),
+            ("network", !report.port_errors.is_empty()),
+            ("storage", !report.storage_errors.is_empty()),
+            ("load_balancer", failed_lbs),
+        ];
+        for (kind, failed) in kinds {
+            let c = metrics::RECONCILE_ERRORS.with_label_values(&[host, kind]);
+            if failed {
+                c.inc();
+            }
+        }
+        let mut states: std::collections::BTreeMap<&str, i64> =
+            ["building", "running", "paused", "stopped", "suspended", "error"]
+                .into_iter()
+                .map(|s| (s, 0))
+                .collect();
+        for v in &report.vms {
+            *states.entry(vm_state_label(v.state)).or_default() += 1;
+        }
+        for (state, n) in states {
+            metrics::VMS.with_label_values(&[host, state]).set(n);
         }
     }
 

@@ -12,6 +12,7 @@ mod cold;
 mod image_snapshot;
 mod migrate;
 mod point_in_time;
+mod stats;
 mod suspend;
 mod swap;
 
@@ -456,7 +457,12 @@ impl QemuDriver {
 
     /// Runs a command on the VM's QEMU.
     async fn qmp<C: qmp::Command>(&self, id: &str, cmd: C) -> Result<C::Reply, qmp::QmpError> {
-        self.monitor(id).await?.execute(&cmd).await
+        let started = std::time::Instant::now();
+        let reply = self.monitor(id).await?.execute(&cmd).await;
+        crate::metrics::QMP
+            .with_label_values(&[&crate::metrics::local_host(), C::NAME])
+            .observe(started.elapsed().as_secs_f64());
+        reply
     }
 
     /// Closes the VM's QMP connection (its QEMU is gone or going).
@@ -1033,6 +1039,10 @@ impl Hypervisor for QemuDriver {
         "QEMU"
     }
 
+    fn stats<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Vec<crate::stats::VmStats>> {
+        Box::pin(self.vm_stats(ids))
+    }
+
     fn capacity(&self) -> Capacity {
         host_capacity()
     }
@@ -1244,6 +1254,7 @@ mod tests {
         VmSpec {
             id: "0f1e2d3c-0000-4000-8000-000000000002".into(),
             name: "vm".into(),
+            project_id: String::new(),
             vcpus: 1,
             memory_mb: 128,
             root_gb: 1,

@@ -185,6 +185,62 @@ fn bare() -> String {
     "bare".into()
 }
 
+/// `[metrics]`: who may read `/metrics` without a token, and where an agent serves its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Source addresses or networks (`10.0.0.5`, `10.0.0.0/24`) that read the controller's
+    /// `/metrics` without a token; anyone else needs an admin token.
+    #[serde(deserialize_with = "networks")]
+    pub allow: Vec<ipnet::IpNet>,
+    /// Where the agent serves its `/metrics` (`ciel up`'s own agent and `ciel agent`);
+    /// empty: not served.
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            allow: vec!["127.0.0.0/8".parse().expect("valid"), "::1/128".parse().expect("valid")],
+            listen: "127.0.0.1:9101".into(),
+        }
+    }
+}
+
+/// Addresses or networks, an address being a network of one.
+fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| serde::de::Error::custom(format!("{s:?} is not an IP address or network")))
+        })
+        .collect()
+}
+
+/// `[audit]`: where the record of every write API call goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// `file` (`audit.log` in the data directory, rotated), `stdout` or `off`.
+    pub to: String,
+    /// The log is rotated when it grows past this size.
+    pub max_bytes: u64,
+    /// How many rotated logs are kept (`audit.log.1` is the newest).
+    pub keep: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            to: "file".into(),
+            max_bytes: 64 << 20,
+            keep: 5,
+        }
+    }
+}
+
 /// Everything the controller needs to start.
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
@@ -208,6 +264,8 @@ pub struct ControllerConfig {
     pub scheduler: SchedulerConfig,
     /// Serve the web dashboard from this directory instead of the files built into the binary.
     pub dashboard_dir: Option<PathBuf>,
+    pub metrics: MetricsConfig,
+    pub audit: AuditConfig,
 }
 
 impl ControllerConfig {
@@ -227,6 +285,8 @@ impl ControllerConfig {
             network: NetworkConfig::default(),
             scheduler: SchedulerConfig::default(),
             dashboard_dir: None,
+            metrics: MetricsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod metrics;
 
 use app::identity::bootstrap::BootstrapOutcome;
 use app::App;
@@ -70,7 +71,12 @@ impl Controller {
         // `into_make_service` turns the routes into services once and hands every connection
         // a shared handle. Serving the router itself rebuilds its whole route table per
         // connection (about 0.4 MiB each): 1,000 agents' long polls held 600 MiB that way.
-        axum::serve(listener, self.router.into_make_service())
+        // With each connection's peer address: `/metrics` admits some without a token, and
+        // the audit log names where a call came from.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown({
                 // Long polls of agents end at once, so graceful shutdown does not wait for them.
                 let app = self.app.clone();

@@ -449,6 +449,9 @@ pub struct VmSpec {
     /// The server's id; also names the VM's files and process.
     pub id: String,
     pub name: String,
+    /// The project owning the server (labels its metrics on the host).
+    #[serde(default)]
+    pub project_id: String,
     pub vcpus: u32,
     pub memory_mb: u64,
     /// Root disk size; 0 means the image's own size.

@@ -50,6 +50,9 @@ pub struct AgentArgs {
     /// Address of the agent's own API (console logs), which the controller calls.
     #[arg(long, default_value = "0.0.0.0:8779")]
     listen: std::net::SocketAddr,
+    /// Where the agent serves its Prometheus metrics (`/metrics`); `off`: not served.
+    #[arg(long, default_value = "0.0.0.0:9101")]
+    metrics_listen: String,
     /// URL the controller reaches the agent's API at [default: from --listen / --underlay-ip].
     #[arg(long)]
     advertise_url: Option<String>,
@@ -241,6 +244,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        serve_metrics(&args.metrics_listen).await?;
         let mut all = tokio::task::JoinSet::new();
         for a in agents {
             all.spawn(a.run());
@@ -250,4 +254,20 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })
+}
+
+/// Serves the agents' `/metrics` on `listen` (`off` or empty: not at all).
+pub async fn serve_metrics(listen: &str) -> anyhow::Result<()> {
+    if listen.is_empty() || listen == "off" {
+        return Ok(());
+    }
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("invalid metrics address '{listen}' (expected IP:PORT or off)"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot serve the agent's metrics on {addr}"))?;
+    tracing::info!(%addr, "agent metrics at /metrics");
+    tokio::spawn(ciel_agent::metrics::serve(listener));
+    Ok(())
 }

@@ -2,7 +2,9 @@
 //! Unknown keys are errors that name the key, so typos never pass silently.
 
 use anyhow::Context;
-use ciel_controller::config::{IdentityConfig, ImageConfig, NetworkConfig, SchedulerConfig};
+use ciel_controller::config::{
+    AuditConfig, IdentityConfig, ImageConfig, MetricsConfig, NetworkConfig, SchedulerConfig,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,12 @@ pub struct FileConfig {
     pub scheduler: Option<SchedulerConfig>,
     #[serde(default)]
     pub compute: ComputeConfig,
+    /// Who reads the controller's `/metrics` without a token; where the agent serves its own.
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
+    /// Where the audit log of write API calls goes.
+    #[serde(default)]
+    pub audit: Option<AuditConfig>,
     #[serde(default)]
     pub database: DatabaseConfig,
     /// The Ceph cluster of the `rbd` storage backend (volumes; root disks with

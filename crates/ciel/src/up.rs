@@ -112,6 +112,12 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
     if let Some(s) = file.scheduler {
         cfg.scheduler = s;
     }
+    if let Some(m) = file.metrics.clone() {
+        cfg.metrics = m;
+    }
+    if let Some(a) = file.audit.clone() {
+        cfg.audit = a;
+    }
     if let Some(net) = file.network {
         cfg.network = net;
     }
@@ -140,6 +146,7 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
         let public_url = cfg.public_url.clone();
         let region = cfg.region.clone();
         let given_password = cfg.admin_password.clone();
+        let agent_metrics = cfg.metrics.listen.clone();
         let controller = Controller::start(cfg).await?;
         if role == Role::AllInOne && file.compute.agent {
             start_local_agent(
@@ -150,6 +157,7 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
                 &shared_dir,
                 listen,
             )?;
+            crate::agent::serve_metrics(&agent_metrics).await?;
         }
         // The password this start set, or the one it was given (another controller may have
         // bootstrapped with it: it is the current one either way).

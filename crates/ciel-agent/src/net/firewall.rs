@@ -851,6 +851,7 @@ mod tests {
             vms: vec![VmSpec {
                 id: "vm".into(),
                 name: "vm".into(),
+                project_id: String::new(),
                 vcpus: 1,
                 memory_mb: 64,
                 root_gb: 0,

@@ -292,3 +292,44 @@ impl BlockSetIoThrottle {
         }
     }
 }
+
+/// `query-blockstats`: I/O counters of every block device (the agent's metrics).
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryBlockstats {}
+command!(QueryBlockstats, "query-blockstats", Vec<BlockStats>);
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BlockStats {
+    /// The legacy drive name; empty for devices made with `-blockdev`.
+    #[serde(default)]
+    pub device: String,
+    /// The guest device's QOM path or id (`/machine/peripheral/disk0/virtio-backend`).
+    #[serde(default)]
+    pub qdev: Option<String>,
+    #[serde(rename = "node-name", default)]
+    pub node_name: Option<String>,
+    pub stats: BlockCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BlockCounters {
+    pub rd_bytes: u64,
+    pub wr_bytes: u64,
+    pub rd_operations: u64,
+    pub wr_operations: u64,
+}
+
+impl BlockStats {
+    /// The name an operator knows the disk by: the guest device's id (`disk0`, a volume's
+    /// device), else the node or drive name.
+    pub fn name(&self) -> String {
+        if let Some(q) = self.qdev.as_deref().filter(|q| !q.is_empty()) {
+            let q = q.strip_prefix("/machine/peripheral/").unwrap_or(q);
+            return q.split('/').next().unwrap_or(q).to_string();
+        }
+        self.node_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.device.clone())
+    }
+}

@@ -15,6 +15,7 @@ fn spec(id: &str, power: PowerState) -> VmSpec {
     VmSpec {
         id: id.into(),
         name: id[..2].into(),
+        project_id: String::new(),
         vcpus: 1,
         memory_mb: 128,
         root_gb: 1,

@@ -1,6 +1,7 @@
 //! Domain logic. Every public operation takes the authenticated caller, checks policy,
 //! and runs its database work as one transaction where it writes more than one row.
 
+pub mod audit;
 pub mod cluster;
 pub mod compute;
 pub mod identity;
@@ -10,6 +11,7 @@ pub mod keyset;
 pub mod loadbalancer;
 pub mod metadata_schema;
 pub mod network;
+pub mod observe;
 pub mod policy;
 pub mod shared_dir;
 pub mod volume;
@@ -47,12 +49,15 @@ pub struct App {
     /// This controller's id among those sharing the database (new at every start): the
     /// owner of the work it leases.
     pub controller_id: String,
+    /// Where write API calls are recorded.
+    pub(crate) audit: audit::AuditLog,
 }
 
 impl App {
     pub async fn new(db: Pool, cfg: ControllerConfig) -> anyhow::Result<Arc<Self>> {
         let tokens = TokenKeys::open(&cfg.shared_dir.join("token-keys"))?;
         let image_store = image::store::FileStore::open(&cfg.shared_dir.join("images"), cfg.image.rbd.clone())?;
+        let audit = audit::AuditLog::open(&cfg.audit, &cfg.data_dir)?;
         let app = Arc::new(Self {
             db,
             cfg: Arc::new(cfg),
@@ -67,6 +72,7 @@ impl App {
             heartbeats: Default::default(),
             host_views: Default::default(),
             controller_id: uuid::Uuid::new_v4().to_string(),
+            audit,
         });
         app.load_revocations().await?;
         // Alive before any lease is taken: a lease of an unknown controller is orphaned.

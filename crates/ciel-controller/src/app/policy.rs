@@ -86,6 +86,10 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("agent:image_file", Public),
     ("agent:metadata", Public),
     ("health:check", Public),
+    ("health:ready", Public),
+    // The handler itself admits the allowed source addresses or an admin token
+    // (`[metrics] allow`): Prometheus cannot send `X-Auth-Token`.
+    ("metrics:scrape", Public),
     // --- Keystone ---------------------------------------------------------------------------
     ("identity:versions", Public),
     ("identity:version", Public),

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod image;
 pub mod loadbalancer;
 pub mod network;
+pub mod observe;
 pub mod quota_overrides;
 pub mod sql;
 pub mod text_enum;
@@ -87,6 +88,10 @@ pub const WRITER_LOCK: i64 = 0x6369_656c;
 /// polls when it changed some host's desired state; there is no write transaction without
 /// that (the app's start at `App::begin`).
 pub async fn begin_notifying(pool: &Pool, wakeups: &HostWakeups) -> Result<Tx<'static>> {
+    let timer = crate::metrics::TxTimer::start(match pool {
+        Pool::Sqlite(_) => "sqlite",
+        Pool::Postgres(_) => "postgres",
+    });
     let mut turn = None;
     let conn = match pool {
         Pool::Sqlite(p) => {
@@ -102,7 +107,7 @@ pub async fn begin_notifying(pool: &Pool, wakeups: &HostWakeups) -> Result<Tx<'s
             Conn::Postgres(t)
         }
     };
-    Ok(Tx::new(conn, Some(wakeups.clone())).holding(turn))
+    Ok(Tx::new(conn, Some(wakeups.clone())).holding(turn).timed(timer))
 }
 
 /// Held while a controller bootstraps and seeds the database: controllers starting at the

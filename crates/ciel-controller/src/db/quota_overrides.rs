@@ -55,3 +55,12 @@ pub async fn reset(e: impl sql::Executor<'_>, s: Service, project_id: &str) -> R
         .await?;
     Ok(())
 }
+
+/// Every project's overrides of one service: (project, resource, limit).
+pub async fn all(e: impl sql::Executor<'_>, s: Service) -> Result<Vec<(String, String, i64)>> {
+    Ok(
+        sql::query_as(&format!("SELECT project_id, resource, hard_limit FROM {}", s.table()))
+            .fetch_all(e)
+            .await?,
+    )
+}

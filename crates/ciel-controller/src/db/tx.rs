@@ -43,6 +43,8 @@ pub struct Tx<'a> {
     parent: Option<&'a mut HostChanges>,
     /// The SQLite writer's turn, given back when the transaction ends (after `inner`).
     _turn: Option<WriterTurn>,
+    /// Observes the transaction's duration when it ends.
+    _timer: Option<crate::metrics::TxTimer>,
 }
 
 impl<'a> Tx<'a> {
@@ -53,12 +55,19 @@ impl<'a> Tx<'a> {
             wakeups,
             parent: None,
             _turn: None,
+            _timer: None,
         }
     }
 
     /// This transaction holds the SQLite writer's turn until it ends.
     pub(crate) fn holding(mut self, turn: Option<WriterTurn>) -> Self {
         self._turn = turn;
+        self
+    }
+
+    /// This transaction's duration is observed when it ends.
+    pub(crate) fn timed(mut self, timer: crate::metrics::TxTimer) -> Self {
+        self._timer = Some(timer);
         self
     }
 
@@ -72,6 +81,7 @@ impl<'a> Tx<'a> {
             wakeups: None,
             parent: Some(&mut self.changes),
             _turn: None,
+            _timer: None,
         })
     }
 

@@ -75,6 +75,10 @@ pub fn channel() -> HostWakeups {
 
 /// Wakes the polls of these hosts.
 pub fn wake(w: &HostWakeups, woken: Woken) {
+    crate::metrics::LAG.changed(match &woken {
+        Woken::All => None,
+        Woken::Hosts(h) => Some(h),
+    });
     w.send_modify(|log| log.push(woken));
 }
 

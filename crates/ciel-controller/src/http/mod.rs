@@ -10,6 +10,7 @@ pub mod identity;
 pub mod image;
 pub mod loadbalancer;
 pub mod network;
+pub mod observe;
 pub mod retry;
 pub mod routes;
 pub mod volume;
@@ -20,7 +21,7 @@ use crate::error::Error;
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Router;
 use routes::Routes;
 use serde::de::DeserializeOwned;
@@ -35,7 +36,7 @@ pub fn router(app: AppState) -> Router {
     router
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
         .layer(axum::middleware::from_fn(retry::retry_lost_races))
-        .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn(log_request)))
+        .layer(axum::middleware::from_fn(observe::observe))
         // Route guards (`routes::enforce`) authenticate with it.
         .layer(axum::Extension(app.clone()))
         .with_state(app)
@@ -53,6 +54,8 @@ fn routes(app: AppState) -> Routes<routes::PlainError> {
     Routes::new()
         .route("/", get("dashboard:index", dashboard::index))
         .route("/healthz", get("health:check", health::healthz))
+        .route("/readyz", get("health:ready", health::readyz))
+        .route("/metrics", get("metrics:scrape", health::metrics))
         .route("/{file}", get("dashboard:file", dashboard::top_file))
         .route("/assets/{*path}", get("dashboard:asset", dashboard::asset))
         .route("/identity/", get("identity:versions", identity::versions))
@@ -95,15 +98,6 @@ fn routes(app: AppState) -> Routes<routes::PlainError> {
             "/volume",
             volume::router().map(|r| r.layer(axum::middleware::from_fn(body_rules::cinder))),
         )
-}
-
-async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let started = std::time::Instant::now();
-    let resp = next.run(req).await;
-    tracing::debug!(%method, %uri, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
-    resp
 }
 
 /// How a service renders the common `Error` (each OpenStack service has its own body).

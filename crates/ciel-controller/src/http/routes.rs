@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::http::{AppState, ServiceError};
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::handler::Handler;
+use axum::http::request::Parts;
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -203,37 +204,66 @@ impl IntoResponse for PlainError {
 
 impl ServiceError for PlainError {}
 
+/// What routing learned about a request, handed back on the response for the metrics and
+/// the audit log (`http::observe`): the route's action, the caller, the resource named.
+#[derive(Clone)]
+pub struct Routed {
+    pub action: Action,
+    pub caller: Option<Caller>,
+    /// The last path parameter (the resource's id), if any.
+    pub target: Option<String>,
+}
+
 /// Runs before every handler: looks the action's rule up, authenticates unless the rule is
 /// public, checks the role part, and hands the caller to the `Authed` extractor.
-async fn enforce<E: ServiceError>(action: Action, mut req: Request, next: Next) -> Response {
-    let Some(rule) = policy::rule(&action) else {
-        tracing::error!(%action, method = %req.method(), uri = %req.uri(), "route without a policy entry refused");
-        return E::from(Error::forbidden()).into_response();
+async fn enforce<E: ServiceError>(action: Action, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let target = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|p| p.iter().last().map(|(_, v)| v.to_string()));
+    let mut routed = Routed {
+        action: action.clone(),
+        caller: None,
+        target,
     };
-    if rule != policy::Rule::Public {
-        let Some(app) = req.extensions().get::<AppState>().cloned() else {
-            return E::from(Error::Internal("no application state on the request".into())).into_response();
-        };
-        let caller = match authenticate(&app, req.headers()).await {
-            Ok(c) => c,
-            Err(e) => return E::from(e).into_response(),
-        };
-        if let Err(e) = caller.allowed(&action) {
-            return E::from(e).into_response();
+    let mut resp = match admit::<E>(&action, &mut parts, &mut routed).await {
+        Ok(()) => {
+            parts.extensions.insert(action);
+            next.run(Request::from_parts(parts, body)).await
         }
-        let (mut parts, body) = req.into_parts();
-        if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
-            if let Some((_, project)) = params.iter().find(|(k, _)| *k == "project_id") {
-                if let Err(e) = caller.check_url_project(project) {
-                    return E::from(e).into_response();
-                }
-            }
-        }
-        req = Request::from_parts(parts, body);
-        req.extensions_mut().insert(caller);
+        Err(refused) => refused,
+    };
+    resp.extensions_mut().insert(routed);
+    resp
+}
+
+/// The policy check of [`enforce`]: the refusal to answer with, if any.
+async fn admit<E: ServiceError>(action: &Action, parts: &mut Parts, routed: &mut Routed) -> Result<(), Response> {
+    let Some(rule) = policy::rule(action) else {
+        tracing::error!(%action, method = %parts.method, uri = %parts.uri, "route without a policy entry refused");
+        return Err(E::from(Error::forbidden()).into_response());
+    };
+    if rule == policy::Rule::Public {
+        return Ok(());
     }
-    req.extensions_mut().insert(action);
-    next.run(req).await
+    let Some(app) = parts.extensions.get::<AppState>().cloned() else {
+        return Err(E::from(Error::Internal("no application state on the request".into())).into_response());
+    };
+    let caller = authenticate(&app, &parts.headers)
+        .await
+        .map_err(|e| E::from(e).into_response())?;
+    routed.caller = Some(caller.clone());
+    caller.allowed(action).map_err(|e| E::from(e).into_response())?;
+    if let Ok(params) = RawPathParams::from_request_parts(parts, &()).await {
+        if let Some((_, project)) = params.iter().find(|(k, _)| *k == "project_id") {
+            caller
+                .check_url_project(project)
+                .map_err(|e| E::from(e).into_response())?;
+        }
+    }
+    parts.extensions.insert(caller);
+    Ok(())
 }
 
 /// The caller of `X-Auth-Token`; anything wrong with the token is a 401.

@@ -191,6 +191,7 @@ impl App {
         // Three quarters of the wait or more, drawn per poll: agents started together
         // would otherwise all time out, answer and report in the same instant, every time.
         let wait = wait.min(heartbeat).mul_f64(0.75 + rand::random::<f64>() / 4.0);
+        let _open = crate::metrics::OpenPoll::start();
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if h.generation as u64 > after || self.shutting_down.load(std::sync::atomic::Ordering::Acquire) {
@@ -399,6 +400,7 @@ impl App {
             vms.push(VmSpec {
                 id: s.id.to_string(),
                 name: s.name.clone(),
+                project_id: s.project_id.to_string(),
                 vcpus: s.vcpus as u32,
                 memory_mb: s.memory_mb as u64,
                 root_gb: s.root_gb as u64,
@@ -467,6 +469,7 @@ impl App {
         let now = crate::db::now();
         // `host` was read when the agent authenticated: its generation and last digest.
         let down_after = Duration::from_secs(self.cfg.scheduler.host_down_after.max(1) as u64);
+        crate::metrics::LAG.reported(&host.id, report.generation as i64 >= host.generation);
         if self
             .heartbeats
             .unchanged(host, &super::heartbeats::digest(&report, host.generation), down_after)

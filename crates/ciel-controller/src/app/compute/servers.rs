@@ -81,6 +81,12 @@ impl App {
             None => Self::servers_in_error(&mut tx, caller, request_id, req, &proto, wanted).await?,
         };
         tx.commit().await?;
+        let placed = made.iter().filter(|s| s.host_id.is_some()).count();
+        let decisions = &crate::metrics::SCHEDULER;
+        decisions.with_label_values(&["placed"]).inc_by(placed as u64);
+        decisions
+            .with_label_values(&["no_valid_host"])
+            .inc_by((made.len() - placed) as u64);
         // Ports are the network service's: made through its API, undone if any fails. A
         // server in ERROR never had a host, so it gets none.
         for s in made.iter().filter(|s| s.host_id.is_some()) {

@@ -733,7 +733,7 @@ pub(crate) async fn volume_limits(tx: &mut Tx<'_>, project: &str) -> Result<BTre
     Ok(out)
 }
 
-async fn class_defaults(tx: &mut Tx<'_>) -> Result<BTreeMap<String, i64>> {
+pub(crate) async fn class_defaults(tx: &mut Tx<'_>) -> Result<BTreeMap<String, i64>> {
     let mut out: BTreeMap<String, i64> = super::DEFAULT_QUOTAS.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     for t in db::list_types(&mut **tx).await? {
         for r in ["volumes", "gigabytes", "snapshots"] {

@@ -37,7 +37,11 @@ pub async fn issue(State(app): State<AppState>, q: Query, body: Bytes) -> KsResu
         Some(app.catalog().await?)
     };
     let body = render::token(&issued.caller, catalog.as_deref().map(Vec::as_slice));
-    Ok(with_subject(StatusCode::CREATED, &issued.token, body))
+    let mut resp = with_subject(StatusCode::CREATED, &issued.token, body);
+    // The audit log names who authenticated (the route itself has no caller).
+    resp.extensions_mut()
+        .insert(crate::http::observe::Authenticated(issued.caller.clone()));
+    Ok(resp)
 }
 
 /// The token named by `X-Subject-Token` and its caller, if `action` on it is allowed.
