@@ -219,6 +219,25 @@ fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>,
         .collect()
 }
 
+/// `[usage]`: how often resources are sampled for metering and how long it is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsageConfig {
+    /// Seconds between samples; a deleted resource's end is known to within half of it.
+    pub interval: u64,
+    /// Days a finished run is kept.
+    pub retention_days: u64,
+}
+
+impl Default for UsageConfig {
+    fn default() -> Self {
+        Self {
+            interval: 60,
+            retention_days: 14,
+        }
+    }
+}
+
 /// `[audit]`: where the record of every write API call goes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -266,6 +285,7 @@ pub struct ControllerConfig {
     pub dashboard_dir: Option<PathBuf>,
     pub metrics: MetricsConfig,
     pub audit: AuditConfig,
+    pub usage: UsageConfig,
 }
 
 impl ControllerConfig {
@@ -287,6 +307,7 @@ impl ControllerConfig {
             dashboard_dir: None,
             metrics: MetricsConfig::default(),
             audit: AuditConfig::default(),
+            usage: UsageConfig::default(),
         }
     }
 }

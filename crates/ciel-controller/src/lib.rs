@@ -68,6 +68,7 @@ impl Controller {
         let follow = tokio::spawn(self.app.clone().follow_cluster());
         let alive = tokio::spawn(self.app.clone().keep_alive());
         let heartbeats = tokio::spawn(self.app.clone().keep_flushing_heartbeats());
+        let metering = tokio::spawn(self.app.clone().keep_metering());
         // `into_make_service` turns the routes into services once and hands every connection
         // a shared handle. Serving the router itself rebuilds its whole route table per
         // connection (about 0.4 MiB each): 1,000 agents' long polls held 600 MiB that way.
@@ -90,6 +91,7 @@ impl Controller {
         follow.abort();
         alive.abort();
         heartbeats.abort();
+        metering.abort();
         if let Err(e) = self.app.flush_heartbeats().await {
             tracing::warn!(error = %e, "recording hosts' last heartbeats failed");
         }

@@ -256,7 +256,9 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Serves the agents' `/metrics` on `listen` (`off` or empty: not at all).
+/// Serves the agents' `/metrics` on `listen` (`off` or empty: not at all). An address that
+/// does not parse is an error; one taken (another agent on this host) is logged, and the
+/// agent runs without its metrics.
 pub async fn serve_metrics(listen: &str) -> anyhow::Result<()> {
     if listen.is_empty() || listen == "off" {
         return Ok(());
@@ -264,10 +266,12 @@ pub async fn serve_metrics(listen: &str) -> anyhow::Result<()> {
     let addr: std::net::SocketAddr = listen
         .parse()
         .with_context(|| format!("invalid metrics address '{listen}' (expected IP:PORT or off)"))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot serve the agent's metrics on {addr}"))?;
-    tracing::info!(%addr, "agent metrics at /metrics");
-    tokio::spawn(ciel_agent::metrics::serve(listener));
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => {
+            tracing::info!(%addr, "agent metrics at /metrics");
+            tokio::spawn(ciel_agent::metrics::serve(listener));
+        }
+        Err(e) => tracing::error!(%addr, error = %e, "cannot serve the agent's metrics; running without them"),
+    }
     Ok(())
 }

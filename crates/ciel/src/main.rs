@@ -3,8 +3,10 @@
 //! hypervisor host to the controllers.
 
 mod agent;
+mod client;
 mod join_token;
 mod malloc;
+mod report;
 mod settings;
 mod up;
 
@@ -36,6 +38,12 @@ enum Command {
         #[command(subcommand)]
         action: join_token::Action,
     },
+    /// The cloud at a glance: controllers, hosts up or down with their last report, resources
+    /// by state, the latest errors (admin credentials: OS_* or DATA_DIR/admin-openrc).
+    Status(report::StatusArgs),
+    /// Metered usage per project over a period (vCPU, RAM, disk, volume, floating IP and
+    /// load balancer hours), as a table, CSV or JSON for billing.
+    Usage(report::UsageArgs),
     /// Manage the token key repository.
     Keys {
         #[command(subcommand)]
@@ -62,6 +70,8 @@ fn main() -> std::process::ExitCode {
         Command::Controller(args) => up::run(args, up::Role::Controller),
         Command::Agent(args) => agent::run(*args),
         Command::JoinToken { action } => join_token::run(action),
+        Command::Status(args) => report::status(args),
+        Command::Usage(args) => report::usage(args),
         Command::Keys {
             action: KeysAction::Rotate {
                 data_dir,

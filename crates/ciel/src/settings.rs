@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use ciel_controller::config::{
-    AuditConfig, IdentityConfig, ImageConfig, MetricsConfig, NetworkConfig, SchedulerConfig,
+    AuditConfig, IdentityConfig, ImageConfig, MetricsConfig, NetworkConfig, SchedulerConfig, UsageConfig,
 };
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,9 @@ pub struct FileConfig {
     /// Where the audit log of write API calls goes.
     #[serde(default)]
     pub audit: Option<AuditConfig>,
+    /// Metering: the sampling interval and how long usage is kept.
+    #[serde(default)]
+    pub usage: Option<UsageConfig>,
     #[serde(default)]
     pub database: DatabaseConfig,
     /// The Ceph cluster of the `rbd` storage backend (volumes; root disks with

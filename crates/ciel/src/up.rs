@@ -118,6 +118,9 @@ pub fn run(args: UpArgs, role: Role) -> anyhow::Result<()> {
     if let Some(a) = file.audit.clone() {
         cfg.audit = a;
     }
+    if let Some(u) = file.usage.clone() {
+        cfg.usage = u;
+    }
     if let Some(net) = file.network {
         cfg.network = net;
     }

@@ -10,6 +10,7 @@ pub mod json_input;
 pub mod keyset;
 pub mod loadbalancer;
 pub mod metadata_schema;
+pub mod metering;
 pub mod network;
 pub mod observe;
 pub mod policy;

@@ -165,3 +165,107 @@ impl App {
         Ok(())
     }
 }
+
+/// The cloud at a glance (`ciel status`).
+#[derive(Debug, serde::Serialize)]
+pub struct CloudStatus {
+    pub controllers: Vec<ControllerStatus>,
+    pub hosts: Vec<HostStatus>,
+    pub resources: Vec<ResourceCount>,
+    pub recent_errors: Vec<RecentError>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ControllerStatus {
+    pub id: String,
+    pub hostname: String,
+    pub alive: bool,
+    pub last_seen_seconds_ago: i64,
+    /// The controller answering this request.
+    pub this: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct HostStatus {
+    pub hostname: String,
+    pub up: bool,
+    pub enabled: bool,
+    pub forced_down: bool,
+    pub last_report_seconds_ago: i64,
+    pub desired_generation: i64,
+    pub applied_generation: i64,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ResourceCount {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub state: String,
+    pub count: i64,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct RecentError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub project_id: String,
+    pub message: String,
+    pub at: i64,
+}
+
+impl App {
+    /// Controllers, hosts, resources and the latest errors (admins).
+    pub async fn cloud_status(&self, caller: &crate::app::identity::caller::Caller) -> Result<CloudStatus> {
+        caller.require_admin()?;
+        let now = db::now();
+        let down_after = self.cfg.scheduler.host_down_after;
+        let controllers = db::observe::controllers(&self.db)
+            .await?
+            .into_iter()
+            .map(|(id, hostname, _, seen)| ControllerStatus {
+                this: id == self.controller_id,
+                alive: now - seen <= 10,
+                last_seen_seconds_ago: (now - seen).max(0),
+                id,
+                hostname,
+            })
+            .collect();
+        let hosts = db::compute::hosts::list(&self.db)
+            .await?
+            .into_iter()
+            .map(|h| HostStatus {
+                up: h.is_up(now, down_after),
+                enabled: h.enabled,
+                forced_down: h.forced_down,
+                last_report_seconds_ago: (now - h.last_seen).max(0),
+                desired_generation: h.generation,
+                applied_generation: h.applied_generation,
+                hostname: h.hostname,
+            })
+            .collect();
+        let resources = db::observe::resources_by_state(&self.db)
+            .await?
+            .into_iter()
+            .filter(|r| r.2 > 0)
+            .map(|(kind, state, count)| ResourceCount { kind, state, count })
+            .collect();
+        let recent_errors = db::observe::recent_errors(&self.db, 10)
+            .await?
+            .into_iter()
+            .map(|(kind, id, project_id, message, at)| RecentError {
+                kind,
+                id,
+                project_id,
+                message,
+                at,
+            })
+            .collect();
+        Ok(CloudStatus {
+            controllers,
+            hosts,
+            resources,
+            recent_errors,
+        })
+    }
+}

@@ -90,6 +90,10 @@ pub const POLICIES: &[(&str, Rule)] = &[
     // The handler itself admits the allowed source addresses or an admin token
     // (`[metrics] allow`): Prometheus cannot send `X-Auth-Token`.
     ("metrics:scrape", Public),
+    // --- Ciel's operator API (`ciel status`, `ciel usage`) -------------------------------
+    ("ciel:status", Admin),
+    // Members read their own project's usage; the app refuses them others'.
+    ("ciel:usage", ProjectReader),
     // --- Keystone ---------------------------------------------------------------------------
     ("identity:versions", Public),
     ("identity:version", Public),

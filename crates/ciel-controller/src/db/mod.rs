@@ -13,6 +13,7 @@ pub mod quota_overrides;
 pub mod sql;
 pub mod text_enum;
 pub mod tx;
+pub mod usage;
 pub mod volume;
 pub mod wakeups;
 

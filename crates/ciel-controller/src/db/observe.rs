@@ -51,3 +51,32 @@ pub async fn controllers_alive(e: impl sql::Executor<'_>, since: i64) -> Result<
         .fetch_one(e)
         .await?)
 }
+
+/// (id, hostname, started_at, seen_at) of the controllers sharing the database.
+pub async fn controllers(e: impl sql::Executor<'_>) -> Result<Vec<(String, String, i64, i64)>> {
+    Ok(
+        sql::query_as("SELECT id, hostname, started_at, seen_at FROM controllers ORDER BY started_at")
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+/// The latest resources in error: (type, id, project, why, when), newest first.
+pub async fn recent_errors(
+    e: impl sql::Executor<'_>,
+    limit: i64,
+) -> Result<Vec<(String, String, String, String, i64)>> {
+    Ok(sql::query_as(
+        "SELECT kind, id, project_id, why, at FROM ( \
+           SELECT 'server' AS kind, id, project_id, COALESCE(fault, '') AS why, updated_at AS at \
+             FROM servers WHERE vm_state = 'error' \
+           UNION ALL SELECT 'volume', id, project_id, status, COALESCE(updated_at, created_at) \
+             FROM volumes WHERE status LIKE 'error%' \
+           UNION ALL SELECT 'load_balancer', id, project_id, COALESCE(fault, ''), COALESCE(updated_at, created_at) \
+             FROM lb_loadbalancers WHERE provisioning_status = 'ERROR' \
+         ) errors ORDER BY at DESC LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(e)
+    .await?)
+}

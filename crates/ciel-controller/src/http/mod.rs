@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod body_rules;
+pub mod ciel;
 pub mod compute;
 pub mod dashboard;
 pub mod health;
@@ -69,6 +70,7 @@ fn routes(app: AppState) -> Routes<routes::PlainError> {
             image::router().map(|r| r.layer(axum::middleware::from_fn(body_rules::glance))),
         )
         .nest("/agent", agent::router())
+        .nest("/ciel", ciel::router())
         .route("/compute/", get("compute:versions", compute::versions))
         .nest(
             "/compute",

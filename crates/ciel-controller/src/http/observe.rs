@@ -29,6 +29,7 @@ pub fn service_of(path: &str) -> &'static str {
         "volume" => "volume",
         "load-balancer" => "load-balancer",
         "agent" => "agent",
+        "ciel" => "ciel",
         "metrics" => "metrics",
         "healthz" | "readyz" => "health",
         _ => "dashboard",

@@ -19,6 +19,7 @@ mod live_migration;
 mod loadbalancer;
 mod network;
 mod network_validation;
+mod observability;
 mod suspend;
 mod volume_admin;
 mod volume_backups;

@@ -533,6 +533,8 @@ impl App {
         let mut tx = self.begin().await?;
         App::release_server_volumes(&mut tx, id).await?;
         db::delete(&mut *tx, id).await?;
+        // Metering knows the exact end (its sample would place it within half an interval).
+        crate::db::usage::close(&mut *tx, "server", id, crate::db::now()).await?;
         // A migration in progress ends with it: its destination lets the VM go too.
         for h in crate::db::compute::migrations::forget_server(&mut tx, id).await? {
             tx.host_changed(&h);

@@ -28,8 +28,8 @@ fn period(raw: Option<&str>) -> Result<(i64, i64, bool), crate::error::Error> {
 fn usage_json(u: &ProjectUsage, start: i64, end: i64, detailed: bool) -> Value {
     let mut v = json!({
         "tenant_id": u.project_id, "start": time_micro(start), "stop": time_micro(end),
-        "total_hours": u.total(|_| 1), "total_vcpus_usage": u.total(|s| s.vcpus),
-        "total_memory_mb_usage": u.total(|s| s.memory_mb), "total_local_gb_usage": u.total(|s| s.root_gb),
+        "total_hours": u.total_hours(), "total_vcpus_usage": u.total_vcpus_usage(),
+        "total_memory_mb_usage": u.total_memory_mb_usage(), "total_local_gb_usage": u.total_local_gb_usage(),
     });
     if detailed {
         let now = crate::db::now();
@@ -37,12 +37,10 @@ fn usage_json(u: &ProjectUsage, start: i64, end: i64, detailed: bool) -> Value {
             .servers
             .iter()
             .map(|s| {
-                let sv = &s.server;
-                json!({"instance_id": sv.id, "name": sv.name, "tenant_id": sv.project_id, "flavor": sv.flavor_id,
-                    "hours": s.hours, "vcpus": sv.vcpus, "memory_mb": sv.memory_mb, "local_gb": sv.root_gb,
-                    "started_at": time_micro(sv.created_at), "ended_at": null,
-                    "state": crate::app::compute::status::api_status(sv).as_str().to_lowercase(),
-                    "uptime": now - sv.created_at})
+                json!({"instance_id": s.id, "name": s.name, "tenant_id": s.project_id, "flavor": s.flavor,
+                    "hours": s.hours, "vcpus": s.vcpus, "memory_mb": s.memory_mb, "local_gb": s.local_gb,
+                    "started_at": time_micro(s.started_at), "ended_at": s.ended_at.map(time_micro),
+                    "state": s.state, "uptime": s.ended_at.unwrap_or(now) - s.started_at})
             })
             .collect();
     }
