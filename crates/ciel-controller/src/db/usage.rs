@@ -48,11 +48,20 @@ pub async fn current(e: impl sql::Executor<'_>) -> Result<Vec<(Shape, i64)>> {
     created_since(e, i64::MIN).await
 }
 
+/// A metered resource that exists, and when it was made.
+#[derive(sqlx::FromRow)]
+struct Existing {
+    #[sqlx(flatten)]
+    shape: Shape,
+    created_at: i64,
+}
+
 /// The metered resources created at or after `since`, with their creation time.
 pub async fn created_since(e: impl sql::Executor<'_>, since: i64) -> Result<Vec<(Shape, i64)>> {
-    let rows: Vec<(String, String, String, String, String, i64, i64, i64, i64)> = sql::query_as(
-        "SELECT 'server', id, project_id, name, flavor_id, CAST(vcpus AS BIGINT), CAST(memory_mb AS BIGINT), \
-                CAST(root_gb AS BIGINT), created_at FROM servers WHERE created_at >= ? \
+    let rows: Vec<Existing> = sql::query_as(
+        "SELECT 'server' AS kind, id AS resource_id, project_id, name, flavor_id AS flavor, \
+                CAST(vcpus AS BIGINT) AS vcpus, CAST(memory_mb AS BIGINT) AS memory_mb, \
+                CAST(root_gb AS BIGINT) AS disk_gb, created_at FROM servers WHERE created_at >= ? \
          UNION ALL SELECT 'volume', id, project_id, COALESCE(name, ''), volume_type_id, CAST(0 AS BIGINT), \
                 CAST(0 AS BIGINT), CAST(size AS BIGINT), created_at FROM volumes WHERE created_at >= ? \
          UNION ALL SELECT 'floating_ip', id, project_id, floating_ip_address, '', CAST(0 AS BIGINT), \
@@ -66,26 +75,7 @@ pub async fn created_since(e: impl sql::Executor<'_>, since: i64) -> Result<Vec<
     .bind(since)
     .fetch_all(e)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(kind, resource_id, project_id, name, flavor, vcpus, memory_mb, disk_gb, created)| {
-                (
-                    Shape {
-                        kind,
-                        resource_id,
-                        project_id,
-                        name,
-                        flavor,
-                        vcpus,
-                        memory_mb,
-                        disk_gb,
-                    },
-                    created,
-                )
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.shape, r.created_at)).collect())
 }
 
 const RUN_COLUMNS: &str =
