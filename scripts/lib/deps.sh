@@ -98,6 +98,11 @@ install_without_services() {
     ((rc == 0)) || { echo "$who: apt-get install failed" >&2; exit 2; }
 }
 
+# Prometheus and promtool (Debian's package) for tests/cli/metrics.sh; its service does not run.
+ensure_monitoring_deps() {
+    install_without_services ensure_monitoring_deps "prometheus" prometheus
+}
+
 # What tests/cli/ha.sh runs: etcd (server and etcdctl), Patroni, HAProxy, PostgreSQL 15 (Debian 12's packages).
 # scripts/test installs them up front: inside a test's network namespace there is no route out,
 # and entering PID 1's may be refused. None of their services may run: a policy-rc.d refuses

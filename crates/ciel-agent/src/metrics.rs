@@ -237,6 +237,7 @@ pub async fn render() -> String {
             &port_labels,
         ),
     ];
+    let links = crate::stats::link_counters();
     let mut machine_done = false;
     for s in sources.iter().filter(|s| s.driver.kind() != "fake") {
         let host = s.hostname.as_str();
@@ -273,7 +274,7 @@ pub async fn render() -> String {
                 wr_ops.with_label_values(&l).inc_by(d.wr_ops as f64);
             }
             for port in &vm.ports {
-                let Some(c) = crate::stats::tap_counters(&crate::net::tap_name(port)) else {
+                let Some(c) = links.get(&crate::net::tap_name(port)) else {
                     continue;
                 };
                 let l = [host, vm.id.as_str(), vm.project.as_str(), port.as_str()];

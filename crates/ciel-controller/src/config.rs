@@ -189,6 +189,9 @@ fn bare() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
+    /// Record and serve the controller's metrics (false: `/metrics` answers 404 and requests
+    /// are not counted; for measuring what metrics cost).
+    pub enabled: bool,
     /// Source addresses or networks (`10.0.0.5`, `10.0.0.0/24`) that read the controller's
     /// `/metrics` without a token; anyone else needs an admin token.
     #[serde(deserialize_with = "networks")]
@@ -201,6 +204,7 @@ pub struct MetricsConfig {
 impl Default for MetricsConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             allow: vec!["127.0.0.0/8".parse().expect("valid"), "::1/128".parse().expect("valid")],
             listen: "127.0.0.1:9101".into(),
         }

@@ -34,6 +34,9 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(app): State<AppState>, req: Request) -> Response {
+    if !app.cfg.metrics.enabled {
+        return (StatusCode::NOT_FOUND, "metrics are off ([metrics] enabled = false)\n").into_response();
+    }
     let peer = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()

@@ -75,12 +75,14 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         .map_or("unmatched".to_string(), |r| r.action.to_string());
     let elapsed = started.elapsed();
     let status_label = status.to_string();
-    crate::metrics::HTTP_REQUESTS
-        .with_label_values(&[service, &action, method.as_str(), &status_label])
-        .inc();
-    crate::metrics::HTTP_DURATION
-        .with_label_values(&[service, &action])
-        .observe(elapsed.as_secs_f64());
+    if app.as_ref().is_none_or(|a| a.cfg.metrics.enabled) {
+        crate::metrics::HTTP_REQUESTS
+            .with_label_values(&[service, &action, method.as_str(), &status_label])
+            .inc();
+        crate::metrics::HTTP_DURATION
+            .with_label_values(&[service, &action])
+            .observe(elapsed.as_secs_f64());
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id.0) {
         resp.headers_mut().insert("x-openstack-request-id", v);
     }
