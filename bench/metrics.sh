@@ -68,7 +68,9 @@ import json, sys
 def load(p):
     d = {}
     for line in open(p):
-        d.update({k: v for k, v in json.loads(line).items() if k not in ("scrape",)} if "scrape" not in line else {})
+        j = json.loads(line)
+        if "scrape" not in j:
+            d.update(j)
     return d
 off, on = load(sys.argv[1]), load(sys.argv[2])
 print(json.dumps({"throughput_on_over_off": round(on["requests_per_s"] / off["requests_per_s"], 3),

@@ -1,8 +1,7 @@
 -- Metering: what each server, volume, floating IP and load balancer was, and when, kept as
 -- runs of unchanged shape rather than one row per sample (app::metering). A sample that finds
--- a resource as the open run says extends it for free: the run's end is the latest sample
--- (`usage_sampled`) while `ended_at` is NULL. A new resource or a new shape (resize, extend)
--- opens a run; a resource gone closes its run.
+-- a resource as its open run says costs no write: a run goes on while `ended_at` is NULL. A
+-- new resource or a new shape (resize, extend) opens a run; a resource gone closes its run.
 CREATE TABLE usage_records (
     kind        TEXT NOT NULL,
     resource_id TEXT NOT NULL,

@@ -43,7 +43,7 @@ pub static DB_TRANSACTIONS: LazyLock<HistogramVec> = LazyLock::new(|| {
     HistogramVec::new(
         HistogramOpts::new(
             "ciel_db_transaction_duration_seconds",
-            "Time from the start of a write transaction (its turn taken) to its end.",
+            "Time of a write transaction, from asking for the writer's turn to its end.",
         )
         .buckets(latency_buckets()),
         &["engine"],
@@ -157,6 +157,10 @@ impl Drop for TxTimer {
     }
 }
 
+/// A change older than this is not measured: its host reported to another controller
+/// meanwhile (several controllers), or was down.
+const STALE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// When each host's desired state last changed without the host having reported it applied
 /// yet: the start of the lag [`APPLY_LAG`] measures. One entry per host at most.
 #[derive(Default)]
@@ -179,6 +183,8 @@ impl ApplyLag {
     pub fn changed(&self, hosts: Option<&std::collections::BTreeSet<String>>) {
         let now = Instant::now();
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Hosts that report to another controller never clear their entry here.
+        s.behind_since.retain(|_, since| now.duration_since(*since) < STALE);
         match hosts {
             None => s.all_changed_at = Some(now),
             Some(hs) => {
@@ -203,7 +209,7 @@ impl ApplyLag {
             }
         }
         s.current_at.insert(host.to_string(), now);
-        if let Some(since) = since {
+        if let Some(since) = since.filter(|t| now.duration_since(*t) < STALE) {
             APPLY_LAG.observe(now.duration_since(since).as_secs_f64());
         }
     }

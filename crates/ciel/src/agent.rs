@@ -50,8 +50,10 @@ pub struct AgentArgs {
     /// Address of the agent's own API (console logs), which the controller calls.
     #[arg(long, default_value = "0.0.0.0:8779")]
     listen: std::net::SocketAddr,
-    /// Where the agent serves its Prometheus metrics (`/metrics`); `off`: not served.
-    #[arg(long, default_value = "0.0.0.0:9101")]
+    /// Where the agent serves its Prometheus metrics (`/metrics`, no authentication: servers'
+    /// and projects' ids, traffic counters); `off`: not served. Give the address Prometheus
+    /// reaches (e.g. the underlay's) to scrape it from another machine.
+    #[arg(long, default_value = "127.0.0.1:9101")]
     metrics_listen: String,
     /// URL the controller reaches the agent's API at [default: from --listen / --underlay-ip].
     #[arg(long)]

@@ -67,9 +67,16 @@ impl App {
         let current = db::current(&mut *read).await?;
         let open = db::open_runs(&mut *read).await?;
         drop(read);
-        let oldest = now - self.cfg.usage.retention_days as i64 * 86400;
-        let plan = plan_sample(&current, &open, last, now, oldest);
+        let plan = plan_sample(&current, &open, last, now);
         let mut tx = self.begin().await?;
+        // Another controller's sample since ours looked: its picture is as good; ours would
+        // undo part of it.
+        if db::sampled_at(&mut *tx).await? != last {
+            return Ok(Sampled {
+                skipped: true,
+                ..Default::default()
+            });
+        }
         for (kind, id, at) in &plan.close {
             db::close(&mut *tx, kind, id, *at).await?;
         }
@@ -77,7 +84,7 @@ impl App {
             db::open(&mut *tx, shape, *at).await?;
         }
         db::set_sampled_at(&mut *tx, now).await?;
-        db::purge(&mut *tx, oldest).await?;
+        db::purge(&mut *tx, now - self.cfg.usage.retention_days as i64 * 86400).await?;
         tx.commit().await?;
         Ok(Sampled {
             opened: plan.open.len(),
@@ -186,9 +193,9 @@ pub struct Plan {
 
 /// What a sample at `now` writes, given what exists (`current`, with creation times), the
 /// runs going (`open`) and the previous sample's time. A new resource's run starts at its
-/// creation (not before `oldest`); a changed one's now; a vanished one's run ends half way
-/// since the previous sample.
-pub fn plan_sample(current: &[(Shape, i64)], open: &[Run], last: Option<i64>, now: i64, oldest: i64) -> Plan {
+/// creation (however old: the retention drops ended runs only); a changed one's now; a
+/// vanished one's run ends half way since the previous sample.
+pub fn plan_sample(current: &[(Shape, i64)], open: &[Run], last: Option<i64>, now: i64) -> Plan {
     let going: HashMap<(&str, &str), &Run> = open
         .iter()
         .map(|r| ((r.shape.kind.as_str(), r.shape.resource_id.as_str()), r))
@@ -201,7 +208,7 @@ pub fn plan_sample(current: &[(Shape, i64)], open: &[Run], last: Option<i64>, no
                 plan.close.push((shape.kind.clone(), shape.resource_id.clone(), now));
                 plan.open.push((shape.clone(), now));
             }
-            None => plan.open.push((shape.clone(), (*created).clamp(oldest, now))),
+            None => plan.open.push((shape.clone(), (*created).min(now))),
         }
     }
     let exists: std::collections::HashSet<(&str, &str)> = current
@@ -258,7 +265,7 @@ mod tests {
             run(server("resized", 2), 100),
             run(server("gone", 1), 100),
         ];
-        let plan = plan_sample(&current, &open, Some(940), 1000, 0);
+        let plan = plan_sample(&current, &open, Some(940), 1000);
         assert_eq!(
             plan.close,
             vec![
@@ -268,9 +275,9 @@ mod tests {
             ]
         );
         assert_eq!(plan.open, vec![(server("resized", 4), 1000), (server("new", 1), 950)]);
-        // A resource older than the retention starts at its bound.
-        let plan = plan_sample(&[(server("old", 1), 5)], &[], None, 1000, 500);
-        assert_eq!(plan.open, vec![(server("old", 1), 500)]);
+        // A resource older than the retention still starts at its creation.
+        let plan = plan_sample(&[(server("old", 1), 5)], &[], None, 1000);
+        assert_eq!(plan.open, vec![(server("old", 1), 5)]);
     }
 
     #[test]

@@ -90,29 +90,52 @@ pub async fn open_runs(e: impl sql::Executor<'_>) -> Result<Vec<Run>> {
     .await?)
 }
 
-/// Starts a run at `at`, unless the resource has one going already (another controller's
-/// sample got there first).
+/// The table a kind of metered resource lives in (fixed names, never from input).
+fn table(kind: &str) -> Option<&'static str> {
+    match kind {
+        "server" => Some("servers"),
+        "volume" => Some("volumes"),
+        "floating_ip" => Some("floating_ips"),
+        "load_balancer" => Some("lb_loadbalancers"),
+        _ => None,
+    }
+}
+
+/// Starts a run at `at` (or at the end of the resource's latest run, if later), unless the
+/// resource has one going already (another controller's sample got there first) or is gone
+/// (deleted since the sample looked).
 pub async fn open(e: impl sql::Executor<'_>, s: &Shape, at: i64) -> Result<()> {
-    sql::query(
+    let Some(table) = table(&s.kind) else {
+        return Ok(());
+    };
+    let text = format!(
         "INSERT INTO usage_records (kind, resource_id, project_id, name, flavor, vcpus, memory_mb, disk_gb, \
                 started_at) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS \
-                (SELECT 1 FROM usage_records WHERE kind = ? AND resource_id = ? AND ended_at IS NULL) \
-         ON CONFLICT (kind, resource_id, started_at) DO NOTHING",
-    )
-    .bind(&s.kind)
-    .bind(&s.resource_id)
-    .bind(&s.project_id)
-    .bind(&s.name)
-    .bind(&s.flavor)
-    .bind(s.vcpus)
-    .bind(s.memory_mb)
-    .bind(s.disk_gb)
-    .bind(at)
-    .bind(&s.kind)
-    .bind(&s.resource_id)
-    .execute(e)
-    .await?;
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, \
+                COALESCE((SELECT MAX(ended_at) FROM usage_records WHERE kind = ? AND resource_id = ? \
+                          AND ended_at > ?), ?) \
+         WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE kind = ? AND resource_id = ? AND ended_at IS NULL) \
+           AND EXISTS (SELECT 1 FROM {table} WHERE id = ?) \
+         ON CONFLICT (kind, resource_id, started_at) DO NOTHING"
+    );
+    sql::query(&text)
+        .bind(&s.kind)
+        .bind(&s.resource_id)
+        .bind(&s.project_id)
+        .bind(&s.name)
+        .bind(&s.flavor)
+        .bind(s.vcpus)
+        .bind(s.memory_mb)
+        .bind(s.disk_gb)
+        .bind(&s.kind)
+        .bind(&s.resource_id)
+        .bind(at)
+        .bind(at)
+        .bind(&s.kind)
+        .bind(&s.resource_id)
+        .bind(&s.resource_id)
+        .execute(e)
+        .await?;
     Ok(())
 }
 
@@ -141,7 +164,8 @@ pub async fn sampled_at(e: impl sql::Executor<'_>) -> Result<Option<i64>> {
 pub async fn set_sampled_at(e: impl sql::Executor<'_>, at: i64) -> Result<()> {
     sql::query(
         "INSERT INTO usage_sampled (id, sampled_at) VALUES (1, ?) \
-         ON CONFLICT (id) DO UPDATE SET sampled_at = excluded.sampled_at",
+         ON CONFLICT (id) DO UPDATE SET sampled_at = CASE WHEN excluded.sampled_at > usage_sampled.sampled_at \
+         THEN excluded.sampled_at ELSE usage_sampled.sampled_at END",
     )
     .bind(at)
     .execute(e)
