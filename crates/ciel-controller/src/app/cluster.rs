@@ -21,7 +21,7 @@ const POLL: Duration = Duration::from_millis(500);
 const BEAT: Duration = Duration::from_secs(2);
 
 /// A controller not seen for this long is dead: its leased work is recovered by another.
-const DEAD_AFTER_SECS: i64 = 10;
+pub(crate) const DEAD_AFTER_SECS: i64 = 10;
 
 impl App {
     /// Follows the other controllers' changes until the process ends: identity changes

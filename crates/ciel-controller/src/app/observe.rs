@@ -99,10 +99,10 @@ impl App {
         }
         let alive = IntGauge::new(
             "ciel_controllers_alive",
-            "Controllers sharing the database that recorded themselves alive in the last 10 s.",
+            "Controllers sharing the database that recorded themselves alive lately (10 s).",
         )
         .expect("valid metric");
-        alive.set(db::observe::controllers_alive(&self.db, now - 10).await?);
+        alive.set(db::observe::controllers_alive(&self.db, now - crate::app::cluster::DEAD_AFTER_SECS).await?);
         r.register(Box::new(alive)).expect("registered once");
         Ok(())
     }
@@ -225,7 +225,7 @@ impl App {
             .into_iter()
             .map(|(id, hostname, _, seen)| ControllerStatus {
                 this: id == self.controller_id,
-                alive: now - seen <= 10,
+                alive: now - seen <= crate::app::cluster::DEAD_AFTER_SECS,
                 last_seen_seconds_ago: (now - seen).max(0),
                 id,
                 hostname,
