@@ -5,7 +5,7 @@ import react from "@vitejs/plugin-react";
 // origin as the OpenStack APIs. `npm run dev` proxies the API paths to a running `ciel up`
 // (CIEL_URL, default http://127.0.0.1:8080).
 const ciel = process.env.CIEL_URL ?? "http://127.0.0.1:8080";
-const apiPaths = ["/identity", "/image", "/compute", "/network", "/volume"];
+const apiPaths = ["/identity", "/image", "/compute", "/network", "/volume", "/load-balancer", "/ciel"];
 
 export default defineConfig({
   base: "/",

@@ -46,9 +46,9 @@ async function step(name, fn) {
   }
 }
 
-async function shot(name) {
+async function shot(name, { fullPage = false } = {}) {
   await page.waitForTimeout(400); // let transitions settle
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
 // --------------------------------------------------------------------- API --
@@ -103,6 +103,19 @@ async function confirm() {
 async function go(hash, readySelector) {
   await page.goto(`${BASE}/#${hash}`);
   if (readySelector) await page.locator(readySelector).first().waitFor({ timeout: 20000 });
+}
+/** Waits until the chart `testId` (within `scope`) draws at least `min` samples; while it is
+ * not there, reports what `scope` shows instead (an empty state or an error). */
+async function chartPoints(scope, testId, min, timeoutMs = 90000) {
+  await eventually(`${testId} draws ${min} samples or more`, async () => {
+    const chart = scope.getByTestId(testId);
+    if (await chart.count()) {
+      const n = Number(await chart.first().getAttribute("data-points"));
+      return n >= min || `${n} samples`;
+    }
+    return (await scope.innerText()).replace(/\s+/g, " ").slice(0, 200);
+  }, timeoutMs);
+  return Number(await scope.getByTestId(testId).first().getAttribute("data-points"));
 }
 
 // ---------------------------------------------------------------- scenario --
@@ -393,12 +406,42 @@ try {
     await shot("09-security-groups");
   });
 
-  await step("admin: hypervisors with their load", async () => {
+  // The hypervisor samples every 5 s here (run.sh: [usage] interval = 5) and the instances have
+  // been running for minutes by now: the graphs need no waiting beyond their first read.
+  await step("web-1's monitoring graphs (CPU, memory, disk, network) from the hypervisor's samples", async () => {
+    const web1 = (await api("GET", "/compute/v2.1/servers?name=web-1")).body.servers[0];
+    await go(`/instances/${web1.id}`, '[data-testid="monitoring"]');
+    const monitoring = page.getByTestId("monitoring");
+    await chartPoints(monitoring, "chart-cpu", 2);
+    const drawn = {};
+    for (const t of ["chart-cpu", "chart-memory", "chart-disk", "chart-network"]) {
+      drawn[t] = Number(await monitoring.getByTestId(t).getAttribute("data-points"));
+      expect(drawn[t] >= 2, `${t} draws ${drawn[t]} samples`);
+    }
+    const samples = await api("GET", `/ciel/v1/servers/${web1.id}/samples?period=hour`);
+    const pts = samples.body?.points ?? [];
+    expect(samples.status === 200 && pts.length >= 2 && pts.every((p) => p.cpu_percent >= 0) && pts.at(-1).memory_rss_bytes > 0,
+      `Ciel's samples: ${samples.status} ${JSON.stringify(samples.body).slice(0, 300)}`);
+    console.log(`       ${JSON.stringify(drawn)}; the API has ${pts.length} samples every ${samples.body.interval} s, the last at ${pts.at(-1).cpu_percent.toFixed(1)}% CPU, ${(pts.at(-1).memory_rss_bytes / 2 ** 20).toFixed(0)} MiB resident`);
+    // The day's graphs, and back to the hour's for the picture.
+    await page.getByTestId("period-day").click();
+    await monitoring.locator('[data-period="day"], [data-testid="monitoring-empty"]').first().waitFor({ timeout: 20000 });
+    await page.getByTestId("period-hour").click();
+    await monitoring.locator('[data-period="hour"] [data-testid="chart-cpu"]').waitFor({ timeout: 20000 });
+    await shot("instance-graphs", { fullPage: true });
+  });
+
+  await step("admin: hypervisors with their load and their graphs of the last hour", async () => {
     await go("/admin/hypervisors", '[data-testid="hypervisor-card"]');
     const card = page.getByTestId("hypervisor-card").first();
     await card.getByText("hv1").waitFor();
     await card.getByText(/3 running instances/).waitFor({ timeout: 20000 });
     await shot("11-admin-hypervisors");
+    const n = await chartPoints(card, "host-chart-cpu", 2);
+    await card.getByTestId("host-chart-memory").waitFor();
+    await card.getByTestId("host-chart-storage").waitFor();
+    console.log(`       hv1: ${n} samples in the last hour`);
+    await shot("hypervisor-graphs", { fullPage: true });
   });
 
   await step("overview counts the 3 instances", async () => {
@@ -406,6 +449,23 @@ try {
     await page.getByTestId("usage-instances").getByText("3 of 10").waitFor({ timeout: 20000 });
     await page.getByTestId("usage-floating-ips").getByText("1 of").waitFor({ timeout: 20000 });
     await shot("01-overview");
+  });
+
+  await step("overview: today's metered usage of the project (the instances' hours so far)", async () => {
+    const usage = page.getByTestId("overview-usage");
+    await usage.getByTestId("usage-row").first().waitFor({ timeout: 20000 });
+    const rows = () => usage.getByTestId("usage-row").evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.key, Number(e.dataset.value)])));
+    const shown = await rows();
+    expect(Object.keys(shown).length === 7, `the usage card has 7 rows: ${JSON.stringify(shown)}`);
+    await eventually("server hours above 0", async () => {
+      const r = await rows();
+      return r.server_hours > 0 || r;
+    }, 40000);
+    const shownNow = await rows();
+    const metered = (await api("GET", `/ciel/v1/usage?project_id=${projectId}`)).body.projects.find((p) => p.project_id === projectId);
+    expect(metered && metered.server_hours >= shownNow.server_hours && metered.vcpu_hours > 0,
+      `Ciel's usage: ${JSON.stringify(metered)}, shown: ${JSON.stringify(shownNow)}`);
+    console.log(`       today so far: ${shownNow.server_hours.toFixed(3)} server hours, ${shownNow.vcpu_hours.toFixed(3)} vCPU-hours, ${shownNow.floating_ip_hours.toFixed(3)} floating IP hours`);
   });
 
   // Octavia through the dashboard: one fully populated create (listener, pool, web-1 as the

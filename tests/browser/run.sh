@@ -2,9 +2,10 @@
 # The web dashboard in a real browser: `ciel up` with its embedded hypervisor agent on real
 # QEMU (TCG), the small test guest registered as an image, and Chromium driven by Playwright
 # (tests/browser/dashboard.test.mjs) through login, image upload, networks, a router, launching
-# three instances at once, console log, VNC console, floating IP, a load balancer (Octavia:
-# fully populated create, status tree, floating IP on the VIP, cascade delete), and deleting it
-# all again.
+# three instances at once, console log, VNC console, floating IP, the monitoring graphs of an
+# instance and of the hypervisor and the overview's metered usage (the cloud samples every 5 s),
+# a load balancer (Octavia: fully populated create, status tree, floating IP on the VIP, cascade
+# delete), and deleting it all again.
 # Screenshots of each main page land in $CIEL_TEST_OUT/browser/.
 #
 # Usage: tests/browser/run.sh   (CIEL_BIN, CIEL_TEST_CACHE, KEEP_TMP=1 as for tests/cli;
@@ -33,9 +34,9 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 # Chromium runs with TMPDIR=$TMP (its profile is there): whatever is left of it ends with the test.
 host_cleanup_browser() { pkill -KILL -f "chromium.*$TMP" 2>/dev/null || true; }
 
-step "0. the test guest, ciel up (local agent, TCG)"
+step "0. the test guest, ciel up (local agent, TCG; samples and metering every 5 s)"
 check "build the small guest (Debian kernel + busybox initramfs)" "$REPO/tests/guest/build-small.sh" "$GUEST"
-start_cloud
+start_cloud '[usage]' 'interval = 5'
 check "the dashboard is served at /" curl -sf "$BASE/"
     ok && assert "  it is the built dashboard (not the how-to-build page)" contains "$OUT" '<div id="root">'
 

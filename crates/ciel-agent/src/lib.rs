@@ -144,19 +144,20 @@ impl Agent {
             http: http.clone(),
             state_dir: cfg.state_dir.clone(),
         });
+        let storage = {
+            let s = storage::Storage::new(&cfg.state_dir, &cfg.storage);
+            s.set_vm_copier(driver.clone());
+            Arc::new(s)
+        };
         let metrics = Arc::new(metrics::HostSource {
             hostname: cfg.hostname.clone(),
             driver: driver.clone(),
-            state_dir: cfg.state_dir.clone(),
+            storage: storage.clone(),
             vms: Default::default(),
         });
         Ok(Self {
             metrics,
-            storage: {
-                let s = storage::Storage::new(&cfg.state_dir, &cfg.storage);
-                s.set_vm_copier(driver.clone());
-                Arc::new(s)
-            },
+            storage,
             cfg,
             http,
             driver,
@@ -217,6 +218,11 @@ impl Agent {
     /// Runs until the process ends; transient errors are logged and retried.
     pub async fn run(self) -> anyhow::Result<()> {
         metrics::register(self.metrics.clone());
+        tokio::spawn(metrics::send_samples(
+            self.metrics.clone(),
+            self.http.clone(),
+            self.controller.clone(),
+        ));
         let ledger = ledger::Ledger::new(self.cfg.state_dir.join("host-config.json"));
         let listener = tokio::net::TcpListener::bind(self.cfg.listen)
             .await

@@ -9,9 +9,11 @@
 //! the same machine's under thousands of names).
 
 use crate::driver::Hypervisor;
+use crate::stats::VmStats;
 use prometheus::core::{AtomicF64, GenericCounterVec};
 use prometheus::{exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::time::Duration;
 
 /// Buckets from 1 ms to about 65 s: QMP calls and reconcile passes.
 fn buckets() -> Vec<f64> {
@@ -113,7 +115,8 @@ pub struct VmLabels {
 pub struct HostSource {
     pub hostname: String,
     pub driver: Arc<dyn Hypervisor>,
-    pub state_dir: std::path::PathBuf,
+    /// The host's storage backends (their size and free space).
+    pub storage: Arc<crate::storage::Storage>,
     /// The VMs of the host's latest desired state.
     pub vms: RwLock<Vec<VmLabels>>,
 }
@@ -250,18 +253,12 @@ pub async fn render() -> String {
                 host_mem.with_label_values(&[host, "total"]).set(total as f64);
                 host_mem.with_label_values(&[host, "available"]).set(available as f64);
             }
-            if let Some((size, free)) = crate::stats::filesystem(&s.state_dir) {
-                storage.with_label_values(&[host, "file", "size"]).set(size as f64);
-                storage.with_label_values(&[host, "file", "free"]).set(free as f64);
+            for (backend, size, free) in s.storage.capacities().await {
+                storage.with_label_values(&[host, backend, "size"]).set(size as f64);
+                storage.with_label_values(&[host, backend, "free"]).set(free as f64);
             }
         }
-        let vms = s.vms.read().map(|v| v.clone()).unwrap_or_default();
-        let ids: Vec<String> = vms.iter().map(|v| v.id.clone()).collect();
-        let stats = s.driver.stats(&ids).await;
-        for vm in &vms {
-            let Some(st) = stats.iter().find(|x| x.id == vm.id) else {
-                continue;
-            };
+        for (vm, st) in measure(s).await {
             let l = [host, vm.id.as_str(), vm.project.as_str()];
             cpu.with_label_values(&l).inc_by(st.cpu_seconds);
             rss.with_label_values(&l).set(st.rss_bytes as f64);
@@ -296,6 +293,101 @@ pub async fn render() -> String {
         tracing::error!(error = %e, "rendering metrics failed");
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// The host's VMs the driver could measure, with what it measured.
+async fn measure(s: &HostSource) -> Vec<(VmLabels, VmStats)> {
+    let vms = s.vms.read().map(|v| v.clone()).unwrap_or_default();
+    let ids: Vec<String> = vms.iter().map(|v| v.id.clone()).collect();
+    let mut stats = s.driver.stats(&ids).await;
+    vms.into_iter()
+        .filter_map(|vm| {
+            let i = stats.iter().position(|x| x.id == vm.id)?;
+            Some((vm, stats.swap_remove(i)))
+        })
+        .collect()
+}
+
+/// What the host sends for the dashboard's graphs every metering interval: its own figures
+/// (real drivers only) and each VM's, counters summed over its disks and ports.
+pub async fn samples(s: &HostSource) -> ciel_proto::SamplesReport {
+    if s.driver.kind() == "fake" {
+        return Default::default();
+    }
+    let cpu = crate::stats::host_cpu();
+    let cpu_total: f64 = cpu.iter().map(|(_, v)| v).sum();
+    let cpu_idle: f64 = cpu
+        .iter()
+        .filter(|(mode, _)| matches!(*mode, "idle" | "iowait"))
+        .map(|(_, v)| v)
+        .sum();
+    let (memory_total, memory_available) = crate::stats::host_memory().unwrap_or_default();
+    let capacities = s.storage.capacities().await;
+    let host = ciel_proto::HostSample {
+        cpu_total_seconds: cpu_total,
+        cpu_busy_seconds: cpu_total - cpu_idle,
+        memory_total_bytes: memory_total,
+        memory_available_bytes: memory_available,
+        storage_size_bytes: capacities.iter().map(|c| c.1).sum(),
+        storage_free_bytes: capacities.iter().map(|c| c.2).sum(),
+    };
+    let links = crate::stats::link_counters();
+    let servers = measure(s)
+        .await
+        .into_iter()
+        .map(|(vm, st)| {
+            let ports: Vec<_> = vm
+                .ports
+                .iter()
+                .filter_map(|p| links.get(&crate::net::tap_name(p)))
+                .collect();
+            ciel_proto::ServerSample {
+                server_id: vm.id,
+                cpu_seconds: st.cpu_seconds,
+                memory_rss_bytes: st.rss_bytes,
+                disk_read_bytes: st.disks.iter().map(|d| d.rd_bytes).sum(),
+                disk_write_bytes: st.disks.iter().map(|d| d.wr_bytes).sum(),
+                // The tap's transmit is what the guest received.
+                network_rx_bytes: ports.iter().map(|c| c.tx_bytes).sum(),
+                network_tx_bytes: ports.iter().map(|c| c.rx_bytes).sum(),
+            }
+        })
+        .collect();
+    ciel_proto::SamplesReport {
+        host: Some(host),
+        servers,
+    }
+}
+
+/// Sends the host's samples to the controller it is registered with, every interval the
+/// controller answers with (a missed one is simply skipped: the counters are cumulative).
+pub async fn send_samples(source: Arc<HostSource>, http: reqwest::Client, link: crate::net::ControllerLink) {
+    let mut interval = Duration::from_secs(60);
+    // The first soon after start, so a new host has a point to draw from.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    loop {
+        let target = link.read().ok().and_then(|l| l.clone());
+        if let Some((base, token)) = target {
+            let report = samples(&source).await;
+            if report.host.is_some() || !report.servers.is_empty() {
+                let sent = http
+                    .post(format!("{base}/samples"))
+                    .bearer_auth(&token)
+                    .json(&report)
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status());
+                match sent {
+                    Ok(resp) => match resp.json::<ciel_proto::SamplesAck>().await {
+                        Ok(ack) => interval = Duration::from_secs(ack.interval_secs.clamp(1, 3600)),
+                        Err(e) => tracing::debug!(error = %e, "unexpected answer to samples"),
+                    },
+                    Err(e) => tracing::debug!(error = %e, "samples not sent"),
+                }
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
 }
 
 /// Serves `/metrics` on `listener` until the process ends.

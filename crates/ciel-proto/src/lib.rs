@@ -851,6 +851,49 @@ pub struct HostReport {
     pub volume_migrations: Vec<VolumeMigrationStatus>,
 }
 
+/// What a host measured of itself and its VMs, sent every metering interval to
+/// `/agent/v1/hosts/{id}/samples` for the dashboard's graphs. Counters are cumulative (the
+/// controller turns them into rates), so a lost sample only widens the step between two.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SamplesReport {
+    /// The host's own figures; none from simulated hosts.
+    #[serde(default)]
+    pub host: Option<HostSample>,
+    #[serde(default)]
+    pub servers: Vec<ServerSample>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HostSample {
+    /// CPU time of all processors, and the part not idle or waiting for I/O.
+    pub cpu_total_seconds: f64,
+    pub cpu_busy_seconds: f64,
+    pub memory_total_bytes: u64,
+    pub memory_available_bytes: u64,
+    /// The storage backends' total size and free space.
+    pub storage_size_bytes: u64,
+    pub storage_free_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServerSample {
+    pub server_id: String,
+    pub cpu_seconds: f64,
+    pub memory_rss_bytes: u64,
+    /// Summed over the server's disks.
+    pub disk_read_bytes: u64,
+    pub disk_write_bytes: u64,
+    /// Summed over the server's ports, as the guest sees them.
+    pub network_rx_bytes: u64,
+    pub network_tx_bytes: u64,
+}
+
+/// The controller's answer to a samples report: when to send the next one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SamplesAck {
+    pub interval_secs: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VolumeStatus {
     pub id: String,

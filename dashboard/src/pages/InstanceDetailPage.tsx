@@ -1,5 +1,7 @@
-// One instance: its details, its console log (os-getConsoleOutput) and its VNC console.
+// One instance: its details with its monitoring graphs (Ciel's samples), its console log
+// (os-getConsoleOutput) and its VNC console.
 import { lazy, Suspense, useEffect, useRef, useState } from "react";
+import { PERIOD_SECONDS, SamplePeriod, serverSamples } from "../api/ciel";
 import { consoleOutput, deleteServer, getServer, listFlavors, serverAction, ServerAction } from "../api/compute";
 import { errorText } from "../api/errors";
 import { listImages } from "../api/image";
@@ -8,6 +10,7 @@ import { ErrorNote } from "../components/ErrorNote";
 import { Icon } from "../components/Icon";
 import { Card, Loading, PageHeader, timeAgo } from "../components/Page";
 import { StatusBadge } from "../components/StatusBadge";
+import { formatValue, PeriodSwitch, SERIES_COLORS, TimeSeriesChart } from "../components/TimeSeries";
 import { useResource } from "../hooks/useResource";
 import { navigate } from "../router";
 import { AssociateFloatingIpDialog, SnapshotDialog } from "./InstanceDialogs";
@@ -110,6 +113,7 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
           </Card>
         </div>
       )}
+      {tab === "overview" && <Monitoring serverId={s.id} />}
       {tab === "log" && <ConsoleLog serverId={s.id} />}
       {tab === "console" && (can.console ? <Card><Suspense fallback={<Loading what="the console" />}><VncConsole serverId={s.id} serverName={s.name} /></Suspense></Card> : <Card><p className="muted">The console is available while the instance is active or paused (it is {s.status.toLowerCase()}).</p></Card>)}
       {dialog === "snapshot" && <SnapshotDialog server={s} onClose={() => setDialog(null)} onDone={setNotice} />}
@@ -136,6 +140,76 @@ function FragmentRow({ label, value }: { label: string; value: string }) {
       <dt>{label}</dt>
       <dd className="mono">{value}</dd>
     </>
+  );
+}
+
+/** What the hypervisor measured of the server: CPU, memory, disk and network over the last
+ * hour or day, read again every 15 s. */
+function Monitoring({ serverId }: { serverId: string }) {
+  const [period, setPeriod] = useState<SamplePeriod>("hour");
+  const samples = useResource(() => serverSamples(serverId, period), [serverId, period], 15000);
+  const d = samples.data;
+  const end = Math.floor(Date.now() / 1000);
+  const start = end - PERIOD_SECONDS[period];
+  const times = d?.points.map((p) => p.at) ?? [];
+  const last = d?.points[d.points.length - 1];
+  const common = { times, start, end, interval: d?.interval ?? 60 };
+  return (
+    <Card
+      title="Monitoring"
+      testId="monitoring"
+      actions={<PeriodSwitch value={period} options={[["hour", "Last hour"], ["day", "Last day"]]} onChange={setPeriod} />}
+    >
+      <ErrorNote message={samples.error} title="The samples could not be read:" />
+      {!d ? (
+        !samples.error && <Loading what="the samples" />
+      ) : d.points.length === 0 ? (
+        <p className="muted" data-testid="monitoring-empty">
+          No samples yet: the hypervisor sends one every {d.interval} s.
+        </p>
+      ) : (
+        <div className="monitoring-grid" data-period={period}>
+          <TimeSeriesChart
+            {...common}
+            testId="chart-cpu"
+            title={`CPU (of ${d.vcpus} vCPU${d.vcpus === 1 ? "" : "s"})`}
+            unit="percent"
+            minTop={100}
+            series={[{ label: "CPU", color: SERIES_COLORS[0], values: d.points.map((p) => p.cpu_percent) }]}
+            summary={last ? formatValue(last.cpu_percent, "percent") : undefined}
+          />
+          <TimeSeriesChart
+            {...common}
+            testId="chart-memory"
+            title="Memory"
+            unit="bytes"
+            series={[{ label: "Resident", color: SERIES_COLORS[0], values: d.points.map((p) => p.memory_rss_bytes) }]}
+            reference={d.memory_bytes > 0 ? { value: d.memory_bytes, label: "Flavor" } : undefined}
+            summary={last ? `${formatValue(last.memory_rss_bytes, "bytes")} of ${formatValue(d.memory_bytes, "bytes")}` : undefined}
+          />
+          <TimeSeriesChart
+            {...common}
+            testId="chart-disk"
+            title="Disk"
+            unit="bytesPerSec"
+            series={[
+              { label: "Read", color: SERIES_COLORS[0], values: d.points.map((p) => p.disk_read_bytes_per_sec) },
+              { label: "Write", color: SERIES_COLORS[1], values: d.points.map((p) => p.disk_write_bytes_per_sec) },
+            ]}
+          />
+          <TimeSeriesChart
+            {...common}
+            testId="chart-network"
+            title="Network"
+            unit="bytesPerSec"
+            series={[
+              { label: "Receive", color: SERIES_COLORS[0], values: d.points.map((p) => p.network_rx_bytes_per_sec) },
+              { label: "Transmit", color: SERIES_COLORS[1], values: d.points.map((p) => p.network_tx_bytes_per_sec) },
+            ]}
+          />
+        </div>
+      )}
+    </Card>
   );
 }
 

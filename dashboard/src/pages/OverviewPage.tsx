@@ -1,4 +1,7 @@
-// Quota usage of the project as charts: Nova limits, Cinder limits, Neutron quota details.
+// Quota usage of the project as charts: Nova limits, Cinder limits, Neutron quota details;
+// and its metered usage today or this month (Ciel's /ciel/v1/usage).
+import { useState } from "react";
+import { ProjectUsage, usageReport } from "../api/ciel";
 import { computeLimits, listServers } from "../api/compute";
 import { networkQuotaDetails } from "../api/network";
 import { volumeLimits } from "../api/volume";
@@ -6,8 +9,19 @@ import { Meter, UsageDonut } from "../components/Charts";
 import { ErrorNote } from "../components/ErrorNote";
 import { Card, formatMiB, Loading, PageHeader } from "../components/Page";
 import { StatusBadge, statusTone } from "../components/StatusBadge";
+import { PeriodSwitch } from "../components/TimeSeries";
 import { useResource } from "../hooks/useResource";
 import { useSignedIn } from "../session";
+
+const USAGE_ROWS: [Exclude<keyof ProjectUsage, "project_id">, string, string][] = [
+  ["server_hours", "Servers", "h"],
+  ["vcpu_hours", "vCPUs", "vCPU·h"],
+  ["ram_gib_hours", "RAM", "GiB·h"],
+  ["disk_gib_hours", "Root disks", "GiB·h"],
+  ["volume_gib_hours", "Volumes", "GiB·h"],
+  ["floating_ip_hours", "Floating IPs", "h"],
+  ["load_balancer_hours", "Load balancers", "h"],
+];
 
 const NETWORK_ROWS: [string, string][] = [
   ["network", "Networks"],
@@ -109,6 +123,56 @@ export function OverviewPage() {
         )}
       </Card>
       </div>
+      <UsageCard projectId={session.projectId} />
     </>
+  );
+}
+
+/** Hours with 2 decimals while small, fewer as they grow. */
+function formatHours(h: number): string {
+  if (h >= 1000) return Math.round(h).toLocaleString();
+  if (h >= 100) return h.toFixed(1);
+  return h.toFixed(2);
+}
+
+/** The project's metered usage since 00:00 UTC today, or since the 1st of the month. */
+function UsageCard({ projectId }: { projectId: string | null }) {
+  const [period, setPeriod] = useState<"today" | "month">("today");
+  const now = new Date();
+  const start =
+    period === "today"
+      ? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()))
+      : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const startKey = start.getTime();
+  const usage = useResource(() => usageReport(new Date(startKey), projectId), [projectId, startKey], 30000);
+  const mine = usage.data?.projects.find((p) => p.project_id === projectId);
+  const since = start.toLocaleDateString([], { timeZone: "UTC", month: "short", day: "numeric" });
+  return (
+    <Card
+      title={period === "today" ? "Usage today" : "Usage this month"}
+      testId="overview-usage"
+      actions={<PeriodSwitch value={period} options={[["today", "Today"], ["month", "This month"]]} onChange={setPeriod} testIdPrefix="usage" />}
+    >
+      <p className="muted small">Metered since {since}, 00:00 UTC: the hours each resource existed, those of vCPUs, RAM and disks weighted by their size.</p>
+      <ErrorNote message={usage.error} title="The usage could not be read:" />
+      {!usage.data && !usage.error ? (
+        <Loading what="the usage" />
+      ) : (
+        <div className="usage-grid">
+          {USAGE_ROWS.map(([key, label, unit]) => {
+            const v = mine?.[key] ?? 0;
+            return (
+              <div className="usage-tile" key={key} data-testid="usage-row" data-key={key} data-value={v}>
+                <div className="stat-label">{label}</div>
+                <div className="stat-value">
+                  {formatHours(v)}
+                  <span className="usage-unit">{unit}</span>
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      )}
+    </Card>
   );
 }

@@ -107,6 +107,10 @@ impl VolumeBackend for FileBackend {
         "qcow2"
     }
 
+    fn capacity(&self) -> BoxFuture<'_, Option<(u64, u64)>> {
+        Box::pin(async move { crate::stats::filesystem(self.volumes.parent().unwrap_or(&self.volumes)) })
+    }
+
     fn grows_in_use(&self) -> bool {
         false
     }

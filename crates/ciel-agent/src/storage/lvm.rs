@@ -177,6 +177,30 @@ impl VolumeBackend for LvmBackend {
         "raw"
     }
 
+    /// The thin pool's size and the part of it not yet allocated (`data_percent`).
+    fn capacity(&self) -> BoxFuture<'_, Option<(u64, u64)>> {
+        Box::pin(async move {
+            let pool = self.lv(&self.cfg.thin_pool);
+            let args = [
+                "lvs",
+                "--noheadings",
+                "--units",
+                "b",
+                "--nosuffix",
+                "-o",
+                "lv_size,data_percent",
+                &pool,
+            ];
+            match self.lvm(&args).await {
+                Ok(out) => parse_pool_usage(&out),
+                Err(e) => {
+                    tracing::debug!(error = %e, "no thin pool usage");
+                    None
+                }
+            }
+        })
+    }
+
     fn grows_in_use(&self) -> bool {
         true
     }
@@ -289,5 +313,23 @@ impl VolumeBackend for LvmBackend {
             tracing::info!(snapshot = %id, "thin snapshot removed");
             Ok(())
         })
+    }
+}
+
+/// (size, free) from `lvs -o lv_size,data_percent` of a thin pool, e.g. `  1073741824 12.50`.
+fn parse_pool_usage(out: &str) -> Option<(u64, u64)> {
+    let mut it = out.split_whitespace();
+    let size: u64 = it.next()?.parse().ok()?;
+    let percent: f64 = it.next()?.replace(',', ".").parse().ok()?;
+    let used = (size as f64 * percent / 100.0) as u64;
+    Some((size, size.saturating_sub(used)))
+}
+
+#[cfg(test)]
+mod capacity_tests {
+    #[test]
+    fn thin_pool_usage_parses() {
+        assert_eq!(super::parse_pool_usage("  1000 12.50\n"), Some((1000, 875)));
+        assert_eq!(super::parse_pool_usage(""), None);
     }
 }

@@ -56,6 +56,9 @@ pub trait VolumeBackend: Send + Sync {
     /// Whether the backend itself grows a volume a VM has open (a device can grow under
     /// QEMU; a qcow2 file only through QEMU's `block_resize`).
     fn grows_in_use(&self) -> bool;
+    /// (size, free) of the space its volumes take, in bytes, for the metrics and graphs;
+    /// None when it cannot be read now.
+    fn capacity(&self) -> BoxFuture<'_, Option<(u64, u64)>>;
     /// Whether its snapshots are point-in-time while a VM writes to the volume (a qcow2
     /// file's copy read beside QEMU is not: see `qemu::point_in_time`).
     fn point_in_time_snapshots(&self) -> bool {
@@ -191,6 +194,17 @@ impl Storage {
             .iter()
             .find(|b| b.disk(id).exists_locally())
             .map(|b| b.as_ref())
+    }
+
+    /// (backend, size, free) of each backend whose capacity can be read now.
+    pub async fn capacities(&self) -> Vec<(&'static str, u64, u64)> {
+        let mut out = vec![];
+        for b in &self.backends {
+            if let Some((size, free)) = b.capacity().await {
+                out.push((b.name(), size, free));
+            }
+        }
+        out
     }
 
     /// Every volume on this host, of any backend.

@@ -190,6 +190,21 @@ impl RbdTool {
         Ok(status.watchers)
     }
 
+    /// (size, free) of `pool` from `ceph df`: stored bytes plus what can still be stored.
+    pub async fn pool_capacity(&self, pool: &str) -> anyhow::Result<Option<(u64, u64)>> {
+        let ceph = std::env::var("CIEL_CEPH").unwrap_or_else(|_| "ceph".into());
+        let args = [
+            "--conf",
+            self.conf.as_str(),
+            "--id",
+            self.client.as_str(),
+            "df",
+            "--format",
+            "json",
+        ];
+        Ok(parse_pool_capacity(&super::run(&ceph, &args).await?, pool))
+    }
+
     pub fn run_sync(&self, args: &[&str]) -> anyhow::Result<String> {
         let all = self.full(args);
         super::checked(
@@ -490,6 +505,20 @@ impl VolumeBackend for RbdBackend {
         true
     }
 
+    /// The volumes pool's stored bytes and what Ceph says can still be written to it
+    /// (`ceph df`: its `max_avail` accounts for replication).
+    fn capacity(&self) -> BoxFuture<'_, Option<(u64, u64)>> {
+        Box::pin(async move {
+            match self.rbd.pool_capacity(&self.cfg.volumes_pool).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "no pool usage");
+                    None
+                }
+            }
+        })
+    }
+
     /// `rbd resize` works while a VM has the image open; the VM's host then tells the guest
     /// (QEMU's `block_resize`).
     fn grows_in_use(&self) -> bool {
@@ -637,5 +666,39 @@ mod tests {
         c.volumes_pool = "volumes".into();
         c.client = "--admin".into();
         assert!(c.validate().is_err());
+    }
+}
+
+/// (size, free) of `pool` in `ceph df --format json`.
+fn parse_pool_capacity(json: &str, pool: &str) -> Option<(u64, u64)> {
+    #[derive(Deserialize)]
+    struct Df {
+        pools: Vec<Pool>,
+    }
+    #[derive(Deserialize)]
+    struct Pool {
+        name: String,
+        stats: PoolStats,
+    }
+    #[derive(Deserialize)]
+    struct PoolStats {
+        #[serde(default)]
+        stored: u64,
+        #[serde(default)]
+        max_avail: u64,
+    }
+    let df: Df = serde_json::from_str(json).ok()?;
+    let p = df.pools.into_iter().find(|p| p.name == pool)?;
+    Some((p.stats.stored + p.stats.max_avail, p.stats.max_avail))
+}
+
+#[cfg(test)]
+mod capacity_tests {
+    #[test]
+    fn pool_capacity_parses() {
+        let json = r#"{"stats":{},"pools":[{"name":"images","id":1,"stats":{"stored":5,"max_avail":7}},
+            {"name":"volumes","id":2,"stats":{"stored":100,"objects":3,"max_avail":900}}]}"#;
+        assert_eq!(super::parse_pool_capacity(json, "volumes"), Some((1000, 900)));
+        assert_eq!(super::parse_pool_capacity(json, "backups"), None);
     }
 }

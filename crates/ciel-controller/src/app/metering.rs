@@ -85,6 +85,7 @@ impl App {
         }
         db::set_sampled_at(&mut *tx, now).await?;
         db::purge(&mut *tx, now - self.cfg.usage.retention_days as i64 * 86400).await?;
+        self.thin_samples(&mut tx, now).await?;
         tx.commit().await?;
         Ok(Sampled {
             opened: plan.open.len(),

@@ -14,6 +14,7 @@ pub mod metering;
 pub mod network;
 pub mod observe;
 pub mod policy;
+pub mod samples;
 pub mod shared_dir;
 pub mod volume;
 

@@ -83,6 +83,7 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("agent:register", Public),
     ("agent:config", Public),
     ("agent:report", Public),
+    ("agent:samples", Public),
     ("agent:image_file", Public),
     ("agent:metadata", Public),
     ("health:check", Public),
@@ -94,6 +95,9 @@ pub const POLICIES: &[(&str, Rule)] = &[
     ("ciel:status", Admin),
     // Members read their own project's usage; the app refuses them others'.
     ("ciel:usage", ProjectReader),
+    // A server's graphs: its project's members (the app checks the project); a host's: admins.
+    ("ciel:server_samples", ProjectReader),
+    ("ciel:host_samples", Admin),
     // --- Keystone ---------------------------------------------------------------------------
     ("identity:versions", Public),
     ("identity:version", Public),

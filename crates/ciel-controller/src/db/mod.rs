@@ -10,6 +10,7 @@ pub mod loadbalancer;
 pub mod network;
 pub mod observe;
 pub mod quota_overrides;
+pub mod samples;
 pub mod sql;
 pub mod text_enum;
 pub mod tx;

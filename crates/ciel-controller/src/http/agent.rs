@@ -22,6 +22,7 @@ pub fn router() -> Routes<PlainError> {
         .route("/v1/hosts", post("agent:register", register))
         .route("/v1/hosts/{id}/config", get("agent:config", config))
         .route("/v1/hosts/{id}/report", put("agent:report", report))
+        .route("/v1/hosts/{id}/samples", post("agent:samples", samples))
         .route("/v1/hosts/{id}/images/{image}", get("agent:image_file", image_file))
         .route("/v1/hosts/{id}/metadata", get("agent:metadata", metadata))
 }
@@ -93,6 +94,18 @@ async fn report(
     let r: HostReport = parse_json(&body)?;
     app.host_report(&host, r).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// What the host measured, for the dashboard's graphs; the answer says when to send again.
+async fn samples(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AgentError> {
+    let host = host(&app, &id, &h).await?;
+    let r: ciel_proto::SamplesReport = parse_json(&body)?;
+    Ok(Json(app.record_samples(&host, r).await?).into_response())
 }
 
 /// Image data for the host's image cache, streamed from the image store.

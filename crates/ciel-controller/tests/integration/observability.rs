@@ -175,3 +175,171 @@ async fn metering_turns_a_servers_life_into_hours() {
     assert!((mine.server_hours - expected).abs() < 1e-9);
     assert!((mine.ram_gib_hours - expected * server.memory_mb as f64 / 1024.0).abs() < 1e-9);
 }
+
+/// A host's samples become the graphs' rates: only its own servers' rows are kept, members
+/// of the server's project read them and nobody else does, host graphs are for admins, and
+/// rows older than a day are thinned to one per 10 minutes.
+#[tokio::test]
+async fn samples_make_graphs_for_the_servers_project_only() {
+    use ciel_controller::db::samples as rows;
+    let (app, _dir) = common::app().await;
+    let (admin_token, admin) = common::login(&app, "admin", "adminpw", Some("admin")).await.unwrap();
+    app.seed_default_flavors().await.unwrap();
+    let (h1, token1) = common::register_fake_host(&app, "h1", None, &[]).await;
+    let (h2, token2) = common::register_fake_host(&app, "h2", None, &[]).await;
+    let id = common::server_on(&app, &admin, "h1").await;
+    let server = app.get_server(&admin, &id).await.unwrap();
+    let sample = |cpu: f64, rx: u64| ciel_proto::ServerSample {
+        server_id: id.clone(),
+        cpu_seconds: cpu,
+        memory_rss_bytes: 300 << 20,
+        disk_read_bytes: 0,
+        disk_write_bytes: rx * 2,
+        network_rx_bytes: rx,
+        network_tx_bytes: 0,
+    };
+    let now = ciel_controller::db::now();
+    // A minute ago, straight into the table; now, through the agent API.
+    rows::add_server(&app.db, &h1.id, now - 60, &sample(10.0, 1_000))
+        .await
+        .unwrap();
+    let report = json!({
+        "host": {"cpu_total_seconds": 1000.0, "cpu_busy_seconds": 100.0, "memory_total_bytes": 4096,
+                 "memory_available_bytes": 1024, "storage_size_bytes": 100, "storage_free_bytes": 40},
+        "servers": [sample(10.0 + 30.0 * server.vcpus as f64, 7_000)],
+    });
+    let post = |token: String, host: String, body: Value| {
+        let app = app.clone();
+        async move {
+            let req = Request::post(format!("/agent/v1/hosts/{host}/samples"))
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let resp = ciel_controller::http::router(app).oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            (status, String::from_utf8_lossy(&bytes).to_string())
+        }
+    };
+    let (status, body) = post(token1.clone(), h1.id.to_string(), report.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ack: ciel_proto::SamplesAck = serde_json::from_str(&body).unwrap();
+    assert_eq!(ack.interval_secs, app.cfg.usage.interval);
+    // Another host cannot write the server's rows, nor use h1's name with its own token.
+    let (status, _) = post(token2.clone(), h2.id.to_string(), report.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post(token2, h1.id.to_string(), report).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let kept = rows::server_rows(&app.db, &id, 0).await.unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+
+    let (status, _, body) = call(
+        &app,
+        "GET",
+        &format!("/ciel/v1/servers/{id}/samples?period=hour"),
+        Some(&admin_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let graph: Value = serde_json::from_str(&body).unwrap();
+    let points = graph["points"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{graph}");
+    let p = &points[0];
+    let dt = (kept[1].at - kept[0].at) as f64;
+    assert!(
+        (p["cpu_percent"].as_f64().unwrap() - 30.0 / dt * 100.0).abs() < 1e-6,
+        "{p}"
+    );
+    assert!(
+        (p["network_rx_bytes_per_sec"].as_f64().unwrap() - 6_000.0 / dt).abs() < 1e-6,
+        "{p}"
+    );
+    assert!(
+        (p["disk_write_bytes_per_sec"].as_f64().unwrap() - 12_000.0 / dt).abs() < 1e-6,
+        "{p}"
+    );
+    assert_eq!(p["memory_rss_bytes"], json!(300u64 << 20));
+    assert_eq!(graph["memory_bytes"], json!(server.memory_mb * 1024 * 1024));
+    let (status, _, body) = call(
+        &app,
+        "GET",
+        &format!("/ciel/v1/servers/{id}/samples?period=year"),
+        Some(&admin_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // A member of another project: no such server; no host graphs.
+    let p = app
+        .create_project(&admin, common::params(json!({"name": "other"})))
+        .await
+        .unwrap();
+    let u = app
+        .create_user(&admin, common::params(json!({"name": "eve", "password": "pw"})))
+        .await
+        .unwrap();
+    common::grant_user_project(&app, &admin, &u.id, &p.id, "member").await;
+    let (eve, _) = common::login(&app, "eve", "pw", Some("other")).await.unwrap();
+    let (status, _, _) = call(&app, "GET", &format!("/ciel/v1/servers/{id}/samples"), Some(&eve), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&app, "GET", "/ciel/v1/hosts/h1/samples", Some(&eve), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The host's graph, by name: one row so far (a rate needs two); then a second.
+    let host_sample = |busy: f64, total: f64| ciel_proto::HostSample {
+        cpu_total_seconds: total,
+        cpu_busy_seconds: busy,
+        memory_total_bytes: 4096,
+        memory_available_bytes: 1024,
+        storage_size_bytes: 100,
+        storage_free_bytes: 40,
+    };
+    rows::add_host(&app.db, &h1.id, now - 60, &host_sample(50.0, 800.0))
+        .await
+        .unwrap();
+    let (status, _, body) = call(
+        &app,
+        "GET",
+        "/ciel/v1/hosts/h1/samples?period=day",
+        Some(&admin_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let graph: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(graph["host"], "h1");
+    let p = &graph["points"][0];
+    assert!((p["cpu_percent"].as_f64().unwrap() - 25.0).abs() < 1e-6, "{graph}");
+    assert_eq!(
+        (p["memory_used_bytes"].clone(), p["storage_used_bytes"].clone()),
+        (json!(3072), json!(60))
+    );
+
+    // Thinning: of rows two days old, one per 10 minutes stays; rows past the retention go.
+    let old = (now - 2 * 86_400) / 600 * 600;
+    for (i, at) in [old, old + 60, old + 120, old + 600, old + 660].into_iter().enumerate() {
+        rows::add_server(&app.db, &h1.id, at, &sample(i as f64, 0))
+            .await
+            .unwrap();
+    }
+    rows::add_server(&app.db, &h1.id, now - 30 * 86_400, &sample(0.0, 0))
+        .await
+        .unwrap();
+    let mut tx = ciel_controller::db::begin_read(&app.db).await.unwrap();
+    let removed = rows::thin(&mut tx, old - 1, old + 700, 600, now - 14 * 86_400)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(removed, 4);
+    let ats: Vec<i64> = rows::server_rows(&app.db, &id, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(ats[..2], [old, old + 600], "{ats:?}");
+    assert_eq!(ats.len(), 4);
+}
