@@ -61,7 +61,9 @@ trap 'pkill -KILL -f "qemu-system-x86_64.*$TMP" 2>/dev/null || true; ceph_temp_s
 check "rbd ls volumes works from hv2's namespace" ip netns exec hv2 rbd -c "$CEPH_TEMP_CONF" --id ciel ls volumes
 # An image of the pool Ciel did not make: it must survive everything below.
 check "rbd create volumes/not-ciel (someone else's image)" rbd_ create --size 16M volumes/not-ciel
-start_cloud "underlay_ip = \"$LISTEN_IP\"" 'images_type = "rbd"' '[image]' 'store = "rbd"' '[ceph]' "conf = \"$CEPH_TEMP_CONF\"" '[backup]' 'target = "rbd"'
+HV1_METRICS_PORT=$(free_port)
+start_cloud "underlay_ip = \"$LISTEN_IP\"" 'images_type = "rbd"' '[image]' 'store = "rbd"' '[ceph]' "conf = \"$CEPH_TEMP_CONF\"" '[backup]' 'target = "rbd"' \
+    '[metrics]' "listen = \"127.0.0.1:$HV1_METRICS_PORT\""
 ip netns exec hv2 unshare --mount --propagation private \
     bash -c 'mount -t tmpfs hv2-netns /run/netns && exec sleep infinity' &
 HV2_PID=$!
@@ -125,6 +127,15 @@ check "volume set --size 2 data (in use, 3.42)" cmp_ --os-volume-api-version 3.4
 check "  the guest sees 2 GiB" wait_until 60 console_has "$VM1" "CIEL-GUEST volume vdb now 4194304 sectors"
 check "  rbd info: 2 GiB" bash -c "rbd -c $CEPH_TEMP_CONF --id admin info --format json volumes/volume-$VOL | grep -q '\"size\":2147483648'"
 check "  in-use again" wait_until 30 vol_status data in-use
+# rbd_pool_metric KIND: hv1's agent's ciel_storage_bytes of the rbd backend (ceph df, as client.ciel).
+rbd_pool_metric() {
+    curl -sf "http://127.0.0.1:$HV1_METRICS_PORT/metrics" |
+        awk -v k="kind=\"$1\"" 'index($1, "ciel_storage_bytes{") == 1 && index($1, "backend=\"rbd\"") && index($1, k) { print $2 }'
+}
+check "hv1's agent metrics: the volumes pool's size and free space (ceph df)" rbd_pool_metric size
+    ok && echo "  size $OUT bytes, free $(rbd_pool_metric free) bytes"
+    ok && assert "  its size counts what is stored and is more than its free space" \
+        awk -v s="$OUT" -v f="$(rbd_pool_metric free)" 'BEGIN { exit !(s + 0 > 0 && s + 0 >= f + 0 && f != "") }'
 
 step "3. detached on hv1, attached to a server on hv2: the data is there"
 check "server remove volume writer data" cmp_ server remove volume writer data

@@ -138,7 +138,21 @@ ip netns add ext
 ip link add ext0 type veth peer name eth0 netns ext
 ip link set ext0 up
 ip -n ext addr add 172.24.4.1/24 dev eth0 && ip -n ext link set eth0 up && ip -n ext link set lo up
-CLOUD_SETTINGS=("underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }' '[scheduler]' 'host_down_after = 10')
+HV1_METRICS_PORT=$(free_port)
+CLOUD_SETTINGS=("underlay_ip = \"$LISTEN_IP\"" 'provider_interfaces = { public = "ext0" }' '[scheduler]' 'host_down_after = 10'
+    '[metrics]' "listen = \"127.0.0.1:$HV1_METRICS_PORT\"")
+# agent_metric NAME TEXT: the value of hv1's agent's first series NAME whose labels contain TEXT.
+agent_metric() {
+    curl -sf "http://127.0.0.1:$HV1_METRICS_PORT/metrics" |
+        awk -v n="$1{" -v m="$2" 'index($1, n) == 1 && index($1, m) { print $2; exit }'
+}
+# agent_metric_is NAME TEXT VALUE / agent_metric_at_least NAME TEXT MIN
+agent_metric_is() { [[ $(agent_metric "$1" "$2") == "$3" ]]; }
+agent_metric_at_least() {
+    local v
+    v=$(agent_metric "$1" "$2")
+    [[ -n $v ]] && awk -v v="$v" -v m="$3" 'BEGIN { exit !(v + 0 >= m + 0) }'
+}
 start_cloud "${CLOUD_SETTINGS[@]}"
 start_hv2_host
 check "ciel join-token create --ttl 1h" "$CIEL_BIN" join-token create --data-dir "$DATA" --ttl 1h --description hv2
@@ -268,6 +282,9 @@ check "  10 requests: answered by web1 (hv1) and web2 (hv2)" answered_by 10 web1
 ORDER=$(requests 10 | tr '\n' ' ')
 echo "  in order: $ORDER"
 assert "  round robin alternates" grep -qE '^(web1 web2 )+$|^(web2 web1 )+$' <<<"$ORDER"
+check "  hv1's agent metrics: the listener's connections counted (at least the 20 requests)" \
+    wait_until 40 agent_metric_at_least ciel_lb_listener_connections_total "loadbalancer=\"$LB\"" 20
+check "  and both members up" agent_metric_is ciel_lb_member_up "member=\"$M2\"" 1
 
 step "4. web2 stops serving: its member goes ERROR, web1 takes all the traffic"
 echo "  monitor budget: delay 1 s x max_retries_down $RETRIES_DOWN (+ timeout 1 s)"
@@ -279,6 +296,8 @@ DETECT_MS=$(( $(now_ms) - T0_MS ))
 echo "  stop -> member ERROR in the API: $DETECT_MS ms"
 check "  web2 did stop" wait_until 10 hv2_console_has "$VM2" "CIEL-GUEST httpd stopped"
 check "  m1 stays ONLINE" member_is "$M1" ONLINE
+check "  hv1's agent metrics: m2 down, m1 up" wait_until 30 agent_metric_is ciel_lb_member_up "member=\"$M2\"" 0
+    ok && assert "  m1 up" agent_metric_is ciel_lb_member_up "member=\"$M1\"" 1
 check "  lb1 is DEGRADED" wait_until 10 lb_is ACTIVE DEGRADED
 check "  10 requests: all answered, by web1" answered_by 10 web1
     ok && echo "$OUT"

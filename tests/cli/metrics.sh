@@ -89,6 +89,9 @@ step "3. a guest burning CPU and sending packets"
 printf '%s\n' '#!/bin/sh' \
     '( while :; do :; done ) </dev/null >/dev/null 2>&1 &' \
     '( while :; do ping -c 1 -W 1 10.31.0.1 >/dev/null 2>&1; sleep 0.2; done ) </dev/null >/dev/null 2>&1 &' \
+    '# and pings from an address not its own (the anti-spoofing rules drop them)' \
+    'ip addr add 10.31.0.250/24 dev eth0' \
+    '( while :; do ping -c 1 -W 1 -I 10.31.0.250 10.31.0.1 >/dev/null 2>&1; sleep 0.5; done ) </dev/null >/dev/null 2>&1 &' \
     'echo "CIEL-GUEST load started"' >"$TMP/load"
 check "server create --wait (user data: the load)" \
     cmp_ server create --image guest --flavor m1.micro --network metricsnet --user-data "$TMP/load" --wait loadvm -f json
@@ -117,6 +120,10 @@ check "PromQL: its memory: RSS and the flavor's 192 MiB" \
 check "PromQL: the agent counts one running VM" promql_at_least 'ciel_agent_vms{host="hv1",state="running"}' 1
 check "PromQL: the controller counts one ACTIVE server (vm_state active)" \
     promql_at_least 'max(ciel_resources{type="server",state="active"})' 1
+check "PromQL: its port's anti-spoofing rules drop the pings from a forged address" \
+    wait_until 20 promql_at_least "sum(ciel_port_dropped_packets_total{$sel,rule=\"anti_spoofing\"})" 3
+check "  its security group drops nothing it sends (egress open; the counter is there, at 0)" \
+    promql_is "sum(ciel_port_dropped_packets_total{$sel,rule=\"security_group_egress\"})" 0
 check "PromQL: QMP latencies are observed" promql_at_least 'sum(ciel_agent_qmp_duration_seconds_count{host="hv1"})' 1
 
 step "4. API request counts match the requests made"

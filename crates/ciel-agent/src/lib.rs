@@ -154,6 +154,7 @@ impl Agent {
             driver: driver.clone(),
             storage: storage.clone(),
             vms: Default::default(),
+            load_balancers: Default::default(),
         });
         Ok(Self {
             metrics,
@@ -420,6 +421,9 @@ impl Agent {
                 .map_or(0, |d| d.as_secs() as i64),
         );
         let failed_lbs = report.load_balancers.iter().any(|lb| lb.failed.is_some());
+        if let Ok(mut lbs) = self.metrics.load_balancers.write() {
+            lbs.clone_from(&report.load_balancers);
+        }
         let kinds = [
             ("vm", report.vms.iter().any(|v| v.state == ciel_proto::VmState::Error)),
             ("network", !report.port_errors.is_empty()),

@@ -9,6 +9,7 @@
 //! the same machine's under thousands of names).
 
 use crate::driver::Hypervisor;
+use crate::net::firewall::DropKind;
 use crate::stats::VmStats;
 use prometheus::core::{AtomicF64, GenericCounterVec};
 use prometheus::{exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
@@ -119,6 +120,9 @@ pub struct HostSource {
     pub storage: Arc<crate::storage::Storage>,
     /// The VMs of the host's latest desired state.
     pub vms: RwLock<Vec<VmLabels>>,
+    /// Its load balancers as the latest reconcile pass observed them (haproxy's counters,
+    /// kept across reloads).
+    pub load_balancers: RwLock<Vec<ciel_proto::LoadBalancerStatus>>,
 }
 
 static SOURCES: Mutex<Vec<Arc<HostSource>>> = Mutex::new(Vec::new());
@@ -240,7 +244,94 @@ pub async fn render() -> String {
             &port_labels,
         ),
     ];
+    let dropped = counter(
+        &scraped,
+        "ciel_port_dropped_packets_total",
+        "Packets of a port dropped by its anti-spoofing or security group rules (nftables \
+         counters; a new ruleset starts them again).",
+        &["host", "server", "project", "port", "rule"],
+    );
+    let lb_labels = ["host", "loadbalancer", "listener"];
+    let lb_bytes_in = counter(
+        &scraped,
+        "ciel_lb_listener_receive_bytes_total",
+        "Bytes a load balancer's listener received from clients.",
+        &lb_labels,
+    );
+    let lb_bytes_out = counter(
+        &scraped,
+        "ciel_lb_listener_transmit_bytes_total",
+        "Bytes a load balancer's listener sent to clients.",
+        &lb_labels,
+    );
+    let lb_connections = counter(
+        &scraped,
+        "ciel_lb_listener_connections_total",
+        "Connections a load balancer's listener accepted.",
+        &lb_labels,
+    );
+    let lb_errors = counter(
+        &scraped,
+        "ciel_lb_listener_request_errors_total",
+        "Requests a load balancer's listener could not serve.",
+        &lb_labels,
+    );
+    let lb_active = gauge(
+        &scraped,
+        "ciel_lb_listener_active_connections",
+        "Connections open on a load balancer's listener.",
+        &lb_labels,
+    );
+    let lb_up = gauge(
+        &scraped,
+        "ciel_lb_listener_up",
+        "Whether a load balancer's listener accepts connections.",
+        &lb_labels,
+    );
+    let lb_members = gauge(
+        &scraped,
+        "ciel_lb_member_up",
+        "Whether a pool member passes its health checks (1), fails them (0); members without \
+         checks or administratively down are not listed.",
+        &["host", "loadbalancer", "pool", "member"],
+    );
+    for s in &sources {
+        let host = s.hostname.as_str();
+        let lbs = s.load_balancers.read().map(|l| l.clone()).unwrap_or_default();
+        for lb in &lbs {
+            for l in &lb.listeners {
+                let labels = [host, lb.id.as_str(), l.id.as_str()];
+                lb_bytes_in.with_label_values(&labels).inc_by(l.stats.bytes_in as f64);
+                lb_bytes_out.with_label_values(&labels).inc_by(l.stats.bytes_out as f64);
+                lb_connections
+                    .with_label_values(&labels)
+                    .inc_by(l.stats.total_connections as f64);
+                lb_errors
+                    .with_label_values(&labels)
+                    .inc_by(l.stats.request_errors as f64);
+                lb_active
+                    .with_label_values(&labels)
+                    .set(l.stats.active_connections as f64);
+                lb_up.with_label_values(&labels).set(if l.up { 1.0 } else { 0.0 });
+            }
+            for m in &lb.members {
+                let up = match m.health {
+                    ciel_proto::MemberState::Up => 1.0,
+                    ciel_proto::MemberState::Down => 0.0,
+                    _ => continue,
+                };
+                lb_members
+                    .with_label_values(&[host, lb.id.as_str(), m.pool_id.as_str(), m.id.as_str()])
+                    .set(up);
+            }
+        }
+    }
     let links = crate::stats::link_counters();
+    let drops = if sources.iter().any(|s| s.driver.wires_network()) {
+        crate::net::firewall::read_drop_counters().await
+    } else {
+        Default::default()
+    };
     let mut machine_done = false;
     for s in sources.iter().filter(|s| s.driver.kind() != "fake") {
         let host = s.hostname.as_str();
@@ -271,7 +362,18 @@ pub async fn render() -> String {
                 wr_ops.with_label_values(&l).inc_by(d.wr_ops as f64);
             }
             for port in &vm.ports {
-                let Some(c) = links.get(&crate::net::tap_name(port)) else {
+                let tap = crate::net::tap_name(port);
+                for kind in [
+                    DropKind::AntiSpoofing,
+                    DropKind::SecurityGroupEgress,
+                    DropKind::SecurityGroupIngress,
+                ] {
+                    if let Some(n) = drops.get(&(tap.clone(), kind)) {
+                        let l = [host, vm.id.as_str(), vm.project.as_str(), port.as_str(), kind.label()];
+                        dropped.with_label_values(&l).inc_by(*n as f64);
+                    }
+                }
+                let Some(c) = links.get(&tap) else {
                     continue;
                 };
                 let l = [host, vm.id.as_str(), vm.project.as_str(), port.as_str()];

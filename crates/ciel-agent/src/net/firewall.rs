@@ -597,6 +597,7 @@ fn render(ports: &[(u32, &Entry)], networks: &[NetworkSpec]) -> Vec<Value> {
         c.push(add_rule(i, t, &egress, vec![verdict("drop")]));
         c.push(add_rule(i, t, &ingress, vec![verdict("drop")]));
     }
+    count_drops(&mut c);
     // Tables, then chains, then rules: a jump needs its target chain to exist.
     c.sort_by_key(|cmd| {
         ["table", "chain", "rule"]
@@ -604,6 +605,112 @@ fn render(ports: &[(u32, &Entry)], networks: &[NetworkSpec]) -> Vec<Value> {
             .position(|k| cmd["add"].get(k).is_some())
     });
     c
+}
+
+/// The kind of drop a port's chain counts, by the chain's name (`from_3` → anti-spoofing).
+fn drop_kind(chain: &str) -> Option<(DropKind, u32)> {
+    let (prefix, k) = chain.rsplit_once('_')?;
+    let kind = match prefix {
+        "from" => DropKind::AntiSpoofing,
+        "egress" => DropKind::SecurityGroupEgress,
+        // A port's `to` chain drops only when the port failed (closed).
+        "ingress" | "to" => DropKind::SecurityGroupIngress,
+        _ => return None,
+    };
+    Some((kind, k.parse().ok()?))
+}
+
+/// Puts a counter before every drop of the ports' chains, for the metrics' dropped packets
+/// ([`drop_counters`]). A new ruleset starts them again from zero.
+fn count_drops(cmds: &mut [Value]) {
+    for cmd in cmds {
+        let Some(rule) = cmd.pointer_mut("/add/rule") else {
+            continue;
+        };
+        if rule["chain"].as_str().and_then(drop_kind).is_none() {
+            continue;
+        }
+        if let Some(expr) = rule["expr"].as_array_mut() {
+            if expr.last() == Some(&verdict("drop")) {
+                let at = expr.len() - 1;
+                expr.insert(at, json!({"counter": null}));
+            }
+        }
+    }
+}
+
+/// Which rules dropped a port's packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropKind {
+    AntiSpoofing,
+    SecurityGroupEgress,
+    SecurityGroupIngress,
+}
+
+impl DropKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            DropKind::AntiSpoofing => "anti_spoofing",
+            DropKind::SecurityGroupEgress => "security_group_egress",
+            DropKind::SecurityGroupIngress => "security_group_ingress",
+        }
+    }
+}
+
+/// Packets dropped per (tap, kind), from `nft -j list table bridge ciel` and `… inet ciel`:
+/// the bridge table's `pre` map names each port's tap and index, the counters of the
+/// index's chains are summed.
+pub fn drop_counters(tables: &[Value]) -> std::collections::HashMap<(String, DropKind), u64> {
+    let rules: Vec<&Value> = tables
+        .iter()
+        .filter_map(|t| t["nftables"].as_array())
+        .flatten()
+        .filter_map(|item| item.get("rule"))
+        .collect();
+    let mut taps = std::collections::HashMap::new();
+    for r in rules.iter().filter(|r| r["family"] == "bridge" && r["chain"] == "pre") {
+        let Some(set) = r.pointer("/expr/0/vmap/data/set").and_then(Value::as_array) else {
+            continue;
+        };
+        for pair in set {
+            let tap = pair[0].as_str();
+            let target = pair[1].pointer("/jump/target").and_then(Value::as_str);
+            if let (Some(tap), Some((_, k))) = (tap, target.and_then(drop_kind)) {
+                taps.insert(k, tap.to_string());
+            }
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    for r in rules {
+        let Some((kind, k)) = r["chain"].as_str().and_then(drop_kind) else {
+            continue;
+        };
+        let Some(tap) = taps.get(&k) else {
+            continue;
+        };
+        let packets: u64 = r["expr"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.pointer("/counter/packets").and_then(Value::as_u64))
+            .sum();
+        *out.entry((tap.clone(), kind)).or_default() += packets;
+    }
+    out
+}
+
+/// The host's dropped packets per (tap, kind), read from nftables now (nothing when the
+/// tables are missing: no port has port security).
+pub async fn read_drop_counters() -> std::collections::HashMap<(String, DropKind), u64> {
+    let mut tables = vec![];
+    for (family, name) in TABLES {
+        if let Ok(out) = nft(None, &["-j", "list", "table", family, name], None).await {
+            if let Ok(v) = serde_json::from_str::<Value>(&out) {
+                tables.push(v);
+            }
+        }
+    }
+    drop_counters(&tables)
 }
 
 fn indexed(entries: &[Entry]) -> Vec<(u32, &Entry)> {
@@ -1022,16 +1129,29 @@ mod tests {
         // aaaa-1 sorts first: index 1.
         assert!(entries[0].rules.is_ok());
         assert!(entries[1].rules.as_ref().unwrap_err().contains("not-an-ip"));
-        assert_eq!(rules_of(&body, "bridge", "from_2"), vec![&json!([{"drop": null}])]);
-        assert_eq!(rules_of(&body, "bridge", "to_2"), vec![&json!([{"drop": null}])]);
-        assert_eq!(rules_of(&body, "inet", "egress_2"), vec![&json!([{"drop": null}])]);
-        assert_eq!(rules_of(&body, "inet", "ingress_2"), vec![&json!([{"drop": null}])]);
+        assert_eq!(
+            rules_of(&body, "bridge", "from_2"),
+            vec![&json!([{"counter": null}, {"drop": null}])]
+        );
+        assert_eq!(
+            rules_of(&body, "bridge", "to_2"),
+            vec![&json!([{"counter": null}, {"drop": null}])]
+        );
+        assert_eq!(
+            rules_of(&body, "inet", "egress_2"),
+            vec![&json!([{"counter": null}, {"drop": null}])]
+        );
+        assert_eq!(
+            rules_of(&body, "inet", "ingress_2"),
+            vec![&json!([{"counter": null}, {"drop": null}])]
+        );
         let from1 = rules_of(&body, "bridge", "from_1");
         assert_eq!(
             from1[0],
             &json!([
                 {"match": {"op": "!=", "left": {"payload": {"protocol": "ether", "field": "saddr"}},
                     "right": {"set": ["fa:16:3e:00:00:01"]}}},
+                {"counter": null},
                 {"drop": null}
             ])
         );
@@ -1047,6 +1167,46 @@ mod tests {
         let pre = rules_of(&body, "bridge", "pre");
         assert_eq!(pre[0][0]["vmap"]["data"]["set"][1][0], json!("ctpbbbb2"));
         assert!(!json!(body).to_string().contains("evil"));
+    }
+
+    #[test]
+    fn dropped_packets_are_summed_per_tap_and_kind() {
+        let listed = |family: &str, rules: Vec<(&str, Value)>| {
+            let items: Vec<Value> = rules
+                .into_iter()
+                .map(|(chain, expr)| json!({"rule": {"family": family, "table": "ciel", "chain": chain, "expr": expr}}))
+                .collect();
+            json!({ "nftables": items })
+        };
+        let counted = |n: u64| json!([{"counter": {"packets": n, "bytes": n * 60}}, {"drop": null}]);
+        let bridge = listed(
+            "bridge",
+            vec![
+                (
+                    "pre",
+                    json!([{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": {"set": [
+                    ["tapa", {"jump": {"target": "from_1"}}], ["tapb", {"jump": {"target": "from_2"}}]]}}}]),
+                ),
+                ("from_1", counted(3)),
+                ("from_1", counted(4)),
+                ("from_2", counted(0)),
+                ("to_2", counted(5)),
+            ],
+        );
+        let inet = listed(
+            "inet",
+            vec![
+                ("egress_1", counted(7)),
+                ("ingress_1", counted(9)),
+                ("forward", counted(100)),
+            ],
+        );
+        let d = drop_counters(&[bridge, inet]);
+        assert_eq!(d[&("tapa".to_string(), DropKind::AntiSpoofing)], 7);
+        assert_eq!(d[&("tapa".to_string(), DropKind::SecurityGroupEgress)], 7);
+        assert_eq!(d[&("tapa".to_string(), DropKind::SecurityGroupIngress)], 9);
+        assert_eq!(d[&("tapb".to_string(), DropKind::SecurityGroupIngress)], 5);
+        assert_eq!(d.len(), 5);
     }
 
     #[test]

@@ -109,9 +109,18 @@ impl App {
             u.memory_mb_hours += h * s.memory_mb as f64;
             u.local_gb_hours += h * s.disk_gb as f64;
         }
+        let ids: Vec<String> = out
+            .iter()
+            .flat_map(|p| p.servers.iter().map(|u| u.id.clone()))
+            .collect();
+        let live: std::collections::HashMap<String, String> = crate::db::compute::servers::get_many(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id.to_string(), super::status::api_status(&s).as_str().to_lowercase()))
+            .collect();
         for u in out.iter_mut().flat_map(|p| p.servers.iter_mut()) {
-            u.state = match crate::db::compute::servers::get(&self.db, &u.id).await? {
-                Some(s) if u.ended_at.is_none() => super::status::api_status(&s).as_str().to_lowercase(),
+            u.state = match live.get(&u.id) {
+                Some(state) if u.ended_at.is_none() => state.clone(),
                 _ => "terminated".into(),
             };
         }

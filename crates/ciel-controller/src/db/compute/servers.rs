@@ -130,6 +130,11 @@ pub async fn on_host(e: impl sql::Executor<'_>, host_id: &str) -> Result<Vec<Ser
     )
 }
 
+/// The servers among `ids` that exist, in one query.
+pub async fn get_many(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<Server>> {
+    sql::rows_in(e, &format!("SELECT {COLS} FROM servers WHERE id IN (LIST)"), ids).await
+}
+
 /// Moves the server to `host_id` (a completed migration).
 /// `(server id, host id)` of servers `ids` that are placed on a host.
 pub async fn host_ids(e: impl sql::Executor<'_>, ids: &[String]) -> Result<Vec<(String, String)>> {
