@@ -29,7 +29,8 @@ lvs_is() { [[ $(lvs_now) == "CIEL-LVS [$1]" ]]; }
 step "0. ciel up (hv1: file backend) and a storage node with an LVM thin pool"
 check "build the storage guest (Debian kernel with dm-thin-pool, LVM tools, this ciel)" \
     "$REPO/tests/guest/build-storage.sh" "$CIEL_BIN" "$STORAGE_GUEST"
-start_cloud
+# Samples every 5 s: the storage node's graphs show its thin pool soon.
+start_cloud '[usage]' 'interval = 5'
 FWD=$(free_port)
 qemu-img create -q -f qcow2 "$TMP/pv.qcow2" 4G
 qemu-system-x86_64 -accel tcg -m 1024 -nodefaults -display none -no-user-config \
@@ -109,6 +110,18 @@ check "image save back" cmp_ image save --file "$TMP/back.raw" back
 assert "  its first line is the mark" eq "$(head -n 1 "$TMP/back.raw")" "$MARK"
 assert "  it is the volume's size (1 GiB)" eq "$(stat -c %s "$TMP/back.raw")" 1073741824
 check "  the clone is available again" wait_until 60 vol_status clone available
+
+# storage1_storage: the latest "size used" of storage1's graph (the file and lvm backends summed).
+storage1_storage() {
+    local token
+    token=$(cmp_ token issue -f value -c id) || return 1
+    curl -sf -H "X-Auth-Token: $token" "$BASE/ciel/v1/hosts/storage1/samples?period=hour" |
+        $PY -c 'import json,sys; p=json.load(sys.stdin)["points"]; print(p[-1]["storage_size_bytes"], p[-1]["storage_used_bytes"]) if p else sys.exit(1)'
+}
+check "storage1's graph counts its thin pool (ciel/v1/hosts/storage1/samples)" wait_until 30 storage1_storage
+    ok && echo "  size and used: $OUT bytes"
+    ok && assert "  over 3 GiB in all (the 3.6 GiB pool), some of it used" \
+        $PY -c 'import sys; s, u = map(int, sys.argv[1].split()); sys.exit(0 if s > 3 * 2**30 and 0 < u < s else 1)' "$OUT"
 
 step "4. rules"
 expect_fail "volume delete fromimage (it has a snapshot)" cmp_ volume delete fromimage

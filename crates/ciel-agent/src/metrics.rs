@@ -127,6 +127,15 @@ pub struct HostSource {
 
 static SOURCES: Mutex<Vec<Arc<HostSource>>> = Mutex::new(Vec::new());
 
+impl HostSource {
+    /// Whether the machine's own figures are this host's: a real driver's host, or the one
+    /// host of its process (a storage node runs the fake driver on a real machine); never
+    /// one of many simulated hosts, which would repeat one machine under thousands of names.
+    fn measures_machine(&self, alone: bool) -> bool {
+        self.driver.kind() != "fake" || alone
+    }
+}
+
 /// Adds a host to what `/metrics` reports.
 pub fn register(source: Arc<HostSource>) {
     if source.driver.kind() != "fake" {
@@ -332,8 +341,9 @@ pub async fn render() -> String {
     } else {
         Default::default()
     };
+    let alone = sources.len() == 1;
     let mut machine_done = false;
-    for s in sources.iter().filter(|s| s.driver.kind() != "fake") {
+    for s in sources.iter().filter(|s| s.measures_machine(alone)) {
         let host = s.hostname.as_str();
         if !machine_done {
             machine_done = true;
@@ -344,9 +354,9 @@ pub async fn render() -> String {
                 host_mem.with_label_values(&[host, "total"]).set(total as f64);
                 host_mem.with_label_values(&[host, "available"]).set(available as f64);
             }
-            for (backend, size, free) in s.storage.capacities().await {
-                storage.with_label_values(&[host, backend, "size"]).set(size as f64);
-                storage.with_label_values(&[host, backend, "free"]).set(free as f64);
+            for c in s.storage.capacities().await {
+                storage.with_label_values(&[host, c.backend, "size"]).set(c.size as f64);
+                storage.with_label_values(&[host, c.backend, "free"]).set(c.free as f64);
             }
         }
         for (vm, st) in measure(s).await {
@@ -413,9 +423,13 @@ async fn measure(s: &HostSource) -> Vec<(VmLabels, VmStats)> {
 /// What the host sends for the dashboard's graphs every metering interval: its own figures
 /// (real drivers only) and each VM's, counters summed over its disks and ports.
 pub async fn samples(s: &HostSource) -> ciel_proto::SamplesReport {
-    if s.driver.kind() == "fake" {
+    let alone = SOURCES.lock().map(|all| all.len() == 1).unwrap_or(false);
+    if !s.measures_machine(alone) {
         return Default::default();
     }
+    // Shared pools (Ceph) are the cluster's, not the host's: in the metrics only. Read
+    // before the counters, so that nothing slow comes between them and the send.
+    let capacities: Vec<_> = s.storage.capacities().await.into_iter().filter(|c| !c.shared).collect();
     let cpu = crate::stats::host_cpu();
     let cpu_total: f64 = cpu.iter().map(|(_, v)| v).sum();
     let cpu_idle: f64 = cpu
@@ -424,14 +438,13 @@ pub async fn samples(s: &HostSource) -> ciel_proto::SamplesReport {
         .map(|(_, v)| v)
         .sum();
     let (memory_total, memory_available) = crate::stats::host_memory().unwrap_or_default();
-    let capacities = s.storage.capacities().await;
     let host = ciel_proto::HostSample {
         cpu_total_seconds: cpu_total,
         cpu_busy_seconds: cpu_total - cpu_idle,
         memory_total_bytes: memory_total,
         memory_available_bytes: memory_available,
-        storage_size_bytes: capacities.iter().map(|c| c.1).sum(),
-        storage_free_bytes: capacities.iter().map(|c| c.2).sum(),
+        storage_size_bytes: capacities.iter().fold(0u64, |a, c| a.saturating_add(c.size)),
+        storage_free_bytes: capacities.iter().fold(0u64, |a, c| a.saturating_add(c.free)),
     };
     let links = crate::stats::link_counters();
     let servers = measure(s)

@@ -657,7 +657,7 @@ impl DropKind {
     }
 }
 
-/// Packets dropped per (tap, kind), from `nft -j list table bridge ciel` and `… inet ciel`:
+/// Packets dropped per (tap, kind), from `nft -j list ruleset` (Ciel's two tables in it):
 /// the bridge table's `pre` map names each port's tap and index, the counters of the
 /// index's chains are summed.
 pub fn drop_counters(tables: &[Value]) -> std::collections::HashMap<(String, DropKind), u64> {
@@ -666,6 +666,7 @@ pub fn drop_counters(tables: &[Value]) -> std::collections::HashMap<(String, Dro
         .filter_map(|t| t["nftables"].as_array())
         .flatten()
         .filter_map(|item| item.get("rule"))
+        .filter(|r| r["table"] == "ciel")
         .collect();
     let mut taps = std::collections::HashMap::new();
     for r in rules.iter().filter(|r| r["family"] == "bridge" && r["chain"] == "pre") {
@@ -700,17 +701,15 @@ pub fn drop_counters(tables: &[Value]) -> std::collections::HashMap<(String, Dro
 }
 
 /// The host's dropped packets per (tap, kind), read from nftables now (nothing when the
-/// tables are missing: no port has port security).
+/// tables are missing: no port has port security). One listing of the whole ruleset, so
+/// both tables come from the same generation (a port's index may change between two).
 pub async fn read_drop_counters() -> std::collections::HashMap<(String, DropKind), u64> {
-    let mut tables = vec![];
-    for (family, name) in TABLES {
-        if let Ok(out) = nft(None, &["-j", "list", "table", family, name], None).await {
-            if let Ok(v) = serde_json::from_str::<Value>(&out) {
-                tables.push(v);
-            }
-        }
+    match nft(None, &["-j", "list", "ruleset"], None).await {
+        Ok(out) => serde_json::from_str::<Value>(&out)
+            .map(|v| drop_counters(&[v]))
+            .unwrap_or_default(),
+        Err(_) => Default::default(),
     }
-    drop_counters(&tables)
 }
 
 fn indexed(entries: &[Entry]) -> Vec<(u32, &Entry)> {

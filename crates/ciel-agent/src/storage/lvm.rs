@@ -57,6 +57,7 @@ impl LvmBackend {
         let out = tokio::process::Command::new(&self.lvm)
             .args(args)
             .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+            .kill_on_drop(true)
             .output()
             .await;
         super::checked(&self.lvm, args, out)

@@ -102,6 +102,19 @@ pub struct Deletions {
     pub snapshots: Vec<String>,
 }
 
+/// How long the metrics and samples wait for a backend's capacity.
+const CAPACITY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A backend's size and free space, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Capacity {
+    pub backend: &'static str,
+    /// A cluster's pool, the same from every host.
+    pub shared: bool,
+    pub size: u64,
+    pub free: u64,
+}
+
 /// The backends of this host, by name.
 pub struct Storage {
     backends: Vec<Box<dyn VolumeBackend>>,
@@ -196,12 +209,20 @@ impl Storage {
             .map(|b| b.as_ref())
     }
 
-    /// (backend, size, free) of each backend whose capacity can be read now.
-    pub async fn capacities(&self) -> Vec<(&'static str, u64, u64)> {
+    /// Each backend whose capacity can be read within a few seconds: (name, shared with
+    /// other hosts, size, free). A cluster that does not answer loses its figures only.
+    pub async fn capacities(&self) -> Vec<Capacity> {
         let mut out = vec![];
         for b in &self.backends {
-            if let Some((size, free)) = b.capacity().await {
-                out.push((b.name(), size, free));
+            match tokio::time::timeout(CAPACITY_WAIT, b.capacity()).await {
+                Ok(Some((size, free))) => out.push(Capacity {
+                    backend: b.name(),
+                    shared: b.shared(),
+                    size,
+                    free,
+                }),
+                Ok(None) => {}
+                Err(_) => tracing::debug!(backend = b.name(), "capacity not read in time"),
             }
         }
         out
@@ -338,7 +359,12 @@ pub(crate) async fn run(program: &str, args: &[&str]) -> anyhow::Result<String> 
     checked(
         program,
         args,
-        tokio::process::Command::new(program).args(args).output().await,
+        // A caller that stops waiting (a timeout) takes the tool down with it.
+        tokio::process::Command::new(program)
+            .args(args)
+            .kill_on_drop(true)
+            .output()
+            .await,
     )
 }
 

@@ -198,6 +198,8 @@ impl RbdTool {
             self.conf.as_str(),
             "--id",
             self.client.as_str(),
+            "--connect-timeout",
+            "5",
             "df",
             "--format",
             "json",
@@ -689,7 +691,7 @@ fn parse_pool_capacity(json: &str, pool: &str) -> Option<(u64, u64)> {
     }
     let df: Df = serde_json::from_str(json).ok()?;
     let p = df.pools.into_iter().find(|p| p.name == pool)?;
-    Some((p.stats.stored + p.stats.max_avail, p.stats.max_avail))
+    Some((p.stats.stored.saturating_add(p.stats.max_avail), p.stats.max_avail))
 }
 
 #[cfg(test)]

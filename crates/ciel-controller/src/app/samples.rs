@@ -125,17 +125,36 @@ impl App {
             return Err(Error::bad_request(format!("at most {MAX_SERVERS} servers per report")));
         }
         let at = crate::db::now();
+        let interval = self.cfg.usage.interval.max(1);
+        let ack = SamplesAck {
+            interval_secs: interval,
+        };
+        // Read before the writer's turn: a host that sends too often is ignored, and only
+        // its own servers are written (the insert checks again).
+        if report.host.is_some() {
+            let last = db::latest_host_at(&self.db, &host.id).await?;
+            if last.is_some_and(|l| at - l < (interval as i64 / 2).max(1)) {
+                return Ok(ack);
+            }
+        }
+        let own: std::collections::HashSet<String> = crate::db::compute::servers::on_host(&self.db, &host.id)
+            .await?
+            .into_iter()
+            .map(|s| s.id.to_string())
+            .collect();
+        let servers: Vec<_> = report.servers.iter().filter(|s| own.contains(&s.server_id)).collect();
+        if report.host.is_none() && servers.is_empty() {
+            return Ok(ack);
+        }
         let mut tx = self.begin().await?;
         if let Some(h) = &report.host {
             db::add_host(&mut *tx, &host.id, at, h).await?;
         }
-        for s in &report.servers {
+        for s in servers {
             db::add_server(&mut *tx, &host.id, at, s).await?;
         }
         tx.commit().await?;
-        Ok(SamplesAck {
-            interval_secs: self.cfg.usage.interval.max(1),
-        })
+        Ok(ack)
     }
 
     /// Thins rows that have just grown older than a day (the hour before, in case a pass was

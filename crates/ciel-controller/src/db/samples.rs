@@ -48,6 +48,14 @@ pub async fn add_host(e: impl sql::Executor<'_>, host: &str, at: i64, s: &HostSa
     Ok(())
 }
 
+/// When `host` last sent its own figures.
+pub async fn latest_host_at(e: impl sql::Executor<'_>, host: &str) -> Result<Option<i64>> {
+    Ok(sql::query_scalar("SELECT MAX(at) FROM host_samples WHERE host_id = ?")
+        .bind(host)
+        .fetch_one(e)
+        .await?)
+}
+
 /// Counters are unsigned on the host, signed in SQL.
 fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -106,8 +114,9 @@ pub async fn thin(e: &mut sql::Conn<'_>, from: i64, to: i64, step: i64, before: 
     for (table, key) in [("server_samples", "server_id"), ("host_samples", "host_id")] {
         let text = format!(
             "DELETE FROM {table} WHERE at >= ? AND at < ? AND EXISTS (SELECT 1 FROM {table} older \
-             WHERE older.{key} = {table}.{key} AND older.at < {table}.at AND older.at / ? = {table}.at / ?)"
+             WHERE older.{key} = {table}.{key} AND older.at >= {table}.at / ? * ? AND older.at < {table}.at)"
         );
+        // (The bucket's start bounds the look back to a few index entries per row.)
         removed += sql::query(&text)
             .bind(from)
             .bind(to)

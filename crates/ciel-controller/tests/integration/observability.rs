@@ -222,17 +222,24 @@ async fn samples_make_graphs_for_the_servers_project_only() {
             (status, String::from_utf8_lossy(&bytes).to_string())
         }
     };
+    // Another host cannot write the server's rows (its own figures are kept), nor use h1's
+    // id with its own token.
+    let (status, body) = post(token2.clone(), h2.id.to_string(), report.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(rows::server_rows(&app.db, &id, 0).await.unwrap().len(), 1);
+    assert_eq!(rows::host_rows(&app.db, &h2.id, 0).await.unwrap().len(), 1);
+    let (status, _) = post(token2, h1.id.to_string(), report.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, body) = post(token1.clone(), h1.id.to_string(), report.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let ack: ciel_proto::SamplesAck = serde_json::from_str(&body).unwrap();
     assert_eq!(ack.interval_secs, app.cfg.usage.interval);
-    // Another host cannot write the server's rows, nor use h1's name with its own token.
-    let (status, _) = post(token2.clone(), h2.id.to_string(), report.clone()).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = post(token2, h1.id.to_string(), report).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let kept = rows::server_rows(&app.db, &id, 0).await.unwrap();
     assert_eq!(kept.len(), 2, "{kept:?}");
+    // Sent again at once: too soon, ignored (a host sends once per interval).
+    let (status, _) = post(token1.clone(), h1.id.to_string(), report).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows::host_rows(&app.db, &h1.id, 0).await.unwrap().len(), 1);
 
     let (status, _, body) = call(
         &app,
