@@ -437,7 +437,15 @@ fn dropped_chains(ruleset: &Value) -> Vec<String> {
     }
     by_chain
         .into_iter()
-        .filter(|(_, exprs)| exprs.len() == 1 && exprs[0] == &json!([{"drop": null}]))
+        // (A counter before the drop counts what it drops; it lets nothing through.)
+        .filter(|(_, exprs)| {
+            let verdicts: Vec<&Value> = exprs
+                .first()
+                .and_then(|e| e.as_array())
+                .map(|e| e.iter().filter(|x| x.get("counter").is_none()).collect())
+                .unwrap_or_default();
+            exprs.len() == 1 && verdicts == vec![&json!({"drop": null})]
+        })
         .map(|(c, _)| c)
         .collect()
 }
