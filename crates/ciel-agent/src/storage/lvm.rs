@@ -100,19 +100,14 @@ impl LvmBackend {
         Ok(())
     }
 
+    /// `lvs` of logical volume `lv`: `fields`, sizes in bytes, no header or unit suffix.
+    async fn lvs_bytes(&self, fields: &str, lv: &str) -> anyhow::Result<String> {
+        self.lvm(&["lvs", "--noheadings", "--units", "b", "--nosuffix", "-o", fields, lv])
+            .await
+    }
+
     async fn lv_bytes(&self, name: &str) -> anyhow::Result<u64> {
-        let out = self
-            .lvm(&[
-                "lvs",
-                "--noheadings",
-                "--units",
-                "b",
-                "--nosuffix",
-                "-o",
-                "lv_size",
-                &self.lv(name),
-            ])
-            .await?;
+        let out = self.lvs_bytes("lv_size", &self.lv(name)).await?;
         out.trim()
             .parse()
             .with_context(|| format!("unexpected size of {name}: {out:?}"))
@@ -181,18 +176,10 @@ impl VolumeBackend for LvmBackend {
     /// The thin pool's size and the part of it not yet allocated (`data_percent`).
     fn capacity(&self) -> BoxFuture<'_, Option<(u64, u64)>> {
         Box::pin(async move {
-            let pool = self.lv(&self.cfg.thin_pool);
-            let args = [
-                "lvs",
-                "--noheadings",
-                "--units",
-                "b",
-                "--nosuffix",
-                "-o",
-                "lv_size,data_percent",
-                &pool,
-            ];
-            match self.lvm(&args).await {
+            match self
+                .lvs_bytes("lv_size,data_percent", &self.lv(&self.cfg.thin_pool))
+                .await
+            {
                 Ok(out) => parse_pool_usage(&out),
                 Err(e) => {
                     tracing::debug!(error = %e, "no thin pool usage");

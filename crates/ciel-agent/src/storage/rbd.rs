@@ -152,7 +152,6 @@ impl RbdTool {
     /// evacuation does before the image is opened elsewhere. Returns how many were fenced.
     pub async fn break_claims(&self, spec: &str) -> anyhow::Result<usize> {
         let watchers = self.watchers(spec).await?;
-        let ceph = std::env::var("CIEL_CEPH").unwrap_or_else(|_| "ceph".into());
         for w in &watchers {
             // An address as Ceph prints it (`IP:PORT/NONCE`), checked before it is an argument.
             let ok = w
@@ -162,18 +161,7 @@ impl RbdTool {
             if !ok {
                 anyhow::bail!("unexpected watcher address {:?} on {spec}", w.address);
             }
-            let args = [
-                "--conf",
-                self.conf.as_str(),
-                "--id",
-                self.client.as_str(),
-                "osd",
-                "blocklist",
-                "add",
-            ];
-            let mut all: Vec<&str> = args.to_vec();
-            all.push(&w.address);
-            super::run(&ceph, &all).await?;
+            self.ceph(&["osd", "blocklist", "add", &w.address]).await?;
             tracing::warn!(image = %spec, client = %w.address, "a previous holder of the image was blocklisted");
         }
         Ok(watchers.len())
@@ -192,19 +180,14 @@ impl RbdTool {
 
     /// (size, free) of `pool` from `ceph df`: stored bytes plus what can still be stored.
     pub async fn pool_capacity(&self, pool: &str) -> anyhow::Result<Option<(u64, u64)>> {
+        let out = self.ceph(&["--connect-timeout", "5", "df", "--format", "json"]).await?;
+        Ok(parse_pool_capacity(&out, pool))
+    }
+
+    /// `ceph ARGS` with the cluster's conf and user, like `rbd`'s.
+    async fn ceph(&self, args: &[&str]) -> anyhow::Result<String> {
         let ceph = std::env::var("CIEL_CEPH").unwrap_or_else(|_| "ceph".into());
-        let args = [
-            "--conf",
-            self.conf.as_str(),
-            "--id",
-            self.client.as_str(),
-            "--connect-timeout",
-            "5",
-            "df",
-            "--format",
-            "json",
-        ];
-        Ok(parse_pool_capacity(&super::run(&ceph, &args).await?, pool))
+        super::run(&ceph, &self.full(args)).await
     }
 
     pub fn run_sync(&self, args: &[&str]) -> anyhow::Result<String> {
